@@ -1,0 +1,47 @@
+#!/bin/sh
+# Entry point of every npm script: makes sure a Node >= 22.13 and the locked dependencies are present, then runs the
+# task under that Node. A machine with only the system Node 20 and npm gets Node 22 from the npm registry (Hardhat 3
+# refuses older Nodes, and npm must run under Node 22 when it installs, or Hardhat's native simulator is skipped).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+node_ok() {
+  command -v "$1" >/dev/null 2>&1 && "$1" -e '
+    const [a, b] = process.versions.node.split(".").map(Number);
+    process.exit(a > 22 || (a === 22 && b >= 13) ? 0 : 1);' 2>/dev/null
+}
+
+if ! node_ok node; then
+  local_bin="$root/.tools/node22/node_modules/.bin"
+  if ! node_ok "$local_bin/node"; then
+    echo "matchnet: system Node is $(node --version 2>/dev/null || echo missing); installing Node 22 from the npm registry into .tools/node22" >&2
+    mkdir -p .tools/node22
+    npm install --prefix .tools/node22 --no-save --no-audit --no-fund --loglevel=error node@22 >&2
+    node_ok "$local_bin/node" || { echo "matchnet: could not install Node >= 22.13 into .tools/node22" >&2; exit 1; }
+  fi
+  PATH="$local_bin:$PATH"
+  export PATH
+fi
+
+# Dependencies are reinstalled when the lockfile or the Node major changed since the last install.
+stamp="node_modules/.matchnet-install-stamp"
+want="$(node -e 'const c=require("node:crypto"),f=require("node:fs");console.log(process.versions.node.split(".")[0]+":"+c.createHash("sha256").update(f.readFileSync("package-lock.json")).digest("hex"))')"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "matchnet: installing dependencies (npm ci) under Node $(node --version)" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$want" > "$stamp"
+fi
+
+task=${1:-}
+[ $# -gt 0 ] && shift
+bin="$root/node_modules/.bin"
+case "$task" in
+  test) exec sh scripts/test.sh "$@" ;;
+  devnet) exec "$bin/tsx" deploy/devnet.ts "$@" ;;
+  bench) exec "$bin/tsx" bench/run.ts "$@" ;;
+  build) exec "$bin/hardhat" build "$@" ;;
+  typecheck) exec "$bin/tsc" --noEmit -p tsconfig.json "$@" ;;
+  exec) exec "$@" ;;
+  *) echo "usage: sh scripts/run.sh test|devnet|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
+esac
