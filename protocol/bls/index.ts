@@ -36,3 +36,12 @@ export {
   verifyProofOfPossession,
   type PopParams,
 } from "./pop.js";
+export {
+  createBlsVerifier,
+  csprngWeights,
+  type BlsEngine,
+  type BlsVerifier,
+  type BlsVerifierOptions,
+  type SignatureItem,
+} from "./verifier.js";
+export { initMcl, mclG1ToEvm, mclG2ToEvm } from "./mclBackend.js";
