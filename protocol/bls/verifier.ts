@@ -51,6 +51,8 @@ export function csprngWeights(n: number): bigint[] {
   return out;
 }
 
+const HASH_CACHE_SIZE = 1024;
+
 interface Decoded<P1, P2> {
   index: number;
   pk: P2;
@@ -62,6 +64,8 @@ class Verifier<P1, P2> implements BlsVerifier {
   readonly engine: BlsEngine;
   readonly #b: PairingBackend<P1, P2>;
   readonly #weights: (n: number) => bigint[];
+  // Many partials share one digest (every operator signs the same result): hash it onto the curve once.
+  readonly #hashes = new Map<string, P1>();
 
   constructor(backend: PairingBackend<P1, P2>, weights: (n: number) => bigint[]) {
     this.#b = backend;
@@ -70,9 +74,9 @@ class Verifier<P1, P2> implements BlsVerifier {
   }
 
   verify(pkG2: G2Point, digest: Hex, sig: G1Point): boolean {
-    const h = this.#b.hashToG1(digest);
     const d = this.#decode({ pkG2, digest, sig }, 0);
     if (d === undefined) return false;
+    const h = this.#hash(digest);
     return this.#b.pairingProductIsOne([
       [d.sig, this.#b.negG2Generator],
       [h, d.pk],
@@ -86,7 +90,7 @@ class Verifier<P1, P2> implements BlsVerifier {
       if (d === undefined) return false;
       decoded.push(d);
     }
-    return this.#check(decoded, new Map());
+    return this.#check(decoded);
   }
 
   findInvalid(items: readonly SignatureItem[]): number[] {
@@ -97,17 +101,16 @@ class Verifier<P1, P2> implements BlsVerifier {
       if (d === undefined) bad.push(i);
       else decoded.push(d);
     }
-    const hashes = new Map<string, P1>();
     // Bisection. A failing check is proof that its subset holds an invalid item (valid items satisfy the equation
     // for every weight); a passing one clears the subset except with probability ≤ 2^-64. Items are only ever
     // reported after failing a check on their own, which with one item is exact: no valid item is ever reported.
     const search = (subset: Decoded<P1, P2>[], knownToFail: boolean): void => {
       if (subset.length === 0) return;
       if (subset.length === 1) {
-        if (!this.#check(subset, hashes)) bad.push(subset[0]!.index);
+        if (!this.#check(subset)) bad.push(subset[0]!.index);
         return;
       }
-      if (!knownToFail && this.#check(subset, hashes)) return;
+      if (!knownToFail && this.#check(subset)) return;
       const mid = subset.length >> 1;
       const before = bad.length;
       search(subset.slice(0, mid), false);
@@ -130,7 +133,18 @@ class Verifier<P1, P2> implements BlsVerifier {
   }
 
   /** The randomized check over already-decoded items, grouped by message. */
-  #check(items: readonly Decoded<P1, P2>[], hashes: Map<string, P1>): boolean {
+  #hash(digest: Hex): P1 {
+    const key = digest.toLowerCase();
+    let h = this.#hashes.get(key);
+    if (h === undefined) {
+      h = this.#b.hashToG1(digest);
+      if (this.#hashes.size >= HASH_CACHE_SIZE) this.#hashes.delete(this.#hashes.keys().next().value!);
+      this.#hashes.set(key, h);
+    }
+    return h;
+  }
+
+  #check(items: readonly Decoded<P1, P2>[]): boolean {
     if (items.length === 0) return true;
     const weights = this.#weights(items.length);
     const byMessage = new Map<string, { pks: P2[]; ws: bigint[] }>();
@@ -145,9 +159,7 @@ class Verifier<P1, P2> implements BlsVerifier {
       [this.#b.msmG1(items.map((d) => d.sig), weights), this.#b.negG2Generator],
     ];
     for (const [digest, g] of byMessage) {
-      let h = hashes.get(digest);
-      if (h === undefined) hashes.set(digest, (h = this.#b.hashToG1(digest as Hex)));
-      pairs.push([h, this.#b.msmG2(g.pks, g.ws)]);
+      pairs.push([this.#hash(digest as Hex), this.#b.msmG2(g.pks, g.ws)]);
     }
     return this.#b.pairingProductIsOne(pairs);
   }
