@@ -108,7 +108,9 @@ export function createMclBackend(opts: MclBackendOptions = {}): PairingBackend<M
     name: "mcl",
     decodeG1: mclG1,
     decodeG2(p) {
-      if (cacheSize === 0 || !Array.isArray(p?.X) || !Array.isArray(p?.Y)) return mclG2(p);
+      // Only well-typed inputs may hit the cache, so that a malformed one gets the same error as in noble.
+      const wellTyped = Array.isArray(p?.X) && Array.isArray(p?.Y) && [...p.X, ...p.Y].every((c) => typeof c === "bigint");
+      if (cacheSize === 0 || !wellTyped) return mclG2(p);
       const key = `${p.X[0]},${p.X[1]},${p.Y[0]},${p.Y[1]}`;
       const hit = keyCache.get(key);
       if (hit) return hit;
