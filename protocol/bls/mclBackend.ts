@@ -93,16 +93,25 @@ export interface MclBackendOptions {
   keyCacheSize?: number;
 }
 
+let tables: { negG2: MclG2; negG2Pre: InstanceType<typeof mcl.PrecomputedG2> } | undefined;
+
+// mcl has no usable generator accessors on pairing curves (getBasePointG1 throws, no G2 one): set them from EIP-197.
+// The precomputed line coefficients live in WASM memory and are never freed, so they are made once per process.
+function generatorTables() {
+  if (tables === undefined) {
+    const negG2 = mcl.neg(mclG2(G2_GENERATOR));
+    tables = { negG2, negG2Pre: new mcl.PrecomputedG2(negG2) };
+  }
+  return tables;
+}
+
 /** Builds the mcl backend; `initMcl()` must have resolved. */
 export function createMclBackend(opts: MclBackendOptions = {}): PairingBackend<MclG1, MclG2> {
   if (mcl.curveType !== mcl.BN_SNARK1) throw new Error("bls: call initMcl() before createMclBackend()");
   const cacheSize = opts.keyCacheSize ?? KEY_CACHE_SIZE;
   const keyCache = new Map<string, MclG2>();
 
-  // mcl has no usable generator accessors on pairing curves (getBasePointG1 throws, no G2 one): set them from EIP-197.
-  const g2 = mclG2(G2_GENERATOR);
-  const negG2 = mcl.neg(g2);
-  const negG2Pre = new mcl.PrecomputedG2(negG2);
+  const { negG2, negG2Pre } = generatorTables();
 
   return {
     name: "mcl",
