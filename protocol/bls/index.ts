@@ -9,6 +9,8 @@ export {
   FR_MODULUS,
   G1_GENERATOR,
   G2_GENERATOR,
+  decodeG1,
+  decodeG2,
   encodeG1,
   encodeG2,
   g1FromEvm,

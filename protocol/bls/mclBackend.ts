@@ -93,22 +93,33 @@ export interface MclBackendOptions {
   keyCacheSize?: number;
 }
 
+let tables: { negG2: MclG2; negG2Pre: InstanceType<typeof mcl.PrecomputedG2> } | undefined;
+
+// mcl has no usable generator accessors on pairing curves (getBasePointG1 throws, no G2 one): set them from EIP-197.
+// The precomputed line coefficients live in WASM memory and are never freed, so they are made once per process.
+function generatorTables() {
+  if (tables === undefined) {
+    const negG2 = mcl.neg(mclG2(G2_GENERATOR));
+    tables = { negG2, negG2Pre: new mcl.PrecomputedG2(negG2) };
+  }
+  return tables;
+}
+
 /** Builds the mcl backend; `initMcl()` must have resolved. */
 export function createMclBackend(opts: MclBackendOptions = {}): PairingBackend<MclG1, MclG2> {
   if (mcl.curveType !== mcl.BN_SNARK1) throw new Error("bls: call initMcl() before createMclBackend()");
   const cacheSize = opts.keyCacheSize ?? KEY_CACHE_SIZE;
   const keyCache = new Map<string, MclG2>();
 
-  // mcl has no usable generator accessors on pairing curves (getBasePointG1 throws, no G2 one): set them from EIP-197.
-  const g2 = mclG2(G2_GENERATOR);
-  const negG2 = mcl.neg(g2);
-  const negG2Pre = new mcl.PrecomputedG2(negG2);
+  const { negG2, negG2Pre } = generatorTables();
 
   return {
     name: "mcl",
     decodeG1: mclG1,
     decodeG2(p) {
-      if (cacheSize === 0 || !Array.isArray(p?.X) || !Array.isArray(p?.Y)) return mclG2(p);
+      // Only well-typed inputs may hit the cache, so that a malformed one gets the same error as in noble.
+      const wellTyped = Array.isArray(p?.X) && Array.isArray(p?.Y) && [...p.X, ...p.Y].every((c) => typeof c === "bigint");
+      if (cacheSize === 0 || !wellTyped) return mclG2(p);
       const key = `${p.X[0]},${p.X[1]},${p.Y[0]},${p.Y[1]}`;
       const hit = keyCache.get(key);
       if (hit) return hit;

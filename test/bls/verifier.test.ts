@@ -7,6 +7,7 @@ import {
   FP_MODULUS,
   G2_GENERATOR,
   createBlsVerifier,
+  csprngWeights,
   g1FromEvm,
   g1ToEvm,
   hashToG1,
@@ -71,6 +72,28 @@ describe("bls verifiers (noble reference and mcl fast engine)", function () {
     });
   });
 
+  describe("given the identity", () => {
+    it("should pass a raw pairing check as key AND signature for any message, which is why decoding refuses (0,0)", () => {
+      const b = createMclBackend();
+      const zero1 = new mcl.G1();
+      const zero2 = new mcl.G2();
+      expect(zero1.isZero() && zero2.isZero()).to.equal(true);
+      const raw = mcl.finalExp(mcl.mul(mcl.millerLoop(zero1, b.negG2Generator), mcl.millerLoop(b.hashToG1(messages[0]!), zero2)));
+      expect(raw.isOne()).to.equal(true);
+      for (const e of engines) expect(e.verify({ X: [0n, 0n], Y: [0n, 0n] }, messages[0]!, { X: 0n, Y: 0n })).to.equal(false);
+    });
+  });
+
+  describe("given batch weights", () => {
+    it("should draw n distinct non-zero 64-bit weights from the CSPRNG", () => {
+      const w = csprngWeights(1000);
+      expect(w).to.have.length(1000);
+      expect(w.every((x) => x > 0n && x < 1n << 64n)).to.equal(true);
+      expect(new Set(w).size).to.equal(1000);
+      expect(w.some((x) => x >= 1n << 63n)).to.equal(true);
+    });
+  });
+
   describe("given single signatures, valid and invalid", () => {
     const sk = sks[0]!;
     const m = messages[0]!;
@@ -99,6 +122,14 @@ describe("bls verifiers (noble reference and mcl fast engine)", function () {
     }
     it("given a malformed digest → every engine should throw InvalidDigest", () => {
       for (const e of engines) expect(codeOf(() => e.verify(sk.publicKeyG2(), "0x12", sig))).to.equal(BlsErrorCode.InvalidDigest);
+    });
+    it("given a key with string coordinates after the same key as bigints → both engines say Malformed (no cache hit)", () => {
+      const b = createMclBackend();
+      const pk = sk.publicKeyG2();
+      b.decodeG2(pk);
+      const asStrings = { X: pk.X.map(String), Y: pk.Y.map(String) } as unknown as G2Point;
+      expect(codeOf(() => b.decodeG2(asStrings))).to.equal(BlsErrorCode.Malformed);
+      expect(codeOf(() => nobleBackend.decodeG2(asStrings))).to.equal(BlsErrorCode.Malformed);
     });
     it("given a wrong-subgroup key → mcl should name the problem NotInSubgroup, an off-curve one NotOnCurve", () => {
       const b = createMclBackend({ keyCacheSize: 0 });
