@@ -67,6 +67,24 @@ contract BLSHarness {
         return BLS.verifyBound(msgHash, apkG1, apkG2, sigma, BLS.PAIRING_GAS_CAP);
     }
 
+    function popGamma(
+        BN254.G1Point memory pkG1,
+        BN254.G2Point memory pkG2,
+        BN254.G1Point memory messagePoint,
+        BN254.G1Point memory sigma
+    ) external pure returns (uint256) {
+        return BLS.popGamma(pkG1, pkG2, messagePoint, sigma);
+    }
+
+    function verifyProofOfPossession(
+        BN254.G1Point memory pkG1,
+        BN254.G2Point memory pkG2,
+        bytes32 msgHash,
+        BN254.G1Point memory sigma
+    ) external view returns (bool) {
+        return BLS.verifyProofOfPossession(pkG1, pkG2, msgHash, sigma);
+    }
+
     /// @notice `verifyBound` with the gas it used inside the contract (no transaction or calldata overhead), for
     /// the benchmark `bls.onchain_verify_gas`.
     function measureVerifyBound(

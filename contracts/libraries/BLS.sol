@@ -62,9 +62,66 @@ library BLS {
     ) internal view returns (bool pairingSuccessful, bool callOk) {
         // isOnCurve excludes infinity for both groups; the G2 subgroup check is the precompile's.
         if (!sigma.isOnCurve() || !apkG1.isOnCurve() || !BN254.isOnCurve(apkG2)) return (false, false);
-        uint256 g = gamma(msgHash, apkG1, apkG2, sigma);
-        BN254.G1Point memory left = sigma.plus(apkG1.scalarMul(g));
-        BN254.G1Point memory right = BN254.hashToG1(msgHash).plus(BN254.generatorG1().scalarMul(g));
-        return BN254.safePairing(left, BN254.negGeneratorG2(), right, apkG2, pairingGas);
+        return _boundPairing(
+            BN254.hashToG1(msgHash), apkG1, apkG2, sigma, gamma(msgHash, apkG1, apkG2, sigma), pairingGas
+        );
+    }
+
+    /// @notice The challenge of a proof of possession, computed exactly as EigenLayer's BLSApkRegistry and the
+    /// TypeScript `popGamma` do: keccak256(sigma ‖ pkG1 ‖ pkG2 ‖ H(m)) mod r.
+    function popGamma(
+        BN254.G1Point memory pkG1,
+        BN254.G2Point memory pkG2,
+        BN254.G1Point memory messagePoint,
+        BN254.G1Point memory sigma
+    ) internal pure returns (uint256) {
+        return uint256(
+            keccak256(
+                abi.encodePacked(
+                    sigma.X,
+                    sigma.Y,
+                    pkG1.X,
+                    pkG1.Y,
+                    pkG2.X[0],
+                    pkG2.X[1],
+                    pkG2.Y[0],
+                    pkG2.Y[1],
+                    messagePoint.X,
+                    messagePoint.Y
+                )
+            )
+        ) % BN254.FR_MODULUS;
+    }
+
+    /// @notice Registration check, identical to the TypeScript `verifyProofOfPossession`: `sigma` signs `msgHash`
+    /// under `pkG2`, and `pkG1` and `pkG2` hold the same secret, in one gamma-randomized pairing check.
+    /// @dev False for infinity or any malformed point, and (like the TypeScript side) for the 1/r event γ = 0, which
+    /// would drop the key-equality half of the check.
+    function verifyProofOfPossession(
+        BN254.G1Point memory pkG1,
+        BN254.G2Point memory pkG2,
+        bytes32 msgHash,
+        BN254.G1Point memory sigma
+    ) internal view returns (bool) {
+        if (!sigma.isOnCurve() || !pkG1.isOnCurve() || !BN254.isOnCurve(pkG2)) return false;
+        BN254.G1Point memory h = BN254.hashToG1(msgHash);
+        uint256 g = popGamma(pkG1, pkG2, h, sigma);
+        if (g == 0) return false;
+        (bool pairingSuccessful,) = _boundPairing(h, pkG1, pkG2, sigma, g, PAIRING_GAS_CAP);
+        return pairingSuccessful;
+    }
+
+    /// @dev e(sigma + γ·pkG1, −G2) · e(H + γ·G1, pkG2) == 1.
+    function _boundPairing(
+        BN254.G1Point memory messagePoint,
+        BN254.G1Point memory pkG1,
+        BN254.G2Point memory pkG2,
+        BN254.G1Point memory sigma,
+        uint256 g,
+        uint256 pairingGas
+    ) private view returns (bool pairingSuccessful, bool callOk) {
+        BN254.G1Point memory left = sigma.plus(pkG1.scalarMul(g));
+        BN254.G1Point memory right = messagePoint.plus(BN254.generatorG1().scalarMul(g));
+        return BN254.safePairing(left, BN254.negGeneratorG2(), right, pkG2, pairingGas);
     }
 }
