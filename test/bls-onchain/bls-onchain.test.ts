@@ -68,7 +68,7 @@ describe("BN254/BLS Solidity library against the TypeScript BLS library", functi
       const many = digests("increments", 400).filter((d) => increments(d) >= 3n);
       expect(many.length).to.be.greaterThan(20);
       const most = many.reduce((a, b) => (increments(b) > increments(a) ? b : a));
-      expect(increments(most)).to.be.greaterThanOrEqual(5n);
+      expect(increments(most) >= 5n, "some digest needs 5 or more increments").to.equal(true);
       for (const d of many) {
         const onchain = await harness.read.hashToG1([d]);
         expect({ X: onchain.X, Y: onchain.Y }).to.deep.equal(hashToG1(d));
