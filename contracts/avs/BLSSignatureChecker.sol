@@ -83,14 +83,33 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         view
         returns (bool)
     {
+        (BN254.G1Point memory pkG1, BN254.G2Point memory pkG2) = _operatorKeysAt(operatorId, referenceBlock);
+        return _verifyWithKeys(msgHash, sigma, pkG1, pkG2);
+    }
+
+    /// @dev The keys of an operator that was in the set at R; reverts otherwise (see verifyOperatorSignature).
+    function _operatorKeysAt(bytes32 operatorId, uint32 referenceBlock)
+        internal
+        view
+        returns (BN254.G1Point memory pkG1, BN254.G2Point memory pkG2)
+    {
         if (referenceBlock >= block.number) {
             revert BLSSignatureCheckerFutureReferenceBlock(referenceBlock, block.number);
         }
         if (!_operatorRegistry.isInSetAt(operatorId, referenceBlock)) {
             revert BLSSignatureCheckerOperatorNotInSet(operatorId, referenceBlock);
         }
-        IOperatorRegistry.Operator memory op = _operatorRegistry.getOperator(operatorId);
-        (bool pairingSuccessful,) = BLS.verifyBound(msgHash, op.pkG1, op.pkG2, sigma, BLS.PAIRING_GAS_CAP);
+        return _operatorRegistry.operatorKeys(operatorId);
+    }
+
+    /// @dev The gamma check of one operator's signature against its registered keys.
+    function _verifyWithKeys(
+        bytes32 msgHash,
+        BN254.G1Point memory sigma,
+        BN254.G1Point memory pkG1,
+        BN254.G2Point memory pkG2
+    ) internal view returns (bool) {
+        (bool pairingSuccessful,) = BLS.verifyBound(msgHash, pkG1, pkG2, sigma, BLS.PAIRING_GAS_CAP);
         return pairingSuccessful;
     }
 }

@@ -25,10 +25,8 @@ abstract contract EquivocationSlasher is BLSSignatureChecker, IEquivocationSlash
     /// @param operatorId the equivocating operator (in the set at `referenceBlock`)
     /// @param dutyKey identifies the duty both messages are for (e.g. bytes32(batchId)); one slash per duty
     /// @param referenceBlock the duty's reference block R_b
-    /// @param msgHashA first signed message, built by the caller for this duty
-    /// @param sigmaA the operator's signature on msgHashA
-    /// @param msgHashB second signed message, built by the caller for this duty
-    /// @param sigmaB the operator's signature on msgHashB
+    /// @param a first signed message, its hash built by the caller for this duty
+    /// @param b second signed message, its hash built by the caller for this duty
     /// @param slashBps fraction of the stake cut
     /// @param bountyBps fraction of the cut paid to `beneficiary`
     /// @param beneficiary the submitter of the proof
@@ -36,24 +34,27 @@ abstract contract EquivocationSlasher is BLSSignatureChecker, IEquivocationSlash
         bytes32 operatorId,
         bytes32 dutyKey,
         uint32 referenceBlock,
-        bytes32 msgHashA,
-        BN254.G1Point memory sigmaA,
-        bytes32 msgHashB,
-        BN254.G1Point memory sigmaB,
+        SignedMessage memory a,
+        SignedMessage memory b,
         uint256 slashBps,
         uint256 bountyBps,
         address beneficiary
     ) internal returns (uint256 slashed, uint256 bounty) {
-        if (msgHashA == msgHashB) revert EquivocationSlasherSameMessage(msgHashA);
+        if (a.msgHash == b.msgHash) revert EquivocationSlasherSameMessage(a.msgHash);
         if (_slashedFor[operatorId][dutyKey]) revert EquivocationSlasherAlreadySlashed(operatorId, dutyKey);
-        if (!verifyOperatorSignature(operatorId, msgHashA, sigmaA, referenceBlock)) {
-            revert EquivocationSlasherInvalidSignature(0);
-        }
-        if (!verifyOperatorSignature(operatorId, msgHashB, sigmaB, referenceBlock)) {
-            revert EquivocationSlasherInvalidSignature(1);
-        }
+        _checkBothSigned(operatorId, referenceBlock, a, b);
         _slashedFor[operatorId][dutyKey] = true;
         (slashed, bounty) = operatorRegistry().slash(operatorId, slashBps, beneficiary, bountyBps);
-        emit EquivocationSlashed(operatorId, dutyKey, msgHashA, msgHashB, beneficiary, slashed, bounty);
+        emit EquivocationSlashed(operatorId, dutyKey, a.msgHash, b.msgHash, beneficiary, slashed, bounty);
+    }
+
+    /// @dev Same checks as verifyOperatorSignature, with the keys read once for both signatures.
+    function _checkBothSigned(bytes32 operatorId, uint32 referenceBlock, SignedMessage memory a, SignedMessage memory b)
+        private
+        view
+    {
+        (BN254.G1Point memory pkG1, BN254.G2Point memory pkG2) = _operatorKeysAt(operatorId, referenceBlock);
+        if (!_verifyWithKeys(a.msgHash, a.sigma, pkG1, pkG2)) revert EquivocationSlasherInvalidSignature(0);
+        if (!_verifyWithKeys(b.msgHash, b.sigma, pkG1, pkG2)) revert EquivocationSlasherInvalidSignature(1);
     }
 }

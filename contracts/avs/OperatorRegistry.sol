@@ -282,6 +282,16 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IOperatorRegistry
+    function operatorKeys(bytes32 operatorId)
+        external
+        view
+        returns (BN254.G1Point memory pkG1, BN254.G2Point memory pkG2)
+    {
+        Operator storage op = _knownOperator(operatorId);
+        return (op.pkG1, op.pkG2);
+    }
+
+    /// @inheritdoc IOperatorRegistry
     function operatorCount() external view returns (uint256) {
         return _operatorIds.length;
     }

@@ -48,10 +48,8 @@ contract AvsHarness is EquivocationSlasher {
             operatorId,
             bytes32(batch),
             referenceBlock,
-            resultMessageHash(batch, referenceBlock, seed, a.assignmentsHash),
-            a.sigma,
-            resultMessageHash(batch, referenceBlock, seed, b.assignmentsHash),
-            b.sigma,
+            SignedMessage(resultMessageHash(batch, referenceBlock, seed, a.assignmentsHash), a.sigma),
+            SignedMessage(resultMessageHash(batch, referenceBlock, seed, b.assignmentsHash), b.sigma),
             equivocationSlashBps,
             equivocationBountyBps,
             msg.sender

@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {BN254} from "../libraries/BN254.sol";
+
 /// @title Errors and events of equivocation slashing
 interface IEquivocationSlasher {
+    /// @notice One message an operator signed, with its signature.
+    struct SignedMessage {
+        bytes32 msgHash;
+        BN254.G1Point sigma;
+    }
+
     /// @notice Thrown when both messages are the same: signing one result twice is not equivocation.
     error EquivocationSlasherSameMessage(bytes32 msgHash);
     /// @notice Thrown when one of the two signatures is not the operator's signature on its message (index 0 or 1).

@@ -205,6 +205,12 @@ interface IOperatorRegistry is IOperatorRegistryTypes, IOperatorRegistryErrors, 
     /// @notice The full record of an operator; reverts for unknown ids.
     function getOperator(bytes32 operatorId) external view returns (Operator memory);
 
+    /// @notice An operator's BLS keys (cheaper than `getOperator` for signature checks); reverts for unknown ids.
+    function operatorKeys(bytes32 operatorId)
+        external
+        view
+        returns (BN254.G1Point memory pkG1, BN254.G2Point memory pkG2);
+
     /// @notice Number of operators ever registered (the index range of `operatorIdAt`).
     function operatorCount() external view returns (uint256);
 
