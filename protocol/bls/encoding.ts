@@ -115,6 +115,25 @@ export function encodeG2(p: G2Point): Hex {
   return `0x${word(p.X[0])}${word(p.X[1])}${word(p.Y[0])}${word(p.Y[1])}`;
 }
 
+/** Inverse of encodeG1 (64 bytes); the point is not validated here: pass it to g1FromEvm. */
+export function decodeG1(bytes: Hex): G1Point {
+  const w = words(bytes, 2, "G1");
+  return { X: w[0]!, Y: w[1]! };
+}
+
+/** Inverse of encodeG2 (128 bytes, imaginary part first); the point is not validated here: pass it to g2FromEvm. */
+export function decodeG2(bytes: Hex): G2Point {
+  const w = words(bytes, 4, "G2");
+  return { X: [w[0]!, w[1]!], Y: [w[2]!, w[3]!] };
+}
+
+function words(bytes: Hex, n: number, what: string): bigint[] {
+  if (typeof bytes !== "string" || !new RegExp(`^0x[0-9a-fA-F]{${64 * n}}$`).test(bytes)) {
+    throw new BlsError(BlsErrorCode.Malformed, `${what} encoding must be 0x followed by ${32 * n} bytes of hex`);
+  }
+  return Array.from({ length: n }, (_, i) => BigInt(`0x${bytes.slice(2 + 64 * i, 66 + 64 * i)}`));
+}
+
 function word(v: bigint): string {
   if (v < 0n || v >= 1n << 256n) throw new BlsError(BlsErrorCode.Malformed, "value does not fit in a uint256");
   return v.toString(16).padStart(64, "0");

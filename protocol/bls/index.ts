@@ -9,6 +9,8 @@ export {
   FR_MODULUS,
   G1_GENERATOR,
   G2_GENERATOR,
+  decodeG1,
+  decodeG2,
   encodeG1,
   encodeG2,
   g1FromEvm,
@@ -36,3 +38,12 @@ export {
   verifyProofOfPossession,
   type PopParams,
 } from "./pop.js";
+export {
+  createBlsVerifier,
+  csprngWeights,
+  type BlsEngine,
+  type BlsVerifier,
+  type BlsVerifierOptions,
+  type SignatureItem,
+} from "./verifier.js";
+export { initMcl, mclG1ToEvm, mclG2ToEvm } from "./mclBackend.js";

@@ -14,6 +14,8 @@ import {
   SecretKey,
   aggregateG1,
   aggregateG2,
+  decodeG1,
+  decodeG2,
   encodeG1,
   encodeG2,
   g1FromEvm,
@@ -244,6 +246,14 @@ describe("bls (noble reference)", function () {
       const e = encodeG2(G2_GENERATOR);
       expect(e.length).to.equal(2 + 4 * 64);
       expect(BigInt(`0x${e.slice(2, 66)}`)).to.equal(G2_GENERATOR.X[0]);
+    });
+    it("given encoded points → decodeG1/decodeG2 should invert encodeG1/encodeG2 and refuse wrong lengths", () => {
+      const pk1 = sk.publicKeyG1();
+      const pk2 = sk.publicKeyG2();
+      expect(decodeG1(encodeG1(pk1))).to.deep.equal(pk1);
+      expect(decodeG2(encodeG2(pk2))).to.deep.equal(pk2);
+      expect(codeOf(() => decodeG1(encodeG2(pk2)))).to.equal(BlsErrorCode.Malformed);
+      expect(codeOf(() => decodeG2(`${encodeG2(pk2)}00`))).to.equal(BlsErrorCode.Malformed);
     });
     it("given PoP params → the message hash is keccak256(abi.encode(domain, chainId, registry, operator))", () => {
       const expected = keccak256(
