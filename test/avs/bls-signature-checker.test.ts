@@ -126,6 +126,45 @@ describe("BLSSignatureChecker", function () {
     });
   });
 
+  describe("given a second signature folded into the same multi-pairing (_checkSignaturesAndOne)", () => {
+    const seedMsg = digestOf("seed of batch 1");
+
+    it("both valid → it should return the stakes", async () => {
+      const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
+      const leader = ops[2]!;
+      const [signed, tot] = await avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, leader.id, seedMsg, leader.sk.sign(seedMsg)]);
+      expect([signed, tot]).to.deep.equal([total, total]);
+    });
+
+    it("a bad extra signature or a bad quorum signature → it should revert with BLSSignatureCheckerPairingFailed", async () => {
+      const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
+      const leader = ops[2]!;
+      const cases = [
+        // the extra signature by another operator than the one named
+        () => avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, leader.id, seedMsg, ops[1]!.sk.sign(seedMsg)]),
+        // the extra signature on another message
+        () => avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, leader.id, seedMsg, leader.sk.sign(msg)]),
+        // a valid extra signature does not rescue a quorum signature missing a signer
+        () => {
+          const partial = aggregateFor(ops.slice(0, 3), msg);
+          return avs.avs.read.checkSignaturesAndOne([msg, R, [], partial.apkG2, partial.sigma, leader.id, seedMsg, leader.sk.sign(seedMsg)]);
+        },
+      ];
+      for (const send of cases) {
+        await avs.viem.assertions.revertWithCustomError(send(), avs.avs, "BLSSignatureCheckerPairingFailed");
+      }
+    });
+
+    it("an extra signature at infinity → it should revert with BLSSignatureCheckerInvalidPoint", async () => {
+      const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
+      await avs.viem.assertions.revertWithCustomError(
+        avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, ops[2]!.id, seedMsg, { X: 0n, Y: 0n }]),
+        avs.avs,
+        "BLSSignatureCheckerInvalidPoint",
+      );
+    });
+  });
+
   describe("given the reference block", () => {
     it("not strictly below the current block → it should revert with BLSSignatureCheckerFutureReferenceBlock", async () => {
       const now = Number(await avs.publicClient.getBlockNumber());
