@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { G1_GENERATOR, aggregateG1, type G1Point } from "../../protocol/bls/index.js";
-import { digestOf } from "../support/bls.js";
+import { digestOf, offCurveG2, wrongSubgroupG2 } from "../support/bls.js";
 import {
   MIN_STAKE,
   STAKE_UNIT,
@@ -109,7 +109,7 @@ describe("BLSSignatureChecker", function () {
       );
     });
 
-    it("at infinity or off the curve → it should revert with BLSSignatureCheckerInvalidPoint", async () => {
+    it("at infinity, off the curve or (apkG2) outside the subgroup → it should revert with BLSSignatureCheckerInvalidPoint", async () => {
       const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
       for (const bad of [{ X: 0n, Y: 0n }, { X: sigma.X, Y: sigma.Y + 1n }]) {
         await avs.viem.assertions.revertWithCustomError(
@@ -118,11 +118,13 @@ describe("BLSSignatureChecker", function () {
           "BLSSignatureCheckerInvalidPoint",
         );
       }
-      await avs.viem.assertions.revertWithCustomError(
-        avs.avs.read.checkSignatures([msg, R, [], { X: [0n, 0n], Y: [0n, 0n] }, sigma]),
-        avs.avs,
-        "BLSSignatureCheckerInvalidPoint",
-      );
+      for (const badKey of [{ X: [0n, 0n], Y: [0n, 0n] } as const, offCurveG2(), wrongSubgroupG2()]) {
+        await avs.viem.assertions.revertWithCustomError(
+          avs.avs.read.checkSignatures([msg, R, [], badKey, sigma]),
+          avs.avs,
+          "BLSSignatureCheckerInvalidPoint",
+        );
+      }
     });
   });
 
