@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { getAddress, type Address } from "viem";
 import type { NetworkConnection } from "hardhat/types/network";
-import MatchnetModule from "./MatchnetModule.js";
+import MatchnetModule, { MarketModule } from "./MatchnetModule.js";
 
 export const DEPLOYMENT_VERSION = 1;
 
@@ -23,6 +23,7 @@ export interface Deployment {
     providerRegistry: Address;
     offerBook: Address;
     marketplace: Address;
+    operatorRegistry?: Address;
     serviceManager?: Address;
   };
 }
@@ -56,24 +57,59 @@ export async function readDeployment(path: string): Promise<Deployment> {
     if (typeof value !== "string") throw new DeploymentFileError(path, `contracts.${key} missing`);
     contracts[key] = getAddress(value);
   }
+  if (c.operatorRegistry !== undefined) contracts.operatorRegistry = getAddress(c.operatorRegistry);
   if (c.serviceManager !== undefined) contracts.serviceManager = getAddress(c.serviceManager);
   return { version: DEPLOYMENT_VERSION, chainId: raw.chainId!, deployBlock: raw.deployBlock!, contracts };
 }
 
+type MarketParameter = "minProviderStake" | "exitDelay" | "maxOrderLifetime";
+type AvsParameter = "minOperatorStake" | "operatorExitDelay";
+
 /**
- * Deploys the Matchnet module on `connection` and returns the viem contract instances plus the deployment record;
- * writes the record to `outFile` when given.
+ * Deploys the market only (`MarketModule`, no service manager wired) on `connection` and returns the viem
+ * contract instances plus the deployment record; writes the record to `outFile` when given.
  */
 export async function deployMatchnet(
   connection: NetworkConnection,
-  opts: { outFile?: string; parameters?: Partial<Record<"minProviderStake" | "exitDelay" | "maxOrderLifetime", bigint>> } = {},
+  opts: { outFile?: string; parameters?: Partial<Record<MarketParameter, bigint>> } = {},
 ) {
   const publicClient = await connection.viem.getPublicClient();
   const before = await publicClient.getBlockNumber();
-  const deployed = await connection.ignition.deploy(MatchnetModule, {
-    parameters: { Matchnet: { ...(opts.parameters ?? {}) } },
+  const deployed = await connection.ignition.deploy(MarketModule, {
+    parameters: { MatchnetMarket: { ...(opts.parameters ?? {}) } },
   });
-  const deployment: Deployment = {
+  const deployment = await record(connection, before, deployed);
+  if (opts.outFile !== undefined) await writeDeployment(opts.outFile, deployment);
+  return { ...deployed, deployment };
+}
+
+/** Deploys the whole system (`MatchnetModule`: market, operator registry, service manager, all wired). */
+export async function deployMatchnetWithAvs(
+  connection: NetworkConnection,
+  opts: { outFile?: string; parameters?: Partial<Record<MarketParameter | AvsParameter, bigint>> } = {},
+) {
+  const publicClient = await connection.viem.getPublicClient();
+  const before = await publicClient.getBlockNumber();
+  const p = opts.parameters ?? {};
+  const market = Object.fromEntries(Object.entries(p).filter(([k]) => !k.startsWith("minOperator") && k !== "operatorExitDelay"));
+  const avs = Object.fromEntries(Object.entries(p).filter(([k]) => k === "minOperatorStake" || k === "operatorExitDelay"));
+  const deployed = await connection.ignition.deploy(MatchnetModule, {
+    parameters: { MatchnetMarket: market, Matchnet: avs },
+  });
+  const deployment = await record(connection, before, deployed);
+  deployment.contracts.operatorRegistry = deployed.operatorRegistry.address;
+  deployment.contracts.serviceManager = deployed.serviceManager.address;
+  if (opts.outFile !== undefined) await writeDeployment(opts.outFile, deployment);
+  return { ...deployed, deployment };
+}
+
+async function record(
+  connection: NetworkConnection,
+  before: bigint,
+  deployed: Record<"paymentToken" | "stakeToken" | "catalog" | "registry" | "offerBook" | "marketplace", { address: Address }>,
+): Promise<Deployment> {
+  const publicClient = await connection.viem.getPublicClient();
+  return {
     version: DEPLOYMENT_VERSION,
     chainId: await publicClient.getChainId(),
     deployBlock: Number(before) + 1,
@@ -86,6 +122,4 @@ export async function deployMatchnet(
       marketplace: deployed.marketplace.address,
     },
   };
-  if (opts.outFile !== undefined) await writeDeployment(opts.outFile, deployment);
-  return { ...deployed, deployment };
 }
