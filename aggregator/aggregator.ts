@@ -41,6 +41,7 @@ export class Aggregator {
   readonly #ctx: ResultContext;
   readonly #m: AggregatorModules;
   readonly #maxLists: number;
+  readonly #maxAhead: bigint;
   /** Gossiped candidates per batch, checked against a signed digest only when one is ready. */
   readonly #lists = new Map<bigint, ResultCandidate[]>();
   /** The result source's candidate per batch, asked once and kept. */
@@ -53,6 +54,7 @@ export class Aggregator {
     this.#ctx = { chainId: opts.chainId, serviceManager: opts.serviceManager };
     this.#m = modules;
     this.#maxLists = opts.maxListsPerBatch ?? 4;
+    this.#maxAhead = BigInt(opts.maxBatchesAhead ?? 2);
   }
 
   addPartial(p: PartialSignature): AddPartialVerdict {
@@ -68,7 +70,7 @@ export class Aggregator {
     const info = this.#m.batches.get(batch);
     if (info !== null && info.status !== "open") return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
     if (info === null && batch <= this.#m.batches.latestClosed()) return { status: "ignored", code: AggregatorErrorCode.UnknownBatch };
-    if (info === null && batch > this.#m.batches.latestClosed() + 2n) return { status: "ignored", code: AggregatorErrorCode.BatchTooFarAhead };
+    if (info === null && batch > this.#m.batches.latestClosed() + this.#maxAhead) return { status: "ignored", code: AggregatorErrorCode.BatchTooFarAhead };
     if (!seedMatchesProof(candidate)) return { status: "ignored", code: AggregatorErrorCode.SeedMismatch };
     let lists = this.#lists.get(batch);
     if (lists === undefined) this.#lists.set(batch, (lists = []));
@@ -84,9 +86,24 @@ export class Aggregator {
   /** The block clock: verify, release ready results, submit them. Resolves when this block's submissions are done. */
   async onBlock(blockNumber: bigint): Promise<void> {
     this.pool.onNewBlock(blockNumber);
+    await this.#submitReady();
+  }
+
+  /**
+   * Verify what is queued and submit what is ready, without a new block. The node calls it shortly after a burst
+   * of gossip (a CPU-scheduling choice, not a deadline): a result every operator signed is then submitted without
+   * waiting for the next block. Readiness itself still depends on blocks only.
+   */
+  async poll(): Promise<void> {
+    this.pool.flush();
+    await this.#submitReady();
+  }
+
+  async #submitReady(): Promise<void> {
     for (const b of [...this.#lists.keys(), ...this.#own.keys()]) {
       const info = this.#m.batches.get(b);
-      if (this.#outcomes.has(b) || (info !== null && info.status !== "open")) {
+      const over = info === null ? b <= this.#m.batches.latestClosed() : info.status !== "open";
+      if (this.#outcomes.has(b) || over) {
         this.#lists.delete(b);
         this.#own.delete(b);
       }
@@ -136,7 +153,7 @@ export class Aggregator {
       checkSubmission(submission, ready.operatorSet, this.pool.quorumThresholdBps);
       const outcome = await this.#m.submitter.submit(submission);
       if (outcome.kind === "submitted") {
-        this.#outcomes.set(batch, { kind: "submitted", submission, outcome });
+        this.#record(batch, { kind: "submitted", submission, outcome });
         this.#m.metrics?.submissions.inc({ outcome: "submitted" });
         this.#m.logger.info(
           { ...log, txHash: outcome.txHash, block: outcome.blockNumber, gasUsed: outcome.gasUsed, signers: submission.signerIds.length, nonSigners: submission.nonSignerIds.length },
@@ -160,8 +177,14 @@ export class Aggregator {
     }
   }
 
+  #record(batch: bigint, outcome: BatchOutcome): void {
+    this.#outcomes.set(batch, outcome);
+    // Recent outcomes are enough: the pool's own done-set and the batch view keep older batches out.
+    if (this.#outcomes.size > 256) this.#outcomes.delete(this.#outcomes.keys().next().value!);
+  }
+
   #lost(submission: ResultSubmission, errorName: string): void {
-    this.#outcomes.set(submission.batch, { kind: "alreadyFinal", submission, errorName });
+    this.#record(submission.batch, { kind: "alreadyFinal", submission, errorName });
     this.#m.metrics?.submissions.inc({ outcome: "already_final" });
     this.#m.logger.info({ batch: submission.batch, errorName }, "aggregator: batch already final (another aggregator won the race)");
   }

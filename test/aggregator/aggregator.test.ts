@@ -159,6 +159,31 @@ describe("aggregator/submission and service", function () {
     });
   });
 
+  describe("given poll() between blocks", () => {
+    it("given every operator signed → it should submit without a new block", async () => {
+      const w = world({ waitBlocks: 3 });
+      await w.agg.onBlock(R + 2n);
+      for (const o of sixteen) w.agg.addPartial(partialOf(o, 1n, w.digest));
+      await w.agg.poll();
+      expect(w.submitter.calls).to.have.length(1);
+      expect(w.submitter.calls[0]!.nonSignerPubkeys).to.deep.equal([]);
+      expect(verify(w.submitter.calls[0]!.apkG2, w.digest, w.submitter.calls[0]!.sigma)).to.equal(true);
+    });
+
+    it("given a quorum with non-signers → it should still wait for waitBlocks blocks (deadlines are blocks, not polls)", async () => {
+      const w = world({ waitBlocks: 2 });
+      await w.agg.onBlock(R + 2n);
+      for (const o of sixteen.slice(0, 14)) w.agg.addPartial(partialOf(o, 1n, w.digest));
+      await w.agg.poll();
+      await w.agg.poll();
+      await w.agg.onBlock(R + 3n);
+      expect(w.submitter.calls).to.have.length(0);
+      await w.agg.onBlock(R + 4n);
+      expect(w.submitter.calls).to.have.length(1);
+      expect(w.submitter.calls[0]!.nonSignerIds).to.deep.equal(sixteen.slice(14).map((o) => o.info.operatorId));
+    });
+  });
+
   describe("given the contract's check re-run locally", () => {
     function readySubmission(w: ReturnType<typeof world>, signerIdx: number[]): ResultSubmission {
       const pool = new AggregationPool({ waitBlocks: 0 }, { verifier: mcl, batches: w.batches, operatorSets: w.sets, logger: w.logger, metrics: null });

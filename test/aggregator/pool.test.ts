@@ -343,6 +343,28 @@ describe("aggregator/pool", function () {
     });
   });
 
+  describe("given the noble reference engine instead of mcl", () => {
+    it("should drop the same bad partial and reach the same tally", async () => {
+      const noble = await createBlsVerifier("noble");
+      const batches = new TestBatchView();
+      const sets = new TestOperatorSets();
+      const batch = batches.close(1n, R);
+      sets.put(setOf(R, four));
+      const digest = digestFor(batch, makeCandidate(four[0]!.sk, "b1", sampleAssignments(3)));
+      const tallies = [noble, mcl].map((verifier) => {
+        const pool = new AggregationPool({}, { verifier, batches, operatorSets: sets, logger: new RecordingLogger(), metrics: null });
+        const partials = four.map((o) => partialOf(o, 1n, digest));
+        partials[1] = { ...partials[1]!, signature: four[2]!.sk.sign(digest) };
+        for (const p of partials) pool.addPartial(p);
+        expect(pool.flush()).to.equal(3);
+        const [t] = pool.tallies(1n);
+        return { stake: t!.signedStake, signers: [...t!.signers.keys()].sort() };
+      });
+      expect(tallies[0]).to.deep.equal(tallies[1]);
+      expect(tallies[0]!.signers).to.not.include(four[1]!.info.operatorId);
+    });
+  });
+
   describe("given a large batch of partials", () => {
     it("should verify automatically once verifyBatchSize partials are queued", () => {
       const { pool, digest, metrics } = setup(sixteen, { verifyBatchSize: 8 });
