@@ -265,6 +265,43 @@ describe("aggregator/submission and service", function () {
       expect(w.source.asked).to.equal(1); // the source's answer is kept, not recomputed each block
     });
 
+    it("given the list gossiped before the batch's close was seen → it should keep it and use it once the quorum is there", async () => {
+      const w = world({ waitBlocks: 0 });
+      const b2 = { batch: 2n, referenceBlock: R + 10n, closedAtBlock: R + 11n, status: "open" as const };
+      const list = makeCandidate(sixteen[1]!.sk, "b2", sampleAssignments(3, 90));
+      expect(w.agg.addAssignmentList(2n, list)).to.deep.equal({ status: "stored" });
+      expect(w.agg.addAssignmentList(9n, list)).to.deep.equal({ status: "ignored", code: AggregatorErrorCode.BatchTooFarAhead });
+      const d2 = digestFor(b2, list);
+      for (const o of sixteen) expect(w.agg.addPartial(partialOf(o, 2n, d2)).status).to.equal("held");
+      w.batches.close(2n, R + 10n);
+      w.sets.put(setOf(R + 10n, sixteen));
+      w.agg.onBatchClosed(2n);
+      await w.agg.onBlock(R + 12n);
+      const s = w.submitter.calls.find((c) => c.batch === 2n);
+      expect(s?.assignments).to.deep.equal(list.assignments);
+      expect(s?.nonSignerIds).to.deep.equal([]);
+    });
+
+    it("given a result source that throws → it should log the error and keep going", async () => {
+      const w = world({ waitBlocks: 0 });
+      const failing: ResultSource = {
+        resultFor: async () => {
+          throw new Error("rpc down");
+        },
+      };
+      const agg = new Aggregator(
+        { ...CTX, waitBlocks: 0 },
+        { verifier: mcl, batches: w.batches, operatorSets: w.sets, logger: w.logger, metrics: w.metrics, resultSource: failing, submitter: w.submitter, g2 },
+      );
+      for (const o of sixteen) agg.addPartial(partialOf(o, 1n, w.digest));
+      await agg.onBlock(R + 2n);
+      expect(w.logger.at("error").map((l) => l.msg)).to.include("aggregator: the result source failed");
+      expect(w.submitter.calls).to.have.length(0);
+      agg.addAssignmentList(1n, w.candidate);
+      await agg.onBlock(R + 3n);
+      expect(w.submitter.calls).to.have.length(1);
+    });
+
     it("given a gossiped list whose seed its proof does not produce → it should refuse it", () => {
       const w = world();
       const c = makeCandidate(sixteen[0]!.sk, "b1", sampleAssignments(2));
