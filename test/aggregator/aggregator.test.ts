@@ -203,6 +203,17 @@ describe("aggregator/submission and service", function () {
     };
     const signerIdx = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
+    it("given a view that lists the set unsorted → non-signers should still go out sorted by id", () => {
+      const w = world();
+      const reversed = { ...setOf(R, sixteen), operators: [...setOf(R, sixteen).operators].reverse() };
+      w.sets.put(reversed);
+      const s = readySubmission(w, [0, 2, 4, 6, 8, 10, 12, 13, 14, 15, 11, 9]);
+      const ids = s.nonSignerIds.map((id) => BigInt(id));
+      expect(ids).to.have.length(4);
+      for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).to.equal(true);
+      expect(checkSubmission(s, reversed, 6667).signedStake).to.equal(s.signedStake);
+    });
+
     it("given non-signers out of order → it should fail like the contract", () => {
       const w = world();
       const s = readySubmission(w, signerIdx);
