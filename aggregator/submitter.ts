@@ -7,6 +7,7 @@ import { BaseError, ContractFunctionRevertedError, type Hex } from "viem";
 import type { ResultSubmission } from "./submission.js";
 
 export type SubmitOutcome =
+  /** The transaction was mined with status success (a mined revert is thrown, so that its name can be decoded). */
   | { kind: "submitted"; txHash: Hex; blockNumber: bigint; gasUsed: bigint }
   /** Another aggregator's submission landed first: not an error (PROTOCOL.md 3.6, several may race). */
   | { kind: "alreadyFinal"; errorName: string };
