@@ -2,6 +2,7 @@
 export { Aggregator, type AddListVerdict, type AggregatorModules, type AggregatorOpts, type BatchOutcome } from "./aggregator.js";
 export { AggregatorError, AggregatorErrorCode } from "./errors.js";
 export { createG2KeySummer, type G2KeySummer } from "./keySum.js";
+export { createAggregatorMetrics } from "./metrics.js";
 export {
   AggregationPool,
   DEFAULT_QUORUM_THRESHOLD_BPS,

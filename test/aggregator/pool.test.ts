@@ -8,7 +8,8 @@ import {
   type BlsVerifier,
   type Hex,
 } from "../../protocol/bls/index.js";
-import { AggregationPool, AggregatorErrorCode, type AggregationPoolOpts } from "../../aggregator/index.js";
+import { Registry } from "prom-client";
+import { AggregationPool, AggregatorErrorCode, createAggregatorMetrics, type AggregationPoolOpts } from "../../aggregator/index.js";
 import {
   CountingMetrics,
   RecordingLogger,
@@ -362,6 +363,35 @@ describe("aggregator/pool", function () {
       });
       expect(tallies[0]).to.deep.equal(tallies[1]);
       expect(tallies[0]!.signers).to.not.include(four[1]!.info.operatorId);
+    });
+  });
+
+  describe("given prom-client metrics", () => {
+    it("should expose verdicts by code, equivocations and quorum blocks under matchnet_aggregator_*", async () => {
+      const register = new Registry();
+      const batches = new TestBatchView();
+      const sets = new TestOperatorSets();
+      const batch = batches.close(1n, R);
+      sets.put(setOf(R, four));
+      const pool = new AggregationPool({}, { verifier: mcl, batches, operatorSets: sets, logger: new RecordingLogger(), metrics: createAggregatorMetrics(register) });
+      pool.onNewBlock(R + 2n);
+      const digest = digestFor(batch, makeCandidate(four[0]!.sk, "b1", sampleAssignments(3)));
+      const other = digestFor(batch, makeCandidate(four[0]!.sk, "b1", sampleAssignments(1)));
+      const partials = four.map((o) => partialOf(o, 1n, digest));
+      partials[0] = { ...partials[0]!, signature: four[1]!.sk.sign(digest) };
+      for (const p of partials) pool.addPartial(p);
+      pool.addPartial(partialOf(four[2]!, 1n, other));
+      pool.addPartial(partialOf(outsider, 1n, digest));
+      pool.onNewBlock(R + 3n);
+      const text = await register.metrics();
+      expect(text).to.include(`matchnet_aggregator_partials_total{outcome="invalid",code="${AggregatorErrorCode.InvalidSignature}"} 1`);
+      expect(text).to.include(`matchnet_aggregator_partials_total{outcome="ignored",code="${AggregatorErrorCode.NotInOperatorSet}"} 1`);
+      expect(text).to.include(`matchnet_aggregator_partials_total{outcome="verified",code=""} 4`);
+      expect(text).to.include("matchnet_aggregator_equivocations_total 1");
+      expect(text).to.include("matchnet_aggregator_verify_batch_size_sum 5");
+      // Three valid signers of 3333 + 3333 + 1 or 3 × 3333: quorum either way, seen 2 blocks after the close (R+1).
+      expect(text).to.include("matchnet_aggregator_quorum_blocks_count 1");
+      expect(text).to.include('matchnet_aggregator_quorum_blocks_bucket{le="2"} 1');
     });
   });
 
