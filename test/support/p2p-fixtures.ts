@@ -56,7 +56,13 @@ export class TestOperatorSet implements OperatorSetView<G2> {
   add(op: TestOperator, fromBlock = 0n): void {
     this.registered.set(op.id.toLowerCase(), { from: fromBlock, op: { pkG2: op.pk, stake: op.stake } });
   }
+  private readonly failing = new Set<string>();
+  /** Lookups of this id throw, as a chain read would while the RPC endpoint is down. */
+  failLookupsOf(operatorId: Hex): void {
+    this.failing.add(operatorId.toLowerCase());
+  }
   operatorAt(operatorId: Hex, referenceBlock: bigint): RegisteredOperator<G2> | undefined {
+    if (this.failing.has(operatorId.toLowerCase())) throw new Error("operator set read failed: RPC unavailable");
     const r = this.registered.get(operatorId.toLowerCase());
     return r && r.from <= referenceBlock ? r.op : undefined;
   }
