@@ -1,3 +1,6 @@
+import { createServer } from "node:net";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { expect } from "chai";
 import type { Hex } from "viem";
 import { createLogger, silentLogger } from "../../protocol/log/logger.js";
@@ -24,6 +27,15 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, timeo
   }
 }
 
+/** A TCP port free right now on 127.0.0.1 (bound and released), for a node whose address must be known before it starts. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
 async function verdictCount(m: Metrics, topic: string, verdict: string, code: string): Promise<number> {
   return (await m.gossipValidation.get()).values.find((v) => v.labels.topic === topic && v.labels.verdict === verdict && v.labels.code === code)?.value ?? 0;
 }
@@ -47,11 +59,23 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
   }
   const started: MatchnetNetwork<PK>[] = [];
 
-  async function startNode(bootstrap: string[], processors: Partial<GossipProcessors<PK>> = {}, extra: { publishTimeoutMs?: number; logger?: ReturnType<typeof silentLogger> } = {}): Promise<TestNode> {
+  async function startNode(
+    bootstrap: string[],
+    processors: Partial<GossipProcessors<PK>> = {},
+    extra: { publishTimeoutMs?: number; logger?: ReturnType<typeof silentLogger>; listen?: string; privateKey?: Awaited<ReturnType<typeof generateKeyPair>>; redialIntervalMs?: number } = {},
+  ): Promise<TestNode> {
     const metrics = createMetrics();
     const partials: ValidatedPartial<PK>[] = [];
     const net = await MatchnetNetwork.start<PK>(
-      { ...defaultNetworkOpts, chainId: CHAIN_ID, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap, publishTimeoutMs: extra.publishTimeoutMs ?? 5_000 },
+      {
+        ...defaultNetworkOpts,
+        chainId: CHAIN_ID,
+        listen: [extra.listen ?? "/ip4/127.0.0.1/tcp/0"],
+        bootstrap,
+        publishTimeoutMs: extra.publishTimeoutMs ?? 5_000,
+        redialIntervalMs: extra.redialIntervalMs ?? defaultNetworkOpts.redialIntervalMs,
+        ...(extra.privateKey ? { privateKey: extra.privateKey } : {}),
+      },
       {
         batches,
         operators,
@@ -184,6 +208,28 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
         expect(err).to.be.instanceOf(NetworkError);
         expect((err as NetworkError).code).to.equal("PublishTimeout");
       }
+    });
+  });
+
+  describe("given a bootstrap peer that is down at start and restarts later", () => {
+    it("should keep dialling it and reconnect each time it comes back with the same identity", async () => {
+      const key = await generateKeyPair("Ed25519");
+      const port = await freePort();
+      const listen = `/ip4/127.0.0.1/tcp/${port}`;
+      const address = `${listen}/p2p/${peerIdFromPrivateKey(key).toString()}`;
+      const follower = await startNode([address], {}, { redialIntervalMs: 100 });
+      expect(follower.net.peerCount()).to.equal(0);
+
+      const first = await startNode([], {}, { listen, privateKey: key });
+      await until(() => follower.net.peerCount() === 1, "follower connected to the late bootstrap peer");
+      await first.net.stop();
+      await until(() => follower.net.peerCount() === 0, "disconnect seen");
+
+      const second = await startNode([], {}, { listen, privateKey: key });
+      await until(() => follower.net.peerCount() === 1, "follower reconnected after the restart");
+      await until(() => follower.net.subscribers(GossipTopicName.Partial).length === 1, "subscription after reconnect");
+      await follower.net.publishPartial(validPartial(bob!));
+      await until(() => second.partials.length === 1, "delivery after reconnect");
     });
   });
 });
