@@ -51,7 +51,11 @@ export interface NetworkOpts {
 }
 
 export const defaultNetworkOpts: Omit<NetworkOpts, "chainId" | "listen" | "bootstrap"> = {
+  // Long enough for peers to reconnect after a restart (one redial interval plus identify and subscription
+  // exchange, well under a second on a LAN); short enough that a node cut off reports it within a batch.
   publishTimeoutMs: 10_000,
+  // A restarted operator is found again within seconds; each attempt at a dead address costs one refused TCP
+  // connection.
   redialIntervalMs: 5_000,
   validation: defaultGossipValidationOpts,
 };
