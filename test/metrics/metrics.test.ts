@@ -1,5 +1,7 @@
 import { expect } from "chai";
+import { silentLogger } from "../../protocol/log/logger.js";
 import { createMetrics } from "../../protocol/metrics/metrics.js";
+import { startMetricsServer } from "../../protocol/metrics/server.js";
 
 describe("protocol/metrics", () => {
   describe("given a fresh metric set", () => {
@@ -33,5 +35,38 @@ describe("protocol/metrics", () => {
       expect(await b.register.metrics()).to.include('matchnet_bls_verify_seconds_bucket{le="0.005",avs_name="matchnet",kind="single"} 1');
       expect(await a.register.metrics()).to.not.include("matchnet_bls_verify_seconds_bucket");
     });
+  });
+});
+
+describe("protocol/metrics server", () => {
+  it("given a running server → it should serve the registry on GET /metrics and 404 elsewhere", async () => {
+    const m = createMetrics();
+    m.batchesSeen.inc(3);
+    const server = await startMetricsServer({ host: "127.0.0.1", port: 0 }, { register: m.register, logger: silentLogger() });
+    try {
+      const ok = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      expect(ok.status).to.equal(200);
+      expect(ok.headers.get("content-type")).to.include("text/plain");
+      expect(await ok.text()).to.include('matchnet_batches_seen_total{avs_name="matchnet"} 3');
+      expect((await fetch(`http://127.0.0.1:${server.port}/`)).status).to.equal(404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("given a port already in use → it should fail to start with EADDRINUSE", async () => {
+    const m = createMetrics();
+    const first = await startMetricsServer({ host: "127.0.0.1", port: 0 }, { register: m.register, logger: silentLogger() });
+    try {
+      let code: string | undefined;
+      try {
+        await startMetricsServer({ host: "127.0.0.1", port: first.port }, { register: m.register, logger: silentLogger() });
+      } catch (err) {
+        code = (err as NodeJS.ErrnoException).code;
+      }
+      expect(code).to.equal("EADDRINUSE");
+    } finally {
+      await first.close();
+    }
   });
 });
