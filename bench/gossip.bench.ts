@@ -75,7 +75,7 @@ export default async function (): Promise<Record<string, number>> {
     for (let i = 0; i < MESSAGES; i++) {
       const operatorId = keccak256(toHex(`bench-operator-${i}`));
       if (i >= WARMUP) sentAt.set(operatorId, performance.now());
-      await nodes[i % NODES]!.publishPartial({ batch: 1n, resultHash: keccak256(toHex(i)), operatorId, signature: SIGNATURE });
+      await nodes[i % NODES]!.publishPartial({ batch: 1n, resultHash: keccak256(toHex(i)), seed: openBatch.seedMessageHash, operatorId, signature: SIGNATURE });
       await new Promise((r) => setTimeout(r, SPACING_MS));
     }
     const expected = MESSAGES * (NODES - 1);

@@ -36,7 +36,7 @@ export enum GossipErrorCode {
   LeaderTurnNotYet = "LeaderTurnNotYet",
   /** The sender is not a registered operator at the batch's reference block. */
   UnknownOperator = "UnknownOperator",
-  /** The batch's seed is not known yet, so the signed result message cannot be computed. */
+  /** The seed a partial names is not (yet) verified here, so its signed result message cannot be computed. */
   SeedUnknown = "SeedUnknown",
   /** The BLS signature does not verify. */
   InvalidSignature = "InvalidSignature",

@@ -39,10 +39,11 @@ export interface BatchInfo {
   /** How many of `leaderOrder` may sign by now: 1 until seedTimeout blocks passed, then one more per timeout. */
   leadersAllowed: number;
   /**
-   * The digest an operator signs for this batch's result with the given assignment hash (PROTOCOL.md 3.4), or
-   * undefined while the batch's seed is not known to this node.
+   * The digest an operator signs for this batch's result with the given assignment hash and seed
+   * (PROTOCOL.md 3.4), or undefined when `seed` is not a seed this node has verified for the batch (not yet
+   * arrived, or not a valid seed at all).
    */
-  resultMessageHash(resultHash: Hex): Hex | undefined;
+  resultMessageHash(resultHash: Hex, seed: Hex): Hex | undefined;
 }
 
 export interface BatchView {

@@ -4,7 +4,7 @@
  * no parser sees attacker-chosen nesting. All integers are big-endian; the first byte is the encoding version.
  *
  *   seed         version(1) ‖ batch(8) ‖ signer operatorId(32) ‖ signature G1(64)                    = 105 bytes
- *   partial      version(1) ‖ batch(8) ‖ resultHash(32) ‖ operatorId(32) ‖ signature G1(64)         = 137 bytes
+ *   partial      version(1) ‖ batch(8) ‖ resultHash(32) ‖ seed(32) ‖ operatorId(32) ‖ signature(64) = 169 bytes
  *   result-list  version(1) ‖ batch(8) ‖ resultHash(32) ‖ count(4) ‖ count × assignment(36)
  *                assignment = orderId(8) ‖ offerVersionId(8) ‖ gpuCount(4) ‖ pricePerGpuHour(16)
  *
@@ -25,10 +25,18 @@ export interface SeedMessage {
   signature: G1Like;
 }
 
-/** One operator's BLS signature over the result message of `batch` whose assignments hash to `resultHash`. */
+/**
+ * One operator's BLS signature over the result message of `batch` whose assignments hash to `resultHash`.
+ *
+ * It names the seed it used. Normally every operator uses the first leader's seed, but under the liveness
+ * backstop (PROTOCOL.md 3.7) operators may hold different verified seeds. Without this field a receiver would
+ * check an honest partial against its own seed, see a bad signature, and penalize the sender. With it, a partial
+ * for a seed the receiver has not verified is ignored, not rejected, and aggregators group by (seed, resultHash).
+ */
 export interface PartialSignatureMessage {
   batch: bigint;
   resultHash: Hex; // keccak256(abi.encode(Assignment[]))
+  seed: Hex; // seed_b the signed result message was built with
   operatorId: Hex;
   signature: G1Like;
 }
@@ -41,7 +49,7 @@ export interface ResultListMessage {
 }
 
 export const SEED_MESSAGE_BYTES = 1 + 8 + 32 + G1_BYTES;
-export const PARTIAL_MESSAGE_BYTES = 1 + 8 + 32 + 32 + G1_BYTES;
+export const PARTIAL_MESSAGE_BYTES = 1 + 8 + 32 + 32 + 32 + G1_BYTES;
 const RESULT_LIST_HEADER_BYTES = 1 + 8 + 32 + 4;
 const ASSIGNMENT_BYTES = 8 + 8 + 4 + 16;
 /**
@@ -73,6 +81,7 @@ export function encodePartialSignatureMessage(m: PartialSignatureMessage): Uint8
     Uint8Array.of(WIRE_VERSION),
     uint64BE(m.batch),
     hexToFixedBytes(m.resultHash, 32),
+    hexToFixedBytes(m.seed, 32),
     hexToFixedBytes(m.operatorId, 32),
     encodeG1(m.signature),
   );
@@ -83,8 +92,9 @@ export function decodePartialSignatureMessage(data: Uint8Array): PartialSignatur
   return {
     batch: readUint64BE(data, 1),
     resultHash: bytesToHex(data.subarray(9, 41)),
-    operatorId: bytesToHex(data.subarray(41, 73)),
-    signature: g1At(data, 73),
+    seed: bytesToHex(data.subarray(41, 73)),
+    operatorId: bytesToHex(data.subarray(73, 105)),
+    signature: g1At(data, 105),
   };
 }
 

@@ -82,7 +82,7 @@ describe("protocol/p2p messages", () => {
   });
 
   describe("given a partial signature message", () => {
-    const partial = { batch: (1n << 64n) - 1n, resultHash: H1, operatorId: OP, signature: g1Multiple(9n) };
+    const partial = { batch: (1n << 64n) - 1n, resultHash: H1, seed: `0x${"5e".repeat(32)}` as Hex, operatorId: OP, signature: g1Multiple(9n) };
     it("should round-trip in exactly PARTIAL_MESSAGE_BYTES, batch as uint64", () => {
       const bytes = encodePartialSignatureMessage(partial);
       expect(bytes.length).to.equal(PARTIAL_MESSAGE_BYTES);

@@ -48,8 +48,8 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
   operators.add(alice!);
   operators.add(bob!);
   operators.failLookupsOf(dave!.id);
-  batches.open(1n, { seed: SEED, leaderOrder: [alice!.id] });
-  batches.open(2n, { seed: SEED });
+  batches.open(1n, { seeds: [SEED], leaderOrder: [alice!.id] });
+  batches.open(2n, { seeds: [SEED] });
   batches.finalize(2n);
 
   interface TestNode {
@@ -92,6 +92,7 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
   const validPartial = (op = alice!, batch = 1n) => ({
     batch,
     resultHash: RESULT,
+    seed: SEED,
     operatorId: op.id,
     signature: InsecureTestBls.sign(op.sk, testResultDigest(batch, RESULT, SEED)),
   });

@@ -13,6 +13,7 @@ import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testResu
 const SEED: Hex = `0x${"5e".repeat(32)}`;
 const RESULT_A: Hex = `0x${"a1".repeat(32)}`;
 const RESULT_B: Hex = `0x${"b2".repeat(32)}`;
+const FALLBACK_SEED: Hex = `0x${"fb".repeat(32)}`;
 
 async function expectVerdict(p: Promise<unknown>, action: GossipAction, code: GossipErrorCode): Promise<void> {
   try {
@@ -33,7 +34,7 @@ describe("protocol/p2p validation", () => {
   let metrics: ReturnType<typeof createMetrics>;
 
   const partialBytes = (op = alice, batch = 1n, resultHash = RESULT_A, seed = SEED) =>
-    encodePartialSignatureMessage({ batch, resultHash, operatorId: op.id, signature: InsecureTestBls.sign(op.sk, testResultDigest(batch, resultHash, seed)) });
+    encodePartialSignatureMessage({ batch, resultHash, seed, operatorId: op!.id, signature: InsecureTestBls.sign(op!.sk, testResultDigest(batch, resultHash, seed)) });
 
   beforeEach(() => {
     batches = new TestBatchView();
@@ -48,7 +49,7 @@ describe("protocol/p2p validation", () => {
   });
 
   describe("partial signatures", () => {
-    beforeEach(() => batches.open(1n, { seed: SEED }));
+    beforeEach(() => batches.open(1n, { seeds: [SEED] }));
 
     it("given a valid partial → it should accept it with the operator's stake and the verified digest, timing the check", async () => {
       const v = await validatePartialSignatureMessage(ctx, partialBytes());
@@ -65,7 +66,7 @@ describe("protocol/p2p validation", () => {
     });
 
     it("given a signature by another key → it should reject it as InvalidSignature", async () => {
-      const forged = encodePartialSignatureMessage({ batch: 1n, resultHash: RESULT_A, operatorId: alice!.id, signature: InsecureTestBls.sign(bob!.sk, testResultDigest(1n, RESULT_A, SEED)) });
+      const forged = encodePartialSignatureMessage({ batch: 1n, resultHash: RESULT_A, seed: SEED, operatorId: alice!.id, signature: InsecureTestBls.sign(bob!.sk, testResultDigest(1n, RESULT_A, SEED)) });
       await expectVerdict(validatePartialSignatureMessage(ctx, forged), GossipAction.Reject, GossipErrorCode.InvalidSignature);
     });
 
@@ -87,7 +88,7 @@ describe("protocol/p2p validation", () => {
     });
 
     it("given the next batch whose close arrives during the wait → it should hold and then accept it", async () => {
-      setTimeout(() => batches.open(2n, { seed: SEED }), 50);
+      setTimeout(() => batches.open(2n, { seeds: [SEED] }), 50);
       const v = await validatePartialSignatureMessage(ctx, partialBytes(alice, 2n));
       expect(v.message.batch).to.equal(2n);
     });
@@ -101,6 +102,23 @@ describe("protocol/p2p validation", () => {
       await expectVerdict(validatePartialSignatureMessage(ctx, partialBytes(alice, 2n)), GossipAction.Ignore, GossipErrorCode.SeedUnknown);
     });
 
+    it("given a partial naming a seed not verified here → it should ignore it as SeedUnknown, not reject it", async () => {
+      await expectVerdict(validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, RESULT_A, FALLBACK_SEED)), GossipAction.Ignore, GossipErrorCode.SeedUnknown);
+    });
+
+    it("given two verified seeds (fallback leader) → it should verify each partial against the seed it names", async () => {
+      batches.open(3n, { seeds: [SEED, FALLBACK_SEED] });
+      expect((await validatePartialSignatureMessage(ctx, partialBytes(alice, 3n, RESULT_A, SEED))).messageHash).to.equal(testResultDigest(3n, RESULT_A, SEED));
+      expect((await validatePartialSignatureMessage(ctx, partialBytes(bob, 3n, RESULT_B, FALLBACK_SEED))).messageHash).to.equal(testResultDigest(3n, RESULT_B, FALLBACK_SEED));
+    });
+
+    it("given one operator signing the same result under two seeds → it should flag the second as equivocation", async () => {
+      batches.open(3n, { seeds: [SEED, FALLBACK_SEED] });
+      await validatePartialSignatureMessage(ctx, partialBytes(alice, 3n, RESULT_A, SEED));
+      const v = await validatePartialSignatureMessage(ctx, partialBytes(alice, 3n, RESULT_A, FALLBACK_SEED));
+      expect(v.equivocates?.seed).to.equal(SEED);
+    });
+
     it("given a second valid partial with another result → it should accept it once as equivocation evidence, then ignore more", async () => {
       await validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, RESULT_A));
       const v = await validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, RESULT_B));
@@ -112,7 +130,7 @@ describe("protocol/p2p validation", () => {
 
     it("given a forged conflicting partial → it should reject it and keep no evidence", async () => {
       await validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, RESULT_A));
-      const forged = encodePartialSignatureMessage({ batch: 1n, resultHash: RESULT_B, operatorId: alice!.id, signature: InsecureTestBls.sign(bob!.sk, testResultDigest(1n, RESULT_B, SEED)) });
+      const forged = encodePartialSignatureMessage({ batch: 1n, resultHash: RESULT_B, seed: SEED, operatorId: alice!.id, signature: InsecureTestBls.sign(bob!.sk, testResultDigest(1n, RESULT_B, SEED)) });
       await expectVerdict(validatePartialSignatureMessage(ctx, forged), GossipAction.Reject, GossipErrorCode.InvalidSignature);
       expect(ctx.seenPartials.get(1n, alice!.id.toLowerCase())?.conflicting).to.equal(undefined);
     });

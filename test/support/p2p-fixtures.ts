@@ -78,15 +78,15 @@ export class TestBatchView implements BatchView {
   private readonly waiters = new Set<() => void>();
   private latest = 0n;
 
-  open(batch: bigint, init: { referenceBlock?: bigint; leaderOrder?: Hex[]; leadersAllowed?: number; seed?: Hex } = {}): BatchInfo {
-    const seed = init.seed;
+  open(batch: bigint, init: { referenceBlock?: bigint; leaderOrder?: Hex[]; leadersAllowed?: number; seeds?: Hex[] } = {}): BatchInfo {
+    const seeds = new Set((init.seeds ?? []).map((s) => s.toLowerCase()));
     const info: BatchInfo = {
       status: BatchStatus.Open,
       referenceBlock: init.referenceBlock ?? 10n * batch,
       seedMessageHash: keccak256(toHex(`seed:${batch}`)),
       leaderOrder: init.leaderOrder ?? [],
       leadersAllowed: init.leadersAllowed ?? 1,
-      resultMessageHash: (resultHash) => (seed === undefined ? undefined : testResultDigest(batch, resultHash, seed)),
+      resultMessageHash: (resultHash, seed) => (seeds.has(seed.toLowerCase()) ? testResultDigest(batch, resultHash, seed) : undefined),
     };
     this.batches.set(batch, info);
     if (batch > this.latest) this.latest = batch;

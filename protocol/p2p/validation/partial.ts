@@ -1,6 +1,6 @@
 /**
  * The partial-signature topic's validator: decode → batch open → not seen → operator registered at R_b →
- * result message computable (seed known) → BLS signature.
+ * result message computable (the named seed verified here) → BLS signature.
  *
  * A second partial of one operator for one batch with a different result hash is checked like any other; if its
  * signature verifies it is accepted and marked as conflicting, because the pair is equivocation evidence that
@@ -37,8 +37,8 @@ export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationC
   const operator = await ctx.operatorAt(message.operatorId, batch.referenceBlock);
   if (operator === undefined) throw reject(GossipErrorCode.UnknownOperator, `${message.operatorId} not registered at ${batch.referenceBlock}`);
 
-  const messageHash = batch.resultMessageHash(message.resultHash);
-  if (messageHash === undefined) throw ignore(GossipErrorCode.SeedUnknown, `seed of batch ${message.batch} not known yet`);
+  const messageHash = batch.resultMessageHash(message.resultHash, message.seed);
+  if (messageHash === undefined) throw ignore(GossipErrorCode.SeedUnknown, `seed ${message.seed} of batch ${message.batch} not verified here`);
 
   if (!(await ctx.verifyTimed("partial", operator.pkG2, messageHash, message.signature))) {
     throw reject(GossipErrorCode.InvalidSignature, `bad partial signature by ${message.operatorId} for batch ${message.batch}`);
@@ -57,6 +57,7 @@ export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationC
   return { message, batch, operator, messageHash, equivocates: now.message };
 }
 
+/** Same signed message: same result under the same seed (a different seed is a different message). */
 function sameResult(a: PartialSignatureMessage, b: PartialSignatureMessage): boolean {
-  return a.resultHash.toLowerCase() === b.resultHash.toLowerCase();
+  return a.resultHash.toLowerCase() === b.resultHash.toLowerCase() && a.seed.toLowerCase() === b.seed.toLowerCase();
 }
