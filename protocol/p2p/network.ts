@@ -93,6 +93,7 @@ export class MatchnetNetwork<PK = unknown> {
   private readonly logger: Logger;
   private readonly metrics: Metrics | null;
   private redialTimer: NodeJS.Timeout | undefined;
+  private redialing = false;
   private stopped = false;
 
   private constructor(
@@ -132,7 +133,12 @@ export class MatchnetNetwork<PK = unknown> {
     const network = new MatchnetNetwork(opts, libp2p, modules);
     network.wire();
     await network.connectBootstrap();
-    network.redialTimer = setInterval(() => void network.connectBootstrap(), opts.redialIntervalMs);
+    network.redialTimer = setInterval(() => {
+      // A dial to a dead address can outlast the interval; never stack rounds.
+      if (network.redialing) return;
+      network.redialing = true;
+      void network.connectBootstrap().finally(() => (network.redialing = false));
+    }, opts.redialIntervalMs);
     network.redialTimer.unref();
     return network;
   }
