@@ -172,7 +172,8 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
         const stats = (b.net.libp2p.services.pubsub as unknown as { dumpPeerScoreStats(): Record<string, { topics: Record<string, { invalidMessageDeliveries: number }> }> })
           .dumpPeerScoreStats()[attacker.net.peerId.toString()]!.topics[b.net.topic(GossipTopicName.Partial)]!;
         if (tc.verdict === "reject") {
-          expect(stats.invalidMessageDeliveries).to.equal(1);
+          // One invalid delivery, possibly already decayed by a heartbeat (× 0.99 per second).
+          expect(stats.invalidMessageDeliveries).to.be.within(0.9, 1);
           // gossipsub caches a peer's score for one heartbeat (1 s), so the drop shows within about that long.
           await until(() => b.net.peerScore(attacker.net.peerId) < 0, "attacker's score below 0 on b", 3_000);
         } else {
