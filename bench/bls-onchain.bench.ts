@@ -7,6 +7,9 @@
  * - gas.check_signatures_0_nonsigners / gas.check_signatures_per_nonsigner: BLSSignatureChecker.checkSignatures
  *   over a set of 12 operators, measured inside the contract with gasleft() the way eigenlayer-middleware's unit
  *   tests measure theirs; the slope is (gas with 8 non-signers − gas with 0) / 8.
+ * - gas.check_signatures_with_seed_0_nonsigners: the same check plus one more operator signature (the leader's
+ *   seed) folded into a single 3-pair multi-pairing (_checkSignaturesAndOne), including the registry read of the
+ *   leader's G2 key.
  * - gas.slash_equivocation: transaction gas of a successful equivocation slash (two gamma checks, slash, bounty).
  */
 import hre from "hardhat";
@@ -62,6 +65,19 @@ export default async function (): Promise<Record<string, number>> {
   const gas0 = await checkGas(0);
   const gas8 = await checkGas(8);
 
+  // The same check with the leader's seed signature folded into one 3-pair multi-pairing.
+  const seedMsg = keccak256(toBytes("bench seed message"));
+  const [, , gasWithSeed] = await avs.avs.read.checkSignaturesAndOne([
+    msg,
+    R,
+    [],
+    aggregateG2(ops.map((o) => o.pkG2)),
+    aggregateG1(ops.map((o) => o.sk.sign(msg))),
+    ops[3]!.id,
+    seedMsg,
+    ops[3]!.sk.sign(seedMsg),
+  ]);
+
   // Equivocation: operator 0 signs two results of batch 1.
   await avs.registry.write.setSlasher([avs.avs.address]);
   const seed = keccak256(toBytes("bench seed"));
@@ -85,6 +101,7 @@ export default async function (): Promise<Record<string, number>> {
     "gas.register_operator": Number(registerGas),
     "gas.check_signatures_0_nonsigners": Number(gas0),
     "gas.check_signatures_per_nonsigner": Number(gas8 - gas0) / 8,
+    "gas.check_signatures_with_seed_0_nonsigners": Number(gasWithSeed),
     "gas.slash_equivocation": Number(slashGas),
   };
 }

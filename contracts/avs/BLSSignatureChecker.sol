@@ -33,6 +33,74 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         BN254.G2Point calldata apkG2,
         BN254.G1Point calldata sigma
     ) public view returns (uint256 signedStake, uint256 totalStake) {
+        BN254.G1Point memory left;
+        BN254.G1Point memory right;
+        (signedStake, totalStake, left, right) =
+            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma);
+        (bool pairingSuccessful, bool callOk) =
+            BN254.safePairing(left, BN254.negGeneratorG2(), right, apkG2, BLS.PAIRING_GAS_CAP);
+        if (!callOk) revert BLSSignatureCheckerInvalidPoint();
+        if (!pairingSuccessful) revert BLSSignatureCheckerPairingFailed();
+    }
+
+    /// @notice `checkSignatures` and one more signature (e.g. the batch leader's seed signature, PROTOCOL.md §3.2)
+    /// in a single 3-pair multi-pairing instead of two 2-pair checks (≈ 79 000 gas less).
+    /// @dev With δ = keccak256(both checks' inputs) mod r fixed after every input, the check is
+    /// e(left + δ·extraSigma, −G2) · e(right, apkG2) · e(δ·H(extraMsgHash), extraPkG2) == 1, where left/right are
+    /// the quorum's gamma-check points (BLS.boundPairs). A false quorum or extra signature makes the product 1 with
+    /// probability ≈ 1/r. `extraPkG2` must be a key the caller trusts (a registered operator's, from the
+    /// registry): this function checks only that extraSigma is a finite G1 point. The same errors as
+    /// checkSignatures; a failure does not say which of the two signatures is bad.
+    function _checkSignaturesAndOne(
+        bytes32 msgHash,
+        uint32 referenceBlock,
+        BN254.G1Point[] calldata nonSignerPubkeys,
+        BN254.G2Point calldata apkG2,
+        BN254.G1Point calldata sigma,
+        bytes32 extraMsgHash,
+        BN254.G1Point memory extraSigma,
+        BN254.G2Point memory extraPkG2
+    ) internal view returns (uint256 signedStake, uint256 totalStake) {
+        BN254.G1Point memory left;
+        BN254.G1Point memory right;
+        (signedStake, totalStake, left, right) =
+            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma);
+        if (!extraSigma.isOnCurve() || !BN254.isOnCurve(extraPkG2)) revert BLSSignatureCheckerInvalidPoint();
+        uint256 delta = uint256(
+            keccak256(
+                abi.encodePacked(left.X, left.Y, right.X, right.Y, extraMsgHash, extraSigma.X, extraSigma.Y, extraPkG2.X, extraPkG2.Y)
+            )
+        ) % BN254.FR_MODULUS;
+
+        BN254.G1Point[] memory g1 = new BN254.G1Point[](3);
+        BN254.G2Point[] memory g2 = new BN254.G2Point[](3);
+        g1[0] = left.plus(extraSigma.scalarMul(delta));
+        g2[0] = BN254.negGeneratorG2();
+        g1[1] = right;
+        g2[1] = apkG2;
+        g1[2] = BN254.hashToG1(extraMsgHash).scalarMul(delta);
+        g2[2] = extraPkG2;
+        (bool pairingSuccessful, bool callOk) = BN254.safeMultiPairing(g1, g2, EXTRA_PAIRING_GAS_CAP);
+        if (!callOk) revert BLSSignatureCheckerInvalidPoint();
+        if (!pairingSuccessful) revert BLSSignatureCheckerPairingFailed();
+    }
+
+    /// @dev Gas for the 3-pair check: 45 000 + 3 × 34 000 = 147 000, plus margin.
+    uint256 private constant EXTRA_PAIRING_GAS_CAP = 155_000;
+
+    /// @dev Everything of checkSignatures but the pairing: checks, signers' key by subtraction, stakes, and the G1
+    /// halves of the gamma check.
+    function _quorumPairs(
+        bytes32 msgHash,
+        uint32 referenceBlock,
+        BN254.G1Point[] calldata nonSignerPubkeys,
+        BN254.G2Point calldata apkG2,
+        BN254.G1Point calldata sigma
+    )
+        internal
+        view
+        returns (uint256 signedStake, uint256 totalStake, BN254.G1Point memory left, BN254.G1Point memory right)
+    {
         // The set at R must be final: a check at R = the current block could be changed by a later transaction.
         if (referenceBlock >= block.number) {
             revert BLSSignatureCheckerFutureReferenceBlock(referenceBlock, block.number);
@@ -68,9 +136,9 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
             apk = apk.plus(nonSignerSum.negate());
         }
 
-        (bool pairingSuccessful, bool callOk) = BLS.verifyBound(msgHash, apk, apkG2, sigma, BLS.PAIRING_GAS_CAP);
-        if (!callOk) revert BLSSignatureCheckerInvalidPoint();
-        if (!pairingSuccessful) revert BLSSignatureCheckerPairingFailed();
+        bool inputsOk;
+        (inputsOk, left, right) = BLS.boundPairs(msgHash, apk, apkG2, sigma);
+        if (!inputsOk) revert BLSSignatureCheckerInvalidPoint();
     }
 
     /// @notice Whether `sigma` is `operatorId`'s signature on `msgHash`, for an operator that was in the set at

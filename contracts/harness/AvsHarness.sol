@@ -70,6 +70,26 @@ contract AvsHarness is EquivocationSlasher {
         gasUsed = before - gasleft();
     }
 
+    /// @notice `_checkSignaturesAndOne` exposed for tests: the quorum signature and `operatorId`'s signature on
+    /// `extraMsgHash` (as the leader's seed signature would be) in one 3-pair check.
+    function checkSignaturesAndOne(
+        bytes32 msgHash,
+        uint32 referenceBlock,
+        BN254.G1Point[] calldata nonSignerPubkeys,
+        BN254.G2Point calldata apkG2,
+        BN254.G1Point calldata sigma,
+        bytes32 operatorId,
+        bytes32 extraMsgHash,
+        BN254.G1Point calldata extraSigma
+    ) external view returns (uint256 signedStake, uint256 totalStake, uint256 gasUsed) {
+        uint256 before = gasleft();
+        (, BN254.G2Point memory pkG2) = operatorRegistry().operatorKeys(operatorId);
+        (signedStake, totalStake) = _checkSignaturesAndOne(
+            msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, extraMsgHash, extraSigma, pkG2
+        );
+        gasUsed = before - gasleft();
+    }
+
     /// @notice `verifyOperatorSignature` exposed for tests.
     function checkOperatorSignature(bytes32 operatorId, bytes32 msgHash, BN254.G1Point calldata sigma, uint32 referenceBlock)
         external

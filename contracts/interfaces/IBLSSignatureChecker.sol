@@ -7,8 +7,8 @@ import {BN254} from "../libraries/BN254.sol";
 interface IBLSSignatureCheckerErrors {
     /// @notice Thrown when the reference block is not strictly below the current block.
     error BLSSignatureCheckerFutureReferenceBlock(uint32 referenceBlock, uint256 currentBlock);
-    /// @notice Thrown when non-signer keys are not sorted by operator id strictly ascending (this includes
-    /// duplicates, which are reported separately when adjacent-equal).
+    /// @notice Thrown when non-signer keys are not sorted by operator id strictly ascending; `index` is the first
+    /// key out of order (an exact repeat is BLSSignatureCheckerDuplicateNonSigner instead).
     error BLSSignatureCheckerNonSignersNotSorted(uint256 index);
     /// @notice Thrown when the same non-signer key appears twice.
     error BLSSignatureCheckerDuplicateNonSigner(bytes32 operatorId);

@@ -60,11 +60,28 @@ library BLS {
         BN254.G1Point memory sigma,
         uint256 pairingGas
     ) internal view returns (bool pairingSuccessful, bool callOk) {
-        // isOnCurve excludes infinity for both groups; the G2 subgroup check is the precompile's.
-        if (!sigma.isOnCurve() || !apkG1.isOnCurve() || !BN254.isOnCurve(apkG2)) return (false, false);
-        return _boundPairing(
-            BN254.hashToG1(msgHash), apkG1, apkG2, sigma, gamma(msgHash, apkG1, apkG2, sigma), pairingGas
-        );
+        (bool inputsOk, BN254.G1Point memory left, BN254.G1Point memory right) = boundPairs(msgHash, apkG1, apkG2, sigma);
+        if (!inputsOk) return (false, false);
+        return BN254.safePairing(left, BN254.negGeneratorG2(), right, apkG2, pairingGas);
+    }
+
+    /// @notice The G1 halves of the gamma check, for callers that fold more equations into one multi-pairing:
+    /// `verifyBound` holds iff e(left, −G2) · e(right, apkG2) == 1, with left = sigma + γ·apkG1 and
+    /// right = H(m) + γ·G1.
+    /// @return inputsOk false (and no points) when sigma, apkG1 or apkG2 is infinity or off its curve; the G2
+    /// subgroup check is left to the pairing precompile
+    function boundPairs(
+        bytes32 msgHash,
+        BN254.G1Point memory apkG1,
+        BN254.G2Point memory apkG2,
+        BN254.G1Point memory sigma
+    ) internal view returns (bool inputsOk, BN254.G1Point memory left, BN254.G1Point memory right) {
+        // isOnCurve excludes infinity for both groups.
+        if (!sigma.isOnCurve() || !apkG1.isOnCurve() || !BN254.isOnCurve(apkG2)) return (false, left, right);
+        uint256 g = gamma(msgHash, apkG1, apkG2, sigma);
+        left = sigma.plus(apkG1.scalarMul(g));
+        right = BN254.hashToG1(msgHash).plus(BN254.generatorG1().scalarMul(g));
+        inputsOk = true;
     }
 
     /// @notice The challenge of a proof of possession, computed exactly as EigenLayer's BLSApkRegistry and the

@@ -77,6 +77,27 @@ contract BLSTest {
         require(!BN254.pairing(g.scalarMul(SK + 1), BN254.negGeneratorG2(), g, _pkG2()), "wrong scalar accepted");
     }
 
+    function test_multiPairingAgreesWithTwoPairCheck() public view {
+        BN254.G1Point memory g = BN254.generatorG1();
+        BN254.G1Point[] memory g1 = new BN254.G1Point[](3);
+        BN254.G2Point[] memory g2 = new BN254.G2Point[](3);
+        // e(2·sk·G1, −G2) · e(sk·G1, G2) · e(G1, sk·G2) == 1
+        g1[0] = g.scalarMul(2 * SK);
+        g2[0] = BN254.negGeneratorG2();
+        g1[1] = g.scalarMul(SK);
+        g2[1] = BN254.generatorG2();
+        g1[2] = g;
+        g2[2] = _pkG2();
+        (bool ok, bool callOk) = BN254.safeMultiPairing(g1, g2, 200_000);
+        require(ok && callOk, "3-pair identity refused");
+        g1[2] = g.scalarMul(2);
+        (ok, callOk) = BN254.safeMultiPairing(g1, g2, 200_000);
+        require(!ok && callOk, "wrong 3-pair product accepted");
+        BN254.G2Point[] memory short = new BN254.G2Point[](2);
+        (ok, callOk) = BN254.safeMultiPairing(g1, short, 200_000);
+        require(!ok && !callOk, "length mismatch accepted");
+    }
+
     function test_pairingRefusesG2OutsideSubgroup() public view {
         BN254.G1Point memory g = BN254.generatorG1();
         (bool ok, bool callOk) =

@@ -132,7 +132,6 @@ class Verifier<P1, P2> implements BlsVerifier {
     }
   }
 
-  /** The randomized check over already-decoded items, grouped by message. */
   #hash(digest: Hex): P1 {
     const key = digest.toLowerCase();
     let h = this.#hashes.get(key);
@@ -144,6 +143,7 @@ class Verifier<P1, P2> implements BlsVerifier {
     return h;
   }
 
+  /** The randomized check over already-decoded items, grouped by message. */
   #check(items: readonly Decoded<P1, P2>[]): boolean {
     if (items.length === 0) return true;
     const weights = this.#weights(items.length);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { G1_GENERATOR, aggregateG1, type G1Point } from "../../protocol/bls/index.js";
-import { digestOf } from "../support/bls.js";
+import { digestOf, offCurveG2, wrongSubgroupG2 } from "../support/bls.js";
 import {
   MIN_STAKE,
   STAKE_UNIT,
@@ -109,7 +109,7 @@ describe("BLSSignatureChecker", function () {
       );
     });
 
-    it("at infinity or off the curve → it should revert with BLSSignatureCheckerInvalidPoint", async () => {
+    it("at infinity, off the curve or (apkG2) outside the subgroup → it should revert with BLSSignatureCheckerInvalidPoint", async () => {
       const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
       for (const bad of [{ X: 0n, Y: 0n }, { X: sigma.X, Y: sigma.Y + 1n }]) {
         await avs.viem.assertions.revertWithCustomError(
@@ -118,8 +118,49 @@ describe("BLSSignatureChecker", function () {
           "BLSSignatureCheckerInvalidPoint",
         );
       }
+      for (const badKey of [{ X: [0n, 0n], Y: [0n, 0n] } as const, offCurveG2(), wrongSubgroupG2()]) {
+        await avs.viem.assertions.revertWithCustomError(
+          avs.avs.read.checkSignatures([msg, R, [], badKey, sigma]),
+          avs.avs,
+          "BLSSignatureCheckerInvalidPoint",
+        );
+      }
+    });
+  });
+
+  describe("given a second signature folded into the same multi-pairing (_checkSignaturesAndOne)", () => {
+    const seedMsg = digestOf("seed of batch 1");
+
+    it("both valid → it should return the stakes", async () => {
+      const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
+      const leader = ops[2]!;
+      const [signed, tot] = await avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, leader.id, seedMsg, leader.sk.sign(seedMsg)]);
+      expect([signed, tot]).to.deep.equal([total, total]);
+    });
+
+    it("a bad extra signature or a bad quorum signature → it should revert with BLSSignatureCheckerPairingFailed", async () => {
+      const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
+      const leader = ops[2]!;
+      const cases = [
+        // the extra signature by another operator than the one named
+        () => avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, leader.id, seedMsg, ops[1]!.sk.sign(seedMsg)]),
+        // the extra signature on another message
+        () => avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, leader.id, seedMsg, leader.sk.sign(msg)]),
+        // a valid extra signature does not rescue a quorum signature missing a signer
+        () => {
+          const partial = aggregateFor(ops.slice(0, 3), msg);
+          return avs.avs.read.checkSignaturesAndOne([msg, R, [], partial.apkG2, partial.sigma, leader.id, seedMsg, leader.sk.sign(seedMsg)]);
+        },
+      ];
+      for (const send of cases) {
+        await avs.viem.assertions.revertWithCustomError(send(), avs.avs, "BLSSignatureCheckerPairingFailed");
+      }
+    });
+
+    it("an extra signature at infinity → it should revert with BLSSignatureCheckerInvalidPoint", async () => {
+      const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
       await avs.viem.assertions.revertWithCustomError(
-        avs.avs.read.checkSignatures([msg, R, [], { X: [0n, 0n], Y: [0n, 0n] }, sigma]),
+        avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, ops[2]!.id, seedMsg, { X: 0n, Y: 0n }]),
         avs.avs,
         "BLSSignatureCheckerInvalidPoint",
       );

@@ -1,0 +1,17 @@
+export enum SlashingProtectionErrorCode {
+  /** A different message was already recorded for this key and duty: signing it would be equivocation. */
+  DoubleSign = "DoubleSign",
+  /** An argument is not well formed (operator id or message hash not 32 bytes, batch not a uint64). */
+  InvalidInput = "InvalidInput",
+}
+
+export class SlashingProtectionError extends Error {
+  constructor(
+    readonly code: SlashingProtectionErrorCode,
+    message: string,
+    readonly meta: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = "SlashingProtectionError";
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Slashing protection: the last gate before any BLS signature leaves the operator (PROTOCOL.md 3.4 and 3.7).
+ *
+ * For each duty (result, seed) and each (operator, batch) it remembers the one message hash the operator decided
+ * to sign. The first request records it, synced to disk, before the signer is called; a request for the same hash
+ * is a safe re-sign and returns the stored signature when there is one (so a restarted node re-gossips what it
+ * signed instead of deciding again); a request for a different hash is refused with `DoubleSign`.
+ *
+ * Check-and-insert is serialized per key inside the process, so two concurrent requests cannot both see "no
+ * record". Across processes LevelDB's lock file forbids a second node on the same data dir.
+ */
+import type { Hex } from "viem";
+import { Bucket } from "../../protocol/db/buckets.js";
+import type { KvController } from "../../protocol/db/controller.js";
+import type { Logger } from "../../protocol/log/logger.js";
+import type { Metrics } from "../../protocol/metrics/metrics.js";
+import type { G1Like } from "../../protocol/p2p/points.js";
+import { SlashingProtectionError, SlashingProtectionErrorCode } from "./errors.js";
+import { SignedMessageRepository, type SignedMessageRecord, type SigningKey } from "./repository.js";
+
+export enum SigningDuty {
+  /** The operator's partial signature over a batch's result message. */
+  Result = "result",
+  /** The leader's BLS signature over the batch's seed message (the VRF output). */
+  Seed = "seed",
+}
+
+export type Signer = (messageHash: Hex) => G1Like | Promise<G1Like>;
+
+export interface SignOutcome {
+  signature: G1Like;
+  /** False when the signature came from the store (a re-sign after a restart or a repeated request). */
+  fresh: boolean;
+}
+
+export interface CheckOutcome {
+  /** "new": recorded now; "same": this very hash was recorded before (safe to sign again). */
+  status: "new" | "same";
+  record: SignedMessageRecord;
+}
+
+export type SlashingProtectionOpts = Record<string, never>;
+
+export interface SlashingProtectionModules {
+  db: KvController;
+  logger: Logger;
+  metrics: Metrics | null;
+}
+
+const HASH32 = /^0x[0-9a-fA-F]{64}$/;
+const MAX_UINT64 = (1n << 64n) - 1n;
+
+export class SlashingProtection {
+  private readonly repos: Record<SigningDuty, SignedMessageRepository>;
+  private readonly locks = new Map<string, Promise<void>>();
+  private readonly logger: Logger;
+  private readonly metrics: Metrics | null;
+
+  constructor(_opts: SlashingProtectionOpts, modules: SlashingProtectionModules) {
+    this.repos = {
+      [SigningDuty.Result]: new SignedMessageRepository(modules.db, Bucket.SlashingProtectionResult),
+      [SigningDuty.Seed]: new SignedMessageRepository(modules.db, Bucket.SlashingProtectionSeed),
+    };
+    this.logger = modules.logger;
+    this.metrics = modules.metrics;
+  }
+
+  /**
+   * Records `messageHash` for (duty, operator, batch) unless one is recorded; returns once the record is on disk.
+   * Throws `DoubleSign` when a different hash was recorded.
+   */
+  async checkAndInsert(duty: SigningDuty, key: SigningKey, messageHash: Hex): Promise<CheckOutcome> {
+    validate(key, messageHash);
+    return this.withLock(duty, key, () => this.checkAndInsertUnlocked(duty, key, messageHash));
+  }
+
+  /**
+   * The one way the node should sign: check-and-insert, then return the stored signature if there is one, else
+   * call `signer` and store its signature (synced) before returning it to be gossiped.
+   */
+  async sign(duty: SigningDuty, key: SigningKey, messageHash: Hex, signer: Signer): Promise<SignOutcome> {
+    validate(key, messageHash);
+    return this.withLock(duty, key, async () => {
+      const { record } = await this.checkAndInsertUnlocked(duty, key, messageHash);
+      if (record.signature) return { signature: record.signature, fresh: false };
+      const signature = await signer(messageHash);
+      await this.repos[duty].put(key, { messageHash, signature });
+      return { signature, fresh: true };
+    });
+  }
+
+  /** What was recorded for (duty, operator, batch), if anything. */
+  async get(duty: SigningDuty, key: SigningKey): Promise<SignedMessageRecord | undefined> {
+    validate(key);
+    return this.repos[duty].get(key);
+  }
+
+  /**
+   * This operator's records for batches ≥ fromBatch, in batch order: what a restarted node re-gossips for the
+   * batches still open.
+   */
+  async recordsFrom(duty: SigningDuty, operatorId: Hex, fromBatch: bigint): Promise<(SignedMessageRecord & { batch: bigint })[]> {
+    validate({ operatorId, batch: fromBatch });
+    const out: (SignedMessageRecord & { batch: bigint })[] = [];
+    const wanted = operatorId.toLowerCase();
+    // Keys are operatorId ‖ batch: scanning from (operatorId, fromBatch) meets this operator's batches in order,
+    // then the next operator's, where the scan stops.
+    for await (const { id, value } of this.repos[duty].entries({ gte: { operatorId, batch: fromBatch } })) {
+      if (id.operatorId.toLowerCase() !== wanted) break;
+      out.push({ ...value, batch: id.batch });
+    }
+    return out;
+  }
+
+  private async checkAndInsertUnlocked(duty: SigningDuty, key: SigningKey, messageHash: Hex): Promise<CheckOutcome> {
+    const existing = await this.repos[duty].get(key);
+    if (existing === undefined) {
+      const record = { messageHash };
+      await this.repos[duty].put(key, record);
+      return { status: "new", record };
+    }
+    if (existing.messageHash.toLowerCase() === messageHash.toLowerCase()) return { status: "same", record: existing };
+    this.metrics?.slashingProtectionRefusals.inc({ duty });
+    this.logger.error(
+      { duty, operatorId: key.operatorId, batch: key.batch, recorded: existing.messageHash, requested: messageHash },
+      "slashing protection refused to sign a second message for a batch",
+    );
+    throw new SlashingProtectionError(
+      SlashingProtectionErrorCode.DoubleSign,
+      `refusing to sign ${duty} message ${messageHash} for batch ${key.batch}: ${existing.messageHash} was signed`,
+      { duty, batch: key.batch, operatorId: key.operatorId, recorded: existing.messageHash, requested: messageHash },
+    );
+  }
+
+  private async withLock<T>(duty: SigningDuty, key: SigningKey, fn: () => Promise<T>): Promise<T> {
+    const id = `${duty}:${key.operatorId.toLowerCase()}:${key.batch}`;
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    this.locks.set(id, tail);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    }
+  }
+}
+
+function validate(key: SigningKey, messageHash?: Hex): void {
+  if (typeof key.operatorId !== "string" || !HASH32.test(key.operatorId)) {
+    throw new SlashingProtectionError(SlashingProtectionErrorCode.InvalidInput, `operator id must be 32 bytes of hex, got ${String(key.operatorId)}`);
+  }
+  if (typeof key.batch !== "bigint" || key.batch < 0n || key.batch > MAX_UINT64) {
+    throw new SlashingProtectionError(SlashingProtectionErrorCode.InvalidInput, `batch must be a uint64, got ${String(key.batch)}`);
+  }
+  if (messageHash !== undefined && (typeof messageHash !== "string" || !HASH32.test(messageHash))) {
+    throw new SlashingProtectionError(SlashingProtectionErrorCode.InvalidInput, `message hash must be 32 bytes of hex, got ${String(messageHash)}`);
+  }
+}

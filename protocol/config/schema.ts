@@ -1,0 +1,84 @@
+/**
+ * Config file schemas (zod 4) for the operator node and the aggregator. Both share the chain, storage, network,
+ * metrics and logging parts; each adds its own. Objects are strict: an unknown field is an error (a typo would
+ * otherwise silently fall back to a default), and a secret in the file (`password`, `privateKey`, …) is refused
+ * with a pointer to `passwordFile` — the password is only ever read from that file.
+ */
+import { z } from "zod";
+import { LOG_LEVELS } from "../log/logger.js";
+
+/** TCP listen address: /ip4/<addr>/tcp/<port> or /ip6/<addr>/tcp/<port> (port 0 = any free port). */
+const LISTEN_MULTIADDR = /^\/ip[46]\/[^/]+\/tcp\/\d{1,5}$/;
+/** A peer to dial: a TCP address (ip or dns name) ending in the peer's id. */
+const PEER_MULTIADDR = /^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}\/p2p\/[1-9A-HJ-NP-Za-km-z]{46,}$/;
+
+const path = z.string({ error: "must be a path (string)" }).min(1, { error: "must not be empty" });
+
+const port = z
+  .number({ error: "must be a number" })
+  .int({ error: "must be an integer" })
+  .min(0, { error: "must be between 0 and 65535" })
+  .max(65_535, { error: "must be between 0 and 65535" });
+
+const endpoint = z.strictObject({
+  host: z.string({ error: "must be a host name or address" }).min(1, { error: "must not be empty" }).default("127.0.0.1"),
+  port,
+});
+
+const listen = z.string({ error: "must be a multiaddr string" }).regex(LISTEN_MULTIADDR, {
+  error: "must be a TCP multiaddr like /ip4/0.0.0.0/tcp/9000",
+});
+
+const bootstrapPeer = z.string({ error: "must be a multiaddr string" }).regex(PEER_MULTIADDR, {
+  error: "must be a peer multiaddr ending in /p2p/<peer id>, like /ip4/10.0.0.2/tcp/9000/p2p/12D3KooW…",
+});
+
+const shared = {
+  rpcUrl: z.url({ protocol: /^(https?|wss?)$/, error: "must be an http(s):// or ws(s):// URL" }),
+  /** The deployment file (contract addresses and chain id) written by the deploy step. */
+  deploymentFile: path,
+  /** LevelDB directory: slashing protection and node state. */
+  dataDir: path,
+  listen,
+  bootstrap: z.array(bootstrapPeer, { error: "must be a list of peer multiaddrs" }).default([]),
+  metrics: endpoint,
+  logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
+};
+
+/** Keys that would hold secrets; refused anywhere at the top level with a specific message. */
+export const FORBIDDEN_SECRET_KEYS = ["password", "passphrase", "privateKey", "secretKey", "mnemonic"] as const;
+
+export const operatorConfigSchema = z
+  .strictObject({
+    ...shared,
+    /** EIP-2335-style keystore holding the operator's BLS key (and its ECDSA key, per the keystore module). */
+    keystorePath: path,
+    /** File whose content (one trailing newline ignored) is the keystore password. */
+    passwordFile: path,
+    api: endpoint,
+  })
+  .superRefine((config, ctx) => {
+    const { api, metrics } = config;
+    if (api.port !== 0 && api.port === metrics.port && api.host === metrics.host) {
+      ctx.addIssue({ code: "custom", message: `must differ from api.port (${api.port})`, path: ["metrics", "port"] });
+    }
+  });
+
+export const aggregatorConfigSchema = z
+  .strictObject({
+    ...shared,
+    /** Keystore of the Ethereum account that pays for submissions. */
+    keystorePath: path,
+    passwordFile: path,
+    aggregation: z
+      .strictObject({
+        /** Blocks to keep collecting after quorum is reached (fewer non-signers = less gas), 0 = submit at once. */
+        quorumWaitBlocks: z.number({ error: "must be a number" }).int({ error: "must be an integer" }).min(0, { error: "must be ≥ 0" }).default(1),
+        /** How long a partial for a batch not yet seen closed is held before it is dropped. */
+        earlyPartialHoldMs: z.number({ error: "must be a number" }).int({ error: "must be an integer" }).min(0, { error: "must be ≥ 0" }).default(5_000),
+      })
+      .default({ quorumWaitBlocks: 1, earlyPartialHoldMs: 5_000 }),
+  });
+
+export type OperatorConfig = z.infer<typeof operatorConfigSchema>;
+export type AggregatorConfig = z.infer<typeof aggregatorConfigSchema>;

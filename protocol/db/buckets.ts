@@ -1,0 +1,12 @@
+/**
+ * One-byte key prefix per data type. A number, once released, is never reused for another type: an old database
+ * would otherwise decode one type's bytes as another's. Retire a bucket by commenting it out, keeping its number.
+ */
+export enum Bucket {
+  /** (operatorId, batch) → the result message this operator signed (or is about to sign) for the batch. */
+  SlashingProtectionResult = 1,
+  /** (operatorId, batch) → the seed message this operator signed as the batch's leader. */
+  SlashingProtectionSeed = 2,
+  /** Reserved for the test suite's own repositories; never written by the node. */
+  TestOnly = 255,
+}

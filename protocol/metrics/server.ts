@@ -1,0 +1,52 @@
+/**
+ * The Prometheus scrape endpoint: GET /metrics on its own port (the node API has another), so the metrics port
+ * can be exposed to a monitoring network without exposing the API.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+import type { Logger } from "../log/logger.js";
+
+export interface MetricsServerOpts {
+  host: string;
+  /** 0 picks a free port (tests); the bound port is returned. */
+  port: number;
+}
+
+export interface MetricsServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startMetricsServer(opts: MetricsServerOpts, modules: { register: Registry; logger: Logger }): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    if (req.method !== "GET" || (req.url ?? "").split("?")[0] !== "/metrics") {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      return;
+    }
+    modules.register
+      .metrics()
+      .then((body) => res.writeHead(200, { "content-type": modules.register.contentType }).end(body))
+      .catch((err: unknown) => {
+        modules.logger.error({ err }, "collecting metrics failed");
+        res.writeHead(500, { "content-type": "text/plain" }).end("metrics collection failed\n");
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  modules.logger.info({ host: opts.host, port }, "metrics server listening");
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * The node's table of closed batches, the `BatchView` that gossip validation reads. The chain follower feeds it
+ * (close events, new heads, final or abandoned batches) and the seed processor adds each seed it verified; it
+ * needs no chain access itself, so it is tested by driving blocks by hand.
+ *
+ * Leader fallback (PROTOCOL.md 3.2): the first leader may produce the seed at once; after every further
+ * `seedTimeoutBlocks` blocks since the close, one more leader of the fallback order may. The contract is the
+ * judge; here the count only decides IGNORE (not yet) versus accept for gossip, so a block of skew between
+ * nodes costs a delayed relay, never a penalty.
+ */
+import type { Hex } from "viem";
+import { BatchStatus, type BatchInfo, type BatchView } from "./interfaces.js";
+
+export interface ClosedBatch {
+  batch: bigint;
+  /** R_b, the block before the close. */
+  referenceBlock: bigint;
+  /** The block that included closeBatch(). */
+  closeBlock: bigint;
+  seedMessageHash: Hex;
+  /** Operator ids in leader fallback order, fixed at close. */
+  leaderOrder: Hex[];
+}
+
+export interface BatchTableOpts {
+  /** The on-chain `seedTimeout` parameter, in blocks; 0 lets every leader of the order sign at once. */
+  seedTimeoutBlocks: bigint;
+  /** Closed batches kept; older ones are forgotten (messages for them are ignored as unknown). */
+  retainBatches: number;
+}
+
+export interface BatchTableModules {
+  /** The PROTOCOL.md 3.4 digest: keccak256(abi.encode(RESULT_DOMAIN, chainId, serviceManager, b, R_b, seed_b, resultHash)). */
+  resultMessageHash(batch: bigint, referenceBlock: bigint, seed: Hex, resultHash: Hex): Hex;
+}
+
+interface Entry extends ClosedBatch {
+  status: BatchStatus;
+  seeds: Hex[];
+}
+
+export class BatchTable implements BatchView {
+  private readonly entries = new Map<bigint, Entry>();
+  private readonly waiters = new Map<bigint, Set<() => void>>();
+  private head = 0n;
+  private latest = 0n;
+
+  constructor(
+    private readonly opts: BatchTableOpts,
+    private readonly modules: BatchTableModules,
+  ) {}
+
+  /** A batch closed on-chain. A second event for the same batch (a reorg) replaces the first. */
+  onClosed(closed: ClosedBatch): void {
+    const previous = this.entries.get(closed.batch);
+    const sameClose = previous && previous.closeBlock === closed.closeBlock && previous.seedMessageHash === closed.seedMessageHash;
+    this.entries.set(closed.batch, {
+      ...closed,
+      leaderOrder: [...closed.leaderOrder],
+      status: previous?.status ?? BatchStatus.Open,
+      seeds: sameClose ? previous.seeds : [],
+    });
+    if (closed.batch > this.latest) this.latest = closed.batch;
+    if (closed.closeBlock > this.head) this.head = closed.closeBlock;
+    this.prune();
+    const wake = this.waiters.get(closed.batch);
+    if (wake) for (const w of wake) w();
+  }
+
+  /** The chain head advanced (drives the leader fallback). */
+  onBlock(blockNumber: bigint): void {
+    if (blockNumber > this.head) this.head = blockNumber;
+  }
+
+  /** A seed for `batch` was verified (by the seed validator); partials built with it can now be checked. */
+  addVerifiedSeed(batch: bigint, seed: Hex): void {
+    const entry = this.entries.get(batch);
+    if (entry && !entry.seeds.some((s) => s.toLowerCase() === seed.toLowerCase())) entry.seeds.push(seed);
+  }
+
+  markFinal(batch: bigint): void {
+    const entry = this.entries.get(batch);
+    if (entry) entry.status = BatchStatus.Final;
+  }
+
+  markAbandoned(batch: bigint): void {
+    const entry = this.entries.get(batch);
+    if (entry) entry.status = BatchStatus.Abandoned;
+  }
+
+  /** Verified seeds of a batch, in the order they were verified. */
+  seeds(batch: bigint): Hex[] {
+    return [...(this.entries.get(batch)?.seeds ?? [])];
+  }
+
+  /** Batches still open, ascending: what a restarted node re-gossips for and the aggregator watches. */
+  openBatches(): bigint[] {
+    return [...this.entries.values()].filter((e) => e.status === BatchStatus.Open).map((e) => e.batch).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  batch(batch: bigint): BatchInfo | undefined {
+    const entry = this.entries.get(batch);
+    if (!entry) return undefined;
+    return {
+      status: entry.status,
+      referenceBlock: entry.referenceBlock,
+      seedMessageHash: entry.seedMessageHash,
+      leaderOrder: entry.leaderOrder,
+      leadersAllowed: this.leadersAllowed(entry),
+      resultMessageHash: (resultHash, seed) =>
+        entry.seeds.some((s) => s.toLowerCase() === seed.toLowerCase())
+          ? this.modules.resultMessageHash(entry.batch, entry.referenceBlock, seed, resultHash)
+          : undefined,
+    };
+  }
+
+  latestBatch(): bigint {
+    return this.latest;
+  }
+
+  waitForBatch(batch: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.entries.has(batch)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let set = this.waiters.get(batch);
+      if (!set) this.waiters.set(batch, (set = new Set()));
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0) this.waiters.delete(batch);
+        resolve(ok);
+      };
+      const wake = () => finish(true);
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      set.add(wake);
+    });
+  }
+
+  private leadersAllowed(entry: Entry): number {
+    const n = entry.leaderOrder.length;
+    if (this.opts.seedTimeoutBlocks === 0n) return n;
+    if (this.head <= entry.closeBlock) return Math.min(1, n);
+    const extra = (this.head - entry.closeBlock) / this.opts.seedTimeoutBlocks;
+    return Number(BigInt(n) < 1n + extra ? BigInt(n) : 1n + extra);
+  }
+
+  private prune(): void {
+    if (this.entries.size <= this.opts.retainBatches) return;
+    const sorted = [...this.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const b of sorted.slice(0, sorted.length - this.opts.retainBatches)) this.entries.delete(b);
+  }
+}

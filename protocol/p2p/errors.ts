@@ -1,0 +1,64 @@
+/**
+ * Gossip validation outcomes as data (Lodestar's pattern): a validator throws `GossipValidationError` with the
+ * gossipsub action and a code; one wrapper turns it into the verdict and counts it by code.
+ *
+ * IGNORE: the message may be honest but is of no use now (stale, duplicate, not yet verifiable) — dropped, not
+ * forwarded, sender not penalized. REJECT: the message is invalid whoever sent it — dropped and the propagating
+ * peer's score lowered.
+ */
+export enum GossipAction {
+  Ignore = "ignore",
+  Reject = "reject",
+}
+
+export enum GossipErrorCode {
+  /** More bytes than the topic's hard limit. */
+  TooLarge = "TooLarge",
+  /** Wrong length or field values out of range for the topic's encoding. */
+  Malformed = "Malformed",
+  /** Encoding version byte unknown to this node. */
+  UnknownVersion = "UnknownVersion",
+  /** A G1 point not on the curve, with a coordinate ≥ p, or at infinity. */
+  InvalidPoint = "InvalidPoint",
+  /** Assignments not in canonical order (orderId strictly ascending). */
+  NotCanonical = "NotCanonical",
+  /** The batch is not known to this node (not closed yet as far as it sees, or pruned). */
+  BatchUnknown = "BatchUnknown",
+  /** The batch is further ahead than any chain view could be. */
+  FutureBatch = "FutureBatch",
+  /** The batch is final or abandoned: signatures for it are of no use any more. */
+  BatchFinal = "BatchFinal",
+  /** The same content (or the same sender and batch, beyond the one conflict kept as evidence) was seen. */
+  AlreadySeen = "AlreadySeen",
+  /** The seed signer is not in the batch's leader fallback order. */
+  NotLeader = "NotLeader",
+  /** The seed signer is in the fallback order, but its turn has not come (seedTimeout not yet passed). */
+  LeaderTurnNotYet = "LeaderTurnNotYet",
+  /** The sender is not a registered operator at the batch's reference block. */
+  UnknownOperator = "UnknownOperator",
+  /** The seed a partial names is not (yet) verified here, so its signed result message cannot be computed. */
+  SeedUnknown = "SeedUnknown",
+  /** The BLS signature does not verify. */
+  InvalidSignature = "InvalidSignature",
+  /** The assignment list does not hash to the result hash it claims. */
+  ResultHashMismatch = "ResultHashMismatch",
+  /** The validator itself failed (a bug or a failing dependency): ignored, never blamed on the sender. */
+  ValidatorFailed = "ValidatorFailed",
+}
+
+export class GossipValidationError extends Error {
+  constructor(
+    readonly action: GossipAction,
+    readonly code: GossipErrorCode,
+    message: string = code,
+    readonly meta: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = "GossipValidationError";
+  }
+}
+
+export const ignore = (code: GossipErrorCode, message?: string, meta?: Record<string, unknown>) =>
+  new GossipValidationError(GossipAction.Ignore, code, message, meta);
+export const reject = (code: GossipErrorCode, message?: string, meta?: Record<string, unknown>) =>
+  new GossipValidationError(GossipAction.Reject, code, message, meta);

@@ -1,0 +1,59 @@
+/**
+ * What gossip validation needs from the rest of the node, as small interfaces, so this package depends on no
+ * chain client or BLS implementation: the node passes in its own (PROTOCOL.md data path: chain → p2p).
+ */
+import type { Hex } from "viem";
+import type { G1Like } from "./points.js";
+
+/** Checks one BLS signature (G1) over a 32-byte keccak digest against a G2 public key. */
+export interface SignatureVerifier<PublicKeyG2 = unknown> {
+  verify(pkG2: PublicKeyG2, digest: Hex, signature: G1Like): boolean | Promise<boolean>;
+}
+
+export interface RegisteredOperator<PublicKeyG2 = unknown> {
+  pkG2: PublicKeyG2;
+  stake: bigint;
+}
+
+/** The operator set as it was at a reference block (the registry's checkpoints). */
+export interface OperatorSetView<PublicKeyG2 = unknown> {
+  operatorAt(operatorId: Hex, referenceBlock: bigint): RegisteredOperator<PublicKeyG2> | undefined | Promise<RegisteredOperator<PublicKeyG2> | undefined>;
+}
+
+export enum BatchStatus {
+  /** Closed on-chain, not final: signatures for it are wanted. */
+  Open = "open",
+  Final = "final",
+  Abandoned = "abandoned",
+}
+
+/** What this node knows of one closed batch. */
+export interface BatchInfo {
+  status: BatchStatus;
+  /** R_b: the block before the close; the operator set and inputs are read there. */
+  referenceBlock: bigint;
+  /** The digest the leader signs to produce the seed (PROTOCOL.md 3.2). */
+  seedMessageHash: Hex;
+  /** Operator ids allowed to produce the seed, in fallback order (fixed at close). */
+  leaderOrder: readonly Hex[];
+  /** How many of `leaderOrder` may sign by now: 1 until seedTimeout blocks passed, then one more per timeout. */
+  leadersAllowed: number;
+  /**
+   * The digest an operator signs for this batch's result with the given assignment hash and seed
+   * (PROTOCOL.md 3.4), or undefined when `seed` is not a seed this node has verified for the batch (not yet
+   * arrived, or not a valid seed at all).
+   */
+  resultMessageHash(resultHash: Hex, seed: Hex): Hex | undefined;
+}
+
+export interface BatchView {
+  /** undefined when the batch is unknown (not closed as far as this node sees, or pruned). */
+  batch(batch: bigint): BatchInfo | undefined;
+  /** The highest batch this node has seen closed (0n before any). */
+  latestBatch(): bigint;
+  /**
+   * Resolves true once `batch` is known, false after `timeoutMs`. Lets a validator hold a message that raced the
+   * close event (seen in other AVSs) instead of dropping it. Optional: without it such messages are ignored.
+   */
+  waitForBatch?(batch: bigint, timeoutMs: number): Promise<boolean>;
+}

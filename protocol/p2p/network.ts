@@ -1,0 +1,287 @@
+/**
+ * The operator network: a libp2p node (TCP, noise, yamux, identify, gossipsub) speaking matchnet's topics, with
+ * one validator per topic (validate, then process — Lodestar's split).
+ *
+ * The validator wrapper is the only place that turns a `GossipValidationError` into a gossipsub verdict and counts
+ * it by topic and code; a failure while *processing* an accepted message is logged and counted, never turned into
+ * a reject. The node's own publications are not passed to its validators (gossipsub skips them): the node acts
+ * on what it produced directly.
+ */
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { StrictNoSign, TopicValidatorResult, gossipsub, type GossipSub, type TopicValidatorFn } from "@libp2p/gossipsub";
+import { identify } from "@libp2p/identify";
+import type { Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
+import { tcp } from "@libp2p/tcp";
+import { multiaddr } from "@multiformats/multiaddr";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { createLibp2p } from "libp2p";
+import type { Logger } from "../log/logger.js";
+import type { Metrics } from "../metrics/metrics.js";
+import { GossipAction, GossipErrorCode, GossipValidationError, ignore } from "./errors.js";
+import {
+  encodePartialSignatureMessage,
+  encodeResultListMessage,
+  encodeSeedMessage,
+  MAX_RESULT_LIST_BYTES,
+  type PartialSignatureMessage,
+  type ResultListMessage,
+  type SeedMessage,
+} from "./messages.js";
+import { matchnetScoreParams, scoreThresholds } from "./scoring.js";
+import { GossipTopicName, topicString } from "./topics.js";
+import { GossipValidationContext, defaultGossipValidationOpts, type GossipValidationModules, type GossipValidationOpts } from "./validation/context.js";
+import { validatePartialSignatureMessage, type ValidatedPartial } from "./validation/partial.js";
+import { validateResultListMessage, type ValidatedResultList } from "./validation/resultList.js";
+import { validateSeedMessage, type ValidatedSeed } from "./validation/seed.js";
+
+export interface NetworkOpts {
+  chainId: number | bigint;
+  /** Multiaddrs to listen on, e.g. /ip4/127.0.0.1/tcp/9000 (tcp/0 picks a free port). */
+  listen: string[];
+  /** Peers to connect to and keep connected to, each ending in /p2p/<peer id>. */
+  bootstrap: string[];
+  /** The node's libp2p identity; a fresh one each start when absent (fine for tests, not for operators). */
+  privateKey?: PrivateKey;
+  /** How long publish waits for a first subscriber before giving up. */
+  publishTimeoutMs: number;
+  /** How often disconnected bootstrap peers are dialled again. */
+  redialIntervalMs: number;
+  validation: GossipValidationOpts;
+}
+
+export const defaultNetworkOpts: Omit<NetworkOpts, "chainId" | "listen" | "bootstrap"> = {
+  // Long enough for peers to reconnect after a restart (one redial interval plus identify and subscription
+  // exchange, well under a second on a LAN); short enough that a node cut off reports it within a batch.
+  publishTimeoutMs: 10_000,
+  // A restarted operator is found again within seconds; each attempt at a dead address costs one refused TCP
+  // connection.
+  redialIntervalMs: 5_000,
+  validation: defaultGossipValidationOpts,
+};
+
+/** What the node does with each accepted message. Errors thrown here are logged, never fed back to gossip. */
+export interface GossipProcessors<PK> {
+  seed?(value: ValidatedSeed<PK>, from: string): void | Promise<void>;
+  partial?(value: ValidatedPartial<PK>, from: string): void | Promise<void>;
+  resultList?(value: ValidatedResultList, from: string): void | Promise<void>;
+}
+
+export interface NetworkModules<PK> extends GossipValidationModules<PK> {
+  processors: GossipProcessors<PK>;
+}
+
+export class NetworkError extends Error {
+  constructor(
+    readonly code: "PublishTimeout" | "PublishFailed" | "NotStarted",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "NetworkError";
+  }
+}
+
+type Services = { identify: ReturnType<ReturnType<typeof identify>>; pubsub: GossipSub };
+
+const NO_PEERS = "PublishError.NoPeersSubscribedToTopic";
+/** gossipsub's own cap on one message: the largest of ours (a full result list) plus room for the RPC framing. */
+const MAX_TRANSMIT_BYTES = MAX_RESULT_LIST_BYTES + 4_096;
+
+export class MatchnetNetwork<PK = unknown> {
+  readonly validation: GossipValidationContext<PK>;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics | null;
+  private redialTimer: NodeJS.Timeout | undefined;
+  private redialing = false;
+  private stopped = false;
+
+  private constructor(
+    readonly opts: NetworkOpts,
+    readonly libp2p: Libp2p<Services>,
+    private readonly modules: NetworkModules<PK>,
+  ) {
+    this.validation = new GossipValidationContext(opts.validation, modules);
+    this.logger = modules.logger;
+    this.metrics = modules.metrics;
+  }
+
+  /** Creates, starts and wires the node: listens, subscribes to every topic, registers validators, dials peers. */
+  static async start<PK>(opts: NetworkOpts, modules: NetworkModules<PK>): Promise<MatchnetNetwork<PK>> {
+    const libp2p = await createLibp2p<Services>({
+      ...(opts.privateKey ? { privateKey: opts.privateKey } : {}),
+      addresses: { listen: opts.listen },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: {
+        identify: identify(),
+        pubsub: gossipsub({
+          // Signatures that matter are BLS ones inside the messages; libp2p envelope signatures would only make
+          // the same content from two relays look different, defeating content-addressed ids.
+          globalSignaturePolicy: StrictNoSign,
+          msgIdFn: (msg) => sha256(msg.data),
+          scoreParams: matchnetScoreParams(opts.chainId),
+          scoreThresholds,
+          maxInboundDataLength: MAX_TRANSMIT_BYTES,
+          // Re-publishing identical bytes (a restarted node re-gossiping its stored signature) is not an error.
+          ignoreDuplicatePublishError: true,
+          emitSelf: false,
+        }),
+      },
+    });
+    const network = new MatchnetNetwork(opts, libp2p, modules);
+    network.wire();
+    await network.connectBootstrap();
+    network.redialTimer = setInterval(() => {
+      // A dial to a dead address can outlast the interval; never stack rounds.
+      if (network.redialing) return;
+      network.redialing = true;
+      void network.connectBootstrap().finally(() => (network.redialing = false));
+    }, opts.redialIntervalMs);
+    network.redialTimer.unref();
+    return network;
+  }
+
+  get peerId(): PeerId {
+    return this.libp2p.peerId;
+  }
+
+  /** Listening addresses including /p2p/<peer id>: what others put in their bootstrap lists. */
+  multiaddrs(): string[] {
+    return this.libp2p.getMultiaddrs().map((m) => m.toString());
+  }
+
+  peerCount(): number {
+    return this.libp2p.getPeers().length;
+  }
+
+  topic(name: GossipTopicName): string {
+    return topicString(name, this.opts.chainId);
+  }
+
+  /** Subscribers known for a topic (peers that told us they listen to it). */
+  subscribers(name: GossipTopicName): string[] {
+    return this.libp2p.services.pubsub.getSubscribers(this.topic(name)).map((p) => p.toString());
+  }
+
+  /** The gossipsub score this node gives a peer. */
+  peerScore(peer: PeerId | string): number {
+    const pubsub = this.libp2p.services.pubsub as GossipSub & { getScore(id: string): number };
+    return pubsub.getScore(peer.toString());
+  }
+
+  publishSeed(m: SeedMessage): Promise<number> {
+    return this.publishRaw(GossipTopicName.Seed, encodeSeedMessage(m));
+  }
+
+  publishPartial(m: PartialSignatureMessage): Promise<number> {
+    return this.publishRaw(GossipTopicName.Partial, encodePartialSignatureMessage(m));
+  }
+
+  publishResultList(m: ResultListMessage): Promise<number> {
+    return this.publishRaw(GossipTopicName.ResultList, encodeResultListMessage(m));
+  }
+
+  /**
+   * Publishes bytes on a topic and returns how many peers it was sent to. With no subscriber yet (right after
+   * start, or while peers reconnect) it waits for one until `publishTimeoutMs`, then fails with PublishTimeout.
+   */
+  async publishRaw(name: GossipTopicName, data: Uint8Array): Promise<number> {
+    const topic = this.topic(name);
+    const deadline = Date.now() + this.opts.publishTimeoutMs;
+    for (;;) {
+      if (this.stopped) throw new NetworkError("NotStarted", "network stopped");
+      try {
+        const { recipients } = await this.libp2p.services.pubsub.publish(topic, data);
+        return recipients.length;
+      } catch (err) {
+        if ((err as Error).message !== NO_PEERS) throw new NetworkError("PublishFailed", `publish on ${topic} failed: ${(err as Error).message}`, { cause: err });
+        if (Date.now() >= deadline) throw new NetworkError("PublishTimeout", `no subscriber to ${topic} within ${this.opts.publishTimeoutMs} ms`);
+        await this.waitForSubscriber(topic, deadline);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.redialTimer);
+    await this.libp2p.stop();
+  }
+
+  /** Dials every bootstrap peer not connected now; failures are logged and retried on the next interval. */
+  async connectBootstrap(): Promise<void> {
+    const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()));
+    await Promise.all(
+      this.opts.bootstrap.map(async (addr) => {
+        const peer = /\/p2p\/([^/]+)$/.exec(addr)?.[1];
+        if (peer === this.peerId.toString() || (peer !== undefined && connected.has(peer))) return;
+        try {
+          await this.libp2p.dial(multiaddr(addr));
+        } catch (err) {
+          if (!this.stopped) this.logger.debug({ addr, err: (err as Error).message }, "bootstrap dial failed");
+        }
+      }),
+    );
+  }
+
+  private wire(): void {
+    const pubsub = this.libp2p.services.pubsub;
+    const { processors } = this.modules;
+    this.register(GossipTopicName.Seed, (d) => validateSeedMessage(this.validation, d), processors.seed);
+    this.register(GossipTopicName.Partial, (d) => validatePartialSignatureMessage(this.validation, d), processors.partial);
+    this.register(GossipTopicName.ResultList, (d) => validateResultListMessage(this.validation, d), processors.resultList);
+    for (const name of Object.values(GossipTopicName)) pubsub.subscribe(this.topic(name));
+    const updatePeers = () => this.metrics?.peers.set(this.libp2p.getPeers().length);
+    this.libp2p.addEventListener("peer:connect", updatePeers);
+    this.libp2p.addEventListener("peer:disconnect", updatePeers);
+  }
+
+  private register<T>(
+    name: GossipTopicName,
+    validate: (data: Uint8Array) => Promise<T>,
+    process: ((value: T, from: string) => void | Promise<void>) | undefined,
+  ): void {
+    const validator: TopicValidatorFn = async (peer, msg) => {
+      let value: T;
+      try {
+        value = await validate(msg.data);
+      } catch (err) {
+        const e = this.asValidationError(name, err);
+        this.metrics?.gossipValidation.inc({ topic: name, verdict: e.action, code: e.code });
+        this.logger.debug({ topic: name, code: e.code, action: e.action, peer: peer.toString(), reason: e.message }, "gossip message not accepted");
+        return e.action === GossipAction.Reject ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+      }
+      this.metrics?.gossipValidation.inc({ topic: name, verdict: "accept", code: "ok" });
+      if (process) {
+        // After the verdict, off the validation path: processing may be slow and must never change the verdict.
+        setImmediate(() => {
+          Promise.resolve()
+            .then(() => process(value, peer.toString()))
+            .catch((err: unknown) => {
+              this.metrics?.gossipProcessErrors.inc({ topic: name });
+              this.logger.warn({ topic: name, err }, "processing an accepted gossip message failed");
+            });
+        });
+      }
+      return TopicValidatorResult.Accept;
+    };
+    this.libp2p.services.pubsub.topicValidators.set(this.topic(name), validator);
+  }
+
+  private asValidationError(name: GossipTopicName, err: unknown): GossipValidationError {
+    if (err instanceof GossipValidationError) return err;
+    // Our bug or a failing dependency (an RPC view, the verifier): not the sender's fault, so never a reject.
+    this.logger.error({ topic: name, err }, "gossip validator failed");
+    return ignore(GossipErrorCode.ValidatorFailed, (err as Error)?.message ?? String(err));
+  }
+
+  private async waitForSubscriber(topic: string, deadline: number): Promise<void> {
+    const pubsub = this.libp2p.services.pubsub;
+    // Subscriptions arrive in RPCs from peers; polling every 25 ms is simpler than tracking the event and costs
+    // nothing measurable while waiting.
+    while (!this.stopped && Date.now() < deadline && pubsub.getSubscribers(topic).length === 0) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}

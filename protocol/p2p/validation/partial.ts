@@ -1,0 +1,63 @@
+/**
+ * The partial-signature topic's validator: decode → batch open → not seen → operator registered at R_b →
+ * result message computable (the named seed verified here) → BLS signature.
+ *
+ * A second partial of one operator for one batch with a different result hash is checked like any other; if its
+ * signature verifies it is accepted and marked as conflicting, because the pair is equivocation evidence that
+ * every node should see and any may submit (PROTOCOL.md section 5). Only one conflict per (operator, batch) is
+ * kept and forwarded; more would add nothing to the proof.
+ */
+import type { Hex } from "viem";
+import { GossipErrorCode, ignore, reject } from "../errors.js";
+import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
+import { decodePartialSignatureMessage, type PartialSignatureMessage } from "../messages.js";
+import type { GossipValidationContext } from "./context.js";
+import { assertOpenBatch } from "./freshness.js";
+
+export interface ValidatedPartial<PK> {
+  message: PartialSignatureMessage;
+  batch: BatchInfo;
+  operator: RegisteredOperator<PK>;
+  /** The digest the signature was verified against. */
+  messageHash: Hex;
+  /** The earlier valid partial of the same operator and batch with another result hash: equivocation. */
+  equivocates?: PartialSignatureMessage;
+}
+
+export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationContext<PK>, data: Uint8Array): Promise<ValidatedPartial<PK>> {
+  const message = decodePartialSignatureMessage(data);
+  const batch = await assertOpenBatch(ctx, message.batch);
+
+  const key = message.operatorId.toLowerCase();
+  const seen = ctx.seenPartials.get(message.batch, key);
+  if (seen && (sameResult(seen.message, message) || seen.conflicting)) {
+    throw ignore(GossipErrorCode.AlreadySeen, `partial of batch ${message.batch} by ${message.operatorId} already seen`);
+  }
+
+  const operator = await ctx.operatorAt(message.operatorId, batch.referenceBlock);
+  if (operator === undefined) throw reject(GossipErrorCode.UnknownOperator, `${message.operatorId} not registered at ${batch.referenceBlock}`);
+
+  const messageHash = batch.resultMessageHash(message.resultHash, message.seed);
+  if (messageHash === undefined) throw ignore(GossipErrorCode.SeedUnknown, `seed ${message.seed} of batch ${message.batch} not verified here`);
+
+  if (!(await ctx.verifyTimed("partial", operator.pkG2, messageHash, message.signature))) {
+    throw reject(GossipErrorCode.InvalidSignature, `bad partial signature by ${message.operatorId} for batch ${message.batch}`);
+  }
+
+  // Re-read: another message of this operator may have been validated while the signature was being checked.
+  const now = ctx.seenPartials.get(message.batch, key);
+  if (now === undefined) {
+    ctx.seenPartials.set(message.batch, key, { message });
+    return { message, batch, operator, messageHash };
+  }
+  if (sameResult(now.message, message) || now.conflicting) {
+    throw ignore(GossipErrorCode.AlreadySeen, `partial of batch ${message.batch} by ${message.operatorId} already seen`);
+  }
+  now.conflicting = message;
+  return { message, batch, operator, messageHash, equivocates: now.message };
+}
+
+/** Same signed message: same result under the same seed (a different seed is a different message). */
+function sameResult(a: PartialSignatureMessage, b: PartialSignatureMessage): boolean {
+  return a.resultHash.toLowerCase() === b.resultHash.toLowerCase() && a.seed.toLowerCase() === b.seed.toLowerCase();
+}

@@ -1,0 +1,169 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { expect } from "chai";
+import type { Hex } from "viem";
+import { LevelDbController } from "../../protocol/db/controller.js";
+import { silentLogger } from "../../protocol/log/logger.js";
+import { createMetrics } from "../../protocol/metrics/metrics.js";
+import { SlashingProtectionError, SlashingProtectionErrorCode } from "../../operator/slashing-protection/errors.js";
+import { SigningDuty, SlashingProtection } from "../../operator/slashing-protection/slashingProtection.js";
+import { g1Multiple } from "../support/g1.js";
+import { CHILD_BATCH, CHILD_OPERATOR, CHILD_SIGNATURE } from "../support/slashing-child.js";
+import { makeTempDir } from "../support/tempdir.js";
+
+const OP_A: Hex = `0x${"11".repeat(32)}`;
+const OP_B: Hex = `0x${"22".repeat(32)}`;
+const HASH_1: Hex = `0x${"01".repeat(32)}`;
+const HASH_2: Hex = `0x${"02".repeat(32)}`;
+
+async function expectCode(p: Promise<unknown>, code: SlashingProtectionErrorCode): Promise<SlashingProtectionError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).to.be.instanceOf(SlashingProtectionError);
+    expect((err as SlashingProtectionError).code).to.equal(code);
+    return err as SlashingProtectionError;
+  }
+  expect.fail(`expected ${code}`);
+}
+
+describe("operator/slashing-protection", () => {
+  let dir: Awaited<ReturnType<typeof makeTempDir>>;
+  let db: LevelDbController;
+  let metrics: ReturnType<typeof createMetrics>;
+  let sp: SlashingProtection;
+
+  const open = async () => {
+    db = await LevelDbController.open({ path: dir.path });
+    sp = new SlashingProtection({}, { db, logger: silentLogger(), metrics });
+  };
+
+  beforeEach(async () => {
+    dir = await makeTempDir("sp");
+    metrics = createMetrics();
+    await open();
+  });
+  afterEach(async () => {
+    await db.close();
+    await dir.remove();
+  });
+
+  describe("given no record for (operator, batch)", () => {
+    it("should record the hash and call the signer once", async () => {
+      let calls = 0;
+      const out = await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, HASH_1, () => (calls++, g1Multiple(3n)));
+      expect(out).to.deep.equal({ signature: g1Multiple(3n), fresh: true });
+      expect(calls).to.equal(1);
+      expect(await sp.get(SigningDuty.Result, { operatorId: OP_A, batch: 1n })).to.deep.equal({ messageHash: HASH_1, signature: g1Multiple(3n) });
+    });
+  });
+
+  describe("given a record with the same hash", () => {
+    it("should re-sign safely by returning the stored signature without calling the signer", async () => {
+      await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, HASH_1, () => g1Multiple(3n));
+      const again = await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, HASH_1, () => expect.fail("signer called"));
+      expect(again).to.deep.equal({ signature: g1Multiple(3n), fresh: false });
+      expect((await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, HASH_1)).status).to.equal("same");
+    });
+  });
+
+  describe("given a record with a different hash", () => {
+    it("should refuse with DoubleSign, count it, and never call the signer", async () => {
+      await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, HASH_1);
+      const err = await expectCode(
+        sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, HASH_2, () => expect.fail("signer called")),
+        SlashingProtectionErrorCode.DoubleSign,
+      );
+      expect(err.meta.recorded).to.equal(HASH_1);
+      expect((await metrics.slashingProtectionRefusals.get()).values[0]).to.include({ value: 1 });
+    });
+
+    it("should still refuse after close and reopen", async () => {
+      await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 9n }, HASH_1, () => g1Multiple(5n));
+      await db.close();
+      await open();
+      await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 9n }, HASH_2), SlashingProtectionErrorCode.DoubleSign);
+      expect((await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 9n }, HASH_1, () => g1Multiple(6n))).signature).to.deep.equal(g1Multiple(5n));
+    });
+  });
+
+  describe("given independent keys and duties", () => {
+    it("should keep operators, batches and the seed duty apart", async () => {
+      await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, HASH_1);
+      expect((await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_B, batch: 1n }, HASH_2)).status).to.equal("new");
+      expect((await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 2n }, HASH_2)).status).to.equal("new");
+      expect((await sp.checkAndInsert(SigningDuty.Seed, { operatorId: OP_A, batch: 1n }, HASH_2)).status).to.equal("new");
+      await expectCode(sp.checkAndInsert(SigningDuty.Seed, { operatorId: OP_A, batch: 1n }, HASH_1), SlashingProtectionErrorCode.DoubleSign);
+    });
+
+    it("should list one operator's records from a batch on, in batch order", async () => {
+      for (const batch of [300n, 2n, 256n, 1n]) await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch }, HASH_1);
+      await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_B, batch: 3n }, HASH_2);
+      const records = await sp.recordsFrom(SigningDuty.Result, OP_A, 2n);
+      expect(records.map((r) => r.batch)).to.deep.equal([2n, 256n, 300n]);
+    });
+  });
+
+  describe("given concurrent conflicting requests for one key", () => {
+    it("should let exactly one win and refuse the others", async () => {
+      const hashes = Array.from({ length: 8 }, (_, i) => `0x${(i + 1).toString(16).padStart(2, "0").repeat(32)}` as Hex);
+      let signerCalls = 0;
+      const results = await Promise.allSettled(
+        hashes.map((h, i) => sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 4n }, h, async () => {
+          signerCalls++;
+          await new Promise((r) => setTimeout(r, 5));
+          return g1Multiple(BigInt(i + 2));
+        })),
+      );
+      const won = results.filter((r) => r.status === "fulfilled");
+      expect(won).to.have.length(1);
+      expect(signerCalls).to.equal(1);
+      for (const r of results) if (r.status === "rejected") expect((r.reason as SlashingProtectionError).code).to.equal(SlashingProtectionErrorCode.DoubleSign);
+      const stored = await sp.get(SigningDuty.Result, { operatorId: OP_A, batch: 4n });
+      expect(stored?.messageHash).to.equal(hashes[results.indexOf(won[0]!)]);
+    });
+  });
+
+  describe("given bad input", () => {
+    it("should refuse it with InvalidInput", async () => {
+      await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: "0x12" as Hex, batch: 1n }, HASH_1), SlashingProtectionErrorCode.InvalidInput);
+      await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: -1n }, HASH_1), SlashingProtectionErrorCode.InvalidInput);
+      await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, "0xzz" as Hex), SlashingProtectionErrorCode.InvalidInput);
+    });
+  });
+
+  describe("given a process killed with SIGKILL right after it wrote", () => {
+    const runChildAndKill = (mode: "insert" | "sign", hash: Hex) =>
+      new Promise<void>((resolve, reject) => {
+        // Node itself with tsx as a loader, not the `tsx` launcher: the launcher runs the script in a second process,
+        // which a SIGKILL of the launcher would leave running (and holding the LevelDB lock).
+        const child = spawn(process.execPath, ["--import", "tsx", join("test", "support", "slashing-child.ts"), dir.path, mode, hash], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        child.on("exit", () => clearTimeout(timer));
+        let stderr = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.stdout.on("data", (d: Buffer) => {
+          if (d.toString().includes("done")) child.kill("SIGKILL");
+        });
+        child.on("exit", (_code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`child exited without being killed: ${stderr}`))));
+      });
+
+    it("should find the recorded decision after restart and refuse a different hash", async () => {
+      await db.close();
+      await runChildAndKill("insert", HASH_1);
+      await open();
+      expect(await sp.get(SigningDuty.Result, { operatorId: CHILD_OPERATOR, batch: CHILD_BATCH })).to.deep.equal({ messageHash: HASH_1 });
+      await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: CHILD_OPERATOR, batch: CHILD_BATCH }, HASH_2), SlashingProtectionErrorCode.DoubleSign);
+    });
+
+    it("should return the stored signature after restart instead of signing again", async () => {
+      await db.close();
+      await runChildAndKill("sign", HASH_2);
+      await open();
+      const out = await sp.sign(SigningDuty.Result, { operatorId: CHILD_OPERATOR, batch: CHILD_BATCH }, HASH_2, () => expect.fail("signer called"));
+      expect(out).to.deep.equal({ signature: g1Multiple(CHILD_SIGNATURE), fresh: false });
+    });
+  });
+});
