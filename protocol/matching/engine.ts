@@ -15,9 +15,12 @@
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
-import { buildCandidates, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
+import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
 import { headroomSum, unitHeadroom } from "./score.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
+
+/** docs §7.1: at most this many augmenting searches (each applies many disjoint paths). */
+export const AUGMENT_SEARCHES = 6;
 
 /** docs §7: at most this many repair passes (a pass that changes nothing ends the phase). */
 export const REPAIR_PASSES = 4;
@@ -265,7 +268,7 @@ export function augmentPhase(b: PreparedBatch, cand: Candidates, d: Decisions, p
   let search = 0;
   const delta = new Map<number, number>();
 
-  for (let rounds = 0; rounds < m + 1; rounds++) {
+  for (let rounds = 0; rounds < AUGMENT_SEARCHES; rounds++) {
     search++;
     let qh = 0;
     let qt = 0;
@@ -388,24 +391,60 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
   const memoEpoch = new Int32Array(m).fill(-1);
   const memoPair = new Int32Array(m);
   const memoGain = new Float64Array(m);
+  // Offers with room, kept up to date as moves change `taken` (unordered: the search below picks the best by
+  // value then versionId rank, which no visiting order changes). When they are fewer than an occupant's
+  // candidates, the search visits them instead of the occupant's list (same result).
+  const rooms: number[] = [];
+  const roomAt = new Int32Array(offerFree.length).fill(-1);
+  // Bumped whenever some offer's taken count changes: a memoised "best other offer" stays exact until then,
+  // because it depends only on the taken counts (a one-for-one swap of equal sizes changes none).
+  let roomsVersion = 0;
+  const syncRoom = (f: number): void => {
+    roomsVersion++;
+    const has = offerFree[f]! > taken[f]!;
+    if (has && roomAt[f] === -1) {
+      roomAt[f] = rooms.length;
+      rooms.push(f);
+    } else if (!has && roomAt[f] !== -1) {
+      const last = rooms.pop()!;
+      if (last !== f) {
+        rooms[roomAt[f]!] = last;
+        roomAt[last] = roomAt[f]!;
+      }
+      roomAt[f] = -1;
+    }
+  };
+  for (let f = 0; f < offerFree.length; f++) syncRoom(f);
   const bestElsewhere = (o1: number): void => {
     const g1 = orderGpus[o1]!;
     const current = offer[pairOf[o1]!]!;
     let bestE = -1;
     let bestV = -1;
     let bestF = 0;
-    for (let e = start[o1]!, end = start[o1 + 1]!; e < end; e++) {
-      const f = offer[e]!;
-      const t = taken[f]!;
-      if (f === current || offerFree[f]! - t < g1) continue;
-      const v = g1 * base[e]! + headroomValue(b, f, t, g1);
+    const consider = (e: number, f: number, v: number): void => {
       if (v > bestV || (v === bestV && b.offerRank[f]! < b.offerRank[bestF]!)) {
         bestE = e;
         bestV = v;
         bestF = f;
       }
+    };
+    if (rooms.length < start[o1 + 1]! - start[o1]!) {
+      for (const f of rooms) {
+        if (f === current || offerFree[f]! - taken[f]! < g1 || !isCandidate(b, o1, f)) continue;
+        // Locate the pair in o1's list (needed to record the move) only for an offer that passes.
+        let e = start[o1]!;
+        while (offer[e] !== f) e++;
+        consider(e, f, g1 * base[e]! + headroomValue(b, f, taken[f]!, g1));
+      }
+    } else {
+      for (let e = start[o1]!, end = start[o1 + 1]!; e < end; e++) {
+        const f = offer[e]!;
+        const t = taken[f]!;
+        if (f === current || offerFree[f]! - t < g1) continue;
+        consider(e, f, g1 * base[e]! + headroomValue(b, f, t, g1));
+      }
     }
-    memoEpoch[o1] = epoch;
+    memoEpoch[o1] = roomsVersion;
     memoPair[o1] = bestE;
     memoGain[o1] = bestE >= 0 ? bestV : 0;
   };
@@ -420,6 +459,7 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
       // Insert: room appeared through earlier moves.
       pairOf[oi] = e;
       taken[f1] = T1 + g;
+      syncRoom(f1);
       insertOcc(f1, oi);
       epoch++;
       return;
@@ -434,7 +474,7 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
       const e1 = pairOf[o1]!;
       const after = T1 - g1 + g;
       const local = gainIn - g1 * base[e1]! + headroomDelta(b, f1, T1, after);
-      if (memoEpoch[o1] !== epoch) bestElsewhere(o1);
+      if (memoEpoch[o1] !== roomsVersion) bestElsewhere(o1);
       const e2 = memoPair[o1]!;
       if (e2 >= 0 && local + memoGain[o1]! > 0) {
         moved = o1;
@@ -452,9 +492,11 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
       const f2 = offer[e2]!;
       pairOf[o1] = e2;
       taken[f2]! += g1;
+      syncRoom(f2);
       insertOcc(f2, o1);
     } else pairOf[o1] = -1;
     pairOf[oi] = e;
+    if (g !== g1) syncRoom(f1);
     insertOcc(f1, oi);
     epoch++;
     return;

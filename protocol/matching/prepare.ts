@@ -57,6 +57,7 @@ export interface PreparedBatch {
    */
   offers: OfferVersion[];
   offerRank: Int32Array;
+  offerToken: Int32Array;
   offerFree: Float64Array; // F: min(gpuCount − gpusLeased, FREE_GPU_CAP), ≥ 0
   offerTotal: Float64Array; // C: gpuCount
   offerZone: Int32Array;
@@ -243,6 +244,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   const offers = perm.map((i) => versioned[i]!);
   const n = n0;
   const offerRank = new Int32Array(n);
+  const offerToken = new Int32Array(n);
   const offerFree = new Float64Array(n);
   const offerTotal = new Float64Array(n);
   const offerZone = new Int32Array(n);
@@ -261,6 +263,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     const pi = providerIdx.get(v.provider.toLowerCase())!;
     const p = providers[pi]!;
     offerRank[i] = vi;
+    offerToken[i] = vTok[vi]!;
     offerFree[i] = Math.min(Math.max(v.gpuCount - v.gpusLeased, 0), FREE_GPU_CAP);
     offerTotal[i] = v.gpuCount;
     offerZone[i] = p.zone;
@@ -353,6 +356,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     orderAnyRegion,
     offers,
     offerRank,
+    offerToken,
     offerFree,
     offerTotal,
     offerZone,
@@ -497,6 +501,21 @@ function scanBook(
     n++;
   }
   return n;
+}
+
+/**
+ * Whether (order oi, offer f) is a candidate pair (the filters of scanBook, applied to one pair); used where
+ * looking up a few offers is cheaper than walking an order's candidate list.
+ */
+export function isCandidate(b: PreparedBatch, oi: number, f: number): boolean {
+  if (b.orderState[oi] !== 0 || b.offerActive[f] === 0 || b.offerToken[f] !== b.orderToken[oi]) return false;
+  const o = b.orders[oi]!;
+  const v = b.offers[f]!;
+  if (o.modelId === 0 ? !b.modelsFromTier[o.minTier]!.includes(v.modelId) : v.modelId !== o.modelId) return false;
+  if (!regionAllowed(b, oi, b.offerZone[f]! >> 8)) return false;
+  if (v.pricePerGpuHour > o.maxPricePerGpuHour) return false;
+  if (b.offerUptime[f]! < o.minUptimeBps || b.offerRep[f]! < o.minReputationBps || b.offerSlashed[f]! > o.maxTimesSlashed) return false;
+  return b.offerFree[f]! >= o.gpuCount;
 }
 
 /** The base score of one pair by the criteria's definitions (docs §5), for checks against buildCandidates. */
