@@ -10,7 +10,7 @@ import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../../pr
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
 import type { Assignment } from "../../protocol/market/types.js";
-import type { DevnetChain } from "./chain.js";
+import { mined, type DevnetChain } from "./chain.js";
 
 /** ServiceManager BatchStatus. */
 const STATUS = { None: 0, Closed: 1, Final: 2, Abandoned: 3 } as const;
@@ -74,9 +74,8 @@ export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Ad
     if (head + 1n < earliest) await chain.publicClient.request({ method: "hardhat_mine", params: [`0x${(earliest - head - 1n).toString(16)}`] } as never);
   }
   const hash = await chain.wallet(closer).writeContract({ account: closer, chain: chain.chain, address: sm, abi: serviceManagerAbi, functionName: "closeBatch" });
-  const receipt = await chain.publicClient.waitForTransactionReceipt({ hash, timeout: 30_000 });
+  const receipt = await mined(chain, hash, "closeBatch");
   const closedAtMs = Date.now();
-  if (receipt.status !== "success") throw new Error(`devnet: closeBatch reverted (tx ${hash})`);
   const [ev] = parseEventLogs({ abi: serviceManagerAbi, eventName: "BatchClosed", logs: receipt.logs });
   if (ev === undefined) throw new Error(`devnet: closeBatch emitted no BatchClosed (tx ${hash})`);
   return { batch: ev.args.batch, referenceBlock: BigInt(ev.args.referenceBlock), closedAt: receipt.blockNumber, leaderId: ev.args.leader, closedAtMs };

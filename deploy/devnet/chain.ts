@@ -5,7 +5,7 @@
  * viem clients for the node's unlocked dev accounts (public dev keys; this process never holds their private keys).
  */
 import { join } from "node:path";
-import { createPublicClient, createWalletClient, defineChain, http, type Address, type PublicClient, type WalletClient } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { createHardhatRuntimeEnvironment, importUserConfig } from "hardhat/hre";
 import type { HardhatUserConfig } from "hardhat/config";
 import { deployMatchnetWithAvs } from "../deployment.js";
@@ -21,6 +21,18 @@ export interface DevnetChain {
   /** eth_accounts of the node: Hardhat's 20 public dev accounts, unlocked. [0] deployed the system and owns it. */
   devAccounts: Address[];
   wallet(account: Address): WalletClient;
+}
+
+/** The receipt of a transaction; with automine it is there as soon as the send returns, so ask before polling. */
+export async function mined(chain: DevnetChain, hash: Hex, what: string): Promise<TransactionReceipt> {
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await chain.publicClient.getTransactionReceipt({ hash });
+  } catch {
+    receipt = await chain.publicClient.waitForTransactionReceipt({ hash, timeout: 30_000, pollingInterval: 50 });
+  }
+  if (receipt.status !== "success") throw new Error(`devnet: ${what} reverted (tx ${hash})`);
+  return receipt;
 }
 
 export async function startChain(supervisor: Supervisor, opts: { port: number; root: string; logFile: string }): Promise<DevnetChain> {

@@ -93,8 +93,10 @@ export class Devnet {
     return join(this.dataDir, "logs");
   }
 
+  private readonly t0 = Date.now();
+
   private say(line: string): void {
-    this.opts.out?.(line);
+    this.opts.out?.(`[${((Date.now() - this.t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
   }
 
   static async start(opts: DevnetOptions): Promise<Devnet> {

@@ -23,7 +23,7 @@ import {
   providerRegistryAbi,
   stakeTokenAbi,
 } from "../../protocol/chain/abi.js";
-import type { DevnetChain } from "./chain.js";
+import { mined, type DevnetChain } from "./chain.js";
 import { freePorts } from "./ports.js";
 import type { Prng } from "./prng.js";
 
@@ -70,8 +70,7 @@ export interface AggregatorSetup {
 }
 
 async function txOk(chain: DevnetChain, hash: Hex, what: string): Promise<void> {
-  const receipt = await chain.publicClient.waitForTransactionReceipt({ hash, timeout: 30_000 });
-  if (receipt.status !== "success") throw new Error(`devnet: ${what} reverted (tx ${hash})`);
+  await mined(chain, hash, what);
 }
 
 async function writePassword(dir: string): Promise<{ file: string; password: string }> {
@@ -264,18 +263,21 @@ export interface PlacedOrder {
 export async function placeOrders(chain: DevnetChain, d: Deployment, rng: Prng, renters: readonly Address[], providers: readonly ProviderSetup[], count: number): Promise<PlacedOrder[]> {
   const c = d.contracts;
   const head = await chain.publicClient.getBlockNumber();
-  const offered = providers.flatMap((p) => p.offers.map((o) => o.modelId));
+  const offered = providers.flatMap((p) => p.offers.map((o) => ({ provider: p, modelId: o.modelId })));
   const placed: PlacedOrder[] = [];
   for (let i = 0; i < count; i++) {
     const renter = rng.pick(renters);
     const byTier = rng.chance(20);
-    const modelId = byTier ? 0 : rng.chance(85) ? rng.pick(offered) : rng.pick(GPU_CATALOG).id;
+    // Most orders aim at something offered (so the view shows leases); the rest ask for any catalog model.
+    const target = rng.chance(85) ? rng.pick(offered) : null;
+    const modelId = byTier ? 0 : (target?.modelId ?? rng.pick(GPU_CATALOG).id);
     const minTier = byTier ? rng.below(5) : 0;
     const reference = byTier ? GPU_CATALOG.filter((m) => m.tier >= minTier).reduce((a, m) => Math.min(a, m.listPriceUsd), Infinity) : GPU_CATALOG.find((m) => m.id === modelId)!.listPriceUsd;
     let regionMask = 0n;
     let preferredZone = 0;
     if (rng.chance(50)) {
       const regions = new Set<number>();
+      if (target !== null && rng.chance(80)) regions.add(target.provider.zone >> 8);
       const k = 1 + rng.below(3);
       while (regions.size < k) regions.add(rng.pick(REGIONS).id);
       for (const r of regions) regionMask |= 1n << BigInt(r);
@@ -300,8 +302,7 @@ export async function placeOrders(chain: DevnetChain, d: Deployment, rng: Prng, 
       paymentToken: c.paymentToken,
     };
     const hash = await chain.wallet(renter).writeContract({ account: renter, chain: chain.chain, address: c.marketplace, abi: marketplaceAbi, functionName: "createOrder", args: [params] });
-    const receipt = await chain.publicClient.waitForTransactionReceipt({ hash, timeout: 30_000 });
-    if (receipt.status !== "success") throw new Error(`devnet: createOrder reverted (tx ${hash})`);
+    await mined(chain, hash, "createOrder");
     placed.push({ orderId: 0n, renter, modelId });
   }
   return placed;
