@@ -10,6 +10,7 @@ import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../../pr
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
 import type { Assignment } from "../../protocol/market/types.js";
+import { operatorId } from "../../protocol/bls/index.js";
 import { mined, type DevnetChain } from "./chain.js";
 
 /** ServiceManager BatchStatus. */
@@ -39,6 +40,8 @@ export interface BatchReport {
   skipped: number;
   operators: number;
   signers: number;
+  /** Operator ids of the non-signers named in the submission. */
+  nonSignerIds: Hex[];
   signedStakeBps: number;
   gasUsed: bigint | null;
   txHash: Hex | null;
@@ -143,6 +146,7 @@ export async function reportBatch(
     skipped: 0,
     operators: set.operators.length,
     signers: 0,
+    nonSignerIds: [],
     signedStakeBps: 0,
     gasUsed: null,
     txHash: null,
@@ -187,6 +191,7 @@ export async function reportBatch(
     matched: applied.length,
     skipped,
     signers: set.operators.length - nonSigners.length,
+    nonSignerIds: nonSigners.map((k) => operatorId(k)),
     signedStakeBps: totalStake === 0n ? 0 : Number((fin.args.signedStake! * 10_000n) / totalStake),
     gasUsed: receipt.gasUsed,
     txHash: fin.transactionHash,

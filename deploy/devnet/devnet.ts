@@ -134,6 +134,7 @@ export class Devnet {
     this.say(`data dir ${this.dataDir}; logs in ${this.logsDir}`);
     this.say(`starting hardhat node on 127.0.0.1:${port} (log: ${join(this.logsDir, "chain.log")}) …`);
     this.chain = await startChain(this.supervisor, { port, root: o.root, logFile: join(this.logsDir, "chain.log") });
+    this.say(`  chain ready (pid ${this.chain.node.child.pid})`);
     this.deploymentFile = join(this.dataDir, "deployment.json");
     this.say("deploying MatchnetModule with Ignition …");
     this.deployment = await deploySystem({
@@ -250,9 +251,22 @@ export class Devnet {
 
   /** Places `orders` orders, closes the next batch and waits until it is final or abandoned. */
   async runBatch(orders: number): Promise<BatchReport> {
-    if (orders > 0) await placeOrders(this.chain, this.deployment, this.rng, this.renters, this.providers, orders);
+    await this.placeOrders(orders);
     const closed = await this.closeBatch();
     return this.settle(closed);
+  }
+
+  async placeOrders(orders: number): Promise<void> {
+    if (orders > 0) await placeOrders(this.chain, this.deployment, this.rng, this.renters, this.providers, orders);
+  }
+
+  /** Resolves once the chain's head reaches `block` (interval mining advances it). */
+  async waitForBlock(block: bigint, wallGuardMs = 120_000): Promise<void> {
+    const deadline = Date.now() + wallGuardMs;
+    while ((await this.chain.publicClient.getBlockNumber()) < block) {
+      if (Date.now() > deadline) throw new Error(`devnet: block #${block} not reached within ${wallGuardMs / 1000} s: is interval mining on?`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   async closeBatch(): Promise<ClosedBatch> {
