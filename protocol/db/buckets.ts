@@ -7,6 +7,8 @@ export enum Bucket {
   SlashingProtectionResult = 1,
   /** (operatorId, batch) → the seed message this operator signed as the batch's leader. */
   SlashingProtectionSeed = 2,
+  /** batch → the operator's decision for the batch (seed used and assignment list), for re-gossip after a restart. */
+  OperatorDecision = 3,
   /** Reserved for the test suite's own repositories; never written by the node. */
   TestOnly = 255,
 }

@@ -1,0 +1,58 @@
+/**
+ * The node's decision per batch: which seed it used and the assignment list it signed. Written (synced) before
+ * slashing protection records the message hash, so a restarted node can rebuild the exact partial and result
+ * list it gossiped — the slashing-protection record holds only the message hash and the signature, not the seed
+ * and list a partial names.
+ *
+ * Key = batch (uint64 BE). Value = version(1) ‖ seed(32) ‖ seedRank(4) ‖ result-list wire message (the gossip
+ * encoding of {batch, assignmentsHash, assignments}, protocol/p2p/messages.ts).
+ */
+import type { Hex } from "viem";
+import { Bucket } from "../protocol/db/buckets.js";
+import type { KvController } from "../protocol/db/controller.js";
+import { bytesToHex, concatBytes, hexToFixedBytes, readUint64BE, uint64BE } from "../protocol/db/keys.js";
+import { Repository } from "../protocol/db/repository.js";
+import type { Assignment } from "../protocol/market/types.js";
+import { decodeResultListMessage, encodeResultListMessage } from "../protocol/p2p/messages.js";
+
+export interface Decision {
+  batch: bigint;
+  seed: Hex;
+  /** Fallback index of the leader whose seed was used (0 = first leader). */
+  seedRank: number;
+  assignmentsHash: Hex;
+  assignments: Assignment[];
+}
+
+const VALUE_VERSION = 1;
+
+export class DecisionRepository extends Repository<bigint, Decision> {
+  constructor(db: KvController) {
+    super(db, Bucket.OperatorDecision);
+  }
+
+  protected encodeId(batch: bigint): Uint8Array {
+    return uint64BE(batch);
+  }
+
+  protected decodeId(key: Uint8Array): bigint {
+    return readUint64BE(key, 0);
+  }
+
+  protected encodeValue(d: Decision): Uint8Array {
+    const rank = new Uint8Array(4);
+    new DataView(rank.buffer).setUint32(0, d.seedRank, false);
+    const list = encodeResultListMessage({ batch: d.batch, resultHash: d.assignmentsHash, assignments: d.assignments });
+    return concatBytes(Uint8Array.of(VALUE_VERSION), hexToFixedBytes(d.seed, 32), rank, list);
+  }
+
+  protected decodeValue(bytes: Uint8Array): Decision {
+    if (bytes.length < 37 || bytes[0] !== VALUE_VERSION) {
+      // Like the slashing-protection records: a corrupt decision stops the node rather than being guessed.
+      throw new Error(`operator decision record corrupt: ${bytes.length} bytes, version ${bytes[0]}`);
+    }
+    const seedRank = new DataView(bytes.buffer, bytes.byteOffset + 33, 4).getUint32(0, false);
+    const list = decodeResultListMessage(bytes.subarray(37));
+    return { batch: list.batch, seed: bytesToHex(bytes.subarray(1, 33)), seedRank, assignmentsHash: list.resultHash, assignments: list.assignments };
+  }
+}

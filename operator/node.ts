@@ -1,0 +1,676 @@
+/**
+ * The operator node: the pieces of protocol/ and operator/slashing-protection composed into one process
+ * (docs/operator.md). Data takes one path: chain follower → batch table and duties → matcher at R_b → slashing
+ * protection → BLS signature → gossip; gossip from others is validated by protocol/p2p and then processed here.
+ *
+ * Duties per batch (PROTOCOL.md 3.2–3.7):
+ * - seed: the leader at fallback index k signs the seed message once its turn has come (closedAt + k·seedTimeout)
+ *   and no earlier leader's seed was verified here;
+ * - result: with the seed of the first leader in the fallback order whose seed this node verified, read the
+ *   inputs at R_b, match, store the decision, sign through slashing protection, gossip the partial and the list.
+ * A restarted node finds its stored decision for a still-open batch and gossips the same signature again.
+ */
+import type { PrivateKey } from "@libp2p/interface";
+import type { Hex, PublicClient, WalletClient } from "viem";
+import { operatorRegistryAbi } from "../protocol/chain/abi.js";
+import { ChainFollower, type BatchClosedInfo, type BatchFinalizedInfo } from "../protocol/chain/follower.js";
+import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../protocol/chain/reads.js";
+import { resultMessageDigest, seedFromSignature } from "../protocol/avs/messages.js";
+import { operatorId as operatorIdOf, type BlsVerifier, type G1Point, type G2Point, type SecretKey } from "../protocol/bls/index.js";
+import type { KvController } from "../protocol/db/controller.js";
+import type { Logger } from "../protocol/log/logger.js";
+import { assignmentsHash, matchBatch } from "../protocol/matching/index.js";
+import type { Metrics } from "../protocol/metrics/metrics.js";
+import { startMetricsServer, type MetricsServer } from "../protocol/metrics/server.js";
+import { BatchTable } from "../protocol/p2p/batchTable.js";
+import { BatchStatus } from "../protocol/p2p/interfaces.js";
+import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
+import { MatchnetNetwork, defaultNetworkOpts, type NetworkOpts } from "../protocol/p2p/network.js";
+import type { ValidatedPartial } from "../protocol/p2p/validation/partial.js";
+import type { ValidatedSeed } from "../protocol/p2p/validation/seed.js";
+import { SlashingProtection, SigningDuty, type SignOutcome } from "./slashing-protection/slashingProtection.js";
+import { startNodeApi, type NodeApi } from "./api.js";
+import { ChainOperatorSets, fallbackLength, readBatchAtClose, readBatchTiming, type BatchAtClose, type BatchTiming } from "./chainViews.js";
+import { DecisionRepository, type Decision } from "./decisions.js";
+import { EquivocationReporter } from "./equivocation.js";
+import { createOperatorMetrics, type OperatorMetrics } from "./metrics.js";
+
+export interface OperatorNodeOpts {
+  chainId: bigint;
+  addresses: SystemAddresses;
+  listen: string[];
+  bootstrap: string[];
+  /** How often the chain head is polled. */
+  pollIntervalMs: number;
+  /** Node API; null to run without one (tests of the duties alone). */
+  api: { host: string; port: number } | null;
+  metrics: { host: string; port: number } | null;
+  /** Overrides of the network defaults (tests shorten the publish timeout). */
+  network?: Partial<Pick<NetworkOpts, "publishTimeoutMs" | "redialIntervalMs">>;
+  nodeVersion: string;
+  /**
+   * Crash-test hook: the process kills itself with SIGKILL right after the signature of this batch is stored and
+   * before it is gossiped (the window the crash-safety test of issue 6 needs). Never set in production.
+   */
+  crashAfterSignBatch?: bigint;
+}
+
+export interface OperatorNodeModules {
+  client: PublicClient;
+  /** The operator's Ethereum account (account keystore); null when none is configured: no proofs are sent. */
+  wallet: WalletClient | null;
+  secretKey: SecretKey;
+  db: KvController;
+  peerKey: PrivateKey;
+  verifier: BlsVerifier;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+interface VerifiedSeed {
+  seed: Hex;
+  signature: G1Point;
+  signer: Hex;
+}
+
+interface SignedDecision extends Decision {
+  messageHash: Hex;
+  signature: G1Point;
+  /** False when the signature came from the store (a re-gossip after a restart). */
+  fresh: boolean;
+}
+
+interface BatchState {
+  close: BatchAtClose;
+  /** In the operator set at R_b (undefined until read). */
+  member?: boolean;
+  /** Verified seeds by fallback rank (the first one verified per rank). */
+  seeds: Map<number, VerifiedSeed>;
+  ownSeedStarted: boolean;
+  deciding: boolean;
+  decision?: SignedDecision;
+  /** Accepted partials by operator id: the result hash and seed each named. */
+  partials: Map<string, { resultHash: Hex; seed: Hex }>;
+  equivocators: Set<string>;
+  finalized?: BatchFinalizedInfo;
+  status: BatchStatus;
+  error?: string;
+}
+
+/** What GET /matchnet/v1/batches/:b answers. */
+export interface BatchReport {
+  batch: string;
+  status: string;
+  referenceBlock: string;
+  closedAt: string;
+  leader: Hex;
+  member: boolean | null;
+  seed: Hex | null;
+  seedLeaderRank: number | null;
+  resultHash: Hex | null;
+  messageHash: Hex | null;
+  assignments: number | null;
+  signed: boolean;
+  partialsSeen: number;
+  equivocators: Hex[];
+  finalizedResultHash: Hex | null;
+  signedFinalResult: boolean | null;
+  error: string | null;
+}
+
+/** How many recent batches `eigen_performance_score` looks at. */
+const PERFORMANCE_WINDOW = 20;
+/** Batches whose state is kept in memory (API answers and gossip bookkeeping); older ones are pruned. */
+const RETAIN_BATCHES = 64;
+
+export class OperatorNode {
+  readonly operatorId: Hex;
+  private readonly table: BatchTable;
+  private readonly operatorSets: ChainOperatorSets;
+  private readonly sp: SlashingProtection;
+  private readonly decisions: DecisionRepository;
+  private readonly equivocation: EquivocationReporter;
+  private readonly opMetrics: OperatorMetrics;
+  private readonly batches = new Map<bigint, BatchState>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private network: MatchnetNetwork<G2Point> | null = null;
+  private follower: ChainFollower | null = null;
+  private api: NodeApi | null = null;
+  private metricsServer: MetricsServer | null = null;
+  private timing: BatchTiming | null = null;
+  private stopping = false;
+  private lastSignedBatch: bigint | null = null;
+  private registration = { registered: false, stake: 0n, status: 0, otherOperators: 0 };
+  private readonly log: Logger;
+
+  private constructor(
+    readonly opts: OperatorNodeOpts,
+    private readonly modules: OperatorNodeModules,
+    timing: BatchTiming,
+  ) {
+    this.timing = timing;
+    this.log = modules.logger;
+    this.operatorId = operatorIdOf(modules.secretKey.publicKeyG1()).toLowerCase() as Hex;
+    this.opMetrics = createOperatorMetrics(modules.metrics);
+    this.operatorSets = new ChainOperatorSets({ registry: opts.addresses.operatorRegistry, retain: RETAIN_BATCHES }, { client: modules.client });
+    this.table = new BatchTable(
+      { seedTimeoutBlocks: timing.seedTimeout, retainBatches: RETAIN_BATCHES },
+      {
+        resultMessageHash: (batch, referenceBlock, seed, resultHash) =>
+          resultMessageDigest({ chainId: opts.chainId, serviceManager: opts.addresses.serviceManager, batch, referenceBlock, seed, assignmentsHash: resultHash }),
+      },
+    );
+    this.sp = new SlashingProtection({}, { db: modules.db, logger: modules.logger, metrics: modules.metrics });
+    this.decisions = new DecisionRepository(modules.db);
+    this.equivocation = new EquivocationReporter(
+      { serviceManager: opts.addresses.serviceManager },
+      { client: modules.client, wallet: modules.wallet, logger: modules.logger, metrics: this.opMetrics },
+    );
+  }
+
+  /**
+   * Starts everything in order — registration check, p2p (bootstrap plus the on-chain sockets), servers, chain
+   * follower — and logs the `ready` line. Throws if any step fails (after stopping what was started).
+   */
+  static async start(opts: OperatorNodeOpts, modules: OperatorNodeModules): Promise<OperatorNode> {
+    const timing = await readBatchTiming(modules.client, opts.addresses.serviceManager);
+    const node = new OperatorNode(opts, modules, timing);
+    try {
+      await node.startParts();
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
+    return node;
+  }
+
+  private async startParts(): Promise<void> {
+    const { client, logger, metrics } = this.modules;
+    const head = await client.getBlockNumber();
+    await this.refreshRegistration();
+    if (!this.registration.registered) {
+      logger.warn(
+        { operatorId: this.operatorId },
+        "this BLS key is not a registered operator with stake: running as a non-signing follower (health 206) until it is",
+      );
+    }
+    if (this.modules.wallet?.account) {
+      const idOfAccount = await client.readContract({
+        address: this.opts.addresses.operatorRegistry,
+        abi: operatorRegistryAbi,
+        functionName: "operatorIdOf",
+        args: [this.modules.wallet.account.address],
+      });
+      if (BigInt(idOfAccount) !== 0n && idOfAccount.toLowerCase() !== this.operatorId) {
+        logger.warn({ account: this.modules.wallet.account.address, accountOperatorId: idOfAccount, blsOperatorId: this.operatorId }, "the account keystore belongs to another operator than the BLS keystore");
+      }
+    }
+
+    const peerId = this.modules.peerKey.publicKey.toString();
+    const set = await readOperatorSet(client, this.opts.addresses.operatorRegistry, head);
+    const bootstrap = [...this.opts.bootstrap, ...peerSockets(set.operators.map((o) => o.socket), peerId, this.opts.bootstrap)];
+    this.network = await MatchnetNetwork.start<G2Point>(
+      {
+        ...defaultNetworkOpts,
+        ...(this.opts.network ?? {}),
+        chainId: this.opts.chainId,
+        listen: this.opts.listen,
+        bootstrap,
+        privateKey: this.modules.peerKey,
+      },
+      {
+        batches: this.table,
+        operators: this.operatorSets,
+        verifier: this.modules.verifier,
+        logger: logger.child({ module: "p2p" }),
+        metrics,
+        processors: {
+          seed: (v) => this.onSeed(v),
+          partial: (v) => this.onPartial(v),
+        },
+      },
+    );
+
+    if (this.opts.metrics) this.metricsServer = await startMetricsServer(this.opts.metrics, { register: metrics.register, logger });
+    if (this.opts.api) this.api = await startNodeApi(this.opts.api, { node: this, logger });
+
+    this.follower = new ChainFollower(
+      { serviceManager: this.opts.addresses.serviceManager, pollIntervalMs: this.opts.pollIntervalMs },
+      {
+        client,
+        logger: logger.child({ module: "follower" }),
+        handlers: {
+          batchClosed: (info) => this.onBatchClosed(info),
+          batchFinalized: (info) => this.onBatchFinalized(info),
+          batchAbandoned: (batch) => this.onBatchAbandoned(batch),
+          block: (n) => this.onBlock(n),
+        },
+      },
+    );
+    await this.follower.start();
+
+    logger.info(
+      {
+        peerId: this.network.peerId.toString(),
+        addrs: this.network.multiaddrs(),
+        operatorId: this.operatorId,
+        registered: this.registration.registered,
+        stake: this.registration.stake,
+        chainId: this.opts.chainId,
+        head: this.follower.head,
+        bootstrap: bootstrap.length,
+        api: this.api ? `http://${this.opts.api!.host}:${this.api.port}` : null,
+        metrics: this.metricsServer ? `http://${this.opts.metrics!.host}:${this.metricsServer.port}/metrics` : null,
+      },
+      "ready",
+    );
+  }
+
+  /** Stops the follower, waits for duties in flight, then stops the network and the servers. The DB is the caller's. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.follower?.stop();
+    await Promise.allSettled([...this.pending]);
+    await this.network?.stop();
+    await this.api?.close();
+    await this.metricsServer?.close();
+    this.log.info({}, "operator node stopped");
+  }
+
+  // ------------------------------------------------------------------ chain events
+
+  private async onBatchClosed(info: BatchClosedInfo): Promise<void> {
+    if (this.batches.has(info.batch)) return;
+    const close = await readBatchAtClose(this.modules.client, this.opts.addresses, this.opts.chainId, info.batch, fallbackLength(this.timing!));
+    this.table.onClosed({
+      batch: close.batch,
+      referenceBlock: close.referenceBlock,
+      closeBlock: close.closedAt,
+      seedMessageHash: close.seedMessageHash,
+      leaderOrder: close.leaderOrder,
+    });
+    this.batches.set(info.batch, {
+      close,
+      seeds: new Map(),
+      ownSeedStarted: false,
+      deciding: false,
+      partials: new Map(),
+      equivocators: new Set(),
+      status: BatchStatus.Open,
+    });
+    this.prune();
+    this.modules.metrics.batchesSeen.inc();
+    this.log.info({ batch: info.batch, referenceBlock: close.referenceBlock, leader: close.leaderOrder[0] }, "batch closed");
+    // Registration and peers can change between batches: refresh both, off the follower's path.
+    this.track(this.refreshRegistration().then(() => this.refreshBootstrap(close.referenceBlock)), "refresh");
+    this.track(this.startBatch(info.batch), "result");
+  }
+
+  private onBatchFinalized(info: BatchFinalizedInfo): void {
+    this.table.markFinal(info.batch);
+    const st = this.batches.get(info.batch);
+    if (st) {
+      st.status = BatchStatus.Final;
+      st.finalized = info;
+    }
+    const signed = st?.decision ? (st.decision.messageHash.toLowerCase() === info.resultHash.toLowerCase() ? "signed" : "other") : "none";
+    this.opMetrics.resultAgreement.inc({ signed });
+    this.log.info({ batch: info.batch, resultHash: info.resultHash, signedStake: info.signedStake, totalStake: info.totalStake, signedByUs: signed }, "batch final");
+    this.updatePerformance();
+  }
+
+  private onBatchAbandoned(batch: bigint): void {
+    this.table.markAbandoned(batch);
+    const st = this.batches.get(batch);
+    if (st) st.status = BatchStatus.Abandoned;
+    this.log.warn({ batch }, "batch abandoned");
+    this.updatePerformance();
+  }
+
+  private onBlock(n: bigint): void {
+    this.table.onBlock(n);
+    this.opMetrics.headBlock.set(Number(n));
+    // A fallback leader's turn comes with the blocks.
+    for (const [batch, st] of this.batches) {
+      if (st.status === BatchStatus.Open && st.member && st.decision === undefined && !st.deciding) this.track(this.maybeProduceSeed(batch), "seed");
+    }
+  }
+
+  // ------------------------------------------------------------------ duties
+
+  private async startBatch(batch: bigint): Promise<void> {
+    const st = this.batches.get(batch)!;
+    st.member = (await this.operatorSets.operatorAt(this.operatorId, st.close.referenceBlock)) !== undefined;
+    if (!st.member) {
+      this.log.info({ batch, referenceBlock: st.close.referenceBlock }, "not in the operator set at R_b: following this batch without signing");
+      return;
+    }
+    // A restart: re-serve what was decided and signed, never decide again.
+    const seedRecord = await this.sp.get(SigningDuty.Seed, { operatorId: this.operatorId, batch });
+    if (seedRecord?.signature) {
+      st.ownSeedStarted = true;
+      await this.useOwnSeed(batch, seedRecord.signature, false);
+    }
+    const stored = await this.decisions.get(batch);
+    if (stored !== undefined) {
+      this.log.info({ batch, seed: stored.seed, resultHash: stored.assignmentsHash }, "decision found in the data dir: re-gossiping it");
+      await this.signAndGossip(batch, stored);
+      return;
+    }
+    await this.maybeProduceSeed(batch);
+    await this.maybeDecide(batch);
+  }
+
+  /** Signs the seed if this operator's turn in the fallback order has come and no earlier leader's seed is here. */
+  private async maybeProduceSeed(batch: bigint): Promise<void> {
+    const st = this.batches.get(batch);
+    const info = this.table.batch(batch);
+    if (!st || !info || !st.member || st.ownSeedStarted || st.status !== BatchStatus.Open) return;
+    const rank = info.leaderOrder.findIndex((id) => id.toLowerCase() === this.operatorId);
+    if (rank < 0 || rank >= info.leadersAllowed) return;
+    if ([...st.seeds.keys()].some((r) => r < rank)) return;
+    st.ownSeedStarted = true;
+    try {
+      const out = await this.sp.sign(SigningDuty.Seed, { operatorId: this.operatorId, batch }, info.seedMessageHash, (h) => this.modules.secretKey.sign(h));
+      this.log.info({ batch, rank, fresh: out.fresh }, "seed signed as leader");
+      await this.useOwnSeed(batch, out.signature);
+    } catch (err) {
+      this.opMetrics.dutyErrors.inc({ duty: "seed" });
+      st.error = `seed: ${(err as Error).message}`;
+      throw err;
+    }
+  }
+
+  private async useOwnSeed(batch: bigint, signature: G1Point, decide = true): Promise<void> {
+    const st = this.batches.get(batch)!;
+    const info = this.table.batch(batch)!;
+    // Verified like anyone else's: a key that does not match the registry would make every partial useless.
+    if (!this.modules.verifier.verify(this.modules.secretKey.publicKeyG2(), info.seedMessageHash, signature)) {
+      throw new Error(`own seed signature for batch ${batch} does not verify`);
+    }
+    const rank = info.leaderOrder.findIndex((id) => id.toLowerCase() === this.operatorId);
+    const seed = seedFromSignature(signature);
+    this.table.addVerifiedSeed(batch, seed);
+    if (!st.seeds.has(rank)) st.seeds.set(rank, { seed, signature, signer: this.operatorId });
+    this.publish("seed", () => this.network!.publishSeed({ batch, signer: this.operatorId, signature }));
+    if (decide) await this.maybeDecide(batch);
+  }
+
+  private onSeed(v: ValidatedSeed<G2Point>): void {
+    const { batch, signer, signature } = v.message;
+    const seed = seedFromSignature(signature);
+    this.table.addVerifiedSeed(batch, seed);
+    const st = this.batches.get(batch);
+    if (!st) return;
+    if (!st.seeds.has(v.rank)) st.seeds.set(v.rank, { seed, signature, signer: signer.toLowerCase() as Hex });
+    this.log.debug({ batch, rank: v.rank, signer, seed }, "seed verified");
+    this.track(this.maybeDecide(batch), "result");
+  }
+
+  /** Decides once a verified seed is here: the seed of the lowest fallback rank verified so far (PROTOCOL.md 3.7). */
+  private async maybeDecide(batch: bigint): Promise<void> {
+    const st = this.batches.get(batch);
+    if (!st || !st.member || st.deciding || st.decision !== undefined || st.status !== BatchStatus.Open || st.seeds.size === 0) return;
+    st.deciding = true;
+    const stopTimer = this.opMetrics.decideSeconds.startTimer();
+    try {
+      const rank = Math.min(...st.seeds.keys());
+      const { seed } = st.seeds.get(rank)!;
+      let decision = await this.decisions.get(batch);
+      if (decision === undefined) {
+        const inputs = await readMatchInputs(this.modules.client, this.opts.addresses, st.close.referenceBlock);
+        const result = matchBatch(inputs, seed);
+        decision = { batch, seed, seedRank: rank, assignmentsHash: assignmentsHash(result.assignments), assignments: result.assignments };
+        // Stored before slashing protection records the hash: a restart rebuilds the same partial from it.
+        await this.decisions.put(batch, decision);
+        this.log.info(
+          { batch, seedRank: rank, orders: inputs.orders.length, offers: inputs.offers.length, assignments: result.assignments.length, resultHash: decision.assignmentsHash },
+          "batch matched",
+        );
+      }
+      await this.signAndGossip(batch, decision);
+      stopTimer();
+    } catch (err) {
+      this.opMetrics.dutyErrors.inc({ duty: "result" });
+      st.error = `result: ${(err as Error).message}`;
+      throw err;
+    } finally {
+      st.deciding = false;
+    }
+  }
+
+  /** Slashing protection, then gossip. The record is synced before the signature leaves this function. */
+  private async signAndGossip(batch: bigint, d: Decision): Promise<void> {
+    const st = this.batches.get(batch)!;
+    const out = await this.signResultMessage(batch, st.close.referenceBlock, d.seed, d.assignmentsHash);
+    st.decision = { ...d, messageHash: this.resultDigest(batch, st.close.referenceBlock, d.seed, d.assignmentsHash), signature: out.signature, fresh: out.fresh };
+    if (out.fresh) this.modules.metrics.batchesSigned.inc();
+    this.lastSignedBatch = this.lastSignedBatch === null || batch > this.lastSignedBatch ? batch : this.lastSignedBatch;
+    this.updatePerformance();
+    this.log.info({ batch, resultHash: d.assignmentsHash, messageHash: st.decision.messageHash, fresh: out.fresh }, out.fresh ? "result signed" : "stored signature re-served");
+    if (this.opts.crashAfterSignBatch === batch) {
+      this.log.warn({ batch }, "crash hook: killing this process after storing the signature, before gossip");
+      process.kill(process.pid, "SIGKILL");
+    }
+    // Every signer gossips the list, not only the leader: identical bytes have one message id, so the copies cost
+    // nothing, and the list still reaches aggregators when the leader is down after producing the seed.
+    this.publish("partial", () =>
+      this.network!.publishPartial({ batch, resultHash: d.assignmentsHash, seed: d.seed, operatorId: this.operatorId, signature: out.signature }),
+    );
+    this.publish("result-list", () => this.network!.publishResultList({ batch, resultHash: d.assignmentsHash, assignments: d.assignments }));
+  }
+
+  /**
+   * Signs a result message for `batch` through slashing protection only. Exposed so that tests (and an operator's
+   * tooling) can prove that a different result for a signed batch is refused (SlashingProtectionError DoubleSign).
+   */
+  async signResultMessage(batch: bigint, referenceBlock: bigint, seed: Hex, resultHash: Hex): Promise<SignOutcome> {
+    const digest = this.resultDigest(batch, referenceBlock, seed, resultHash);
+    return this.sp.sign(SigningDuty.Result, { operatorId: this.operatorId, batch }, digest, (h) => this.modules.secretKey.sign(h));
+  }
+
+  private resultDigest(batch: bigint, referenceBlock: bigint, seed: Hex, resultHash: Hex): Hex {
+    return resultMessageDigest({ chainId: this.opts.chainId, serviceManager: this.opts.addresses.serviceManager, batch, referenceBlock, seed, assignmentsHash: resultHash });
+  }
+
+  private onPartial(v: ValidatedPartial<G2Point>): void {
+    const m = v.message;
+    const st = this.batches.get(m.batch);
+    const id = m.operatorId.toLowerCase();
+    if (st && !st.partials.has(id)) st.partials.set(id, { resultHash: m.resultHash, seed: m.seed });
+    if (v.equivocates) {
+      st?.equivocators.add(id);
+      this.log.warn({ batch: m.batch, operatorId: m.operatorId, first: v.equivocates.resultHash, second: m.resultHash }, "equivocation seen in gossip");
+      this.track(this.equivocation.report(m.operatorId, m.batch, v.equivocates, m), "equivocation");
+    }
+  }
+
+  /** Publishes off the duty's path; a failure (no subscriber in time) is logged and counted, and the duty stands. */
+  private publish(what: string, fn: () => Promise<number>): void {
+    this.track(
+      fn().catch((err: unknown) => {
+        if (this.stopping) return;
+        this.opMetrics.dutyErrors.inc({ duty: "publish" });
+        this.log.warn({ topic: what, err: (err as Error).message }, "gossip publish failed");
+      }),
+      "publish",
+    );
+  }
+
+  private track(p: Promise<unknown>, duty: string): void {
+    const guarded = p.catch((err: unknown) => {
+      if (this.stopping) return;
+      this.log.error({ duty, err: (err as Error).message }, "duty failed");
+    });
+    this.pending.add(guarded);
+    void guarded.finally(() => this.pending.delete(guarded));
+  }
+
+  // ------------------------------------------------------------------ bookkeeping
+
+  private async refreshRegistration(): Promise<void> {
+    const { client } = this.modules;
+    const reg = this.opts.addresses.operatorRegistry;
+    const stake = await client.readContract({ address: reg, abi: operatorRegistryAbi, functionName: "currentStake", args: [this.operatorId] });
+    let status = 0;
+    if (stake > 0n) {
+      const op = await client.readContract({ address: reg, abi: operatorRegistryAbi, functionName: "getOperator", args: [this.operatorId] });
+      status = op.status;
+    }
+    const count = await client.readContract({ address: reg, abi: operatorRegistryAbi, functionName: "operatorCount" });
+    // Status 1 = Active (IOperatorRegistry.OperatorStatus); a jailed or exiting operator is not asked to sign.
+    const registered = stake > 0n && status === 1;
+    this.registration = { registered, stake, status, otherOperators: Math.max(0, Number(count) - (registered ? 1 : 0)) };
+    this.modules.metrics.registeredStakes.set({ quorum_number: "0", quorum_name: "stake" }, tokens(stake));
+  }
+
+  /** Adds sockets of operators that joined since start to the peers the network keeps dialling. */
+  private async refreshBootstrap(block: bigint): Promise<void> {
+    if (!this.network) return;
+    const set = await this.operatorSets.atBlock(block);
+    const known = this.network.opts.bootstrap;
+    for (const s of peerSockets(set.operators.map((o) => o.socket), this.network.peerId.toString(), known)) known.push(s);
+  }
+
+  private updatePerformance(): void {
+    const recent = [...this.batches.values()]
+      .filter((s) => s.member)
+      .sort((a, b) => (a.close.batch < b.close.batch ? 1 : -1))
+      .slice(0, PERFORMANCE_WINDOW);
+    if (recent.length === 0) return;
+    const signed = recent.filter((s) => s.decision !== undefined).length;
+    this.modules.metrics.performanceScore.set(Math.floor((signed * 100) / recent.length));
+  }
+
+  private prune(): void {
+    if (this.batches.size <= RETAIN_BATCHES) return;
+    const sorted = [...this.batches.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const b of sorted.slice(0, sorted.length - RETAIN_BATCHES)) this.batches.delete(b);
+  }
+
+  // ------------------------------------------------------------------ read side (node API, tests)
+
+  get peerId(): string {
+    return this.network?.peerId.toString() ?? this.modules.peerKey.publicKey.toString();
+  }
+
+  multiaddrs(): string[] {
+    return this.network?.multiaddrs() ?? [];
+  }
+
+  peerCount(): number {
+    return this.network?.peerCount() ?? 0;
+  }
+
+  peers(): { peerId: string; addrs: string[]; score: number }[] {
+    const net = this.network;
+    if (!net) return [];
+    return net.libp2p.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()], score: net.peerScore(c.remotePeer) }));
+  }
+
+  /** The signed decision for a batch, if this node made one. */
+  decision(batch: bigint): SignedDecision | undefined {
+    return this.batches.get(batch)?.decision;
+  }
+
+  /** Verified seeds of a batch by fallback rank. */
+  verifiedSeeds(batch: bigint): Map<number, VerifiedSeed> {
+    return new Map(this.batches.get(batch)?.seeds ?? []);
+  }
+
+  /** Operator ids whose partial for `batch` this node accepted from gossip. */
+  partialsSeen(batch: bigint): Map<string, { resultHash: Hex; seed: Hex }> {
+    return new Map(this.batches.get(batch)?.partials ?? []);
+  }
+
+  batchReport(batch: bigint): BatchReport | undefined {
+    const st = this.batches.get(batch);
+    if (!st) return undefined;
+    const d = st.decision;
+    return {
+      batch: batch.toString(),
+      status: st.status,
+      referenceBlock: st.close.referenceBlock.toString(),
+      closedAt: st.close.closedAt.toString(),
+      leader: st.close.leaderOrder[0]!,
+      member: st.member ?? null,
+      seed: d?.seed ?? null,
+      seedLeaderRank: d?.seedRank ?? null,
+      resultHash: d?.assignmentsHash ?? null,
+      messageHash: d?.messageHash ?? null,
+      assignments: d ? d.assignments.length : null,
+      signed: d !== undefined,
+      partialsSeen: st.partials.size,
+      equivocators: [...st.equivocators] as Hex[],
+      finalizedResultHash: st.finalized?.resultHash ?? null,
+      signedFinalResult: st.finalized ? (d ? d.messageHash.toLowerCase() === st.finalized.resultHash.toLowerCase() : false) : null,
+      error: st.error ?? null,
+    };
+  }
+
+  status() {
+    const latest = this.table.latestBatch();
+    return {
+      operatorId: this.operatorId,
+      registered: this.registration.registered,
+      stake: this.registration.stake.toString(),
+      chainId: this.opts.chainId.toString(),
+      headBlock: (this.follower?.head ?? -1n).toString(),
+      currentBatch: latest === 0n ? null : latest.toString(),
+      openBatches: this.table.openBatches().map(String),
+      lastSignedBatch: this.lastSignedBatch === null ? null : this.lastSignedBatch.toString(),
+      peers: this.peerCount(),
+      peerId: this.peerId,
+      addrs: this.multiaddrs(),
+    };
+  }
+
+  /**
+   * EigenLayer node API health: 503 when the chain RPC does not answer; 206 while syncing (follower not started or
+   * behind the head), when not registered, or when other operators exist but no peer is connected; else 200.
+   */
+  async health(): Promise<{ code: 200 | 206 | 503; reasons: string[] }> {
+    let chainHead: bigint;
+    try {
+      chainHead = await withTimeout(this.modules.client.getBlockNumber({ cacheTime: 0 }), 2_000);
+    } catch (err) {
+      return { code: 503, reasons: [`chain RPC failed: ${(err as Error).message}`] };
+    }
+    const reasons: string[] = [];
+    const head = this.follower?.head ?? -1n;
+    // The follower polls every pollIntervalMs; a couple of blocks behind is normal between two polls.
+    if (head < 0n || chainHead > head + 2n) reasons.push(`syncing: follower at ${head}, chain at ${chainHead}`);
+    if (!this.registration.registered) reasons.push("not registered: following without signing");
+    if (this.registration.otherOperators > 0 && this.peerCount() === 0) reasons.push("no peers");
+    return { code: reasons.length === 0 ? 200 : 206, reasons };
+  }
+}
+
+/** Dialable peer sockets (ending in /p2p/<id>), without this node's own and without those already listed. */
+function peerSockets(sockets: string[], selfPeerId: string, known: string[]): string[] {
+  const out: string[] = [];
+  for (const s of sockets) {
+    const id = /\/p2p\/([^/]+)$/.exec(s)?.[1];
+    if (id === undefined || id === selfPeerId || known.includes(s) || out.includes(s)) continue;
+    out.push(s);
+  }
+  return out;
+}
+
+/** Stake in whole tokens (18 decimals) for a float gauge; exact up to 2^53 wei per token fraction lost. */
+function tokens(wei: bigint): number {
+  return Number(wei / 10n ** 12n) / 1e6;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e: unknown) => (clearTimeout(t), reject(e as Error)),
+    );
+  });
+}
+
+export type { PartialSignatureMessage };
