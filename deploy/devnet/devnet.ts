@@ -62,8 +62,12 @@ export interface DevnetOptions {
   readyTimeoutMs?: number;
 }
 
-/** Devnet-friendly batch timing (blocks): a close every 2 blocks, a fallback leader every 2, abandon after 16. */
-export const DEVNET_TIMING: BatchTiming = { batchInterval: 2, seedTimeout: 2, batchTimeout: 16 };
+/**
+ * Devnet-friendly batch timing (blocks; one block a second plus one per transaction): a close every 2 blocks, a
+ * fallback leader every 4 (shorter turns let a fallback seed race the leader's while operators are still catching
+ * up with the close, splitting the quorum), abandon after 24 (room for five fallback turns).
+ */
+export const DEVNET_TIMING: BatchTiming = { batchInterval: 2, seedTimeout: 4, batchTimeout: 24 };
 
 export class Devnet {
   readonly supervisor = new Supervisor();

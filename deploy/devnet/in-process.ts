@@ -65,7 +65,7 @@ export async function signAndSubmitInProcess(
     signedStake,
     totalStake: set.totalStake,
   };
-  const sub = buildSubmission({ chainId, serviceManager: sm }, ready, { seed, seedProof: { leaderId: leader.operatorId, signature: seedSignature }, assignments }, g2);
+  const sub = buildSubmission({ chainId, serviceManager: sm }, ready, { seed, seedProof: { signature: seedSignature, signerIndex: index }, assignments }, g2);
   checkSubmission(sub, operatorSet, quorum);
   const hash = await chain.wallet(submitter.address as Address).writeContract({
     account: submitter,
