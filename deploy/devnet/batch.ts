@@ -98,11 +98,17 @@ export async function waitBatchOutcome(
 ): Promise<{ status: "final" | "abandoned"; finalizedAt: bigint | null; seenAtMs: number }> {
   const started = Date.now();
   const deadline = closed.closedAt + BigInt(timing.batchTimeout);
+  let lastHeadCheck = 0;
+  let head = closed.closedAt;
   for (;;) {
+    // One light call per poll: hardhat node serves every process on the devnet from one thread.
     const b = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "getBatch", args: [closed.batch] });
     if (b.status === STATUS.Final) return { status: "final", finalizedAt: BigInt(b.finalizedAt), seenAtMs: Date.now() };
     if (b.status === STATUS.Abandoned) return { status: "abandoned", finalizedAt: null, seenAtMs: Date.now() };
-    const head = await chain.publicClient.getBlockNumber();
+    if (Date.now() - lastHeadCheck > 1_000) {
+      head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+      lastHeadCheck = Date.now();
+    }
     if (head > deadline) {
       try {
         const hash = await chain.wallet(opts.abandoner).writeContract({ account: opts.abandoner, chain: chain.chain, address: sm, abi: serviceManagerAbi, functionName: "abandonBatch", args: [closed.batch] });
@@ -118,7 +124,7 @@ export async function waitBatchOutcome(
           `(head #${head}, timeout block #${deadline}): the chain stopped producing blocks?`,
       );
     }
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
   }
 }
 

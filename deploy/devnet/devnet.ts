@@ -64,10 +64,10 @@ export interface DevnetOptions {
 
 /**
  * Devnet-friendly batch timing (blocks; one block a second plus one per transaction): a close every 2 blocks, a
- * fallback leader every 4 (shorter turns let a fallback seed race the leader's while operators are still catching
- * up with the close, splitting the quorum), abandon after 24 (room for five fallback turns).
+ * fallback leader every 8 (operator processes on a loaded 2-core machine log a close 2–4 s after it; a shorter turn
+ * lets a fallback seed race the leader's and split the quorum), abandon after 40 (room for four fallback turns).
  */
-export const DEVNET_TIMING: BatchTiming = { batchInterval: 2, seedTimeout: 4, batchTimeout: 24 };
+export const DEVNET_TIMING: BatchTiming = { batchInterval: 2, seedTimeout: 8, batchTimeout: 40 };
 
 export class Devnet {
   readonly supervisor = new Supervisor();
@@ -182,6 +182,7 @@ export class Devnet {
       this.say(`starting ${o.operators} operator processes and ${nAgg} aggregator(s) …`);
       await Promise.all(this.operators.map((op) => this.startOperator(op.index)));
       await Promise.all(this.aggregators.map((_, j) => this.startAggregator(j)));
+      await this.waitForPeers(30_000);
     } else {
       this.g2 = await createG2KeySummer();
       this.say("in-process signers: the devnet signs with the operators' keys and submits itself (no operator or aggregator processes)");
@@ -273,7 +274,58 @@ export class Devnet {
     }
   }
 
+  /** Waits (bounded) until every running operator reports a peer for each other operator (the gossip mesh can form). */
+  async waitForPeers(timeoutMs: number): Promise<void> {
+    const want = this.operators.length - 1 + this.aggregators.length;
+    const deadline = Date.now() + timeoutMs;
+    let behind: string[] = [];
+    do {
+      behind = [];
+      for (const op of this.operators) {
+        if (!this.children.has(op.name)) continue;
+        try {
+          const res = await fetch(`http://127.0.0.1:${op.apiPort}/matchnet/v1/status`, { signal: AbortSignal.timeout(1_000) });
+          const body = (await res.json()) as { peers?: number };
+          if ((body.peers ?? 0) < want) behind.push(`${op.name} (${body.peers ?? 0}/${want})`);
+        } catch {
+          behind.push(`${op.name} (no answer)`);
+        }
+      }
+      if (behind.length === 0) return;
+      await new Promise((r) => setTimeout(r, 250));
+    } while (Date.now() < deadline);
+    this.say(`  (peers still missing after ${timeoutMs / 1000} s: ${behind.join(", ")}; going on)`);
+  }
+
+  /**
+   * Processes mode: waits (bounded) until every running operator's follower has reached the chain head, read from
+   * its node API (`/matchnet/v1/status` headBlock). Operators that see a close late miss the leader's seed gossip
+   * (held at most 1 s for an unknown batch) and sign a fallback seed, which splits the quorum; closing only once
+   * they are caught up after a burst of order blocks avoids that on a loaded 2-core machine.
+   */
+  async waitOperatorsCaughtUp(timeoutMs = 5_000): Promise<void> {
+    if (this.opts.mode !== "processes") return;
+    const head = await this.chain.publicClient.getBlockNumber();
+    const deadline = Date.now() + timeoutMs;
+    const pending = new Set(this.operators.filter((op) => this.children.has(op.name)).map((op) => op.index));
+    while (pending.size > 0 && Date.now() < deadline) {
+      for (const i of [...pending]) {
+        const op = this.operators[i]!;
+        try {
+          const res = await fetch(`http://127.0.0.1:${op.apiPort}/matchnet/v1/status`, { signal: AbortSignal.timeout(1_000) });
+          const body = (await res.json()) as { headBlock?: string };
+          if (body.headBlock !== undefined && BigInt(body.headBlock) >= head) pending.delete(i);
+        } catch {
+          // not answering yet: try again
+        }
+      }
+      if (pending.size > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (pending.size > 0) this.say(`  (operators ${[...pending].map((i) => this.operators[i]!.name).join(", ")} still behind block #${head} after ${timeoutMs / 1000} s; closing anyway)`);
+  }
+
   async closeBatch(): Promise<ClosedBatch> {
+    await this.waitOperatorsCaughtUp();
     const closed = await closeNextBatch(this.chain, this.addrs.serviceManager, this.chain.devAccounts[0]!, this.timing);
     this.say(`batch ${closed.batch} closed at #${closed.closedAt} (R_b #${closed.referenceBlock}), leader ${this.names(closed.leaderId)} …`);
     return closed;
