@@ -33,7 +33,7 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
   let dn: Devnet;
 
   before(async function () {
-    dn = await Devnet.start({ root, operators: 4, aggregators: 2, mode: "processes", port: 0, seed: 7, intervalMiningMs: 1_000 });
+    dn = await Devnet.start({ root, operators: 4, aggregators: 2, mode: "processes", port: 0, seed: 7, intervalMiningMs: 1_000, keep: process.env.MATCHNET_E2E_KEEP === "1" });
   });
 
   after(async function () {
@@ -45,12 +45,13 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
   describe("given 4 operators and 2 aggregators all up", function () {
     const reports: BatchReport[] = [];
 
-    it("→ it should finalize 3 batches, each with every operator signing and the leases exactly the matcher's output", async function () {
+    it("→ it should finalize 3 batches with a quorum of signers and the leases exactly the matcher's output", async function () {
       for (let k = 0; k < 3; k++) reports.push(await dn.runBatch(ORDERS));
       for (const r of reports) {
         expectLeasesAreMatcherOutput(r);
-        expect(r.signers).to.equal(4);
-        expect(r.signedStakeBps).to.equal(10_000);
+        // The aggregator submits at quorum after its quorum wait (1 block), so a slow fourth partial may miss it.
+        expect(r.signers).to.be.within(3, 4);
+        expect(r.signedStakeBps).to.be.at.least(6_667);
       }
       expect(reports.reduce((s, r) => s + r.matched, 0), "leases started over 3 batches").to.be.greaterThan(0);
     });
