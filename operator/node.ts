@@ -568,6 +568,11 @@ export class OperatorNode {
 
   // ------------------------------------------------------------------ read side (node API, tests)
 
+  /** The node API's bound port (null without an API). */
+  get apiPort(): number | null {
+    return this.api?.port ?? null;
+  }
+
   /** The gossip network (tests publish through it). */
   get gossip(): MatchnetNetwork<G2Point> | null {
     return this.network;

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { keccak256, toHex, type Hex, type PublicClient } from "viem";
+import { createPublicClient, custom, keccak256, toHex, type Hex, type PublicClient } from "viem";
 import { buildSubmission, checkSubmission, createG2KeySummer } from "../../aggregator/index.js";
 import type { OperatorSetAtBlock } from "../../aggregator/types.js";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
@@ -17,6 +17,22 @@ import { deploySystem, orders, providerOffer, type System } from "../support/ser
 import { makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
 
 const connection = await network.create();
+/** The real in-process chain behind a transport that can be cut, to see the node API report a failing RPC. */
+let rpcDown = false;
+const switchableClient = createPublicClient({
+  transport: custom({
+    request: async ({ method, params }: { method: string; params?: unknown }) => {
+      if (rpcDown) throw new Error("connection refused");
+      return connection.provider.request({ method, params: params as unknown[] });
+    },
+  }, { retryCount: 0 }),
+}) as PublicClient;
+
+async function get(base: string, path: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(base + path);
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
 
 describe("operator node: four nodes, one batch, on an in-process chain", function () {
   this.timeout(60_000);
@@ -83,7 +99,7 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
     followerSlot = await makeSlot(SecretKey.fromBytes(new Uint8Array(32).fill(7)));
     // It knows the restarted node's address (kept in the bootstrap list and redialled), so it hears that node's
     // gossip directly: the others drop the re-gossip as a duplicate and do not relay it.
-    follower = await startNode(s, followerSlot, { bootstrap: [slots[3]!.socket] });
+    follower = await startNode(s, followerSlot, { bootstrap: [slots[3]!.socket], api: true, client: switchableClient });
     expect(follower.node.status().registered).to.equal(false);
 
     nodes[3] = await startNode(s, slots[3]!);
@@ -158,5 +174,42 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
     // The nodes follow the finalization and report it through the node API.
     await waitFor(() => nodes.every((n) => n.node.batchReport(batch)?.status === "final"), "every node seeing the batch final");
     expect(n0.batchReport(batch)!.signedFinalResult).to.equal(true);
+  });
+
+  it("given the node API → it should answer EigenLayer's routes and matchnet's own as specified", async () => {
+    const batch = await s.serviceManager.read.batchCount();
+    const api = `http://127.0.0.1:${nodes[0]!.node.apiPort}`;
+    expect(await get(api, "/eigen/node")).to.deep.equal({ status: 200, body: { node_name: "matchnet-operator", spec_version: "v0.0.1", node_version: "test" } });
+    expect((await get(api, "/eigen/node/health")).status).to.equal(200);
+    const services = await get(api, "/eigen/node/services");
+    expect(services.body.services.map((x: { id: string; status: string }) => [x.id, x.status])).to.deep.equal([
+      ["chain-follower", "Up"],
+      ["p2p", "Up"],
+      ["signer", "Up"],
+    ]);
+    expect((await get(api, "/eigen/node/services/p2p/health")).status).to.equal(200);
+    const status = (await get(api, "/matchnet/v1/status")).body;
+    expect(status).to.include({ operatorId: s.ops[0]!.id.toLowerCase(), registered: true, stake: (100n * 10n ** 18n).toString(), currentBatch: batch.toString(), lastSignedBatch: batch.toString() });
+    expect(status.peers).to.be.at.least(3);
+    const report = (await get(api, `/matchnet/v1/batches/${batch}`)).body;
+    const d = nodes[0]!.node.decision(batch)!;
+    expect(report).to.include({ status: "final", seed: d.seed, resultHash: d.assignmentsHash, assignments: d.assignments.length, signed: true, signedFinalResult: true });
+    expect((await get(api, "/matchnet/v1/batches/999")).status).to.equal(404);
+    expect((await get(api, "/matchnet/v1/batches/x1")).status).to.equal(400);
+    const peers = (await get(api, "/matchnet/v1/peers")).body;
+    expect(peers.count).to.equal(peers.peers.length);
+    expect((await get(api, "/nope")).status).to.equal(404);
+
+    // The unregistered witness: partially healthy (206) while the RPC answers, unhealthy (503) once it fails.
+    const witness = `http://127.0.0.1:${follower!.node.apiPort}`;
+    const h = await get(witness, "/eigen/node/health");
+    expect(h.status).to.equal(206);
+    expect(h.body.reasons).to.include("not registered: following without signing");
+    rpcDown = true;
+    try {
+      expect((await get(witness, "/eigen/node/health")).status).to.equal(503);
+    } finally {
+      rpcDown = false;
+    }
   });
 });

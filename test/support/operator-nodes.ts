@@ -70,7 +70,7 @@ let verifier: Promise<BlsVerifier> | undefined;
 export async function startNode(
   s: System,
   slot: NodeSlot,
-  opts: { wallet?: WalletClient | null; api?: boolean; logger?: Logger; bootstrap?: string[] } = {},
+  opts: { wallet?: WalletClient | null; api?: boolean; logger?: Logger; bootstrap?: string[]; client?: PublicClient } = {},
 ): Promise<RunningNode> {
   verifier ??= createBlsVerifier("mcl");
   const db = await LevelDbController.open({ path: join(slot.dir, "db") });
@@ -88,7 +88,7 @@ export async function startNode(
       nodeVersion: "test",
     },
     {
-      client: s.publicClient as PublicClient,
+      client: opts.client ?? (s.publicClient as PublicClient),
       wallet: opts.wallet ?? null,
       secretKey: slot.sk,
       db,
