@@ -593,7 +593,12 @@ export class OperatorNode {
   peers(): { peerId: string; addrs: string[]; score: number }[] {
     const net = this.network;
     if (!net) return [];
-    return net.libp2p.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()], score: net.peerScore(c.remotePeer) }));
+    // One entry per peer: two nodes that dialled each other at once hold two connections.
+    return net.libp2p.getPeers().map((peer) => ({
+      peerId: peer.toString(),
+      addrs: net.libp2p.getConnections(peer).map((c) => c.remoteAddr.toString()),
+      score: net.peerScore(peer),
+    }));
   }
 
   /** The signed decision for a batch, if this node made one. */

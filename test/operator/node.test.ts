@@ -4,6 +4,8 @@
  * matches at R_b and signs the same result; the partials, aggregated by the aggregator core's submission builder,
  * finalize the batch on-chain. Then restart safety, a refused double sign, and an equivocation proof.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { createPublicClient, custom, keccak256, toHex, type Hex, type PublicClient } from "viem";
@@ -102,7 +104,8 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
     follower = await startNode(s, followerSlot, { bootstrap: [slots[3]!.socket], api: true, client: switchableClient });
     expect(follower.node.status().registered).to.equal(false);
 
-    nodes[3] = await startNode(s, slots[3]!);
+    // Both know each other's address, so the restarted node has dialled the witness before its duties run.
+    nodes[3] = await startNode(s, slots[3]!, { bootstrap: [followerSlot.socket] });
     await waitFor(() => nodes[3]!.node.decision(batch) !== undefined, "the restarted node's decision");
     const after = nodes[3]!.node.decision(batch)!;
     expect(after.fresh).to.equal(false);
@@ -211,5 +214,15 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
     } finally {
       rpcDown = false;
     }
+  });
+
+  it("given the Grafana dashboard → it should only query matchnet_ and eigen_ metrics the node exports", async () => {
+    const dashboard = JSON.parse(await readFile(join("operator", "grafana", "matchnet-operator.json"), "utf8")) as { panels: { targets: { expr: string }[] }[] };
+    const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(matchnet|eigen)_[a-z_]+/g) ?? [])));
+    const exposition = await nodes[0]!.metrics.register.metrics();
+    const exported = new Set([...exposition.matchAll(/^# TYPE ([a-z_]+) /gm)].map((m) => m[1]!));
+    const missing = [...queried].map((n) => n.replace(/_(bucket|sum|count)$/, "")).filter((n) => !exported.has(n));
+    expect(queried.size).to.be.greaterThan(8);
+    expect(missing).to.deep.equal([]);
   });
 });
