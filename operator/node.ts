@@ -26,6 +26,7 @@ import { BatchTable } from "../protocol/p2p/batchTable.js";
 import { BatchStatus } from "../protocol/p2p/interfaces.js";
 import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
 import { MatchnetNetwork, defaultNetworkOpts, type NetworkOpts } from "../protocol/p2p/network.js";
+import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
 import type { ValidatedPartial } from "../protocol/p2p/validation/partial.js";
 import type { ValidatedSeed } from "../protocol/p2p/validation/seed.js";
 import { SlashingProtection, SigningDuty, type SignOutcome } from "./slashing-protection/slashingProtection.js";
@@ -219,6 +220,10 @@ export class OperatorNode {
       {
         ...defaultNetworkOpts,
         ...(this.opts.network ?? {}),
+        // The leader gossips its seed the moment it sees the close; this node registers the batch only after its
+        // next poll and a few view reads (seconds on a loaded RPC). A seed ignored as BatchUnknown is never sent
+        // again (gossipsub remembers its id), so hold early messages for up to 5 s, like the aggregator does.
+        validation: { ...defaultGossipValidationOpts, unknownBatchWaitMs: 5_000 },
         chainId: this.opts.chainId,
         listen: this.opts.listen,
         bootstrap,
