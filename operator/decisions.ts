@@ -4,8 +4,10 @@
  * list it gossiped — the slashing-protection record holds only the message hash and the signature, not the seed
  * and list a partial names.
  *
- * Key = batch (uint64 BE). Value = version(1) ‖ seed(32) ‖ seedRank(4) ‖ result-list wire message (the gossip
- * encoding of {batch, assignmentsHash, assignments}, protocol/p2p/messages.ts).
+ * Key = batch (uint64 BE). Value = version(1) ‖ seed(32) ‖ seedRank(4) ‖ seed signer(32) ‖ seed signature(64) ‖
+ * result-list wire message (the gossip encoding of {batch, assignmentsHash, assignments}, protocol/p2p/messages.ts).
+ * The seed's signature is kept so that the node can gossip it again with its partial: a peer that joined after the
+ * leader's seed went round could otherwise never check the partial (it names a seed that peer has not verified).
  */
 import type { Hex } from "viem";
 import { Bucket } from "../protocol/db/buckets.js";
@@ -14,17 +16,22 @@ import { bytesToHex, concatBytes, hexToFixedBytes, readUint64BE, uint64BE } from
 import { Repository } from "../protocol/db/repository.js";
 import type { Assignment } from "../protocol/market/types.js";
 import { decodeResultListMessage, encodeResultListMessage } from "../protocol/p2p/messages.js";
+import { G1_BYTES, decodeG1, encodeG1, type G1Like } from "../protocol/p2p/points.js";
 
 export interface Decision {
   batch: bigint;
   seed: Hex;
   /** Fallback index of the leader whose seed was used (0 = first leader). */
   seedRank: number;
+  /** Operator id of the leader whose signature gave the seed, and that signature (the seed proof). */
+  seedSigner: Hex;
+  seedSignature: G1Like;
   assignmentsHash: Hex;
   assignments: Assignment[];
 }
 
 const VALUE_VERSION = 1;
+const HEADER_BYTES = 1 + 32 + 4 + 32 + G1_BYTES;
 
 export class DecisionRepository extends Repository<bigint, Decision> {
   constructor(db: KvController) {
@@ -43,16 +50,24 @@ export class DecisionRepository extends Repository<bigint, Decision> {
     const rank = new Uint8Array(4);
     new DataView(rank.buffer).setUint32(0, d.seedRank, false);
     const list = encodeResultListMessage({ batch: d.batch, resultHash: d.assignmentsHash, assignments: d.assignments });
-    return concatBytes(Uint8Array.of(VALUE_VERSION), hexToFixedBytes(d.seed, 32), rank, list);
+    return concatBytes(Uint8Array.of(VALUE_VERSION), hexToFixedBytes(d.seed, 32), rank, hexToFixedBytes(d.seedSigner, 32), encodeG1(d.seedSignature), list);
   }
 
   protected decodeValue(bytes: Uint8Array): Decision {
-    if (bytes.length < 37 || bytes[0] !== VALUE_VERSION) {
+    if (bytes.length < HEADER_BYTES || bytes[0] !== VALUE_VERSION) {
       // Like the slashing-protection records: a corrupt decision stops the node rather than being guessed.
       throw new Error(`operator decision record corrupt: ${bytes.length} bytes, version ${bytes[0]}`);
     }
     const seedRank = new DataView(bytes.buffer, bytes.byteOffset + 33, 4).getUint32(0, false);
-    const list = decodeResultListMessage(bytes.subarray(37));
-    return { batch: list.batch, seed: bytesToHex(bytes.subarray(1, 33)), seedRank, assignmentsHash: list.resultHash, assignments: list.assignments };
+    const list = decodeResultListMessage(bytes.subarray(HEADER_BYTES));
+    return {
+      batch: list.batch,
+      seed: bytesToHex(bytes.subarray(1, 33)),
+      seedRank,
+      seedSigner: bytesToHex(bytes.subarray(37, 69)),
+      seedSignature: decodeG1(bytes.subarray(69, HEADER_BYTES)),
+      assignmentsHash: list.resultHash,
+      assignments: list.assignments,
+    };
   }
 }

@@ -9,17 +9,12 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
-import { createPublicClient, createWalletClient, defineChain, http, type PublicClient, type WalletClient } from "viem";
-import { createBlsVerifier, operatorId } from "../protocol/bls/index.js";
-import { DeploymentFileError, readDeployment, systemAddresses } from "../protocol/chain/deployment.js";
-import { ConfigError, ConfigErrorCode, loadOperatorConfig, readPasswordFile } from "../protocol/config/load.js";
+import type { PublicClient, WalletClient } from "viem";
 import type { OperatorConfig } from "../protocol/config/schema.js";
-import { LevelDbController } from "../protocol/db/controller.js";
-import { KeystoreError, unlockAccountKeystoreFile, unlockKeystoreFile } from "../protocol/keystore/index.js";
-import { createLogger, type Logger } from "../protocol/log/logger.js";
-import { createMetrics } from "../protocol/metrics/metrics.js";
-import { loadOrCreatePeerKey } from "../protocol/p2p/peerKey.js";
-import { OperatorNode } from "./node.js";
+import type { Logger } from "../protocol/log/logger.js";
+import type { OperatorNode } from "./node.js";
+// Modules are imported step by step (flags, then config, then keystores, then the node with libp2p, LevelDB, mcl
+// and the matcher), so that a bad start fails in a fraction of the time a full load takes.
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -64,6 +59,7 @@ export function parseArgs(argv: string[]): { config: string } {
 }
 
 async function loadConfig(file: string): Promise<OperatorConfig> {
+  const { ConfigError, loadOperatorConfig } = await import("../protocol/config/load.js");
   try {
     return await loadOperatorConfig(file);
   } catch (err) {
@@ -73,6 +69,7 @@ async function loadConfig(file: string): Promise<OperatorConfig> {
 }
 
 async function unlock(config: OperatorConfig) {
+  const { ConfigError, ConfigErrorCode, readPasswordFile } = await import("../protocol/config/load.js");
   let password: string;
   try {
     password = await readPasswordFile(config.passwordFile);
@@ -82,6 +79,7 @@ async function unlock(config: OperatorConfig) {
     }
     throw err;
   }
+  const { KeystoreError, unlockAccountKeystoreFile, unlockKeystoreFile } = await import("../protocol/keystore/index.js");
   const keystoreFailure = (field: string, path: string, err: unknown): never => {
     if (err instanceof KeystoreError) throw new StartupError(EXIT_KEYSTORE, `${field}: cannot unlock ${path}: ${err.message}`, { cause: err });
     const code = (err as NodeJS.ErrnoException).code;
@@ -99,6 +97,7 @@ async function unlock(config: OperatorConfig) {
 }
 
 async function loadDeployment(config: OperatorConfig) {
+  const { DeploymentFileError, readDeployment, systemAddresses } = await import("../protocol/chain/deployment.js");
   try {
     const deployment = await readDeployment(config.deploymentFile);
     return { deployment, addresses: systemAddresses(deployment, config.deploymentFile) };
@@ -123,9 +122,19 @@ async function packageVersion(): Promise<string> {
 /** Starts the node from a config file; resolves with a stop function. Throws StartupError on a known failure. */
 export async function startFromConfig(configFile: string, logger?: Logger): Promise<{ node: OperatorNode; stop: () => Promise<void> }> {
   const config = await loadConfig(configFile);
-  const log = logger ?? createLogger({ level: config.logLevel, name: "operator" });
   const { secretKey, account } = await unlock(config);
   const { deployment, addresses } = await loadDeployment(config);
+  const [{ createPublicClient, createWalletClient, defineChain, http }, { createBlsVerifier, operatorId }, { LevelDbController }, { createLogger }, { createMetrics }, { loadOrCreatePeerKey }, { OperatorNode }] =
+    await Promise.all([
+      import("viem"),
+      import("../protocol/bls/index.js"),
+      import("../protocol/db/controller.js"),
+      import("../protocol/log/logger.js"),
+      import("../protocol/metrics/metrics.js"),
+      import("../protocol/p2p/peerKey.js"),
+      import("./node.js"),
+    ]);
+  const log = logger ?? createLogger({ level: config.logLevel, name: "operator" });
   log.info({ config: configFile, operatorId: operatorId(secretKey.publicKeyG1()), account: account?.address ?? null, rpcUrl: config.rpcUrl }, "starting operator node");
 
   // One HTTP transport with JSON-RPC batching: the reads of one batch (inputs, operator set, leader order) are many

@@ -26,6 +26,7 @@ import { BatchTable } from "../protocol/p2p/batchTable.js";
 import { BatchStatus } from "../protocol/p2p/interfaces.js";
 import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
 import { MatchnetNetwork, defaultNetworkOpts, type NetworkOpts } from "../protocol/p2p/network.js";
+import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
 import type { ValidatedPartial } from "../protocol/p2p/validation/partial.js";
 import type { ValidatedSeed } from "../protocol/p2p/validation/seed.js";
 import { SlashingProtection, SigningDuty, type SignOutcome } from "./slashing-protection/slashingProtection.js";
@@ -67,13 +68,19 @@ export interface OperatorNodeModules {
   metrics: Metrics;
 }
 
-interface VerifiedSeed {
+export interface VerifiedSeed {
   seed: Hex;
   signature: G1Point;
   signer: Hex;
 }
 
-interface SignedDecision extends Decision {
+export interface SeenPartial {
+  resultHash: Hex;
+  seed: Hex;
+  signature: G1Point;
+}
+
+export interface SignedDecision extends Decision {
   messageHash: Hex;
   signature: G1Point;
   /** False when the signature came from the store (a re-gossip after a restart). */
@@ -89,8 +96,8 @@ interface BatchState {
   ownSeedStarted: boolean;
   deciding: boolean;
   decision?: SignedDecision;
-  /** Accepted partials by operator id: the result hash and seed each named. */
-  partials: Map<string, { resultHash: Hex; seed: Hex }>;
+  /** Accepted partials by operator id (the first one of each). */
+  partials: Map<string, SeenPartial>;
   equivocators: Set<string>;
   finalized?: BatchFinalizedInfo;
   status: BatchStatus;
@@ -213,6 +220,10 @@ export class OperatorNode {
       {
         ...defaultNetworkOpts,
         ...(this.opts.network ?? {}),
+        // The leader gossips its seed the moment it sees the close; this node registers the batch only after its
+        // next poll and a few view reads (seconds on a loaded RPC). A seed ignored as BatchUnknown is never sent
+        // again (gossipsub remembers its id), so hold early messages for up to 5 s, like the aggregator does.
+        validation: { ...defaultGossipValidationOpts, unknownBatchWaitMs: 5_000 },
         chainId: this.opts.chainId,
         listen: this.opts.listen,
         bootstrap,
@@ -416,12 +427,20 @@ export class OperatorNode {
     const stopTimer = this.opMetrics.decideSeconds.startTimer();
     try {
       const rank = Math.min(...st.seeds.keys());
-      const { seed } = st.seeds.get(rank)!;
+      const { seed, signer, signature } = st.seeds.get(rank)!;
       let decision = await this.decisions.get(batch);
       if (decision === undefined) {
         const inputs = await readMatchInputs(this.modules.client, this.opts.addresses, st.close.referenceBlock);
         const result = matchBatch(inputs, seed);
-        decision = { batch, seed, seedRank: rank, assignmentsHash: assignmentsHash(result.assignments), assignments: result.assignments };
+        decision = {
+          batch,
+          seed,
+          seedRank: rank,
+          seedSigner: signer,
+          seedSignature: signature,
+          assignmentsHash: assignmentsHash(result.assignments),
+          assignments: result.assignments,
+        };
         // Stored before slashing protection records the hash: a restart rebuilds the same partial from it.
         await this.decisions.put(batch, decision);
         this.log.info(
@@ -453,6 +472,9 @@ export class OperatorNode {
       this.log.warn({ batch }, "crash hook: killing this process after storing the signature, before gossip");
       process.kill(process.pid, "SIGKILL");
     }
+    // The seed goes out again with every partial (identical bytes: a no-op for peers that have it), so a peer that
+    // joined or restarted after the leader's gossip can still verify the seed this partial names.
+    this.publish("seed", () => this.network!.publishSeed({ batch, signer: d.seedSigner, signature: d.seedSignature }));
     // Every signer gossips the list, not only the leader: identical bytes have one message id, so the copies cost
     // nothing, and the list still reaches aggregators when the leader is down after producing the seed.
     this.publish("partial", () =>
@@ -478,7 +500,7 @@ export class OperatorNode {
     const m = v.message;
     const st = this.batches.get(m.batch);
     const id = m.operatorId.toLowerCase();
-    if (st && !st.partials.has(id)) st.partials.set(id, { resultHash: m.resultHash, seed: m.seed });
+    if (st && !st.partials.has(id)) st.partials.set(id, { resultHash: m.resultHash, seed: m.seed, signature: { X: m.signature.X, Y: m.signature.Y } });
     if (v.equivocates) {
       st?.equivocators.add(id);
       this.log.warn({ batch: m.batch, operatorId: m.operatorId, first: v.equivocates.resultHash, second: m.resultHash }, "equivocation seen in gossip");
@@ -551,6 +573,16 @@ export class OperatorNode {
 
   // ------------------------------------------------------------------ read side (node API, tests)
 
+  /** The node API's bound port (null without an API). */
+  get apiPort(): number | null {
+    return this.api?.port ?? null;
+  }
+
+  /** The gossip network (tests publish through it). */
+  get gossip(): MatchnetNetwork<G2Point> | null {
+    return this.network;
+  }
+
   get peerId(): string {
     return this.network?.peerId.toString() ?? this.modules.peerKey.publicKey.toString();
   }
@@ -566,7 +598,12 @@ export class OperatorNode {
   peers(): { peerId: string; addrs: string[]; score: number }[] {
     const net = this.network;
     if (!net) return [];
-    return net.libp2p.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()], score: net.peerScore(c.remotePeer) }));
+    // One entry per peer: two nodes that dialled each other at once hold two connections.
+    return net.libp2p.getPeers().map((peer) => ({
+      peerId: peer.toString(),
+      addrs: net.libp2p.getConnections(peer).map((c) => c.remoteAddr.toString()),
+      score: net.peerScore(peer),
+    }));
   }
 
   /** The signed decision for a batch, if this node made one. */
@@ -580,7 +617,7 @@ export class OperatorNode {
   }
 
   /** Operator ids whose partial for `batch` this node accepted from gossip. */
-  partialsSeen(batch: bigint): Map<string, { resultHash: Hex; seed: Hex }> {
+  partialsSeen(batch: bigint): Map<string, SeenPartial> {
     return new Map(this.batches.get(batch)?.partials ?? []);
   }
 

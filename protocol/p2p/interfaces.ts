@@ -56,4 +56,9 @@ export interface BatchView {
    * close event (seen in other AVSs) instead of dropping it. Optional: without it such messages are ignored.
    */
   waitForBatch?(batch: bigint, timeoutMs: number): Promise<boolean>;
+  /**
+   * Called by the seed validator for every seed it accepts, so that partials naming it validate at once (before
+   * the seed processor runs). Optional: without it the node's seed processor must add the seed.
+   */
+  addVerifiedSeed?(batch: bigint, seed: Hex): void;
 }

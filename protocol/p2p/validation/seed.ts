@@ -3,6 +3,7 @@
  * signer's turn in the leader fallback order → signer registered at R_b → BLS signature over the seed message.
  */
 import type { Hex } from "viem";
+import { seedFromSignature } from "../../avs/messages.js";
 import { GossipErrorCode, ignore, reject } from "../errors.js";
 import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
 import { decodeSeedMessage, type SeedMessage } from "../messages.js";
@@ -39,5 +40,8 @@ export async function validateSeedMessage<PK>(ctx: GossipValidationContext<PK>, 
     throw reject(GossipErrorCode.InvalidSignature, `bad seed signature by ${message.signer} for batch ${message.batch}`);
   }
   ctx.seenSeeds.set(message.batch, signerKey, batch.seedMessageHash as Hex);
+  // Usable at once by the partial validator: a partial that arrives right behind its seed (same RPC, or a node
+  // re-gossiping both after a restart) would otherwise be ignored as SeedUnknown before the processor runs.
+  ctx.modules.batches.addVerifiedSeed?.(message.batch, seedFromSignature(message.signature));
   return { message, batch, signer, rank };
 }

@@ -1,0 +1,228 @@
+/**
+ * Four operator nodes in one process on an in-process Hardhat chain: real libp2p on 127.0.0.1, real LevelDB in temp
+ * dirs, peers found from the sockets registered on-chain. A batch closes; the leader signs the seed, every node
+ * matches at R_b and signs the same result; the partials, aggregated by the aggregator core's submission builder,
+ * finalize the batch on-chain. Then restart safety, a refused double sign, and an equivocation proof.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { expect } from "chai";
+import { network } from "hardhat";
+import { createPublicClient, custom, keccak256, toHex, type Hex, type PublicClient } from "viem";
+import { buildSubmission, checkSubmission, createG2KeySummer } from "../../aggregator/index.js";
+import type { OperatorSetAtBlock } from "../../aggregator/types.js";
+import { resultMessageDigest } from "../../protocol/avs/messages.js";
+import { SecretKey, type G1Point } from "../../protocol/bls/index.js";
+import { readOperatorSet } from "../../protocol/chain/reads.js";
+import { SlashingProtectionError, SlashingProtectionErrorCode } from "../../operator/slashing-protection/errors.js";
+import { deploySystem, orders, providerOffer, type System } from "../support/serviceManager.js";
+import { makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
+
+const connection = await network.create();
+/** The real in-process chain behind a transport that can be cut, to see the node API report a failing RPC. */
+let rpcDown = false;
+const switchableClient = createPublicClient({
+  transport: custom({
+    request: async ({ method, params }: { method: string; params?: unknown }) => {
+      if (rpcDown) throw new Error("connection refused");
+      return connection.provider.request({ method, params: params as unknown[] });
+    },
+  }, { retryCount: 0 }),
+}) as PublicClient;
+
+async function get(base: string, path: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(base + path);
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+describe("operator node: four nodes, one batch, on an in-process chain", function () {
+  this.timeout(60_000);
+  let s: System;
+  const slots: NodeSlot[] = [];
+  const nodes: RunningNode[] = [];
+  let follower: RunningNode | undefined;
+  let followerSlot: NodeSlot | undefined;
+
+  before(async () => {
+    s = await deploySystem(connection);
+    await providerOffer(s, 0, 40);
+    await providerOffer(s, 1, 40);
+    await orders(s, 6);
+    for (const op of s.ops) {
+      const slot = await makeSlot(op.sk);
+      slots.push(slot);
+      // The socket peers find each other by: registered on-chain, no bootstrap list needed.
+      await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + op.index]!.account });
+    }
+    // Node 0 holds an Ethereum account, so it can send equivocation proofs.
+    for (let i = 0; i < slots.length; i++) nodes.push(await startNode(s, slots[i]!, i === 0 ? { wallet: s.wallets[2]!, api: true } : {}));
+  });
+
+  after(async () => {
+    for (const n of nodes) await n.stop().catch(() => {});
+    await follower?.stop().catch(() => {});
+    for (const slot of [...slots, ...(followerSlot ? [followerSlot] : [])]) await slot.remove();
+  });
+
+  it("given operators registered with sockets → it should connect every node to the others without a bootstrap list", async () => {
+    await waitFor(() => nodes.every((n) => n.node.peerCount() >= 3), "a full mesh of peers");
+    for (const n of nodes) expect(n.node.status().registered).to.equal(true);
+  });
+
+  it("given a closed batch → it should have every node sign the same result, whose digest equals the contract's resultMessageHash", async () => {
+    await s.serviceManager.write.closeBatch();
+    const batch = await s.serviceManager.read.batchCount();
+    await waitFor(() => nodes.every((n) => n.node.decision(batch) !== undefined), "every node's decision", 20_000);
+    const decisions = nodes.map((n) => n.node.decision(batch)!);
+    const first = decisions[0]!;
+    for (const d of decisions) {
+      expect(d.messageHash).to.equal(first.messageHash);
+      expect(d.seed).to.equal(first.seed);
+      expect(d.fresh).to.equal(true);
+    }
+    expect(first.seedRank).to.equal(0);
+    expect(first.assignments.length).to.be.greaterThan(0);
+    expect(await s.serviceManager.read.resultMessageHash([batch, first.seed, first.assignmentsHash])).to.equal(first.messageHash);
+    for (const n of nodes) expect((await n.metrics.batchesSigned.get()).values[0]!.value).to.equal(1);
+    // Each node also accepted the other three partials from gossip.
+    await waitFor(() => nodes.every((n) => n.node.partialsSeen(batch).size === 3), "three partials seen by every node");
+    // The leader's seed is what every node used.
+    const leader = (await s.serviceManager.read.leaderOf([batch, 0n])).toLowerCase();
+    expect(nodes[1]!.node.verifiedSeeds(batch).get(0)!.signer).to.equal(leader);
+  });
+
+  it("given a node restarted on the same data dir → it should re-gossip the same signature and refuse a different result", async () => {
+    const batch = await s.serviceManager.read.batchCount();
+    const before = nodes[3]!.node.decision(batch)!;
+    await nodes[3]!.stop();
+
+    // A witness that was not there for the first gossip: an unregistered key, a non-signing follower.
+    followerSlot = await makeSlot(SecretKey.fromBytes(new Uint8Array(32).fill(7)));
+    // It knows the restarted node's address (kept in the bootstrap list and redialled), so it hears that node's
+    // gossip directly: the others drop the re-gossip as a duplicate and do not relay it.
+    follower = await startNode(s, followerSlot, { bootstrap: [slots[3]!.socket], api: true, client: switchableClient });
+    expect(follower.node.status().registered).to.equal(false);
+
+    // Both know each other's address, so the restarted node has dialled the witness before its duties run.
+    nodes[3] = await startNode(s, slots[3]!, { bootstrap: [followerSlot.socket] });
+    await waitFor(() => nodes[3]!.node.decision(batch) !== undefined, "the restarted node's decision");
+    const after = nodes[3]!.node.decision(batch)!;
+    expect(after.fresh).to.equal(false);
+    expect(after.messageHash).to.equal(before.messageHash);
+    expect(after.signature).to.deep.equal(before.signature);
+    expect((await nodes[3]!.metrics.batchesSigned.get()).values[0]?.value ?? 0).to.equal(0);
+
+    const id3 = s.ops[3]!.id.toLowerCase();
+    await waitFor(() => follower!.node.partialsSeen(batch).has(id3), "the re-gossiped partial at the witness", 15_000);
+    expect(follower.node.partialsSeen(batch).get(id3)!.signature).to.deep.equal(before.signature);
+
+    const ref = BigInt((await s.serviceManager.read.getBatch([batch])).referenceBlock);
+    const other = keccak256(toHex("another result"));
+    try {
+      await nodes[3]!.node.signResultMessage(batch, ref, after.seed, other);
+      expect.fail("a different result was signed");
+    } catch (err) {
+      expect(err).to.be.instanceOf(SlashingProtectionError);
+      expect((err as SlashingProtectionError).code).to.equal(SlashingProtectionErrorCode.DoubleSign);
+    }
+    const refusals = (await nodes[3]!.metrics.slashingProtectionRefusals.get()).values;
+    expect(refusals.map((v) => [v.labels.duty, v.value])).to.deep.equal([["result", 1]]);
+  });
+
+  it("given a second valid partial of one operator with another result → it should submit the equivocation proof", async () => {
+    const batch = await s.serviceManager.read.batchCount();
+    const cheater = s.ops[2]!;
+    await waitFor(() => nodes[0]!.node.partialsSeen(batch).has(cheater.id.toLowerCase()), "the cheater's honest partial at node 0");
+    const d = nodes[0]!.node.decision(batch)!;
+    const ref = BigInt((await s.serviceManager.read.getBatch([batch])).referenceBlock);
+    const otherHash = keccak256(toHex("equivocating result"));
+    const digest = resultMessageDigest({ chainId: s.chainId, serviceManager: s.serviceManager.address, batch, referenceBlock: ref, seed: d.seed, assignmentsHash: otherHash });
+    await follower!.node.gossip!.publishPartial({ batch, resultHash: otherHash, seed: d.seed, operatorId: cheater.id, signature: cheater.sk.sign(digest) });
+    const dutyKey = toHex(batch, { size: 32 });
+    await waitFor(() => s.serviceManager.read.equivocationSlashed([cheater.id, dutyKey]), "the equivocation slash on-chain", 15_000);
+    const proofs = (await nodes[0]!.metrics.register.getSingleMetric("matchnet_equivocation_proofs_total")!.get()).values;
+    expect(proofs.map((v) => [v.labels.outcome, v.value])).to.deep.equal([["submitted", 1]]);
+  });
+
+  it("given the partials → it should aggregate them with the aggregator's submission builder and finalize the batch on-chain", async () => {
+    const batch = await s.serviceManager.read.batchCount();
+    const onChain = await s.serviceManager.read.getBatch([batch]);
+    const ref = BigInt(onChain.referenceBlock);
+    const set = await readOperatorSet(s.publicClient as PublicClient, s.operatorRegistry.address, ref);
+    const operatorSet: OperatorSetAtBlock = {
+      referenceBlock: ref,
+      operators: set.operators.map((o) => ({ operatorId: o.operatorId.toLowerCase() as Hex, pkG1: o.pkG1, pkG2: o.pkG2, stake: o.stake })),
+      totalStake: set.totalStake,
+    };
+    // Signatures as node 0 received them from gossip, plus its own.
+    const n0 = nodes[0]!.node;
+    const d = n0.decision(batch)!;
+    const sigs = new Map<string, G1Point>([[n0.operatorId, d.signature]]);
+    for (const [id, p] of n0.partialsSeen(batch)) if (p.resultHash === d.assignmentsHash && p.seed === d.seed) sigs.set(id, p.signature);
+    expect(sigs.size).to.equal(4);
+    const signers = operatorSet.operators.filter((o) => sigs.has(o.operatorId)).map((o) => ({ operator: o, signature: sigs.get(o.operatorId)! }));
+    const seedProof = n0.verifiedSeeds(batch).get(d.seedRank)!;
+    const aggBatch = { batch, referenceBlock: ref, closedAtBlock: BigInt(onChain.closedAt), status: "open" as const };
+    const sub = buildSubmission(
+      { chainId: s.chainId, serviceManager: s.serviceManager.address },
+      { batch: aggBatch, operatorSet, resultHash: d.messageHash, signers, signedStake: set.totalStake, totalStake: set.totalStake },
+      { seed: d.seed, seedProof: { leaderId: seedProof.signer, signature: seedProof.signature }, assignments: d.assignments },
+      await createG2KeySummer(),
+    );
+    checkSubmission(sub, operatorSet, 6_667);
+    await s.serviceManager.write.submitResult([batch, [...sub.assignments], seedProof.signature, BigInt(d.seedRank), sub.nonSignerPubkeys, sub.apkG2, sub.sigma]);
+    const final = await s.serviceManager.read.getBatch([batch]);
+    expect(final.resultHash).to.equal(d.messageHash);
+    // The nodes follow the finalization and report it through the node API.
+    await waitFor(() => nodes.every((n) => n.node.batchReport(batch)?.status === "final"), "every node seeing the batch final");
+    expect(n0.batchReport(batch)!.signedFinalResult).to.equal(true);
+  });
+
+  it("given the node API → it should answer EigenLayer's routes and matchnet's own as specified", async () => {
+    const batch = await s.serviceManager.read.batchCount();
+    const api = `http://127.0.0.1:${nodes[0]!.node.apiPort}`;
+    expect(await get(api, "/eigen/node")).to.deep.equal({ status: 200, body: { node_name: "matchnet-operator", spec_version: "v0.0.1", node_version: "test" } });
+    expect((await get(api, "/eigen/node/health")).status).to.equal(200);
+    const services = await get(api, "/eigen/node/services");
+    expect(services.body.services.map((x: { id: string; status: string }) => [x.id, x.status])).to.deep.equal([
+      ["chain-follower", "Up"],
+      ["p2p", "Up"],
+      ["signer", "Up"],
+    ]);
+    expect((await get(api, "/eigen/node/services/p2p/health")).status).to.equal(200);
+    const status = (await get(api, "/matchnet/v1/status")).body;
+    expect(status).to.include({ operatorId: s.ops[0]!.id.toLowerCase(), registered: true, stake: (100n * 10n ** 18n).toString(), currentBatch: batch.toString(), lastSignedBatch: batch.toString() });
+    expect(status.peers).to.be.at.least(3);
+    const report = (await get(api, `/matchnet/v1/batches/${batch}`)).body;
+    const d = nodes[0]!.node.decision(batch)!;
+    expect(report).to.include({ status: "final", seed: d.seed, resultHash: d.assignmentsHash, assignments: d.assignments.length, signed: true, signedFinalResult: true });
+    expect((await get(api, "/matchnet/v1/batches/999")).status).to.equal(404);
+    expect((await get(api, "/matchnet/v1/batches/x1")).status).to.equal(400);
+    const peers = (await get(api, "/matchnet/v1/peers")).body;
+    expect(peers.count).to.equal(peers.peers.length);
+    expect((await get(api, "/nope")).status).to.equal(404);
+
+    // The unregistered witness: partially healthy (206) while the RPC answers, unhealthy (503) once it fails.
+    const witness = `http://127.0.0.1:${follower!.node.apiPort}`;
+    const h = await get(witness, "/eigen/node/health");
+    expect(h.status).to.equal(206);
+    expect(h.body.reasons).to.include("not registered: following without signing");
+    rpcDown = true;
+    try {
+      expect((await get(witness, "/eigen/node/health")).status).to.equal(503);
+    } finally {
+      rpcDown = false;
+    }
+  });
+
+  it("given the Grafana dashboard → it should only query matchnet_ and eigen_ metrics the node exports", async () => {
+    const dashboard = JSON.parse(await readFile(join("operator", "grafana", "matchnet-operator.json"), "utf8")) as { panels: { targets: { expr: string }[] }[] };
+    const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(matchnet|eigen)_[a-z_]+/g) ?? [])));
+    const exposition = await nodes[0]!.metrics.register.metrics();
+    const exported = new Set([...exposition.matchAll(/^# TYPE ([a-z_]+) /gm)].map((m) => m[1]!));
+    const missing = [...queried].map((n) => n.replace(/_(bucket|sum|count)$/, "")).filter((n) => !exported.has(n));
+    expect(queried.size).to.be.greaterThan(8);
+    expect(missing).to.deep.equal([]);
+  });
+});
