@@ -83,6 +83,8 @@ class FollowedBatches implements BatchView {
 /** Operator sets at reference blocks: loaded once per R_b (two eth_calls), then read synchronously. */
 class OperatorSetCache implements OperatorSetView {
   readonly #sets = new Map<bigint, OperatorSetAtBlock>();
+  /** Sockets the operators registered on-chain (as read with the newest set loaded). */
+  sockets: string[] = [];
   readonly #loading = new Map<bigint, Promise<OperatorSetAtBlock>>();
   constructor(
     private readonly client: PublicClient,
@@ -113,6 +115,7 @@ class OperatorSetCache implements OperatorSetView {
       ...(set.operators.length > 0 ? { apkG1: { X: apk.X, Y: apk.Y } } : {}),
     };
     this.#sets.set(referenceBlock, out);
+    this.sockets = set.operators.map((o) => o.socket);
     // A handful of recent reference blocks is all that open batches need.
     if (this.#sets.size > 16) this.#sets.delete(this.#sets.keys().next().value!);
     return out;
@@ -323,6 +326,7 @@ export class AggregatorNode {
     this.batchTable.onClosed({ batch: info.batch, referenceBlock: info.referenceBlock, closeBlock: info.closedAt, seedMessageHash, leaderOrder });
     this.#batches.set({ batch: info.batch, referenceBlock: info.referenceBlock, closedAtBlock: info.closedAt, status: "open" });
     this.aggregator.onBatchClosed(info.batch);
+    this.#joinOperators(this.#sets.sockets);
     this.modules.logger.info({ batch: info.batch, referenceBlock: info.referenceBlock, closedAt: info.closedAt, leader: info.leader }, "batch closed");
   }
 
@@ -330,10 +334,8 @@ export class AggregatorNode {
     const { publicClient, logger, metrics } = this.modules;
     const head = await publicClient.getBlockNumber();
     // Operators registered on-chain advertise their sockets: join them plus the configured bootstrap peers.
-    const onChain = (await readOperatorSet(publicClient, this.opts.addresses.operatorRegistry, head)).operators
-      .map((o) => o.socket)
-      .filter((s) => /\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(s));
-    const bootstrap = [...new Set([...net.bootstrap, ...onChain])];
+    const onChain = (await readOperatorSet(publicClient, this.opts.addresses.operatorRegistry, head)).operators.map((o) => o.socket);
+    const bootstrap = [...new Set([...net.bootstrap, ...onChain.filter(isPeerAddr)])];
     this.network = await MatchnetNetwork.start<G2Point>(
       {
         ...defaultNetworkOpts,
@@ -370,6 +372,21 @@ export class AggregatorNode {
     );
   }
 
+  /**
+   * Operators that registered after this node started are found from the sockets in the set at each new R_b. They
+   * join the network's bootstrap list, which its redial loop keeps connected (an operator restarting on a new
+   * port registers a new socket and is found the same way).
+   */
+  #joinOperators(sockets: readonly string[]): void {
+    const net = this.network;
+    if (net === null) return;
+    const fresh = sockets.filter((s) => isPeerAddr(s) && !net.opts.bootstrap.includes(s));
+    if (fresh.length === 0) return;
+    net.opts.bootstrap.push(...fresh);
+    this.modules.logger.info({ peers: fresh }, "joining operators registered on-chain");
+    void net.connectBootstrap();
+  }
+
   /** Verify and submit shortly after a burst of gossip rather than at the next block (a CPU choice, not a deadline). */
   #schedulePoll(): void {
     if (this.#pollTimer !== null || this.#stopped) return;
@@ -379,6 +396,11 @@ export class AggregatorNode {
       this.aggregator.poll().catch((err: unknown) => this.modules.logger.error({ err }, "aggregator poll failed"));
     }, 20);
   }
+}
+
+/** A dialable socket: a TCP multiaddr ending in the peer id (registrations without one cannot be dialled). */
+function isPeerAddr(socket: string): boolean {
+  return /\/tcp\/\d+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(socket);
 }
 
 function candidate(seed: VerifiedSeed, assignments: readonly Assignment[]): ResultCandidate {
