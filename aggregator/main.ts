@@ -94,7 +94,12 @@ async function unlockAccount(config: AggregatorConfig): Promise<PrivateKeyAccoun
   }
 }
 
+/** What a signal does: before the node runs there is nothing to stop (the aggregator holds no database). */
+let onSignal: (signal: NodeJS.Signals) => void = () => process.exit(EXIT_OK);
+
 async function main(argv: string[]): Promise<void> {
+  process.on("SIGINT", (s) => onSignal(s));
+  process.on("SIGTERM", (s) => onSignal(s));
   const flags = parseFlags(argv);
   const config = await loadConfig(flags.config);
   const deployment = await loadDeployment(config.deploymentFile);
@@ -173,8 +178,13 @@ async function main(argv: string[]): Promise<void> {
     "ready",
   );
 
+  process.on("unhandledRejection", (err) => {
+    logger.fatal({ err }, "unhandled rejection");
+    logger.flush();
+    process.exit(EXIT_FAILURE);
+  });
   let stopping = false;
-  const stop = (signal: string) => {
+  onSignal = (signal) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "stopping");
@@ -192,8 +202,6 @@ async function main(argv: string[]): Promise<void> {
       }
     })();
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
 main(process.argv).catch((err: unknown) => {
