@@ -137,6 +137,8 @@ export class AggregatorNode {
   readonly #lists = new Map<bigint, Assignment[][]>();
   readonly #verifier: BlsVerifier;
   readonly #leaderOrderLength: number;
+  /** Closes whose reads failed (RPC hiccup); retried on the next block rather than losing the batch. */
+  readonly #closeRetries: BatchClosedInfo[] = [];
   #pollTimer: NodeJS.Timeout | null = null;
   #stopped = false;
 
@@ -163,7 +165,7 @@ export class AggregatorNode {
         client: modules.publicClient,
         logger: modules.logger,
         handlers: {
-          batchClosed: (info) => this.#onClosed(info),
+          batchClosed: (info) => this.#onClosedOrRetry(info),
           batchFinalized: (info) => {
             this.#batches.setStatus(info.batch, "final");
             this.batchTable.markFinal(info.batch);
@@ -176,6 +178,7 @@ export class AggregatorNode {
           },
           block: async (n) => {
             this.batchTable.onBlock(n);
+            for (const info of this.#closeRetries.splice(0)) await this.#onClosedOrRetry(info);
             await this.aggregator.onBlock(n);
           },
         },
@@ -309,6 +312,15 @@ export class AggregatorNode {
         return candidate(seed, result.assignments);
       },
     };
+  }
+
+  async #onClosedOrRetry(info: BatchClosedInfo): Promise<void> {
+    try {
+      await this.#onClosed(info);
+    } catch (err) {
+      this.modules.logger.warn({ batch: info.batch, err: err instanceof Error ? err.message : String(err) }, "reading a closed batch failed; retrying on the next block");
+      if (info.batch + 64n > this.#batches.latest) this.#closeRetries.push(info);
+    }
   }
 
   async #onClosed(info: BatchClosedInfo): Promise<void> {
