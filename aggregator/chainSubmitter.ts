@@ -80,7 +80,9 @@ export class ChainSubmitter implements Submitter {
     let txHash: Hex;
     try {
       const { request } = await publicClient.simulateContract(call);
-      txHash = await walletClient.writeContract(request);
+      // simulateContract's request carries only the function's ABI item; with it, a revert in writeContract's gas
+      // estimation (the winner's transaction already pending) could not be decoded by name. Pass the whole ABI.
+      txHash = await walletClient.writeContract({ ...request, abi: serviceManagerAbi });
     } catch (err) {
       const lost = batchOver(err);
       if (lost !== null) return lost;

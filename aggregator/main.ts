@@ -7,19 +7,12 @@
  */
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
-import { createPublicClient, createWalletClient, defineChain, http, webSocket, type PublicClient } from "viem";
+import type { PublicClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { ChainSubmitter } from "./chainSubmitter.js";
-import { createAggregatorMetrics } from "./metrics.js";
-import { AggregatorNode } from "./node.js";
 import { ConfigError, ConfigErrorCode, loadAggregatorConfig, readPasswordFile } from "../protocol/config/load.js";
 import type { AggregatorConfig } from "../protocol/config/schema.js";
 import { DeploymentFileError, readDeployment, systemAddresses, type Deployment } from "../protocol/chain/deployment.js";
 import { KeystoreError, unlockAccountKeystoreFile } from "../protocol/keystore/index.js";
-import { createLogger } from "../protocol/log/logger.js";
-import { createMetrics } from "../protocol/metrics/metrics.js";
-import { startMetricsServer } from "../protocol/metrics/server.js";
-import { loadOrCreatePeerKey } from "../protocol/p2p/peerKey.js";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -101,7 +94,12 @@ async function unlockAccount(config: AggregatorConfig): Promise<PrivateKeyAccoun
   }
 }
 
+/** What a signal does: before the node runs there is nothing to stop (the aggregator holds no database). */
+let onSignal: (signal: NodeJS.Signals) => void = () => process.exit(EXIT_OK);
+
 async function main(argv: string[]): Promise<void> {
+  process.on("SIGINT", (s) => onSignal(s));
+  process.on("SIGTERM", (s) => onSignal(s));
   const flags = parseFlags(argv);
   const config = await loadConfig(flags.config);
   const deployment = await loadDeployment(config.deploymentFile);
@@ -113,6 +111,17 @@ async function main(argv: string[]): Promise<void> {
     throw err;
   }
   const account = await unlockAccount(config);
+
+  // Loaded only once the config and the keys are good: libp2p, mcl and the matcher take seconds to load on a busy
+  // machine, and a config error should be reported at once.
+  const [{ createPublicClient, createWalletClient, defineChain, http, webSocket }, { ChainSubmitter }, { createAggregatorMetrics }, { AggregatorNode }] =
+    await Promise.all([import("viem"), import("./chainSubmitter.js"), import("./metrics.js"), import("./node.js")]);
+  const [{ createLogger }, { createMetrics }, { startMetricsServer }, { loadOrCreatePeerKey }] = await Promise.all([
+    import("../protocol/log/logger.js"),
+    import("../protocol/metrics/metrics.js"),
+    import("../protocol/metrics/server.js"),
+    import("../protocol/p2p/peerKey.js"),
+  ]);
 
   const logger = createLogger({ level: config.logLevel, name: "aggregator" });
   const chain = defineChain({
@@ -169,8 +178,13 @@ async function main(argv: string[]): Promise<void> {
     "ready",
   );
 
+  process.on("unhandledRejection", (err) => {
+    logger.fatal({ err }, "unhandled rejection");
+    logger.flush();
+    process.exit(EXIT_FAILURE);
+  });
   let stopping = false;
-  const stop = (signal: string) => {
+  onSignal = (signal) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "stopping");
@@ -188,8 +202,6 @@ async function main(argv: string[]): Promise<void> {
       }
     })();
   };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
 main(process.argv).catch((err: unknown) => {

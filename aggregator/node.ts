@@ -83,6 +83,8 @@ class FollowedBatches implements BatchView {
 /** Operator sets at reference blocks: loaded once per R_b (two eth_calls), then read synchronously. */
 class OperatorSetCache implements OperatorSetView {
   readonly #sets = new Map<bigint, OperatorSetAtBlock>();
+  /** Sockets the operators registered on-chain (as read with the newest set loaded). */
+  sockets: string[] = [];
   readonly #loading = new Map<bigint, Promise<OperatorSetAtBlock>>();
   constructor(
     private readonly client: PublicClient,
@@ -113,6 +115,7 @@ class OperatorSetCache implements OperatorSetView {
       ...(set.operators.length > 0 ? { apkG1: { X: apk.X, Y: apk.Y } } : {}),
     };
     this.#sets.set(referenceBlock, out);
+    this.sockets = set.operators.map((o) => o.socket);
     // A handful of recent reference blocks is all that open batches need.
     if (this.#sets.size > 16) this.#sets.delete(this.#sets.keys().next().value!);
     return out;
@@ -134,6 +137,8 @@ export class AggregatorNode {
   readonly #lists = new Map<bigint, Assignment[][]>();
   readonly #verifier: BlsVerifier;
   readonly #leaderOrderLength: number;
+  /** Closes whose reads failed (RPC hiccup); retried on the next block rather than losing the batch. */
+  readonly #closeRetries: BatchClosedInfo[] = [];
   #pollTimer: NodeJS.Timeout | null = null;
   #stopped = false;
 
@@ -160,7 +165,7 @@ export class AggregatorNode {
         client: modules.publicClient,
         logger: modules.logger,
         handlers: {
-          batchClosed: (info) => this.#onClosed(info),
+          batchClosed: (info) => this.#onClosedOrRetry(info),
           batchFinalized: (info) => {
             this.#batches.setStatus(info.batch, "final");
             this.batchTable.markFinal(info.batch);
@@ -173,6 +178,7 @@ export class AggregatorNode {
           },
           block: async (n) => {
             this.batchTable.onBlock(n);
+            for (const info of this.#closeRetries.splice(0)) await this.#onClosedOrRetry(info);
             await this.aggregator.onBlock(n);
           },
         },
@@ -308,6 +314,15 @@ export class AggregatorNode {
     };
   }
 
+  async #onClosedOrRetry(info: BatchClosedInfo): Promise<void> {
+    try {
+      await this.#onClosed(info);
+    } catch (err) {
+      this.modules.logger.warn({ batch: info.batch, err: err instanceof Error ? err.message : String(err) }, "reading a closed batch failed; retrying on the next block");
+      if (info.batch + 64n > this.#batches.latest) this.#closeRetries.push(info);
+    }
+  }
+
   async #onClosed(info: BatchClosedInfo): Promise<void> {
     const { publicClient } = this.modules;
     const sm = this.opts.addresses.serviceManager;
@@ -323,6 +338,7 @@ export class AggregatorNode {
     this.batchTable.onClosed({ batch: info.batch, referenceBlock: info.referenceBlock, closeBlock: info.closedAt, seedMessageHash, leaderOrder });
     this.#batches.set({ batch: info.batch, referenceBlock: info.referenceBlock, closedAtBlock: info.closedAt, status: "open" });
     this.aggregator.onBatchClosed(info.batch);
+    this.#joinOperators(this.#sets.sockets);
     this.modules.logger.info({ batch: info.batch, referenceBlock: info.referenceBlock, closedAt: info.closedAt, leader: info.leader }, "batch closed");
   }
 
@@ -330,10 +346,8 @@ export class AggregatorNode {
     const { publicClient, logger, metrics } = this.modules;
     const head = await publicClient.getBlockNumber();
     // Operators registered on-chain advertise their sockets: join them plus the configured bootstrap peers.
-    const onChain = (await readOperatorSet(publicClient, this.opts.addresses.operatorRegistry, head)).operators
-      .map((o) => o.socket)
-      .filter((s) => /\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(s));
-    const bootstrap = [...new Set([...net.bootstrap, ...onChain])];
+    const onChain = (await readOperatorSet(publicClient, this.opts.addresses.operatorRegistry, head)).operators.map((o) => o.socket);
+    const bootstrap = [...new Set([...net.bootstrap, ...onChain.filter(isPeerAddr)])];
     this.network = await MatchnetNetwork.start<G2Point>(
       {
         ...defaultNetworkOpts,
@@ -370,6 +384,21 @@ export class AggregatorNode {
     );
   }
 
+  /**
+   * Operators that registered after this node started are found from the sockets in the set at each new R_b. They
+   * join the network's bootstrap list, which its redial loop keeps connected (an operator restarting on a new
+   * port registers a new socket and is found the same way).
+   */
+  #joinOperators(sockets: readonly string[]): void {
+    const net = this.network;
+    if (net === null) return;
+    const fresh = sockets.filter((s) => isPeerAddr(s) && !net.opts.bootstrap.includes(s));
+    if (fresh.length === 0) return;
+    net.opts.bootstrap.push(...fresh);
+    this.modules.logger.info({ peers: fresh }, "joining operators registered on-chain");
+    void net.connectBootstrap();
+  }
+
   /** Verify and submit shortly after a burst of gossip rather than at the next block (a CPU choice, not a deadline). */
   #schedulePoll(): void {
     if (this.#pollTimer !== null || this.#stopped) return;
@@ -379,6 +408,11 @@ export class AggregatorNode {
       this.aggregator.poll().catch((err: unknown) => this.modules.logger.error({ err }, "aggregator poll failed"));
     }, 20);
   }
+}
+
+/** A dialable socket: a TCP multiaddr ending in the peer id (registrations without one cannot be dialled). */
+function isPeerAddr(socket: string): boolean {
+  return /\/tcp\/\d+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(socket);
 }
 
 function candidate(seed: VerifiedSeed, assignments: readonly Assignment[]): ResultCandidate {

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { PublicClient } from "viem";
-import { ChainSubmitter, checkSubmission } from "../../aggregator/index.js";
+import { ChainSubmitter, checkSubmission, submitResultArgs } from "../../aggregator/index.js";
+import { serviceManagerAbi } from "../../protocol/chain/abi.js";
 import { deploySystem, orders, providerOffer, USD, type System } from "../support/serviceManager.js";
 import { keystoreWallet, operatorSetAt, poolSubmission } from "../support/aggregatorChain.js";
 
@@ -20,6 +21,15 @@ async function closedBatch() {
 
 function submitterFor(s: System, wallet: Awaited<ReturnType<typeof keystoreWallet>>) {
   return new ChainSubmitter({ serviceManager: s.serviceManager.address }, { publicClient: s.publicClient as PublicClient, walletClient: wallet.walletClient });
+}
+
+/** Resolves once `address` has a transaction in the pending block. */
+async function pendingTx(s: System, address: `0x${string}`): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if ((await s.publicClient.getTransactionCount({ address, blockTag: "pending" })) === 1) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no pending transaction from ${address}`);
 }
 
 describe("aggregator ChainSubmitter (viem, real ServiceManager)", function () {
@@ -71,33 +81,56 @@ describe("aggregator ChainSubmitter (viem, real ServiceManager)", function () {
       await Promise.all([w1.dir.remove(), w2.dir.remove()]);
     });
 
-    it("given both transactions mined in one block → the reverted one should be decoded by replay as a lost race", async () => {
+    it("given the winner's transaction pending when the loser estimates gas → it should be a lost race by name, nothing sent", async () => {
       const { s, rows } = await networkHelpers.loadFixture(closedBatch);
       const sub = await poolSubmission(s, 1n, rows, s.ops);
       const [w1, w2] = [await keystoreWallet(s), await keystoreWallet(s)];
-      const totalsBefore = await s.marketplace.read.moneyTotals([s.paymentToken.address]);
       await connection.provider.request({ method: "evm_setAutomine", params: [false] });
       try {
         const p1 = submitterFor(s, w1).submit(sub!);
+        await pendingTx(s, w1.address);
+        // The batch is still open in the latest block, so the loser's simulation passes; its gas estimation runs on
+        // the pending state, where the winner already finalized the batch.
         const p2 = submitterFor(s, w2).submit(sub!);
-        // Both simulations pass (the batch is open until the block is mined); wait until both are pending.
-        for (let i = 0; i < 200; i++) {
-          const n = await Promise.all([w1.address, w2.address].map((a) => s.publicClient.getTransactionCount({ address: a, blockTag: "pending" })));
-          if (n[0] === 1 && n[1] === 1) break;
-          await new Promise((r) => setTimeout(r, 20));
-        }
+        const lost = await p2;
         await networkHelpers.mine(1);
-        const outcomes = await Promise.all([p1, p2]);
-        const kinds = outcomes.map((o) => o.kind).sort();
-        expect(kinds).to.deep.equal(["alreadyFinal", "submitted"]);
-        const lost = outcomes.find((o) => o.kind === "alreadyFinal");
+        expect((await p1).kind).to.equal("submitted");
         expect(lost).to.deep.equal({ kind: "alreadyFinal", errorName: "ServiceManagerBatchAlreadyFinal" });
-        // The loser's transaction really was mined, and reverted (the path under test is the replay, not the simulation).
-        const loser = outcomes[0]!.kind === "alreadyFinal" ? w1 : w2;
-        expect(await s.publicClient.getTransactionCount({ address: loser.address })).to.equal(1);
-        // Exactly one batch's worth of escrow moved: the same as the winner alone would have moved.
-        const totals = await s.marketplace.read.moneyTotals([s.paymentToken.address]);
-        expect(totals).to.not.deep.equal(totalsBefore);
+        expect(await s.publicClient.getTransactionCount({ address: w2.address })).to.equal(0);
+      } finally {
+        await connection.provider.request({ method: "evm_setAutomine", params: [true] });
+        await Promise.all([w1.dir.remove(), w2.dir.remove()]);
+      }
+    });
+
+    it("given the winner ordered first in the same block → the loser's mined revert should be decoded by replay as a lost race", async () => {
+      const { s, rows } = await networkHelpers.loadFixture(closedBatch);
+      const sub = await poolSubmission(s, 1n, rows, s.ops);
+      const [w1, w2] = [await keystoreWallet(s), await keystoreWallet(s)];
+      await connection.provider.request({ method: "evm_setAutomine", params: [false] });
+      try {
+        const loserP = submitterFor(s, w2).submit(sub!);
+        await pendingTx(s, w2.address);
+        // Another aggregator's transaction with a higher tip (explicit gas: its estimation would see ours pending)
+        // is ordered first in the block.
+        const block = await s.publicClient.getBlock();
+        const winnerHash = await w1.walletClient.writeContract({
+          address: s.serviceManager.address,
+          abi: serviceManagerAbi,
+          functionName: "submitResult",
+          args: submitResultArgs(sub!),
+          gas: 3_000_000n,
+          maxPriorityFeePerGas: 10n ** 11n,
+          maxFeePerGas: block.baseFeePerGas! * 2n + 10n ** 11n,
+        });
+        await networkHelpers.mine(1);
+        const lost = await loserP;
+        expect(lost).to.deep.equal({ kind: "alreadyFinal", errorName: "ServiceManagerBatchAlreadyFinal" });
+        expect((await s.publicClient.getTransactionReceipt({ hash: winnerHash })).status).to.equal("success");
+        // The loser's transaction really was mined, and reverted: the path under test is the replay.
+        expect(await s.publicClient.getTransactionCount({ address: w2.address })).to.equal(1);
+        const mined = await s.publicClient.getBlock({ includeTransactions: true });
+        expect(mined.transactions.map((t) => t.from.toLowerCase())).to.deep.equal([w1.address.toLowerCase(), w2.address.toLowerCase()]);
         const leases = await Promise.all(rows.map((r) => s.marketplace.read.getLease([r.orderId])));
         expect(leases.map((l) => l.status)).to.deep.equal([1, 1]);
       } finally {
