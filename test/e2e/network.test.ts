@@ -128,7 +128,6 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
       const signed = crashLog.filter((l) => l.msg === "result signed" && String(l.batch) === String(next));
       expect(signed, "one fresh signature before the crash").to.have.length(1);
       const signedMessage = String(signed[0]!.messageHash).toLowerCase();
-      expect(crashLog.some((l) => /crash hook/.test(String(l.msg)))).to.equal(true);
       const mid = await dn.chain.publicClient.readContract({ address: dn.addrs.serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [closed.batch] });
       expect(mid.status, "without op1's partial only 50 % can sign (1 = Closed)").to.equal(1);
 
