@@ -103,8 +103,11 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
         expectLeasesAreMatcherOutput(r);
         expect(r.signers).to.equal(3);
       } else {
-        // The returning operator came back after batchTimeout: the next batch must be final.
-        const next = await dn.runBatch(ORDERS);
+        // The returning operator did not sign the open batch (it missed the leader's seed, gossiped before it was
+        // back; operators do not re-request seeds): a following batch must be final. Two tries, because a restarted
+        // operator that sees a close > 1 s after the leader also drops that seed (see docs/devnet.md).
+        let next = await dn.runBatch(ORDERS);
+        if (next.status !== "final") next = await dn.runBatch(ORDERS);
         expectLeasesAreMatcherOutput(next);
         expect(next.signers).to.equal(3);
       }
