@@ -266,6 +266,9 @@ describe("ServiceManager", () => {
       const stranger = s.wallets[19]!.account;
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setQuorumThresholdBps([7_000], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setProtocolFeeBps([1], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(s.serviceManager.write.setBatchTiming([{ batchInterval: 3, seedTimeout: 2, batchTimeout: 9 }], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(s.serviceManager.write.setMatchingWeights([w], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(s.serviceManager.write.setSlashFractions([1, 1, 1], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
     });
 
     it("→ it should be wired as the marketplace's and registries' service manager and slasher", async () => {
