@@ -8,10 +8,10 @@ const SEED_1: Hex = `0x${"01".repeat(32)}`;
 const SEED_2: Hex = `0x${"02".repeat(32)}`;
 const RESULT: Hex = `0x${"aa".repeat(32)}`;
 
-const closed = (batch: bigint, closeBlock = 100n * batch): ClosedBatch => ({
+const closed = (batch: bigint, closedAt = 100n * batch): ClosedBatch => ({
   batch,
-  referenceBlock: closeBlock - 1n,
-  closeBlock,
+  referenceBlock: closedAt - 1n,
+  closedAt,
   seedMessageHash: keccak256(toHex(`seed-message-${batch}`)),
   leaderOrder: L,
 });
