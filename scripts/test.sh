@@ -9,8 +9,8 @@ trap 'rm -rf "$tmp"' EXIT
 status=$(cat "$tmp/status")
 # Hardhat closes with "N passing (...)" and "N failing (...)"; colours are stripped before reading them.
 plain=$(sed 's/\x1b\[[0-9;]*m//g' "$tmp/log")
-passed=$(printf '%s\n' "$plain" | sed -n 's/^\([0-9][0-9]*\) passing (.*/\1/p' | tail -n 1)
-failed=$(printf '%s\n' "$plain" | sed -n 's/^\([0-9][0-9]*\) failing (.*/\1/p' | tail -n 1)
+passed=$(printf '%s\n' "$plain" | sed -n 's/^ *\([0-9][0-9]*\) passing (.*/\1/p' | tail -n 1)
+failed=$(printf '%s\n' "$plain" | sed -n 's/^ *\([0-9][0-9]*\) failing (.*/\1/p' | tail -n 1)
 passed=${passed:-0}
 failed=${failed:-0}
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi

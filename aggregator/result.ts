@@ -1,0 +1,66 @@
+/**
+ * The assignment list behind a signed digest. Operators sign resultMessageDigest(..., assignmentsHash), a hash;
+ * the contract needs the list itself. The aggregator gets candidate lists from its ResultSource (its own matcher
+ * run at R_b) and from gossip, and accepts a list only if it hashes, with the batch's context, to the signed digest.
+ */
+import { encodeAbiParameters, keccak256 } from "viem";
+import type { G1Point, Hex } from "../protocol/bls/index.js";
+import { resultMessageDigest, seedFromSignature } from "../protocol/avs/messages.js";
+import { ASSIGNMENTS_ABI, type Assignment } from "../protocol/market/types.js";
+import type { BatchInfo } from "./types.js";
+
+/**
+ * The leader's seed signature (PROTOCOL.md 3.2): seed_b = keccak256(signature). Its shape follows the
+ * ServiceManager's submitResult once that lands; `leaderId` names the fallback leader whose key signed it.
+ */
+export interface SeedProof {
+  leaderId: Hex;
+  signature: G1Point;
+}
+
+/** A proposed result for one batch: what was matched and with which seed. */
+export interface ResultCandidate {
+  seed: Hex;
+  seedProof: SeedProof;
+  assignments: readonly Assignment[];
+}
+
+/**
+ * Where the aggregator's own candidate comes from. The recommended implementation runs the deterministic matcher
+ * on the batch's inputs at R_b with seed_b, exactly as operators do (docs/aggregator.md).
+ */
+export interface ResultSource {
+  /** The candidate for this batch, or null while it cannot be computed yet (seed not seen, inputs not read). */
+  resultFor(batch: BatchInfo): Promise<ResultCandidate | null>;
+}
+
+/** The deployment a digest is bound to. */
+export interface ResultContext {
+  chainId: bigint;
+  serviceManager: Hex;
+}
+
+/**
+ * keccak256(abi.encode(Assignment[])), PROTOCOL.md 3.4. The same function as protocol/matching's assignmentsHash;
+ * kept here so the aggregator does not depend on the matcher's module being present.
+ */
+export function assignmentsHash(assignments: readonly Assignment[]): Hex {
+  return keccak256(encodeAbiParameters(ASSIGNMENTS_ABI, [assignments as Assignment[]]));
+}
+
+/** The digest operators sign for this candidate of this batch. */
+export function candidateDigest(ctx: ResultContext, batch: BatchInfo, c: ResultCandidate): Hex {
+  return resultMessageDigest({
+    chainId: ctx.chainId,
+    serviceManager: ctx.serviceManager,
+    batch: batch.batch,
+    referenceBlock: batch.referenceBlock,
+    seed: c.seed,
+    assignmentsHash: assignmentsHash(c.assignments),
+  });
+}
+
+/** The seed the proof commits to equals the claimed seed (the contract checks the proof's signature itself). */
+export function seedMatchesProof(c: ResultCandidate): boolean {
+  return seedFromSignature(c.seedProof.signature).toLowerCase() === c.seed.toLowerCase();
+}

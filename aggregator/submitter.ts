@@ -1,0 +1,40 @@
+/**
+ * Submission is injected: the viem implementation (simulateContract → writeContract → waitForTransactionReceipt on
+ * ServiceManager.submitResult) is written once that contract is in main. Whatever implements it reports a lost race
+ * as an outcome, and anything it throws is classified here by the decoded custom-error NAME, never message text.
+ */
+import { BaseError, ContractFunctionRevertedError, type Hex } from "viem";
+import type { ResultSubmission } from "./submission.js";
+
+export type SubmitOutcome =
+  /** The transaction was mined with status success (a mined revert is thrown, so that its name can be decoded). */
+  | { kind: "submitted"; txHash: Hex; blockNumber: bigint; gasUsed: bigint }
+  /** Another aggregator's submission landed first: not an error (PROTOCOL.md 3.6, several may race). */
+  | { kind: "alreadyFinal"; errorName: string };
+
+export interface Submitter {
+  submit(submission: ResultSubmission): Promise<SubmitOutcome>;
+}
+
+/**
+ * Custom errors that mean "this batch needs no submission any more". The ServiceManager's name for it is fixed by
+ * the contracts branch (`<Contract><Problem>`); an abandoned batch is over too.
+ */
+export const BATCH_OVER_ERROR_NAMES: ReadonlySet<string> = new Set([
+  "ServiceManagerBatchAlreadyFinal",
+  "ServiceManagerBatchAbandoned",
+]);
+
+/** The custom-error name of a contract revert inside a viem error chain, or null if there is none. */
+export function revertErrorName(err: unknown): string | null {
+  if (!(err instanceof BaseError)) return null;
+  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
+  if (!(reverted instanceof ContractFunctionRevertedError)) return null;
+  return reverted.data?.errorName ?? null;
+}
+
+/** True when the error is a revert whose decoded name says the batch is already over. */
+export function isBatchOverError(err: unknown): boolean {
+  const name = revertErrorName(err);
+  return name !== null && BATCH_OVER_ERROR_NAMES.has(name);
+}

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {BN254} from "../libraries/BN254.sol";
+import {BLS} from "../libraries/BLS.sol";
+import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
+
+/// @title OperatorRegistry
+/// @notice The operator set of the matchnet AVS: stake, BLS keys with proof of possession, libp2p sockets, and per
+/// block history of stake weights, total stake and aggregate key, so that a batch closed at reference block R can be
+/// verified against the set as it was at R however the set changed since (PROTOCOL.md §2, §3.6).
+/// @dev An operator's "stake weight" is its stake while Active and 0 otherwise; weight > 0 at R is what "in the set
+/// at R" means. The stake token is assumed to be a plain ERC-20 (no fee on transfer, no rebasing).
+contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace224;
+    using BN254 for BN254.G1Point;
+
+    /// @notice Domain tag of proofs of possession: keccak256("matchnet/pop/v1"), as protocol/bls POP_DOMAIN.
+    bytes32 public constant POP_DOMAIN = keccak256("matchnet/pop/v1");
+
+    uint256 private constant BPS = 10_000;
+    /// @dev Long enough for any multiaddr with a peer id (a /dns/…/tcp/…/p2p/… address is under 150 bytes); bounded
+    /// because every operator reads every socket.
+    uint256 private constant MAX_SOCKET_BYTES = 256;
+
+    /// @dev One change of the aggregate key: the apk from the end of `blockNumber` on.
+    struct ApkUpdate {
+        uint32 blockNumber;
+        uint256 X;
+        uint256 Y;
+    }
+
+    IERC20 private immutable _stakeToken;
+    address private _slasher;
+    address private _treasury;
+    uint256 private _minimumStake;
+    uint32 private _exitDelay;
+
+    mapping(bytes32 operatorId => Operator) private _operators;
+    mapping(address operator => bytes32) private _operatorIdOf;
+    bytes32[] private _operatorIds;
+    mapping(bytes32 operatorId => Checkpoints.Trace224) private _stakeHistory;
+    Checkpoints.Trace224 private _totalStakeHistory;
+    ApkUpdate[] private _apkHistory;
+
+    modifier onlySlasher() {
+        if (msg.sender != _slasher) revert OperatorRegistryNotSlasher(msg.sender);
+        _;
+    }
+
+    /// @param initialOwner sets parameters and the slasher
+    /// @param stakeToken_ the ERC-20 operators stake
+    /// @param treasury_ receives slashed stake minus bounties
+    /// @param minimumStake_ minimum stake of a registration
+    /// @param exitDelay_ blocks between deregistration and withdrawal; must cover every slashing proof window
+    constructor(
+        address initialOwner,
+        IERC20 stakeToken_,
+        address treasury_,
+        uint256 minimumStake_,
+        uint32 exitDelay_
+    ) Ownable(initialOwner) {
+        if (address(stakeToken_) == address(0) || treasury_ == address(0)) revert OperatorRegistryZeroAddress();
+        _stakeToken = stakeToken_;
+        _treasury = treasury_;
+        _minimumStake = minimumStake_;
+        _exitDelay = exitDelay_;
+        emit TreasurySet(treasury_);
+        emit MinimumStakeSet(minimumStake_);
+        emit ExitDelaySet(exitDelay_);
+    }
+
+    // ---------------------------------------------------------------- operators
+
+    /// @inheritdoc IOperatorRegistry
+    function register(
+        uint256 stake,
+        BN254.G1Point calldata pkG1,
+        BN254.G2Point calldata pkG2,
+        BN254.G1Point calldata popSignature,
+        string calldata socket
+    ) external nonReentrant returns (bytes32 operatorId) {
+        if (_operatorIdOf[msg.sender] != bytes32(0)) revert OperatorRegistryAlreadyRegistered(msg.sender);
+        BN254.G1Point memory g1 = pkG1;
+        BN254.G2Point memory g2 = pkG2;
+        if (!g1.isOnCurve()) revert OperatorRegistryInvalidG1Key();
+        if (!BN254.isOnCurve(g2)) revert OperatorRegistryInvalidG2Key();
+        operatorId = keccak256(abi.encodePacked(g1.X, g1.Y));
+        // The proof of possession binds G1 and G2 to one secret, so a fresh G1 key implies a fresh G2 key.
+        if (_operators[operatorId].status != OperatorStatus.None) revert OperatorRegistryDuplicateKey(operatorId);
+        _checkSocket(socket);
+        if (stake == 0 || stake < _minimumStake) revert OperatorRegistryStakeTooLow(stake, _minimumStake);
+        if (!BLS.verifyProofOfPossession(g1, g2, popMessageHash(msg.sender), popSignature)) {
+            revert OperatorRegistryInvalidProofOfPossession();
+        }
+
+        Operator storage op = _operators[operatorId];
+        op.operator = msg.sender;
+        op.status = OperatorStatus.Active;
+        op.registeredAt = SafeCast.toUint32(block.number);
+        op.stake = stake;
+        op.pkG1 = g1;
+        op.pkG2 = g2;
+        op.socket = socket;
+        _operatorIdOf[msg.sender] = operatorId;
+        _operatorIds.push(operatorId);
+        _setWeight(operatorId, stake);
+        _updateApk(g1);
+
+        _stakeToken.safeTransferFrom(msg.sender, address(this), stake);
+        emit OperatorRegistered(operatorId, msg.sender, stake, g1, g2, socket);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function topUp(uint256 amount) external nonReentrant {
+        if (amount == 0) revert OperatorRegistryZeroAmount();
+        bytes32 operatorId = _callerId();
+        Operator storage op = _operators[operatorId];
+        if (op.status != OperatorStatus.Active) revert OperatorRegistryWrongStatus(operatorId, op.status);
+        uint256 newStake = op.stake + amount;
+        op.stake = newStake;
+        _setWeight(operatorId, newStake);
+        _stakeToken.safeTransferFrom(msg.sender, address(this), amount);
+        emit OperatorStakeIncreased(operatorId, amount, newStake);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function updateSocket(string calldata socket) external {
+        bytes32 operatorId = _callerId();
+        Operator storage op = _operators[operatorId];
+        if (op.status != OperatorStatus.Active) revert OperatorRegistryWrongStatus(operatorId, op.status);
+        _checkSocket(socket);
+        op.socket = socket;
+        emit OperatorSocketUpdated(operatorId, socket);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function deregister() external {
+        bytes32 operatorId = _callerId();
+        Operator storage op = _operators[operatorId];
+        OperatorStatus status = op.status;
+        if (status == OperatorStatus.Active) {
+            _leaveSet(operatorId, op);
+        } else if (status != OperatorStatus.Jailed) {
+            revert OperatorRegistryWrongStatus(operatorId, status);
+        }
+        uint32 exitableAt = SafeCast.toUint32(block.number + _exitDelay);
+        op.status = OperatorStatus.Exiting;
+        op.exitableAt = exitableAt;
+        emit OperatorDeregistered(operatorId, exitableAt);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function withdrawStake() external nonReentrant {
+        bytes32 operatorId = _callerId();
+        Operator storage op = _operators[operatorId];
+        if (op.status != OperatorStatus.Exiting) revert OperatorRegistryWrongStatus(operatorId, op.status);
+        if (block.number < op.exitableAt) revert OperatorRegistryExitDelayNotPassed(op.exitableAt);
+        uint256 amount = op.stake;
+        op.stake = 0;
+        op.status = OperatorStatus.Withdrawn;
+        _stakeToken.safeTransfer(msg.sender, amount);
+        emit OperatorStakeWithdrawn(operatorId, msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- slasher hooks
+
+    /// @inheritdoc IOperatorRegistry
+    function jail(bytes32 operatorId) external onlySlasher {
+        Operator storage op = _knownOperator(operatorId);
+        if (op.status != OperatorStatus.Active) revert OperatorRegistryWrongStatus(operatorId, op.status);
+        _leaveSet(operatorId, op);
+        op.status = OperatorStatus.Jailed;
+        emit OperatorJailed(operatorId);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function slash(bytes32 operatorId, uint256 bps, address beneficiary, uint256 bountyBps)
+        external
+        onlySlasher
+        nonReentrant
+        returns (uint256 slashed, uint256 bounty)
+    {
+        Operator storage op = _knownOperator(operatorId);
+        // A withdrawn operator has nothing left to cut.
+        if (op.status == OperatorStatus.Withdrawn) revert OperatorRegistryWrongStatus(operatorId, op.status);
+        if (bps > BPS) revert OperatorRegistryInvalidBps(bps);
+        if (bountyBps > BPS) revert OperatorRegistryInvalidBps(bountyBps);
+        if (beneficiary == address(0)) revert OperatorRegistryZeroAddress();
+
+        slashed = op.stake * bps / BPS;
+        bounty = slashed * bountyBps / BPS;
+        op.stake -= slashed;
+        op.timesSlashed += 1;
+        if (op.status == OperatorStatus.Active) {
+            _leaveSet(operatorId, op);
+            op.status = OperatorStatus.Jailed;
+            emit OperatorJailed(operatorId);
+        }
+        emit OperatorSlashed(operatorId, bps, slashed, beneficiary, bounty);
+
+        if (bounty > 0) _stakeToken.safeTransfer(beneficiary, bounty);
+        if (slashed > bounty) _stakeToken.safeTransfer(_treasury, slashed - bounty);
+    }
+
+    // ---------------------------------------------------------------- owner
+
+    /// @inheritdoc IOperatorRegistry
+    function setSlasher(address slasher_) external onlyOwner {
+        if (_slasher != address(0)) revert OperatorRegistrySlasherAlreadySet(_slasher);
+        if (slasher_ == address(0)) revert OperatorRegistryZeroAddress();
+        _slasher = slasher_;
+        emit SlasherSet(slasher_);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function setMinimumStake(uint256 minimumStake_) external onlyOwner {
+        _minimumStake = minimumStake_;
+        emit MinimumStakeSet(minimumStake_);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function setExitDelay(uint32 exitDelay_) external onlyOwner {
+        _exitDelay = exitDelay_;
+        emit ExitDelaySet(exitDelay_);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function setTreasury(address treasury_) external onlyOwner {
+        if (treasury_ == address(0)) revert OperatorRegistryZeroAddress();
+        _treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IOperatorRegistry
+    function popMessageHash(address operator) public view returns (bytes32) {
+        return keccak256(abi.encode(POP_DOMAIN, block.chainid, address(this), operator));
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function stakeToken() external view returns (address) {
+        return address(_stakeToken);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function slasher() external view returns (address) {
+        return _slasher;
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function minimumStake() external view returns (uint256) {
+        return _minimumStake;
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function exitDelay() external view returns (uint32) {
+        return _exitDelay;
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function operatorIdOf(address operator) external view returns (bytes32) {
+        return _operatorIdOf[operator];
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function getOperator(bytes32 operatorId) external view returns (Operator memory) {
+        return _knownOperator(operatorId);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function operatorKeys(bytes32 operatorId)
+        external
+        view
+        returns (BN254.G1Point memory pkG1, BN254.G2Point memory pkG2)
+    {
+        Operator storage op = _knownOperator(operatorId);
+        return (op.pkG1, op.pkG2);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function operatorCount() external view returns (uint256) {
+        return _operatorIds.length;
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function operatorIdAt(uint256 index) external view returns (bytes32) {
+        return _operatorIds[index];
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function stakeAt(bytes32 operatorId, uint32 blockNumber) external view returns (uint256) {
+        return _stakeHistory[operatorId].upperLookupRecent(blockNumber);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function totalStakeAt(uint32 blockNumber) external view returns (uint256) {
+        return _totalStakeHistory.upperLookupRecent(blockNumber);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function apkAt(uint32 blockNumber) public view returns (BN254.G1Point memory apk) {
+        uint256 n = _apkHistory.length;
+        if (n == 0) return apk;
+        // Reference blocks are almost always recent: try the newest update before searching.
+        ApkUpdate storage last = _apkHistory[n - 1];
+        if (last.blockNumber <= blockNumber) return BN254.G1Point(last.X, last.Y);
+        // Binary search for the last update at or before blockNumber; `hi` is exclusive.
+        uint256 lo = 0;
+        uint256 hi = n - 1;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (_apkHistory[mid].blockNumber <= blockNumber) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo == 0) return apk; // before the first registration: empty set
+        ApkUpdate storage found = _apkHistory[lo - 1];
+        return BN254.G1Point(found.X, found.Y);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function currentStake(bytes32 operatorId) external view returns (uint256) {
+        return _stakeHistory[operatorId].latest();
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function currentTotalStake() external view returns (uint256) {
+        return _totalStakeHistory.latest();
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function currentApk() public view returns (BN254.G1Point memory apk) {
+        uint256 n = _apkHistory.length;
+        if (n == 0) return apk;
+        ApkUpdate storage last = _apkHistory[n - 1];
+        return BN254.G1Point(last.X, last.Y);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function isInSetAt(bytes32 operatorId, uint32 blockNumber) external view returns (bool) {
+        return _stakeHistory[operatorId].upperLookupRecent(blockNumber) > 0;
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function operatorsAt(uint32 blockNumber) external view returns (OperatorAtBlock[] memory set) {
+        uint256 n = _operatorIds.length;
+        uint256[] memory weights = new uint256[](n);
+        uint256 count = 0;
+        for (uint256 i = 0; i < n; i++) {
+            uint256 w = _stakeHistory[_operatorIds[i]].upperLookupRecent(blockNumber);
+            weights[i] = w;
+            if (w > 0) count++;
+        }
+        set = new OperatorAtBlock[](count);
+        uint256 k = 0;
+        for (uint256 i = 0; i < n; i++) {
+            if (weights[i] == 0) continue;
+            bytes32 id = _operatorIds[i];
+            Operator storage op = _operators[id];
+            set[k++] = OperatorAtBlock(id, op.operator, weights[i], op.pkG1, op.pkG2, op.socket);
+        }
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function signatureCheckInputs(uint32 blockNumber, bytes32[] calldata operatorIds)
+        external
+        view
+        returns (BN254.G1Point memory apk, uint256 totalStake, uint256[] memory stakes)
+    {
+        apk = apkAt(blockNumber);
+        totalStake = _totalStakeHistory.upperLookupRecent(blockNumber);
+        stakes = new uint256[](operatorIds.length);
+        for (uint256 i = 0; i < operatorIds.length; i++) {
+            stakes[i] = _stakeHistory[operatorIds[i]].upperLookupRecent(blockNumber);
+        }
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _callerId() private view returns (bytes32 operatorId) {
+        operatorId = _operatorIdOf[msg.sender];
+        if (operatorId == bytes32(0)) revert OperatorRegistryNotRegistered(msg.sender);
+    }
+
+    function _knownOperator(bytes32 operatorId) private view returns (Operator storage op) {
+        op = _operators[operatorId];
+        if (op.status == OperatorStatus.None) revert OperatorRegistryUnknownOperator(operatorId);
+    }
+
+    function _checkSocket(string calldata socket) private pure {
+        uint256 len = bytes(socket).length;
+        if (len == 0 || len > MAX_SOCKET_BYTES) revert OperatorRegistryInvalidSocket();
+    }
+
+    /// @dev Takes an Active operator out of the set: weight 0, key subtracted from the apk.
+    function _leaveSet(bytes32 operatorId, Operator storage op) private {
+        _setWeight(operatorId, 0);
+        _updateApk(BN254.negate(op.pkG1));
+    }
+
+    /// @dev Records an operator's new stake weight at this block and moves the total by the difference.
+    function _setWeight(bytes32 operatorId, uint256 weight) private {
+        uint32 key = SafeCast.toUint32(block.number);
+        (uint224 oldWeight,) = _stakeHistory[operatorId].push(key, SafeCast.toUint224(weight));
+        uint256 total = _totalStakeHistory.latest();
+        total = total + weight - oldWeight;
+        _totalStakeHistory.push(key, SafeCast.toUint224(total));
+    }
+
+    /// @dev apk += delta, recorded at this block (several changes in one block share one entry).
+    function _updateApk(BN254.G1Point memory delta) private {
+        BN254.G1Point memory apk = currentApk().plus(delta);
+        uint32 key = SafeCast.toUint32(block.number);
+        uint256 n = _apkHistory.length;
+        if (n > 0 && _apkHistory[n - 1].blockNumber == key) {
+            ApkUpdate storage last = _apkHistory[n - 1];
+            last.X = apk.X;
+            last.Y = apk.Y;
+        } else {
+            _apkHistory.push(ApkUpdate(key, apk.X, apk.Y));
+        }
+        emit OperatorSetApkUpdated(key, apk);
+    }
+}

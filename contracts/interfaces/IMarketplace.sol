@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IGpuCatalog} from "./IGpuCatalog.sol";
+
+/// @title IMarketplace
+/// @notice Orders with escrow, leases, and the money that flows between renters and providers. Mirrors `Order`,
+///         `OrderStatus`, `Assignment`, `Lease`, `LeaseStatus` and `CloseReason` in protocol/market/types.ts.
+interface IMarketplace {
+    enum OrderStatus {
+        None,
+        Open,
+        Matched,
+        Cancelled,
+        Expired
+    }
+
+    enum LeaseStatus {
+        None,
+        Active,
+        Closed
+    }
+
+    enum CloseReason {
+        None,
+        Completed,
+        RenterClosed,
+        ProviderFault,
+        Cancelled
+    }
+
+    /// @notice Why `applyAssignments` skipped an assignment (one hard rule each).
+    enum SkipReason {
+        UnknownOrder,
+        OrderNotOpen,
+        OrderCreatedAfterReference,
+        OrderExpired,
+        GpuCountMismatch,
+        PriceAboveMax,
+        UnknownOfferVersion,
+        OfferVersionNotActive,
+        PriceMismatch,
+        PaymentTokenMismatch,
+        ModelMismatch,
+        TierTooLow,
+        InsufficientCapacity,
+        ProviderNotActive,
+        RegionNotAllowed,
+        UptimeTooLow,
+        ReputationTooLow,
+        TooManySlashes
+    }
+
+    /// @notice An order (`Order` in types.ts); immutable after creation except `status`.
+    struct Order {
+        uint64 orderId;
+        address renter;
+        uint16 modelId;
+        IGpuCatalog.Tier minTier;
+        uint32 gpuCount;
+        uint64 regionMask;
+        uint16 preferredZone;
+        uint128 maxPricePerGpuHour;
+        uint32 durationHours;
+        uint16 minUptimeBps;
+        uint16 minReputationBps;
+        uint32 maxTimesSlashed;
+        uint64 expiresAt;
+        address paymentToken;
+        uint64 createdAt;
+        OrderStatus status;
+    }
+
+    /// @notice What a renter passes to `createOrder` (an `Order` without id, renter, createdAt and status).
+    struct OrderParams {
+        uint16 modelId;
+        IGpuCatalog.Tier minTier;
+        uint32 gpuCount;
+        uint64 regionMask;
+        uint16 preferredZone;
+        uint128 maxPricePerGpuHour;
+        uint32 durationHours;
+        uint16 minUptimeBps;
+        uint16 minReputationBps;
+        uint32 maxTimesSlashed;
+        uint64 expiresAt;
+        address paymentToken;
+    }
+
+    /// @notice One matcher output row (`Assignment` in types.ts).
+    struct Assignment {
+        uint64 orderId;
+        uint64 offerVersionId;
+        uint32 gpuCount;
+        uint128 pricePerGpuHour;
+    }
+
+    /// @notice A lease as read by off-chain code (`Lease` in types.ts). Its id is its order's id (an order is
+    ///         matched at most once); times are unix seconds, `endsAt` = `startedAt` + durationHours × 3600.
+    struct Lease {
+        uint64 leaseId;
+        uint64 offerVersionId;
+        uint64 offerId;
+        address provider;
+        address renter;
+        address paymentToken;
+        uint32 gpuCount;
+        uint128 pricePerGpuHour;
+        uint64 startedAt;
+        uint64 endsAt;
+        uint64 closedAt;
+        uint128 paidOut;
+        LeaseStatus status;
+        CloseReason closeReason;
+    }
+
+    /// @notice The five money totals of one payment token; at every block
+    ///         escrowed + earned + refundable + withdrawn = deposited.
+    struct MoneyTotals {
+        uint256 deposited;
+        uint256 escrowed;
+        uint256 earned;
+        uint256 refundable;
+        uint256 withdrawn;
+    }
+
+    /// @notice Thrown when the payment token is not allow-listed.
+    error MarketplacePaymentTokenNotAllowed(address token);
+    /// @notice Thrown when an order parameter is out of range (`field` names it).
+    error MarketplaceInvalidOrder(string field);
+    /// @notice Thrown when the order does not exist.
+    error MarketplaceUnknownOrder(uint64 orderId);
+    /// @notice Thrown when the caller is not the order's renter.
+    error MarketplaceNotRenter(uint64 orderId, address caller);
+    /// @notice Thrown when the order is not open.
+    error MarketplaceOrderNotOpen(uint64 orderId, OrderStatus status);
+    /// @notice Thrown when `expireOrder` is called before the order's expiry block.
+    error MarketplaceOrderNotExpired(uint64 orderId, uint64 expiresAt);
+    /// @notice Thrown when a service-manager-only function is called by someone else.
+    error MarketplaceNotServiceManager(address caller);
+    /// @notice Thrown when the service manager is zero or set a second time.
+    error MarketplaceServiceManagerAlreadySet();
+    /// @notice Thrown when the reference block is not strictly below the current block.
+    error MarketplaceInvalidReferenceBlock(uint64 referenceBlock);
+    /// @notice Thrown when the lease does not exist.
+    error MarketplaceUnknownLease(uint64 leaseId);
+    /// @notice Thrown when the lease is not active.
+    error MarketplaceLeaseNotActive(uint64 leaseId);
+    /// @notice Thrown when `completeLease` is called before the lease's end.
+    error MarketplaceLeaseNotEnded(uint64 leaseId, uint64 endsAt);
+    /// @notice Thrown when `closeLease` is called at or after the lease's end (complete it instead).
+    error MarketplaceLeaseAlreadyEnded(uint64 leaseId, uint64 endsAt);
+    /// @notice Thrown when a withdrawal finds a zero balance.
+    error MarketplaceNothingToWithdraw(address token, address account);
+    /// @notice Thrown when a constructor address is zero.
+    error MarketplaceZeroAddress();
+
+    event PaymentTokenAllowed(address indexed token, bool allowed);
+    event ServiceManagerSet(address serviceManager);
+    event OrderCreated(uint64 indexed orderId, address indexed renter, address indexed paymentToken, uint256 escrow);
+    event OrderCancelled(uint64 indexed orderId, uint256 refund);
+    event OrderExpired(uint64 indexed orderId, uint256 refund);
+    event AssignmentApplied(
+        uint64 indexed batch, uint64 indexed orderId, uint64 indexed offerVersionId, uint128 pricePerGpuHour, uint256 refund
+    );
+    event AssignmentSkipped(uint64 indexed batch, uint64 indexed orderId, SkipReason reason);
+    event EarningsSettled(uint64 indexed leaseId, address indexed provider, uint256 amount);
+    event LeaseClosed(uint64 indexed leaseId, CloseReason reason, uint64 closedAt, uint256 refund);
+    event RefundWithdrawn(address indexed renter, address indexed token, uint256 amount);
+    event EarningsWithdrawn(address indexed provider, address indexed token, uint256 amount);
+
+    /// @notice Allows or disallows a payment token for new orders (existing orders keep theirs). Only the owner.
+    function setPaymentTokenAllowed(address token, bool allowed) external;
+
+    /// @notice Sets the service manager, once. Only the owner.
+    function setServiceManager(address serviceManager) external;
+
+    /// @notice Creates an order and escrows maxPricePerGpuHour × gpuCount × durationHours of its payment token
+    ///         (approve first). Requires block.number < expiresAt ≤ block.number + maxOrderLifetime.
+    function createOrder(OrderParams calldata params) external returns (uint64 orderId);
+
+    /// @notice Cancels an open order (even one past its expiry block); its full escrow becomes refundable. Only
+    ///         the renter.
+    function cancelOrder(uint64 orderId) external;
+
+    /// @notice Marks an open order past its expiry block Expired; its full escrow becomes refundable. Anyone.
+    function expireOrder(uint64 orderId) external;
+
+    /// @notice Applies a batch's assignments one by one: an assignment that breaks a hard rule is skipped with
+    ///         `AssignmentSkipped`, never reverting the batch. Only the service manager; `referenceBlock` < now.
+    function applyAssignments(uint64 batch, uint64 referenceBlock, Assignment[] calldata assignments) external;
+
+    /// @notice Moves the lease's earnings accrued so far into its provider's withdrawable balance. Anyone.
+    function settleLease(uint64 leaseId) external;
+
+    /// @notice The renter closes an active lease before its end; the unused part becomes refundable.
+    function closeLease(uint64 leaseId) external;
+
+    /// @notice Closes an active lease past its end as Completed and counts it for the provider. Anyone.
+    function completeLease(uint64 leaseId) external;
+
+    /// @notice Closes an active lease as ProviderFault: unused part refundable, failure counted. Only the service
+    ///         manager (hook for the Faults issue).
+    function closeLeaseForProviderFault(uint64 leaseId) external;
+
+    /// @notice Pays the caller's refundable balance in `token`.
+    function withdrawRefund(address token) external;
+
+    /// @notice Pays the caller's earned balance in `token`.
+    function withdrawEarnings(address token) external;
+
+    function getOrder(uint64 orderId) external view returns (Order memory);
+    function getOrders(uint64[] calldata orderIds) external view returns (Order[] memory);
+    function getLease(uint64 leaseId) external view returns (Lease memory);
+    /// @notice Earnings of the lease accrued up to now (capped at its end or close) and not yet settled.
+    function unsettledEarnings(uint64 leaseId) external view returns (uint256);
+    function orderCount() external view returns (uint64);
+    /// @notice The smallest order id whose createdAt ≥ `blockNumber` (orderCount + 1 if none); createdAt grows
+    ///         with the id, so this is a binary search.
+    function firstOrderCreatedAtOrAfter(uint64 blockNumber) external view returns (uint64);
+    /// @notice The first order id that can be open at this block: orders created ≥ maxOrderLifetime blocks ago
+    ///         have expired. Call at R_b (eth_call with blockTag R_b) to start the scan of R_b's open orders.
+    function openOrdersScanStart() external view returns (uint64);
+    /// @notice The orders among ids [fromId, fromId + maxScan) that are open at this block (status Open and
+    ///         block.number < expiresAt), and the id to continue from (orderCount + 1 when done).
+    function openOrders(uint64 fromId, uint64 maxScan) external view returns (Order[] memory orders, uint64 nextId);
+    function moneyTotals(address token) external view returns (MoneyTotals memory);
+    function refundableOf(address token, address renter) external view returns (uint256);
+    function earningsOf(address token, address provider) external view returns (uint256);
+    function isPaymentTokenAllowed(address token) external view returns (bool);
+    function serviceManager() external view returns (address);
+    function maxOrderLifetime() external view returns (uint64);
+}

@@ -1,0 +1,549 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IMarketplace} from "../interfaces/IMarketplace.sol";
+import {IGpuCatalog} from "../interfaces/IGpuCatalog.sol";
+import {IOfferBook} from "../interfaces/IOfferBook.sol";
+import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
+
+/// @title Marketplace
+/// @notice Orders with escrow, the leases the service manager's assignments create, and every payment-token
+///         movement. Money is tracked per token in five totals; at every block
+///         escrowed + earned + refundable + withdrawn = deposited, and the contract holds deposited − withdrawn.
+/// @dev A lease's id is its order's id (an order is matched at most once) and its data lives in the order's last
+///      storage slot, which `applyAssignments` has already read: applying an assignment writes no fresh slot for
+///      the lease. The lease price is the offer version's price (versions are immutable), so it is not stored.
+contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    uint16 private constant BPS = 10_000;
+    uint64 private constant SECONDS_PER_HOUR = 3600;
+
+    /// Four slots; the comments show the packing. Slot 3 carries the status and the lease.
+    struct OrderRecord {
+        // slot 0
+        address renter;
+        uint16 modelId;
+        IGpuCatalog.Tier minTier;
+        uint32 gpuCount;
+        uint16 preferredZone;
+        uint16 minUptimeBps;
+        // slot 1
+        uint128 maxPricePerGpuHour;
+        uint64 regionMask;
+        uint64 expiresAt;
+        // slot 2
+        address paymentToken;
+        uint32 durationHours;
+        uint16 minReputationBps;
+        uint32 maxTimesSlashed;
+        // slot 3
+        uint64 createdAt;
+        OrderStatus status;
+        uint64 leaseVersionId;
+        uint64 leaseStartedAt;
+        LeaseStatus leaseStatus;
+        CloseReason closeReason;
+    }
+
+    /// Written only when earnings are settled or the lease closes, never when it starts.
+    struct Settlement {
+        uint128 paidOut;
+        uint64 closedAt;
+    }
+
+    IGpuCatalog private immutable _catalog;
+    IProviderRegistry private immutable _registry;
+    IOfferBook private immutable _offerBook;
+    uint64 private immutable _maxOrderLifetime;
+    address private _serviceManager;
+
+    uint64 private _orderCount;
+    mapping(uint64 orderId => OrderRecord) private _orders;
+    mapping(uint64 leaseId => Settlement) private _settlements;
+    mapping(address token => bool) private _allowedTokens;
+    mapping(address token => MoneyTotals) private _totals;
+    mapping(address token => mapping(address renter => uint256)) private _refundable;
+    mapping(address token => mapping(address provider => uint256)) private _earnings;
+
+    /// @param initialOwner allow-lists payment tokens and sets the service manager.
+    /// @param maxOrderLifetime_ an order's expiresAt is at most this many blocks after its creation; it bounds the
+    ///        scan for open orders (`openOrdersScanStart`), so it is fixed for the contract's life.
+    constructor(
+        address initialOwner,
+        address catalog_,
+        address registry_,
+        address offerBook_,
+        uint64 maxOrderLifetime_
+    ) Ownable(initialOwner) {
+        if (catalog_ == address(0) || registry_ == address(0) || offerBook_ == address(0)) {
+            revert MarketplaceZeroAddress();
+        }
+        _catalog = IGpuCatalog(catalog_);
+        _registry = IProviderRegistry(registry_);
+        _offerBook = IOfferBook(offerBook_);
+        _maxOrderLifetime = maxOrderLifetime_;
+    }
+
+    // ---------------------------------------------------------------- owner
+
+    /// @inheritdoc IMarketplace
+    function setPaymentTokenAllowed(address token, bool allowed) external onlyOwner {
+        if (token == address(0)) revert MarketplaceZeroAddress();
+        _allowedTokens[token] = allowed;
+        emit PaymentTokenAllowed(token, allowed);
+    }
+
+    /// @inheritdoc IMarketplace
+    function setServiceManager(address serviceManager_) external onlyOwner {
+        if (serviceManager_ == address(0) || _serviceManager != address(0)) {
+            revert MarketplaceServiceManagerAlreadySet();
+        }
+        _serviceManager = serviceManager_;
+        emit ServiceManagerSet(serviceManager_);
+    }
+
+    // ---------------------------------------------------------------- orders
+
+    /// @inheritdoc IMarketplace
+    function createOrder(OrderParams calldata p) external nonReentrant returns (uint64 orderId) {
+        _validate(p);
+        uint256 escrow = uint256(p.maxPricePerGpuHour) * p.gpuCount * p.durationHours;
+        orderId = ++_orderCount;
+        _orders[orderId] = OrderRecord({
+            renter: msg.sender,
+            modelId: p.modelId,
+            minTier: p.minTier,
+            gpuCount: p.gpuCount,
+            preferredZone: p.preferredZone,
+            minUptimeBps: p.minUptimeBps,
+            maxPricePerGpuHour: p.maxPricePerGpuHour,
+            regionMask: p.regionMask,
+            expiresAt: p.expiresAt,
+            paymentToken: p.paymentToken,
+            durationHours: p.durationHours,
+            minReputationBps: p.minReputationBps,
+            maxTimesSlashed: p.maxTimesSlashed,
+            createdAt: uint64(block.number),
+            status: OrderStatus.Open,
+            leaseVersionId: 0,
+            leaseStartedAt: 0,
+            leaseStatus: LeaseStatus.None,
+            closeReason: CloseReason.None
+        });
+        MoneyTotals storage m = _totals[p.paymentToken];
+        m.deposited += escrow;
+        m.escrowed += escrow;
+        IERC20(p.paymentToken).safeTransferFrom(msg.sender, address(this), escrow);
+        emit OrderCreated(orderId, msg.sender, p.paymentToken, escrow);
+    }
+
+    /// @inheritdoc IMarketplace
+    function cancelOrder(uint64 orderId) external {
+        OrderRecord storage o = _openOrder(orderId);
+        if (o.renter != msg.sender) revert MarketplaceNotRenter(orderId, msg.sender);
+        o.status = OrderStatus.Cancelled;
+        uint256 refund = _refundEscrow(o);
+        emit OrderCancelled(orderId, refund);
+    }
+
+    /// @inheritdoc IMarketplace
+    function expireOrder(uint64 orderId) external {
+        OrderRecord storage o = _openOrder(orderId);
+        if (block.number < o.expiresAt) revert MarketplaceOrderNotExpired(orderId, o.expiresAt);
+        o.status = OrderStatus.Expired;
+        uint256 refund = _refundEscrow(o);
+        emit OrderExpired(orderId, refund);
+    }
+
+    // ---------------------------------------------------------------- assignments
+
+    /// @inheritdoc IMarketplace
+    function applyAssignments(uint64 batch, uint64 referenceBlock, Assignment[] calldata assignments) external {
+        if (msg.sender != _serviceManager) revert MarketplaceNotServiceManager(msg.sender);
+        if (referenceBlock >= block.number) revert MarketplaceInvalidReferenceBlock(referenceBlock);
+        for (uint256 i = 0; i < assignments.length; ++i) {
+            Assignment calldata a = assignments[i];
+            (bool applied, SkipReason reason) = _tryApply(batch, referenceBlock, a);
+            if (!applied) emit AssignmentSkipped(batch, a.orderId, reason);
+        }
+    }
+
+    /// Checks every hard rule, cheapest first (the order's slots, then one offer-book call, then one registry
+    /// call), and applies the assignment only if all hold.
+    function _tryApply(uint64 batch, uint64 referenceBlock, Assignment calldata a)
+        private
+        returns (bool, SkipReason)
+    {
+        OrderRecord storage o = _orders[a.orderId];
+        OrderStatus status = o.status;
+        if (status != OrderStatus.Open) {
+            return (false, status == OrderStatus.None ? SkipReason.UnknownOrder : SkipReason.OrderNotOpen);
+        }
+        if (o.createdAt > referenceBlock) return (false, SkipReason.OrderCreatedAfterReference);
+        if (block.number >= o.expiresAt) return (false, SkipReason.OrderExpired);
+        if (a.gpuCount != o.gpuCount) return (false, SkipReason.GpuCountMismatch);
+        uint128 maxPrice = o.maxPricePerGpuHour;
+        if (a.pricePerGpuHour > maxPrice) return (false, SkipReason.PriceAboveMax);
+
+        IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(a.offerVersionId);
+        (bool ok, SkipReason reason) = _checkOffer(o, a, t, referenceBlock);
+        if (!ok) return (false, reason);
+        (ok, reason) = _checkProvider(o, t.provider);
+        if (!ok) return (false, reason);
+
+        o.status = OrderStatus.Matched;
+        o.leaseVersionId = a.offerVersionId;
+        o.leaseStartedAt = uint64(block.timestamp);
+        o.leaseStatus = LeaseStatus.Active;
+        _offerBook.leaseCapacity(t.offerId, a.gpuCount);
+
+        uint256 refund = uint256(maxPrice - a.pricePerGpuHour) * a.gpuCount * o.durationHours;
+        if (refund != 0) _moveToRefundable(o.paymentToken, o.renter, refund);
+        emit AssignmentApplied(batch, a.orderId, a.offerVersionId, a.pricePerGpuHour, refund);
+        return (true, SkipReason.UnknownOrder);
+    }
+
+    function _checkOffer(
+        OrderRecord storage o,
+        Assignment calldata a,
+        IOfferBook.LeaseTerms memory t,
+        uint64 referenceBlock
+    ) private view returns (bool, SkipReason) {
+        if (t.offerId == 0) return (false, SkipReason.UnknownOfferVersion);
+        if (t.activeFrom > referenceBlock || (t.activeUntil != 0 && t.activeUntil <= referenceBlock)) {
+            return (false, SkipReason.OfferVersionNotActive);
+        }
+        if (a.pricePerGpuHour != t.pricePerGpuHour) return (false, SkipReason.PriceMismatch);
+        if (t.paymentToken != o.paymentToken) return (false, SkipReason.PaymentTokenMismatch);
+        uint16 modelId = o.modelId;
+        if (modelId != 0) {
+            if (modelId != t.modelId) return (false, SkipReason.ModelMismatch);
+        } else if (t.tier < o.minTier) {
+            return (false, SkipReason.TierTooLow);
+        }
+        if (uint256(t.gpusLeased) + a.gpuCount > t.gpuCount) return (false, SkipReason.InsufficientCapacity);
+        return (true, SkipReason.UnknownOrder);
+    }
+
+    function _checkProvider(OrderRecord storage o, address provider) private view returns (bool, SkipReason) {
+        (
+            IProviderRegistry.ProviderStatus status,
+            uint16 zone,
+            uint16 uptimeBps,
+            uint32 completed,
+            uint32 failed,
+            uint32 timesSlashed
+        ) = _registry.matchingProfile(provider);
+        if (status != IProviderRegistry.ProviderStatus.Active) return (false, SkipReason.ProviderNotActive);
+        uint64 mask = o.regionMask;
+        if (mask != 0 && (mask >> (zone >> 8)) & 1 == 0) return (false, SkipReason.RegionNotAllowed);
+        if (uptimeBps < o.minUptimeBps) return (false, SkipReason.UptimeTooLow);
+        // Same integer as types.ts reputationBps: Laplace prior, rounded down.
+        uint256 reputation = (uint256(completed) + 1) * BPS / (uint256(completed) + failed + 2);
+        if (reputation < o.minReputationBps) return (false, SkipReason.ReputationTooLow);
+        if (timesSlashed > o.maxTimesSlashed) return (false, SkipReason.TooManySlashes);
+        return (true, SkipReason.UnknownOrder);
+    }
+
+    // ---------------------------------------------------------------- leases
+
+    /// @inheritdoc IMarketplace
+    function settleLease(uint64 leaseId) external {
+        OrderRecord storage o = _leaseOrder(leaseId);
+        IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(o.leaseVersionId);
+        if (o.leaseStatus != LeaseStatus.Active) return; // a closed lease was settled in full when it closed
+        uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        uint64 until = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
+        _settle(leaseId, o, t, until);
+    }
+
+    /// @inheritdoc IMarketplace
+    function closeLease(uint64 leaseId) external {
+        OrderRecord storage o = _activeLease(leaseId);
+        if (o.renter != msg.sender) revert MarketplaceNotRenter(leaseId, msg.sender);
+        uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        if (block.timestamp >= endsAt) revert MarketplaceLeaseAlreadyEnded(leaseId, endsAt);
+        _close(leaseId, o, CloseReason.RenterClosed, uint64(block.timestamp));
+    }
+
+    /// @inheritdoc IMarketplace
+    function completeLease(uint64 leaseId) external {
+        OrderRecord storage o = _activeLease(leaseId);
+        uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        if (block.timestamp < endsAt) revert MarketplaceLeaseNotEnded(leaseId, endsAt);
+        address provider = _close(leaseId, o, CloseReason.Completed, endsAt);
+        _registry.recordLeaseOutcome(provider, true);
+    }
+
+    /// @inheritdoc IMarketplace
+    function closeLeaseForProviderFault(uint64 leaseId) external {
+        if (msg.sender != _serviceManager) revert MarketplaceNotServiceManager(msg.sender);
+        OrderRecord storage o = _activeLease(leaseId);
+        uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        uint64 closedAt = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
+        address provider = _close(leaseId, o, CloseReason.ProviderFault, closedAt);
+        _registry.recordLeaseOutcome(provider, false);
+    }
+
+    // ---------------------------------------------------------------- withdrawals
+
+    /// @inheritdoc IMarketplace
+    function withdrawRefund(address token) external nonReentrant {
+        uint256 amount = _refundable[token][msg.sender];
+        if (amount == 0) revert MarketplaceNothingToWithdraw(token, msg.sender);
+        _refundable[token][msg.sender] = 0;
+        MoneyTotals storage m = _totals[token];
+        m.refundable -= amount;
+        m.withdrawn += amount;
+        IERC20(token).safeTransfer(msg.sender, amount);
+        emit RefundWithdrawn(msg.sender, token, amount);
+    }
+
+    /// @inheritdoc IMarketplace
+    function withdrawEarnings(address token) external nonReentrant {
+        uint256 amount = _earnings[token][msg.sender];
+        if (amount == 0) revert MarketplaceNothingToWithdraw(token, msg.sender);
+        _earnings[token][msg.sender] = 0;
+        MoneyTotals storage m = _totals[token];
+        m.earned -= amount;
+        m.withdrawn += amount;
+        IERC20(token).safeTransfer(msg.sender, amount);
+        emit EarningsWithdrawn(msg.sender, token, amount);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IMarketplace
+    function getOrder(uint64 orderId) public view returns (Order memory) {
+        OrderRecord storage o = _orders[orderId];
+        if (o.status == OrderStatus.None) revert MarketplaceUnknownOrder(orderId);
+        return _toOrder(orderId, o);
+    }
+
+    /// @inheritdoc IMarketplace
+    function getOrders(uint64[] calldata orderIds) external view returns (Order[] memory orders) {
+        orders = new Order[](orderIds.length);
+        for (uint256 i = 0; i < orderIds.length; i++) {
+            orders[i] = getOrder(orderIds[i]);
+        }
+    }
+
+    /// @inheritdoc IMarketplace
+    function getLease(uint64 leaseId) external view returns (Lease memory l) {
+        OrderRecord storage o = _leaseOrder(leaseId);
+        IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(o.leaseVersionId);
+        Settlement storage s = _settlements[leaseId];
+        l.leaseId = leaseId;
+        l.offerVersionId = o.leaseVersionId;
+        l.offerId = t.offerId;
+        l.provider = t.provider;
+        l.renter = o.renter;
+        l.paymentToken = o.paymentToken;
+        l.gpuCount = o.gpuCount;
+        l.pricePerGpuHour = t.pricePerGpuHour;
+        l.startedAt = o.leaseStartedAt;
+        l.endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        l.closedAt = s.closedAt;
+        l.paidOut = s.paidOut;
+        l.status = o.leaseStatus;
+        l.closeReason = o.closeReason;
+    }
+
+    /// @inheritdoc IMarketplace
+    function unsettledEarnings(uint64 leaseId) external view returns (uint256) {
+        OrderRecord storage o = _leaseOrder(leaseId);
+        if (o.leaseStatus != LeaseStatus.Active) return 0;
+        IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(o.leaseVersionId);
+        uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        uint64 until = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
+        return _accrued(o, t.pricePerGpuHour, until) - _settlements[leaseId].paidOut;
+    }
+
+    /// @inheritdoc IMarketplace
+    function orderCount() external view returns (uint64) {
+        return _orderCount;
+    }
+
+    /// @inheritdoc IMarketplace
+    function firstOrderCreatedAtOrAfter(uint64 blockNumber) public view returns (uint64) {
+        uint64 lo = 1;
+        uint64 hi = _orderCount + 1;
+        while (lo < hi) {
+            uint64 mid = lo + (hi - lo) / 2;
+            if (_orders[mid].createdAt < blockNumber) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    /// @inheritdoc IMarketplace
+    function openOrdersScanStart() external view returns (uint64) {
+        // Open at block B needs B < expiresAt ≤ createdAt + maxOrderLifetime, i.e. createdAt ≥ B − lifetime + 1.
+        if (block.number < _maxOrderLifetime) return 1;
+        return firstOrderCreatedAtOrAfter(uint64(block.number) - _maxOrderLifetime + 1);
+    }
+
+    /// @inheritdoc IMarketplace
+    function openOrders(uint64 fromId, uint64 maxScan) external view returns (Order[] memory orders, uint64 nextId) {
+        if (fromId == 0) fromId = 1;
+        uint64 end = _orderCount + 1;
+        if (fromId > end) fromId = end;
+        if (end - fromId > maxScan) end = fromId + maxScan;
+        orders = new Order[](end - fromId);
+        uint256 n = 0;
+        for (uint64 id = fromId; id < end; id++) {
+            OrderRecord storage o = _orders[id];
+            if (o.status == OrderStatus.Open && block.number < o.expiresAt) orders[n++] = _toOrder(id, o);
+        }
+        assembly ("memory-safe") {
+            mstore(orders, n)
+        }
+        nextId = end;
+    }
+
+    /// @inheritdoc IMarketplace
+    function moneyTotals(address token) external view returns (MoneyTotals memory) {
+        return _totals[token];
+    }
+
+    /// @inheritdoc IMarketplace
+    function refundableOf(address token, address renter) external view returns (uint256) {
+        return _refundable[token][renter];
+    }
+
+    /// @inheritdoc IMarketplace
+    function earningsOf(address token, address provider) external view returns (uint256) {
+        return _earnings[token][provider];
+    }
+
+    /// @inheritdoc IMarketplace
+    function isPaymentTokenAllowed(address token) external view returns (bool) {
+        return _allowedTokens[token];
+    }
+
+    /// @inheritdoc IMarketplace
+    function serviceManager() external view returns (address) {
+        return _serviceManager;
+    }
+
+    /// @inheritdoc IMarketplace
+    function maxOrderLifetime() external view returns (uint64) {
+        return _maxOrderLifetime;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _validate(OrderParams calldata p) private view {
+        if (!_allowedTokens[p.paymentToken]) revert MarketplacePaymentTokenNotAllowed(p.paymentToken);
+        if (p.modelId != 0 && !_catalog.exists(p.modelId)) revert MarketplaceInvalidOrder("modelId");
+        if (p.gpuCount == 0) revert MarketplaceInvalidOrder("gpuCount");
+        if (p.maxPricePerGpuHour == 0) revert MarketplaceInvalidOrder("maxPricePerGpuHour");
+        if (p.durationHours == 0) revert MarketplaceInvalidOrder("durationHours");
+        if (p.minUptimeBps > BPS) revert MarketplaceInvalidOrder("minUptimeBps");
+        if (p.minReputationBps > BPS) revert MarketplaceInvalidOrder("minReputationBps");
+        if (p.preferredZone != 0) {
+            uint16 region = p.preferredZone >> 8;
+            bool malformed = region > 63 || (p.preferredZone & 0xff) == 0;
+            if (malformed || (p.regionMask != 0 && (p.regionMask >> region) & 1 == 0)) {
+                revert MarketplaceInvalidOrder("preferredZone");
+            }
+        }
+        if (p.expiresAt <= block.number || p.expiresAt - block.number > _maxOrderLifetime) {
+            revert MarketplaceInvalidOrder("expiresAt");
+        }
+    }
+
+    function _openOrder(uint64 orderId) private view returns (OrderRecord storage o) {
+        o = _orders[orderId];
+        OrderStatus s = o.status;
+        if (s == OrderStatus.None) revert MarketplaceUnknownOrder(orderId);
+        if (s != OrderStatus.Open) revert MarketplaceOrderNotOpen(orderId, s);
+    }
+
+    function _leaseOrder(uint64 leaseId) private view returns (OrderRecord storage o) {
+        o = _orders[leaseId];
+        if (o.leaseStatus == LeaseStatus.None) revert MarketplaceUnknownLease(leaseId);
+    }
+
+    function _activeLease(uint64 leaseId) private view returns (OrderRecord storage o) {
+        o = _leaseOrder(leaseId);
+        if (o.leaseStatus != LeaseStatus.Active) revert MarketplaceLeaseNotActive(leaseId);
+    }
+
+    function _refundEscrow(OrderRecord storage o) private returns (uint256 refund) {
+        refund = uint256(o.maxPricePerGpuHour) * o.gpuCount * o.durationHours;
+        _moveToRefundable(o.paymentToken, o.renter, refund);
+    }
+
+    function _moveToRefundable(address token, address renter, uint256 amount) private {
+        _refundable[token][renter] += amount;
+        MoneyTotals storage m = _totals[token];
+        m.escrowed -= amount;
+        m.refundable += amount;
+    }
+
+    /// Earnings accrued from the lease start to `until`: price × count × elapsed seconds / 3600, rounded down;
+    /// at the lease end this is exactly price × count × hours.
+    function _accrued(OrderRecord storage o, uint128 price, uint64 until) private view returns (uint256) {
+        return uint256(price) * o.gpuCount * (until - o.leaseStartedAt) / SECONDS_PER_HOUR;
+    }
+
+    function _settle(uint64 leaseId, OrderRecord storage o, IOfferBook.LeaseTerms memory t, uint64 until) private {
+        Settlement storage s = _settlements[leaseId];
+        uint256 paid = s.paidOut;
+        uint256 owed = _accrued(o, t.pricePerGpuHour, until) - paid;
+        if (owed == 0) return;
+        s.paidOut = uint128(paid + owed);
+        address token = o.paymentToken;
+        _earnings[token][t.provider] += owed;
+        MoneyTotals storage m = _totals[token];
+        m.escrowed -= owed;
+        m.earned += owed;
+        emit EarningsSettled(leaseId, t.provider, owed);
+    }
+
+    /// Closes an active lease at `closedAt` (≤ its end): the unused part becomes the renter's refund, the rest is
+    /// settled to the provider, and the GPUs are freed. Returns the provider.
+    function _close(uint64 leaseId, OrderRecord storage o, CloseReason reason, uint64 closedAt)
+        private
+        returns (address)
+    {
+        IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(o.leaseVersionId);
+        o.leaseStatus = LeaseStatus.Closed;
+        o.closeReason = reason;
+        _settlements[leaseId].closedAt = closedAt;
+        uint256 total = uint256(t.pricePerGpuHour) * o.gpuCount * o.durationHours;
+        uint256 unused = total - _accrued(o, t.pricePerGpuHour, closedAt);
+        if (unused != 0) _moveToRefundable(o.paymentToken, o.renter, unused);
+        _settle(leaseId, o, t, closedAt);
+        _offerBook.releaseCapacity(t.offerId, o.gpuCount);
+        emit LeaseClosed(leaseId, reason, closedAt, unused);
+        return t.provider;
+    }
+
+    function _toOrder(uint64 orderId, OrderRecord storage o) private view returns (Order memory) {
+        return Order({
+            orderId: orderId,
+            renter: o.renter,
+            modelId: o.modelId,
+            minTier: o.minTier,
+            gpuCount: o.gpuCount,
+            regionMask: o.regionMask,
+            preferredZone: o.preferredZone,
+            maxPricePerGpuHour: o.maxPricePerGpuHour,
+            durationHours: o.durationHours,
+            minUptimeBps: o.minUptimeBps,
+            minReputationBps: o.minReputationBps,
+            maxTimesSlashed: o.maxTimesSlashed,
+            expiresAt: o.expiresAt,
+            paymentToken: o.paymentToken,
+            createdAt: o.createdAt,
+            status: o.status
+        });
+    }
+}

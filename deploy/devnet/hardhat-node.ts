@@ -1,0 +1,56 @@
+/**
+ * Starts `hardhat node` on 127.0.0.1 as a supervised child process and waits until its JSON-RPC answers.
+ * The node binary is started directly under the current Node (Hardhat 3 needs ≥ 22.13), by its own pid.
+ */
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { createPublicClient, http } from "viem";
+import type { Supervisor, SupervisedChild } from "./supervisor.js";
+
+const require = createRequire(import.meta.url);
+
+export interface HardhatNodeOptions {
+  port: number;
+  logFile: string;
+  /** Project root holding hardhat.config.ts. */
+  root: string;
+  /** How long to wait for the RPC to answer (the first start compiles the contracts). */
+  readyTimeoutMs?: number;
+}
+
+export interface HardhatNode {
+  url: string;
+  chainId: number;
+  child: SupervisedChild;
+}
+
+export async function startHardhatNode(supervisor: Supervisor, opts: HardhatNodeOptions): Promise<HardhatNode> {
+  const cli = join(require.resolve("hardhat/package.json"), "..", "dist", "src", "cli.js");
+  const child = supervisor.spawn({
+    name: "chain",
+    command: process.execPath,
+    args: [cli, "node", "--hostname", "127.0.0.1", "--port", String(opts.port)],
+    cwd: opts.root,
+    logFile: opts.logFile,
+  });
+  const url = `http://127.0.0.1:${opts.port}`;
+  const client = createPublicClient({ transport: http(url, { retryCount: 0, timeout: 2_000 }) });
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
+  let exitedEarly: number | string | undefined;
+  void child.exited.then((code) => (exitedEarly = code));
+  for (;;) {
+    if (exitedEarly !== undefined) {
+      throw new Error(`devnet: hardhat node exited (${exitedEarly}) before its RPC answered; see ${opts.logFile}`);
+    }
+    try {
+      const chainId = await client.getChainId();
+      return { url, chainId, child };
+    } catch {
+      if (Date.now() > deadline) {
+        await supervisor.stop(child);
+        throw new Error(`devnet: hardhat node did not answer on ${url} in time; see ${opts.logFile}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

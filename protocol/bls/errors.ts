@@ -1,0 +1,33 @@
+/**
+ * Errors are data: every refusal of the BLS layer carries a code from this enum, so callers (gossip validators,
+ * the aggregator, tests) branch and count by code, never by message text.
+ */
+export enum BlsErrorCode {
+  /** A coordinate is not a canonical field element (>= p): the EVM precompiles would reject it too. */
+  CoordinateTooLarge = "CoordinateTooLarge",
+  /** The point does not satisfy the curve equation. */
+  NotOnCurve = "NotOnCurve",
+  /** A G2 point on the twist but outside the order-r subgroup (G1 has cofactor 1, so this is G2 only). */
+  NotInSubgroup = "NotInSubgroup",
+  /** (0,0), the only EVM encoding of the point at infinity: never a valid key or signature. */
+  Infinity = "Infinity",
+  /** A digest that is not exactly 32 bytes of hex. */
+  InvalidDigest = "InvalidDigest",
+  /** A secret key that is not 32 bytes or not in [1, r-1]. */
+  InvalidSecretKey = "InvalidSecretKey",
+  /** Aggregation of nothing. */
+  EmptyAggregate = "EmptyAggregate",
+  /** A malformed value that is none of the above (wrong type, bad hex). */
+  Malformed = "Malformed",
+}
+
+export class BlsError extends Error {
+  override readonly name = "BlsError";
+  constructor(
+    readonly code: BlsErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${message}`, options);
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Follows the service manager for operators and aggregators. At start it reads the batches that may still be
+ * pending from contract views (batchCount, getBatch) — never a replay of every event since deployment, so a
+ * restarted node is ready at once — then polls the head and dispatches the service manager's batch events of each
+ * new block range, in log order, followed by one `block` callback per new head. Callbacks run one at a time, in
+ * chain order; a callback that throws is logged and does not stop the follower.
+ */
+import type { Address, Hex, PublicClient } from "viem";
+import { serviceManagerAbi } from "./abi.js";
+
+export interface BatchClosedInfo {
+  batch: bigint;
+  referenceBlock: bigint;
+  previousSeed: Hex;
+  /** Operator id of the first leader of the fallback order. */
+  leader: Hex;
+  /** Block holding the close (for seed-timeout arithmetic). */
+  closedAt: bigint;
+}
+
+export interface BatchFinalizedInfo {
+  batch: bigint;
+  seed: Hex;
+  resultHash: Hex;
+  signedStake: bigint;
+  totalStake: bigint;
+  assignments: bigint;
+  block: bigint;
+  transactionHash: Hex | null;
+}
+
+export interface FollowerHandlers {
+  batchClosed?(info: BatchClosedInfo): void | Promise<void>;
+  batchFinalized?(info: BatchFinalizedInfo): void | Promise<void>;
+  batchAbandoned?(batch: bigint, block: bigint): void | Promise<void>;
+  block?(blockNumber: bigint): void | Promise<void>;
+}
+
+export interface FollowerLogger {
+  warn(obj: object, msg: string): void;
+  debug?(obj: object, msg: string): void;
+}
+
+export interface ChainFollowerOpts {
+  serviceManager: Address;
+  /** How often the head is polled. */
+  pollIntervalMs: number;
+  /** How many of the latest batches are examined at start for pending ones (only one is in flight at a time). */
+  startupLookback?: number;
+}
+
+const BATCH_STATUS_CLOSED = 1;
+
+export class ChainFollower {
+  private lastBlock = -1n;
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private tick: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly opts: ChainFollowerOpts,
+    private readonly modules: { client: PublicClient; handlers: FollowerHandlers; logger: FollowerLogger },
+  ) {}
+
+  /** The last block whose events were dispatched. */
+  get head(): bigint {
+    return this.lastBlock;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const { client } = this.modules;
+    const head = await client.getBlockNumber();
+    const count = await client.readContract({ address: this.opts.serviceManager, abi: serviceManagerAbi, functionName: "batchCount", blockNumber: head });
+    const lookback = BigInt(this.opts.startupLookback ?? 4);
+    for (let b = count > lookback ? count - lookback + 1n : 1n; b <= count; b++) {
+      const batch = await client.readContract({ address: this.opts.serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [b], blockNumber: head });
+      if (batch.status !== BATCH_STATUS_CLOSED) continue;
+      const leader = await client.readContract({ address: this.opts.serviceManager, abi: serviceManagerAbi, functionName: "leaderOf", args: [b, 0n], blockNumber: head });
+      await this.call("batchClosed", () =>
+        this.modules.handlers.batchClosed?.({
+          batch: b,
+          referenceBlock: BigInt(batch.referenceBlock),
+          previousSeed: batch.previousSeed,
+          leader,
+          closedAt: BigInt(batch.closedAt),
+        }),
+      );
+    }
+    this.lastBlock = head;
+    await this.call("block", () => this.modules.handlers.block?.(head));
+    this.running = true;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    await this.tick;
+  }
+
+  /** Polls once now (also used by tests to drive the follower without waiting for the timer). */
+  poll(): Promise<void> {
+    this.tick = this.tick.then(() => this.pollOnce()).catch((err: unknown) => {
+      this.modules.logger.warn({ err: String(err) }, "chain follower: poll failed; retrying");
+    });
+    return this.tick;
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => {
+      void this.poll().finally(() => this.schedule());
+    }, this.opts.pollIntervalMs);
+  }
+
+  private async pollOnce(): Promise<void> {
+    const { client, handlers } = this.modules;
+    const head = await client.getBlockNumber();
+    if (head <= this.lastBlock) return;
+    const fromBlock = this.lastBlock + 1n;
+    const logs = await client.getContractEvents({
+      address: this.opts.serviceManager,
+      abi: serviceManagerAbi,
+      fromBlock,
+      toBlock: head,
+    });
+    // Dispatch block by block so that `block(n)` always follows the events of block n.
+    let cursor = fromBlock;
+    for (const log of logs) {
+      const at = log.blockNumber ?? head;
+      for (; cursor < at; cursor++) await this.call("block", () => handlers.block?.(cursor));
+      if (log.eventName === "BatchClosed") {
+        const a = log.args;
+        await this.call("batchClosed", () =>
+          handlers.batchClosed?.({
+            batch: a.batch!,
+            referenceBlock: BigInt(a.referenceBlock!),
+            previousSeed: a.previousSeed!,
+            leader: a.leader!,
+            closedAt: at,
+          }),
+        );
+      } else if (log.eventName === "BatchFinalized") {
+        const a = log.args;
+        await this.call("batchFinalized", () =>
+          handlers.batchFinalized?.({
+            batch: a.batch!,
+            seed: a.seed!,
+            resultHash: a.resultHash!,
+            signedStake: a.signedStake!,
+            totalStake: a.totalStake!,
+            assignments: a.assignments!,
+            block: at,
+            transactionHash: log.transactionHash ?? null,
+          }),
+        );
+      } else if (log.eventName === "BatchAbandoned") {
+        await this.call("batchAbandoned", () => handlers.batchAbandoned?.(log.args.batch!, at));
+      }
+    }
+    for (; cursor <= head; cursor++) await this.call("block", () => handlers.block?.(cursor));
+    this.lastBlock = head;
+  }
+
+  private async call(what: string, fn: () => void | Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.modules.logger.warn({ err: err instanceof Error ? err.message : String(err), handler: what }, "chain follower: handler failed");
+    }
+  }
+}

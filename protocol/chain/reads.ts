@@ -1,0 +1,141 @@
+/**
+ * What operators and aggregators read from the chain for one batch, every call pinned to one block (eth_call at
+ * `blockNumber`), so that every honest node reads the same inputs at R_b whatever the chain head is now. Reads use
+ * contract views (never an event replay), so a restarted node is ready after a handful of calls.
+ */
+import type { Address, Hex, PublicClient } from "viem";
+import type { GpuModel, MatchingWeights, OfferVersion, Order, Provider } from "../market/types.js";
+import type { MatchInputs } from "../matching/index.js";
+import type { G1Point, G2Point } from "../bls/index.js";
+import {
+  gpuCatalogAbi,
+  marketplaceAbi,
+  offerBookAbi,
+  operatorRegistryAbi,
+  providerRegistryAbi,
+  serviceManagerAbi,
+} from "./abi.js";
+
+/** The addresses a node reads from (a subset of the deployment file). */
+export interface SystemAddresses {
+  serviceManager: Address;
+  operatorRegistry: Address;
+  marketplace: Address;
+  offerBook: Address;
+  providerRegistry: Address;
+  catalog: Address;
+}
+
+/** How many order ids one `openOrders` call scans: bounded so one eth_call stays well under the RPC's gas cap. */
+const ORDER_SCAN_PAGE = 500n;
+
+export async function readCatalog(client: PublicClient, catalog: Address, blockNumber: bigint): Promise<GpuModel[]> {
+  const ids = await client.readContract({ address: catalog, abi: gpuCatalogAbi, functionName: "modelIds", blockNumber });
+  const models = await Promise.all(
+    ids.map((id) => client.readContract({ address: catalog, abi: gpuCatalogAbi, functionName: "getModel", args: [id], blockNumber })),
+  );
+  return models.map((m) => ({ id: m.id, name: m.name, vramGb: m.vramGb, listPriceUsd: m.listPriceUsd, tier: m.tier }));
+}
+
+/** The orders open at `blockNumber` (status Open and not expired), ascending by id. */
+export async function readOpenOrders(client: PublicClient, marketplace: Address, blockNumber: bigint): Promise<Order[]> {
+  let next = await client.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "openOrdersScanStart", blockNumber });
+  const count = await client.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "orderCount", blockNumber });
+  const orders: Order[] = [];
+  while (next <= count) {
+    const [page, after] = await client.readContract({
+      address: marketplace,
+      abi: marketplaceAbi,
+      functionName: "openOrders",
+      args: [next, ORDER_SCAN_PAGE],
+      blockNumber,
+    });
+    for (const o of page) orders.push({ ...o });
+    if (after <= next) throw new Error(`marketplace.openOrders did not advance past order ${next}`);
+    next = after;
+  }
+  return orders;
+}
+
+/** For every offer, the version active at `blockNumber` (offers with none are left out), ascending by offer id. */
+export async function readActiveOfferVersions(client: PublicClient, offerBook: Address, blockNumber: bigint): Promise<OfferVersion[]> {
+  const count = await client.readContract({ address: offerBook, abi: offerBookAbi, functionName: "offerCount", blockNumber });
+  const ids = Array.from({ length: Number(count) }, (_, i) => BigInt(i + 1));
+  const versions = await Promise.all(
+    ids.map((offerId) =>
+      client.readContract({ address: offerBook, abi: offerBookAbi, functionName: "versionAt", args: [offerId, blockNumber], blockNumber }),
+    ),
+  );
+  return versions.filter((v) => v.versionId !== 0n).map((v) => ({ ...v }));
+}
+
+export async function readProviders(
+  client: PublicClient,
+  registry: Address,
+  providers: readonly Address[],
+  blockNumber: bigint,
+): Promise<Provider[]> {
+  const unique = [...new Set(providers.map((p) => p.toLowerCase() as Address))].sort();
+  const rows = await Promise.all(
+    unique.map((p) => client.readContract({ address: registry, abi: providerRegistryAbi, functionName: "getProvider", args: [p], blockNumber })),
+  );
+  return rows.map((r) => ({ ...r }));
+}
+
+export async function readMatchingWeights(client: PublicClient, serviceManager: Address, blockNumber: bigint): Promise<MatchingWeights> {
+  const w = await client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "matchingWeights", blockNumber });
+  return { ...w };
+}
+
+/** Everything the matcher needs for a batch whose reference block is `referenceBlock`, read at that block. */
+export async function readMatchInputs(client: PublicClient, addrs: SystemAddresses, referenceBlock: bigint): Promise<MatchInputs> {
+  const [catalog, orders, offers, weights] = await Promise.all([
+    readCatalog(client, addrs.catalog, referenceBlock),
+    readOpenOrders(client, addrs.marketplace, referenceBlock),
+    readActiveOfferVersions(client, addrs.offerBook, referenceBlock),
+    readMatchingWeights(client, addrs.serviceManager, referenceBlock),
+  ]);
+  const providers = await readProviders(client, addrs.providerRegistry, offers.map((o) => o.provider), referenceBlock);
+  return { referenceBlock, catalog, orders, offers, providers, weights };
+}
+
+export interface OperatorInfo {
+  operatorId: Hex;
+  operator: Address;
+  stake: bigint;
+  pkG1: G1Point;
+  pkG2: G2Point;
+  socket: string;
+}
+
+export interface OperatorSet {
+  referenceBlock: bigint;
+  /** Operators with stake > 0 at the block, ascending by operator id (the order non-signers are submitted in). */
+  operators: OperatorInfo[];
+  totalStake: bigint;
+}
+
+/** The registered operator set at the end of `blockNumber`. */
+export async function readOperatorSet(client: PublicClient, registry: Address, blockNumber: bigint): Promise<OperatorSet> {
+  if (blockNumber > 0xffff_ffffn) throw new Error(`block ${blockNumber} does not fit the registry's uint32 block numbers`);
+  const rows = await client.readContract({
+    address: registry,
+    abi: operatorRegistryAbi,
+    functionName: "operatorsAt",
+    args: [Number(blockNumber)],
+    blockNumber,
+  });
+  const operators = rows
+    .filter((r) => r.stake > 0n)
+    .map((r) => ({
+      operatorId: r.operatorId,
+      operator: r.operator,
+      stake: r.stake,
+      pkG1: { X: r.pkG1.X, Y: r.pkG1.Y },
+      pkG2: { X: [r.pkG2.X[0], r.pkG2.X[1]] as const, Y: [r.pkG2.Y[0], r.pkG2.Y[1]] as const },
+      socket: r.socket,
+    }))
+    .sort((a, b) => (BigInt(a.operatorId) < BigInt(b.operatorId) ? -1 : BigInt(a.operatorId) > BigInt(b.operatorId) ? 1 : 0));
+  const totalStake = operators.reduce((sum, o) => sum + o.stake, 0n);
+  return { referenceBlock: blockNumber, operators, totalStake };
+}

@@ -1,0 +1,146 @@
+/**
+ * Fixture for the service-manager tests and the gas bench: the whole system deployed with the Ignition module
+ * (market + operator registry + service manager), four operators with BLS keys made in TypeScript, providers and
+ * renters funded, and helpers that build what an aggregator submits. No side effects at import.
+ */
+import type { NetworkConnection } from "hardhat/types/network";
+import { encodeAbiParameters, encodePacked, getAddress, keccak256, toBytes, type Address } from "viem";
+import {
+  RESULT_DOMAIN, aggregateG1, aggregateG2, operatorId, signProofOfPossession, type G1Point, type G2Point, type Hex,
+  type SecretKey,
+} from "../../protocol/bls/index.js";
+import { ASSIGNMENTS_ABI } from "../../protocol/market/types.js";
+import { deployMatchnetWithAvs } from "../../deploy/deployment.js";
+import { skFromScalar } from "./bls.js";
+import type { AssignmentRow } from "./market.js";
+
+export const STAKE = 10n ** 18n;
+export const USD = 1_000_000n;
+export const OPERATOR_STAKES = [100n, 200n, 300n, 400n].map((s) => s * STAKE);
+
+export interface Op {
+  index: number;
+  address: Address;
+  sk: SecretKey;
+  id: Hex;
+  pkG1: G1Point;
+  pkG2: G2Point;
+}
+
+export async function deploySystem(connection: NetworkConnection, operators = 4) {
+  const { viem } = connection;
+  const d = await deployMatchnetWithAvs(connection, {
+    parameters: { minProviderStake: STAKE, exitDelay: 10n, maxOrderLifetime: 1_000n, minOperatorStake: STAKE, operatorExitDelay: 50n },
+  });
+  const publicClient = await viem.getPublicClient();
+  const wallets = await viem.getWalletClients();
+  const chainId = BigInt(await publicClient.getChainId());
+  const ops: Op[] = [];
+  for (let i = 0; i < operators; i++) ops.push(await registerOperator(connection, d, chainId, i, OPERATOR_STAKES[i % 4]!));
+  return { ...d, viem, publicClient, wallets, chainId, ops, connection };
+}
+
+export type System = Awaited<ReturnType<typeof deploySystem>>;
+
+/** Operator i uses wallet 10 + i and a key derived from i. */
+export async function registerOperator(
+  connection: NetworkConnection,
+  d: Awaited<ReturnType<typeof deployMatchnetWithAvs>>,
+  chainId: bigint,
+  i: number,
+  stake: bigint,
+): Promise<Op> {
+  const wallets = await connection.viem.getWalletClients();
+  const wallet = wallets[10 + i]!;
+  const address = getAddress(wallet.account.address);
+  const sk = skFromScalar(BigInt(keccak256(toBytes(`matchnet sm operator ${i}`))) >> 8n);
+  await d.stakeToken.write.mint([address, stake]);
+  await d.stakeToken.write.approve([d.operatorRegistry.address, stake], { account: wallet.account });
+  const pop = signProofOfPossession(sk, { chainId, registry: d.operatorRegistry.address, operator: address });
+  await d.operatorRegistry.write.register([stake, sk.publicKeyG1(), sk.publicKeyG2(), pop, `/ip4/127.0.0.1/tcp/${9100 + i}`], {
+    account: wallet.account,
+  });
+  return { index: i, address, sk, id: operatorId(sk.publicKeyG1()), pkG1: sk.publicKeyG1(), pkG2: sk.publicKeyG2() };
+}
+
+export function assignmentsHash(rows: readonly AssignmentRow[]): Hex {
+  return keccak256(encodeAbiParameters(ASSIGNMENTS_ABI, [rows]));
+}
+
+/** seed_b = keccak256(signature X ‖ Y), the signature being the leader's on the batch's seed message. */
+export function seedOf(sig: G1Point): Hex {
+  return keccak256(encodePacked(["uint256", "uint256"], [sig.X, sig.Y]));
+}
+
+/** The result message PROTOCOL.md 3.4 defines, computed in TypeScript. */
+export function resultMessage(s: System, batch: bigint, referenceBlock: number, seed: Hex, rows: readonly AssignmentRow[]): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: "bytes32" }, { type: "uint256" }, { type: "address" }, { type: "uint64" }, { type: "uint32" }, { type: "bytes32" }, { type: "bytes32" }],
+      [RESULT_DOMAIN, s.chainId, s.serviceManager.address, batch, referenceBlock, seed, assignmentsHash(rows)],
+    ),
+  );
+}
+
+export function sortedKeys(ops: readonly Op[]): G1Point[] {
+  return [...ops].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1)).map((o) => o.pkG1);
+}
+
+/**
+ * Everything `submitResult` takes for `rows` signed by `signers` (the rest of `s.ops` are non-signers), with the
+ * seed signed by the leader at `seedIndex` (or by `seedSigner` to forge one).
+ */
+export async function buildSubmission(
+  s: System,
+  batch: bigint,
+  rows: readonly AssignmentRow[],
+  opts: { signers?: readonly Op[]; nonSigners?: G1Point[]; seedIndex?: bigint; seedSigner?: Op; apkOps?: readonly Op[] } = {},
+) {
+  const b = await s.serviceManager.read.getBatch([batch]);
+  const seedIndex = opts.seedIndex ?? 0n;
+  const leaderId = await s.serviceManager.read.leaderOf([batch, seedIndex]);
+  const leader = opts.seedSigner ?? s.ops.find((o) => o.id === leaderId);
+  if (leader === undefined) throw new Error(`leader ${leaderId} is not a test operator`);
+  const seedSig = leader.sk.sign(await s.serviceManager.read.seedMessageHash([batch]));
+  const seed = seedOf(seedSig);
+  const msg = resultMessage(s, batch, b.referenceBlock, seed, rows);
+  const signers = opts.signers ?? s.ops;
+  const nonSigners = opts.nonSigners ?? sortedKeys(s.ops.filter((o) => !signers.includes(o)));
+  const sigma = aggregateG1(signers.map((o) => o.sk.sign(msg)));
+  const apkG2 = aggregateG2((opts.apkOps ?? signers).map((o) => o.pkG2));
+  return {
+    seed,
+    msg,
+    args: [batch, [...rows], seedSig, seedIndex, nonSigners, apkG2, sigma] as const,
+  };
+}
+
+/** One provider (wallet 5 + i) with one H100 offer of `gpus` GPUs at 2 USD; returns its version id. */
+export async function providerOffer(s: System, i: number, gpus = 400): Promise<bigint> {
+  const wallet = s.wallets[5 + i]!;
+  await s.stakeToken.write.mint([wallet.account.address, 10n * STAKE]);
+  await s.stakeToken.write.approve([s.registry.address, 10n * STAKE], { account: wallet.account });
+  await s.registry.write.register([0x0001, STAKE], { account: wallet.account });
+  await s.offerBook.write.createOffer([11, gpus, 2n * USD, s.paymentToken.address], { account: wallet.account });
+  return s.offerBook.read.versionCount();
+}
+
+/** `count` orders of 2 H100 × 10 h at max 3 USD from wallet 3 (renter); returns their ids. */
+export async function orders(s: System, count: number, renterIndex = 3): Promise<bigint[]> {
+  const wallet = s.wallets[renterIndex]!;
+  await s.paymentToken.write.mint([wallet.account.address, 1_000_000n * USD]);
+  await s.paymentToken.write.approve([s.marketplace.address, 2n ** 255n], { account: wallet.account });
+  const expiresAt = (await s.publicClient.getBlockNumber()) + 900n;
+  const ids: bigint[] = [];
+  for (let i = 0; i < count; i++) {
+    await s.marketplace.write.createOrder(
+      [{
+        modelId: 11, minTier: 0, gpuCount: 2, regionMask: 0n, preferredZone: 0, maxPricePerGpuHour: 3n * USD, durationHours: 10,
+        minUptimeBps: 0, minReputationBps: 0, maxTimesSlashed: 3, expiresAt, paymentToken: s.paymentToken.address,
+      }],
+      { account: wallet.account },
+    );
+    ids.push(await s.marketplace.read.orderCount());
+  }
+  return ids;
+}
