@@ -39,9 +39,11 @@ bin="$root/node_modules/.bin"
 case "$task" in
   test) exec sh scripts/test.sh "$@" ;;
   devnet) exec "$bin/tsx" deploy/devnet.ts "$@" ;;
+  operator) exec "$bin/tsx" operator/main.ts "$@" ;;
+  aggregator) exec "$bin/tsx" aggregator/main.ts "$@" ;;
   bench) exec "$bin/tsx" bench/run.ts "$@" ;;
   build) exec "$bin/hardhat" build "$@" ;;
   typecheck) exec "$bin/tsc" --noEmit -p tsconfig.json "$@" ;;
   exec) exec "$@" ;;
-  *) echo "usage: sh scripts/run.sh test|devnet|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
+  *) echo "usage: sh scripts/run.sh test|devnet|operator|aggregator|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
 esac

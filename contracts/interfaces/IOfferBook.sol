@@ -70,8 +70,6 @@ interface IOfferBook {
     );
     event OfferVersionDeactivated(uint64 indexed offerId, uint64 indexed versionId, uint64 activeUntil);
     event OfferWithdrawn(uint64 indexed offerId);
-    event CapacityLeased(uint64 indexed offerId, uint32 gpuCount, uint32 gpusLeased);
-    event CapacityReleased(uint64 indexed offerId, uint32 gpuCount, uint32 gpusLeased);
     event MarketplaceSet(address marketplace);
 
     /// @notice Creates an offer and its first version, active from this block. Caller must be an Active or
@@ -87,10 +85,11 @@ interface IOfferBook {
     /// @notice Closes the offer's current version at this block; running leases continue. Only the provider.
     function withdrawOffer(uint64 offerId) external;
 
-    /// @notice Counts `gpuCount` more GPUs of the offer as leased. Only the marketplace.
+    /// @notice Counts `gpuCount` more GPUs of the offer as leased. Only the marketplace, whose AssignmentApplied
+    ///         event reports the change (no event here, to keep the per-assignment gas low).
     function leaseCapacity(uint64 offerId, uint32 gpuCount) external;
 
-    /// @notice Counts `gpuCount` GPUs of the offer as free again. Only the marketplace.
+    /// @notice Counts `gpuCount` GPUs of the offer as free again. Only the marketplace (reported by LeaseClosed).
     function releaseCapacity(uint64 offerId, uint32 gpuCount) external;
 
     /// @notice Version `versionId`; reverts with `OfferBookUnknownVersion` if absent.

@@ -112,18 +112,17 @@ contract OfferBook is IOfferBook, Ownable {
     /// @inheritdoc IOfferBook
     function leaseCapacity(uint64 offerId, uint32 gpuCount) external onlyMarketplace {
         OfferRecord storage o = _offers[offerId];
-        uint32 leased = o.gpusLeased + gpuCount;
-        o.gpusLeased = leased;
-        emit CapacityLeased(offerId, gpuCount, leased);
+        // No event here: the marketplace's AssignmentApplied reports this change, and a second log per applied
+        // assignment would cost ~1 700 gas on the hot path.
+        o.gpusLeased += gpuCount;
     }
 
     /// @inheritdoc IOfferBook
     function releaseCapacity(uint64 offerId, uint32 gpuCount) external onlyMarketplace {
         OfferRecord storage o = _offers[offerId];
         if (gpuCount > o.gpusLeased) revert OfferBookCapacityOutOfRange(offerId);
-        uint32 leased = o.gpusLeased - gpuCount;
-        o.gpusLeased = leased;
-        emit CapacityReleased(offerId, gpuCount, leased);
+        // Reported by the marketplace's LeaseClosed, like leaseCapacity.
+        o.gpusLeased -= gpuCount;
     }
 
     // ---------------------------------------------------------------- views

@@ -4491,56 +4491,6 @@ export const offerBookAbi = [
     "anonymous": false,
     "inputs": [
       {
-        "indexed": true,
-        "internalType": "uint64",
-        "name": "offerId",
-        "type": "uint64"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "gpuCount",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "gpusLeased",
-        "type": "uint32"
-      }
-    ],
-    "name": "CapacityLeased",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
-        "indexed": true,
-        "internalType": "uint64",
-        "name": "offerId",
-        "type": "uint64"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "gpuCount",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "gpusLeased",
-        "type": "uint32"
-      }
-    ],
-    "name": "CapacityReleased",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
-    "inputs": [
-      {
         "indexed": false,
         "internalType": "address",
         "name": "marketplace",

@@ -39,7 +39,7 @@ export class ConfigError extends Error {
 
 export async function loadOperatorConfig(file: string): Promise<OperatorConfig> {
   const config = await loadConfig(file, operatorConfigSchema);
-  return resolvePaths(file, config, ["deploymentFile", "dataDir", "keystorePath", "passwordFile"]);
+  return resolvePaths(file, config, ["deploymentFile", "dataDir", "keystorePath", "accountKeystorePath", "passwordFile"]);
 }
 
 export async function loadAggregatorConfig(file: string): Promise<AggregatorConfig> {

@@ -51,9 +51,14 @@ export const FORBIDDEN_SECRET_KEYS = ["password", "passphrase", "privateKey", "s
 export const operatorConfigSchema = z
   .strictObject({
     ...shared,
-    /** EIP-2335-style keystore holding the operator's BLS key (and its ECDSA key, per the keystore module). */
+    /** EIP-2335-style keystore holding the operator's BLS key. */
     keystorePath: path,
-    /** File whose content (one trailing newline ignored) is the keystore password. */
+    /**
+     * Keystore of the operator's Ethereum account (secp256k1, same encrypted layout, protocol/keystore/account.ts),
+     * used to send equivocation proofs; without it the node reports equivocations but sends nothing.
+     */
+    accountKeystorePath: path.optional(),
+    /** File whose content (one trailing newline ignored) is the password of both keystores. */
     passwordFile: path,
     api: endpoint,
   })
@@ -67,7 +72,7 @@ export const operatorConfigSchema = z
 export const aggregatorConfigSchema = z
   .strictObject({
     ...shared,
-    /** Keystore of the Ethereum account that pays for submissions. */
+    /** Keystore of the Ethereum account that pays for submissions (protocol/keystore/account.ts). */
     keystorePath: path,
     passwordFile: path,
     aggregation: z

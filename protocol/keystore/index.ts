@@ -15,3 +15,11 @@ export {
   type ScryptParams,
 } from "./keystore.js";
 export { readKeystoreFile, unlockKeystoreFile, writeKeystoreFile } from "./file.js";
+export {
+  createAccountKeystore,
+  encryptAccountKey,
+  parseAccountKeystore,
+  unlockAccountKeystore,
+  unlockAccountKeystoreFile,
+  writeAccountKeystoreFile,
+} from "./account.js";

@@ -72,7 +72,7 @@ export function normalizePassword(password: string): Buffer {
   return Buffer.from(cleaned, "utf8");
 }
 
-function hexBytes(v: unknown, what: string, length?: number): Buffer {
+export function hexBytes(v: unknown, what: string, length?: number): Buffer {
   if (typeof v !== "string" || !/^(0x)?([0-9a-fA-F]{2})*$/.test(v)) {
     throw new KeystoreError(KeystoreErrorCode.Malformed, `${what} must be a hex string`);
   }
@@ -121,7 +121,7 @@ function field(obj: Record<string, unknown>, key: string, where: string): Record
   return v;
 }
 
-function toObject(input: string | unknown): Record<string, unknown> {
+export function toObject(input: string | unknown): Record<string, unknown> {
   let raw: unknown = input;
   if (typeof input === "string") {
     try {
@@ -135,7 +135,7 @@ function toObject(input: string | unknown): Record<string, unknown> {
 }
 
 /** The curve-independent part of EIP-2335: version and the crypto section. */
-function checkEip2335(raw: Record<string, unknown>): void {
+export function checkEip2335(raw: Record<string, unknown>): void {
   if (raw.version !== 4) {
     throw new KeystoreError(KeystoreErrorCode.UnsupportedVersion, `keystore version must be 4 (EIP-2335), got ${JSON.stringify(raw.version)}`);
   }
@@ -197,8 +197,18 @@ function checksumOf(dk: Buffer, ciphertext: Buffer): Buffer {
 
 const strip0x = (h: string) => h.replace(/^0x/, "");
 
-/** Encrypts an existing secret key (the "import" path). */
-export async function encryptSecretKey(sk: SecretKey, password: string, opts: KeystoreOptions = {}): Promise<Keystore> {
+/** What a keystore says about the key it holds, beside the encrypted secret. */
+export interface KeystoreHeader {
+  description: string;
+  pubkey: string;
+  pubkeyG2?: string;
+}
+
+/**
+ * Encrypts 32 secret bytes in the EIP-2335 layout with a fresh salt and iv; the caller names the key in `header`.
+ * Shared by the BLS keys here and the Ethereum account keys of account.ts.
+ */
+export async function encryptSecretBytes(secret: Uint8Array, password: string, header: KeystoreHeader, opts: KeystoreOptions = {}): Promise<Keystore> {
   const pw = normalizePassword(password);
   if (pw.length === 0) {
     throw new KeystoreError(KeystoreErrorCode.EmptyPassword, "password is empty after NFKD normalization and control-character removal");
@@ -214,25 +224,42 @@ export async function encryptSecretKey(sk: SecretKey, password: string, opts: Ke
   const kdf = { function: "scrypt", params, message: "" } as const;
   const dk = await deriveKey(kdf, password);
   const iv = randomBytes(16);
-  const secret = Buffer.from(sk.toBytes());
   const c = createCipheriv("aes-128-ctr", dk.subarray(0, 16), iv);
   const ciphertext = Buffer.concat([c.update(secret), c.final()]);
-  secret.fill(0);
   const keystore: Keystore = {
     crypto: {
       kdf,
       checksum: { function: "sha256", params: {}, message: checksumOf(dk, ciphertext).toString("hex") },
       cipher: { function: "aes-128-ctr", params: { iv: iv.toString("hex") }, message: ciphertext.toString("hex") },
     },
-    description: opts.description ?? "matchnet operator BLS key (BN254)",
-    pubkey: strip0x(encodeG1(sk.publicKeyG1())),
-    pubkeyG2: strip0x(encodeG2(sk.publicKeyG2())),
+    description: opts.description ?? header.description,
+    pubkey: header.pubkey,
+    ...(header.pubkeyG2 === undefined ? {} : { pubkeyG2: header.pubkeyG2 }),
     path: opts.path ?? "",
     uuid: randomUUID(),
     version: 4,
   };
   dk.fill(0);
   return keystore;
+}
+
+/** Encrypts an existing secret key (the "import" path). */
+export async function encryptSecretKey(sk: SecretKey, password: string, opts: KeystoreOptions = {}): Promise<Keystore> {
+  const secret = Buffer.from(sk.toBytes());
+  try {
+    return await encryptSecretBytes(
+      secret,
+      password,
+      {
+        description: "matchnet operator BLS key (BN254)",
+        pubkey: strip0x(encodeG1(sk.publicKeyG1())),
+        pubkeyG2: strip0x(encodeG2(sk.publicKeyG2())),
+      },
+      opts,
+    );
+  } finally {
+    secret.fill(0);
+  }
 }
 
 /** Generates a fresh key from the CSPRNG and encrypts it (the "create" path). */

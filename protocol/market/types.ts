@@ -97,7 +97,7 @@ export enum OrderStatus {
   Expired = 4,
 }
 
-/** `OrderBook.Order` on-chain; immutable after creation except for its status. */
+/** `IMarketplace.Order` on-chain (contract Marketplace); immutable after creation except for its status. */
 export interface Order {
   orderId: bigint; // uint64, ≥ 1
   renter: Address;
@@ -152,6 +152,50 @@ export const ASSIGNMENTS_ABI = [
     ],
   },
 ] as const;
+
+/**
+ * `IMarketplace.Lease` on-chain (a view; the contract stores less). A lease's id is its order's id (an order is
+ * matched at most once); times are unix seconds; endsAt = startedAt + durationHours × 3600; the price is the offer
+ * version's price. Earnings accrue as price × gpuCount × elapsedSeconds / 3600 (rounded down), capped at endsAt.
+ */
+export interface Lease {
+  leaseId: bigint; // uint64, = orderId
+  offerVersionId: bigint; // uint64
+  offerId: bigint; // uint64
+  provider: Address;
+  renter: Address;
+  paymentToken: Address;
+  gpuCount: number; // uint32
+  pricePerGpuHour: bigint; // uint128
+  startedAt: bigint; // uint64 unix seconds
+  endsAt: bigint; // uint64 unix seconds
+  closedAt: bigint; // uint64 unix seconds, 0 while active
+  paidOut: bigint; // uint128, earnings already settled to the provider
+  status: LeaseStatus;
+  closeReason: CloseReason;
+}
+
+/** Why `Marketplace.applyAssignments` skipped an assignment (`AssignmentSkipped` event), in check order. */
+export enum SkipReason {
+  UnknownOrder = 0,
+  OrderNotOpen = 1,
+  OrderCreatedAfterReference = 2,
+  OrderExpired = 3,
+  GpuCountMismatch = 4,
+  PriceAboveMax = 5,
+  UnknownOfferVersion = 6,
+  OfferVersionNotActive = 7,
+  PriceMismatch = 8,
+  PaymentTokenMismatch = 9,
+  ModelMismatch = 10,
+  TierTooLow = 11,
+  InsufficientCapacity = 12,
+  ProviderNotActive = 13,
+  RegionNotAllowed = 14,
+  UptimeTooLow = 15,
+  ReputationTooLow = 16,
+  TooManySlashes = 17,
+}
 
 export enum LeaseStatus {
   None = 0,

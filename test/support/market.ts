@@ -20,27 +20,8 @@ export const OrderStatus = { None: 0, Open: 1, Matched: 2, Cancelled: 3, Expired
 export const LeaseStatus = { None: 0, Active: 1, Closed: 2 } as const;
 export const CloseReason = { None: 0, Completed: 1, RenterClosed: 2, ProviderFault: 3, Cancelled: 4 } as const;
 export const ProviderStatus = { None: 0, Active: 1, Maintenance: 2, Jailed: 3, Exiting: 4 } as const;
-/** Solidity IMarketplace.SkipReason, in declaration order. */
-export const SkipReason = {
-  UnknownOrder: 0,
-  OrderNotOpen: 1,
-  OrderCreatedAfterReference: 2,
-  OrderExpired: 3,
-  GpuCountMismatch: 4,
-  PriceAboveMax: 5,
-  UnknownOfferVersion: 6,
-  OfferVersionNotActive: 7,
-  PriceMismatch: 8,
-  PaymentTokenMismatch: 9,
-  ModelMismatch: 10,
-  TierTooLow: 11,
-  InsufficientCapacity: 12,
-  ProviderNotActive: 13,
-  RegionNotAllowed: 14,
-  UptimeTooLow: 15,
-  ReputationTooLow: 16,
-  TooManySlashes: 17,
-} as const;
+/** The on-chain SkipReason numbering is the one in protocol/market/types.ts (the skip tests check it). */
+export { SkipReason } from "../../protocol/market/types.js";
 
 export const H100 = 11; // Ultra
 export const RTX4090 = 5; // Low

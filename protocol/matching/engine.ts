@@ -1,0 +1,667 @@
+/**
+ * The deterministic matcher (docs/matching.md). `matchBatch` is a pure function of the batch inputs at R_b and the
+ * batch seed: inputs are canonicalised first (prepare.ts), every loop runs over sorted arrays, and every number is an
+ * integer below 2^53.
+ *
+ * Phase 1 (docs §6) is "global greedy": repeatedly take, among all feasible (open order, offer) pairs given the
+ * capacity this batch has already taken, the pair of largest value (ties: smaller orderId, then smaller offer
+ * versionId) and assign it. It is computed lazily: each order keeps only its best few pairs in a max-heap plus one
+ * "sentinel" entry whose key bounds every pair not loaded; because a pair's value only ever decreases as capacity is
+ * taken, stale keys are upper bounds and re-pushing on pop yields exactly the greedy order. The result does not
+ * depend on how many pairs are loaded per order (a test pins that).
+ *
+ * Phase 2 (docs §7) repairs what greedy typically loses: an order left out because earlier orders took the GPUs it
+ * needed, while one of them could have gone elsewhere (or is worth less than it).
+ */
+import type { Hex } from "viem";
+import { BPS, type Assignment } from "../market/types.js";
+import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
+import { headroomSum, unitHeadroom } from "./score.js";
+import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
+
+/** docs §7.1: at most this many augmenting searches (each applies many disjoint paths). */
+export const AUGMENT_SEARCHES = 6;
+
+/** docs §7: at most this many repair passes (a pass that changes nothing ends the phase). */
+export const REPAIR_PASSES = 4;
+
+/** Pairs loaded per order between reloads; affects speed only, never the result. */
+export const DEFAULT_LOAD = 4;
+
+/** docs §5.9: headroom value of the GPUs [t, t + g) of offer f (w_availability × Σ unitHeadroom). */
+export function headroomValue(b: PreparedBatch, f: number, t: number, g: number): number {
+  const F = b.offerFree[f]!;
+  const C = b.offerTotal[f]!;
+  return b.weights.availability * (g === 1 ? unitHeadroom(F, C, t) : headroomSum(F, C, t, g));
+}
+
+/** A binary max-heap of (key, order, offer, pair, generation) rows in parallel typed arrays. */
+class PairHeap {
+  size = 0;
+  private key = new Float64Array(1024);
+  private ord = new Int32Array(1024);
+  private off = new Int32Array(1024);
+  private rank = new Int32Array(1024);
+  private pair = new Int32Array(1024);
+  private gen = new Int32Array(1024);
+  private heap = new Int32Array(1024); // heap of row ids
+  private freeRows: number[] = [];
+  private rows = 0;
+
+  // Row a is served before row b: larger key, then smaller order index, then smaller offer versionId rank
+  // (sentinel = -1, before every pair of its order).
+  private before(a: number, b: number): boolean {
+    const ka = this.key[a]!;
+    const kb = this.key[b]!;
+    if (ka !== kb) return ka > kb;
+    const oa = this.ord[a]!;
+    const ob = this.ord[b]!;
+    if (oa !== ob) return oa < ob;
+    return this.rank[a]! < this.rank[b]!;
+  }
+
+  private grow(): void {
+    const cap = this.key.length * 2;
+    const k = new Float64Array(cap);
+    k.set(this.key);
+    this.key = k;
+    const g32 = (a: Int32Array) => {
+      const n = new Int32Array(cap);
+      n.set(a);
+      return n;
+    };
+    this.ord = g32(this.ord);
+    this.off = g32(this.off);
+    this.rank = g32(this.rank);
+    this.pair = g32(this.pair);
+    this.gen = g32(this.gen);
+    this.heap = g32(this.heap);
+  }
+
+  push(key: number, ord: number, off: number, rank: number, pair: number, gen: number): void {
+    let r: number;
+    if (this.freeRows.length > 0) r = this.freeRows.pop()!;
+    else {
+      if (this.rows === this.key.length) this.grow();
+      r = this.rows++;
+    }
+    this.key[r] = key;
+    this.ord[r] = ord;
+    this.off[r] = off;
+    this.rank[r] = rank;
+    this.pair[r] = pair;
+    this.gen[r] = gen;
+    let i = this.size++;
+    const h = this.heap;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.before(r, h[p]!)) break;
+      h[i] = h[p]!;
+      i = p;
+    }
+    h[i] = r;
+  }
+
+  /** Removes the first row and returns its id; its fields stay readable until the next push. */
+  pop(): number {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h[--this.size]!;
+    const n = this.size;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && this.before(h[c + 1]!, h[c]!)) c++;
+      if (!this.before(h[c]!, last)) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    if (n > 0) h[i] = last;
+    this.freeRows.push(top);
+    return top;
+  }
+
+  keyOf(r: number): number {
+    return this.key[r]!;
+  }
+  ordOf(r: number): number {
+    return this.ord[r]!;
+  }
+  offOf(r: number): number {
+    return this.off[r]!;
+  }
+  pairOf(r: number): number {
+    return this.pair[r]!;
+  }
+  genOf(r: number): number {
+    return this.gen[r]!;
+  }
+}
+
+export interface MatchOptions {
+  /** Pairs loaded per order between reloads (≥ 1). Speed only: every value gives the same result. */
+  load?: number;
+  /** Skip phase 2 (docs §7); for tests and measurements of phase 1 alone. */
+  greedyOnly?: boolean;
+}
+
+/** The matcher's decisions: per order the candidate pair it got (index into Candidates, -1 = none). */
+export interface Decisions {
+  pair: Int32Array;
+  /** GPUs taken per offer in this batch. */
+  taken: Float64Array;
+}
+
+/** docs §6: phase 1, global greedy. */
+export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}): Decisions {
+  const K = Math.max(1, options.load ?? DEFAULT_LOAD);
+  const m = b.orders.length;
+  const pairOf = new Int32Array(m).fill(-1);
+  const gen = new Int32Array(m);
+  const taken = new Float64Array(b.offers.length);
+  const heap = new PairHeap();
+  const topV = new Float64Array(K + 1);
+  const topF = new Int32Array(K + 1);
+  const topE = new Int32Array(K + 1);
+  const { start, offer, base } = cand;
+  const { offerFree, orderGpus, offerRank } = b;
+
+  const load = (oi: number): void => {
+    const g = orderGpus[oi]!;
+    const gn = ++gen[oi]!;
+    let count = 0;
+    for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
+      const f = offer[e]!;
+      const t = taken[f]!;
+      if (offerFree[f]! - t < g) continue;
+      const v = g * base[e]! + headroomValue(b, f, t, g);
+      // Keep the K + 1 best by (value desc, versionId asc), insertion-sorted.
+      const rk = offerRank[f]!;
+      let i: number;
+      if (count < K + 1) i = count++;
+      else {
+        const lv = topV[K]!;
+        if (v < lv || (v === lv && rk > offerRank[topF[K]!]!)) continue;
+        i = K;
+      }
+      while (i > 0) {
+        const pv = topV[i - 1]!;
+        if (pv > v || (pv === v && offerRank[topF[i - 1]!]! < rk)) break;
+        topV[i] = pv;
+        topF[i] = topF[i - 1]!;
+        topE[i] = topE[i - 1]!;
+        i--;
+      }
+      topV[i] = v;
+      topF[i] = f;
+      topE[i] = e;
+    }
+    const loaded = Math.min(count, K);
+    for (let i = 0; i < loaded; i++) heap.push(topV[i]!, oi, topF[i]!, offerRank[topF[i]!]!, topE[i]!, gn);
+    // Every pair not loaded is worth at most the (K+1)-th value now, and values only fall: a valid bound.
+    if (count > K) heap.push(topV[K]!, oi, -1, -1, -1, gn);
+  };
+
+  for (let oi = 0; oi < m; oi++) if (start[oi + 1]! > start[oi]!) load(oi);
+
+  while (heap.size > 0) {
+    const r = heap.pop();
+    const oi = heap.ordOf(r);
+    if (pairOf[oi] !== -1 || heap.genOf(r) !== gen[oi]) continue;
+    const f = heap.offOf(r);
+    if (f === -1) {
+      load(oi);
+      continue;
+    }
+    const t = taken[f]!;
+    const g = orderGpus[oi]!;
+    if (offerFree[f]! - t < g) continue; // capacity only shrinks: this pair is gone for good
+    const e = heap.pairOf(r);
+    const key = heap.keyOf(r);
+    const v = g * base[e]! + headroomValue(b, f, t, g);
+    if (v < key) {
+      heap.push(v, oi, f, offerRank[f]!, e, heap.genOf(r));
+      continue;
+    }
+    pairOf[oi] = e;
+    taken[f] = t + g;
+  }
+  return { pair: pairOf, taken };
+}
+
+/**
+ * docs §7.1: augmenting paths. A breadth-first search runs backwards from every offer with room (offer index
+ * ascending, first-in first-out, reverse candidate lists in order index order): an order that fits the room an
+ * offer can make (its own room, plus the GPUs of the occupant that reached it moves out) either is unmatched —
+ * then the chain "it takes that offer, each occupant on the way moves one step towards the room" is applied if it
+ * raises the objective, and the search starts again — or sits on another offer, which that offer is then reached
+ * through. A search that applies nothing ends the step.
+ */
+export function augmentPhase(b: PreparedBatch, cand: Candidates, d: Decisions, pool: ScratchPool = new ScratchPool()): void {
+  const { start, offer, base } = cand;
+  const { offerFree, orderGpus } = b;
+  const m = b.orders.length;
+  const n = b.offers.length;
+  const pairOf = d.pair;
+  const taken = d.taken;
+  const nPairs = offer.length;
+  // Reverse candidate lists: the pairs of each offer, order index ascending.
+  const revStart = new Int32Array(n + 1);
+  for (let e = 0; e < nPairs; e++) revStart[offer[e]! + 1]!++;
+  for (let f = 0; f < n; f++) revStart[f + 1]! += revStart[f]!;
+  const revPair = pool.int32("revPair", nPairs);
+  const fill = revStart.slice(0, n);
+  const pairOrder = pool.int32("pairOrder", nPairs);
+  for (let oi = 0; oi < m; oi++) {
+    for (let e = start[oi]!; e < start[oi + 1]!; e++) {
+      pairOrder[e] = oi;
+      revPair[fill[offer[e]!]!++] = e;
+    }
+  }
+  const seen = new Int32Array(n); // search number that reached the offer
+  const dirty = new Int32Array(n); // search number in which a path applied changed the offer
+  const vroom = new Float64Array(n);
+  const via = new Int32Array(n); // pair (occupant, its move target) that reached the offer; -1 = a source
+  const queue = new Int32Array(n);
+  const skip = new Int32Array(m); // search number in which an unmatched order's path was found not to pay
+  let search = 0;
+  const delta = new Map<number, number>();
+
+  for (let rounds = 0; rounds < AUGMENT_SEARCHES; rounds++) {
+    search++;
+    let qh = 0;
+    let qt = 0;
+    for (let f = 0; f < n; f++) {
+      const room = offerFree[f]! - taken[f]!;
+      if (room > 0) {
+        seen[f] = search;
+        vroom[f] = room;
+        via[f] = -1;
+        queue[qt++] = f;
+      }
+    }
+    let applied = false;
+    while (qh < qt) {
+      const f = queue[qh++]!;
+      if (dirty[f] === search) continue;
+      const vr = vroom[f]!;
+      for (let j = revStart[f]!, end = revStart[f + 1]!; j < end; j++) {
+        const e = revPair[j]!;
+        const oi = pairOrder[e]!;
+        const g = orderGpus[oi]!;
+        if (g > vr) continue;
+        const cur = pairOf[oi]!;
+        if (cur === -1) {
+          if (skip[oi] === search) continue;
+          // A path through an offer that an applied path changed waits for the next search.
+          let stale = false;
+          for (let at = f; ; at = offer[via[at]!]!) {
+            if (dirty[at] === search) stale = true;
+            if (stale || via[at] === -1) break;
+          }
+          if (stale) continue;
+          // Gain of the chain: oi takes f; along via[], each occupant moves to the offer it reached.
+          delta.clear();
+          let gain = g * base[e]!;
+          delta.set(f, g);
+          let at = f;
+          while (via[at] !== -1) {
+            const e2 = via[at]!; // occupant o2 moves from `at` to offer[e2]
+            const o2 = pairOrder[e2]!;
+            const g2 = orderGpus[o2]!;
+            gain += g2 * (base[e2]! - base[pairOf[o2]!]!);
+            delta.set(at, (delta.get(at) ?? 0) - g2);
+            const next = offer[e2]!;
+            delta.set(next, (delta.get(next) ?? 0) + g2);
+            at = next;
+          }
+          for (const [h, dg] of delta) gain += headroomDelta(b, h, taken[h]!, taken[h]! + dg);
+          if (gain <= 0) {
+            skip[oi] = search;
+            continue;
+          }
+          at = f;
+          pairOf[oi] = e;
+          while (via[at] !== -1) {
+            const e2 = via[at]!;
+            pairOf[pairOrder[e2]!] = e2;
+            at = offer[e2]!;
+          }
+          for (const [h, dg] of delta) {
+            taken[h]! += dg;
+            dirty[h] = search;
+          }
+          applied = true;
+          break;
+        }
+        const f2 = offer[cur]!;
+        if (f2 === f || seen[f2] === search || dirty[f2] === search) continue;
+        seen[f2] = search;
+        vroom[f2] = offerFree[f2]! - taken[f2]! + g;
+        via[f2] = e;
+        queue[qt++] = f2;
+      }
+    }
+    if (!applied) break;
+  }
+}
+
+/** Change of the headroom total of offer f when its taken GPUs go from `from` to `to`. */
+function headroomDelta(b: PreparedBatch, f: number, from: number, to: number): number {
+  if (to === from) return 0;
+  return to > from ? headroomValue(b, f, from, to - from) : -headroomValue(b, f, to, from - to);
+}
+
+/**
+ * docs §7: phase 2. Each order left out although it had candidates at R_b, largest first (gpuCount desc, then
+ * orderId asc), looks at its candidate offers in candidate order and takes the first of these moves that raises
+ * the objective, preferring on each offer: plain insert (room appeared) > relocate one occupant to the occupant's
+ * best other offer with room > displace one occupant (it becomes unmatched). Occupants are tried smallest first
+ * (gpuCount asc, orderId asc), and must free enough room on their own.
+ */
+export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
+  const { start, offer, base } = cand;
+  const { offerFree, orderGpus } = b;
+  const m = b.orders.length;
+  const pairOf = d.pair;
+  const taken = d.taken;
+  // Occupants per offer, kept sorted by (gpuCount asc, order index asc).
+  const occ: number[][] = Array.from({ length: b.offers.length }, () => []);
+  const occCmp = (x: number, y: number): number => orderGpus[x]! - orderGpus[y]! || x - y;
+  for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occ[offer[pairOf[oi]!]!]!.push(oi);
+  for (const list of occ) if (list.length > 1) list.sort(occCmp);
+  const insertOcc = (f: number, oi: number): void => {
+    const list = occ[f]!;
+    let i = list.length;
+    list.push(oi);
+    while (i > 0 && occCmp(list[i - 1]!, oi) > 0) {
+      list[i] = list[i - 1]!;
+      i--;
+    }
+    list[i] = oi;
+  };
+  const removeOcc = (f: number, oi: number): void => {
+    const list = occ[f]!;
+    list.splice(list.indexOf(oi), 1);
+  };
+
+  // Best other offer with room for an occupant, memoised until the next applied move.
+  let epoch = 0;
+  const memoEpoch = new Int32Array(m).fill(-1);
+  const memoPair = new Int32Array(m);
+  const memoGain = new Float64Array(m);
+  // Offers with room, kept up to date as moves change `taken` (unordered: the search below picks the best by
+  // value then versionId rank, which no visiting order changes). When they are fewer than an occupant's
+  // candidates, the search visits them instead of the occupant's list (same result).
+  const rooms: number[] = [];
+  const roomAt = new Int32Array(offerFree.length).fill(-1);
+  // Bumped whenever some offer's taken count changes: a memoised "best other offer" stays exact until then,
+  // because it depends only on the taken counts (a one-for-one swap of equal sizes changes none).
+  let roomsVersion = 0;
+  const syncRoom = (f: number): void => {
+    roomsVersion++;
+    const has = offerFree[f]! > taken[f]!;
+    if (has && roomAt[f] === -1) {
+      roomAt[f] = rooms.length;
+      rooms.push(f);
+    } else if (!has && roomAt[f] !== -1) {
+      const last = rooms.pop()!;
+      if (last !== f) {
+        rooms[roomAt[f]!] = last;
+        roomAt[last] = roomAt[f]!;
+      }
+      roomAt[f] = -1;
+    }
+  };
+  for (let f = 0; f < offerFree.length; f++) syncRoom(f);
+  const bestElsewhere = (o1: number): void => {
+    const g1 = orderGpus[o1]!;
+    const current = offer[pairOf[o1]!]!;
+    let bestE = -1;
+    let bestV = -1;
+    let bestF = 0;
+    const consider = (e: number, f: number, v: number): void => {
+      if (v > bestV || (v === bestV && b.offerRank[f]! < b.offerRank[bestF]!)) {
+        bestE = e;
+        bestV = v;
+        bestF = f;
+      }
+    };
+    if (rooms.length < start[o1 + 1]! - start[o1]!) {
+      for (const f of rooms) {
+        if (f === current || offerFree[f]! - taken[f]! < g1 || !isCandidate(b, o1, f)) continue;
+        // Locate the pair in o1's list (needed to record the move) only for an offer that passes.
+        let e = start[o1]!;
+        while (offer[e] !== f) e++;
+        consider(e, f, g1 * base[e]! + headroomValue(b, f, taken[f]!, g1));
+      }
+    } else {
+      for (let e = start[o1]!, end = start[o1 + 1]!; e < end; e++) {
+        const f = offer[e]!;
+        const t = taken[f]!;
+        if (f === current || offerFree[f]! - t < g1) continue;
+        consider(e, f, g1 * base[e]! + headroomValue(b, f, t, g1));
+      }
+    }
+    memoEpoch[o1] = roomsVersion;
+    memoPair[o1] = bestE;
+    memoGain[o1] = bestE >= 0 ? bestV : 0;
+  };
+
+  const repairOne = (oi: number): void => {
+  const g = orderGpus[oi]!;
+  for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
+    const f1 = offer[e]!;
+    const T1 = taken[f1]!;
+    const room = offerFree[f1]! - T1;
+    if (room >= g) {
+      // Insert: room appeared through earlier moves.
+      pairOf[oi] = e;
+      taken[f1] = T1 + g;
+      syncRoom(f1);
+      insertOcc(f1, oi);
+      epoch++;
+      return;
+    }
+    const need = g - room;
+    const gainIn = g * base[e]!;
+    let moved = -1;
+    let displaced = -1;
+    for (const o1 of occ[f1]!) {
+      const g1 = orderGpus[o1]!;
+      if (g1 < need) continue;
+      const e1 = pairOf[o1]!;
+      const after = T1 - g1 + g;
+      const local = gainIn - g1 * base[e1]! + headroomDelta(b, f1, T1, after);
+      if (memoEpoch[o1] !== roomsVersion) bestElsewhere(o1);
+      const e2 = memoPair[o1]!;
+      if (e2 >= 0 && local + memoGain[o1]! > 0) {
+        moved = o1;
+        break;
+      }
+      if (displaced === -1 && local > 0) displaced = o1;
+    }
+    const o1 = moved >= 0 ? moved : displaced;
+    if (o1 < 0) continue;
+    const g1 = orderGpus[o1]!;
+    removeOcc(f1, o1);
+    taken[f1] = T1 - g1 + g;
+    if (moved >= 0) {
+      const e2 = memoPair[o1]!;
+      const f2 = offer[e2]!;
+      pairOf[o1] = e2;
+      taken[f2]! += g1;
+      syncRoom(f2);
+      insertOcc(f2, o1);
+    } else pairOf[o1] = -1;
+    pairOf[oi] = e;
+    if (g !== g1) syncRoom(f1);
+    insertOcc(f1, oi);
+    epoch++;
+    return;
+  }
+  };
+
+  for (let pass = 0; pass < REPAIR_PASSES; pass++) {
+    const queue: number[] = [];
+    for (let oi = 0; oi < m; oi++) if (pairOf[oi] === -1 && start[oi + 1]! > start[oi]!) queue.push(oi);
+    queue.sort((x, y) => orderGpus[y]! - orderGpus[x]! || x - y);
+    const before = epoch;
+    for (const oi of queue) repairOne(oi);
+    if (epoch === before) break;
+  }
+}
+
+/** docs §8: the first filter of the chain that leaves order `oi` without an offer. */
+export function unmatchedReason(b: PreparedBatch, oi: number): UnmatchedReason {
+  if (b.orderState[oi] !== 0) return b.orderState[oi] as UnmatchedReason;
+  const o = b.orders[oi]!;
+  const tok = b.orderToken[oi]!;
+  // Stage reached by the best offer: 0 = none of the model, 1 = model, 2 = region, 3 = active, 4 = price,
+  // 5 = uptime, 6 = reputation, 7 = slashes, 8 = free GPUs at R_b (so only this batch's takers stand in the way).
+  let best = 0;
+  if (tok >= 0) {
+    for (const model of modelsOf(b, o)) {
+      const book = b.books.get(tok * 65_536 + model);
+      if (!book) continue;
+      for (let r = 0; r < book.regions.length && best < 8; r++) {
+        const inRegion = regionAllowed(b, oi, book.regions[r]!);
+        if (!inRegion) {
+          if (best < 1) best = 1;
+          continue;
+        }
+        for (let f = book.lo[r]!; f < book.hi[r]!; f++) {
+          let s = 2;
+          if (b.offerActive[f] === 1) {
+            s = 3;
+            if (b.offers[f]!.pricePerGpuHour <= o.maxPricePerGpuHour) {
+              s = 4;
+              if (b.offerUptime[f]! >= o.minUptimeBps) {
+                s = 5;
+                if (b.offerRep[f]! >= o.minReputationBps) {
+                  s = 6;
+                  if (b.offerSlashed[f]! <= o.maxTimesSlashed) {
+                    s = 7;
+                    if (b.offerFree[f]! >= o.gpuCount) s = 8;
+                  }
+                }
+              }
+            }
+          }
+          if (s > best) best = s;
+        }
+      }
+    }
+  }
+  const byStage = [
+    UnmatchedReason.NoOfferForModel,
+    UnmatchedReason.NoOfferInRegion,
+    UnmatchedReason.ProviderNotActive,
+    UnmatchedReason.PriceAboveMax,
+    UnmatchedReason.UptimeTooLow,
+    UnmatchedReason.ReputationTooLow,
+    UnmatchedReason.TooManySlashes,
+    UnmatchedReason.CapacityTooSmall,
+    UnmatchedReason.CapacityTaken,
+  ];
+  return byStage[best]!;
+}
+
+/**
+ * docs §5.9 the objective of an assignment: Σ gpuCount × base over assigned pairs + Σ over offers of the headroom
+ * of the GPUs they gave out. It depends only on which pairs are assigned, not on the order they were made in.
+ */
+export function objectiveOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array): bigint {
+  let total = 0n;
+  const taken = new Float64Array(b.offers.length);
+  for (let oi = 0; oi < b.orders.length; oi++) {
+    const e = pairOf[oi]!;
+    if (e < 0) continue;
+    total += BigInt(b.orderGpus[oi]! * cand.base[e]!);
+    taken[cand.offer[e]!]! += b.orderGpus[oi]!;
+  }
+  for (let f = 0; f < b.offers.length; f++) if (taken[f]! > 0) total += BigInt(headroomValue(b, f, 0, taken[f]!));
+  return total;
+}
+
+/** docs §9: the market-quality figures of an assignment. */
+export function qualityOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array): MatchQuality {
+  let ordersOpen = 0;
+  let ordersMatched = 0;
+  let gpusRequested = 0;
+  let gpusMatched = 0;
+  let paid = 0n;
+  let maxPaid = 0n;
+  const perProvider = new Float64Array(b.providers.length);
+  for (let oi = 0; oi < b.orders.length; oi++) {
+    if (b.orderState[oi] !== 0) continue;
+    const o = b.orders[oi]!;
+    ordersOpen++;
+    gpusRequested += o.gpuCount;
+    const e = pairOf[oi]!;
+    if (e < 0) continue;
+    const f = cand.offer[e]!;
+    ordersMatched++;
+    gpusMatched += o.gpuCount;
+    const g = BigInt(o.gpuCount);
+    paid += b.offers[f]!.pricePerGpuHour * g;
+    maxPaid += o.maxPricePerGpuHour * g;
+    perProvider[b.offerProvider[f]!]! += o.gpuCount;
+  }
+  const bps = (num: number, den: number): number => (den === 0 ? BPS : Math.floor((num * BPS) / den));
+  const gpusPerProvider = [];
+  for (let p = 0; p < b.providers.length; p++) {
+    const gpus = perProvider[p]!;
+    if (gpus > 0) gpusPerProvider.push({ provider: b.providers[p]!.provider, gpus, shareBps: bps(gpus, gpusMatched) });
+  }
+  return {
+    ordersOpen,
+    ordersMatched,
+    fillRateOrdersBps: bps(ordersMatched, ordersOpen),
+    gpusRequested,
+    gpusMatched,
+    fillRateGpusBps: bps(gpusMatched, gpusRequested),
+    meanPriceVsMaxBps: maxPaid === 0n ? BPS : Number((paid * BigInt(BPS)) / maxPaid),
+    gpusPerProvider,
+    totalValue: objectiveOf(b, cand, pairOf),
+  };
+}
+
+/** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */
+const sharedPool = new ScratchPool();
+
+/** Both phases on a prepared batch. */
+export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}, pool: ScratchPool = new ScratchPool()): Decisions {
+  const d = greedyPhase(b, cand, options);
+  if (!options.greedyOnly) {
+    augmentPhase(b, cand, d, pool);
+    repairPhase(b, cand, d);
+  }
+  return d;
+}
+
+/**
+ * Runs the matcher on one batch. `seed` is the batch seed (bytes32 hex). Inputs may be in any order; the result
+ * is identical for every permutation of them.
+ */
+export function matchBatch(inputs: MatchInputs, seed: Hex, options: MatchOptions = {}): MatchResult {
+  const b = prepareBatch(inputs, seed);
+  const cand = buildCandidates(b, sharedPool);
+  return resultOf(b, cand, decide(b, cand, options, sharedPool).pair);
+}
+
+/** Builds the canonical result (assignments, reasons, figures) from per-order decisions. */
+export function resultOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array): MatchResult {
+  const assignments: Assignment[] = [];
+  const unmatched: Unmatched[] = [];
+  for (let oi = 0; oi < b.orders.length; oi++) {
+    const o = b.orders[oi]!;
+    const e = pairOf[oi]!;
+    if (e >= 0) {
+      const v = b.offers[cand.offer[e]!]!;
+      assignments.push({ orderId: o.orderId, offerVersionId: v.versionId, gpuCount: o.gpuCount, pricePerGpuHour: v.pricePerGpuHour });
+    } else unmatched.push({ orderId: o.orderId, reason: unmatchedReason(b, oi) });
+  }
+  return { assignments, unmatched, quality: qualityOf(b, cand, pairOf) };
+}

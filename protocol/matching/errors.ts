@@ -1,0 +1,22 @@
+/** Bad matcher input is reported as data: a code from this enum plus the offending detail. */
+export enum MatchingErrorCode {
+  BadSeed = "BAD_SEED",
+  BadWeights = "BAD_WEIGHTS",
+  DuplicateOrder = "DUPLICATE_ORDER",
+  DuplicateOfferVersion = "DUPLICATE_OFFER_VERSION",
+  DuplicateProvider = "DUPLICATE_PROVIDER",
+  DuplicateModel = "DUPLICATE_MODEL",
+  TwoActiveVersions = "TWO_ACTIVE_VERSIONS",
+  UnknownProvider = "UNKNOWN_PROVIDER",
+  OutOfRange = "OUT_OF_RANGE",
+}
+
+export class MatchingInputError extends Error {
+  override readonly name = "MatchingInputError";
+  constructor(
+    readonly code: MatchingErrorCode,
+    readonly detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}

@@ -1,0 +1,532 @@
+/**
+ * Validation, canonical ordering and indexing of a batch's inputs (docs/matching.md §2–§4). Everything the engine
+ * and the reference solvers read goes through `prepareBatch`, so both see the same eligible offers, the same
+ * candidate pairs and the same pair scores. Inputs may arrive in any order: orders are sorted by orderId, offers by
+ * versionId, providers by address, and every later loop runs over these sorted arrays only.
+ */
+import { hexToBytes, type Hex } from "viem";
+import {
+  BPS,
+  OrderStatus,
+  ProviderStatus,
+  reputationBps,
+  type GpuModel,
+  type MatchingWeights,
+  type OfferVersion,
+  type Order,
+  type Provider,
+} from "../market/types.js";
+import { MatchingErrorCode, MatchingInputError } from "./errors.js";
+import { RANDOM_TAG_OFFER, RANDOM_TAG_ORDER, RandomValues } from "./random.js";
+import { FREE_GPU_CAP, isqrt, mixRandom, priceScore, priceShiftOf, regionScore, slashScore, stakeScore } from "./score.js";
+import { UnmatchedReason, type MatchInputs } from "./types.js";
+
+/** Offers of one (payment token, model): their regions ascending, and per region the offer indices ascending. */
+interface ModelBook {
+  regions: number[];
+  /** Offers of regions[i] are the offer indices [lo[i], hi[i]). */
+  lo: number[];
+  hi: number[];
+}
+
+export interface PreparedBatch {
+  referenceBlock: bigint;
+  weights: MatchingWeights;
+  /** All input orders, orderId ascending. */
+  orders: Order[];
+  /** 0 when the order is open at R_b, else OrderNotOpen / OrderExpired. */
+  orderState: Uint8Array;
+  orderGpus: Float64Array;
+  orderShift: Int32Array;
+  orderMaxShifted: Float64Array;
+  orderMinUptime: Int32Array;
+  orderMinRep: Int32Array;
+  orderMaxSlashed: Float64Array;
+  orderPrefZone: Int32Array;
+  orderRand: Uint32Array;
+  /** Index of the order's payment token among the offers' tokens, -1 if no eligible offer uses it. */
+  orderToken: Int32Array;
+  orderMaskLo: Uint32Array;
+  orderMaskHi: Uint32Array;
+  /** regionMask 0: every region, including any outside 0‥63. */
+  orderAnyRegion: Uint8Array;
+
+  /**
+   * Offer versions active at R_b (at most one per offerId), ordered by (payment token, model, region, versionId)
+   * so that each book is a contiguous index range; `offerRank` is the position by versionId, used for every tie.
+   */
+  offers: OfferVersion[];
+  offerRank: Int32Array;
+  offerToken: Int32Array;
+  offerFree: Float64Array; // F: min(gpuCount − gpusLeased, FREE_GPU_CAP), ≥ 0
+  offerTotal: Float64Array; // C: gpuCount
+  offerZone: Int32Array;
+  offerModel: Int32Array;
+  offerProvider: Int32Array;
+  offerActive: Uint8Array; // provider status Active
+  offerUptime: Int32Array;
+  offerRep: Int32Array;
+  offerSlashed: Float64Array;
+  /** w_uptime·uptime + w_rep·rep + w_slash·slash + w_stake·stake: the part of a pair's score set by the offer alone. */
+  offerStatic: Float64Array;
+  offerRand: Uint32Array;
+
+  providers: Provider[]; // address ascending
+  books: Map<number, ModelBook>; // key tokenIndex × 65 536 + modelId
+  /** Model ids with tier ≥ t, ascending, for t = 0‥255. */
+  modelsFromTier: number[][];
+  /** Offer prices shifted right by s (docs §5.2), computed on first use per shift. */
+  shiftedPrices(shift: number): Float64Array;
+}
+
+const UINT16 = 1n << 16n;
+const UINT32 = 1n << 32n;
+const UINT64 = 1n << 64n;
+const UINT128 = 1n << 128n;
+
+function bad(code: MatchingErrorCode, detail: string): never {
+  throw new MatchingInputError(code, detail);
+}
+
+function checkUint(name: string, v: number | bigint, limit: bigint): void {
+  const ok = typeof v === "bigint" ? v >= 0n && v < limit : Number.isSafeInteger(v) && v >= 0 && (limit > 0x1fffffffffffffn || v < Number(limit));
+  if (!ok) bad(MatchingErrorCode.OutOfRange, `${name} = ${String(v)} is not an integer in [0, ${limit})`);
+}
+
+const cmpBig = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
+const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export const WEIGHT_KEYS = ["region", "price", "uptime", "reputation", "availability", "slashing", "stake", "random"] as const;
+
+export function checkWeights(w: MatchingWeights): void {
+  let sum = 0;
+  for (const k of WEIGHT_KEYS) {
+    const v = w[k];
+    if (!Number.isSafeInteger(v) || v < 0 || v > BPS) bad(MatchingErrorCode.BadWeights, `weight ${k} = ${String(v)}`);
+    sum += v;
+  }
+  if (sum !== BPS) bad(MatchingErrorCode.BadWeights, `weights sum to ${sum}, not ${BPS}`);
+}
+
+export function seedBytes(seed: Hex): Uint8Array {
+  if (typeof seed !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(seed)) bad(MatchingErrorCode.BadSeed, `seed must be 32 bytes of hex, got ${String(seed)}`);
+  return hexToBytes(seed);
+}
+
+function validateOrder(o: Order): void {
+  checkUint("order.orderId", o.orderId, UINT64);
+  if (o.orderId === 0n) bad(MatchingErrorCode.OutOfRange, "order.orderId = 0");
+  checkUint(`order ${o.orderId} modelId`, o.modelId, UINT16);
+  checkUint(`order ${o.orderId} minTier`, o.minTier, 256n);
+  checkUint(`order ${o.orderId} gpuCount`, o.gpuCount, UINT32);
+  if (o.gpuCount === 0) bad(MatchingErrorCode.OutOfRange, `order ${o.orderId} gpuCount = 0`);
+  checkUint(`order ${o.orderId} regionMask`, o.regionMask, UINT64);
+  checkUint(`order ${o.orderId} preferredZone`, o.preferredZone, UINT16);
+  checkUint(`order ${o.orderId} maxPricePerGpuHour`, o.maxPricePerGpuHour, UINT128);
+  checkUint(`order ${o.orderId} durationHours`, o.durationHours, UINT32);
+  checkUint(`order ${o.orderId} minUptimeBps`, o.minUptimeBps, UINT16);
+  checkUint(`order ${o.orderId} minReputationBps`, o.minReputationBps, UINT16);
+  checkUint(`order ${o.orderId} maxTimesSlashed`, o.maxTimesSlashed, UINT32);
+  checkUint(`order ${o.orderId} expiresAt`, o.expiresAt, UINT64);
+  checkUint(`order ${o.orderId} createdAt`, o.createdAt, UINT64);
+}
+
+function validateOffer(v: OfferVersion): void {
+  checkUint("offer.versionId", v.versionId, UINT64);
+  if (v.versionId === 0n) bad(MatchingErrorCode.OutOfRange, "offer.versionId = 0");
+  checkUint(`offer ${v.versionId} offerId`, v.offerId, UINT64);
+  checkUint(`offer ${v.versionId} modelId`, v.modelId, UINT16);
+  if (v.modelId === 0) bad(MatchingErrorCode.OutOfRange, `offer ${v.versionId} modelId = 0`);
+  checkUint(`offer ${v.versionId} gpuCount`, v.gpuCount, UINT32);
+  checkUint(`offer ${v.versionId} gpusLeased`, v.gpusLeased, UINT32);
+  checkUint(`offer ${v.versionId} pricePerGpuHour`, v.pricePerGpuHour, UINT128);
+  checkUint(`offer ${v.versionId} activeFrom`, v.activeFrom, UINT64);
+  checkUint(`offer ${v.versionId} activeUntil`, v.activeUntil, UINT64);
+}
+
+function validateProvider(p: Provider): void {
+  checkUint(`provider ${p.provider} stake`, p.stake, 1n << 256n);
+  checkUint(`provider ${p.provider} status`, p.status, 256n);
+  checkUint(`provider ${p.provider} zone`, p.zone, UINT16);
+  checkUint(`provider ${p.provider} uptimeBps`, p.uptimeBps, BigInt(BPS + 1));
+  checkUint(`provider ${p.provider} leasesCompleted`, p.leasesCompleted, UINT32);
+  checkUint(`provider ${p.provider} leasesFailed`, p.leasesFailed, UINT32);
+  checkUint(`provider ${p.provider} timesSlashed`, p.timesSlashed, UINT32);
+}
+
+/** docs §3: an offer version takes part iff it is active at R_b. */
+export function isActiveAt(v: OfferVersion, block: bigint): boolean {
+  return v.activeFrom <= block && (v.activeUntil === 0n || block < v.activeUntil);
+}
+
+/** docs §3: the order-level checks, as a reason code (0 = open at R_b). */
+export function orderStateAt(o: Order, block: bigint): number {
+  if (o.status !== OrderStatus.Open || o.createdAt > block) return UnmatchedReason.OrderNotOpen;
+  if (o.expiresAt <= block) return UnmatchedReason.OrderExpired;
+  return 0;
+}
+
+export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
+  const R = inputs.referenceBlock;
+  checkUint("referenceBlock", R, UINT64);
+  const weights = inputs.weights;
+  checkWeights(weights);
+  const seedRaw = seedBytes(seed);
+
+  // Catalog: model id → tier.
+  const tierOf = new Map<number, number>();
+  for (const m of inputs.catalog) {
+    checkUint("catalog model id", m.id, UINT16);
+    checkUint(`catalog model ${m.id} tier`, m.tier, 256n);
+    if (tierOf.has(m.id)) bad(MatchingErrorCode.DuplicateModel, `model ${m.id} appears twice in the catalog`);
+    tierOf.set(m.id, m.tier);
+  }
+  const catalogIds = [...tierOf.keys()].sort((a, b) => a - b);
+  const modelsFromTier: number[][] = [];
+  for (let t = 0; t < 256; t++) modelsFromTier.push(catalogIds.filter((id) => id !== 0 && tierOf.get(id)! >= t));
+
+  // Providers, address ascending.
+  const providers = [...inputs.providers].sort((a, b) => cmpStr(a.provider.toLowerCase(), b.provider.toLowerCase()));
+  const providerIdx = new Map<string, number>();
+  providers.forEach((p, i) => {
+    validateProvider(p);
+    const key = p.provider.toLowerCase();
+    if (providerIdx.has(key)) bad(MatchingErrorCode.DuplicateProvider, `provider ${p.provider} appears twice`);
+    providerIdx.set(key, i);
+  });
+  let maxStake = 0n;
+  for (const p of providers) if (p.status === ProviderStatus.Active && p.stake > maxStake) maxStake = p.stake;
+  const maxStakeSqrt = isqrt(maxStake);
+  const provStatic = new Float64Array(providers.length);
+  providers.forEach((p, i) => {
+    provStatic[i] =
+      weights.uptime * p.uptimeBps +
+      weights.reputation * reputationBps(p) +
+      weights.slashing * slashScore(p.leasesCompleted, p.leasesFailed, p.timesSlashed) +
+      weights.stake * stakeScore(p.stake, maxStakeSqrt);
+  });
+
+  // Offers: all validated, duplicates refused; those active at R_b kept, versionId ascending.
+  const allOffers = [...inputs.offers].sort((a, b) => cmpBig(a.versionId, b.versionId));
+  const versioned: OfferVersion[] = [];
+  const activeOfferIds = new Set<bigint>();
+  for (let i = 0; i < allOffers.length; i++) {
+    const v = allOffers[i]!;
+    validateOffer(v);
+    if (i > 0 && allOffers[i - 1]!.versionId === v.versionId) bad(MatchingErrorCode.DuplicateOfferVersion, `offer version ${v.versionId} appears twice`);
+    if (!isActiveAt(v, R)) continue;
+    if (activeOfferIds.has(v.offerId)) bad(MatchingErrorCode.TwoActiveVersions, `offer ${v.offerId} has two versions active at block ${R}`);
+    activeOfferIds.add(v.offerId);
+    if (!providerIdx.has(v.provider.toLowerCase())) bad(MatchingErrorCode.UnknownProvider, `offer version ${v.versionId} names provider ${v.provider}, not in the inputs`);
+    versioned.push(v);
+  }
+
+  // Internal offer order: by (payment token, model, region, versionId), so that each book's offers are one
+  // contiguous index range and the candidate scan reads memory in sequence. Ties elsewhere use versionId rank.
+  const n0 = versioned.length;
+  const tokenIdx = new Map<string, number>();
+  const offerRandom = new RandomValues(seedRaw, RANDOM_TAG_OFFER);
+  const vTok = new Int32Array(n0);
+  const vRegion = new Int32Array(n0);
+  const vRand = new Uint32Array(n0);
+  for (let i = 0; i < n0; i++) {
+    const v = versioned[i]!;
+    const token = v.paymentToken.toLowerCase();
+    let t = tokenIdx.get(token);
+    if (t === undefined) tokenIdx.set(token, (t = tokenIdx.size));
+    vTok[i] = t;
+    vRegion[i] = providers[providerIdx.get(v.provider.toLowerCase())!]!.zone >> 8;
+    vRand[i] = offerRandom.of(v.versionId);
+  }
+  const perm = Array.from({ length: n0 }, (_, i) => i).sort(
+    (a, b) => vTok[a]! - vTok[b]! || versioned[a]!.modelId - versioned[b]!.modelId || vRegion[a]! - vRegion[b]! || a - b,
+  );
+  const offers = perm.map((i) => versioned[i]!);
+  const n = n0;
+  const offerRank = new Int32Array(n);
+  const offerToken = new Int32Array(n);
+  const offerFree = new Float64Array(n);
+  const offerTotal = new Float64Array(n);
+  const offerZone = new Int32Array(n);
+  const offerModel = new Int32Array(n);
+  const offerProvider = new Int32Array(n);
+  const offerActive = new Uint8Array(n);
+  const offerUptime = new Int32Array(n);
+  const offerRep = new Int32Array(n);
+  const offerSlashed = new Float64Array(n);
+  const offerStatic = new Float64Array(n);
+  const offerRand = new Uint32Array(n);
+  const books = new Map<number, ModelBook>();
+  for (let i = 0; i < n; i++) {
+    const vi = perm[i]!;
+    const v = offers[i]!;
+    const pi = providerIdx.get(v.provider.toLowerCase())!;
+    const p = providers[pi]!;
+    offerRank[i] = vi;
+    offerToken[i] = vTok[vi]!;
+    offerFree[i] = Math.min(Math.max(v.gpuCount - v.gpusLeased, 0), FREE_GPU_CAP);
+    offerTotal[i] = v.gpuCount;
+    offerZone[i] = p.zone;
+    offerModel[i] = v.modelId;
+    offerProvider[i] = pi;
+    offerActive[i] = p.status === ProviderStatus.Active ? 1 : 0;
+    offerUptime[i] = p.uptimeBps;
+    offerRep[i] = reputationBps(p);
+    offerSlashed[i] = p.timesSlashed;
+    offerStatic[i] = provStatic[pi]!;
+    offerRand[i] = vRand[vi]!;
+    const key = vTok[vi]! * 65_536 + v.modelId;
+    let book = books.get(key);
+    if (!book) books.set(key, (book = { regions: [], lo: [], hi: [] }));
+    const region = vRegion[vi]!;
+    const last = book.regions.length - 1;
+    if (last >= 0 && book.regions[last] === region) book.hi[last] = i + 1;
+    else {
+      book.regions.push(region);
+      book.lo.push(i);
+      book.hi.push(i + 1);
+    }
+  }
+
+  // Orders, orderId ascending.
+  const orders = [...inputs.orders].sort((a, b) => cmpBig(a.orderId, b.orderId));
+  const m = orders.length;
+  const orderState = new Uint8Array(m);
+  const orderGpus = new Float64Array(m);
+  const orderShift = new Int32Array(m);
+  const orderMaxShifted = new Float64Array(m);
+  const orderMinUptime = new Int32Array(m);
+  const orderMinRep = new Int32Array(m);
+  const orderMaxSlashed = new Float64Array(m);
+  const orderPrefZone = new Int32Array(m);
+  const orderRand = new Uint32Array(m);
+  const orderToken = new Int32Array(m);
+  const orderMaskLo = new Uint32Array(m);
+  const orderMaskHi = new Uint32Array(m);
+  const orderAnyRegion = new Uint8Array(m);
+  const orderRandom = new RandomValues(seedRaw, RANDOM_TAG_ORDER);
+  for (let i = 0; i < m; i++) {
+    const o = orders[i]!;
+    validateOrder(o);
+    if (i > 0 && orders[i - 1]!.orderId === o.orderId) bad(MatchingErrorCode.DuplicateOrder, `order ${o.orderId} appears twice`);
+    orderState[i] = orderStateAt(o, R);
+    orderGpus[i] = o.gpuCount;
+    const s = priceShiftOf(o.maxPricePerGpuHour);
+    orderShift[i] = s;
+    orderMaxShifted[i] = Number(o.maxPricePerGpuHour >> BigInt(s));
+    orderMinUptime[i] = o.minUptimeBps;
+    orderMinRep[i] = o.minReputationBps;
+    orderMaxSlashed[i] = o.maxTimesSlashed;
+    orderPrefZone[i] = o.preferredZone;
+    orderRand[i] = orderRandom.of(o.orderId);
+    orderToken[i] = tokenIdx.get(o.paymentToken.toLowerCase()) ?? -1;
+    orderAnyRegion[i] = o.regionMask === 0n ? 1 : 0;
+    orderMaskLo[i] = Number(o.regionMask & 0xffffffffn);
+    orderMaskHi[i] = Number(o.regionMask >> 32n);
+  }
+
+  const shiftCache = new Map<number, Float64Array>();
+  const shiftedPrices = (shift: number): Float64Array => {
+    let arr = shiftCache.get(shift);
+    if (!arr) {
+      arr = new Float64Array(n);
+      const s = BigInt(shift);
+      for (let i = 0; i < n; i++) arr[i] = Number(offers[i]!.pricePerGpuHour >> s);
+      shiftCache.set(shift, arr);
+    }
+    return arr;
+  };
+
+  return {
+    referenceBlock: R,
+    weights,
+    orders,
+    orderState,
+    orderGpus,
+    orderShift,
+    orderMaxShifted,
+    orderMinUptime,
+    orderMinRep,
+    orderMaxSlashed,
+    orderPrefZone,
+    orderRand,
+    orderToken,
+    orderMaskLo,
+    orderMaskHi,
+    orderAnyRegion,
+    offers,
+    offerRank,
+    offerToken,
+    offerFree,
+    offerTotal,
+    offerZone,
+    offerModel,
+    offerProvider,
+    offerActive,
+    offerUptime,
+    offerRep,
+    offerSlashed,
+    offerStatic,
+    offerRand,
+    providers,
+    books,
+    modelsFromTier,
+    shiftedPrices,
+  };
+}
+
+/** Model ids an order accepts: its own, or (modelId 0) every catalog model of tier ≥ minTier. */
+export function modelsOf(b: PreparedBatch, o: Order): ReadonlyArray<number> {
+  return o.modelId === 0 ? b.modelsFromTier[o.minTier]! : [o.modelId];
+}
+
+export function regionAllowed(b: PreparedBatch, orderIndex: number, region: number): boolean {
+  if (b.orderAnyRegion[orderIndex] === 1) return true;
+  if (region >= 64) return false;
+  return region < 32 ? ((b.orderMaskLo[orderIndex]! >>> region) & 1) === 1 : ((b.orderMaskHi[orderIndex]! >>> (region - 32)) & 1) === 1;
+}
+
+/**
+ * Every candidate pair of the batch (docs §4): for each order, the offers that pass all pair filters, with the
+ * capacity filter taken against the free GPUs at R_b (the engine re-checks it against what this batch has taken),
+ * and each pair's base score (docs §5.9: the weighted criteria except availability). Compressed rows by order:
+ * the pairs of order i are [start[i], start[i+1]), offers listed model by model (ascending), region by region
+ * (ascending), versionId ascending.
+ */
+export interface Candidates {
+  start: Int32Array;
+  offer: Int32Array;
+  /** ≤ 10 000 × 10 000 < 2^31. */
+  base: Int32Array;
+}
+
+/**
+ * Reusable memory for candidate lists. Fresh memory costs page faults on first touch (≈ 0.2 s for the 35 MB of a
+ * 10 000 × 10 000 batch on the machines measured), so an operator matching batch after batch keeps one pool; the
+ * lists returned by buildCandidates then live in it until the next call that uses the same pool.
+ */
+export class ScratchPool {
+  private readonly arrays = new Map<string, Int32Array>();
+  int32(name: string, size: number): Int32Array {
+    let a = this.arrays.get(name);
+    if (!a || a.length < size) {
+      a = new Int32Array(Math.ceil(size * 1.25) + 16);
+      this.arrays.set(name, a);
+    }
+    return a;
+  }
+}
+
+export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new ScratchPool()): Candidates {
+  const m = b.orders.length;
+  const start = new Int32Array(m + 1);
+  // Upper bound of the pair count (every offer of every allowed book), so the hot loop never grows an array;
+  // untouched pages of the allocation cost nothing.
+  let cap = 0;
+  for (let oi = 0; oi < m; oi++) {
+    const tok = b.orderToken[oi]!;
+    if (b.orderState[oi] !== 0 || tok < 0) continue;
+    for (const model of modelsOf(b, b.orders[oi]!)) {
+      const book = b.books.get(tok * 65_536 + model);
+      if (!book) continue;
+      for (let r = 0; r < book.regions.length; r++) if (regionAllowed(b, oi, book.regions[r]!)) cap += book.hi[r]! - book.lo[r]!;
+    }
+  }
+  const offer = pool.int32("candOffer", cap);
+  const base = pool.int32("candBase", cap);
+  let n = 0;
+  for (let oi = 0; oi < m; oi++) {
+    start[oi] = n;
+    const tok = b.orderToken[oi]!;
+    if (b.orderState[oi] !== 0 || tok < 0) continue;
+    const o = b.orders[oi]!;
+    const g = b.orderGpus[oi]!;
+    const M = b.orderMaxShifted[oi]!;
+    const maxPrice = o.maxPricePerGpuHour;
+    const prices = b.shiftedPrices(b.orderShift[oi]!);
+    const minUp = b.orderMinUptime[oi]!;
+    const minRep = b.orderMinRep[oi]!;
+    const maxSl = b.orderMaxSlashed[oi]!;
+    const pref = b.orderPrefZone[oi]!;
+    const prefRegion = pref >> 8;
+    const ro = b.orderRand[oi]!;
+    for (const model of modelsOf(b, o)) {
+      const book = b.books.get(tok * 65_536 + model);
+      if (!book) continue;
+      for (let r = 0; r < book.regions.length; r++) {
+        const region = book.regions[r]!;
+        if (!regionAllowed(b, oi, region)) continue;
+        // Region score is per zone only inside the preferred region; elsewhere it is constant for the list.
+        const regionConst = pref === 0 ? BPS : region === prefRegion ? -1 : 0;
+        n = scanBook(b, book.lo[r]!, book.hi[r]!, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro);
+      }
+    }
+  }
+  start[m] = n;
+  return { start, offer: offer.subarray(0, n), base: base.subarray(0, n) };
+}
+
+/** The hot loop of buildCandidates over one book's offers [lo, hi); a plain function of plain values, for the JIT. */
+function scanBook(
+  b: PreparedBatch,
+  lo: number,
+  hi: number,
+  outOffer: Int32Array,
+  outBase: Int32Array,
+  n: number,
+  M: number,
+  prices: Float64Array,
+  maxPrice: bigint,
+  minUp: number,
+  minRep: number,
+  maxSl: number,
+  g: number,
+  regionConst: number,
+  pref: number,
+  ro: number,
+): number {
+  const { offerActive, offerUptime, offerRep, offerSlashed, offerFree, offerZone, offerStatic, offerRand, offers } = b;
+  const wRegion = b.weights.region;
+  const wPrice = b.weights.price;
+  const wRandom = b.weights.random;
+  for (let f = lo; f < hi; f++) {
+    if (offerActive[f] === 0) continue;
+    const P = prices[f]!;
+    if (P > M || (P === M && offers[f]!.pricePerGpuHour > maxPrice)) continue;
+    if (offerUptime[f]! < minUp || offerRep[f]! < minRep || offerSlashed[f]! > maxSl) continue;
+    if (offerFree[f]! < g) continue;
+    const rs = regionConst >= 0 ? regionConst : offerZone[f] === pref ? BPS : BPS / 2;
+    outOffer[n] = f;
+    outBase[n] = wRegion * rs + wPrice * priceScore(M, P) + offerStatic[f]! + wRandom * mixRandom(ro, offerRand[f]!);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Whether (order oi, offer f) is a candidate pair (the filters of scanBook, applied to one pair); used where
+ * looking up a few offers is cheaper than walking an order's candidate list.
+ */
+export function isCandidate(b: PreparedBatch, oi: number, f: number): boolean {
+  if (b.orderState[oi] !== 0 || b.offerActive[f] === 0 || b.offerToken[f] !== b.orderToken[oi]) return false;
+  const o = b.orders[oi]!;
+  const v = b.offers[f]!;
+  if (o.modelId === 0 ? !b.modelsFromTier[o.minTier]!.includes(v.modelId) : v.modelId !== o.modelId) return false;
+  if (!regionAllowed(b, oi, b.offerZone[f]! >> 8)) return false;
+  if (v.pricePerGpuHour > o.maxPricePerGpuHour) return false;
+  if (b.offerUptime[f]! < o.minUptimeBps || b.offerRep[f]! < o.minReputationBps || b.offerSlashed[f]! > o.maxTimesSlashed) return false;
+  return b.offerFree[f]! >= o.gpuCount;
+}
+
+/** The base score of one pair by the criteria's definitions (docs §5), for checks against buildCandidates. */
+export function pairBase(b: PreparedBatch, oi: number, f: number): number {
+  const w = b.weights;
+  const M = b.orderMaxShifted[oi]!;
+  const P = b.shiftedPrices(b.orderShift[oi]!)[f]!;
+  return (
+    w.region * regionScore(b.orderPrefZone[oi]!, b.offerZone[f]!) +
+    w.price * priceScore(M, P) +
+    b.offerStatic[f]! +
+    w.random * mixRandom(b.orderRand[oi]!, b.offerRand[f]!)
+  );
+}
