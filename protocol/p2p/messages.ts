@@ -10,7 +10,7 @@
  *
  * G1 points use the EVM encoding (x ‖ y), so signatures go on-chain unchanged.
  */
-import { keccak256, type Hex } from "viem";
+import type { Hex } from "viem";
 import type { Assignment } from "../market/types.js";
 import { bytesToHex, concatBytes, hexToFixedBytes, readUint64BE, uint64BE } from "../db/keys.js";
 import { GossipErrorCode, reject } from "./errors.js";
@@ -72,14 +72,6 @@ export function encodeSeedMessage(m: SeedMessage): Uint8Array {
 export function decodeSeedMessage(data: Uint8Array): SeedMessage {
   checkFixedLength(data, SEED_MESSAGE_BYTES);
   return { batch: readUint64BE(data, 1), signer: bytesToHex(data.subarray(9, 41)), signature: g1At(data, 41) };
-}
-
-/**
- * seed_b from the leader's seed signature: keccak256(X ‖ Y), as ServiceManager._verifySeed computes it
- * (abi.encodePacked of the two uint256 coordinates, i.e. the 64-byte EVM encoding).
- */
-export function seedOfSignature(signature: G1Like): Hex {
-  return keccak256(encodeG1(signature));
 }
 
 // ---- partial

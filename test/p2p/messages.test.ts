@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { encodePacked, keccak256, type Hex } from "viem";
+import type { Hex } from "viem";
 import { GossipAction, GossipErrorCode, GossipValidationError } from "../../protocol/p2p/errors.js";
 import {
   MAX_ASSIGNMENTS,
@@ -11,7 +11,6 @@ import {
   encodePartialSignatureMessage,
   encodeResultListMessage,
   encodeSeedMessage,
-  seedOfSignature,
 } from "../../protocol/p2p/messages.js";
 import { BN254_P, decodeG1, encodeG1, PointEncodingError } from "../../protocol/p2p/points.js";
 import { GossipTopicName, parseTopic, topicString } from "../../protocol/p2p/topics.js";
@@ -71,10 +70,6 @@ describe("protocol/p2p messages", () => {
       const bytes = encodeSeedMessage(seed);
       expect(bytes.length).to.equal(SEED_MESSAGE_BYTES);
       expect(decodeSeedMessage(bytes)).to.deep.equal(seed);
-    });
-    it("should derive seed_b as keccak256(abi.encodePacked(X, Y)) of the signature, as the service manager does", () => {
-      const sig = g1Multiple(7n);
-      expect(seedOfSignature(sig)).to.equal(keccak256(encodePacked(["uint256", "uint256"], [sig.X, sig.Y])));
     });
     it("should reject extra bytes as TooLarge, missing bytes as Malformed, another version as UnknownVersion", () => {
       const bytes = encodeSeedMessage(seed);
