@@ -122,6 +122,21 @@ export class BatchTable implements BatchView {
     return this.latest;
   }
 
+  /**
+   * The same table in the shape the aggregator reads (aggregator/types.ts `BatchView`: `get`, `latestClosed`),
+   * so one instance, fed once by the chain follower, serves gossip validation and aggregation alike.
+   */
+  get(batch: bigint): { batch: bigint; referenceBlock: bigint; closedAtBlock: bigint; status: "open" | "final" | "abandoned" } | null {
+    const entry = this.entries.get(batch);
+    if (!entry) return null;
+    const status = entry.status === BatchStatus.Open ? "open" : entry.status === BatchStatus.Final ? "final" : "abandoned";
+    return { batch: entry.batch, referenceBlock: entry.referenceBlock, closedAtBlock: entry.closedAt, status };
+  }
+
+  latestClosed(): bigint {
+    return this.latest;
+  }
+
   waitForBatch(batch: bigint, timeoutMs: number): Promise<boolean> {
     if (this.entries.has(batch)) return Promise.resolve(true);
     return new Promise((resolve) => {
