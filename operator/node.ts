@@ -297,7 +297,7 @@ export class OperatorNode {
     this.table.onClosed({
       batch: close.batch,
       referenceBlock: close.referenceBlock,
-      closeBlock: close.closedAt,
+      closedAt: close.closedAt,
       seedMessageHash: close.seedMessageHash,
       leaderOrder: close.leaderOrder,
     });
