@@ -155,9 +155,18 @@ export class Aggregator {
       if (outcome.kind === "submitted") {
         this.#record(batch, { kind: "submitted", submission, outcome });
         this.#m.metrics?.submissions.inc({ outcome: "submitted" });
+        // The message text and fields are part of the process contract (the devnet reads these lines).
         this.#m.logger.info(
-          { ...log, txHash: outcome.txHash, block: outcome.blockNumber, gasUsed: outcome.gasUsed, signers: submission.signerIds.length, nonSigners: submission.nonSignerIds.length },
-          "aggregator: batch result submitted",
+          {
+            ...log,
+            txHash: outcome.txHash,
+            block: outcome.blockNumber,
+            gasUsed: outcome.gasUsed,
+            signers: submission.signerIds.length,
+            nonSigners: submission.nonSignerIds.length,
+            signedStakeBps: Number((submission.signedStake * 10_000n) / submission.totalStake),
+          },
+          "batch submitted",
         );
       } else {
         this.#lost(submission, outcome.errorName);
@@ -186,6 +195,7 @@ export class Aggregator {
   #lost(submission: ResultSubmission, errorName: string): void {
     this.#record(submission.batch, { kind: "alreadyFinal", submission, errorName });
     this.#m.metrics?.submissions.inc({ outcome: "already_final" });
-    this.#m.logger.info({ batch: submission.batch, errorName }, "aggregator: batch already final (another aggregator won the race)");
+    // Another aggregator finalized the batch first (or it was abandoned): an ordinary outcome, logged at info.
+    this.#m.logger.info({ batch: submission.batch, errorName }, "lost race");
   }
 }

@@ -10,12 +10,14 @@ import { ASSIGNMENTS_ABI, type Assignment } from "../protocol/market/types.js";
 import type { BatchInfo } from "./types.js";
 
 /**
- * The leader's seed signature (PROTOCOL.md 3.2): seed_b = keccak256(signature). Its shape follows the
- * ServiceManager's submitResult once that lands; `leaderId` names the fallback leader whose key signed it.
+ * The seed proof as ServiceManager.submitResult takes it (PROTOCOL.md 3.2): the leader's BLS signature on the
+ * batch's seed message (seed_b = keccak256(signature)) and the signer's position in the batch's fallback order
+ * (0 = the first leader; `leaderOf(b, signerIndex)` names it). The contract checks the signature against that
+ * leader's key and refuses an index whose turn has not come (`ServiceManagerSeedSignerNotYetAllowed`).
  */
 export interface SeedProof {
-  leaderId: Hex;
   signature: G1Point;
+  signerIndex: bigint;
 }
 
 /** A proposed result for one batch: what was matched and with which seed. */

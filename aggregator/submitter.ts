@@ -1,7 +1,7 @@
 /**
- * Submission is injected: the viem implementation (simulateContract → writeContract → waitForTransactionReceipt on
- * ServiceManager.submitResult) is written once that contract is in main. Whatever implements it reports a lost race
- * as an outcome, and anything it throws is classified here by the decoded custom-error NAME, never message text.
+ * Submission is injected: ChainSubmitter (chainSubmitter.ts) is the viem implementation (simulateContract →
+ * writeContract → waitForTransactionReceipt on ServiceManager.submitResult). Whatever implements it reports a lost
+ * race as an outcome, and anything it throws is classified here by the decoded custom-error NAME, never message text.
  */
 import { BaseError, ContractFunctionRevertedError, type Hex } from "viem";
 import type { ResultSubmission } from "./submission.js";
@@ -17,8 +17,8 @@ export interface Submitter {
 }
 
 /**
- * Custom errors that mean "this batch needs no submission any more". The ServiceManager's name for it is fixed by
- * the contracts branch (`<Contract><Problem>`); an abandoned batch is over too.
+ * Custom errors of the ServiceManager (contracts/interfaces/IServiceManager.sol) that mean "this batch needs no
+ * submission any more": another submission finalized it, or it was abandoned.
  */
 export const BATCH_OVER_ERROR_NAMES: ReadonlySet<string> = new Set([
   "ServiceManagerBatchAlreadyFinal",

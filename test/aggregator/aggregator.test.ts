@@ -54,11 +54,11 @@ const R = 200n;
 // The custom errors a ServiceManager may revert with; decoded by name through viem, as a real revert would be.
 const SM_ABI = parseAbi([
   "error ServiceManagerBatchAlreadyFinal(uint64 batch)",
-  "error ServiceManagerSeedInvalid(uint64 batch)",
+  "error ServiceManagerInvalidSeed(uint64 batch)",
   "function submitResult(uint64 batch)",
 ]);
 
-function revertOf(errorName: "ServiceManagerBatchAlreadyFinal" | "ServiceManagerSeedInvalid", batch: bigint): BaseError {
+function revertOf(errorName: "ServiceManagerBatchAlreadyFinal" | "ServiceManagerInvalidSeed", batch: bigint): BaseError {
   const data = encodeErrorResult({ abi: SM_ABI, errorName, args: [batch] });
   const reverted = new ContractFunctionRevertedError({ abi: SM_ABI, data, functionName: "submitResult" });
   return new ContractFunctionExecutionError(reverted, { abi: SM_ABI, functionName: "submitResult", args: [batch] });
@@ -346,7 +346,7 @@ describe("aggregator/submission and service", function () {
     });
 
     it("given another revert → it should log an error, count it as failed, and retry on the next block", async () => {
-      const w = world({ waitBlocks: 0, script: [revertOf("ServiceManagerSeedInvalid", 1n), SUBMITTED] });
+      const w = world({ waitBlocks: 0, script: [revertOf("ServiceManagerInvalidSeed", 1n), SUBMITTED] });
       for (const o of sixteen) w.agg.addPartial(partialOf(o, 1n, w.digest));
       await w.agg.onBlock(R + 2n);
       expect(w.agg.outcome(1n)).to.equal(undefined);
@@ -362,7 +362,7 @@ describe("aggregator/submission and service", function () {
     it("should read the decoded custom-error name through viem's error chain", () => {
       expect(revertErrorName(revertOf("ServiceManagerBatchAlreadyFinal", 3n))).to.equal("ServiceManagerBatchAlreadyFinal");
       expect(isBatchOverError(revertOf("ServiceManagerBatchAlreadyFinal", 3n))).to.equal(true);
-      expect(isBatchOverError(revertOf("ServiceManagerSeedInvalid", 3n))).to.equal(false);
+      expect(isBatchOverError(revertOf("ServiceManagerInvalidSeed", 3n))).to.equal(false);
     });
 
     it("should never decide on message text", () => {

@@ -126,10 +126,10 @@ export class CountingMetrics implements AggregatorMetrics {
   quorumBlocks = { observe: (v: number) => this.#observe("quorumBlocks", v) };
 }
 
-/** A candidate result with a real seed proof signed by `leader`. */
-export function makeCandidate(leader: SecretKey, label: string, assignments: readonly Assignment[]): ResultCandidate {
+/** A candidate result with a real seed proof signed by `leader` (signer index 0 unless given). */
+export function makeCandidate(leader: SecretKey, label: string, assignments: readonly Assignment[], signerIndex = 0n): ResultCandidate {
   const signature = leader.sign(keccak256(toBytes(`seed message ${label}`)));
-  return { seed: seedFromSignature(signature), seedProof: { leaderId: operatorId(leader.publicKeyG1()), signature }, assignments };
+  return { seed: seedFromSignature(signature), seedProof: { signature, signerIndex }, assignments };
 }
 
 export function sampleAssignments(n: number, offset = 0): Assignment[] {

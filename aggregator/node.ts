@@ -1,0 +1,420 @@
+/**
+ * The aggregator process's pieces, composed (the CLI in main.ts only reads config and keys, then starts this):
+ *
+ *   ChainFollower ──► batch view + operator sets at R_b (cached) ──► Aggregator (pool, lists, submitter)
+ *                 └─► BatchTable (p2p freshness, leader turns, verified seeds)
+ *   MatchnetNetwork (non-operator peer) ──► seed / partial / result-list processors ──► Aggregator
+ *   ResultSource: its own matcher run at R_b with the verified seed
+ *
+ * The network is optional (tests drive addSeed / addPartial / addResultList directly; the same methods are what
+ * the gossip processors call). Every chain read goes through the injected public client, so the same code runs
+ * against `hardhat node` over HTTP and against an in-process Hardhat chain in tests.
+ */
+import type { PrivateKey } from "@libp2p/interface";
+import type { Address, PublicClient } from "viem";
+import { resultMessageDigest, seedFromSignature } from "../protocol/avs/messages.js";
+import { createBlsVerifier, type BlsVerifier, type G1Point, type G2Point, type Hex } from "../protocol/bls/index.js";
+import { operatorRegistryAbi, serviceManagerAbi } from "../protocol/chain/abi.js";
+import { ChainFollower, type BatchClosedInfo } from "../protocol/chain/follower.js";
+import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../protocol/chain/reads.js";
+import type { Logger } from "../protocol/log/logger.js";
+import type { Assignment } from "../protocol/market/types.js";
+import { matchBatch } from "../protocol/matching/index.js";
+import type { Metrics } from "../protocol/metrics/metrics.js";
+import { BatchTable } from "../protocol/p2p/batchTable.js";
+import { MatchnetNetwork, defaultNetworkOpts } from "../protocol/p2p/network.js";
+import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
+import { Aggregator } from "./aggregator.js";
+import { createG2KeySummer } from "./keySum.js";
+import type { ResultCandidate, ResultSource, SeedProof } from "./result.js";
+import type { Submitter } from "./submitter.js";
+import type { AggregatorMetrics, BatchInfo, BatchView, OperatorSetAtBlock, OperatorSetView, PartialSignature } from "./types.js";
+
+export interface AggregatorNodeOpts {
+  chainId: bigint;
+  addresses: SystemAddresses;
+  /** Blocks to wait for more signers after quorum (config aggregation.quorumWaitBlocks). */
+  quorumWaitBlocks: number;
+  /** Blocks a partial for a batch whose close is not seen yet is held by the pool. Default 4. */
+  holdBlocks?: number;
+  /** How often the chain head is polled. */
+  pollIntervalMs: number;
+  /** Null: no p2p (partials, seeds and lists come through the add* methods). */
+  network: null | {
+    listen: string[];
+    bootstrap: string[];
+    privateKey?: PrivateKey;
+    /** How long the gossip validator holds a message for a batch whose close it has not seen (config earlyPartialHoldMs). */
+    unknownBatchWaitMs: number;
+  };
+}
+
+export interface AggregatorNodeModules {
+  publicClient: PublicClient;
+  submitter: Submitter;
+  logger: Logger;
+  /** The process's metric set (p2p metrics and its registry) or null. */
+  metrics: Metrics | null;
+  aggregatorMetrics: AggregatorMetrics | null;
+}
+
+/** The batch view the pool reads, filled by the chain follower. */
+class FollowedBatches implements BatchView {
+  readonly map = new Map<bigint, BatchInfo>();
+  latest = 0n;
+  get(batch: bigint): BatchInfo | null {
+    return this.map.get(batch) ?? null;
+  }
+  latestClosed(): bigint {
+    return this.latest;
+  }
+  set(info: BatchInfo): void {
+    this.map.set(info.batch, info);
+    if (info.batch > this.latest) this.latest = info.batch;
+    // Only the last few batches can still be open (one is in flight at a time); keep a margin for slow gossip.
+    for (const b of this.map.keys()) if (b + 64n < this.latest) this.map.delete(b);
+  }
+  setStatus(batch: bigint, status: BatchInfo["status"]): void {
+    const info = this.map.get(batch);
+    if (info !== undefined) this.map.set(batch, { ...info, status });
+  }
+}
+
+/** Operator sets at reference blocks: loaded once per R_b (two eth_calls), then read synchronously. */
+class OperatorSetCache implements OperatorSetView {
+  readonly #sets = new Map<bigint, OperatorSetAtBlock>();
+  /** Sockets the operators registered on-chain (as read with the newest set loaded). */
+  sockets: string[] = [];
+  readonly #loading = new Map<bigint, Promise<OperatorSetAtBlock>>();
+  constructor(
+    private readonly client: PublicClient,
+    private readonly registry: Address,
+  ) {}
+  atBlock(referenceBlock: bigint): OperatorSetAtBlock | null {
+    return this.#sets.get(referenceBlock) ?? null;
+  }
+  load(referenceBlock: bigint): Promise<OperatorSetAtBlock> {
+    const have = this.#sets.get(referenceBlock);
+    if (have !== undefined) return Promise.resolve(have);
+    let p = this.#loading.get(referenceBlock);
+    if (p === undefined) {
+      p = this.#read(referenceBlock).finally(() => this.#loading.delete(referenceBlock));
+      this.#loading.set(referenceBlock, p);
+    }
+    return p;
+  }
+  async #read(referenceBlock: bigint): Promise<OperatorSetAtBlock> {
+    const [set, apk] = await Promise.all([
+      readOperatorSet(this.client, this.registry, referenceBlock),
+      this.client.readContract({ address: this.registry, abi: operatorRegistryAbi, functionName: "apkAt", args: [Number(referenceBlock)], blockNumber: referenceBlock }),
+    ]);
+    const out: OperatorSetAtBlock = {
+      referenceBlock,
+      operators: set.operators.map((o) => ({ operatorId: o.operatorId.toLowerCase() as Hex, pkG1: o.pkG1, pkG2: o.pkG2, stake: o.stake })),
+      totalStake: set.totalStake,
+      ...(set.operators.length > 0 ? { apkG1: { X: apk.X, Y: apk.Y } } : {}),
+    };
+    this.#sets.set(referenceBlock, out);
+    this.sockets = set.operators.map((o) => o.socket);
+    // A handful of recent reference blocks is all that open batches need.
+    if (this.#sets.size > 16) this.#sets.delete(this.#sets.keys().next().value!);
+    return out;
+  }
+}
+
+interface VerifiedSeed extends SeedProof {
+  seed: Hex;
+}
+
+export class AggregatorNode {
+  readonly aggregator: Aggregator;
+  readonly batchTable: BatchTable;
+  readonly follower: ChainFollower;
+  network: MatchnetNetwork<G2Point> | null = null;
+  readonly #batches = new FollowedBatches();
+  readonly #sets: OperatorSetCache;
+  readonly #seeds = new Map<bigint, VerifiedSeed[]>();
+  readonly #lists = new Map<bigint, Assignment[][]>();
+  readonly #verifier: BlsVerifier;
+  readonly #leaderOrderLength: number;
+  /** Closes whose reads failed (RPC hiccup); retried on the next block rather than losing the batch. */
+  readonly #closeRetries: BatchClosedInfo[] = [];
+  #pollTimer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  private constructor(
+    private readonly opts: AggregatorNodeOpts,
+    private readonly modules: AggregatorNodeModules,
+    init: { verifier: BlsVerifier; aggregator: (node: AggregatorNode, sets: OperatorSetCache, batches: BatchView) => Aggregator; seedTimeout: bigint; leaderOrderLength: number },
+  ) {
+    this.#verifier = init.verifier;
+    this.#leaderOrderLength = init.leaderOrderLength;
+    this.#sets = new OperatorSetCache(modules.publicClient, opts.addresses.operatorRegistry);
+    const { chainId, addresses } = opts;
+    this.batchTable = new BatchTable(
+      { seedTimeoutBlocks: init.seedTimeout, retainBatches: 64 },
+      {
+        resultMessageHash: (batch, referenceBlock, seed, assignmentsHash) =>
+          resultMessageDigest({ chainId, serviceManager: addresses.serviceManager, batch, referenceBlock, seed, assignmentsHash }),
+      },
+    );
+    this.aggregator = init.aggregator(this, this.#sets, this.#batches);
+    this.follower = new ChainFollower(
+      { serviceManager: addresses.serviceManager, pollIntervalMs: opts.pollIntervalMs },
+      {
+        client: modules.publicClient,
+        logger: modules.logger,
+        handlers: {
+          batchClosed: (info) => this.#onClosedOrRetry(info),
+          batchFinalized: (info) => {
+            this.#batches.setStatus(info.batch, "final");
+            this.batchTable.markFinal(info.batch);
+            this.modules.logger.info({ batch: info.batch, block: info.block, txHash: info.transactionHash }, "batch final");
+          },
+          batchAbandoned: (batch, block) => {
+            this.#batches.setStatus(batch, "abandoned");
+            this.batchTable.markAbandoned(batch);
+            this.modules.logger.warn({ batch, block }, "batch abandoned");
+          },
+          block: async (n) => {
+            this.batchTable.onBlock(n);
+            for (const info of this.#closeRetries.splice(0)) await this.#onClosedOrRetry(info);
+            await this.aggregator.onBlock(n);
+          },
+        },
+      },
+    );
+  }
+
+  /** Reads the on-chain parameters, starts the follower (pending batches from views), then joins the network. */
+  static async start(opts: AggregatorNodeOpts, modules: AggregatorNodeModules): Promise<AggregatorNode> {
+    const { publicClient } = modules;
+    const sm = opts.addresses.serviceManager;
+    const [quorumThresholdBps, timing, verifier, g2] = await Promise.all([
+      publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "quorumThresholdBps" }),
+      publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "batchTiming" }),
+      createBlsVerifier("mcl"),
+      createG2KeySummer(),
+    ]);
+    const node = new AggregatorNode(opts, modules, {
+      verifier,
+      seedTimeout: BigInt(timing.seedTimeout),
+      // Past batchTimeout the batch is abandoned, so no later fallback leader can matter.
+      leaderOrderLength: Math.floor(timing.batchTimeout / timing.seedTimeout) + 1,
+      aggregator: (self, sets, batches) =>
+        new Aggregator(
+          {
+            chainId: opts.chainId,
+            serviceManager: sm,
+            quorumThresholdBps,
+            waitBlocks: opts.quorumWaitBlocks,
+            ...(opts.holdBlocks !== undefined ? { holdBlocks: opts.holdBlocks } : {}),
+          },
+          {
+            verifier,
+            batches,
+            operatorSets: sets,
+            logger: modules.logger,
+            metrics: modules.aggregatorMetrics,
+            resultSource: self.#resultSource(),
+            submitter: modules.submitter,
+            g2,
+          },
+        ),
+    });
+    await node.follower.start();
+    if (opts.network !== null) {
+      try {
+        await node.#startNetwork(opts.network);
+      } catch (err) {
+        await node.follower.stop();
+        throw err;
+      }
+    }
+    return node;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#pollTimer !== null) clearTimeout(this.#pollTimer);
+    await this.follower.stop();
+    await this.network?.stop();
+  }
+
+  /** Closed batches the follower has seen (the pool's view). */
+  batch(batch: bigint): BatchInfo | null {
+    return this.#batches.get(batch);
+  }
+
+  /**
+   * A seed signature of the leader at `signerIndex` of the batch's fallback order. Verified here against that
+   * leader's registered key at R_b; returns false (and ignores it) when the batch is unknown or it does not verify.
+   */
+  async addSeed(batch: bigint, signerIndex: number, signature: G1Point): Promise<boolean> {
+    const info = this.batchTable.batch(batch);
+    const leader = info?.leaderOrder[signerIndex];
+    if (info === undefined || leader === undefined) return false;
+    const set = await this.#sets.load(info.referenceBlock);
+    const op = set.operators.find((o) => o.operatorId === leader.toLowerCase());
+    if (op === undefined || !this.#verifier.verify(op.pkG2, info.seedMessageHash, signature)) return false;
+    this.#acceptSeed(batch, signerIndex, signature);
+    return true;
+  }
+
+  /** A partial signature over the result message digest (the gossip processor passes the digest it verified). */
+  addPartial(p: PartialSignature): void {
+    this.aggregator.addPartial(p);
+    this.#schedulePoll();
+  }
+
+  /**
+   * An assignment list for the batch (gossiped, already checked against the hash it claims). It becomes a candidate
+   * under each verified seed of the batch, now or when a seed arrives; the aggregator uses it only if it hashes
+   * to a digest a quorum signed.
+   */
+  addResultList(batch: bigint, assignments: Assignment[]): void {
+    let lists = this.#lists.get(batch);
+    if (lists === undefined) this.#lists.set(batch, (lists = []));
+    if (lists.length >= 4) return; // a batch has one honest list; more only under a split quorum
+    lists.push(assignments);
+    for (const s of this.#seeds.get(batch) ?? []) this.aggregator.addAssignmentList(batch, candidate(s, assignments));
+    for (const b of this.#lists.keys()) if (b + 64n < batch) this.#lists.delete(b);
+    this.#schedulePoll();
+  }
+
+  #acceptSeed(batch: bigint, signerIndex: number, signature: G1Point): void {
+    const seed = seedFromSignature(signature);
+    let seeds = this.#seeds.get(batch);
+    if (seeds === undefined) this.#seeds.set(batch, (seeds = []));
+    if (seeds.some((s) => s.seed === seed)) return;
+    const verified: VerifiedSeed = { seed, signature, signerIndex: BigInt(signerIndex) };
+    seeds.push(verified);
+    seeds.sort((a, b) => (a.signerIndex < b.signerIndex ? -1 : a.signerIndex > b.signerIndex ? 1 : 0));
+    this.batchTable.addVerifiedSeed(batch, seed);
+    for (const list of this.#lists.get(batch) ?? []) this.aggregator.addAssignmentList(batch, candidate(verified, list));
+    for (const b of this.#seeds.keys()) if (b + 64n < batch) this.#seeds.delete(b);
+    this.modules.logger.info({ batch, seed, signerIndex }, "seed verified");
+    this.#schedulePoll();
+  }
+
+  /** Its own matcher run: the batch's inputs read at R_b, matched with the first leader's verified seed. */
+  #resultSource(): ResultSource {
+    return {
+      resultFor: async (batch): Promise<ResultCandidate | null> => {
+        const seed = this.#seeds.get(batch.batch)?.[0];
+        if (seed === undefined) return null;
+        const inputs = await readMatchInputs(this.modules.publicClient, this.opts.addresses, batch.referenceBlock);
+        const result = matchBatch(inputs, seed.seed);
+        this.modules.logger.info(
+          { batch: batch.batch, referenceBlock: batch.referenceBlock, orders: inputs.orders.length, assignments: result.assignments.length },
+          "matcher run",
+        );
+        return candidate(seed, result.assignments);
+      },
+    };
+  }
+
+  async #onClosedOrRetry(info: BatchClosedInfo): Promise<void> {
+    try {
+      await this.#onClosed(info);
+    } catch (err) {
+      this.modules.logger.warn({ batch: info.batch, err: err instanceof Error ? err.message : String(err) }, "reading a closed batch failed; retrying on the next block");
+      if (info.batch + 64n > this.#batches.latest) this.#closeRetries.push(info);
+    }
+  }
+
+  async #onClosed(info: BatchClosedInfo): Promise<void> {
+    const { publicClient } = this.modules;
+    const sm = this.opts.addresses.serviceManager;
+    const [, seedMessageHash, leaderOrder] = await Promise.all([
+      this.#sets.load(info.referenceBlock),
+      publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "seedMessageHash", args: [info.batch] }),
+      Promise.all(
+        Array.from({ length: this.#leaderOrderLength }, (_, i) =>
+          publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "leaderOf", args: [info.batch, BigInt(i)] }),
+        ),
+      ),
+    ]);
+    this.batchTable.onClosed({ batch: info.batch, referenceBlock: info.referenceBlock, closeBlock: info.closedAt, seedMessageHash, leaderOrder });
+    this.#batches.set({ batch: info.batch, referenceBlock: info.referenceBlock, closedAtBlock: info.closedAt, status: "open" });
+    this.aggregator.onBatchClosed(info.batch);
+    this.#joinOperators(this.#sets.sockets);
+    this.modules.logger.info({ batch: info.batch, referenceBlock: info.referenceBlock, closedAt: info.closedAt, leader: info.leader }, "batch closed");
+  }
+
+  async #startNetwork(net: NonNullable<AggregatorNodeOpts["network"]>): Promise<void> {
+    const { publicClient, logger, metrics } = this.modules;
+    const head = await publicClient.getBlockNumber();
+    // Operators registered on-chain advertise their sockets: join them plus the configured bootstrap peers.
+    const onChain = (await readOperatorSet(publicClient, this.opts.addresses.operatorRegistry, head)).operators.map((o) => o.socket);
+    const bootstrap = [...new Set([...net.bootstrap, ...onChain.filter(isPeerAddr)])];
+    this.network = await MatchnetNetwork.start<G2Point>(
+      {
+        ...defaultNetworkOpts,
+        chainId: this.opts.chainId,
+        listen: net.listen,
+        bootstrap,
+        ...(net.privateKey !== undefined ? { privateKey: net.privateKey } : {}),
+        validation: { ...defaultGossipValidationOpts, unknownBatchWaitMs: net.unknownBatchWaitMs },
+      },
+      {
+        batches: this.batchTable,
+        operators: {
+          operatorAt: async (operatorId, referenceBlock) => {
+            const set = await this.#sets.load(referenceBlock);
+            const op = set.operators.find((o) => o.operatorId === operatorId.toLowerCase());
+            return op === undefined || op.stake === 0n ? undefined : { pkG2: op.pkG2, stake: op.stake };
+          },
+        },
+        verifier: this.#verifier,
+        logger,
+        metrics,
+        processors: {
+          seed: (v) => this.#acceptSeed(v.message.batch, v.rank, { X: v.message.signature.X, Y: v.message.signature.Y }),
+          partial: (v) =>
+            this.addPartial({
+              batch: v.message.batch,
+              resultHash: v.messageHash,
+              operatorId: v.message.operatorId.toLowerCase() as Hex,
+              signature: { X: v.message.signature.X, Y: v.message.signature.Y },
+            }),
+          resultList: (v) => this.addResultList(v.message.batch, v.message.assignments),
+        },
+      },
+    );
+  }
+
+  /**
+   * Operators that registered after this node started are found from the sockets in the set at each new R_b. They
+   * join the network's bootstrap list, which its redial loop keeps connected (an operator restarting on a new
+   * port registers a new socket and is found the same way).
+   */
+  #joinOperators(sockets: readonly string[]): void {
+    const net = this.network;
+    if (net === null) return;
+    const fresh = sockets.filter((s) => isPeerAddr(s) && !net.opts.bootstrap.includes(s));
+    if (fresh.length === 0) return;
+    net.opts.bootstrap.push(...fresh);
+    this.modules.logger.info({ peers: fresh }, "joining operators registered on-chain");
+    void net.connectBootstrap();
+  }
+
+  /** Verify and submit shortly after a burst of gossip rather than at the next block (a CPU choice, not a deadline). */
+  #schedulePoll(): void {
+    if (this.#pollTimer !== null || this.#stopped) return;
+    this.#pollTimer = setTimeout(() => {
+      this.#pollTimer = null;
+      if (this.#stopped) return;
+      this.aggregator.poll().catch((err: unknown) => this.modules.logger.error({ err }, "aggregator poll failed"));
+    }, 20);
+  }
+}
+
+/** A dialable socket: a TCP multiaddr ending in the peer id (registrations without one cannot be dialled). */
+function isPeerAddr(socket: string): boolean {
+  return /\/tcp\/\d+\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(socket);
+}
+
+function candidate(seed: VerifiedSeed, assignments: readonly Assignment[]): ResultCandidate {
+  return { seed: seed.seed, seedProof: { signature: seed.signature, signerIndex: seed.signerIndex }, assignments };
+}
