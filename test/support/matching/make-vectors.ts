@@ -5,7 +5,7 @@
  *   sh scripts/run.sh exec node_modules/.bin/tsx test/support/matching/make-vectors.ts
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Hex } from "viem";
 import { assignmentsHash, encodeAssignments } from "../../../protocol/matching/encode.js";
@@ -55,7 +55,7 @@ export function allVectors(): MatchingVector[] {
   ];
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   mkdirSync(VECTOR_DIR, { recursive: true });
   for (const v of allVectors()) {
     writeFileSync(join(VECTOR_DIR, `${v.name}.json`), toJson(v));
