@@ -20,7 +20,7 @@ import { headroomSum, unitHeadroom } from "./score.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
 /** docs §7.1: at most this many augmenting searches (each applies many disjoint paths). */
-export const AUGMENT_SEARCHES = 6;
+export const AUGMENT_SEARCHES = 2;
 
 /** docs §7: at most this many repair passes (a pass that changes nothing ends the phase). */
 export const REPAIR_PASSES = 4;
@@ -154,7 +154,7 @@ export interface Decisions {
 }
 
 /** docs §6: phase 1, global greedy. */
-export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}): Decisions {
+export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}, penalty?: Float64Array): Decisions {
   const K = Math.max(1, options.load ?? DEFAULT_LOAD);
   const m = b.orders.length;
   const pairOf = new Int32Array(m).fill(-1);
@@ -175,7 +175,7 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
       const f = offer[e]!;
       const t = taken[f]!;
       if (offerFree[f]! - t < g) continue;
-      const v = g * base[e]! + headroomValue(b, f, t, g);
+      const v = g * base[e]! + headroomValue(b, f, t, g) - (penalty ? g * penalty[f]! : 0);
       // Keep the K + 1 best by (value desc, versionId asc), insertion-sorted.
       const rk = offerRank[f]!;
       let i: number;
@@ -219,7 +219,7 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     if (offerFree[f]! - t < g) continue; // capacity only shrinks: this pair is gone for good
     const e = heap.pairOf(r);
     const key = heap.keyOf(r);
-    const v = g * base[e]! + headroomValue(b, f, t, g);
+    const v = g * base[e]! + headroomValue(b, f, t, g) - (penalty ? g * penalty[f]! : 0);
     if (v < key) {
       heap.push(v, oi, f, offerRank[f]!, e, heap.genOf(r));
       continue;
@@ -628,16 +628,44 @@ export function qualityOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array
   };
 }
 
+/**
+ * docs §6.2: a price per GPU for every offer the first greedy pass filled up: the least any of its occupants would
+ * lose by going to its best other offer with room (per GPU, base scores; 0 when that is a gain). Orders then
+ * compete for contested offers at what taking them costs others, as in one round of an auction.
+ */
+export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): Float64Array {
+  const { start, offer, base } = cand;
+  const n = b.offers.length;
+  const lowest = new Float64Array(n).fill(Infinity);
+  for (let oi = 0; oi < b.orders.length; oi++) {
+    const e = d.pair[oi]!;
+    if (e < 0) continue;
+    const f = offer[e]!;
+    if (d.taken[f]! < b.offerFree[f]!) continue;
+    const g = b.orderGpus[oi]!;
+    let alt = 0;
+    for (let e2 = start[oi]!, end = start[oi + 1]!; e2 < end; e2++) {
+      const f2 = offer[e2]!;
+      if (f2 !== f && b.offerFree[f2]! - d.taken[f2]! >= g && base[e2]! > alt) alt = base[e2]!;
+    }
+    const loss = base[e]! - alt;
+    if (loss < lowest[f]!) lowest[f] = loss;
+  }
+  const price = new Float64Array(n);
+  for (let f = 0; f < n; f++) price[f] = lowest[f] === Infinity ? 0 : Math.max(0, lowest[f]!);
+  return price;
+}
+
 /** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */
 const sharedPool = new ScratchPool();
 
-/** Both phases on a prepared batch. */
+/** Every phase on a prepared batch (docs §6–§7): greedy, prices, priced greedy, augmenting paths, repair. */
 export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}, pool: ScratchPool = new ScratchPool()): Decisions {
-  const d = greedyPhase(b, cand, options);
-  if (!options.greedyOnly) {
-    augmentPhase(b, cand, d, pool);
-    repairPhase(b, cand, d);
-  }
+  const first = greedyPhase(b, cand, options);
+  if (options.greedyOnly) return first;
+  const d = greedyPhase(b, cand, options, offerPrices(b, cand, first));
+  augmentPhase(b, cand, d, pool);
+  repairPhase(b, cand, d);
   return d;
 }
 
