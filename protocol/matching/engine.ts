@@ -513,6 +513,38 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
   }
 }
 
+/**
+ * docs §7.6: one pass over the matched orders (orderId ascending); each moves to the candidate offer with room that
+ * raises the objective most (ties: versionId), if any does — leaving its offer frees headroom there too.
+ */
+export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
+  const { start, offer, base } = cand;
+  const { offerFree, orderGpus, offerRank } = b;
+  const taken = d.taken;
+  for (let oi = 0; oi < b.orders.length; oi++) {
+    const e1 = d.pair[oi]!;
+    if (e1 < 0) continue;
+    const f1 = offer[e1]!;
+    const g = orderGpus[oi]!;
+    const leave = -g * base[e1]! + headroomDelta(b, f1, taken[f1]!, taken[f1]! - g);
+    let best = 0;
+    let bestE = -1;
+    for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
+      const f = offer[e]!;
+      if (f === f1 || offerFree[f]! - taken[f]! < g) continue;
+      const gain = leave + g * base[e]! + headroomValue(b, f, taken[f]!, g);
+      if (gain > best || (gain === best && bestE >= 0 && offerRank[f]! < offerRank[offer[bestE]!]!)) {
+        best = gain;
+        bestE = e;
+      }
+    }
+    if (bestE < 0) continue;
+    taken[f1]! -= g;
+    taken[offer[bestE]!]! += g;
+    d.pair[oi] = bestE;
+  }
+}
+
 /** docs §8: the first filter of the chain that leaves order `oi` without an offer. */
 export function unmatchedReason(b: PreparedBatch, oi: number): UnmatchedReason {
   if (b.orderState[oi] !== 0) return b.orderState[oi] as UnmatchedReason;
@@ -659,12 +691,18 @@ export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): F
 /** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */
 const sharedPool = new ScratchPool();
 
-/** Every phase on a prepared batch (docs §6–§7): greedy, prices, priced greedy, augmenting paths, repair. */
+/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, augmenting paths, repair, improve, repair. */
 export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}, pool: ScratchPool = new ScratchPool()): Decisions {
   const first = greedyPhase(b, cand, options);
   if (options.greedyOnly) return first;
-  const d = greedyPhase(b, cand, options, offerPrices(b, cand, first));
+  const priced = greedyPhase(b, cand, options, offerPrices(b, cand, first));
+  // The priced pass wins unless it is worse: the later phases only ever raise the objective, so the matcher is
+  // never below plain greedy.
+  const d = objectiveOf(b, cand, priced.pair) >= objectiveOf(b, cand, first.pair) ? priced : first;
   augmentPhase(b, cand, d, pool);
+  repairPhase(b, cand, d);
+  improvePhase(b, cand, d);
+  // Moves out of offers may have made room for orders still open.
   repairPhase(b, cand, d);
   return d;
 }
