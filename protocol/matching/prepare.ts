@@ -88,9 +88,10 @@ function bad(code: MatchingErrorCode, detail: string): never {
   throw new MatchingInputError(code, detail);
 }
 
-function checkUint(name: string, v: number | bigint, limit: bigint): void {
+/** `name` is a function so that the message is only built for a failure (this runs ~10^5 times per batch). */
+function checkUint(name: string | (() => string), v: number | bigint, limit: bigint): void {
   const ok = typeof v === "bigint" ? v >= 0n && v < limit : Number.isSafeInteger(v) && v >= 0 && (limit > 0x1fffffffffffffn || v < Number(limit));
-  if (!ok) bad(MatchingErrorCode.OutOfRange, `${name} = ${String(v)} is not an integer in [0, ${limit})`);
+  if (!ok) bad(MatchingErrorCode.OutOfRange, `${typeof name === "string" ? name : name()} = ${String(v)} is not an integer in [0, ${limit})`);
 }
 
 const cmpBig = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -116,42 +117,42 @@ export function seedBytes(seed: Hex): Uint8Array {
 function validateOrder(o: Order): void {
   checkUint("order.orderId", o.orderId, UINT64);
   if (o.orderId === 0n) bad(MatchingErrorCode.OutOfRange, "order.orderId = 0");
-  checkUint(`order ${o.orderId} modelId`, o.modelId, UINT16);
-  checkUint(`order ${o.orderId} minTier`, o.minTier, 256n);
-  checkUint(`order ${o.orderId} gpuCount`, o.gpuCount, UINT32);
+  checkUint(() => `order ${o.orderId} modelId`, o.modelId, UINT16);
+  checkUint(() => `order ${o.orderId} minTier`, o.minTier, 256n);
+  checkUint(() => `order ${o.orderId} gpuCount`, o.gpuCount, UINT32);
   if (o.gpuCount === 0) bad(MatchingErrorCode.OutOfRange, `order ${o.orderId} gpuCount = 0`);
-  checkUint(`order ${o.orderId} regionMask`, o.regionMask, UINT64);
-  checkUint(`order ${o.orderId} preferredZone`, o.preferredZone, UINT16);
-  checkUint(`order ${o.orderId} maxPricePerGpuHour`, o.maxPricePerGpuHour, UINT128);
-  checkUint(`order ${o.orderId} durationHours`, o.durationHours, UINT32);
-  checkUint(`order ${o.orderId} minUptimeBps`, o.minUptimeBps, UINT16);
-  checkUint(`order ${o.orderId} minReputationBps`, o.minReputationBps, UINT16);
-  checkUint(`order ${o.orderId} maxTimesSlashed`, o.maxTimesSlashed, UINT32);
-  checkUint(`order ${o.orderId} expiresAt`, o.expiresAt, UINT64);
-  checkUint(`order ${o.orderId} createdAt`, o.createdAt, UINT64);
+  checkUint(() => `order ${o.orderId} regionMask`, o.regionMask, UINT64);
+  checkUint(() => `order ${o.orderId} preferredZone`, o.preferredZone, UINT16);
+  checkUint(() => `order ${o.orderId} maxPricePerGpuHour`, o.maxPricePerGpuHour, UINT128);
+  checkUint(() => `order ${o.orderId} durationHours`, o.durationHours, UINT32);
+  checkUint(() => `order ${o.orderId} minUptimeBps`, o.minUptimeBps, UINT16);
+  checkUint(() => `order ${o.orderId} minReputationBps`, o.minReputationBps, UINT16);
+  checkUint(() => `order ${o.orderId} maxTimesSlashed`, o.maxTimesSlashed, UINT32);
+  checkUint(() => `order ${o.orderId} expiresAt`, o.expiresAt, UINT64);
+  checkUint(() => `order ${o.orderId} createdAt`, o.createdAt, UINT64);
 }
 
 function validateOffer(v: OfferVersion): void {
   checkUint("offer.versionId", v.versionId, UINT64);
   if (v.versionId === 0n) bad(MatchingErrorCode.OutOfRange, "offer.versionId = 0");
-  checkUint(`offer ${v.versionId} offerId`, v.offerId, UINT64);
-  checkUint(`offer ${v.versionId} modelId`, v.modelId, UINT16);
+  checkUint(() => `offer ${v.versionId} offerId`, v.offerId, UINT64);
+  checkUint(() => `offer ${v.versionId} modelId`, v.modelId, UINT16);
   if (v.modelId === 0) bad(MatchingErrorCode.OutOfRange, `offer ${v.versionId} modelId = 0`);
-  checkUint(`offer ${v.versionId} gpuCount`, v.gpuCount, UINT32);
-  checkUint(`offer ${v.versionId} gpusLeased`, v.gpusLeased, UINT32);
-  checkUint(`offer ${v.versionId} pricePerGpuHour`, v.pricePerGpuHour, UINT128);
-  checkUint(`offer ${v.versionId} activeFrom`, v.activeFrom, UINT64);
-  checkUint(`offer ${v.versionId} activeUntil`, v.activeUntil, UINT64);
+  checkUint(() => `offer ${v.versionId} gpuCount`, v.gpuCount, UINT32);
+  checkUint(() => `offer ${v.versionId} gpusLeased`, v.gpusLeased, UINT32);
+  checkUint(() => `offer ${v.versionId} pricePerGpuHour`, v.pricePerGpuHour, UINT128);
+  checkUint(() => `offer ${v.versionId} activeFrom`, v.activeFrom, UINT64);
+  checkUint(() => `offer ${v.versionId} activeUntil`, v.activeUntil, UINT64);
 }
 
 function validateProvider(p: Provider): void {
-  checkUint(`provider ${p.provider} stake`, p.stake, 1n << 256n);
-  checkUint(`provider ${p.provider} status`, p.status, 256n);
-  checkUint(`provider ${p.provider} zone`, p.zone, UINT16);
-  checkUint(`provider ${p.provider} uptimeBps`, p.uptimeBps, BigInt(BPS + 1));
-  checkUint(`provider ${p.provider} leasesCompleted`, p.leasesCompleted, UINT32);
-  checkUint(`provider ${p.provider} leasesFailed`, p.leasesFailed, UINT32);
-  checkUint(`provider ${p.provider} timesSlashed`, p.timesSlashed, UINT32);
+  checkUint(() => `provider ${p.provider} stake`, p.stake, 1n << 256n);
+  checkUint(() => `provider ${p.provider} status`, p.status, 256n);
+  checkUint(() => `provider ${p.provider} zone`, p.zone, UINT16);
+  checkUint(() => `provider ${p.provider} uptimeBps`, p.uptimeBps, BigInt(BPS + 1));
+  checkUint(() => `provider ${p.provider} leasesCompleted`, p.leasesCompleted, UINT32);
+  checkUint(() => `provider ${p.provider} leasesFailed`, p.leasesFailed, UINT32);
+  checkUint(() => `provider ${p.provider} timesSlashed`, p.timesSlashed, UINT32);
 }
 
 /** docs §3: an offer version takes part iff it is active at R_b. */
@@ -177,7 +178,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   const tierOf = new Map<number, number>();
   for (const m of inputs.catalog) {
     checkUint("catalog model id", m.id, UINT16);
-    checkUint(`catalog model ${m.id} tier`, m.tier, 256n);
+    checkUint(() => `catalog model ${m.id} tier`, m.tier, 256n);
     if (tierOf.has(m.id)) bad(MatchingErrorCode.DuplicateModel, `model ${m.id} appears twice in the catalog`);
     tierOf.set(m.id, m.tier);
   }
