@@ -167,6 +167,8 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   const { start, offer, base } = cand;
   const { offerFree, orderGpus, offerRank } = b;
 
+  const wAvail = b.weights.availability;
+  const offerTotal = b.offerTotal;
   const load = (oi: number): void => {
     const g = orderGpus[oi]!;
     const gn = ++gen[oi]!;
@@ -174,8 +176,11 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
       const f = offer[e]!;
       const t = taken[f]!;
-      if (offerFree[f]! - t < g) continue;
-      const v = g * base[e]! + headroomValue(b, f, t, g) - (penalty ? g * penalty[f]! : 0);
+      const room = offerFree[f]! - t;
+      if (room < g) continue;
+      // headroomValue, inlined for one GPU (the common case in this hot loop).
+      const head = g === 1 ? wAvail * Math.floor((room * BPS) / offerTotal[f]!) : headroomValue(b, f, t, g);
+      const v = g * base[e]! + head - (penalty ? g * penalty[f]! : 0);
       // Keep the K + 1 best by (value desc, versionId asc), insertion-sorted.
       const rk = offerRank[f]!;
       let i: number;
@@ -450,57 +455,57 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
   };
 
   const repairOne = (oi: number): void => {
-  const g = orderGpus[oi]!;
-  for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
-    const f1 = offer[e]!;
-    const T1 = taken[f1]!;
-    const room = offerFree[f1]! - T1;
-    if (room >= g) {
-      // Insert: room appeared through earlier moves.
+    const g = orderGpus[oi]!;
+    for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
+      const f1 = offer[e]!;
+      const T1 = taken[f1]!;
+      const room = offerFree[f1]! - T1;
+      if (room >= g) {
+        // Insert: room appeared through earlier moves.
+        pairOf[oi] = e;
+        taken[f1] = T1 + g;
+        syncRoom(f1);
+        insertOcc(f1, oi);
+        epoch++;
+        return;
+      }
+      const need = g - room;
+      const gainIn = g * base[e]!;
+      let moved = -1;
+      let displaced = -1;
+      for (const o1 of occ[f1]!) {
+        const g1 = orderGpus[o1]!;
+        if (g1 < need) continue;
+        const e1 = pairOf[o1]!;
+        const after = T1 - g1 + g;
+        const local = gainIn - g1 * base[e1]! + headroomDelta(b, f1, T1, after);
+        if (memoEpoch[o1] !== roomsVersion) bestElsewhere(o1);
+        const e2 = memoPair[o1]!;
+        if (e2 >= 0 && local + memoGain[o1]! > 0) {
+          moved = o1;
+          break;
+        }
+        if (displaced === -1 && local > 0) displaced = o1;
+      }
+      const o1 = moved >= 0 ? moved : displaced;
+      if (o1 < 0) continue;
+      const g1 = orderGpus[o1]!;
+      removeOcc(f1, o1);
+      taken[f1] = T1 - g1 + g;
+      if (moved >= 0) {
+        const e2 = memoPair[o1]!;
+        const f2 = offer[e2]!;
+        pairOf[o1] = e2;
+        taken[f2]! += g1;
+        syncRoom(f2);
+        insertOcc(f2, o1);
+      } else pairOf[o1] = -1;
       pairOf[oi] = e;
-      taken[f1] = T1 + g;
-      syncRoom(f1);
+      if (g !== g1) syncRoom(f1);
       insertOcc(f1, oi);
       epoch++;
       return;
     }
-    const need = g - room;
-    const gainIn = g * base[e]!;
-    let moved = -1;
-    let displaced = -1;
-    for (const o1 of occ[f1]!) {
-      const g1 = orderGpus[o1]!;
-      if (g1 < need) continue;
-      const e1 = pairOf[o1]!;
-      const after = T1 - g1 + g;
-      const local = gainIn - g1 * base[e1]! + headroomDelta(b, f1, T1, after);
-      if (memoEpoch[o1] !== roomsVersion) bestElsewhere(o1);
-      const e2 = memoPair[o1]!;
-      if (e2 >= 0 && local + memoGain[o1]! > 0) {
-        moved = o1;
-        break;
-      }
-      if (displaced === -1 && local > 0) displaced = o1;
-    }
-    const o1 = moved >= 0 ? moved : displaced;
-    if (o1 < 0) continue;
-    const g1 = orderGpus[o1]!;
-    removeOcc(f1, o1);
-    taken[f1] = T1 - g1 + g;
-    if (moved >= 0) {
-      const e2 = memoPair[o1]!;
-      const f2 = offer[e2]!;
-      pairOf[o1] = e2;
-      taken[f2]! += g1;
-      syncRoom(f2);
-      insertOcc(f2, o1);
-    } else pairOf[o1] = -1;
-    pairOf[oi] = e;
-    if (g !== g1) syncRoom(f1);
-    insertOcc(f1, oi);
-    epoch++;
-    return;
-  }
   };
 
   for (let pass = 0; pass < REPAIR_PASSES; pass++) {
@@ -727,7 +732,11 @@ export function resultOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array)
     if (e >= 0) {
       const v = b.offers[cand.offer[e]!]!;
       assignments.push({ orderId: o.orderId, offerVersionId: v.versionId, gpuCount: o.gpuCount, pricePerGpuHour: v.pricePerGpuHour });
-    } else unmatched.push({ orderId: o.orderId, reason: unmatchedReason(b, oi) });
+    } else {
+      // An order with candidate pairs passed every filter at R_b: only this batch's takers stood in its way.
+      const reason = cand.start[oi + 1]! > cand.start[oi]! ? UnmatchedReason.CapacityTaken : unmatchedReason(b, oi);
+      unmatched.push({ orderId: o.orderId, reason });
+    }
   }
   return { assignments, unmatched, quality: qualityOf(b, cand, pairOf) };
 }
