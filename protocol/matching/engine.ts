@@ -15,7 +15,7 @@
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
-import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
+import { buildCandidates, isCandidate, modelsOf, pairBase, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
 import { headroomSum, unitHeadroom } from "./score.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
@@ -550,6 +550,79 @@ export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): 
   }
 }
 
+/** docs §7.6: how many better offers each matched order tries in the swap pass. */
+export const SWAP_TRIES = 8;
+
+/**
+ * docs §7.6: one pass over the matched orders (orderId ascending). Order o1 on offer f1 tries its (up to 8)
+ * candidate offers with a higher base than f1's, best first (base desc, then versionId); on each such offer f2 it
+ * looks at the occupants of the same size (orderId ascending) for which f1 is a candidate, and swaps with the first
+ * whose swap raises the objective (equal sizes: no offer's taken count, hence no headroom, changes).
+ */
+export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
+  const { start, offer, base } = cand;
+  const { orderGpus, offerRank } = b;
+  const m = b.orders.length;
+  const pairOf = d.pair;
+  const occ: number[][] = Array.from({ length: b.offers.length }, () => []);
+  for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occ[offer[pairOf[oi]!]!]!.push(oi);
+  const replace = (list: number[], out: number, into: number): void => {
+    list.splice(list.indexOf(out), 1);
+    let i = list.length;
+    list.push(into);
+    while (i > 0 && list[i - 1]! > into) {
+      list[i] = list[i - 1]!;
+      i--;
+    }
+    list[i] = into;
+  };
+  const topE = new Int32Array(SWAP_TRIES);
+  for (let o1 = 0; o1 < m; o1++) {
+    const e1 = pairOf[o1]!;
+    if (e1 < 0) continue;
+    const f1 = offer[e1]!;
+    const g = orderGpus[o1]!;
+    const b1 = base[e1]!;
+    // The best SWAP_TRIES pairs with a higher base, by (base desc, versionId asc), insertion-sorted.
+    let count = 0;
+    for (let e = start[o1]!, end = start[o1 + 1]!; e < end; e++) {
+      const v = base[e]!;
+      if (v <= b1) continue;
+      const rk = offerRank[offer[e]!]!;
+      let i: number;
+      if (count < SWAP_TRIES) i = count++;
+      else {
+        const last = topE[SWAP_TRIES - 1]!;
+        if (v < base[last]! || (v === base[last]! && rk > offerRank[offer[last]!]!)) continue;
+        i = SWAP_TRIES - 1;
+      }
+      while (i > 0) {
+        const p = topE[i - 1]!;
+        if (base[p]! > v || (base[p]! === v && offerRank[offer[p]!]! < rk)) break;
+        topE[i] = p;
+        i--;
+      }
+      topE[i] = e;
+    }
+    search: for (let i = 0; i < count; i++) {
+      const e2 = topE[i]!;
+      const f2 = offer[e2]!;
+      for (const o2 of occ[f2]!) {
+        if (orderGpus[o2] !== g || !isCandidate(b, o2, f1)) continue;
+        const gain = base[e2]! + pairBase(b, o2, f1) - b1 - base[pairOf[o2]!]!;
+        if (gain <= 0) continue;
+        let e3 = start[o2]!;
+        while (offer[e3] !== f1) e3++;
+        pairOf[o1] = e2;
+        pairOf[o2] = e3;
+        replace(occ[f1]!, o1, o2);
+        replace(occ[f2]!, o2, o1);
+        break search;
+      }
+    }
+  }
+}
+
 /** docs §8: the first filter of the chain that leaves order `oi` without an offer. */
 export function unmatchedReason(b: PreparedBatch, oi: number): UnmatchedReason {
   if (b.orderState[oi] !== 0) return b.orderState[oi] as UnmatchedReason;
@@ -696,7 +769,7 @@ export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): F
 /** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */
 const sharedPool = new ScratchPool();
 
-/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, augmenting paths, repair, improve, repair. */
+/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, augmenting paths, repair, improve, swap, repair. */
 export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}, pool: ScratchPool = new ScratchPool()): Decisions {
   const first = greedyPhase(b, cand, options);
   if (options.greedyOnly) return first;
@@ -707,6 +780,7 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   augmentPhase(b, cand, d, pool);
   repairPhase(b, cand, d);
   improvePhase(b, cand, d);
+  swapPhase(b, cand, d);
   // Moves out of offers may have made room for orders still open.
   repairPhase(b, cand, d);
   return d;
