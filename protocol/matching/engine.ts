@@ -3,15 +3,17 @@
  * batch seed: inputs are canonicalised first (prepare.ts), every loop runs over sorted arrays, and every number is an
  * integer below 2^53.
  *
- * Phase 1 (docs §6) is "global greedy": repeatedly take, among all feasible (open order, offer) pairs given the
+ * Phase 1 (docs §7.1) is "global greedy": repeatedly take, among all feasible (open order, offer) pairs given the
  * capacity this batch has already taken, the pair of largest value (ties: smaller orderId, then smaller offer
  * versionId) and assign it. It is computed lazily: each order keeps only its best few pairs in a max-heap plus one
  * "sentinel" entry whose key bounds every pair not loaded; because a pair's value only ever decreases as capacity is
  * taken, stale keys are upper bounds and re-pushing on pop yields exactly the greedy order. The result does not
  * depend on how many pairs are loaded per order (a test pins that).
  *
- * Phase 2 (docs §7) repairs what greedy typically loses: an order left out because earlier orders took the GPUs it
- * needed, while one of them could have gone elsewhere (or is worth less than it).
+ * Phase 1 runs twice: the first pass prices every offer it fills at what taking it costs its occupants, the second
+ * competes at those prices. Phase 2 (docs §7) then repairs what greedy typically loses: an order left out because
+ * earlier orders took the GPUs it needed while one of them could have gone elsewhere (or is worth less), an order
+ * that a better offer now has room for, and pairs of orders better off with each other's offers.
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
@@ -19,16 +21,13 @@ import { buildCandidates, isCandidate, modelsOf, pairBase, prepareBatch, regionA
 import { headroomSum, unitHeadroom } from "./score.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
-/** docs §7.1: at most this many augmenting searches (each applies many disjoint paths). */
-export const AUGMENT_SEARCHES = 2;
-
-/** docs §7: at most this many repair passes (a pass that changes nothing ends the phase). */
+/** docs §7.4: at most this many repair passes (a pass that changes nothing ends the phase). */
 export const REPAIR_PASSES = 4;
 
 /** Pairs loaded per order between reloads; affects speed only, never the result. */
 export const DEFAULT_LOAD = 4;
 
-/** docs §5.9: headroom value of the GPUs [t, t + g) of offer f (w_availability × Σ unitHeadroom). */
+/** docs §6: headroom value of the GPUs [t, t + g) of offer f (w_availability × Σ unitHeadroom). */
 export function headroomValue(b: PreparedBatch, f: number, t: number, g: number): number {
   const F = b.offerFree[f]!;
   const C = b.offerTotal[f]!;
@@ -153,7 +152,7 @@ export interface Decisions {
   taken: Float64Array;
 }
 
-/** docs §6: phase 1, global greedy. */
+/** docs §7.1 and §7.3: phase 1, global greedy (with offer prices subtracted, when given). */
 export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}, penalty?: Float64Array): Decisions {
   const K = Math.max(1, options.load ?? DEFAULT_LOAD);
   const m = b.orders.length;
@@ -235,123 +234,6 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   return { pair: pairOf, taken };
 }
 
-/**
- * docs §7.1: augmenting paths. A breadth-first search runs backwards from every offer with room (offer index
- * ascending, first-in first-out, reverse candidate lists in order index order): an order that fits the room an
- * offer can make (its own room, plus the GPUs of the occupant that reached it moves out) either is unmatched —
- * then the chain "it takes that offer, each occupant on the way moves one step towards the room" is applied if it
- * raises the objective, and the search starts again — or sits on another offer, which that offer is then reached
- * through. A search that applies nothing ends the step.
- */
-export function augmentPhase(b: PreparedBatch, cand: Candidates, d: Decisions, pool: ScratchPool = new ScratchPool()): void {
-  const { start, offer, base } = cand;
-  const { offerFree, orderGpus } = b;
-  const m = b.orders.length;
-  const n = b.offers.length;
-  const pairOf = d.pair;
-  const taken = d.taken;
-  const nPairs = offer.length;
-  // Reverse candidate lists: the pairs of each offer, order index ascending.
-  const revStart = new Int32Array(n + 1);
-  for (let e = 0; e < nPairs; e++) revStart[offer[e]! + 1]!++;
-  for (let f = 0; f < n; f++) revStart[f + 1]! += revStart[f]!;
-  const revPair = pool.int32("revPair", nPairs);
-  const fill = revStart.slice(0, n);
-  const pairOrder = pool.int32("pairOrder", nPairs);
-  for (let oi = 0; oi < m; oi++) {
-    for (let e = start[oi]!; e < start[oi + 1]!; e++) {
-      pairOrder[e] = oi;
-      revPair[fill[offer[e]!]!++] = e;
-    }
-  }
-  const seen = new Int32Array(n); // search number that reached the offer
-  const dirty = new Int32Array(n); // search number in which a path applied changed the offer
-  const vroom = new Float64Array(n);
-  const via = new Int32Array(n); // pair (occupant, its move target) that reached the offer; -1 = a source
-  const queue = new Int32Array(n);
-  const skip = new Int32Array(m); // search number in which an unmatched order's path was found not to pay
-  let search = 0;
-  const delta = new Map<number, number>();
-
-  for (let rounds = 0; rounds < AUGMENT_SEARCHES; rounds++) {
-    search++;
-    let qh = 0;
-    let qt = 0;
-    for (let f = 0; f < n; f++) {
-      const room = offerFree[f]! - taken[f]!;
-      if (room > 0) {
-        seen[f] = search;
-        vroom[f] = room;
-        via[f] = -1;
-        queue[qt++] = f;
-      }
-    }
-    let applied = false;
-    while (qh < qt) {
-      const f = queue[qh++]!;
-      if (dirty[f] === search) continue;
-      const vr = vroom[f]!;
-      for (let j = revStart[f]!, end = revStart[f + 1]!; j < end; j++) {
-        const e = revPair[j]!;
-        const oi = pairOrder[e]!;
-        const g = orderGpus[oi]!;
-        if (g > vr) continue;
-        const cur = pairOf[oi]!;
-        if (cur === -1) {
-          if (skip[oi] === search) continue;
-          // A path through an offer that an applied path changed waits for the next search.
-          let stale = false;
-          for (let at = f; ; at = offer[via[at]!]!) {
-            if (dirty[at] === search) stale = true;
-            if (stale || via[at] === -1) break;
-          }
-          if (stale) continue;
-          // Gain of the chain: oi takes f; along via[], each occupant moves to the offer it reached.
-          delta.clear();
-          let gain = g * base[e]!;
-          delta.set(f, g);
-          let at = f;
-          while (via[at] !== -1) {
-            const e2 = via[at]!; // occupant o2 moves from `at` to offer[e2]
-            const o2 = pairOrder[e2]!;
-            const g2 = orderGpus[o2]!;
-            gain += g2 * (base[e2]! - base[pairOf[o2]!]!);
-            delta.set(at, (delta.get(at) ?? 0) - g2);
-            const next = offer[e2]!;
-            delta.set(next, (delta.get(next) ?? 0) + g2);
-            at = next;
-          }
-          for (const [h, dg] of delta) gain += headroomDelta(b, h, taken[h]!, taken[h]! + dg);
-          if (gain <= 0) {
-            skip[oi] = search;
-            continue;
-          }
-          at = f;
-          pairOf[oi] = e;
-          while (via[at] !== -1) {
-            const e2 = via[at]!;
-            pairOf[pairOrder[e2]!] = e2;
-            at = offer[e2]!;
-          }
-          for (const [h, dg] of delta) {
-            taken[h]! += dg;
-            dirty[h] = search;
-          }
-          applied = true;
-          break;
-        }
-        const f2 = offer[cur]!;
-        if (f2 === f || seen[f2] === search || dirty[f2] === search) continue;
-        seen[f2] = search;
-        vroom[f2] = offerFree[f2]! - taken[f2]! + g;
-        via[f2] = e;
-        queue[qt++] = f2;
-      }
-    }
-    if (!applied) break;
-  }
-}
-
 /** Change of the headroom total of offer f when its taken GPUs go from `from` to `to`. */
 function headroomDelta(b: PreparedBatch, f: number, from: number, to: number): number {
   if (to === from) return 0;
@@ -359,7 +241,7 @@ function headroomDelta(b: PreparedBatch, f: number, from: number, to: number): n
 }
 
 /**
- * docs §7: phase 2. Each order left out although it had candidates at R_b, largest first (gpuCount desc, then
+ * docs §7.4: repair. Each order left out although it had candidates at R_b, largest first (gpuCount desc, then
  * orderId asc), looks at its candidate offers in candidate order and takes the first of these moves that raises
  * the objective, preferring on each offer: plain insert (room appeared) > relocate one occupant to the occupant's
  * best other offer with room > displace one occupant (it becomes unmatched). Occupants are tried smallest first
@@ -519,7 +401,7 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
 }
 
 /**
- * docs §7.6: one pass over the matched orders (orderId ascending); each moves to the candidate offer with room that
+ * docs §7.5 (improve): one pass over the matched orders (orderId ascending); each moves to the candidate offer with room that
  * raises the objective most (ties: versionId), if any does — leaving its offer frees headroom there too.
  */
 export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
@@ -550,11 +432,11 @@ export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): 
   }
 }
 
-/** docs §7.6: how many better offers each matched order tries in the swap pass. */
+/** docs §7.5: how many better offers each matched order tries in the swap pass. */
 export const SWAP_TRIES = 8;
 
 /**
- * docs §7.6: one pass over the matched orders (orderId ascending). Order o1 on offer f1 tries its (up to 8)
+ * docs §7.5 (swap): one pass over the matched orders (orderId ascending). Order o1 on offer f1 tries its (up to 8)
  * candidate offers with a higher base than f1's, best first (base desc, then versionId); on each such offer f2 it
  * looks at the occupants of the same size (orderId ascending) for which f1 is a candidate, and swaps with the first
  * whose swap raises the objective (equal sizes: no offer's taken count, hence no headroom, changes).
@@ -679,7 +561,7 @@ export function unmatchedReason(b: PreparedBatch, oi: number): UnmatchedReason {
 }
 
 /**
- * docs §5.9 the objective of an assignment: Σ gpuCount × base over assigned pairs + Σ over offers of the headroom
+ * docs §6 the objective of an assignment: Σ gpuCount × base over assigned pairs + Σ over offers of the headroom
  * of the GPUs they gave out. It depends only on which pairs are assigned, not on the order they were made in.
  */
 export function objectiveOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array): bigint {
@@ -739,7 +621,7 @@ export function qualityOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array
 }
 
 /**
- * docs §6.2: a price per GPU for every offer the first greedy pass filled up: the least any of its occupants would
+ * docs §7.2: a price per GPU for every offer the first greedy pass filled up: the least any of its occupants would
  * lose by going to its best other offer with room (per GPU, base scores; 0 when that is a gain). Orders then
  * compete for contested offers at what taking them costs others, as in one round of an auction.
  */
@@ -769,15 +651,14 @@ export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): F
 /** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */
 const sharedPool = new ScratchPool();
 
-/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, augmenting paths, repair, improve, swap, repair. */
-export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}, pool: ScratchPool = new ScratchPool()): Decisions {
+/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, repair, improve, swap, repair. */
+export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}): Decisions {
   const first = greedyPhase(b, cand, options);
   if (options.greedyOnly) return first;
   const priced = greedyPhase(b, cand, options, offerPrices(b, cand, first));
   // The priced pass wins unless it is worse: the later phases only ever raise the objective, so the matcher is
   // never below plain greedy.
   const d = objectiveOf(b, cand, priced.pair) >= objectiveOf(b, cand, first.pair) ? priced : first;
-  augmentPhase(b, cand, d, pool);
   repairPhase(b, cand, d);
   improvePhase(b, cand, d);
   swapPhase(b, cand, d);
@@ -793,7 +674,7 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
 export function matchBatch(inputs: MatchInputs, seed: Hex, options: MatchOptions = {}): MatchResult {
   const b = prepareBatch(inputs, seed);
   const cand = buildCandidates(b, sharedPool);
-  return resultOf(b, cand, decide(b, cand, options, sharedPool).pair);
+  return resultOf(b, cand, decide(b, cand, options).pair);
 }
 
 /** Builds the canonical result (assignments, reasons, figures) from per-order decisions. */

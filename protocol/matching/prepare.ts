@@ -155,12 +155,12 @@ function validateProvider(p: Provider): void {
   checkUint(() => `provider ${p.provider} timesSlashed`, p.timesSlashed, UINT32);
 }
 
-/** docs §3: an offer version takes part iff it is active at R_b. */
+/** docs §2: an offer version takes part iff it is active at R_b. */
 export function isActiveAt(v: OfferVersion, block: bigint): boolean {
   return v.activeFrom <= block && (v.activeUntil === 0n || block < v.activeUntil);
 }
 
-/** docs §3: the order-level checks, as a reason code (0 = open at R_b). */
+/** docs §2: the order-level checks, as a reason code (0 = open at R_b). */
 export function orderStateAt(o: Order, block: bigint): number {
   if (o.status !== OrderStatus.Open || o.createdAt > block) return UnmatchedReason.OrderNotOpen;
   if (o.expiresAt <= block) return UnmatchedReason.OrderExpired;
@@ -390,7 +390,7 @@ export function regionAllowed(b: PreparedBatch, orderIndex: number, region: numb
 /**
  * Every candidate pair of the batch (docs §4): for each order, the offers that pass all pair filters, with the
  * capacity filter taken against the free GPUs at R_b (the engine re-checks it against what this batch has taken),
- * and each pair's base score (docs §5.9: the weighted criteria except availability). Compressed rows by order:
+ * and each pair's base score (docs §6: the weighted criteria except availability). Compressed rows by order:
  * the pairs of order i are [start[i], start[i+1]), offers listed model by model (ascending), region by region
  * (ascending), versionId ascending.
  */
