@@ -141,7 +141,7 @@ class PairHeap {
 export interface MatchOptions {
   /** Pairs loaded per order between reloads (≥ 1). Speed only: every value gives the same result. */
   load?: number;
-  /** Skip phase 2 (docs §7); for tests and measurements of phase 1 alone. */
+  /** Stop after the first greedy pass (docs §7.1); for tests and measurements of it alone. */
   greedyOnly?: boolean;
 }
 
