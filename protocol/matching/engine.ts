@@ -443,7 +443,8 @@ export const SWAP_TRIES = 8;
  */
 export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
   const { start, offer, base } = cand;
-  const { orderGpus, offerRank } = b;
+  const { orderGpus, offerRank, offerFree } = b;
+  const taken = d.taken;
   const m = b.orders.length;
   const pairOf = d.pair;
   const occ: number[][] = Array.from({ length: b.offers.length }, () => []);
@@ -490,13 +491,19 @@ export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): voi
       const e2 = topE[i]!;
       const f2 = offer[e2]!;
       for (const o2 of occ[f2]!) {
-        if (orderGpus[o2] !== g || !isCandidate(b, o2, f1)) continue;
-        const gain = base[e2]! + pairBase(b, o2, f1) - b1 - base[pairOf[o2]!]!;
+        const g2 = orderGpus[o2]!;
+        // Sizes may differ if both offers keep within their free GPUs after the exchange.
+        if (g2 !== g && (taken[f1]! - g + g2 > offerFree[f1]! || taken[f2]! - g2 + g > offerFree[f2]!)) continue;
+        if (!isCandidate(b, o2, f1)) continue;
+        let gain = g * (base[e2]! - b1) + g2 * (pairBase(b, o2, f1) - base[pairOf[o2]!]!);
+        if (g2 !== g) gain += headroomDelta(b, f1, taken[f1]!, taken[f1]! - g + g2) + headroomDelta(b, f2, taken[f2]!, taken[f2]! - g2 + g);
         if (gain <= 0) continue;
         let e3 = start[o2]!;
         while (offer[e3] !== f1) e3++;
         pairOf[o1] = e2;
         pairOf[o2] = e3;
+        taken[f1]! += g2 - g;
+        taken[f2]! += g - g2;
         replace(occ[f1]!, o1, o2);
         replace(occ[f2]!, o2, o1);
         break search;
