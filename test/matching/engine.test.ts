@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { encodeAbiParameters } from "viem";
 import { ASSIGNMENTS_ABI } from "../../protocol/market/types.js";
 import { assignmentsHash, encodeAssignments } from "../../protocol/matching/encode.js";
-import { decide, greedyPhase, matchBatch, objectiveOf } from "../../protocol/matching/engine.js";
+import { decide, greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, repairPhase, swapPhase } from "../../protocol/matching/engine.js";
 import { MatchingErrorCode, MatchingInputError } from "../../protocol/matching/errors.js";
 import { buildCandidates, isCandidate, pairBase, prepareBatch } from "../../protocol/matching/prepare.js";
 import { UnmatchedReason, type MatchInputs } from "../../protocol/matching/types.js";
@@ -130,7 +130,26 @@ describe("matcher engine (docs/matching.md)", () => {
   });
 
   describe("given the phases after greedy", () => {
-    it("should never lower the objective", () => {
+    it("each of repair, improve and swap should never lower the objective nor break capacity", () => {
+      for (const [supply, sizes] of [["scarce", "unit"], ["fragmented", "unit"], ["balanced", "mixed"], ["fragmented", "mixed"]] as const) {
+        const inputs = generateInstance({ seed: 15, orders: 500, offers: 400, sizes, supply });
+        const b = prepareBatch(inputs, seedOf(7));
+        const cand = buildCandidates(b);
+        const d = greedyPhase(b, cand, {}, offerPrices(b, cand, greedyPhase(b, cand)));
+        let last = objectiveOf(b, cand, d.pair);
+        for (const phase of [repairPhase, improvePhase, swapPhase, repairPhase]) {
+          phase(b, cand, d);
+          const now = objectiveOf(b, cand, d.pair);
+          expect(now >= last).to.equal(true);
+          last = now;
+          const taken = new Float64Array(b.offers.length);
+          for (let oi = 0; oi < b.orders.length; oi++) if (d.pair[oi]! >= 0) taken[cand.offer[d.pair[oi]!]!]! += b.orderGpus[oi]!;
+          expect(Array.from(taken)).to.deep.equal(Array.from(d.taken));
+          for (let f = 0; f < b.offers.length; f++) expect(taken[f]).to.be.at.most(b.offerFree[f]!);
+        }
+      }
+    });
+    it("all phases together should never end below plain greedy", () => {
       for (const supply of ["scarce", "fragmented", "balanced"] as const) {
         const b = prepareBatch(generateInstance({ seed: 12, orders: 500, offers: 400, sizes: "mixed", supply }), seedOf(4));
         const cand = buildCandidates(b);
