@@ -2,7 +2,8 @@
  * Validation, canonical ordering and indexing of a batch's inputs (docs/matching.md §2–§4). Everything the engine
  * and the reference solvers read goes through `prepareBatch`, so both see the same eligible offers, the same
  * candidate pairs and the same pair scores. Inputs may arrive in any order: orders are sorted by orderId, offers by
- * versionId, providers by address, and every later loop runs over these sorted arrays only.
+ * versionId (then indexed by payment token, model, region, versionId), providers by address, and every later loop
+ * runs over these canonical arrays only.
  */
 import { hexToBytes, type Hex } from "viem";
 import {
