@@ -17,7 +17,7 @@
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
-import { buildCandidates, isCandidate, modelsOf, pairBase, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
+import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
 import { headroomSum, unitHeadroom } from "./score.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
@@ -234,6 +234,12 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   return { pair: pairOf, taken };
 }
 
+/** Index of the pair (order oi, offer f) in the candidate lists, -1 if it is not there. */
+function pairIndex(cand: Candidates, oi: number, f: number): number {
+  for (let e = cand.start[oi]!, end = cand.start[oi + 1]!; e < end; e++) if (cand.offer[e] === f) return e;
+  return -1;
+}
+
 /** Change of the headroom total of offer f when its taken GPUs go from `from` to `to`. */
 function headroomDelta(b: PreparedBatch, f: number, from: number, to: number): number {
   if (to === from) return 0;
@@ -318,10 +324,9 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
     if (rooms.length < start[o1 + 1]! - start[o1]!) {
       for (const f of rooms) {
         if (f === current || offerFree[f]! - taken[f]! < g1 || !isCandidate(b, o1, f)) continue;
-        // Locate the pair in o1's list (needed to record the move) only for an offer that passes.
-        let e = start[o1]!;
-        while (offer[e] !== f) e++;
-        consider(e, f, g1 * base[e]! + headroomValue(b, f, taken[f]!, g1));
+        // Locate the pair in o1's list (it may have been cut by CANDIDATE_CAP) only for an offer that passes.
+        const e = pairIndex(cand, o1, f);
+        if (e >= 0) consider(e, f, g1 * base[e]! + headroomValue(b, f, taken[f]!, g1));
       }
     } else {
       for (let e = start[o1]!, end = start[o1 + 1]!; e < end; e++) {
@@ -494,12 +499,13 @@ export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): voi
         const g2 = orderGpus[o2]!;
         // Sizes may differ if both offers keep within their free GPUs after the exchange.
         if (g2 !== g && (taken[f1]! - g + g2 > offerFree[f1]! || taken[f2]! - g2 + g > offerFree[f2]!)) continue;
+        // The one-pair filter first (cheap); then the pair must be in o2's list (CANDIDATE_CAP may have cut it).
         if (!isCandidate(b, o2, f1)) continue;
-        let gain = g * (base[e2]! - b1) + g2 * (pairBase(b, o2, f1) - base[pairOf[o2]!]!);
+        const e3 = pairIndex(cand, o2, f1);
+        if (e3 < 0) continue;
+        let gain = g * (base[e2]! - b1) + g2 * (base[e3]! - base[pairOf[o2]!]!);
         if (g2 !== g) gain += headroomDelta(b, f1, taken[f1]!, taken[f1]! - g + g2) + headroomDelta(b, f2, taken[f2]!, taken[f2]! - g2 + g);
         if (gain <= 0) continue;
-        let e3 = start[o2]!;
-        while (offer[e3] !== f1) e3++;
         pairOf[o1] = e2;
         pairOf[o2] = e3;
         taken[f1]! += g2 - g;

@@ -419,23 +419,24 @@ export class ScratchPool {
   }
 }
 
-export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new ScratchPool()): Candidates {
+/** `cap`: CANDIDATE_CAP for the matcher; the reference solvers pass Infinity to see every feasible pair. */
+export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new ScratchPool(), cap: number = CANDIDATE_CAP): Candidates {
   const m = b.orders.length;
   const start = new Int32Array(m + 1);
   // Upper bound of the pair count (every offer of every allowed book), so the hot loop never grows an array;
   // untouched pages of the allocation cost nothing.
-  let cap = 0;
+  let bound = 0;
   for (let oi = 0; oi < m; oi++) {
     const tok = b.orderToken[oi]!;
     if (b.orderState[oi] !== 0 || tok < 0) continue;
     for (const model of modelsOf(b, b.orders[oi]!)) {
       const book = b.books.get(tok * 65_536 + model);
       if (!book) continue;
-      for (let r = 0; r < book.regions.length; r++) if (regionAllowed(b, oi, book.regions[r]!)) cap += book.hi[r]! - book.lo[r]!;
+      for (let r = 0; r < book.regions.length; r++) if (regionAllowed(b, oi, book.regions[r]!)) bound += book.hi[r]! - book.lo[r]!;
     }
   }
-  const offer = pool.int32("candOffer", cap);
-  const base = pool.int32("candBase", cap);
+  const offer = pool.int32("candOffer", bound);
+  const base = pool.int32("candBase", bound);
   let n = 0;
   for (let oi = 0; oi < m; oi++) {
     start[oi] = n;
@@ -463,9 +464,56 @@ export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new Scratc
         n = scanBook(b, book.lo[r]!, book.hi[r]!, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro);
       }
     }
+    if (n - start[oi]! > cap) n = keepBest(b, offer, base, start[oi]!, n, cap);
   }
   start[m] = n;
   return { start, offer: offer.subarray(0, n), base: base.subarray(0, n) };
+}
+
+/**
+ * docs §4: an order keeps at most this many candidate pairs, its best by (base desc, versionId asc). Bounds the
+ * work per order whatever the book sizes (an order for "any model, any region, any price" would otherwise pair with
+ * every offer); realistic orders rarely have more, and the best of them almost always hold the order's match.
+ */
+export const CANDIDATE_CAP = 512;
+
+/** Keeps the `cap` best pairs of [from, to) in their listed order; returns the new end. */
+function keepBest(b: PreparedBatch, offer: Int32Array, base: Int32Array, from: number, to: number, cap: number): number {
+  const rank = b.offerRank;
+  // Min-heap (worst kept pair on top) of positions, `cap` of them.
+  const heap = new Int32Array(cap);
+  const worse = (x: number, y: number): boolean => base[x]! < base[y]! || (base[x] === base[y] && rank[offer[x]!]! > rank[offer[y]!]!);
+  const siftDown = (i: number): void => {
+    const n = cap;
+    const x = heap[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && worse(heap[c + 1]!, heap[c]!)) c++;
+      if (!worse(heap[c]!, x)) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = x;
+  };
+  for (let i = 0; i < cap; i++) heap[i] = from + i;
+  for (let i = (cap >> 1) - 1; i >= 0; i--) siftDown(i);
+  for (let e = from + cap; e < to; e++) {
+    if (worse(heap[0]!, e)) {
+      heap[0] = e;
+      siftDown(0);
+    }
+  }
+  const keep = new Uint8Array(to - from);
+  for (let i = 0; i < cap; i++) keep[heap[i]! - from] = 1;
+  let w = from;
+  for (let e = from; e < to; e++) {
+    if (keep[e - from] === 0) continue;
+    offer[w] = offer[e]!;
+    base[w] = base[e]!;
+    w++;
+  }
+  return w;
 }
 
 /** The hot loop of buildCandidates over one book's offers [lo, hi); a plain function of plain values, for the JIT. */

@@ -4,7 +4,7 @@ import { ASSIGNMENTS_ABI } from "../../protocol/market/types.js";
 import { assignmentsHash, encodeAssignments } from "../../protocol/matching/encode.js";
 import { decide, greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, repairPhase, swapPhase } from "../../protocol/matching/engine.js";
 import { MatchingErrorCode, MatchingInputError } from "../../protocol/matching/errors.js";
-import { buildCandidates, isCandidate, pairBase, prepareBatch } from "../../protocol/matching/prepare.js";
+import { buildCandidates, CANDIDATE_CAP, isCandidate, pairBase, prepareBatch, ScratchPool } from "../../protocol/matching/prepare.js";
 import { UnmatchedReason, type MatchInputs } from "../../protocol/matching/types.js";
 import { generateInstance, seedOf, type Supply } from "../support/matching/generator.js";
 import { hardRuleViolations } from "../support/matching/hard-rules.js";
@@ -160,10 +160,29 @@ describe("matcher engine (docs/matching.md)", () => {
     });
   });
 
+  describe("given an order that could pair with more offers than CANDIDATE_CAP", () => {
+    it("should keep its CANDIDATE_CAP best pairs by base, in listed order, and still match within the hard rules", () => {
+      const inputs = generateInstance({ seed: 16, orders: 50, offers: 3 * CANDIDATE_CAP, sizes: "unit", supply: "abundant" });
+      for (const o of inputs.orders) Object.assign(o, { modelId: 0, minTier: 0, regionMask: 0n, maxPricePerGpuHour: 10n ** 12n, minUptimeBps: 0, minReputationBps: 0, maxTimesSlashed: 2 ** 32 - 1 });
+      const b = prepareBatch(inputs, seedOf(8));
+      const capped = buildCandidates(b);
+      const all = buildCandidates(b, new ScratchPool(), Infinity);
+      for (let oi = 0; oi < b.orders.length; oi++) {
+        const full = Array.from({ length: all.start[oi + 1]! - all.start[oi]! }, (_, i) => all.start[oi]! + i);
+        if (b.orderState[oi] !== 0) continue;
+        expect(full.length).to.be.greaterThan(CANDIDATE_CAP);
+        const best = [...full].sort((x, y) => all.base[y]! - all.base[x]! || b.offerRank[all.offer[x]!]! - b.offerRank[all.offer[y]!]!).slice(0, CANDIDATE_CAP);
+        const kept = Array.from({ length: capped.start[oi + 1]! - capped.start[oi]! }, (_, i) => capped.offer[capped.start[oi]! + i]!);
+        expect(kept).to.deep.equal(best.sort((x, y) => x - y).map((e) => all.offer[e]!));
+      }
+      expect(hardRuleViolations(inputs, matchBatch(inputs, seedOf(8)).assignments)).to.deep.equal([]);
+    });
+  });
+
   describe("given the candidate index", () => {
     it("should list exactly the pairs the one-pair filter accepts, with the one-pair score", () => {
       const b = prepareBatch(generateInstance({ seed: 13, orders: 120, offers: 90, sizes: "mixed", supply: "balanced", wideTokenPct: 30 }), seedOf(5));
-      const cand = buildCandidates(b);
+      const cand = buildCandidates(b, new ScratchPool(), Infinity);
       for (let oi = 0; oi < b.orders.length; oi++) {
         const listed = new Map<number, number>();
         for (let e = cand.start[oi]!; e < cand.start[oi + 1]!; e++) listed.set(cand.offer[e]!, cand.base[e]!);

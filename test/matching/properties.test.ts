@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { decide, matchBatch, objectiveOf } from "../../protocol/matching/engine.js";
 import { flowBound, unitOptimum } from "../../protocol/matching/optimum/reference.js";
-import { buildCandidates, prepareBatch } from "../../protocol/matching/prepare.js";
+import { buildCandidates, prepareBatch, ScratchPool } from "../../protocol/matching/prepare.js";
 import { bruteForceOptimum } from "../support/matching/brute-force.js";
 import { generateInstance, seedOf, type Supply } from "../support/matching/generator.js";
 import { hardRuleViolations } from "../support/matching/hard-rules.js";
@@ -35,7 +35,7 @@ describe("matcher properties (fast-check)", function () {
       fc.assert(
         fc.property(tiny, fc.nat(), (spec, s) => {
           const b = prepareBatch(generateInstance({ ...spec, sizes: "unit" }), seedOf(s));
-          expect(unitOptimum(b, buildCandidates(b)).value).to.equal(bruteForceOptimum(b));
+          expect(unitOptimum(b, buildCandidates(b, new ScratchPool(), Infinity)).value).to.equal(bruteForceOptimum(b));
         }),
         params,
       );
@@ -44,7 +44,7 @@ describe("matcher properties (fast-check)", function () {
       fc.assert(
         fc.property(tiny, fc.nat(), (spec, s) => {
           const b = prepareBatch(generateInstance({ ...spec, sizes: "mixed" }), seedOf(s));
-          expect(flowBound(b, buildCandidates(b))).to.be.at.least(bruteForceOptimum(b));
+          expect(flowBound(b, buildCandidates(b, new ScratchPool(), Infinity))).to.be.at.least(bruteForceOptimum(b));
         }),
         params,
       );

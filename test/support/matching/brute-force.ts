@@ -3,11 +3,11 @@
  * order one candidate offer or none, within capacity. Pair scores come from the engine's candidate index (the
  * scoring rules are tested on their own); the search and the objective are written independently here.
  */
-import { buildCandidates, type PreparedBatch } from "../../../protocol/matching/prepare.js";
+import { buildCandidates, ScratchPool, type PreparedBatch } from "../../../protocol/matching/prepare.js";
 import { unitHeadroom } from "../../../protocol/matching/score.js";
 
 export function bruteForceOptimum(b: PreparedBatch): number {
-  const cand = buildCandidates(b);
+  const cand = buildCandidates(b, new ScratchPool(), Infinity);
   const m = b.orders.length;
   const used = new Array<number>(b.offers.length).fill(0);
   const w = b.weights.availability;
