@@ -30,8 +30,10 @@ const STOP_GRACE_MS = 3_000;
 export class Supervisor {
   private readonly children = new Map<number, SupervisedChild>();
   private signalHandler: (() => void) | null = null;
+  private closed = false;
 
   spawn(spec: ChildSpec): SupervisedChild {
+    if (this.closed) throw new Error(`devnet: shutting down, ${spec.name} not started`);
     mkdirSync(dirname(spec.logFile), { recursive: true });
     const fd = openSync(spec.logFile, "a");
     let child: ChildProcess;
@@ -85,6 +87,12 @@ export class Supervisor {
   /** Stops children in reverse start order (clients before the chain they talk to). */
   async stopAll(): Promise<void> {
     for (const child of [...this.children.values()].reverse()) await this.stop(child);
+  }
+
+  /** Stops every child and refuses to start new ones (a Ctrl-C during start-up must not leave a late child behind). */
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.stopAll();
   }
 
   /** On Ctrl-C or SIGTERM: stop every child, then run `after` (which should exit the process). */

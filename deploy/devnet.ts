@@ -1,0 +1,118 @@
+/**
+ * `npm run devnet`: a local matchnet — hardhat node, the system deployed with Ignition, N registered operators and an
+ * aggregator running as separate processes, providers with offers, renters placing orders — and a live view of every
+ * batch from close to final. See docs/devnet.md.
+ */
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Command, InvalidArgumentError } from "commander";
+import { Devnet, type DevnetMode } from "./devnet/devnet.js";
+import { formatBatch, summaryTable } from "./devnet/view.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+function positiveInt(name: string, min = 1) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+const program = new Command()
+  .name("npm run devnet --")
+  .description("Run a local matchnet: chain, operators, aggregator, market traffic, and a live view of each batch.")
+  .option("--operators <n>", "operators to register and start", positiveInt("--operators"), 4)
+  .option("--batches <k>", "exit after k batches (exit code 0 only if all were final); default: run until Ctrl-C", positiveInt("--batches"))
+  .option("--orders-per-batch <m>", "renter orders placed before each close", positiveInt("--orders-per-batch", 0), 8)
+  .option("--providers <p>", "providers registered with offers (at most 9)", positiveInt("--providers"), 8)
+  .option("--port <port>", "chain RPC port on 127.0.0.1", positiveInt("--port"), 8545)
+  .option("--data-dir <dir>", "where keystores, configs, databases and logs go (default: a fresh temp dir)")
+  .option("--keep", "keep the temp data dir after exit", false)
+  .option("--seed <n>", "seed of the market traffic", positiveInt("--seed", 0), 1)
+  .option("--block-interval <ms>", "interval mining period in ms (automine stays on)", positiveInt("--block-interval", 100), 1000)
+  .option("--in-process-signers", "sign and submit inside the devnet process instead of starting operator and aggregator processes", false)
+  .showHelpAfterError();
+
+async function main(): Promise<number> {
+  program.parse();
+  const o = program.opts<{
+    operators: number;
+    batches?: number;
+    ordersPerBatch: number;
+    providers: number;
+    port: number;
+    dataDir?: string;
+    keep: boolean;
+    seed: number;
+    blockInterval: number;
+    inProcessSigners: boolean;
+  }>();
+  if (o.providers > 9) throw new Error("devnet: --providers must be at most 9 (dev accounts 1‥9 are the providers)");
+  const mode: DevnetMode = o.inProcessSigners ? "in-process" : "processes";
+  const out = (line: string) => console.log(line);
+  let devnet: Devnet | null = null;
+  let stopping = false;
+  const stopAll = async (why: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    out(`\n${why}: stopping every child process …`);
+    if (devnet !== null) {
+      if (devnet.reports.length > 0) out("\n" + summaryTable(devnet.reports, devnet.names));
+      await devnet.stop();
+      out(devnet.opts.keep || o.dataDir !== undefined ? `data and logs kept in ${devnet.dataDir}` : "data dir removed (use --keep to keep it)");
+    }
+    process.exit(code);
+  };
+  process.once("SIGINT", () => void stopAll("Ctrl-C", 130));
+  process.once("SIGTERM", () => void stopAll("SIGTERM", 143));
+
+  devnet = await Devnet.create({
+    root,
+    operators: o.operators,
+    mode,
+    providers: o.providers,
+    port: o.port,
+    dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
+    keep: o.keep,
+    seed: o.seed,
+    intervalMiningMs: o.blockInterval,
+    out,
+  });
+  try {
+    await devnet.boot();
+  } catch (err) {
+    if (stopping) return new Promise<number>(() => {}); // the signal handler exits
+    await devnet.stop();
+    throw err;
+  }
+  if (stopping) return new Promise<number>(() => {});
+  out(`\nrunning ${o.batches ?? "∞"} batch(es), ${o.ordersPerBatch} orders each; Ctrl-C stops everything\n`);
+  for (let k = 0; o.batches === undefined || k < o.batches; k++) {
+    let report;
+    try {
+      report = await devnet.runBatch(o.ordersPerBatch);
+    } catch (err) {
+      if (stopping) return new Promise<number>(() => {});
+      await devnet.stop();
+      throw err;
+    }
+    if (stopping) return new Promise<number>(() => {});
+    out(formatBatch(report, devnet.names) + "\n");
+  }
+  const allFinal = devnet.reports.every((r) => r.status === "final" && r.matcherAgrees === true);
+  out(summaryTable(devnet.reports, devnet.names));
+  out(`\nlogs: ${devnet.logsDir} (chain.log, op<i>.log, aggregator.log)`);
+  stopping = true;
+  await devnet.stop();
+  if (o.keep || o.dataDir !== undefined) out(`data kept in ${devnet.dataDir}`);
+  return allFinal ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err: unknown) => {
+    console.error(`\n${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,210 @@
+/**
+ * One batch as the devnet drives and watches it: close it as soon as the contract allows, wait (bounded in blocks)
+ * until it is final or abandoned, then read what happened from the chain — the finalizing transaction's gas, its
+ * applied and skipped assignments, its seed signer and non-signers — and re-run the TypeScript matcher at R_b with
+ * the batch's seed to check that the signed result is exactly the matcher's output.
+ */
+import { decodeFunctionData, parseEventLogs, type Address, type Hex } from "viem";
+import { marketplaceAbi, serviceManagerAbi } from "../../protocol/chain/abi.js";
+import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../../protocol/chain/reads.js";
+import { resultMessageDigest } from "../../protocol/avs/messages.js";
+import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
+import type { Assignment } from "../../protocol/market/types.js";
+import { operatorId } from "../../protocol/bls/index.js";
+import { mined, type DevnetChain } from "./chain.js";
+
+/** ServiceManager BatchStatus. */
+const STATUS = { None: 0, Closed: 1, Final: 2, Abandoned: 3 } as const;
+
+export interface ClosedBatch {
+  batch: bigint;
+  referenceBlock: bigint;
+  closedAt: bigint;
+  leaderId: Hex;
+  /** Wall-clock time at which the close transaction's receipt was seen. */
+  closedAtMs: number;
+}
+
+export interface BatchReport {
+  batch: bigint;
+  status: "final" | "abandoned";
+  referenceBlock: bigint;
+  closedAt: bigint;
+  leaderId: Hex;
+  /** The operator whose seed was used (the leader, or a fallback leader). */
+  seedSignerId: Hex | null;
+  seedSignerIndex: bigint | null;
+  seed: Hex | null;
+  ordersOpen: number;
+  matched: number;
+  skipped: number;
+  operators: number;
+  signers: number;
+  /** Operator ids of the non-signers named in the submission. */
+  nonSignerIds: Hex[];
+  signedStakeBps: number;
+  gasUsed: bigint | null;
+  txHash: Hex | null;
+  finalizedAt: bigint | null;
+  blocks: number | null;
+  ms: number | null;
+  /** The signed result hash equals the TypeScript matcher's at R_b with the batch's seed. */
+  matcherAgrees: boolean | null;
+  /** What the matcher outputs for this batch, and what the chain applied (AssignmentApplied). */
+  expected: Assignment[];
+  applied: { orderId: bigint; offerVersionId: bigint; pricePerGpuHour: bigint }[];
+}
+
+export interface BatchTiming {
+  batchInterval: number;
+  seedTimeout: number;
+  batchTimeout: number;
+}
+
+export async function batchTiming(chain: DevnetChain, sm: Address): Promise<BatchTiming> {
+  const t = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "batchTiming" });
+  return { batchInterval: t.batchInterval, seedTimeout: t.seedTimeout, batchTimeout: t.batchTimeout };
+}
+
+/** Mines empty blocks until closeBatch() is allowed in the next block, then sends it from `closer`. */
+export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Address, timing: BatchTiming): Promise<ClosedBatch> {
+  const count = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "batchCount" });
+  if (count > 0n) {
+    const prev = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "getBatch", args: [count] });
+    if (prev.status === STATUS.Closed) throw new Error(`devnet: batch ${count} is still pending; it must be final or abandoned before the next close`);
+    const head = await chain.publicClient.getBlockNumber();
+    const earliest = BigInt(Math.max(prev.closedAt + timing.batchInterval, prev.finalizedAt + 1));
+    if (head + 1n < earliest) await chain.publicClient.request({ method: "hardhat_mine", params: [`0x${(earliest - head - 1n).toString(16)}`] } as never);
+  }
+  const hash = await chain.wallet(closer).writeContract({ account: closer, chain: chain.chain, address: sm, abi: serviceManagerAbi, functionName: "closeBatch" });
+  const receipt = await mined(chain, hash, "closeBatch");
+  const closedAtMs = Date.now();
+  const [ev] = parseEventLogs({ abi: serviceManagerAbi, eventName: "BatchClosed", logs: receipt.logs });
+  if (ev === undefined) throw new Error(`devnet: closeBatch emitted no BatchClosed (tx ${hash})`);
+  return { batch: ev.args.batch, referenceBlock: BigInt(ev.args.referenceBlock), closedAt: receipt.blockNumber, leaderId: ev.args.leader, closedAtMs };
+}
+
+/**
+ * Waits until the batch is final or abandoned. The bound is the contract's own: once `batchTimeout` blocks passed
+ * since the close, the devnet abandons the batch itself. `wallGuardMs` only catches a chain that stopped producing
+ * blocks, and says so.
+ */
+export async function waitBatchOutcome(
+  chain: DevnetChain,
+  sm: Address,
+  closed: ClosedBatch,
+  timing: BatchTiming,
+  opts: { abandoner: Address; wallGuardMs: number; pollMs?: number },
+): Promise<{ status: "final" | "abandoned"; finalizedAt: bigint | null; seenAtMs: number }> {
+  const started = Date.now();
+  const deadline = closed.closedAt + BigInt(timing.batchTimeout);
+  let lastHeadCheck = 0;
+  let head = closed.closedAt;
+  for (;;) {
+    // One light call per poll: hardhat node serves every process on the devnet from one thread.
+    const b = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "getBatch", args: [closed.batch] });
+    if (b.status === STATUS.Final) return { status: "final", finalizedAt: BigInt(b.finalizedAt), seenAtMs: Date.now() };
+    if (b.status === STATUS.Abandoned) return { status: "abandoned", finalizedAt: null, seenAtMs: Date.now() };
+    if (Date.now() - lastHeadCheck > 1_000) {
+      head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+      lastHeadCheck = Date.now();
+    }
+    if (head > deadline) {
+      try {
+        const hash = await chain.wallet(opts.abandoner).writeContract({ account: opts.abandoner, chain: chain.chain, address: sm, abi: serviceManagerAbi, functionName: "abandonBatch", args: [closed.batch] });
+        await chain.publicClient.waitForTransactionReceipt({ hash, timeout: 30_000 });
+      } catch {
+        // a submission or another abandon may have landed meanwhile: the next read tells
+      }
+      continue;
+    }
+    if (Date.now() - started > opts.wallGuardMs) {
+      throw new Error(
+        `devnet: batch ${closed.batch} is neither final nor abandoned after ${Math.round(opts.wallGuardMs / 1000)} s ` +
+          `(head #${head}, timeout block #${deadline}): the chain stopped producing blocks?`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
+  }
+}
+
+/** Everything the view and the tests report about a settled batch, read from the chain. */
+export async function reportBatch(
+  chain: DevnetChain,
+  addrs: SystemAddresses,
+  closed: ClosedBatch,
+  outcome: { status: "final" | "abandoned"; finalizedAt: bigint | null; seenAtMs: number },
+): Promise<BatchReport> {
+  const pc = chain.publicClient;
+  const sm = addrs.serviceManager;
+  const [inputs, set] = await Promise.all([readMatchInputs(pc, addrs, closed.referenceBlock), readOperatorSet(pc, addrs.operatorRegistry, closed.referenceBlock)]);
+  const base: BatchReport = {
+    batch: closed.batch,
+    status: outcome.status,
+    referenceBlock: closed.referenceBlock,
+    closedAt: closed.closedAt,
+    leaderId: closed.leaderId,
+    seedSignerId: null,
+    seedSignerIndex: null,
+    seed: null,
+    ordersOpen: inputs.orders.length,
+    matched: 0,
+    skipped: 0,
+    operators: set.operators.length,
+    signers: 0,
+    nonSignerIds: [],
+    signedStakeBps: 0,
+    gasUsed: null,
+    txHash: null,
+    finalizedAt: outcome.finalizedAt,
+    blocks: null,
+    ms: null,
+    matcherAgrees: null,
+    expected: [],
+    applied: [],
+  };
+  if (outcome.status !== "final" || outcome.finalizedAt === null) return base;
+  const logs = await pc.getContractEvents({ address: sm, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch: closed.batch }, fromBlock: outcome.finalizedAt, toBlock: outcome.finalizedAt });
+  const fin = logs[0];
+  if (fin === undefined) throw new Error(`devnet: batch ${closed.batch} is final at #${outcome.finalizedAt} but no BatchFinalized log is there`);
+  const [receipt, tx] = await Promise.all([pc.getTransactionReceipt({ hash: fin.transactionHash }), pc.getTransaction({ hash: fin.transactionHash })]);
+  const call = decodeFunctionData({ abi: serviceManagerAbi, data: tx.input });
+  if (call.functionName !== "submitResult") throw new Error(`devnet: batch ${closed.batch} was finalized by ${call.functionName}, not submitResult`);
+  const [, , , seedSignerIndex, nonSigners] = call.args;
+  const seedSignerId = await pc.readContract({ address: sm, abi: serviceManagerAbi, functionName: "leaderOf", args: [closed.batch, seedSignerIndex] });
+  const applied = parseEventLogs({ abi: marketplaceAbi, eventName: "AssignmentApplied", logs: receipt.logs }).map((l) => ({
+    orderId: l.args.orderId,
+    offerVersionId: l.args.offerVersionId,
+    pricePerGpuHour: l.args.pricePerGpuHour,
+  }));
+  const skipped = parseEventLogs({ abi: marketplaceAbi, eventName: "AssignmentSkipped", logs: receipt.logs }).length;
+  const seed = fin.args.seed!;
+  const expected = matchBatch(inputs, seed).assignments;
+  const expectedHash = resultMessageDigest({
+    chainId: BigInt(chain.chain.id),
+    serviceManager: sm,
+    batch: closed.batch,
+    referenceBlock: closed.referenceBlock,
+    seed,
+    assignmentsHash: assignmentsHash(expected),
+  });
+  const totalStake = fin.args.totalStake!;
+  return {
+    ...base,
+    seedSignerId,
+    seedSignerIndex,
+    seed,
+    matched: applied.length,
+    skipped,
+    signers: set.operators.length - nonSigners.length,
+    nonSignerIds: nonSigners.map((k) => operatorId(k)),
+    signedStakeBps: totalStake === 0n ? 0 : Number((fin.args.signedStake! * 10_000n) / totalStake),
+    gasUsed: receipt.gasUsed,
+    txHash: fin.transactionHash,
+    blocks: Number(outcome.finalizedAt - closed.closedAt),
+    ms: outcome.seenAtMs - closed.closedAtMs,
+    matcherAgrees: expectedHash.toLowerCase() === fin.args.resultHash!.toLowerCase(),
+    expected,
+    applied,
+  };
+}

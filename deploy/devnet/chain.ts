@@ -1,0 +1,85 @@
+/**
+ * The devnet's chain: `hardhat node` as a supervised child, the whole system deployed on it with the Ignition module
+ * through a Hardhat runtime built for this run (its `devnet` network points at the node's URL and Ignition's journal
+ * lives in the data dir, so a fresh chain always gets a fresh deployment and nothing is written into the repo), and
+ * viem clients for the node's unlocked dev accounts (public dev keys; this process never holds their private keys).
+ */
+import { join } from "node:path";
+import { createPublicClient, createWalletClient, defineChain, http, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
+import { createHardhatRuntimeEnvironment, importUserConfig } from "hardhat/hre";
+import type { HardhatUserConfig } from "hardhat/config";
+import { deployMatchnetWithAvs } from "../deployment.js";
+import type { Deployment } from "../../protocol/chain/deployment.js";
+import { startHardhatNode, type HardhatNode } from "./hardhat-node.js";
+import type { Supervisor } from "./supervisor.js";
+
+export interface DevnetChain {
+  node: HardhatNode;
+  url: string;
+  chain: ReturnType<typeof defineChain>;
+  publicClient: PublicClient;
+  /** eth_accounts of the node: Hardhat's 20 public dev accounts, unlocked. [0] deployed the system and owns it. */
+  devAccounts: Address[];
+  wallet(account: Address): WalletClient;
+}
+
+/** The receipt of a transaction; with automine it is there as soon as the send returns, so ask before polling. */
+export async function mined(chain: DevnetChain, hash: Hex, what: string): Promise<TransactionReceipt> {
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await chain.publicClient.getTransactionReceipt({ hash });
+  } catch {
+    receipt = await chain.publicClient.waitForTransactionReceipt({ hash, timeout: 30_000, pollingInterval: 50 });
+  }
+  if (receipt.status !== "success") throw new Error(`devnet: ${what} reverted (tx ${hash})`);
+  return receipt;
+}
+
+export async function startChain(supervisor: Supervisor, opts: { port: number; root: string; logFile: string }): Promise<DevnetChain> {
+  const node = await startHardhatNode(supervisor, { port: opts.port, logFile: opts.logFile, root: opts.root });
+  const chain = defineChain({
+    id: node.chainId,
+    name: "matchnet devnet",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [node.url] } },
+  });
+  const transport = http(node.url, { retryCount: 2, timeout: 30_000 });
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 }) as PublicClient;
+  const devAccounts = (await publicClient.request({ method: "eth_accounts" } as never)) as Address[];
+  if (devAccounts.length < 20) throw new Error(`devnet: hardhat node offers ${devAccounts.length} unlocked accounts, 20 expected`);
+  return {
+    node,
+    url: node.url,
+    chain,
+    publicClient,
+    devAccounts,
+    wallet: (account) => createWalletClient({ account, chain, transport }),
+  };
+}
+
+/** Deploys MatchnetModule with Ignition against `url` and writes the deployment file. */
+export async function deploySystem(opts: {
+  root: string;
+  url: string;
+  dataDir: string;
+  outFile: string;
+  parameters: Parameters<typeof deployMatchnetWithAvs>[1] extends infer O ? (O extends { parameters?: infer P } ? P : never) : never;
+}): Promise<Deployment> {
+  const configPath = join(opts.root, "hardhat.config.ts");
+  const user = (await importUserConfig(configPath)) as HardhatUserConfig;
+  const config: HardhatUserConfig = {
+    ...user,
+    paths: { ...(user.paths ?? {}), ignition: join(opts.dataDir, "ignition") },
+    networks: { ...(user.networks ?? {}), devnet: { type: "http", chainType: "l1", url: opts.url } },
+  };
+  const hre = await createHardhatRuntimeEnvironment(config, { config: configPath }, opts.root);
+  // A fresh clone has no artifacts yet (hardhat node does not build); an up-to-date build is a quick no-op.
+  await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
+  const connection = await hre.network.connect({ network: "devnet" });
+  try {
+    const { deployment } = await deployMatchnetWithAvs(connection, { outFile: opts.outFile, parameters: opts.parameters });
+    return deployment;
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,358 @@
+/**
+ * The devnet as a library: `Devnet.start()` brings up a chain, deploys, creates and registers operators, providers,
+ * renters and aggregators, and (in "processes" mode) starts every operator and aggregator as its own process;
+ * `runBatch()` places orders, closes a batch and reports how it ended. `deploy/devnet.ts` is its CLI; the e2e tests
+ * and the e2e bench drive it directly.
+ */
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Address, Hex } from "viem";
+import { serviceManagerAbi } from "../../protocol/chain/abi.js";
+import { systemAddresses, type Deployment } from "../../protocol/chain/deployment.js";
+import type { SystemAddresses } from "../../protocol/chain/reads.js";
+import { createG2KeySummer, type G2KeySummer } from "../../aggregator/index.js";
+import { Supervisor, type SupervisedChild } from "./supervisor.js";
+import { deploySystem, startChain, type DevnetChain } from "./chain.js";
+import { freePorts, portIsFree } from "./ports.js";
+import { Prng } from "./prng.js";
+import {
+  createAggregator,
+  createOperatorFiles,
+  fundRenters,
+  placeOrders,
+  registerOperator,
+  registerProviders,
+  writeOperatorConfig,
+  STAKE_UNIT,
+  type AggregatorSetup,
+  type OperatorSetup,
+  type ProviderSetup,
+} from "./setup.js";
+import { batchTiming, closeNextBatch, reportBatch, waitBatchOutcome, type BatchReport, type BatchTiming, type ClosedBatch } from "./batch.js";
+import { signAndSubmitInProcess } from "./in-process.js";
+import { entryExists, readLogLines, spawnNode, waitForReady, type ProcessKind } from "./processes.js";
+import type { Names } from "./view.js";
+
+export type DevnetMode = "processes" | "in-process";
+
+export interface DevnetOptions {
+  /** Project root (holds hardhat.config.ts, operator/main.ts, aggregator/main.ts). */
+  root: string;
+  operators: number;
+  mode: DevnetMode;
+  /** Number of aggregator processes (processes mode); 2 to watch them race. */
+  aggregators?: number;
+  providers?: number;
+  /** Chain RPC port; 0 picks a free one. */
+  port?: number;
+  /** Defaults to a fresh temp dir. */
+  dataDir?: string;
+  /** Keep the data dir after stop (always kept when it was given). */
+  keep?: boolean;
+  /** Seed of the market traffic (providers, offers, orders). */
+  seed?: number;
+  /** Interval mining so that block-counted waits advance even with no traffic; automine stays on. */
+  intervalMiningMs?: number;
+  timing?: BatchTiming;
+  /** Per-operator extra environment (e.g. a test hook). */
+  operatorEnv?: (index: number) => NodeJS.ProcessEnv;
+  /** Progress lines. */
+  out?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Devnet-friendly batch timing (blocks; one block a second plus one per transaction): a close every 2 blocks, a
+ * fallback leader every 8 (operator processes on a loaded 2-core machine log a close 2–4 s after it; a shorter turn
+ * lets a fallback seed race the leader's and split the quorum), abandon after 40 (room for four fallback turns).
+ */
+export const DEVNET_TIMING: BatchTiming = { batchInterval: 2, seedTimeout: 8, batchTimeout: 40 };
+
+export class Devnet {
+  readonly supervisor = new Supervisor();
+  readonly operators: OperatorSetup[] = [];
+  readonly aggregators: AggregatorSetup[] = [];
+  readonly reports: BatchReport[] = [];
+  private readonly children = new Map<string, SupervisedChild>();
+  /** In-process mode: operators taken down by stopOperator. */
+  private readonly down = new Set<number>();
+  private providers: ProviderSetup[] = [];
+  private renters: Address[] = [];
+  private rng!: Prng;
+  private g2: G2KeySummer | null = null;
+  chain!: DevnetChain;
+  deployment!: Deployment;
+  addrs!: SystemAddresses;
+  timing!: BatchTiming;
+  deploymentFile!: string;
+
+  private constructor(
+    readonly opts: DevnetOptions,
+    readonly dataDir: string,
+    private readonly ownsDataDir: boolean,
+  ) {}
+
+  get logsDir(): string {
+    return join(this.dataDir, "logs");
+  }
+
+  private readonly t0 = Date.now();
+
+  private say(line: string): void {
+    this.opts.out?.(`[${((Date.now() - this.t0) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  }
+
+  static async start(opts: DevnetOptions): Promise<Devnet> {
+    const dn = await Devnet.create(opts);
+    try {
+      await dn.boot();
+    } catch (err) {
+      await dn.stop();
+      throw err;
+    }
+    return dn;
+  }
+
+  /** The devnet object before anything runs (so that a Ctrl-C during boot can stop what boot started). */
+  static async create(opts: DevnetOptions): Promise<Devnet> {
+    if (!Number.isInteger(opts.operators) || opts.operators < 1) throw new Error(`devnet: --operators must be a positive integer, got ${opts.operators}`);
+    if (opts.mode === "processes") {
+      for (const kind of ["operator", "aggregator"] as ProcessKind[]) {
+        if (!entryExists(opts.root, kind)) {
+          throw new Error(`devnet: ${kind}/main.ts does not exist in this checkout, so its process cannot be started; run with --in-process-signers to sign inside the devnet process instead`);
+        }
+      }
+    }
+    const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "matchnet-devnet-")));
+    await mkdir(dataDir, { recursive: true });
+    return new Devnet(opts, dataDir, opts.dataDir === undefined);
+  }
+
+  async boot(): Promise<void> {
+    const o = this.opts;
+    this.rng = new Prng(o.seed ?? 1);
+    let port = o.port ?? 0;
+    if (port === 0) [port] = (await freePorts(1)) as [number];
+    else if (!(await portIsFree(port))) throw new Error(`devnet: port ${port} on 127.0.0.1 is taken (another hardhat node?); pick another with --port`);
+    this.say(`data dir ${this.dataDir}; logs in ${this.logsDir}`);
+    this.say(`starting hardhat node on 127.0.0.1:${port} (log: ${join(this.logsDir, "chain.log")}) …`);
+    this.chain = await startChain(this.supervisor, { port, root: o.root, logFile: join(this.logsDir, "chain.log") });
+    this.say(`  chain ready (pid ${this.chain.node.child.pid})`);
+    this.deploymentFile = join(this.dataDir, "deployment.json");
+    this.say("deploying MatchnetModule with Ignition …");
+    this.deployment = await deploySystem({
+      root: o.root,
+      url: this.chain.url,
+      dataDir: this.dataDir,
+      outFile: this.deploymentFile,
+      parameters: { minOperatorStake: 100n * STAKE_UNIT, operatorExitDelay: 20n, exitDelay: 20n, maxOrderLifetime: 10_000n },
+    });
+    this.addrs = systemAddresses(this.deployment, this.deploymentFile);
+    const owner = this.chain.devAccounts[0]!;
+    const t = o.timing ?? DEVNET_TIMING;
+    const hash = await this.chain.wallet(owner).writeContract({ account: owner, chain: this.chain.chain, address: this.addrs.serviceManager, abi: serviceManagerAbi, functionName: "setBatchTiming", args: [t] });
+    await this.chain.publicClient.waitForTransactionReceipt({ hash });
+    this.timing = await batchTiming(this.chain, this.addrs.serviceManager);
+    this.say(`deployed (service manager ${this.addrs.serviceManager}); batch timing ${JSON.stringify(this.timing)} blocks`);
+
+    this.say(`creating ${o.operators} operators (keystores, peer keys, configs) and registering them …`);
+    const accounts = [];
+    for (let i = 0; i < o.operators; i++) {
+      const { setup, account } = await createOperatorFiles(this.dataDir, i);
+      this.operators.push(setup);
+      accounts.push(account);
+    }
+    for (let i = 0; i < o.operators; i++) {
+      await writeOperatorConfig(this.operators[i]!, this.operators, this.chain.url, this.deploymentFile);
+      await registerOperator(this.chain, this.deployment, this.operators[i]!, accounts[i]!);
+    }
+    const nProviders = o.providers ?? 8;
+    this.providers = await registerProviders(this.chain, this.deployment, this.rng, nProviders);
+    this.renters = await fundRenters(this.chain, this.deployment);
+    this.say(`${nProviders} providers with ${this.providers.reduce((s, p) => s + p.offers.length, 0)} offers; ${this.renters.length} renters funded`);
+    const nAgg = o.mode === "processes" ? (o.aggregators ?? 1) : 1;
+    for (let j = 0; j < nAgg; j++) {
+      this.aggregators.push(await createAggregator(this.dataDir, nAgg === 1 ? "aggregator" : `aggregator${j}`, this.chain, this.deploymentFile, this.operators.map((op) => op.multiaddr)));
+    }
+    if (o.intervalMiningMs !== 0) {
+      await this.chain.publicClient.request({ method: "evm_setIntervalMining", params: [o.intervalMiningMs ?? 1_000] } as never);
+    }
+    if (o.mode === "processes") {
+      this.say(`starting ${o.operators} operator processes and ${nAgg} aggregator(s) …`);
+      await Promise.all(this.operators.map((op) => this.startOperator(op.index)));
+      await Promise.all(this.aggregators.map((_, j) => this.startAggregator(j)));
+      await this.waitForPeers(30_000);
+    } else {
+      this.g2 = await createG2KeySummer();
+      this.say("in-process signers: the devnet signs with the operators' keys and submits itself (no operator or aggregator processes)");
+    }
+  }
+
+  names: Names = (id: Hex | null) => {
+    if (id === null) return "—";
+    const op = this.operators.find((o) => o.operatorId.toLowerCase() === id.toLowerCase());
+    return op === undefined ? id.slice(0, 10) : op.name;
+  };
+
+  operatorChild(i: number): SupervisedChild | undefined {
+    return this.children.get(this.operators[i]!.name);
+  }
+
+  aggregatorChild(j: number): SupervisedChild | undefined {
+    return this.children.get(this.aggregators[j]!.name);
+  }
+
+  /** Starts (or restarts) operator i's process and waits for its ready line. */
+  async startOperator(i: number, env: NodeJS.ProcessEnv = {}): Promise<SupervisedChild | null> {
+    const op = this.operators[i]!;
+    if (this.opts.mode === "in-process") {
+      this.down.delete(i);
+      return null;
+    }
+    const fromLine = (await readLogLines(op.logFile)).length;
+    const child = spawnNode(this.supervisor, {
+      root: this.opts.root,
+      kind: "operator",
+      name: op.name,
+      configFile: op.configFile,
+      logFile: op.logFile,
+      env: { ...(this.opts.operatorEnv?.(i) ?? {}), ...env },
+    });
+    this.children.set(op.name, child);
+    await waitForReady(child, { timeoutMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
+    this.say(`  ${op.name} ready (pid ${child.pid}, log ${op.logFile})`);
+    return child;
+  }
+
+  /** Stops operator i (SIGTERM, or SIGKILL to crash it); resolves once the process is gone. */
+  async stopOperator(i: number, signal: NodeJS.Signals = "SIGTERM"): Promise<number | string | null> {
+    if (this.opts.mode === "in-process") {
+      this.down.add(i);
+      return null;
+    }
+    const child = this.operatorChild(i);
+    if (child === undefined) return null;
+    this.children.delete(this.operators[i]!.name);
+    return this.supervisor.stop(child, signal);
+  }
+
+  async startAggregator(j: number): Promise<SupervisedChild> {
+    const a = this.aggregators[j]!;
+    const fromLine = (await readLogLines(a.logFile)).length;
+    const child = spawnNode(this.supervisor, { root: this.opts.root, kind: "aggregator", name: a.name, configFile: a.configFile, logFile: a.logFile });
+    this.children.set(a.name, child);
+    await waitForReady(child, { timeoutMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
+    this.say(`  ${a.name} ready (pid ${child.pid}, log ${a.logFile})`);
+    return child;
+  }
+
+  async stopAggregator(j: number): Promise<void> {
+    const child = this.aggregatorChild(j);
+    if (child === undefined) return;
+    this.children.delete(this.aggregators[j]!.name);
+    await this.supervisor.stop(child);
+  }
+
+  /** Places `orders` orders, closes the next batch and waits until it is final or abandoned. */
+  async runBatch(orders: number): Promise<BatchReport> {
+    await this.placeOrders(orders);
+    const closed = await this.closeBatch();
+    return this.settle(closed);
+  }
+
+  async placeOrders(orders: number): Promise<void> {
+    if (orders > 0) await placeOrders(this.chain, this.deployment, this.rng, this.renters, this.providers, orders);
+  }
+
+  /** Resolves once the chain's head reaches `block` (interval mining advances it). */
+  async waitForBlock(block: bigint, wallGuardMs = 120_000): Promise<void> {
+    const deadline = Date.now() + wallGuardMs;
+    while ((await this.chain.publicClient.getBlockNumber()) < block) {
+      if (Date.now() > deadline) throw new Error(`devnet: block #${block} not reached within ${wallGuardMs / 1000} s: is interval mining on?`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Waits (bounded) until every running operator reports a peer for each other operator (the gossip mesh can form). */
+  async waitForPeers(timeoutMs: number): Promise<void> {
+    const want = this.operators.length - 1 + this.aggregators.length;
+    const deadline = Date.now() + timeoutMs;
+    let behind: string[] = [];
+    do {
+      behind = [];
+      for (const op of this.operators) {
+        if (!this.children.has(op.name)) continue;
+        try {
+          const res = await fetch(`http://127.0.0.1:${op.apiPort}/matchnet/v1/status`, { signal: AbortSignal.timeout(1_000) });
+          const body = (await res.json()) as { peers?: number };
+          if ((body.peers ?? 0) < want) behind.push(`${op.name} (${body.peers ?? 0}/${want})`);
+        } catch {
+          behind.push(`${op.name} (no answer)`);
+        }
+      }
+      if (behind.length === 0) return;
+      await new Promise((r) => setTimeout(r, 250));
+    } while (Date.now() < deadline);
+    this.say(`  (peers still missing after ${timeoutMs / 1000} s: ${behind.join(", ")}; going on)`);
+  }
+
+  /**
+   * Processes mode: waits (bounded) until every running operator's follower has reached the chain head, read from
+   * its node API (`/matchnet/v1/status` headBlock). Operators that see a close late miss the leader's seed gossip
+   * (held at most 1 s for an unknown batch) and sign a fallback seed, which splits the quorum; closing only once
+   * they are caught up after a burst of order blocks avoids that on a loaded 2-core machine.
+   */
+  async waitOperatorsCaughtUp(timeoutMs = 5_000): Promise<void> {
+    if (this.opts.mode !== "processes") return;
+    const head = await this.chain.publicClient.getBlockNumber();
+    const deadline = Date.now() + timeoutMs;
+    const pending = new Set(this.operators.filter((op) => this.children.has(op.name)).map((op) => op.index));
+    while (pending.size > 0 && Date.now() < deadline) {
+      for (const i of [...pending]) {
+        const op = this.operators[i]!;
+        try {
+          const res = await fetch(`http://127.0.0.1:${op.apiPort}/matchnet/v1/status`, { signal: AbortSignal.timeout(1_000) });
+          const body = (await res.json()) as { headBlock?: string };
+          if (body.headBlock !== undefined && BigInt(body.headBlock) >= head) pending.delete(i);
+        } catch {
+          // not answering yet: try again
+        }
+      }
+      if (pending.size > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (pending.size > 0) this.say(`  (operators ${[...pending].map((i) => this.operators[i]!.name).join(", ")} still behind block #${head} after ${timeoutMs / 1000} s; closing anyway)`);
+  }
+
+  async closeBatch(): Promise<ClosedBatch> {
+    await this.waitOperatorsCaughtUp();
+    const closed = await closeNextBatch(this.chain, this.addrs.serviceManager, this.chain.devAccounts[0]!, this.timing);
+    this.say(`batch ${closed.batch} closed at #${closed.closedAt} (R_b #${closed.referenceBlock}), leader ${this.names(closed.leaderId)} …`);
+    return closed;
+  }
+
+  /** Waits for the batch's outcome (the in-process signers work meanwhile) and reads its report. */
+  async settle(closed: ClosedBatch): Promise<BatchReport> {
+    let inProcessError: unknown = null;
+    if (this.opts.mode === "in-process") {
+      const live = this.operators.filter((o) => !this.down.has(o.index));
+      void signAndSubmitInProcess(this.chain, this.addrs, closed, live, this.aggregators[0]!.account, this.g2!).catch((err) => (inProcessError = err));
+    }
+    const intervalMs = this.opts.intervalMiningMs ?? 1_000;
+    const outcome = await waitBatchOutcome(this.chain, this.addrs.serviceManager, closed, this.timing, {
+      abandoner: this.chain.devAccounts[0]!,
+      wallGuardMs: (this.timing.batchTimeout + 5) * Math.max(intervalMs, 1_000) + 60_000,
+    });
+    if (inProcessError !== null) this.say(`  in-process signers failed: ${(inProcessError as Error).message ?? String(inProcessError)}`);
+    const report = await reportBatch(this.chain, this.addrs, closed, outcome);
+    this.reports.push(report);
+    return report;
+  }
+
+  /** Stops every child by its pid; removes the temp data dir unless asked to keep it. */
+  async stop(): Promise<void> {
+    await this.supervisor.shutdown();
+    this.children.clear();
+    if (this.ownsDataDir && !this.opts.keep) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}

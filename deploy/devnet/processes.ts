@@ -1,0 +1,95 @@
+/**
+ * Operator and aggregator processes. Each is started as `node --import tsx <entry> --config <file>` so that the pid
+ * the supervisor holds is the real process (the `tsx` launcher forks a second one, which a SIGKILL would orphan
+ * while it still holds the LevelDB lock), with its pino JSON log in a file. The devnet waits for the process's
+ * `{"msg":"ready"}` line (WAVE2 process contract), bounded in time, and reports an early exit with the log's tail.
+ */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { SupervisedChild, Supervisor } from "./supervisor.js";
+
+export type ProcessKind = "operator" | "aggregator";
+
+export function entryFile(root: string, kind: ProcessKind): string {
+  return join(root, kind, "main.ts");
+}
+
+export function entryExists(root: string, kind: ProcessKind): boolean {
+  return existsSync(entryFile(root, kind));
+}
+
+export function spawnNode(
+  supervisor: Supervisor,
+  opts: { root: string; kind: ProcessKind; name: string; configFile: string; logFile: string; env?: NodeJS.ProcessEnv },
+): SupervisedChild {
+  return supervisor.spawn({
+    name: opts.name,
+    command: process.execPath,
+    args: ["--import", "tsx", entryFile(opts.root, opts.kind), "--config", opts.configFile],
+    cwd: opts.root,
+    logFile: opts.logFile,
+    env: { ...process.env, ...(opts.env ?? {}) },
+  });
+}
+
+/** The parsed log lines of a pino JSON log file (other lines are skipped). */
+export async function readLogLines(file: string): Promise<Record<string, unknown>[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    return [];
+  }
+  const out: Record<string, unknown>[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // a line being written
+    }
+  }
+  return out;
+}
+
+async function tail(file: string, lines = 15): Promise<string> {
+  try {
+    return (await readFile(file, "utf8")).trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}
+
+/**
+ * Resolves with the `ready` line once it appears after `fromLine` lines (a restarted process appends to its log),
+ * rejects if the process exits first or nothing comes within `timeoutMs`.
+ */
+export async function waitForReady(child: SupervisedChild, opts: { timeoutMs: number; fromLine?: number }): Promise<Record<string, unknown>> {
+  let exit: number | string | undefined;
+  void child.exited.then((code) => (exit = code));
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const lines = await readLogLines(child.logFile);
+    const ready = lines.slice(opts.fromLine ?? 0).find((l) => l.msg === "ready");
+    if (ready !== undefined) return ready;
+    if (exit !== undefined) {
+      throw new Error(`devnet: ${child.name} exited (${exit}) before it was ready; last lines of ${child.logFile}:\n${await tail(child.logFile)}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`devnet: ${child.name} logged no "ready" line within ${Math.round(opts.timeoutMs / 1000)} s; see ${child.logFile}:\n${await tail(child.logFile)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Peak resident memory of a live process (VmHWM in /proc/<pid>/status), in MB; null when unreadable. */
+export async function peakRssMb(pid: number): Promise<number | null> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, "utf8");
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
