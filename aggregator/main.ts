@@ -131,7 +131,8 @@ async function main(argv: string[]): Promise<void> {
     rpcUrls: { default: { http: [config.rpcUrl] } },
   });
   const transport = /^wss?:/.test(config.rpcUrl) ? webSocket(config.rpcUrl) : http(config.rpcUrl);
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: CHAIN_POLL_MS }) as PublicClient;
+  // cacheTime 0: the follower polls the head itself; a cached block number would only delay it.
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: CHAIN_POLL_MS, cacheTime: 0 }) as PublicClient;
   const walletClient = createWalletClient({ account, chain, transport, pollingInterval: CHAIN_POLL_MS });
   const rpcChainId = await publicClient.getChainId();
   if (rpcChainId !== deployment.chainId) {

@@ -335,7 +335,7 @@ export class AggregatorNode {
         ),
       ),
     ]);
-    this.batchTable.onClosed({ batch: info.batch, referenceBlock: info.referenceBlock, closeBlock: info.closedAt, seedMessageHash, leaderOrder });
+    this.batchTable.onClosed({ batch: info.batch, referenceBlock: info.referenceBlock, closedAt: info.closedAt, seedMessageHash, leaderOrder });
     this.#batches.set({ batch: info.batch, referenceBlock: info.referenceBlock, closedAtBlock: info.closedAt, status: "open" });
     this.aggregator.onBatchClosed(info.batch);
     this.#joinOperators(this.#sets.sockets);

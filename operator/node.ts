@@ -277,13 +277,15 @@ export class OperatorNode {
     );
   }
 
-  /** Stops the follower, waits for duties in flight, then stops the network and the servers. The DB is the caller's. */
+  /** Stops the follower and the network, waits for duties in flight, then stops the servers. The DB is the caller's. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     await this.follower?.stop();
-    await Promise.allSettled([...this.pending]);
+    // The network first: a publish waiting for a subscriber (up to publishTimeoutMs) then fails at once instead of
+    // holding the stop past a supervisor's grace period. Duties in flight still finish their store writes.
     await this.network?.stop();
+    await Promise.allSettled([...this.pending]);
     await this.api?.close();
     await this.metricsServer?.close();
     this.log.info({}, "operator node stopped");
@@ -297,7 +299,7 @@ export class OperatorNode {
     this.table.onClosed({
       batch: close.batch,
       referenceBlock: close.referenceBlock,
-      closeBlock: close.closedAt,
+      closedAt: close.closedAt,
       seedMessageHash: close.seedMessageHash,
       leaderOrder: close.leaderOrder,
     });

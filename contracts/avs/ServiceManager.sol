@@ -143,7 +143,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     ) external {
         Batch storage b = _pendingBatch(batch);
         bytes32 seed = _verifySeed(batch, b, seedSignature, seedSignerIndex);
-        _finalize(batch, b, seed, keccak256(abi.encode(assignments)), assignments.length, nonSignerPubkeys, apkG2, sigma);
+        _finalize(batch, b, seed, hashAssignments(assignments), assignments.length, nonSignerPubkeys, apkG2, sigma);
         _marketplace.applyAssignments(batch, b.referenceBlock, assignments);
     }
 
@@ -191,6 +191,11 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         return keccak256(
             abi.encode(SEED_DOMAIN, block.chainid, address(this), batch, b.previousSeed, b.referenceBlockHash)
         );
+    }
+
+    /// @inheritdoc IServiceManager
+    function hashAssignments(IMarketplace.Assignment[] calldata assignments) public pure returns (bytes32) {
+        return keccak256(abi.encode(assignments));
     }
 
     /// @inheritdoc IServiceManager

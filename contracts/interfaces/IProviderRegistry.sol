@@ -80,7 +80,8 @@ interface IProviderRegistry {
     function requestExit() external;
 
     /// @notice Returns the caller's stake once `exitDelay` blocks passed since `requestExit` and none of its
-    ///         offers has leased GPUs; the record is then deleted (the address may register again).
+    ///         offers has leased GPUs; status becomes None. The address may register again and keeps its
+    ///         counters (uptime, leases completed/failed, times slashed).
     function completeExit() external;
 
     /// @notice Counts a lease outcome (completed or failed). Only the marketplace or the service manager.

@@ -122,6 +122,9 @@ interface IServiceManager {
     function seedMessageHash(uint64 batch) external view returns (bytes32);
     /// @notice keccak256(abi.encode(RESULT_DOMAIN, chainid, this, batch, R_b, seed, assignmentsHash)).
     function resultMessageHash(uint64 batch, bytes32 seed, bytes32 assignmentsHash) external view returns (bytes32);
+    /// @notice keccak256(abi.encode(assignments)): the hash `submitResult` binds into the signed result message,
+    ///         exposed so off-chain code and test vectors can check their encoding against the contract's.
+    function hashAssignments(IMarketplace.Assignment[] calldata assignments) external pure returns (bytes32);
     function getBatch(uint64 batch) external view returns (Batch memory);
     function batchCount() external view returns (uint64);
     function latestSeed() external view returns (bytes32);

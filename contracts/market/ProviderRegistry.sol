@@ -30,6 +30,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         uint32 leasesFailed;
         uint32 timesSlashed;
         uint64 exitRequestedAt;
+        bool known;
     }
 
     IERC20 private immutable _stakeToken;
@@ -101,15 +102,16 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         if (_records[msg.sender].status != ProviderStatus.None) revert ProviderRegistryAlreadyRegistered(msg.sender);
         if ((zone >> 8) > MAX_REGION || (zone & 0xff) == 0) revert ProviderRegistryInvalidZone(zone);
         if (stake < _minProviderStake || stake == 0) revert ProviderRegistryStakeBelowMinimum(stake, _minProviderStake);
-        _records[msg.sender] = Record({
-            status: ProviderStatus.Active,
-            zone: zone,
-            uptimeBps: BPS,
-            leasesCompleted: 0,
-            leasesFailed: 0,
-            timesSlashed: 0,
-            exitRequestedAt: 0
-        });
+        Record storage r = _records[msg.sender];
+        // A returning provider keeps its counters: exiting and re-registering must not wash out slashes,
+        // failures or a low uptime.
+        if (!r.known) {
+            r.known = true;
+            r.uptimeBps = BPS;
+        }
+        r.status = ProviderStatus.Active;
+        r.zone = zone;
+        r.exitRequestedAt = 0;
         _stakes[msg.sender] = stake;
         _providers.add(msg.sender);
         _stakeToken.safeTransferFrom(msg.sender, address(this), stake);
@@ -160,7 +162,9 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
             revert ProviderRegistryActiveLeases(msg.sender);
         }
         uint256 stake = _stakes[msg.sender];
-        delete _records[msg.sender];
+        Record storage rec = _records[msg.sender];
+        rec.status = ProviderStatus.None;
+        rec.exitRequestedAt = 0;
         delete _stakes[msg.sender];
         _providers.remove(msg.sender);
         if (stake > 0) _stakeToken.safeTransfer(msg.sender, stake);
@@ -175,7 +179,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
             revert ProviderRegistryNotMarketplace(msg.sender);
         }
         Record storage r = _records[provider];
-        // A provider that exited while its last lease was closing has no record left; nothing to count.
+        // A provider that exited while its last lease was closing is not registered; nothing to count.
         if (r.status == ProviderStatus.None) return;
         if (completed) r.leasesCompleted += 1;
         else r.leasesFailed += 1;

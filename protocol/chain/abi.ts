@@ -896,6 +896,47 @@ export const serviceManagerAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "orderId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "offerVersionId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "gpuCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint128",
+            "name": "pricePerGpuHour",
+            "type": "uint128"
+          }
+        ],
+        "internalType": "struct IMarketplace.Assignment[]",
+        "name": "assignments",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "hashAssignments",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "latestSeed",
     "outputs": [

@@ -4,10 +4,11 @@
  * address as `pubkey`. Unlocking checks that the decrypted key controls that address, so a wrong file or a
  * corrupted one is an error, never a different account.
  */
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { bytesToHex, getAddress, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { KeystoreError, KeystoreErrorCode } from "./errors.js";
+import { writeSecretJsonFile } from "./file.js";
 import {
   checkEip2335,
   decryptKeystoreSecret,
@@ -75,16 +76,7 @@ export async function unlockAccountKeystore(keystore: Keystore | string, passwor
 }
 
 export async function writeAccountKeystoreFile(path: string, keystore: Keystore, opts: { overwrite?: boolean } = {}): Promise<void> {
-  const text = JSON.stringify(parseAccountKeystore(keystore), null, 2) + "\n";
-  try {
-    await writeFile(path, text, { mode: 0o600, flag: opts.overwrite ? "w" : "wx" });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-      throw new KeystoreError(KeystoreErrorCode.FileExists, `${path} exists; refusing to overwrite a keystore`, { cause: err });
-    }
-    throw err;
-  }
-  await chmod(path, 0o600);
+  await writeSecretJsonFile(path, parseAccountKeystore(keystore), opts);
 }
 
 export async function unlockAccountKeystoreFile(path: string, password: string): Promise<PrivateKeyAccount> {

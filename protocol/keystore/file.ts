@@ -5,7 +5,12 @@ import { parseKeystore, unlockKeystore, type Keystore } from "./keystore.js";
 import type { SecretKey } from "../bls/index.js";
 
 export async function writeKeystoreFile(path: string, keystore: Keystore, opts: { overwrite?: boolean } = {}): Promise<void> {
-  const text = JSON.stringify(parseKeystore(keystore), null, 2) + "\n";
+  await writeSecretJsonFile(path, parseKeystore(keystore), opts);
+}
+
+/** Writes an already validated keystore object 0600, refusing to overwrite unless asked. */
+export async function writeSecretJsonFile(path: string, value: unknown, opts: { overwrite?: boolean } = {}): Promise<void> {
+  const text = JSON.stringify(value, null, 2) + "\n";
   try {
     await writeFile(path, text, { mode: 0o600, flag: opts.overwrite ? "w" : "wx" });
   } catch (err) {

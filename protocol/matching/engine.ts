@@ -3,15 +3,17 @@
  * batch seed: inputs are canonicalised first (prepare.ts), every loop runs over sorted arrays, and every number is an
  * integer below 2^53.
  *
- * Phase 1 (docs §6) is "global greedy": repeatedly take, among all feasible (open order, offer) pairs given the
+ * Phase 1 (docs §7.1) is "global greedy": repeatedly take, among all feasible (open order, offer) pairs given the
  * capacity this batch has already taken, the pair of largest value (ties: smaller orderId, then smaller offer
  * versionId) and assign it. It is computed lazily: each order keeps only its best few pairs in a max-heap plus one
  * "sentinel" entry whose key bounds every pair not loaded; because a pair's value only ever decreases as capacity is
  * taken, stale keys are upper bounds and re-pushing on pop yields exactly the greedy order. The result does not
  * depend on how many pairs are loaded per order (a test pins that).
  *
- * Phase 2 (docs §7) repairs what greedy typically loses: an order left out because earlier orders took the GPUs it
- * needed, while one of them could have gone elsewhere (or is worth less than it).
+ * Phase 1 runs twice: the first pass prices every offer it fills at what taking it costs its occupants, the second
+ * competes at those prices. Phase 2 (docs §7) then repairs what greedy typically loses: an order left out because
+ * earlier orders took the GPUs it needed while one of them could have gone elsewhere (or is worth less), an order
+ * that a better offer now has room for, and pairs of orders better off with each other's offers.
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
@@ -19,16 +21,13 @@ import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, Sc
 import { headroomSum, unitHeadroom } from "./score.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
-/** docs §7.1: at most this many augmenting searches (each applies many disjoint paths). */
-export const AUGMENT_SEARCHES = 6;
-
-/** docs §7: at most this many repair passes (a pass that changes nothing ends the phase). */
+/** docs §7.4: at most this many repair passes (a pass that changes nothing ends the phase). */
 export const REPAIR_PASSES = 4;
 
 /** Pairs loaded per order between reloads; affects speed only, never the result. */
 export const DEFAULT_LOAD = 4;
 
-/** docs §5.9: headroom value of the GPUs [t, t + g) of offer f (w_availability × Σ unitHeadroom). */
+/** docs §6: headroom value of the GPUs [t, t + g) of offer f (w_availability × Σ unitHeadroom). */
 export function headroomValue(b: PreparedBatch, f: number, t: number, g: number): number {
   const F = b.offerFree[f]!;
   const C = b.offerTotal[f]!;
@@ -142,7 +141,7 @@ class PairHeap {
 export interface MatchOptions {
   /** Pairs loaded per order between reloads (≥ 1). Speed only: every value gives the same result. */
   load?: number;
-  /** Skip phase 2 (docs §7); for tests and measurements of phase 1 alone. */
+  /** Stop after the first greedy pass (docs §7.1); for tests and measurements of it alone. */
   greedyOnly?: boolean;
 }
 
@@ -153,8 +152,8 @@ export interface Decisions {
   taken: Float64Array;
 }
 
-/** docs §6: phase 1, global greedy. */
-export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}): Decisions {
+/** docs §7.1 and §7.3: phase 1, global greedy (with offer prices subtracted, when given). */
+export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}, penalty?: Float64Array): Decisions {
   const K = Math.max(1, options.load ?? DEFAULT_LOAD);
   const m = b.orders.length;
   const pairOf = new Int32Array(m).fill(-1);
@@ -167,6 +166,8 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   const { start, offer, base } = cand;
   const { offerFree, orderGpus, offerRank } = b;
 
+  const wAvail = b.weights.availability;
+  const offerTotal = b.offerTotal;
   const load = (oi: number): void => {
     const g = orderGpus[oi]!;
     const gn = ++gen[oi]!;
@@ -174,8 +175,11 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
       const f = offer[e]!;
       const t = taken[f]!;
-      if (offerFree[f]! - t < g) continue;
-      const v = g * base[e]! + headroomValue(b, f, t, g);
+      const room = offerFree[f]! - t;
+      if (room < g) continue;
+      // headroomValue, inlined for one GPU (the common case in this hot loop).
+      const head = g === 1 ? wAvail * Math.floor((room * BPS) / offerTotal[f]!) : headroomValue(b, f, t, g);
+      const v = g * base[e]! + head - (penalty ? g * penalty[f]! : 0);
       // Keep the K + 1 best by (value desc, versionId asc), insertion-sorted.
       const rk = offerRank[f]!;
       let i: number;
@@ -219,7 +223,7 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     if (offerFree[f]! - t < g) continue; // capacity only shrinks: this pair is gone for good
     const e = heap.pairOf(r);
     const key = heap.keyOf(r);
-    const v = g * base[e]! + headroomValue(b, f, t, g);
+    const v = g * base[e]! + headroomValue(b, f, t, g) - (penalty ? g * penalty[f]! : 0);
     if (v < key) {
       heap.push(v, oi, f, offerRank[f]!, e, heap.genOf(r));
       continue;
@@ -230,121 +234,10 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   return { pair: pairOf, taken };
 }
 
-/**
- * docs §7.1: augmenting paths. A breadth-first search runs backwards from every offer with room (offer index
- * ascending, first-in first-out, reverse candidate lists in order index order): an order that fits the room an
- * offer can make (its own room, plus the GPUs of the occupant that reached it moves out) either is unmatched —
- * then the chain "it takes that offer, each occupant on the way moves one step towards the room" is applied if it
- * raises the objective, and the search starts again — or sits on another offer, which that offer is then reached
- * through. A search that applies nothing ends the step.
- */
-export function augmentPhase(b: PreparedBatch, cand: Candidates, d: Decisions, pool: ScratchPool = new ScratchPool()): void {
-  const { start, offer, base } = cand;
-  const { offerFree, orderGpus } = b;
-  const m = b.orders.length;
-  const n = b.offers.length;
-  const pairOf = d.pair;
-  const taken = d.taken;
-  const nPairs = offer.length;
-  // Reverse candidate lists: the pairs of each offer, order index ascending.
-  const revStart = new Int32Array(n + 1);
-  for (let e = 0; e < nPairs; e++) revStart[offer[e]! + 1]!++;
-  for (let f = 0; f < n; f++) revStart[f + 1]! += revStart[f]!;
-  const revPair = pool.int32("revPair", nPairs);
-  const fill = revStart.slice(0, n);
-  const pairOrder = pool.int32("pairOrder", nPairs);
-  for (let oi = 0; oi < m; oi++) {
-    for (let e = start[oi]!; e < start[oi + 1]!; e++) {
-      pairOrder[e] = oi;
-      revPair[fill[offer[e]!]!++] = e;
-    }
-  }
-  const seen = new Int32Array(n); // search number that reached the offer
-  const dirty = new Int32Array(n); // search number in which a path applied changed the offer
-  const vroom = new Float64Array(n);
-  const via = new Int32Array(n); // pair (occupant, its move target) that reached the offer; -1 = a source
-  const queue = new Int32Array(n);
-  const skip = new Int32Array(m); // search number in which an unmatched order's path was found not to pay
-  let search = 0;
-  const delta = new Map<number, number>();
-
-  for (let rounds = 0; rounds < AUGMENT_SEARCHES; rounds++) {
-    search++;
-    let qh = 0;
-    let qt = 0;
-    for (let f = 0; f < n; f++) {
-      const room = offerFree[f]! - taken[f]!;
-      if (room > 0) {
-        seen[f] = search;
-        vroom[f] = room;
-        via[f] = -1;
-        queue[qt++] = f;
-      }
-    }
-    let applied = false;
-    while (qh < qt) {
-      const f = queue[qh++]!;
-      if (dirty[f] === search) continue;
-      const vr = vroom[f]!;
-      for (let j = revStart[f]!, end = revStart[f + 1]!; j < end; j++) {
-        const e = revPair[j]!;
-        const oi = pairOrder[e]!;
-        const g = orderGpus[oi]!;
-        if (g > vr) continue;
-        const cur = pairOf[oi]!;
-        if (cur === -1) {
-          if (skip[oi] === search) continue;
-          // A path through an offer that an applied path changed waits for the next search.
-          let stale = false;
-          for (let at = f; ; at = offer[via[at]!]!) {
-            if (dirty[at] === search) stale = true;
-            if (stale || via[at] === -1) break;
-          }
-          if (stale) continue;
-          // Gain of the chain: oi takes f; along via[], each occupant moves to the offer it reached.
-          delta.clear();
-          let gain = g * base[e]!;
-          delta.set(f, g);
-          let at = f;
-          while (via[at] !== -1) {
-            const e2 = via[at]!; // occupant o2 moves from `at` to offer[e2]
-            const o2 = pairOrder[e2]!;
-            const g2 = orderGpus[o2]!;
-            gain += g2 * (base[e2]! - base[pairOf[o2]!]!);
-            delta.set(at, (delta.get(at) ?? 0) - g2);
-            const next = offer[e2]!;
-            delta.set(next, (delta.get(next) ?? 0) + g2);
-            at = next;
-          }
-          for (const [h, dg] of delta) gain += headroomDelta(b, h, taken[h]!, taken[h]! + dg);
-          if (gain <= 0) {
-            skip[oi] = search;
-            continue;
-          }
-          at = f;
-          pairOf[oi] = e;
-          while (via[at] !== -1) {
-            const e2 = via[at]!;
-            pairOf[pairOrder[e2]!] = e2;
-            at = offer[e2]!;
-          }
-          for (const [h, dg] of delta) {
-            taken[h]! += dg;
-            dirty[h] = search;
-          }
-          applied = true;
-          break;
-        }
-        const f2 = offer[cur]!;
-        if (f2 === f || seen[f2] === search || dirty[f2] === search) continue;
-        seen[f2] = search;
-        vroom[f2] = offerFree[f2]! - taken[f2]! + g;
-        via[f2] = e;
-        queue[qt++] = f2;
-      }
-    }
-    if (!applied) break;
-  }
+/** Index of the pair (order oi, offer f) in the candidate lists, -1 if it is not there. */
+function pairIndex(cand: Candidates, oi: number, f: number): number {
+  for (let e = cand.start[oi]!, end = cand.start[oi + 1]!; e < end; e++) if (cand.offer[e] === f) return e;
+  return -1;
 }
 
 /** Change of the headroom total of offer f when its taken GPUs go from `from` to `to`. */
@@ -354,7 +247,7 @@ function headroomDelta(b: PreparedBatch, f: number, from: number, to: number): n
 }
 
 /**
- * docs §7: phase 2. Each order left out although it had candidates at R_b, largest first (gpuCount desc, then
+ * docs §7.4: repair. Each order left out although it had candidates at R_b, largest first (gpuCount desc, then
  * orderId asc), looks at its candidate offers in candidate order and takes the first of these moves that raises
  * the objective, preferring on each offer: plain insert (room appeared) > relocate one occupant to the occupant's
  * best other offer with room > displace one occupant (it becomes unmatched). Occupants are tried smallest first
@@ -431,10 +324,9 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
     if (rooms.length < start[o1 + 1]! - start[o1]!) {
       for (const f of rooms) {
         if (f === current || offerFree[f]! - taken[f]! < g1 || !isCandidate(b, o1, f)) continue;
-        // Locate the pair in o1's list (needed to record the move) only for an offer that passes.
-        let e = start[o1]!;
-        while (offer[e] !== f) e++;
-        consider(e, f, g1 * base[e]! + headroomValue(b, f, taken[f]!, g1));
+        // Locate the pair in o1's list (it may have been cut by CANDIDATE_CAP) only for an offer that passes.
+        const e = pairIndex(cand, o1, f);
+        if (e >= 0) consider(e, f, g1 * base[e]! + headroomValue(b, f, taken[f]!, g1));
       }
     } else {
       for (let e = start[o1]!, end = start[o1 + 1]!; e < end; e++) {
@@ -450,57 +342,57 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
   };
 
   const repairOne = (oi: number): void => {
-  const g = orderGpus[oi]!;
-  for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
-    const f1 = offer[e]!;
-    const T1 = taken[f1]!;
-    const room = offerFree[f1]! - T1;
-    if (room >= g) {
-      // Insert: room appeared through earlier moves.
+    const g = orderGpus[oi]!;
+    for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
+      const f1 = offer[e]!;
+      const T1 = taken[f1]!;
+      const room = offerFree[f1]! - T1;
+      if (room >= g) {
+        // Insert: room appeared through earlier moves.
+        pairOf[oi] = e;
+        taken[f1] = T1 + g;
+        syncRoom(f1);
+        insertOcc(f1, oi);
+        epoch++;
+        return;
+      }
+      const need = g - room;
+      const gainIn = g * base[e]!;
+      let moved = -1;
+      let displaced = -1;
+      for (const o1 of occ[f1]!) {
+        const g1 = orderGpus[o1]!;
+        if (g1 < need) continue;
+        const e1 = pairOf[o1]!;
+        const after = T1 - g1 + g;
+        const local = gainIn - g1 * base[e1]! + headroomDelta(b, f1, T1, after);
+        if (memoEpoch[o1] !== roomsVersion) bestElsewhere(o1);
+        const e2 = memoPair[o1]!;
+        if (e2 >= 0 && local + memoGain[o1]! > 0) {
+          moved = o1;
+          break;
+        }
+        if (displaced === -1 && local > 0) displaced = o1;
+      }
+      const o1 = moved >= 0 ? moved : displaced;
+      if (o1 < 0) continue;
+      const g1 = orderGpus[o1]!;
+      removeOcc(f1, o1);
+      taken[f1] = T1 - g1 + g;
+      if (moved >= 0) {
+        const e2 = memoPair[o1]!;
+        const f2 = offer[e2]!;
+        pairOf[o1] = e2;
+        taken[f2]! += g1;
+        syncRoom(f2);
+        insertOcc(f2, o1);
+      } else pairOf[o1] = -1;
       pairOf[oi] = e;
-      taken[f1] = T1 + g;
-      syncRoom(f1);
+      if (g !== g1) syncRoom(f1);
       insertOcc(f1, oi);
       epoch++;
       return;
     }
-    const need = g - room;
-    const gainIn = g * base[e]!;
-    let moved = -1;
-    let displaced = -1;
-    for (const o1 of occ[f1]!) {
-      const g1 = orderGpus[o1]!;
-      if (g1 < need) continue;
-      const e1 = pairOf[o1]!;
-      const after = T1 - g1 + g;
-      const local = gainIn - g1 * base[e1]! + headroomDelta(b, f1, T1, after);
-      if (memoEpoch[o1] !== roomsVersion) bestElsewhere(o1);
-      const e2 = memoPair[o1]!;
-      if (e2 >= 0 && local + memoGain[o1]! > 0) {
-        moved = o1;
-        break;
-      }
-      if (displaced === -1 && local > 0) displaced = o1;
-    }
-    const o1 = moved >= 0 ? moved : displaced;
-    if (o1 < 0) continue;
-    const g1 = orderGpus[o1]!;
-    removeOcc(f1, o1);
-    taken[f1] = T1 - g1 + g;
-    if (moved >= 0) {
-      const e2 = memoPair[o1]!;
-      const f2 = offer[e2]!;
-      pairOf[o1] = e2;
-      taken[f2]! += g1;
-      syncRoom(f2);
-      insertOcc(f2, o1);
-    } else pairOf[o1] = -1;
-    pairOf[oi] = e;
-    if (g !== g1) syncRoom(f1);
-    insertOcc(f1, oi);
-    epoch++;
-    return;
-  }
   };
 
   for (let pass = 0; pass < REPAIR_PASSES; pass++) {
@@ -510,6 +402,119 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
     const before = epoch;
     for (const oi of queue) repairOne(oi);
     if (epoch === before) break;
+  }
+}
+
+/**
+ * docs §7.5 (improve): one pass over the matched orders (orderId ascending); each moves to the candidate offer with room that
+ * raises the objective most (ties: versionId), if any does — leaving its offer frees headroom there too.
+ */
+export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
+  const { start, offer, base } = cand;
+  const { offerFree, orderGpus, offerRank } = b;
+  const taken = d.taken;
+  for (let oi = 0; oi < b.orders.length; oi++) {
+    const e1 = d.pair[oi]!;
+    if (e1 < 0) continue;
+    const f1 = offer[e1]!;
+    const g = orderGpus[oi]!;
+    const leave = -g * base[e1]! + headroomDelta(b, f1, taken[f1]!, taken[f1]! - g);
+    let best = 0;
+    let bestE = -1;
+    for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
+      const f = offer[e]!;
+      if (f === f1 || offerFree[f]! - taken[f]! < g) continue;
+      const gain = leave + g * base[e]! + headroomValue(b, f, taken[f]!, g);
+      if (gain > best || (gain === best && bestE >= 0 && offerRank[f]! < offerRank[offer[bestE]!]!)) {
+        best = gain;
+        bestE = e;
+      }
+    }
+    if (bestE < 0) continue;
+    taken[f1]! -= g;
+    taken[offer[bestE]!]! += g;
+    d.pair[oi] = bestE;
+  }
+}
+
+/** docs §7.5: how many better offers each matched order tries in the swap pass. */
+export const SWAP_TRIES = 8;
+
+/**
+ * docs §7.5 (swap): one pass over the matched orders (orderId ascending). Order o1 on offer f1 tries its (up to 8)
+ * candidate offers with a higher base than f1's, best first (base desc, then versionId); on each such offer f2 it
+ * looks at the occupants of the same size (orderId ascending) for which f1 is a candidate, and swaps with the first
+ * whose swap raises the objective (equal sizes: no offer's taken count, hence no headroom, changes).
+ */
+export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
+  const { start, offer, base } = cand;
+  const { orderGpus, offerRank, offerFree } = b;
+  const taken = d.taken;
+  const m = b.orders.length;
+  const pairOf = d.pair;
+  const occ: number[][] = Array.from({ length: b.offers.length }, () => []);
+  for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occ[offer[pairOf[oi]!]!]!.push(oi);
+  const replace = (list: number[], out: number, into: number): void => {
+    list.splice(list.indexOf(out), 1);
+    let i = list.length;
+    list.push(into);
+    while (i > 0 && list[i - 1]! > into) {
+      list[i] = list[i - 1]!;
+      i--;
+    }
+    list[i] = into;
+  };
+  const topE = new Int32Array(SWAP_TRIES);
+  for (let o1 = 0; o1 < m; o1++) {
+    const e1 = pairOf[o1]!;
+    if (e1 < 0) continue;
+    const f1 = offer[e1]!;
+    const g = orderGpus[o1]!;
+    const b1 = base[e1]!;
+    // The best SWAP_TRIES pairs with a higher base, by (base desc, versionId asc), insertion-sorted.
+    let count = 0;
+    for (let e = start[o1]!, end = start[o1 + 1]!; e < end; e++) {
+      const v = base[e]!;
+      if (v <= b1) continue;
+      const rk = offerRank[offer[e]!]!;
+      let i: number;
+      if (count < SWAP_TRIES) i = count++;
+      else {
+        const last = topE[SWAP_TRIES - 1]!;
+        if (v < base[last]! || (v === base[last]! && rk > offerRank[offer[last]!]!)) continue;
+        i = SWAP_TRIES - 1;
+      }
+      while (i > 0) {
+        const p = topE[i - 1]!;
+        if (base[p]! > v || (base[p]! === v && offerRank[offer[p]!]! < rk)) break;
+        topE[i] = p;
+        i--;
+      }
+      topE[i] = e;
+    }
+    search: for (let i = 0; i < count; i++) {
+      const e2 = topE[i]!;
+      const f2 = offer[e2]!;
+      for (const o2 of occ[f2]!) {
+        const g2 = orderGpus[o2]!;
+        // Sizes may differ if both offers keep within their free GPUs after the exchange.
+        if (g2 !== g && (taken[f1]! - g + g2 > offerFree[f1]! || taken[f2]! - g2 + g > offerFree[f2]!)) continue;
+        // The one-pair filter first (cheap); then the pair must be in o2's list (CANDIDATE_CAP may have cut it).
+        if (!isCandidate(b, o2, f1)) continue;
+        const e3 = pairIndex(cand, o2, f1);
+        if (e3 < 0) continue;
+        let gain = g * (base[e2]! - b1) + g2 * (base[e3]! - base[pairOf[o2]!]!);
+        if (g2 !== g) gain += headroomDelta(b, f1, taken[f1]!, taken[f1]! - g + g2) + headroomDelta(b, f2, taken[f2]!, taken[f2]! - g2 + g);
+        if (gain <= 0) continue;
+        pairOf[o1] = e2;
+        pairOf[o2] = e3;
+        taken[f1]! += g2 - g;
+        taken[f2]! += g - g2;
+        replace(occ[f1]!, o1, o2);
+        replace(occ[f2]!, o2, o1);
+        break search;
+      }
+    }
   }
 }
 
@@ -569,7 +574,7 @@ export function unmatchedReason(b: PreparedBatch, oi: number): UnmatchedReason {
 }
 
 /**
- * docs §5.9 the objective of an assignment: Σ gpuCount × base over assigned pairs + Σ over offers of the headroom
+ * docs §6 the objective of an assignment: Σ gpuCount × base over assigned pairs + Σ over offers of the headroom
  * of the GPUs they gave out. It depends only on which pairs are assigned, not on the order they were made in.
  */
 export function objectiveOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array): bigint {
@@ -628,16 +633,50 @@ export function qualityOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array
   };
 }
 
+/**
+ * docs §7.2: a price per GPU for every offer the first greedy pass filled up: the least any of its occupants would
+ * lose by going to its best other offer with room (per GPU, base scores; 0 when that is a gain). Orders then
+ * compete for contested offers at what taking them costs others, as in one round of an auction.
+ */
+export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): Float64Array {
+  const { start, offer, base } = cand;
+  const n = b.offers.length;
+  const lowest = new Float64Array(n).fill(Infinity);
+  for (let oi = 0; oi < b.orders.length; oi++) {
+    const e = d.pair[oi]!;
+    if (e < 0) continue;
+    const f = offer[e]!;
+    if (d.taken[f]! < b.offerFree[f]!) continue;
+    const g = b.orderGpus[oi]!;
+    let alt = 0;
+    for (let e2 = start[oi]!, end = start[oi + 1]!; e2 < end; e2++) {
+      const f2 = offer[e2]!;
+      if (f2 !== f && b.offerFree[f2]! - d.taken[f2]! >= g && base[e2]! > alt) alt = base[e2]!;
+    }
+    const loss = base[e]! - alt;
+    if (loss < lowest[f]!) lowest[f] = loss;
+  }
+  const price = new Float64Array(n);
+  for (let f = 0; f < n; f++) price[f] = lowest[f] === Infinity ? 0 : Math.max(0, lowest[f]!);
+  return price;
+}
+
 /** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */
 const sharedPool = new ScratchPool();
 
-/** Both phases on a prepared batch. */
-export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}, pool: ScratchPool = new ScratchPool()): Decisions {
-  const d = greedyPhase(b, cand, options);
-  if (!options.greedyOnly) {
-    augmentPhase(b, cand, d, pool);
-    repairPhase(b, cand, d);
-  }
+/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, repair, improve, swap, repair. */
+export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}): Decisions {
+  const first = greedyPhase(b, cand, options);
+  if (options.greedyOnly) return first;
+  const priced = greedyPhase(b, cand, options, offerPrices(b, cand, first));
+  // The priced pass wins unless it is worse: the later phases only ever raise the objective, so the matcher is
+  // never below plain greedy.
+  const d = objectiveOf(b, cand, priced.pair) >= objectiveOf(b, cand, first.pair) ? priced : first;
+  repairPhase(b, cand, d);
+  improvePhase(b, cand, d);
+  swapPhase(b, cand, d);
+  // Moves out of offers may have made room for orders still open.
+  repairPhase(b, cand, d);
   return d;
 }
 
@@ -648,7 +687,7 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
 export function matchBatch(inputs: MatchInputs, seed: Hex, options: MatchOptions = {}): MatchResult {
   const b = prepareBatch(inputs, seed);
   const cand = buildCandidates(b, sharedPool);
-  return resultOf(b, cand, decide(b, cand, options, sharedPool).pair);
+  return resultOf(b, cand, decide(b, cand, options).pair);
 }
 
 /** Builds the canonical result (assignments, reasons, figures) from per-order decisions. */
@@ -661,7 +700,11 @@ export function resultOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array)
     if (e >= 0) {
       const v = b.offers[cand.offer[e]!]!;
       assignments.push({ orderId: o.orderId, offerVersionId: v.versionId, gpuCount: o.gpuCount, pricePerGpuHour: v.pricePerGpuHour });
-    } else unmatched.push({ orderId: o.orderId, reason: unmatchedReason(b, oi) });
+    } else {
+      // An order with candidate pairs passed every filter at R_b: only this batch's takers stood in its way.
+      const reason = cand.start[oi + 1]! > cand.start[oi]! ? UnmatchedReason.CapacityTaken : unmatchedReason(b, oi);
+      unmatched.push({ orderId: o.orderId, reason });
+    }
   }
   return { assignments, unmatched, quality: qualityOf(b, cand, pairOf) };
 }

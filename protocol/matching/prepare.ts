@@ -2,7 +2,8 @@
  * Validation, canonical ordering and indexing of a batch's inputs (docs/matching.md §2–§4). Everything the engine
  * and the reference solvers read goes through `prepareBatch`, so both see the same eligible offers, the same
  * candidate pairs and the same pair scores. Inputs may arrive in any order: orders are sorted by orderId, offers by
- * versionId, providers by address, and every later loop runs over these sorted arrays only.
+ * versionId (then indexed by payment token, model, region, versionId), providers by address, and every later loop
+ * runs over these canonical arrays only.
  */
 import { hexToBytes, type Hex } from "viem";
 import {
@@ -88,9 +89,10 @@ function bad(code: MatchingErrorCode, detail: string): never {
   throw new MatchingInputError(code, detail);
 }
 
-function checkUint(name: string, v: number | bigint, limit: bigint): void {
+/** `name` is a function so that the message is only built for a failure (this runs ~10^5 times per batch). */
+function checkUint(name: string | (() => string), v: number | bigint, limit: bigint): void {
   const ok = typeof v === "bigint" ? v >= 0n && v < limit : Number.isSafeInteger(v) && v >= 0 && (limit > 0x1fffffffffffffn || v < Number(limit));
-  if (!ok) bad(MatchingErrorCode.OutOfRange, `${name} = ${String(v)} is not an integer in [0, ${limit})`);
+  if (!ok) bad(MatchingErrorCode.OutOfRange, `${typeof name === "string" ? name : name()} = ${String(v)} is not an integer in [0, ${limit})`);
 }
 
 const cmpBig = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -116,50 +118,50 @@ export function seedBytes(seed: Hex): Uint8Array {
 function validateOrder(o: Order): void {
   checkUint("order.orderId", o.orderId, UINT64);
   if (o.orderId === 0n) bad(MatchingErrorCode.OutOfRange, "order.orderId = 0");
-  checkUint(`order ${o.orderId} modelId`, o.modelId, UINT16);
-  checkUint(`order ${o.orderId} minTier`, o.minTier, 256n);
-  checkUint(`order ${o.orderId} gpuCount`, o.gpuCount, UINT32);
+  checkUint(() => `order ${o.orderId} modelId`, o.modelId, UINT16);
+  checkUint(() => `order ${o.orderId} minTier`, o.minTier, 256n);
+  checkUint(() => `order ${o.orderId} gpuCount`, o.gpuCount, UINT32);
   if (o.gpuCount === 0) bad(MatchingErrorCode.OutOfRange, `order ${o.orderId} gpuCount = 0`);
-  checkUint(`order ${o.orderId} regionMask`, o.regionMask, UINT64);
-  checkUint(`order ${o.orderId} preferredZone`, o.preferredZone, UINT16);
-  checkUint(`order ${o.orderId} maxPricePerGpuHour`, o.maxPricePerGpuHour, UINT128);
-  checkUint(`order ${o.orderId} durationHours`, o.durationHours, UINT32);
-  checkUint(`order ${o.orderId} minUptimeBps`, o.minUptimeBps, UINT16);
-  checkUint(`order ${o.orderId} minReputationBps`, o.minReputationBps, UINT16);
-  checkUint(`order ${o.orderId} maxTimesSlashed`, o.maxTimesSlashed, UINT32);
-  checkUint(`order ${o.orderId} expiresAt`, o.expiresAt, UINT64);
-  checkUint(`order ${o.orderId} createdAt`, o.createdAt, UINT64);
+  checkUint(() => `order ${o.orderId} regionMask`, o.regionMask, UINT64);
+  checkUint(() => `order ${o.orderId} preferredZone`, o.preferredZone, UINT16);
+  checkUint(() => `order ${o.orderId} maxPricePerGpuHour`, o.maxPricePerGpuHour, UINT128);
+  checkUint(() => `order ${o.orderId} durationHours`, o.durationHours, UINT32);
+  checkUint(() => `order ${o.orderId} minUptimeBps`, o.minUptimeBps, UINT16);
+  checkUint(() => `order ${o.orderId} minReputationBps`, o.minReputationBps, UINT16);
+  checkUint(() => `order ${o.orderId} maxTimesSlashed`, o.maxTimesSlashed, UINT32);
+  checkUint(() => `order ${o.orderId} expiresAt`, o.expiresAt, UINT64);
+  checkUint(() => `order ${o.orderId} createdAt`, o.createdAt, UINT64);
 }
 
 function validateOffer(v: OfferVersion): void {
   checkUint("offer.versionId", v.versionId, UINT64);
   if (v.versionId === 0n) bad(MatchingErrorCode.OutOfRange, "offer.versionId = 0");
-  checkUint(`offer ${v.versionId} offerId`, v.offerId, UINT64);
-  checkUint(`offer ${v.versionId} modelId`, v.modelId, UINT16);
+  checkUint(() => `offer ${v.versionId} offerId`, v.offerId, UINT64);
+  checkUint(() => `offer ${v.versionId} modelId`, v.modelId, UINT16);
   if (v.modelId === 0) bad(MatchingErrorCode.OutOfRange, `offer ${v.versionId} modelId = 0`);
-  checkUint(`offer ${v.versionId} gpuCount`, v.gpuCount, UINT32);
-  checkUint(`offer ${v.versionId} gpusLeased`, v.gpusLeased, UINT32);
-  checkUint(`offer ${v.versionId} pricePerGpuHour`, v.pricePerGpuHour, UINT128);
-  checkUint(`offer ${v.versionId} activeFrom`, v.activeFrom, UINT64);
-  checkUint(`offer ${v.versionId} activeUntil`, v.activeUntil, UINT64);
+  checkUint(() => `offer ${v.versionId} gpuCount`, v.gpuCount, UINT32);
+  checkUint(() => `offer ${v.versionId} gpusLeased`, v.gpusLeased, UINT32);
+  checkUint(() => `offer ${v.versionId} pricePerGpuHour`, v.pricePerGpuHour, UINT128);
+  checkUint(() => `offer ${v.versionId} activeFrom`, v.activeFrom, UINT64);
+  checkUint(() => `offer ${v.versionId} activeUntil`, v.activeUntil, UINT64);
 }
 
 function validateProvider(p: Provider): void {
-  checkUint(`provider ${p.provider} stake`, p.stake, 1n << 256n);
-  checkUint(`provider ${p.provider} status`, p.status, 256n);
-  checkUint(`provider ${p.provider} zone`, p.zone, UINT16);
-  checkUint(`provider ${p.provider} uptimeBps`, p.uptimeBps, BigInt(BPS + 1));
-  checkUint(`provider ${p.provider} leasesCompleted`, p.leasesCompleted, UINT32);
-  checkUint(`provider ${p.provider} leasesFailed`, p.leasesFailed, UINT32);
-  checkUint(`provider ${p.provider} timesSlashed`, p.timesSlashed, UINT32);
+  checkUint(() => `provider ${p.provider} stake`, p.stake, 1n << 256n);
+  checkUint(() => `provider ${p.provider} status`, p.status, 256n);
+  checkUint(() => `provider ${p.provider} zone`, p.zone, UINT16);
+  checkUint(() => `provider ${p.provider} uptimeBps`, p.uptimeBps, BigInt(BPS + 1));
+  checkUint(() => `provider ${p.provider} leasesCompleted`, p.leasesCompleted, UINT32);
+  checkUint(() => `provider ${p.provider} leasesFailed`, p.leasesFailed, UINT32);
+  checkUint(() => `provider ${p.provider} timesSlashed`, p.timesSlashed, UINT32);
 }
 
-/** docs §3: an offer version takes part iff it is active at R_b. */
+/** docs §2: an offer version takes part iff it is active at R_b. */
 export function isActiveAt(v: OfferVersion, block: bigint): boolean {
   return v.activeFrom <= block && (v.activeUntil === 0n || block < v.activeUntil);
 }
 
-/** docs §3: the order-level checks, as a reason code (0 = open at R_b). */
+/** docs §2: the order-level checks, as a reason code (0 = open at R_b). */
 export function orderStateAt(o: Order, block: bigint): number {
   if (o.status !== OrderStatus.Open || o.createdAt > block) return UnmatchedReason.OrderNotOpen;
   if (o.expiresAt <= block) return UnmatchedReason.OrderExpired;
@@ -177,7 +179,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   const tierOf = new Map<number, number>();
   for (const m of inputs.catalog) {
     checkUint("catalog model id", m.id, UINT16);
-    checkUint(`catalog model ${m.id} tier`, m.tier, 256n);
+    checkUint(() => `catalog model ${m.id} tier`, m.tier, 256n);
     if (tierOf.has(m.id)) bad(MatchingErrorCode.DuplicateModel, `model ${m.id} appears twice in the catalog`);
     tierOf.set(m.id, m.tier);
   }
@@ -389,7 +391,7 @@ export function regionAllowed(b: PreparedBatch, orderIndex: number, region: numb
 /**
  * Every candidate pair of the batch (docs §4): for each order, the offers that pass all pair filters, with the
  * capacity filter taken against the free GPUs at R_b (the engine re-checks it against what this batch has taken),
- * and each pair's base score (docs §5.9: the weighted criteria except availability). Compressed rows by order:
+ * and each pair's base score (docs §6: the weighted criteria except availability). Compressed rows by order:
  * the pairs of order i are [start[i], start[i+1]), offers listed model by model (ascending), region by region
  * (ascending), versionId ascending.
  */
@@ -417,23 +419,24 @@ export class ScratchPool {
   }
 }
 
-export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new ScratchPool()): Candidates {
+/** `cap`: CANDIDATE_CAP for the matcher; the reference solvers pass Infinity to see every feasible pair. */
+export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new ScratchPool(), cap: number = CANDIDATE_CAP): Candidates {
   const m = b.orders.length;
   const start = new Int32Array(m + 1);
   // Upper bound of the pair count (every offer of every allowed book), so the hot loop never grows an array;
   // untouched pages of the allocation cost nothing.
-  let cap = 0;
+  let bound = 0;
   for (let oi = 0; oi < m; oi++) {
     const tok = b.orderToken[oi]!;
     if (b.orderState[oi] !== 0 || tok < 0) continue;
     for (const model of modelsOf(b, b.orders[oi]!)) {
       const book = b.books.get(tok * 65_536 + model);
       if (!book) continue;
-      for (let r = 0; r < book.regions.length; r++) if (regionAllowed(b, oi, book.regions[r]!)) cap += book.hi[r]! - book.lo[r]!;
+      for (let r = 0; r < book.regions.length; r++) if (regionAllowed(b, oi, book.regions[r]!)) bound += book.hi[r]! - book.lo[r]!;
     }
   }
-  const offer = pool.int32("candOffer", cap);
-  const base = pool.int32("candBase", cap);
+  const offer = pool.int32("candOffer", bound);
+  const base = pool.int32("candBase", bound);
   let n = 0;
   for (let oi = 0; oi < m; oi++) {
     start[oi] = n;
@@ -461,9 +464,56 @@ export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new Scratc
         n = scanBook(b, book.lo[r]!, book.hi[r]!, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro);
       }
     }
+    if (n - start[oi]! > cap) n = keepBest(b, offer, base, start[oi]!, n, cap);
   }
   start[m] = n;
   return { start, offer: offer.subarray(0, n), base: base.subarray(0, n) };
+}
+
+/**
+ * docs §4: an order keeps at most this many candidate pairs, its best by (base desc, versionId asc). Bounds the
+ * work per order whatever the book sizes (an order for "any model, any region, any price" would otherwise pair with
+ * every offer); realistic orders rarely have more, and the best of them almost always hold the order's match.
+ */
+export const CANDIDATE_CAP = 512;
+
+/** Keeps the `cap` best pairs of [from, to) in their listed order; returns the new end. */
+function keepBest(b: PreparedBatch, offer: Int32Array, base: Int32Array, from: number, to: number, cap: number): number {
+  const rank = b.offerRank;
+  // Min-heap (worst kept pair on top) of positions, `cap` of them.
+  const heap = new Int32Array(cap);
+  const worse = (x: number, y: number): boolean => base[x]! < base[y]! || (base[x] === base[y] && rank[offer[x]!]! > rank[offer[y]!]!);
+  const siftDown = (i: number): void => {
+    const n = cap;
+    const x = heap[i]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && worse(heap[c + 1]!, heap[c]!)) c++;
+      if (!worse(heap[c]!, x)) break;
+      heap[i] = heap[c]!;
+      i = c;
+    }
+    heap[i] = x;
+  };
+  for (let i = 0; i < cap; i++) heap[i] = from + i;
+  for (let i = (cap >> 1) - 1; i >= 0; i--) siftDown(i);
+  for (let e = from + cap; e < to; e++) {
+    if (worse(heap[0]!, e)) {
+      heap[0] = e;
+      siftDown(0);
+    }
+  }
+  const keep = new Uint8Array(to - from);
+  for (let i = 0; i < cap; i++) keep[heap[i]! - from] = 1;
+  let w = from;
+  for (let e = from; e < to; e++) {
+    if (keep[e - from] === 0) continue;
+    offer[w] = offer[e]!;
+    base[w] = base[e]!;
+    w++;
+  }
+  return w;
 }
 
 /** The hot loop of buildCandidates over one book's offers [lo, hi); a plain function of plain values, for the JIT. */

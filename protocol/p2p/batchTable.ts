@@ -16,9 +16,13 @@ export interface ClosedBatch {
   /** R_b, the block before the close. */
   referenceBlock: bigint;
   /** The block that included closeBatch(). */
-  closeBlock: bigint;
+  closedAt: bigint;
   seedMessageHash: Hex;
-  /** Operator ids in leader fallback order, fixed at close. */
+  /**
+   * Operator ids in leader fallback order, fixed at close: index i may sign the seed from closedAt + i × seedTimeout
+   * on (ServiceManager._verifySeed). The first ceil(batchTimeout / seedTimeout) entries are all that can matter:
+   * later ones are only allowed once the batch is abandoned.
+   */
   leaderOrder: Hex[];
 }
 
@@ -53,7 +57,7 @@ export class BatchTable implements BatchView {
   /** A batch closed on-chain. A second event for the same batch (a reorg) replaces the first. */
   onClosed(closed: ClosedBatch): void {
     const previous = this.entries.get(closed.batch);
-    const sameClose = previous && previous.closeBlock === closed.closeBlock && previous.seedMessageHash === closed.seedMessageHash;
+    const sameClose = previous && previous.closedAt === closed.closedAt && previous.seedMessageHash === closed.seedMessageHash;
     this.entries.set(closed.batch, {
       ...closed,
       leaderOrder: [...closed.leaderOrder],
@@ -61,7 +65,7 @@ export class BatchTable implements BatchView {
       seeds: sameClose ? previous.seeds : [],
     });
     if (closed.batch > this.latest) this.latest = closed.batch;
-    if (closed.closeBlock > this.head) this.head = closed.closeBlock;
+    if (closed.closedAt > this.head) this.head = closed.closedAt;
     this.prune();
     const wake = this.waiters.get(closed.batch);
     if (wake) for (const w of wake) w();
@@ -118,6 +122,21 @@ export class BatchTable implements BatchView {
     return this.latest;
   }
 
+  /**
+   * The same table in the shape the aggregator reads (aggregator/types.ts `BatchView`: `get`, `latestClosed`),
+   * so one instance, fed once by the chain follower, serves gossip validation and aggregation alike.
+   */
+  get(batch: bigint): { batch: bigint; referenceBlock: bigint; closedAtBlock: bigint; status: "open" | "final" | "abandoned" } | null {
+    const entry = this.entries.get(batch);
+    if (!entry) return null;
+    const status = entry.status === BatchStatus.Open ? "open" : entry.status === BatchStatus.Final ? "final" : "abandoned";
+    return { batch: entry.batch, referenceBlock: entry.referenceBlock, closedAtBlock: entry.closedAt, status };
+  }
+
+  latestClosed(): bigint {
+    return this.latest;
+  }
+
   waitForBatch(batch: bigint, timeoutMs: number): Promise<boolean> {
     if (this.entries.has(batch)) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -138,8 +157,8 @@ export class BatchTable implements BatchView {
   private leadersAllowed(entry: Entry): number {
     const n = entry.leaderOrder.length;
     if (this.opts.seedTimeoutBlocks === 0n) return n;
-    if (this.head <= entry.closeBlock) return Math.min(1, n);
-    const extra = (this.head - entry.closeBlock) / this.opts.seedTimeoutBlocks;
+    if (this.head <= entry.closedAt) return Math.min(1, n);
+    const extra = (this.head - entry.closedAt) / this.opts.seedTimeoutBlocks;
     return Number(BigInt(n) < 1n + extra ? BigInt(n) : 1n + extra);
   }
 

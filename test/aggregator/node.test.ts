@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { Registry } from "prom-client";
-import type { PublicClient } from "viem";
+import { createPublicClient, custom, type PublicClient } from "viem";
 import { AggregatorNode, type AggregatorNodeOpts } from "../../aggregator/node.js";
 import { ChainSubmitter, createAggregatorMetrics } from "../../aggregator/index.js";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
@@ -36,10 +36,17 @@ async function closedBatch() {
   return s;
 }
 
-async function startNode(s: System, net: AggregatorNodeOpts["network"] = null) {
+async function openMarket() {
+  const s = await deploySystem(connection);
+  await providerOffer(s, 0);
+  await orders(s, 1);
+  return s;
+}
+
+async function startNode(s: System, net: AggregatorNodeOpts["network"] = null, client?: PublicClient) {
   const wallet = await keystoreWallet(s);
   const lines = new MemoryLines();
-  const publicClient = s.publicClient as PublicClient;
+  const publicClient = client ?? (s.publicClient as PublicClient);
   const metrics = createMetrics();
   const node = await AggregatorNode.start(
     { chainId: s.chainId, addresses: systemAddresses(s.deployment), quorumWaitBlocks: 1, pollIntervalMs: 3_600_000, network: net },
@@ -134,6 +141,38 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await until(() => node.aggregator.outcome(1n) !== undefined);
       expect((await s.serviceManager.read.getBatch([1n])).status).to.equal(2);
       expect(lines.objects().find((l) => l.msg === "batch submitted")).to.include({ signers: 4, nonSigners: 0 });
+    } finally {
+      await node.stop();
+      await wallet.dir.remove();
+    }
+  });
+
+  it("given the RPC failing while a close is read → it should retry on the next block and not lose the batch", async () => {
+    const s = await networkHelpers.loadFixture(openMarket);
+    // The real chain behind a transport that can drop eth_call for a while (an RPC endpoint hiccup).
+    let failing = false;
+    const flaky = createPublicClient({
+      transport: custom({
+        request: async (args: { method: string; params?: unknown }) => {
+          if (failing && args.method === "eth_call") throw new Error("RPC unavailable");
+          return connection.provider.request(args as Parameters<typeof connection.provider.request>[0]);
+        },
+      }, { retryCount: 0 }),
+      pollingInterval: 20,
+      cacheTime: 0, // blocks come faster than any cache here
+    }) as PublicClient;
+    const { node, wallet, lines } = await startNode(s, null, flaky);
+    try {
+      failing = true;
+      await s.serviceManager.write.closeBatch();
+      await node.follower.poll();
+      expect(node.batch(1n)).to.equal(null);
+      expect(lines.objects().some((l) => l.msg === "reading a closed batch failed; retrying on the next block")).to.equal(true);
+      failing = false;
+      await networkHelpers.mine(1);
+      await node.follower.poll();
+      expect(node.batch(1n)?.status).to.equal("open");
+      expect(node.batchTable.batch(1n)?.seedMessageHash).to.equal(await s.serviceManager.read.seedMessageHash([1n]));
     } finally {
       await node.stop();
       await wallet.dir.remove();

@@ -67,6 +67,16 @@ describe("protocol/config", () => {
     });
   });
 
+  describe("given the optional account keystore", () => {
+    it("should be absent by default and resolved against the file's directory when given", async () => {
+      const file = join(dir.path, "operator.yaml");
+      await writeFile(file, stringify(validOperator()));
+      expect((await loadOperatorConfig(file)).accountKeystorePath).to.equal(undefined);
+      await writeFile(file, stringify({ ...validOperator(), accountKeystorePath: "keys/account.json" }));
+      expect((await loadOperatorConfig(file)).accountKeystorePath).to.equal(join(dir.path, "keys/account.json"));
+    });
+  });
+
   describe("given one bad field → it should name the field path and the problem", () => {
     const cases: [string, (c: Record<string, unknown>) => void, string, string][] = [
       ["rpcUrl not a URL", (c) => (c.rpcUrl = "localhost:8545"), "rpcUrl", "must be an http(s):// or ws(s):// URL"],
@@ -74,6 +84,7 @@ describe("protocol/config", () => {
       ["deploymentFile missing", (c) => delete c.deploymentFile, "deploymentFile", "is required"],
       ["keystorePath empty", (c) => (c.keystorePath = ""), "keystorePath", "must not be empty"],
       ["passwordFile a number", (c) => (c.passwordFile = 5), "passwordFile", "must be a path (string)"],
+      ["accountKeystorePath empty", (c) => (c.accountKeystorePath = ""), "accountKeystorePath", "must not be empty"],
       ["dataDir missing", (c) => delete c.dataDir, "dataDir", "is required"],
       ["listen not a multiaddr", (c) => (c.listen = "0.0.0.0:9000"), "listen", "must be a TCP multiaddr like /ip4/0.0.0.0/tcp/9000"],
       ["bootstrap peer without /p2p/", (c) => (c.bootstrap = [PEER, "/ip4/1.2.3.4/tcp/9000"]), "bootstrap.1", "must be a peer multiaddr ending in /p2p/<peer id>"],

@@ -65,7 +65,7 @@ describe("ProviderRegistry", () => {
   });
 
   describe("given an exit", () => {
-    it("→ it should release the stake only after exitDelay blocks, and delete the record", async () => {
+    it("→ it should release the stake only after exitDelay blocks and leave the provider unregistered", async () => {
       const m = await networkHelpers.loadFixture(fixture);
       const c = await as(m, m.provider1);
       await viem.assertions.revertWithCustomError(c.registry.write.requestExit(), m.registry, "ProviderRegistryNotRegistered");
@@ -80,6 +80,23 @@ describe("ProviderRegistry", () => {
       expect(await m.stakeToken.read.balanceOf([m.provider1.account.address])).to.equal(before + MIN_STAKE);
       expect((await m.registry.read.getProvider([m.provider1.account.address])).status).to.equal(ProviderStatus.None);
       expect(await m.registry.read.providerCount()).to.equal(0n);
+    });
+
+    it("→ it should keep the counters of a provider that exits and registers again (no washing out slashes)", async () => {
+      const m = await networkHelpers.loadFixture(fixture);
+      const p = m.provider1.account.address;
+      const c = await as(m, m.provider1);
+      await c.registry.write.register([Zones.usEast1, MIN_STAKE]);
+      const sm = await as(m, m.sm);
+      await sm.registry.write.slash([p, STAKE, m.owner.account.address, true]);
+      await sm.registry.write.setUptime([p, 7_000]);
+      await sm.registry.write.recordLeaseOutcome([p, false]);
+      await c.registry.write.requestExit();
+      await networkHelpers.mine(Number(EXIT_DELAY));
+      await c.registry.write.completeExit();
+      await c.registry.write.register([Zones.euCentral2, MIN_STAKE]);
+      const rec = await m.registry.read.getProvider([p]);
+      expect(rec).to.deep.include({ status: ProviderStatus.Active, zone: Zones.euCentral2, stake: MIN_STAKE, uptimeBps: 7_000, timesSlashed: 1, leasesFailed: 1 });
     });
 
     it("→ it should refuse to release the stake while a lease holds the provider's GPUs", async () => {

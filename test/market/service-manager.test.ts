@@ -123,6 +123,24 @@ describe("ServiceManager", () => {
       expect(skipped.map((l) => l.args)).to.deep.equal([{ batch: 1n, orderId: 99n, reason: SkipReason.UnknownOrder }]);
     });
 
+    it("→ it should not let the next batch close in the block its result was applied (R_b must see the leases)", async () => {
+      const { s, rows } = await networkHelpers.loadFixture(closedBatchFixture);
+      await networkHelpers.mine(10);
+      const sub = await buildSubmission(s, 1n, rows);
+      await connection.provider.request({ method: "evm_setAutomine", params: [false] });
+      try {
+        const submitHash = await s.serviceManager.write.submitResult(sub.args, { gas: 5_000_000n });
+        const closeHash = await s.serviceManager.write.closeBatch({ gas: 1_000_000n });
+        await networkHelpers.mine(1);
+        expect((await s.publicClient.getTransactionReceipt({ hash: submitHash })).status).to.equal("success");
+        expect((await s.publicClient.getTransactionReceipt({ hash: closeHash })).status).to.equal("reverted");
+      } finally {
+        await connection.provider.request({ method: "evm_setAutomine", params: [true] });
+      }
+      await s.serviceManager.write.closeBatch();
+      expect((await s.serviceManager.read.getBatch([2n])).referenceBlock).to.be.greaterThanOrEqual((await s.serviceManager.read.getBatch([1n])).finalizedAt);
+    });
+
     it("→ it should revert a second submission with ServiceManagerBatchAlreadyFinal", async () => {
       const { s, rows } = await networkHelpers.loadFixture(closedBatchFixture);
       const sub = await buildSubmission(s, 1n, rows);
@@ -248,6 +266,9 @@ describe("ServiceManager", () => {
       const stranger = s.wallets[19]!.account;
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setQuorumThresholdBps([7_000], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setProtocolFeeBps([1], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(s.serviceManager.write.setBatchTiming([{ batchInterval: 3, seedTimeout: 2, batchTimeout: 9 }], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(s.serviceManager.write.setMatchingWeights([w], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
+      await viem.assertions.revertWithCustomError(s.serviceManager.write.setSlashFractions([1, 1, 1], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
     });
 
     it("→ it should be wired as the marketplace's and registries' service manager and slasher", async () => {

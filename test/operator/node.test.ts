@@ -167,7 +167,7 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
     const sub = buildSubmission(
       { chainId: s.chainId, serviceManager: s.serviceManager.address },
       { batch: aggBatch, operatorSet, resultHash: d.messageHash, signers, signedStake: set.totalStake, totalStake: set.totalStake },
-      { seed: d.seed, seedProof: { leaderId: seedProof.signer, signature: seedProof.signature }, assignments: d.assignments },
+      { seed: d.seed, seedProof: { signature: seedProof.signature, signerIndex: BigInt(d.seedRank) }, assignments: d.assignments },
       await createG2KeySummer(),
     );
     checkSubmission(sub, operatorSet, 6_667);

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { keccak256, toHex, type Hex } from "viem";
+import type { BatchView as AggregatorBatchView } from "../../aggregator/types.js";
 import { BatchTable, type ClosedBatch } from "../../protocol/p2p/batchTable.js";
 import { BatchStatus } from "../../protocol/p2p/interfaces.js";
 
@@ -8,10 +9,10 @@ const SEED_1: Hex = `0x${"01".repeat(32)}`;
 const SEED_2: Hex = `0x${"02".repeat(32)}`;
 const RESULT: Hex = `0x${"aa".repeat(32)}`;
 
-const closed = (batch: bigint, closeBlock = 100n * batch): ClosedBatch => ({
+const closed = (batch: bigint, closedAt = 100n * batch): ClosedBatch => ({
   batch,
-  referenceBlock: closeBlock - 1n,
-  closeBlock,
+  referenceBlock: closedAt - 1n,
+  closedAt,
   seedMessageHash: keccak256(toHex(`seed-message-${batch}`)),
   leaderOrder: L,
 });
@@ -84,5 +85,16 @@ describe("protocol/p2p batch table", () => {
     table.onClosed(closed(1n, 101n));
     expect(table.batch(1n)!.referenceBlock).to.equal(100n);
     expect(table.seeds(1n)).to.deep.equal([]);
+  });
+
+  it("given the aggregator's batch view shape → it should serve it from the same entries", () => {
+    const view: AggregatorBatchView = table;
+    expect(view.get(1n)).to.equal(null);
+    table.onClosed(closed(1n));
+    table.onClosed(closed(2n));
+    table.markFinal(1n);
+    expect(view.get(1n)).to.deep.equal({ batch: 1n, referenceBlock: 99n, closedAtBlock: 100n, status: "final" });
+    expect(view.get(2n)?.status).to.equal("open");
+    expect(view.latestClosed()).to.equal(2n);
   });
 });

@@ -10,7 +10,7 @@ import { encodePartialSignatureMessage } from "../../protocol/p2p/messages.js";
 import { MatchnetNetwork, NetworkError, defaultNetworkOpts, type GossipProcessors } from "../../protocol/p2p/network.js";
 import { GossipTopicName } from "../../protocol/p2p/topics.js";
 import type { ValidatedPartial } from "../../protocol/p2p/validation/partial.js";
-import { hashAssignments } from "../../protocol/p2p/validation/resultList.js";
+import { assignmentsHash as hashAssignments } from "../../protocol/matching/encode.js";
 import { MemoryLines } from "../support/memory-stream.js";
 import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testResultDigest } from "../support/p2p-fixtures.js";
 

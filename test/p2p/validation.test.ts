@@ -6,7 +6,8 @@ import { GossipAction, GossipErrorCode, GossipValidationError } from "../../prot
 import { encodePartialSignatureMessage, encodeResultListMessage, encodeSeedMessage } from "../../protocol/p2p/messages.js";
 import { GossipValidationContext, defaultGossipValidationOpts } from "../../protocol/p2p/validation/context.js";
 import { validatePartialSignatureMessage } from "../../protocol/p2p/validation/partial.js";
-import { hashAssignments, validateResultListMessage } from "../../protocol/p2p/validation/resultList.js";
+import { assignmentsHash as hashAssignments } from "../../protocol/matching/encode.js";
+import { validateResultListMessage } from "../../protocol/p2p/validation/resultList.js";
 import { validateSeedMessage } from "../../protocol/p2p/validation/seed.js";
 import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testResultDigest } from "../support/p2p-fixtures.js";
 

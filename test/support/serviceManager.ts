@@ -4,12 +4,13 @@
  * renters funded, and helpers that build what an aggregator submits. No side effects at import.
  */
 import type { NetworkConnection } from "hardhat/types/network";
-import { encodeAbiParameters, encodePacked, getAddress, keccak256, toBytes, type Address } from "viem";
+import { getAddress, keccak256, toBytes, type Address } from "viem";
 import {
-  RESULT_DOMAIN, aggregateG1, aggregateG2, operatorId, signProofOfPossession, type G1Point, type G2Point, type Hex,
+  aggregateG1, aggregateG2, operatorId, signProofOfPossession, type G1Point, type G2Point, type Hex,
   type SecretKey,
 } from "../../protocol/bls/index.js";
-import { ASSIGNMENTS_ABI } from "../../protocol/market/types.js";
+import { assignmentsHash as matcherAssignmentsHash } from "../../protocol/matching/index.js";
+import { resultMessageDigest, seedFromSignature } from "../../protocol/avs/messages.js";
 import { deployMatchnetWithAvs } from "../../deploy/deployment.js";
 import { skFromScalar } from "./bls.js";
 import type { AssignmentRow } from "./market.js";
@@ -63,23 +64,26 @@ export async function registerOperator(
   return { index: i, address, sk, id: operatorId(sk.publicKeyG1()), pkG1: sk.publicKeyG1(), pkG2: sk.publicKeyG2() };
 }
 
+/** keccak256(abi.encode(Assignment[])): the matcher's own encoding, so tests hash exactly what operators sign. */
 export function assignmentsHash(rows: readonly AssignmentRow[]): Hex {
-  return keccak256(encodeAbiParameters(ASSIGNMENTS_ABI, [rows]));
+  return matcherAssignmentsHash(rows);
 }
 
 /** seed_b = keccak256(signature X ‖ Y), the signature being the leader's on the batch's seed message. */
 export function seedOf(sig: G1Point): Hex {
-  return keccak256(encodePacked(["uint256", "uint256"], [sig.X, sig.Y]));
+  return seedFromSignature(sig);
 }
 
-/** The result message PROTOCOL.md 3.4 defines, computed in TypeScript. */
+/** The result message PROTOCOL.md 3.4 defines, computed by protocol/avs (what operators sign). */
 export function resultMessage(s: System, batch: bigint, referenceBlock: number, seed: Hex, rows: readonly AssignmentRow[]): Hex {
-  return keccak256(
-    encodeAbiParameters(
-      [{ type: "bytes32" }, { type: "uint256" }, { type: "address" }, { type: "uint64" }, { type: "uint32" }, { type: "bytes32" }, { type: "bytes32" }],
-      [RESULT_DOMAIN, s.chainId, s.serviceManager.address, batch, referenceBlock, seed, assignmentsHash(rows)],
-    ),
-  );
+  return resultMessageDigest({
+    chainId: s.chainId,
+    serviceManager: s.serviceManager.address,
+    batch,
+    referenceBlock: BigInt(referenceBlock),
+    seed,
+    assignmentsHash: assignmentsHash(rows),
+  });
 }
 
 export function sortedKeys(ops: readonly Op[]): G1Point[] {

@@ -6,8 +6,7 @@
  * sign. An aggregator uses a list only for a result hash that gathered quorum, and any list with that hash is by
  * construction the signed one; a list for a hash nobody signed costs a relay, not safety, and is bounded in size.
  */
-import { encodeAbiParameters, keccak256, type Hex } from "viem";
-import { ASSIGNMENTS_ABI, type Assignment } from "../../market/types.js";
+import { assignmentsHash } from "../../matching/encode.js";
 import { GossipErrorCode, ignore, reject } from "../errors.js";
 import type { BatchInfo } from "../interfaces.js";
 import { decodeResultListMessage, type ResultListMessage } from "../messages.js";
@@ -17,11 +16,6 @@ import { assertOpenBatch } from "./freshness.js";
 export interface ValidatedResultList {
   message: ResultListMessage;
   batch: BatchInfo;
-}
-
-/** keccak256(abi.encode(Assignment[])): the result hash operators sign over (PROTOCOL.md 3.4). */
-export function hashAssignments(assignments: readonly Assignment[]): Hex {
-  return keccak256(encodeAbiParameters(ASSIGNMENTS_ABI, [assignments]));
 }
 
 export async function validateResultListMessage<PK>(ctx: GossipValidationContext<PK>, data: Uint8Array): Promise<ValidatedResultList> {
@@ -37,7 +31,7 @@ export async function validateResultListMessage<PK>(ctx: GossipValidationContext
   if (ctx.seenResultLists.get(message.batch, key)) {
     throw ignore(GossipErrorCode.AlreadySeen, `result list ${message.resultHash} of batch ${message.batch} already seen`);
   }
-  if (hashAssignments(message.assignments).toLowerCase() !== key) {
+  if (assignmentsHash(message.assignments).toLowerCase() !== key) {
     throw reject(GossipErrorCode.ResultHashMismatch, `assignments do not hash to ${message.resultHash}`);
   }
   ctx.seenResultLists.set(message.batch, key, true);

@@ -1,0 +1,131 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { reputationBps } from "../../protocol/market/types.js";
+import {
+  floorSum,
+  headroomSum,
+  isqrt,
+  mixRandom,
+  priceScore,
+  priceScoreExact,
+  regionScore,
+  slashScore,
+  stakeScore,
+  unitHeadroom,
+} from "../../protocol/matching/score.js";
+import { RandomValues, randomValue, RANDOM_TAG_ORDER } from "../../protocol/matching/random.js";
+import { keccak256, encodePacked, hexToBytes } from "viem";
+
+describe("matching scores (docs/matching.md §5)", () => {
+  describe("given the region/zone fit", () => {
+    it("should give 10 000 without a preference or in the preferred zone, 5 000 in its region, 0 elsewhere", () => {
+      expect(regionScore(0, 0x0301)).to.equal(10_000);
+      expect(regionScore(0x0201, 0x0201)).to.equal(10_000);
+      expect(regionScore(0x0201, 0x0202)).to.equal(5_000);
+      expect(regionScore(0x0201, 0x0101)).to.equal(0);
+    });
+  });
+
+  describe("given prices and a max price", () => {
+    it("should equal floor((max − price) × 10 000 / max) whenever max has at most 36 bits", () => {
+      fc.assert(
+        fc.property(fc.bigInt({ min: 1n, max: (1n << 36n) - 1n }), fc.bigInt({ min: 0n, max: 1n << 36n }), (max, p) => {
+          const price = p % (max + 1n);
+          expect(priceScoreExact(max, price)).to.equal(Number(((max - price) * 10_000n) / max));
+        }),
+      );
+    });
+    it("should stay within one basis point of the exact ratio for 128-bit prices", () => {
+      fc.assert(
+        fc.property(fc.bigInt({ min: 1n, max: (1n << 128n) - 1n }), fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (max, p) => {
+          const price = p % (max + 1n);
+          const exact = Number(((max - price) * 10_000n) / max);
+          expect(Math.abs(priceScoreExact(max, price) - exact)).to.be.at.most(1);
+        }),
+      );
+    });
+    it("should be 10 000 for a free offer and 0 at the max", () => {
+      expect(priceScore(1000, 0)).to.equal(10_000);
+      expect(priceScore(1000, 1000)).to.equal(0);
+    });
+  });
+
+  describe("given provider counters", () => {
+    it("should score a clean record 10 000 and fall with slashes relative to leases", () => {
+      expect(slashScore(100, 3, 0)).to.equal(10_000);
+      expect(slashScore(0, 0, 1)).to.equal(Math.floor(10_000 / 11));
+      expect(slashScore(99, 0, 1)).to.equal(Math.floor((100 * 10_000) / 110));
+    });
+    it("should take reputation from the shared Laplace formula", () => {
+      expect(reputationBps({ leasesCompleted: 0, leasesFailed: 0 })).to.equal(5_000);
+      expect(reputationBps({ leasesCompleted: 98, leasesFailed: 0 })).to.equal(9_900);
+    });
+    it("should score stake as √stake / √max, with the whale at 10 000", () => {
+      const maxSqrt = isqrt(400n * 10n ** 18n);
+      expect(stakeScore(400n * 10n ** 18n, maxSqrt)).to.equal(10_000);
+      expect(stakeScore(100n * 10n ** 18n, maxSqrt)).to.equal(5_000);
+      expect(stakeScore(0n, maxSqrt)).to.equal(0);
+    });
+    it("should compute integer square roots exactly", () => {
+      fc.assert(
+        fc.property(fc.bigInt({ min: 0n, max: 1n << 256n }), (x) => {
+          const r = isqrt(x);
+          expect(r * r <= x && (r + 1n) * (r + 1n) > x).to.equal(true);
+        }),
+      );
+    });
+  });
+
+  describe("given an offer's headroom", () => {
+    it("should match floorSum with the naive sum", () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 20_000 }), (n, m, a, b) => {
+          let naive = 0;
+          for (let i = 0; i < n; i++) naive += Math.floor((a * i + b) / m);
+          expect(floorSum(n, m, a, b)).to.equal(naive);
+        }),
+      );
+    });
+    it("should make headroomSum the sum of the unit headrooms it covers", () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 65_536 }), fc.integer({ min: 0, max: 1 << 30 }), fc.nat(), fc.nat(), (F, extra, tr, gr) => {
+          const C = F + extra;
+          const t = tr % F;
+          const g = 1 + (gr % Math.min(F - t, 64));
+          let naive = 0;
+          for (let k = t; k < t + g; k++) naive += unitHeadroom(F, C, k);
+          expect(headroomSum(F, C, t, g)).to.equal(naive);
+        }),
+      );
+    });
+    it("should never raise the headroom of a later unit", () => {
+      for (let k = 1; k < 16; k++) expect(unitHeadroom(16, 24, k)).to.be.at.most(unitHeadroom(16, 24, k - 1));
+    });
+  });
+
+  describe("given the random term", () => {
+    it("should take word (id & 7) of keccak256(seed, tag, id >> 3)", () => {
+      const seed = keccak256("0x01");
+      const h = keccak256(encodePacked(["bytes32", "uint8", "uint64"], [seed, RANDOM_TAG_ORDER, 1234n >> 3n]));
+      const word = Number(BigInt(`0x${h.slice(2 + 8 * Number(1234n & 7n), 2 + 8 * Number(1234n & 7n) + 8)}`));
+      expect(randomValue(hexToBytes(seed), RANDOM_TAG_ORDER, 1234n)).to.equal(word);
+      const rv = new RandomValues(hexToBytes(seed), RANDOM_TAG_ORDER);
+      expect([1233n, 1234n, 1240n].map((id) => rv.of(id))).to.deep.equal([1233n, 1234n, 1240n].map((id) => randomValue(hexToBytes(seed), RANDOM_TAG_ORDER, id)));
+    });
+    it("should mix into 0‥10 000 and spread evenly", () => {
+      const buckets = new Array<number>(10).fill(0);
+      for (let i = 0; i < 20_000; i++) {
+        const r = mixRandom(i * 2_654_435_761, 12_345);
+        expect(r).to.be.within(0, 10_000);
+        buckets[Math.min(9, Math.floor(r / 1_000))]!++;
+      }
+      for (const b of buckets) expect(b).to.be.within(1_700, 2_300);
+    });
+    it("should not rank offers alike for two orders (xor alone would)", () => {
+      // With a bare xor, two orders whose values differ only in a low bit rank all offers identically.
+      let same = 0;
+      for (let f = 0; f < 1_000; f++) if (mixRandom(0x1000, f * 7919) > mixRandom(0x1000, (f + 1) * 7919) === mixRandom(0x1001, f * 7919) > mixRandom(0x1001, (f + 1) * 7919)) same++;
+      expect(same).to.be.within(350, 650);
+    });
+  });
+});
