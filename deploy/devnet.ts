@@ -102,10 +102,10 @@ async function main(): Promise<number> {
   }
   const allFinal = devnet.reports.every((r) => r.status === "final" && r.matcherAgrees === true);
   out(summaryTable(devnet.reports, devnet.names));
-  out(`\nlogs: ${devnet.logsDir} (chain.log, op<i>.log, aggregator.log)`);
   stopping = true;
   await devnet.stop();
-  if (o.keep || o.dataDir !== undefined) out(`data kept in ${devnet.dataDir}`);
+  if (o.keep || o.dataDir !== undefined) out(`\nlogs: ${devnet.logsDir} (chain.log, op<i>.log, aggregator.log); data kept in ${devnet.dataDir}`);
+  else out(`\ndata dir ${devnet.dataDir} removed with its logs (run with --keep to keep them)`);
   return allFinal ? 0 : 1;
 }
 
