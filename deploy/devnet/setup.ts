@@ -192,7 +192,7 @@ export async function createAggregator(base: string, name: string, chain: Devnet
     logLevel: "info",
     keystorePath: join(dir, "account-keystore.json"),
     passwordFile,
-    aggregation: { quorumWaitBlocks: 1, earlyPartialHoldMs: 5_000 },
+    aggregation: { quorumWaitBlocks: 1, earlyPartialHoldMs: 20_000 },
   };
   await writeFile(configFile, JSON.stringify(config, null, 2) + "\n");
   const owner = chain.wallet(chain.devAccounts[0]!);

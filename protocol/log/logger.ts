@@ -36,7 +36,7 @@ export interface LoggerOpts {
   level: LogLevel;
   /** Component or process name, written as `name` on every line. */
   name?: string;
-  /** Where lines go; stdout when absent. */
+  /** Where lines go; stdout, written synchronously, when absent. */
   destination?: DestinationStream;
 }
 
@@ -48,7 +48,10 @@ export function createLogger(opts: LoggerOpts): Logger {
     // Numbers in logs are often uint256 amounts; pino cannot serialise bigint, so print them as decimal strings.
     formatters: { log: (obj: Record<string, unknown>) => bigintsToStrings(obj) as Record<string, unknown> },
   };
-  return opts.destination ? pino(options, opts.destination) : pino(options);
+  // Synchronous writes: pino's default stdout stream buffers, and a node killed (OOM, SIGKILL, power) would lose the
+  // very lines that say what it did last — for an operator, the signature it just stored. Nodes log a few lines a
+  // batch, so the cost is nil.
+  return pino(options, opts.destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
 function bigintsToStrings(value: unknown, depth = 0): unknown {
