@@ -4,18 +4,15 @@
  * `/matchnet/v1/`. Every answer is JSON; bigints are decimal strings.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Logger } from "../protocol/log/logger.js";
+import { listen, type ListeningServer } from "../protocol/http.js";
 import type { OperatorNode } from "./node.js";
 
 /** The version of EigenLayer's AVS node API specification these routes follow. */
 export const EIGEN_NODE_SPEC_VERSION = "v0.0.1";
 export const NODE_NAME = "matchnet-operator";
 
-export interface NodeApi {
-  port: number;
-  close(): Promise<void>;
-}
+export type NodeApi = ListeningServer;
 
 type Route = (node: OperatorNode, match: RegExpExecArray) => Promise<{ code: number; body?: unknown }>;
 
@@ -72,21 +69,5 @@ export async function startNodeApi(opts: { host: string; port: number }, modules
     }
     send(404, { error: "not found" });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  modules.logger.info({ host: opts.host, port }, "node API listening");
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  return listen(server, opts, modules.logger, "node API");
 }

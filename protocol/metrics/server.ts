@@ -3,9 +3,9 @@
  * can be exposed to a monitoring network without exposing the API.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import type { Logger } from "../log/logger.js";
+import { listen, type ListeningServer } from "../http.js";
 
 export interface MetricsServerOpts {
   host: string;
@@ -13,10 +13,7 @@ export interface MetricsServerOpts {
   port: number;
 }
 
-export interface MetricsServer {
-  port: number;
-  close(): Promise<void>;
-}
+export type MetricsServer = ListeningServer;
 
 export async function startMetricsServer(opts: MetricsServerOpts, modules: { register: Registry; logger: Logger }): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
@@ -32,21 +29,5 @@ export async function startMetricsServer(opts: MetricsServerOpts, modules: { reg
         res.writeHead(500, { "content-type": "text/plain" }).end("metrics collection failed\n");
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  modules.logger.info({ host: opts.host, port }, "metrics server listening");
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  return listen(server, opts, modules.logger, "metrics server");
 }
