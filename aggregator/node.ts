@@ -371,13 +371,16 @@ export class AggregatorNode {
         metrics,
         processors: {
           seed: (v) => this.#acceptSeed(v.message.batch, v.rank, { X: v.message.signature.X, Y: v.message.signature.Y }),
-          partial: (v) =>
+          partial: (v) => {
+            // The partial's seed proof was verified by the validator; a seed message this node missed is learned here.
+            this.#acceptSeed(v.message.batch, v.seedRank, { X: v.message.seedSignature.X, Y: v.message.seedSignature.Y });
             this.addPartial({
               batch: v.message.batch,
               resultHash: v.messageHash,
               operatorId: v.message.operatorId.toLowerCase() as Hex,
               signature: { X: v.message.signature.X, Y: v.message.signature.Y },
-            }),
+            });
+          },
           resultList: (v) => this.addResultList(v.message.batch, v.message.assignments),
         },
       },

@@ -9,6 +9,7 @@
  * here, three receivers' pairings would run one after another, which no real deployment does.
  */
 import { keccak256, toHex, type Hex } from "viem";
+import { seedFromSignature } from "../protocol/avs/messages.js";
 import { silentLogger } from "../protocol/log/logger.js";
 import { BatchStatus, type BatchInfo, type BatchView, type OperatorSetView, type SignatureVerifier } from "../protocol/p2p/interfaces.js";
 import { MatchnetNetwork, defaultNetworkOpts } from "../protocol/p2p/network.js";
@@ -23,13 +24,15 @@ const SIGNATURE = { X: 1n, Y: 2n }; // the G1 generator: a valid point, which is
 /** Accepts every signature; see the file comment for why this bench leaves BLS out. */
 const acceptAllVerifier: SignatureVerifier<null> = { verify: () => true };
 
+const LEADER: Hex = keccak256(toHex("bench-leader"));
+
 const operators: OperatorSetView<null> = { operatorAt: () => ({ pkG2: null, stake: 1n }) };
 
 const openBatch: BatchInfo = {
   status: BatchStatus.Open,
   referenceBlock: 1n,
   seedMessageHash: keccak256(toHex("seed")),
-  leaderOrder: [],
+  leaderOrder: [LEADER],
   leadersAllowed: 1,
   resultMessageHash: (resultHash) => resultHash,
 };
@@ -75,7 +78,15 @@ export default async function (): Promise<Record<string, number>> {
     for (let i = 0; i < MESSAGES; i++) {
       const operatorId = keccak256(toHex(`bench-operator-${i}`));
       if (i >= WARMUP) sentAt.set(operatorId, performance.now());
-      await nodes[i % NODES]!.publishPartial({ batch: 1n, resultHash: keccak256(toHex(i)), seed: openBatch.seedMessageHash, operatorId, signature: SIGNATURE });
+      await nodes[i % NODES]!.publishPartial({
+        batch: 1n,
+        resultHash: keccak256(toHex(i)),
+        operatorId,
+        signature: SIGNATURE,
+        seedSigner: LEADER,
+        seedSignature: SIGNATURE,
+        seed: seedFromSignature(SIGNATURE),
+      });
       await new Promise((r) => setTimeout(r, SPACING_MS));
     }
     const expected = MESSAGES * (NODES - 1);

@@ -476,13 +476,18 @@ export class OperatorNode {
       this.log.warn({ batch }, "crash hook: killing this process after storing the signature, before gossip");
       process.kill(process.pid, "SIGKILL");
     }
-    // The seed goes out again with every partial (identical bytes: a no-op for peers that have it), so a peer that
-    // joined or restarted after the leader's gossip can still verify the seed this partial names.
-    this.publish("seed", () => this.network!.publishSeed({ batch, signer: d.seedSigner, signature: d.seedSignature }));
-    // Every signer gossips the list, not only the leader: identical bytes have one message id, so the copies cost
-    // nothing, and the list still reaches aggregators when the leader is down after producing the seed.
+    // The partial carries the seed proof (leader id and signature): a peer that missed the leader's seed message
+    // learns the seed from any partial, so no separate seed re-gossip is needed here.
     this.publish("partial", () =>
-      this.network!.publishPartial({ batch, resultHash: d.assignmentsHash, seed: d.seed, operatorId: this.operatorId, signature: out.signature }),
+      this.network!.publishPartial({
+        batch,
+        resultHash: d.assignmentsHash,
+        operatorId: this.operatorId,
+        signature: out.signature,
+        seedSigner: d.seedSigner,
+        seedSignature: d.seedSignature,
+        seed: d.seed,
+      }),
     );
     this.publish("result-list", () => this.network!.publishResultList({ batch, resultHash: d.assignmentsHash, assignments: d.assignments }));
   }
@@ -505,6 +510,13 @@ export class OperatorNode {
     const st = this.batches.get(m.batch);
     const id = m.operatorId.toLowerCase();
     if (st && !st.partials.has(id)) st.partials.set(id, { resultHash: m.resultHash, seed: m.seed, signature: { X: m.signature.X, Y: m.signature.Y } });
+    // The seed proof inside the partial was verified by the validator: a node that missed the seed message (or has
+    // only a later fallback leader's seed) takes it from here and decides if it has not yet.
+    if (st && !st.seeds.has(v.seedRank)) {
+      st.seeds.set(v.seedRank, { seed: m.seed, signature: { X: m.seedSignature.X, Y: m.seedSignature.Y }, signer: m.seedSigner.toLowerCase() as Hex });
+      this.log.info({ batch: m.batch, rank: v.seedRank, from: id }, "seed learned from a partial");
+      this.track(this.maybeDecide(m.batch), "result");
+    }
     if (v.equivocates) {
       st?.equivocators.add(id);
       this.log.warn({ batch: m.batch, operatorId: m.operatorId, first: v.equivocates.resultHash, second: m.resultHash }, "equivocation seen in gossip");

@@ -4,13 +4,15 @@
  * no parser sees attacker-chosen nesting. All integers are big-endian; the first byte is the encoding version.
  *
  *   seed         version(1) ‖ batch(8) ‖ signer operatorId(32) ‖ signature G1(64)                    = 105 bytes
- *   partial      version(1) ‖ batch(8) ‖ resultHash(32) ‖ seed(32) ‖ operatorId(32) ‖ signature(64) = 169 bytes
+ *   partial      version(1) ‖ batch(8) ‖ resultHash(32) ‖ operatorId(32) ‖ signature G1(64) ‖
+ *                seed signer operatorId(32) ‖ seed signature G1(64)                                  = 233 bytes
  *   result-list  version(1) ‖ batch(8) ‖ resultHash(32) ‖ count(4) ‖ count × assignment(36)
  *                assignment = orderId(8) ‖ offerVersionId(8) ‖ gpuCount(4) ‖ pricePerGpuHour(16)
  *
  * G1 points use the EVM encoding (x ‖ y), so signatures go on-chain unchanged.
  */
 import type { Hex } from "viem";
+import { seedFromSignature } from "../avs/messages.js";
 import type { Assignment } from "../market/types.js";
 import { bytesToHex, concatBytes, hexToFixedBytes, readUint64BE, uint64BE } from "../db/keys.js";
 import { GossipErrorCode, reject } from "./errors.js";
@@ -28,17 +30,24 @@ export interface SeedMessage {
 /**
  * One operator's BLS signature over the result message of `batch` whose assignments hash to `resultHash`.
  *
- * It names the seed it used. Normally every operator uses the first leader's seed, but under the liveness
- * backstop (PROTOCOL.md 3.7) operators may hold different verified seeds. Without this field a receiver would
- * check an honest partial against its own seed, see a bad signature, and penalize the sender. With it, a partial
- * for a seed the receiver has not verified is ignored, not rejected, and aggregators group by (seed, resultHash).
+ * It carries the seed it used as its proof — the leader's seed signature and that leader's id — not just the seed
+ * value. Normally every operator uses the first leader's seed, but under the liveness backstop (PROTOCOL.md 3.7)
+ * operators may hold different verified seeds; and a receiver may have missed the leader's seed message (it was
+ * ignored while the receiver had not yet seen the close, and gossipsub never delivers one message id twice). With
+ * the proof inside, every partial is checkable on its own: a receiver that lacks the seed verifies the leader's
+ * signature once and learns the seed from it (an operator that has not decided yet then decides with it, an
+ * aggregator can submit with it). `seed` is derived at decode (seed_b = keccak256(seedSignature)), never sent.
  */
 export interface PartialSignatureMessage {
   batch: bigint;
   resultHash: Hex; // keccak256(abi.encode(Assignment[]))
-  seed: Hex; // seed_b the signed result message was built with
   operatorId: Hex;
   signature: G1Like;
+  /** Operator id of the leader whose seed signature gave the seed, and that signature. */
+  seedSigner: Hex;
+  seedSignature: G1Like;
+  /** seed_b the signed result message was built with: keccak256 of seedSignature (checked by the encoder). */
+  seed: Hex;
 }
 
 /** A batch's assignment list; authenticated by its hash, which operators signed (see the result-list validator). */
@@ -49,7 +58,7 @@ export interface ResultListMessage {
 }
 
 export const SEED_MESSAGE_BYTES = 1 + 8 + 32 + G1_BYTES;
-export const PARTIAL_MESSAGE_BYTES = 1 + 8 + 32 + 32 + 32 + G1_BYTES;
+export const PARTIAL_MESSAGE_BYTES = 1 + 8 + 32 + 32 + G1_BYTES + 32 + G1_BYTES;
 const RESULT_LIST_HEADER_BYTES = 1 + 8 + 32 + 4;
 const ASSIGNMENT_BYTES = 8 + 8 + 4 + 16;
 /**
@@ -77,24 +86,30 @@ export function decodeSeedMessage(data: Uint8Array): SeedMessage {
 // ---- partial
 
 export function encodePartialSignatureMessage(m: PartialSignatureMessage): Uint8Array {
+  const derived = seedFromSignature({ X: m.seedSignature.X, Y: m.seedSignature.Y });
+  if (derived.toLowerCase() !== m.seed.toLowerCase()) throw new RangeError(`partial of batch ${m.batch}: seed ${m.seed} is not keccak256 of the seed signature (${derived})`);
   return concatBytes(
     Uint8Array.of(WIRE_VERSION),
     uint64BE(m.batch),
     hexToFixedBytes(m.resultHash, 32),
-    hexToFixedBytes(m.seed, 32),
     hexToFixedBytes(m.operatorId, 32),
     encodeG1(m.signature),
+    hexToFixedBytes(m.seedSigner, 32),
+    encodeG1(m.seedSignature),
   );
 }
 
 export function decodePartialSignatureMessage(data: Uint8Array): PartialSignatureMessage {
   checkFixedLength(data, PARTIAL_MESSAGE_BYTES);
+  const seedSignature = g1At(data, 169);
   return {
     batch: readUint64BE(data, 1),
     resultHash: bytesToHex(data.subarray(9, 41)),
-    seed: bytesToHex(data.subarray(41, 73)),
-    operatorId: bytesToHex(data.subarray(73, 105)),
-    signature: g1At(data, 105),
+    operatorId: bytesToHex(data.subarray(41, 73)),
+    signature: g1At(data, 73),
+    seedSigner: bytesToHex(data.subarray(137, 169)),
+    seedSignature,
+    seed: seedFromSignature({ X: seedSignature.X, Y: seedSignature.Y }),
   };
 }
 

@@ -203,7 +203,15 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await peer.publishResultList({ batch: 1n, resultHash: view.assignmentsHash, assignments: view.assignments });
       const signers = s.ops.slice(1); // 200 + 300 + 400 = 900 of 1000
       for (const o of signers) {
-        await peer.publishPartial({ batch: 1n, resultHash: view.assignmentsHash, seed: seed.seed, operatorId: o.id, signature: o.sk.sign(view.digest) });
+        await peer.publishPartial({
+          batch: 1n,
+          resultHash: view.assignmentsHash,
+          seed: seed.seed,
+          operatorId: o.id,
+          signature: o.sk.sign(view.digest),
+          seedSigner: seed.leader.id,
+          seedSignature: seed.signature,
+        });
       }
       await until(async () => (await metrics.gossipValidation.get()).values.some((v) => v.labels.topic === "partial" && v.labels.verdict === "accept" && v.value === 3));
       await node.aggregator.poll();
@@ -215,6 +223,50 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await until(() => node.aggregator.outcome(1n) !== undefined);
       expect((await s.serviceManager.read.getBatch([1n])).status).to.equal(2);
       expect(lines.objects().find((l) => l.msg === "batch submitted")).to.include({ signers: 3, nonSigners: 1, signedStakeBps: 9_000 });
+    } finally {
+      await peer.stop();
+      await node.stop();
+      await wallet.dir.remove();
+    }
+  });
+  it("given partials over libp2p but no seed message (missed) → it should take the seed from the partials' proof and submit with every signer", async () => {
+    const s = await networkHelpers.loadFixture(closedBatch);
+    const { node, wallet, lines, metrics } = await startNode(s, { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], unknownBatchWaitMs: 1_000 });
+    const peer = await MatchnetNetwork.start(
+      { ...defaultNetworkOpts, chainId: s.chainId, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: node.network!.multiaddrs() },
+      {
+        batches: new BatchTable({ seedTimeoutBlocks: 5n, retainBatches: 4 }, { resultMessageHash: () => "0x" }),
+        operators: { operatorAt: () => undefined },
+        verifier: await createBlsVerifier("mcl"),
+        logger: silentLogger(),
+        metrics: null,
+        processors: {},
+      },
+    );
+    try {
+      const seed = await leaderSeed(s, 1n);
+      const view = await operatorView(s, 1n, seed.seed);
+      await until(() => peer.subscribers(GossipTopicName.Partial).length === 1);
+      expect(node.batchTable.seeds(1n)).to.deep.equal([]);
+      for (const o of s.ops) {
+        await peer.publishPartial({
+          batch: 1n,
+          resultHash: view.assignmentsHash,
+          seed: seed.seed,
+          operatorId: o.id,
+          signature: o.sk.sign(view.digest),
+          seedSigner: seed.leader.id,
+          seedSignature: seed.signature,
+        });
+      }
+      await until(() => node.aggregator.outcome(1n) !== undefined);
+      expect(node.aggregator.outcome(1n)?.kind).to.equal("submitted");
+      const b = await s.serviceManager.read.getBatch([1n]);
+      expect([b.status, b.seed]).to.deep.equal([2, seed.seed]);
+      expect(lines.objects().find((l) => l.msg === "batch submitted")).to.include({ signers: 4, nonSigners: 0 });
+      // The leader's signature was paired once, by the first partial; the other three found the seed verified.
+      const seedChecks = (await metrics.blsVerifySeconds.get()).values.find((v) => v.metricName === "matchnet_bls_verify_seconds_count" && v.labels.kind === "seed");
+      expect(seedChecks?.value).to.equal(1);
     } finally {
       await peer.stop();
       await node.stop();

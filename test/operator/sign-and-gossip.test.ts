@@ -12,11 +12,10 @@ import { MatchnetNetwork, defaultNetworkOpts } from "../../protocol/p2p/network.
 import { GossipTopicName } from "../../protocol/p2p/topics.js";
 import { SlashingProtectionError, SlashingProtectionErrorCode } from "../../operator/slashing-protection/errors.js";
 import { SigningDuty, SlashingProtection } from "../../operator/slashing-protection/slashingProtection.js";
-import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testResultDigest } from "../support/p2p-fixtures.js";
+import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testResultDigest, testSeedProof } from "../support/p2p-fixtures.js";
 import { makeTempDir } from "../support/tempdir.js";
 
 type PK = ReturnType<typeof InsecureTestBls.publicKey>;
-const SEED: Hex = `0x${"5e".repeat(32)}`;
 const RESULT: Hex = `0x${"a1".repeat(32)}`;
 const OTHER_RESULT: Hex = `0x${"b2".repeat(32)}`;
 
@@ -26,7 +25,10 @@ describe("operator: slashing protection → gossip, across a restart", function 
   const batches = new TestBatchView();
   const operators = new TestOperatorSet();
   operators.add(me);
-  batches.open(1n, { seeds: [SEED] });
+  // This operator leads batch 1 too; its seed is verified up front.
+  const proof = testSeedProof(me, 1n);
+  const SEED = proof.seed;
+  batches.open(1n, { seeds: [SEED], leaderOrder: [me.id] });
 
   const start = (bootstrap: string[], metrics: Metrics | null, onPartial: () => void = () => {}) =>
     MatchnetNetwork.start<PK>(
@@ -48,7 +50,7 @@ describe("operator: slashing protection → gossip, across a restart", function 
       let node = await start(receiver.multiaddrs(), null);
       const first = await sp.sign(SigningDuty.Result, key, digest, (h) => InsecureTestBls.sign(me.sk, h));
       expect(first.fresh).to.equal(true);
-      await node.publishPartial({ batch: 1n, resultHash: RESULT, seed: SEED, operatorId: me.id, signature: first.signature });
+      await node.publishPartial({ batch: 1n, resultHash: RESULT, operatorId: me.id, signature: first.signature, ...proof });
       await waitFor(() => processed === 1);
       await node.stop();
       await db.close();
@@ -62,7 +64,7 @@ describe("operator: slashing protection → gossip, across a restart", function 
       const again = await sp.sign(SigningDuty.Result, key, stored.messageHash, () => expect.fail("must not sign again"));
       expect(again).to.deep.equal({ signature: first.signature, fresh: false });
       await waitFor(() => node.subscribers(GossipTopicName.Partial).length === 1);
-      const recipients = await node.publishPartial({ batch: 1n, resultHash: RESULT, seed: SEED, operatorId: me.id, signature: again.signature });
+      const recipients = await node.publishPartial({ batch: 1n, resultHash: RESULT, operatorId: me.id, signature: again.signature, ...proof });
       expect(recipients).to.equal(1);
       await new Promise((r) => setTimeout(r, 300));
       expect(processed).to.equal(1);

@@ -15,6 +15,7 @@ import {
 import { BN254_P, decodeG1, encodeG1, PointEncodingError } from "../../protocol/p2p/points.js";
 import { GossipTopicName, parseTopic, topicString } from "../../protocol/p2p/topics.js";
 import { g1Multiple } from "../support/g1.js";
+import { seedFromSignature } from "../../protocol/avs/messages.js";
 
 const H1: Hex = `0x${"aa".repeat(32)}`;
 const OP: Hex = `0x${"0b".repeat(32)}`;
@@ -82,16 +83,30 @@ describe("protocol/p2p messages", () => {
   });
 
   describe("given a partial signature message", () => {
-    const partial = { batch: (1n << 64n) - 1n, resultHash: H1, seed: `0x${"5e".repeat(32)}` as Hex, operatorId: OP, signature: g1Multiple(9n) };
-    it("should round-trip in exactly PARTIAL_MESSAGE_BYTES, batch as uint64", () => {
+    const seedSignature = g1Multiple(5n);
+    const partial = {
+      batch: (1n << 64n) - 1n,
+      resultHash: H1,
+      operatorId: OP,
+      signature: g1Multiple(9n),
+      seedSigner: `0x${"1e".repeat(32)}` as Hex,
+      seedSignature,
+      seed: seedFromSignature({ X: seedSignature.X, Y: seedSignature.Y }),
+    };
+    it("should round-trip in exactly PARTIAL_MESSAGE_BYTES, batch as uint64, the seed derived from the seed signature", () => {
       const bytes = encodePartialSignatureMessage(partial);
       expect(bytes.length).to.equal(PARTIAL_MESSAGE_BYTES);
       expect(decodePartialSignatureMessage(bytes)).to.deep.equal(partial);
     });
-    it("should reject a signature that is not a curve point as InvalidPoint", () => {
-      const bytes = encodePartialSignatureMessage(partial);
-      bytes[bytes.length - 1]! ^= 1;
-      expectGossipError(() => decodePartialSignatureMessage(bytes), GossipAction.Reject, GossipErrorCode.InvalidPoint);
+    it("should refuse to encode a seed that is not keccak256 of the seed signature", () => {
+      expect(() => encodePartialSignatureMessage({ ...partial, seed: `0x${"5e".repeat(32)}` })).to.throw(RangeError, /not keccak256 of the seed signature/);
+    });
+    it("should reject a signature or seed signature that is not a curve point as InvalidPoint", () => {
+      for (const at of [100, PARTIAL_MESSAGE_BYTES - 1]) {
+        const bytes = encodePartialSignatureMessage(partial);
+        bytes[at]! ^= 1;
+        expectGossipError(() => decodePartialSignatureMessage(bytes), GossipAction.Reject, GossipErrorCode.InvalidPoint);
+      }
     });
   });
 

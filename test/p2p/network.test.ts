@@ -12,11 +12,10 @@ import { GossipTopicName } from "../../protocol/p2p/topics.js";
 import type { ValidatedPartial } from "../../protocol/p2p/validation/partial.js";
 import { assignmentsHash as hashAssignments } from "../../protocol/matching/encode.js";
 import { MemoryLines } from "../support/memory-stream.js";
-import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testResultDigest } from "../support/p2p-fixtures.js";
+import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testPartial, testSeedProof } from "../support/p2p-fixtures.js";
 
 type PK = ReturnType<typeof InsecureTestBls.publicKey>;
 const CHAIN_ID = 31337;
-const SEED: Hex = `0x${"5e".repeat(32)}`;
 const RESULT: Hex = `0x${"a1".repeat(32)}`;
 
 async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
@@ -48,8 +47,10 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
   operators.add(alice!);
   operators.add(bob!);
   operators.failLookupsOf(dave!.id);
-  batches.open(1n, { seeds: [SEED], leaderOrder: [alice!.id] });
-  batches.open(2n, { seeds: [SEED] });
+  // Alice leads both batches; batch 1's seed is verified up front, batch 2 is final.
+  const proof = (batch: bigint) => testSeedProof(alice!, batch);
+  batches.open(1n, { seeds: [proof(1n).seed], leaderOrder: [alice!.id] });
+  batches.open(2n, { seeds: [proof(2n).seed], leaderOrder: [alice!.id] });
   batches.finalize(2n);
 
   interface TestNode {
@@ -89,13 +90,7 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
     return { net, metrics, partials };
   }
 
-  const validPartial = (op = alice!, batch = 1n) => ({
-    batch,
-    resultHash: RESULT,
-    seed: SEED,
-    operatorId: op.id,
-    signature: InsecureTestBls.sign(op.sk, testResultDigest(batch, RESULT, SEED)),
-  });
+  const validPartial = (op = alice!, batch = 1n) => testPartial(op, batch, RESULT, proof(batch));
 
   let a: TestNode, b: TestNode, c: TestNode;
   let cLog: MemoryLines;
@@ -151,7 +146,7 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
       { name: "from an unknown sender", bytes: () => encodePartialSignatureMessage(validPartial(carol!)), verdict: "reject", code: GossipErrorCode.UnknownOperator },
       {
         name: "with a bad signature",
-        bytes: () => encodePartialSignatureMessage({ ...validPartial(bob!), signature: InsecureTestBls.sign(carol!.sk, testResultDigest(1n, RESULT, SEED)) }),
+        bytes: () => encodePartialSignatureMessage(testPartial(bob!, 1n, RESULT, proof(1n), carol!.sk)),
         verdict: "reject",
         code: GossipErrorCode.InvalidSignature,
       },

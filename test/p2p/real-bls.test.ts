@@ -75,7 +75,7 @@ describe("protocol/p2p validators with the real BLS, digests and batch table", f
       const digest = table.batch(1n)!.resultMessageHash(resultHash, seedB)!;
       const { signature } = await sp.sign(SigningDuty.Result, { operatorId: otherId, batch: 1n }, digest, (h) => otherSk.sign(h));
 
-      const partial = await validatePartialSignatureMessage(ctx, encodePartialSignatureMessage({ batch: 1n, resultHash, seed: seedB, operatorId: otherId, signature }));
+      const partial = await validatePartialSignatureMessage(ctx, encodePartialSignatureMessage({ batch: 1n, resultHash, seed: seedB, operatorId: otherId, signature, seedSigner: leaderId, seedSignature: seedSig }));
       expect(partial.messageHash).to.equal(digest);
       expect(partial.operator.stake).to.equal(40n);
 
@@ -88,12 +88,13 @@ describe("protocol/p2p validators with the real BLS, digests and batch table", f
   });
 
   it("given a partial signed by another operator's key → it should reject it as InvalidSignature", async () => {
-    const seedB = seedFromSignature(leaderSk.sign(table.batch(1n)!.seedMessageHash));
+    const seedSig = leaderSk.sign(table.batch(1n)!.seedMessageHash);
+    const seedB = seedFromSignature(seedSig);
     table.addVerifiedSeed(1n, seedB);
     const resultHash = assignmentsHash(assignments);
     const digest = table.batch(1n)!.resultMessageHash(resultHash, seedB)!;
     try {
-      await validatePartialSignatureMessage(ctx, encodePartialSignatureMessage({ batch: 1n, resultHash, seed: seedB, operatorId: otherId, signature: leaderSk.sign(digest) }));
+      await validatePartialSignatureMessage(ctx, encodePartialSignatureMessage({ batch: 1n, resultHash, seed: seedB, operatorId: otherId, signature: leaderSk.sign(digest), seedSigner: leaderId, seedSignature: seedSig }));
       expect.fail("expected a reject");
     } catch (err) {
       expect(err).to.be.instanceOf(GossipValidationError);

@@ -9,12 +9,10 @@ import { validatePartialSignatureMessage } from "../../protocol/p2p/validation/p
 import { assignmentsHash as hashAssignments } from "../../protocol/matching/encode.js";
 import { validateResultListMessage } from "../../protocol/p2p/validation/resultList.js";
 import { validateSeedMessage } from "../../protocol/p2p/validation/seed.js";
-import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testResultDigest } from "../support/p2p-fixtures.js";
+import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testPartial, testResultDigest, testSeedProof } from "../support/p2p-fixtures.js";
 
-const SEED: Hex = `0x${"5e".repeat(32)}`;
 const RESULT_A: Hex = `0x${"a1".repeat(32)}`;
 const RESULT_B: Hex = `0x${"b2".repeat(32)}`;
-const FALLBACK_SEED: Hex = `0x${"fb".repeat(32)}`;
 
 async function expectVerdict(p: Promise<unknown>, action: GossipAction, code: GossipErrorCode): Promise<void> {
   try {
@@ -29,19 +27,26 @@ async function expectVerdict(p: Promise<unknown>, action: GossipAction, code: Go
 
 describe("protocol/p2p validation", () => {
   const [alice, bob, carol] = [testOperator(1), testOperator(2), testOperator(3)];
+  // The batch's first leader and its first fallback leader (their seeds are what partials carry).
+  const [leader, fallback] = [testOperator(7), testOperator(8)];
   let batches: TestBatchView;
   let operators: TestOperatorSet;
   let ctx: GossipValidationContext<ReturnType<typeof InsecureTestBls.publicKey>>;
   let metrics: ReturnType<typeof createMetrics>;
 
-  const partialBytes = (op = alice, batch = 1n, resultHash = RESULT_A, seed = SEED) =>
-    encodePartialSignatureMessage({ batch, resultHash, seed, operatorId: op!.id, signature: InsecureTestBls.sign(op!.sk, testResultDigest(batch, resultHash, seed)) });
+  const proof = (batch = 1n) => testSeedProof(leader!, batch);
+  const fallbackProof = (batch = 1n) => testSeedProof(fallback!, batch);
+  const openBatch = (batch: bigint, seeds: Hex[] = [proof(batch).seed], leadersAllowed = 1) =>
+    batches.open(batch, { leaderOrder: [leader!.id, fallback!.id], leadersAllowed, seeds });
+  const partialBytes = (op = alice, batch = 1n, resultHash = RESULT_A, seedProof = proof(batch)) =>
+    encodePartialSignatureMessage(testPartial(op!, batch, resultHash, seedProof));
+  const verifyCount = async (kind: string) =>
+    (await metrics.blsVerifySeconds.get()).values.find((x) => x.metricName === "matchnet_bls_verify_seconds_count" && x.labels.kind === kind)?.value ?? 0;
 
   beforeEach(() => {
     batches = new TestBatchView();
     operators = new TestOperatorSet();
-    operators.add(alice!);
-    operators.add(bob!);
+    for (const op of [alice, bob, leader, fallback]) operators.add(op!);
     metrics = createMetrics();
     ctx = new GossipValidationContext(
       { ...defaultGossipValidationOpts, unknownBatchWaitMs: 200 },
@@ -50,15 +55,16 @@ describe("protocol/p2p validation", () => {
   });
 
   describe("partial signatures", () => {
-    beforeEach(() => batches.open(1n, { seeds: [SEED] }));
+    beforeEach(() => openBatch(1n));
 
-    it("given a valid partial → it should accept it with the operator's stake and the verified digest, timing the check", async () => {
+    it("given a valid partial under a verified seed → it should accept it with the operator's stake, the digest and the seed's rank, timing one check", async () => {
       const v = await validatePartialSignatureMessage(ctx, partialBytes());
       expect(v.operator.stake).to.equal(100n);
-      expect(v.messageHash).to.equal(testResultDigest(1n, RESULT_A, SEED));
+      expect(v.messageHash).to.equal(testResultDigest(1n, RESULT_A, proof().seed));
+      expect(v.seedRank).to.equal(0);
       expect(v.equivocates).to.equal(undefined);
-      const hist = await metrics.blsVerifySeconds.get();
-      expect(hist.values.find((x) => x.metricName === "matchnet_bls_verify_seconds_count")?.value).to.equal(1);
+      expect(await verifyCount("partial")).to.equal(1);
+      expect(await verifyCount("seed")).to.equal(0);
     });
 
     it("given the same partial again → it should ignore it as AlreadySeen before any signature work", async () => {
@@ -67,7 +73,7 @@ describe("protocol/p2p validation", () => {
     });
 
     it("given a signature by another key → it should reject it as InvalidSignature", async () => {
-      const forged = encodePartialSignatureMessage({ batch: 1n, resultHash: RESULT_A, seed: SEED, operatorId: alice!.id, signature: InsecureTestBls.sign(bob!.sk, testResultDigest(1n, RESULT_A, SEED)) });
+      const forged = encodePartialSignatureMessage(testPartial(alice!, 1n, RESULT_A, proof(), bob!.sk));
       await expectVerdict(validatePartialSignatureMessage(ctx, forged), GossipAction.Reject, GossipErrorCode.InvalidSignature);
     });
 
@@ -89,7 +95,7 @@ describe("protocol/p2p validation", () => {
     });
 
     it("given the next batch whose close arrives during the wait → it should hold and then accept it", async () => {
-      setTimeout(() => batches.open(2n, { seeds: [SEED] }), 50);
+      setTimeout(() => openBatch(2n), 50);
       const v = await validatePartialSignatureMessage(ctx, partialBytes(alice, 2n));
       expect(v.message.batch).to.equal(2n);
     });
@@ -98,26 +104,61 @@ describe("protocol/p2p validation", () => {
       await expectVerdict(validatePartialSignatureMessage(ctx, partialBytes(alice, 2n)), GossipAction.Ignore, GossipErrorCode.BatchUnknown);
     });
 
-    it("given a batch whose seed is not known yet → it should ignore it as SeedUnknown", async () => {
-      batches.open(2n);
-      await expectVerdict(validatePartialSignatureMessage(ctx, partialBytes(alice, 2n)), GossipAction.Ignore, GossipErrorCode.SeedUnknown);
+    it("given a partial whose seed this node never verified → it should check the leader's signature it carries, accept it and record the seed once", async () => {
+      openBatch(2n, []);
+      const v = await validatePartialSignatureMessage(ctx, partialBytes(alice, 2n));
+      expect(v.seedRank).to.equal(0);
+      expect(v.messageHash).to.equal(testResultDigest(2n, RESULT_A, proof(2n).seed));
+      expect(batches.verifiedSeeds(2n)).to.deep.equal([proof(2n).seed.toLowerCase()]);
+      expect(ctx.seenSeeds.get(2n, leader!.id.toLowerCase())).to.equal(proof(2n).seed);
+      // The next partial under that seed costs one pairing, not two.
+      await validatePartialSignatureMessage(ctx, partialBytes(bob, 2n));
+      expect(await verifyCount("seed")).to.equal(1);
+      expect(await verifyCount("partial")).to.equal(2);
+      // The leader's own seed message now adds nothing.
+      const seedMsg = encodeSeedMessage({ batch: 2n, signer: leader!.id, signature: proof(2n).seedSignature });
+      await expectVerdict(validateSeedMessage(ctx, seedMsg), GossipAction.Ignore, GossipErrorCode.AlreadySeen);
     });
 
-    it("given a partial naming a seed not verified here → it should ignore it as SeedUnknown, not reject it", async () => {
-      await expectVerdict(validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, RESULT_A, FALLBACK_SEED)), GossipAction.Ignore, GossipErrorCode.SeedUnknown);
+    it("given partials of several operators arriving together with an unverified seed → it should pair the seed once for all", async () => {
+      openBatch(2n, []);
+      const vs = await Promise.all([alice, bob].map((op) => validatePartialSignatureMessage(ctx, partialBytes(op, 2n))));
+      expect(vs.map((v) => v.seedRank)).to.deep.equal([0, 0]);
+      expect(await verifyCount("seed")).to.equal(1);
+      expect(ctx.seedChecks.size).to.equal(0);
+    });
+
+    it("given a partial carrying a seed signature by another key → it should reject it as InvalidSignature and record no seed", async () => {
+      openBatch(2n, []);
+      const bad = encodePartialSignatureMessage(testPartial(alice!, 2n, RESULT_A, testSeedProof(leader!, 2n, bob!.sk)));
+      await expectVerdict(validatePartialSignatureMessage(ctx, bad), GossipAction.Reject, GossipErrorCode.InvalidSignature);
+      expect(batches.verifiedSeeds(2n)).to.deep.equal([]);
+    });
+
+    it("given a partial whose seed signer is outside the fallback order → it should reject it as NotLeader", async () => {
+      const bad = encodePartialSignatureMessage(testPartial(alice!, 1n, RESULT_A, testSeedProof(carol!, 1n)));
+      await expectVerdict(validatePartialSignatureMessage(ctx, bad), GossipAction.Reject, GossipErrorCode.NotLeader);
+    });
+
+    it("given a partial carrying a fallback leader's seed before that leader's turn → it should ignore it as LeaderTurnNotYet", async () => {
+      await expectVerdict(validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, RESULT_A, fallbackProof())), GossipAction.Ignore, GossipErrorCode.LeaderTurnNotYet);
+      batches.batch(1n)!.leadersAllowed = 2;
+      expect((await validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, RESULT_A, fallbackProof()))).seedRank).to.equal(1);
     });
 
     it("given two verified seeds (fallback leader) → it should verify each partial against the seed it names", async () => {
-      batches.open(3n, { seeds: [SEED, FALLBACK_SEED] });
-      expect((await validatePartialSignatureMessage(ctx, partialBytes(alice, 3n, RESULT_A, SEED))).messageHash).to.equal(testResultDigest(3n, RESULT_A, SEED));
-      expect((await validatePartialSignatureMessage(ctx, partialBytes(bob, 3n, RESULT_B, FALLBACK_SEED))).messageHash).to.equal(testResultDigest(3n, RESULT_B, FALLBACK_SEED));
+      openBatch(3n, [proof(3n).seed, fallbackProof(3n).seed], 2);
+      expect((await validatePartialSignatureMessage(ctx, partialBytes(alice, 3n, RESULT_A))).messageHash).to.equal(testResultDigest(3n, RESULT_A, proof(3n).seed));
+      const v = await validatePartialSignatureMessage(ctx, partialBytes(bob, 3n, RESULT_B, fallbackProof(3n)));
+      expect(v.messageHash).to.equal(testResultDigest(3n, RESULT_B, fallbackProof(3n).seed));
+      expect(v.seedRank).to.equal(1);
     });
 
     it("given one operator signing the same result under two seeds → it should flag the second as equivocation", async () => {
-      batches.open(3n, { seeds: [SEED, FALLBACK_SEED] });
-      await validatePartialSignatureMessage(ctx, partialBytes(alice, 3n, RESULT_A, SEED));
-      const v = await validatePartialSignatureMessage(ctx, partialBytes(alice, 3n, RESULT_A, FALLBACK_SEED));
-      expect(v.equivocates?.seed).to.equal(SEED);
+      openBatch(3n, [proof(3n).seed, fallbackProof(3n).seed], 2);
+      await validatePartialSignatureMessage(ctx, partialBytes(alice, 3n, RESULT_A));
+      const v = await validatePartialSignatureMessage(ctx, partialBytes(alice, 3n, RESULT_A, fallbackProof(3n)));
+      expect(v.equivocates?.seed).to.equal(proof(3n).seed);
     });
 
     it("given a second valid partial with another result → it should accept it once as equivocation evidence, then ignore more", async () => {
@@ -131,7 +172,7 @@ describe("protocol/p2p validation", () => {
 
     it("given a forged conflicting partial → it should reject it and keep no evidence", async () => {
       await validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, RESULT_A));
-      const forged = encodePartialSignatureMessage({ batch: 1n, resultHash: RESULT_B, seed: SEED, operatorId: alice!.id, signature: InsecureTestBls.sign(bob!.sk, testResultDigest(1n, RESULT_B, SEED)) });
+      const forged = encodePartialSignatureMessage(testPartial(alice!, 1n, RESULT_B, proof(), bob!.sk));
       await expectVerdict(validatePartialSignatureMessage(ctx, forged), GossipAction.Reject, GossipErrorCode.InvalidSignature);
       expect(ctx.seenPartials.get(1n, alice!.id.toLowerCase())?.conflicting).to.equal(undefined);
     });

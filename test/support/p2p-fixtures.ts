@@ -12,6 +12,8 @@ import type { Hex } from "viem";
 import { keccak256, toHex } from "viem";
 import { BatchStatus, type BatchInfo, type BatchView, type OperatorSetView, type RegisteredOperator, type SignatureVerifier } from "../../protocol/p2p/interfaces.js";
 import type { G1Like } from "../../protocol/p2p/points.js";
+import type { PartialSignatureMessage } from "../../protocol/p2p/messages.js";
+import { seedFromSignature } from "../../protocol/avs/messages.js";
 
 type G2 = InstanceType<typeof bn254.G2.Point>;
 const R = bn254.fields.Fr.ORDER;
@@ -73,17 +75,41 @@ export function testResultDigest(batch: bigint, resultHash: Hex, seed: Hex): Hex
   return keccak256(toHex(`result:${batch}:${resultHash}:${seed}`));
 }
 
+/** The seed message digest TestBatchView gives each batch. */
+export function testSeedMessageHash(batch: bigint): Hex {
+  return keccak256(toHex(`seed:${batch}`));
+}
+
+/** A leader's seed for `batch` as partials carry it: the leader's id, its signature over the seed message, the seed. */
+export interface TestSeedProof {
+  seedSigner: Hex;
+  seedSignature: G1Like;
+  seed: Hex;
+}
+
+export function testSeedProof(leader: TestOperator, batch: bigint, signWith = leader.sk): TestSeedProof {
+  const seedSignature = InsecureTestBls.sign(signWith, testSeedMessageHash(batch));
+  return { seedSigner: leader.id, seedSignature, seed: seedFromSignature({ X: seedSignature.X, Y: seedSignature.Y }) };
+}
+
+/** A partial of `op` on `resultHash` under the seed `proof` carries (signed with `signWith`, by default op's key). */
+export function testPartial(op: TestOperator, batch: bigint, resultHash: Hex, proof: TestSeedProof, signWith = op.sk): PartialSignatureMessage {
+  return { batch, resultHash, operatorId: op.id, signature: InsecureTestBls.sign(signWith, testResultDigest(batch, resultHash, proof.seed)), ...proof };
+}
+
 export class TestBatchView implements BatchView {
   private readonly batches = new Map<bigint, BatchInfo>();
+  private readonly seeds = new Map<bigint, Set<string>>();
   private readonly waiters = new Set<() => void>();
   private latest = 0n;
 
   open(batch: bigint, init: { referenceBlock?: bigint; leaderOrder?: Hex[]; leadersAllowed?: number; seeds?: Hex[] } = {}): BatchInfo {
     const seeds = new Set((init.seeds ?? []).map((s) => s.toLowerCase()));
+    this.seeds.set(batch, seeds);
     const info: BatchInfo = {
       status: BatchStatus.Open,
       referenceBlock: init.referenceBlock ?? 10n * batch,
-      seedMessageHash: keccak256(toHex(`seed:${batch}`)),
+      seedMessageHash: testSeedMessageHash(batch),
       leaderOrder: init.leaderOrder ?? [],
       leadersAllowed: init.leadersAllowed ?? 1,
       resultMessageHash: (resultHash, seed) => (seeds.has(seed.toLowerCase()) ? testResultDigest(batch, resultHash, seed) : undefined),
@@ -92,6 +118,16 @@ export class TestBatchView implements BatchView {
     if (batch > this.latest) this.latest = batch;
     for (const wake of this.waiters) wake();
     return info;
+  }
+
+  /** What the node's batch table does once a validator verified a seed. */
+  addVerifiedSeed(batch: bigint, seed: Hex): void {
+    this.seeds.get(batch)?.add(seed.toLowerCase());
+  }
+
+  /** Seeds verified for `batch` (given at open or added by a validator). */
+  verifiedSeeds(batch: bigint): string[] {
+    return [...(this.seeds.get(batch) ?? [])];
   }
 
   finalize(batch: bigint): void {

@@ -43,6 +43,8 @@ export class GossipValidationContext<PK = unknown> {
   readonly seenSeeds: SeenCache<Hex>;
   readonly seenPartials: SeenCache<SeenPartial>;
   readonly seenResultLists: SeenCache<true>;
+  /** Seed signature checks in flight, by batch, signer and signature (partials carrying one seed share a check). */
+  readonly seedChecks = new Map<string, Promise<RegisteredOperator<PK>>>();
 
   constructor(
     readonly opts: GossipValidationOpts,

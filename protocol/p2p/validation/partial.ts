@@ -1,6 +1,6 @@
 /**
  * The partial-signature topic's validator: decode → batch open → not seen → operator registered at R_b →
- * result message computable (the named seed verified here) → BLS signature.
+ * the seed it names (verified here before, or checked now from the leader's signature it carries) → BLS signature.
  *
  * A second partial of one operator for one batch with a different result hash is checked like any other; if its
  * signature verifies it is accepted and marked as conflicting, because the pair is equivocation evidence that
@@ -9,6 +9,7 @@
  */
 import type { Hex } from "viem";
 import { GossipErrorCode, ignore, reject } from "../errors.js";
+import { verifySeedSignature } from "./seed.js";
 import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
 import { decodePartialSignatureMessage, type PartialSignatureMessage } from "../messages.js";
 import type { GossipValidationContext } from "./context.js";
@@ -20,6 +21,8 @@ export interface ValidatedPartial<PK> {
   operator: RegisteredOperator<PK>;
   /** The digest the signature was verified against. */
   messageHash: Hex;
+  /** Fallback rank of the leader whose seed the partial carries (its seed is verified once this returns). */
+  seedRank: number;
   /** The earlier valid partial of the same operator and batch with another result hash: equivocation. */
   equivocates?: PartialSignatureMessage;
 }
@@ -37,8 +40,16 @@ export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationC
   const operator = await ctx.operatorAt(message.operatorId, batch.referenceBlock);
   if (operator === undefined) throw reject(GossipErrorCode.UnknownOperator, `${message.operatorId} not registered at ${batch.referenceBlock}`);
 
-  const messageHash = batch.resultMessageHash(message.resultHash, message.seed);
-  if (messageHash === undefined) throw ignore(GossipErrorCode.SeedUnknown, `seed ${message.seed} of batch ${message.batch} not verified here`);
+  const seedRank = batch.leaderOrder.findIndex((id) => id.toLowerCase() === message.seedSigner.toLowerCase());
+  if (seedRank < 0) throw reject(GossipErrorCode.NotLeader, `seed signer ${message.seedSigner} is not a leader of batch ${message.batch}`);
+  let messageHash = batch.resultMessageHash(message.resultHash, message.seed);
+  if (messageHash === undefined) {
+    // A seed this node has not verified yet (it missed or ignored the seed message): the partial carries the
+    // leader's signature, which is checked as a seed message would be, once per (batch, leader).
+    await verifySeedSignature(ctx, batch, message.batch, message.seedSigner, seedRank, message.seedSignature);
+    messageHash = batch.resultMessageHash(message.resultHash, message.seed);
+    if (messageHash === undefined) throw ignore(GossipErrorCode.SeedUnknown, `seed ${message.seed} of batch ${message.batch} not recorded`);
+  }
 
   if (!(await ctx.verifyTimed("partial", operator.pkG2, messageHash, message.signature))) {
     throw reject(GossipErrorCode.InvalidSignature, `bad partial signature by ${message.operatorId} for batch ${message.batch}`);
@@ -48,13 +59,13 @@ export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationC
   const now = ctx.seenPartials.get(message.batch, key);
   if (now === undefined) {
     ctx.seenPartials.set(message.batch, key, { message });
-    return { message, batch, operator, messageHash };
+    return { message, batch, operator, messageHash, seedRank };
   }
   if (sameResult(now.message, message) || now.conflicting) {
     throw ignore(GossipErrorCode.AlreadySeen, `partial of batch ${message.batch} by ${message.operatorId} already seen`);
   }
   now.conflicting = message;
-  return { message, batch, operator, messageHash, equivocates: now.message };
+  return { message, batch, operator, messageHash, seedRank, equivocates: now.message };
 }
 
 /** Same signed message: same result under the same seed (a different seed is a different message). */

@@ -29,19 +29,58 @@ export async function validateSeedMessage<PK>(ctx: GossipValidationContext<PK>, 
 
   const rank = batch.leaderOrder.findIndex((id) => id.toLowerCase() === signerKey);
   if (rank < 0) throw reject(GossipErrorCode.NotLeader, `${message.signer} is not a leader of batch ${message.batch}`);
+  const signer = await verifySeedSignature(ctx, batch, message.batch, message.signer, rank, message.signature);
+  return { message, batch, signer, rank };
+}
+
+/**
+ * The checks of a seed signature by the leader at `rank` of the batch's fallback order, shared by the seed topic and
+ * the partials that carry a seed: the leader's turn has come → registered at R_b → BLS signature over the seed
+ * message. On success the seed is recorded (seen cache and the batch's verified seeds), so each (batch, leader) is
+ * paired once; a different signature of an already verified leader cannot verify (BLS signatures are unique).
+ */
+export async function verifySeedSignature<PK>(
+  ctx: GossipValidationContext<PK>,
+  batch: BatchInfo,
+  batchNumber: bigint,
+  signerId: Hex,
+  rank: number,
+  signature: SeedMessage["signature"],
+): Promise<RegisteredOperator<PK>> {
   if (rank >= batch.leadersAllowed) {
-    throw ignore(GossipErrorCode.LeaderTurnNotYet, `leader rank ${rank} of batch ${message.batch} not allowed yet`);
+    throw ignore(GossipErrorCode.LeaderTurnNotYet, `leader rank ${rank} of batch ${batchNumber} not allowed yet`);
   }
-
-  const signer = await ctx.operatorAt(message.signer, batch.referenceBlock);
-  if (signer === undefined) throw reject(GossipErrorCode.UnknownOperator, `${message.signer} not registered at ${batch.referenceBlock}`);
-
-  if (!(await ctx.verifyTimed("seed", signer.pkG2, batch.seedMessageHash, message.signature))) {
-    throw reject(GossipErrorCode.InvalidSignature, `bad seed signature by ${message.signer} for batch ${message.batch}`);
+  // Partials of many operators arrive together, each carrying the same seed proof: one check serves them all.
+  const key = `${batchNumber}:${signerId.toLowerCase()}:${signature.X}:${signature.Y}`;
+  let check = ctx.seedChecks.get(key);
+  if (check === undefined) {
+    check = checkSeedSignature(ctx, batch, batchNumber, signerId, signature);
+    ctx.seedChecks.set(key, check);
+    void check.then(
+      () => ctx.seedChecks.delete(key),
+      () => ctx.seedChecks.delete(key),
+    );
   }
-  ctx.seenSeeds.set(message.batch, signerKey, batch.seedMessageHash as Hex);
+  return check;
+}
+
+async function checkSeedSignature<PK>(
+  ctx: GossipValidationContext<PK>,
+  batch: BatchInfo,
+  batchNumber: bigint,
+  signerId: Hex,
+  signature: SeedMessage["signature"],
+): Promise<RegisteredOperator<PK>> {
+  const signer = await ctx.operatorAt(signerId, batch.referenceBlock);
+  if (signer === undefined) throw reject(GossipErrorCode.UnknownOperator, `${signerId} not registered at ${batch.referenceBlock}`);
+
+  if (!(await ctx.verifyTimed("seed", signer.pkG2, batch.seedMessageHash, signature))) {
+    throw reject(GossipErrorCode.InvalidSignature, `bad seed signature by ${signerId} for batch ${batchNumber}`);
+  }
+  const seed = seedFromSignature({ X: signature.X, Y: signature.Y });
+  ctx.seenSeeds.set(batchNumber, signerId.toLowerCase(), seed);
   // Usable at once by the partial validator: a partial that arrives right behind its seed (same RPC, or a node
   // re-gossiping both after a restart) would otherwise be ignored as SeedUnknown before the processor runs.
-  ctx.modules.batches.addVerifiedSeed?.(message.batch, seedFromSignature(message.signature));
-  return { message, batch, signer, rank };
+  ctx.modules.batches.addVerifiedSeed?.(batchNumber, seed);
+  return signer;
 }
