@@ -140,7 +140,9 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
   // One HTTP transport with JSON-RPC batching: the reads of one batch (inputs, operator set, leader order) are many
   // small eth_calls issued together.
   const transport = http(config.rpcUrl, { batch: { wait: 5 }, retryCount: 2, timeout: 10_000 });
-  const client = createPublicClient({ transport }) as PublicClient;
+  // cacheTime 0: viem otherwise caches the block number for its polling interval (4 s by default), and the
+  // follower would see each close up to 4 s late — the delay that made operators miss seeds in session 1.
+  const client = createPublicClient({ transport, pollingInterval: POLL_INTERVAL_MS, cacheTime: 0 }) as PublicClient;
   let chainId: number;
   try {
     chainId = await client.getChainId();
@@ -156,7 +158,7 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [config.rpcUrl] } },
   });
-  const wallet: WalletClient | null = account ? createWalletClient({ account, chain, transport }) : null;
+  const wallet: WalletClient | null = account ? createWalletClient({ account, chain, transport, pollingInterval: POLL_INTERVAL_MS }) : null;
 
   const { privateKey: peerKey, created } = await loadOrCreatePeerKey(join(config.dataDir, PEER_KEY_FILE));
   if (created) log.info({ file: join(config.dataDir, PEER_KEY_FILE) }, "created a new libp2p peer key");
