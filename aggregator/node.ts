@@ -230,6 +230,13 @@ export class AggregatorNode {
         await node.follower.stop();
         throw err;
       }
+      // Batches still open went round (partly) before this node listened: fetch their seeds and partials from peers.
+      for (const batch of node.batchTable.openBatches()) {
+        void node.network!.requestBatch(batch).then(
+          (outcome) => modules.logger.info({ batch, ...outcome }, "batch sync with peers"),
+          (err: unknown) => modules.logger.warn({ batch, err: (err as Error).message }, "batch sync failed"),
+        );
+      }
     }
     return node;
   }

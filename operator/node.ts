@@ -94,6 +94,8 @@ interface BatchState {
   member?: boolean;
   /** Verified seeds by fallback rank (the first one verified per rank). */
   seeds: Map<number, VerifiedSeed>;
+  /** Block of the last batch-sync request for this batch (null: none yet). */
+  syncedAt: bigint | null;
   ownSeedStarted: boolean;
   deciding: boolean;
   decision?: SignedDecision;
@@ -128,6 +130,8 @@ export interface BatchReport {
 
 /** How many recent batches `eigen_performance_score` looks at. */
 const PERFORMANCE_WINDOW = 20;
+/** Blocks after the close (and between retries) without a seed before peers are asked for the batch. */
+const SYNC_AFTER_BLOCKS = 2n;
 /** Batches whose state is kept in memory (API answers and gossip bookkeeping); older ones are pruned. */
 const RETAIN_BATCHES = 64;
 
@@ -148,6 +152,8 @@ export class OperatorNode {
   private timing: BatchTiming | null = null;
   private stopping = false;
   private lastSignedBatch: bigint | null = null;
+  /** The head when the node started: batches closed by then went round (partly) before this node listened. */
+  private startHead = -1n;
   private registration = { registered: false, stake: 0n, status: 0, otherOperators: 0 };
   private readonly log: Logger;
 
@@ -195,6 +201,7 @@ export class OperatorNode {
   private async startParts(): Promise<void> {
     const { client, logger, metrics } = this.modules;
     const head = await client.getBlockNumber();
+    this.startHead = head;
     await this.refreshRegistration();
     if (!this.registration.registered) {
       logger.warn(
@@ -308,6 +315,7 @@ export class OperatorNode {
     this.batches.set(info.batch, {
       close,
       seeds: new Map(),
+      syncedAt: null,
       ownSeedStarted: false,
       deciding: false,
       partials: new Map(),
@@ -348,7 +356,13 @@ export class OperatorNode {
     this.opMetrics.headBlock.set(Number(n));
     // A fallback leader's turn comes with the blocks.
     for (const [batch, st] of this.batches) {
-      if (st.status === BatchStatus.Open && st.member && st.decision === undefined && !st.deciding) this.track(this.maybeProduceSeed(batch), "seed");
+      if (st.status !== BatchStatus.Open || !st.member || st.decision !== undefined || st.deciding) continue;
+      // Still no seed two blocks after the close (gossip missed, e.g. no peer connected then): ask peers, every two
+      // blocks, before this node's own fallback turn can come.
+      if (st.seeds.size === 0 && n >= st.close.closedAt + SYNC_AFTER_BLOCKS && (st.syncedAt === null || n >= st.syncedAt + SYNC_AFTER_BLOCKS)) {
+        this.track(this.syncBatch(batch, n), "sync");
+      }
+      this.track(this.maybeProduceSeed(batch), "seed");
     }
   }
 
@@ -373,8 +387,24 @@ export class OperatorNode {
       await this.signAndGossip(batch, stored);
       return;
     }
+    // A batch that closed before this node started went round (partly) without it: the leader's seed and the
+    // others' partials are fetched from peers first, so that the node decides with the seed the others used and,
+    // as a fallback leader, does not sign a seed of its own that nobody needs.
+    if (st.close.closedAt <= this.startHead) await this.syncBatch(batch, this.startHead);
     await this.maybeProduceSeed(batch);
     await this.maybeDecide(batch);
+  }
+
+  /** One batch-sync round with connected peers; what they send goes through the gossip validators and processors. */
+  private async syncBatch(batch: bigint, block: bigint): Promise<void> {
+    const st = this.batches.get(batch);
+    if (!st || !this.network) return;
+    st.syncedAt = block;
+    const outcome = await this.network.requestBatch(batch);
+    // Accepted messages are processed on the next turn of the event loop (setImmediate): let that happen before the
+    // caller looks at the seeds.
+    await new Promise((r) => setImmediate(r));
+    this.log.info({ batch, ...outcome, seeds: st.seeds.size }, "batch sync with peers");
   }
 
   /** Signs the seed if this operator's turn in the fallback order has come and no earlier leader's seed is here. */

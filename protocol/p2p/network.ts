@@ -11,13 +11,24 @@ import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { StrictNoSign, TopicValidatorResult, gossipsub, type GossipSub, type TopicValidatorFn } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
-import type { Libp2p, PeerId, PrivateKey } from "@libp2p/interface";
+import type { Libp2p, PeerId, PrivateKey, Stream } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { createLibp2p } from "libp2p";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
+import {
+  BatchSyncError,
+  MAX_SYNC_RESPONSE_BYTES,
+  SYNC_REQUEST_BYTES,
+  SyncStore,
+  batchSyncProtocol,
+  decodeSyncRequest,
+  decodeSyncResponse,
+  encodeSyncRequest,
+  encodeSyncResponse,
+} from "./batchSync.js";
 import { GossipAction, GossipErrorCode, GossipValidationError, ignore } from "./errors.js";
 import {
   encodePartialSignatureMessage,
@@ -47,6 +58,8 @@ export interface NetworkOpts {
   publishTimeoutMs: number;
   /** How often disconnected bootstrap peers are dialled again. */
   redialIntervalMs: number;
+  /** How long one batch-sync exchange (dial, request, response) may take. */
+  syncTimeoutMs: number;
   validation: GossipValidationOpts;
 }
 
@@ -57,6 +70,8 @@ export const defaultNetworkOpts: Omit<NetworkOpts, "chainId" | "listen" | "boots
   // A restarted operator is found again within seconds; each attempt at a dead address costs one refused TCP
   // connection.
   redialIntervalMs: 5_000,
+  // A response is at most a few hundred KB from a peer one hop away; seconds mean the peer is stuck.
+  syncTimeoutMs: 5_000,
   validation: defaultGossipValidationOpts,
 };
 
@@ -87,6 +102,16 @@ type Services = { identify: ReturnType<ReturnType<typeof identify>>; pubsub: Gos
 const NO_PEERS = "PublishError.NoPeersSubscribedToTopic";
 /** gossipsub's own cap on one message: the largest of ours (a full result list) plus room for the RPC framing. */
 const MAX_TRANSMIT_BYTES = MAX_RESULT_LIST_BYTES + 4_096;
+/** Batches whose seed and partial bytes are kept to answer batch-sync requests. */
+const SYNC_RETAIN_BATCHES = 16;
+
+/** What one batch-sync round returned: peers asked and answering, messages received and accepted. */
+export interface BatchSyncOutcome {
+  asked: number;
+  answered: number;
+  messages: number;
+  accepted: number;
+}
 
 export class MatchnetNetwork<PK = unknown> {
   readonly validation: GossipValidationContext<PK>;
@@ -95,6 +120,8 @@ export class MatchnetNetwork<PK = unknown> {
   private redialTimer: NodeJS.Timeout | undefined;
   private redialing = false;
   private stopped = false;
+  private readonly syncStore = new SyncStore(SYNC_RETAIN_BATCHES);
+  private readonly receivers = new Map<GossipTopicName, (data: Uint8Array, from: string) => Promise<"accept" | GossipAction>>();
 
   private constructor(
     readonly opts: NetworkOpts,
@@ -132,6 +159,7 @@ export class MatchnetNetwork<PK = unknown> {
     });
     const network = new MatchnetNetwork(opts, libp2p, modules);
     network.wire();
+    await libp2p.handle(batchSyncProtocol(opts.chainId), (stream) => network.serveSync(stream));
     await network.connectBootstrap();
     network.redialTimer = setInterval(() => {
       // A dial to a dead address can outlast the interval; never stack rounds.
@@ -189,6 +217,8 @@ export class MatchnetNetwork<PK = unknown> {
    */
   async publishRaw(name: GossipTopicName, data: Uint8Array): Promise<number> {
     const topic = this.topic(name);
+    // Servable to batch-sync requests even if no peer hears it now (that is when sync matters).
+    this.syncStore.add(name, data);
     const deadline = Date.now() + this.opts.publishTimeoutMs;
     for (;;) {
       if (this.stopped) throw new NetworkError("NotStarted", "network stopped");
@@ -242,31 +272,99 @@ export class MatchnetNetwork<PK = unknown> {
     validate: (data: Uint8Array) => Promise<T>,
     process: ((value: T, from: string) => void | Promise<void>) | undefined,
   ): void {
-    const validator: TopicValidatorFn = async (peer, msg) => {
+    this.receivers.set(name, async (data, from) => {
       let value: T;
       try {
-        value = await validate(msg.data);
+        value = await validate(data);
       } catch (err) {
         const e = this.asValidationError(name, err);
         this.metrics?.gossipValidation.inc({ topic: name, verdict: e.action, code: e.code });
-        this.logger.debug({ topic: name, code: e.code, action: e.action, peer: peer.toString(), reason: e.message }, "gossip message not accepted");
-        return e.action === GossipAction.Reject ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+        this.logger.debug({ topic: name, code: e.code, action: e.action, peer: from, reason: e.message }, "gossip message not accepted");
+        return e.action;
       }
       this.metrics?.gossipValidation.inc({ topic: name, verdict: "accept", code: "ok" });
+      this.syncStore.add(name, data);
       if (process) {
         // After the verdict, off the validation path: processing may be slow and must never change the verdict.
         setImmediate(() => {
           Promise.resolve()
-            .then(() => process(value, peer.toString()))
+            .then(() => process(value, from))
             .catch((err: unknown) => {
               this.metrics?.gossipProcessErrors.inc({ topic: name });
               this.logger.warn({ topic: name, err }, "processing an accepted gossip message failed");
             });
         });
       }
-      return TopicValidatorResult.Accept;
+      return "accept";
+    });
+    const validator: TopicValidatorFn = async (peer, msg) => {
+      const verdict = await this.receive(name, msg.data, peer.toString());
+      return verdict === "accept" ? TopicValidatorResult.Accept : verdict === GossipAction.Reject ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
     };
     this.libp2p.services.pubsub.topicValidators.set(this.topic(name), validator);
+  }
+
+  /** Validate → count → process, the same path for gossip and for batch-sync responses. */
+  private receive(name: GossipTopicName, data: Uint8Array, from: string): Promise<"accept" | GossipAction> {
+    const receiver = this.receivers.get(name);
+    if (receiver === undefined) return Promise.resolve(GossipAction.Ignore);
+    return receiver(data, from);
+  }
+
+  /**
+   * Asks up to `maxPeers` connected peers for what they hold of `batch` (seeds and partials) and runs every message
+   * through the topic validators and processors, as if gossiped. For a node that joined or restarted while the
+   * batch was open. Failures of single peers (no such protocol, timeout, malformed answer) are logged and skipped.
+   */
+  async requestBatch(batch: bigint, maxPeers = 3): Promise<BatchSyncOutcome> {
+    const peers = this.libp2p.getPeers().slice(0, maxPeers);
+    const outcome: BatchSyncOutcome = { asked: peers.length, answered: 0, messages: 0, accepted: 0 };
+    const answers = await Promise.all(
+      peers.map(async (peer) => {
+        try {
+          return { peer: peer.toString(), messages: decodeSyncResponse(await this.exchange(peer, encodeSyncRequest(batch))) };
+        } catch (err) {
+          if (!this.stopped) this.logger.debug({ batch, peer: peer.toString(), err: (err as Error).message }, "batch sync with a peer failed");
+          return null;
+        }
+      }),
+    );
+    for (const answer of answers) {
+      if (answer === null) continue;
+      outcome.answered++;
+      for (const m of answer.messages) {
+        outcome.messages++;
+        if ((await this.receive(m.topic, m.data, answer.peer)) === "accept") outcome.accepted++;
+      }
+    }
+    this.logger.debug({ batch, ...outcome }, "batch sync done");
+    return outcome;
+  }
+
+  private async exchange(peer: PeerId, request: Uint8Array): Promise<Uint8Array> {
+    const signal = AbortSignal.timeout(this.opts.syncTimeoutMs);
+    const stream = await this.libp2p.dialProtocol(peer, batchSyncProtocol(this.opts.chainId), { signal });
+    try {
+      stream.send(request);
+      await stream.close({ signal });
+      return await readAll(stream, MAX_SYNC_RESPONSE_BYTES, signal);
+    } catch (err) {
+      stream.abort(err as Error);
+      throw err;
+    }
+  }
+
+  /** Answers one batch-sync request with the seeds and partials held for that batch. */
+  private async serveSync(stream: Stream): Promise<void> {
+    const signal = AbortSignal.timeout(this.opts.syncTimeoutMs);
+    try {
+      const batch = decodeSyncRequest(await readAll(stream, SYNC_REQUEST_BYTES, signal));
+      stream.send(encodeSyncResponse(this.syncStore.messages(batch)));
+      await stream.close({ signal });
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message }, "batch sync request not served");
+      stream.abort(err as Error);
+    }
   }
 
   private asValidationError(name: GossipTopicName, err: unknown): GossipValidationError {
@@ -284,4 +382,31 @@ export class MatchnetNetwork<PK = unknown> {
       await new Promise((r) => setTimeout(r, 25));
     }
   }
+}
+
+/** Reads a stream to its end; more than `limit` bytes is an error (a peer may not make us buffer without bound). */
+async function readAll(stream: Stream, limit: number, signal: AbortSignal): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  // A peer that never ends its side would hold the read forever: the deadline aborts the stream.
+  const onAbort = () => stream.abort(new BatchSyncError("batch sync timed out"));
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    for await (const chunk of stream) {
+      const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray();
+      length += bytes.length;
+      if (length > limit) throw new BatchSyncError(`batch sync message over ${limit} bytes`);
+      chunks.push(bytes);
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+  if (signal.aborted) throw new BatchSyncError("batch sync timed out");
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
