@@ -415,6 +415,9 @@ export class OperatorNode {
     const rank = info.leaderOrder.findIndex((id) => id.toLowerCase() === this.operatorId);
     if (rank < 0 || rank >= info.leadersAllowed) return;
     if ([...st.seeds.keys()].some((r) => r < rank)) return;
+    // Restarted after the close and a seed already went round (learned by batch sync): the others signed under it,
+    // and a seed of ours now, even of an earlier rank, could only split the quorum.
+    if (st.seeds.size > 0 && st.close.closedAt <= this.startHead) return;
     st.ownSeedStarted = true;
     try {
       const out = await this.sp.sign(SigningDuty.Seed, { operatorId: this.operatorId, batch }, info.seedMessageHash, (h) => this.modules.secretKey.sign(h));
