@@ -31,6 +31,7 @@ import {
 } from "./setup.js";
 import { batchTiming, closeNextBatch, reportBatch, waitBatchOutcome, type BatchReport, type BatchTiming, type ClosedBatch } from "./batch.js";
 import { signAndSubmitInProcess } from "./in-process.js";
+import { compileJs, compiledEntry, type CompiledTree } from "../compile-js.js";
 import { entryExists, readLogLines, spawnNode, waitForReady, type ProcessKind } from "./processes.js";
 import type { Names } from "./view.js";
 
@@ -91,6 +92,8 @@ export class Devnet {
     readonly opts: DevnetOptions,
     readonly dataDir: string,
     private readonly ownsDataDir: boolean,
+    /** The operator and aggregator code as JavaScript (processes mode). */
+    private readonly compiled: CompiledTree | null,
   ) {}
 
   get logsDir(): string {
@@ -126,7 +129,8 @@ export class Devnet {
     }
     const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "matchnet-devnet-")));
     await mkdir(dataDir, { recursive: true });
-    return new Devnet(opts, dataDir, opts.dataDir === undefined);
+    const compiled = opts.mode === "processes" ? await compileJs(opts.root) : null;
+    return new Devnet(opts, dataDir, opts.dataDir === undefined, compiled);
   }
 
   async boot(): Promise<void> {
@@ -214,6 +218,7 @@ export class Devnet {
     const child = spawnNode(this.supervisor, {
       root: this.opts.root,
       kind: "operator",
+      entry: compiledEntry(this.compiled!, "operator"),
       name: op.name,
       configFile: op.configFile,
       logFile: op.logFile,
@@ -240,7 +245,7 @@ export class Devnet {
   async startAggregator(j: number): Promise<SupervisedChild> {
     const a = this.aggregators[j]!;
     const fromLine = (await readLogLines(a.logFile)).length;
-    const child = spawnNode(this.supervisor, { root: this.opts.root, kind: "aggregator", name: a.name, configFile: a.configFile, logFile: a.logFile });
+    const child = spawnNode(this.supervisor, { root: this.opts.root, kind: "aggregator", entry: compiledEntry(this.compiled!, "aggregator"), name: a.name, configFile: a.configFile, logFile: a.logFile });
     this.children.set(a.name, child);
     await waitForReady(child, { timeoutMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
     this.say(`  ${a.name} ready (pid ${child.pid}, log ${a.logFile})`);

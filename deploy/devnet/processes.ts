@@ -1,12 +1,13 @@
 /**
- * Operator and aggregator processes. Each is started as `node --import tsx <entry> --config <file>` so that the pid
- * the supervisor holds is the real process (the `tsx` launcher forks a second one, which a SIGKILL would orphan
- * while it still holds the LevelDB lock), with its pino JSON log in a file. The devnet waits for the process's
+ * Operator and aggregator processes. Each is started as `node [flags] .cache/js/<kind>/main.js --config <file>`
+ * (the sources transpiled by deploy/compile-js.ts: less memory and a faster start than tsx), directly by node so
+ * that the pid the supervisor holds is the real process, with its pino JSON log in a file. The devnet waits for the process's
  * `{"msg":"ready"}` line (WAVE2 process contract), bounded in time, and reports an early exit with the log's tail.
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { NODE_FLAGS } from "../compile-js.js";
 import type { SupervisedChild, Supervisor } from "./supervisor.js";
 
 export type ProcessKind = "operator" | "aggregator";
@@ -21,12 +22,12 @@ export function entryExists(root: string, kind: ProcessKind): boolean {
 
 export function spawnNode(
   supervisor: Supervisor,
-  opts: { root: string; kind: ProcessKind; name: string; configFile: string; logFile: string; env?: NodeJS.ProcessEnv },
+  opts: { root: string; kind: ProcessKind; entry: string; name: string; configFile: string; logFile: string; env?: NodeJS.ProcessEnv },
 ): SupervisedChild {
   return supervisor.spawn({
     name: opts.name,
     command: process.execPath,
-    args: ["--import", "tsx", entryFile(opts.root, opts.kind), "--config", opts.configFile],
+    args: [...NODE_FLAGS[opts.kind], opts.entry, "--config", opts.configFile],
     cwd: opts.root,
     logFile: opts.logFile,
     env: { ...process.env, ...(opts.env ?? {}) },
