@@ -251,7 +251,9 @@ function headroomDelta(b: PreparedBatch, f: number, from: number, to: number): n
  * orderId asc), looks at its candidate offers in candidate order and takes the first of these moves that raises
  * the objective, preferring on each offer: plain insert (room appeared) > relocate one occupant to the occupant's
  * best other offer with room > displace one occupant (it becomes unmatched). Occupants are tried smallest first
- * (gpuCount asc, orderId asc), and must free enough room on their own.
+ * (gpuCount asc, orderId asc), and must free enough room on their own. If no candidate allows any of these, a
+ * second walk tries "make room" (several occupants of one offer leave, least loss first; see makeRoom) — on partly
+ * leased supply a large order rarely finds one occupant big enough to make way for it.
  */
 export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
   const { start, offer, base } = cand;
@@ -393,6 +395,92 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
       epoch++;
       return;
     }
+    // Make room: no single occupant could, so free an offer of several (docs §7.4).
+    for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) if (makeRoom(oi, e)) return;
+  };
+
+  // Scratch for makeRoom: the occupants chosen and where each goes (-1 = left unmatched).
+  const pick: number[] = [];
+  const pickLoss: number[] = [];
+  const pickTo: number[] = [];
+  const destF: number[] = [];
+  const destAdd: number[] = [];
+  /**
+   * Order oi enters offer f1 = offer[e] after moving out occupants of f1, least loss first (loss = its value on f1
+   * minus its value on its best other offer with room, or its whole value if it has none; ties gpuCount asc, then
+   * order index asc), until the room suffices. An occupant whose best other offer has no room left for it after the
+   * occupants moved before it is left unmatched instead. Applied if the objective rises.
+   */
+  const makeRoom = (oi: number, e: number): boolean => {
+    const g = orderGpus[oi]!;
+    const f1 = offer[e]!;
+    const T1 = taken[f1]!;
+    const need = g - (offerFree[f1]! - T1);
+    const list = occ[f1]!;
+    if (list.length < 2) return false;
+    pick.length = 0;
+    pickLoss.length = 0;
+    for (const o1 of list) {
+      if (memoEpoch[o1] !== roomsVersion) bestElsewhere(o1);
+      const here = orderGpus[o1]! * base[pairOf[o1]!]!;
+      pick.push(o1);
+      pickLoss.push(memoPair[o1]! >= 0 ? here - memoGain[o1]! : here);
+    }
+    const idx = pick.map((_, i) => i);
+    idx.sort((x, y) => pickLoss[x]! - pickLoss[y]! || occCmp(pick[x]!, pick[y]!));
+    let freed = 0;
+    let gain = g * base[e]!;
+    const chosen: number[] = [];
+    pickTo.length = 0;
+    destF.length = 0;
+    destAdd.length = 0;
+    for (const i of idx) {
+      if (freed >= need) break;
+      const o1 = pick[i]!;
+      const g1 = orderGpus[o1]!;
+      gain -= g1 * base[pairOf[o1]!]!;
+      let to = memoPair[o1]!;
+      if (to >= 0) {
+        const f2 = offer[to]!;
+        let j = destF.indexOf(f2);
+        const already = j >= 0 ? destAdd[j]! : 0;
+        if (offerFree[f2]! - taken[f2]! - already < g1) to = -1;
+        else {
+          if (j < 0) {
+            j = destF.length;
+            destF.push(f2);
+            destAdd.push(0);
+          }
+          destAdd[j]! += g1;
+          gain += g1 * base[to]!;
+        }
+      }
+      chosen.push(o1);
+      pickTo.push(to);
+      freed += g1;
+    }
+    if (freed < need || chosen.length < 2) return false;
+    gain += headroomDelta(b, f1, T1, T1 - freed + g);
+    for (let j = 0; j < destF.length; j++) gain += headroomDelta(b, destF[j]!, taken[destF[j]!]!, taken[destF[j]!]! + destAdd[j]!);
+    if (gain <= 0) return false;
+    for (let i = 0; i < chosen.length; i++) {
+      const o1 = chosen[i]!;
+      removeOcc(f1, o1);
+      const to = pickTo[i]!;
+      pairOf[o1] = to;
+      if (to >= 0) {
+        const f2 = offer[to]!;
+        taken[f2]! += orderGpus[o1]!;
+        syncRoom(f2);
+        insertOcc(f2, o1);
+      }
+    }
+    taken[f1] = T1 - freed + g;
+    pairOf[oi] = e;
+    syncRoom(f1);
+    insertOcc(f1, oi);
+    epoch++;
+    return true;
   };
 
   for (let pass = 0; pass < REPAIR_PASSES; pass++) {

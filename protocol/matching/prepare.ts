@@ -453,6 +453,9 @@ export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new Scratc
     const pref = b.orderPrefZone[oi]!;
     const prefRegion = pref >> 8;
     const ro = b.orderRand[oi]!;
+    let minBase = 0;
+    let counting = false;
+    let top = 0; // highest bucket counted
     for (const model of modelsOf(b, o)) {
       const book = b.books.get(tok * 65_536 + model);
       if (!book) continue;
@@ -461,7 +464,46 @@ export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new Scratc
         if (!regionAllowed(b, oi, region)) continue;
         // Region score is per zone only inside the preferred region; elsewhere it is constant for the list.
         const regionConst = pref === 0 ? BPS : region === prefRegion ? -1 : 0;
-        n = scanBook(b, book.lo[r]!, book.hi[r]!, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro);
+        const before = n;
+        n = scanBook(b, book.lo[r]!, book.hi[r]!, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro, minBase);
+        // More pairs than the cap (a catch-all order): count them by base in coarse buckets and skip, from then on,
+        // every pair below the highest bucket edge that at least `cap` pairs reach — those pairs can never be kept.
+        // Speed only: keepBest below then picks from a short list, with the same result as from the full one.
+        if (n - start[oi]! > cap) {
+          if (!counting) {
+            counting = true;
+            hist.fill(0);
+            top = 0;
+            for (let e = start[oi]!; e < before; e++) {
+              const k = base[e]! >>> HIST_SHIFT;
+              hist[k]!++;
+              if (k > top) top = k;
+            }
+          }
+          for (let e = before; e < n; e++) {
+            const k = base[e]! >>> HIST_SHIFT;
+            hist[k]!++;
+            if (k > top) top = k;
+          }
+          let above = 0;
+          let k = top;
+          for (; k > 0; k--) {
+            above += hist[k]!;
+            if (above >= cap) break;
+          }
+          minBase = k << HIST_SHIFT;
+          if (n - start[oi]! > 2 * cap) {
+            // Drop what fell below the floor (stable: the list keeps its order).
+            let w = start[oi]!;
+            for (let e = start[oi]!; e < n; e++) {
+              if (base[e]! < minBase) continue;
+              offer[w] = offer[e]!;
+              base[w] = base[e]!;
+              w++;
+            }
+            n = w;
+          }
+        }
       }
     }
     if (n - start[oi]! > cap) n = keepBest(b, offer, base, start[oi]!, n, cap);
@@ -476,6 +518,11 @@ export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new Scratc
  * every offer); realistic orders rarely have more, and the best of them almost always hold the order's match.
  */
 export const CANDIDATE_CAP = 512;
+
+/** Pruning histogram of buildCandidates: bases (< 2^27, §12) in 1 024 buckets of 2^17. */
+const HIST_SHIFT = 17;
+const HIST_BUCKETS = 1 << 10;
+const hist = new Int32Array(HIST_BUCKETS);
 
 /** Keeps the `cap` best pairs of [from, to) in their listed order; returns the new end. */
 function keepBest(b: PreparedBatch, offer: Int32Array, base: Int32Array, from: number, to: number, cap: number): number {
@@ -534,24 +581,34 @@ function scanBook(
   regionConst: number,
   pref: number,
   ro: number,
+  minBase: number,
 ): number {
   const { offerActive, offerUptime, offerRep, offerSlashed, offerFree, offerZone, offerStatic, offerRand, offers } = b;
   const wRegion = b.weights.region;
   const wPrice = b.weights.price;
   const wRandom = b.weights.random;
+  const randomTop = wRandom * SCORE_TOP;
   for (let f = lo; f < hi; f++) {
     if (offerActive[f] === 0) continue;
     const P = prices[f]!;
     if (P > M || (P === M && offers[f]!.pricePerGpuHour > maxPrice)) continue;
     if (offerUptime[f]! < minUp || offerRep[f]! < minRep || offerSlashed[f]! > maxSl) continue;
     if (offerFree[f]! < g) continue;
-    const rs = regionConst >= 0 ? regionConst : offerZone[f] === pref ? BPS : BPS / 2;
+    const rs = regionConst >= 0 ? regionConst : offerZone[f] === pref ? SCORE_TOP : SCORE_TOP / 2;
+    const fixed = wRegion * rs + wPrice * priceScore(M, P) + offerStatic[f]!;
+    // Below the pruning floor even with the best random term: skip the mix (minBase is 0 unless the cap applies).
+    if (fixed + randomTop < minBase) continue;
+    const v = fixed + wRandom * mixRandom(ro, offerRand[f]!);
+    if (v < minBase) continue;
     outOffer[n] = f;
-    outBase[n] = wRegion * rs + wPrice * priceScore(M, P) + offerStatic[f]! + wRandom * mixRandom(ro, offerRand[f]!);
+    outBase[n] = v;
     n++;
   }
   return n;
 }
+
+/** BPS as a module constant: read in the hot loop above. */
+const SCORE_TOP = BPS;
 
 /**
  * Whether (order oi, offer f) is a candidate pair (the filters of scanBook, applied to one pair); used where

@@ -161,8 +161,14 @@ describe("matcher engine (docs/matching.md)", () => {
   });
 
   describe("given an order that could pair with more offers than CANDIDATE_CAP", () => {
-    it("should keep its CANDIDATE_CAP best pairs by base, in listed order, and still match within the hard rules", () => {
-      const inputs = generateInstance({ seed: 16, orders: 50, offers: 3 * CANDIDATE_CAP, sizes: "unit", supply: "abundant" });
+    // The second case has orders with more than 2 × CANDIDATE_CAP pairs, so buildCandidates' pruning (skip pairs
+    // below a floor, drop the list below it) runs several times per order: the result must not show it.
+    for (const spec of [
+      { seed: 16, orders: 50, offers: 3 * CANDIDATE_CAP, sizes: "unit", supply: "abundant" },
+      { seed: 17, orders: 40, offers: 6 * CANDIDATE_CAP, sizes: "unit", supply: "balanced" },
+    ] as const)
+    it(`${spec.sizes}, ${spec.offers} offers: should keep its CANDIDATE_CAP best pairs by base, in listed order, and still match within the hard rules`, () => {
+      const inputs = generateInstance(spec);
       for (const o of inputs.orders) Object.assign(o, { modelId: 0, minTier: 0, regionMask: 0n, maxPricePerGpuHour: 10n ** 12n, minUptimeBps: 0, minReputationBps: 0, maxTimesSlashed: 2 ** 32 - 1 });
       const b = prepareBatch(inputs, seedOf(8));
       const capped = buildCandidates(b);
@@ -172,8 +178,10 @@ describe("matcher engine (docs/matching.md)", () => {
         if (b.orderState[oi] !== 0) continue;
         expect(full.length).to.be.greaterThan(CANDIDATE_CAP);
         const best = [...full].sort((x, y) => all.base[y]! - all.base[x]! || b.offerRank[all.offer[x]!]! - b.offerRank[all.offer[y]!]!).slice(0, CANDIDATE_CAP);
-        const kept = Array.from({ length: capped.start[oi + 1]! - capped.start[oi]! }, (_, i) => capped.offer[capped.start[oi]! + i]!);
-        expect(kept).to.deep.equal(best.sort((x, y) => x - y).map((e) => all.offer[e]!));
+        const kept = Array.from({ length: capped.start[oi + 1]! - capped.start[oi]! }, (_, i) => capped.start[oi]! + i);
+        best.sort((x, y) => x - y);
+        expect(kept.map((e) => capped.offer[e]!)).to.deep.equal(best.map((e) => all.offer[e]!));
+        expect(kept.map((e) => capped.base[e]!)).to.deep.equal(best.map((e) => all.base[e]!));
       }
       expect(hardRuleViolations(inputs, matchBatch(inputs, seedOf(8)).assignments)).to.deep.equal([]);
     });

@@ -35,6 +35,12 @@ export interface FlowSolution {
   used: Int32Array;
   /** Σ arc values × units + Σ slot values of the slots used. */
   value: number;
+  /**
+   * Final node potentials (orders 0‥m−1, offers m‥m+n−1, the sink m+n): every residual arc a→b has reduced cost
+   * cost + π_a − π_b ≥ 0, with cost = valueCap − value (order → offer), slotCap − slot value (offer → sink) and
+   * valueCap + slotCap (order → sink, unmatched). Used to start the Lagrangian bound from the LP's duals.
+   */
+  potential: Float64Array;
 }
 
 /** A binary min-heap of (key, node) with lazy deletion. */
@@ -207,5 +213,5 @@ export function solveFlow(p: FlowProblem): FlowSolution {
   let value = 0;
   for (let e = 0; e < nArcs; e++) value += flow[e]! * arcValue[e]!;
   for (let f = 0; f < n; f++) for (let k = 0; k < used[f]!; k++) value += p.slotValue(f, k);
-  return { flow, used, value };
+  return { flow, used, value, potential: pot };
 }

@@ -35,6 +35,7 @@ const generated: Array<{ name: string; description: string; spec: InstanceSpec }
   { name: "mixed-scarce", description: "60 orders of 1–8 GPUs, 40 offers, most GPUs already leased", spec: { seed: 102, orders: 60, offers: 40, sizes: "mixed", supply: "scarce" } },
   { name: "mixed-fragmented-two-tokens", description: "60 orders of 1–8 GPUs on 60 offers with few GPUs left each; 30 % priced in an 18-decimal token", spec: { seed: 103, orders: 60, offers: 60, sizes: "mixed", supply: "fragmented", wideTokenPct: 30 } },
   { name: "mixed-balanced-200", description: "200 orders of 1–8 GPUs on 200 offers", spec: { seed: 104, orders: 200, offers: 200, sizes: "mixed", supply: "balanced" } },
+  { name: "mixed-balanced-make-room", description: "60 orders of 1–8 GPUs on 60 partly leased offers; repair frees an offer of several occupants for a larger order (docs §7.4 make room)", spec: { seed: 185, orders: 60, offers: 60, sizes: "mixed", supply: "balanced" } },
 ];
 
 export function vectorOf(name: string, description: string, inputs: MatchInputs, seed: Hex): MatchingVector {
