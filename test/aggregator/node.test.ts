@@ -71,6 +71,26 @@ async function operatorView(s: System, batch: bigint, seed: Hex) {
   return { R, assignments, assignmentsHash: ah, digest };
 }
 
+/** A libp2p peer that only publishes (as an operator would); its own views are empty, so it ignores what it receives. */
+async function publishingPeer(s: System, node: AggregatorNode) {
+  return MatchnetNetwork.start(
+    { ...defaultNetworkOpts, chainId: s.chainId, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: node.network!.multiaddrs() },
+    {
+      batches: new BatchTable({ seedTimeoutBlocks: 5n, retainBatches: 4 }, { resultMessageHash: () => "0x" }),
+      operators: { operatorAt: () => undefined },
+      verifier: await createBlsVerifier("mcl"),
+      logger: silentLogger(),
+      metrics: null,
+      processors: {},
+    },
+  );
+}
+
+/** The partial operator `o` gossips for batch 1: its signature on the view's digest, with the leader's seed proof. */
+function operatorPartial(o: System["ops"][number], view: { assignmentsHash: Hex; digest: Hex }, seed: Awaited<ReturnType<typeof leaderSeed>>) {
+  return { batch: 1n, resultHash: view.assignmentsHash, seed: seed.seed, operatorId: o.id, signature: o.sk.sign(view.digest), seedSigner: seed.leader.id, seedSignature: seed.signature };
+}
+
 async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
@@ -182,18 +202,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
   it("given an operator peer over libp2p gossiping the seed, the result list and 3 of 4 partials → it should submit after one more block, with one non-signer", async () => {
     const s = await networkHelpers.loadFixture(closedBatch);
     const { node, wallet, lines, metrics } = await startNode(s, { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], unknownBatchWaitMs: 1_000 });
-    // The peer only publishes; its own views are empty, so whatever it receives it ignores.
-    const peer = await MatchnetNetwork.start(
-      { ...defaultNetworkOpts, chainId: s.chainId, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: node.network!.multiaddrs() },
-      {
-        batches: new BatchTable({ seedTimeoutBlocks: 5n, retainBatches: 4 }, { resultMessageHash: () => "0x" }),
-        operators: { operatorAt: () => undefined },
-        verifier: await createBlsVerifier("mcl"),
-        logger: silentLogger(),
-        metrics: null,
-        processors: {},
-      },
-    );
+    const peer = await publishingPeer(s, node);
     try {
       const seed = await leaderSeed(s, 1n);
       await until(() => peer.subscribers(GossipTopicName.Seed).length === 1);
@@ -203,15 +212,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await peer.publishResultList({ batch: 1n, resultHash: view.assignmentsHash, assignments: view.assignments });
       const signers = s.ops.slice(1); // 200 + 300 + 400 = 900 of 1000
       for (const o of signers) {
-        await peer.publishPartial({
-          batch: 1n,
-          resultHash: view.assignmentsHash,
-          seed: seed.seed,
-          operatorId: o.id,
-          signature: o.sk.sign(view.digest),
-          seedSigner: seed.leader.id,
-          seedSignature: seed.signature,
-        });
+        await peer.publishPartial(operatorPartial(o, view, seed));
       }
       await until(async () => (await metrics.gossipValidation.get()).values.some((v) => v.labels.topic === "partial" && v.labels.verdict === "accept" && v.value === 3));
       await node.aggregator.poll();
@@ -232,32 +233,14 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
   it("given partials over libp2p but no seed message (missed) → it should take the seed from the partials' proof and submit with every signer", async () => {
     const s = await networkHelpers.loadFixture(closedBatch);
     const { node, wallet, lines, metrics } = await startNode(s, { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], unknownBatchWaitMs: 1_000 });
-    const peer = await MatchnetNetwork.start(
-      { ...defaultNetworkOpts, chainId: s.chainId, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: node.network!.multiaddrs() },
-      {
-        batches: new BatchTable({ seedTimeoutBlocks: 5n, retainBatches: 4 }, { resultMessageHash: () => "0x" }),
-        operators: { operatorAt: () => undefined },
-        verifier: await createBlsVerifier("mcl"),
-        logger: silentLogger(),
-        metrics: null,
-        processors: {},
-      },
-    );
+    const peer = await publishingPeer(s, node);
     try {
       const seed = await leaderSeed(s, 1n);
       const view = await operatorView(s, 1n, seed.seed);
       await until(() => peer.subscribers(GossipTopicName.Partial).length === 1);
       expect(node.batchTable.seeds(1n)).to.deep.equal([]);
       for (const o of s.ops) {
-        await peer.publishPartial({
-          batch: 1n,
-          resultHash: view.assignmentsHash,
-          seed: seed.seed,
-          operatorId: o.id,
-          signature: o.sk.sign(view.digest),
-          seedSigner: seed.leader.id,
-          seedSignature: seed.signature,
-        });
+        await peer.publishPartial(operatorPartial(o, view, seed));
       }
       await until(() => node.aggregator.outcome(1n) !== undefined);
       expect(node.aggregator.outcome(1n)?.kind).to.equal("submitted");
