@@ -5,6 +5,10 @@
  * min-cost flow) or of the Lagrangian upper bound (orders of 1–8 GPUs; docs §10), with the looser flow-relaxation
  * bound reported once for comparison.
  */
+import { execFile } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { assignmentsHash } from "../protocol/matching/encode.js";
 import { decide, matchBatch, objectiveOf } from "../protocol/matching/engine.js";
 import { lagrangeBound } from "../protocol/matching/optimum/lagrange.js";
@@ -62,7 +66,12 @@ export default async function (): Promise<Record<string, number>> {
   const t10 = timeMatch(big, 3);
   out["matcher.10k_x_10k_ms"] = t10.wall;
   out["matcher.10k_x_10k_cpu_ms"] = t10.cpu;
-  out["matcher.peak_rss_mb"] = Math.round(process.resourceUsage().maxRSS / 1024);
+  // In a fresh process (bench/matcher-peak.ts): this one may have run other benches first.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", join(here, "matcher-peak.ts")], { cwd: join(here, "..") });
+  const peak = JSON.parse(stdout.trim().split("\n").pop()!) as { peakMb: number; beforeMatchMb: number };
+  out["matcher.peak_rss_mb"] = peak.peakMb;
+  out["matcher.peak_rss_before_match_mb"] = peak.beforeMatchMb;
 
   // Exact optimum of a realistic 10 000 × 10 000 unit instance, and the engine's share of it.
   const unit = quality("balanced", "unit", 10_000);

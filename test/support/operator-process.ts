@@ -1,11 +1,14 @@
 /**
- * One operator as a separate process (`node --import tsx operator/main.ts --config …`) on the test's in-process
+ * One operator as a separate process, started as production starts it (`node --max-semi-space-size=1
+ * .cache/js/operator/main.js --config …`, the sources transpiled by deploy/compile-js.ts), on the test's in-process
  * chain (served over HTTP by rpc-proxy.ts), with its keystore, password file, deployment file and config in a temp
  * dir. Used by the process test and the RSS bench. No side effects at import.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { NODE_FLAGS, compileJs, compiledEntry } from "../../deploy/compile-js.js";
 import type { SecretKey } from "../../protocol/bls/index.js";
 import { encryptSecretKey, writeKeystoreFile } from "../../protocol/keystore/index.js";
 import { writeDeployment, type Deployment } from "../../protocol/chain/deployment.js";
@@ -62,7 +65,8 @@ export async function spawnOperator(
     logLevel: "info",
   };
   await writeFile(p("operator.json"), JSON.stringify(config));
-  const child = spawn(process.execPath, ["--import", "tsx", join("operator", "main.ts"), "--config", p("operator.json")], {
+  const entry = compiledEntry(await compileJs(join(dirname(fileURLToPath(import.meta.url)), "..", "..")), "operator");
+  const child = spawn(process.execPath, [...NODE_FLAGS.operator, entry, "--config", p("operator.json")], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...(opts.env ?? {}) },
   });
