@@ -2,6 +2,8 @@
  * Errors are data (Lodestar style): every verdict and failure of the aggregator carries a code from this enum, so
  * callers, tests and metrics branch and count by code, never by message text.
  */
+import { CodedError } from "../protocol/errors.js";
+
 export enum AggregatorErrorCode {
   // --- verdicts of addPartial (cheap checks, in the order they run) ---
   /** Wrong shape: batch not a non-negative bigint, hashes not 32-byte hex, signature not {X, Y} bigints. */
@@ -46,14 +48,13 @@ export enum AggregatorErrorCode {
   SubmitFailed = "AGGREGATOR_SUBMIT_FAILED",
 }
 
-export class AggregatorError extends Error {
-  override readonly name = "AggregatorError";
+export class AggregatorError extends CodedError<AggregatorErrorCode> {
   constructor(
-    readonly code: AggregatorErrorCode,
+    code: AggregatorErrorCode,
     message: string,
     readonly meta: Record<string, unknown> = {},
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${message}`, options);
+    super(code, `${code}: ${message}`, options);
   }
 }

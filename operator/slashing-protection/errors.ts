@@ -1,3 +1,5 @@
+import { CodedError } from "../../protocol/errors.js";
+
 export enum SlashingProtectionErrorCode {
   /** A different message was already recorded for this key and duty: signing it would be equivocation. */
   DoubleSign = "DoubleSign",
@@ -5,13 +7,12 @@ export enum SlashingProtectionErrorCode {
   InvalidInput = "InvalidInput",
 }
 
-export class SlashingProtectionError extends Error {
+export class SlashingProtectionError extends CodedError<SlashingProtectionErrorCode> {
   constructor(
-    readonly code: SlashingProtectionErrorCode,
+    code: SlashingProtectionErrorCode,
     message: string,
     readonly meta: Record<string, unknown> = {},
   ) {
-    super(message);
-    this.name = "SlashingProtectionError";
+    super(code, message);
   }
 }

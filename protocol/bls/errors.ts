@@ -2,6 +2,8 @@
  * Errors are data: every refusal of the BLS layer carries a code from this enum, so callers (gossip validators,
  * the aggregator, tests) branch and count by code, never by message text.
  */
+import { CodedError } from "../errors.js";
+
 export enum BlsErrorCode {
   /** A coordinate is not a canonical field element (>= p): the EVM precompiles would reject it too. */
   CoordinateTooLarge = "CoordinateTooLarge",
@@ -21,13 +23,8 @@ export enum BlsErrorCode {
   Malformed = "Malformed",
 }
 
-export class BlsError extends Error {
-  override readonly name = "BlsError";
-  constructor(
-    readonly code: BlsErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${code}: ${message}`, options);
+export class BlsError extends CodedError<BlsErrorCode> {
+  constructor(code: BlsErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, `${code}: ${message}`, options);
   }
 }

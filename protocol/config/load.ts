@@ -4,6 +4,7 @@
  * `api.port: must be between 0 and 65535`. Relative paths inside the file are resolved against the file's
  * directory, so a config works from any working directory.
  */
+import { CodedError } from "../errors.js";
 import { readFile } from "node:fs/promises";
 import { dirname, extname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
@@ -24,15 +25,14 @@ export interface ConfigIssue {
   message: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends CodedError<ConfigErrorCode> {
   constructor(
-    readonly code: ConfigErrorCode,
+    code: ConfigErrorCode,
     message: string,
     readonly issues: ConfigIssue[] = [],
     options?: { cause?: unknown },
   ) {
-    super(message, options);
-    this.name = "ConfigError";
+    super(code, message, options);
   }
 }
 

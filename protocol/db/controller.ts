@@ -6,6 +6,7 @@
  * durable state (slashing protection above all) must survive a power cut, and it writes a handful of records per
  * batch, so the fsync cost does not matter.
  */
+import { CodedError } from "../errors.js";
 import { Level } from "level";
 
 export interface KvRange {
@@ -38,16 +39,7 @@ export interface LevelDbControllerOpts {
   path: string;
 }
 
-export class DbError extends Error {
-  constructor(
-    readonly code: "DbClosed" | "DbOpenFailed",
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "DbError";
-  }
-}
+export class DbError extends CodedError<"DbClosed" | "DbOpenFailed"> {}
 
 const VIEW = { keyEncoding: "view", valueEncoding: "view" } as const;
 const SYNC = { ...VIEW, sync: true } as const;

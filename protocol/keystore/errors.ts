@@ -1,4 +1,6 @@
 /** Keystore refusals, each with a code (tests and the CLI branch on it) and a message a user can act on. */
+import { CodedError } from "../errors.js";
+
 export enum KeystoreErrorCode {
   /** The checksum does not match: wrong password (or a corrupted ciphertext). No key is returned. */
   WrongPassword = "WrongPassword",
@@ -20,13 +22,8 @@ export enum KeystoreErrorCode {
   FileExists = "FileExists",
 }
 
-export class KeystoreError extends Error {
-  override readonly name = "KeystoreError";
-  constructor(
-    readonly code: KeystoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${code}: ${message}`, options);
+export class KeystoreError extends CodedError<KeystoreErrorCode> {
+  constructor(code: KeystoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, `${code}: ${message}`, options);
   }
 }

@@ -1,4 +1,6 @@
 /** Bad matcher input is reported as data: a code from this enum plus the offending detail. */
+import { CodedError } from "../errors.js";
+
 export enum MatchingErrorCode {
   BadSeed = "BAD_SEED",
   BadWeights = "BAD_WEIGHTS",
@@ -11,12 +13,11 @@ export enum MatchingErrorCode {
   OutOfRange = "OUT_OF_RANGE",
 }
 
-export class MatchingInputError extends Error {
-  override readonly name = "MatchingInputError";
+export class MatchingInputError extends CodedError<MatchingErrorCode> {
   constructor(
-    readonly code: MatchingErrorCode,
+    code: MatchingErrorCode,
     readonly detail: string,
   ) {
-    super(`${code}: ${detail}`);
+    super(code, `${code}: ${detail}`);
   }
 }

@@ -6,6 +6,8 @@
  * forwarded, sender not penalized. REJECT: the message is invalid whoever sent it — dropped and the propagating
  * peer's score lowered.
  */
+import { CodedError } from "../errors.js";
+
 export enum GossipAction {
   Ignore = "ignore",
   Reject = "reject",
@@ -46,15 +48,14 @@ export enum GossipErrorCode {
   ValidatorFailed = "ValidatorFailed",
 }
 
-export class GossipValidationError extends Error {
+export class GossipValidationError extends CodedError<GossipErrorCode> {
   constructor(
     readonly action: GossipAction,
-    readonly code: GossipErrorCode,
+    code: GossipErrorCode,
     message: string = code,
     readonly meta: Record<string, unknown> = {},
   ) {
-    super(message);
-    this.name = "GossipValidationError";
+    super(code, message);
   }
 }
 

@@ -7,6 +7,7 @@
  * a reject. The node's own publications are not passed to its validators (gossipsub skips them): the node acts
  * on what it produced directly.
  */
+import { CodedError } from "../errors.js";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { StrictNoSign, TopicValidatorResult, gossipsub, type GossipSub, type TopicValidatorFn } from "@libp2p/gossipsub";
@@ -86,16 +87,7 @@ export interface NetworkModules<PK> extends GossipValidationModules<PK> {
   processors: GossipProcessors<PK>;
 }
 
-export class NetworkError extends Error {
-  constructor(
-    readonly code: "PublishTimeout" | "PublishFailed" | "NotStarted",
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "NetworkError";
-  }
-}
+export class NetworkError extends CodedError<"PublishTimeout" | "PublishFailed" | "NotStarted"> {}
 
 type Services = { identify: ReturnType<ReturnType<typeof identify>>; pubsub: GossipSub };
 

@@ -7,6 +7,8 @@
  * infinity, which a key and a signature could both be to fool a raw pairing check — PROTOCOL.md section 6).
  * G1 of BN254 has cofactor 1, so on-curve means in the subgroup.
  */
+import { CodedError } from "../errors.js";
+
 export interface G1Like {
   X: bigint;
   Y: bigint;
@@ -17,15 +19,7 @@ export const BN254_P = 218882428718392752222464057452572750886963111572978236626
 
 export const G1_BYTES = 64;
 
-export class PointEncodingError extends Error {
-  constructor(
-    readonly code: "PointLength" | "PointCoordinateRange" | "PointNotOnCurve" | "PointAtInfinity",
-    message: string,
-  ) {
-    super(message);
-    this.name = "PointEncodingError";
-  }
-}
+export class PointEncodingError extends CodedError<"PointLength" | "PointCoordinateRange" | "PointNotOnCurve" | "PointAtInfinity"> {}
 
 export function isOnG1(p: G1Like): boolean {
   if (p.X < 0n || p.Y < 0n || p.X >= BN254_P || p.Y >= BN254_P) return false;
