@@ -13,6 +13,7 @@
  */
 import { copyFile, mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type ts from "typescript";
 
 /** The source folders the operator and aggregator processes load code from. */
@@ -89,12 +90,12 @@ async function tsFiles(dir: string): Promise<string[]> {
 }
 
 // `tsx deploy/compile-js.ts <operator|aggregator>`: compile, then print the entry (scripts/run.sh starts it).
-if (process.argv[1] && import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const kind = process.argv[2];
   if (kind !== "operator" && kind !== "aggregator") {
     process.stderr.write("usage: tsx deploy/compile-js.ts operator|aggregator\n");
     process.exit(2);
   }
-  const root = join(dirname((await import("node:url")).fileURLToPath(import.meta.url)), "..");
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..");
   process.stdout.write(`${compiledEntry(await compileJs(root), kind)}\n`);
 }

@@ -447,12 +447,20 @@ export class OperatorNode {
 
   private onSeed(v: ValidatedSeed<G2Point>): void {
     const { batch, signer, signature } = v.message;
-    const seed = seedFromSignature(signature);
-    this.table.addVerifiedSeed(batch, seed);
+    this.table.addVerifiedSeed(batch, seedFromSignature(signature));
+    this.learnSeed(batch, v.rank, signer, signature, "seed verified");
+  }
+
+  /**
+   * A seed verified by a gossip validator (the seed topic, or the proof a partial carries): kept as the first one of
+   * its fallback rank, then the node decides if it has not yet.
+   */
+  private learnSeed(batch: bigint, rank: number, signer: Hex, signature: G1Point, how: string): void {
     const st = this.batches.get(batch);
-    if (!st) return;
-    if (!st.seeds.has(v.rank)) st.seeds.set(v.rank, { seed, signature, signer: signer.toLowerCase() as Hex });
-    this.log.debug({ batch, rank: v.rank, signer, seed }, "seed verified");
+    if (!st || st.seeds.has(rank)) return;
+    const seed = seedFromSignature(signature);
+    st.seeds.set(rank, { seed, signature: { X: signature.X, Y: signature.Y }, signer: signer.toLowerCase() as Hex });
+    this.log.info({ batch, rank, signer, seed }, how);
     this.track(this.maybeDecide(batch), "result");
   }
 
@@ -544,12 +552,8 @@ export class OperatorNode {
     const id = m.operatorId.toLowerCase();
     if (st && !st.partials.has(id)) st.partials.set(id, { resultHash: m.resultHash, seed: m.seed, signature: { X: m.signature.X, Y: m.signature.Y } });
     // The seed proof inside the partial was verified by the validator: a node that missed the seed message (or has
-    // only a later fallback leader's seed) takes it from here and decides if it has not yet.
-    if (st && !st.seeds.has(v.seedRank)) {
-      st.seeds.set(v.seedRank, { seed: m.seed, signature: { X: m.seedSignature.X, Y: m.seedSignature.Y }, signer: m.seedSigner.toLowerCase() as Hex });
-      this.log.info({ batch: m.batch, rank: v.seedRank, from: id }, "seed learned from a partial");
-      this.track(this.maybeDecide(m.batch), "result");
-    }
+    // only a later fallback leader's seed) takes it from here.
+    this.learnSeed(m.batch, v.seedRank, m.seedSigner, m.seedSignature, "seed learned from a partial");
     if (v.equivocates) {
       st?.equivocators.add(id);
       this.log.warn({ batch: m.batch, operatorId: m.operatorId, first: v.equivocates.resultHash, second: m.resultHash }, "equivocation seen in gossip");

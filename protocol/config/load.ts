@@ -4,10 +4,10 @@
  * `api.port: must be between 0 and 65535`. Relative paths inside the file are resolved against the file's
  * directory, so a config works from any working directory.
  */
-import { CodedError } from "../errors.js";
 import { readFile } from "node:fs/promises";
 import { dirname, extname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
+import { CodedError } from "../errors.js";
 import { FORBIDDEN_SECRET_KEYS, aggregatorConfigSchema, operatorConfigSchema, type AggregatorConfig, type OperatorConfig } from "./schema.js";
 
 export enum ConfigErrorCode {

@@ -6,8 +6,8 @@
  * durable state (slashing protection above all) must survive a power cut, and it writes a handful of records per
  * batch, so the fsync cost does not matter.
  */
-import { CodedError } from "../errors.js";
 import { Level } from "level";
+import { CodedError } from "../errors.js";
 
 export interface KvRange {
   /** Inclusive lower bound. */

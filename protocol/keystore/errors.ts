@@ -1,6 +1,6 @@
-/** Keystore refusals, each with a code (tests and the CLI branch on it) and a message a user can act on. */
 import { CodedError } from "../errors.js";
 
+/** Keystore refusals, each with a code (tests and the CLI branch on it) and a message a user can act on. */
 export enum KeystoreErrorCode {
   /** The checksum does not match: wrong password (or a corrupted ciphertext). No key is returned. */
   WrongPassword = "WrongPassword",

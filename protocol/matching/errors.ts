@@ -1,6 +1,6 @@
-/** Bad matcher input is reported as data: a code from this enum plus the offending detail. */
 import { CodedError } from "../errors.js";
 
+/** Bad matcher input is reported as data: a code from this enum plus the offending detail. */
 export enum MatchingErrorCode {
   BadSeed = "BAD_SEED",
   BadWeights = "BAD_WEIGHTS",

@@ -7,7 +7,6 @@
  * a reject. The node's own publications are not passed to its validators (gossipsub skips them): the node acts
  * on what it produced directly.
  */
-import { CodedError } from "../errors.js";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { StrictNoSign, TopicValidatorResult, gossipsub, type GossipSub, type TopicValidatorFn } from "@libp2p/gossipsub";
@@ -17,6 +16,7 @@ import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { createLibp2p } from "libp2p";
+import { CodedError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Metrics } from "../metrics/metrics.js";
 import {
