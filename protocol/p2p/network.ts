@@ -90,6 +90,8 @@ export interface NetworkModules<PK> extends GossipValidationModules<PK> {
 export class NetworkError extends CodedError<"PublishTimeout" | "PublishFailed" | "NotStarted"> {}
 
 type Services = { identify: ReturnType<ReturnType<typeof identify>>; pubsub: GossipSub };
+/** Members of gossipsub's implementation class that its exported interface leaves out. */
+type GossipSubInternals = GossipSub & { getScore(id: string): number; streamsOutbound: ReadonlyMap<string, unknown> };
 
 const NO_PEERS = "PublishError.NoPeersSubscribedToTopic";
 /** gossipsub's own cap on one message: the largest of ours (a full result list) plus room for the RPC framing. */
@@ -187,7 +189,7 @@ export class MatchnetNetwork<PK = unknown> {
 
   /** The gossipsub score this node gives a peer. */
   peerScore(peer: PeerId | string): number {
-    const pubsub = this.libp2p.services.pubsub as GossipSub & { getScore(id: string): number };
+    const pubsub = this.libp2p.services.pubsub as GossipSubInternals;
     return pubsub.getScore(peer.toString());
   }
 
@@ -204,8 +206,9 @@ export class MatchnetNetwork<PK = unknown> {
   }
 
   /**
-   * Publishes bytes on a topic and returns how many peers it was sent to. With no subscriber yet (right after
-   * start, or while peers reconnect) it waits for one until `publishTimeoutMs`, then fails with PublishTimeout.
+   * Publishes bytes on a topic and returns how many peers it was sent to. With no subscriber we can write to yet
+   * (right after start, or while peers reconnect) it waits for one until `publishTimeoutMs`, then fails with
+   * PublishTimeout.
    */
   async publishRaw(name: GossipTopicName, data: Uint8Array): Promise<number> {
     const topic = this.topic(name);
@@ -214,6 +217,11 @@ export class MatchnetNetwork<PK = unknown> {
     const deadline = Date.now() + this.opts.publishTimeoutMs;
     for (;;) {
       if (this.stopped) throw new NetworkError("NotStarted", "network stopped");
+      if (!this.hasWritableSubscriber(topic)) {
+        if (Date.now() >= deadline) throw new NetworkError("PublishTimeout", `no subscriber to ${topic} within ${this.opts.publishTimeoutMs} ms`);
+        await this.waitForSubscriber(topic, deadline);
+        continue;
+      }
       try {
         const { recipients } = await this.libp2p.services.pubsub.publish(topic, data);
         return recipients.length;
@@ -366,11 +374,21 @@ export class MatchnetNetwork<PK = unknown> {
     return ignore(GossipErrorCode.ValidatorFailed, (err as Error)?.message ?? String(err));
   }
 
+  /**
+   * Whether some peer that subscribes to the topic also has our outbound gossipsub stream open. A subscription
+   * arrives on the peer's stream to us, which can be ready before ours to it (both are opened on connect); a
+   * publish in that gap reaches nobody, and the message, already in the seen cache, could not be published again.
+   */
+  private hasWritableSubscriber(topic: string): boolean {
+    const pubsub = this.libp2p.services.pubsub as GossipSubInternals;
+    return pubsub.getSubscribers(topic).some((peer) => pubsub.streamsOutbound.has(peer.toString()));
+  }
+
   private async waitForSubscriber(topic: string, deadline: number): Promise<void> {
     const pubsub = this.libp2p.services.pubsub;
     // Subscriptions arrive in RPCs from peers; polling every 25 ms is simpler than tracking the event and costs
     // nothing measurable while waiting.
-    while (!this.stopped && Date.now() < deadline && pubsub.getSubscribers(topic).length === 0) {
+    while (!this.stopped && Date.now() < deadline && !this.hasWritableSubscriber(topic)) {
       await new Promise((r) => setTimeout(r, 25));
     }
   }

@@ -225,7 +225,7 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
       const second = await startNode([], {}, { listen, privateKey: key });
       await until(() => follower.net.peerCount() === 1, "follower reconnected after the restart");
       await until(() => follower.net.subscribers(GossipTopicName.Partial).length === 1, "subscription after reconnect");
-      await follower.net.publishPartial(validPartial(bob!));
+      expect(await follower.net.publishPartial(validPartial(bob!))).to.equal(1, "recipients of the publish");
       await until(() => second.partials.length === 1, "delivery after reconnect");
     });
   });
