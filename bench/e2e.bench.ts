@@ -1,9 +1,11 @@
 /**
  * End-to-end figures of the running network: the devnet with real operator and aggregator processes on hardhat node
  * (automine on, plus one interval block a second as `npm run devnet` runs it), 4 and then 16 operators. After one
- * warm-up batch, 10 batches of 8 orders each; close → final is counted in blocks (finalizedAt − closedAt) and in
- * wall-clock ms (close receipt seen → Final status seen by a 50 ms poll). operator.rss_mb is the highest peak
- * resident memory (VmHWM) of any operator process at the end of the run.
+ * warm-up batch, 60 batches (4 operators) or 30 (16) of 8 orders each; close → final is counted in blocks
+ * (finalizedAt − closedAt) and in wall-clock ms (close receipt seen → Final status seen by a 50 ms poll), medians over
+ * all of them. operator.rss_mb is the highest peak resident memory (VmHWM) of any operator process at the end of the
+ * run: that long, because an operator's heap can keep growing for dozens of batches before a full GC (ten batches
+ * once hid a growth to 210 MB).
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,7 +13,7 @@ import { Devnet } from "../deploy/devnet/devnet.js";
 import { peakRssMb } from "../deploy/devnet/processes.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const BATCHES = 10;
+const BATCHES: Record<number, number> = { 4: 60, 16: 30 };
 const ORDERS = 8;
 
 function median(xs: number[]): number {
@@ -25,7 +27,7 @@ async function run(operators: number): Promise<{ blocks: number; ms: number; fin
   try {
     await dn.runBatch(ORDERS); // warm-up: first gossip mesh, JIT
     const reports = [];
-    for (let k = 0; k < BATCHES; k++) reports.push(await dn.runBatch(ORDERS));
+    for (let k = 0; k < BATCHES[operators]!; k++) reports.push(await dn.runBatch(ORDERS));
     const final = reports.filter((r) => r.status === "final");
     let rssMb = 0;
     for (let i = 0; i < operators; i++) {
@@ -33,7 +35,7 @@ async function run(operators: number): Promise<{ blocks: number; ms: number; fin
       const rss = child === undefined ? null : await peakRssMb(child.pid);
       if (rss !== null) rssMb = Math.max(rssMb, rss);
     }
-    process.stderr.write(`bench e2e: ${operators} operators: ${final.length}/${reports.length} final, blocks ${final.map((r) => r.blocks).join(" ")}, ms ${final.map((r) => r.ms).join(" ")}, max operator RSS ${rssMb.toFixed(1)} MB\n`);
+    process.stderr.write(`bench e2e: ${operators} operators: ${final.length}/${reports.length} final, blocks ${final.map((r) => r.blocks).join(" ")}, ms ${final.map((r) => r.ms).join(" ")}, max operator peak RSS ${rssMb.toFixed(1)} MB\n`);
     return { blocks: median(final.map((r) => r.blocks!)), ms: median(final.map((r) => r.ms!)), final: final.length, rssMb };
   } finally {
     await dn.stop();

@@ -40,9 +40,15 @@ case "$task" in
   test) exec sh scripts/test.sh "$@" ;;
   devnet) exec "$bin/tsx" deploy/devnet.ts "$@" ;;
   # The long-running processes run as JavaScript transpiled into .cache/js (deploy/compile-js.ts: less memory, faster
-  # start than tsx); the operator's node flag is NODE_FLAGS.operator there.
-  operator) entry="$("$bin/tsx" deploy/compile-js.ts operator)" && exec node --max-semi-space-size=1 "$entry" "$@" ;;
-  aggregator) entry="$("$bin/tsx" deploy/compile-js.ts aggregator)" && exec node "$entry" "$@" ;;
+  # start than tsx). It prints their node flags (NODE_FLAGS there) and the entry, one per line: split on newlines
+  # only, without globbing, so that a checkout path with spaces stays one argument.
+  operator|aggregator)
+    launch="$("$bin/tsx" deploy/compile-js.ts "$task")"
+    set -f
+    IFS='
+'
+    # shellcheck disable=SC2086
+    exec node $launch "$@" ;;
   bench) exec "$bin/tsx" bench/run.ts "$@" ;;
   build) exec "$bin/hardhat" build "$@" ;;
   typecheck) exec "$bin/tsc" --noEmit -p tsconfig.json "$@" ;;

@@ -1,5 +1,5 @@
 /**
- * One operator as a separate process, started as production starts it (`node --max-semi-space-size=1
+ * One operator as a separate process, started as production starts it (`node <NODE_FLAGS.operator>
  * .cache/js/operator/main.js --config …`, the sources transpiled by deploy/compile-js.ts), on the test's in-process
  * chain (served over HTTP by rpc-proxy.ts), with its keystore, password file, deployment file and config in a temp
  * dir. Used by the process test and the RSS bench. No side effects at import.
