@@ -403,6 +403,10 @@ export class AggregationPool {
     }
     tally.signers.set(opId, { operator, signature: partial.signature });
     tally.signedStake += operator.stake;
+    this.#m.logger.debug(
+      { batch: state.info.batch, operatorId: opId, resultHash: partial.resultHash, signers: tally.signers.size, signedStake: tally.signedStake },
+      "aggregator: partial counted",
+    );
     // Integer comparison, the same one the contract makes: signed·10 000 ≥ total·threshold.
     if (tally.quorumAtBlock === null && tally.signedStake * BPS >= state.set.set.totalStake * BigInt(this.quorumThresholdBps)) {
       tally.quorumAtBlock = this.#head;

@@ -441,7 +441,7 @@ export class OperatorNode {
     const seed = seedFromSignature(signature);
     this.table.addVerifiedSeed(batch, seed);
     if (!st.seeds.has(rank)) st.seeds.set(rank, { seed, signature, signer: this.operatorId });
-    this.publish("seed", () => this.network!.publishSeed({ batch, signer: this.operatorId, signature }));
+    this.publish("seed", batch, () => this.network!.publishSeed({ batch, signer: this.operatorId, signature }));
     if (decide) await this.maybeDecide(batch);
   }
 
@@ -519,7 +519,7 @@ export class OperatorNode {
     }
     // The partial carries the seed proof (leader id and signature): a peer that missed the leader's seed message
     // learns the seed from any partial, so no separate seed re-gossip is needed here.
-    this.publish("partial", () =>
+    this.publish("partial", batch, () =>
       this.network!.publishPartial({
         batch,
         resultHash: d.assignmentsHash,
@@ -530,7 +530,7 @@ export class OperatorNode {
         seed: d.seed,
       }),
     );
-    this.publish("result-list", () => this.network!.publishResultList({ batch, resultHash: d.assignmentsHash, assignments: d.assignments }));
+    this.publish("result-list", batch, () => this.network!.publishResultList({ batch, resultHash: d.assignmentsHash, assignments: d.assignments }));
   }
 
   /**
@@ -562,13 +562,23 @@ export class OperatorNode {
   }
 
   /** Publishes off the duty's path; a failure (no subscriber in time) is logged and counted, and the duty stands. */
-  private publish(what: string, fn: () => Promise<number>): void {
+  /**
+   * Runs one publish in the background. Zero recipients is not an error (a restarted node re-publishing bytes its
+   * peers have seen) but is logged: nobody heard this message now, only batch sync can still serve it.
+   */
+  private publish(what: string, batch: bigint, fn: () => Promise<number>): void {
     this.track(
-      fn().catch((err: unknown) => {
-        if (this.stopping) return;
-        this.opMetrics.dutyErrors.inc({ duty: "publish" });
-        this.log.warn({ topic: what, err: (err as Error).message }, "gossip publish failed");
-      }),
+      fn().then(
+        (recipients) => {
+          if (recipients > 0) this.log.debug({ topic: what, batch, recipients }, "gossip published");
+          else this.log.info({ topic: what, batch }, "gossip published to no peer (seen before, or no peer ready)");
+        },
+        (err: unknown) => {
+          if (this.stopping) return;
+          this.opMetrics.dutyErrors.inc({ duty: "publish" });
+          this.log.warn({ topic: what, batch, err: (err as Error).message }, "gossip publish failed");
+        },
+      ),
       "publish",
     );
   }

@@ -138,7 +138,8 @@ export async function writeOperatorConfig(op: OperatorSetup, all: readonly Opera
     bootstrap: all.filter((o) => o !== op).map((o) => o.multiaddr),
     metrics: { host: "127.0.0.1", port: op.metricsPort },
     api: { host: "127.0.0.1", port: op.apiPort },
-    logLevel: "info",
+    // Debug: the devnet is for watching what happens; its log files are what a failed run leaves to read.
+    logLevel: "debug",
     keystorePath: join(op.dir, "bls-keystore.json"),
     accountKeystorePath: join(op.dir, "account-keystore.json"),
     passwordFile: join(op.dir, "password.txt"),
@@ -195,7 +196,8 @@ export async function createAggregator(base: string, name: string, chain: Devnet
     listen: `/ip4/127.0.0.1/tcp/${p2pPort}`,
     bootstrap: [...bootstrap],
     metrics: { host: "127.0.0.1", port: metricsPort },
-    logLevel: "info",
+    // Debug: the devnet is for watching what happens; its log files are what a failed run leaves to read.
+    logLevel: "debug",
     keystorePath: join(dir, "account-keystore.json"),
     passwordFile,
     aggregation: { quorumWaitBlocks: 1, earlyPartialHoldMs: 20_000 },

@@ -21,6 +21,32 @@ import { keccak256, toBytes } from "viem";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ORDERS = 6;
 
+/**
+ * What every process logged about one batch, oldest first, one line each: the evidence a failed run in CI leaves
+ * (the devnet's temp dir is gone by then).
+ */
+async function batchStory(dn: Devnet, batch: bigint): Promise<string> {
+  const files = [...dn.operators.map((o) => ({ name: o.name, file: o.logFile })), ...dn.aggregators.map((a) => ({ name: a.name, file: a.logFile }))];
+  const lines: { time: number; text: string }[] = [];
+  for (const { name, file } of files) {
+    for (const l of await readLogLines(file)) {
+      if (String(l.batch) !== String(batch) && (l.level as number) < 40) continue;
+      const { level, time, pid, hostname, name: _n, msg, ...rest } = l;
+      lines.push({ time: Number(time), text: `${name} L${String(level)} ${String(msg)} ${JSON.stringify(rest).slice(0, 240)}` });
+    }
+  }
+  lines.sort((a, b) => a.time - b.time);
+  const t0 = lines[0]?.time ?? 0;
+  const shown = lines.slice(-300);
+  return `${lines.length > shown.length ? `(the last ${shown.length} of ${lines.length} lines)\n` : ""}${shown.map((l) => `+${l.time - t0} ms ${l.text}`).join("\n")}`;
+}
+
+/** A batch's report must be final and its leases the matcher's output; when it is not final, the logs say why. */
+async function expectFinalAsMatcherOutput(dn: Devnet, r: BatchReport): Promise<void> {
+  if (r.status !== "final") expect.fail(`batch ${r.batch} is ${r.status}; the processes logged:\n${await batchStory(dn, r.batch)}`);
+  expectLeasesAreMatcherOutput(r);
+}
+
 function expectLeasesAreMatcherOutput(r: BatchReport): void {
   expect(r.status, `batch ${r.batch} status`).to.equal("final");
   expect(r.matcherAgrees, `batch ${r.batch}: signed result = TypeScript matcher at R_b`).to.equal(true);
@@ -48,7 +74,7 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
     it("→ it should finalize 3 batches with a quorum of signers and the leases exactly the matcher's output", async function () {
       for (let k = 0; k < 3; k++) reports.push(await dn.runBatch(ORDERS));
       for (const r of reports) {
-        expectLeasesAreMatcherOutput(r);
+        await expectFinalAsMatcherOutput(dn, r);
         // The aggregator submits at quorum after its quorum wait (1 block), so a slow fourth partial may miss it.
         expect(r.signers).to.be.within(3, 4);
         expect(r.signedStakeBps).to.be.at.least(6_667);
@@ -81,7 +107,7 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
       // Every batch final, with exactly the down operator as its only non-signer and the matcher's output as leases.
       for (let k = 0; k < 2; k++) {
         const r = await dn.runBatch(ORDERS);
-        expectLeasesAreMatcherOutput(r);
+        await expectFinalAsMatcherOutput(dn, r);
         expect(r.signers).to.equal(3);
         expect(r.signedStakeBps).to.equal(7_500);
         expect(r.nonSignerIds.map((x) => x.toLowerCase())).to.deep.equal([dn.operators[3]!.operatorId.toLowerCase()]);
@@ -103,7 +129,7 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
       // (batch sync) and signs the same result, which gives the quorum for the batch closed while it was down. (If it
       // is the first leader and no fallback seed went round yet, its own seed is the one, and the others adopt it.)
       const r = await dn.settle(closed);
-      expectLeasesAreMatcherOutput(r);
+      await expectFinalAsMatcherOutput(dn, r);
       expect(r.signers).to.equal(3);
       expect(r.nonSignerIds.map((x) => x.toLowerCase())).to.deep.equal([dn.operators[2]!.operatorId.toLowerCase()]);
       const op3Log = await readLogLines(dn.operators[3]!.logFile);
