@@ -65,7 +65,7 @@ export async function compileJs(root: string, outDir = join(root, ".cache", "js"
 }
 
 /**
- * Node flags per process kind, measured on the devnet (docs/operator.md, "Memory"):
+ * Node flags per process kind, measured on the devnet (docs/operator.md, "What remains for the node", item 2):
  * - `--max-semi-space-size=1`: a 1 MB young-generation semi-space (V8's default grows to 16 MB on 64-bit). The
  *   operator allocates little and rarely, so the more frequent scavenges cost nothing measurable; ≈ 25 MB less.
  * - `--heap-growing-percent=20`: after each full GC V8 lets the old generation grow to 1.2 × what survived before

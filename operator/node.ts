@@ -561,10 +561,10 @@ export class OperatorNode {
     }
   }
 
-  /** Publishes off the duty's path; a failure (no subscriber in time) is logged and counted, and the duty stands. */
   /**
-   * Runs one publish in the background. Zero recipients is not an error (a restarted node re-publishing bytes its
-   * peers have seen) but is logged: nobody heard this message now, only batch sync can still serve it.
+   * Publishes off the duty's path; a failure (no subscriber in time) is logged and counted, and the duty stands.
+   * Zero recipients is not an error (a restarted node re-publishing bytes its peers have seen) but is logged:
+   * nobody heard this message now, only batch sync can still serve it.
    */
   private publish(what: string, batch: bigint, fn: () => Promise<number>): void {
     this.track(
