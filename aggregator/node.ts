@@ -58,6 +58,9 @@ export interface AggregatorNodeModules {
   aggregatorMetrics: AggregatorMetrics | null;
 }
 
+/** Blocks after a batch's close (and between rounds) without a quorum here before peers are asked for it again. */
+const SYNC_AFTER_BLOCKS = 2n;
+
 /** The batch view the pool reads, filled by the chain follower. */
 class FollowedBatches implements BatchView {
   readonly map = new Map<bigint, BatchInfo>();
@@ -139,6 +142,8 @@ export class AggregatorNode {
   readonly #leaderOrderLength: number;
   /** Closes whose reads failed (RPC hiccup); retried on the next block rather than losing the batch. */
   readonly #closeRetries: BatchClosedInfo[] = [];
+  /** Per open batch, the block of its last batch-sync round. */
+  readonly #syncedAt = new Map<bigint, bigint>();
   #pollTimer: NodeJS.Timeout | null = null;
   #stopped = false;
 
@@ -180,6 +185,7 @@ export class AggregatorNode {
             this.batchTable.onBlock(n);
             for (const info of this.#closeRetries.splice(0)) await this.#onClosedOrRetry(info);
             await this.aggregator.onBlock(n);
+            this.#syncLagging(n);
           },
         },
       },
@@ -230,13 +236,10 @@ export class AggregatorNode {
         await node.follower.stop();
         throw err;
       }
-      // Batches still open went round (partly) before this node listened: fetch their seeds and partials from peers.
-      for (const batch of node.batchTable.openBatches()) {
-        void node.network!.requestBatch(batch).then(
-          (outcome) => modules.logger.info({ batch, ...outcome }, "batch sync with peers"),
-          (err: unknown) => modules.logger.warn({ batch, err: (err as Error).message }, "batch sync failed"),
-        );
-      }
+      // Batches still open went round (partly) before this node listened: fetch their seeds and partials from peers
+      // (and again every SYNC_AFTER_BLOCKS blocks while they lack a quorum here: #syncLagging).
+      const head = await publicClient.getBlockNumber();
+      for (const batch of node.batchTable.openBatches()) node.#sync(batch, head);
     }
     return node;
   }
@@ -407,6 +410,33 @@ export class AggregatorNode {
     net.opts.bootstrap.push(...fresh);
     this.modules.logger.info({ peers: fresh }, "joining operators registered on-chain");
     void net.connectBootstrap();
+  }
+
+  /**
+   * Open batches without a result at quorum here SYNC_AFTER_BLOCKS blocks after their close (or after the last
+   * round) are asked of peers again: this node may have missed their gossip (it restarted, or had no peer yet when
+   * it started), and operators do not gossip a partial twice.
+   */
+  #syncLagging(head: bigint): void {
+    for (const batch of this.batchTable.openBatches()) {
+      const info = this.#batches.get(batch);
+      if (info === null || info.status !== "open" || this.aggregator.outcome(batch) !== undefined) continue;
+      if (head < (this.#syncedAt.get(batch) ?? info.closedAtBlock) + SYNC_AFTER_BLOCKS) continue;
+      if (this.aggregator.pool.tallies(batch).some((t) => t.quorumAtBlock !== null)) continue;
+      this.#sync(batch, head);
+    }
+    for (const b of this.#syncedAt.keys()) if (this.#batches.get(b)?.status !== "open") this.#syncedAt.delete(b);
+  }
+
+  /** One batch-sync round in the background; what peers send goes through the gossip validators and processors. */
+  #sync(batch: bigint, head: bigint): void {
+    const net = this.network;
+    if (net === null || this.#stopped) return;
+    this.#syncedAt.set(batch, head);
+    net.requestBatch(batch).then(
+      (outcome) => this.modules.logger.info({ batch, ...outcome }, "batch sync with peers"),
+      (err: unknown) => this.modules.logger.warn({ batch, err: (err as Error).message }, "batch sync failed"),
+    );
   }
 
   /** Verify and submit shortly after a burst of gossip rather than at the next block (a CPU choice, not a deadline). */

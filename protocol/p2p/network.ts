@@ -115,6 +115,7 @@ export class MatchnetNetwork<PK = unknown> {
   private redialing = false;
   private stopped = false;
   private readonly syncStore = new SyncStore(SYNC_RETAIN_BATCHES);
+  private syncRounds = 0;
   private readonly receivers = new Map<GossipTopicName, (data: Uint8Array, from: string) => Promise<"accept" | GossipAction>>();
 
   private constructor(
@@ -317,7 +318,10 @@ export class MatchnetNetwork<PK = unknown> {
    * batch was open. Failures of single peers (no such protocol, timeout, malformed answer) are logged and skipped.
    */
   async requestBatch(batch: bigint, maxPeers = 3): Promise<BatchSyncOutcome> {
-    const peers = this.libp2p.getPeers().slice(0, maxPeers);
+    // Each round starts one peer further along the list, so that repeated rounds do not keep asking the same few.
+    const all = this.libp2p.getPeers();
+    const start = all.length === 0 ? 0 : this.syncRounds++ % all.length;
+    const peers = [...all.slice(start), ...all.slice(0, start)].slice(0, maxPeers);
     const outcome: BatchSyncOutcome = { asked: peers.length, answered: 0, messages: 0, accepted: 0 };
     const answers = await Promise.all(
       peers.map(async (peer) => {

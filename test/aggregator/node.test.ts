@@ -230,6 +230,52 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await wallet.dir.remove();
     }
   });
+  it("given partials gossiped before it had a peer (its start-up sync asked nobody) → it should fetch them by batch sync two blocks after the close and submit", async () => {
+    const s = await networkHelpers.loadFixture(closedBatch);
+    // An operator that signed while no aggregator listened: its publishes reached nobody, its sync store has them.
+    const operator = await MatchnetNetwork.start(
+      { ...defaultNetworkOpts, chainId: s.chainId, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], publishTimeoutMs: 50 },
+      {
+        batches: new BatchTable({ seedTimeoutBlocks: 5n, retainBatches: 4 }, { resultMessageHash: () => "0x" }),
+        operators: { operatorAt: () => undefined },
+        verifier: await createBlsVerifier("mcl"),
+        logger: silentLogger(),
+        metrics: null,
+        processors: {},
+      },
+    );
+    const seed = await leaderSeed(s, 1n);
+    const view = await operatorView(s, 1n, seed.seed);
+    for (const o of s.ops) {
+      const published = await operator.publishPartial(operatorPartial(o, view, seed)).catch((err: Error) => err.message);
+      expect(published).to.match(/no subscriber/);
+    }
+    const { node, wallet, lines } = await startNode(s, { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], unknownBatchWaitMs: 1_000 });
+    try {
+      await until(() => lines.objects().some((l) => l.msg === "batch sync with peers"));
+      expect(lines.objects().find((l) => l.msg === "batch sync with peers")).to.include({ batch: "1", asked: 0, accepted: 0 });
+      await operator.libp2p.dial(node.network!.libp2p.getMultiaddrs()[0]!);
+      await until(() => node.network!.peerCount() === 1);
+
+      await networkHelpers.mine(1);
+      await node.follower.poll();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(lines.objects().filter((l) => l.msg === "batch sync with peers"), "no second round one block after the close").to.have.length(1);
+      await networkHelpers.mine(1);
+      await node.follower.poll();
+      await until(() => node.aggregator.outcome(1n) !== undefined);
+      const rounds = lines.objects().filter((l) => l.msg === "batch sync with peers");
+      expect(rounds[1]).to.include({ batch: "1", asked: 1, answered: 1, messages: 4, accepted: 4 });
+      expect(node.aggregator.outcome(1n)?.kind).to.equal("submitted");
+      expect((await s.serviceManager.read.getBatch([1n])).status).to.equal(2);
+      expect(lines.objects().find((l) => l.msg === "batch submitted")).to.include({ signers: 4, nonSigners: 0 });
+    } finally {
+      await operator.stop();
+      await node.stop();
+      await wallet.dir.remove();
+    }
+  });
+
   it("given partials over libp2p but no seed message (missed) → it should take the seed from the partials' proof and submit with every signer", async () => {
     const s = await networkHelpers.loadFixture(closedBatch);
     const { node, wallet, lines, metrics } = await startNode(s, { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], unknownBatchWaitMs: 1_000 });
