@@ -30,6 +30,7 @@ import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.
 import type { ValidatedPartial } from "../protocol/p2p/validation/partial.js";
 import type { ValidatedSeed } from "../protocol/p2p/validation/seed.js";
 import { SlashingProtection, SigningDuty, type SignOutcome } from "./slashing-protection/slashingProtection.js";
+import { SlashingProtectionError } from "./slashing-protection/errors.js";
 import { startNodeApi, type NodeApi } from "./api.js";
 import { ChainOperatorSets, fallbackLength, readBatchAtClose, readBatchTiming, type BatchAtClose, type BatchTiming } from "./chainViews.js";
 import { DecisionRepository, type Decision } from "./decisions.js";
@@ -90,8 +91,12 @@ export interface SignedDecision extends Decision {
 
 interface BatchState {
   close: BatchAtClose;
-  /** In the operator set at R_b (undefined until read). */
+  /** In the operator set at R_b (undefined until read; a failed read is retried on the next block). */
   member?: boolean;
+  /** The start duty (membership read, restart checks, first decide) is running. */
+  starting: boolean;
+  /** The last decide failed on something that may pass later (an RPC read): retried on the next block. */
+  retryDecide: boolean;
   /** Verified seeds by fallback rank (the first one verified per rank). */
   seeds: Map<number, VerifiedSeed>;
   /** Block of the last batch-sync request for this batch (null: none yet). */
@@ -144,6 +149,8 @@ export class OperatorNode {
   private readonly equivocation: EquivocationReporter;
   private readonly opMetrics: OperatorMetrics;
   private readonly batches = new Map<bigint, BatchState>();
+  /** Closes whose reads failed, by batch: read again on the next block. */
+  private readonly closeRetries = new Map<bigint, BatchClosedInfo>();
   private readonly pending = new Set<Promise<unknown>>();
   private network: MatchnetNetwork<G2Point> | null = null;
   private follower: ChainFollower | null = null;
@@ -304,7 +311,16 @@ export class OperatorNode {
 
   private async onBatchClosed(info: BatchClosedInfo): Promise<void> {
     if (this.batches.has(info.batch)) return;
-    const close = await readBatchAtClose(this.modules.client, this.opts.addresses, this.opts.chainId, info.batch, fallbackLength(this.timing!));
+    let close: BatchAtClose;
+    try {
+      close = await readBatchAtClose(this.modules.client, this.opts.addresses, this.opts.chainId, info.batch, fallbackLength(this.timing!));
+    } catch (err) {
+      // An RPC hiccup must not cost the batch: the close is read again on the next block.
+      this.log.warn({ batch: info.batch, err: (err as Error).message }, "reading a closed batch failed; retrying on the next block");
+      this.closeRetries.set(info.batch, info);
+      return;
+    }
+    if (this.batches.has(info.batch)) return;
     this.table.onClosed({
       batch: close.batch,
       referenceBlock: close.referenceBlock,
@@ -316,6 +332,8 @@ export class OperatorNode {
       close,
       seeds: new Map(),
       syncedAt: null,
+      starting: false,
+      retryDecide: false,
       ownSeedStarted: false,
       deciding: false,
       partials: new Map(),
@@ -354,9 +372,23 @@ export class OperatorNode {
   private onBlock(n: bigint): void {
     this.table.onBlock(n);
     this.opMetrics.headBlock.set(Number(n));
+    for (const info of [...this.closeRetries.values()]) {
+      this.closeRetries.delete(info.batch);
+      this.track(this.onBatchClosed(info), "close");
+    }
     // A fallback leader's turn comes with the blocks.
     for (const [batch, st] of this.batches) {
-      if (st.status !== BatchStatus.Open || !st.member || st.decision !== undefined || st.deciding) continue;
+      if (st.status !== BatchStatus.Open) continue;
+      // Duties that failed on a read (RPC) are run again, one block later.
+      if (st.member === undefined && !st.starting) {
+        this.track(this.startBatch(batch), "result");
+        continue;
+      }
+      if (st.retryDecide && !st.deciding && st.decision === undefined) {
+        st.retryDecide = false;
+        this.track(this.maybeDecide(batch), "result");
+      }
+      if (!st.member || st.decision !== undefined || st.deciding) continue;
       // Still no seed two blocks after the close (gossip missed, e.g. no peer connected then): ask peers, every two
       // blocks, before this node's own fallback turn can come.
       if (st.seeds.size === 0 && n >= st.close.closedAt + SYNC_AFTER_BLOCKS && (st.syncedAt === null || n >= st.syncedAt + SYNC_AFTER_BLOCKS)) {
@@ -370,7 +402,12 @@ export class OperatorNode {
 
   private async startBatch(batch: bigint): Promise<void> {
     const st = this.batches.get(batch)!;
-    st.member = (await this.operatorSets.operatorAt(this.operatorId, st.close.referenceBlock)) !== undefined;
+    st.starting = true;
+    try {
+      st.member = (await this.operatorSets.operatorAt(this.operatorId, st.close.referenceBlock)) !== undefined;
+    } finally {
+      st.starting = false;
+    }
     if (!st.member) {
       this.log.info({ batch, referenceBlock: st.close.referenceBlock }, "not in the operator set at R_b: following this batch without signing");
       return;
@@ -498,6 +535,8 @@ export class OperatorNode {
     } catch (err) {
       this.opMetrics.dutyErrors.inc({ duty: "result" });
       st.error = `result: ${(err as Error).message}`;
+      // A refusal by slashing protection stands; anything else (a read that failed) is tried again next block.
+      st.retryDecide = !(err instanceof SlashingProtectionError);
       throw err;
     } finally {
       st.deciding = false;

@@ -2,7 +2,8 @@
  * Four operator nodes in one process on an in-process Hardhat chain: real libp2p on 127.0.0.1, real LevelDB in temp
  * dirs, peers found from the sockets registered on-chain. A batch closes; the leader signs the seed, every node
  * matches at R_b and signs the same result; the partials, aggregated by the aggregator core's submission builder,
- * finalize the batch on-chain. Then restart safety, a refused double sign, and an equivocation proof.
+ * finalize the batch on-chain. Then restart safety, a refused double sign, an equivocation proof, and a batch whose
+ * close one node failed to read (RPC) and read again a block later.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,7 +16,9 @@ import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { SecretKey, type G1Point } from "../../protocol/bls/index.js";
 import { readOperatorSet } from "../../protocol/chain/reads.js";
 import { SlashingProtectionError, SlashingProtectionErrorCode } from "../../operator/slashing-protection/errors.js";
+import { createLogger } from "../../protocol/log/logger.js";
 import { deploySystem, orders, providerOffer, type System } from "../support/serviceManager.js";
+import { MemoryLines } from "../support/memory-stream.js";
 import { makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
 
 const connection = await network.create();
@@ -223,6 +226,44 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
     } finally {
       rpcDown = false;
     }
+  });
+
+  it("given the RPC failing while a node reads a batch's close → it should read it again on the next block and sign the same result as the others", async () => {
+    // Node 3 restarted behind a transport that drops eth_call while `failing` (an RPC endpoint hiccup).
+    let failing = false;
+    const flaky = createPublicClient({
+      transport: custom({
+        request: async ({ method, params }: { method: string; params?: unknown }) => {
+          if (failing && method === "eth_call") throw new Error("RPC unavailable");
+          return connection.provider.request({ method, params: params as unknown[] });
+        },
+      }, { retryCount: 0 }),
+      pollingInterval: 20,
+      cacheTime: 0,
+    }) as PublicClient;
+    const lines = new MemoryLines();
+    await nodes[3]!.stop();
+    nodes[3] = await startNode(s, slots[3]!, { client: flaky, logger: createLogger({ level: "info", destination: lines }) });
+    await waitFor(() => nodes[3]!.node.peerCount() >= 3, "node 3 back in the mesh");
+    const timing = await s.serviceManager.read.batchTiming();
+    await connection.networkHelpers.mine(timing.batchInterval);
+    failing = true;
+    await s.serviceManager.write.closeBatch();
+    const batch = await s.serviceManager.read.batchCount();
+    try {
+      await waitFor(() => lines.objects().some((l) => l.msg === "reading a closed batch failed; retrying on the next block" && l.batch === String(batch)), "node 3's failed read of the close");
+      expect(nodes[3]!.node.batchReport(batch)).to.equal(undefined);
+    } finally {
+      failing = false;
+    }
+    await connection.networkHelpers.mine(1);
+    // The members at R_b (the equivocator slashed above follows without signing) all decide, node 3 after its retry.
+    const members = () => nodes.filter((n) => n.node.batchReport(batch)?.member === true);
+    await waitFor(() => nodes.every((n) => typeof n.node.batchReport(batch)?.member === "boolean"), "every node's membership read");
+    expect(members()).to.have.length(3);
+    expect(members()).to.include(nodes[3]);
+    await waitFor(() => members().every((n) => n.node.decision(batch) !== undefined), "every member's decision", 20_000);
+    expect(new Set(members().map((n) => n.node.decision(batch)!.messageHash)).size).to.equal(1);
   });
 
   it("given the Grafana dashboard → it should only query matchnet_ and eigen_ metrics the node exports", async () => {
