@@ -58,6 +58,9 @@ interface IGpuCatalog {
     /// @notice Every model id, in the order they were added.
     function modelIds() external view returns (uint16[] memory);
 
+    /// @notice Every model, in the order they were added (one call instead of `getModel` per id).
+    function getModels() external view returns (Model[] memory);
+
     /// @notice The tier PROTOCOL.md section 2 assigns to a list price in whole US dollars.
     function tierOfListPrice(uint32 listPriceUsd) external pure returns (Tier);
 }

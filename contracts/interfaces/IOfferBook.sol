@@ -63,6 +63,8 @@ interface IOfferBook {
     error OfferBookCapacityOutOfRange(uint64 offerId);
     /// @notice Thrown when the marketplace address is zero or set a second time.
     error OfferBookMarketplaceAlreadySet();
+    /// @notice Thrown by `versionsAt` for a page starting at offer 0 or asking for 0 offers.
+    error OfferBookInvalidPage(uint64 fromOfferId, uint64 maxOffers);
 
     event OfferCreated(uint64 indexed offerId, address indexed provider, uint16 modelId, address paymentToken);
     event OfferVersionActivated(
@@ -98,6 +100,15 @@ interface IOfferBook {
     /// @notice The version of offer `offerId` active at block `blockNumber`, or a zero struct (versionId 0) if
     ///         none was. Binary search over the offer's versions.
     function versionAt(uint64 offerId, uint64 blockNumber) external view returns (OfferVersion memory);
+
+    /// @notice The versions active at `blockNumber` of at most `maxOffers` offers from `fromOfferId` on, ascending by
+    ///         offer id (offers with none are left out), and the offer id to ask from next (0 when the last offer
+    ///         was reached). One call instead of one `versionAt` per offer, for operators reading a batch's inputs.
+    ///         Reverts with `OfferBookInvalidPage` when `fromOfferId` or `maxOffers` is 0.
+    function versionsAt(uint64 fromOfferId, uint64 maxOffers, uint64 blockNumber)
+        external
+        view
+        returns (OfferVersion[] memory versions, uint64 next);
 
     /// @notice Every version id of the offer, oldest first.
     function versionIdsOf(uint64 offerId) external view returns (uint64[] memory);

@@ -97,6 +97,9 @@ interface IProviderRegistry {
     /// @notice The provider record (`Provider` in types.ts); status None if not registered.
     function getProvider(address provider) external view returns (Provider memory);
 
+    /// @notice `getProvider` of each address, in the order given (one call for a batch's providers).
+    function getProviders(address[] calldata providers) external view returns (Provider[] memory);
+
     /// @notice The fields matching reads, from one storage slot (the marketplace's hot path).
     function matchingProfile(address provider)
         external

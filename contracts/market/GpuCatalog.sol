@@ -35,9 +35,14 @@ contract GpuCatalog is IGpuCatalog, Ownable {
 
     /// @inheritdoc IGpuCatalog
     function getModel(uint16 id) external view returns (Model memory) {
-        Entry memory e = _entries[id];
-        if (!e.present) revert GpuCatalogUnknownModel(id);
-        return Model({id: id, name: _names[id], vramGb: e.vramGb, listPriceUsd: e.listPriceUsd, tier: e.tier});
+        if (!_entries[id].present) revert GpuCatalogUnknownModel(id);
+        return _model(id);
+    }
+
+    /// @inheritdoc IGpuCatalog
+    function getModels() external view returns (Model[] memory models) {
+        models = new Model[](_ids.length);
+        for (uint256 i = 0; i < _ids.length; i++) models[i] = _model(_ids[i]);
     }
 
     /// @inheritdoc IGpuCatalog
@@ -65,6 +70,11 @@ contract GpuCatalog is IGpuCatalog, Ownable {
         if (listPriceUsd < 5_000) return Tier.Medium;
         if (listPriceUsd < 15_000) return Tier.High;
         return Tier.Ultra;
+    }
+
+    function _model(uint16 id) private view returns (Model memory) {
+        Entry memory e = _entries[id];
+        return Model({id: id, name: _names[id], vramGb: e.vramGb, listPriceUsd: e.listPriceUsd, tier: e.tier});
     }
 
     function _add(ModelSeed memory seed) private {

@@ -135,23 +135,30 @@ contract OfferBook is IOfferBook, Ownable {
     }
 
     /// @inheritdoc IOfferBook
-    function versionAt(uint64 offerId, uint64 blockNumber) external view returns (OfferVersion memory found) {
-        uint64[] storage ids = _versionIds[offerId];
-        if (ids.length == 0) revert OfferBookUnknownOffer(offerId);
-        // activeFrom is non-decreasing along the list: find the last version with activeFrom ≤ blockNumber.
-        uint256 lo = 0;
-        uint256 hi = ids.length;
-        while (lo < hi) {
-            uint256 mid = (lo + hi) / 2;
-            if (_versions[ids[mid]].activeFrom <= blockNumber) lo = mid + 1;
-            else hi = mid;
+    function versionAt(uint64 offerId, uint64 blockNumber) external view returns (OfferVersion memory) {
+        if (_versionIds[offerId].length == 0) revert OfferBookUnknownOffer(offerId);
+        return _versionAt(offerId, blockNumber);
+    }
+
+    /// @inheritdoc IOfferBook
+    function versionsAt(uint64 fromOfferId, uint64 maxOffers, uint64 blockNumber)
+        external
+        view
+        returns (OfferVersion[] memory versions, uint64 next)
+    {
+        if (fromOfferId == 0 || maxOffers == 0) revert OfferBookInvalidPage(fromOfferId, maxOffers);
+        uint64 count = _offerCount;
+        if (fromOfferId > count) return (versions, 0);
+        uint64 last = count - fromOfferId < maxOffers ? count : fromOfferId + maxOffers - 1;
+        OfferVersion[] memory found = new OfferVersion[](last - fromOfferId + 1);
+        uint256 n;
+        for (uint64 id = fromOfferId; id <= last; id++) {
+            OfferVersion memory v = _versionAt(id, blockNumber);
+            if (v.versionId != 0) found[n++] = v;
         }
-        if (lo == 0) return found;
-        uint64 versionId = ids[lo - 1];
-        VersionRecord storage v = _versions[versionId];
-        // A version replaced in its own block has an empty range; so has one ending at or before blockNumber.
-        if (v.activeUntil != 0 && v.activeUntil <= blockNumber) return found;
-        return _toVersion(versionId, v);
+        versions = new OfferVersion[](n);
+        for (uint256 i = 0; i < n; i++) versions[i] = found[i];
+        next = last == count ? 0 : last + 1;
     }
 
     /// @inheritdoc IOfferBook
@@ -206,6 +213,25 @@ contract OfferBook is IOfferBook, Ownable {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// The version of `offerId` active at `blockNumber`, or an empty one (versionId 0) if none was.
+    function _versionAt(uint64 offerId, uint64 blockNumber) private view returns (OfferVersion memory found) {
+        uint64[] storage ids = _versionIds[offerId];
+        // activeFrom is non-decreasing along the list: find the last version with activeFrom ≤ blockNumber.
+        uint256 lo = 0;
+        uint256 hi = ids.length;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (_versions[ids[mid]].activeFrom <= blockNumber) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo == 0) return found;
+        uint64 versionId = ids[lo - 1];
+        VersionRecord storage v = _versions[versionId];
+        // A version replaced in its own block has an empty range; so has one ending at or before blockNumber.
+        if (v.activeUntil != 0 && v.activeUntil <= blockNumber) return found;
+        return _toVersion(versionId, v);
+    }
 
     function _requireActiveProvider() private view {
         (IProviderRegistry.ProviderStatus s,,,,,) = _registry.matchingProfile(msg.sender);

@@ -214,6 +214,16 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IProviderRegistry
     function getProvider(address provider) external view returns (Provider memory) {
+        return _provider(provider);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function getProviders(address[] calldata providers) external view returns (Provider[] memory out) {
+        out = new Provider[](providers.length);
+        for (uint256 i = 0; i < providers.length; i++) out[i] = _provider(providers[i]);
+    }
+
+    function _provider(address provider) private view returns (Provider memory) {
         Record memory r = _records[provider];
         return Provider({
             provider: provider,

@@ -4399,6 +4399,22 @@ export const offerBookAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "fromOfferId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "maxOffers",
+        "type": "uint64"
+      }
+    ],
+    "name": "OfferBookInvalidPage",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "OfferBookMarketplaceAlreadySet",
     "type": "error"
@@ -5091,7 +5107,7 @@ export const offerBookAbi = [
           }
         ],
         "internalType": "struct IOfferBook.OfferVersion",
-        "name": "found",
+        "name": "",
         "type": "tuple"
       }
     ],
@@ -5125,6 +5141,92 @@ export const offerBookAbi = [
         "internalType": "uint64[]",
         "name": "",
         "type": "uint64[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "fromOfferId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "maxOffers",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "blockNumber",
+        "type": "uint64"
+      }
+    ],
+    "name": "versionsAt",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "versionId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "offerId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint16",
+            "name": "modelId",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "gpuCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "gpusLeased",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint128",
+            "name": "pricePerGpuHour",
+            "type": "uint128"
+          },
+          {
+            "internalType": "address",
+            "name": "paymentToken",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "activeFrom",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "activeUntil",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IOfferBook.OfferVersion[]",
+        "name": "versions",
+        "type": "tuple[]"
+      },
+      {
+        "internalType": "uint64",
+        "name": "next",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -5721,6 +5823,67 @@ export const providerRegistryAbi = [
         "internalType": "struct IProviderRegistry.Provider",
         "name": "",
         "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address[]",
+        "name": "providers",
+        "type": "address[]"
+      }
+    ],
+    "name": "getProviders",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "provider",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "stake",
+            "type": "uint256"
+          },
+          {
+            "internalType": "enum IProviderRegistry.ProviderStatus",
+            "name": "status",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint16",
+            "name": "zone",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "uptimeBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "leasesCompleted",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "leasesFailed",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "timesSlashed",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct IProviderRegistry.Provider[]",
+        "name": "out",
+        "type": "tuple[]"
       }
     ],
     "stateMutability": "view",
@@ -6343,6 +6506,46 @@ export const gpuCatalogAbi = [
         "internalType": "struct IGpuCatalog.Model",
         "name": "",
         "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "getModels",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint16",
+            "name": "id",
+            "type": "uint16"
+          },
+          {
+            "internalType": "string",
+            "name": "name",
+            "type": "string"
+          },
+          {
+            "internalType": "uint16",
+            "name": "vramGb",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "listPriceUsd",
+            "type": "uint32"
+          },
+          {
+            "internalType": "enum IGpuCatalog.Tier",
+            "name": "tier",
+            "type": "uint8"
+          }
+        ],
+        "internalType": "struct IGpuCatalog.Model[]",
+        "name": "models",
+        "type": "tuple[]"
       }
     ],
     "stateMutability": "view",

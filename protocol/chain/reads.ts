@@ -28,12 +28,13 @@ export interface SystemAddresses {
 
 /** How many order ids one `openOrders` call scans: bounded so one eth_call stays well under the RPC's gas cap. */
 const ORDER_SCAN_PAGE = 500n;
+/** How many offers one `versionsAt` call covers (a binary search each): a few million gas per eth_call. */
+const OFFER_PAGE = 256n;
+/** How many providers one `getProviders` call reads. */
+const PROVIDER_PAGE = 500;
 
 export async function readCatalog(client: PublicClient, catalog: Address, blockNumber: bigint): Promise<GpuModel[]> {
-  const ids = await client.readContract({ address: catalog, abi: gpuCatalogAbi, functionName: "modelIds", blockNumber });
-  const models = await Promise.all(
-    ids.map((id) => client.readContract({ address: catalog, abi: gpuCatalogAbi, functionName: "getModel", args: [id], blockNumber })),
-  );
+  const models = await client.readContract({ address: catalog, abi: gpuCatalogAbi, functionName: "getModels", blockNumber });
   return models.map((m) => ({ id: m.id, name: m.name, vramGb: m.vramGb, listPriceUsd: m.listPriceUsd, tier: m.tier }));
 }
 
@@ -57,16 +58,18 @@ export async function readOpenOrders(client: PublicClient, marketplace: Address,
   return orders;
 }
 
-/** For every offer, the version active at `blockNumber` (offers with none are left out), ascending by offer id. */
+/**
+ * For every offer, the version active at `blockNumber` (offers with none are left out), ascending by offer id: pages
+ * of `versionsAt`, all requested at once (offer ids are 1‥offerCount).
+ */
 export async function readActiveOfferVersions(client: PublicClient, offerBook: Address, blockNumber: bigint): Promise<OfferVersion[]> {
   const count = await client.readContract({ address: offerBook, abi: offerBookAbi, functionName: "offerCount", blockNumber });
-  const ids = Array.from({ length: Number(count) }, (_, i) => BigInt(i + 1));
-  const versions = await Promise.all(
-    ids.map((offerId) =>
-      client.readContract({ address: offerBook, abi: offerBookAbi, functionName: "versionAt", args: [offerId, blockNumber], blockNumber }),
-    ),
+  const starts: bigint[] = [];
+  for (let from = 1n; from <= count; from += OFFER_PAGE) starts.push(from);
+  const pages = await Promise.all(
+    starts.map((from) => client.readContract({ address: offerBook, abi: offerBookAbi, functionName: "versionsAt", args: [from, OFFER_PAGE, blockNumber], blockNumber })),
   );
-  return versions.filter((v) => v.versionId !== 0n).map((v) => ({ ...v }));
+  return pages.flatMap(([versions]) => versions.map((v) => ({ ...v })));
 }
 
 export async function readProviders(
@@ -76,10 +79,12 @@ export async function readProviders(
   blockNumber: bigint,
 ): Promise<Provider[]> {
   const unique = [...new Set(providers.map((p) => p.toLowerCase() as Address))].sort();
+  const pages: Address[][] = [];
+  for (let i = 0; i < unique.length; i += PROVIDER_PAGE) pages.push(unique.slice(i, i + PROVIDER_PAGE));
   const rows = await Promise.all(
-    unique.map((p) => client.readContract({ address: registry, abi: providerRegistryAbi, functionName: "getProvider", args: [p], blockNumber })),
+    pages.map((page) => client.readContract({ address: registry, abi: providerRegistryAbi, functionName: "getProviders", args: [page], blockNumber })),
   );
-  return rows.map((r) => ({ ...r }));
+  return rows.flat().map((r) => ({ ...r }));
 }
 
 export async function readMatchingWeights(client: PublicClient, serviceManager: Address, blockNumber: bigint): Promise<MatchingWeights> {

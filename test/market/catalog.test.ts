@@ -18,6 +18,8 @@ describe("GpuCatalog", () => {
         const model = await m.catalog.read.getModel([g.id]);
         expect(model).to.deep.equal({ id: g.id, name: g.name, vramGb: g.vramGb, listPriceUsd: g.listPriceUsd, tier: g.tier });
       }
+      // The same models in one call, in the order they were added.
+      expect(await m.catalog.read.getModels()).to.deep.equal(GPU_CATALOG.map((g) => ({ id: g.id, name: g.name, vramGb: g.vramGb, listPriceUsd: g.listPriceUsd, tier: g.tier })));
     });
 
     it("→ it should compute tiers with each bound in the higher tier, like types.ts", async () => {

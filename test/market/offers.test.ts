@@ -47,6 +47,37 @@ describe("OfferBook", () => {
       expect((await m.offerBook.read.getVersion([v1])).activeUntil).to.equal(b2);
     });
 
+    it("→ versionsAt should page over offers, equal versionAt offer by offer at every block, and refuse an empty page", async () => {
+      const m = await networkHelpers.loadFixture(fixture);
+      const a = await providerWithOffer(m, m.provider1);
+      const b = await providerWithOffer(m, m.provider2);
+      const c = await providerWithOffer(m, m.provider1, { register: false });
+      const b0 = await blockNumber(m);
+      await (await as(m, m.provider2)).offerBook.write.updateOffer([b.offerId, 6, 3n * USD]);
+      await (await as(m, m.provider1)).offerBook.write.withdrawOffer([a.offerId]);
+      const b2 = await blockNumber(m);
+      const count = await m.offerBook.read.offerCount();
+      expect(count).to.equal(3n);
+      for (let at = b0 - 3n; at <= b2 + 1n; at++) {
+        const one = [];
+        for (let id = 1n; id <= count; id++) {
+          const v = await m.offerBook.read.versionAt([id, at]);
+          if (v.versionId !== 0n) one.push(v);
+        }
+        // Whole range at once, and in pages of two (the second page starts where the first said).
+        expect(await m.offerBook.read.versionsAt([1n, 10n, at])).to.deep.equal([one, 0n]);
+        const [first, next] = await m.offerBook.read.versionsAt([1n, 2n, at]);
+        expect(next).to.equal(3n);
+        const [second, end] = await m.offerBook.read.versionsAt([next, 2n, at]);
+        expect(end).to.equal(0n);
+        expect([...first, ...second]).to.deep.equal(one);
+      }
+      expect((await m.offerBook.read.versionsAt([1n, 10n, b2]))[0].map((v) => v.offerId)).to.deep.equal([b.offerId, c.offerId]);
+      expect(await m.offerBook.read.versionsAt([4n, 10n, b2])).to.deep.equal([[], 0n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(m.offerBook.read.versionsAt([0n, 10n, b2]), m.offerBook, "OfferBookInvalidPage", [0n, 10n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(m.offerBook.read.versionsAt([1n, 0n, b2]), m.offerBook, "OfferBookInvalidPage", [1n, 0n]);
+    });
+
     it("→ it should give versions a global id across offers and share gpusLeased between versions", async () => {
       const m = await networkHelpers.loadFixture(fixture);
       const a = await providerWithOffer(m, m.provider1);

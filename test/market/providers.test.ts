@@ -23,6 +23,11 @@ describe("ProviderRegistry", () => {
       expect(await m.stakeToken.read.balanceOf([m.registry.address])).to.equal(MIN_STAKE);
       expect(await m.registry.read.reputationBps([m.provider1.account.address])).to.equal(5_000);
       expect(await m.registry.read.providerCount()).to.equal(1n);
+      // getProviders: each address's getProvider, in the order given (an unregistered one has status None).
+      const many = await m.registry.read.getProviders([[m.provider2.account.address, m.provider1.account.address]]);
+      expect(many).to.deep.equal([await m.registry.read.getProvider([m.provider2.account.address]), p]);
+      expect(many[0]!.status).to.equal(ProviderStatus.None);
+      expect(await m.registry.read.getProviders([[]])).to.deep.equal([]);
     });
   });
 
