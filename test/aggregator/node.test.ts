@@ -71,10 +71,13 @@ async function operatorView(s: System, batch: bigint, seed: Hex) {
   return { R, assignments, assignmentsHash: ah, digest };
 }
 
-/** A libp2p peer that only publishes (as an operator would); its own views are empty, so it ignores what it receives. */
-async function publishingPeer(s: System, node: AggregatorNode) {
+/**
+ * A libp2p peer that only publishes (as an operator would); its own views are empty, so it ignores what it receives.
+ * Given no node, it starts alone (what it publishes reaches nobody but stays servable to batch sync).
+ */
+async function publishingPeer(s: System, node: AggregatorNode | null, publishTimeoutMs = defaultNetworkOpts.publishTimeoutMs) {
   return MatchnetNetwork.start(
-    { ...defaultNetworkOpts, chainId: s.chainId, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: node.network!.multiaddrs() },
+    { ...defaultNetworkOpts, chainId: s.chainId, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: node?.network!.multiaddrs() ?? [], publishTimeoutMs },
     {
       batches: new BatchTable({ seedTimeoutBlocks: 5n, retainBatches: 4 }, { resultMessageHash: () => "0x" }),
       operators: { operatorAt: () => undefined },
@@ -233,17 +236,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
   it("given partials gossiped before it had a peer (its start-up sync asked nobody) → it should fetch them by batch sync two blocks after the close and submit", async () => {
     const s = await networkHelpers.loadFixture(closedBatch);
     // An operator that signed while no aggregator listened: its publishes reached nobody, its sync store has them.
-    const operator = await MatchnetNetwork.start(
-      { ...defaultNetworkOpts, chainId: s.chainId, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], publishTimeoutMs: 50 },
-      {
-        batches: new BatchTable({ seedTimeoutBlocks: 5n, retainBatches: 4 }, { resultMessageHash: () => "0x" }),
-        operators: { operatorAt: () => undefined },
-        verifier: await createBlsVerifier("mcl"),
-        logger: silentLogger(),
-        metrics: null,
-        processors: {},
-      },
-    );
+    const operator = await publishingPeer(s, null, 50);
     const seed = await leaderSeed(s, 1n);
     const view = await operatorView(s, 1n, seed.seed);
     for (const o of s.ops) {
