@@ -93,6 +93,8 @@ interface BatchState {
   close: BatchAtClose;
   /** In the operator set at R_b (undefined until read; a failed read is retried on the next block). */
   member?: boolean;
+  /** The close was read only on a retry: seed and partials may have been gossiped before the batch was known. */
+  closeReadLate: boolean;
   /** The start duty (membership read, restart checks, first decide) is running. */
   starting: boolean;
   /** The last decide failed on something that may pass later (an RPC read): retried on the next block. */
@@ -309,7 +311,8 @@ export class OperatorNode {
 
   // ------------------------------------------------------------------ chain events
 
-  private async onBatchClosed(info: BatchClosedInfo): Promise<void> {
+  /** `retried`: the first read of this close failed, so the batch's gossip may have gone round before it was known. */
+  private async onBatchClosed(info: BatchClosedInfo, retried = false): Promise<void> {
     if (this.batches.has(info.batch)) return;
     let close: BatchAtClose;
     try {
@@ -332,6 +335,7 @@ export class OperatorNode {
       close,
       seeds: new Map(),
       syncedAt: null,
+      closeReadLate: retried,
       starting: false,
       retryDecide: false,
       ownSeedStarted: false,
@@ -374,7 +378,7 @@ export class OperatorNode {
     this.opMetrics.headBlock.set(Number(n));
     for (const info of [...this.closeRetries.values()]) {
       this.closeRetries.delete(info.batch);
-      this.track(this.onBatchClosed(info), "close");
+      this.track(this.onBatchClosed(info, true), "close");
     }
     // A fallback leader's turn comes with the blocks.
     for (const [batch, st] of this.batches) {
@@ -427,7 +431,9 @@ export class OperatorNode {
     // A batch that closed before this node started went round (partly) without it: the leader's seed and the
     // others' partials are fetched from peers first, so that the node decides with the seed the others used and,
     // as a fallback leader, does not sign a seed of its own that nobody needs.
+    // So may one whose close this node read late (an RPC failure): its gossip may have been ignored meanwhile.
     if (st.close.closedAt <= this.startHead) await this.syncBatch(batch, this.startHead);
+    else if (st.closeReadLate) await this.syncBatch(batch, this.follower?.head ?? st.close.closedAt);
     await this.maybeProduceSeed(batch);
     await this.maybeDecide(batch);
   }
