@@ -95,7 +95,7 @@ interface BatchState {
   member?: boolean;
   /** The close was read only on a retry: seed and partials may have been gossiped before the batch was known. */
   closeReadLate: boolean;
-  /** The start duty (membership read, restart checks, first decide) is running. */
+  /** The start duty's membership read is in flight (a failed one leaves `member` undefined for the next block). */
   starting: boolean;
   /** The last decide failed on something that may pass later (an RPC read): retried on the next block. */
   retryDecide: boolean;
