@@ -608,15 +608,16 @@ export class OperatorNode {
 
   /**
    * Publishes off the duty's path; a failure (no subscriber in time) is logged and counted, and the duty stands.
-   * Zero recipients is not an error (a restarted node re-publishing bytes its peers have seen) but is logged:
-   * nobody heard this message now, only batch sync can still serve it.
+   * Zero recipients is not an error (bytes the peers have seen already: a list identical to another operator's, a
+   * restarted node re-publishing) and is logged at debug.
    */
   private publish(what: string, batch: bigint, fn: () => Promise<number>): void {
     this.track(
       fn().then(
         (recipients) => {
+          // No recipient is routine for a result list (identical lists from several operators share one content id).
           if (recipients > 0) this.log.debug({ topic: what, batch, recipients }, "gossip published");
-          else this.log.info({ topic: what, batch }, "gossip published to no peer (seen before, or no peer ready)");
+          else this.log.debug({ topic: what, batch }, "gossip published to no peer (seen before, or no peer ready)");
         },
         (err: unknown) => {
           if (this.stopping) return;
