@@ -91,7 +91,10 @@ export class NetworkError extends CodedError<"PublishTimeout" | "PublishFailed" 
 
 type Services = { identify: ReturnType<ReturnType<typeof identify>>; pubsub: GossipSub };
 /** Members of gossipsub's implementation class that its exported interface leaves out. */
-type GossipSubInternals = GossipSub & { getScore(id: string): number; streamsOutbound: ReadonlyMap<string, unknown> };
+type GossipSubInternals = GossipSub & {
+  getScore(id: string): number;
+  streamsOutbound: ReadonlyMap<string, { rawStream: { writeStatus: string } }>;
+};
 
 const NO_PEERS = "PublishError.NoPeersSubscribedToTopic";
 /** gossipsub's own cap on one message: the largest of ours (a full result list) plus room for the RPC framing. */
@@ -218,19 +221,19 @@ export class MatchnetNetwork<PK = unknown> {
     const deadline = Date.now() + this.opts.publishTimeoutMs;
     for (;;) {
       if (this.stopped) throw new NetworkError("NotStarted", "network stopped");
-      if (!this.hasWritableSubscriber(topic)) {
-        if (Date.now() >= deadline) throw new NetworkError("PublishTimeout", `no subscriber to ${topic} within ${this.opts.publishTimeoutMs} ms`);
-        await this.waitForSubscriber(topic, deadline);
-        continue;
+      if (this.hasWritableSubscriber(topic)) {
+        try {
+          const { recipients } = await this.libp2p.services.pubsub.publish(topic, data);
+          return recipients.length;
+        } catch (err) {
+          // NO_PEERS here: subscribers we can write to, but none gossipsub will send to (score below its threshold).
+          if ((err as Error).message !== NO_PEERS) throw new NetworkError("PublishFailed", `publish on ${topic} failed: ${(err as Error).message}`, { cause: err });
+        }
       }
-      try {
-        const { recipients } = await this.libp2p.services.pubsub.publish(topic, data);
-        return recipients.length;
-      } catch (err) {
-        if ((err as Error).message !== NO_PEERS) throw new NetworkError("PublishFailed", `publish on ${topic} failed: ${(err as Error).message}`, { cause: err });
-        if (Date.now() >= deadline) throw new NetworkError("PublishTimeout", `no subscriber to ${topic} within ${this.opts.publishTimeoutMs} ms`);
-        await this.waitForSubscriber(topic, deadline);
-      }
+      if (Date.now() >= deadline) throw new NetworkError("PublishTimeout", `no subscriber to ${topic} within ${this.opts.publishTimeoutMs} ms`);
+      // Subscriptions and streams come with peers' RPCs and connections: polling every 25 ms is simpler than tracking
+      // those events and costs nothing measurable while waiting.
+      await new Promise((r) => setTimeout(r, 25));
     }
   }
 
@@ -385,16 +388,8 @@ export class MatchnetNetwork<PK = unknown> {
    */
   private hasWritableSubscriber(topic: string): boolean {
     const pubsub = this.libp2p.services.pubsub as GossipSubInternals;
-    return pubsub.getSubscribers(topic).some((peer) => pubsub.streamsOutbound.has(peer.toString()));
-  }
-
-  private async waitForSubscriber(topic: string, deadline: number): Promise<void> {
-    const pubsub = this.libp2p.services.pubsub;
-    // Subscriptions arrive in RPCs from peers; polling every 25 ms is simpler than tracking the event and costs
-    // nothing measurable while waiting.
-    while (!this.stopped && Date.now() < deadline && !this.hasWritableSubscriber(topic)) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    // A stream of a connection that just closed stays in the map until its close event: not writable.
+    return pubsub.getSubscribers(topic).some((peer) => pubsub.streamsOutbound.get(peer.toString())?.rawStream.writeStatus === "writable");
   }
 }
 

@@ -43,6 +43,9 @@ async function openMarket() {
   return s;
 }
 
+/** The aggregator's p2p on a free local port, no bootstrap peer (the tests' peers dial it). */
+const LOCAL_P2P: AggregatorNodeOpts["network"] = { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], unknownBatchWaitMs: 1_000 };
+
 async function startNode(s: System, net: AggregatorNodeOpts["network"] = null, client?: PublicClient) {
   const wallet = await keystoreWallet(s);
   const lines = new MemoryLines();
@@ -204,7 +207,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
 
   it("given an operator peer over libp2p gossiping the seed, the result list and 3 of 4 partials → it should submit after one more block, with one non-signer", async () => {
     const s = await networkHelpers.loadFixture(closedBatch);
-    const { node, wallet, lines, metrics } = await startNode(s, { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], unknownBatchWaitMs: 1_000 });
+    const { node, wallet, lines, metrics } = await startNode(s, LOCAL_P2P);
     const peer = await publishingPeer(s, node);
     try {
       const seed = await leaderSeed(s, 1n);
@@ -243,7 +246,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       const published = await operator.publishPartial(operatorPartial(o, view, seed)).catch((err: Error) => err.message);
       expect(published).to.match(/no subscriber/);
     }
-    const { node, wallet, lines } = await startNode(s, { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], unknownBatchWaitMs: 1_000 });
+    const { node, wallet, lines } = await startNode(s, LOCAL_P2P);
     try {
       await until(() => lines.objects().some((l) => l.msg === "batch sync with peers"));
       expect(lines.objects().find((l) => l.msg === "batch sync with peers")).to.include({ batch: "1", asked: 0, accepted: 0 });
@@ -271,7 +274,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
 
   it("given partials over libp2p but no seed message (missed) → it should take the seed from the partials' proof and submit with every signer", async () => {
     const s = await networkHelpers.loadFixture(closedBatch);
-    const { node, wallet, lines, metrics } = await startNode(s, { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], unknownBatchWaitMs: 1_000 });
+    const { node, wallet, lines, metrics } = await startNode(s, LOCAL_P2P);
     const peer = await publishingPeer(s, node);
     try {
       const seed = await leaderSeed(s, 1n);

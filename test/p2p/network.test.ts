@@ -220,7 +220,7 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
       const first = await startNode([], {}, { listen, privateKey: key });
       await until(() => follower.net.peerCount() === 1, "follower connected to the late bootstrap peer");
       await first.net.stop();
-      await until(() => follower.net.peerCount() === 0, "disconnect seen");
+      await until(() => follower.net.peerCount() === 0 && follower.net.subscribers(GossipTopicName.Partial).length === 0, "disconnect seen, by gossipsub too");
 
       const second = await startNode([], {}, { listen, privateKey: key });
       await until(() => follower.net.peerCount() === 1, "follower reconnected after the restart");
