@@ -1,6 +1,8 @@
 /**
- * The viem Submitter: ServiceManager.submitResult by simulate → write → wait for the receipt, from the aggregator's
- * own account (unlocked from its account keystore by the process). Reverts are classified by the decoded custom-
+ * The viem Submitter: ServiceManager.submitResult (the signature check and page 0) and then applyPage for every
+ * other page of the result (docs/protocol.md §3.7), each by simulate → write → wait for the receipt, from the
+ * aggregator's own account (unlocked from its account keystore by the process). Pages are applied after a lost race
+ * too, when the batch was finalized with this result's commitment: whoever finalized it may have stopped. Reverts are classified by the decoded custom-
  * error NAME (viem's ContractFunctionRevertedError.data.errorName), never by message text:
  *
  * - refused in simulation or gas estimation with a batch-over name (`BATCH_OVER_ERROR_NAMES`): another aggregator
@@ -20,6 +22,7 @@ import {
   type WalletClient,
 } from "viem";
 import { serviceManagerAbi } from "../protocol/chain/abi.js";
+import { pageCommitments, resultPages } from "../protocol/matching/encode.js";
 import type { ResultSubmission } from "./submission.js";
 import { BATCH_OVER_ERROR_NAMES, revertErrorName, type SubmitOutcome, type Submitter } from "./submitter.js";
 
@@ -45,11 +48,12 @@ export class SubmissionRevertedError extends Error {
   }
 }
 
-/** The submitResult arguments, in the contract's order. */
+/** The submitResult arguments, in the contract's order: page 0 and the commitment to the pages after it. */
 export function submitResultArgs(s: ResultSubmission) {
   return [
     s.batch,
-    s.assignments.map((a) => ({ ...a })),
+    (resultPages(s.assignments)[0] ?? []).map((a) => ({ ...a })),
+    pageCommitments(s.assignments)[1] ?? ZERO_HASH,
     { X: s.seedProof.signature.X, Y: s.seedProof.signature.Y },
     s.seedProof.signerIndex,
     s.nonSignerPubkeys.map((k) => ({ X: k.X, Y: k.Y })),
@@ -57,6 +61,11 @@ export function submitResultArgs(s: ResultSubmission) {
     { X: s.sigma.X, Y: s.sigma.Y },
   ] as const;
 }
+
+const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
+
+/** Reverts of applyPage that mean the page is not ours to apply any more (applied by someone else, or expired). */
+const PAGE_OVER_ERROR_NAMES: ReadonlySet<string> = new Set(["ServiceManagerPageMismatch", "ServiceManagerNoPendingPages"]);
 
 export class ChainSubmitter implements Submitter {
   constructor(
@@ -85,12 +94,13 @@ export class ChainSubmitter implements Submitter {
       txHash = await walletClient.writeContract({ ...request, abi: serviceManagerAbi });
     } catch (err) {
       const lost = batchOver(err);
-      if (lost !== null) return lost;
+      if (lost !== null) return this.afterLostRace(submission, lost);
       throw err;
     }
     const receipt = await publicClient.waitForTransactionReceipt({ hash: txHash });
     if (receipt.status === "success") {
-      return { kind: "submitted", txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
+      const pages = await this.applyPages(submission);
+      return { kind: "submitted", txHash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed + pages.gasUsed, pagesApplied: pages.applied };
     }
     // Mined and reverted: replay the call on the state at the end of that block, which is what the transaction saw
     // unless an earlier transaction of the same block changed it — the race case, where the replay sees the winner.
@@ -98,11 +108,61 @@ export class ChainSubmitter implements Submitter {
       await publicClient.simulateContract({ ...call, blockNumber: receipt.blockNumber });
     } catch (err) {
       const lost = batchOver(err);
-      if (lost !== null) return lost;
+      if (lost !== null) return this.afterLostRace(submission, lost);
       throw new SubmissionRevertedError(txHash, receipt.blockNumber, { cause: err });
     }
     throw new SubmissionRevertedError(txHash, receipt.blockNumber);
   }
+
+  /** Another submission finalized the batch: if it carries this result, its remaining pages are applied here too. */
+  private async afterLostRace(submission: ResultSubmission, lost: SubmitOutcome): Promise<SubmitOutcome> {
+    if (lost.kind !== "alreadyFinal" || lost.errorName !== "ServiceManagerBatchAlreadyFinal") return lost;
+    const pages = await this.applyPages(submission);
+    return { ...lost, pagesApplied: pages.applied };
+  }
+
+  /**
+   * Applies every page of a final batch that is still pending, in order, when the batch's commitment is this
+   * result's: the contract's pendingPages names the next page (its commitment is C_i, the page is page i). A page
+   * another account applied first (PageMismatch) or the pages' expiry (NoPendingPages) ends the loop quietly.
+   */
+  async applyPages(submission: ResultSubmission): Promise<{ applied: number; gasUsed: bigint }> {
+    const { publicClient, walletClient } = this.modules;
+    const pages = resultPages(submission.assignments);
+    const commitments = pageCommitments(submission.assignments);
+    let applied = 0;
+    let gasUsed = 0n;
+    for (;;) {
+      const b = await publicClient.readContract({ address: this.opts.serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [submission.batch] });
+      if (b.assignmentsHash !== commitments[0] || b.pendingPages === ZERO_HASH) return { applied, gasUsed };
+      const index = commitments.indexOf(b.pendingPages);
+      if (index < 0 || index >= pages.length) return { applied, gasUsed };
+      const call = {
+        address: this.opts.serviceManager,
+        abi: serviceManagerAbi,
+        functionName: "applyPage",
+        args: [submission.batch, pages[index]!.map((a) => ({ ...a })), commitments[index + 1]!],
+        account: walletClient.account,
+      } as const;
+      try {
+        const { request } = await publicClient.simulateContract(call);
+        const hash = await walletClient.writeContract({ ...request, abi: serviceManagerAbi });
+        const receipt = await publicClient.waitForTransactionReceipt({ hash });
+        if (receipt.status === "success") {
+          applied++;
+          gasUsed += receipt.gasUsed;
+        }
+        // A mined revert is a race with another account's applyPage: the next read shows where the pages stand.
+      } catch (err) {
+        if (!pageOver(err)) throw err;
+      }
+    }
+  }
+}
+
+function pageOver(err: unknown): boolean {
+  const name = err instanceof BaseError ? revertErrorName(err) : null;
+  return name !== null && PAGE_OVER_ERROR_NAMES.has(name);
 }
 
 function batchOver(err: unknown): SubmitOutcome | null {

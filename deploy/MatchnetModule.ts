@@ -22,7 +22,7 @@ export const MATCHNET_DEFAULTS = {
   /** 100 stake tokens (18 decimals). */
   minOperatorStake: 100n * 10n ** 18n,
   /** Blocks between an operator's deregistration and the withdrawal of its stake. */
-  operatorExitDelay: 100n,
+  operatorExitDelay: 600n,
 } as const;
 
 /** The catalog seed as the GpuCatalog constructor takes it (no tier: it is derived on-chain). */

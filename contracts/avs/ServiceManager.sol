@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BN254} from "../libraries/BN254.sol";
 import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
 import {IMarketplace} from "../interfaces/IMarketplace.sol";
@@ -9,9 +10,9 @@ import {IServiceManager} from "../interfaces/IServiceManager.sol";
 import {EquivocationSlasher} from "./EquivocationSlasher.sol";
 
 /// @title ServiceManager
-/// @notice Batch lifecycle of the matching AVS (PROTOCOL.md section 3) and its parameters (section 8). One batch
-///         is in flight at a time: batch b closes after `batchInterval` blocks and once b − 1 is final, abandoned or
-///         timed out, so seed_{b−1} (the seed of the last final batch) is known when b closes.
+/// @notice Batch lifecycle of the matching AVS (docs/protocol.md §3) and its parameters (§8). One batch is in
+///         flight at a time: batch b closes after `batchInterval` blocks and once b − 1 is final with all its pages
+///         applied, abandoned, or timed out, so seed_{b−1} (the seed of the last final batch) is known when b closes.
 contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     uint16 private constant BPS = 10_000;
     /// @notice keccak256("matchnet/seed/v1"), as protocol/bls SEED_DOMAIN.
@@ -20,6 +21,13 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     bytes32 public constant RESULT_DOMAIN = keccak256("matchnet/result/v1");
     /// @notice Domain of the stake-weighted leader draws.
     bytes32 public constant LEADER_DOMAIN = keccak256("matchnet/leader/v1");
+    /// @notice Assignments per result page: a page of the costliest rows stays far below the 2^24 gas a transaction
+    ///         may use (docs/protocol.md §3.7).
+    uint256 public constant PAGE_SIZE = 128;
+    /// @notice Most fallback positions a batch can have (batchTimeout / seedTimeout + 1 is kept at or below it).
+    uint256 public constant MAX_FALLBACK_LENGTH = 32;
+    /// @notice blockhash() reaches back 256 blocks: R_b is at most this old when the batch closes.
+    uint256 public constant MAX_REFERENCE_AGE = 256;
 
     IMarketplace private immutable _marketplace;
 
@@ -33,6 +41,8 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
 
     uint64 private _batchCount;
     bytes32 private _latestSeed;
+    /// R of the batch whose seed `_latestSeed` is (0: the genesis seed).
+    uint32 private _latestSeedBlock;
     mapping(uint64 batch => Batch) private _batches;
 
     /// @param initialOwner sets the parameters.
@@ -84,8 +94,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         _setWeights(weights);
     }
 
-    /// @notice Sets the slash fractions (each ≤ 10 000). `invalidResultSlashBps` is for the Faults issue. Only the
-    ///         owner.
+    /// @notice Sets the slash fractions (each ≤ 10 000). Only the owner.
     function setSlashFractions(uint16 equivocationSlashBps, uint16 equivocationBountyBps, uint16 invalidResultSlashBps)
         external
         onlyOwner
@@ -104,37 +113,64 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     /// @inheritdoc IServiceManager
     function closeBatch() external returns (uint64 batch) {
         uint64 previous = _batchCount;
+        uint256 earliest = block.number;
         if (previous != 0) {
-            Batch storage prev = _batches[previous];
-            uint256 nextClose = uint256(prev.closedAt) + _timing.batchInterval;
-            if (block.number < nextClose) revert ServiceManagerTooEarly(nextClose);
-            if (prev.status == BatchStatus.Closed) {
-                if (block.number <= uint256(prev.closedAt) + _timing.batchTimeout) {
-                    revert ServiceManagerPreviousBatchPending(previous);
-                }
-                prev.status = BatchStatus.Abandoned;
-                emit BatchAbandoned(previous);
-            } else if (prev.status == BatchStatus.Final && prev.finalizedAt >= block.number) {
-                revert ServiceManagerPreviousBatchPending(previous);
-            }
+            earliest = _settlePrevious(previous);
+            if (block.number < earliest) revert ServiceManagerTooEarly(earliest);
         }
+        // R_b is fixed by the chain's history, not by who closes or when: the block before the earliest allowed
+        // close, unless blockhash() no longer reaches it (nobody closed for MAX_REFERENCE_AGE blocks).
+        uint256 rb = earliest - 1;
+        if (block.number - rb > MAX_REFERENCE_AGE) rb = block.number - 1;
+        if (operatorRegistry().totalStakeAt(uint32(rb)) == 0) revert ServiceManagerEmptyOperatorSet(uint32(rb));
         batch = previous + 1;
         _batchCount = batch;
-        uint32 rb = uint32(block.number - 1);
         Batch storage b = _batches[batch];
         b.status = BatchStatus.Closed;
-        b.referenceBlock = rb;
-        b.closedAt = uint32(block.number);
+        b.referenceBlock = SafeCast.toUint32(rb);
+        b.closedAt = SafeCast.toUint32(block.number);
         b.previousSeed = _latestSeed;
         b.referenceBlockHash = blockhash(rb);
-        bytes32 leader = _leader(batch, rb, b.previousSeed, 0);
-        emit BatchClosed(batch, rb, b.previousSeed, leader);
+        // The draw uses stakes fixed before its seed could be known: those at the R of the seed's own batch when
+        // that batch is b − 1; otherwise (genesis, or b − 1 abandoned) those at R_b, with blockhash(R_b) mixed into
+        // the draw (docs/protocol.md §3.2).
+        bool seedOfPrevious = previous != 0 && _batches[previous].status == BatchStatus.Final;
+        b.drawBlock = seedOfPrevious ? _latestSeedBlock : b.referenceBlock;
+        emit BatchClosed(batch, b.referenceBlock, b.previousSeed, b.drawBlock);
+    }
+
+    /// Abandons a timed-out previous batch or expires its pending pages, and returns the earliest block batch
+    /// `previous + 1` may close in; reverts while `previous` may still become final or apply pages.
+    function _settlePrevious(uint64 previous) private returns (uint256 earliest) {
+        Batch storage prev = _batches[previous];
+        uint256 timeout = _timing.batchTimeout;
+        earliest = uint256(prev.closedAt) + _timing.batchInterval;
+        if (prev.status == BatchStatus.Closed) {
+            uint256 deadline = uint256(prev.closedAt) + timeout;
+            if (block.number <= deadline) revert ServiceManagerPreviousBatchPending(previous);
+            prev.status = BatchStatus.Abandoned;
+            emit BatchAbandoned(previous);
+        }
+        if (prev.status == BatchStatus.Abandoned) {
+            // Abandonment is possible from closedAt + batchTimeout + 1 on, whoever calls it and when.
+            return _max(earliest, uint256(prev.closedAt) + timeout + 1);
+        }
+        if (prev.pendingPages != 0) {
+            uint256 pageDeadline = uint256(prev.finalizedAt) + timeout;
+            if (block.number <= pageDeadline) revert ServiceManagerPreviousBatchPending(previous);
+            prev.pendingPages = 0;
+            emit BatchPagesExpired(previous, prev.pagesApplied);
+            return _max(earliest, pageDeadline + 1);
+        }
+        // R_b must see every page: close from the block after the last one on.
+        return _max(earliest, uint256(prev.pagesDoneAt) + 1);
     }
 
     /// @inheritdoc IServiceManager
     function submitResult(
         uint64 batch,
-        IMarketplace.Assignment[] calldata assignments,
+        IMarketplace.Assignment[] calldata firstPage,
+        bytes32 rest,
         BN254.G1Point calldata seedSignature,
         uint256 seedSignerIndex,
         BN254.G1Point[] calldata nonSignerPubkeys,
@@ -143,8 +179,42 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     ) external {
         Batch storage b = _pendingBatch(batch);
         bytes32 seed = _verifySeed(batch, b, seedSignature, seedSignerIndex);
-        _finalize(batch, b, seed, hashAssignments(assignments), assignments.length, nonSignerPubkeys, apkG2, sigma);
-        _marketplace.applyAssignments(batch, b.referenceBlock, assignments);
+        bytes32 commitment = firstPage.length == 0 ? rest : _pageHash(firstPage, rest);
+        _finalize(batch, b, seed, commitment, seedSignerIndex, nonSignerPubkeys, apkG2, sigma);
+        if (commitment == 0) {
+            b.pagesDoneAt = b.finalizedAt;
+            emit BatchPagesApplied(batch, 0);
+        } else if (firstPage.length != 0) {
+            _applyPage(batch, b, firstPage, rest);
+        }
+    }
+
+    /// @inheritdoc IServiceManager
+    function applyPage(uint64 batch, IMarketplace.Assignment[] calldata page, bytes32 rest) external {
+        Batch storage b = _batches[batch];
+        bytes32 pending = b.pendingPages;
+        if (b.status != BatchStatus.Final || pending == 0) revert ServiceManagerNoPendingPages(batch);
+        if (block.number > uint256(b.finalizedAt) + _timing.batchTimeout) revert ServiceManagerNoPendingPages(batch);
+        if (_pageHash(page, rest) != pending) revert ServiceManagerPageMismatch(batch, b.pagesApplied);
+        _applyPage(batch, b, page, rest);
+    }
+
+    /// Marks the page applied (before the marketplace call, so a reentrant call finds the next commitment) and has
+    /// the marketplace apply or skip each of its assignments; none of them can make the page revert.
+    function _applyPage(uint64 batch, Batch storage b, IMarketplace.Assignment[] calldata page, bytes32 rest)
+        private
+    {
+        uint256 n = page.length;
+        if (n == 0 || n > PAGE_SIZE) revert ServiceManagerInvalidPageSize(n);
+        uint256 index = b.pagesApplied;
+        b.pendingPages = rest;
+        b.pagesApplied = SafeCast.toUint32(index + 1);
+        emit PageApplied(batch, index, n);
+        if (rest == 0) {
+            b.pagesDoneAt = SafeCast.toUint32(block.number);
+            emit BatchPagesApplied(batch, index + 1);
+        }
+        _marketplace.applyAssignments(batch, b.referenceBlock, page);
     }
 
     /// @inheritdoc IServiceManager
@@ -182,7 +252,18 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     function leaderOf(uint64 batch, uint256 index) external view returns (bytes32) {
         Batch storage b = _batches[batch];
         if (b.status == BatchStatus.None) revert ServiceManagerUnknownBatch(batch);
-        return _leader(batch, b.referenceBlock, b.previousSeed, index);
+        if (index >= fallbackLength()) revert ServiceManagerSeedSignerNotYetAllowed(index, fallbackLength() - 1);
+        return _leader(batch, b, index);
+    }
+
+    /// @inheritdoc IServiceManager
+    function fallbackLength() public view returns (uint256) {
+        return _timing.batchTimeout / _timing.seedTimeout + 1;
+    }
+
+    /// @inheritdoc IServiceManager
+    function slashingWindow() public view returns (uint256) {
+        return _slashingWindow(_timing);
     }
 
     /// @inheritdoc IServiceManager
@@ -194,8 +275,14 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     }
 
     /// @inheritdoc IServiceManager
-    function hashAssignments(IMarketplace.Assignment[] calldata assignments) public pure returns (bytes32) {
-        return keccak256(abi.encode(assignments));
+    function hashAssignments(IMarketplace.Assignment[] calldata assignments) public pure returns (bytes32 c) {
+        uint256 n = assignments.length;
+        if (n == 0) return 0;
+        for (uint256 end = n; end > 0;) {
+            uint256 start = (end - 1) / PAGE_SIZE * PAGE_SIZE;
+            c = _pageHash(assignments[start:end], c);
+            end = start;
+        }
     }
 
     /// @inheritdoc IServiceManager
@@ -262,7 +349,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         Batch storage b,
         bytes32 seed,
         bytes32 assignmentsHash,
-        uint256 count,
+        uint256 seedSignerIndex,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
         BN254.G1Point calldata sigma
@@ -274,11 +361,14 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
             revert ServiceManagerQuorumNotReached(signedStake, totalStake);
         }
         b.status = BatchStatus.Final;
-        b.finalizedAt = uint32(block.number);
+        b.finalizedAt = SafeCast.toUint32(block.number);
         b.seed = seed;
         b.resultHash = resultHash;
+        b.assignmentsHash = assignmentsHash;
+        b.pendingPages = assignmentsHash;
         _latestSeed = seed;
-        emit BatchFinalized(batch, seed, resultHash, signedStake, totalStake, count);
+        _latestSeedBlock = b.referenceBlock;
+        emit BatchFinalized(batch, seed, resultHash, assignmentsHash, signedStake, totalStake, seedSignerIndex);
     }
 
     /// The leader at `index` of the fallback order may sign the seed from `closedAt + index × seedTimeout` on.
@@ -289,41 +379,116 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     {
         uint256 maxIndex = (block.number - b.closedAt) / _timing.seedTimeout;
         if (index > maxIndex) revert ServiceManagerSeedSignerNotYetAllowed(index, maxIndex);
-        bytes32 leader = _leader(batch, b.referenceBlock, b.previousSeed, index);
-        (BN254.G1Point memory pkG1, BN254.G2Point memory pkG2) = _operatorKeysAt(leader, b.referenceBlock);
+        bytes32 leader = _leader(batch, b, index); // index < fallbackLength: block.number ≤ closedAt + batchTimeout
+        (BN254.G1Point memory pkG1, BN254.G2Point memory pkG2) = _operatorKeysAt(leader, b.drawBlock);
         if (!_verifyWithKeys(seedMessageHash(batch), sig, pkG1, pkG2)) revert ServiceManagerInvalidSeed(batch, leader);
         // A BLS signature by one key on one message is unique, so the leader could only withhold the seed.
         return keccak256(abi.encodePacked(sig.X, sig.Y));
     }
 
-    /// Stake-weighted draw among the operators in the set at R_b, from keccak(LEADER_DOMAIN, seed_{b−1}, b, index,
-    /// attempt) by rejection sampling: draws at or above the largest multiple of the total stake are redrawn, so
-    /// `draw % total` is uniform (no modulo bias). Operators are walked in registration order.
-    function _leader(uint64 batch, uint32 rb, bytes32 previousSeed, uint256 index) private view returns (bytes32) {
-        IOperatorRegistry reg = operatorRegistry();
-        uint256 total = reg.totalStakeAt(rb);
-        if (total == 0) revert ServiceManagerEmptyOperatorSet(rb);
-        uint256 limit = type(uint256).max - (type(uint256).max % total);
-        uint256 draw;
-        for (uint256 attempt = 0;; attempt++) {
-            draw = uint256(keccak256(abi.encode(LEADER_DOMAIN, previousSeed, batch, index, attempt)));
-            if (draw < limit) break;
+    /// The operator at fallback position `index`: positions 0 … index are drawn one after the other, each by stake
+    /// among the members at `drawBlock` not drawn yet (all again once every member was drawn), from
+    /// keccak(key, position, attempt) with key = keccak(LEADER_DOMAIN, drawSeed, b), by rejection sampling, so the
+    /// draw is uniform over the remaining stake.
+    /// Members are listed in registration order. docs/protocol.md §3.2 gives the rule and why nobody can steer it.
+    function _leader(uint64 batch, Batch storage b, uint256 index) private view returns (bytes32) {
+        uint32 drawBlock = b.drawBlock;
+        bytes32 drawSeed = drawBlock == b.referenceBlock
+            ? keccak256(abi.encode(b.previousSeed, b.referenceBlockHash))
+            : b.previousSeed;
+        (bytes32[] memory ids, uint256[] memory stakes, uint256 total) = _members(drawBlock);
+        return _pick(ids, stakes, total, keccak256(abi.encode(LEADER_DOMAIN, drawSeed, batch)), index);
+    }
+
+    /// Positions 0 … index drawn without replacement (see _leader); returns the member drawn at `index`.
+    function _pick(bytes32[] memory ids, uint256[] memory stakes, uint256 total, bytes32 key, uint256 index)
+        private
+        pure
+        returns (bytes32 leader)
+    {
+        bool[] memory drawn = new bool[](ids.length);
+        uint256 remaining = total;
+        uint256 drawnCount;
+        for (uint256 position = 0; position <= index; position++) {
+            if (drawnCount == ids.length) {
+                for (uint256 i = 0; i < ids.length; i++) drawn[i] = false;
+                drawnCount = 0;
+                remaining = total;
+            }
+            uint256 target = _uniform(key, position, remaining);
+            for (uint256 i = 0; i < ids.length; i++) {
+                if (drawn[i]) continue;
+                if (target < stakes[i]) {
+                    drawn[i] = true;
+                    drawnCount++;
+                    remaining -= stakes[i];
+                    leader = ids[i];
+                    break;
+                }
+                target -= stakes[i];
+            }
         }
-        uint256 target = draw % total;
+    }
+
+    /// Uniform in [0, bound) from keccak(key, position, attempt): draws at or above the largest multiple of `bound`
+    /// are redrawn.
+    function _uniform(bytes32 key, uint256 position, uint256 bound) private pure returns (uint256 value) {
+        uint256 limit = type(uint256).max - (type(uint256).max % bound);
+        for (uint256 attempt = 0;; attempt++) {
+            uint256 draw = uint256(keccak256(abi.encode(key, position, attempt)));
+            if (draw < limit) return value = draw % bound;
+        }
+    }
+
+    /// The operators with weight at `blockNumber`, in registration order, their weights and the sum.
+    function _members(uint32 blockNumber)
+        private
+        view
+        returns (bytes32[] memory ids, uint256[] memory stakes, uint256 total)
+    {
+        IOperatorRegistry reg = operatorRegistry();
         uint256 n = reg.operatorCount();
-        uint256 cumulative;
+        ids = new bytes32[](n);
+        stakes = new uint256[](n);
+        uint256 m;
         for (uint256 i = 0; i < n; i++) {
             bytes32 id = reg.operatorIdAt(i);
-            cumulative += reg.stakeAt(id, rb);
-            if (target < cumulative) return id;
+            uint256 stake = reg.stakeAt(id, blockNumber);
+            if (stake == 0) continue;
+            ids[m] = id;
+            stakes[m] = stake;
+            total += stake;
+            m++;
         }
-        revert ServiceManagerEmptyOperatorSet(rb); // unreachable: the stakes at R_b sum to the total
+        if (total == 0) revert ServiceManagerEmptyOperatorSet(blockNumber);
+        assembly ("memory-safe") {
+            mstore(ids, m)
+            mstore(stakes, m)
+        }
+    }
+
+    function _pageHash(IMarketplace.Assignment[] calldata page, bytes32 rest) private pure returns (bytes32) {
+        return keccak256(abi.encode(page, rest));
+    }
+
+    function _max(uint256 a, uint256 b) private pure returns (uint256) {
+        return a > b ? a : b;
+    }
+
+    /// A batch closed at C may reference a block up to MAX_REFERENCE_AGE before C, is final by C + batchTimeout,
+    /// applies pages until batchTimeout later, and a proof of a double signature gets one more batchTimeout.
+    function _slashingWindow(BatchTiming memory t) private pure returns (uint256) {
+        return MAX_REFERENCE_AGE + 3 * uint256(t.batchTimeout);
     }
 
     function _setTiming(BatchTiming memory t) private {
         if (t.batchInterval == 0 || t.seedTimeout == 0 || t.batchTimeout <= t.seedTimeout) {
             revert ServiceManagerInvalidParameter("batchTiming");
         }
+        if (t.batchTimeout / t.seedTimeout + 1 > MAX_FALLBACK_LENGTH) revert ServiceManagerInvalidParameter("seedTimeout");
+        uint256 exitDelay = operatorRegistry().exitDelay();
+        uint256 window = _slashingWindow(t);
+        if (exitDelay < window) revert ServiceManagerExitDelayTooShort(exitDelay, window);
         _timing = t;
         emit BatchTimingSet(t.batchInterval, t.seedTimeout, t.batchTimeout);
     }

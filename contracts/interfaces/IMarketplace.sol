@@ -48,7 +48,9 @@ interface IMarketplace {
         RegionNotAllowed,
         UptimeTooLow,
         ReputationTooLow,
-        TooManySlashes
+        TooManySlashes,
+        OfferWithdrawn,
+        OfferCapacityReduced
     }
 
     /// @notice An order (`Order` in types.ts); immutable after creation except `status`.
@@ -154,23 +156,42 @@ interface IMarketplace {
     error MarketplaceNothingToWithdraw(address token, address account);
     /// @notice Thrown when a constructor address is zero.
     error MarketplaceZeroAddress();
+    /// @notice Thrown when an order's escrow is below the payment token's minimum (`minimumEscrow`).
+    error MarketplaceEscrowBelowMinimum(uint256 escrow, uint256 minimum);
+    /// @notice Thrown by `releaseExcessEscrow` when the lease's excess escrow was already released or is zero.
+    error MarketplaceNothingToRelease(uint64 leaseId);
 
     event PaymentTokenAllowed(address indexed token, bool allowed);
     event ServiceManagerSet(address serviceManager);
     event OrderCreated(uint64 indexed orderId, address indexed renter, address indexed paymentToken, uint256 escrow);
     event OrderCancelled(uint64 indexed orderId, uint256 refund);
     event OrderExpired(uint64 indexed orderId, uint256 refund);
+    /// @notice `excessEscrow` = (max price − price) × GPUs × hours: the renter's escrow beyond the lease price, stays
+    ///         escrowed until `releaseExcessEscrow` or the lease's close refunds it.
     event AssignmentApplied(
-        uint64 indexed batch, uint64 indexed orderId, uint64 indexed offerVersionId, uint128 pricePerGpuHour, uint256 refund
+        uint64 indexed batch,
+        uint64 indexed orderId,
+        uint64 indexed offerVersionId,
+        uint128 pricePerGpuHour,
+        uint256 excessEscrow
     );
     event AssignmentSkipped(uint64 indexed batch, uint64 indexed orderId, SkipReason reason);
     event EarningsSettled(uint64 indexed leaseId, address indexed provider, uint256 amount);
     event LeaseClosed(uint64 indexed leaseId, CloseReason reason, uint64 closedAt, uint256 refund);
+    event MinimumEscrowSet(address indexed token, uint256 minimum);
+    event ExcessEscrowReleased(uint64 indexed leaseId, address indexed renter, uint256 amount);
     event RefundWithdrawn(address indexed renter, address indexed token, uint256 amount);
     event EarningsWithdrawn(address indexed provider, address indexed token, uint256 amount);
 
     /// @notice Allows or disallows a payment token for new orders (existing orders keep theirs). Only the owner.
     function setPaymentTokenAllowed(address token, bool allowed) external;
+
+    /// @notice Sets the smallest escrow an order in `token` may take (dust orders cost their sender, not the
+    ///         network: docs/protocol.md §4). Only the owner.
+    function setMinimumEscrow(address token, uint256 minimum) external;
+
+    /// @notice The smallest escrow an order in `token` may take.
+    function minimumEscrow(address token) external view returns (uint256);
 
     /// @notice Sets the service manager, once. Only the owner.
     function setServiceManager(address serviceManager) external;
@@ -195,6 +216,10 @@ interface IMarketplace {
 
     /// @notice The renter closes an active lease before its end; the unused part becomes refundable.
     function closeLease(uint64 leaseId) external;
+
+    /// @notice Moves an active lease's excess escrow (max price − price, × GPUs × hours) into its renter's
+    ///         refundable balance now instead of at the lease's close. Anyone; once per lease.
+    function releaseExcessEscrow(uint64 leaseId) external;
 
     /// @notice Closes an active lease past its end as Completed and counts it for the provider. Anyone.
     function completeLease(uint64 leaseId) external;

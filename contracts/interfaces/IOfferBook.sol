@@ -35,6 +35,8 @@ interface IOfferBook {
         address paymentToken;
         uint64 activeFrom;
         uint64 activeUntil;
+        /// GPUs the offer has now: its current version's count, 0 once withdrawn.
+        uint32 offerGpuCount;
     }
 
     /// @notice Thrown when the caller is not a provider in status Active or Maintenance.

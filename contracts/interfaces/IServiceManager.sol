@@ -27,23 +27,31 @@ interface IServiceManager {
         uint16 random;
     }
 
-    /// @notice Block-counted timing of the batch lifecycle (PROTOCOL.md section 3).
+    /// @notice Block-counted timing of the batch lifecycle (docs/protocol.md §3).
     struct BatchTiming {
         uint32 batchInterval;
         uint32 seedTimeout;
         uint32 batchTimeout;
     }
 
-    /// @notice What the contract records about a batch.
+    /// @notice What the contract records about a batch. `drawBlock` is the block whose stakes the leader draw uses
+    ///         (docs/protocol.md §3.2). Final means the quorum's signature on the result was accepted;
+    ///         `pendingPages` is the commitment to the result pages not applied yet (0 once all are applied or the
+    ///         rest expired), `pagesApplied` counts applied pages, `pagesDoneAt` is the block of the last one.
     struct Batch {
         BatchStatus status;
         uint32 referenceBlock;
         uint32 closedAt;
         uint32 finalizedAt;
+        uint32 drawBlock;
+        uint32 pagesApplied;
+        uint32 pagesDoneAt;
         bytes32 previousSeed;
         bytes32 referenceBlockHash;
         bytes32 seed;
         bytes32 resultHash;
+        bytes32 assignmentsHash;
+        bytes32 pendingPages;
     }
 
     /// @notice One signed result of a batch, for equivocation proofs: the seed it used, the hash of its assignment
@@ -79,11 +87,33 @@ interface IServiceManager {
     error ServiceManagerQuorumNotReached(uint256 signedStake, uint256 totalStake);
     /// @notice Thrown when a parameter is out of range (`name` says which).
     error ServiceManagerInvalidParameter(string name);
+    /// @notice Thrown when the registry's exit delay is shorter than the window in which a proof about a batch can
+    ///         still land (`slashingWindow`): stake could leave before it is slashed.
+    error ServiceManagerExitDelayTooShort(uint256 exitDelay, uint256 slashingWindow);
+    /// @notice Thrown when `applyPage` finds no pages to apply (batch not final, all applied, or the rest expired).
+    error ServiceManagerNoPendingPages(uint64 batch);
+    /// @notice Thrown when a page is not the next one of the signed commitment (`index` = pages applied so far).
+    error ServiceManagerPageMismatch(uint64 batch, uint256 index);
+    /// @notice Thrown when a page is empty or longer than PAGE_SIZE assignments.
+    error ServiceManagerInvalidPageSize(uint256 length);
 
-    event BatchClosed(uint64 indexed batch, uint32 referenceBlock, bytes32 previousSeed, bytes32 leader);
+    event BatchClosed(uint64 indexed batch, uint32 referenceBlock, bytes32 previousSeed, uint32 drawBlock);
+    /// @notice The quorum's signature on the result was accepted; `assignmentsHash` commits to the result pages.
     event BatchFinalized(
-        uint64 indexed batch, bytes32 seed, bytes32 resultHash, uint256 signedStake, uint256 totalStake, uint256 assignments
+        uint64 indexed batch,
+        bytes32 seed,
+        bytes32 resultHash,
+        bytes32 assignmentsHash,
+        uint256 signedStake,
+        uint256 totalStake,
+        uint256 seedSignerIndex
     );
+    /// @notice Page `index` (0-based) of the batch's result was applied.
+    event PageApplied(uint64 indexed batch, uint256 index, uint256 assignments);
+    /// @notice Every page of the batch's result is applied (`pages` of them; 0 for an empty result).
+    event BatchPagesApplied(uint64 indexed batch, uint256 pages);
+    /// @notice The pages still pending `batchTimeout` blocks after finalization were dropped; their orders stay open.
+    event BatchPagesExpired(uint64 indexed batch, uint256 pagesApplied);
     event BatchAbandoned(uint64 indexed batch);
     event BatchTimingSet(uint32 batchInterval, uint32 seedTimeout, uint32 batchTimeout);
     event QuorumThresholdSet(uint16 quorumThresholdBps);
@@ -91,22 +121,32 @@ interface IServiceManager {
     event SlashFractionsSet(uint16 equivocationSlashBps, uint16 equivocationBountyBps, uint16 invalidResultSlashBps);
     event ProtocolFeeSet(uint16 protocolFeeBps);
 
-    /// @notice Closes the next batch once `batchInterval` blocks passed since the last close and the previous batch
-    ///         is final, abandoned or timed out (then it is abandoned here). R_b = block.number − 1. Anyone.
+    /// @notice Closes the next batch once it may close (docs/protocol.md §3.1): `batchInterval` blocks after the last
+    ///         close, and the previous batch final with every page applied, abandoned, or timed out (then it is
+    ///         abandoned, or its pending pages expire, here). R_b is the block before the earliest block this close
+    ///         was allowed in, so the caller cannot choose it (unless nobody closed for 256 blocks). Anyone.
     function closeBatch() external returns (uint64 batch);
 
-    /// @notice Verifies and applies a batch result (PROTOCOL.md 3.6): seed proof by the expected leader, signers'
-    ///         key by subtraction, stake ≥ threshold, one pairing check; then the marketplace applies the
-    ///         assignments one by one. Final once: a second submission reverts. Anyone.
+    /// @notice Verifies a batch result (docs/protocol.md §3.6) and applies its first page: the seed proof by the
+    ///         leader at `seedSignerIndex`, the signers' key by subtraction, stake ≥ threshold, one pairing check on
+    ///         the result message, which commits to all pages through
+    ///         `assignmentsHash = firstPage.length == 0 ? rest : keccak256(abi.encode(firstPage, rest))`.
+    ///         Final once: a second submission reverts. Anyone.
     function submitResult(
         uint64 batch,
-        IMarketplace.Assignment[] calldata assignments,
+        IMarketplace.Assignment[] calldata firstPage,
+        bytes32 rest,
         BN254.G1Point calldata seedSignature,
         uint256 seedSignerIndex,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
         BN254.G1Point calldata sigma
     ) external;
+
+    /// @notice Applies the next page of a final batch: `keccak256(abi.encode(page, rest))` must equal the pending
+    ///         commitment, which then becomes `rest` (0 after the last page). Within `batchTimeout` blocks of the
+    ///         finalization. Anyone.
+    function applyPage(uint64 batch, IMarketplace.Assignment[] calldata page, bytes32 rest) external;
 
     /// @notice Abandons a batch not final within `batchTimeout` blocks of its close. Anyone.
     function abandonBatch(uint64 batch) external;
@@ -116,15 +156,22 @@ interface IServiceManager {
         external
         returns (uint256 slashed, uint256 bounty);
 
-    /// @notice The leader at position `index` of the batch's fallback order (0 = the leader).
+    /// @notice The leader at position `index` of the batch's fallback order (0 = the leader): distinct operators,
+    ///         drawn by stake at the batch's `drawBlock` (docs/protocol.md §3.2).
     function leaderOf(uint64 batch, uint256 index) external view returns (bytes32 operatorId);
     /// @notice keccak256(abi.encode(SEED_DOMAIN, chainid, this, batch, seed_{b−1}, blockhash(R_b))).
     function seedMessageHash(uint64 batch) external view returns (bytes32);
     /// @notice keccak256(abi.encode(RESULT_DOMAIN, chainid, this, batch, R_b, seed, assignmentsHash)).
     function resultMessageHash(uint64 batch, bytes32 seed, bytes32 assignmentsHash) external view returns (bytes32);
-    /// @notice keccak256(abi.encode(assignments)): the hash `submitResult` binds into the signed result message,
-    ///         exposed so off-chain code and test vectors can check their encoding against the contract's.
+    /// @notice The commitment to a whole assignment list that the result message binds: the list cut into pages
+    ///         of PAGE_SIZE in order (the last one shorter), `C_n = 0`, `C_i = keccak256(abi.encode(page_i, C_{i+1}))`,
+    ///         result `C_0` (0 for an empty list). Exposed so off-chain code and vectors can check their encoding.
     function hashAssignments(IMarketplace.Assignment[] calldata assignments) external pure returns (bytes32);
+    /// @notice Number of fallback positions of every batch: batchTimeout / seedTimeout + 1 (at most 32).
+    function fallbackLength() external view returns (uint256);
+    /// @notice Blocks after a batch's close during which a proof about it (a second signature, its pages) can still
+    ///         land; the registry's exit delay must be at least this.
+    function slashingWindow() external view returns (uint256);
     function getBatch(uint64 batch) external view returns (Batch memory);
     function batchCount() external view returns (uint64);
     function latestSeed() external view returns (bytes32);

@@ -5,6 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IMarketplace} from "../interfaces/IMarketplace.sol";
 import {IGpuCatalog} from "../interfaces/IGpuCatalog.sol";
 import {IOfferBook} from "../interfaces/IOfferBook.sol";
@@ -48,6 +49,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         uint64 leaseStartedAt;
         LeaseStatus leaseStatus;
         CloseReason closeReason;
+        bool excessReleased;
     }
 
     /// Written only when earnings are settled or the lease closes, never when it starts.
@@ -66,6 +68,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     mapping(uint64 orderId => OrderRecord) private _orders;
     mapping(uint64 leaseId => Settlement) private _settlements;
     mapping(address token => bool) private _allowedTokens;
+    mapping(address token => uint256) private _minimumEscrow;
     mapping(address token => MoneyTotals) private _totals;
     mapping(address token => mapping(address renter => uint256)) private _refundable;
     mapping(address token => mapping(address provider => uint256)) private _earnings;
@@ -99,6 +102,13 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IMarketplace
+    function setMinimumEscrow(address token, uint256 minimum) external onlyOwner {
+        if (token == address(0)) revert MarketplaceZeroAddress();
+        _minimumEscrow[token] = minimum;
+        emit MinimumEscrowSet(token, minimum);
+    }
+
+    /// @inheritdoc IMarketplace
     function setServiceManager(address serviceManager_) external onlyOwner {
         if (serviceManager_ == address(0) || _serviceManager != address(0)) {
             revert MarketplaceServiceManagerAlreadySet();
@@ -113,6 +123,8 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     function createOrder(OrderParams calldata p) external nonReentrant returns (uint64 orderId) {
         _validate(p);
         uint256 escrow = uint256(p.maxPricePerGpuHour) * p.gpuCount * p.durationHours;
+        uint256 minimum = _minimumEscrow[p.paymentToken];
+        if (escrow < minimum) revert MarketplaceEscrowBelowMinimum(escrow, minimum);
         orderId = ++_orderCount;
         _orders[orderId] = OrderRecord({
             renter: msg.sender,
@@ -128,12 +140,13 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
             durationHours: p.durationHours,
             minReputationBps: p.minReputationBps,
             maxTimesSlashed: p.maxTimesSlashed,
-            createdAt: uint64(block.number),
+            createdAt: SafeCast.toUint64(block.number),
             status: OrderStatus.Open,
             leaseVersionId: 0,
             leaseStartedAt: 0,
             leaseStatus: LeaseStatus.None,
-            closeReason: CloseReason.None
+            closeReason: CloseReason.None,
+            excessReleased: false
         });
         MoneyTotals storage m = _totals[p.paymentToken];
         m.deposited += escrow;
@@ -198,14 +211,15 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
 
         o.status = OrderStatus.Matched;
         o.leaseVersionId = a.offerVersionId;
-        o.leaseStartedAt = uint64(block.timestamp);
+        o.leaseStartedAt = SafeCast.toUint64(block.timestamp);
         o.leaseStatus = LeaseStatus.Active;
         _offerBook.leaseCapacity(t.offerId, a.gpuCount);
 
-        uint256 refund = uint256(maxPrice - a.pricePerGpuHour) * a.gpuCount * o.durationHours;
-        if (refund != 0) _moveToRefundable(o.paymentToken, o.renter, refund);
-        emit AssignmentApplied(batch, a.orderId, a.offerVersionId, a.pricePerGpuHour, refund);
-        return (true, SkipReason.UnknownOrder);
+        // The excess escrow stays escrowed (no write to the renter's balance on this path): releaseExcessEscrow or
+        // the lease's close refunds it.
+        uint256 excess = uint256(maxPrice - a.pricePerGpuHour) * a.gpuCount * o.durationHours;
+        emit AssignmentApplied(batch, a.orderId, a.offerVersionId, a.pricePerGpuHour, excess);
+        return (true, SkipReason.UnknownOrder); // the reason is ignored when applied
     }
 
     function _checkOffer(
@@ -226,7 +240,11 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         } else if (t.tier < o.minTier) {
             return (false, SkipReason.TierTooLow);
         }
-        if (uint256(t.gpusLeased) + a.gpuCount > t.gpuCount) return (false, SkipReason.InsufficientCapacity);
+        uint256 wanted = uint256(t.gpusLeased) + a.gpuCount;
+        if (wanted > t.gpuCount) return (false, SkipReason.InsufficientCapacity);
+        // What the provider offers now: a withdrawal or a cut after R_b binds although the version at R_b allowed it.
+        if (t.offerGpuCount == 0) return (false, SkipReason.OfferWithdrawn);
+        if (wanted > t.offerGpuCount) return (false, SkipReason.OfferCapacityReduced);
         return (true, SkipReason.UnknownOrder);
     }
 
@@ -269,6 +287,16 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
         if (block.timestamp >= endsAt) revert MarketplaceLeaseAlreadyEnded(leaseId, endsAt);
         _close(leaseId, o, CloseReason.RenterClosed, uint64(block.timestamp));
+    }
+
+    /// @inheritdoc IMarketplace
+    function releaseExcessEscrow(uint64 leaseId) external {
+        OrderRecord storage o = _activeLease(leaseId);
+        uint256 excess = o.excessReleased ? 0 : _excessEscrow(o);
+        if (excess == 0) revert MarketplaceNothingToRelease(leaseId);
+        o.excessReleased = true;
+        _moveToRefundable(o.paymentToken, o.renter, excess);
+        emit ExcessEscrowReleased(leaseId, o.renter, excess);
     }
 
     /// @inheritdoc IMarketplace
@@ -427,6 +455,11 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IMarketplace
+    function minimumEscrow(address token) external view returns (uint256) {
+        return _minimumEscrow[token];
+    }
+
+    /// @inheritdoc IMarketplace
     function serviceManager() external view returns (address) {
         return _serviceManager;
     }
@@ -480,6 +513,15 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         _moveToRefundable(o.paymentToken, o.renter, refund);
     }
 
+    /// (max price − lease price) × GPUs × hours: escrow the lease will never pay out.
+    function _excessEscrow(OrderRecord storage o, uint128 price) private view returns (uint256) {
+        return uint256(o.maxPricePerGpuHour - price) * o.gpuCount * o.durationHours;
+    }
+
+    function _excessEscrow(OrderRecord storage o) private view returns (uint256) {
+        return _excessEscrow(o, _offerBook.leaseTerms(o.leaseVersionId).pricePerGpuHour);
+    }
+
     function _moveToRefundable(address token, address renter, uint256 amount) private {
         _refundable[token][renter] += amount;
         MoneyTotals storage m = _totals[token];
@@ -498,7 +540,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         uint256 paid = s.paidOut;
         uint256 owed = _accrued(o, t.pricePerGpuHour, until) - paid;
         if (owed == 0) return;
-        s.paidOut = uint128(paid + owed);
+        s.paidOut = SafeCast.toUint128(paid + owed);
         address token = o.paymentToken;
         _earnings[token][t.provider] += owed;
         MoneyTotals storage m = _totals[token];
@@ -519,6 +561,10 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         _settlements[leaseId].closedAt = closedAt;
         uint256 total = uint256(t.pricePerGpuHour) * o.gpuCount * o.durationHours;
         uint256 unused = total - _accrued(o, t.pricePerGpuHour, closedAt);
+        if (!o.excessReleased) {
+            o.excessReleased = true;
+            unused += _excessEscrow(o, t.pricePerGpuHour);
+        }
         if (unused != 0) _moveToRefundable(o.paymentToken, o.renter, unused);
         _settle(leaseId, o, t, closedAt);
         _offerBook.releaseCapacity(t.offerId, o.gpuCount);

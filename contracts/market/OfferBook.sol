@@ -20,6 +20,9 @@ contract OfferBook is IOfferBook, Ownable {
         uint16 modelId;
         IGpuCatalog.Tier tier;
         bool withdrawn;
+        /// GPUs of the offer's current version, 0 once withdrawn: assignments made at an older version's
+        /// capacity are checked against it too (docs/contracts.md, "Applying assignments").
+        uint32 gpuCapacity;
     }
 
     /// Two slots per version: what changes between versions, plus the offer id and token to avoid a third read.
@@ -78,7 +81,8 @@ contract OfferBook is IOfferBook, Ownable {
             gpusLeased: 0,
             modelId: modelId,
             tier: _catalog.tierOf(modelId),
-            withdrawn: false
+            withdrawn: false,
+            gpuCapacity: gpuCount
         });
         _offerIdsOf[msg.sender].push(offerId);
         emit OfferCreated(offerId, msg.sender, modelId, paymentToken);
@@ -96,6 +100,7 @@ contract OfferBook is IOfferBook, Ownable {
         VersionRecord storage current = _versions[ids[ids.length - 1]];
         address token = current.paymentToken;
         _closeVersion(offerId, ids[ids.length - 1], current);
+        o.gpuCapacity = gpuCount;
         versionId = _openVersion(offerId, gpuCount, pricePerGpuHour, token);
     }
 
@@ -105,6 +110,7 @@ contract OfferBook is IOfferBook, Ownable {
         uint64[] storage ids = _versionIds[offerId];
         uint64 versionId = ids[ids.length - 1];
         o.withdrawn = true;
+        o.gpuCapacity = 0;
         _closeVersion(offerId, versionId, _versions[versionId]);
         emit OfferWithdrawn(offerId);
     }
@@ -187,6 +193,7 @@ contract OfferBook is IOfferBook, Ownable {
         t.paymentToken = v.paymentToken;
         t.activeFrom = v.activeFrom;
         t.activeUntil = v.activeUntil;
+        t.offerGpuCount = o.gpuCapacity;
     }
 
     /// @inheritdoc IOfferBook

@@ -187,6 +187,22 @@ export const serviceManagerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "batch",
         "type": "uint64"
@@ -247,6 +263,33 @@ export const serviceManagerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "exitDelay",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "slashingWindow",
+        "type": "uint256"
+      }
+    ],
+    "name": "ServiceManagerExitDelayTooShort",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "ServiceManagerInvalidPageSize",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "string",
         "name": "name",
         "type": "string"
@@ -269,6 +312,33 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "ServiceManagerInvalidSeed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      }
+    ],
+    "name": "ServiceManagerNoPendingPages",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "ServiceManagerPageMismatch",
     "type": "error"
   },
   {
@@ -372,9 +442,9 @@ export const serviceManagerAbi = [
       },
       {
         "indexed": false,
-        "internalType": "bytes32",
-        "name": "leader",
-        "type": "bytes32"
+        "internalType": "uint32",
+        "name": "drawBlock",
+        "type": "uint32"
       }
     ],
     "name": "BatchClosed",
@@ -403,6 +473,12 @@ export const serviceManagerAbi = [
       },
       {
         "indexed": false,
+        "internalType": "bytes32",
+        "name": "assignmentsHash",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
         "internalType": "uint256",
         "name": "signedStake",
         "type": "uint256"
@@ -416,11 +492,49 @@ export const serviceManagerAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "assignments",
+        "name": "seedSignerIndex",
         "type": "uint256"
       }
     ],
     "name": "BatchFinalized",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "pages",
+        "type": "uint256"
+      }
+    ],
+    "name": "BatchPagesApplied",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "pagesApplied",
+        "type": "uint256"
+      }
+    ],
+    "name": "BatchPagesExpired",
     "type": "event"
   },
   {
@@ -575,6 +689,31 @@ export const serviceManagerAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "assignments",
+        "type": "uint256"
+      }
+    ],
+    "name": "PageApplied",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": false,
         "internalType": "uint16",
         "name": "protocolFeeBps",
@@ -637,6 +776,45 @@ export const serviceManagerAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_FALLBACK_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_REFERENCE_AGE",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "PAGE_SIZE",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "RESULT_DOMAIN",
     "outputs": [
       {
@@ -670,6 +848,51 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "abandonBatch",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "orderId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "offerVersionId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "gpuCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint128",
+            "name": "pricePerGpuHour",
+            "type": "uint128"
+          }
+        ],
+        "internalType": "struct IMarketplace.Assignment[]",
+        "name": "page",
+        "type": "tuple[]"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "rest",
+        "type": "bytes32"
+      }
+    ],
+    "name": "applyPage",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -835,6 +1058,19 @@ export const serviceManagerAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "fallbackLength",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -867,6 +1103,21 @@ export const serviceManagerAbi = [
             "type": "uint32"
           },
           {
+            "internalType": "uint32",
+            "name": "drawBlock",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "pagesApplied",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "pagesDoneAt",
+            "type": "uint32"
+          },
+          {
             "internalType": "bytes32",
             "name": "previousSeed",
             "type": "bytes32"
@@ -884,6 +1135,16 @@ export const serviceManagerAbi = [
           {
             "internalType": "bytes32",
             "name": "resultHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "assignmentsHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "pendingPages",
             "type": "bytes32"
           }
         ],
@@ -929,7 +1190,7 @@ export const serviceManagerAbi = [
     "outputs": [
       {
         "internalType": "bytes32",
-        "name": "",
+        "name": "c",
         "type": "bytes32"
       }
     ],
@@ -1403,6 +1664,19 @@ export const serviceManagerAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "slashingWindow",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -1433,8 +1707,13 @@ export const serviceManagerAbi = [
           }
         ],
         "internalType": "struct IMarketplace.Assignment[]",
-        "name": "assignments",
+        "name": "firstPage",
         "type": "tuple[]"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "rest",
+        "type": "bytes32"
       },
       {
         "components": [
@@ -2940,6 +3219,22 @@ export const marketplaceAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "escrow",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minimum",
+        "type": "uint256"
+      }
+    ],
+    "name": "MarketplaceEscrowBelowMinimum",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "string",
         "name": "field",
         "type": "string"
@@ -3027,6 +3322,17 @@ export const marketplaceAbi = [
       }
     ],
     "name": "MarketplaceNotServiceManager",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      }
+    ],
+    "name": "MarketplaceNothingToRelease",
     "type": "error"
   },
   {
@@ -3150,6 +3456,22 @@ export const marketplaceAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
@@ -3188,7 +3510,7 @@ export const marketplaceAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
-        "name": "refund",
+        "name": "excessEscrow",
         "type": "uint256"
       }
     ],
@@ -3280,6 +3602,31 @@ export const marketplaceAbi = [
         "type": "uint64"
       },
       {
+        "indexed": true,
+        "internalType": "address",
+        "name": "renter",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "ExcessEscrowReleased",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
         "indexed": false,
         "internalType": "enum IMarketplace.CloseReason",
         "name": "reason",
@@ -3299,6 +3646,25 @@ export const marketplaceAbi = [
       }
     ],
     "name": "LeaseClosed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "minimum",
+        "type": "uint256"
+      }
+    ],
+    "name": "MinimumEscrowSet",
     "type": "event"
   },
   {
@@ -4013,6 +4379,25 @@ export const marketplaceAbi = [
         "type": "address"
       }
     ],
+    "name": "minimumEscrow",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      }
+    ],
     "name": "moneyTotals",
     "outputs": [
       {
@@ -4226,6 +4611,19 @@ export const marketplaceAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      }
+    ],
+    "name": "releaseExcessEscrow",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "renounceOwnership",
     "outputs": [],
@@ -4243,6 +4641,24 @@ export const marketplaceAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minimum",
+        "type": "uint256"
+      }
+    ],
+    "name": "setMinimumEscrow",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -4890,6 +5306,11 @@ export const offerBookAbi = [
             "internalType": "uint64",
             "name": "activeUntil",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "offerGpuCount",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IOfferBook.LeaseTerms",

@@ -1,8 +1,10 @@
 /**
- * The signed form of a batch result: `abi.encode(Assignment[])` (ASSIGNMENTS_ABI) and its keccak256, exactly as the
- * service manager hashes the submitted list (PROTOCOL.md §3.4). Written by hand rather than with viem's generic
- * encoder because it runs on every batch and the generic path costs ~0.2 s for 10 000 rows; a test checks the bytes
- * against `encodeAbiParameters(ASSIGNMENTS_ABI, …)`.
+ * The signed form of a batch result (docs/protocol.md §3.4): the assignment list cut into pages of PAGE_SIZE rows in
+ * order (the last one shorter), and the commitment the result message binds, `C_0` of the chain
+ * `C_n = 0`, `C_i = keccak256(abi.encode(Assignment[] page_i, bytes32 C_{i+1}))` (0 for an empty list) — exactly as
+ * ServiceManager.hashAssignments computes it and as submitResult / applyPage check it. Written by hand rather than
+ * with viem's generic encoder because it runs on every batch and the generic path costs ~0.2 s for 10 000 rows; a
+ * test checks the bytes against `encodeAbiParameters` and the contract.
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, type Hex } from "viem";
@@ -50,7 +52,42 @@ export function encodeAssignments(assignments: ReadonlyArray<Assignment>): Hex {
   return bytesToHex(encodeAssignmentsBytes(assignments));
 }
 
-/** keccak256(abi.encode(assignments)): what operators sign over (inside the result message). */
+/** Rows per result page; ServiceManager.PAGE_SIZE. */
+export const PAGE_SIZE = 128;
+
+/** The list's pages: consecutive slices of PAGE_SIZE rows, the last one shorter; none for an empty list. */
+export function resultPages<T>(assignments: ReadonlyArray<T>): T[][] {
+  const pages: T[][] = [];
+  for (let i = 0; i < assignments.length; i += PAGE_SIZE) pages.push(assignments.slice(i, i + PAGE_SIZE));
+  return pages;
+}
+
+/** abi.encode(Assignment[] page, bytes32 rest): the array's offset (0x40), `rest`, then the array as above. */
+function encodePageBytes(page: ReadonlyArray<Assignment>, rest: Uint8Array): Uint8Array {
+  const list = encodeAssignmentsBytes(page);
+  const out = new Uint8Array(WORD + list.length);
+  out[WORD - 1] = 0x40;
+  out.set(rest, WORD);
+  out.set(list.subarray(WORD), 2 * WORD);
+  return out;
+}
+
+/**
+ * The commitments `C_0 … C_n` of the list's n pages (`C_n` = 0): page i is applied with `rest = C_{i+1}`, and the
+ * first submission carries `C_1` beside page 0.
+ */
+export function pageCommitments(assignments: ReadonlyArray<Assignment>): Hex[] {
+  const pages = resultPages(assignments);
+  let c: Uint8Array = new Uint8Array(WORD);
+  const out: Hex[] = [bytesToHex(c)];
+  for (let i = pages.length - 1; i >= 0; i--) {
+    c = keccak_256(encodePageBytes(pages[i]!, c));
+    out.push(bytesToHex(c));
+  }
+  return out.reverse();
+}
+
+/** C_0: the commitment to the whole list that operators sign over (inside the result message). */
 export function assignmentsHash(assignments: ReadonlyArray<Assignment>): Hex {
-  return bytesToHex(keccak_256(encodeAssignmentsBytes(assignments)));
+  return pageCommitments(assignments)[0]!;
 }
