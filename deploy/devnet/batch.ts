@@ -13,6 +13,8 @@ import type { Assignment } from "../../protocol/market/types.js";
 import { operatorId } from "../../protocol/bls/index.js";
 import { mined, type DevnetChain } from "./chain.js";
 
+const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
+
 /** ServiceManager BatchStatus. */
 const STATUS = { None: 0, Closed: 1, Final: 2, Abandoned: 3 } as const;
 
@@ -73,7 +75,7 @@ export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Ad
     const prev = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "getBatch", args: [count] });
     if (prev.status === STATUS.Closed) throw new Error(`devnet: batch ${count} is still pending; it must be final or abandoned before the next close`);
     const head = await chain.publicClient.getBlockNumber();
-    const earliest = BigInt(Math.max(prev.closedAt + timing.batchInterval, prev.finalizedAt + 1));
+    const earliest = BigInt(Math.max(prev.closedAt + timing.batchInterval, prev.pagesDoneAt + 1));
     if (head + 1n < earliest) await chain.publicClient.request({ method: "hardhat_mine", params: [`0x${(earliest - head - 1n).toString(16)}`] } as never);
   }
   const hash = await chain.wallet(closer).writeContract({ account: closer, chain: chain.chain, address: sm, abi: serviceManagerAbi, functionName: "closeBatch" });
@@ -81,7 +83,8 @@ export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Ad
   const closedAtMs = Date.now();
   const [ev] = parseEventLogs({ abi: serviceManagerAbi, eventName: "BatchClosed", logs: receipt.logs });
   if (ev === undefined) throw new Error(`devnet: closeBatch emitted no BatchClosed (tx ${hash})`);
-  return { batch: ev.args.batch, referenceBlock: BigInt(ev.args.referenceBlock), closedAt: receipt.blockNumber, leaderId: ev.args.leader, closedAtMs };
+  const leaderId = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "leaderOf", args: [ev.args.batch, 0n] });
+  return { batch: ev.args.batch, referenceBlock: BigInt(ev.args.referenceBlock), closedAt: receipt.blockNumber, leaderId, closedAtMs };
 }
 
 /**
@@ -103,13 +106,15 @@ export async function waitBatchOutcome(
   for (;;) {
     // One light call per poll: hardhat node serves every process on the devnet from one thread.
     const b = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "getBatch", args: [closed.batch] });
-    if (b.status === STATUS.Final) return { status: "final", finalizedAt: BigInt(b.finalizedAt), seenAtMs: Date.now() };
+    // Final with every page applied (or the rest expired: nobody applied them within batchTimeout blocks).
+    const pagesOver = b.pendingPages === ZERO_HASH || head > BigInt(b.finalizedAt) + BigInt(timing.batchTimeout);
+    if (b.status === STATUS.Final && pagesOver) return { status: "final", finalizedAt: BigInt(b.finalizedAt), seenAtMs: Date.now() };
     if (b.status === STATUS.Abandoned) return { status: "abandoned", finalizedAt: null, seenAtMs: Date.now() };
     if (Date.now() - lastHeadCheck > 1_000) {
       head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
       lastHeadCheck = Date.now();
     }
-    if (head > deadline) {
+    if (head > deadline && b.status === STATUS.Closed) {
       try {
         const hash = await chain.wallet(opts.abandoner).writeContract({ account: opts.abandoner, chain: chain.chain, address: sm, abi: serviceManagerAbi, functionName: "abandonBatch", args: [closed.batch] });
         await chain.publicClient.waitForTransactionReceipt({ hash, timeout: 30_000 });
@@ -164,20 +169,25 @@ export async function reportBatch(
     applied: [],
   };
   if (outcome.status !== "final" || outcome.finalizedAt === null) return base;
-  const logs = await pc.getContractEvents({ address: sm, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch: closed.batch }, fromBlock: outcome.finalizedAt, toBlock: outcome.finalizedAt });
-  const fin = logs[0];
+  const finLogs = await pc.getContractEvents({ address: sm, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch: closed.batch }, fromBlock: outcome.finalizedAt, toBlock: outcome.finalizedAt });
+  const fin = finLogs[0];
   if (fin === undefined) throw new Error(`devnet: batch ${closed.batch} is final at #${outcome.finalizedAt} but no BatchFinalized log is there`);
-  const [receipt, tx] = await Promise.all([pc.getTransactionReceipt({ hash: fin.transactionHash }), pc.getTransaction({ hash: fin.transactionHash })]);
+  const tx = await pc.getTransaction({ hash: fin.transactionHash });
   const call = decodeFunctionData({ abi: serviceManagerAbi, data: tx.input });
   if (call.functionName !== "submitResult") throw new Error(`devnet: batch ${closed.batch} was finalized by ${call.functionName}, not submitResult`);
-  const [, , , seedSignerIndex, nonSigners] = call.args;
+  const [, , , , seedSignerIndex, nonSigners] = call.args;
   const seedSignerId = await pc.readContract({ address: sm, abi: serviceManagerAbi, functionName: "leaderOf", args: [closed.batch, seedSignerIndex] });
-  const applied = parseEventLogs({ abi: marketplaceAbi, eventName: "AssignmentApplied", logs: receipt.logs }).map((l) => ({
-    orderId: l.args.orderId,
-    offerVersionId: l.args.offerVersionId,
-    pricePerGpuHour: l.args.pricePerGpuHour,
-  }));
-  const skipped = parseEventLogs({ abi: marketplaceAbi, eventName: "AssignmentSkipped", logs: receipt.logs }).length;
+  // The result's pages: the submission carries page 0, applyPage transactions the rest (docs/protocol.md §3.7).
+  const head = await pc.getBlockNumber({ cacheTime: 0 });
+  const pageLogs = await pc.getContractEvents({ address: sm, abi: serviceManagerAbi, eventName: "PageApplied", args: { batch: closed.batch }, fromBlock: outcome.finalizedAt, toBlock: head });
+  const txs = [...new Set([fin.transactionHash, ...pageLogs.map((l) => l.transactionHash)])];
+  const receipts = await Promise.all(txs.map((hash) => pc.getTransactionReceipt({ hash })));
+  const logs = receipts.flatMap((r) => r.logs);
+  const applied = parseEventLogs({ abi: marketplaceAbi, eventName: "AssignmentApplied", logs })
+    .filter((l) => l.args.batch === closed.batch)
+    .map((l) => ({ orderId: l.args.orderId, offerVersionId: l.args.offerVersionId, pricePerGpuHour: l.args.pricePerGpuHour }));
+  const skipped = parseEventLogs({ abi: marketplaceAbi, eventName: "AssignmentSkipped", logs }).filter((l) => l.args.batch === closed.batch).length;
+  const receipt = { gasUsed: receipts.reduce((sum, r) => sum + r.gasUsed, 0n) };
   const seed = fin.args.seed!;
   const expected = matchBatch(inputs, seed).assignments;
   const expectedHash = resultMessageDigest({

@@ -150,7 +150,7 @@ export class Devnet {
       url: this.chain.url,
       dataDir: this.dataDir,
       outFile: this.deploymentFile,
-      parameters: { minOperatorStake: 100n * STAKE_UNIT, operatorExitDelay: 20n, exitDelay: 20n, maxOrderLifetime: 10_000n },
+      parameters: { minOperatorStake: 100n * STAKE_UNIT, operatorExitDelay: 400n, exitDelay: 20n, maxOrderLifetime: 10_000n },
     });
     this.addrs = systemAddresses(this.deployment, this.deploymentFile);
     const owner = this.chain.devAccounts[0]!;

@@ -9,7 +9,8 @@ import { serviceManagerAbi } from "../../protocol/chain/abi.js";
 import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../../protocol/chain/reads.js";
 import { resultMessageDigest, seedFromSignature } from "../../protocol/avs/messages.js";
 import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
-import { buildSubmission, checkSubmission, type G2KeySummer, type ReadyResult } from "../../aggregator/index.js";
+import { pageCommitments, resultPages } from "../../protocol/matching/encode.js";
+import { buildSubmission, checkSubmission, submitResultArgs, type G2KeySummer, type ReadyResult } from "../../aggregator/index.js";
 import type { OperatorSetAtBlock } from "../../aggregator/types.js";
 import type { DevnetChain } from "./chain.js";
 import type { ClosedBatch } from "./batch.js";
@@ -73,7 +74,22 @@ export async function signAndSubmitInProcess(
     address: sm,
     abi: serviceManagerAbi,
     functionName: "submitResult",
-    args: [closed.batch, [...sub.assignments], seedSignature, index, sub.nonSignerPubkeys, sub.apkG2, sub.sigma],
+    args: submitResultArgs(sub),
   });
+  const receipt = await pc.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") return hash;
+  const pages = resultPages(assignments);
+  const commitments = pageCommitments(assignments);
+  for (let i = 1; i < pages.length; i++) {
+    const pageHash = await chain.wallet(submitter.address as Address).writeContract({
+      account: submitter,
+      chain: chain.chain,
+      address: sm,
+      abi: serviceManagerAbi,
+      functionName: "applyPage",
+      args: [closed.batch, pages[i]!.map((a) => ({ ...a })), commitments[i + 1]!],
+    });
+    await pc.waitForTransactionReceipt({ hash: pageHash });
+  }
   return hash;
 }

@@ -24,7 +24,9 @@ export interface BatchFinalizedInfo {
   resultHash: Hex;
   signedStake: bigint;
   totalStake: bigint;
-  assignments: bigint;
+  /** The commitment to the result's pages (docs/protocol.md §3.7); the leases appear as the pages are applied. */
+  assignmentsHash: Hex;
+  seedSignerIndex: bigint;
   block: bigint;
   transactionHash: Hex | null;
 }
@@ -133,15 +135,17 @@ export class ChainFollower {
       for (; cursor < at; cursor++) await this.call("block", () => handlers.block?.(cursor));
       if (log.eventName === "BatchClosed") {
         const a = log.args;
-        await this.call("batchClosed", () =>
-          handlers.batchClosed?.({
+        // The draw is not in the event (closing costs the same whatever the operator set): one view call.
+        await this.call("batchClosed", async () => {
+          const leader = await client.readContract({ address: this.opts.serviceManager, abi: serviceManagerAbi, functionName: "leaderOf", args: [a.batch!, 0n], blockNumber: at });
+          await handlers.batchClosed?.({
             batch: a.batch!,
             referenceBlock: BigInt(a.referenceBlock!),
             previousSeed: a.previousSeed!,
-            leader: a.leader!,
+            leader,
             closedAt: at,
-          }),
-        );
+          });
+        });
       } else if (log.eventName === "BatchFinalized") {
         const a = log.args;
         await this.call("batchFinalized", () =>
@@ -151,7 +155,8 @@ export class ChainFollower {
             resultHash: a.resultHash!,
             signedStake: a.signedStake!,
             totalStake: a.totalStake!,
-            assignments: a.assignments!,
+            assignmentsHash: a.assignmentsHash!,
+            seedSignerIndex: a.seedSignerIndex!,
             block: at,
             transactionHash: log.transactionHash ?? null,
           }),

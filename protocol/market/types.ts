@@ -175,7 +175,10 @@ export interface Lease {
   closeReason: CloseReason;
 }
 
-/** Why `Marketplace.applyAssignments` skipped an assignment (`AssignmentSkipped` event), in check order. */
+/**
+ * Why `Marketplace.applyAssignments` skipped an assignment (`AssignmentSkipped` event), in check order (the last two
+ * come right after InsufficientCapacity: what the provider offers now, after R_b).
+ */
 export enum SkipReason {
   UnknownOrder = 0,
   OrderNotOpen = 1,
@@ -195,6 +198,8 @@ export enum SkipReason {
   UptimeTooLow = 15,
   ReputationTooLow = 16,
   TooManySlashes = 17,
+  OfferWithdrawn = 18,
+  OfferCapacityReduced = 19,
 }
 
 export enum LeaseStatus {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import type { PublicClient } from "viem";
 import { ChainFollower, type BatchClosedInfo, type BatchFinalizedInfo } from "../../protocol/chain/follower.js";
-import { buildSubmission, deploySystem, orders, providerOffer, USD } from "../support/serviceManager.js";
+import { assignmentsHash, buildSubmission, deploySystem, orders, providerOffer, USD } from "../support/serviceManager.js";
 
 const connection = await network.create();
 const { networkHelpers } = connection;
@@ -64,7 +64,7 @@ describe("protocol/chain ChainFollower", () => {
       rec.events.length = 0;
       await follower.poll();
       expect(rec.finalized.map((f) => [f.batch, f.seed, f.block])).to.deep.equal([[1n, sub.seed, finalBlock]]);
-      expect(rec.finalized[0]!.assignments).to.equal(1n);
+      expect(rec.finalized[0]!.assignmentsHash).to.equal(assignmentsHash(rows));
       const at = rec.events.indexOf("final:1");
       expect(rec.events[at + 1]).to.equal(`block:${finalBlock}`); // events of block n come before block(n)
       expect(rec.events.filter((e) => e.startsWith("closed:"))).to.deep.equal(["closed:2"]);

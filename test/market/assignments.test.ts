@@ -17,7 +17,7 @@ const row = (orderId: bigint, offerVersionId: bigint, gpuCount = 2, pricePerGpuH
 
 describe("Marketplace.applyAssignments", () => {
   describe("given a valid assignment from the service manager", () => {
-    it("→ it should create a lease at the provider's price, refund the difference at once, and take capacity", async () => {
+    it("→ it should create a lease at the provider's price, keep the excess escrowed (released later), and take capacity", async () => {
       const m = await networkHelpers.loadFixture(fixture);
       const { offerId, versionId } = await providerWithOffer(m, m.provider1, { gpuCount: 8, price: 2n * USD });
       const orderId = await placeOrder(m, m.renter1, { maxPricePerGpuHour: 3n * USD, gpuCount: 2, durationHours: 10 });
@@ -33,10 +33,11 @@ describe("Marketplace.applyAssignments", () => {
         pricePerGpuHour: 2n * USD, startedAt: block.timestamp, endsAt: block.timestamp + 36_000n, closedAt: 0n, paidOut: 0n,
         status: LeaseStatus.Active, closeReason: 0,
       });
-      expect(await m.marketplace.read.refundableOf([m.paymentToken.address, m.renter1.account.address])).to.equal(refund);
+      // Applying writes no renter balance (docs/contracts.md): the excess is refunded by releaseExcessEscrow or at close.
+      expect(await m.marketplace.read.refundableOf([m.paymentToken.address, m.renter1.account.address])).to.equal(0n);
       expect((await m.offerBook.read.getVersion([versionId])).gpusLeased).to.equal(2);
       const k = await conservation(m);
-      expect(k.totals.escrowed).to.equal(2n * USD * 2n * 10n);
+      expect(k.totals.escrowed).to.equal(3n * USD * 2n * 10n);
       expect(k.identityHolds && k.balanceHolds).to.equal(true);
     });
 
@@ -125,6 +126,20 @@ describe("Marketplace.applyAssignments", () => {
         const b = await placeOrder(m, m.renter2);
         return { rows: [row(a, versionId), row(b, versionId)], skipped: b };
       }],
+      ["OfferWithdrawn", async (m) => {
+        const { offerId, versionId } = await providerWithOffer(m, m.provider1);
+        const id = await placeOrder(m, m.renter1);
+        const rb = await blockNumber(m);
+        await (await as(m, m.provider1)).offerBook.write.withdrawOffer([offerId]); // after R_b: the version at R_b was active
+        return { rows: [row(id, versionId)], rb, skipped: id };
+      }],
+      ["OfferCapacityReduced", async (m) => {
+        const { offerId, versionId } = await providerWithOffer(m, m.provider1, { gpuCount: 8 });
+        const id = await placeOrder(m, m.renter1, { gpuCount: 8 });
+        const rb = await blockNumber(m);
+        await (await as(m, m.provider1)).offerBook.write.updateOffer([offerId, 7, 2n * USD]); // one below what R_b offered
+        return { rows: [row(id, versionId, 8)], rb, skipped: id };
+      }],
       ["ProviderNotActive", async (m) => {
         const { versionId } = await providerWithOffer(m, m.provider1);
         await (await as(m, m.provider1)).registry.write.setMaintenance([true]);
@@ -172,6 +187,19 @@ describe("Marketplace.applyAssignments", () => {
         expect((await conservation(m)).identityHolds).to.equal(true);
       });
     }
+  });
+
+  describe("given an offer cut after R_b to exactly what the assignment takes", () => {
+    it("→ it should apply it against the cut offer and leave no capacity over", async () => {
+      const m = await networkHelpers.loadFixture(fixture);
+      const { offerId, versionId } = await providerWithOffer(m, m.provider1, { gpuCount: 8 });
+      const id = await placeOrder(m, m.renter1, { gpuCount: 6 });
+      const rb = await blockNumber(m);
+      await (await as(m, m.provider1)).offerBook.write.updateOffer([offerId, 6, 2n * USD]);
+      await viem.assertions.emit(apply(m, [row(id, versionId, 6)], 3n, rb), m.marketplace, "AssignmentApplied");
+      expect((await m.offerBook.read.leaseTerms([versionId])).offerGpuCount).to.equal(6);
+      expect((await m.offerBook.read.getVersion([versionId])).gpusLeased).to.equal(6);
+    });
   });
 
   describe("given a tier order and a region-masked order that fit", () => {

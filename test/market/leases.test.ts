@@ -68,7 +68,7 @@ describe("Marketplace leases and money", () => {
       const used = (2n * USD * 2n * (2n * 3600n + 17n)) / 3600n;
       const unused = 40n * USD - used;
       await viem.assertions.emitWithArgs(r.marketplace.write.closeLease([leaseId]), m.marketplace, "LeaseClosed",
-        [leaseId, CloseReason.RenterClosed, startedAt + 2n * 3600n + 17n, unused]);
+        [leaseId, CloseReason.RenterClosed, startedAt + 2n * 3600n + 17n, unused + 20n * USD]); // + the excess escrow
       const lease = await m.marketplace.read.getLease([leaseId]);
       expect(lease).to.deep.include({ status: LeaseStatus.Closed, closeReason: CloseReason.RenterClosed, paidOut: used });
       expect((await m.offerBook.read.getVersion([versionId])).gpusLeased).to.equal(0);
@@ -94,6 +94,33 @@ describe("Marketplace leases and money", () => {
     });
   });
 
+  describe("given the renter releases the excess escrow of an active lease", () => {
+    it("→ it should move (max − price) × GPUs × hours to its refundable balance once, and the close should refund only the unused part", async () => {
+      const { m, leaseId, startedAt } = await networkHelpers.loadFixture(leaseFixture);
+      const r = await as(m, m.renter1);
+      const stranger = await as(m, m.stranger);
+      await viem.assertions.emitWithArgs(stranger.marketplace.write.releaseExcessEscrow([leaseId]), m.marketplace, "ExcessEscrowReleased",
+        [leaseId, getAddress(m.renter1.account.address), 20n * USD]);
+      expect(await m.marketplace.read.refundableOf([token(m), m.renter1.account.address])).to.equal(20n * USD);
+      await viem.assertions.revertWithCustomError(r.marketplace.write.releaseExcessEscrow([leaseId]), m.marketplace, "MarketplaceNothingToRelease");
+      await at(startedAt + 3_600n);
+      await viem.assertions.emitWithArgs(r.marketplace.write.closeLease([leaseId]), m.marketplace, "LeaseClosed",
+        [leaseId, CloseReason.RenterClosed, startedAt + 3_600n, 36n * USD]);
+      expect(await m.marketplace.read.refundableOf([token(m), m.renter1.account.address])).to.equal(56n * USD);
+      await viem.assertions.revertWithCustomError(r.marketplace.write.releaseExcessEscrow([leaseId]), m.marketplace, "MarketplaceLeaseNotActive");
+      await viem.assertions.revertWithCustomError(r.marketplace.write.releaseExcessEscrow([99n]), m.marketplace, "MarketplaceUnknownLease");
+      await assertConserved(m);
+    });
+
+    it("a lease at exactly the order's max price (no excess) → it should refuse with MarketplaceNothingToRelease", async () => {
+      const m = await deployMarket(connection);
+      const { versionId } = await providerWithOffer(m, m.provider1, { gpuCount: 8, price: 3n * USD });
+      const leaseId = await placeOrder(m, m.renter1, { maxPricePerGpuHour: 3n * USD, gpuCount: 2, durationHours: 10 });
+      await apply(m, [{ orderId: leaseId, offerVersionId: versionId, gpuCount: 2, pricePerGpuHour: 3n * USD }]);
+      await viem.assertions.revertWithCustomError((await as(m, m.renter1)).marketplace.write.releaseExcessEscrow([leaseId]), m.marketplace, "MarketplaceNothingToRelease");
+    });
+  });
+
   describe("given a lease reaches its end", () => {
     it("→ it should let anyone complete it, pay the provider in full, and count leasesCompleted", async () => {
       const { m, leaseId, startedAt } = await networkHelpers.loadFixture(leaseFixture);
@@ -102,7 +129,7 @@ describe("Marketplace leases and money", () => {
       await viem.assertions.revertWithCustomError(s.marketplace.write.completeLease([leaseId]), m.marketplace, "MarketplaceLeaseNotEnded");
       await networkHelpers.time.increaseTo(startedAt + 41_000n);
       await viem.assertions.emitWithArgs(s.marketplace.write.completeLease([leaseId]), m.marketplace, "LeaseClosed",
-        [leaseId, CloseReason.Completed, startedAt + 36_000n, 0n]);
+        [leaseId, CloseReason.Completed, startedAt + 36_000n, 20n * USD]); // the excess escrow (1 USD × 2 × 10 h)
       expect(await m.marketplace.read.earningsOf([token(m), m.provider1.account.address])).to.equal(40n * USD);
       expect((await m.registry.read.getProvider([m.provider1.account.address])).leasesCompleted).to.equal(1);
       await viem.assertions.revertWithCustomError(s.marketplace.write.completeLease([leaseId]), m.marketplace, "MarketplaceLeaseNotActive");
@@ -117,7 +144,7 @@ describe("Marketplace leases and money", () => {
       await viem.assertions.revertWithCustomError((await as(m, m.renter1)).marketplace.write.closeLeaseForProviderFault([leaseId]), m.marketplace, "MarketplaceNotServiceManager");
       await at(startedAt + 3_600n);
       await viem.assertions.emitWithArgs(sm.marketplace.write.closeLeaseForProviderFault([leaseId]), m.marketplace, "LeaseClosed",
-        [leaseId, CloseReason.ProviderFault, startedAt + 3_600n, 36n * USD]);
+        [leaseId, CloseReason.ProviderFault, startedAt + 3_600n, 36n * USD + 20n * USD]);
       const p = await m.registry.read.getProvider([m.provider1.account.address]);
       expect([p.leasesCompleted, p.leasesFailed]).to.deep.equal([0, 1]);
       await viem.assertions.revertWithCustomError(sm.marketplace.write.closeLeaseForProviderFault([leaseId]), m.marketplace, "MarketplaceLeaseNotActive");

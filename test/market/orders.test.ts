@@ -65,6 +65,23 @@ describe("Marketplace orders", () => {
     });
   });
 
+  describe("given a minimum escrow for the payment token", () => {
+    it("→ it should accept an order whose escrow is exactly the minimum and refuse one a unit below it", async () => {
+      const m = await networkHelpers.loadFixture(fixture);
+      const c = await as(m, m.renter1);
+      const token = m.paymentToken.address;
+      // 1 GPU × 1 h at 5 USD: escrow 5 USD.
+      const order = (price: bigint) => defaultOrder(m, { gpuCount: 1, durationHours: 1, maxPricePerGpuHour: price });
+      await viem.assertions.emitWithArgs(m.marketplace.write.setMinimumEscrow([token, 5n * USD]), m.marketplace, "MinimumEscrowSet", [getAddress(token), 5n * USD]);
+      expect(await m.marketplace.read.minimumEscrow([token])).to.equal(5n * USD);
+      await c.marketplace.write.createOrder([await order(5n * USD)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(c.marketplace.write.createOrder([await order(5n * USD - 1n)]), m.marketplace,
+        "MarketplaceEscrowBelowMinimum", [5n * USD - 1n, 5n * USD]);
+      await c.marketplace.write.createOrder([await order(5n * USD + 1n)]);
+      await viem.assertions.revertWithCustomError(c.marketplace.write.setMinimumEscrow([token, 1n]), m.marketplace, "OwnableUnauthorizedAccount");
+    });
+  });
+
   describe("given an open order is cancelled by its renter", () => {
     it("→ it should refund the full escrow into the refundable balance, which the renter withdraws", async () => {
       const m = await networkHelpers.loadFixture(fixture);

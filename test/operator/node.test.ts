@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { createPublicClient, custom, keccak256, toHex, type Hex, type PublicClient } from "viem";
-import { buildSubmission, checkSubmission, createG2KeySummer } from "../../aggregator/index.js";
+import { buildSubmission, checkSubmission, createG2KeySummer, submitResultArgs } from "../../aggregator/index.js";
 import type { OperatorSetAtBlock } from "../../aggregator/types.js";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { SecretKey, type G1Point } from "../../protocol/bls/index.js";
@@ -183,7 +183,7 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
       await createG2KeySummer(),
     );
     checkSubmission(sub, operatorSet, 6_667);
-    await s.serviceManager.write.submitResult([batch, [...sub.assignments], seedProof.signature, BigInt(d.seedRank), sub.nonSignerPubkeys, sub.apkG2, sub.sigma]);
+    await s.serviceManager.write.submitResult(submitResultArgs(sub));
     const final = await s.serviceManager.read.getBatch([batch]);
     expect(final.resultHash).to.equal(d.messageHash);
     // The nodes follow the finalization and report it through the node API.

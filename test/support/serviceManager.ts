@@ -10,6 +10,7 @@ import {
   type SecretKey,
 } from "../../protocol/bls/index.js";
 import { assignmentsHash as matcherAssignmentsHash } from "../../protocol/matching/index.js";
+import { pageCommitments, resultPages } from "../../protocol/matching/encode.js";
 import { resultMessageDigest, seedFromSignature } from "../../protocol/avs/messages.js";
 import { deployMatchnetWithAvs } from "../../deploy/deployment.js";
 import { skFromScalar } from "./bls.js";
@@ -31,7 +32,7 @@ export interface Op {
 export async function deploySystem(connection: NetworkConnection, operators = 4) {
   const { viem } = connection;
   const d = await deployMatchnetWithAvs(connection, {
-    parameters: { minProviderStake: STAKE, exitDelay: 10n, maxOrderLifetime: 1_000n, minOperatorStake: STAKE, operatorExitDelay: 50n },
+    parameters: { minProviderStake: STAKE, exitDelay: 10n, maxOrderLifetime: 1_000n, minOperatorStake: STAKE, operatorExitDelay: 400n },
   });
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
@@ -64,7 +65,7 @@ export async function registerOperator(
   return { index: i, address, sk, id: operatorId(sk.publicKeyG1()), pkG1: sk.publicKeyG1(), pkG2: sk.publicKeyG2() };
 }
 
-/** keccak256(abi.encode(Assignment[])): the matcher's own encoding, so tests hash exactly what operators sign. */
+/** The commitment to the result's pages (docs/protocol.md §3.7), by the matcher's own encoder: what operators sign. */
 export function assignmentsHash(rows: readonly AssignmentRow[]): Hex {
   return matcherAssignmentsHash(rows);
 }
@@ -112,11 +113,29 @@ export async function buildSubmission(
   const nonSigners = opts.nonSigners ?? sortedKeys(s.ops.filter((o) => !signers.includes(o)));
   const sigma = aggregateG1(signers.map((o) => o.sk.sign(msg)));
   const apkG2 = aggregateG2((opts.apkOps ?? signers).map((o) => o.pkG2));
+  const pages = resultPages(rows);
+  const commitments = pageCommitments(rows);
   return {
     seed,
     msg,
-    args: [batch, [...rows], seedSig, seedIndex, nonSigners, apkG2, sigma] as const,
+    pages,
+    commitments,
+    args: [batch, [...(pages[0] ?? [])], commitments[1] ?? ZERO_HASH, seedSig, seedIndex, nonSigners, apkG2, sigma] as const,
   };
+}
+
+export const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
+
+/** Applies pages 1 … n − 1 of `rows` after a submission that carried page 0; returns each applyPage's gas. */
+export async function applyRemainingPages(s: System, batch: bigint, rows: readonly AssignmentRow[]): Promise<bigint[]> {
+  const pages = resultPages(rows);
+  const commitments = pageCommitments(rows);
+  const gas: bigint[] = [];
+  for (let i = 1; i < pages.length; i++) {
+    const hash = await s.serviceManager.write.applyPage([batch, [...pages[i]!], commitments[i + 1]!], { gas: 15_000_000n });
+    gas.push((await s.publicClient.waitForTransactionReceipt({ hash })).gasUsed);
+  }
+  return gas;
 }
 
 /** One provider (wallet 5 + i) with one H100 offer of `gpus` GPUs at 2 USD; returns its version id. */
