@@ -115,8 +115,9 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         uint64 previous = _batchCount;
         uint256 earliest = block.number;
         if (previous != 0) {
+            uint256 nextClose = uint256(_batches[previous].closedAt) + _timing.batchInterval;
+            if (block.number < nextClose) revert ServiceManagerTooEarly(nextClose);
             earliest = _settlePrevious(previous);
-            if (block.number < earliest) revert ServiceManagerTooEarly(earliest);
         }
         // R_b is fixed by the chain's history, not by who closes or when: the block before the earliest allowed
         // close, unless blockhash() no longer reaches it (nobody closed for MAX_REFERENCE_AGE blocks).
@@ -140,7 +141,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     }
 
     /// Abandons a timed-out previous batch or expires its pending pages, and returns the earliest block batch
-    /// `previous + 1` may close in; reverts while `previous` may still become final or apply pages.
+    /// `previous + 1` could close in (≤ block.number); reverts while `previous` may still become final or apply pages.
     function _settlePrevious(uint64 previous) private returns (uint256 earliest) {
         Batch storage prev = _batches[previous];
         uint256 timeout = _timing.batchTimeout;
@@ -163,6 +164,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
             return _max(earliest, pageDeadline + 1);
         }
         // R_b must see every page: close from the block after the last one on.
+        if (prev.pagesDoneAt >= block.number) revert ServiceManagerPreviousBatchPending(previous);
         return _max(earliest, uint256(prev.pagesDoneAt) + 1);
     }
 

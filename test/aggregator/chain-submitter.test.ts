@@ -62,6 +62,45 @@ describe("aggregator ChainSubmitter (viem, real ServiceManager)", function () {
     });
   });
 
+  describe("given a result of three pages (260 assignments)", () => {
+    async function threePages() {
+      const s = await deploySystem(connection);
+      const versionId = await providerOffer(s, 0, 600);
+      const ids = await orders(s, 260);
+      await s.serviceManager.write.closeBatch();
+      const rows = ids.map((orderId) => ({ orderId, offerVersionId: versionId, gpuCount: 2, pricePerGpuHour: 2n * USD }));
+      return { s, rows };
+    }
+
+    it("→ it should submit page 0, apply pages 1 and 2 itself, and every lease should exist", async () => {
+      const { s, rows } = await networkHelpers.loadFixture(threePages);
+      const sub = await poolSubmission(s, 1n, rows, s.ops);
+      const wallet = await keystoreWallet(s);
+      const outcome = await submitterFor(s, wallet).submit(sub!);
+      expect(outcome).to.deep.include({ kind: "submitted", pagesApplied: 2 });
+      const b = await s.serviceManager.read.getBatch([1n]);
+      expect([b.pagesApplied, b.pendingPages]).to.deep.equal([3, `0x${"0".repeat(64)}`]);
+      for (const r of [rows[0]!, rows[128]!, rows[259]!]) expect((await s.marketplace.read.getLease([r.orderId])).status).to.equal(1);
+      await wallet.dir.remove();
+    });
+
+    it("and the winner stopped after finalizing → the loser should apply every pending page", async () => {
+      const { s, rows } = await networkHelpers.loadFixture(threePages);
+      const sub = await poolSubmission(s, 1n, rows, s.ops);
+      const args = [...submitResultArgs(sub!)] as unknown[];
+      args[1] = [];
+      args[2] = sub!.assignmentsHash; // the commitment alone: no page applied
+      await s.serviceManager.write.submitResult(args as unknown as ReturnType<typeof submitResultArgs>);
+      expect((await s.serviceManager.read.getBatch([1n])).pagesApplied).to.equal(0);
+      const wallet = await keystoreWallet(s);
+      const outcome = await submitterFor(s, wallet).submit(sub!);
+      expect(outcome).to.deep.equal({ kind: "alreadyFinal", errorName: "ServiceManagerBatchAlreadyFinal", pagesApplied: 3 });
+      expect((await s.serviceManager.read.getBatch([1n])).pagesApplied).to.equal(3);
+      for (const r of rows) expect((await s.marketplace.read.getOrder([r.orderId])).status).to.equal(2); // Matched
+      await wallet.dir.remove();
+    });
+  });
+
   describe("given two aggregators racing on one batch", () => {
     it("→ the second should get the lost-race outcome by error name, send nothing, and nothing should be paid twice", async () => {
       const { s, rows } = await networkHelpers.loadFixture(closedBatch);
@@ -73,7 +112,7 @@ describe("aggregator ChainSubmitter (viem, real ServiceManager)", function () {
       const renterBalance = await s.paymentToken.read.balanceOf([s.wallets[3]!.account.address]);
 
       const second = await submitterFor(s, w2).submit(sub!);
-      expect(second).to.deep.equal({ kind: "alreadyFinal", errorName: "ServiceManagerBatchAlreadyFinal" });
+      expect(second).to.deep.equal({ kind: "alreadyFinal", errorName: "ServiceManagerBatchAlreadyFinal", pagesApplied: 0 }); // one page: the winner applied it
       expect(await s.marketplace.read.moneyTotals([s.paymentToken.address])).to.deep.equal(totalsAfterWinner);
       expect(await s.paymentToken.read.balanceOf([s.wallets[3]!.account.address])).to.equal(renterBalance);
       // Refused in simulation: the loser never sent a transaction (no gas spent either).
@@ -95,7 +134,7 @@ describe("aggregator ChainSubmitter (viem, real ServiceManager)", function () {
         const lost = await p2;
         await networkHelpers.mine(1);
         expect((await p1).kind).to.equal("submitted");
-        expect(lost).to.deep.equal({ kind: "alreadyFinal", errorName: "ServiceManagerBatchAlreadyFinal" });
+        expect(lost).to.deep.equal({ kind: "alreadyFinal", errorName: "ServiceManagerBatchAlreadyFinal", pagesApplied: 0 }); // one page: the winner applied it
         expect(await s.publicClient.getTransactionCount({ address: w2.address })).to.equal(0);
       } finally {
         await connection.provider.request({ method: "evm_setAutomine", params: [true] });
@@ -125,7 +164,7 @@ describe("aggregator ChainSubmitter (viem, real ServiceManager)", function () {
         });
         await networkHelpers.mine(1);
         const lost = await loserP;
-        expect(lost).to.deep.equal({ kind: "alreadyFinal", errorName: "ServiceManagerBatchAlreadyFinal" });
+        expect(lost).to.deep.equal({ kind: "alreadyFinal", errorName: "ServiceManagerBatchAlreadyFinal", pagesApplied: 0 }); // one page: the winner applied it
         expect((await s.publicClient.getTransactionReceipt({ hash: winnerHash })).status).to.equal("success");
         // The loser's transaction really was mined, and reverted: the path under test is the replay.
         expect(await s.publicClient.getTransactionCount({ address: w2.address })).to.equal(1);

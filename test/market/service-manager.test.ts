@@ -4,7 +4,7 @@ import { network } from "hardhat";
 import { encodeAbiParameters, keccak256, parseEventLogs, toBytes, type Hex } from "viem";
 import { G1_GENERATOR } from "../../protocol/bls/index.js";
 import {
-  OPERATOR_STAKES, USD, assignmentsHash, buildSubmission, deploySystem, orders, providerOffer, registerOperator, resultMessage, sortedKeys,
+  OPERATOR_STAKES, USD, ZERO_HASH, assignmentsHash, buildSubmission, deploySystem, orders, providerOffer, registerOperator, resultMessage, sortedKeys,
   type System,
 } from "../support/serviceManager.js";
 import { SkipReason } from "../support/market.js";
@@ -26,25 +26,42 @@ async function closedBatchFixture() {
 const LEADER_DOMAIN = keccak256(toBytes("matchnet/leader/v1"));
 const MAX = 2n ** 256n - 1n;
 
-/** The leader draw of docs/contracts.md, in TypeScript: rejection sampling, then a walk in registration order. */
-function leaderTs(previousSeed: Hex, batch: bigint, index: bigint, ids: Hex[], stakes: bigint[]): Hex {
+/**
+ * The leader draw of docs/protocol.md §3.2, written from the spec: key = keccak(LEADER_DOMAIN, drawSeed, b);
+ * position p draws uniformly (rejection sampling on keccak(key, p, attempt)) over the stake of the members not drawn
+ * yet, walked in registration order; once every member was drawn, all are eligible again.
+ */
+function leaderTs(drawSeed: Hex, batch: bigint, index: bigint, ids: Hex[], stakes: bigint[]): Hex {
+  const key = keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }, { type: "uint64" }], [LEADER_DOMAIN, drawSeed, batch]));
   const total = stakes.reduce((a, b) => a + b, 0n);
-  const limit = MAX - (MAX % total);
-  let draw = 0n;
-  for (let attempt = 0n; ; attempt++) {
-    draw = BigInt(keccak256(encodeAbiParameters(
-      [{ type: "bytes32" }, { type: "bytes32" }, { type: "uint64" }, { type: "uint256" }, { type: "uint256" }],
-      [LEADER_DOMAIN, previousSeed, batch, index, attempt])));
-    if (draw < limit) break;
+  let drawn = new Set<number>();
+  let leader: Hex = "0x";
+  for (let p = 0n; p <= index; p++) {
+    if (drawn.size === ids.length) drawn = new Set();
+    const remaining = total - [...drawn].reduce((a, i) => a + stakes[i]!, 0n);
+    const limit = MAX - (MAX % remaining);
+    let draw = 0n;
+    for (let attempt = 0n; ; attempt++) {
+      draw = BigInt(keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }, { type: "uint256" }], [key, p, attempt])));
+      if (draw < limit) break;
+    }
+    let target = draw % remaining;
+    for (let i = 0; i < ids.length; i++) {
+      if (drawn.has(i)) continue;
+      if (target < stakes[i]!) {
+        drawn.add(i);
+        leader = ids[i]!;
+        break;
+      }
+      target -= stakes[i]!;
+    }
   }
-  const target = draw % total;
-  let cumulative = 0n;
-  for (let i = 0; i < ids.length; i++) {
-    cumulative += stakes[i]!;
-    if (target < cumulative) return ids[i]!;
-  }
-  throw new Error("unreachable");
+  return leader;
 }
+
+/** The draw seed of a batch whose draw block is its own R_b (genesis, or after an abandoned batch). */
+const freshDrawSeed = (previousSeed: Hex, referenceBlockHash: Hex) =>
+  keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "bytes32" }], [previousSeed, referenceBlockHash]));
 
 async function submit(s: System, args: Awaited<ReturnType<typeof buildSubmission>>["args"]) {
   return s.serviceManager.write.submitResult(args);
@@ -52,7 +69,7 @@ async function submit(s: System, args: Awaited<ReturnType<typeof buildSubmission
 
 describe("ServiceManager", () => {
   describe("given closeBatch", () => {
-    it("→ it should record R_b = block − 1, seed_{b−1}, and a stake-weighted leader that off-chain code can recompute", async () => {
+    it("→ it should record R_b = block − 1, seed_{b−1}, and a fallback order of distinct operators that off-chain code can recompute", async () => {
       const s = await networkHelpers.loadFixture(fixture);
       const hash = await s.serviceManager.write.closeBatch();
       const receipt = await s.publicClient.waitForTransactionReceipt({ hash });
@@ -60,16 +77,79 @@ describe("ServiceManager", () => {
       expect(b.status).to.equal(1);
       expect(BigInt(b.referenceBlock)).to.equal(receipt.blockNumber - 1n);
       expect(b.previousSeed).to.equal(await s.serviceManager.read.latestSeed());
+      expect(b.drawBlock).to.equal(b.referenceBlock); // genesis: no final batch yet
+      expect(b.referenceBlockHash).to.equal((await s.publicClient.getBlock({ blockNumber: BigInt(b.referenceBlock) })).hash);
       const [ev] = parseEventLogs({ abi: s.serviceManager.abi, logs: receipt.logs, eventName: "BatchClosed" });
-      expect(ev!.args.leader).to.equal(await s.serviceManager.read.leaderOf([1n, 0n]));
+      expect(ev!.args).to.deep.equal({ batch: 1n, referenceBlock: b.referenceBlock, previousSeed: b.previousSeed, drawBlock: b.drawBlock });
       const ids = s.ops.map((o) => o.id);
-      const counts = new Map<Hex, number>();
-      for (let k = 0n; k < 40n; k++) {
+      const length = await s.serviceManager.read.fallbackLength();
+      expect(length).to.equal(40n / 5n + 1n);
+      const order: Hex[] = [];
+      for (let k = 0n; k < length; k++) {
         const onChain = await s.serviceManager.read.leaderOf([1n, k]);
-        expect(onChain).to.equal(leaderTs(b.previousSeed, 1n, k, ids, OPERATOR_STAKES));
-        counts.set(onChain, (counts.get(onChain) ?? 0) + 1);
+        expect(onChain).to.equal(leaderTs(freshDrawSeed(b.previousSeed, b.referenceBlockHash), 1n, k, ids, OPERATOR_STAKES));
+        order.push(onChain);
       }
-      expect(counts.size).to.be.greaterThan(1); // the fallback order is not one operator repeated
+      // 4 operators: positions 0–3 are all of them, 4–7 all of them again, 8 starts a third round.
+      expect(new Set(order.slice(0, 4)).size).to.equal(4);
+      expect(new Set(order.slice(4, 8)).size).to.equal(4);
+      await viem.assertions.revertWithCustomError(s.serviceManager.read.leaderOf([1n, length]), s.serviceManager, "ServiceManagerSeedSignerNotYetAllowed");
+    });
+
+    it("→ it should draw batch b's leaders on the stakes at R_{b−1}: a top-up after seed_{b−1} is known changes none of them", async () => {
+      const { s, rows } = await networkHelpers.loadFixture(closedBatchFixture);
+      await submit(s, (await buildSubmission(s, 1n, rows)).args);
+      const b1 = await s.serviceManager.read.getBatch([1n]);
+      await networkHelpers.mine(10);
+      // Without a top-up, and with an operator topping up 100× its stake once seed_1 is public (before R_2).
+      const snapshot = await networkHelpers.takeSnapshot();
+      await s.serviceManager.write.closeBatch();
+      const plain: Hex[] = [];
+      for (let k = 0n; k < 9n; k++) plain.push(await s.serviceManager.read.leaderOf([2n, k]));
+      await snapshot.restore();
+      const grinder = s.ops[0]!;
+      const wallet = s.wallets[10]!;
+      const extra = OPERATOR_STAKES[0]! * 100n;
+      await s.stakeToken.write.mint([wallet.account.address, extra]);
+      await s.stakeToken.write.approve([s.operatorRegistry.address, extra], { account: wallet.account });
+      await s.operatorRegistry.write.topUp([extra], { account: wallet.account });
+      await s.serviceManager.write.closeBatch();
+      const b2 = await s.serviceManager.read.getBatch([2n]);
+      expect(b2.drawBlock).to.equal(b1.referenceBlock);
+      const ground: Hex[] = [];
+      for (let k = 0n; k < 9n; k++) ground.push(await s.serviceManager.read.leaderOf([2n, k]));
+      expect(ground).to.deep.equal(plain);
+      expect(ground).to.deep.equal([...Array(9).keys()].map((k) => leaderTs(b1.seed, 2n, BigInt(k), s.ops.map((o) => o.id), OPERATOR_STAKES)));
+      expect(await s.operatorRegistry.read.currentStake([grinder.id])).to.equal(OPERATOR_STAKES[0]! + extra);
+    });
+
+    it("→ it should fix R_b by the chain's history: closing later gives the same R_b (the closer cannot pick the seed's block)", async () => {
+      const { s, rows } = await networkHelpers.loadFixture(closedBatchFixture);
+      await submit(s, (await buildSubmission(s, 1n, rows)).args);
+      const b1 = await s.serviceManager.read.getBatch([1n]);
+      const earliest = Math.max(b1.closedAt + 10, b1.pagesDoneAt + 1);
+      const head = Number(await s.publicClient.getBlockNumber());
+      await networkHelpers.mine(earliest - head - 1 + 17); // 17 blocks after the close was allowed
+      await s.serviceManager.write.closeBatch();
+      expect((await s.serviceManager.read.getBatch([2n])).referenceBlock).to.equal(earliest - 1);
+    });
+
+    it("→ it should take R_b = block − 1 once blockhash no longer reaches the earliest close (256 blocks), not before", async () => {
+      for (const late of [256, 257]) {
+        const { s, rows } = await networkHelpers.loadFixture(closedBatchFixture);
+        await submit(s, (await buildSubmission(s, 1n, rows)).args);
+        const b1 = await s.serviceManager.read.getBatch([1n]);
+        const earliest = Math.max(b1.closedAt + 10, b1.pagesDoneAt + 1);
+        const head = Number(await s.publicClient.getBlockNumber());
+        // the close lands in block earliest − 1 + late, i.e. `late` blocks after R_b = earliest − 1
+        await networkHelpers.mine(earliest - 1 + late - head - 1);
+        const hash = await s.serviceManager.write.closeBatch();
+        const closedAt = Number((await s.publicClient.waitForTransactionReceipt({ hash })).blockNumber);
+        expect(closedAt).to.equal(earliest - 1 + late);
+        const b2 = await s.serviceManager.read.getBatch([2n]);
+        expect(b2.referenceBlock).to.equal(late === 256 ? earliest - 1 : closedAt - 1);
+        expect(b2.referenceBlockHash).to.not.equal(`0x${"0".repeat(64)}`);
+      }
     });
 
     it("→ it should refuse to close again before batchInterval blocks, or with no operator stake", async () => {
@@ -97,11 +177,13 @@ describe("ServiceManager", () => {
     it("→ it should verify the aggregate, finalize the batch, and create the leases", async () => {
       const { s, rows } = await networkHelpers.loadFixture(closedBatchFixture);
       const sub = await buildSubmission(s, 1n, rows);
-      expect(await s.serviceManager.read.resultMessageHash([1n, sub.seed, keccak256(encodeAbiParameters([{ type: "tuple[]", components: [
+      // One page: C_0 = keccak256(abi.encode(rows, bytes32(0))), as docs/protocol.md §3.7 defines it.
+      const c0 = keccak256(encodeAbiParameters([{ type: "tuple[]", components: [
         { name: "orderId", type: "uint64" }, { name: "offerVersionId", type: "uint64" }, { name: "gpuCount", type: "uint32" }, { name: "pricePerGpuHour", type: "uint128" },
-      ] }], [rows]))])).to.equal(sub.msg);
+      ] }, { type: "bytes32" }], [rows, `0x${"0".repeat(64)}`]));
+      expect(await s.serviceManager.read.resultMessageHash([1n, sub.seed, c0])).to.equal(sub.msg);
       const total = OPERATOR_STAKES.reduce((a, b) => a + b, 0n);
-      await viem.assertions.emitWithArgs(submit(s, sub.args), s.serviceManager, "BatchFinalized", [1n, sub.seed, sub.msg, total, total, 2n]);
+      await viem.assertions.emitWithArgs(submit(s, sub.args), s.serviceManager, "BatchFinalized", [1n, sub.seed, sub.msg, assignmentsHash(rows), total, total, 0n]);
       for (const r of rows) expect((await s.marketplace.read.getLease([r.orderId])).status).to.equal(1);
       const b = await s.serviceManager.read.getBatch([1n]);
       expect(b.status).to.equal(2);
@@ -146,6 +228,76 @@ describe("ServiceManager", () => {
       const sub = await buildSubmission(s, 1n, rows);
       await submit(s, sub.args);
       await viem.assertions.revertWithCustomError(submit(s, sub.args), s.serviceManager, "ServiceManagerBatchAlreadyFinal");
+    });
+  });
+
+  describe("given a result of more than one page (docs/protocol.md §3.7)", () => {
+    /** Batch 1 closed over 130 open orders (two pages: 128 + 2). */
+    async function twoPagesFixture() {
+      const s = await deploySystem(connection);
+      const versionId = await providerOffer(s, 0);
+      const ids = await orders(s, 130);
+      await s.serviceManager.write.closeBatch();
+      const rows = ids.map((orderId) => ({ orderId, offerVersionId: versionId, gpuCount: 2, pricePerGpuHour: 2n * USD }));
+      return { s, rows };
+    }
+
+    it("→ it should finalize with page 0, hold the next close until anyone applies page 1 against the commitment, then refuse it twice", async () => {
+      const { s, rows } = await networkHelpers.loadFixture(twoPagesFixture);
+      const sub = await buildSubmission(s, 1n, rows);
+      expect(sub.pages.map((p) => p.length)).to.deep.equal([128, 2]);
+      const hash = await submit(s, sub.args);
+      const logs = parseEventLogs({ abi: s.serviceManager.abi, logs: (await s.publicClient.waitForTransactionReceipt({ hash })).logs });
+      expect(logs.filter((l) => l.eventName === "PageApplied").map((l) => l.args)).to.deep.equal([{ batch: 1n, index: 0n, assignments: 128n }]);
+      let b = await s.serviceManager.read.getBatch([1n]);
+      expect([b.status, b.assignmentsHash, b.pendingPages, b.pagesApplied, b.pagesDoneAt]).to.deep.equal([2, sub.commitments[0], sub.commitments[1], 1, 0]);
+      expect((await s.marketplace.read.getOrder([rows[128]!.orderId])).status).to.equal(1); // still open
+      await networkHelpers.mine(10);
+      await viem.assertions.revertWithCustomError(s.serviceManager.write.closeBatch(), s.serviceManager, "ServiceManagerPreviousBatchPending");
+      const stranger = s.wallets[19]!.account;
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        s.serviceManager.write.applyPage([1n, [rows[128]!], ZERO_HASH], { account: stranger }), s.serviceManager, "ServiceManagerPageMismatch", [1n, 1n]);
+      const apply = s.serviceManager.write.applyPage([1n, sub.pages[1]!, ZERO_HASH], { account: stranger });
+      await viem.assertions.emitWithArgs(apply, s.serviceManager, "BatchPagesApplied", [1n, 2n]);
+      b = await s.serviceManager.read.getBatch([1n]);
+      expect([b.pendingPages, b.pagesApplied]).to.deep.equal([ZERO_HASH, 2]);
+      for (const r of [rows[0]!, rows[127]!, rows[128]!, rows[129]!]) expect((await s.marketplace.read.getLease([r.orderId])).status).to.equal(1);
+      await viem.assertions.revertWithCustomError(s.serviceManager.write.applyPage([1n, sub.pages[1]!, ZERO_HASH]), s.serviceManager, "ServiceManagerNoPendingPages");
+      await s.serviceManager.write.closeBatch();
+      expect((await s.serviceManager.read.getBatch([2n])).referenceBlock).to.be.greaterThanOrEqual(b.pagesDoneAt);
+    });
+
+    it("→ it should let pages apply up to batchTimeout blocks after finalization, not one later, and then expire them at the next close", async () => {
+      for (const lateBy of [0, 1]) {
+        const { s, rows } = await networkHelpers.loadFixture(twoPagesFixture);
+        const sub = await buildSubmission(s, 1n, rows);
+        const commitmentOnly = [...sub.args] as unknown as unknown[];
+        commitmentOnly[1] = [];
+        commitmentOnly[2] = sub.commitments[0];
+        await submit(s, commitmentOnly as unknown as typeof sub.args);
+        const b = await s.serviceManager.read.getBatch([1n]);
+        expect([b.pendingPages, b.pagesApplied]).to.deep.equal([sub.commitments[0], 0]);
+        const head = Number(await s.publicClient.getBlockNumber());
+        await networkHelpers.mine(b.finalizedAt + 40 + lateBy - head - 1); // the next tx lands at finalizedAt + 40 + lateBy
+        const page0 = s.serviceManager.write.applyPage([1n, sub.pages[0]!, sub.commitments[1]!]);
+        if (lateBy === 0) {
+          await viem.assertions.emitWithArgs(page0, s.serviceManager, "PageApplied", [1n, 0n, 128n]);
+          continue;
+        }
+        await viem.assertions.revertWithCustomError(page0, s.serviceManager, "ServiceManagerNoPendingPages");
+        await viem.assertions.emitWithArgs(s.serviceManager.write.closeBatch(), s.serviceManager, "BatchPagesExpired", [1n, 0n]);
+        expect((await s.serviceManager.read.getBatch([1n])).pendingPages).to.equal(ZERO_HASH);
+        expect((await s.marketplace.read.getOrder([rows[0]!.orderId])).status).to.equal(1); // open again for batch 2
+      }
+    });
+
+    it("an empty result → it should be final with every page applied at once (commitment 0)", async () => {
+      const { s } = await networkHelpers.loadFixture(closedBatchFixture);
+      const sub = await buildSubmission(s, 1n, []);
+      expect(sub.commitments).to.deep.equal([ZERO_HASH]);
+      await viem.assertions.emitWithArgs(submit(s, sub.args), s.serviceManager, "BatchPagesApplied", [1n, 0n]);
+      await networkHelpers.mine(10);
+      await viem.assertions.emit(s.serviceManager.write.closeBatch(), s.serviceManager, "BatchClosed");
     });
   });
 
@@ -269,6 +421,22 @@ describe("ServiceManager", () => {
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setBatchTiming([{ batchInterval: 3, seedTimeout: 2, batchTimeout: 9 }], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setMatchingWeights([w], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setSlashFractions([1, 1, 1], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
+    });
+
+    it("→ it should keep the registry's exit delay ≥ slashingWindow (256 + 3 × batchTimeout) and at most 32 fallback positions", async () => {
+      const s = await networkHelpers.loadFixture(fixture);
+      expect(await s.operatorRegistry.read.exitDelay()).to.equal(400);
+      expect(await s.serviceManager.read.slashingWindow()).to.equal(256n + 3n * 40n);
+      // window = exit delay exactly: accepted; one block of batchTimeout more: refused, naming both numbers.
+      await s.serviceManager.write.setBatchTiming([{ batchInterval: 10, seedTimeout: 2, batchTimeout: 48 }]);
+      expect(await s.serviceManager.read.slashingWindow()).to.equal(400n);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.serviceManager.write.setBatchTiming([{ batchInterval: 10, seedTimeout: 2, batchTimeout: 49 }]),
+        s.serviceManager, "ServiceManagerExitDelayTooShort", [400n, 403n]);
+      // fallbackLength = batchTimeout / seedTimeout + 1: 32 accepted, 33 refused.
+      await s.serviceManager.write.setBatchTiming([{ batchInterval: 10, seedTimeout: 1, batchTimeout: 31 }]);
+      expect(await s.serviceManager.read.fallbackLength()).to.equal(32n);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.serviceManager.write.setBatchTiming([{ batchInterval: 10, seedTimeout: 1, batchTimeout: 32 }]),
+        s.serviceManager, "ServiceManagerInvalidParameter", ["seedTimeout"]);
     });
 
     it("→ it should be wired as the marketplace's and registries' service manager and slasher", async () => {
