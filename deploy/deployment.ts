@@ -11,6 +11,20 @@ import { DEPLOYMENT_VERSION, writeDeployment, type Deployment } from "../protoco
 
 export { DEPLOYMENT_VERSION, DeploymentFileError, readDeployment, writeDeployment, type Deployment } from "../protocol/chain/deployment.js";
 
+/** Chains the modules may deploy to: they deploy the devnet tokens, whose faucet anyone may call. */
+export const LOCAL_CHAIN_IDS: ReadonlySet<number> = new Set([31337, 1337]);
+
+/** Refuses any chain but a local devnet before Ignition sends anything. */
+async function assertLocalChain(connection: NetworkConnection): Promise<void> {
+  const chainId = await (await connection.viem.getPublicClient()).getChainId();
+  if (!LOCAL_CHAIN_IDS.has(chainId)) {
+    throw new Error(
+      `deploy: chain ${chainId} is not a local devnet (${[...LOCAL_CHAIN_IDS].join(", ")}); the Matchnet modules deploy faucet tokens ` +
+        "that anyone could mint, so they refuse other chains",
+    );
+  }
+}
+
 type MarketParameter = "minProviderStake" | "exitDelay" | "maxOrderLifetime";
 type AvsParameter = "minOperatorStake" | "operatorExitDelay";
 
@@ -22,6 +36,7 @@ export async function deployMatchnet(
   connection: NetworkConnection,
   opts: { outFile?: string; parameters?: Partial<Record<MarketParameter, bigint>> } = {},
 ) {
+  await assertLocalChain(connection);
   const publicClient = await connection.viem.getPublicClient();
   const before = await publicClient.getBlockNumber();
   const deployed = await connection.ignition.deploy(MarketModule, {
@@ -37,6 +52,7 @@ export async function deployMatchnetWithAvs(
   connection: NetworkConnection,
   opts: { outFile?: string; parameters?: Partial<Record<MarketParameter | AvsParameter, bigint>> } = {},
 ) {
+  await assertLocalChain(connection);
   const publicClient = await connection.viem.getPublicClient();
   const before = await publicClient.getBlockNumber();
   const p = opts.parameters ?? {};

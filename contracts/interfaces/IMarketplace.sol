@@ -190,6 +190,9 @@ interface IMarketplace {
     ///         network: docs/protocol.md §4). Only the owner.
     function setMinimumEscrow(address token, uint256 minimum) external;
 
+    /// @notice An active lease's excess escrow not released yet (0 once released or closed).
+    function excessEscrowOf(uint64 leaseId) external view returns (uint256);
+
     /// @notice The smallest escrow an order in `token` may take.
     function minimumEscrow(address token) external view returns (uint256);
 

@@ -455,6 +455,13 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IMarketplace
+    function excessEscrowOf(uint64 leaseId) external view returns (uint256) {
+        OrderRecord storage o = _leaseOrder(leaseId);
+        if (o.leaseStatus != LeaseStatus.Active || o.excessReleased) return 0;
+        return _excessEscrow(o);
+    }
+
+    /// @inheritdoc IMarketplace
     function minimumEscrow(address token) external view returns (uint256) {
         return _minimumEscrow[token];
     }

@@ -179,6 +179,13 @@ contract MarketHandler {
         actions++;
     }
 
+    function releaseExcessEscrow(uint256 seed) external {
+        uint64 id = _pickLease(seed);
+        if (id == 0 || market.excessEscrowOf(id) == 0) return;
+        try market.releaseExcessEscrow(id) {} catch { _fail("releaseExcessEscrow"); }
+        actions++;
+    }
+
     /// Completion needs the lease's end: half the time this action first moves time there (or a bit beyond).
     function completeLease(uint256 seed) external {
         uint64 id = _pickLease(seed);
@@ -316,6 +323,7 @@ contract MarketInvariantTest {
                 IMarketplace.Lease memory l = market.getLease(id);
                 if (l.status == IMarketplace.LeaseStatus.Active) {
                     escrowed += uint256(l.pricePerGpuHour) * l.gpuCount * o.durationHours - l.paidOut;
+                    escrowed += market.excessEscrowOf(id);
                 }
             }
         }

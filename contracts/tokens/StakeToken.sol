@@ -13,6 +13,8 @@ contract StakeToken is ERC20, Ownable {
 
     /// @notice Thrown when a faucet request asks for more than `FAUCET_MAX`.
     error StakeTokenFaucetLimit(uint256 requested, uint256 limit);
+    /// @notice Thrown when the faucet is used on a chain other than a local devnet (chain ids 31337 and 1337).
+    error StakeTokenFaucetNotOnThisChain(uint256 chainId);
 
     /// @notice Emitted when the faucet mints.
     event FaucetUsed(address indexed to, uint256 amount);
@@ -26,6 +28,7 @@ contract StakeToken is ERC20, Ownable {
 
     /// @notice Mints up to `FAUCET_MAX` to the caller.
     function faucet(uint256 amount) external {
+        if (block.chainid != 31337 && block.chainid != 1337) revert StakeTokenFaucetNotOnThisChain(block.chainid);
         if (amount > FAUCET_MAX) revert StakeTokenFaucetLimit(amount, FAUCET_MAX);
         _mint(msg.sender, amount);
         emit FaucetUsed(msg.sender, amount);

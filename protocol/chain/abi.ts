@@ -4018,6 +4018,25 @@ export const marketplaceAbi = [
     "inputs": [
       {
         "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      }
+    ],
+    "name": "excessEscrowOf",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
         "name": "orderId",
         "type": "uint64"
       }
@@ -7195,6 +7214,17 @@ export const paymentTokenAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "chainId",
+        "type": "uint256"
+      }
+    ],
+    "name": "PaymentTokenFaucetNotOnThisChain",
+    "type": "error"
+  },
+  {
     "anonymous": false,
     "inputs": [
       {
@@ -7667,6 +7697,17 @@ export const stakeTokenAbi = [
       }
     ],
     "name": "StakeTokenFaucetLimit",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "chainId",
+        "type": "uint256"
+      }
+    ],
+    "name": "StakeTokenFaucetNotOnThisChain",
     "type": "error"
   },
   {

@@ -74,4 +74,21 @@ describe("devnet tokens", () => {
       await connection.viem.assertions.revertWithCustomError(s.stakeToken.write.mint([m.stranger.account.address, 1n]), m.stakeToken, "OwnableUnauthorizedAccount");
     });
   });
+
+  describe("given a chain that is not a local devnet (chain id 42161)", () => {
+    it("→ the deployment should refuse before sending anything, and a faucet token deployed there anyway should refuse to mint", async () => {
+      const connection = await network.create({ override: { chainId: 42161 } });
+      const [owner] = await connection.viem.getWalletClients();
+      const publicClient = await connection.viem.getPublicClient();
+      const nonce = await publicClient.getTransactionCount({ address: owner!.account.address });
+      let refused: unknown = null;
+      await deployMatchnet(connection).catch((err: unknown) => (refused = err));
+      expect(String(refused)).to.match(/chain 42161 is not a local devnet/);
+      expect(await publicClient.getTransactionCount({ address: owner!.account.address })).to.equal(nonce);
+      const pay = await connection.viem.deployContract("PaymentToken", [owner!.account.address]);
+      const stake = await connection.viem.deployContract("StakeToken", [owner!.account.address]);
+      await connection.viem.assertions.revertWithCustomErrorWithArgs(pay.write.faucet([1n]), pay, "PaymentTokenFaucetNotOnThisChain", [42161n]);
+      await connection.viem.assertions.revertWithCustomErrorWithArgs(stake.write.faucet([1n]), stake, "StakeTokenFaucetNotOnThisChain", [42161n]);
+    });
+  });
 });
