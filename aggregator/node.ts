@@ -349,7 +349,7 @@ export class AggregatorNode {
     this.#batches.set({ batch: info.batch, referenceBlock: info.referenceBlock, closedAtBlock: info.closedAt, status: "open" });
     this.aggregator.onBatchClosed(info.batch);
     this.#joinOperators(this.#sets.sockets);
-    this.modules.logger.info({ batch: info.batch, referenceBlock: info.referenceBlock, closedAt: info.closedAt, leader: info.leader }, "batch closed");
+    this.modules.logger.info({ batch: info.batch, referenceBlock: info.referenceBlock, closedAt: info.closedAt }, "batch closed");
   }
 
   async #startNetwork(net: NonNullable<AggregatorNodeOpts["network"]>): Promise<void> {

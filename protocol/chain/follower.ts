@@ -12,8 +12,6 @@ export interface BatchClosedInfo {
   batch: bigint;
   referenceBlock: bigint;
   previousSeed: Hex;
-  /** Operator id of the first leader of the fallback order. */
-  leader: Hex;
   /** Block holding the close (for seed-timeout arithmetic). */
   closedAt: bigint;
 }
@@ -78,13 +76,11 @@ export class ChainFollower {
     for (let b = count > lookback ? count - lookback + 1n : 1n; b <= count; b++) {
       const batch = await client.readContract({ address: this.opts.serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [b], blockNumber: head });
       if (batch.status !== BATCH_STATUS_CLOSED) continue;
-      const leader = await client.readContract({ address: this.opts.serviceManager, abi: serviceManagerAbi, functionName: "leaderOf", args: [b, 0n], blockNumber: head });
       await this.call("batchClosed", () =>
         this.modules.handlers.batchClosed?.({
           batch: b,
           referenceBlock: BigInt(batch.referenceBlock),
           previousSeed: batch.previousSeed,
-          leader,
           closedAt: BigInt(batch.closedAt),
         }),
       );
@@ -135,17 +131,16 @@ export class ChainFollower {
       for (; cursor < at; cursor++) await this.call("block", () => handlers.block?.(cursor));
       if (log.eventName === "BatchClosed") {
         const a = log.args;
-        // The draw is not in the event (closing costs the same whatever the operator set): one view call.
-        await this.call("batchClosed", async () => {
-          const leader = await client.readContract({ address: this.opts.serviceManager, abi: serviceManagerAbi, functionName: "leaderOf", args: [a.batch!, 0n], blockNumber: at });
-          await handlers.batchClosed?.({
+        // The leader draw is not in the event (closing costs the same whatever the operator set): handlers read
+        // leaderOf with the rest of the batch, where a failed read is retried.
+        await this.call("batchClosed", () =>
+          handlers.batchClosed?.({
             batch: a.batch!,
             referenceBlock: BigInt(a.referenceBlock!),
             previousSeed: a.previousSeed!,
-            leader,
             closedAt: at,
-          });
-        });
+          }),
+        );
       } else if (log.eventName === "BatchFinalized") {
         const a = log.args;
         await this.call("batchFinalized", () =>

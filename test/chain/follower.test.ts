@@ -53,7 +53,6 @@ describe("protocol/chain ChainFollower", () => {
       expect(rec.closed.map((c) => c.batch)).to.deep.equal([1n]);
       const onChain = await s.serviceManager.read.getBatch([1n]);
       expect(rec.closed[0]!.referenceBlock).to.equal(BigInt(onChain.referenceBlock));
-      expect(rec.closed[0]!.leader).to.equal(await s.serviceManager.read.leaderOf([1n, 0n]));
 
       const rows = [{ orderId: ids[0]!, offerVersionId: versionId, gpuCount: 2, pricePerGpuHour: 2n * USD }];
       const sub = await buildSubmission(s, 1n, rows);

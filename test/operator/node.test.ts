@@ -246,16 +246,24 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
     nodes[3] = await startNode(s, slots[3]!, { client: flaky, logger: createLogger({ level: "info", destination: lines }) });
     await waitFor(() => nodes[3]!.node.peerCount() >= 3, "node 3 back in the mesh");
     const timing = await s.serviceManager.read.batchTiming();
-    await connection.networkHelpers.mine(timing.batchInterval);
+    // Block by block: R_b is the block before the earliest allowed close, and Hardhat's multi-block mine keeps no
+    // state for the blocks inside its range, which the nodes read the batch at.
+    for (let i = 0; i < timing.batchInterval; i++) await connection.provider.request({ method: "evm_mine", params: [] });
     failing = true;
     await s.serviceManager.write.closeBatch();
     const batch = await s.serviceManager.read.batchCount();
     try {
       await waitFor(() => lines.objects().some((l) => l.msg === "reading a closed batch failed; retrying on the next block" && l.batch === String(batch)), "node 3's failed read of the close");
       expect(nodes[3]!.node.batchReport(batch)).to.equal(undefined);
+      // The draw weighs stakes at R_{b−1} (docs/protocol.md §3.2), so the operator jailed above may hold the first
+      // positions; its turns pass after seedTimeout blocks each, as a silent leader's do.
+      const rb = (await s.serviceManager.read.getBatch([batch])).referenceBlock;
+      let position = 0n;
+      while (!(await s.operatorRegistry.read.isInSetAt([await s.serviceManager.read.leaderOf([batch, position]), rb]))) position++;
+      if (position > 0n) await connection.networkHelpers.mine(Number(position) * timing.seedTimeout);
       // Unless node 3 leads this batch, the others decide and gossip while node 3 does not know it: node 3 must then
       // get the seed and partials by batch sync once it has read the close.
-      const leader = (await s.serviceManager.read.leaderOf([batch, 0n])).toLowerCase();
+      const leader = (await s.serviceManager.read.leaderOf([batch, position])).toLowerCase();
       if (leader !== nodes[3]!.node.operatorId) {
         await waitFor(() => [0, 1, 2].every((i) => nodes[i]!.node.batchReport(batch)?.member === false || nodes[i]!.node.decision(batch) !== undefined), "the other members' decisions");
       }
