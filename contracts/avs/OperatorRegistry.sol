@@ -45,6 +45,9 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
 
     mapping(bytes32 operatorId => Operator) private _operators;
     mapping(address operator => bytes32) private _operatorIdOf;
+    /// @dev The operator whose G1 key has this X coordinate. A key and its negation share X, so one entry per X
+    /// refuses both a repeated key and the negation of a registered one.
+    mapping(uint256 g1X => bytes32 operatorId) private _operatorIdOfG1X;
     bytes32[] private _operatorIds;
     mapping(bytes32 operatorId => Checkpoints.Trace224) private _stakeHistory;
     Checkpoints.Trace224 private _totalStakeHistory;
@@ -93,8 +96,14 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         if (!g1.isOnCurve()) revert OperatorRegistryInvalidG1Key();
         if (!BN254.isOnCurve(g2)) revert OperatorRegistryInvalidG2Key();
         operatorId = keccak256(abi.encodePacked(g1.X, g1.Y));
-        // The proof of possession binds G1 and G2 to one secret, so a fresh G1 key implies a fresh G2 key.
-        if (_operators[operatorId].status != OperatorStatus.None) revert OperatorRegistryDuplicateKey(operatorId);
+        // The proof of possession binds G1 and G2 to one secret, so a fresh G1 key implies a fresh G2 key. A key
+        // (X, p − Y) would cancel the registered (X, Y) in the aggregate key: both operators would count as signers
+        // of every result without either signing, and neither could ever be shown to have signed anything.
+        bytes32 holder = _operatorIdOfG1X[g1.X];
+        if (holder != bytes32(0)) {
+            if (holder == operatorId) revert OperatorRegistryDuplicateKey(operatorId);
+            revert OperatorRegistryNegatedKey(operatorId, holder);
+        }
         _checkSocket(socket);
         if (stake == 0 || stake < _minimumStake) revert OperatorRegistryStakeTooLow(stake, _minimumStake);
         if (!BLS.verifyProofOfPossession(g1, g2, popMessageHash(msg.sender), popSignature)) {
@@ -110,6 +119,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         op.pkG2 = g2;
         op.socket = socket;
         _operatorIdOf[msg.sender] = operatorId;
+        _operatorIdOfG1X[g1.X] = operatorId;
         _operatorIds.push(operatorId);
         _setWeight(operatorId, stake);
         _updateApk(g1);

@@ -56,6 +56,9 @@ interface IOperatorRegistryErrors {
     error OperatorRegistryAlreadyRegistered(address operator);
     /// @notice Thrown when the G1 key (hence the operator id) was registered before, by anyone.
     error OperatorRegistryDuplicateKey(bytes32 operatorId);
+    /// @notice Thrown when the G1 key has the X coordinate of a registered key but another Y: it is that key's
+    /// negation (X, p − Y), which would cancel it in the aggregate key. `registeredOperatorId` holds the other one.
+    error OperatorRegistryNegatedKey(bytes32 operatorId, bytes32 registeredOperatorId);
     /// @notice Thrown when the G1 key is infinity, off the curve or has unreduced coordinates.
     error OperatorRegistryInvalidG1Key();
     /// @notice Thrown when the G2 key is infinity, off the twist or has unreduced coordinates.

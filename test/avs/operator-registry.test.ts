@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { zeroAddress } from "viem";
 import {
+  FP_MODULUS,
+  FR_MODULUS,
   G1_GENERATOR,
   aggregateG1,
   operatorId,
@@ -15,6 +17,7 @@ import {
   STAKE_UNIT,
   deployAvs,
   makeOperator,
+  operatorScalar,
   popFor,
   register,
   type Avs,
@@ -109,6 +112,42 @@ describe("OperatorRegistry", function () {
         await register(avs, ops[0]!);
         const thief = { ...ops[0]!, wallet: ops[1]!.wallet, address: ops[1]!.address };
         await avs.viem.assertions.revertWithCustomError(tryRegister(thief), avs.registry, "OperatorRegistryDuplicateKey");
+      });
+    });
+
+    describe("given the negation (X, p − Y) of a registered G1 key, with a valid proof of possession", () => {
+      const negationOf = (i: number, wallet: number) => makeOperator(avs, wallet, FR_MODULUS - operatorScalar(i));
+
+      it("alone → it should register (the key and its proof are valid)", async () => {
+        const neg = negationOf(0, 1);
+        expect(neg.pkG1.X).to.equal(ops[0]!.pkG1.X);
+        expect(neg.pkG1.Y).to.equal(FP_MODULUS - ops[0]!.pkG1.Y);
+        await register(avs, neg);
+        expect((await avs.registry.read.getOperator([neg.id])).status).to.equal(Status.Active);
+      });
+
+      it("after the key itself → it should revert with OperatorRegistryNegatedKey and leave the set's apk and stake alone", async () => {
+        await register(avs, ops[0]!, 1_000n * STAKE_UNIT);
+        const neg = negationOf(0, 1);
+        await avs.viem.assertions.revertWithCustomErrorWithArgs(tryRegister(neg, { stake: 900n * STAKE_UNIT }), avs.registry, "OperatorRegistryNegatedKey", [
+          neg.id,
+          ops[0]!.id,
+        ]);
+        expect(await avs.registry.read.currentApk()).to.deep.equal(ops[0]!.pkG1);
+        expect(await avs.registry.read.currentTotalStake()).to.equal(1_000n * STAKE_UNIT);
+        expect(await avs.registry.read.operatorIdOf([neg.address])).to.equal(`0x${"0".repeat(64)}`);
+      });
+
+      it("after the key left the set → it should still revert with OperatorRegistryNegatedKey (keys are never reusable)", async () => {
+        await register(avs, ops[0]!);
+        await avs.registry.write.deregister({ account: ops[0]!.wallet.account });
+        await avs.viem.assertions.revertWithCustomError(tryRegister(negationOf(0, 1)), avs.registry, "OperatorRegistryNegatedKey");
+      });
+
+      it("an unrelated second key → it should register next to the first", async () => {
+        await register(avs, ops[0]!);
+        await register(avs, ops[1]!);
+        expect(await avs.registry.read.currentApk()).to.deep.equal(aggregateG1([ops[0]!.pkG1, ops[1]!.pkG1]));
       });
     });
 

@@ -55,11 +55,16 @@ export interface TestOperator {
   socket: string;
 }
 
-/** Operator i: wallet 2+i (0 is the owner, 1 the treasury) and a deterministic key. */
-export function makeOperator(avs: Avs, i: number): TestOperator {
+/** The secret scalar of operator i's deterministic key. */
+export function operatorScalar(i: number): bigint {
+  return BigInt(keccak256(toBytes(`matchnet test operator ${i}`))) >> 8n;
+}
+
+/** Operator i: wallet 2+i (0 is the owner, 1 the treasury) and a deterministic key (`scalar` overrides it). */
+export function makeOperator(avs: Avs, i: number, scalar = operatorScalar(i)): TestOperator {
   const wallet = avs.wallets[2 + i];
   if (!wallet) throw new Error(`no wallet for operator ${i}`);
-  const sk = skFromScalar(BigInt(keccak256(toBytes(`matchnet test operator ${i}`))) >> 8n);
+  const sk = skFromScalar(scalar);
   return {
     wallet,
     address: getAddress(wallet.account.address),
