@@ -8,9 +8,9 @@ import {IBLSSignatureChecker} from "../interfaces/IBLSSignatureChecker.sol";
 
 /// @title BLSSignatureChecker
 /// @notice Quorum signature verification over the operator registry's set at a reference block, in EigenLayer's
-/// style: signers are proven by subtraction (apk(R) minus the sorted non-signer keys), their stake is read at R, and
-/// one randomized pairing check with a gas cap binds the signature, the message and the signers' G1 and G2 keys.
-/// The service manager inherits it.
+/// style: signers are proven by subtraction (apk(R) minus the sorted non-signer keys), their stake is read at R at
+/// caller-supplied hints the registry checks in constant cost, and one randomized pairing check with a gas cap binds
+/// the signature, the message and the signers' G1 and G2 keys. The service manager inherits it.
 abstract contract BLSSignatureChecker is IBLSSignatureChecker {
     using BN254 for BN254.G1Point;
 
@@ -31,12 +31,13 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         uint32 referenceBlock,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
     ) public view returns (uint256 signedStake, uint256 totalStake) {
         BN254.G1Point memory left;
         BN254.G1Point memory right;
         (signedStake, totalStake, left, right) =
-            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma);
+            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
         (bool pairingSuccessful, bool callOk) =
             BN254.safePairing(left, BN254.negGeneratorG2(), right, apkG2, BLS.PAIRING_GAS_CAP);
         if (!callOk) revert BLSSignatureCheckerInvalidPoint();
@@ -57,6 +58,7 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
         BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints,
         bytes32 extraMsgHash,
         BN254.G1Point memory extraSigma,
         BN254.G2Point memory extraPkG2
@@ -64,7 +66,7 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         BN254.G1Point memory left;
         BN254.G1Point memory right;
         (signedStake, totalStake, left, right) =
-            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma);
+            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
         if (!extraSigma.isOnCurve() || !BN254.isOnCurve(extraPkG2)) revert BLSSignatureCheckerInvalidPoint();
         uint256 delta = uint256(
             keccak256(
@@ -95,7 +97,8 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         uint32 referenceBlock,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
     )
         internal
         view
@@ -105,7 +108,37 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         if (referenceBlock >= block.number) {
             revert BLSSignatureCheckerFutureReferenceBlock(referenceBlock, block.number);
         }
+        BN254.G1Point memory apk;
+        (signedStake, totalStake, apk) = _signersAt(referenceBlock, nonSignerPubkeys, hints);
+        (bool witnessOk, BN254.G1Point memory messagePoint) =
+            BN254.hashToG1Witnessed(msgHash, hints.messagePointWitness);
+        if (!witnessOk) revert BLSSignatureCheckerWrongMessagePointWitness();
+        bool inputsOk;
+        (inputsOk, left, right) = BLS.boundPairsAt(msgHash, messagePoint, apk, apkG2, sigma);
+        if (!inputsOk) revert BLSSignatureCheckerInvalidPoint();
+    }
 
+    /// @inheritdoc IBLSSignatureChecker
+    function signatureCheckHints(bytes32 msgHash, uint32 referenceBlock, BN254.G1Point[] calldata nonSignerPubkeys)
+        external
+        view
+        returns (SignatureCheckHints memory hints)
+    {
+        bytes32[] memory ids = new bytes32[](nonSignerPubkeys.length);
+        for (uint256 i = 0; i < ids.length; i++) {
+            ids[i] = keccak256(abi.encodePacked(nonSignerPubkeys[i].X, nonSignerPubkeys[i].Y));
+        }
+        hints.history = _operatorRegistry.historyHints(referenceBlock, ids);
+        hints.messagePointWitness = BN254.hashToG1Witness(msgHash);
+    }
+
+    /// @dev The signers' stake and G1 key at R: the set's total and apk at R minus the non-signers' stakes and keys,
+    /// all read from the registry in one call at the hinted indexes.
+    function _signersAt(
+        uint32 referenceBlock,
+        BN254.G1Point[] calldata nonSignerPubkeys,
+        SignatureCheckHints calldata hints
+    ) private view returns (uint256 signedStake, uint256 totalStake, BN254.G1Point memory apk) {
         uint256 n = nonSignerPubkeys.length;
         bytes32[] memory ids = new bytes32[](n);
         for (uint256 i = 0; i < n; i++) {
@@ -118,9 +151,8 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
             ids[i] = id;
         }
 
-        BN254.G1Point memory apk;
         uint256[] memory stakes;
-        (apk, totalStake, stakes) = _operatorRegistry.signatureCheckInputs(referenceBlock, ids);
+        (apk, totalStake, stakes) = _operatorRegistry.signatureCheckInputs(referenceBlock, ids, hints.history);
         if (totalStake == 0) revert BLSSignatureCheckerEmptyOperatorSet(referenceBlock);
 
         signedStake = totalStake;
@@ -135,10 +167,6 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
             if (signedStake == 0) revert BLSSignatureCheckerNoSigners();
             apk = apk.plus(nonSignerSum.negate());
         }
-
-        bool inputsOk;
-        (inputsOk, left, right) = BLS.boundPairs(msgHash, apk, apkG2, sigma);
-        if (!inputsOk) revert BLSSignatureCheckerInvalidPoint();
     }
 
     /// @notice Whether `sigma` is `operatorId`'s signature on `msgHash`, for an operator that was in the set at

@@ -6,9 +6,9 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {BN254} from "../libraries/BN254.sol";
 import {BLS} from "../libraries/BLS.sol";
+import {BlockHistory} from "../libraries/BlockHistory.sol";
 import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
 
 /// @title OperatorRegistry
@@ -19,7 +19,7 @@ import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
 /// at R" means. The stake token is assumed to be a plain ERC-20 (no fee on transfer, no rebasing).
 contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     using SafeERC20 for IERC20;
-    using Checkpoints for Checkpoints.Trace224;
+    using BlockHistory for BlockHistory.History;
     using BN254 for BN254.G1Point;
 
     /// @notice Domain tag of proofs of possession: keccak256("matchnet/pop/v1"), as protocol/bls POP_DOMAIN.
@@ -30,9 +30,11 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     /// because every operator reads every socket.
     uint256 private constant MAX_SOCKET_BYTES = 256;
 
-    /// @dev One change of the aggregate key: the apk from the end of `blockNumber` on.
+    /// @dev One change of the aggregate key: the apk from the end of `fromBlock` on, until the end of the block
+    /// before `nextFromBlock` (0 while it is the newest). Same layout and hint rule as BlockHistory.
     struct ApkUpdate {
-        uint32 blockNumber;
+        uint32 fromBlock;
+        uint32 nextFromBlock;
         uint256 X;
         uint256 Y;
     }
@@ -49,9 +51,10 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     /// refuses both a repeated key and the negation of a registered one.
     mapping(uint256 g1X => bytes32 operatorId) private _operatorIdOfG1X;
     bytes32[] private _operatorIds;
-    mapping(bytes32 operatorId => Checkpoints.Trace224) private _stakeHistory;
-    Checkpoints.Trace224 private _totalStakeHistory;
-    ApkUpdate[] private _apkHistory;
+    mapping(bytes32 operatorId => BlockHistory.History) private _stakeHistory;
+    BlockHistory.History private _totalStakeHistory;
+    uint256 private _apkUpdateCount;
+    mapping(uint256 index => ApkUpdate) private _apkUpdates;
 
     modifier onlySlasher() {
         if (msg.sender != _slasher) revert OperatorRegistryNotSlasher(msg.sender);
@@ -313,32 +316,17 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IOperatorRegistry
     function stakeAt(bytes32 operatorId, uint32 blockNumber) external view returns (uint256) {
-        return _stakeHistory[operatorId].upperLookupRecent(blockNumber);
+        return _stakeHistory[operatorId].valueAt(blockNumber);
     }
 
     /// @inheritdoc IOperatorRegistry
     function totalStakeAt(uint32 blockNumber) external view returns (uint256) {
-        return _totalStakeHistory.upperLookupRecent(blockNumber);
+        return _totalStakeHistory.valueAt(blockNumber);
     }
 
     /// @inheritdoc IOperatorRegistry
     function apkAt(uint32 blockNumber) public view returns (BN254.G1Point memory apk) {
-        uint256 n = _apkHistory.length;
-        if (n == 0) return apk;
-        // Reference blocks are almost always recent: try the newest update before searching.
-        ApkUpdate storage last = _apkHistory[n - 1];
-        if (last.blockNumber <= blockNumber) return BN254.G1Point(last.X, last.Y);
-        // Binary search for the last update at or before blockNumber; `hi` is exclusive.
-        uint256 lo = 0;
-        uint256 hi = n - 1;
-        while (lo < hi) {
-            uint256 mid = (lo + hi) / 2;
-            if (_apkHistory[mid].blockNumber <= blockNumber) lo = mid + 1;
-            else hi = mid;
-        }
-        if (lo == 0) return apk; // before the first registration: empty set
-        ApkUpdate storage found = _apkHistory[lo - 1];
-        return BN254.G1Point(found.X, found.Y);
+        (, apk) = _checkedApkAt(blockNumber, _apkIndexAt(blockNumber));
     }
 
     /// @inheritdoc IOperatorRegistry
@@ -353,15 +341,15 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IOperatorRegistry
     function currentApk() public view returns (BN254.G1Point memory apk) {
-        uint256 n = _apkHistory.length;
+        uint256 n = _apkUpdateCount;
         if (n == 0) return apk;
-        ApkUpdate storage last = _apkHistory[n - 1];
+        ApkUpdate storage last = _apkUpdates[n - 1];
         return BN254.G1Point(last.X, last.Y);
     }
 
     /// @inheritdoc IOperatorRegistry
     function isInSetAt(bytes32 operatorId, uint32 blockNumber) external view returns (bool) {
-        return _stakeHistory[operatorId].upperLookupRecent(blockNumber) > 0;
+        return _stakeHistory[operatorId].valueAt(blockNumber) > 0;
     }
 
     /// @inheritdoc IOperatorRegistry
@@ -370,7 +358,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         uint256[] memory weights = new uint256[](n);
         uint256 count = 0;
         for (uint256 i = 0; i < n; i++) {
-            uint256 w = _stakeHistory[_operatorIds[i]].upperLookupRecent(blockNumber);
+            uint256 w = _stakeHistory[_operatorIds[i]].valueAt(blockNumber);
             weights[i] = w;
             if (w > 0) count++;
         }
@@ -385,16 +373,39 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IOperatorRegistry
-    function signatureCheckInputs(uint32 blockNumber, bytes32[] calldata operatorIds)
+    function signatureCheckInputs(uint32 blockNumber, bytes32[] calldata operatorIds, HistoryHints calldata hints)
         external
         view
         returns (BN254.G1Point memory apk, uint256 totalStake, uint256[] memory stakes)
     {
-        apk = apkAt(blockNumber);
-        totalStake = _totalStakeHistory.upperLookupRecent(blockNumber);
-        stakes = new uint256[](operatorIds.length);
+        uint256 n = operatorIds.length;
+        if (hints.nonSignerStakeIndices.length != n) {
+            revert OperatorRegistryHintCountMismatch(n, hints.nonSignerStakeIndices.length);
+        }
+        bool ok;
+        (ok, apk) = _checkedApkAt(blockNumber, hints.apkIndex);
+        if (!ok) revert OperatorRegistryWrongApkHint(blockNumber, hints.apkIndex);
+        (ok, totalStake) = _totalStakeHistory.checkedValueAt(blockNumber, hints.totalStakeIndex);
+        if (!ok) revert OperatorRegistryWrongTotalStakeHint(blockNumber, hints.totalStakeIndex);
+        stakes = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            uint32 index = hints.nonSignerStakeIndices[i];
+            (ok, stakes[i]) = _stakeHistory[operatorIds[i]].checkedValueAt(blockNumber, index);
+            if (!ok) revert OperatorRegistryWrongStakeHint(operatorIds[i], blockNumber, index);
+        }
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function historyHints(uint32 blockNumber, bytes32[] calldata operatorIds)
+        external
+        view
+        returns (HistoryHints memory hints)
+    {
+        hints.apkIndex = SafeCast.toUint32(_apkIndexAt(blockNumber));
+        hints.totalStakeIndex = SafeCast.toUint32(_totalStakeHistory.indexAt(blockNumber));
+        hints.nonSignerStakeIndices = new uint32[](operatorIds.length);
         for (uint256 i = 0; i < operatorIds.length; i++) {
-            stakes[i] = _stakeHistory[operatorIds[i]].upperLookupRecent(blockNumber);
+            hints.nonSignerStakeIndices[i] = SafeCast.toUint32(_stakeHistory[operatorIds[i]].indexAt(blockNumber));
         }
     }
 
@@ -422,26 +433,58 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     }
 
     /// @dev Records an operator's new stake weight at this block and moves the total by the difference.
-    function _setWeight(bytes32 operatorId, uint256 weight) private {
+    function _setWeight(bytes32 operatorId, uint256 weight) internal {
         uint32 key = SafeCast.toUint32(block.number);
-        (uint224 oldWeight,) = _stakeHistory[operatorId].push(key, SafeCast.toUint224(weight));
+        uint256 oldWeight = _stakeHistory[operatorId].push(key, SafeCast.toUint192(weight));
         uint256 total = _totalStakeHistory.latest();
         total = total + weight - oldWeight;
-        _totalStakeHistory.push(key, SafeCast.toUint224(total));
+        _totalStakeHistory.push(key, SafeCast.toUint192(total));
     }
 
     /// @dev apk += delta, recorded at this block (several changes in one block share one entry).
-    function _updateApk(BN254.G1Point memory delta) private {
+    function _updateApk(BN254.G1Point memory delta) internal {
         BN254.G1Point memory apk = currentApk().plus(delta);
         uint32 key = SafeCast.toUint32(block.number);
-        uint256 n = _apkHistory.length;
-        if (n > 0 && _apkHistory[n - 1].blockNumber == key) {
-            ApkUpdate storage last = _apkHistory[n - 1];
-            last.X = apk.X;
-            last.Y = apk.Y;
-        } else {
-            _apkHistory.push(ApkUpdate(key, apk.X, apk.Y));
+        uint256 n = _apkUpdateCount;
+        if (n > 0) {
+            ApkUpdate storage last = _apkUpdates[n - 1];
+            if (last.fromBlock == key) {
+                last.X = apk.X;
+                last.Y = apk.Y;
+                emit OperatorSetApkUpdated(key, apk);
+                return;
+            }
+            last.nextFromBlock = key;
         }
+        _apkUpdates[n] = ApkUpdate(key, 0, apk.X, apk.Y);
+        _apkUpdateCount = n + 1;
         emit OperatorSetApkUpdated(key, apk);
+    }
+
+    /// @dev The apk at the end of `blockNumber` read at `index`, checked in constant cost exactly like
+    /// BlockHistory.checkedValueAt: (0, 0) before the first update, at index 0.
+    function _checkedApkAt(uint32 blockNumber, uint256 index) private view returns (bool ok, BN254.G1Point memory apk) {
+        ApkUpdate storage u = _apkUpdates[index];
+        uint32 fromBlock = u.fromBlock;
+        if (fromBlock == 0 || fromBlock > blockNumber) return (index == 0, apk);
+        uint32 next = u.nextFromBlock;
+        if (next != 0 && next <= blockNumber) return (false, apk);
+        return (true, BN254.G1Point(u.X, u.Y));
+    }
+
+    /// @dev The index of the apk update in force at the end of `blockNumber` (0 before the first), searched.
+    function _apkIndexAt(uint32 blockNumber) private view returns (uint256) {
+        uint256 n = _apkUpdateCount;
+        if (n == 0) return 0;
+        // Reference blocks are almost always recent: try the newest update before searching.
+        if (_apkUpdates[n - 1].fromBlock <= blockNumber) return n - 1;
+        uint256 lo = 0;
+        uint256 hi = n - 1; // exclusive
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (_apkUpdates[mid].fromBlock <= blockNumber) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo == 0 ? 0 : lo - 1;
     }
 }

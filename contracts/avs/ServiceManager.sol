@@ -139,11 +139,12 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         uint256 seedSignerIndex,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
     ) external {
         Batch storage b = _pendingBatch(batch);
         bytes32 seed = _verifySeed(batch, b, seedSignature, seedSignerIndex);
-        _finalize(batch, b, seed, hashAssignments(assignments), assignments.length, nonSignerPubkeys, apkG2, sigma);
+        _finalize(batch, b, seed, hashAssignments(assignments), assignments.length, nonSignerPubkeys, apkG2, sigma, hints);
         _marketplace.applyAssignments(batch, b.referenceBlock, assignments);
     }
 
@@ -265,11 +266,12 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         uint256 count,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
     ) private {
         bytes32 resultHash = resultMessageHash(batch, seed, assignmentsHash);
         (uint256 signedStake, uint256 totalStake) =
-            checkSignatures(resultHash, b.referenceBlock, nonSignerPubkeys, apkG2, sigma);
+            checkSignatures(resultHash, b.referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
         if (signedStake * BPS < totalStake * _quorumThresholdBps) {
             revert ServiceManagerQuorumNotReached(signedStake, totalStake);
         }

@@ -63,10 +63,11 @@ contract AvsHarness is EquivocationSlasher {
         uint32 referenceBlock,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
     ) external view returns (uint256 signedStake, uint256 totalStake, uint256 gasUsed) {
         uint256 before = gasleft();
-        (signedStake, totalStake) = checkSignatures(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma);
+        (signedStake, totalStake) = checkSignatures(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
         gasUsed = before - gasleft();
     }
 
@@ -78,6 +79,7 @@ contract AvsHarness is EquivocationSlasher {
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
         BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints,
         bytes32 operatorId,
         bytes32 extraMsgHash,
         BN254.G1Point calldata extraSigma
@@ -85,7 +87,7 @@ contract AvsHarness is EquivocationSlasher {
         uint256 before = gasleft();
         (, BN254.G2Point memory pkG2) = operatorRegistry().operatorKeys(operatorId);
         (signedStake, totalStake) = _checkSignaturesAndOne(
-            msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, extraMsgHash, extraSigma, pkG2
+            msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints, extraMsgHash, extraSigma, pkG2
         );
         gasUsed = before - gasleft();
     }

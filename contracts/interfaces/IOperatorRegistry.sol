@@ -38,6 +38,17 @@ interface IOperatorRegistryTypes {
         string socket;
     }
 
+    /// @notice Where, in the registry's per-block histories, the values at a reference block R are: the index of
+    /// the apk update, of the total-stake entry and of each listed operator's stake entry in force at the end of R.
+    /// The registry checks each in constant cost (the entry starts at or before R, the next one after R), so a
+    /// signature check costs the same however long the histories grew; `historyHints` computes them.
+    /// @param nonSignerStakeIndices one per operator id, in the same order
+    struct HistoryHints {
+        uint32 apkIndex;
+        uint32 totalStakeIndex;
+        uint32[] nonSignerStakeIndices;
+    }
+
     /// @notice One member of the operator set at a reference block, for off-chain readers.
     /// @param stake the operator's stake weight at that block
     struct OperatorAtBlock {
@@ -88,6 +99,16 @@ interface IOperatorRegistryErrors {
     error OperatorRegistryZeroAddress();
     /// @notice Thrown when a basis-point figure is above 10 000.
     error OperatorRegistryInvalidBps(uint256 bps);
+    /// @notice Thrown when the apk hint is not the index of the apk update in force at the end of `referenceBlock`.
+    error OperatorRegistryWrongApkHint(uint32 referenceBlock, uint256 index);
+    /// @notice Thrown when the total-stake hint is not the index of the entry in force at the end of
+    /// `referenceBlock`.
+    error OperatorRegistryWrongTotalStakeHint(uint32 referenceBlock, uint256 index);
+    /// @notice Thrown when an operator's stake hint is not the index of its entry in force at the end of
+    /// `referenceBlock`.
+    error OperatorRegistryWrongStakeHint(bytes32 operatorId, uint32 referenceBlock, uint256 index);
+    /// @notice Thrown when the number of stake hints differs from the number of operator ids.
+    error OperatorRegistryHintCountMismatch(uint256 operatorIds, uint256 hints);
 }
 
 /// @title Events of the operator registry
@@ -246,10 +267,21 @@ interface IOperatorRegistry is IOperatorRegistryTypes, IOperatorRegistryErrors, 
     /// @dev Linear in the number of operators ever registered; meant for eth_call, not for transactions.
     function operatorsAt(uint32 blockNumber) external view returns (OperatorAtBlock[] memory);
 
-    /// @notice What a signature check over the set at `blockNumber` needs in one call: the apk, the total stake and
-    /// the stake weight of each listed operator (0 for operators not in the set).
-    function signatureCheckInputs(uint32 blockNumber, bytes32[] calldata operatorIds)
+    /// @notice What a signature check over the set at `blockNumber` needs in one call, read at the given hints and
+    /// each hint checked in constant cost: the apk, the total stake and the stake weight of each listed operator (0
+    /// for operators not in the set). Reverts with OperatorRegistryWrong*Hint when a hint is not the entry in force
+    /// at the end of `blockNumber`, and with OperatorRegistryHintCountMismatch when the stake hints and the ids
+    /// differ in number.
+    function signatureCheckInputs(uint32 blockNumber, bytes32[] calldata operatorIds, HistoryHints calldata hints)
         external
         view
         returns (BN254.G1Point memory apk, uint256 totalStake, uint256[] memory stakes);
+
+    /// @notice The hints `signatureCheckInputs` expects for `blockNumber` and `operatorIds`, found by binary search
+    /// (for eth_call). Once `blockNumber` is below the current block they never change: histories only grow after
+    /// it. An operator with no entry at or before `blockNumber` gets index 0 (its stake there reads as 0).
+    function historyHints(uint32 blockNumber, bytes32[] calldata operatorIds)
+        external
+        view
+        returns (HistoryHints memory hints);
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {BN254} from "../libraries/BN254.sol";
 import {IMarketplace} from "./IMarketplace.sol";
+import {IBLSSignatureChecker} from "./IBLSSignatureChecker.sol";
 
 /// @title IServiceManager
 /// @notice The AVS's on-chain side: batch lifecycle (close, seed, verify, apply), protocol parameters and
@@ -97,7 +98,9 @@ interface IServiceManager {
 
     /// @notice Verifies and applies a batch result (PROTOCOL.md 3.6): seed proof by the expected leader, signers'
     ///         key by subtraction, stake ≥ threshold, one pairing check; then the marketplace applies the
-    ///         assignments one by one. Final once: a second submission reverts. Anyone.
+    ///         assignments one by one. Final once: a second submission reverts. Anyone. `hints`: see
+    ///         BLSSignatureChecker.checkSignatures (`signatureCheckHints(resultHash, R_b, nonSignerPubkeys)` computes
+    ///         them).
     function submitResult(
         uint64 batch,
         IMarketplace.Assignment[] calldata assignments,
@@ -105,7 +108,8 @@ interface IServiceManager {
         uint256 seedSignerIndex,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        IBLSSignatureChecker.SignatureCheckHints calldata hints
     ) external;
 
     /// @notice Abandons a batch not final within `batchTimeout` blocks of its close. Anyone.

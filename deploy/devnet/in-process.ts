@@ -9,7 +9,7 @@ import { serviceManagerAbi } from "../../protocol/chain/abi.js";
 import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../../protocol/chain/reads.js";
 import { resultMessageDigest, seedFromSignature } from "../../protocol/avs/messages.js";
 import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
-import { buildSubmission, checkSubmission, type G2KeySummer, type ReadyResult } from "../../aggregator/index.js";
+import { buildSubmission, checkSubmission, fetchSignatureCheckHints, type G2KeySummer, type ReadyResult } from "../../aggregator/index.js";
 import type { OperatorSetAtBlock } from "../../aggregator/types.js";
 import type { DevnetChain } from "./chain.js";
 import type { ClosedBatch } from "./batch.js";
@@ -73,7 +73,7 @@ export async function signAndSubmitInProcess(
     address: sm,
     abi: serviceManagerAbi,
     functionName: "submitResult",
-    args: [closed.batch, [...sub.assignments], seedSignature, index, sub.nonSignerPubkeys, sub.apkG2, sub.sigma],
+    args: [closed.batch, [...sub.assignments], seedSignature, index, sub.nonSignerPubkeys, sub.apkG2, sub.sigma, await fetchSignatureCheckHints(pc, sm, sub)],
   });
   return hash;
 }

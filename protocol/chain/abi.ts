@@ -114,6 +114,11 @@ export const serviceManagerAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "BLSSignatureCheckerWrongMessagePointWitness",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -160,6 +165,241 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "EquivocationSlasherSameMessage",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistryAlreadyRegistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "OperatorRegistryDuplicateKey",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "exitableAt",
+        "type": "uint32"
+      }
+    ],
+    "name": "OperatorRegistryExitDelayNotPassed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "operatorIds",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "hints",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryHintCountMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "bps",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryInvalidBps",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryInvalidG1Key",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryInvalidG2Key",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryInvalidProofOfPossession",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryInvalidSocket",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "registeredOperatorId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "OperatorRegistryNegatedKey",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistryNotRegistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistryNotSlasher",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "slasher",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistrySlasherAlreadySet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "stake",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minimum",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryStakeTooLow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "OperatorRegistryUnknownOperator",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongApkHint",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongStakeHint",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "enum IOperatorRegistryTypes.OperatorStatus",
+        "name": "status",
+        "type": "uint8"
+      }
+    ],
+    "name": "OperatorRegistryWrongStatus",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongTotalStakeHint",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryZeroAmount",
     "type": "error"
   },
   {
@@ -779,6 +1019,40 @@ export const serviceManagerAbi = [
         "internalType": "struct BN254.G1Point",
         "name": "sigma",
         "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint32",
+                "name": "apkIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "totalStakeIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32[]",
+                "name": "nonSignerStakeIndices",
+                "type": "uint32[]"
+              }
+            ],
+            "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+            "name": "history",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256[]",
+            "name": "messagePointWitness",
+            "type": "uint256[]"
+          }
+        ],
+        "internalType": "struct IBLSSignatureChecker.SignatureCheckHints",
+        "name": "hints",
+        "type": "tuple"
       }
     ],
     "name": "checkSignatures",
@@ -1286,6 +1560,76 @@ export const serviceManagerAbi = [
     "inputs": [
       {
         "internalType": "bytes32",
+        "name": "msgHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "X",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "Y",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct BN254.G1Point[]",
+        "name": "nonSignerPubkeys",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "signatureCheckHints",
+    "outputs": [
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint32",
+                "name": "apkIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "totalStakeIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32[]",
+                "name": "nonSignerStakeIndices",
+                "type": "uint32[]"
+              }
+            ],
+            "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+            "name": "history",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256[]",
+            "name": "messagePointWitness",
+            "type": "uint256[]"
+          }
+        ],
+        "internalType": "struct IBLSSignatureChecker.SignatureCheckHints",
+        "name": "hints",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
         "name": "operatorId",
         "type": "bytes32"
       },
@@ -1508,6 +1852,40 @@ export const serviceManagerAbi = [
         "internalType": "struct BN254.G1Point",
         "name": "sigma",
         "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint32",
+                "name": "apkIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "totalStakeIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32[]",
+                "name": "nonSignerStakeIndices",
+                "type": "uint32[]"
+              }
+            ],
+            "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+            "name": "history",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256[]",
+            "name": "messagePointWitness",
+            "type": "uint256[]"
+          }
+        ],
+        "internalType": "struct IBLSSignatureChecker.SignatureCheckHints",
+        "name": "hints",
+        "type": "tuple"
       }
     ],
     "name": "submitResult",
@@ -1574,8 +1952,19 @@ export const operatorRegistryAbi = [
     "type": "error"
   },
   {
-    "inputs": [],
-    "name": "CheckpointUnorderedInsertion",
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "blockNumber",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "latestBlock",
+        "type": "uint32"
+      }
+    ],
+    "name": "BlockHistoryBlockOutOfOrder",
     "type": "error"
   },
   {
@@ -1615,6 +2004,22 @@ export const operatorRegistryAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "operatorIds",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "hints",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryHintCountMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "bps",
         "type": "uint256"
       }
@@ -1640,6 +2045,22 @@ export const operatorRegistryAbi = [
   {
     "inputs": [],
     "name": "OperatorRegistryInvalidSocket",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "registeredOperatorId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "OperatorRegistryNegatedKey",
     "type": "error"
   },
   {
@@ -1705,6 +2126,43 @@ export const operatorRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongApkHint",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongStakeHint",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "operatorId",
         "type": "bytes32"
@@ -1716,6 +2174,22 @@ export const operatorRegistryAbi = [
       }
     ],
     "name": "OperatorRegistryWrongStatus",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongTotalStakeHint",
     "type": "error"
   },
   {
@@ -2303,6 +2777,47 @@ export const operatorRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "blockNumber",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "operatorIds",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "historyHints",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "apkIndex",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "totalStakeIndex",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32[]",
+            "name": "nonSignerStakeIndices",
+            "type": "uint32[]"
+          }
+        ],
+        "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+        "name": "hints",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "operatorId",
         "type": "bytes32"
@@ -2701,6 +3216,28 @@ export const operatorRegistryAbi = [
         "internalType": "bytes32[]",
         "name": "operatorIds",
         "type": "bytes32[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "apkIndex",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "totalStakeIndex",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32[]",
+            "name": "nonSignerStakeIndices",
+            "type": "uint32[]"
+          }
+        ],
+        "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+        "name": "hints",
+        "type": "tuple"
       }
     ],
     "name": "signatureCheckInputs",

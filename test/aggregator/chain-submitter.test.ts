@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { PublicClient } from "viem";
-import { ChainSubmitter, checkSubmission, submitResultArgs } from "../../aggregator/index.js";
+import { ChainSubmitter, checkSubmission, fetchSignatureCheckHints, submitResultArgs } from "../../aggregator/index.js";
 import { serviceManagerAbi } from "../../protocol/chain/abi.js";
 import { deploySystem, orders, providerOffer, USD, type System } from "../support/serviceManager.js";
 import { keystoreWallet, operatorSetAt, poolSubmission } from "../support/aggregatorChain.js";
@@ -118,7 +118,7 @@ describe("aggregator ChainSubmitter (viem, real ServiceManager)", function () {
           address: s.serviceManager.address,
           abi: serviceManagerAbi,
           functionName: "submitResult",
-          args: submitResultArgs(sub!),
+          args: submitResultArgs(sub!, await fetchSignatureCheckHints(s.publicClient, s.serviceManager.address, sub!)),
           gas: 3_000_000n,
           maxPriorityFeePerGas: 10n ** 11n,
           maxFeePerGas: block.baseFeePerGas! * 2n + 10n ** 11n,

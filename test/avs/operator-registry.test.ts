@@ -258,7 +258,8 @@ describe("OperatorRegistry", function () {
         expect(await avs.registry.read.isInSetAt([b.id, Number(rC)])).to.equal(true);
         expect(await avs.registry.read.isInSetAt([b.id, Number(rDereg)])).to.equal(false);
         expect(await avs.registry.read.stakeAt([c.id, Number(rB)])).to.equal(0n);
-        const inputs = await avs.registry.read.signatureCheckInputs([Number(rB), [a.id, b.id, c.id]]);
+        const hints = await avs.registry.read.historyHints([Number(rB), [a.id, b.id, c.id]]);
+        const inputs = await avs.registry.read.signatureCheckInputs([Number(rB), [a.id, b.id, c.id], hints]);
         expect(inputs).to.deep.equal([aggregateG1([a.pkG1, b.pkG1]), 300n * STAKE_UNIT, [100n * STAKE_UNIT, 200n * STAKE_UNIT, 0n]]);
       });
 
@@ -270,6 +271,88 @@ describe("OperatorRegistry", function () {
         expect((await avs.registry.read.operatorsAt([Number(rA)])).map((o) => o.operatorId)).to.deep.equal([ops[0]!.id]);
         expect(await avs.registry.read.totalStakeAt([Number(rA)])).to.equal(MIN_STAKE);
       });
+    });
+  });
+
+  describe("signatureCheckInputs at hinted indexes", () => {
+    /**
+     * a registers (block rA: stake, total and apk entry 0), tops up (block rT: stake and total entry 1), b registers
+     * (block rB: total entry 2, apk entry 1). Each hint is right exactly for the blocks from its entry's block to
+     * the block before the next entry's.
+     */
+    async function history() {
+      const [a, b] = [ops[0]!, ops[1]!];
+      const rA = Number(await register(avs, a));
+      await avs.token.write.mint([a.address, STAKE_UNIT]);
+      await avs.token.write.approve([avs.registry.address, STAKE_UNIT], { account: a.wallet.account });
+      await avs.registry.write.topUp([STAKE_UNIT], { account: a.wallet.account });
+      const rT = Number(await blockNow());
+      const rB = Number(await register(avs, b));
+      await avs.networkHelpers.mine(1);
+      return { a, b, rA, rT, rB };
+    }
+    const hintsAt = (apkIndex: number, totalStakeIndex: number, nonSignerStakeIndices: number[]) => ({ apkIndex, totalStakeIndex, nonSignerStakeIndices });
+
+    it("given a stake hint at its entry's first and last block → it should return the stake; one block outside → OperatorRegistryWrongStakeHint", async () => {
+      const { a, rA, rT } = await history();
+      const read = (R: number, index: number) => avs.registry.read.signatureCheckInputs([R, [a.id], hintsAt(0, R >= rT ? 1 : 0, [index])]);
+      expect((await read(rA, 0))[2]).to.deep.equal([MIN_STAKE]); // entry 0's first block
+      expect((await read(rT - 1, 0))[2]).to.deep.equal([MIN_STAKE]); // entry 0's last block
+      expect((await read(rT, 1))[2]).to.deep.equal([MIN_STAKE + STAKE_UNIT]); // entry 1's first block
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(read(rT, 0), avs.registry, "OperatorRegistryWrongStakeHint", [a.id, rT, 0n]);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(read(rT - 1, 1), avs.registry, "OperatorRegistryWrongStakeHint", [a.id, rT - 1, 1n]);
+      await avs.viem.assertions.revertWithCustomError(read(rT, 2), avs.registry, "OperatorRegistryWrongStakeHint"); // past the end
+    });
+
+    it("given a block before an operator's first entry → index 0 should read stake 0 and index 1 should be refused", async () => {
+      const { a, b, rA, rB } = await history();
+      expect((await avs.registry.read.signatureCheckInputs([rB - 1, [b.id], hintsAt(0, 1, [0])]))[2]).to.deep.equal([0n]);
+      expect((await avs.registry.read.signatureCheckInputs([rA - 1, [a.id], hintsAt(0, 0, [0])]))).to.deep.equal([{ X: 0n, Y: 0n }, 0n, [0n]]);
+      await avs.viem.assertions.revertWithCustomError(
+        avs.registry.read.signatureCheckInputs([rA - 1, [a.id], hintsAt(0, 0, [1])]),
+        avs.registry,
+        "OperatorRegistryWrongStakeHint",
+      );
+    });
+
+    it("given apk and total-stake hints one entry off → it should revert with OperatorRegistryWrongApkHint or OperatorRegistryWrongTotalStakeHint", async () => {
+      const { a, b, rB } = await history();
+      const ids = [a.id, b.id];
+      const right = await avs.registry.read.historyHints([rB, ids]);
+      expect(right).to.deep.equal(hintsAt(1, 2, [1, 0]));
+      const [apk, total] = await avs.registry.read.signatureCheckInputs([rB, ids, right]);
+      expect(apk).to.deep.equal(aggregateG1([a.pkG1, b.pkG1]));
+      expect(total).to.equal(2n * MIN_STAKE + STAKE_UNIT);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.read.signatureCheckInputs([rB, ids, { ...right, apkIndex: 0 }]),
+        avs.registry,
+        "OperatorRegistryWrongApkHint",
+        [rB, 0n],
+      );
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.read.signatureCheckInputs([rB - 1, ids, { ...right, apkIndex: 0 }]),
+        avs.registry,
+        "OperatorRegistryWrongTotalStakeHint",
+        [rB - 1, 2n],
+      );
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.read.signatureCheckInputs([rB, ids, { ...right, nonSignerStakeIndices: [1] }]),
+        avs.registry,
+        "OperatorRegistryHintCountMismatch",
+        [2n, 1n],
+      );
+    });
+
+    it("given the histories grow after R → historyHints should not change and the inputs at R should stay the same", async () => {
+      const { a, b, rB } = await history();
+      const ids = [a.id, b.id];
+      const before = await avs.registry.read.historyHints([rB, ids]);
+      const inputs = await avs.registry.read.signatureCheckInputs([rB, ids, before]);
+      await register(avs, ops[2]!);
+      await avs.registry.write.deregister({ account: a.wallet.account });
+      await avs.networkHelpers.mine(1);
+      expect(await avs.registry.read.historyHints([rB, ids])).to.deep.equal(before);
+      expect(await avs.registry.read.signatureCheckInputs([rB, ids, before])).to.deep.equal(inputs);
     });
   });
 

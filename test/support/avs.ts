@@ -23,23 +23,25 @@ export const EXIT_DELAY = 50;
 export const EQUIVOCATION_SLASH_BPS = 5_000n;
 export const EQUIVOCATION_BOUNTY_BPS = 1_000n;
 
-export async function deployAvs() {
+/**
+ * `historyHarness`: deploy OperatorRegistryHarness (the registry plus `churn`, to grow its histories quickly) in
+ * place of the registry; `registry` is typed as the registry either way, `historyHarness` is the harness handle.
+ */
+export async function deployAvs(opts: { historyHarness?: boolean } = {}) {
   const connection = await network.create();
   const { viem, networkHelpers } = connection;
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
   const [owner, treasury] = [wallets[0]!, wallets[1]!];
   const token = await viem.deployContract("TestToken", ["matchnet stake", "MNS"]);
-  const registry = await viem.deployContract("OperatorRegistry", [
-    owner.account.address,
-    token.address,
-    treasury.account.address,
-    MIN_STAKE,
-    EXIT_DELAY,
-  ]);
+  const registryArgs = [owner.account.address, token.address, treasury.account.address, MIN_STAKE, EXIT_DELAY] as const;
+  const historyHarness = opts.historyHarness ? await viem.deployContract("OperatorRegistryHarness", registryArgs) : null;
+  const registry = historyHarness
+    ? await viem.getContractAt("OperatorRegistry", historyHarness.address)
+    : await viem.deployContract("OperatorRegistry", registryArgs);
   const avs = await viem.deployContract("AvsHarness", [registry.address, EQUIVOCATION_SLASH_BPS, EQUIVOCATION_BOUNTY_BPS]);
   const chainId = BigInt(await publicClient.getChainId());
-  return { connection, viem, networkHelpers, publicClient, wallets, owner, treasury, token, registry, avs, chainId };
+  return { connection, viem, networkHelpers, publicClient, wallets, owner, treasury, token, registry, historyHarness, avs, chainId };
 }
 
 export type Avs = Awaited<ReturnType<typeof deployAvs>>;
@@ -98,6 +100,11 @@ export function aggregateFor(signers: readonly TestOperator[], digest: Hex): { s
     sigma: aggregateG1(signers.map((s) => s.sk.sign(digest))),
     apkG2: aggregateG2(signers.map((s) => s.pkG2)),
   };
+}
+
+/** The `hints` argument of checkSignatures for `digest` and these non-signer keys at R, from the contract's view. */
+export async function hintsFor(avs: Avs, digest: Hex, referenceBlock: number | bigint, nonSignerKeys: readonly G1Point[]) {
+  return avs.avs.read.signatureCheckHints([digest, Number(referenceBlock), [...nonSignerKeys]]);
 }
 
 /** Non-signer G1 keys sorted by operator id ascending, as checkSignatures requires. */

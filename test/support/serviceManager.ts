@@ -115,7 +115,7 @@ export async function buildSubmission(
   return {
     seed,
     msg,
-    args: [batch, [...rows], seedSig, seedIndex, nonSigners, apkG2, sigma] as const,
+    args: [batch, [...rows], seedSig, seedIndex, nonSigners, apkG2, sigma, await s.serviceManager.read.signatureCheckHints([msg, b.referenceBlock, nonSigners])] as const,
   };
 }
 
