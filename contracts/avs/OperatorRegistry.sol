@@ -10,6 +10,7 @@ import {BN254} from "../libraries/BN254.sol";
 import {BLS} from "../libraries/BLS.sol";
 import {BlockHistory} from "../libraries/BlockHistory.sol";
 import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
+import {ISlashingWindow} from "../interfaces/ISlashingWindow.sol";
 
 /// @title OperatorRegistry
 /// @notice The operator set of the matchnet AVS: stake, BLS keys with proof of possession, libp2p sockets, and per
@@ -229,6 +230,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     function setSlasher(address slasher_) external onlyOwner {
         if (_slasher != address(0)) revert OperatorRegistrySlasherAlreadySet(_slasher);
         if (slasher_ == address(0)) revert OperatorRegistryZeroAddress();
+        _checkExitDelay(_exitDelay, slasher_);
         _slasher = slasher_;
         emit SlasherSet(slasher_);
     }
@@ -241,6 +243,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IOperatorRegistry
     function setExitDelay(uint32 exitDelay_) external onlyOwner {
+        if (_slasher != address(0)) _checkExitDelay(exitDelay_, _slasher);
         _exitDelay = exitDelay_;
         emit ExitDelaySet(exitDelay_);
     }
@@ -410,6 +413,16 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev Stake must stay slashable for as long as a proof about it can land: exit delay ≥ the slasher's window.
+    function _checkExitDelay(uint32 exitDelay_, address slasher_) private view {
+        // A low-level call, so that an address without code (whose empty answer would fail decoding) gets the
+        // same clear error as a contract without the function.
+        (bool ok, bytes memory answer) = slasher_.staticcall(abi.encodeCall(ISlashingWindow.slashingWindow, ()));
+        if (!ok || answer.length != 32) revert OperatorRegistrySlasherWithoutWindow(slasher_);
+        uint256 window = abi.decode(answer, (uint256));
+        if (exitDelay_ < window) revert OperatorRegistryExitDelayBelowSlashingWindow(exitDelay_, window);
+    }
 
     function _callerId() private view returns (bytes32 operatorId) {
         operatorId = _operatorIdOf[msg.sender];

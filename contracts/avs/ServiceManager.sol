@@ -244,6 +244,15 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         return address(_marketplace);
     }
 
+    // ---------------------------------------------------------------- slashing window (ISlashingWindow)
+
+    /// @notice Blocks after an operator leaves the set during which a proof about a batch it signed can still land:
+    /// the batch's own timeout plus as long again for the proof. The operator registry keeps its exit delay at least
+    /// this long.
+    function slashingWindow() external view returns (uint256) {
+        return uint256(_timing.batchTimeout) * 2;
+    }
+
     // ---------------------------------------------------------------- internals
 
     function _pendingBatch(uint64 batch) private view returns (Batch storage b) {

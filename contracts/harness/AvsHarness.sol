@@ -15,15 +15,26 @@ contract AvsHarness is EquivocationSlasher {
     uint256 public immutable equivocationSlashBps;
     uint256 public immutable equivocationBountyBps;
 
+    /// @notice ISlashingWindow: what the registry's exit delay must cover; settable so tests can move it.
+    uint256 public slashingWindow;
+
     /// @notice One signed result of a batch: everything but the assignments themselves, which enter as their hash.
     struct SignedResult {
         bytes32 assignmentsHash;
         BN254.G1Point sigma;
     }
 
-    constructor(IOperatorRegistry registry, uint256 slashBps, uint256 bountyBps) EquivocationSlasher(registry) {
+    constructor(IOperatorRegistry registry, uint256 slashBps, uint256 bountyBps, uint256 slashingWindow_)
+        EquivocationSlasher(registry)
+    {
         equivocationSlashBps = slashBps;
         equivocationBountyBps = bountyBps;
+        slashingWindow = slashingWindow_;
+    }
+
+    /// @notice Test-only: changes the window the registry reads.
+    function setSlashingWindow(uint256 blocks) external {
+        slashingWindow = blocks;
     }
 
     /// @notice keccak256(abi.encode(RESULT_DOMAIN, chainid, this, batch, R_b, seed_b, assignmentsHash)).

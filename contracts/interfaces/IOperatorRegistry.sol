@@ -107,6 +107,11 @@ interface IOperatorRegistryErrors {
     /// @notice Thrown when an operator's stake hint is not the index of its entry in force at the end of
     /// `referenceBlock`.
     error OperatorRegistryWrongStakeHint(bytes32 operatorId, uint32 referenceBlock, uint256 index);
+    /// @notice Thrown when the exit delay would be shorter than the slasher's slashing window: an operator could
+    /// withdraw before a proof about its last batches lands.
+    error OperatorRegistryExitDelayBelowSlashingWindow(uint256 exitDelay, uint256 slashingWindow);
+    /// @notice Thrown when the slasher does not answer `ISlashingWindow.slashingWindow()`.
+    error OperatorRegistrySlasherWithoutWindow(address slasher);
     /// @notice Thrown when the number of stake hints differs from the number of operator ids.
     error OperatorRegistryHintCountMismatch(uint256 operatorIds, uint256 hints);
 }
@@ -192,13 +197,15 @@ interface IOperatorRegistry is IOperatorRegistryTypes, IOperatorRegistryErrors, 
         external
         returns (uint256 slashed, uint256 bounty);
 
-    /// @notice Sets the slasher (the service manager). Owner only, once.
+    /// @notice Sets the slasher (the service manager). Owner only, once. The slasher must implement
+    /// ISlashingWindow and the exit delay must be at least its `slashingWindow()`.
     function setSlasher(address slasher) external;
 
     /// @notice Sets the minimum stake of new registrations. Owner only.
     function setMinimumStake(uint256 minimumStake) external;
 
-    /// @notice Sets the exit delay (in blocks) for later deregistrations. Owner only.
+    /// @notice Sets the exit delay (in blocks) for later deregistrations. Owner only. Once a slasher is set, at
+    /// least its `slashingWindow()` (OperatorRegistryExitDelayBelowSlashingWindow otherwise).
     function setExitDelay(uint32 exitDelay) external;
 
     /// @notice Sets the address that receives slashed stake (minus bounties). Owner only.

@@ -192,6 +192,22 @@ export const serviceManagerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "exitDelay",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "slashingWindow",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryExitDelayBelowSlashingWindow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "exitableAt",
         "type": "uint32"
@@ -294,6 +310,17 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "OperatorRegistrySlasherAlreadySet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "slasher",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistrySlasherWithoutWindow",
     "type": "error"
   },
   {
@@ -1747,6 +1774,19 @@ export const serviceManagerAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "slashingWindow",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -1992,6 +2032,22 @@ export const operatorRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "exitDelay",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "slashingWindow",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryExitDelayBelowSlashingWindow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "exitableAt",
         "type": "uint32"
@@ -2094,6 +2150,17 @@ export const operatorRegistryAbi = [
       }
     ],
     "name": "OperatorRegistrySlasherAlreadySet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "slasher",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistrySlasherWithoutWindow",
     "type": "error"
   },
   {

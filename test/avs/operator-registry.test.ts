@@ -14,6 +14,7 @@ import { offCurveG2, wrongSubgroupG2 } from "../support/bls.js";
 import {
   EXIT_DELAY,
   MIN_STAKE,
+  SLASHING_WINDOW,
   STAKE_UNIT,
   deployAvs,
   makeOperator,
@@ -501,10 +502,13 @@ describe("OperatorRegistry", function () {
   });
 
   describe("slasher hooks", () => {
+    // The stand-in service manager is the slasher; the tests act as it (an impersonated account) to call the hooks.
     let slasher: Avs["wallets"][number];
     beforeEach(async () => {
-      slasher = avs.wallets[9]!;
-      await avs.registry.write.setSlasher([slasher.account.address]);
+      await avs.registry.write.setSlasher([avs.avs.address]);
+      await avs.networkHelpers.impersonateAccount(avs.avs.address);
+      await avs.networkHelpers.setBalance(avs.avs.address, 10n ** 18n);
+      slasher = await avs.viem.getWalletClient(avs.avs.address);
     });
 
     describe("setSlasher", () => {
@@ -626,6 +630,64 @@ describe("OperatorRegistry", function () {
           "OperatorRegistryWrongStatus",
         );
       });
+    });
+  });
+
+  describe("exit delay and the slasher's slashing window", () => {
+    // EXIT_DELAY (50) against windows one below, at and one above it.
+    it("given a slasher whose window is at most the exit delay → setSlasher should accept it; one block longer → OperatorRegistryExitDelayBelowSlashingWindow", async () => {
+      for (const window of [BigInt(EXIT_DELAY) - 1n, BigInt(EXIT_DELAY)]) {
+        const fresh = await deployAvs();
+        await fresh.avs.write.setSlashingWindow([window]);
+        await fresh.registry.write.setSlasher([fresh.avs.address]);
+        expect((await fresh.registry.read.slasher()).toLowerCase()).to.equal(fresh.avs.address.toLowerCase());
+      }
+      await avs.avs.write.setSlashingWindow([BigInt(EXIT_DELAY) + 1n]);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.write.setSlasher([avs.avs.address]),
+        avs.registry,
+        "OperatorRegistryExitDelayBelowSlashingWindow",
+        [BigInt(EXIT_DELAY), BigInt(EXIT_DELAY) + 1n],
+      );
+      expect(await avs.registry.read.slasher()).to.equal(zeroAddress);
+    });
+
+    it("given a slasher set → setExitDelay should accept the window and one more, and refuse one less", async () => {
+      await avs.registry.write.setSlasher([avs.avs.address]);
+      await avs.registry.write.setExitDelay([Number(SLASHING_WINDOW) + 1]);
+      await avs.viem.assertions.emitWithArgs(avs.registry.write.setExitDelay([Number(SLASHING_WINDOW)]), avs.registry, "ExitDelaySet", [
+        Number(SLASHING_WINDOW),
+      ]);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.write.setExitDelay([Number(SLASHING_WINDOW) - 1]),
+        avs.registry,
+        "OperatorRegistryExitDelayBelowSlashingWindow",
+        [SLASHING_WINDOW - 1n, SLASHING_WINDOW],
+      );
+      // The delay that let an operator withdraw before its equivocation could be proven: 5 blocks.
+      await avs.viem.assertions.revertWithCustomError(avs.registry.write.setExitDelay([5]), avs.registry, "OperatorRegistryExitDelayBelowSlashingWindow");
+      expect(await avs.registry.read.exitDelay()).to.equal(Number(SLASHING_WINDOW));
+    });
+
+    it("given a window that grew after the slasher was set → setExitDelay should follow the slasher's current window", async () => {
+      await avs.registry.write.setSlasher([avs.avs.address]);
+      await avs.avs.write.setSlashingWindow([60n]);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(avs.registry.write.setExitDelay([59]), avs.registry, "OperatorRegistryExitDelayBelowSlashingWindow", [
+        59n,
+        60n,
+      ]);
+      await avs.registry.write.setExitDelay([60]);
+    });
+
+    it("given a slasher that cannot answer slashingWindow (an account without code, a contract without the function) → it should revert with OperatorRegistrySlasherWithoutWindow", async () => {
+      for (const candidate of [avs.wallets[9]!.account.address, avs.token.address]) {
+        await avs.viem.assertions.revertWithCustomError(avs.registry.write.setSlasher([candidate]), avs.registry, "OperatorRegistrySlasherWithoutWindow");
+      }
+    });
+
+    it("given no slasher yet → setExitDelay should accept any delay", async () => {
+      await avs.registry.write.setExitDelay([0]);
+      expect(await avs.registry.read.exitDelay()).to.equal(0);
     });
   });
 

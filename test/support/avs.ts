@@ -22,6 +22,8 @@ export const MIN_STAKE = 100n * STAKE_UNIT;
 export const EXIT_DELAY = 50;
 export const EQUIVOCATION_SLASH_BPS = 5_000n;
 export const EQUIVOCATION_BOUNTY_BPS = 1_000n;
+/** The stand-in service manager's slashing window (its batchTimeout 20, doubled, as ServiceManager computes it). */
+export const SLASHING_WINDOW = 40n;
 
 /**
  * `historyHarness`: deploy OperatorRegistryHarness (the registry plus `churn`, to grow its histories quickly) in
@@ -39,7 +41,7 @@ export async function deployAvs(opts: { historyHarness?: boolean } = {}) {
   const registry = historyHarness
     ? await viem.getContractAt("OperatorRegistry", historyHarness.address)
     : await viem.deployContract("OperatorRegistry", registryArgs);
-  const avs = await viem.deployContract("AvsHarness", [registry.address, EQUIVOCATION_SLASH_BPS, EQUIVOCATION_BOUNTY_BPS]);
+  const avs = await viem.deployContract("AvsHarness", [registry.address, EQUIVOCATION_SLASH_BPS, EQUIVOCATION_BOUNTY_BPS, SLASHING_WINDOW]);
   const chainId = BigInt(await publicClient.getChainId());
   return { connection, viem, networkHelpers, publicClient, wallets, owner, treasury, token, registry, historyHarness, avs, chainId };
 }

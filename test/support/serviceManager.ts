@@ -31,7 +31,7 @@ export interface Op {
 export async function deploySystem(connection: NetworkConnection, operators = 4) {
   const { viem } = connection;
   const d = await deployMatchnetWithAvs(connection, {
-    parameters: { minProviderStake: STAKE, exitDelay: 10n, maxOrderLifetime: 1_000n, minOperatorStake: STAKE, operatorExitDelay: 50n },
+    parameters: { minProviderStake: STAKE, exitDelay: 10n, maxOrderLifetime: 1_000n, minOperatorStake: STAKE, operatorExitDelay: 80n },
   });
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
