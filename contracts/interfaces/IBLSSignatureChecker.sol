@@ -33,15 +33,14 @@ interface IBLSSignatureCheckerErrors {
 /// and the revert reaches the caller unchanged.
 interface IBLSSignatureChecker is IBLSSignatureCheckerErrors, IOperatorRegistryErrors {
     /// @notice What lets `checkSignatures` run in constant cost, every part checked, none trusted: where the values
-    /// at R are in the registry's histories, and the square roots that prove H(msgHash) (BN254.hashToG1Witnessed:
-    /// a few mulmods instead of one modexp call of ≈ 4 600 gas per try-and-increment step).
+    /// at R are in the registry's histories (a wrong index reverts), and the square roots that prove H(msgHash)
+    /// (BN254.hashToG1Witnessed: a few mulmods instead of one modexp call of ≈ 4 600 gas per try-and-increment
+    /// step). The witness is optional: when it does not prove H(msgHash) (an empty one, say), H(msgHash) is
+    /// computed and the check costs that much more.
     struct SignatureCheckHints {
         IOperatorRegistryTypes.HistoryHints history;
         uint256[] messagePointWitness;
     }
-
-    /// @notice Thrown when `messagePointWitness` does not prove H(msgHash).
-    error BLSSignatureCheckerWrongMessagePointWitness();
 
     /// @notice Checks that `sigma` is the aggregate signature on `msgHash` of every operator in the set at
     /// `referenceBlock` except the listed non-signers, and returns the stake that signed. Costs the same however
