@@ -13,7 +13,9 @@
  * - gas.check_signatures_with_seed_0_nonsigners: the same check (N = 0) plus one more operator signature (the
  *   leader's seed) folded into a single 3-pair multi-pairing (_checkSignaturesAndOne), including the registry read
  *   of the leader's G2 key.
- * - gas.slash_equivocation: transaction gas of a successful equivocation slash (two gamma checks, slash, bounty).
+ * - gas.commit_equivocation: transaction gas of the reporter's commitment to a proof.
+ * - gas.slash_equivocation: transaction gas of the reveal that slashes (two gamma checks, commitment lookup, slash,
+ *   bounty to the committed reporter).
  */
 import hre from "hardhat";
 import { keccak256, toBytes } from "viem";
@@ -111,14 +113,20 @@ export default async function (): Promise<Record<string, number>> {
     const m = await avs.avs.read.resultMessageHash([1n, R, seed, assignmentsHash]);
     return { assignmentsHash, sigma: ops[0]!.sk.sign(m) };
   };
-  const slashHash = await avs.avs.write.slashEquivocation([
+  // The reporter commits to the proof, then reveals it in a later block and is paid the bounty.
+  const [resultA, resultB] = [await signedResult("result A"), await signedResult("result B")];
+  const messageOf = (r: { assignmentsHash: `0x${string}` }) => avs.avs.read.resultMessageHash([1n, R, seed, r.assignmentsHash]);
+  const [reporter] = await avs.viem.getWalletClients();
+  const commitment = await avs.avs.read.equivocationCommitment([
+    reporter!.account.address,
     ops[0]!.id,
-    1n,
-    R,
-    seed,
-    await signedResult("result A"),
-    await signedResult("result B"),
+    `0x${"1".padStart(64, "0")}`,
+    { msgHash: await messageOf(resultA), sigma: resultA.sigma },
+    { msgHash: await messageOf(resultB), sigma: resultB.sigma },
   ]);
+  const commitHash = await avs.avs.write.commitEquivocation([commitment]);
+  const commitGas = (await avs.publicClient.waitForTransactionReceipt({ hash: commitHash })).gasUsed;
+  const slashHash = await avs.avs.write.slashEquivocation([ops[0]!.id, 1n, R, seed, resultA, resultB]);
   const slashGas = (await avs.publicClient.waitForTransactionReceipt({ hash: slashHash })).gasUsed;
 
   return {
@@ -126,6 +134,7 @@ export default async function (): Promise<Record<string, number>> {
     "gas.register_operator": Number(registerGas),
     ...figures,
     "gas.check_signatures_with_seed_0_nonsigners": Number(gasWithSeed),
+    "gas.commit_equivocation": Number(commitGas),
     "gas.slash_equivocation": Number(slashGas),
   };
 }
