@@ -357,6 +357,49 @@ describe("OperatorRegistry", function () {
     });
   });
 
+  describe("narrowing into the histories (SafeCast)", () => {
+    const LIMIT = 2n ** 192n; // stake weights and the total are stored as uint192
+
+    it("given a stake of 2^192 − 1 → it should register; 2^192 → it should revert with SafeCastOverflowedUintDowncast", async () => {
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(tryRegister(ops[0]!, { stake: LIMIT }), avs.registry, "SafeCastOverflowedUintDowncast", [192, LIMIT]);
+      await register(avs, ops[1]!, LIMIT - 1n);
+      expect(await avs.registry.read.currentTotalStake()).to.equal(LIMIT - 1n);
+    });
+
+    it("given a total that would reach 2^192 → the top-up should revert and leave the stake as it was; up to 2^192 − 1 it should pass", async () => {
+      const [a, b] = [ops[0]!, ops[1]!];
+      await register(avs, a, LIMIT - 1n - MIN_STAKE - 1n);
+      await register(avs, b, MIN_STAKE);
+      await avs.token.write.mint([b.address, 2n]);
+      await avs.token.write.approve([avs.registry.address, 2n], { account: b.wallet.account });
+      await avs.registry.write.topUp([1n], { account: b.wallet.account }); // total 2^192 − 1
+      expect(await avs.registry.read.currentTotalStake()).to.equal(LIMIT - 1n);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.write.topUp([1n], { account: b.wallet.account }),
+        avs.registry,
+        "SafeCastOverflowedUintDowncast",
+        [192, LIMIT],
+      );
+      expect((await avs.registry.read.getOperator([b.id])).stake).to.equal(MIN_STAKE + 1n);
+    });
+
+    it("given block 2^32 − 1 → a top-up should be recorded; at block 2^32 → it should revert with SafeCastOverflowedUintDowncast", async () => {
+      const a = ops[0]!;
+      await register(avs, a);
+      await avs.token.write.mint([a.address, 2n]);
+      await avs.token.write.approve([avs.registry.address, 2n], { account: a.wallet.account });
+      await avs.networkHelpers.mineUpTo(2n ** 32n - 2n);
+      await avs.registry.write.topUp([1n], { account: a.wallet.account }); // mined in block 2^32 − 1
+      expect(await avs.registry.read.stakeAt([a.id, 2 ** 32 - 1])).to.equal(MIN_STAKE + 1n);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.write.topUp([1n], { account: a.wallet.account }),
+        avs.registry,
+        "SafeCastOverflowedUintDowncast",
+        [32, 2n ** 32n],
+      );
+    });
+  });
+
   describe("topUp", () => {
     describe("given an active operator", () => {
       it("should raise its stake weight and the total from this block on", async () => {
