@@ -141,34 +141,60 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         BN254.G1Point[] calldata nonSignerPubkeys,
         SignatureCheckHints calldata hints
     ) private view returns (uint256 signedStake, uint256 totalStake, BN254.G1Point memory apk) {
-        uint256 n = nonSignerPubkeys.length;
-        bytes32[] memory ids = new bytes32[](n);
-        for (uint256 i = 0; i < n; i++) {
-            bytes32 id = keccak256(abi.encodePacked(nonSignerPubkeys[i].X, nonSignerPubkeys[i].Y));
-            // Strictly ascending ids make the list a set: a key listed twice would be subtracted twice.
-            if (i > 0 && id <= ids[i - 1]) {
-                if (id == ids[i - 1]) revert BLSSignatureCheckerDuplicateNonSigner(id);
-                revert BLSSignatureCheckerNonSignersNotSorted(i);
-            }
-            ids[i] = id;
-        }
-
+        bytes32[] memory ids = _sortedOperatorIds(nonSignerPubkeys);
         uint256[] memory stakes;
         (apk, totalStake, stakes) = _operatorRegistry.signatureCheckInputs(referenceBlock, ids, hints.history);
         if (totalStake == 0) revert BLSSignatureCheckerEmptyOperatorSet(referenceBlock);
 
         signedStake = totalStake;
+        uint256 n = ids.length;
         if (n > 0) {
-            BN254.G1Point memory nonSignerSum = nonSignerPubkeys[0];
             for (uint256 i = 0; i < n; i++) {
                 // Weight > 0 at R means "in the set at R"; the id matches a registered key, so the point is valid.
                 if (stakes[i] == 0) revert BLSSignatureCheckerUnknownNonSigner(ids[i]);
                 signedStake -= stakes[i];
-                if (i > 0) nonSignerSum = nonSignerSum.plus(nonSignerPubkeys[i]);
             }
             if (signedStake == 0) revert BLSSignatureCheckerNoSigners();
-            apk = apk.plus(nonSignerSum.negate());
+            apk = apk.plus(_sum(nonSignerPubkeys).negate());
         }
+    }
+
+    /// @dev keccak256(X, Y) of each key, which must be strictly ascending: that makes the list a set (a key listed
+    /// twice would be subtracted twice). Hashed straight from calldata (G1Point is static: 64 bytes per key).
+    function _sortedOperatorIds(BN254.G1Point[] calldata keys) private pure returns (bytes32[] memory ids) {
+        uint256 n = keys.length;
+        ids = new bytes32[](n);
+        bytes32 previous;
+        for (uint256 i = 0; i < n; i++) {
+            bytes32 id;
+            assembly ("memory-safe") {
+                calldatacopy(0x00, add(keys.offset, shl(6, i)), 0x40)
+                id := keccak256(0x00, 0x40)
+            }
+            if (i > 0 && id <= previous) {
+                if (id == previous) revert BLSSignatureCheckerDuplicateNonSigner(id);
+                revert BLSSignatureCheckerNonSignersNotSorted(i);
+            }
+            ids[i] = id;
+            previous = id;
+        }
+    }
+
+    /// @dev Σ keys (at least one) through precompile 0x06, accumulated in one buffer [sum.X, sum.Y, key.X, key.Y].
+    function _sum(BN254.G1Point[] calldata keys) private view returns (BN254.G1Point memory sum) {
+        bool ok = true;
+        assembly ("memory-safe") {
+            let n := keys.length
+            let buf := mload(0x40)
+            calldatacopy(buf, keys.offset, 0x40)
+            for { let i := 1 } lt(i, n) { i := add(i, 1) } {
+                calldatacopy(add(buf, 0x40), add(keys.offset, shl(6, i)), 0x40)
+                if iszero(staticcall(gas(), 0x06, buf, 0x80, buf, 0x40)) { ok := 0 }
+            }
+            mstore(sum, mload(buf))
+            mstore(add(sum, 0x20), mload(add(buf, 0x20)))
+        }
+        if (!ok) revert BN254.BN254PrecompileFailed(0x06);
     }
 
     /// @notice Whether `sigma` is `operatorId`'s signature on `msgHash`, for an operator that was in the set at

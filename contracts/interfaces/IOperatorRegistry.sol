@@ -39,11 +39,14 @@ interface IOperatorRegistryTypes {
     }
 
     /// @notice Where, in the registry's per-block histories, the values at a reference block R are: the index of
-    /// the apk update, of the total-stake entry and of each listed operator's stake entry in force at the end of R.
-    /// The registry checks each in constant cost (the entry starts at or before R, the next one after R), so a
-    /// signature check costs the same however long the histories grew; `historyHints` computes them.
+    /// the apk update, of the total-stake entry and of each listed operator's stake entry in force at the end of R,
+    /// and the apk itself. The registry checks each in constant cost (the entry starts at or before R, the next one
+    /// after R; the apk matches the hash stored with its update), so a signature check costs the same however long
+    /// the histories grew; `historyHints` computes them.
+    /// @param apk the aggregate key at R ((0, 0) before the first registration), checked against its stored hash
     /// @param nonSignerStakeIndices one per operator id, in the same order
     struct HistoryHints {
+        BN254.G1Point apk;
         uint32 apkIndex;
         uint32 totalStakeIndex;
         uint32[] nonSignerStakeIndices;
@@ -99,7 +102,8 @@ interface IOperatorRegistryErrors {
     error OperatorRegistryZeroAddress();
     /// @notice Thrown when a basis-point figure is above 10 000.
     error OperatorRegistryInvalidBps(uint256 bps);
-    /// @notice Thrown when the apk hint is not the index of the apk update in force at the end of `referenceBlock`.
+    /// @notice Thrown when the apk hint is not the index of the apk update in force at the end of `referenceBlock`,
+    /// or the hinted apk is not the one recorded there.
     error OperatorRegistryWrongApkHint(uint32 referenceBlock, uint256 index);
     /// @notice Thrown when the total-stake hint is not the index of the entry in force at the end of
     /// `referenceBlock`.

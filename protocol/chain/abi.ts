@@ -114,11 +114,6 @@ export const serviceManagerAbi = [
     "type": "error"
   },
   {
-    "inputs": [],
-    "name": "BLSSignatureCheckerWrongMessagePointWitness",
-    "type": "error"
-  },
-  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -1242,6 +1237,23 @@ export const serviceManagerAbi = [
           {
             "components": [
               {
+                "components": [
+                  {
+                    "internalType": "uint256",
+                    "name": "X",
+                    "type": "uint256"
+                  },
+                  {
+                    "internalType": "uint256",
+                    "name": "Y",
+                    "type": "uint256"
+                  }
+                ],
+                "internalType": "struct BN254.G1Point",
+                "name": "apk",
+                "type": "tuple"
+              },
+              {
                 "internalType": "uint32",
                 "name": "apkIndex",
                 "type": "uint32"
@@ -1947,6 +1959,23 @@ export const serviceManagerAbi = [
           {
             "components": [
               {
+                "components": [
+                  {
+                    "internalType": "uint256",
+                    "name": "X",
+                    "type": "uint256"
+                  },
+                  {
+                    "internalType": "uint256",
+                    "name": "Y",
+                    "type": "uint256"
+                  }
+                ],
+                "internalType": "struct BN254.G1Point",
+                "name": "apk",
+                "type": "tuple"
+              },
+              {
                 "internalType": "uint32",
                 "name": "apkIndex",
                 "type": "uint32"
@@ -2224,6 +2253,23 @@ export const serviceManagerAbi = [
         "components": [
           {
             "components": [
+              {
+                "components": [
+                  {
+                    "internalType": "uint256",
+                    "name": "X",
+                    "type": "uint256"
+                  },
+                  {
+                    "internalType": "uint256",
+                    "name": "Y",
+                    "type": "uint256"
+                  }
+                ],
+                "internalType": "struct BN254.G1Point",
+                "name": "apk",
+                "type": "tuple"
+              },
               {
                 "internalType": "uint32",
                 "name": "apkIndex",
@@ -3222,6 +3268,23 @@ export const operatorRegistryAbi = [
       {
         "components": [
           {
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point",
+            "name": "apk",
+            "type": "tuple"
+          },
+          {
             "internalType": "uint32",
             "name": "apkIndex",
             "type": "uint32"
@@ -3649,6 +3712,23 @@ export const operatorRegistryAbi = [
       },
       {
         "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point",
+            "name": "apk",
+            "type": "tuple"
+          },
           {
             "internalType": "uint32",
             "name": "apkIndex",

@@ -292,11 +292,12 @@ describe("OperatorRegistry", function () {
       await avs.networkHelpers.mine(1);
       return { a, b, rA, rT, rB };
     }
-    const hintsAt = (apkIndex: number, totalStakeIndex: number, nonSignerStakeIndices: number[]) => ({ apkIndex, totalStakeIndex, nonSignerStakeIndices });
+    const hintsAt = (apk: G1Point, apkIndex: number, totalStakeIndex: number, nonSignerStakeIndices: number[]) => ({ apk, apkIndex, totalStakeIndex, nonSignerStakeIndices });
+    const NO_KEY = { X: 0n, Y: 0n };
 
     it("given a stake hint at its entry's first and last block → it should return the stake; one block outside → OperatorRegistryWrongStakeHint", async () => {
       const { a, rA, rT } = await history();
-      const read = (R: number, index: number) => avs.registry.read.signatureCheckInputs([R, [a.id], hintsAt(0, R >= rT ? 1 : 0, [index])]);
+      const read = (R: number, index: number) => avs.registry.read.signatureCheckInputs([R, [a.id], hintsAt(a.pkG1, 0, R >= rT ? 1 : 0, [index])]);
       expect((await read(rA, 0))[2]).to.deep.equal([MIN_STAKE]); // entry 0's first block
       expect((await read(rT - 1, 0))[2]).to.deep.equal([MIN_STAKE]); // entry 0's last block
       expect((await read(rT, 1))[2]).to.deep.equal([MIN_STAKE + STAKE_UNIT]); // entry 1's first block
@@ -307,10 +308,10 @@ describe("OperatorRegistry", function () {
 
     it("given a block before an operator's first entry → index 0 should read stake 0 and index 1 should be refused", async () => {
       const { a, b, rA, rB } = await history();
-      expect((await avs.registry.read.signatureCheckInputs([rB - 1, [b.id], hintsAt(0, 1, [0])]))[2]).to.deep.equal([0n]);
-      expect((await avs.registry.read.signatureCheckInputs([rA - 1, [a.id], hintsAt(0, 0, [0])]))).to.deep.equal([{ X: 0n, Y: 0n }, 0n, [0n]]);
+      expect((await avs.registry.read.signatureCheckInputs([rB - 1, [b.id], hintsAt(a.pkG1, 0, 1, [0])]))[2]).to.deep.equal([0n]);
+      expect((await avs.registry.read.signatureCheckInputs([rA - 1, [a.id], hintsAt(NO_KEY, 0, 0, [0])]))).to.deep.equal([NO_KEY, 0n, [0n]]);
       await avs.viem.assertions.revertWithCustomError(
-        avs.registry.read.signatureCheckInputs([rA - 1, [a.id], hintsAt(0, 0, [1])]),
+        avs.registry.read.signatureCheckInputs([rA - 1, [a.id], hintsAt(NO_KEY, 0, 0, [1])]),
         avs.registry,
         "OperatorRegistryWrongStakeHint",
       );
@@ -320,7 +321,7 @@ describe("OperatorRegistry", function () {
       const { a, b, rB } = await history();
       const ids = [a.id, b.id];
       const right = await avs.registry.read.historyHints([rB, ids]);
-      expect(right).to.deep.equal(hintsAt(1, 2, [1, 0]));
+      expect(right).to.deep.equal(hintsAt(aggregateG1([a.pkG1, b.pkG1]), 1, 2, [1, 0]));
       const [apk, total] = await avs.registry.read.signatureCheckInputs([rB, ids, right]);
       expect(apk).to.deep.equal(aggregateG1([a.pkG1, b.pkG1]));
       expect(total).to.equal(2n * MIN_STAKE + STAKE_UNIT);
@@ -330,8 +331,15 @@ describe("OperatorRegistry", function () {
         "OperatorRegistryWrongApkHint",
         [rB, 0n],
       );
+      // The right index with an apk other than the one recorded there (here: the apk of the update before).
       await avs.viem.assertions.revertWithCustomErrorWithArgs(
-        avs.registry.read.signatureCheckInputs([rB - 1, ids, { ...right, apkIndex: 0 }]),
+        avs.registry.read.signatureCheckInputs([rB, ids, { ...right, apk: a.pkG1 }]),
+        avs.registry,
+        "OperatorRegistryWrongApkHint",
+        [rB, 1n],
+      );
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.read.signatureCheckInputs([rB - 1, ids, { ...right, apk: a.pkG1, apkIndex: 0 }]),
         avs.registry,
         "OperatorRegistryWrongTotalStakeHint",
         [rB - 1, 2n],
