@@ -44,7 +44,7 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         if (!pairingSuccessful) revert BLSSignatureCheckerPairingFailed();
     }
 
-    /// @notice `checkSignatures` and one more signature (e.g. the batch leader's seed signature, PROTOCOL.md §3.2)
+    /// @notice `checkSignatures` and one more signature (e.g. the batch leader's seed signature)
     /// in a single 3-pair multi-pairing instead of two 2-pair checks (≈ 79 000 gas less).
     /// @dev With δ = keccak256(both checks' inputs) mod r fixed after every input, the check is
     /// e(left + δ·extraSigma, −G2) · e(right, apkG2) · e(δ·H(extraMsgHash), extraPkG2) == 1, where left/right are

@@ -15,7 +15,7 @@ import {ISlashingWindow} from "../interfaces/ISlashingWindow.sol";
 /// @title OperatorRegistry
 /// @notice The operator set of the matchnet AVS: stake, BLS keys with proof of possession, libp2p sockets, and per
 /// block history of stake weights, total stake and aggregate key, so that a batch closed at reference block R can be
-/// verified against the set as it was at R however the set changed since (PROTOCOL.md §2, §3.6).
+/// verified against the set as it was at R however the set changed since (docs/contracts-avs.md).
 /// @dev An operator's "stake weight" is its stake while Active and 0 otherwise; weight > 0 at R is what "in the set
 /// at R" means. The stake token is assumed to be a plain ERC-20 (no fee on transfer, no rebasing).
 contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {

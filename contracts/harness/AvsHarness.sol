@@ -7,7 +7,7 @@ import {EquivocationSlasher} from "../avs/EquivocationSlasher.sol";
 
 /// @title AvsHarness
 /// @notice Test-only stand-in for the service manager: exposes the signature checker with gas measurement, and
-/// equivocation slashing over result messages built exactly as PROTOCOL.md §3.4 says.
+/// equivocation slashing over result messages built exactly as the service manager builds them (docs/contracts-avs.md).
 contract AvsHarness is EquivocationSlasher {
     /// @notice keccak256("matchnet/result/v1"), as protocol/bls RESULT_DOMAIN.
     bytes32 public constant RESULT_DOMAIN = keccak256("matchnet/result/v1");

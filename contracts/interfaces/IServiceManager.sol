@@ -115,7 +115,8 @@ interface IServiceManager {
     /// @notice Abandons a batch not final within `batchTimeout` blocks of its close. Anyone.
     function abandonBatch(uint64 batch) external;
 
-    /// @notice Slashes an operator that signed two different results for one batch; the caller gets the bounty.
+    /// @notice Slashes an operator that signed two different results for one batch; the caller gets the bounty if it
+    ///         committed to this proof (commitEquivocation) in an earlier block (docs/contracts-avs.md).
     function slashEquivocation(bytes32 operatorId, uint64 batch, SignedResult calldata a, SignedResult calldata b)
         external
         returns (uint256 slashed, uint256 bounty);

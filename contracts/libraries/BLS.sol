@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {BN254} from "./BN254.sol";
 
 /// @title BLS
-/// @notice BLS signatures on BN254 as matchnet uses them (PROTOCOL.md §6): secret sk, keys sk·G1 and sk·G2,
+/// @notice BLS signatures on BN254 as matchnet uses them (docs/bls.md, docs/contracts-avs.md): secret sk, keys sk·G1 and sk·G2,
 /// signature sk·H(m) in G1 with H = `BN254.hashToG1`. Only keccak digests are ever signed.
 library BLS {
     using BN254 for BN254.G1Point;
