@@ -16,6 +16,7 @@ import {
   type Account,
   type Address,
   type Chain,
+  type ContractFunctionReturnType,
   type Hex,
   type PublicClient,
   type Transport,
@@ -48,8 +49,24 @@ export class SubmissionRevertedError extends Error {
   }
 }
 
+/** What checkSignatures needs to run in constant cost (BLSSignatureChecker.signatureCheckHints). */
+export type SignatureCheckHints = ContractFunctionReturnType<typeof serviceManagerAbi, "view", "signatureCheckHints">;
+
+/**
+ * The hints of a submission, from the service manager's own view in one eth_call (docs/contracts-avs.md,
+ * "BLSSignatureChecker"): stable once R_b is below the current block.
+ */
+export async function fetchSignatureCheckHints(publicClient: PublicClient, serviceManager: Address, s: ResultSubmission): Promise<SignatureCheckHints> {
+  return publicClient.readContract({
+    address: serviceManager,
+    abi: serviceManagerAbi,
+    functionName: "signatureCheckHints",
+    args: [s.resultHash, Number(s.referenceBlock), s.nonSignerPubkeys.map((k) => ({ X: k.X, Y: k.Y }))],
+  });
+}
+
 /** The submitResult arguments, in the contract's order: page 0 and the commitment to the pages after it. */
-export function submitResultArgs(s: ResultSubmission) {
+export function submitResultArgs(s: ResultSubmission, hints: SignatureCheckHints) {
   return [
     s.batch,
     (resultPages(s.assignments)[0] ?? []).map((a) => ({ ...a })),
@@ -59,6 +76,7 @@ export function submitResultArgs(s: ResultSubmission) {
     s.nonSignerPubkeys.map((k) => ({ X: k.X, Y: k.Y })),
     { X: [s.apkG2.X[0], s.apkG2.X[1]], Y: [s.apkG2.Y[0], s.apkG2.Y[1]] },
     { X: s.sigma.X, Y: s.sigma.Y },
+    hints,
   ] as const;
 }
 
@@ -79,11 +97,12 @@ export class ChainSubmitter implements Submitter {
 
   async submit(submission: ResultSubmission): Promise<SubmitOutcome> {
     const { publicClient, walletClient } = this.modules;
+    const hints = await fetchSignatureCheckHints(publicClient, this.opts.serviceManager, submission);
     const call = {
       address: this.opts.serviceManager,
       abi: serviceManagerAbi,
       functionName: "submitResult",
-      args: submitResultArgs(submission),
+      args: submitResultArgs(submission, hints),
       account: walletClient.account,
     } as const;
     let txHash: Hex;

@@ -1,7 +1,7 @@
 /** The aggregator: collect partial signatures, batch-verify, group by result, submit. See docs/aggregator.md. */
 export { Aggregator, type AddListVerdict, type AggregatorModules, type AggregatorOpts, type BatchOutcome } from "./aggregator.js";
 export { AggregatorError, AggregatorErrorCode } from "./errors.js";
-export { ChainSubmitter, SubmissionRevertedError, submitResultArgs, type ChainSubmitterModules, type ChainSubmitterOpts } from "./chainSubmitter.js";
+export { ChainSubmitter, SubmissionRevertedError, fetchSignatureCheckHints, submitResultArgs, type SignatureCheckHints, type ChainSubmitterModules, type ChainSubmitterOpts } from "./chainSubmitter.js";
 export { createG2KeySummer, type G2KeySummer } from "./keySum.js";
 export { createAggregatorMetrics } from "./metrics.js";
 export {

@@ -4,24 +4,34 @@
  * - bls.onchain_verify_gas: one aggregate signature (4 signers) verified by the gamma check BLS.verifyBound,
  *   measured inside the contract with gasleft() (no transaction or calldata overhead).
  * - gas.register_operator: transaction gas of OperatorRegistry.register for an operator joining a set of 4.
- * - gas.check_signatures_0_nonsigners / gas.check_signatures_per_nonsigner: BLSSignatureChecker.checkSignatures
+ * - gas.check_signatures_0_nonsigners_h<N> / gas.check_signatures_per_nonsigner_h<N>: checkSignatures with hints
  *   over a set of 12 operators, measured inside the contract with gasleft() the way eigenlayer-middleware's unit
- *   tests measure theirs; the slope is (gas with 8 non-signers − gas with 0) / 8.
- * - gas.check_signatures_with_seed_0_nonsigners: the same check plus one more operator signature (the leader's
- *   seed) folded into a single 3-pair multi-pairing (_checkSignaturesAndOne), including the registry read of the
- *   leader's G2 key.
- * - gas.slash_equivocation: transaction gas of a successful equivocation slash (two gamma checks, slash, bounty).
+ *   tests measure theirs, after N blocks of changes following R (each: one registration and a top-up of each of
+ *   the 8 operators later listed as non-signers, recorded by OperatorRegistryHarness.churn exactly as register and
+ *   topUp record them), so every history read (apk, total stake, each non-signer's stake) is N entries longer than
+ *   at R; the slope is (gas with 8 non-signers − gas with 0) / 8.
+ * - gas.check_signatures_with_seed_0_nonsigners: the same check (N = 0) plus one more operator signature (the
+ *   leader's seed) folded into a single 3-pair multi-pairing (_checkSignaturesAndOne), including the registry read
+ *   of the leader's G2 key.
+ * - gas.commit_equivocation: transaction gas of the reporter's commitment to a proof.
+ * - gas.slash_equivocation: transaction gas of the reveal that slashes (two gamma checks, commitment lookup, slash,
+ *   bounty to the committed reporter).
  */
 import hre from "hardhat";
 import { keccak256, toBytes } from "viem";
 import { aggregateG1, aggregateG2 } from "../protocol/bls/index.js";
-import { deployAvs, makeOperator, popFor, register, sortedNonSignerKeys, STAKE_UNIT } from "../test/support/avs.js";
+import { deployAvs, hintsFor, makeOperator, popFor, register, sortedNonSignerKeys, STAKE_UNIT } from "../test/support/avs.js";
+
+/** History lengths after R at which the check is measured. */
+const HISTORY_LENGTHS = [0, 100, 10_000] as const;
+const NON_SIGNERS = 8;
 
 export default async function (): Promise<Record<string, number>> {
   // A bench may run from a clean checkout: compile first (a no-op when artifacts are fresh).
   await hre.tasks.getTask("build").run({ quiet: true });
 
-  const avs = await deployAvs();
+  const avs = await deployAvs({ historyHarness: true });
+  const harness = avs.historyHarness!;
   const ops = Array.from({ length: 12 }, (_, i) => makeOperator(avs, i));
   for (const op of ops.slice(0, 4)) await register(avs, op, 100n * STAKE_UNIT);
 
@@ -40,9 +50,9 @@ export default async function (): Promise<Record<string, number>> {
   await avs.networkHelpers.mine(1);
 
   const msg = keccak256(toBytes("bench batch 1 result"));
-  const harness = await avs.viem.deployContract("BLSHarness");
+  const blsHarness = await avs.viem.deployContract("BLSHarness");
   const four = ops.slice(0, 4);
-  const [ok, verifyGas] = await harness.read.measureVerifyBound([
+  const [ok, verifyGas] = await blsHarness.read.measureVerifyBound([
     msg,
     aggregateG1(four.map((o) => o.pkG1)),
     aggregateG2(four.map((o) => o.pkG2)),
@@ -52,18 +62,20 @@ export default async function (): Promise<Record<string, number>> {
 
   const checkGas = async (nonSigners: number): Promise<bigint> => {
     const signers = ops.slice(nonSigners);
+    const keys = sortedNonSignerKeys(ops.slice(0, nonSigners));
     const [signed, total, gas] = await avs.avs.read.measureCheckSignatures([
       msg,
       R,
-      sortedNonSignerKeys(ops.slice(0, nonSigners)),
+      keys,
       aggregateG2(signers.map((o) => o.pkG2)),
       aggregateG1(signers.map((o) => o.sk.sign(msg))),
+      await hintsFor(avs, msg, R, keys),
     ]);
-    if (signed !== total - BigInt(nonSigners) * 100n * STAKE_UNIT) throw new Error("bench: unexpected signed stake");
+    if (total !== 12n * 100n * STAKE_UNIT || signed !== total - BigInt(nonSigners) * 100n * STAKE_UNIT) {
+      throw new Error("bench: unexpected signed or total stake");
+    }
     return gas;
   };
-  const gas0 = await checkGas(0);
-  const gas8 = await checkGas(8);
 
   // The same check with the leader's seed signature folded into one 3-pair multi-pairing.
   const seedMsg = keccak256(toBytes("bench seed message"));
@@ -73,10 +85,25 @@ export default async function (): Promise<Record<string, number>> {
     [],
     aggregateG2(ops.map((o) => o.pkG2)),
     aggregateG1(ops.map((o) => o.sk.sign(msg))),
+    await hintsFor(avs, msg, R, []),
     ops[3]!.id,
     seedMsg,
     ops[3]!.sk.sign(seedMsg),
   ]);
+
+  const figures: Record<string, number> = {};
+  const nonSignerIds = ops.slice(0, NON_SIGNERS).map((o) => o.id);
+  let churned = 0;
+  for (const n of HISTORY_LENGTHS) {
+    // Grow every history the check reads by one entry per block, until N blocks of changes follow R.
+    for (; churned < n; churned++) {
+      await harness.write.churn([BigInt(1_000 + churned), nonSignerIds, STAKE_UNIT]);
+    }
+    const gas0 = await checkGas(0);
+    const gasN = await checkGas(NON_SIGNERS);
+    figures[`gas.check_signatures_0_nonsigners_h${n}`] = Number(gas0);
+    figures[`gas.check_signatures_per_nonsigner_h${n}`] = Number(gasN - gas0) / NON_SIGNERS;
+  }
 
   // Equivocation: operator 0 signs two results of batch 1.
   await avs.registry.write.setSlasher([avs.avs.address]);
@@ -86,22 +113,28 @@ export default async function (): Promise<Record<string, number>> {
     const m = await avs.avs.read.resultMessageHash([1n, R, seed, assignmentsHash]);
     return { assignmentsHash, sigma: ops[0]!.sk.sign(m) };
   };
-  const slashHash = await avs.avs.write.slashEquivocation([
+  // The reporter commits to the proof, then reveals it in a later block and is paid the bounty.
+  const [resultA, resultB] = [await signedResult("result A"), await signedResult("result B")];
+  const messageOf = (r: { assignmentsHash: `0x${string}` }) => avs.avs.read.resultMessageHash([1n, R, seed, r.assignmentsHash]);
+  const [reporter] = await avs.viem.getWalletClients();
+  const commitment = await avs.avs.read.equivocationCommitment([
+    reporter!.account.address,
     ops[0]!.id,
-    1n,
-    R,
-    seed,
-    await signedResult("result A"),
-    await signedResult("result B"),
+    `0x${"1".padStart(64, "0")}`,
+    { msgHash: await messageOf(resultA), sigma: resultA.sigma },
+    { msgHash: await messageOf(resultB), sigma: resultB.sigma },
   ]);
+  const commitHash = await avs.avs.write.commitEquivocation([commitment]);
+  const commitGas = (await avs.publicClient.waitForTransactionReceipt({ hash: commitHash })).gasUsed;
+  const slashHash = await avs.avs.write.slashEquivocation([ops[0]!.id, 1n, R, seed, resultA, resultB]);
   const slashGas = (await avs.publicClient.waitForTransactionReceipt({ hash: slashHash })).gasUsed;
 
   return {
     "bls.onchain_verify_gas": Number(verifyGas),
     "gas.register_operator": Number(registerGas),
-    "gas.check_signatures_0_nonsigners": Number(gas0),
-    "gas.check_signatures_per_nonsigner": Number(gas8 - gas0) / 8,
+    ...figures,
     "gas.check_signatures_with_seed_0_nonsigners": Number(gasWithSeed),
+    "gas.commit_equivocation": Number(commitGas),
     "gas.slash_equivocation": Number(slashGas),
   };
 }

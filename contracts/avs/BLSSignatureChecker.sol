@@ -8,9 +8,9 @@ import {IBLSSignatureChecker} from "../interfaces/IBLSSignatureChecker.sol";
 
 /// @title BLSSignatureChecker
 /// @notice Quorum signature verification over the operator registry's set at a reference block, in EigenLayer's
-/// style: signers are proven by subtraction (apk(R) minus the sorted non-signer keys), their stake is read at R, and
-/// one randomized pairing check with a gas cap binds the signature, the message and the signers' G1 and G2 keys.
-/// The service manager inherits it.
+/// style: signers are proven by subtraction (apk(R) minus the sorted non-signer keys), their stake is read at R at
+/// caller-supplied hints the registry checks in constant cost, and one randomized pairing check with a gas cap binds
+/// the signature, the message and the signers' G1 and G2 keys. The service manager inherits it.
 abstract contract BLSSignatureChecker is IBLSSignatureChecker {
     using BN254 for BN254.G1Point;
 
@@ -31,19 +31,20 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         uint32 referenceBlock,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
     ) public view returns (uint256 signedStake, uint256 totalStake) {
         BN254.G1Point memory left;
         BN254.G1Point memory right;
         (signedStake, totalStake, left, right) =
-            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma);
+            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
         (bool pairingSuccessful, bool callOk) =
             BN254.safePairing(left, BN254.negGeneratorG2(), right, apkG2, BLS.PAIRING_GAS_CAP);
         if (!callOk) revert BLSSignatureCheckerInvalidPoint();
         if (!pairingSuccessful) revert BLSSignatureCheckerPairingFailed();
     }
 
-    /// @notice `checkSignatures` and one more signature (e.g. the batch leader's seed signature, PROTOCOL.md §3.2)
+    /// @notice `checkSignatures` and one more signature (e.g. the batch leader's seed signature)
     /// in a single 3-pair multi-pairing instead of two 2-pair checks (≈ 79 000 gas less).
     /// @dev With δ = keccak256(both checks' inputs) mod r fixed after every input, the check is
     /// e(left + δ·extraSigma, −G2) · e(right, apkG2) · e(δ·H(extraMsgHash), extraPkG2) == 1, where left/right are
@@ -57,6 +58,7 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
         BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints,
         bytes32 extraMsgHash,
         BN254.G1Point memory extraSigma,
         BN254.G2Point memory extraPkG2
@@ -64,7 +66,7 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         BN254.G1Point memory left;
         BN254.G1Point memory right;
         (signedStake, totalStake, left, right) =
-            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma);
+            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
         if (!extraSigma.isOnCurve() || !BN254.isOnCurve(extraPkG2)) revert BLSSignatureCheckerInvalidPoint();
         uint256 delta = uint256(
             keccak256(
@@ -95,7 +97,8 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         uint32 referenceBlock,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
     )
         internal
         view
@@ -105,40 +108,93 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         if (referenceBlock >= block.number) {
             revert BLSSignatureCheckerFutureReferenceBlock(referenceBlock, block.number);
         }
-
-        uint256 n = nonSignerPubkeys.length;
-        bytes32[] memory ids = new bytes32[](n);
-        for (uint256 i = 0; i < n; i++) {
-            bytes32 id = keccak256(abi.encodePacked(nonSignerPubkeys[i].X, nonSignerPubkeys[i].Y));
-            // Strictly ascending ids make the list a set: a key listed twice would be subtracted twice.
-            if (i > 0 && id <= ids[i - 1]) {
-                if (id == ids[i - 1]) revert BLSSignatureCheckerDuplicateNonSigner(id);
-                revert BLSSignatureCheckerNonSignersNotSorted(i);
-            }
-            ids[i] = id;
-        }
-
         BN254.G1Point memory apk;
+        (signedStake, totalStake, apk) = _signersAt(referenceBlock, nonSignerPubkeys, hints);
+        (bool witnessOk, BN254.G1Point memory messagePoint) =
+            BN254.hashToG1Witnessed(msgHash, hints.messagePointWitness);
+        // The witness only saves gas: without a right one (empty, stale, for another message) H(msgHash) is computed,
+        // at ≈ 4 600 gas per try-and-increment step, and the check goes on unchanged.
+        if (!witnessOk) messagePoint = BN254.hashToG1(msgHash);
+        bool inputsOk;
+        (inputsOk, left, right) = BLS.boundPairsAt(msgHash, messagePoint, apk, apkG2, sigma);
+        if (!inputsOk) revert BLSSignatureCheckerInvalidPoint();
+    }
+
+    /// @inheritdoc IBLSSignatureChecker
+    function signatureCheckHints(bytes32 msgHash, uint32 referenceBlock, BN254.G1Point[] calldata nonSignerPubkeys)
+        external
+        view
+        returns (SignatureCheckHints memory hints)
+    {
+        bytes32[] memory ids = new bytes32[](nonSignerPubkeys.length);
+        for (uint256 i = 0; i < ids.length; i++) {
+            ids[i] = keccak256(abi.encodePacked(nonSignerPubkeys[i].X, nonSignerPubkeys[i].Y));
+        }
+        hints.history = _operatorRegistry.historyHints(referenceBlock, ids);
+        hints.messagePointWitness = BN254.hashToG1Witness(msgHash);
+    }
+
+    /// @dev The signers' stake and G1 key at R: the set's total and apk at R minus the non-signers' stakes and keys,
+    /// all read from the registry in one call at the hinted indexes.
+    function _signersAt(
+        uint32 referenceBlock,
+        BN254.G1Point[] calldata nonSignerPubkeys,
+        SignatureCheckHints calldata hints
+    ) private view returns (uint256 signedStake, uint256 totalStake, BN254.G1Point memory apk) {
+        bytes32[] memory ids = _sortedOperatorIds(nonSignerPubkeys);
         uint256[] memory stakes;
-        (apk, totalStake, stakes) = _operatorRegistry.signatureCheckInputs(referenceBlock, ids);
+        (apk, totalStake, stakes) = _operatorRegistry.signatureCheckInputs(referenceBlock, ids, hints.history);
         if (totalStake == 0) revert BLSSignatureCheckerEmptyOperatorSet(referenceBlock);
 
         signedStake = totalStake;
+        uint256 n = ids.length;
         if (n > 0) {
-            BN254.G1Point memory nonSignerSum = nonSignerPubkeys[0];
             for (uint256 i = 0; i < n; i++) {
                 // Weight > 0 at R means "in the set at R"; the id matches a registered key, so the point is valid.
                 if (stakes[i] == 0) revert BLSSignatureCheckerUnknownNonSigner(ids[i]);
                 signedStake -= stakes[i];
-                if (i > 0) nonSignerSum = nonSignerSum.plus(nonSignerPubkeys[i]);
             }
             if (signedStake == 0) revert BLSSignatureCheckerNoSigners();
-            apk = apk.plus(nonSignerSum.negate());
+            apk = apk.plus(_sum(nonSignerPubkeys).negate());
         }
+    }
 
-        bool inputsOk;
-        (inputsOk, left, right) = BLS.boundPairs(msgHash, apk, apkG2, sigma);
-        if (!inputsOk) revert BLSSignatureCheckerInvalidPoint();
+    /// @dev keccak256(X, Y) of each key, which must be strictly ascending: that makes the list a set (a key listed
+    /// twice would be subtracted twice). Hashed straight from calldata (G1Point is static: 64 bytes per key).
+    function _sortedOperatorIds(BN254.G1Point[] calldata keys) private pure returns (bytes32[] memory ids) {
+        uint256 n = keys.length;
+        ids = new bytes32[](n);
+        bytes32 previous;
+        for (uint256 i = 0; i < n; i++) {
+            bytes32 id;
+            assembly ("memory-safe") {
+                calldatacopy(0x00, add(keys.offset, shl(6, i)), 0x40)
+                id := keccak256(0x00, 0x40)
+            }
+            if (i > 0 && id <= previous) {
+                if (id == previous) revert BLSSignatureCheckerDuplicateNonSigner(id);
+                revert BLSSignatureCheckerNonSignersNotSorted(i);
+            }
+            ids[i] = id;
+            previous = id;
+        }
+    }
+
+    /// @dev Σ keys (at least one) through precompile 0x06, accumulated in one buffer [sum.X, sum.Y, key.X, key.Y].
+    function _sum(BN254.G1Point[] calldata keys) private view returns (BN254.G1Point memory sum) {
+        bool ok = true;
+        assembly ("memory-safe") {
+            let n := keys.length
+            let buf := mload(0x40)
+            calldatacopy(buf, keys.offset, 0x40)
+            for { let i := 1 } lt(i, n) { i := add(i, 1) } {
+                calldatacopy(add(buf, 0x40), add(keys.offset, shl(6, i)), 0x40)
+                if iszero(staticcall(gas(), 0x06, buf, 0x80, buf, 0x40)) { ok := 0 }
+            }
+            mstore(sum, mload(buf))
+            mstore(add(sum, 0x20), mload(add(buf, 0x20)))
+        }
+        if (!ok) revert BN254.BN254PrecompileFailed(0x06);
     }
 
     /// @notice Whether `sigma` is `operatorId`'s signature on `msgHash`, for an operator that was in the set at

@@ -6,20 +6,21 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {BN254} from "../libraries/BN254.sol";
 import {BLS} from "../libraries/BLS.sol";
+import {BlockHistory} from "../libraries/BlockHistory.sol";
 import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
+import {ISlashingWindow} from "../interfaces/ISlashingWindow.sol";
 
 /// @title OperatorRegistry
 /// @notice The operator set of the matchnet AVS: stake, BLS keys with proof of possession, libp2p sockets, and per
 /// block history of stake weights, total stake and aggregate key, so that a batch closed at reference block R can be
-/// verified against the set as it was at R however the set changed since (PROTOCOL.md §2, §3.6).
+/// verified against the set as it was at R however the set changed since (docs/contracts-avs.md).
 /// @dev An operator's "stake weight" is its stake while Active and 0 otherwise; weight > 0 at R is what "in the set
 /// at R" means. The stake token is assumed to be a plain ERC-20 (no fee on transfer, no rebasing).
 contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     using SafeERC20 for IERC20;
-    using Checkpoints for Checkpoints.Trace224;
+    using BlockHistory for BlockHistory.History;
     using BN254 for BN254.G1Point;
 
     /// @notice Domain tag of proofs of possession: keccak256("matchnet/pop/v1"), as protocol/bls POP_DOMAIN.
@@ -30,9 +31,15 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     /// because every operator reads every socket.
     uint256 private constant MAX_SOCKET_BYTES = 256;
 
-    /// @dev One change of the aggregate key: the apk from the end of `blockNumber` on.
+    /// @dev One change of the aggregate key: the apk from the end of `fromBlock` on, until the end of the block
+    /// before `nextFromBlock` (0 while it is the newest). Same hint rule as BlockHistory. `apkHash` (the first 24
+    /// bytes of keccak256(X, Y)) shares the first slot with the blocks, so a signature check that is given the apk
+    /// checks it, and its hint, with one slot read instead of three; a different apk with the same 192-bit prefix
+    /// would take ≈ 2¹⁹² hashes to find.
     struct ApkUpdate {
-        uint32 blockNumber;
+        uint32 fromBlock;
+        uint32 nextFromBlock;
+        bytes24 apkHash;
         uint256 X;
         uint256 Y;
     }
@@ -45,10 +52,14 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
 
     mapping(bytes32 operatorId => Operator) private _operators;
     mapping(address operator => bytes32) private _operatorIdOf;
+    /// @dev The operator whose G1 key has this X coordinate. A key and its negation share X, so one entry per X
+    /// refuses both a repeated key and the negation of a registered one.
+    mapping(uint256 g1X => bytes32 operatorId) private _operatorIdOfG1X;
     bytes32[] private _operatorIds;
-    mapping(bytes32 operatorId => Checkpoints.Trace224) private _stakeHistory;
-    Checkpoints.Trace224 private _totalStakeHistory;
-    ApkUpdate[] private _apkHistory;
+    mapping(bytes32 operatorId => BlockHistory.History) private _stakeHistory;
+    BlockHistory.History private _totalStakeHistory;
+    uint256 private _apkUpdateCount;
+    mapping(uint256 index => ApkUpdate) private _apkUpdates;
 
     modifier onlySlasher() {
         if (msg.sender != _slasher) revert OperatorRegistryNotSlasher(msg.sender);
@@ -93,8 +104,14 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         if (!g1.isOnCurve()) revert OperatorRegistryInvalidG1Key();
         if (!BN254.isOnCurve(g2)) revert OperatorRegistryInvalidG2Key();
         operatorId = keccak256(abi.encodePacked(g1.X, g1.Y));
-        // The proof of possession binds G1 and G2 to one secret, so a fresh G1 key implies a fresh G2 key.
-        if (_operators[operatorId].status != OperatorStatus.None) revert OperatorRegistryDuplicateKey(operatorId);
+        // The proof of possession binds G1 and G2 to one secret, so a fresh G1 key implies a fresh G2 key. A key
+        // (X, p − Y) would cancel the registered (X, Y) in the aggregate key: both operators would count as signers
+        // of every result without either signing, and neither could ever be shown to have signed anything.
+        bytes32 holder = _operatorIdOfG1X[g1.X];
+        if (holder != bytes32(0)) {
+            if (holder == operatorId) revert OperatorRegistryDuplicateKey(operatorId);
+            revert OperatorRegistryNegatedKey(operatorId, holder);
+        }
         _checkSocket(socket);
         if (stake == 0 || stake < _minimumStake) revert OperatorRegistryStakeTooLow(stake, _minimumStake);
         if (!BLS.verifyProofOfPossession(g1, g2, popMessageHash(msg.sender), popSignature)) {
@@ -110,6 +127,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         op.pkG2 = g2;
         op.socket = socket;
         _operatorIdOf[msg.sender] = operatorId;
+        _operatorIdOfG1X[g1.X] = operatorId;
         _operatorIds.push(operatorId);
         _setWeight(operatorId, stake);
         _updateApk(g1);
@@ -216,6 +234,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     function setSlasher(address slasher_) external onlyOwner {
         if (_slasher != address(0)) revert OperatorRegistrySlasherAlreadySet(_slasher);
         if (slasher_ == address(0)) revert OperatorRegistryZeroAddress();
+        _checkExitDelay(_exitDelay, slasher_);
         _slasher = slasher_;
         emit SlasherSet(slasher_);
     }
@@ -228,6 +247,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IOperatorRegistry
     function setExitDelay(uint32 exitDelay_) external onlyOwner {
+        if (_slasher != address(0)) _checkExitDelay(exitDelay_, _slasher);
         _exitDelay = exitDelay_;
         emit ExitDelaySet(exitDelay_);
     }
@@ -303,32 +323,17 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IOperatorRegistry
     function stakeAt(bytes32 operatorId, uint32 blockNumber) external view returns (uint256) {
-        return _stakeHistory[operatorId].upperLookupRecent(blockNumber);
+        return _stakeHistory[operatorId].valueAt(blockNumber);
     }
 
     /// @inheritdoc IOperatorRegistry
     function totalStakeAt(uint32 blockNumber) external view returns (uint256) {
-        return _totalStakeHistory.upperLookupRecent(blockNumber);
+        return _totalStakeHistory.valueAt(blockNumber);
     }
 
     /// @inheritdoc IOperatorRegistry
     function apkAt(uint32 blockNumber) public view returns (BN254.G1Point memory apk) {
-        uint256 n = _apkHistory.length;
-        if (n == 0) return apk;
-        // Reference blocks are almost always recent: try the newest update before searching.
-        ApkUpdate storage last = _apkHistory[n - 1];
-        if (last.blockNumber <= blockNumber) return BN254.G1Point(last.X, last.Y);
-        // Binary search for the last update at or before blockNumber; `hi` is exclusive.
-        uint256 lo = 0;
-        uint256 hi = n - 1;
-        while (lo < hi) {
-            uint256 mid = (lo + hi) / 2;
-            if (_apkHistory[mid].blockNumber <= blockNumber) lo = mid + 1;
-            else hi = mid;
-        }
-        if (lo == 0) return apk; // before the first registration: empty set
-        ApkUpdate storage found = _apkHistory[lo - 1];
-        return BN254.G1Point(found.X, found.Y);
+        (, apk) = _checkedApkAt(blockNumber, _apkIndexAt(blockNumber));
     }
 
     /// @inheritdoc IOperatorRegistry
@@ -343,15 +348,15 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IOperatorRegistry
     function currentApk() public view returns (BN254.G1Point memory apk) {
-        uint256 n = _apkHistory.length;
+        uint256 n = _apkUpdateCount;
         if (n == 0) return apk;
-        ApkUpdate storage last = _apkHistory[n - 1];
+        ApkUpdate storage last = _apkUpdates[n - 1];
         return BN254.G1Point(last.X, last.Y);
     }
 
     /// @inheritdoc IOperatorRegistry
     function isInSetAt(bytes32 operatorId, uint32 blockNumber) external view returns (bool) {
-        return _stakeHistory[operatorId].upperLookupRecent(blockNumber) > 0;
+        return _stakeHistory[operatorId].valueAt(blockNumber) > 0;
     }
 
     /// @inheritdoc IOperatorRegistry
@@ -360,7 +365,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         uint256[] memory weights = new uint256[](n);
         uint256 count = 0;
         for (uint256 i = 0; i < n; i++) {
-            uint256 w = _stakeHistory[_operatorIds[i]].upperLookupRecent(blockNumber);
+            uint256 w = _stakeHistory[_operatorIds[i]].valueAt(blockNumber);
             weights[i] = w;
             if (w > 0) count++;
         }
@@ -375,20 +380,54 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IOperatorRegistry
-    function signatureCheckInputs(uint32 blockNumber, bytes32[] calldata operatorIds)
+    function signatureCheckInputs(uint32 blockNumber, bytes32[] calldata operatorIds, HistoryHints calldata hints)
         external
         view
         returns (BN254.G1Point memory apk, uint256 totalStake, uint256[] memory stakes)
     {
-        apk = apkAt(blockNumber);
-        totalStake = _totalStakeHistory.upperLookupRecent(blockNumber);
-        stakes = new uint256[](operatorIds.length);
+        uint256 n = operatorIds.length;
+        if (hints.nonSignerStakeIndices.length != n) {
+            revert OperatorRegistryHintCountMismatch(n, hints.nonSignerStakeIndices.length);
+        }
+        bool ok;
+        (ok, apk) = _checkedGivenApkAt(blockNumber, hints.apkIndex, hints.apk);
+        if (!ok) revert OperatorRegistryWrongApkHint(blockNumber, hints.apkIndex);
+        (ok, totalStake) = _totalStakeHistory.checkedValueAt(blockNumber, hints.totalStakeIndex);
+        if (!ok) revert OperatorRegistryWrongTotalStakeHint(blockNumber, hints.totalStakeIndex);
+        stakes = new uint256[](n);
+        for (uint256 i = 0; i < n; i++) {
+            uint32 index = hints.nonSignerStakeIndices[i];
+            (ok, stakes[i]) = _stakeHistory[operatorIds[i]].checkedValueAt(blockNumber, index);
+            if (!ok) revert OperatorRegistryWrongStakeHint(operatorIds[i], blockNumber, index);
+        }
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function historyHints(uint32 blockNumber, bytes32[] calldata operatorIds)
+        external
+        view
+        returns (HistoryHints memory hints)
+    {
+        hints.apkIndex = SafeCast.toUint32(_apkIndexAt(blockNumber));
+        (, hints.apk) = _checkedApkAt(blockNumber, hints.apkIndex);
+        hints.totalStakeIndex = SafeCast.toUint32(_totalStakeHistory.indexAt(blockNumber));
+        hints.nonSignerStakeIndices = new uint32[](operatorIds.length);
         for (uint256 i = 0; i < operatorIds.length; i++) {
-            stakes[i] = _stakeHistory[operatorIds[i]].upperLookupRecent(blockNumber);
+            hints.nonSignerStakeIndices[i] = SafeCast.toUint32(_stakeHistory[operatorIds[i]].indexAt(blockNumber));
         }
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev Stake must stay slashable for as long as a proof about it can land: exit delay ≥ the slasher's window.
+    function _checkExitDelay(uint32 exitDelay_, address slasher_) private view {
+        // A low-level call, so that an address without code (whose empty answer would fail decoding) gets the
+        // same clear error as a contract without the function.
+        (bool ok, bytes memory answer) = slasher_.staticcall(abi.encodeCall(ISlashingWindow.slashingWindow, ()));
+        if (!ok || answer.length != 32) revert OperatorRegistrySlasherWithoutWindow(slasher_);
+        uint256 window = abi.decode(answer, (uint256));
+        if (exitDelay_ < window) revert OperatorRegistryExitDelayBelowSlashingWindow(exitDelay_, window);
+    }
 
     function _callerId() private view returns (bytes32 operatorId) {
         operatorId = _operatorIdOf[msg.sender];
@@ -412,26 +451,79 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     }
 
     /// @dev Records an operator's new stake weight at this block and moves the total by the difference.
-    function _setWeight(bytes32 operatorId, uint256 weight) private {
+    function _setWeight(bytes32 operatorId, uint256 weight) internal {
         uint32 key = SafeCast.toUint32(block.number);
-        (uint224 oldWeight,) = _stakeHistory[operatorId].push(key, SafeCast.toUint224(weight));
+        uint256 oldWeight = _stakeHistory[operatorId].push(key, SafeCast.toUint192(weight));
         uint256 total = _totalStakeHistory.latest();
         total = total + weight - oldWeight;
-        _totalStakeHistory.push(key, SafeCast.toUint224(total));
+        _totalStakeHistory.push(key, SafeCast.toUint192(total));
     }
 
     /// @dev apk += delta, recorded at this block (several changes in one block share one entry).
-    function _updateApk(BN254.G1Point memory delta) private {
+    function _updateApk(BN254.G1Point memory delta) internal {
         BN254.G1Point memory apk = currentApk().plus(delta);
         uint32 key = SafeCast.toUint32(block.number);
-        uint256 n = _apkHistory.length;
-        if (n > 0 && _apkHistory[n - 1].blockNumber == key) {
-            ApkUpdate storage last = _apkHistory[n - 1];
-            last.X = apk.X;
-            last.Y = apk.Y;
-        } else {
-            _apkHistory.push(ApkUpdate(key, apk.X, apk.Y));
+        uint256 n = _apkUpdateCount;
+        if (n > 0) {
+            ApkUpdate storage last = _apkUpdates[n - 1];
+            if (last.fromBlock == key) {
+                last.apkHash = _apkHash(apk.X, apk.Y);
+                last.X = apk.X;
+                last.Y = apk.Y;
+                emit OperatorSetApkUpdated(key, apk);
+                return;
+            }
+            last.nextFromBlock = key;
         }
+        _apkUpdates[n] = ApkUpdate(key, 0, _apkHash(apk.X, apk.Y), apk.X, apk.Y);
+        _apkUpdateCount = n + 1;
         emit OperatorSetApkUpdated(key, apk);
+    }
+
+    /// @dev The apk at the end of `blockNumber` read at `index`, checked in constant cost exactly like
+    /// BlockHistory.checkedValueAt: (0, 0) before the first update, at index 0.
+    function _checkedApkAt(uint32 blockNumber, uint256 index) private view returns (bool ok, BN254.G1Point memory apk) {
+        ApkUpdate storage u = _apkUpdates[index];
+        uint32 fromBlock = u.fromBlock;
+        if (fromBlock == 0 || fromBlock > blockNumber) return (index == 0, apk);
+        uint32 next = u.nextFromBlock;
+        if (next != 0 && next <= blockNumber) return (false, apk);
+        return (true, BN254.G1Point(u.X, u.Y));
+    }
+
+    /// @dev `_checkedApkAt` for a caller that names the apk: one slot read (blocks and hash) instead of three. `ok`
+    /// also requires `given` to be the apk recorded at `index`; (0, 0) before the first update, whatever is given.
+    function _checkedGivenApkAt(uint32 blockNumber, uint256 index, BN254.G1Point calldata given)
+        private
+        view
+        returns (bool ok, BN254.G1Point memory apk)
+    {
+        ApkUpdate storage u = _apkUpdates[index];
+        uint32 fromBlock = u.fromBlock;
+        if (fromBlock == 0 || fromBlock > blockNumber) return (index == 0, apk);
+        uint32 next = u.nextFromBlock;
+        if (next != 0 && next <= blockNumber) return (false, apk);
+        if (u.apkHash != _apkHash(given.X, given.Y)) return (false, apk);
+        return (true, given);
+    }
+
+    function _apkHash(uint256 x, uint256 y) private pure returns (bytes24) {
+        return bytes24(keccak256(abi.encodePacked(x, y)));
+    }
+
+    /// @dev The index of the apk update in force at the end of `blockNumber` (0 before the first), searched.
+    function _apkIndexAt(uint32 blockNumber) private view returns (uint256) {
+        uint256 n = _apkUpdateCount;
+        if (n == 0) return 0;
+        // Reference blocks are almost always recent: try the newest update before searching.
+        if (_apkUpdates[n - 1].fromBlock <= blockNumber) return n - 1;
+        uint256 lo = 0;
+        uint256 hi = n - 1; // exclusive
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (_apkUpdates[mid].fromBlock <= blockNumber) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo == 0 ? 0 : lo - 1;
     }
 }

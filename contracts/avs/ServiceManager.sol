@@ -177,12 +177,13 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         uint256 seedSignerIndex,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
     ) external {
         Batch storage b = _pendingBatch(batch);
         bytes32 seed = _verifySeed(batch, b, seedSignature, seedSignerIndex);
         bytes32 commitment = firstPage.length == 0 ? rest : _pageHash(firstPage, rest);
-        _finalize(batch, b, seed, commitment, seedSignerIndex, nonSignerPubkeys, apkG2, sigma);
+        _finalize(batch, b, seed, commitment, seedSignerIndex, nonSignerPubkeys, apkG2, sigma, hints);
         if (commitment == 0) {
             b.pagesDoneAt = b.finalizedAt;
             emit BatchPagesApplied(batch, 0);
@@ -354,11 +355,12 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         uint256 seedSignerIndex,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
     ) private {
         bytes32 resultHash = resultMessageHash(batch, seed, assignmentsHash);
         (uint256 signedStake, uint256 totalStake) =
-            checkSignatures(resultHash, b.referenceBlock, nonSignerPubkeys, apkG2, sigma);
+            checkSignatures(resultHash, b.referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
         if (signedStake * BPS < totalStake * _quorumThresholdBps) {
             revert ServiceManagerQuorumNotReached(signedStake, totalStake);
         }

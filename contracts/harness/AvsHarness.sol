@@ -7,7 +7,7 @@ import {EquivocationSlasher} from "../avs/EquivocationSlasher.sol";
 
 /// @title AvsHarness
 /// @notice Test-only stand-in for the service manager: exposes the signature checker with gas measurement, and
-/// equivocation slashing over result messages built exactly as PROTOCOL.md §3.4 says.
+/// equivocation slashing over result messages built exactly as the service manager builds them (docs/contracts-avs.md).
 contract AvsHarness is EquivocationSlasher {
     /// @notice keccak256("matchnet/result/v1"), as protocol/bls RESULT_DOMAIN.
     bytes32 public constant RESULT_DOMAIN = keccak256("matchnet/result/v1");
@@ -15,15 +15,26 @@ contract AvsHarness is EquivocationSlasher {
     uint256 public immutable equivocationSlashBps;
     uint256 public immutable equivocationBountyBps;
 
+    /// @notice ISlashingWindow: what the registry's exit delay must cover; settable so tests can move it.
+    uint256 public slashingWindow;
+
     /// @notice One signed result of a batch: everything but the assignments themselves, which enter as their hash.
     struct SignedResult {
         bytes32 assignmentsHash;
         BN254.G1Point sigma;
     }
 
-    constructor(IOperatorRegistry registry, uint256 slashBps, uint256 bountyBps) EquivocationSlasher(registry) {
+    constructor(IOperatorRegistry registry, uint256 slashBps, uint256 bountyBps, uint256 slashingWindow_)
+        EquivocationSlasher(registry)
+    {
         equivocationSlashBps = slashBps;
         equivocationBountyBps = bountyBps;
+        slashingWindow = slashingWindow_;
+    }
+
+    /// @notice Test-only: changes the window the registry reads.
+    function setSlashingWindow(uint256 blocks) external {
+        slashingWindow = blocks;
     }
 
     /// @notice keccak256(abi.encode(RESULT_DOMAIN, chainid, this, batch, R_b, seed_b, assignmentsHash)).
@@ -63,10 +74,11 @@ contract AvsHarness is EquivocationSlasher {
         uint32 referenceBlock,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
     ) external view returns (uint256 signedStake, uint256 totalStake, uint256 gasUsed) {
         uint256 before = gasleft();
-        (signedStake, totalStake) = checkSignatures(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma);
+        (signedStake, totalStake) = checkSignatures(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
         gasUsed = before - gasleft();
     }
 
@@ -78,6 +90,7 @@ contract AvsHarness is EquivocationSlasher {
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
         BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints,
         bytes32 operatorId,
         bytes32 extraMsgHash,
         BN254.G1Point calldata extraSigma
@@ -85,7 +98,7 @@ contract AvsHarness is EquivocationSlasher {
         uint256 before = gasleft();
         (, BN254.G2Point memory pkG2) = operatorRegistry().operatorKeys(operatorId);
         (signedStake, totalStake) = _checkSignaturesAndOne(
-            msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, extraMsgHash, extraSigma, pkG2
+            msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints, extraMsgHash, extraSigma, pkG2
         );
         gasUsed = before - gasleft();
     }

@@ -11,6 +11,18 @@ contract BLSHarness {
         return BN254.hashToG1(digest);
     }
 
+    function hashToG1Witness(bytes32 digest) external view returns (uint256[] memory) {
+        return BN254.hashToG1Witness(digest);
+    }
+
+    function hashToG1Witnessed(bytes32 digest, uint256[] calldata witness)
+        external
+        pure
+        returns (bool ok, BN254.G1Point memory point)
+    {
+        return BN254.hashToG1Witnessed(digest, witness);
+    }
+
     function isOnCurveG1(BN254.G1Point memory p) external pure returns (bool) {
         return BN254.isOnCurve(p);
     }

@@ -38,6 +38,20 @@ interface IOperatorRegistryTypes {
         string socket;
     }
 
+    /// @notice Where, in the registry's per-block histories, the values at a reference block R are: the index of
+    /// the apk update, of the total-stake entry and of each listed operator's stake entry in force at the end of R,
+    /// and the apk itself. The registry checks each in constant cost (the entry starts at or before R, the next one
+    /// after R; the apk matches the hash stored with its update), so a signature check costs the same however long
+    /// the histories grew; `historyHints` computes them.
+    /// @param apk the aggregate key at R ((0, 0) before the first registration), checked against its stored hash
+    /// @param nonSignerStakeIndices one per operator id, in the same order
+    struct HistoryHints {
+        BN254.G1Point apk;
+        uint32 apkIndex;
+        uint32 totalStakeIndex;
+        uint32[] nonSignerStakeIndices;
+    }
+
     /// @notice One member of the operator set at a reference block, for off-chain readers.
     /// @param stake the operator's stake weight at that block
     struct OperatorAtBlock {
@@ -56,6 +70,9 @@ interface IOperatorRegistryErrors {
     error OperatorRegistryAlreadyRegistered(address operator);
     /// @notice Thrown when the G1 key (hence the operator id) was registered before, by anyone.
     error OperatorRegistryDuplicateKey(bytes32 operatorId);
+    /// @notice Thrown when the G1 key has the X coordinate of a registered key but another Y: it is that key's
+    /// negation (X, p − Y), which would cancel it in the aggregate key. `registeredOperatorId` holds the other one.
+    error OperatorRegistryNegatedKey(bytes32 operatorId, bytes32 registeredOperatorId);
     /// @notice Thrown when the G1 key is infinity, off the curve or has unreduced coordinates.
     error OperatorRegistryInvalidG1Key();
     /// @notice Thrown when the G2 key is infinity, off the twist or has unreduced coordinates.
@@ -85,6 +102,22 @@ interface IOperatorRegistryErrors {
     error OperatorRegistryZeroAddress();
     /// @notice Thrown when a basis-point figure is above 10 000.
     error OperatorRegistryInvalidBps(uint256 bps);
+    /// @notice Thrown when the apk hint is not the index of the apk update in force at the end of `referenceBlock`,
+    /// or the hinted apk is not the one recorded there.
+    error OperatorRegistryWrongApkHint(uint32 referenceBlock, uint256 index);
+    /// @notice Thrown when the total-stake hint is not the index of the entry in force at the end of
+    /// `referenceBlock`.
+    error OperatorRegistryWrongTotalStakeHint(uint32 referenceBlock, uint256 index);
+    /// @notice Thrown when an operator's stake hint is not the index of its entry in force at the end of
+    /// `referenceBlock`.
+    error OperatorRegistryWrongStakeHint(bytes32 operatorId, uint32 referenceBlock, uint256 index);
+    /// @notice Thrown when the exit delay would be shorter than the slasher's slashing window: an operator could
+    /// withdraw before a proof about its last batches lands.
+    error OperatorRegistryExitDelayBelowSlashingWindow(uint256 exitDelay, uint256 slashingWindow);
+    /// @notice Thrown when the slasher does not answer `ISlashingWindow.slashingWindow()`.
+    error OperatorRegistrySlasherWithoutWindow(address slasher);
+    /// @notice Thrown when the number of stake hints differs from the number of operator ids.
+    error OperatorRegistryHintCountMismatch(uint256 operatorIds, uint256 hints);
 }
 
 /// @title Events of the operator registry
@@ -168,13 +201,15 @@ interface IOperatorRegistry is IOperatorRegistryTypes, IOperatorRegistryErrors, 
         external
         returns (uint256 slashed, uint256 bounty);
 
-    /// @notice Sets the slasher (the service manager). Owner only, once.
+    /// @notice Sets the slasher (the service manager). Owner only, once. The slasher must implement
+    /// ISlashingWindow and the exit delay must be at least its `slashingWindow()`.
     function setSlasher(address slasher) external;
 
     /// @notice Sets the minimum stake of new registrations. Owner only.
     function setMinimumStake(uint256 minimumStake) external;
 
-    /// @notice Sets the exit delay (in blocks) for later deregistrations. Owner only.
+    /// @notice Sets the exit delay (in blocks) for later deregistrations. Owner only. Once a slasher is set, at
+    /// least its `slashingWindow()` (OperatorRegistryExitDelayBelowSlashingWindow otherwise).
     function setExitDelay(uint32 exitDelay) external;
 
     /// @notice Sets the address that receives slashed stake (minus bounties). Owner only.
@@ -243,10 +278,21 @@ interface IOperatorRegistry is IOperatorRegistryTypes, IOperatorRegistryErrors, 
     /// @dev Linear in the number of operators ever registered; meant for eth_call, not for transactions.
     function operatorsAt(uint32 blockNumber) external view returns (OperatorAtBlock[] memory);
 
-    /// @notice What a signature check over the set at `blockNumber` needs in one call: the apk, the total stake and
-    /// the stake weight of each listed operator (0 for operators not in the set).
-    function signatureCheckInputs(uint32 blockNumber, bytes32[] calldata operatorIds)
+    /// @notice What a signature check over the set at `blockNumber` needs in one call, read at the given hints and
+    /// each hint checked in constant cost: the apk, the total stake and the stake weight of each listed operator (0
+    /// for operators not in the set). Reverts with OperatorRegistryWrong*Hint when a hint is not the entry in force
+    /// at the end of `blockNumber`, and with OperatorRegistryHintCountMismatch when the stake hints and the ids
+    /// differ in number.
+    function signatureCheckInputs(uint32 blockNumber, bytes32[] calldata operatorIds, HistoryHints calldata hints)
         external
         view
         returns (BN254.G1Point memory apk, uint256 totalStake, uint256[] memory stakes);
+
+    /// @notice The hints `signatureCheckInputs` expects for `blockNumber` and `operatorIds`, found by binary search
+    /// (for eth_call). Once `blockNumber` is below the current block they never change: histories only grow after
+    /// it. An operator with no entry at or before `blockNumber` gets index 0 (its stake there reads as 0).
+    function historyHints(uint32 blockNumber, bytes32[] calldata operatorIds)
+        external
+        view
+        returns (HistoryHints memory hints);
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {BN254} from "../libraries/BN254.sol";
 import {IMarketplace} from "./IMarketplace.sol";
+import {IBLSSignatureChecker} from "./IBLSSignatureChecker.sol";
 
 /// @title IServiceManager
 /// @notice The AVS's on-chain side: batch lifecycle (close, seed, verify, apply), protocol parameters and
@@ -131,7 +132,8 @@ interface IServiceManager {
     ///         leader at `seedSignerIndex`, the signers' key by subtraction, stake ≥ threshold, one pairing check on
     ///         the result message, which commits to all pages through
     ///         `assignmentsHash = firstPage.length == 0 ? rest : keccak256(abi.encode(firstPage, rest))`.
-    ///         Final once: a second submission reverts. Anyone.
+    ///         Final once: a second submission reverts. Anyone. `hints`: see BLSSignatureChecker.checkSignatures
+    ///         (`signatureCheckHints(resultHash, R_b, nonSignerPubkeys)` computes them).
     function submitResult(
         uint64 batch,
         IMarketplace.Assignment[] calldata firstPage,
@@ -140,7 +142,8 @@ interface IServiceManager {
         uint256 seedSignerIndex,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma
+        BN254.G1Point calldata sigma,
+        IBLSSignatureChecker.SignatureCheckHints calldata hints
     ) external;
 
     /// @notice Applies the next page of a final batch: `keccak256(abi.encode(page, rest))` must equal the pending
@@ -151,7 +154,8 @@ interface IServiceManager {
     /// @notice Abandons a batch not final within `batchTimeout` blocks of its close. Anyone.
     function abandonBatch(uint64 batch) external;
 
-    /// @notice Slashes an operator that signed two different results for one batch; the caller gets the bounty.
+    /// @notice Slashes an operator that signed two different results for one batch; the caller gets the bounty if it
+    ///         committed to this proof (commitEquivocation) in an earlier block (docs/contracts-avs.md).
     function slashEquivocation(bytes32 operatorId, uint64 batch, SignedResult calldata a, SignedResult calldata b)
         external
         returns (uint256 slashed, uint256 bounty);

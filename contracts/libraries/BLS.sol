@@ -4,7 +4,7 @@ pragma solidity ^0.8.28;
 import {BN254} from "./BN254.sol";
 
 /// @title BLS
-/// @notice BLS signatures on BN254 as matchnet uses them (PROTOCOL.md §6): secret sk, keys sk·G1 and sk·G2,
+/// @notice BLS signatures on BN254 as matchnet uses them (docs/bls.md, docs/contracts-avs.md): secret sk, keys sk·G1 and sk·G2,
 /// signature sk·H(m) in G1 with H = `BN254.hashToG1`. Only keccak digests are ever signed.
 library BLS {
     using BN254 for BN254.G1Point;
@@ -76,11 +76,23 @@ library BLS {
         BN254.G2Point memory apkG2,
         BN254.G1Point memory sigma
     ) internal view returns (bool inputsOk, BN254.G1Point memory left, BN254.G1Point memory right) {
+        return boundPairsAt(msgHash, BN254.hashToG1(msgHash), apkG1, apkG2, sigma);
+    }
+
+    /// @notice `boundPairs` with the message point H(msgHash) already known (e.g. from
+    /// `BN254.hashToG1Witnessed`); `messagePoint` must be H(msgHash).
+    function boundPairsAt(
+        bytes32 msgHash,
+        BN254.G1Point memory messagePoint,
+        BN254.G1Point memory apkG1,
+        BN254.G2Point memory apkG2,
+        BN254.G1Point memory sigma
+    ) internal view returns (bool inputsOk, BN254.G1Point memory left, BN254.G1Point memory right) {
         // isOnCurve excludes infinity for both groups.
         if (!sigma.isOnCurve() || !apkG1.isOnCurve() || !BN254.isOnCurve(apkG2)) return (false, left, right);
         uint256 g = gamma(msgHash, apkG1, apkG2, sigma);
         left = sigma.plus(apkG1.scalarMul(g));
-        right = BN254.hashToG1(msgHash).plus(BN254.generatorG1().scalarMul(g));
+        right = messagePoint.plus(BN254.generatorG1().scalarMul(g));
         inputsOk = true;
     }
 

@@ -145,6 +145,9 @@ export class Devnet {
     this.say(`  chain ready (pid ${this.chain.node.child.pid})`);
     this.deploymentFile = join(this.dataDir, "deployment.json");
     this.say("deploying MatchnetModule with Ignition …");
+    const t = o.timing ?? DEVNET_TIMING;
+    // The registry refuses an exit delay below the service manager's slashing window (2 × batchTimeout), under its
+    // constructor timing (batchTimeout 40) at deployment and under `t` after setBatchTiming.
     this.deployment = await deploySystem({
       root: o.root,
       url: this.chain.url,
@@ -154,7 +157,6 @@ export class Devnet {
     });
     this.addrs = systemAddresses(this.deployment, this.deploymentFile);
     const owner = this.chain.devAccounts[0]!;
-    const t = o.timing ?? DEVNET_TIMING;
     const hash = await this.chain.wallet(owner).writeContract({ account: owner, chain: this.chain.chain, address: this.addrs.serviceManager, abi: serviceManagerAbi, functionName: "setBatchTiming", args: [t] });
     await this.chain.publicClient.waitForTransactionReceipt({ hash });
     this.timing = await batchTiming(this.chain, this.addrs.serviceManager);

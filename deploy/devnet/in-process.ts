@@ -10,7 +10,7 @@ import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../../pr
 import { resultMessageDigest, seedFromSignature } from "../../protocol/avs/messages.js";
 import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
 import { pageCommitments, resultPages } from "../../protocol/matching/encode.js";
-import { buildSubmission, checkSubmission, submitResultArgs, type G2KeySummer, type ReadyResult } from "../../aggregator/index.js";
+import { buildSubmission, checkSubmission, fetchSignatureCheckHints, submitResultArgs, type G2KeySummer, type ReadyResult } from "../../aggregator/index.js";
 import type { OperatorSetAtBlock } from "../../aggregator/types.js";
 import type { DevnetChain } from "./chain.js";
 import type { ClosedBatch } from "./batch.js";
@@ -74,7 +74,7 @@ export async function signAndSubmitInProcess(
     address: sm,
     abi: serviceManagerAbi,
     functionName: "submitResult",
-    args: submitResultArgs(sub),
+    args: submitResultArgs(sub, await fetchSignatureCheckHints(pc, sm, sub)),
   });
   const receipt = await pc.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") return hash;

@@ -128,6 +128,17 @@ export const serviceManagerAbi = [
     "inputs": [
       {
         "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "EquivocationSlasherAlreadyCommitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
         "name": "operatorId",
         "type": "bytes32"
       },
@@ -138,6 +149,27 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "EquivocationSlasherAlreadySlashed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "dutyKey",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "until",
+        "type": "uint256"
+      }
+    ],
+    "name": "EquivocationSlasherClaimWindowOpen",
     "type": "error"
   },
   {
@@ -155,11 +187,289 @@ export const serviceManagerAbi = [
     "inputs": [
       {
         "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "dutyKey",
+        "type": "bytes32"
+      }
+    ],
+    "name": "EquivocationSlasherNoWithheldBounty",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
         "name": "msgHash",
         "type": "bytes32"
       }
     ],
     "name": "EquivocationSlasherSameMessage",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistryAlreadyRegistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "OperatorRegistryDuplicateKey",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "exitDelay",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "slashingWindow",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryExitDelayBelowSlashingWindow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "exitableAt",
+        "type": "uint32"
+      }
+    ],
+    "name": "OperatorRegistryExitDelayNotPassed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "operatorIds",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "hints",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryHintCountMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "bps",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryInvalidBps",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryInvalidG1Key",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryInvalidG2Key",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryInvalidProofOfPossession",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryInvalidSocket",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "registeredOperatorId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "OperatorRegistryNegatedKey",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistryNotRegistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistryNotSlasher",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "slasher",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistrySlasherAlreadySet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "slasher",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistrySlasherWithoutWindow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "stake",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minimum",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryStakeTooLow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "OperatorRegistryUnknownOperator",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongApkHint",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongStakeHint",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "enum IOperatorRegistryTypes.OperatorStatus",
+        "name": "status",
+        "type": "uint8"
+      }
+    ],
+    "name": "OperatorRegistryWrongStatus",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongTotalStakeHint",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "OperatorRegistryZeroAmount",
     "type": "error"
   },
   {
@@ -198,6 +508,17 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "token",
+        "type": "address"
+      }
+    ],
+    "name": "SafeERC20FailedOperation",
     "type": "error"
   },
   {
@@ -578,6 +899,124 @@ export const serviceManagerAbi = [
         "type": "bytes32"
       },
       {
+        "indexed": true,
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "EquivocationBountyClaimed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "dutyKey",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "treasury",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "EquivocationBountyReleased",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "dutyKey",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "claimableUntil",
+        "type": "uint256"
+      }
+    ],
+    "name": "EquivocationBountyWithheld",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "blockNumber",
+        "type": "uint256"
+      }
+    ],
+    "name": "EquivocationCommitted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "dutyKey",
+        "type": "bytes32"
+      },
+      {
         "indexed": false,
         "internalType": "bytes32",
         "name": "msgHashA",
@@ -760,6 +1199,19 @@ export const serviceManagerAbi = [
     ],
     "name": "SlashFractionsSet",
     "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "BOUNTY_CLAIM_BLOCKS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [],
@@ -1002,6 +1454,57 @@ export const serviceManagerAbi = [
         "internalType": "struct BN254.G1Point",
         "name": "sigma",
         "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "components": [
+                  {
+                    "internalType": "uint256",
+                    "name": "X",
+                    "type": "uint256"
+                  },
+                  {
+                    "internalType": "uint256",
+                    "name": "Y",
+                    "type": "uint256"
+                  }
+                ],
+                "internalType": "struct BN254.G1Point",
+                "name": "apk",
+                "type": "tuple"
+              },
+              {
+                "internalType": "uint32",
+                "name": "apkIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "totalStakeIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32[]",
+                "name": "nonSignerStakeIndices",
+                "type": "uint32[]"
+              }
+            ],
+            "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+            "name": "history",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256[]",
+            "name": "messagePointWitness",
+            "type": "uint256[]"
+          }
+        ],
+        "internalType": "struct IBLSSignatureChecker.SignatureCheckHints",
+        "name": "hints",
+        "type": "tuple"
       }
     ],
     "name": "checkSignatures",
@@ -1031,6 +1534,125 @@ export const serviceManagerAbi = [
       }
     ],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitEquivocation",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitmentBlock",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "reporter",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "dutyKey",
+        "type": "bytes32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "msgHash",
+            "type": "bytes32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point",
+            "name": "sigma",
+            "type": "tuple"
+          }
+        ],
+        "internalType": "struct IEquivocationSlasher.SignedMessage",
+        "name": "a",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "msgHash",
+            "type": "bytes32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point",
+            "name": "sigma",
+            "type": "tuple"
+          }
+        ],
+        "internalType": "struct IEquivocationSlasher.SignedMessage",
+        "name": "b",
+        "type": "tuple"
+      }
+    ],
+    "name": "equivocationCommitment",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
     "type": "function"
   },
   {
@@ -1355,6 +1977,24 @@ export const serviceManagerAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "dutyKey",
+        "type": "bytes32"
+      }
+    ],
+    "name": "releaseWithheldBounty",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "renounceOwnership",
     "outputs": [],
@@ -1541,6 +2181,93 @@ export const serviceManagerAbi = [
     "name": "setSlashFractions",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "msgHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "X",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "Y",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct BN254.G1Point[]",
+        "name": "nonSignerPubkeys",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "signatureCheckHints",
+    "outputs": [
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "components": [
+                  {
+                    "internalType": "uint256",
+                    "name": "X",
+                    "type": "uint256"
+                  },
+                  {
+                    "internalType": "uint256",
+                    "name": "Y",
+                    "type": "uint256"
+                  }
+                ],
+                "internalType": "struct BN254.G1Point",
+                "name": "apk",
+                "type": "tuple"
+              },
+              {
+                "internalType": "uint32",
+                "name": "apkIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "totalStakeIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32[]",
+                "name": "nonSignerStakeIndices",
+                "type": "uint32[]"
+              }
+            ],
+            "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+            "name": "history",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256[]",
+            "name": "messagePointWitness",
+            "type": "uint256[]"
+          }
+        ],
+        "internalType": "struct IBLSSignatureChecker.SignatureCheckHints",
+        "name": "hints",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1787,6 +2514,57 @@ export const serviceManagerAbi = [
         "internalType": "struct BN254.G1Point",
         "name": "sigma",
         "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "components": [
+                  {
+                    "internalType": "uint256",
+                    "name": "X",
+                    "type": "uint256"
+                  },
+                  {
+                    "internalType": "uint256",
+                    "name": "Y",
+                    "type": "uint256"
+                  }
+                ],
+                "internalType": "struct BN254.G1Point",
+                "name": "apk",
+                "type": "tuple"
+              },
+              {
+                "internalType": "uint32",
+                "name": "apkIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "totalStakeIndex",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32[]",
+                "name": "nonSignerStakeIndices",
+                "type": "uint32[]"
+              }
+            ],
+            "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+            "name": "history",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256[]",
+            "name": "messagePointWitness",
+            "type": "uint256[]"
+          }
+        ],
+        "internalType": "struct IBLSSignatureChecker.SignatureCheckHints",
+        "name": "hints",
+        "type": "tuple"
       }
     ],
     "name": "submitResult",
@@ -1805,6 +2583,42 @@ export const serviceManagerAbi = [
     "name": "transferOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "dutyKey",
+        "type": "bytes32"
+      }
+    ],
+    "name": "withheldBounty",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "amount",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "slashedAt",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct IEquivocationSlasher.WithheldBounty",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   }
 ] as const;
@@ -1853,8 +2667,19 @@ export const operatorRegistryAbi = [
     "type": "error"
   },
   {
-    "inputs": [],
-    "name": "CheckpointUnorderedInsertion",
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "blockNumber",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "latestBlock",
+        "type": "uint32"
+      }
+    ],
+    "name": "BlockHistoryBlockOutOfOrder",
     "type": "error"
   },
   {
@@ -1882,12 +2707,44 @@ export const operatorRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "exitDelay",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "slashingWindow",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryExitDelayBelowSlashingWindow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "exitableAt",
         "type": "uint32"
       }
     ],
     "name": "OperatorRegistryExitDelayNotPassed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "operatorIds",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "hints",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryHintCountMismatch",
     "type": "error"
   },
   {
@@ -1919,6 +2776,22 @@ export const operatorRegistryAbi = [
   {
     "inputs": [],
     "name": "OperatorRegistryInvalidSocket",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "registeredOperatorId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "OperatorRegistryNegatedKey",
     "type": "error"
   },
   {
@@ -1957,6 +2830,17 @@ export const operatorRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "slasher",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorRegistrySlasherWithoutWindow",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "stake",
         "type": "uint256"
@@ -1984,6 +2868,43 @@ export const operatorRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongApkHint",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongStakeHint",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "operatorId",
         "type": "bytes32"
@@ -1995,6 +2916,22 @@ export const operatorRegistryAbi = [
       }
     ],
     "name": "OperatorRegistryWrongStatus",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "referenceBlock",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorRegistryWrongTotalStakeHint",
     "type": "error"
   },
   {
@@ -2582,6 +3519,64 @@ export const operatorRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "blockNumber",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "operatorIds",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "historyHints",
+    "outputs": [
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point",
+            "name": "apk",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint32",
+            "name": "apkIndex",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "totalStakeIndex",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32[]",
+            "name": "nonSignerStakeIndices",
+            "type": "uint32[]"
+          }
+        ],
+        "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+        "name": "hints",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "operatorId",
         "type": "bytes32"
@@ -2980,6 +3975,45 @@ export const operatorRegistryAbi = [
         "internalType": "bytes32[]",
         "name": "operatorIds",
         "type": "bytes32[]"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point",
+            "name": "apk",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint32",
+            "name": "apkIndex",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "totalStakeIndex",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32[]",
+            "name": "nonSignerStakeIndices",
+            "type": "uint32[]"
+          }
+        ],
+        "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+        "name": "hints",
+        "type": "tuple"
       }
     ],
     "name": "signatureCheckInputs",

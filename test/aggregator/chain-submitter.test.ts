@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { PublicClient } from "viem";
-import { ChainSubmitter, checkSubmission, submitResultArgs } from "../../aggregator/index.js";
+import { ChainSubmitter, checkSubmission, fetchSignatureCheckHints, submitResultArgs } from "../../aggregator/index.js";
 import { serviceManagerAbi } from "../../protocol/chain/abi.js";
 import { deploySystem, orders, providerOffer, USD, type System } from "../support/serviceManager.js";
 import { keystoreWallet, operatorSetAt, poolSubmission } from "../support/aggregatorChain.js";
@@ -87,7 +87,7 @@ describe("aggregator ChainSubmitter (viem, real ServiceManager)", function () {
     it("and the winner stopped after finalizing → the loser should apply every pending page", async () => {
       const { s, rows } = await networkHelpers.loadFixture(threePages);
       const sub = await poolSubmission(s, 1n, rows, s.ops);
-      const args = [...submitResultArgs(sub!)] as unknown[];
+      const args = [...submitResultArgs(sub!, await fetchSignatureCheckHints(s.publicClient as PublicClient, s.serviceManager.address, sub!))] as unknown[];
       args[1] = [];
       args[2] = sub!.assignmentsHash; // the commitment alone: no page applied
       await s.serviceManager.write.submitResult(args as unknown as ReturnType<typeof submitResultArgs>);
@@ -157,7 +157,7 @@ describe("aggregator ChainSubmitter (viem, real ServiceManager)", function () {
           address: s.serviceManager.address,
           abi: serviceManagerAbi,
           functionName: "submitResult",
-          args: submitResultArgs(sub!),
+          args: submitResultArgs(sub!, await fetchSignatureCheckHints(s.publicClient, s.serviceManager.address, sub!)),
           gas: 3_000_000n,
           maxPriorityFeePerGas: 10n ** 11n,
           maxFeePerGas: block.baseFeePerGas! * 2n + 10n ** 11n,

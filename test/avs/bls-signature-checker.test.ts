@@ -1,11 +1,12 @@
 import { expect } from "chai";
-import { G1_GENERATOR, aggregateG1, type G1Point } from "../../protocol/bls/index.js";
+import { FP_MODULUS, G1_GENERATOR, aggregateG1, type G1Point, type G2Point, type Hex } from "../../protocol/bls/index.js";
 import { digestOf, offCurveG2, wrongSubgroupG2 } from "../support/bls.js";
 import {
   MIN_STAKE,
   STAKE_UNIT,
   aggregateFor,
   deployAvs,
+  hintsFor,
   makeOperator,
   register,
   sortedNonSignerKeys,
@@ -29,10 +30,18 @@ describe("BLSSignatureChecker", function () {
     await avs.networkHelpers.mine(1);
   });
 
+  /** checkSignatures with the hints the contract's own view computes. */
+  const checkRaw = async (digest: Hex, at: number, nonSignerKeys: G1Point[], apkG2: G2Point, sigma: G1Point) =>
+    avs.avs.read.checkSignatures([digest, at, nonSignerKeys, apkG2, sigma, await hintsFor(avs, digest, at, nonSignerKeys)]);
+
   const check = (signers: TestOperator[], nonSignerKeys: G1Point[], at = R, digest = msg) => {
     const { sigma, apkG2 } = aggregateFor(signers, digest);
-    return avs.avs.read.checkSignatures([digest, at, nonSignerKeys, apkG2, sigma]);
+    return checkRaw(digest, at, nonSignerKeys, apkG2, sigma);
   };
+
+  /** _checkSignaturesAndOne with the hints of the quorum's message. */
+  const checkAndOne = async (apkG2: G2Point, sigma: G1Point, operatorId: Hex, extraMsg: Hex, extraSigma: G1Point) =>
+    avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, await hintsFor(avs, msg, R, []), operatorId, extraMsg, extraSigma]);
 
   describe("given 4 operators with keys made in TypeScript", () => {
     it("all four signing → it should return the whole stake as signed", async () => {
@@ -78,7 +87,7 @@ describe("BLSSignatureChecker", function () {
     it("listing every operator → it should revert with BLSSignatureCheckerNoSigners", async () => {
       const { sigma, apkG2 } = aggregateFor(ops.slice(0, 1), msg);
       await avs.viem.assertions.revertWithCustomError(
-        avs.avs.read.checkSignatures([msg, R, sortedNonSignerKeys(ops.slice(0, 4)), apkG2, sigma]),
+        checkRaw(msg, R, sortedNonSignerKeys(ops.slice(0, 4)), apkG2, sigma),
         avs.avs,
         "BLSSignatureCheckerNoSigners",
       );
@@ -89,7 +98,7 @@ describe("BLSSignatureChecker", function () {
     it("on another message → it should revert with BLSSignatureCheckerPairingFailed", async () => {
       const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), digestOf("another result"));
       await avs.viem.assertions.revertWithCustomError(
-        avs.avs.read.checkSignatures([msg, R, [], apkG2, sigma]),
+        checkRaw(msg, R, [], apkG2, sigma),
         avs.avs,
         "BLSSignatureCheckerPairingFailed",
       );
@@ -103,7 +112,7 @@ describe("BLSSignatureChecker", function () {
       const { sigma } = aggregateFor(ops.slice(0, 4), msg);
       const { apkG2 } = aggregateFor(ops.slice(0, 3), msg);
       await avs.viem.assertions.revertWithCustomError(
-        avs.avs.read.checkSignatures([msg, R, [], apkG2, sigma]),
+        checkRaw(msg, R, [], apkG2, sigma),
         avs.avs,
         "BLSSignatureCheckerPairingFailed",
       );
@@ -113,14 +122,14 @@ describe("BLSSignatureChecker", function () {
       const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
       for (const bad of [{ X: 0n, Y: 0n }, { X: sigma.X, Y: sigma.Y + 1n }]) {
         await avs.viem.assertions.revertWithCustomError(
-          avs.avs.read.checkSignatures([msg, R, [], apkG2, bad]),
+          checkRaw(msg, R, [], apkG2, bad),
           avs.avs,
           "BLSSignatureCheckerInvalidPoint",
         );
       }
       for (const badKey of [{ X: [0n, 0n], Y: [0n, 0n] } as const, offCurveG2(), wrongSubgroupG2()]) {
         await avs.viem.assertions.revertWithCustomError(
-          avs.avs.read.checkSignatures([msg, R, [], badKey, sigma]),
+          checkRaw(msg, R, [], badKey, sigma),
           avs.avs,
           "BLSSignatureCheckerInvalidPoint",
         );
@@ -134,7 +143,7 @@ describe("BLSSignatureChecker", function () {
     it("both valid → it should return the stakes", async () => {
       const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
       const leader = ops[2]!;
-      const [signed, tot] = await avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, leader.id, seedMsg, leader.sk.sign(seedMsg)]);
+      const [signed, tot] = await checkAndOne(apkG2, sigma, leader.id, seedMsg, leader.sk.sign(seedMsg));
       expect([signed, tot]).to.deep.equal([total, total]);
     });
 
@@ -143,13 +152,13 @@ describe("BLSSignatureChecker", function () {
       const leader = ops[2]!;
       const cases = [
         // the extra signature by another operator than the one named
-        () => avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, leader.id, seedMsg, ops[1]!.sk.sign(seedMsg)]),
+        () => checkAndOne(apkG2, sigma, leader.id, seedMsg, ops[1]!.sk.sign(seedMsg)),
         // the extra signature on another message
-        () => avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, leader.id, seedMsg, leader.sk.sign(msg)]),
+        () => checkAndOne(apkG2, sigma, leader.id, seedMsg, leader.sk.sign(msg)),
         // a valid extra signature does not rescue a quorum signature missing a signer
         () => {
           const partial = aggregateFor(ops.slice(0, 3), msg);
-          return avs.avs.read.checkSignaturesAndOne([msg, R, [], partial.apkG2, partial.sigma, leader.id, seedMsg, leader.sk.sign(seedMsg)]);
+          return checkAndOne(partial.apkG2, partial.sigma, leader.id, seedMsg, leader.sk.sign(seedMsg));
         },
       ];
       for (const send of cases) {
@@ -160,9 +169,47 @@ describe("BLSSignatureChecker", function () {
     it("an extra signature at infinity → it should revert with BLSSignatureCheckerInvalidPoint", async () => {
       const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
       await avs.viem.assertions.revertWithCustomError(
-        avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, ops[2]!.id, seedMsg, { X: 0n, Y: 0n }]),
+        checkAndOne(apkG2, sigma, ops[2]!.id, seedMsg, { X: 0n, Y: 0n }),
         avs.avs,
         "BLSSignatureCheckerInvalidPoint",
+      );
+    });
+  });
+
+  describe("given hints", () => {
+    it("a stake hint that is not the non-signer's entry at R → it should revert with OperatorRegistryWrongStakeHint", async () => {
+      const [a, b, c, d] = ops as [TestOperator, TestOperator, TestOperator, TestOperator];
+      const { sigma, apkG2 } = aggregateFor([a, b, c], msg);
+      const hints = await hintsFor(avs, msg, R, [d.pkG1]);
+      const wrong = { ...hints, history: { ...hints.history, nonSignerStakeIndices: [hints.history.nonSignerStakeIndices[0]! + 1] } };
+      await avs.viem.assertions.revertWithCustomError(
+        avs.avs.read.checkSignatures([msg, R, [d.pkG1], apkG2, sigma, wrong]),
+        avs.avs,
+        "OperatorRegistryWrongStakeHint",
+      );
+    });
+
+    it("a message-point witness that is not H(msg)'s (or none) → it should give the same result, computing H(msg) at more gas", async () => {
+      const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
+      const hints = await hintsFor(avs, msg, R, []);
+      const w = hints.messagePointWitness;
+      const [, , witnessedGas] = await avs.avs.read.measureCheckSignatures([msg, R, [], apkG2, sigma, hints]);
+      const witnesses = [
+        [], // none
+        [...w.slice(0, -2), FP_MODULUS - w[w.length - 2]!, w[w.length - 1]!], // the other root of x³ + 3
+        (await hintsFor(avs, digestOf("another message"), R, [])).messagePointWitness, // another message's
+      ];
+      for (const messagePointWitness of witnesses) {
+        const [signed, tot, gas] = await avs.avs.read.measureCheckSignatures([msg, R, [], apkG2, sigma, { ...hints, messagePointWitness }]);
+        expect([signed, tot]).to.deep.equal([total, total]);
+        expect(gas > witnessedGas + 3_000n, `gas ${gas} without a right witness, ${witnessedGas} with`).to.equal(true);
+      }
+      // …and a bad signature still fails the same way.
+      const other = aggregateFor(ops.slice(0, 4), digestOf("another result"));
+      await avs.viem.assertions.revertWithCustomError(
+        avs.avs.read.checkSignatures([msg, R, [], other.apkG2, other.sigma, { ...hints, messagePointWitness: [] }]),
+        avs.avs,
+        "BLSSignatureCheckerPairingFailed",
       );
     });
   });

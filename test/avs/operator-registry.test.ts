@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { zeroAddress } from "viem";
 import {
+  FP_MODULUS,
+  FR_MODULUS,
   G1_GENERATOR,
   aggregateG1,
   operatorId,
@@ -12,9 +14,11 @@ import { offCurveG2, wrongSubgroupG2 } from "../support/bls.js";
 import {
   EXIT_DELAY,
   MIN_STAKE,
+  SLASHING_WINDOW,
   STAKE_UNIT,
   deployAvs,
   makeOperator,
+  operatorScalar,
   popFor,
   register,
   type Avs,
@@ -109,6 +113,42 @@ describe("OperatorRegistry", function () {
         await register(avs, ops[0]!);
         const thief = { ...ops[0]!, wallet: ops[1]!.wallet, address: ops[1]!.address };
         await avs.viem.assertions.revertWithCustomError(tryRegister(thief), avs.registry, "OperatorRegistryDuplicateKey");
+      });
+    });
+
+    describe("given the negation (X, p − Y) of a registered G1 key, with a valid proof of possession", () => {
+      const negationOf = (i: number, wallet: number) => makeOperator(avs, wallet, FR_MODULUS - operatorScalar(i));
+
+      it("alone → it should register (the key and its proof are valid)", async () => {
+        const neg = negationOf(0, 1);
+        expect(neg.pkG1.X).to.equal(ops[0]!.pkG1.X);
+        expect(neg.pkG1.Y).to.equal(FP_MODULUS - ops[0]!.pkG1.Y);
+        await register(avs, neg);
+        expect((await avs.registry.read.getOperator([neg.id])).status).to.equal(Status.Active);
+      });
+
+      it("after the key itself → it should revert with OperatorRegistryNegatedKey and leave the set's apk and stake alone", async () => {
+        await register(avs, ops[0]!, 1_000n * STAKE_UNIT);
+        const neg = negationOf(0, 1);
+        await avs.viem.assertions.revertWithCustomErrorWithArgs(tryRegister(neg, { stake: 900n * STAKE_UNIT }), avs.registry, "OperatorRegistryNegatedKey", [
+          neg.id,
+          ops[0]!.id,
+        ]);
+        expect(await avs.registry.read.currentApk()).to.deep.equal(ops[0]!.pkG1);
+        expect(await avs.registry.read.currentTotalStake()).to.equal(1_000n * STAKE_UNIT);
+        expect(await avs.registry.read.operatorIdOf([neg.address])).to.equal(`0x${"0".repeat(64)}`);
+      });
+
+      it("after the key left the set → it should still revert with OperatorRegistryNegatedKey (keys are never reusable)", async () => {
+        await register(avs, ops[0]!);
+        await avs.registry.write.deregister({ account: ops[0]!.wallet.account });
+        await avs.viem.assertions.revertWithCustomError(tryRegister(negationOf(0, 1)), avs.registry, "OperatorRegistryNegatedKey");
+      });
+
+      it("an unrelated second key → it should register next to the first", async () => {
+        await register(avs, ops[0]!);
+        await register(avs, ops[1]!);
+        expect(await avs.registry.read.currentApk()).to.deep.equal(aggregateG1([ops[0]!.pkG1, ops[1]!.pkG1]));
       });
     });
 
@@ -219,7 +259,8 @@ describe("OperatorRegistry", function () {
         expect(await avs.registry.read.isInSetAt([b.id, Number(rC)])).to.equal(true);
         expect(await avs.registry.read.isInSetAt([b.id, Number(rDereg)])).to.equal(false);
         expect(await avs.registry.read.stakeAt([c.id, Number(rB)])).to.equal(0n);
-        const inputs = await avs.registry.read.signatureCheckInputs([Number(rB), [a.id, b.id, c.id]]);
+        const hints = await avs.registry.read.historyHints([Number(rB), [a.id, b.id, c.id]]);
+        const inputs = await avs.registry.read.signatureCheckInputs([Number(rB), [a.id, b.id, c.id], hints]);
         expect(inputs).to.deep.equal([aggregateG1([a.pkG1, b.pkG1]), 300n * STAKE_UNIT, [100n * STAKE_UNIT, 200n * STAKE_UNIT, 0n]]);
       });
 
@@ -231,6 +272,139 @@ describe("OperatorRegistry", function () {
         expect((await avs.registry.read.operatorsAt([Number(rA)])).map((o) => o.operatorId)).to.deep.equal([ops[0]!.id]);
         expect(await avs.registry.read.totalStakeAt([Number(rA)])).to.equal(MIN_STAKE);
       });
+    });
+  });
+
+  describe("signatureCheckInputs at hinted indexes", () => {
+    /**
+     * a registers (block rA: stake, total and apk entry 0), tops up (block rT: stake and total entry 1), b registers
+     * (block rB: total entry 2, apk entry 1). Each hint is right exactly for the blocks from its entry's block to
+     * the block before the next entry's.
+     */
+    async function history() {
+      const [a, b] = [ops[0]!, ops[1]!];
+      const rA = Number(await register(avs, a));
+      await avs.token.write.mint([a.address, STAKE_UNIT]);
+      await avs.token.write.approve([avs.registry.address, STAKE_UNIT], { account: a.wallet.account });
+      await avs.registry.write.topUp([STAKE_UNIT], { account: a.wallet.account });
+      const rT = Number(await blockNow());
+      const rB = Number(await register(avs, b));
+      await avs.networkHelpers.mine(1);
+      return { a, b, rA, rT, rB };
+    }
+    const hintsAt = (apk: G1Point, apkIndex: number, totalStakeIndex: number, nonSignerStakeIndices: number[]) => ({ apk, apkIndex, totalStakeIndex, nonSignerStakeIndices });
+    const NO_KEY = { X: 0n, Y: 0n };
+
+    it("given a stake hint at its entry's first and last block → it should return the stake; one block outside → OperatorRegistryWrongStakeHint", async () => {
+      const { a, rA, rT } = await history();
+      const read = (R: number, index: number) => avs.registry.read.signatureCheckInputs([R, [a.id], hintsAt(a.pkG1, 0, R >= rT ? 1 : 0, [index])]);
+      expect((await read(rA, 0))[2]).to.deep.equal([MIN_STAKE]); // entry 0's first block
+      expect((await read(rT - 1, 0))[2]).to.deep.equal([MIN_STAKE]); // entry 0's last block
+      expect((await read(rT, 1))[2]).to.deep.equal([MIN_STAKE + STAKE_UNIT]); // entry 1's first block
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(read(rT, 0), avs.registry, "OperatorRegistryWrongStakeHint", [a.id, rT, 0n]);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(read(rT - 1, 1), avs.registry, "OperatorRegistryWrongStakeHint", [a.id, rT - 1, 1n]);
+      await avs.viem.assertions.revertWithCustomError(read(rT, 2), avs.registry, "OperatorRegistryWrongStakeHint"); // past the end
+    });
+
+    it("given a block before an operator's first entry → index 0 should read stake 0 and index 1 should be refused", async () => {
+      const { a, b, rA, rB } = await history();
+      expect((await avs.registry.read.signatureCheckInputs([rB - 1, [b.id], hintsAt(a.pkG1, 0, 1, [0])]))[2]).to.deep.equal([0n]);
+      expect((await avs.registry.read.signatureCheckInputs([rA - 1, [a.id], hintsAt(NO_KEY, 0, 0, [0])]))).to.deep.equal([NO_KEY, 0n, [0n]]);
+      await avs.viem.assertions.revertWithCustomError(
+        avs.registry.read.signatureCheckInputs([rA - 1, [a.id], hintsAt(NO_KEY, 0, 0, [1])]),
+        avs.registry,
+        "OperatorRegistryWrongStakeHint",
+      );
+    });
+
+    it("given apk and total-stake hints one entry off → it should revert with OperatorRegistryWrongApkHint or OperatorRegistryWrongTotalStakeHint", async () => {
+      const { a, b, rB } = await history();
+      const ids = [a.id, b.id];
+      const right = await avs.registry.read.historyHints([rB, ids]);
+      expect(right).to.deep.equal(hintsAt(aggregateG1([a.pkG1, b.pkG1]), 1, 2, [1, 0]));
+      const [apk, total] = await avs.registry.read.signatureCheckInputs([rB, ids, right]);
+      expect(apk).to.deep.equal(aggregateG1([a.pkG1, b.pkG1]));
+      expect(total).to.equal(2n * MIN_STAKE + STAKE_UNIT);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.read.signatureCheckInputs([rB, ids, { ...right, apkIndex: 0 }]),
+        avs.registry,
+        "OperatorRegistryWrongApkHint",
+        [rB, 0n],
+      );
+      // The right index with an apk other than the one recorded there (here: the apk of the update before).
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.read.signatureCheckInputs([rB, ids, { ...right, apk: a.pkG1 }]),
+        avs.registry,
+        "OperatorRegistryWrongApkHint",
+        [rB, 1n],
+      );
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.read.signatureCheckInputs([rB - 1, ids, { ...right, apk: a.pkG1, apkIndex: 0 }]),
+        avs.registry,
+        "OperatorRegistryWrongTotalStakeHint",
+        [rB - 1, 2n],
+      );
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.read.signatureCheckInputs([rB, ids, { ...right, nonSignerStakeIndices: [1] }]),
+        avs.registry,
+        "OperatorRegistryHintCountMismatch",
+        [2n, 1n],
+      );
+    });
+
+    it("given the histories grow after R → historyHints should not change and the inputs at R should stay the same", async () => {
+      const { a, b, rB } = await history();
+      const ids = [a.id, b.id];
+      const before = await avs.registry.read.historyHints([rB, ids]);
+      const inputs = await avs.registry.read.signatureCheckInputs([rB, ids, before]);
+      await register(avs, ops[2]!);
+      await avs.registry.write.deregister({ account: a.wallet.account });
+      await avs.networkHelpers.mine(1);
+      expect(await avs.registry.read.historyHints([rB, ids])).to.deep.equal(before);
+      expect(await avs.registry.read.signatureCheckInputs([rB, ids, before])).to.deep.equal(inputs);
+    });
+  });
+
+  describe("narrowing into the histories (SafeCast)", () => {
+    const LIMIT = 2n ** 192n; // stake weights and the total are stored as uint192
+
+    it("given a stake of 2^192 − 1 → it should register; 2^192 → it should revert with SafeCastOverflowedUintDowncast", async () => {
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(tryRegister(ops[0]!, { stake: LIMIT }), avs.registry, "SafeCastOverflowedUintDowncast", [192, LIMIT]);
+      await register(avs, ops[1]!, LIMIT - 1n);
+      expect(await avs.registry.read.currentTotalStake()).to.equal(LIMIT - 1n);
+    });
+
+    it("given a total that would reach 2^192 → the top-up should revert and leave the stake as it was; up to 2^192 − 1 it should pass", async () => {
+      const [a, b] = [ops[0]!, ops[1]!];
+      await register(avs, a, LIMIT - 1n - MIN_STAKE - 1n);
+      await register(avs, b, MIN_STAKE);
+      await avs.token.write.mint([b.address, 2n]);
+      await avs.token.write.approve([avs.registry.address, 2n], { account: b.wallet.account });
+      await avs.registry.write.topUp([1n], { account: b.wallet.account }); // total 2^192 − 1
+      expect(await avs.registry.read.currentTotalStake()).to.equal(LIMIT - 1n);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.write.topUp([1n], { account: b.wallet.account }),
+        avs.registry,
+        "SafeCastOverflowedUintDowncast",
+        [192, LIMIT],
+      );
+      expect((await avs.registry.read.getOperator([b.id])).stake).to.equal(MIN_STAKE + 1n);
+    });
+
+    it("given block 2^32 − 1 → a top-up should be recorded; at block 2^32 → it should revert with SafeCastOverflowedUintDowncast", async () => {
+      const a = ops[0]!;
+      await register(avs, a);
+      await avs.token.write.mint([a.address, 2n]);
+      await avs.token.write.approve([avs.registry.address, 2n], { account: a.wallet.account });
+      await avs.networkHelpers.mineUpTo(2n ** 32n - 2n);
+      await avs.registry.write.topUp([1n], { account: a.wallet.account }); // mined in block 2^32 − 1
+      expect(await avs.registry.read.stakeAt([a.id, 2 ** 32 - 1])).to.equal(MIN_STAKE + 1n);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.write.topUp([1n], { account: a.wallet.account }),
+        avs.registry,
+        "SafeCastOverflowedUintDowncast",
+        [32, 2n ** 32n],
+      );
     });
   });
 
@@ -379,10 +553,13 @@ describe("OperatorRegistry", function () {
   });
 
   describe("slasher hooks", () => {
+    // The stand-in service manager is the slasher; the tests act as it (an impersonated account) to call the hooks.
     let slasher: Avs["wallets"][number];
     beforeEach(async () => {
-      slasher = avs.wallets[9]!;
-      await avs.registry.write.setSlasher([slasher.account.address]);
+      await avs.registry.write.setSlasher([avs.avs.address]);
+      await avs.networkHelpers.impersonateAccount(avs.avs.address);
+      await avs.networkHelpers.setBalance(avs.avs.address, 10n ** 18n);
+      slasher = await avs.viem.getWalletClient(avs.avs.address);
     });
 
     describe("setSlasher", () => {
@@ -504,6 +681,64 @@ describe("OperatorRegistry", function () {
           "OperatorRegistryWrongStatus",
         );
       });
+    });
+  });
+
+  describe("exit delay and the slasher's slashing window", () => {
+    // EXIT_DELAY (50) against windows one below, at and one above it.
+    it("given a slasher whose window is at most the exit delay → setSlasher should accept it; one block longer → OperatorRegistryExitDelayBelowSlashingWindow", async () => {
+      for (const window of [BigInt(EXIT_DELAY) - 1n, BigInt(EXIT_DELAY)]) {
+        const fresh = await deployAvs();
+        await fresh.avs.write.setSlashingWindow([window]);
+        await fresh.registry.write.setSlasher([fresh.avs.address]);
+        expect((await fresh.registry.read.slasher()).toLowerCase()).to.equal(fresh.avs.address.toLowerCase());
+      }
+      await avs.avs.write.setSlashingWindow([BigInt(EXIT_DELAY) + 1n]);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.write.setSlasher([avs.avs.address]),
+        avs.registry,
+        "OperatorRegistryExitDelayBelowSlashingWindow",
+        [BigInt(EXIT_DELAY), BigInt(EXIT_DELAY) + 1n],
+      );
+      expect(await avs.registry.read.slasher()).to.equal(zeroAddress);
+    });
+
+    it("given a slasher set → setExitDelay should accept the window and one more, and refuse one less", async () => {
+      await avs.registry.write.setSlasher([avs.avs.address]);
+      await avs.registry.write.setExitDelay([Number(SLASHING_WINDOW) + 1]);
+      await avs.viem.assertions.emitWithArgs(avs.registry.write.setExitDelay([Number(SLASHING_WINDOW)]), avs.registry, "ExitDelaySet", [
+        Number(SLASHING_WINDOW),
+      ]);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(
+        avs.registry.write.setExitDelay([Number(SLASHING_WINDOW) - 1]),
+        avs.registry,
+        "OperatorRegistryExitDelayBelowSlashingWindow",
+        [SLASHING_WINDOW - 1n, SLASHING_WINDOW],
+      );
+      // The delay that let an operator withdraw before its equivocation could be proven: 5 blocks.
+      await avs.viem.assertions.revertWithCustomError(avs.registry.write.setExitDelay([5]), avs.registry, "OperatorRegistryExitDelayBelowSlashingWindow");
+      expect(await avs.registry.read.exitDelay()).to.equal(Number(SLASHING_WINDOW));
+    });
+
+    it("given a window that grew after the slasher was set → setExitDelay should follow the slasher's current window", async () => {
+      await avs.registry.write.setSlasher([avs.avs.address]);
+      await avs.avs.write.setSlashingWindow([60n]);
+      await avs.viem.assertions.revertWithCustomErrorWithArgs(avs.registry.write.setExitDelay([59]), avs.registry, "OperatorRegistryExitDelayBelowSlashingWindow", [
+        59n,
+        60n,
+      ]);
+      await avs.registry.write.setExitDelay([60]);
+    });
+
+    it("given a slasher that cannot answer slashingWindow (an account without code, a contract without the function) → it should revert with OperatorRegistrySlasherWithoutWindow", async () => {
+      for (const candidate of [avs.wallets[9]!.account.address, avs.token.address]) {
+        await avs.viem.assertions.revertWithCustomError(avs.registry.write.setSlasher([candidate]), avs.registry, "OperatorRegistrySlasherWithoutWindow");
+      }
+    });
+
+    it("given no slasher yet → setExitDelay should accept any delay", async () => {
+      await avs.registry.write.setExitDelay([0]);
+      expect(await avs.registry.read.exitDelay()).to.equal(0);
     });
   });
 

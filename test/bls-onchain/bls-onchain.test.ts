@@ -87,6 +87,37 @@ describe("BN254/BLS Solidity library against the TypeScript BLS library", functi
     });
   });
 
+  describe("given digests mapped to G1 from a witness (hashToG1Witnessed)", () => {
+    it("should give the TypeScript hashToG1 point from the contract's own witness, with 0 to 5 or more skipped steps", async () => {
+      const sample = [...digests("witness", 12), ...digests("increments", 400).filter((d) => increments(d) >= 3n).slice(0, 12)];
+      const skips = new Set<bigint>();
+      for (const d of sample) {
+        const witness = await harness.read.hashToG1Witness([d]);
+        expect(BigInt(witness.length - 2)).to.equal(increments(d));
+        skips.add(increments(d));
+        const [ok, point] = await harness.read.hashToG1Witnessed([d, witness]);
+        expect(ok).to.equal(true);
+        expect({ X: point.X, Y: point.Y }).to.deep.equal(hashToG1(d));
+      }
+      expect(skips.has(0n) && skips.has(1n) && [...skips].some((k) => k >= 3n)).to.equal(true);
+    });
+
+    it("should refuse the other root, a skipped square, a missing skip and a wrong non-square witness", async () => {
+      const d = digests("increments", 400).find((x) => increments(x) >= 2n)!;
+      const w = await harness.read.hashToG1Witness([d]);
+      const y = w[w.length - 2]!;
+      const bad = [
+        [...w.slice(0, -2), FP_MODULUS - y, w[w.length - 1]!], // −y: x³ + 3 holds, but −y is no square
+        w.slice(1), // one skip fewer: claims success where x³ + 3 has no root
+        [1n, ...w], // one skip more, with a wrong root of −(x³ + 3)
+        [w[0]! + 1n, ...w.slice(1)], // a wrong root of −(x³ + 3)
+      ];
+      for (const witness of bad) {
+        expect((await harness.read.hashToG1Witnessed([d, witness]))[0]).to.equal(false);
+      }
+    });
+  });
+
   describe("given signatures made in TypeScript", () => {
     it("should verify each key's signature on several messages in the contract", async () => {
       for (const sk of keys) {

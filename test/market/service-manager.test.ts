@@ -374,12 +374,17 @@ describe("ServiceManager", () => {
       const b = await s.serviceManager.read.getBatch([1n]);
       const other = [rows[0]!];
       const sigA = op.sk.sign(sub.msg);
-      const sigB = op.sk.sign(resultMessage(s, 1n, b.referenceBlock, sub.seed, other));
+      const msgB = resultMessage(s, 1n, b.referenceBlock, sub.seed, other);
+      const sigB = op.sk.sign(msgB);
       const a = { seed: sub.seed, assignmentsHash: assignmentsHash(rows), sigma: sigA };
       const same = s.serviceManager.write.slashEquivocation([op.id, 1n, a, a]);
       await viem.assertions.revertWithCustomError(same, s.serviceManager, "EquivocationSlasherSameMessage");
       const bMsg = { seed: sub.seed, assignmentsHash: assignmentsHash(other), sigma: sigB };
       const hunter = s.wallets[1]!;
+      // The bounty goes to a reporter that committed to the proof in an earlier block (docs/contracts-avs.md).
+      const duty = `0x${"1".padStart(64, "0")}` as const;
+      const commitment = await s.serviceManager.read.equivocationCommitment([hunter.account.address, op.id, duty, { msgHash: sub.msg, sigma: sigA }, { msgHash: msgB, sigma: sigB }]);
+      await s.serviceManager.write.commitEquivocation([commitment], { account: hunter.account });
       await s.serviceManager.write.slashEquivocation([op.id, 1n, a, bMsg], { account: hunter.account });
       const rec = await s.operatorRegistry.read.getOperator([op.id]);
       expect(rec.status).to.equal(2); // Jailed

@@ -183,7 +183,8 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
       await createG2KeySummer(),
     );
     checkSubmission(sub, operatorSet, 6_667);
-    await s.serviceManager.write.submitResult(submitResultArgs(sub));
+    const hints = await s.serviceManager.read.signatureCheckHints([d.messageHash, Number(ref), sub.nonSignerPubkeys]);
+    await s.serviceManager.write.submitResult(submitResultArgs(sub, hints));
     const final = await s.serviceManager.read.getBatch([batch]);
     expect(final.resultHash).to.equal(d.messageHash);
     // The nodes follow the finalization and report it through the node API.

@@ -22,24 +22,28 @@ export const MIN_STAKE = 100n * STAKE_UNIT;
 export const EXIT_DELAY = 50;
 export const EQUIVOCATION_SLASH_BPS = 5_000n;
 export const EQUIVOCATION_BOUNTY_BPS = 1_000n;
+/** The stand-in service manager's slashing window (its batchTimeout 20, doubled, as ServiceManager computes it). */
+export const SLASHING_WINDOW = 40n;
 
-export async function deployAvs() {
+/**
+ * `historyHarness`: deploy OperatorRegistryHarness (the registry plus `churn`, to grow its histories quickly) in
+ * place of the registry; `registry` is typed as the registry either way, `historyHarness` is the harness handle.
+ */
+export async function deployAvs(opts: { historyHarness?: boolean } = {}) {
   const connection = await network.create();
   const { viem, networkHelpers } = connection;
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
   const [owner, treasury] = [wallets[0]!, wallets[1]!];
   const token = await viem.deployContract("TestToken", ["matchnet stake", "MNS"]);
-  const registry = await viem.deployContract("OperatorRegistry", [
-    owner.account.address,
-    token.address,
-    treasury.account.address,
-    MIN_STAKE,
-    EXIT_DELAY,
-  ]);
-  const avs = await viem.deployContract("AvsHarness", [registry.address, EQUIVOCATION_SLASH_BPS, EQUIVOCATION_BOUNTY_BPS]);
+  const registryArgs = [owner.account.address, token.address, treasury.account.address, MIN_STAKE, EXIT_DELAY] as const;
+  const historyHarness = opts.historyHarness ? await viem.deployContract("OperatorRegistryHarness", registryArgs) : null;
+  const registry = historyHarness
+    ? await viem.getContractAt("OperatorRegistry", historyHarness.address)
+    : await viem.deployContract("OperatorRegistry", registryArgs);
+  const avs = await viem.deployContract("AvsHarness", [registry.address, EQUIVOCATION_SLASH_BPS, EQUIVOCATION_BOUNTY_BPS, SLASHING_WINDOW]);
   const chainId = BigInt(await publicClient.getChainId());
-  return { connection, viem, networkHelpers, publicClient, wallets, owner, treasury, token, registry, avs, chainId };
+  return { connection, viem, networkHelpers, publicClient, wallets, owner, treasury, token, registry, historyHarness, avs, chainId };
 }
 
 export type Avs = Awaited<ReturnType<typeof deployAvs>>;
@@ -55,11 +59,16 @@ export interface TestOperator {
   socket: string;
 }
 
-/** Operator i: wallet 2+i (0 is the owner, 1 the treasury) and a deterministic key. */
-export function makeOperator(avs: Avs, i: number): TestOperator {
+/** The secret scalar of operator i's deterministic key. */
+export function operatorScalar(i: number): bigint {
+  return BigInt(keccak256(toBytes(`matchnet test operator ${i}`))) >> 8n;
+}
+
+/** Operator i: wallet 2+i (0 is the owner, 1 the treasury) and a deterministic key (`scalar` overrides it). */
+export function makeOperator(avs: Avs, i: number, scalar = operatorScalar(i)): TestOperator {
   const wallet = avs.wallets[2 + i];
   if (!wallet) throw new Error(`no wallet for operator ${i}`);
-  const sk = skFromScalar(BigInt(keccak256(toBytes(`matchnet test operator ${i}`))) >> 8n);
+  const sk = skFromScalar(scalar);
   return {
     wallet,
     address: getAddress(wallet.account.address),
@@ -93,6 +102,11 @@ export function aggregateFor(signers: readonly TestOperator[], digest: Hex): { s
     sigma: aggregateG1(signers.map((s) => s.sk.sign(digest))),
     apkG2: aggregateG2(signers.map((s) => s.pkG2)),
   };
+}
+
+/** The `hints` argument of checkSignatures for `digest` and these non-signer keys at R, from the contract's view. */
+export async function hintsFor(avs: Avs, digest: Hex, referenceBlock: number | bigint, nonSignerKeys: readonly G1Point[]) {
+  return avs.avs.read.signatureCheckHints([digest, Number(referenceBlock), [...nonSignerKeys]]);
 }
 
 /** Non-signer G1 keys sorted by operator id ascending, as checkSignatures requires. */

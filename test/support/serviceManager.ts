@@ -120,7 +120,10 @@ export async function buildSubmission(
     msg,
     pages,
     commitments,
-    args: [batch, [...(pages[0] ?? [])], commitments[1] ?? ZERO_HASH, seedSig, seedIndex, nonSigners, apkG2, sigma] as const,
+    args: [
+      batch, [...(pages[0] ?? [])], commitments[1] ?? ZERO_HASH, seedSig, seedIndex, nonSigners, apkG2, sigma,
+      await s.serviceManager.read.signatureCheckHints([msg, b.referenceBlock, nonSigners]),
+    ] as const,
   };
 }
 
