@@ -18,7 +18,8 @@
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
 import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
-import { headroomSum, unitHeadroom } from "./score.js";
+import { chainPhase } from "./chains.js";
+import { headroomDelta, headroomValue } from "./value.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
 /** docs §7.4: at most this many repair passes (a pass that changes nothing ends the phase). */
@@ -27,12 +28,8 @@ export const REPAIR_PASSES = 4;
 /** Pairs loaded per order between reloads; affects speed only, never the result. */
 export const DEFAULT_LOAD = 4;
 
-/** docs §6: headroom value of the GPUs [t, t + g) of offer f (w_availability × Σ unitHeadroom). */
-export function headroomValue(b: PreparedBatch, f: number, t: number, g: number): number {
-  const F = b.offerFree[f]!;
-  const C = b.offerTotal[f]!;
-  return b.weights.availability * (g === 1 ? unitHeadroom(F, C, t) : headroomSum(F, C, t, g));
-}
+export { headroomValue } from "./value.js";
+
 
 /** A binary max-heap of (key, order, offer, pair, generation) rows in parallel typed arrays. */
 class PairHeap {
@@ -240,11 +237,6 @@ function pairIndex(cand: Candidates, oi: number, f: number): number {
   return -1;
 }
 
-/** Change of the headroom total of offer f when its taken GPUs go from `from` to `to`. */
-function headroomDelta(b: PreparedBatch, f: number, from: number, to: number): number {
-  if (to === from) return 0;
-  return to > from ? headroomValue(b, f, from, to - from) : -headroomValue(b, f, to, from - to);
-}
 
 /**
  * docs §7.4: repair. Each order left out although it had candidates at R_b, largest first (gpuCount desc, then
@@ -752,7 +744,7 @@ export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): F
 /** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */
 const sharedPool = new ScratchPool();
 
-/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, repair, improve, swap, repair. */
+/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, repair, improve, swap, repair, chains. */
 export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}): Decisions {
   const first = greedyPhase(b, cand, options);
   if (options.greedyOnly) return first;
@@ -765,6 +757,8 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   swapPhase(b, cand, d);
   // Moves out of offers may have made room for orders still open.
   repairPhase(b, cand, d);
+  // Orders that only a chain of moves can serve, and served orders that only such a chain can improve.
+  chainPhase(b, cand, d);
   return d;
 }
 
