@@ -744,7 +744,7 @@ export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): F
 /** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */
 const sharedPool = new ScratchPool();
 
-/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, repair, improve, swap, repair, chains. */
+/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, repair, improve, swap, repair, chains, improve, swap, chains. */
 export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}): Decisions {
   const first = greedyPhase(b, cand, options);
   if (options.greedyOnly) return first;
@@ -757,7 +757,11 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   swapPhase(b, cand, d);
   // Moves out of offers may have made room for orders still open.
   repairPhase(b, cand, d);
-  // Orders that only a chain of moves can serve, and served orders that only such a chain can improve.
+  // Orders that only a chain of moves can serve, and served orders that only such a chain can improve; then one
+  // more improve and swap pass, whose moves may open new chains.
+  chainPhase(b, cand, d);
+  improvePhase(b, cand, d);
+  swapPhase(b, cand, d);
   chainPhase(b, cand, d);
   return d;
 }
