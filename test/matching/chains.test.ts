@@ -46,7 +46,7 @@ function pathBatch(length: number): MatchInputs {
   return { referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers, offers, orders, weights: PATH_WEIGHTS };
 }
 
-describe("augmenting chains (docs/matching.md §7.7)", function () {
+describe("augmenting chains (docs/matching.md §7.6)", function () {
   this.timeout(120_000);
 
   describe("given an order that only a chain of two moves can serve", () => {

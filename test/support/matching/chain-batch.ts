@@ -1,5 +1,5 @@
 /**
- * A hand-built batch that only an augmenting chain solves (docs/matching.md §7.7): three H100 offers with one free
+ * A hand-built batch that only an augmenting chain solves (docs/matching.md §7.6): three H100 offers with one free
  * GPU each, X in eu-central, Y in us-east, Z in ap-southeast. Order 1 accepts X or Y and prefers X's zone, order 2
  * accepts Y or Z and prefers Y's zone, order 3 accepts only X and pays exactly X's ask (price score 0). Every phase
  * before the chains puts order 1 on X and order 2 on Y and leaves order 3 open: no single move serves it (order 1

@@ -55,7 +55,7 @@ export function allVectors(): MatchingVector[] {
   return [
     vectorOf("tiny-reasons", "hand-built: two matches and one order left open for each reason code", tinyBatch(), seedOf(1)),
     ...generated.map((g, i) => vectorOf(g.name, g.description, generateInstance(g.spec), seedOf(100 + i))),
-    vectorOf("chain-two-moves", "hand-built: an order served only by an augmenting chain (it enters X, order 1 moves X → Y, order 2 moves Y → Z; docs §7.7)", chainBatch(), seedOf(1)),
+    vectorOf("chain-two-moves", "hand-built: an order served only by an augmenting chain (it enters X, order 1 moves X → Y, order 2 moves Y → Z; docs §7.6)", chainBatch(), seedOf(1)),
     vectorOf(
       "multizone-unit-scarce",
       "second generator: 90 one-GPU orders, 80 offers, most GPUs leased; multi-zone providers, duplicated offers, 18-decimal prices above 2^36",
