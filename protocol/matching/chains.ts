@@ -23,8 +23,60 @@ export interface ChainState {
   taken: Float64Array;
 }
 
+/**
+ * Arcs of the orders (docs §7.6): per order its CHAIN_ARCS best candidate pairs by (base desc, versionId asc), with
+ * their offers and bases side by side (read in sequence by the search, not through the candidate lists). They
+ * depend on the candidate lists only, so one set serves every chain phase of a batch; each order's are found on
+ * first use.
+ */
+export interface ChainArcs {
+  arcLoaded: Uint8Array;
+  arcCount: Int32Array;
+  arcPair: Int32Array;
+  arcOffer: Int32Array;
+  arcBase: Int32Array;
+}
+
+export function chainArcs(orders: number): ChainArcs {
+  const size = orders * CHAIN_ARCS;
+  return { arcLoaded: new Uint8Array(orders), arcCount: new Int32Array(orders), arcPair: new Int32Array(size), arcOffer: new Int32Array(size), arcBase: new Int32Array(size) };
+}
+
+function loadOrderArcs(cand: Candidates, b: PreparedBatch, arcs: ChainArcs, y: number): void {
+  const { start, offer, base } = cand;
+  const offerRank = b.offerRank;
+  const { arcCount, arcPair, arcOffer, arcBase } = arcs;
+  const K = CHAIN_ARCS;
+  arcs.arcLoaded[y] = 1;
+  let count = 0;
+  const first = y * K;
+  for (let e = start[y]!, end = start[y + 1]!; e < end; e++) {
+    const v = base[e]!;
+    const rk = offerRank[offer[e]!]!;
+    let i: number;
+    if (count < K) i = count++;
+    else {
+      const last = arcPair[first + K - 1]!;
+      if (v < base[last]! || (v === base[last]! && rk > offerRank[offer[last]!]!)) continue;
+      i = K - 1;
+    }
+    while (i > 0) {
+      const p = arcPair[first + i - 1]!;
+      if (base[p]! > v || (base[p]! === v && offerRank[offer[p]!]! < rk)) break;
+      arcPair[first + i] = p;
+      i--;
+    }
+    arcPair[first + i] = e;
+  }
+  arcCount[y] = count;
+  for (let j = first; j < first + count; j++) {
+    arcOffer[j] = offer[arcPair[j]!]!;
+    arcBase[j] = base[arcPair[j]!]!;
+  }
+}
+
 /** Runs the augmenting-chain rounds on `d` in place; returns the number of chains applied. */
-export function chainPhase(b: PreparedBatch, cand: Candidates, d: ChainState, rounds: number = CHAIN_ROUNDS): number {
+export function chainPhase(b: PreparedBatch, cand: Candidates, d: ChainState, rounds: number = CHAIN_ROUNDS, arcs: ChainArcs = chainArcs(b.orders.length)): number {
   const { start, offer, base } = cand;
   const { offerFree, orderGpus, offerRank } = b;
   const m = b.orders.length;
@@ -53,41 +105,8 @@ export function chainPhase(b: PreparedBatch, cand: Candidates, d: ChainState, ro
     }
   };
 
-  // Arcs of a served order: its K best candidate pairs by (base desc, versionId asc), found on first use.
-  const arcLoaded = new Uint8Array(m);
-  const arcCount = new Int32Array(m);
-  const arcPair = new Int32Array(m * K);
-  // The arcs' offers and bases side by side (read in sequence by the search, not through the candidate lists).
-  const arcOffer = new Int32Array(m * K);
-  const arcBase = new Int32Array(m * K);
-  const loadArcs = (y: number): void => {
-    arcLoaded[y] = 1;
-    let count = 0;
-    const first = y * K;
-    for (let e = start[y]!, end = start[y + 1]!; e < end; e++) {
-      const v = base[e]!;
-      const rk = offerRank[offer[e]!]!;
-      let i: number;
-      if (count < K) i = count++;
-      else {
-        const last = arcPair[first + K - 1]!;
-        if (v < base[last]! || (v === base[last]! && rk > offerRank[offer[last]!]!)) continue;
-        i = K - 1;
-      }
-      while (i > 0) {
-        const p = arcPair[first + i - 1]!;
-        if (base[p]! > v || (base[p]! === v && offerRank[offer[p]!]! < rk)) break;
-        arcPair[first + i] = p;
-        i--;
-      }
-      arcPair[first + i] = e;
-    }
-    arcCount[y] = count;
-    for (let j = first; j < first + count; j++) {
-      arcOffer[j] = offer[arcPair[j]!]!;
-      arcBase[j] = base[arcPair[j]!]!;
-    }
-  };
+  const { arcLoaded, arcCount, arcPair, arcOffer, arcBase } = arcs;
+  const loadArcs = (y: number): void => loadOrderArcs(cand, b, arcs, y);
 
   // Labels per (layer, offer): the best partial chain found whose last order is about to enter the offer. lPrev
   // is the offer that order leaves (the label one layer up), or for layer 0 the source's own offer (-1: none).

@@ -18,7 +18,7 @@
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
 import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
-import { chainPhase } from "./chains.js";
+import { chainArcs, chainPhase, CHAIN_ROUNDS } from "./chains.js";
 import { headroomDelta, headroomValue } from "./value.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
@@ -759,10 +759,11 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   repairPhase(b, cand, d);
   // Orders that only a chain of moves can serve, and served orders that only such a chain can improve; then one
   // more improve and swap pass, whose moves may open new chains.
-  chainPhase(b, cand, d);
+  const arcs = chainArcs(b.orders.length);
+  chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
   improvePhase(b, cand, d);
   swapPhase(b, cand, d);
-  chainPhase(b, cand, d);
+  chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
   return d;
 }
 
