@@ -13,7 +13,9 @@
  * Phase 1 runs twice: the first pass prices every offer it fills at what taking it costs its occupants, the second
  * competes at those prices. Phase 2 (docs §7) then repairs what greedy typically loses: an order left out because
  * earlier orders took the GPUs it needed while one of them could have gone elsewhere (or is worth less), an order
- * that a better offer now has room for, and pairs of orders better off with each other's offers.
+ * that a better offer now has room for, and pairs of orders better off with each other's offers. Phase 3 (docs
+ * §7.6, chains.ts) serves what needs several orders to move along a chain, and moves served orders along such
+ * chains when that raises the objective.
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
