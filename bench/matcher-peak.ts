@@ -1,16 +1,33 @@
 /**
- * Run by bench/matcher.bench.ts in a fresh process, so that `matcher.peak_rss_mb` is the matcher's own peak and not
- * that of a bench process which has run other benches (a chain, libp2p nodes) before: generates the 10 000 × 10 000
- * instance of the timing bench, matches and hashes it three times, and prints the process's peak resident memory
- * (VmHWM, MB) as one JSON line. Not `process.resourceUsage().maxRSS`: Linux carries the parent's high-water mark
- * into a child across fork and exec, so a child of a big bench process reported the parent's peak.
+ * Run by bench/matcher.bench.ts in a fresh process (`tsx bench/matcher-peak.ts [first|multizone]`), so that its
+ * figures are the matcher's own and not those of a bench process which has run other benches before: generates
+ * the 10 000 × 10 000 mixed-size instance of the timing bench (first generator, or the second with `multizone`),
+ * times the FIRST matchBatch + assignmentsHash of the process (what an operator pays after a restart: nothing
+ * compiled or warmed yet), runs two more, and prints the process's peak resident memory (VmHWM, MB) as one JSON
+ * line. Not `process.resourceUsage().maxRSS`: Linux carries the parent's high-water mark into a child across fork
+ * and exec, so a child of a big bench process reported the parent's peak.
  */
 import { peakRssMb } from "../deploy/devnet/processes.js";
 import { assignmentsHash } from "../protocol/matching/encode.js";
 import { matchBatch } from "../protocol/matching/engine.js";
 import { generateInstance, seedOf } from "../test/support/matching/generator.js";
+import { generateMultizoneMarket, multizoneSeedOf } from "../test/support/matching/multizone-generator.js";
 
-const inputs = generateInstance({ seed: 401, orders: 10_000, offers: 10_000, sizes: "mixed", supply: "balanced" });
+const second = process.argv[2] === "multizone";
+const inputs = second
+  ? generateMultizoneMarket({ seed: 401, orders: 10_000, offers: 10_000, sizes: "mixed", regime: "balanced" })
+  : generateInstance({ seed: 401, orders: 10_000, offers: 10_000, sizes: "mixed", supply: "balanced" });
+const seed = (i: number) => (second ? multizoneSeedOf(i) : seedOf(i));
 const beforeMb = Math.round((await peakRssMb(process.pid)) ?? Number.NaN);
-for (let i = 0; i < 3; i++) assignmentsHash(matchBatch(inputs, seedOf(i)).assignments);
-process.stdout.write(`${JSON.stringify({ peakMb: Math.round((await peakRssMb(process.pid)) ?? Number.NaN), beforeMatchMb: beforeMb })}\n`);
+const cpu = (): number => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+const w = performance.now();
+const c = cpu();
+assignmentsHash(matchBatch(inputs, seed(0)).assignments);
+const coldMs = Math.round(performance.now() - w);
+const coldCpuMs = Math.round(cpu() - c);
+for (let i = 1; i < 3; i++) assignmentsHash(matchBatch(inputs, seed(i)).assignments);
+const peakMb = Math.round((await peakRssMb(process.pid)) ?? Number.NaN);
+process.stdout.write(`${JSON.stringify({ peakMb, beforeMatchMb: beforeMb, coldMs, coldCpuMs })}\n`);

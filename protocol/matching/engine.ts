@@ -13,12 +13,15 @@
  * Phase 1 runs twice: the first pass prices every offer it fills at what taking it costs its occupants, the second
  * competes at those prices. Phase 2 (docs §7) then repairs what greedy typically loses: an order left out because
  * earlier orders took the GPUs it needed while one of them could have gone elsewhere (or is worth less), an order
- * that a better offer now has room for, and pairs of orders better off with each other's offers.
+ * that a better offer now has room for, and pairs of orders better off with each other's offers. Phase 3 (docs
+ * §7.6, chains.ts) serves what needs several orders to move along a chain, and moves served orders along such
+ * chains when that raises the objective.
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
 import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
-import { headroomSum, unitHeadroom } from "./score.js";
+import { chainArcs, chainPhase, CHAIN_ROUNDS } from "./chains.js";
+import { headroomDelta, headroomValue } from "./value.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
 /** docs §7.4: at most this many repair passes (a pass that changes nothing ends the phase). */
@@ -27,12 +30,8 @@ export const REPAIR_PASSES = 4;
 /** Pairs loaded per order between reloads; affects speed only, never the result. */
 export const DEFAULT_LOAD = 4;
 
-/** docs §6: headroom value of the GPUs [t, t + g) of offer f (w_availability × Σ unitHeadroom). */
-export function headroomValue(b: PreparedBatch, f: number, t: number, g: number): number {
-  const F = b.offerFree[f]!;
-  const C = b.offerTotal[f]!;
-  return b.weights.availability * (g === 1 ? unitHeadroom(F, C, t) : headroomSum(F, C, t, g));
-}
+export { headroomValue } from "./value.js";
+
 
 /** A binary max-heap of (key, order, offer, pair, generation) rows in parallel typed arrays. */
 class PairHeap {
@@ -240,11 +239,6 @@ function pairIndex(cand: Candidates, oi: number, f: number): number {
   return -1;
 }
 
-/** Change of the headroom total of offer f when its taken GPUs go from `from` to `to`. */
-function headroomDelta(b: PreparedBatch, f: number, from: number, to: number): number {
-  if (to === from) return 0;
-  return to > from ? headroomValue(b, f, from, to - from) : -headroomValue(b, f, to, from - to);
-}
 
 /**
  * docs §7.4: repair. Each order left out although it had candidates at R_b, largest first (gpuCount desc, then
@@ -752,7 +746,7 @@ export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): F
 /** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */
 const sharedPool = new ScratchPool();
 
-/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, repair, improve, swap, repair. */
+/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, repair, improve, swap, repair, chains, improve, swap, chains. */
 export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}): Decisions {
   const first = greedyPhase(b, cand, options);
   if (options.greedyOnly) return first;
@@ -765,6 +759,13 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   swapPhase(b, cand, d);
   // Moves out of offers may have made room for orders still open.
   repairPhase(b, cand, d);
+  // Orders that only a chain of moves can serve, and served orders that only such a chain can improve; then one
+  // more improve and swap pass, whose moves may open new chains.
+  const arcs = chainArcs(b.orders.length);
+  chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
+  improvePhase(b, cand, d);
+  swapPhase(b, cand, d);
+  chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
   return d;
 }
 

@@ -13,6 +13,8 @@ import { matchBatch } from "../../../protocol/matching/engine.js";
 import type { MatchInputs } from "../../../protocol/matching/types.js";
 import { generateInstance, seedOf, type InstanceSpec } from "./generator.js";
 import { toJson } from "./json.js";
+import { chainBatch } from "./chain-batch.js";
+import { generateMultizoneMarket, multizoneSeedOf } from "./multizone-generator.js";
 import { tinyBatch } from "./tiny.js";
 
 export interface MatchingVector {
@@ -53,6 +55,19 @@ export function allVectors(): MatchingVector[] {
   return [
     vectorOf("tiny-reasons", "hand-built: two matches and one order left open for each reason code", tinyBatch(), seedOf(1)),
     ...generated.map((g, i) => vectorOf(g.name, g.description, generateInstance(g.spec), seedOf(100 + i))),
+    vectorOf("chain-two-moves", "hand-built: an order served only by an augmenting chain (it enters X, order 1 moves X → Y, order 2 moves Y → Z; docs §7.6)", chainBatch(), seedOf(1)),
+    vectorOf(
+      "multizone-unit-scarce",
+      "second generator: 90 one-GPU orders, 80 offers, most GPUs leased; multi-zone providers, duplicated offers, 18-decimal prices above 2^36",
+      generateMultizoneMarket({ seed: 201, orders: 90, offers: 80, sizes: "unit", regime: "scarce" }),
+      multizoneSeedOf(201),
+    ),
+    vectorOf(
+      "multizone-mixed-balanced",
+      "second generator: 150 orders of 1–16 GPUs, 120 offers (tiny-offer tail, tier orders over many regions, prices clustered at round figures and at the max)",
+      generateMultizoneMarket({ seed: 202, orders: 150, offers: 120, sizes: "mixed", regime: "balanced" }),
+      multizoneSeedOf(202),
+    ),
   ];
 }
 

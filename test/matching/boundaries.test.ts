@@ -1,0 +1,135 @@
+import { expect } from "chai";
+import { GPU_CATALOG } from "../../protocol/market/catalog.js";
+import type { OfferVersion, Order, Provider } from "../../protocol/market/types.js";
+import { matchBatch } from "../../protocol/matching/engine.js";
+import { mixRandom } from "../../protocol/matching/score.js";
+import { UnmatchedReason, type MatchInputs } from "../../protocol/matching/types.js";
+import { DEFAULT_WEIGHTS, REFERENCE_BLOCK, seedOf, WIDE } from "../support/matching/generator.js";
+import { offer, order, provider } from "../support/matching/tiny.js";
+
+/** No random term, so that equal pairs score equally and only the documented tie-breaks decide. */
+const NO_RANDOM = { ...DEFAULT_WEIGHTS, region: DEFAULT_WEIGHTS.region + DEFAULT_WEIGHTS.random, random: 0 };
+
+function batch(providers: Provider[], offers: OfferVersion[], orders: Order[], weights = DEFAULT_WEIGHTS): MatchInputs {
+  return { referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers, offers, orders, weights };
+}
+
+function outcome(inputs: MatchInputs): { served: Map<bigint, bigint>; reason: Map<bigint, UnmatchedReason> } {
+  const r = matchBatch(inputs, seedOf(9));
+  return { served: new Map(r.assignments.map((a) => [a.orderId, a.offerVersionId])), reason: new Map(r.unmatched.map((u) => [u.orderId, u.reason])) };
+}
+
+describe("matcher boundaries (docs/matching.md §4, §5.8, §7.1, §8)", () => {
+  describe("given the random mix of §5.8, computed by hand from its definition", () => {
+    // (r_order, r_offer, expected). x is the finalizer's output; the rows were found by inverting the finalizer
+    // (each step is a bijection on 32-bit words) so that x lands on the edges of ⌊x·10 001 / 2^32⌋:
+    // x = 429 453 → 0, 429 454 → 1 (the first x worth 1), 4 294 537 842 → 9 999, 4 294 537 843 → 10 000, 2^32 − 1 → 10 000.
+    const table: Array<[number, number, number]> = [
+      [0x00000000, 0x00000000, 0], // x = 0
+      [0x00000000, 0x1fdf60ba, 0], // x = 429 453
+      [0x00000000, 0x8a345692, 1], // x = 429 454
+      [0x00000000, 0x26ff1aea, 9_999], // x = 4 294 537 841
+      [0x00000000, 0x6d7be2ff, 9_999], // x = 4 294 537 842
+      [0x00000000, 0xddb4c3a8, 10_000], // x = 4 294 537 843
+      [0x12345678, 0xc7cdb9bc, 10_000], // x = 2^32 − 1
+      [0x12345678, 0xfae112e8, 5_000], // x = 2^31
+      [0x00000001, 0x00000000, 4_083], // x = 0x688990c0
+      [0xdeadbeef, 0xcafebabe, 2_111], // x = 0x360a5554
+      [0xffffffff, 0x00000001, 5_923], // x = 0x97a1065a
+    ];
+    for (const [a, b, want] of table) {
+      it(`mix(0x${a.toString(16)}, 0x${b.toString(16)}) should be ${want}`, () => {
+        expect(mixRandom(a, b)).to.equal(want);
+        expect(mixRandom(b, a)).to.equal(want); // xor: symmetric
+      });
+    }
+  });
+
+  describe("given an offer priced at, just below and just above the order's max price", () => {
+    // 6-decimal prices (below 2^36) and 18-decimal ones (above 2^36, where the price score keeps only the top
+    // 36 bits: max and max + 1 shift to the same value, so only the full comparison can tell them apart).
+    for (const [label, max, token] of [
+      ["6 decimals", 3_000_000n, undefined],
+      ["18 decimals, above 2^36", 3_000_000_000_000_000_000n, WIDE],
+    ] as const) {
+      for (const [delta, served] of [
+        [-1n, true],
+        [0n, true],
+        [1n, false],
+      ] as const) {
+        it(`${label}: price = max ${delta === 0n ? "" : delta > 0n ? "+ 1" : "− 1"} should ${served ? "be served" : "stay open with PriceAboveMax"}`, () => {
+          const p = provider(1);
+          const o = outcome(
+            batch([p], [offer(1, p, { pricePerGpuHour: max + delta, ...(token ? { paymentToken: token } : {}) })], [order(1, { maxPricePerGpuHour: max, ...(token ? { paymentToken: token } : {}) })]),
+          );
+          expect(o.served.get(1n)).to.equal(served ? 1n : undefined);
+          if (!served) expect(o.reason.get(1n)).to.equal(UnmatchedReason.PriceAboveMax);
+        });
+      }
+    }
+  });
+
+  describe("given a provider's uptime at, just below and just above an order's minimum", () => {
+    for (const [uptime, served] of [
+      [9_499, false],
+      [9_500, true],
+      [9_501, true],
+    ] as const) {
+      it(`uptime ${uptime} vs minimum 9 500: should ${served ? "be served" : "stay open with UptimeTooLow"}`, () => {
+        const p = provider(1, { uptimeBps: uptime });
+        const o = outcome(batch([p], [offer(1, p)], [order(1, { minUptimeBps: 9_500 })]));
+        expect(o.served.has(1n)).to.equal(served);
+        if (!served) expect(o.reason.get(1n)).to.equal(UnmatchedReason.UptimeTooLow);
+      });
+    }
+  });
+
+  describe("given free GPUs at, just below and just above an order's size", () => {
+    for (const [free, served] of [
+      [2, false],
+      [3, true],
+      [4, true],
+    ] as const) {
+      it(`${free} free GPUs for an order of 3: should ${served ? "be served" : "stay open with CapacityTooSmall"}`, () => {
+        const p = provider(1);
+        const o = outcome(batch([p], [offer(1, p, { gpuCount: 8, gpusLeased: 8 - free })], [order(1, { gpuCount: 3 })]));
+        expect(o.served.has(1n)).to.equal(served);
+        if (!served) expect(o.reason.get(1n)).to.equal(UnmatchedReason.CapacityTooSmall);
+      });
+    }
+  });
+
+  describe("given two orders competing for one GPU (greedy ties: larger value, then smaller orderId, §7.1)", () => {
+    // Order 2's max price moves its price score one basis point below, equal to, or above order 1's
+    // (⌊500 000·10 000 / max⌋ = 1 666 at max 3 000 000; 1 665 at 2 999 700; 1 667 at 3 000 300).
+    for (const [max2, winner] of [
+      [2_999_700n, 1n],
+      [3_000_000n, 1n],
+      [3_000_300n, 2n],
+    ] as const) {
+      it(`order 2 at max ${max2}: order ${winner} should get the GPU and the other stay open with CapacityTaken`, () => {
+        const p = provider(1);
+        const o = outcome(
+          batch([p], [offer(1, p, { gpuCount: 8, gpusLeased: 7 })], [order(1, { maxPricePerGpuHour: 3_000_000n }), order(2, { maxPricePerGpuHour: max2 })], NO_RANDOM),
+        );
+        expect([...o.served]).to.deep.equal([[winner, 1n]]);
+        expect(o.reason.get(winner === 1n ? 2n : 1n)).to.equal(UnmatchedReason.CapacityTaken);
+      });
+    }
+  });
+
+  describe("given one order and two offers of equal value (ties: smaller versionId, §7.1)", () => {
+    for (const [price2, chosen] of [
+      [2_500_300n, 1n],
+      [2_500_000n, 1n],
+      [2_499_700n, 2n],
+    ] as const) {
+      it(`offer 2 asking ${price2}: the order should take offer ${chosen}`, () => {
+        const p = provider(1);
+        const q = provider(2);
+        const o = outcome(batch([p, q], [offer(1, p), offer(2, q, { pricePerGpuHour: price2 })], [order(1)], NO_RANDOM));
+        expect(o.served.get(1n)).to.equal(chosen);
+      });
+    }
+  });
+});
