@@ -11,12 +11,12 @@ import {
   type AddPartialVerdict,
   type AggregationPoolModules,
   type AggregationPoolOpts,
-  type EquivocationEvidence,
   type ReadyResult,
 } from "./pool.js";
 import { candidateDigest, seedMatchesProof, type ResultCandidate, type ResultContext, type ResultSource } from "./result.js";
 import { buildSubmission, checkSubmission, type ResultSubmission } from "./submission.js";
-import { isBatchOverError, revertErrorName, type SubmitOutcome, type Submitter } from "./submitter.js";
+import { revertErrorName } from "../protocol/chain/revert.js";
+import { isBatchOverError, type SubmitOutcome, type Submitter } from "./submitter.js";
 import type { PartialSignature } from "./types.js";
 
 export interface AggregatorOpts extends AggregationPoolOpts, ResultContext {
@@ -114,10 +114,6 @@ export class Aggregator {
 
   outcome(batch: bigint): BatchOutcome | undefined {
     return this.#outcomes.get(batch);
-  }
-
-  evidence(): readonly EquivocationEvidence[] {
-    return this.pool.evidence();
   }
 
   async #candidateFor(ready: ReadyResult): Promise<ResultCandidate | null> {

@@ -21,7 +21,8 @@ import {
 } from "viem";
 import { serviceManagerAbi } from "../protocol/chain/abi.js";
 import type { ResultSubmission } from "./submission.js";
-import { BATCH_OVER_ERROR_NAMES, revertErrorName, type SubmitOutcome, type Submitter } from "./submitter.js";
+import { revertErrorName } from "../protocol/chain/revert.js";
+import { BATCH_OVER_ERROR_NAMES, type SubmitOutcome, type Submitter } from "./submitter.js";
 
 export interface ChainSubmitterOpts {
   serviceManager: Address;

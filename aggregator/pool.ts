@@ -64,15 +64,6 @@ export type AddPartialVerdict =
   | { status: "held"; code: AggregatorErrorCode.BatchNotSeen | AggregatorErrorCode.OperatorSetNotLoaded }
   | { status: "ignored"; code: AggregatorErrorCode };
 
-/** Two valid signatures of one operator on different results of one batch: what a slashing proof needs. */
-export interface EquivocationEvidence {
-  batch: bigint;
-  referenceBlock: bigint;
-  operatorId: Hex;
-  first: PartialSignature;
-  second: PartialSignature;
-}
-
 export interface ResultTally {
   resultHash: Hex;
   /** Verified signers, by operator id. */
@@ -172,7 +163,6 @@ export class AggregationPool {
   readonly #indexed = new WeakMap<OperatorSetAtBlock, IndexedSet>();
   #queue: Queued[] = [];
   #held: Held[] = [];
-  readonly #evidence: EquivocationEvidence[] = [];
   #head = 0n;
 
   constructor(opts: AggregationPoolOpts, modules: AggregationPoolModules) {
@@ -301,11 +291,6 @@ export class AggregationPool {
     return s === undefined ? [] : [...s.results.values()];
   }
 
-  /** Equivocation evidence gathered so far; the node turns each into a slashing proof. */
-  evidence(): readonly EquivocationEvidence[] {
-    return this.#evidence;
-  }
-
   /** Forget a batch (final on-chain, abandoned, or submitted): later partials for it are ignored. */
   markDone(batch: bigint): void {
     this.#batches.delete(batch);
@@ -384,14 +369,14 @@ export class AggregationPool {
     const opId = operator.operatorId.toLowerCase() as Hex;
     if (op.verified.size > 0 && !op.verified.has(key)) {
       // Two valid signatures on different results of one batch. Only the first one counts toward a quorum, so an
-      // equivocator cannot help two conflicting results at once; both go out as evidence.
+      // equivocator cannot help two conflicting results at once. The operators, which hold the assignments hashes
+      // behind both digests, send the slashing proof (operator/equivocation.ts); here it is counted and logged.
       const first = op.verified.values().next().value!;
       op.equivocated = true;
-      this.#evidence.push({ batch: state.info.batch, referenceBlock: state.info.referenceBlock, operatorId: opId, first, second: partial });
       this.#m.metrics?.equivocations.inc();
       this.#m.logger.warn(
-        { batch: state.info.batch, operatorId: opId, first: first.resultHash, second: partial.resultHash },
-        "aggregator: operator signed two different results for one batch; evidence recorded",
+        { event: "operator_equivocated", batch: state.info.batch, operatorId: opId, first: first.resultHash, second: partial.resultHash },
+        "aggregator: operator signed two different results for one batch",
       );
       return;
     }

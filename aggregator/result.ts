@@ -3,10 +3,10 @@
  * the contract needs the list itself. The aggregator gets candidate lists from its ResultSource (its own matcher
  * run at R_b) and from gossip, and accepts a list only if it hashes, with the batch's context, to the signed digest.
  */
-import { encodeAbiParameters, keccak256 } from "viem";
 import type { G1Point, Hex } from "../protocol/bls/index.js";
 import { resultMessageDigest, seedFromSignature } from "../protocol/avs/messages.js";
-import { ASSIGNMENTS_ABI, type Assignment } from "../protocol/market/types.js";
+import type { Assignment } from "../protocol/market/types.js";
+import { assignmentsHash } from "../protocol/matching/encode.js";
 import type { BatchInfo } from "./types.js";
 
 /**
@@ -40,14 +40,6 @@ export interface ResultSource {
 export interface ResultContext {
   chainId: bigint;
   serviceManager: Hex;
-}
-
-/**
- * keccak256(abi.encode(Assignment[])), PROTOCOL.md 3.4. The same function as protocol/matching's assignmentsHash;
- * kept here so the aggregator does not depend on the matcher's module being present.
- */
-export function assignmentsHash(assignments: readonly Assignment[]): Hex {
-  return keccak256(encodeAbiParameters(ASSIGNMENTS_ABI, [assignments as Assignment[]]));
 }
 
 /** The digest operators sign for this candidate of this batch. */

@@ -376,6 +376,7 @@ export class OperatorNode {
   private onBlock(n: bigint): void {
     this.table.onBlock(n);
     this.opMetrics.headBlock.set(Number(n));
+    if (this.equivocation.pendingRetries > 0) this.track(this.equivocation.retryFailed(), "equivocation");
     for (const info of [...this.closeRetries.values()]) {
       this.closeRetries.delete(info.batch);
       this.track(this.onBatchClosed(info, true), "close");

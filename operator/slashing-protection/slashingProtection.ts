@@ -95,23 +95,6 @@ export class SlashingProtection {
     return this.repos[duty].get(key);
   }
 
-  /**
-   * This operator's records for batches ≥ fromBatch, in batch order: what a restarted node re-gossips for the
-   * batches still open.
-   */
-  async recordsFrom(duty: SigningDuty, operatorId: Hex, fromBatch: bigint): Promise<(SignedMessageRecord & { batch: bigint })[]> {
-    validate({ operatorId, batch: fromBatch });
-    const out: (SignedMessageRecord & { batch: bigint })[] = [];
-    const wanted = operatorId.toLowerCase();
-    // Keys are operatorId ‖ batch: scanning from (operatorId, fromBatch) meets this operator's batches in order,
-    // then the next operator's, where the scan stops.
-    for await (const { id, value } of this.repos[duty].entries({ gte: { operatorId, batch: fromBatch } })) {
-      if (id.operatorId.toLowerCase() !== wanted) break;
-      out.push({ ...value, batch: id.batch });
-    }
-    return out;
-  }
-
   private async checkAndInsertUnlocked(duty: SigningDuty, key: SigningKey, messageHash: Hex): Promise<CheckOutcome> {
     const existing = await this.repos[duty].get(key);
     if (existing === undefined) {

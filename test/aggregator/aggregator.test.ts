@@ -19,12 +19,10 @@ import {
   Aggregator,
   AggregatorError,
   AggregatorErrorCode,
-  assignmentsHash,
   buildSubmission,
   checkSubmission,
   createG2KeySummer,
   isBatchOverError,
-  revertErrorName,
   type G2KeySummer,
   type ResultCandidate,
   type ResultSource,
@@ -34,6 +32,8 @@ import {
   type BatchInfo,
 } from "../../aggregator/index.js";
 import { AggregationPool } from "../../aggregator/pool.js";
+import { revertErrorName } from "../../protocol/chain/revert.js";
+import { assignmentsHash } from "../../protocol/matching/encode.js";
 import {
   CTX,
   CountingMetrics,

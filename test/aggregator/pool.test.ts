@@ -158,8 +158,8 @@ describe("aggregator/pool", function () {
       expect(metrics.count(`partials{outcome=ignored,code=${AggregatorErrorCode.DuplicatePartial}}`)).to.equal(2);
     });
 
-    it("given an operator signing two results of one batch → it should record both partials as evidence and count only the first", () => {
-      const { pool, batch, digest, metrics } = setup(sixteen);
+    it("given an operator signing two results of one batch → it should log both results and count only the first", () => {
+      const { pool, batch, digest, metrics, logger } = setup(sixteen);
       const other = digestFor(batch, makeCandidate(sixteen[0]!.sk, "b1", sampleAssignments(2, 50)));
       const eq = sixteen[5]!;
       const first = partialOf(eq, 1n, digest);
@@ -167,15 +167,8 @@ describe("aggregator/pool", function () {
       expect(pool.addPartial(first).status).to.equal("queued");
       expect(pool.addPartial(second).status).to.equal("queued");
       pool.flush();
-      const ev = pool.evidence();
-      expect(ev).to.have.length(1);
-      expect(ev[0]!.operatorId).to.equal(eq.info.operatorId);
-      expect(ev[0]!.first).to.deep.equal(first);
-      expect(ev[0]!.second).to.deep.equal(second);
-      expect(ev[0]!.referenceBlock).to.equal(R);
-      // Both are real signatures of this operator, as a slashing proof needs.
-      expect(verify(eq.info.pkG2, ev[0]!.first.resultHash, ev[0]!.first.signature)).to.equal(true);
-      expect(verify(eq.info.pkG2, ev[0]!.second.resultHash, ev[0]!.second.signature)).to.equal(true);
+      const seen = logger.lines.filter((l) => (l.obj as { event?: string }).event === "operator_equivocated");
+      expect(seen.map((l) => l.obj)).to.deep.equal([{ event: "operator_equivocated", batch: 1n, operatorId: eq.info.operatorId, first: digest, second: other }]);
       expect(metrics.count("equivocations")).to.equal(1);
       const tallies = pool.tallies(1n);
       expect(tallies).to.have.length(1);
@@ -184,14 +177,14 @@ describe("aggregator/pool", function () {
       expect(pool.addPartial(partialOf(eq, 1n, third))).to.deep.equal({ status: "ignored", code: AggregatorErrorCode.OperatorEquivocated });
     });
 
-    it("given a forged second result for an honest operator → it should drop the forgery and record no evidence", () => {
-      const { pool, batch, digest } = setup(sixteen);
+    it("given a forged second result for an honest operator → it should drop the forgery and see no equivocation", () => {
+      const { pool, batch, digest, metrics } = setup(sixteen);
       const other = digestFor(batch, makeCandidate(sixteen[0]!.sk, "b1", sampleAssignments(2, 50)));
       const victim = sixteen[4]!;
       pool.addPartial(partialOf(victim, 1n, digest));
       pool.addPartial({ ...partialOf(victim, 1n, other), signature: sixteen[9]!.sk.sign(other) });
       pool.flush();
-      expect(pool.evidence()).to.have.length(0);
+      expect(metrics.count("equivocations")).to.equal(0);
       expect(pool.tallies(1n)[0]!.signers.has(victim.info.operatorId)).to.equal(true);
     });
 

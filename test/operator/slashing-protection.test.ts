@@ -95,13 +95,6 @@ describe("operator/slashing-protection", () => {
       expect((await sp.checkAndInsert(SigningDuty.Seed, { operatorId: OP_A, batch: 1n }, HASH_2)).status).to.equal("new");
       await expectCode(sp.checkAndInsert(SigningDuty.Seed, { operatorId: OP_A, batch: 1n }, HASH_1), SlashingProtectionErrorCode.DoubleSign);
     });
-
-    it("should list one operator's records from a batch on, in batch order", async () => {
-      for (const batch of [300n, 2n, 256n, 1n]) await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch }, HASH_1);
-      await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_B, batch: 3n }, HASH_2);
-      const records = await sp.recordsFrom(SigningDuty.Result, OP_A, 2n);
-      expect(records.map((r) => r.batch)).to.deep.equal([2n, 256n, 300n]);
-    });
   });
 
   describe("given concurrent conflicting requests for one key", () => {
