@@ -4,6 +4,7 @@
  * seen; by gossip: addPartial, addAssignmentList. Any party may run one and several may race; losing the race is
  * an ordinary outcome, logged as info. See docs/aggregator.md.
  */
+import { BatchStatus } from "../protocol/chain/batches.js";
 import { AggregatorError, AggregatorErrorCode } from "./errors.js";
 import type { G2KeySummer } from "./keySum.js";
 import {
@@ -68,7 +69,7 @@ export class Aggregator {
   addAssignmentList(batch: bigint, candidate: ResultCandidate): AddListVerdict {
     if (this.#outcomes.has(batch)) return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
     const info = this.#m.batches.get(batch);
-    if (info !== null && info.status !== "open") return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
+    if (info !== null && info.status !== BatchStatus.Open) return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
     if (info === null && batch <= this.#m.batches.latestClosed()) return { status: "ignored", code: AggregatorErrorCode.UnknownBatch };
     if (info === null && batch > this.#m.batches.latestClosed() + this.#maxAhead) return { status: "ignored", code: AggregatorErrorCode.BatchTooFarAhead };
     if (!seedMatchesProof(candidate)) return { status: "ignored", code: AggregatorErrorCode.SeedMismatch };
@@ -102,7 +103,7 @@ export class Aggregator {
   async #submitReady(): Promise<void> {
     for (const b of [...this.#lists.keys(), ...this.#own.keys()]) {
       const info = this.#m.batches.get(b);
-      const over = info === null ? b <= this.#m.batches.latestClosed() : info.status !== "open";
+      const over = info === null ? b <= this.#m.batches.latestClosed() : info.status !== BatchStatus.Open;
       if (this.#outcomes.has(b) || over) {
         this.#lists.delete(b);
         this.#own.delete(b);

@@ -25,7 +25,7 @@ import type { G2KeySummer } from "./keySum.js";
 import type { ReadyResult } from "./pool.js";
 import { assignmentsHash } from "../protocol/matching/encode.js";
 import { candidateDigest, type ResultCandidate, type ResultContext, type SeedProof } from "./result.js";
-import type { OperatorSetAtBlock } from "./types.js";
+import type { OperatorSetAtBlock } from "../protocol/chain/operatorSets.js";
 
 export interface ResultSubmission {
   batch: bigint;

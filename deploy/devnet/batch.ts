@@ -11,12 +11,14 @@ import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
 import type { Assignment } from "../../protocol/market/types.js";
 import { operatorId } from "../../protocol/bls/index.js";
+import type { BatchTiming } from "../../protocol/chain/batches.js";
 import { mined, type DevnetChain } from "./chain.js";
 
 /** ServiceManager BatchStatus. */
 const STATUS = { None: 0, Closed: 1, Final: 2, Abandoned: 3 } as const;
 
-export interface ClosedBatch {
+/** A close the devnet sent, as its receipt showed it. */
+export interface BatchClose {
   batch: bigint;
   referenceBlock: bigint;
   closedAt: bigint;
@@ -25,7 +27,7 @@ export interface ClosedBatch {
   closedAtMs: number;
 }
 
-export interface BatchReport {
+export interface DevnetBatchReport {
   batch: bigint;
   status: "final" | "abandoned";
   referenceBlock: bigint;
@@ -55,25 +57,16 @@ export interface BatchReport {
   applied: { orderId: bigint; offerVersionId: bigint; pricePerGpuHour: bigint }[];
 }
 
-export interface BatchTiming {
-  batchInterval: number;
-  seedTimeout: number;
-  batchTimeout: number;
-}
-
-export async function batchTiming(chain: DevnetChain, sm: Address): Promise<BatchTiming> {
-  const t = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "batchTiming" });
-  return { batchInterval: t.batchInterval, seedTimeout: t.seedTimeout, batchTimeout: t.batchTimeout };
-}
-
 /** Mines empty blocks until closeBatch() is allowed in the next block, then sends it from `closer`. */
-export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Address, timing: BatchTiming): Promise<ClosedBatch> {
+export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Address, timing: BatchTiming): Promise<BatchClose> {
   const count = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "batchCount" });
   if (count > 0n) {
     const prev = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "getBatch", args: [count] });
     if (prev.status === STATUS.Closed) throw new Error(`devnet: batch ${count} is still pending; it must be final or abandoned before the next close`);
     const head = await chain.publicClient.getBlockNumber();
-    const earliest = BigInt(Math.max(prev.closedAt + timing.batchInterval, prev.finalizedAt + 1));
+    const afterInterval = BigInt(prev.closedAt) + timing.batchInterval;
+    const afterFinal = BigInt(prev.finalizedAt) + 1n;
+    const earliest = afterInterval > afterFinal ? afterInterval : afterFinal;
     if (head + 1n < earliest) await chain.publicClient.request({ method: "hardhat_mine", params: [`0x${(earliest - head - 1n).toString(16)}`] } as never);
   }
   const hash = await chain.wallet(closer).writeContract({ account: closer, chain: chain.chain, address: sm, abi: serviceManagerAbi, functionName: "closeBatch" });
@@ -92,12 +85,12 @@ export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Ad
 export async function waitBatchOutcome(
   chain: DevnetChain,
   sm: Address,
-  closed: ClosedBatch,
+  closed: BatchClose,
   timing: BatchTiming,
   opts: { abandoner: Address; wallGuardMs: number; pollMs?: number },
 ): Promise<{ status: "final" | "abandoned"; finalizedAt: bigint | null; seenAtMs: number }> {
   const started = Date.now();
-  const deadline = closed.closedAt + BigInt(timing.batchTimeout);
+  const deadline = closed.closedAt + timing.batchTimeout;
   let lastHeadCheck = 0;
   let head = closed.closedAt;
   for (;;) {
@@ -132,13 +125,13 @@ export async function waitBatchOutcome(
 export async function reportBatch(
   chain: DevnetChain,
   addrs: SystemAddresses,
-  closed: ClosedBatch,
+  closed: BatchClose,
   outcome: { status: "final" | "abandoned"; finalizedAt: bigint | null; seenAtMs: number },
-): Promise<BatchReport> {
+): Promise<DevnetBatchReport> {
   const pc = chain.publicClient;
   const sm = addrs.serviceManager;
   const [inputs, set] = await Promise.all([readMatchInputs(pc, addrs, closed.referenceBlock), readOperatorSet(pc, addrs.operatorRegistry, closed.referenceBlock)]);
-  const base: BatchReport = {
+  const base: DevnetBatchReport = {
     batch: closed.batch,
     status: outcome.status,
     referenceBlock: closed.referenceBlock,

@@ -3,6 +3,7 @@
  * chain client or BLS implementation: the node passes in its own (PROTOCOL.md data path: chain → p2p).
  */
 import type { Hex } from "viem";
+import type { BatchStatus } from "../chain/batches.js";
 import type { G1Like } from "./points.js";
 
 /** Checks one BLS signature (G1) over a 32-byte keccak digest against a G2 public key. */
@@ -18,13 +19,6 @@ export interface RegisteredOperator<PublicKeyG2 = unknown> {
 /** The operator set as it was at a reference block (the registry's checkpoints). */
 export interface OperatorSetView<PublicKeyG2 = unknown> {
   operatorAt(operatorId: Hex, referenceBlock: bigint): RegisteredOperator<PublicKeyG2> | undefined | Promise<RegisteredOperator<PublicKeyG2> | undefined>;
-}
-
-export enum BatchStatus {
-  /** Closed on-chain, not final: signatures for it are wanted. */
-  Open = "open",
-  Final = "final",
-  Abandoned = "abandoned",
 }
 
 /** What this node knows of one closed batch. */

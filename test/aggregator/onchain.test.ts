@@ -10,9 +10,10 @@ import { createBlsVerifier, verify, type Hex } from "../../protocol/bls/index.js
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { assignmentsHash } from "../../protocol/matching/encode.js";
 import { AggregationPool, buildSubmission, checkSubmission, createG2KeySummer } from "../../aggregator/index.js";
-import type { OperatorSetAtBlock } from "../../aggregator/types.js";
+import type { OperatorSetAtBlock } from "../../protocol/chain/operatorSets.js";
+import { toOperatorId } from "../../protocol/chain/ids.js";
 import { deployAvs, makeOperator, register, MIN_STAKE } from "../support/avs.js";
-import { TestBatchView, TestOperatorSets, RecordingLogger, makeCandidate, sampleAssignments } from "../support/aggregator.js";
+import { newBatchTable, closeBatch, TestOperatorSets, RecordingLogger, makeCandidate, sampleAssignments } from "../support/aggregator.js";
 
 describe("aggregator against the real OperatorRegistry and BLSSignatureChecker", function () {
   this.timeout(120_000);
@@ -26,13 +27,13 @@ describe("aggregator against the real OperatorRegistry and BLSSignatureChecker",
     const apk = await avs.registry.read.apkAt([Number(R)]);
     const set: OperatorSetAtBlock = {
       referenceBlock: R,
-      operators: raw.map((o) => ({ operatorId: o.operatorId as Hex, pkG1: o.pkG1, pkG2: { X: o.pkG2.X, Y: o.pkG2.Y }, stake: o.stake }))
+      operators: raw.map((o) => ({ operatorId: toOperatorId(o.operatorId), pkG1: o.pkG1, pkG2: { X: o.pkG2.X, Y: o.pkG2.Y }, stake: o.stake }))
         .sort((a, b) => (BigInt(a.operatorId) < BigInt(b.operatorId) ? -1 : 1)),
       totalStake: await avs.registry.read.totalStakeAt([Number(R)]),
       apkG1: apk,
     };
-    const batches = new TestBatchView();
-    batches.close(7n, R);
+    const batches = newBatchTable();
+    closeBatch(batches, 7n, R);
     const sets = new TestOperatorSets();
     sets.put(set);
     const ctx = { chainId: avs.chainId, serviceManager: avs.avs.address as Hex };

@@ -13,7 +13,8 @@ import { AggregationPool, AggregatorErrorCode, createAggregatorMetrics, type Agg
 import {
   CountingMetrics,
   RecordingLogger,
-  TestBatchView,
+  newBatchTable,
+  closeBatch,
   TestOperatorSets,
   makeCandidate,
   makeOperators,
@@ -42,11 +43,11 @@ describe("aggregator/pool", function () {
   });
 
   function setup(ops: TestOperator[], opts: AggregationPoolOpts = {}) {
-    const batches = new TestBatchView();
+    const batches = newBatchTable();
     const sets = new TestOperatorSets();
     const logger = new RecordingLogger();
     const metrics = new CountingMetrics();
-    const batch = batches.close(1n, R);
+    const batch = closeBatch(batches, 1n, R);
     sets.put(setOf(R, ops));
     const pool = new AggregationPool(opts, { verifier: mcl, batches, operatorSets: sets, logger, metrics });
     pool.onNewBlock(R + 1n);
@@ -225,7 +226,7 @@ describe("aggregator/pool", function () {
       const later = [...four, outsider];
       sets.put(setOf(R + 10n, later));
       expect(pool.addPartial(partialOf(outsider, 1n, digest)).status).to.equal("ignored");
-      const b2 = batches.close(2n, R + 10n);
+      const b2 = closeBatch(batches, 2n, R + 10n);
       const d2 = digestFor(b2, makeCandidate(four[0]!.sk, "b2", sampleAssignments(1)));
       expect(pool.addPartial(partialOf(outsider, 2n, d2))).to.deep.equal({ status: "queued" });
       expect(pool.flush()).to.equal(1);
@@ -251,7 +252,7 @@ describe("aggregator/pool", function () {
       }
       expect(pool.heldCount).to.equal(3);
       expect(metrics.gauges.get("heldPartials")).to.equal(3);
-      batches.close(2n, R + 10n);
+      closeBatch(batches, 2n, R + 10n);
       pool.onBatchClosed(2n);
       expect(pool.heldCount).to.equal(0);
       expect(pool.flush()).to.equal(3);
@@ -261,7 +262,7 @@ describe("aggregator/pool", function () {
 
     it("given the operator set at R_b not loaded yet → it should hold and accept once it is", () => {
       const { pool, batches, sets } = setup(four);
-      const b2 = batches.close(2n, R + 10n);
+      const b2 = closeBatch(batches, 2n, R + 10n);
       const d2 = digestFor(b2, makeCandidate(four[0]!.sk, "b2", sampleAssignments(2)));
       expect(pool.addPartial(partialOf(four[0]!, 2n, d2))).to.deep.equal({ status: "held", code: AggregatorErrorCode.OperatorSetNotLoaded });
       sets.put(setOf(R + 10n, four));
@@ -300,7 +301,7 @@ describe("aggregator/pool", function () {
       const { pool, batches, digest } = setup(four);
       pool.addPartial(partialOf(four[0]!, 1n, digest));
       pool.flush();
-      batches.setStatus(1n, "final");
+      batches.markFinal(1n);
       pool.onNewBlock(R + 3n);
       expect(pool.tallies(1n)).to.have.length(0);
       expect(pool.addPartial(partialOf(four[1]!, 1n, digest))).to.deep.equal({ status: "ignored", code: AggregatorErrorCode.BatchNotOpen });
@@ -308,7 +309,7 @@ describe("aggregator/pool", function () {
 
     it("given an old batch the view no longer knows → it should ignore it with UnknownBatch", () => {
       const { pool, batches, digest } = setup(four);
-      batches.close(5n, R + 40n);
+      closeBatch(batches, 5n, R + 40n);
       expect(pool.addPartial({ ...partialOf(four[0]!, 1n, digest), batch: 3n })).to.deep.equal({ status: "ignored", code: AggregatorErrorCode.UnknownBatch });
     });
 
@@ -330,7 +331,7 @@ describe("aggregator/pool", function () {
     });
 
     it("given options out of range → it should throw a RangeError naming the option", () => {
-      const m = { verifier: mcl, batches: new TestBatchView(), operatorSets: new TestOperatorSets(), logger: new RecordingLogger(), metrics: null };
+      const m = { verifier: mcl, batches: newBatchTable(), operatorSets: new TestOperatorSets(), logger: new RecordingLogger(), metrics: null };
       expect(() => new AggregationPool({ quorumThresholdBps: 0 }, m)).to.throw(RangeError, /quorumThresholdBps/);
       expect(() => new AggregationPool({ quorumThresholdBps: 10_001 }, m)).to.throw(RangeError, /quorumThresholdBps/);
       expect(() => new AggregationPool({ waitBlocks: -1 }, m)).to.throw(RangeError, /waitBlocks/);
@@ -340,9 +341,9 @@ describe("aggregator/pool", function () {
   describe("given the noble reference engine instead of mcl", () => {
     it("should drop the same bad partial and reach the same tally", async () => {
       const noble = await createBlsVerifier("noble");
-      const batches = new TestBatchView();
+      const batches = newBatchTable();
       const sets = new TestOperatorSets();
-      const batch = batches.close(1n, R);
+      const batch = closeBatch(batches, 1n, R);
       sets.put(setOf(R, four));
       const digest = digestFor(batch, makeCandidate(four[0]!.sk, "b1", sampleAssignments(3)));
       const tallies = [noble, mcl].map((verifier) => {
@@ -362,9 +363,9 @@ describe("aggregator/pool", function () {
   describe("given prom-client metrics", () => {
     it("should expose verdicts by code, equivocations and quorum blocks under matchnet_aggregator_*", async () => {
       const register = new Registry();
-      const batches = new TestBatchView();
+      const batches = newBatchTable();
       const sets = new TestOperatorSets();
-      const batch = batches.close(1n, R);
+      const batch = closeBatch(batches, 1n, R);
       sets.put(setOf(R, four));
       const pool = new AggregationPool({}, { verifier: mcl, batches, operatorSets: sets, logger: new RecordingLogger(), metrics: createAggregatorMetrics(register) });
       pool.onNewBlock(R + 2n);
