@@ -18,7 +18,7 @@ import type { BatchTable } from "../protocol/p2p/batchTable.js";
 import { AggregatorErrorCode } from "./errors.js";
 import type { AggregatorLogger, AggregatorMetrics, PartialSignature } from "./types.js";
 
-/** PROTOCOL.md section 8: the on-chain default of quorumThresholdBps. */
+/** docs/protocol.md §8: the on-chain default of quorumThresholdBps. */
 export const DEFAULT_QUORUM_THRESHOLD_BPS = 6667;
 const BPS = 10_000n;
 

@@ -10,7 +10,7 @@ import { assignmentsHash } from "../protocol/matching/encode.js";
 import type { BatchRecord } from "../protocol/chain/batches.js";
 
 /**
- * The seed proof as ServiceManager.submitResult takes it (PROTOCOL.md 3.2): the leader's BLS signature on the
+ * The seed proof as ServiceManager.submitResult takes it (docs/protocol.md §3.2): the leader's BLS signature on the
  * batch's seed message (seed_b = keccak256(signature)) and the signer's position in the batch's fallback order
  * (0 = the first leader; `leaderOf(b, signerIndex)` names it). The contract checks the signature against that
  * leader's key and refuses an index whose turn has not come (`ServiceManagerSeedSignerNotYetAllowed`).

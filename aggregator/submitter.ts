@@ -10,7 +10,7 @@ import type { ResultSubmission } from "./submission.js";
 export type SubmitOutcome =
   /** The transaction was mined with status success (a mined revert is thrown, so that its name can be decoded). */
   | { kind: "submitted"; txHash: Hex; blockNumber: bigint; gasUsed: bigint }
-  /** Another aggregator's submission landed first: not an error (PROTOCOL.md 3.6, several may race). */
+  /** Another aggregator's submission landed first: not an error (docs/protocol.md §3.6, several may race). */
   | { kind: "alreadyFinal"; errorName: string };
 
 export interface Submitter {

@@ -3,7 +3,7 @@
  * (close events, new heads, final or abandoned batches) and the seed processor adds each seed it verified; it
  * needs no chain access itself, so it is tested by driving blocks by hand.
  *
- * Leader fallback (PROTOCOL.md 3.2): the first leader may produce the seed at once; after every further
+ * Leader fallback (docs/protocol.md §3.2): the first leader may produce the seed at once; after every further
  * `seedTimeoutBlocks` blocks since the close, one more leader of the fallback order may. The contract is the
  * judge; here the count only decides IGNORE (not yet) versus accept for gossip, so a block of skew between
  * nodes costs a delayed relay, never a penalty.
@@ -20,7 +20,7 @@ export interface BatchTableOpts {
 }
 
 export interface BatchTableModules {
-  /** The PROTOCOL.md 3.4 digest: keccak256(abi.encode(RESULT_DOMAIN, chainId, serviceManager, b, R_b, seed_b, resultHash)). */
+  /** The docs/protocol.md §3.4 digest: keccak256(abi.encode(RESULT_DOMAIN, chainId, serviceManager, b, R_b, seed_b, resultHash)). */
   resultMessageHash(batch: bigint, referenceBlock: bigint, seed: Hex, resultHash: Hex): Hex;
 }
 

@@ -1,6 +1,6 @@
 /**
  * What gossip validation needs from the rest of the node, as small interfaces, so this package depends on no
- * chain client or BLS implementation: the node passes in its own (PROTOCOL.md data path: chain → p2p).
+ * chain client or BLS implementation: the node passes in its own (docs/protocol.md, the data path chain → p2p).
  */
 import type { Hex } from "viem";
 import type { BatchStatus } from "../chain/batches.js";
@@ -26,7 +26,7 @@ export interface BatchInfo {
   status: BatchStatus;
   /** R_b: the block before the close; the operator set and inputs are read there. */
   referenceBlock: bigint;
-  /** The digest the leader signs to produce the seed (PROTOCOL.md 3.2). */
+  /** The digest the leader signs to produce the seed (docs/protocol.md §3.2). */
   seedMessageHash: Hex;
   /** Operator ids allowed to produce the seed, in fallback order (fixed at close). */
   leaderOrder: readonly Hex[];
@@ -34,7 +34,7 @@ export interface BatchInfo {
   leadersAllowed: number;
   /**
    * The digest an operator signs for this batch's result with the given assignment hash and seed
-   * (PROTOCOL.md 3.4), or undefined when `seed` is not a seed this node has verified for the batch (not yet
+   * (docs/protocol.md §3.4), or undefined when `seed` is not a seed this node has verified for the batch (not yet
    * arrived, or not a valid seed at all).
    */
   resultMessageHash(resultHash: Hex, seed: Hex): Hex | undefined;

@@ -1,9 +1,7 @@
 /*
- * PENDING: needs the bls-sol branch (contracts/avs, contracts/harness/AvsHarness.sol, test/support/avs.ts) in main.
- * Once it is merged, rename this file to onchain.test.ts. It was run on 2026-11-25 with those files checked out
- * from bls-sol and passed: the local checkSubmission gives exactly the on-chain checkSignatures result, and the
- * pool's equivocation evidence slashes on-chain through AvsHarness.slashEquivocation.
- * (A name not ending in .ts keeps Hardhat's mocha runner and tsc from loading it before then.)
+ * The aggregator core against the real OperatorRegistry and BLSSignatureChecker (through AvsHarness): the local
+ * checkSubmission gives exactly the on-chain checkSignatures result, and the equivocation the pool logs slashes
+ * on-chain through AvsHarness.slashEquivocation.
  */
 import { expect } from "chai";
 import { createBlsVerifier, verify, type Hex } from "../../protocol/bls/index.js";

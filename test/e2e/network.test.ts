@@ -1,5 +1,5 @@
 /**
- * Multi-process end to end (issue 6): real `hardhat node`, real operator and aggregator processes (libp2p on
+ * Multi-process end to end: real `hardhat node`, real operator and aggregator processes (libp2p on
  * 127.0.0.1, LevelDB in temp dirs), driven through the devnet library. One chain is shared by every test, in order:
  * the happy path (3 batches, leases = the TypeScript matcher's output), two aggregators racing, one operator down,
  * two down and one back, and a crash between storing a signature and gossiping it.

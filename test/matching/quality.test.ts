@@ -17,7 +17,7 @@ function ratio(supply: Supply, sizes: "unit" | "mixed", seed: number, n: number)
 }
 
 /*
- * Targets (issue 5): ≥ 98 % of the exact optimum on unit instances, ≥ 95 % of the upper bound on mixed ones. The
+ * Targets (docs/matching.md): ≥ 98 % of the exact optimum on unit instances, ≥ 95 % of the upper bound on mixed ones. The
  * mixed bound is the Lagrangian one (docs §10: each offer packs whole orders), not the flow relaxation, which lets an
  * order split over offers and on "balanced" supply sits ≈ 2 % above the true optimum (on this balanced instance the
  * engine reaches 94.9 % of the flow bound, 96.6 % of the Lagrangian one and 96.9 % of the exact optimum, docs §11).

@@ -71,7 +71,7 @@ export class TestOperatorSet implements OperatorSetView<G2> {
   }
 }
 
-/** Result message digest the way the tests define it; the node uses PROTOCOL.md 3.4's abi encoding. */
+/** Result message digest the way the tests define it; the node uses docs/protocol.md §3.4's abi encoding. */
 export function testResultDigest(batch: bigint, resultHash: Hex, seed: Hex): Hex {
   return keccak256(toHex(`result:${batch}:${resultHash}:${seed}`));
 }
