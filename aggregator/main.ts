@@ -12,41 +12,29 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import { loadAggregatorConfig } from "../protocol/config/load.js";
 import type { AggregatorConfig } from "../protocol/config/schema.js";
 import { unlockAccountKeystoreFile } from "../protocol/keystore/index.js";
-import {
-  EXIT_FAILURE,
-  EXIT_OK,
-  PEER_KEY_FILE,
-  chainOf,
-  checkChainId,
-  loadConfigFile,
-  loadDeploymentFile,
-  parseConfigFlag,
-  readPassword,
-  startupFailure,
-  unlockKeystore,
-} from "../protocol/startup.js";
+import * as startup from "../protocol/startup.js";
 
 /** How often the chain head is polled: a few times per block on a devnet with ~1 s blocks. */
 const CHAIN_POLL_MS = 250;
 
 async function unlockAccount(config: AggregatorConfig): Promise<PrivateKeyAccount> {
-  const password = await readPassword(config.passwordFile);
-  return unlockKeystore("keystorePath", config.keystorePath, () => unlockAccountKeystoreFile(config.keystorePath, password));
+  const password = await startup.readPassword(config.passwordFile);
+  return startup.unlockKeystore("keystorePath", config.keystorePath, () => unlockAccountKeystoreFile(config.keystorePath, password));
 }
 
 /** What a signal does: before the node runs there is nothing to stop (the aggregator holds no database). */
-let onSignal: (signal: NodeJS.Signals) => void = () => process.exit(EXIT_OK);
+let onSignal: (signal: NodeJS.Signals) => void = () => process.exit(startup.EXIT_OK);
 
 async function main(argv: string[]): Promise<void> {
   process.on("SIGINT", (s) => onSignal(s));
   process.on("SIGTERM", (s) => onSignal(s));
-  const flags = parseConfigFlag(argv, {
+  const flags = startup.parseConfigFlag(argv, {
     name: "aggregator",
     description: "matchnet aggregator: collects operators' partial BLS signatures and submits batch results",
     configHelp: "config file (YAML or JSON), see docs/aggregator.md",
   });
-  const config = await loadConfigFile(flags.config, loadAggregatorConfig);
-  const { deployment, addresses } = await loadDeploymentFile(config.deploymentFile);
+  const config = await startup.loadConfigFile(flags.config, loadAggregatorConfig);
+  const { deployment, addresses } = await startup.loadDeploymentFile(config.deploymentFile);
   const account = await unlockAccount(config);
 
   // Loaded only once the config and the keys are good: libp2p, mcl and the matcher take seconds to load on a busy
@@ -61,16 +49,16 @@ async function main(argv: string[]): Promise<void> {
   ]);
 
   const logger = createLogger({ level: config.logLevel, name: "aggregator" });
-  const chain = chainOf(deployment.chainId, config.rpcUrl);
+  const chain = startup.chainOf(deployment.chainId, config.rpcUrl);
   const transport = /^wss?:/.test(config.rpcUrl) ? webSocket(config.rpcUrl) : http(config.rpcUrl);
   // cacheTime 0: the follower polls the head itself; a cached block number would only delay it.
   const publicClient = createPublicClient({ chain, transport, pollingInterval: CHAIN_POLL_MS, cacheTime: 0 }) as PublicClient;
   const walletClient = createWalletClient({ account, chain, transport, pollingInterval: CHAIN_POLL_MS });
-  await checkChainId(publicClient, config.rpcUrl, deployment.chainId);
+  await startup.checkChainId(publicClient, config.rpcUrl, deployment.chainId);
 
   const metrics = createMetrics({ collectDefault: true });
   const aggregatorMetrics = createAggregatorMetrics(metrics.register);
-  const { privateKey } = await loadOrCreatePeerKey(join(config.dataDir, PEER_KEY_FILE));
+  const { privateKey } = await loadOrCreatePeerKey(join(config.dataDir, startup.PEER_KEY_FILE));
   const node = await AggregatorNode.start(
     {
       chainId: BigInt(deployment.chainId),
@@ -111,7 +99,7 @@ async function main(argv: string[]): Promise<void> {
   process.on("unhandledRejection", (err) => {
     logger.fatal({ err }, "unhandled rejection");
     logger.flush();
-    process.exit(EXIT_FAILURE);
+    process.exit(startup.EXIT_FAILURE);
   });
   let stopping = false;
   onSignal = (signal) => {
@@ -124,14 +112,14 @@ async function main(argv: string[]): Promise<void> {
         await metricsServer.close();
         logger.info({}, "stopped");
         logger.flush();
-        process.exit(EXIT_OK);
+        process.exit(startup.EXIT_OK);
       } catch (err) {
         logger.error({ err }, "stop failed");
         logger.flush();
-        process.exit(EXIT_FAILURE);
+        process.exit(startup.EXIT_FAILURE);
       }
     })();
   };
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => process.exit(startupFailure("aggregator", err)));
+main(process.argv.slice(2)).catch((err: unknown) => process.exit(startup.startupFailure("aggregator", err)));
