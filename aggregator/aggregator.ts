@@ -4,6 +4,7 @@
  * seen; by gossip: addPartial, addAssignmentList. Any party may run one and several may race; losing the race is
  * an ordinary outcome, logged as info. See docs/aggregator.md.
  */
+import { BatchStatus } from "../protocol/chain/batches.js";
 import { AggregatorError, AggregatorErrorCode } from "./errors.js";
 import type { G2KeySummer } from "./keySum.js";
 import {
@@ -11,12 +12,12 @@ import {
   type AddPartialVerdict,
   type AggregationPoolModules,
   type AggregationPoolOpts,
-  type EquivocationEvidence,
   type ReadyResult,
 } from "./pool.js";
 import { candidateDigest, seedMatchesProof, type ResultCandidate, type ResultContext, type ResultSource } from "./result.js";
 import { buildSubmission, checkSubmission, type ResultSubmission } from "./submission.js";
-import { isBatchOverError, revertErrorName, type SubmitOutcome, type Submitter } from "./submitter.js";
+import { revertErrorName } from "../protocol/chain/revert.js";
+import { isBatchOverError, type SubmitOutcome, type Submitter } from "./submitter.js";
 import type { PartialSignature } from "./types.js";
 
 export interface AggregatorOpts extends AggregationPoolOpts, ResultContext {
@@ -68,7 +69,7 @@ export class Aggregator {
   addAssignmentList(batch: bigint, candidate: ResultCandidate): AddListVerdict {
     if (this.#outcomes.has(batch)) return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
     const info = this.#m.batches.get(batch);
-    if (info !== null && info.status !== "open") return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
+    if (info !== null && info.status !== BatchStatus.Open) return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
     if (info === null && batch <= this.#m.batches.latestClosed()) return { status: "ignored", code: AggregatorErrorCode.UnknownBatch };
     if (info === null && batch > this.#m.batches.latestClosed() + this.#maxAhead) return { status: "ignored", code: AggregatorErrorCode.BatchTooFarAhead };
     if (!seedMatchesProof(candidate)) return { status: "ignored", code: AggregatorErrorCode.SeedMismatch };
@@ -102,7 +103,7 @@ export class Aggregator {
   async #submitReady(): Promise<void> {
     for (const b of [...this.#lists.keys(), ...this.#own.keys()]) {
       const info = this.#m.batches.get(b);
-      const over = info === null ? b <= this.#m.batches.latestClosed() : info.status !== "open";
+      const over = info === null ? b <= this.#m.batches.latestClosed() : info.status !== BatchStatus.Open;
       if (this.#outcomes.has(b) || over) {
         this.#lists.delete(b);
         this.#own.delete(b);
@@ -114,10 +115,6 @@ export class Aggregator {
 
   outcome(batch: bigint): BatchOutcome | undefined {
     return this.#outcomes.get(batch);
-  }
-
-  evidence(): readonly EquivocationEvidence[] {
-    return this.pool.evidence();
   }
 
   async #candidateFor(ready: ReadyResult): Promise<ResultCandidate | null> {

@@ -25,7 +25,8 @@ import {
 import { serviceManagerAbi } from "../protocol/chain/abi.js";
 import { pageCommitments, resultPages } from "../protocol/matching/encode.js";
 import type { ResultSubmission } from "./submission.js";
-import { BATCH_OVER_ERROR_NAMES, revertErrorName, type SubmitOutcome, type Submitter } from "./submitter.js";
+import { revertErrorName } from "../protocol/chain/revert.js";
+import { BATCH_OVER_ERROR_NAMES, type SubmitOutcome, type Submitter } from "./submitter.js";
 
 export interface ChainSubmitterOpts {
   serviceManager: Address;

@@ -10,13 +10,11 @@ export {
   type AddPartialVerdict,
   type AggregationPoolModules,
   type AggregationPoolOpts,
-  type EquivocationEvidence,
   type ReadyResult,
   type ResultTally,
   type VerifiedSigner,
 } from "./pool.js";
 export {
-  assignmentsHash,
   candidateDigest,
   seedMatchesProof,
   type ResultCandidate,
@@ -25,5 +23,5 @@ export {
   type SeedProof,
 } from "./result.js";
 export { buildSubmission, checkSubmission, checkerGamma, type CheckedSubmission, type ResultSubmission } from "./submission.js";
-export { BATCH_OVER_ERROR_NAMES, isBatchOverError, revertErrorName, type SubmitOutcome, type Submitter } from "./submitter.js";
+export { BATCH_OVER_ERROR_NAMES, isBatchOverError, type SubmitOutcome, type Submitter } from "./submitter.js";
 export type * from "./types.js";

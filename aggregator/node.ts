@@ -14,8 +14,11 @@ import type { PrivateKey } from "@libp2p/interface";
 import type { Address, PublicClient } from "viem";
 import { resultMessageDigest, seedFromSignature } from "../protocol/avs/messages.js";
 import { createBlsVerifier, type BlsVerifier, type G1Point, type G2Point, type Hex } from "../protocol/bls/index.js";
-import { operatorRegistryAbi, serviceManagerAbi } from "../protocol/chain/abi.js";
+import { serviceManagerAbi } from "../protocol/chain/abi.js";
+import { BatchStatus, fallbackLength, readBatchTiming, readClosedBatch, type VerifiedSeed } from "../protocol/chain/batches.js";
 import { ChainFollower, type BatchClosedInfo } from "../protocol/chain/follower.js";
+import { toOperatorId } from "../protocol/chain/ids.js";
+import { OperatorSets } from "../protocol/chain/operatorSets.js";
 import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../protocol/chain/reads.js";
 import type { Logger } from "../protocol/log/logger.js";
 import type { Assignment } from "../protocol/market/types.js";
@@ -26,9 +29,9 @@ import { MatchnetNetwork, defaultNetworkOpts } from "../protocol/p2p/network.js"
 import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
 import { Aggregator } from "./aggregator.js";
 import { createG2KeySummer } from "./keySum.js";
-import type { ResultCandidate, ResultSource, SeedProof } from "./result.js";
+import type { ResultCandidate, ResultSource } from "./result.js";
 import type { Submitter } from "./submitter.js";
-import type { AggregatorMetrics, BatchInfo, BatchView, OperatorSetAtBlock, OperatorSetView, PartialSignature } from "./types.js";
+import type { AggregatorMetrics, PartialSignature } from "./types.js";
 
 export interface AggregatorNodeOpts {
   chainId: bigint;
@@ -61,81 +64,17 @@ export interface AggregatorNodeModules {
 /** Blocks after a batch's close (and between rounds) without a quorum here before peers are asked for it again. */
 const SYNC_AFTER_BLOCKS = 2n;
 
-/** The batch view the pool reads, filled by the chain follower. */
-class FollowedBatches implements BatchView {
-  readonly map = new Map<bigint, BatchInfo>();
-  latest = 0n;
-  get(batch: bigint): BatchInfo | null {
-    return this.map.get(batch) ?? null;
-  }
-  latestClosed(): bigint {
-    return this.latest;
-  }
-  set(info: BatchInfo): void {
-    this.map.set(info.batch, info);
-    if (info.batch > this.latest) this.latest = info.batch;
-    // Only the last few batches can still be open (one is in flight at a time); keep a margin for slow gossip.
-    for (const b of this.map.keys()) if (b + 64n < this.latest) this.map.delete(b);
-  }
-  setStatus(batch: bigint, status: BatchInfo["status"]): void {
-    const info = this.map.get(batch);
-    if (info !== undefined) this.map.set(batch, { ...info, status });
-  }
-}
-
-/** Operator sets at reference blocks: loaded once per R_b (two eth_calls), then read synchronously. */
-class OperatorSetCache implements OperatorSetView {
-  readonly #sets = new Map<bigint, OperatorSetAtBlock>();
-  /** Sockets the operators registered on-chain (as read with the newest set loaded). */
-  sockets: string[] = [];
-  readonly #loading = new Map<bigint, Promise<OperatorSetAtBlock>>();
-  constructor(
-    private readonly client: PublicClient,
-    private readonly registry: Address,
-  ) {}
-  atBlock(referenceBlock: bigint): OperatorSetAtBlock | null {
-    return this.#sets.get(referenceBlock) ?? null;
-  }
-  load(referenceBlock: bigint): Promise<OperatorSetAtBlock> {
-    const have = this.#sets.get(referenceBlock);
-    if (have !== undefined) return Promise.resolve(have);
-    let p = this.#loading.get(referenceBlock);
-    if (p === undefined) {
-      p = this.#read(referenceBlock).finally(() => this.#loading.delete(referenceBlock));
-      this.#loading.set(referenceBlock, p);
-    }
-    return p;
-  }
-  async #read(referenceBlock: bigint): Promise<OperatorSetAtBlock> {
-    const [set, apk] = await Promise.all([
-      readOperatorSet(this.client, this.registry, referenceBlock),
-      this.client.readContract({ address: this.registry, abi: operatorRegistryAbi, functionName: "apkAt", args: [Number(referenceBlock)], blockNumber: referenceBlock }),
-    ]);
-    const out: OperatorSetAtBlock = {
-      referenceBlock,
-      operators: set.operators.map((o) => ({ operatorId: o.operatorId.toLowerCase() as Hex, pkG1: o.pkG1, pkG2: o.pkG2, stake: o.stake })),
-      totalStake: set.totalStake,
-      ...(set.operators.length > 0 ? { apkG1: { X: apk.X, Y: apk.Y } } : {}),
-    };
-    this.#sets.set(referenceBlock, out);
-    this.sockets = set.operators.map((o) => o.socket);
-    // A handful of recent reference blocks is all that open batches need.
-    if (this.#sets.size > 16) this.#sets.delete(this.#sets.keys().next().value!);
-    return out;
-  }
-}
-
-interface VerifiedSeed extends SeedProof {
-  seed: Hex;
-}
+/** Batches (and operator sets at their R_b) kept: only the last few can still be open; a margin for slow gossip. */
+const RETAIN_BATCHES = 64;
+/** Operator sets kept: a handful of recent reference blocks is all that open batches need. */
+const RETAIN_SETS = 16;
 
 export class AggregatorNode {
   readonly aggregator: Aggregator;
   readonly batchTable: BatchTable;
   readonly follower: ChainFollower;
   network: MatchnetNetwork<G2Point> | null = null;
-  readonly #batches = new FollowedBatches();
-  readonly #sets: OperatorSetCache;
+  readonly #sets: OperatorSets;
   readonly #seeds = new Map<bigint, VerifiedSeed[]>();
   readonly #lists = new Map<bigint, Assignment[][]>();
   readonly #verifier: BlsVerifier;
@@ -150,20 +89,20 @@ export class AggregatorNode {
   private constructor(
     private readonly opts: AggregatorNodeOpts,
     private readonly modules: AggregatorNodeModules,
-    init: { verifier: BlsVerifier; aggregator: (node: AggregatorNode, sets: OperatorSetCache, batches: BatchView) => Aggregator; seedTimeout: bigint; leaderOrderLength: number },
+    init: { verifier: BlsVerifier; aggregator: (node: AggregatorNode, sets: OperatorSets, batches: BatchTable) => Aggregator; seedTimeout: bigint; leaderOrderLength: number },
   ) {
     this.#verifier = init.verifier;
     this.#leaderOrderLength = init.leaderOrderLength;
-    this.#sets = new OperatorSetCache(modules.publicClient, opts.addresses.operatorRegistry);
+    this.#sets = new OperatorSets({ registry: opts.addresses.operatorRegistry, retain: RETAIN_SETS, withApk: true }, { client: modules.publicClient });
     const { chainId, addresses } = opts;
     this.batchTable = new BatchTable(
-      { seedTimeoutBlocks: init.seedTimeout, retainBatches: 64 },
+      { seedTimeoutBlocks: init.seedTimeout, retainBatches: RETAIN_BATCHES },
       {
         resultMessageHash: (batch, referenceBlock, seed, assignmentsHash) =>
           resultMessageDigest({ chainId, serviceManager: addresses.serviceManager, batch, referenceBlock, seed, assignmentsHash }),
       },
     );
-    this.aggregator = init.aggregator(this, this.#sets, this.#batches);
+    this.aggregator = init.aggregator(this, this.#sets, this.batchTable);
     this.follower = new ChainFollower(
       { serviceManager: addresses.serviceManager, pollIntervalMs: opts.pollIntervalMs },
       {
@@ -172,12 +111,10 @@ export class AggregatorNode {
         handlers: {
           batchClosed: (info) => this.#onClosedOrRetry(info),
           batchFinalized: (info) => {
-            this.#batches.setStatus(info.batch, "final");
             this.batchTable.markFinal(info.batch);
             this.modules.logger.info({ batch: info.batch, block: info.block, txHash: info.transactionHash }, "batch final");
           },
           batchAbandoned: (batch, block) => {
-            this.#batches.setStatus(batch, "abandoned");
             this.batchTable.markAbandoned(batch);
             this.modules.logger.warn({ batch, block }, "batch abandoned");
           },
@@ -198,15 +135,14 @@ export class AggregatorNode {
     const sm = opts.addresses.serviceManager;
     const [quorumThresholdBps, timing, verifier, g2] = await Promise.all([
       publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "quorumThresholdBps" }),
-      publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "batchTiming" }),
+      readBatchTiming(publicClient, sm),
       createBlsVerifier("mcl"),
       createG2KeySummer(),
     ]);
     const node = new AggregatorNode(opts, modules, {
       verifier,
-      seedTimeout: BigInt(timing.seedTimeout),
-      // Past batchTimeout the batch is abandoned, so no later fallback leader can matter.
-      leaderOrderLength: Math.floor(timing.batchTimeout / timing.seedTimeout) + 1,
+      seedTimeout: timing.seedTimeout,
+      leaderOrderLength: fallbackLength(timing),
       aggregator: (self, sets, batches) =>
         new Aggregator(
           {
@@ -251,9 +187,9 @@ export class AggregatorNode {
     await this.network?.stop();
   }
 
-  /** Closed batches the follower has seen (the pool's view). */
-  batch(batch: bigint): BatchInfo | null {
-    return this.#batches.get(batch);
+  /** A closed batch the follower has seen, or null. */
+  batch(batch: bigint) {
+    return this.batchTable.get(batch);
   }
 
   /**
@@ -264,8 +200,7 @@ export class AggregatorNode {
     const info = this.batchTable.batch(batch);
     const leader = info?.leaderOrder[signerIndex];
     if (info === undefined || leader === undefined) return false;
-    const set = await this.#sets.load(info.referenceBlock);
-    const op = set.operators.find((o) => o.operatorId === leader.toLowerCase());
+    const op = await this.#sets.operatorAt(toOperatorId(leader), info.referenceBlock);
     if (op === undefined || !this.#verifier.verify(op.pkG2, info.seedMessageHash, signature)) return false;
     this.#acceptSeed(batch, signerIndex, signature);
     return true;
@@ -294,12 +229,14 @@ export class AggregatorNode {
 
   #acceptSeed(batch: bigint, signerIndex: number, signature: G1Point): void {
     const seed = seedFromSignature(signature);
+    const signer = this.batchTable.get(batch)?.leaderOrder[signerIndex];
+    if (signer === undefined) return;
     let seeds = this.#seeds.get(batch);
     if (seeds === undefined) this.#seeds.set(batch, (seeds = []));
     if (seeds.some((s) => s.seed === seed)) return;
-    const verified: VerifiedSeed = { seed, signature, signerIndex: BigInt(signerIndex) };
+    const verified: VerifiedSeed = { seed, signature, rank: signerIndex, signer };
     seeds.push(verified);
-    seeds.sort((a, b) => (a.signerIndex < b.signerIndex ? -1 : a.signerIndex > b.signerIndex ? 1 : 0));
+    seeds.sort((a, b) => a.rank - b.rank);
     this.batchTable.addVerifiedSeed(batch, seed);
     for (const list of this.#lists.get(batch) ?? []) this.aggregator.addAssignmentList(batch, candidate(verified, list));
     for (const b of this.#seeds.keys()) if (b + 64n < batch) this.#seeds.delete(b);
@@ -329,27 +266,20 @@ export class AggregatorNode {
       await this.#onClosed(info);
     } catch (err) {
       this.modules.logger.warn({ batch: info.batch, err: err instanceof Error ? err.message : String(err) }, "reading a closed batch failed; retrying on the next block");
-      if (info.batch + 64n > this.#batches.latest) this.#closeRetries.push(info);
+      if (info.batch + BigInt(RETAIN_BATCHES) > this.batchTable.latestBatch()) this.#closeRetries.push(info);
     }
   }
 
   async #onClosed(info: BatchClosedInfo): Promise<void> {
     const { publicClient } = this.modules;
-    const sm = this.opts.addresses.serviceManager;
-    const [, seedMessageHash, leaderOrder] = await Promise.all([
+    const [set, closed] = await Promise.all([
       this.#sets.load(info.referenceBlock),
-      publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "seedMessageHash", args: [info.batch] }),
-      Promise.all(
-        Array.from({ length: this.#leaderOrderLength }, (_, i) =>
-          publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "leaderOf", args: [info.batch, BigInt(i)] }),
-        ),
-      ),
+      readClosedBatch(publicClient, { chainId: this.opts.chainId, serviceManager: this.opts.addresses.serviceManager }, info.batch, this.#leaderOrderLength),
     ]);
-    this.batchTable.onClosed({ batch: info.batch, referenceBlock: info.referenceBlock, closedAt: info.closedAt, seedMessageHash, leaderOrder });
-    this.#batches.set({ batch: info.batch, referenceBlock: info.referenceBlock, closedAtBlock: info.closedAt, status: "open" });
+    this.batchTable.onClosed(closed);
     this.aggregator.onBatchClosed(info.batch);
-    this.#joinOperators(this.#sets.sockets);
-    this.modules.logger.info({ batch: info.batch, referenceBlock: info.referenceBlock, closedAt: info.closedAt }, "batch closed");
+    this.#joinOperators(set.operators.map((o) => o.socket ?? ""));
+    this.modules.logger.info({ event: "batch_closed", batch: info.batch, referenceBlock: info.referenceBlock, closedAt: info.closedAt }, "batch closed");
   }
 
   async #startNetwork(net: NonNullable<AggregatorNodeOpts["network"]>): Promise<void> {
@@ -370,11 +300,7 @@ export class AggregatorNode {
       {
         batches: this.batchTable,
         operators: {
-          operatorAt: async (operatorId, referenceBlock) => {
-            const set = await this.#sets.load(referenceBlock);
-            const op = set.operators.find((o) => o.operatorId === operatorId.toLowerCase());
-            return op === undefined || op.stake === 0n ? undefined : { pkG2: op.pkG2, stake: op.stake };
-          },
+          operatorAt: (operatorId, referenceBlock) => this.#sets.operatorAt(toOperatorId(operatorId), referenceBlock),
         },
         verifier: this.#verifier,
         logger,
@@ -387,7 +313,7 @@ export class AggregatorNode {
             this.addPartial({
               batch: v.message.batch,
               resultHash: v.messageHash,
-              operatorId: v.message.operatorId.toLowerCase() as Hex,
+              operatorId: toOperatorId(v.message.operatorId),
               signature: { X: v.message.signature.X, Y: v.message.signature.Y },
             });
           },
@@ -419,13 +345,13 @@ export class AggregatorNode {
    */
   #syncLagging(head: bigint): void {
     for (const batch of this.batchTable.openBatches()) {
-      const info = this.#batches.get(batch);
-      if (info === null || info.status !== "open" || this.aggregator.outcome(batch) !== undefined) continue;
-      if (head < (this.#syncedAt.get(batch) ?? info.closedAtBlock) + SYNC_AFTER_BLOCKS) continue;
+      const info = this.batchTable.get(batch);
+      if (info === null || info.status !== BatchStatus.Open || this.aggregator.outcome(batch) !== undefined) continue;
+      if (head < (this.#syncedAt.get(batch) ?? info.closedAt) + SYNC_AFTER_BLOCKS) continue;
       if (this.aggregator.pool.tallies(batch).some((t) => t.quorumAtBlock !== null)) continue;
       this.#sync(batch, head);
     }
-    for (const b of this.#syncedAt.keys()) if (this.#batches.get(b)?.status !== "open") this.#syncedAt.delete(b);
+    for (const b of this.#syncedAt.keys()) if (this.batchTable.get(b)?.status !== BatchStatus.Open) this.#syncedAt.delete(b);
   }
 
   /** One batch-sync round in the background; what peers send goes through the gossip validators and processors. */
@@ -456,5 +382,5 @@ function isPeerAddr(socket: string): boolean {
 }
 
 function candidate(seed: VerifiedSeed, assignments: readonly Assignment[]): ResultCandidate {
-  return { seed: seed.seed, seedProof: { signature: seed.signature, signerIndex: seed.signerIndex }, assignments };
+  return { seed: seed.seed, seedProof: { signature: seed.signature, signerIndex: BigInt(seed.rank) }, assignments };
 }

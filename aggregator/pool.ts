@@ -5,26 +5,20 @@
  * queues the partial; signatures are verified later, many at once, by one randomized batch check (random linear
  * combination, protocol/bls/verifier.ts). If that check fails, findInvalid bisects to the bad ones, which are
  * dropped and counted. Verified partials are grouped by result digest; an operator with verified signatures on two
- * different results of one batch is recorded as equivocation evidence (both partials).
+ * different results of one batch has equivocated: only its first result counts, and it is logged and counted.
  *
  * Time is counted in blocks only: quorum is stamped with the block at which it was seen, results become ready
  * `waitBlocks` blocks later (or at once when every operator signed), and a partial for a batch whose close has not
  * been seen is held for at most `holdBlocks` blocks. See docs/aggregator.md.
  */
 import type { BlsVerifier, G1Point, Hex, SignatureItem } from "../protocol/bls/index.js";
+import { BatchStatus, type BatchRecord } from "../protocol/chain/batches.js";
+import type { OperatorAtBlock, OperatorSetAtBlock, OperatorSets } from "../protocol/chain/operatorSets.js";
+import type { BatchTable } from "../protocol/p2p/batchTable.js";
 import { AggregatorErrorCode } from "./errors.js";
-import type {
-  AggregatorLogger,
-  AggregatorMetrics,
-  BatchInfo,
-  BatchView,
-  OperatorAtBlock,
-  OperatorSetAtBlock,
-  OperatorSetView,
-  PartialSignature,
-} from "./types.js";
+import type { AggregatorLogger, AggregatorMetrics, PartialSignature } from "./types.js";
 
-/** PROTOCOL.md section 8: the on-chain default of quorumThresholdBps. */
+/** docs/protocol.md §8: the on-chain default of quorumThresholdBps. */
 export const DEFAULT_QUORUM_THRESHOLD_BPS = 6667;
 const BPS = 10_000n;
 
@@ -53,8 +47,10 @@ export interface AggregationPoolOpts {
 
 export interface AggregationPoolModules {
   verifier: BlsVerifier;
-  batches: BatchView;
-  operatorSets: OperatorSetView;
+  /** The node's batch table (filled by its chain follower). */
+  batches: Pick<BatchTable, "get" | "latestClosed">;
+  /** The operator sets at R_b; the pool reads only what is loaded (the node loads a batch's set at its close). */
+  operatorSets: Pick<OperatorSets, "atBlock">;
   logger: AggregatorLogger;
   metrics: AggregatorMetrics | null;
 }
@@ -63,15 +59,6 @@ export type AddPartialVerdict =
   | { status: "queued" }
   | { status: "held"; code: AggregatorErrorCode.BatchNotSeen | AggregatorErrorCode.OperatorSetNotLoaded }
   | { status: "ignored"; code: AggregatorErrorCode };
-
-/** Two valid signatures of one operator on different results of one batch: what a slashing proof needs. */
-export interface EquivocationEvidence {
-  batch: bigint;
-  referenceBlock: bigint;
-  operatorId: Hex;
-  first: PartialSignature;
-  second: PartialSignature;
-}
 
 export interface ResultTally {
   resultHash: Hex;
@@ -89,7 +76,7 @@ export interface VerifiedSigner {
 
 /** A result whose quorum policy says: submit now. */
 export interface ReadyResult {
-  batch: BatchInfo;
+  batch: BatchRecord;
   operatorSet: OperatorSetAtBlock;
   resultHash: Hex;
   signers: VerifiedSigner[];
@@ -112,8 +99,8 @@ interface OperatorState {
   equivocated: boolean;
 }
 
-interface BatchState {
-  info: BatchInfo;
+interface PoolBatch {
+  info: BatchRecord;
   set: IndexedSet;
   operators: Map<string, OperatorState>;
   results: Map<string, ResultTally & { signers: Map<Hex, VerifiedSigner> }>;
@@ -121,7 +108,7 @@ interface BatchState {
 
 interface Queued {
   partial: PartialSignature;
-  state: BatchState;
+  state: PoolBatch;
   operator: OperatorAtBlock;
   item: SignatureItem;
 }
@@ -166,13 +153,12 @@ export class AggregationPool {
   readonly #maxPendingPerOperator: number;
   readonly #m: AggregationPoolModules;
 
-  readonly #batches = new Map<bigint, BatchState>();
+  readonly #batches = new Map<bigint, PoolBatch>();
   /** Batches this pool saw end (final, abandoned, or taken by markDone); later partials for them are ignored. */
   readonly #done = new Set<bigint>();
   readonly #indexed = new WeakMap<OperatorSetAtBlock, IndexedSet>();
   #queue: Queued[] = [];
   #held: Held[] = [];
-  readonly #evidence: EquivocationEvidence[] = [];
   #head = 0n;
 
   constructor(opts: AggregationPoolOpts, modules: AggregationPoolModules) {
@@ -254,7 +240,7 @@ export class AggregationPool {
     if (blockNumber > this.#head) this.#head = blockNumber;
     for (const [b, state] of this.#batches) {
       const info = this.#m.batches.get(b);
-      if (info !== null && info.status !== "open") this.markDone(b);
+      if (info !== null && info.status !== BatchStatus.Open) this.markDone(b);
       else if (info !== null) state.info = info;
     }
     this.#retryHeld();
@@ -301,11 +287,6 @@ export class AggregationPool {
     return s === undefined ? [] : [...s.results.values()];
   }
 
-  /** Equivocation evidence gathered so far; the node turns each into a slashing proof. */
-  evidence(): readonly EquivocationEvidence[] {
-    return this.#evidence;
-  }
-
   /** Forget a batch (final on-chain, abandoned, or submitted): later partials for it are ignored. */
   markDone(batch: bigint): void {
     this.#batches.delete(batch);
@@ -323,7 +304,7 @@ export class AggregationPool {
       if (p.batch > this.#m.batches.latestClosed() + this.#maxAhead) return { status: "ignored", code: AggregatorErrorCode.BatchTooFarAhead };
       return this.#hold(p, now, AggregatorErrorCode.BatchNotSeen, fromHold);
     }
-    if (info.status !== "open") return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
+    if (info.status !== BatchStatus.Open) return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
     let state = this.#batches.get(p.batch);
     if (state === undefined) {
       const set = this.#m.operatorSets.atBlock(info.referenceBlock);
@@ -384,14 +365,14 @@ export class AggregationPool {
     const opId = operator.operatorId.toLowerCase() as Hex;
     if (op.verified.size > 0 && !op.verified.has(key)) {
       // Two valid signatures on different results of one batch. Only the first one counts toward a quorum, so an
-      // equivocator cannot help two conflicting results at once; both go out as evidence.
+      // equivocator cannot help two conflicting results at once. The operators, which hold the assignments hashes
+      // behind both digests, send the slashing proof (operator/equivocation.ts); here it is counted and logged.
       const first = op.verified.values().next().value!;
       op.equivocated = true;
-      this.#evidence.push({ batch: state.info.batch, referenceBlock: state.info.referenceBlock, operatorId: opId, first, second: partial });
       this.#m.metrics?.equivocations.inc();
       this.#m.logger.warn(
-        { batch: state.info.batch, operatorId: opId, first: first.resultHash, second: partial.resultHash },
-        "aggregator: operator signed two different results for one batch; evidence recorded",
+        { event: "operator_equivocated", batch: state.info.batch, operatorId: opId, first: first.resultHash, second: partial.resultHash },
+        "aggregator: operator signed two different results for one batch",
       );
       return;
     }
@@ -410,7 +391,7 @@ export class AggregationPool {
     // Integer comparison, the same one the contract makes: signed·10 000 ≥ total·threshold.
     if (tally.quorumAtBlock === null && tally.signedStake * BPS >= state.set.set.totalStake * BigInt(this.quorumThresholdBps)) {
       tally.quorumAtBlock = this.#head;
-      const sinceClose = this.#head - state.info.closedAtBlock;
+      const sinceClose = this.#head - state.info.closedAt;
       this.#m.metrics?.quorumBlocks.observe(Number(sinceClose > 0n ? sinceClose : 0n));
       this.#m.logger.info(
         { batch: state.info.batch, resultHash: partial.resultHash, signers: tally.signers.size, signedStake: tally.signedStake, totalStake: state.set.set.totalStake, block: this.#head },

@@ -7,10 +7,10 @@ import type { G1Point, Hex } from "../protocol/bls/index.js";
 import { resultMessageDigest, seedFromSignature } from "../protocol/avs/messages.js";
 import type { Assignment } from "../protocol/market/types.js";
 import { assignmentsHash } from "../protocol/matching/encode.js";
-import type { BatchInfo } from "./types.js";
+import type { BatchRecord } from "../protocol/chain/batches.js";
 
 /**
- * The seed proof as ServiceManager.submitResult takes it (PROTOCOL.md 3.2): the leader's BLS signature on the
+ * The seed proof as ServiceManager.submitResult takes it (docs/protocol.md §3.2): the leader's BLS signature on the
  * batch's seed message (seed_b = keccak256(signature)) and the signer's position in the batch's fallback order
  * (0 = the first leader; `leaderOf(b, signerIndex)` names it). The contract checks the signature against that
  * leader's key and refuses an index whose turn has not come (`ServiceManagerSeedSignerNotYetAllowed`).
@@ -33,7 +33,7 @@ export interface ResultCandidate {
  */
 export interface ResultSource {
   /** The candidate for this batch, or null while it cannot be computed yet (seed not seen, inputs not read). */
-  resultFor(batch: BatchInfo): Promise<ResultCandidate | null>;
+  resultFor(batch: BatchRecord): Promise<ResultCandidate | null>;
 }
 
 /** The deployment a digest is bound to. */
@@ -45,7 +45,7 @@ export interface ResultContext {
 export { assignmentsHash };
 
 /** The digest operators sign for this candidate of this batch. */
-export function candidateDigest(ctx: ResultContext, batch: BatchInfo, c: ResultCandidate): Hex {
+export function candidateDigest(ctx: ResultContext, batch: Pick<BatchRecord, "batch" | "referenceBlock">, c: ResultCandidate): Hex {
   return resultMessageDigest({
     chainId: ctx.chainId,
     serviceManager: ctx.serviceManager,

@@ -23,8 +23,9 @@ import type { Assignment } from "../protocol/market/types.js";
 import { AggregatorError, AggregatorErrorCode } from "./errors.js";
 import type { G2KeySummer } from "./keySum.js";
 import type { ReadyResult } from "./pool.js";
-import { assignmentsHash, candidateDigest, type ResultCandidate, type ResultContext, type SeedProof } from "./result.js";
-import type { OperatorSetAtBlock } from "./types.js";
+import { assignmentsHash } from "../protocol/matching/encode.js";
+import { candidateDigest, type ResultCandidate, type ResultContext, type SeedProof } from "./result.js";
+import type { OperatorSetAtBlock } from "../protocol/chain/operatorSets.js";
 
 export interface ResultSubmission {
   batch: bigint;

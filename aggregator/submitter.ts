@@ -3,7 +3,8 @@
  * writeContract → waitForTransactionReceipt on ServiceManager.submitResult). Whatever implements it reports a lost
  * race as an outcome, and anything it throws is classified here by the decoded custom-error NAME, never message text.
  */
-import { BaseError, ContractFunctionRevertedError, type Hex } from "viem";
+import type { Hex } from "viem";
+import { revertErrorName } from "../protocol/chain/revert.js";
 import type { ResultSubmission } from "./submission.js";
 
 export type SubmitOutcome =
@@ -25,14 +26,6 @@ export const BATCH_OVER_ERROR_NAMES: ReadonlySet<string> = new Set([
   "ServiceManagerBatchAlreadyFinal",
   "ServiceManagerBatchAbandoned",
 ]);
-
-/** The custom-error name of a contract revert inside a viem error chain, or null if there is none. */
-export function revertErrorName(err: unknown): string | null {
-  if (!(err instanceof BaseError)) return null;
-  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  if (!(reverted instanceof ContractFunctionRevertedError)) return null;
-  return reverted.data?.errorName ?? null;
-}
 
 /** True when the error is a revert whose decoded name says the batch is already over. */
 export function isBatchOverError(err: unknown): boolean {

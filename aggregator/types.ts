@@ -3,7 +3,7 @@
  * chain views, BLS verifier, logger, metrics — is injected). The chain follower keeps the views' in-memory caches
  * current from contract reads; the pool only ever reads them synchronously, so the hot path never waits on RPC.
  */
-import type { G1Point, G2Point, Hex } from "../protocol/bls/index.js";
+import type { G1Point, Hex } from "../protocol/bls/index.js";
 
 /**
  * One operator's signature on one batch's result digest, as gossiped (protocol/p2p PartialSignatureMessage).
@@ -14,49 +14,6 @@ export interface PartialSignature {
   resultHash: Hex;
   operatorId: Hex;
   signature: G1Point;
-}
-
-export type BatchStatus = "open" | "final" | "abandoned";
-
-export interface BatchInfo {
-  batch: bigint;
-  /** R_b: the block before the close; every read about the batch is at this block. */
-  referenceBlock: bigint;
-  /** The block holding the closeBatch() transaction. */
-  closedAtBlock: bigint;
-  status: BatchStatus;
-}
-
-/** The chain follower's view of batches (from BatchClosed events and contract views). */
-export interface BatchView {
-  /** The batch, or null if its close has not been seen (or it was pruned). */
-  get(batch: bigint): BatchInfo | null;
-  /** The newest batch whose close was seen; 0n before any. */
-  latestClosed(): bigint;
-}
-
-export interface OperatorAtBlock {
-  /** keccak256(pkG1.X, pkG1.Y), lower-case hex. */
-  operatorId: Hex;
-  pkG1: G1Point;
-  pkG2: G2Point;
-  /** Weight at the reference block; 0 means not in the set. */
-  stake: bigint;
-}
-
-/** The registry's operator set at one block (OperatorRegistry.operatorsAt(B) and apkAt(B)). */
-export interface OperatorSetAtBlock {
-  referenceBlock: bigint;
-  /** Sorted by operator id ascending. */
-  operators: readonly OperatorAtBlock[];
-  totalStake: bigint;
-  /** apk(R_b) as the registry stores it; when present it is checked against the sum of the members' keys. */
-  apkG1?: G1Point;
-}
-
-export interface OperatorSetView {
-  /** The set at `referenceBlock`, or null while it is not loaded yet. */
-  atBlock(referenceBlock: bigint): OperatorSetAtBlock | null;
 }
 
 /** A pino logger fits this shape; tests pass a recording one. */

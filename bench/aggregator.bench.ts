@@ -12,7 +12,8 @@ import { AggregationPool, buildSubmission, checkSubmission, createG2KeySummer } 
 import {
   CTX,
   RecordingLogger,
-  TestBatchView,
+  newBatchTable,
+  closeBatch,
   TestOperatorSets,
   digestFor,
   makeCandidate,
@@ -55,7 +56,7 @@ export default async function (): Promise<Record<string, number>> {
   const infos = Array.from({ length: BATCHES }, (_, i) => {
     const b = BigInt(i + 1);
     sets.put({ ...set, referenceBlock: 100n + 10n * b });
-    return { batch: b, referenceBlock: 100n + 10n * b, closedAtBlock: 101n + 10n * b, status: "open" as const };
+    return { batch: b, referenceBlock: 100n + 10n * b };
   });
   const candidates = infos.map((info) => makeCandidate(ops[0]!.sk, `bench ${info.batch}`, sampleAssignments(32)));
   const digests: Hex[] = infos.map((info, i) => digestFor(info, candidates[i]!));
@@ -75,8 +76,8 @@ export default async function (): Promise<Record<string, number>> {
   // findInvalid bisects (the cost a single forged partial imposes, if gossip validation let it through).
   const tainted = partials.map((batch) => batch.map((p, i) => (i === 37 ? { ...p, signature: batch[38]!.signature } : p)));
   const runOnce = (input = partials): AggregationPool => {
-    const batches = new TestBatchView();
-    for (const info of infos) batches.close(info.batch, info.referenceBlock);
+    const batches = newBatchTable();
+    for (const info of infos) closeBatch(batches, info.batch, info.referenceBlock);
     const pool = new AggregationPool({ waitBlocks: 0 }, { verifier, batches, operatorSets: sets, logger, metrics: null });
     pool.onNewBlock(200n);
     for (const batch of input) {
@@ -112,8 +113,8 @@ export default async function (): Promise<Record<string, number>> {
 
   // Building and locally checking one submission: 96 signers, 32 non-signers.
   const g2 = await createG2KeySummer();
-  const batches = new TestBatchView();
-  batches.close(1n, infos[0]!.referenceBlock);
+  const batches = newBatchTable();
+  closeBatch(batches, 1n, infos[0]!.referenceBlock);
   const pool = new AggregationPool({ waitBlocks: 0 }, { verifier, batches, operatorSets: sets, logger, metrics: null });
   pool.onNewBlock(200n);
   for (const p of partials[0]!.slice(0, 96)) pool.addPartial(p);

@@ -11,7 +11,8 @@
 import { keccak256, toHex, type Hex } from "viem";
 import { seedFromSignature } from "../protocol/avs/messages.js";
 import { silentLogger } from "../protocol/log/logger.js";
-import { BatchStatus, type BatchInfo, type BatchView, type OperatorSetView, type SignatureVerifier } from "../protocol/p2p/interfaces.js";
+import { BatchStatus } from "../protocol/chain/batches.js";
+import { type BatchInfo, type BatchView, type OperatorSetView, type SignatureVerifier } from "../protocol/p2p/interfaces.js";
 import { MatchnetNetwork, defaultNetworkOpts } from "../protocol/p2p/network.js";
 import { GossipTopicName } from "../protocol/p2p/topics.js";
 

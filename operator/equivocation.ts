@@ -1,10 +1,15 @@
 /**
  * Submits equivocation proofs: two valid partial signatures of one operator on different result messages of one
- * batch (PROTOCOL.md section 5), as seen in gossip (protocol/p2p flags the second one). simulate → write → wait,
+ * batch (docs/protocol.md §5), as seen in gossip (protocol/p2p flags the second one). simulate → write → wait,
  * as every transaction of the project; a revert is classified by its decoded custom-error name, never by text.
+ *
+ * An equivocation counts as handled only once its proof landed, someone else's did, or there is no account to send
+ * one: a proof that failed (an RPC error, a revert nobody expected) is tried again by `retryFailed`, which the node
+ * calls on each new block, up to MAX_ATTEMPTS times.
  */
-import { BaseError, ContractFunctionRevertedError, type Account, type Hex, type PublicClient, type WalletClient } from "viem";
+import { BaseError, type Account, type Hex, type PublicClient, type WalletClient } from "viem";
 import { serviceManagerAbi } from "../protocol/chain/abi.js";
+import { revertErrorName } from "../protocol/chain/revert.js";
 import type { Logger } from "../protocol/log/logger.js";
 import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
 import type { OperatorMetrics } from "./metrics.js";
@@ -12,65 +17,123 @@ import type { OperatorMetrics } from "./metrics.js";
 /** Reverts that mean "nothing to do": someone else's proof landed first, or the operator is already out. */
 const ALREADY_DONE = new Set(["EquivocationSlasherAlreadySlashed", "OperatorRegistryWrongStatus"]);
 
-export function revertName(err: unknown): string | null {
-  if (!(err instanceof BaseError)) return null;
-  const reverted = err.walk((e) => e instanceof ContractFunctionRevertedError);
-  return reverted instanceof ContractFunctionRevertedError ? (reverted.data?.errorName ?? null) : null;
-}
+/** Attempts per equivocation: a few blocks of RPC trouble are survived; a proof the chain keeps refusing is dropped. */
+export const MAX_ATTEMPTS = 5;
+
+/** Failed proofs kept for a retry; more at once means a flood of equivocations, and the oldest are dropped. */
+const MAX_PENDING = 64;
 
 export type EquivocationOutcome =
   | { kind: "submitted"; txHash: Hex; gasUsed: bigint }
   | { kind: "alreadySlashed"; errorName: string }
   | { kind: "noAccount" }
   | { kind: "duplicate" }
-  | { kind: "failed"; error: string };
+  | { kind: "failed"; error: string; attempts: number };
+
+interface Evidence {
+  operatorId: Hex;
+  batch: bigint;
+  first: PartialSignatureMessage;
+  second: PartialSignatureMessage;
+  attempts: number;
+}
 
 export class EquivocationReporter {
+  /** Equivocations whose proof landed (ours or another's), or that cannot be proven from here. */
   private readonly handled = new Set<string>();
+  private readonly inflight = new Set<string>();
+  /** Proofs that failed and may be tried again, by key, oldest first. */
+  private readonly failed = new Map<string, Evidence>();
 
   constructor(
     private readonly opts: { serviceManager: Hex },
     private readonly modules: { client: PublicClient; wallet: WalletClient | null; logger: Logger; metrics: OperatorMetrics },
   ) {}
 
-  async report(operatorId: Hex, batch: bigint, first: PartialSignatureMessage, second: PartialSignatureMessage): Promise<EquivocationOutcome> {
-    const { logger, metrics, wallet, client } = this.modules;
+  report(operatorId: Hex, batch: bigint, first: PartialSignatureMessage, second: PartialSignatureMessage): Promise<EquivocationOutcome> {
     const key = `${operatorId.toLowerCase()}:${batch}`;
-    if (this.handled.has(key)) return { kind: "duplicate" };
-    this.handled.add(key);
-    const evidence = { operatorId, batch, first: first.resultHash, second: second.resultHash };
+    const earlier = this.failed.get(key);
+    return this.attempt(key, earlier ?? { operatorId, batch, first, second, attempts: 0 });
+  }
+
+  /** Tries each failed proof again (one attempt each); resolves when all attempts are done. */
+  async retryFailed(): Promise<EquivocationOutcome[]> {
+    return Promise.all([...this.failed].map(([key, e]) => this.attempt(key, e)));
+  }
+
+  /** Proofs waiting for a retry. */
+  get pendingRetries(): number {
+    return this.failed.size;
+  }
+
+  private async attempt(key: string, e: Evidence): Promise<EquivocationOutcome> {
+    if (this.handled.has(key) || this.inflight.has(key)) return { kind: "duplicate" };
+    this.inflight.add(key);
+    this.failed.delete(key);
+    try {
+      const out = await this.send(e);
+      if (out.kind === "failed") {
+        if (out.attempts < MAX_ATTEMPTS) {
+          this.failed.set(key, { ...e, attempts: out.attempts });
+          if (this.failed.size > MAX_PENDING) this.failed.delete(this.failed.keys().next().value!);
+        } else {
+          this.handled.add(key);
+        }
+      } else {
+        this.handled.add(key);
+      }
+      return out;
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  private async send(e: Evidence): Promise<EquivocationOutcome> {
+    const { logger, metrics, wallet, client } = this.modules;
+    const attempts = e.attempts + 1;
+    const evidence = { operatorId: e.operatorId, batch: e.batch, first: e.first.resultHash, second: e.second.resultHash };
     const account: Account | undefined = wallet?.account;
     if (wallet === null || account === undefined) {
       metrics.equivocationProofs.inc({ outcome: "no_account" });
-      logger.warn(evidence, "equivocation seen; no accountKeystorePath configured, so no proof is sent");
+      logger.warn({ event: "equivocation_no_account", ...evidence }, "equivocation seen; no accountKeystorePath configured, so no proof is sent");
       return { kind: "noAccount" };
     }
     const signed = (m: PartialSignatureMessage) => ({ seed: m.seed, assignmentsHash: m.resultHash, sigma: { X: m.signature.X, Y: m.signature.Y } });
+    const call = {
+      address: this.opts.serviceManager,
+      abi: serviceManagerAbi,
+      functionName: "slashEquivocation",
+      args: [e.operatorId, e.batch, signed(e.first), signed(e.second)],
+      account,
+    } as const;
     try {
-      const { request } = await client.simulateContract({
-        address: this.opts.serviceManager,
-        abi: serviceManagerAbi,
-        functionName: "slashEquivocation",
-        args: [operatorId, batch, signed(first), signed(second)],
-        account,
-      });
-      const txHash = await wallet.writeContract(request);
+      const { request } = await client.simulateContract(call);
+      // The request carries only the function's ABI item: with the whole ABI, a revert in the write's gas estimation
+      // (another proof landed after the simulation) is decoded by name.
+      const txHash = await wallet.writeContract({ ...request, abi: serviceManagerAbi });
       const receipt = await client.waitForTransactionReceipt({ hash: txHash });
-      if (receipt.status !== "success") throw new Error(`slashEquivocation transaction ${txHash} reverted`);
+      if (receipt.status !== "success") {
+        // Mined and reverted: replayed at that block, where a proof that raced ours into the block is visible.
+        await client.simulateContract({ ...call, blockNumber: receipt.blockNumber });
+        throw new Error(`slashEquivocation transaction ${txHash} reverted`);
+      }
       metrics.equivocationProofs.inc({ outcome: "submitted" });
-      logger.info({ ...evidence, txHash, gasUsed: receipt.gasUsed }, "equivocation proof submitted");
+      logger.info({ event: "equivocation_proof_submitted", ...evidence, txHash, gasUsed: receipt.gasUsed }, "equivocation proof submitted");
       return { kind: "submitted", txHash, gasUsed: receipt.gasUsed };
     } catch (err) {
-      const name = revertName(err);
+      const name = revertErrorName(err);
       if (name !== null && ALREADY_DONE.has(name)) {
         metrics.equivocationProofs.inc({ outcome: "already_slashed" });
-        logger.info({ ...evidence, errorName: name }, "equivocation already slashed; nothing to submit");
+        logger.info({ event: "equivocation_already_slashed", ...evidence, errorName: name }, "equivocation already slashed; nothing to submit");
         return { kind: "alreadySlashed", errorName: name };
       }
       metrics.equivocationProofs.inc({ outcome: "failed" });
       const error = name ?? (err instanceof BaseError ? err.shortMessage : (err as Error).message);
-      logger.error({ ...evidence, error }, "equivocation proof failed");
-      return { kind: "failed", error };
+      const retry = attempts < MAX_ATTEMPTS;
+      const line = { event: "equivocation_proof_failed", ...evidence, error, attempts, retry };
+      if (retry) logger.warn(line, "equivocation proof failed; retrying on the next block");
+      else logger.error(line, "equivocation proof failed; giving up");
+      return { kind: "failed", error, attempts };
     }
   }
 }

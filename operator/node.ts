@@ -3,7 +3,7 @@
  * (docs/operator.md). Data takes one path: chain follower → batch table and duties → matcher at R_b → slashing
  * protection → BLS signature → gossip; gossip from others is validated by protocol/p2p and then processed here.
  *
- * Duties per batch (PROTOCOL.md 3.2–3.7):
+ * Duties per batch (docs/protocol.md §3.2–3.7):
  * - seed: the leader at fallback index k signs the seed message once its turn has come (closedAt + k·seedTimeout)
  *   and no earlier leader's seed was verified here;
  * - result: with the seed of the first leader in the fallback order whose seed this node verified, read the
@@ -14,6 +14,9 @@ import type { PrivateKey } from "@libp2p/interface";
 import type { Hex, PublicClient, WalletClient } from "viem";
 import { operatorRegistryAbi } from "../protocol/chain/abi.js";
 import { ChainFollower, type BatchClosedInfo, type BatchFinalizedInfo } from "../protocol/chain/follower.js";
+import { BatchStatus, fallbackLength, readBatchTiming, readClosedBatch, type BatchTiming, type ClosedBatch, type VerifiedSeed } from "../protocol/chain/batches.js";
+import { toOperatorId, type OperatorId } from "../protocol/chain/ids.js";
+import { OperatorSets } from "../protocol/chain/operatorSets.js";
 import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../protocol/chain/reads.js";
 import { resultMessageDigest, seedFromSignature } from "../protocol/avs/messages.js";
 import { operatorId as operatorIdOf, type BlsVerifier, type G1Point, type G2Point, type SecretKey } from "../protocol/bls/index.js";
@@ -23,7 +26,6 @@ import { assignmentsHash, matchBatch } from "../protocol/matching/index.js";
 import type { Metrics } from "../protocol/metrics/metrics.js";
 import { startMetricsServer, type MetricsServer } from "../protocol/metrics/server.js";
 import { BatchTable } from "../protocol/p2p/batchTable.js";
-import { BatchStatus } from "../protocol/p2p/interfaces.js";
 import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
 import { MatchnetNetwork, defaultNetworkOpts, type NetworkOpts } from "../protocol/p2p/network.js";
 import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
@@ -32,7 +34,6 @@ import type { ValidatedSeed } from "../protocol/p2p/validation/seed.js";
 import { SlashingProtection, SigningDuty, type SignOutcome } from "./slashing-protection/slashingProtection.js";
 import { SlashingProtectionError } from "./slashing-protection/errors.js";
 import { startNodeApi, type NodeApi } from "./api.js";
-import { ChainOperatorSets, fallbackLength, readBatchAtClose, readBatchTiming, type BatchAtClose, type BatchTiming } from "./chainViews.js";
 import { DecisionRepository, type Decision } from "./decisions.js";
 import { EquivocationReporter } from "./equivocation.js";
 import { createOperatorMetrics, type OperatorMetrics } from "./metrics.js";
@@ -52,7 +53,7 @@ export interface OperatorNodeOpts {
   nodeVersion: string;
   /**
    * Crash-test hook: the process kills itself with SIGKILL right after it stores a fresh signature for this batch or
-   * a later one, before gossiping it (the window the crash-safety test of issue 6 needs; "or later" because a node
+   * a later one, before gossiping it (the window the crash-safety test in test/e2e/network.test.ts needs; "or later" because a node
    * may sit a batch out, e.g. when it missed the seed). Never set in production.
    */
   crashAfterSignBatch?: bigint;
@@ -70,13 +71,7 @@ export interface OperatorNodeModules {
   metrics: Metrics;
 }
 
-export interface VerifiedSeed {
-  seed: Hex;
-  signature: G1Point;
-  signer: Hex;
-}
-
-export interface SeenPartial {
+export interface AcceptedPartial {
   resultHash: Hex;
   seed: Hex;
   signature: G1Point;
@@ -90,7 +85,7 @@ export interface SignedDecision extends Decision {
 }
 
 interface BatchState {
-  close: BatchAtClose;
+  close: ClosedBatch;
   /** In the operator set at R_b (undefined until read; a failed read is retried on the next block). */
   member?: boolean;
   /** The close was read only on a retry: seed and partials may have been gossiped before the batch was known. */
@@ -107,7 +102,7 @@ interface BatchState {
   deciding: boolean;
   decision?: SignedDecision;
   /** Accepted partials by operator id (the first one of each). */
-  partials: Map<string, SeenPartial>;
+  partials: Map<string, AcceptedPartial>;
   equivocators: Set<string>;
   finalized?: BatchFinalizedInfo;
   status: BatchStatus;
@@ -143,9 +138,9 @@ const SYNC_AFTER_BLOCKS = 2n;
 const RETAIN_BATCHES = 64;
 
 export class OperatorNode {
-  readonly operatorId: Hex;
+  readonly operatorId: OperatorId;
   private readonly table: BatchTable;
-  private readonly operatorSets: ChainOperatorSets;
+  private readonly operatorSets: OperatorSets;
   private readonly sp: SlashingProtection;
   private readonly decisions: DecisionRepository;
   private readonly equivocation: EquivocationReporter;
@@ -173,9 +168,9 @@ export class OperatorNode {
   ) {
     this.timing = timing;
     this.log = modules.logger;
-    this.operatorId = operatorIdOf(modules.secretKey.publicKeyG1()).toLowerCase() as Hex;
+    this.operatorId = toOperatorId(operatorIdOf(modules.secretKey.publicKeyG1()));
     this.opMetrics = createOperatorMetrics(modules.metrics);
-    this.operatorSets = new ChainOperatorSets({ registry: opts.addresses.operatorRegistry, retain: RETAIN_BATCHES }, { client: modules.client });
+    this.operatorSets = new OperatorSets({ registry: opts.addresses.operatorRegistry, retain: RETAIN_BATCHES, withApk: false }, { client: modules.client });
     this.table = new BatchTable(
       { seedTimeoutBlocks: timing.seedTimeout, retainBatches: RETAIN_BATCHES },
       {
@@ -249,7 +244,7 @@ export class OperatorNode {
       },
       {
         batches: this.table,
-        operators: this.operatorSets,
+        operators: { operatorAt: (id, referenceBlock) => this.operatorSets.operatorAt(toOperatorId(id), referenceBlock) },
         verifier: this.modules.verifier,
         logger: logger.child({ module: "p2p" }),
         metrics,
@@ -314,9 +309,9 @@ export class OperatorNode {
   /** `retried`: the first read of this close failed, so the batch's gossip may have gone round before it was known. */
   private async onBatchClosed(info: BatchClosedInfo, retried = false): Promise<void> {
     if (this.batches.has(info.batch)) return;
-    let close: BatchAtClose;
+    let close: ClosedBatch;
     try {
-      close = await readBatchAtClose(this.modules.client, this.opts.addresses, this.opts.chainId, info.batch, fallbackLength(this.timing!));
+      close = await readClosedBatch(this.modules.client, { chainId: this.opts.chainId, serviceManager: this.opts.addresses.serviceManager }, info.batch, fallbackLength(this.timing!));
     } catch (err) {
       // An RPC hiccup must not cost the batch: the close is read again on the next block.
       this.log.warn({ batch: info.batch, err: (err as Error).message }, "reading a closed batch failed; retrying on the next block");
@@ -324,13 +319,7 @@ export class OperatorNode {
       return;
     }
     if (this.batches.has(info.batch)) return;
-    this.table.onClosed({
-      batch: close.batch,
-      referenceBlock: close.referenceBlock,
-      closedAt: close.closedAt,
-      seedMessageHash: close.seedMessageHash,
-      leaderOrder: close.leaderOrder,
-    });
+    this.table.onClosed(close);
     this.batches.set(info.batch, {
       close,
       seeds: new Map(),
@@ -376,6 +365,7 @@ export class OperatorNode {
   private onBlock(n: bigint): void {
     this.table.onBlock(n);
     this.opMetrics.headBlock.set(Number(n));
+    if (this.equivocation.pendingRetries > 0) this.track(this.equivocation.retryFailed(), "equivocation");
     for (const info of [...this.closeRetries.values()]) {
       this.closeRetries.delete(info.batch);
       this.track(this.onBatchClosed(info, true), "close");
@@ -455,7 +445,7 @@ export class OperatorNode {
     const st = this.batches.get(batch);
     const info = this.table.batch(batch);
     if (!st || !info || !st.member || st.ownSeedStarted || st.status !== BatchStatus.Open) return;
-    const rank = info.leaderOrder.findIndex((id) => id.toLowerCase() === this.operatorId);
+    const rank = info.leaderOrder.findIndex((id) => id === this.operatorId);
     if (rank < 0 || rank >= info.leadersAllowed) return;
     if ([...st.seeds.keys()].some((r) => r < rank)) return;
     // Restarted after the close and a seed already went round (learned by batch sync): the others signed under it,
@@ -480,10 +470,10 @@ export class OperatorNode {
     if (!this.modules.verifier.verify(this.modules.secretKey.publicKeyG2(), info.seedMessageHash, signature)) {
       throw new Error(`own seed signature for batch ${batch} does not verify`);
     }
-    const rank = info.leaderOrder.findIndex((id) => id.toLowerCase() === this.operatorId);
+    const rank = info.leaderOrder.findIndex((id) => id === this.operatorId);
     const seed = seedFromSignature(signature);
     this.table.addVerifiedSeed(batch, seed);
-    if (!st.seeds.has(rank)) st.seeds.set(rank, { seed, signature, signer: this.operatorId });
+    if (!st.seeds.has(rank)) st.seeds.set(rank, { seed, signature, rank, signer: this.operatorId });
     this.publish("seed", batch, () => this.network!.publishSeed({ batch, signer: this.operatorId, signature }));
     if (decide) await this.maybeDecide(batch);
   }
@@ -502,12 +492,12 @@ export class OperatorNode {
     const st = this.batches.get(batch);
     if (!st || st.seeds.has(rank)) return;
     const seed = seedFromSignature(signature);
-    st.seeds.set(rank, { seed, signature: { X: signature.X, Y: signature.Y }, signer: signer.toLowerCase() as Hex });
+    st.seeds.set(rank, { seed, signature: { X: signature.X, Y: signature.Y }, rank, signer: toOperatorId(signer) });
     this.log.info({ batch, rank, signer, seed }, how);
     this.track(this.maybeDecide(batch), "result");
   }
 
-  /** Decides once a verified seed is here: the seed of the lowest fallback rank verified so far (PROTOCOL.md 3.7). */
+  /** Decides once a verified seed is here: the seed of the lowest fallback rank verified so far (docs/protocol.md §3.7). */
   private async maybeDecide(batch: bigint): Promise<void> {
     const st = this.batches.get(batch);
     if (!st || !st.member || st.deciding || st.decision !== undefined || st.status !== BatchStatus.Open || st.seeds.size === 0) return;
@@ -659,9 +649,9 @@ export class OperatorNode {
   /** Adds sockets of operators that joined since start to the peers the network keeps dialling. */
   private async refreshBootstrap(block: bigint): Promise<void> {
     if (!this.network) return;
-    const set = await this.operatorSets.atBlock(block);
+    const set = await this.operatorSets.load(block);
     const known = this.network.opts.bootstrap;
-    for (const s of peerSockets(set.operators.map((o) => o.socket), this.network.peerId.toString(), known)) known.push(s);
+    for (const s of peerSockets(set.operators.map((o) => o.socket ?? ""), this.network.peerId.toString(), known)) known.push(s);
   }
 
   private updatePerformance(): void {
@@ -726,7 +716,7 @@ export class OperatorNode {
   }
 
   /** Operator ids whose partial for `batch` this node accepted from gossip. */
-  partialsSeen(batch: bigint): Map<string, SeenPartial> {
+  partialsSeen(batch: bigint): Map<string, AcceptedPartial> {
     return new Map(this.batches.get(batch)?.partials ?? []);
   }
 

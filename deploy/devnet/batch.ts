@@ -11,6 +11,7 @@ import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
 import type { Assignment } from "../../protocol/market/types.js";
 import { operatorId } from "../../protocol/bls/index.js";
+import type { BatchTiming } from "../../protocol/chain/batches.js";
 import { mined, type DevnetChain } from "./chain.js";
 
 const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
@@ -18,7 +19,8 @@ const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
 /** ServiceManager BatchStatus. */
 const STATUS = { None: 0, Closed: 1, Final: 2, Abandoned: 3 } as const;
 
-export interface ClosedBatch {
+/** A close the devnet sent, as its receipt showed it. */
+export interface BatchClose {
   batch: bigint;
   referenceBlock: bigint;
   closedAt: bigint;
@@ -27,7 +29,7 @@ export interface ClosedBatch {
   closedAtMs: number;
 }
 
-export interface BatchReport {
+export interface DevnetBatchReport {
   batch: bigint;
   status: "final" | "abandoned";
   referenceBlock: bigint;
@@ -57,25 +59,16 @@ export interface BatchReport {
   applied: { orderId: bigint; offerVersionId: bigint; pricePerGpuHour: bigint }[];
 }
 
-export interface BatchTiming {
-  batchInterval: number;
-  seedTimeout: number;
-  batchTimeout: number;
-}
-
-export async function batchTiming(chain: DevnetChain, sm: Address): Promise<BatchTiming> {
-  const t = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "batchTiming" });
-  return { batchInterval: t.batchInterval, seedTimeout: t.seedTimeout, batchTimeout: t.batchTimeout };
-}
-
 /** Mines empty blocks until closeBatch() is allowed in the next block, then sends it from `closer`. */
-export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Address, timing: BatchTiming): Promise<ClosedBatch> {
+export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Address, timing: BatchTiming): Promise<BatchClose> {
   const count = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "batchCount" });
   if (count > 0n) {
     const prev = await chain.publicClient.readContract({ address: sm, abi: serviceManagerAbi, functionName: "getBatch", args: [count] });
     if (prev.status === STATUS.Closed) throw new Error(`devnet: batch ${count} is still pending; it must be final or abandoned before the next close`);
     const head = await chain.publicClient.getBlockNumber();
-    const earliest = BigInt(Math.max(prev.closedAt + timing.batchInterval, prev.pagesDoneAt + 1));
+    const afterInterval = BigInt(prev.closedAt) + timing.batchInterval;
+    const afterPages = BigInt(prev.pagesDoneAt) + 1n; // R_b must see every page (docs/protocol.md §3.1)
+    const earliest = afterInterval > afterPages ? afterInterval : afterPages;
     if (head + 1n < earliest) await chain.publicClient.request({ method: "hardhat_mine", params: [`0x${(earliest - head - 1n).toString(16)}`] } as never);
   }
   const hash = await chain.wallet(closer).writeContract({ account: closer, chain: chain.chain, address: sm, abi: serviceManagerAbi, functionName: "closeBatch" });
@@ -95,12 +88,12 @@ export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Ad
 export async function waitBatchOutcome(
   chain: DevnetChain,
   sm: Address,
-  closed: ClosedBatch,
+  closed: BatchClose,
   timing: BatchTiming,
   opts: { abandoner: Address; wallGuardMs: number; pollMs?: number },
 ): Promise<{ status: "final" | "abandoned"; finalizedAt: bigint | null; seenAtMs: number }> {
   const started = Date.now();
-  const deadline = closed.closedAt + BigInt(timing.batchTimeout);
+  const deadline = closed.closedAt + timing.batchTimeout;
   let lastHeadCheck = 0;
   let head = closed.closedAt;
   for (;;) {
@@ -137,13 +130,13 @@ export async function waitBatchOutcome(
 export async function reportBatch(
   chain: DevnetChain,
   addrs: SystemAddresses,
-  closed: ClosedBatch,
+  closed: BatchClose,
   outcome: { status: "final" | "abandoned"; finalizedAt: bigint | null; seenAtMs: number },
-): Promise<BatchReport> {
+): Promise<DevnetBatchReport> {
   const pc = chain.publicClient;
   const sm = addrs.serviceManager;
   const [inputs, set] = await Promise.all([readMatchInputs(pc, addrs, closed.referenceBlock), readOperatorSet(pc, addrs.operatorRegistry, closed.referenceBlock)]);
-  const base: BatchReport = {
+  const base: DevnetBatchReport = {
     batch: closed.batch,
     status: outcome.status,
     referenceBlock: closed.referenceBlock,

@@ -29,7 +29,8 @@ import {
   type OperatorSetup,
   type ProviderSetup,
 } from "./setup.js";
-import { batchTiming, closeNextBatch, reportBatch, waitBatchOutcome, type BatchReport, type BatchTiming, type ClosedBatch } from "./batch.js";
+import { readBatchTiming, type BatchTiming } from "../../protocol/chain/batches.js";
+import { closeNextBatch, reportBatch, waitBatchOutcome, type DevnetBatchReport, type BatchClose } from "./batch.js";
 import { signAndSubmitInProcess } from "./in-process.js";
 import { compileJs, compiledEntry, type CompiledTree } from "../compile-js.js";
 import { entryExists, readLogLines, spawnNode, waitForReady, type ProcessKind } from "./processes.js";
@@ -68,13 +69,13 @@ export interface DevnetOptions {
  * fallback leader every 8 (operator processes on a loaded 2-core machine log a close 2–4 s after it; a shorter turn
  * lets a fallback seed race the leader's and split the quorum), abandon after 40 (room for four fallback turns).
  */
-export const DEVNET_TIMING: BatchTiming = { batchInterval: 2, seedTimeout: 8, batchTimeout: 40 };
+export const DEVNET_TIMING: BatchTiming = { batchInterval: 2n, seedTimeout: 8n, batchTimeout: 40n };
 
 export class Devnet {
   readonly supervisor = new Supervisor();
   readonly operators: OperatorSetup[] = [];
   readonly aggregators: AggregatorSetup[] = [];
-  readonly reports: BatchReport[] = [];
+  readonly reports: DevnetBatchReport[] = [];
   private readonly children = new Map<string, SupervisedChild>();
   /** In-process mode: operators taken down by stopOperator. */
   private readonly down = new Set<number>();
@@ -157,10 +158,11 @@ export class Devnet {
     });
     this.addrs = systemAddresses(this.deployment, this.deploymentFile);
     const owner = this.chain.devAccounts[0]!;
-    const hash = await this.chain.wallet(owner).writeContract({ account: owner, chain: this.chain.chain, address: this.addrs.serviceManager, abi: serviceManagerAbi, functionName: "setBatchTiming", args: [t] });
+    const hash = await this.chain.wallet(owner).writeContract({ account: owner, chain: this.chain.chain, address: this.addrs.serviceManager, abi: serviceManagerAbi, functionName: "setBatchTiming", args: [{ batchInterval: Number(t.batchInterval), seedTimeout: Number(t.seedTimeout), batchTimeout: Number(t.batchTimeout) }] });
     await this.chain.publicClient.waitForTransactionReceipt({ hash });
-    this.timing = await batchTiming(this.chain, this.addrs.serviceManager);
-    this.say(`deployed (service manager ${this.addrs.serviceManager}); batch timing ${JSON.stringify(this.timing)} blocks`);
+    this.timing = await readBatchTiming(this.chain.publicClient, this.addrs.serviceManager);
+    const { batchInterval, seedTimeout, batchTimeout } = this.timing;
+    this.say(`deployed (service manager ${this.addrs.serviceManager}); batch timing {"batchInterval":${batchInterval},"seedTimeout":${seedTimeout},"batchTimeout":${batchTimeout}} blocks`);
 
     this.say(`creating ${o.operators} operators (keystores, peer keys, configs) and registering them …`);
     const accounts = [];
@@ -262,7 +264,7 @@ export class Devnet {
   }
 
   /** Places `orders` orders, closes the next batch and waits until it is final or abandoned. */
-  async runBatch(orders: number): Promise<BatchReport> {
+  async runBatch(orders: number): Promise<DevnetBatchReport> {
     await this.placeOrders(orders);
     const closed = await this.closeBatch();
     return this.settle(closed);
@@ -331,7 +333,7 @@ export class Devnet {
     if (pending.size > 0) this.say(`  (operators ${[...pending].map((i) => this.operators[i]!.name).join(", ")} still behind block #${head} after ${timeoutMs / 1000} s; closing anyway)`);
   }
 
-  async closeBatch(): Promise<ClosedBatch> {
+  async closeBatch(): Promise<BatchClose> {
     await this.waitOperatorsCaughtUp();
     const closed = await closeNextBatch(this.chain, this.addrs.serviceManager, this.chain.devAccounts[0]!, this.timing);
     this.say(`batch ${closed.batch} closed at #${closed.closedAt} (R_b #${closed.referenceBlock}), leader ${this.names(closed.leaderId)} …`);
@@ -339,7 +341,7 @@ export class Devnet {
   }
 
   /** Waits for the batch's outcome (the in-process signers work meanwhile) and reads its report. */
-  async settle(closed: ClosedBatch): Promise<BatchReport> {
+  async settle(closed: BatchClose): Promise<DevnetBatchReport> {
     let inProcessError: unknown = null;
     if (this.opts.mode === "in-process") {
       const live = this.operators.filter((o) => !this.down.has(o.index));
@@ -348,7 +350,7 @@ export class Devnet {
     const intervalMs = this.opts.intervalMiningMs ?? 1_000;
     const outcome = await waitBatchOutcome(this.chain, this.addrs.serviceManager, closed, this.timing, {
       abandoner: this.chain.devAccounts[0]!,
-      wallGuardMs: (this.timing.batchTimeout + 5) * Math.max(intervalMs, 1_000) + 60_000,
+      wallGuardMs: (Number(this.timing.batchTimeout) + 5) * Math.max(intervalMs, 1_000) + 60_000,
     });
     if (inProcessError !== null) this.say(`  in-process signers failed: ${(inProcessError as Error).message ?? String(inProcessError)}`);
     const report = await reportBatch(this.chain, this.addrs, closed, outcome);

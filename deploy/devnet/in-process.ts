@@ -6,67 +6,63 @@
  */
 import type { Address, Hex, PrivateKeyAccount } from "viem";
 import { serviceManagerAbi } from "../../protocol/chain/abi.js";
-import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../../protocol/chain/reads.js";
+import { BatchStatus, fallbackLength, readBatchTiming, readClosedBatch } from "../../protocol/chain/batches.js";
+import { toOperatorId } from "../../protocol/chain/ids.js";
+import { OperatorSets } from "../../protocol/chain/operatorSets.js";
+import { readMatchInputs, type SystemAddresses } from "../../protocol/chain/reads.js";
 import { resultMessageDigest, seedFromSignature } from "../../protocol/avs/messages.js";
 import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
 import { pageCommitments, resultPages } from "../../protocol/matching/encode.js";
 import { buildSubmission, checkSubmission, fetchSignatureCheckHints, submitResultArgs, type G2KeySummer, type ReadyResult } from "../../aggregator/index.js";
-import type { OperatorSetAtBlock } from "../../aggregator/types.js";
 import type { DevnetChain } from "./chain.js";
-import type { ClosedBatch } from "./batch.js";
+import type { BatchClose } from "./batch.js";
 import type { OperatorSetup } from "./setup.js";
 
 export async function signAndSubmitInProcess(
   chain: DevnetChain,
   addrs: SystemAddresses,
-  closed: ClosedBatch,
+  closed: BatchClose,
   live: readonly OperatorSetup[],
   submitter: PrivateKeyAccount,
   g2: G2KeySummer,
 ): Promise<Hex | null> {
   const pc = chain.publicClient;
   const sm = addrs.serviceManager;
-  const live_ = new Map(live.map((o) => [o.operatorId.toLowerCase(), o]));
+  const live_ = new Map(live.map((o) => [toOperatorId(o.operatorId), o]));
+  const chainId = BigInt(chain.chain.id);
+  // The batch as every process reads it at its close: R_b, the seed message, the leader fallback order.
+  const timing = await readBatchTiming(pc, sm);
+  const batch = await readClosedBatch(pc, { chainId, serviceManager: sm }, closed.batch, fallbackLength(timing));
   // The first leader of the fallback order that is live signs the seed once its turn has come.
-  const timing = await pc.readContract({ address: sm, abi: serviceManagerAbi, functionName: "batchTiming" });
-  let index = 0n;
-  let leader: OperatorSetup | undefined;
-  for (; index < 32n; index++) {
-    const id = await pc.readContract({ address: sm, abi: serviceManagerAbi, functionName: "leaderOf", args: [closed.batch, index] });
-    leader = live_.get(id.toLowerCase());
-    if (leader !== undefined) break;
-  }
-  if (leader === undefined) return null;
-  const allowedFrom = closed.closedAt + index * BigInt(timing.seedTimeout);
+  const index = batch.leaderOrder.findIndex((id) => live_.has(id));
+  if (index < 0) return null;
+  const leader = live_.get(batch.leaderOrder[index]!)!;
+  const allowedFrom = batch.closedAt + BigInt(index) * timing.seedTimeout;
   while ((await pc.getBlockNumber()) + 1n < allowedFrom) await new Promise((r) => setTimeout(r, 100));
-  const seedDigest = await pc.readContract({ address: sm, abi: serviceManagerAbi, functionName: "seedMessageHash", args: [closed.batch] });
-  const seedSignature = leader.sk.sign(seedDigest);
+  const seedSignature = leader.sk.sign(batch.seedMessageHash);
   const seed = seedFromSignature(seedSignature);
 
-  const [inputs, set] = await Promise.all([readMatchInputs(pc, addrs, closed.referenceBlock), readOperatorSet(pc, addrs.operatorRegistry, closed.referenceBlock)]);
+  const [inputs, operatorSet] = await Promise.all([
+    readMatchInputs(pc, addrs, batch.referenceBlock),
+    new OperatorSets({ registry: addrs.operatorRegistry, retain: 1, withApk: false }, { client: pc }).load(batch.referenceBlock),
+  ]);
   const assignments = matchBatch(inputs, seed).assignments;
-  const chainId = BigInt(chain.chain.id);
-  const digest = resultMessageDigest({ chainId, serviceManager: sm, batch: closed.batch, referenceBlock: closed.referenceBlock, seed, assignmentsHash: assignmentsHash(assignments) });
-  const operatorSet: OperatorSetAtBlock = {
-    referenceBlock: closed.referenceBlock,
-    operators: set.operators.map((o) => ({ operatorId: o.operatorId.toLowerCase() as Hex, pkG1: o.pkG1, pkG2: o.pkG2, stake: o.stake })),
-    totalStake: set.totalStake,
-  };
+  const digest = resultMessageDigest({ chainId, serviceManager: sm, batch: batch.batch, referenceBlock: batch.referenceBlock, seed, assignmentsHash: assignmentsHash(assignments) });
   const signers = operatorSet.operators
     .filter((o) => live_.has(o.operatorId))
     .map((o) => ({ operator: o, signature: live_.get(o.operatorId)!.sk.sign(digest) }));
   const signedStake = signers.reduce((s, x) => s + x.operator.stake, 0n);
   const quorum = await pc.readContract({ address: sm, abi: serviceManagerAbi, functionName: "quorumThresholdBps" });
-  if (signedStake * 10_000n < set.totalStake * BigInt(quorum)) return null; // no quorum: the batch will time out
+  if (signedStake * 10_000n < operatorSet.totalStake * BigInt(quorum)) return null; // no quorum: the batch will time out
   const ready: ReadyResult = {
-    batch: { batch: closed.batch, referenceBlock: closed.referenceBlock, closedAtBlock: closed.closedAt, status: "open" },
+    batch: { ...batch, status: BatchStatus.Open },
     operatorSet,
     resultHash: digest,
     signers,
     signedStake,
-    totalStake: set.totalStake,
+    totalStake: operatorSet.totalStake,
   };
-  const sub = buildSubmission({ chainId, serviceManager: sm }, ready, { seed, seedProof: { signature: seedSignature, signerIndex: index }, assignments }, g2);
+  const sub = buildSubmission({ chainId, serviceManager: sm }, ready, { seed, seedProof: { signature: seedSignature, signerIndex: BigInt(index) }, assignments }, g2);
   checkSubmission(sub, operatorSet, quorum);
   const hash = await chain.wallet(submitter.address as Address).writeContract({
     account: submitter,

@@ -2,7 +2,7 @@
  * Operator and aggregator processes. Each is started as `node [flags] .cache/js/<kind>/main.js --config <file>`
  * (the sources transpiled by deploy/compile-js.ts: less memory and a faster start than tsx), directly by node so
  * that the pid the supervisor holds is the real process, with its pino JSON log in a file. The devnet waits for the process's
- * `{"msg":"ready"}` line (WAVE2 process contract), bounded in time, and reports an early exit with the log's tail.
+ * `{"msg":"ready"}` line (the process contract), bounded in time, and reports an early exit with the log's tail.
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";

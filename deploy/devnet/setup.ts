@@ -4,6 +4,7 @@
  * socket), providers with offers across models and regions, renters with payment tokens, and an aggregator account.
  * Keys are created here and written encrypted; no private key is ever printed or logged.
  */
+import { PEER_KEY_FILE } from "../../protocol/startup.js";
 import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -39,8 +40,6 @@ export const OPERATOR_STAKE = 1_000n * STAKE_UNIT;
  * and more is mapped and unmapped each time, so the memory goes back to the system after the unlock.
  */
 export const DEVNET_SCRYPT = { n: 1 << 15, r: 8, p: 1 } as const;
-/** The peer key's file name inside an operator's data dir (the operator node loads the same file). */
-export const PEER_KEY_FILE = "peer-key";
 
 export interface OperatorSetup {
   index: number;

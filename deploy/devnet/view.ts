@@ -1,6 +1,6 @@
 /** The devnet's readable output: one block per batch while it runs, and a summary table at the end. */
 import type { Hex } from "viem";
-import type { BatchReport } from "./batch.js";
+import type { DevnetBatchReport } from "./batch.js";
 
 export type Names = (operatorId: Hex | null) => string;
 
@@ -8,12 +8,12 @@ const short = (h: Hex | null) => (h === null ? "—" : `${h.slice(0, 8)}…${h.s
 const pct = (bps: number) => `${(bps / 100).toFixed(1)} %`;
 const int = (n: bigint | number | null) => (n === null ? "—" : Number(n).toLocaleString("en-US"));
 
-export function leaderText(r: BatchReport, names: Names): string {
+export function leaderText(r: DevnetBatchReport, names: Names): string {
   if (r.seedSignerIndex === null || r.seedSignerIndex === 0n) return names(r.leaderId);
   return `${names(r.seedSignerId)} (fallback ${r.seedSignerIndex}; ${names(r.leaderId)} silent)`;
 }
 
-export function formatBatch(r: BatchReport, names: Names): string {
+export function formatBatch(r: DevnetBatchReport, names: Names): string {
   const head = `batch ${r.batch}  closed #${r.closedAt} (R_b #${r.referenceBlock})  leader ${leaderText(r, names)}`;
   if (r.status !== "final") {
     return `${head}\n  ✗ ABANDONED after batchTimeout: no quorum submitted; its ${r.ordersOpen} open orders join the next batch`;
@@ -26,7 +26,7 @@ export function formatBatch(r: BatchReport, names: Names): string {
   );
 }
 
-export function summaryTable(reports: readonly BatchReport[], names: Names): string {
+export function summaryTable(reports: readonly DevnetBatchReport[], names: Names): string {
   const header = ["batch", "status", "leader", "seed", "open", "matched", "skipped", "signers", "stake", "gas", "blocks", "seconds", "matcher"];
   const rows = reports.map((r) => [
     String(r.batch),

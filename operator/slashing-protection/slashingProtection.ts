@@ -1,5 +1,5 @@
 /**
- * Slashing protection: the last gate before any BLS signature leaves the operator (PROTOCOL.md 3.4 and 3.7).
+ * Slashing protection: the last gate before any BLS signature leaves the operator (docs/protocol.md §3.4 and 3.7).
  *
  * For each duty (result, seed) and each (operator, batch) it remembers the one message hash the operator decided
  * to sign. The first request records it, synced to disk, before the signer is called; a request for the same hash
@@ -93,23 +93,6 @@ export class SlashingProtection {
   async get(duty: SigningDuty, key: SigningKey): Promise<SignedMessageRecord | undefined> {
     validate(key);
     return this.repos[duty].get(key);
-  }
-
-  /**
-   * This operator's records for batches ≥ fromBatch, in batch order: what a restarted node re-gossips for the
-   * batches still open.
-   */
-  async recordsFrom(duty: SigningDuty, operatorId: Hex, fromBatch: bigint): Promise<(SignedMessageRecord & { batch: bigint })[]> {
-    validate({ operatorId, batch: fromBatch });
-    const out: (SignedMessageRecord & { batch: bigint })[] = [];
-    const wanted = operatorId.toLowerCase();
-    // Keys are operatorId ‖ batch: scanning from (operatorId, fromBatch) meets this operator's batches in order,
-    // then the next operator's, where the scan stops.
-    for await (const { id, value } of this.repos[duty].entries({ gte: { operatorId, batch: fromBatch } })) {
-      if (id.operatorId.toLowerCase() !== wanted) break;
-      out.push({ ...value, batch: id.batch });
-    }
-    return out;
   }
 
   private async checkAndInsertUnlocked(duty: SigningDuty, key: SigningKey, messageHash: Hex): Promise<CheckOutcome> {

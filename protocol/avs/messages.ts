@@ -1,5 +1,5 @@
 /**
- * The two digests operators sign, byte-identical to what the ServiceManager contract recomputes (PROTOCOL.md 3.2
+ * The two digests operators sign, byte-identical to what the ServiceManager contract recomputes (docs/protocol.md §3.2
  * and 3.4). Both are domain-separated by a fixed domain tag, the chain id, the service manager's address and the
  * batch number, so a signature can never be replayed on another chain, deployment or batch. abi.encode pads every
  * integer to 32 bytes, so the widths below need only be wide enough for the values.

@@ -52,11 +52,18 @@ export class LevelDbController implements KvController {
    * directory fails here instead of racing the first one's writes.
    */
   static async open(opts: LevelDbControllerOpts): Promise<LevelDbController> {
-    const db = new Level<Uint8Array, Uint8Array>(opts.path, VIEW);
+    return LevelDbController.openLevel(new Level<Uint8Array, Uint8Array>(opts.path, VIEW), opts.path);
+  }
+
+  /**
+   * The same over a `Level` instance made by the caller (created with view encodings, not yet open): how a test
+   * watches the options of every write that reaches the real LevelDB.
+   */
+  static async openLevel(db: Level<Uint8Array, Uint8Array>, path: string): Promise<LevelDbController> {
     try {
       await db.open({ createIfMissing: true });
     } catch (err) {
-      throw new DbError("DbOpenFailed", `cannot open LevelDB at ${opts.path}: ${(err as Error).message}`, { cause: err });
+      throw new DbError("DbOpenFailed", `cannot open LevelDB at ${path}: ${(err as Error).message}`, { cause: err });
     }
     return new LevelDbController(db);
   }

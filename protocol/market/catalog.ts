@@ -2,7 +2,7 @@ import { type GpuModel, tierOfListPrice } from "./types.js";
 
 /**
  * The GPU catalog seeded at deployment. List prices are whole US dollars, rounded street prices of the card as
- * sold (late 2026); the tier follows from the price exactly as PROTOCOL.md section 2 says, so it is computed, never
+ * sold (late 2026); the tier follows from the price exactly as docs/protocol.md §2 says, so it is computed, never
  * written by hand. Ids are stable: a model keeps its id forever, new models get new ids.
  */
 const MODELS: ReadonlyArray<Omit<GpuModel, "tier">> = [

@@ -9,7 +9,7 @@ import type { Address } from "viem";
 /** Basis points: 10 000 = 100 %. */
 export const BPS = 10_000;
 
-/** GPU tier, derived from the list price in whole US dollars (PROTOCOL.md section 2). */
+/** GPU tier, derived from the list price in whole US dollars (docs/protocol.md §2). */
 export enum Tier {
   Entry = 0, // list price < $1 000
   Low = 1, // $1 000 ≤ price < $2 000

@@ -3,28 +3,14 @@
  * (close events, new heads, final or abandoned batches) and the seed processor adds each seed it verified; it
  * needs no chain access itself, so it is tested by driving blocks by hand.
  *
- * Leader fallback (PROTOCOL.md 3.2): the first leader may produce the seed at once; after every further
+ * Leader fallback (docs/protocol.md §3.2): the first leader may produce the seed at once; after every further
  * `seedTimeoutBlocks` blocks since the close, one more leader of the fallback order may. The contract is the
  * judge; here the count only decides IGNORE (not yet) versus accept for gossip, so a block of skew between
  * nodes costs a delayed relay, never a penalty.
  */
 import type { Hex } from "viem";
-import { BatchStatus, type BatchInfo, type BatchView } from "./interfaces.js";
-
-export interface ClosedBatch {
-  batch: bigint;
-  /** R_b, the block before the close. */
-  referenceBlock: bigint;
-  /** The block that included closeBatch(). */
-  closedAt: bigint;
-  seedMessageHash: Hex;
-  /**
-   * Operator ids in leader fallback order, fixed at close: index i may sign the seed from closedAt + i × seedTimeout
-   * on (ServiceManager._verifySeed). The first ceil(batchTimeout / seedTimeout) entries are all that can matter:
-   * later ones are only allowed once the batch is abandoned.
-   */
-  leaderOrder: Hex[];
-}
+import { BatchStatus, type BatchRecord, type ClosedBatch } from "../chain/batches.js";
+import type { BatchInfo, BatchView } from "./interfaces.js";
 
 export interface BatchTableOpts {
   /** The on-chain `seedTimeout` parameter, in blocks; 0 lets every leader of the order sign at once. */
@@ -34,12 +20,11 @@ export interface BatchTableOpts {
 }
 
 export interface BatchTableModules {
-  /** The PROTOCOL.md 3.4 digest: keccak256(abi.encode(RESULT_DOMAIN, chainId, serviceManager, b, R_b, seed_b, resultHash)). */
+  /** The docs/protocol.md §3.4 digest: keccak256(abi.encode(RESULT_DOMAIN, chainId, serviceManager, b, R_b, seed_b, resultHash)). */
   resultMessageHash(batch: bigint, referenceBlock: bigint, seed: Hex, resultHash: Hex): Hex;
 }
 
-interface Entry extends ClosedBatch {
-  status: BatchStatus;
+interface Entry extends BatchRecord {
   seeds: Hex[];
 }
 
@@ -122,15 +107,12 @@ export class BatchTable implements BatchView {
     return this.latest;
   }
 
-  /**
-   * The same table in the shape the aggregator reads (aggregator/types.ts `BatchView`: `get`, `latestClosed`),
-   * so one instance, fed once by the chain follower, serves gossip validation and aggregation alike.
-   */
-  get(batch: bigint): { batch: bigint; referenceBlock: bigint; closedAtBlock: bigint; status: "open" | "final" | "abandoned" } | null {
+  /** The batch's record (what was read at its close, and its status), or null when it is unknown or pruned. */
+  get(batch: bigint): BatchRecord | null {
     const entry = this.entries.get(batch);
     if (!entry) return null;
-    const status = entry.status === BatchStatus.Open ? "open" : entry.status === BatchStatus.Final ? "final" : "abandoned";
-    return { batch: entry.batch, referenceBlock: entry.referenceBlock, closedAtBlock: entry.closedAt, status };
+    const { seeds: _seeds, ...record } = entry;
+    return { ...record, leaderOrder: [...record.leaderOrder] };
   }
 
   latestClosed(): bigint {

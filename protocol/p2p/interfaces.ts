@@ -1,8 +1,9 @@
 /**
  * What gossip validation needs from the rest of the node, as small interfaces, so this package depends on no
- * chain client or BLS implementation: the node passes in its own (PROTOCOL.md data path: chain → p2p).
+ * chain client or BLS implementation: the node passes in its own (docs/protocol.md, the data path chain → p2p).
  */
 import type { Hex } from "viem";
+import type { BatchStatus } from "../chain/batches.js";
 import type { G1Like } from "./points.js";
 
 /** Checks one BLS signature (G1) over a 32-byte keccak digest against a G2 public key. */
@@ -20,19 +21,12 @@ export interface OperatorSetView<PublicKeyG2 = unknown> {
   operatorAt(operatorId: Hex, referenceBlock: bigint): RegisteredOperator<PublicKeyG2> | undefined | Promise<RegisteredOperator<PublicKeyG2> | undefined>;
 }
 
-export enum BatchStatus {
-  /** Closed on-chain, not final: signatures for it are wanted. */
-  Open = "open",
-  Final = "final",
-  Abandoned = "abandoned",
-}
-
 /** What this node knows of one closed batch. */
 export interface BatchInfo {
   status: BatchStatus;
   /** R_b: the block before the close; the operator set and inputs are read there. */
   referenceBlock: bigint;
-  /** The digest the leader signs to produce the seed (PROTOCOL.md 3.2). */
+  /** The digest the leader signs to produce the seed (docs/protocol.md §3.2). */
   seedMessageHash: Hex;
   /** Operator ids allowed to produce the seed, in fallback order (fixed at close). */
   leaderOrder: readonly Hex[];
@@ -40,7 +34,7 @@ export interface BatchInfo {
   leadersAllowed: number;
   /**
    * The digest an operator signs for this batch's result with the given assignment hash and seed
-   * (PROTOCOL.md 3.4), or undefined when `seed` is not a seed this node has verified for the batch (not yet
+   * (docs/protocol.md §3.4), or undefined when `seed` is not a seed this node has verified for the batch (not yet
    * arrived, or not a valid seed at all).
    */
   resultMessageHash(resultHash: Hex, seed: Hex): Hex | undefined;

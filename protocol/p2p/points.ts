@@ -4,7 +4,7 @@
  * structurally, so this file needs no import of it.
  *
  * Decoding checks what is cheap and certain (coordinates below p, on the curve y² = x³ + 3, not the point at
- * infinity, which a key and a signature could both be to fool a raw pairing check — PROTOCOL.md section 6).
+ * infinity, which a key and a signature could both be to fool a raw pairing check — docs/protocol.md §6).
  * G1 of BN254 has cofactor 1, so on-curve means in the subgroup.
  */
 import { CodedError } from "../errors.js";

@@ -1,5 +1,5 @@
 /**
- * Gossip topics: `/matchnet/1/<name>/<chainId>` (PROTOCOL.md section 7). The version segment changes when a
+ * Gossip topics: `/matchnet/1/<name>/<chainId>` (docs/protocol.md §7). The version segment changes when a
  * message encoding changes incompatibly, so old and new nodes never exchange bytes they cannot decode; the chain
  * id keeps devnets and testnets apart on shared machines.
  */

@@ -19,26 +19,27 @@ import {
   Aggregator,
   AggregatorError,
   AggregatorErrorCode,
-  assignmentsHash,
   buildSubmission,
   checkSubmission,
   createG2KeySummer,
   isBatchOverError,
-  revertErrorName,
   type G2KeySummer,
   type ResultCandidate,
   type ResultSource,
   type ResultSubmission,
   type SubmitOutcome,
   type Submitter,
-  type BatchInfo,
 } from "../../aggregator/index.js";
 import { AggregationPool } from "../../aggregator/pool.js";
+import type { BatchRecord } from "../../protocol/chain/batches.js";
+import { revertErrorName } from "../../protocol/chain/revert.js";
+import { assignmentsHash } from "../../protocol/matching/encode.js";
 import {
   CTX,
   CountingMetrics,
   RecordingLogger,
-  TestBatchView,
+  newBatchTable,
+  closeBatch,
   TestOperatorSets,
   digestFor,
   makeCandidate,
@@ -80,7 +81,7 @@ class ScriptedSubmitter implements Submitter {
 class FixedResultSource implements ResultSource {
   asked = 0;
   constructor(readonly byBatch: Map<bigint, ResultCandidate>) {}
-  async resultFor(b: BatchInfo): Promise<ResultCandidate | null> {
+  async resultFor(b: BatchRecord): Promise<ResultCandidate | null> {
     this.asked++;
     return this.byBatch.get(b.batch) ?? null;
   }
@@ -103,11 +104,11 @@ describe("aggregator/submission and service", function () {
   });
 
   function world(opts: { waitBlocks?: number; own?: ResultCandidate; script?: (SubmitOutcome | Error)[] } = {}) {
-    const batches = new TestBatchView();
+    const batches = newBatchTable();
     const sets = new TestOperatorSets();
     const logger = new RecordingLogger();
     const metrics = new CountingMetrics();
-    const batch = batches.close(1n, R);
+    const batch = closeBatch(batches, 1n, R);
     const apk = aggregateG1(sixteen.map((o) => o.info.pkG1));
     sets.put(setOf(R, sixteen, apk));
     const candidate = opts.own ?? makeCandidate(sixteen[0]!.sk, "b1", sampleAssignments(5));
@@ -284,7 +285,7 @@ describe("aggregator/submission and service", function () {
       expect(w.agg.addAssignmentList(9n, list)).to.deep.equal({ status: "ignored", code: AggregatorErrorCode.BatchTooFarAhead });
       const d2 = digestFor(b2, list);
       for (const o of sixteen) expect(w.agg.addPartial(partialOf(o, 2n, d2)).status).to.equal("held");
-      w.batches.close(2n, R + 10n);
+      closeBatch(w.batches, 2n, R + 10n);
       w.sets.put(setOf(R + 10n, sixteen));
       w.agg.onBatchClosed(2n);
       await w.agg.onBlock(R + 12n);

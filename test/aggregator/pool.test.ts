@@ -13,7 +13,8 @@ import { AggregationPool, AggregatorErrorCode, createAggregatorMetrics, type Agg
 import {
   CountingMetrics,
   RecordingLogger,
-  TestBatchView,
+  newBatchTable,
+  closeBatch,
   TestOperatorSets,
   makeCandidate,
   makeOperators,
@@ -42,11 +43,11 @@ describe("aggregator/pool", function () {
   });
 
   function setup(ops: TestOperator[], opts: AggregationPoolOpts = {}) {
-    const batches = new TestBatchView();
+    const batches = newBatchTable();
     const sets = new TestOperatorSets();
     const logger = new RecordingLogger();
     const metrics = new CountingMetrics();
-    const batch = batches.close(1n, R);
+    const batch = closeBatch(batches, 1n, R);
     sets.put(setOf(R, ops));
     const pool = new AggregationPool(opts, { verifier: mcl, batches, operatorSets: sets, logger, metrics });
     pool.onNewBlock(R + 1n);
@@ -158,8 +159,8 @@ describe("aggregator/pool", function () {
       expect(metrics.count(`partials{outcome=ignored,code=${AggregatorErrorCode.DuplicatePartial}}`)).to.equal(2);
     });
 
-    it("given an operator signing two results of one batch → it should record both partials as evidence and count only the first", () => {
-      const { pool, batch, digest, metrics } = setup(sixteen);
+    it("given an operator signing two results of one batch → it should log both results and count only the first", () => {
+      const { pool, batch, digest, metrics, logger } = setup(sixteen);
       const other = digestFor(batch, makeCandidate(sixteen[0]!.sk, "b1", sampleAssignments(2, 50)));
       const eq = sixteen[5]!;
       const first = partialOf(eq, 1n, digest);
@@ -167,15 +168,8 @@ describe("aggregator/pool", function () {
       expect(pool.addPartial(first).status).to.equal("queued");
       expect(pool.addPartial(second).status).to.equal("queued");
       pool.flush();
-      const ev = pool.evidence();
-      expect(ev).to.have.length(1);
-      expect(ev[0]!.operatorId).to.equal(eq.info.operatorId);
-      expect(ev[0]!.first).to.deep.equal(first);
-      expect(ev[0]!.second).to.deep.equal(second);
-      expect(ev[0]!.referenceBlock).to.equal(R);
-      // Both are real signatures of this operator, as a slashing proof needs.
-      expect(verify(eq.info.pkG2, ev[0]!.first.resultHash, ev[0]!.first.signature)).to.equal(true);
-      expect(verify(eq.info.pkG2, ev[0]!.second.resultHash, ev[0]!.second.signature)).to.equal(true);
+      const seen = logger.lines.filter((l) => (l.obj as { event?: string }).event === "operator_equivocated");
+      expect(seen.map((l) => l.obj)).to.deep.equal([{ event: "operator_equivocated", batch: 1n, operatorId: eq.info.operatorId, first: digest, second: other }]);
       expect(metrics.count("equivocations")).to.equal(1);
       const tallies = pool.tallies(1n);
       expect(tallies).to.have.length(1);
@@ -184,14 +178,14 @@ describe("aggregator/pool", function () {
       expect(pool.addPartial(partialOf(eq, 1n, third))).to.deep.equal({ status: "ignored", code: AggregatorErrorCode.OperatorEquivocated });
     });
 
-    it("given a forged second result for an honest operator → it should drop the forgery and record no evidence", () => {
-      const { pool, batch, digest } = setup(sixteen);
+    it("given a forged second result for an honest operator → it should drop the forgery and see no equivocation", () => {
+      const { pool, batch, digest, metrics } = setup(sixteen);
       const other = digestFor(batch, makeCandidate(sixteen[0]!.sk, "b1", sampleAssignments(2, 50)));
       const victim = sixteen[4]!;
       pool.addPartial(partialOf(victim, 1n, digest));
       pool.addPartial({ ...partialOf(victim, 1n, other), signature: sixteen[9]!.sk.sign(other) });
       pool.flush();
-      expect(pool.evidence()).to.have.length(0);
+      expect(metrics.count("equivocations")).to.equal(0);
       expect(pool.tallies(1n)[0]!.signers.has(victim.info.operatorId)).to.equal(true);
     });
 
@@ -232,7 +226,7 @@ describe("aggregator/pool", function () {
       const later = [...four, outsider];
       sets.put(setOf(R + 10n, later));
       expect(pool.addPartial(partialOf(outsider, 1n, digest)).status).to.equal("ignored");
-      const b2 = batches.close(2n, R + 10n);
+      const b2 = closeBatch(batches, 2n, R + 10n);
       const d2 = digestFor(b2, makeCandidate(four[0]!.sk, "b2", sampleAssignments(1)));
       expect(pool.addPartial(partialOf(outsider, 2n, d2))).to.deep.equal({ status: "queued" });
       expect(pool.flush()).to.equal(1);
@@ -258,7 +252,7 @@ describe("aggregator/pool", function () {
       }
       expect(pool.heldCount).to.equal(3);
       expect(metrics.gauges.get("heldPartials")).to.equal(3);
-      batches.close(2n, R + 10n);
+      closeBatch(batches, 2n, R + 10n);
       pool.onBatchClosed(2n);
       expect(pool.heldCount).to.equal(0);
       expect(pool.flush()).to.equal(3);
@@ -268,7 +262,7 @@ describe("aggregator/pool", function () {
 
     it("given the operator set at R_b not loaded yet → it should hold and accept once it is", () => {
       const { pool, batches, sets } = setup(four);
-      const b2 = batches.close(2n, R + 10n);
+      const b2 = closeBatch(batches, 2n, R + 10n);
       const d2 = digestFor(b2, makeCandidate(four[0]!.sk, "b2", sampleAssignments(2)));
       expect(pool.addPartial(partialOf(four[0]!, 2n, d2))).to.deep.equal({ status: "held", code: AggregatorErrorCode.OperatorSetNotLoaded });
       sets.put(setOf(R + 10n, four));
@@ -307,7 +301,7 @@ describe("aggregator/pool", function () {
       const { pool, batches, digest } = setup(four);
       pool.addPartial(partialOf(four[0]!, 1n, digest));
       pool.flush();
-      batches.setStatus(1n, "final");
+      batches.markFinal(1n);
       pool.onNewBlock(R + 3n);
       expect(pool.tallies(1n)).to.have.length(0);
       expect(pool.addPartial(partialOf(four[1]!, 1n, digest))).to.deep.equal({ status: "ignored", code: AggregatorErrorCode.BatchNotOpen });
@@ -315,7 +309,7 @@ describe("aggregator/pool", function () {
 
     it("given an old batch the view no longer knows → it should ignore it with UnknownBatch", () => {
       const { pool, batches, digest } = setup(four);
-      batches.close(5n, R + 40n);
+      closeBatch(batches, 5n, R + 40n);
       expect(pool.addPartial({ ...partialOf(four[0]!, 1n, digest), batch: 3n })).to.deep.equal({ status: "ignored", code: AggregatorErrorCode.UnknownBatch });
     });
 
@@ -337,7 +331,7 @@ describe("aggregator/pool", function () {
     });
 
     it("given options out of range → it should throw a RangeError naming the option", () => {
-      const m = { verifier: mcl, batches: new TestBatchView(), operatorSets: new TestOperatorSets(), logger: new RecordingLogger(), metrics: null };
+      const m = { verifier: mcl, batches: newBatchTable(), operatorSets: new TestOperatorSets(), logger: new RecordingLogger(), metrics: null };
       expect(() => new AggregationPool({ quorumThresholdBps: 0 }, m)).to.throw(RangeError, /quorumThresholdBps/);
       expect(() => new AggregationPool({ quorumThresholdBps: 10_001 }, m)).to.throw(RangeError, /quorumThresholdBps/);
       expect(() => new AggregationPool({ waitBlocks: -1 }, m)).to.throw(RangeError, /waitBlocks/);
@@ -347,9 +341,9 @@ describe("aggregator/pool", function () {
   describe("given the noble reference engine instead of mcl", () => {
     it("should drop the same bad partial and reach the same tally", async () => {
       const noble = await createBlsVerifier("noble");
-      const batches = new TestBatchView();
+      const batches = newBatchTable();
       const sets = new TestOperatorSets();
-      const batch = batches.close(1n, R);
+      const batch = closeBatch(batches, 1n, R);
       sets.put(setOf(R, four));
       const digest = digestFor(batch, makeCandidate(four[0]!.sk, "b1", sampleAssignments(3)));
       const tallies = [noble, mcl].map((verifier) => {
@@ -369,9 +363,9 @@ describe("aggregator/pool", function () {
   describe("given prom-client metrics", () => {
     it("should expose verdicts by code, equivocations and quorum blocks under matchnet_aggregator_*", async () => {
       const register = new Registry();
-      const batches = new TestBatchView();
+      const batches = newBatchTable();
       const sets = new TestOperatorSets();
-      const batch = batches.close(1n, R);
+      const batch = closeBatch(batches, 1n, R);
       sets.put(setOf(R, four));
       const pool = new AggregationPool({}, { verifier: mcl, batches, operatorSets: sets, logger: new RecordingLogger(), metrics: createAggregatorMetrics(register) });
       pool.onNewBlock(R + 2n);

@@ -1,5 +1,5 @@
 /**
- * Multi-process end to end (issue 6): real `hardhat node`, real operator and aggregator processes (libp2p on
+ * Multi-process end to end: real `hardhat node`, real operator and aggregator processes (libp2p on
  * 127.0.0.1, LevelDB in temp dirs), driven through the devnet library. One chain is shared by every test, in order:
  * the happy path (3 batches, leases = the TypeScript matcher's output), two aggregators racing, one operator down,
  * two down and one back, and a crash between storing a signature and gossiping it.
@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Hex } from "viem";
 import { Devnet } from "../../deploy/devnet/devnet.js";
 import { readLogLines } from "../../deploy/devnet/processes.js";
-import type { BatchReport } from "../../deploy/devnet/batch.js";
+import type { DevnetBatchReport } from "../../deploy/devnet/batch.js";
 import { marketplaceAbi, serviceManagerAbi } from "../../protocol/chain/abi.js";
 import { LevelDbController } from "../../protocol/db/controller.js";
 import { SlashingProtection, SigningDuty } from "../../operator/slashing-protection/slashingProtection.js";
@@ -42,12 +42,12 @@ async function batchStory(dn: Devnet, batch: bigint): Promise<string> {
 }
 
 /** A batch's report must be final and its leases the matcher's output; when it is not final, the logs say why. */
-async function expectFinalAsMatcherOutput(dn: Devnet, r: BatchReport): Promise<void> {
+async function expectFinalAsMatcherOutput(dn: Devnet, r: DevnetBatchReport): Promise<void> {
   if (r.status !== "final") expect.fail(`batch ${r.batch} is ${r.status}; the processes logged:\n${await batchStory(dn, r.batch)}`);
   expectLeasesAreMatcherOutput(r);
 }
 
-function expectLeasesAreMatcherOutput(r: BatchReport): void {
+function expectLeasesAreMatcherOutput(r: DevnetBatchReport): void {
   expect(r.status, `batch ${r.batch} status`).to.equal("final");
   expect(r.matcherAgrees, `batch ${r.batch}: signed result = TypeScript matcher at R_b`).to.equal(true);
   expect(r.skipped, `batch ${r.batch}: skipped assignments`).to.equal(0);
@@ -69,7 +69,7 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
   const aggregatorLines = async (msg: string) => (await Promise.all(dn.aggregators.map((a) => readLogLines(a.logFile)))).map((lines) => lines.filter((l) => l.msg === msg));
 
   describe("given 4 operators and 2 aggregators all up", function () {
-    const reports: BatchReport[] = [];
+    const reports: DevnetBatchReport[] = [];
 
     it("→ it should finalize 3 batches with a quorum of signers and the leases exactly the matcher's output", async function () {
       for (let k = 0; k < 3; k++) reports.push(await dn.runBatch(ORDERS));
@@ -183,9 +183,8 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
       const db = await LevelDbController.open({ path: join(op1.dataDir, "db") });
       try {
         const sp = new SlashingProtection({}, { db, logger: silentLogger(), metrics: null });
-        const mine = (await sp.recordsFrom(SigningDuty.Result, op1.operatorId as Hex, next)).filter((x) => x.batch === next);
-        expect(mine).to.have.length(1);
-        expect(mine[0]!.messageHash.toLowerCase(), "stored message = the one signed before the crash").to.equal(signedMessage);
+        const mine = await sp.get(SigningDuty.Result, { operatorId: op1.operatorId as Hex, batch: next });
+        expect(mine?.messageHash.toLowerCase(), "stored message = the one signed before the crash").to.equal(signedMessage);
         let refused: unknown = null;
         await sp
           .sign(SigningDuty.Result, { operatorId: op1.operatorId as Hex, batch: next }, keccak256(toBytes("another result")), () => {

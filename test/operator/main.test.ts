@@ -1,6 +1,6 @@
 /**
  * `operator/main.ts` as a child process: each bad flag, config field, keystore problem and an unreachable RPC gives
- * its exit code (WAVE2 process contract: 2 config or flags, 3 keystore, 1 anything else) and a message that names
+ * its exit code (process contract: 2 config or flags, 3 keystore, 1 anything else) and a message that names
  * the field — and never the password.
  */
 import { spawn } from "node:child_process";

@@ -11,7 +11,8 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { createPublicClient, custom, keccak256, toHex, type Hex, type PublicClient } from "viem";
 import { buildSubmission, checkSubmission, createG2KeySummer, submitResultArgs } from "../../aggregator/index.js";
-import type { OperatorSetAtBlock } from "../../aggregator/types.js";
+import { BatchStatus, readClosedBatch } from "../../protocol/chain/batches.js";
+import { OperatorSets } from "../../protocol/chain/operatorSets.js";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { SecretKey, type G1Point } from "../../protocol/bls/index.js";
 import { readOperatorSet } from "../../protocol/chain/reads.js";
@@ -161,12 +162,9 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
     const batch = await s.serviceManager.read.batchCount();
     const onChain = await s.serviceManager.read.getBatch([batch]);
     const ref = BigInt(onChain.referenceBlock);
-    const set = await readOperatorSet(s.publicClient as PublicClient, s.operatorRegistry.address, ref);
-    const operatorSet: OperatorSetAtBlock = {
-      referenceBlock: ref,
-      operators: set.operators.map((o) => ({ operatorId: o.operatorId.toLowerCase() as Hex, pkG1: o.pkG1, pkG2: o.pkG2, stake: o.stake })),
-      totalStake: set.totalStake,
-    };
+    const client = s.publicClient as PublicClient;
+    const set = await new OperatorSets({ registry: s.operatorRegistry.address, retain: 1, withApk: false }, { client }).load(ref);
+    const operatorSet = set;
     // Signatures as node 0 received them from gossip, plus its own.
     const n0 = nodes[0]!.node;
     const d = n0.decision(batch)!;
@@ -175,7 +173,7 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
     expect(sigs.size).to.equal(4);
     const signers = operatorSet.operators.filter((o) => sigs.has(o.operatorId)).map((o) => ({ operator: o, signature: sigs.get(o.operatorId)! }));
     const seedProof = n0.verifiedSeeds(batch).get(d.seedRank)!;
-    const aggBatch = { batch, referenceBlock: ref, closedAtBlock: BigInt(onChain.closedAt), status: "open" as const };
+    const aggBatch = { ...(await readClosedBatch(client, { chainId: s.chainId, serviceManager: s.serviceManager.address }, batch, 1)), status: BatchStatus.Open };
     const sub = buildSubmission(
       { chainId: s.chainId, serviceManager: s.serviceManager.address },
       { batch: aggBatch, operatorSet, resultHash: d.messageHash, signers, signedStake: signers.reduce((t, x) => t + x.operator.stake, 0n), totalStake: set.totalStake },

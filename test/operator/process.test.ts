@@ -63,7 +63,7 @@ describe("operator/main.ts as a process on a live chain", function () {
     const report = (await (await fetch(`${api}/matchnet/v1/batches/1`)).json()) as { signed: boolean; messageHash: string };
     expect(report).to.include({ signed: true, messageHash: signed.messageHash });
 
-    // Resident memory of the operator process (issue 6 target ≤ 150 MB), read from the kernel.
+    // Resident memory of the operator process (target ≤ 150 MB, bench/README.md), read from the kernel.
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${op.child.pid}/status`, "utf8"))![1]);
     console.log(`      operator process RSS after one batch: ${(rssKb / 1024).toFixed(0)} MB`);
 

@@ -59,7 +59,7 @@ describe("operator: slashing protection → gossip, across a restart", function 
       db = await LevelDbController.open({ path: dir.path });
       sp = new SlashingProtection({}, { db, logger: silentLogger(), metrics: null });
       node = await start(receiver.multiaddrs(), null);
-      const stored = (await sp.recordsFrom(SigningDuty.Result, me.id, 1n))[0]!;
+      const stored = (await sp.get(SigningDuty.Result, { operatorId: me.id, batch: 1n }))!;
       expect(stored.messageHash).to.equal(digest);
       const again = await sp.sign(SigningDuty.Result, key, stored.messageHash, () => expect.fail("must not sign again"));
       expect(again).to.deep.equal({ signature: first.signature, fresh: false });

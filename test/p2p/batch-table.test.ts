@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { keccak256, toHex, type Hex } from "viem";
-import type { BatchView as AggregatorBatchView } from "../../aggregator/types.js";
-import { BatchTable, type ClosedBatch } from "../../protocol/p2p/batchTable.js";
-import { BatchStatus } from "../../protocol/p2p/interfaces.js";
+import { BatchTable } from "../../protocol/p2p/batchTable.js";
+import { BatchStatus, type ClosedBatch } from "../../protocol/chain/batches.js";
+import { toOperatorId } from "../../protocol/chain/ids.js";
 
-const L = [1, 2, 3].map((i) => keccak256(toHex(`leader-${i}`)));
+const L = [1, 2, 3].map((i) => toOperatorId(keccak256(toHex(`leader-${i}`))));
 const SEED_1: Hex = `0x${"01".repeat(32)}`;
 const SEED_2: Hex = `0x${"02".repeat(32)}`;
 const RESULT: Hex = `0x${"aa".repeat(32)}`;
@@ -87,14 +87,13 @@ describe("protocol/p2p batch table", () => {
     expect(table.seeds(1n)).to.deep.equal([]);
   });
 
-  it("given the aggregator's batch view shape → it should serve it from the same entries", () => {
-    const view: AggregatorBatchView = table;
-    expect(view.get(1n)).to.equal(null);
+  it("given closes and a finalization → it should serve each batch's record (what was read at close, and its status)", () => {
+    expect(table.get(1n)).to.equal(null);
     table.onClosed(closed(1n));
     table.onClosed(closed(2n));
     table.markFinal(1n);
-    expect(view.get(1n)).to.deep.equal({ batch: 1n, referenceBlock: 99n, closedAtBlock: 100n, status: "final" });
-    expect(view.get(2n)?.status).to.equal("open");
-    expect(view.latestClosed()).to.equal(2n);
+    expect(table.get(1n)).to.deep.equal({ ...closed(1n), status: BatchStatus.Final });
+    expect(table.get(2n)?.status).to.equal(BatchStatus.Open);
+    expect(table.latestClosed()).to.equal(2n);
   });
 });

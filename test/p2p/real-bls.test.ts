@@ -4,6 +4,7 @@
  * slashing protection as the signing gate. Shows that the injected interfaces fit those modules as they are.
  */
 import { expect } from "chai";
+import { toOperatorId } from "../../protocol/chain/ids.js";
 import type { Hex } from "viem";
 import { SecretKey, createBlsVerifier, operatorId, type BlsVerifier, type G2Point } from "../../protocol/bls/index.js";
 import { resultMessageDigest, seedFromSignature, seedMessageDigest } from "../../protocol/avs/messages.js";
@@ -28,7 +29,7 @@ const key = (n: number) => SecretKey.fromBytes(Uint8Array.from({ length: 32 }, (
 describe("protocol/p2p validators with the real BLS, digests and batch table", function () {
   this.timeout(20_000);
   const [leaderSk, otherSk] = [key(1), key(2)];
-  const [leaderId, otherId] = [operatorId(leaderSk.publicKeyG1()), operatorId(otherSk.publicKeyG1())];
+  const [leaderId, otherId] = [toOperatorId(operatorId(leaderSk.publicKeyG1())), toOperatorId(operatorId(otherSk.publicKeyG1()))];
   const operators: OperatorSetView<G2Point> = {
     operatorAt: (id) =>
       id === leaderId ? { pkG2: leaderSk.publicKeyG2(), stake: 60n } : id === otherId ? { pkG2: otherSk.publicKeyG2(), stake: 40n } : undefined,

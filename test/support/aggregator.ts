@@ -7,16 +7,12 @@ import { keccak256, toBytes } from "viem";
 import { SecretKey, operatorId, type G1Point, type Hex } from "../../protocol/bls/index.js";
 import { seedFromSignature } from "../../protocol/avs/messages.js";
 import type { Assignment } from "../../protocol/market/types.js";
-import type {
-  AggregatorLogger,
-  AggregatorMetrics,
-  BatchInfo,
-  BatchView,
-  OperatorAtBlock,
-  OperatorSetAtBlock,
-  OperatorSetView,
-  PartialSignature,
-} from "../../aggregator/types.js";
+import { resultMessageDigest } from "../../protocol/avs/messages.js";
+import type { BatchRecord } from "../../protocol/chain/batches.js";
+import { toOperatorId } from "../../protocol/chain/ids.js";
+import type { OperatorAtBlock, OperatorSetAtBlock, OperatorSets } from "../../protocol/chain/operatorSets.js";
+import { BatchTable } from "../../protocol/p2p/batchTable.js";
+import type { AggregatorLogger, AggregatorMetrics, PartialSignature } from "../../aggregator/types.js";
 import { candidateDigest, type ResultCandidate, type ResultContext } from "../../aggregator/result.js";
 
 export const CTX: ResultContext = { chainId: 31337n, serviceManager: "0x5fbdb2315678afecb367f032d93f642f64180aa3" };
@@ -31,7 +27,7 @@ export function makeOperators(stakes: readonly bigint[], salt = 1n): TestOperato
   const ops = stakes.map((stake, i) => {
     const sk = SecretKey.fromBytes(toBytes(salt * 1_000_003n + BigInt(i) * 7919n + 17n, { size: 32 }));
     const pkG1 = sk.publicKeyG1();
-    return { sk, info: { operatorId: operatorId(pkG1), pkG1, pkG2: sk.publicKeyG2(), stake } };
+    return { sk, info: { operatorId: toOperatorId(operatorId(pkG1)), pkG1, pkG2: sk.publicKeyG2(), stake } };
   });
   return ops.sort((a, b) => (BigInt(a.info.operatorId) < BigInt(b.info.operatorId) ? -1 : 1));
 }
@@ -42,30 +38,22 @@ export function setOf(referenceBlock: bigint, ops: readonly TestOperator[], apkG
   return apkG1 === undefined ? { referenceBlock, operators, totalStake } : { referenceBlock, operators, totalStake, apkG1 };
 }
 
-/** The chain follower's batch cache, filled by hand. */
-export class TestBatchView implements BatchView {
-  readonly #batches = new Map<bigint, BatchInfo>();
-  #latest = 0n;
-  close(batch: bigint, referenceBlock: bigint): BatchInfo {
-    const info: BatchInfo = { batch, referenceBlock, closedAtBlock: referenceBlock + 1n, status: "open" };
-    this.#batches.set(batch, info);
-    if (batch > this.#latest) this.#latest = batch;
-    return info;
-  }
-  setStatus(batch: bigint, status: BatchInfo["status"]): void {
-    const b = this.#batches.get(batch);
-    if (b === undefined) throw new Error(`no batch ${batch}`);
-    this.#batches.set(batch, { ...b, status });
-  }
-  get(batch: bigint): BatchInfo | null {
-    return this.#batches.get(batch) ?? null;
-  }
-  latestClosed(): bigint {
-    return this.#latest;
-  }
+/** The nodes' BatchTable (what the chain follower fills), for batches closed by hand with closeBatch. */
+export function newBatchTable(ctx: ResultContext = CTX): BatchTable {
+  return new BatchTable(
+    { seedTimeoutBlocks: 2n, retainBatches: 64 },
+    { resultMessageHash: (batch, referenceBlock, seed, assignmentsHash) => resultMessageDigest({ ...ctx, batch, referenceBlock, seed, assignmentsHash }) },
+  );
 }
 
-export class TestOperatorSets implements OperatorSetView {
+/** Closes `batch` in `table` as the follower would: R_b, closed in the next block; no leader order is needed here. */
+export function closeBatch(table: BatchTable, batch: bigint, referenceBlock: bigint): BatchRecord {
+  table.onClosed({ batch, referenceBlock, closedAt: referenceBlock + 1n, seedMessageHash: keccak256(toBytes(`seed message ${batch}`)), leaderOrder: [] });
+  return table.get(batch)!;
+}
+
+/** Operator sets loaded by hand (the pool reads only `atBlock`). */
+export class TestOperatorSets implements Pick<OperatorSets, "atBlock"> {
   readonly #sets = new Map<bigint, OperatorSetAtBlock>();
   put(set: OperatorSetAtBlock): void {
     this.#sets.set(set.referenceBlock, set);
@@ -141,7 +129,7 @@ export function sampleAssignments(n: number, offset = 0): Assignment[] {
   }));
 }
 
-export function digestFor(batch: BatchInfo, c: ResultCandidate): Hex {
+export function digestFor(batch: Pick<BatchRecord, "batch" | "referenceBlock">, c: ResultCandidate): Hex {
   return candidateDigest(CTX, batch, c);
 }
 

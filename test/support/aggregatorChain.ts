@@ -11,10 +11,11 @@ import { createBlsVerifier, type Hex } from "../../protocol/bls/index.js";
 import { readOperatorSet } from "../../protocol/chain/reads.js";
 import { operatorRegistryAbi } from "../../protocol/chain/abi.js";
 import { AggregationPool, buildSubmission, candidateDigest, createG2KeySummer, type ResultCandidate, type ResultSubmission } from "../../aggregator/index.js";
-import type { OperatorSetAtBlock } from "../../aggregator/types.js";
+import type { OperatorSetAtBlock } from "../../protocol/chain/operatorSets.js";
 import type { Assignment } from "../../protocol/market/types.js";
 import { seedFromSignature } from "../../protocol/avs/messages.js";
-import { TestBatchView, TestOperatorSets, RecordingLogger } from "./aggregator.js";
+import { toOperatorId } from "../../protocol/chain/ids.js";
+import { newBatchTable, closeBatch, TestOperatorSets, RecordingLogger } from "./aggregator.js";
 import type { Op, System } from "./serviceManager.js";
 import { makeTempDir } from "./tempdir.js";
 
@@ -52,7 +53,7 @@ export async function operatorSetAt(s: System, referenceBlock: bigint): Promise<
   });
   return {
     referenceBlock,
-    operators: set.operators.map((o) => ({ operatorId: o.operatorId.toLowerCase() as Hex, pkG1: o.pkG1, pkG2: o.pkG2, stake: o.stake })),
+    operators: set.operators.map((o) => ({ operatorId: toOperatorId(o.operatorId), pkG1: o.pkG1, pkG2: o.pkG2, stake: o.stake })),
     totalStake: set.totalStake,
     apkG1: apk,
   };
@@ -76,8 +77,8 @@ export async function poolSubmission(s: System, batch: bigint, rows: readonly As
   const R = BigInt(b.referenceBlock);
   const seed = await leaderSeed(s, batch);
   const candidate: ResultCandidate = { seed: seed.seed, seedProof: { signature: seed.signature, signerIndex: seed.signerIndex }, assignments: rows };
-  const batches = new TestBatchView();
-  const info = batches.close(batch, R);
+  const batches = newBatchTable();
+  const info = closeBatch(batches, batch, R);
   const sets = new TestOperatorSets();
   sets.put(await operatorSetAt(s, R));
   const ctx = { chainId: s.chainId, serviceManager: s.serviceManager.address as Hex };

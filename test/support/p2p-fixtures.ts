@@ -10,7 +10,8 @@
 import { bn254 } from "@noble/curves/bn254.js";
 import type { Hex } from "viem";
 import { keccak256, toHex } from "viem";
-import { BatchStatus, type BatchInfo, type BatchView, type OperatorSetView, type RegisteredOperator, type SignatureVerifier } from "../../protocol/p2p/interfaces.js";
+import { BatchStatus } from "../../protocol/chain/batches.js";
+import { type BatchInfo, type BatchView, type OperatorSetView, type RegisteredOperator, type SignatureVerifier } from "../../protocol/p2p/interfaces.js";
 import type { G1Like } from "../../protocol/p2p/points.js";
 import type { PartialSignatureMessage } from "../../protocol/p2p/messages.js";
 import { seedFromSignature } from "../../protocol/avs/messages.js";
@@ -70,7 +71,7 @@ export class TestOperatorSet implements OperatorSetView<G2> {
   }
 }
 
-/** Result message digest the way the tests define it; the node uses PROTOCOL.md 3.4's abi encoding. */
+/** Result message digest the way the tests define it; the node uses docs/protocol.md §3.4's abi encoding. */
 export function testResultDigest(batch: bigint, resultHash: Hex, seed: Hex): Hex {
   return keccak256(toHex(`result:${batch}:${resultHash}:${seed}`));
 }

@@ -75,7 +75,7 @@ export function seedOf(sig: G1Point): Hex {
   return seedFromSignature(sig);
 }
 
-/** The result message PROTOCOL.md 3.4 defines, computed by protocol/avs (what operators sign). */
+/** The result message docs/protocol.md §3.4 defines, computed by protocol/avs (what operators sign). */
 export function resultMessage(s: System, batch: bigint, referenceBlock: number, seed: Hex, rows: readonly AssignmentRow[]): Hex {
   return resultMessageDigest({
     chainId: s.chainId,

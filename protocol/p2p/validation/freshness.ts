@@ -1,4 +1,5 @@
-import { BatchStatus, type BatchInfo } from "../interfaces.js";
+import { BatchStatus } from "../../chain/batches.js";
+import type { BatchInfo } from "../interfaces.js";
 import { GossipErrorCode, ignore } from "../errors.js";
 import type { GossipValidationContext } from "./context.js";
 

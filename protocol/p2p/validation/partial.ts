@@ -4,7 +4,7 @@
  *
  * A second partial of one operator for one batch with a different result hash is checked like any other; if its
  * signature verifies it is accepted and marked as conflicting, because the pair is equivocation evidence that
- * every node should see and any may submit (PROTOCOL.md section 5). Only one conflict per (operator, batch) is
+ * every node should see and any may submit (docs/protocol.md §5). Only one conflict per (operator, batch) is
  * kept and forwarded; more would add nothing to the proof.
  */
 import type { Hex } from "viem";

@@ -1,5 +1,5 @@
 /**
- * An independent statement of the hard rules (PROTOCOL.md §3.6, docs/matching.md §4), written from the on-chain
+ * An independent statement of the hard rules (docs/protocol.md §3.6, docs/matching.md §4), written from the on-chain
  * objects directly and sharing no code with the engine, so that a bug in the engine's filters cannot hide itself.
  */
 import { OrderStatus, ProviderStatus, regionOfZone, reputationBps, type Assignment } from "../../../protocol/market/types.js";

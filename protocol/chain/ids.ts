@@ -1,0 +1,18 @@
+/**
+ * Identifiers normalised once, where they enter the process (a contract read, a decoded gossip message, a config
+ * file), into branded types: two values of one type are compared with ===, never with toLowerCase() at the use site.
+ */
+import type { Hex } from "viem";
+
+declare const operatorIdBrand: unique symbol;
+
+/** keccak256(pkG1.X, pkG1.Y) as 0x + 64 lower-case hex digits. */
+export type OperatorId = Hex & { readonly [operatorIdBrand]: true };
+
+const OPERATOR_ID = /^0x[0-9a-fA-F]{64}$/;
+
+/** The operator id in its one spelling; throws on anything that is not 32 bytes of hex. */
+export function toOperatorId(value: string): OperatorId {
+  if (!OPERATOR_ID.test(value)) throw new TypeError(`not an operator id (32 bytes of hex): ${value}`);
+  return value.toLowerCase() as OperatorId;
+}
