@@ -1,0 +1,126 @@
+/**
+ * One sentence of what to do for each custom error the contracts raise, keyed by the decoded error name (never by
+ * message text). An error the table does not know yet (a regenerated ABI) still gets a sentence: the fallback.
+ * test/cli/hints.test.ts checks that every error in protocol/chain/abi.ts has its own entry.
+ */
+const HINTS: Record<string, string> = {
+  // GpuCatalog
+  GpuCatalogDuplicateModel: "That model id is taken; pick a new id.",
+  GpuCatalogInvalidModel: "Give the model a name, a VRAM size and a list price above zero.",
+  GpuCatalogReservedModelId: "Model id 0 is reserved for tier orders; use an id of 1 or more.",
+  GpuCatalogUnknownModel: "Run `matchnet catalog list` and use one of its model ids.",
+  // ProviderRegistry
+  ProviderRegistryActiveLeases: "Wait until the leases on your offers have ended (or close them), then try again.",
+  ProviderRegistryAlreadyRegistered: "This account is already a provider; see `matchnet provider status`.",
+  ProviderRegistryAlreadySet: "The registry is already wired; nothing to do.",
+  ProviderRegistryExitDelayNotElapsed: "The exit delay has not passed yet; `matchnet provider status` shows the block from which you can withdraw.",
+  ProviderRegistryInvalidUptime: "Uptime is in basis points: give a value from 0 to 10000.",
+  ProviderRegistryInvalidZone: "Use a zone of the form <region>-<n> with n ≥ 1 (e.g. us-east-1), or a numeric zone whose low byte is ≥ 1.",
+  ProviderRegistryNotMarketplace: "Only the marketplace may call this; use the matchnet commands instead.",
+  ProviderRegistryNotRegistered: "Register first with `matchnet provider register`.",
+  ProviderRegistryNotServiceManager: "Only the service manager may call this.",
+  ProviderRegistrySlashExceedsStake: "The slash is larger than the provider's stake.",
+  ProviderRegistryStakeBelowMinimum: "Stake at least the registry's minimum (`matchnet provider status` shows it).",
+  ProviderRegistryWrongStatus: "Your provider status does not allow this now; check it with `matchnet provider status`.",
+  ProviderRegistryZeroAddress: "Give a non-zero address.",
+  ProviderRegistryZeroAmount: "Give an amount above zero.",
+  // OfferBook
+  OfferBookCapacityBelowLeased: "Offer at least as many GPUs as are leased now; wait for leases to end to go lower.",
+  OfferBookCapacityOutOfRange: "Ask for a page of offers that exists.",
+  OfferBookInvalidPage: "Ask for a page of at least one offer, starting at offer 1 or later.",
+  OfferBookMarketplaceAlreadySet: "The offer book is already wired; nothing to do.",
+  OfferBookNotActiveProvider: "Your provider must be Active (registered, not in maintenance or exiting); see `matchnet provider status`.",
+  OfferBookNotMarketplace: "Only the marketplace may call this.",
+  OfferBookNotOfferProvider: "That offer belongs to another provider; `matchnet provider offer list` shows yours.",
+  OfferBookOfferWithdrawn: "That offer is withdrawn; create a new one with `matchnet provider offer create`.",
+  OfferBookPaymentTokenNotAllowed: "Use the deployment's payment token (the default).",
+  OfferBookUnknownModel: "Run `matchnet catalog list` and use one of its model ids.",
+  OfferBookUnknownOffer: "No offer has that id; `matchnet provider offer list` shows yours.",
+  OfferBookUnknownVersion: "No offer version has that id.",
+  OfferBookZeroGpuCount: "Offer at least one GPU.",
+  OfferBookZeroPrice: "Ask a price above zero.",
+  // Marketplace
+  MarketplaceInvalidOrder: "Fix the order field the error names (docs/cli.md lists each flag's range).",
+  MarketplaceInvalidReferenceBlock: "Only the service manager applies batches.",
+  MarketplaceLeaseAlreadyEnded: "The lease has reached its end; it completes on its own (anyone may call completeLease).",
+  MarketplaceLeaseNotActive: "The lease is already closed; `matchnet renter lease show` tells why.",
+  MarketplaceLeaseNotEnded: "The lease has not reached its end yet.",
+  MarketplaceNotRenter: "Only the order's renter may do this; use the account that placed it (--account).",
+  MarketplaceNotServiceManager: "Only the service manager may call this.",
+  MarketplaceNothingToWithdraw: "There is nothing to withdraw for this account and token.",
+  MarketplaceOrderNotExpired: "The order has not expired yet; cancel it instead.",
+  MarketplaceOrderNotOpen: "The order is no longer open (matched, cancelled or expired); `matchnet renter order list` shows its status.",
+  MarketplacePaymentTokenNotAllowed: "Use the deployment's payment token (the default).",
+  MarketplaceServiceManagerAlreadySet: "The marketplace is already wired; nothing to do.",
+  MarketplaceUnknownLease: "No lease has that id; `matchnet renter lease list` shows yours.",
+  MarketplaceUnknownOrder: "No order has that id; `matchnet renter order list` shows yours.",
+  MarketplaceZeroAddress: "Give a non-zero address.",
+  // OperatorRegistry
+  OperatorRegistryAlreadyRegistered: "This account is already an operator; see `matchnet operator status`.",
+  OperatorRegistryDuplicateKey: "That BLS key is registered by another operator; create a new one with `matchnet keys create --type bls`.",
+  OperatorRegistryExitDelayNotPassed: "The exit delay has not passed yet; `matchnet operator status` shows from which block the stake can be withdrawn.",
+  OperatorRegistryInvalidBps: "Give basis points from 0 to 10000.",
+  OperatorRegistryInvalidG1Key: "The BLS keystore's G1 key is not a valid point; use a keystore made by `matchnet keys create --type bls`.",
+  OperatorRegistryInvalidG2Key: "The BLS keystore's G2 key is not a valid point; use a keystore made by `matchnet keys create --type bls`.",
+  OperatorRegistryInvalidProofOfPossession: "The proof of possession does not match the key and account; register with the same --account you sign with.",
+  OperatorRegistryInvalidSocket: "Give a non-empty --socket (the operator's multiaddr).",
+  OperatorRegistryNotRegistered: "Register first with `matchnet operator register`.",
+  OperatorRegistryNotSlasher: "Only the slasher may call this.",
+  OperatorRegistrySlasherAlreadySet: "The registry is already wired; nothing to do.",
+  OperatorRegistryStakeTooLow: "Stake at least the registry's minimum operator stake.",
+  OperatorRegistryUnknownOperator: "No operator has that id.",
+  OperatorRegistryWrongStatus: "The operator's status does not allow this now; check it with `matchnet operator status`.",
+  OperatorRegistryZeroAddress: "Give a non-zero address.",
+  OperatorRegistryZeroAmount: "Give an amount above zero.",
+  // ServiceManager and its libraries
+  ServiceManagerBatchAbandoned: "That batch was abandoned; its orders join the next batch.",
+  ServiceManagerBatchAlreadyFinal: "That batch is already final; nothing to do.",
+  ServiceManagerBatchTimedOut: "The batch timed out; abandon it and let the next batch run.",
+  ServiceManagerCannotAbandon: "The batch is not past its timeout (or not closed); wait.",
+  ServiceManagerEmptyOperatorSet: "No operator is registered; register one before closing a batch.",
+  ServiceManagerInvalidParameter: "Fix the parameter the error names (docs/contracts.md lists the ranges).",
+  ServiceManagerInvalidSeed: "The seed signature is not the leader's for this batch.",
+  ServiceManagerPreviousBatchPending: "The previous batch is still open; wait until it is final or abandoned.",
+  ServiceManagerQuorumNotReached: "Not enough stake signed; wait for more operators' signatures.",
+  ServiceManagerSeedSignerNotYetAllowed: "That fallback leader's turn has not come yet; wait a few blocks.",
+  ServiceManagerTooEarly: "The batch interval has not passed; wait a few blocks.",
+  ServiceManagerUnknownBatch: "No batch has that number; `matchnet batch list` shows them.",
+  BLSSignatureCheckerDuplicateNonSigner: "List each non-signer once.",
+  BLSSignatureCheckerEmptyOperatorSet: "No operator was registered at the reference block.",
+  BLSSignatureCheckerFutureReferenceBlock: "Use a reference block in the past.",
+  BLSSignatureCheckerInvalidPoint: "A BLS point is not on the curve; check the submission.",
+  BLSSignatureCheckerNoSigners: "At least one operator must sign.",
+  BLSSignatureCheckerNonSignersNotSorted: "Sort the non-signers by operator id.",
+  BLSSignatureCheckerOperatorNotInSet: "That operator was not in the set at the reference block.",
+  BLSSignatureCheckerPairingFailed: "The aggregate signature does not verify; check the signers.",
+  BLSSignatureCheckerUnknownNonSigner: "A non-signer key is not registered.",
+  BN254PrecompileFailed: "A BN254 precompile call failed; check the points passed.",
+  CheckpointUnorderedInsertion: "Internal checkpoint error; report it with the transaction.",
+  EquivocationSlasherAlreadySlashed: "That equivocation was already slashed.",
+  EquivocationSlasherInvalidSignature: "One of the two signatures does not verify against the operator's key.",
+  EquivocationSlasherSameMessage: "The two results are the same message: no equivocation.",
+  // Tokens and OpenZeppelin
+  ERC20InsufficientAllowance: "Approve the contract for at least the amount (the CLI approves before it sends; retry).",
+  ERC20InsufficientBalance: "The account holds too few tokens; fund it (on the devnet the token has a faucet) and retry.",
+  ERC20InvalidApprover: "Use a non-zero account.",
+  ERC20InvalidReceiver: "Use a non-zero receiver.",
+  ERC20InvalidSender: "Use a non-zero sender.",
+  ERC20InvalidSpender: "Use a non-zero spender.",
+  PaymentTokenFaucetLimit: "Ask the faucet for at most its limit at a time.",
+  StakeTokenFaucetLimit: "Ask the faucet for at most its limit at a time.",
+  OwnableInvalidOwner: "Give a non-zero owner.",
+  OwnableUnauthorizedAccount: "Only the contract's owner may do this; use the owner's account.",
+  ReentrancyGuardReentrantCall: "A reentrant call was refused; send the call on its own.",
+  SafeCastOverflowedUintDowncast: "A value is too large for its field; use a smaller one.",
+  SafeERC20FailedOperation: "The token transfer failed; check the token balance and allowance.",
+};
+
+export const FALLBACK_HINT = "The contract refused the call; docs/contracts.md says when it raises this error.";
+
+export function hintFor(errorName: string): string {
+  return HINTS[errorName] ?? FALLBACK_HINT;
+}
+
+export function hasHint(errorName: string): boolean {
+  return Object.hasOwn(HINTS, errorName);
+}
