@@ -3,7 +3,7 @@
  * re-running the operators' matcher (protocol/matching) on the batch's inputs read at its reference block R_b
  * (protocol/chain/reads.ts) with the batch's seed, so anyone with an RPC can check the explanation.
  */
-import type { Command } from "commander";
+import type { MatchnetCommand as Command } from "./program.js";
 import { decodeFunctionData, parseEventLogs, type Hex } from "viem";
 import { marketplaceAbi, serviceManagerAbi } from "../protocol/chain/abi.js";
 import { readMatchInputs, readOperatorSet } from "../protocol/chain/reads.js";

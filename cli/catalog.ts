@@ -1,5 +1,5 @@
 /** `matchnet catalog list`: the on-chain GPU catalog (model id, name, VRAM, list price, tier). */
-import type { Command } from "commander";
+import type { MatchnetCommand as Command } from "./program.js";
 import { catalogModels } from "./chain.js";
 import { table, tierName } from "./format.js";
 import type { CliIo } from "./io.js";

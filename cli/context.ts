@@ -9,6 +9,7 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
+  getAddress,
   http,
   type Abi,
   type Address,
@@ -163,7 +164,7 @@ export class Context {
     const file = this.accountFile();
     try {
       const ks = parseAccountKeystore(await readFile(file, "utf8"));
-      return `0x${ks.pubkey}` as Address;
+      return getAddress(`0x${ks.pubkey}`);
     } catch (err) {
       throw keystoreError(err, file);
     }

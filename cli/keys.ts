@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { getAddress, type Hex } from "viem";
-import type { Command } from "commander";
+import type { MatchnetCommand as Command } from "./program.js";
 import { Option } from "commander";
 import { operatorId, type G1Point } from "../protocol/bls/index.js";
 import {

@@ -1,5 +1,5 @@
 /** `matchnet renter lease list | show | close`: the renter's leases (a lease's id is its order's id). */
-import type { Command } from "commander";
+import type { MatchnetCommand as Command } from "./program.js";
 import { marketplaceAbi } from "../protocol/chain/abi.js";
 import { CloseReason, LeaseStatus, OrderStatus } from "../protocol/market/types.js";
 import { decimalsOf } from "./chain.js";

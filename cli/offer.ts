@@ -1,6 +1,6 @@
 /** `matchnet provider offer create | update | withdraw | list`: the provider's offers in the OfferBook. */
 import { parseEventLogs, type Address } from "viem";
-import type { Command } from "commander";
+import type { MatchnetCommand as Command } from "./program.js";
 import { offerBookAbi } from "../protocol/chain/abi.js";
 import { catalogModels, decimalsOf, findModel } from "./chain.js";
 import { notFound, usage } from "./errors.js";
@@ -53,9 +53,9 @@ export function addOfferCommands(provider: Command, io: CliIo): void {
 
   action(
     offer.command("create").description("offer GPUs of one catalog model at a price per GPU-hour")
-      .requiredOption("--model <id|name>", "catalog model (id or name)")
-      .requiredOption("--gpus <n>", "GPUs offered")
-      .requiredOption("--price <amount>", "ask per GPU-hour in the payment token (e.g. 2.5)"),
+      .requiredOptionX("--model <id|name>", "catalog model (id or name)")
+      .requiredOptionX("--gpus <n>", "GPUs offered")
+      .requiredOptionX("--price <amount>", "ask per GPU-hour in the payment token (e.g. 2.5)"),
     io,
     async (ctx, _a, opts) => {
       const c = await ctx.contracts();

@@ -4,7 +4,7 @@
  * and the account (protocol/bls/pop.ts).
  */
 import { readFile } from "node:fs/promises";
-import type { Command } from "commander";
+import type { MatchnetCommand as Command } from "./program.js";
 import { zeroHash } from "viem";
 import { operatorRegistryAbi, stakeTokenAbi } from "../protocol/chain/abi.js";
 import { operatorId, signProofOfPossession } from "../protocol/bls/index.js";
@@ -23,10 +23,10 @@ export function addOperatorCommands(program: Command, io: CliIo): void {
 
   action(
     operator.command("register").description("register the account as an operator with a BLS key and a stake")
-      .requiredOption("--bls-keystore <file>", "BLS keystore (matchnet keys create --type bls)")
+      .requiredOptionX("--bls-keystore <file>", "BLS keystore (matchnet keys create --type bls)")
       .option("--bls-password-file <file>", "password of the BLS keystore (default: the account's sources)")
-      .requiredOption("--stake <amount>", "stake tokens to lock")
-      .requiredOption("--socket <multiaddr>", "the operator's libp2p address, e.g. /ip4/203.0.113.5/tcp/9000/p2p/<peer id>"),
+      .requiredOptionX("--stake <amount>", "stake tokens to lock")
+      .requiredOptionX("--socket <multiaddr>", "the operator's libp2p address, e.g. /ip4/203.0.113.5/tcp/9000/p2p/<peer id>"),
     io,
     async (ctx, _a, opts) => {
       const { operatorRegistry } = await ctx.serviceManager();

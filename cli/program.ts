@@ -18,10 +18,36 @@ import { addBatchCommands } from "./batch.js";
 
 export type Handler = (ctx: Context, args: string[], opts: Record<string, unknown>) => Promise<void>;
 
+const REQUIRED = new WeakMap<Command, { flags: string; key: string }[]>();
+
+/**
+ * A required option, checked by the action wrapper rather than by commander: commander reports a missing required
+ * option before an unknown one, so a mistyped `--gpu` would be reported as "--gpus not specified".
+ */
+export function required(cmd: Command, flags: string, description: string): Command {
+  const opt = new Option(flags, `${description} (required)`);
+  REQUIRED.set(cmd, [...(REQUIRED.get(cmd) ?? []), { flags, key: opt.attributeName() }]);
+  return cmd.addOption(opt);
+}
+
+/** commander's Command with `requiredOptionX` (see `required`); its subcommands are of the same class. */
+export class MatchnetCommand extends Command {
+  override createCommand(name?: string): MatchnetCommand {
+    return new MatchnetCommand(name);
+  }
+  requiredOptionX(flags: string, description: string): this {
+    required(this, flags, description);
+    return this;
+  }
+}
+
 /** Attaches a handler; the runner catches what it throws. */
 export function action(cmd: Command, io: CliIo, handler: Handler): Command {
   return cmd.action(async (...params: unknown[]) => {
     const self = params[params.length - 1] as Command;
+    for (const r of REQUIRED.get(self) ?? []) {
+      if (self.opts()[r.key] === undefined) throw new CliError("USAGE", `required option '${r.flags}' not specified`, { hint: `Run \`matchnet ${commandPath(self)} --help\` for its flags.` });
+    }
     const all = self.optsWithGlobals() as Record<string, unknown>;
     const global: GlobalOptions = {
       rpc: String(all.rpc),
@@ -35,8 +61,14 @@ export function action(cmd: Command, io: CliIo, handler: Handler): Command {
   });
 }
 
-export function buildProgram(io: CliIo): Command {
-  const program = new Command("matchnet")
+function commandPath(c: Command): string {
+  const names: string[] = [];
+  for (let x: Command | null = c; x !== null && x.parent !== null; x = x.parent) names.unshift(x.name());
+  return names.join(" ");
+}
+
+export function buildProgram(io: CliIo): MatchnetCommand {
+  const program = new MatchnetCommand("matchnet")
     .description("Providers, renters and operators of the matchnet GPU marketplace, from a terminal (docs/cli.md)")
     .addOption(new Option("--rpc <url>", "JSON-RPC endpoint of the chain").default(io.env.MATCHNET_RPC ?? "http://127.0.0.1:8545"))
     .addOption(new Option("--deployment <file>", "deployment file the devnet (or deploy) wrote").default(io.env.MATCHNET_DEPLOYMENT ?? "deployment.json"))
@@ -49,9 +81,9 @@ export function buildProgram(io: CliIo): Command {
   addKeysCommands(program, io);
   addCatalogCommands(program, io);
   addProviderCommands(program, io);
-  addOfferCommands(program.commands.find((c) => c.name() === "provider")!, io);
+  addOfferCommands(program.commands.find((c) => c.name() === "provider") as MatchnetCommand, io);
   addRenterCommands(program, io);
-  addLeaseCommands(program.commands.find((c) => c.name() === "renter")!, io);
+  addLeaseCommands(program.commands.find((c) => c.name() === "renter") as MatchnetCommand, io);
   addOperatorCommands(program, io);
   addBatchCommands(program, io);
   // Every subcommand refuses what it does not know, and reports instead of exiting.

@@ -2,7 +2,7 @@
  * `matchnet provider register | status | top-up | maintenance on|off | exit | withdraw-stake | earnings | withdraw |
  * detect-gpu` (offers: offer.ts). Stake is in stake tokens (18 decimals), earnings in the payment token.
  */
-import type { Command } from "commander";
+import type { MatchnetCommand as Command } from "./program.js";
 import { marketplaceAbi, offerBookAbi, providerRegistryAbi, stakeTokenAbi } from "../protocol/chain/abi.js";
 import { GPU_CATALOG } from "../protocol/market/catalog.js";
 import { ProviderStatus, reputationBps, type GpuModel } from "../protocol/market/types.js";

@@ -3,7 +3,7 @@
  * are per GPU-hour in the payment token; the escrow an order takes is max price × GPUs × hours.
  */
 import { parseEventLogs, zeroAddress, type Address } from "viem";
-import type { Command } from "commander";
+import type { MatchnetCommand as Command } from "./program.js";
 import { Option } from "commander";
 import { marketplaceAbi } from "../protocol/chain/abi.js";
 import { OrderStatus } from "../protocol/market/types.js";
@@ -24,9 +24,9 @@ function orderOptions(cmd: Command): Command {
   return cmd
     .option("--model <id|name>", "catalog model (id or name)")
     .option("--min-tier <tier>", "instead of --model: any model of this tier or higher (entry, low, medium, high, ultra)")
-    .requiredOption("--gpus <n>", "GPUs, all on one offer")
-    .requiredOption("--max-price <amount>", "most you pay per GPU-hour, in the payment token")
-    .requiredOption("--hours <n>", "lease duration in hours")
+    .requiredOptionX("--gpus <n>", "GPUs, all on one offer")
+    .requiredOptionX("--max-price <amount>", "most you pay per GPU-hour, in the payment token")
+    .requiredOptionX("--hours <n>", "lease duration in hours")
     .option("--regions <list>", "allowed regions, comma-separated (default: any)")
     .option("--preferred-zone <zone>", "preferred zone (scores higher, not required)")
     .option("--min-uptime <percent>", "minimum provider uptime, e.g. 99.5", "0")
