@@ -63,7 +63,9 @@ export function runNvidiaSmi(env: Record<string, string | undefined>): Promise<s
         if (code === "ENOENT") {
           reject(new CliError("NO_NVIDIA_SMI", "nvidia-smi not found: no NVIDIA driver on this machine (or it is not on PATH)", { hint: "Install the NVIDIA driver, or create offers by hand with `matchnet provider offer create`." }));
         } else {
-          reject(new CliError("NO_NVIDIA_SMI", `nvidia-smi failed: ${(stderr || err.message).trim().split("\n")[0]}`, { hint: "Check that the NVIDIA driver is loaded (nvidia-smi must work on its own)." }));
+          // nvidia-smi prints its own failures ("NVIDIA-SMI has failed because …") on stdout.
+          const said = `${stderr}`.trim() || `${stdout}`.trim() || err.message;
+          reject(new CliError("NO_NVIDIA_SMI", `nvidia-smi failed: ${said.split("\n")[0]}`, { hint: "Check that the NVIDIA driver is loaded (nvidia-smi must work on its own)." }));
         }
         return;
       }
