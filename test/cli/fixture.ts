@@ -12,7 +12,7 @@ import { run } from "../../cli/program.js";
 import { CapturedIo } from "../../cli/io.js";
 import { writeDeployment } from "../../protocol/chain/deployment.js";
 import { readMatchInputs, type SystemAddresses } from "../../protocol/chain/reads.js";
-import { matchBatch } from "../../protocol/matching/index.js";
+import { matchBatch, type MatchInputs, type MatchResult } from "../../protocol/matching/index.js";
 import { buildSubmission, deploySystem, seedOf, type System } from "../support/serviceManager.js";
 import { makeTempDir } from "../support/tempdir.js";
 
@@ -37,7 +37,7 @@ export interface CliWorld {
   /** Creates an account keystore with the CLI, funds it with ETH, payment and stake tokens; returns file and address. */
   account(name: string, fund?: { usd?: bigint; stake?: bigint }): Promise<{ file: string; address: Address; args: string[] }>;
   /** Closes the next batch and finalizes it with every operator's signature over the matcher's result at R_b. */
-  runBatch(): Promise<{ batch: bigint; referenceBlock: bigint; seed: Hex; assignments: { orderId: bigint; offerVersionId: bigint }[] }>;
+  runBatch(): Promise<{ batch: bigint; referenceBlock: bigint; seed: Hex; inputs: MatchInputs; result: MatchResult; assignments: { orderId: bigint; offerVersionId: bigint }[] }>;
   remove(): Promise<void>;
 }
 
@@ -79,10 +79,11 @@ export async function cliWorld(connection: NetworkConnection): Promise<CliWorld>
     const leader = s.ops.find((o) => o.id === leaderId)!;
     const seed = seedOf(leader.sk.sign(await s.serviceManager.read.seedMessageHash([batch])));
     const inputs = await readMatchInputs(s.publicClient as never, addrs, BigInt(b.referenceBlock));
-    const rows = matchBatch(inputs, seed).assignments;
+    const result = matchBatch(inputs, seed);
+    const rows = result.assignments;
     const { args } = await buildSubmission(s, batch, rows);
     await s.serviceManager.write.submitResult(args as never);
-    return { batch, referenceBlock: BigInt(b.referenceBlock), seed, assignments: rows.map((r) => ({ orderId: r.orderId, offerVersionId: r.offerVersionId })) };
+    return { batch, referenceBlock: BigInt(b.referenceBlock), seed, inputs, result, assignments: rows.map((r) => ({ orderId: r.orderId, offerVersionId: r.offerVersionId })) };
   };
   return { s, connection, dir: tmp.path, deploymentFile, passwordFile, addrs, cli, account, runBatch, remove: tmp.remove };
 }
