@@ -15,6 +15,7 @@ import { addRenterCommands } from "./renter.js";
 import { addLeaseCommands } from "./lease.js";
 import { addOperatorCommands } from "./operator.js";
 import { addBatchCommands } from "./batch.js";
+import { addFaucetCommands } from "./faucet.js";
 
 export type Handler = (ctx: Context, args: string[], opts: Record<string, unknown>) => Promise<void>;
 
@@ -86,6 +87,7 @@ export function buildProgram(io: CliIo): MatchnetCommand {
   addLeaseCommands(program.commands.find((c) => c.name() === "renter") as MatchnetCommand, io);
   addOperatorCommands(program, io);
   addBatchCommands(program, io);
+  addFaucetCommands(program, io);
   // Every subcommand refuses what it does not know, and reports instead of exiting.
   const harden = (c: Command) => {
     c.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {} }).allowExcessArguments(false);

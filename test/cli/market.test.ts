@@ -127,6 +127,19 @@ describe("matchnet CLI: catalog, provider and offers against the real contracts"
     });
   });
 
+  describe("faucet", () => {
+    it("given a fresh account → it should mint devnet tokens up to the faucet's limit and refuse more with the decoded error", async () => {
+      const a = await w.account("faucet-user");
+      const r = await w.cli([...a.args, "--json", "faucet", "--usd", "100000", "--stake", "5"]);
+      expect(r.code, r.out).to.equal(0);
+      expect(r.json()).to.deep.equal({ usd: "100000000000", usdBalance: "100000000000", stake: (5n * STAKE).toString(), stakeBalance: (5n * STAKE).toString() });
+      const over = await w.cli([...a.args, "faucet", "--usd", "100000.000001"]);
+      expect(over.code).to.equal(ExitCode.Reverted);
+      expect(over.err).to.contain("PaymentTokenFaucetLimit").and.contain("at most its limit");
+      expect(await w.s.paymentToken.read.balanceOf([a.address])).to.equal(100_000n * USD);
+    });
+  });
+
   describe("bad input", () => {
     it("given an unknown flag → it should name the flag and exit 2", async () => {
       const r = await w.cli(["provider", "offer", "create", "--model", "5", "--gpu", "2", "--price", "1"]);
