@@ -112,7 +112,9 @@ export class Context {
   }
 
   private transport(): Transport {
-    return this.io.transport ?? http(this.opts.rpc, { retryCount: 1, timeout: 20_000 });
+    // 60 s per request: a quote over a large market asks for many pages of offers at once, and a busy node answers
+    // them one by one.
+    return this.io.transport ?? http(this.opts.rpc, { retryCount: 1, timeout: 60_000 });
   }
 
   async chain(): Promise<Chain> {

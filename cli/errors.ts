@@ -26,6 +26,8 @@ export enum ExitCode {
   NotFound = 7,
   /** `provider detect-gpu`: nvidia-smi is not installed or failed. */
   NoNvidiaSmi = 8,
+  /** The account has too little ETH to pay for the transaction's gas. */
+  NoGas = 9,
 }
 
 export type CliErrorCode =
@@ -38,6 +40,7 @@ export type CliErrorCode =
   | "DECLINED"
   | "NOT_FOUND"
   | "NO_NVIDIA_SMI"
+  | "NO_GAS"
   | "INTERNAL";
 
 const EXIT_OF: Record<CliErrorCode, ExitCode> = {
@@ -50,6 +53,7 @@ const EXIT_OF: Record<CliErrorCode, ExitCode> = {
   DECLINED: ExitCode.Declined,
   NOT_FOUND: ExitCode.NotFound,
   NO_NVIDIA_SMI: ExitCode.NoNvidiaSmi,
+  NO_GAS: ExitCode.NoGas,
   INTERNAL: ExitCode.Internal,
 };
 
@@ -87,10 +91,16 @@ export function fromChainError(err: unknown, what: string): CliError {
   }
   if (err instanceof BaseError) {
     const short = err.shortMessage;
+    // geth: "insufficient funds for gas * price + value"; Hardhat: "Sender doesn't have enough funds to send tx".
+    if (/insufficient funds|doesn't have enough funds/i.test(err.message)) {
+      return new CliError("NO_GAS", `${what}: the account has too little ETH to pay for gas`, { hint: "Send ETH to the account (on the devnet: from one of Hardhat's dev accounts) and run the command again.", cause: err });
+    }
     if (/HTTP request failed|fetch failed|ECONNREFUSED|timed out|took too long/i.test(err.message)) {
       return new CliError("CHAIN", `${what}: the RPC did not answer (${short})`, { hint: "Check --rpc (is the devnet or node running?).", cause: err });
     }
-    return new CliError("CHAIN", `${what}: ${short}`, { cause: err });
+    // viem's short message for an RPC refusal is generic ("Missing or invalid parameters"); the node's own words
+    // are in `details`.
+    return new CliError("CHAIN", `${what}: ${err.details && err.details !== short ? err.details : short}`, { cause: err });
   }
   return new CliError("INTERNAL", `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }

@@ -3,7 +3,8 @@
  * runs one command and returns its exit code; it never calls process.exit, so tests run it in-process.
  */
 import { Command, CommanderError, Option } from "commander";
-import { CliError, ExitCode } from "./errors.js";
+import { BaseError } from "viem";
+import { CliError, ExitCode, fromChainError } from "./errors.js";
 import { Context, type GlobalOptions } from "./context.js";
 import { toJson } from "./format.js";
 import type { CliIo } from "./io.js";
@@ -112,6 +113,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       return report(io, json, new CliError("USAGE", message, { hint: "Run with --help for the flags of each command." }));
     }
     if (err instanceof CliError) return report(io, json, err);
+    // A chain read that failed outside `send` (RPC down, timeout, revert of a view): a chain error, not a bug.
+    if (err instanceof BaseError) return report(io, json, fromChainError(err, "reading the chain"));
     return report(io, json, new CliError("INTERNAL", `unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, { cause: err }));
   }
 }
