@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { formatUnits } from "viem";
+import { writeFile } from "node:fs/promises";
 import { ExitCode } from "../../cli/errors.js";
 import { cliWorld, type CliWorld } from "./fixture.js";
 import { GPU_CATALOG } from "../../protocol/market/catalog.js";
@@ -170,10 +171,25 @@ describe("matchnet CLI: catalog, provider and offers against the real contracts"
       }
       expect(await w.s.publicClient.getTransactionCount({ address: p.address })).to.equal(before);
     });
+    it("given an account without ETH → a transaction should exit 9 saying the account cannot pay for gas", async () => {
+      const r0 = await w.cli(["--password-file", w.passwordFile, "--json", "keys", "create", "--name", "no-eth", "--kdf-n", "1024"]);
+      const r = await w.cli(["--account", r0.json().file, "--password-file", w.passwordFile, "faucet", "--usd", "1"]);
+      expect(r.code).to.equal(ExitCode.NoGas);
+      expect(r.err).to.equal("matchnet: faucet usd: the account has too little ETH to pay for gas\n  Send ETH to the account (on the devnet: from one of Hardhat's dev accounts) and run the command again.\n");
+    });
     it("given a deployment file for another chain or a missing one → exit 3 with what to do", async () => {
       const r = await w.cli(["catalog", "list", "--deployment", "/nonexistent/deployment.json"], { global: false });
       expect(r.code).to.equal(ExitCode.Chain);
       expect(r.err).to.contain("deployment file /nonexistent/deployment.json: not found");
+      const other = `${w.dir}/other-chain.json`;
+      await writeFile(other, JSON.stringify({ ...w.s.deployment, chainId: 1 }));
+      const c = await w.cli(["catalog", "list", "--deployment", other, "--rpc", "http://in-process.invalid"], { global: false });
+      expect(c.code).to.equal(ExitCode.Chain);
+      expect(c.err).to.contain("the RPC at http://in-process.invalid serves chain 31337, the deployment file is for chain 1");
+      await writeFile(other, "{ not json");
+      const j = await w.cli(["catalog", "list", "--deployment", other], { global: false });
+      expect(j.code).to.equal(ExitCode.Chain);
+      expect(j.err).to.contain("other-chain.json: is not JSON");
     });
   });
 });
