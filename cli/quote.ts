@@ -20,7 +20,7 @@ import { systemAddresses } from "../protocol/chain/deployment.js";
 import { matchBatch, UnmatchedReason, type MatchInputs } from "../protocol/matching/index.js";
 import { OrderStatus, ProviderStatus, reputationBps, type Order, type OfferVersion } from "../protocol/market/types.js";
 import type { Context } from "./context.js";
-import { amount, percent, regionName, tierName, zoneName } from "./format.js";
+import { amount, percent, regionName, regionsOfMask, tierName, zoneName } from "./format.js";
 
 export type OrderParams = Omit<Order, "orderId" | "renter" | "createdAt" | "status">;
 
@@ -110,7 +110,9 @@ function changesFor(order: Order, v: OfferVersion, inputs: MatchInputs, decimals
   }
   const region = p.zone >> 8;
   if (order.regionMask !== 0n && (region > 63 || ((order.regionMask >> BigInt(region)) & 1n) === 0n)) {
-    changes.push({ field: "regionMask", flag: "--regions", value: regionName(region), text: `allow region ${regionName(region)}` });
+    // The flag's value is the whole new list: --regions replaces the mask.
+    const mask = order.regionMask | (1n << BigInt(region));
+    changes.push({ field: "regionMask", flag: "--regions", value: regionsOfMask(mask).join(","), text: `allow region ${regionName(region)}` });
   }
   if (v.pricePerGpuHour > order.maxPricePerGpuHour) {
     changes.push({ field: "maxPricePerGpuHour", flag: "--max-price", value: amount(v.pricePerGpuHour, decimals), text: `raise the max price to ${amount(v.pricePerGpuHour, decimals)}` });
@@ -139,11 +141,17 @@ function applyChanges(order: Order, v: OfferVersion, changes: Change[], inputs: 
   return o;
 }
 
-/** Orders the ways to reach an offer: fewest changes, then the smallest price raise, then the fewest GPUs given up. */
-function costKey(order: Order, v: OfferVersion, changes: Change[]): [number, bigint, number, bigint] {
+type CostKey = [number, number, bigint, number, bigint];
+
+/**
+ * Orders the ways to reach an offer: keeping the ordered model (or tier) first — another card is a bigger change than
+ * any limit —, then the fewest changes, the smallest price raise, the fewest GPUs given up, the older offer.
+ */
+function costKey(order: Order, v: OfferVersion, changes: Change[]): CostKey {
+  const otherModel = changes.some((c) => c.field === "modelId" || c.field === "minTier") ? 1 : 0;
   const raise = v.pricePerGpuHour > order.maxPricePerGpuHour ? v.pricePerGpuHour - order.maxPricePerGpuHour : 0n;
   const fewer = changes.some((c) => c.field === "gpuCount") ? order.gpuCount - (v.gpuCount - v.gpusLeased) : 0;
-  return [changes.length, raise, fewer, v.versionId];
+  return [otherModel, changes.length, raise, fewer, v.versionId];
 }
 
 export async function quoteOrder(ctx: Context, params: OrderParams, renter: Address, opts: { maxSuggestions?: number } = {}): Promise<Quote> {
@@ -170,16 +178,19 @@ export async function quoteOrder(ctx: Context, params: OrderParams, renter: Addr
   };
   if (first.offer !== null) return quote;
 
-  const ways: { v: OfferVersion; changes: Change[]; key: [number, bigint, number, bigint] }[] = [];
+  const ways: { v: OfferVersion; changes: Change[]; key: CostKey }[] = [];
+  // Another model is suggested only if it is of the ordered model's tier or higher (a comparable or better card).
+  const orderedTier = order.modelId === 0 ? order.minTier : (inputs.catalog.find((m) => m.id === order.modelId)?.tier ?? 0);
   for (const v of inputs.offers) {
     if (v.paymentToken.toLowerCase() !== params.paymentToken.toLowerCase()) continue;
     if (v.activeUntil !== 0n && v.activeUntil <= block) continue;
     const changes = changesFor(order, v, inputs, decimals);
     if (changes === null || changes.length === 0) continue;
+    if (changes.some((c) => c.field === "modelId") && (inputs.catalog.find((m) => m.id === v.modelId)?.tier ?? 0) < orderedTier) continue;
     ways.push({ v, changes, key: costKey(order, v, changes) });
   }
   ways.sort((a, b) => {
-    for (let i = 0; i < 4; i++) if (a.key[i] !== b.key[i]) return a.key[i]! < b.key[i]! ? -1 : 1;
+    for (let i = 0; i < a.key.length; i++) if (a.key[i] !== b.key[i]) return a.key[i]! < b.key[i]! ? -1 : 1;
     return 0;
   });
   const seen = new Set<string>();

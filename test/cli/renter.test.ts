@@ -63,6 +63,9 @@ describe("matchnet CLI: renter quote, orders, leases, refunds and batches agains
       expect(q.reason.name).to.equal("NoOfferInRegion");
       const texts = q.suggestions.map((s: { changes: { text: string }[] }) => s.changes.map((c) => c.text).join(", "));
       expect(texts).to.include.members(["allow region us-east", "allow region eu-central"]);
+      // --regions replaces the list: the suggested value keeps the regions already allowed
+      const values = q.suggestions.map((s: { changes: { flag: string; value: string }[] }) => s.changes.find((c) => c.flag === "--regions")!.value);
+      expect(values).to.include.members(["us-east,ap-southeast", "eu-central,ap-southeast"]);
       expect(q.suggestions.every((s: { wouldMatch: boolean }) => s.wouldMatch)).to.equal(true);
     });
 
@@ -79,6 +82,17 @@ describe("matchnet CLI: renter quote, orders, leases, refunds and batches agains
       const bad = await w.cli(["renter", "quote", "--model", "11", "--gpus", "1", "--max-price", "5", "--hours", "1", "--min-uptime", "100.01"]);
       expect(bad.code).to.equal(ExitCode.Usage);
       expect(bad.err).to.contain("--min-uptime: 100.01 is above 100%");
+    });
+
+    it("given a cheaper card nobody offers at that price → it should not suggest a card of a lower tier", async () => {
+      const low = await w.account("prov-low", { stake: 10n * STAKE });
+      expect((await w.cli([...low.args, "provider", "register", "--zone", "us-east-2", "--stake", "1"])).code).to.equal(0);
+      expect((await w.cli([...low.args, "provider", "offer", "create", "--model", "RTX 4090", "--gpus", "4", "--price", "0.3"])).code).to.equal(0);
+      const q = (await w.cli(["--json", "renter", "quote", "--model", "H200", "--gpus", "1", "--max-price", "5", "--hours", "1"])).json();
+      expect(q.reason.name).to.equal("NoOfferForModel");
+      // H100 (ultra) is the H200's tier: suggested; the RTX 4090 (low) is not
+      const models = q.suggestions.map((s: { changes: { flag: string; value: string }[] }) => s.changes.find((c) => c.flag === "--model")!.value);
+      expect(models).to.deep.equal(["11"]);
     });
 
     it("given a model nobody offers → NoOfferForModel with the models that are offered", async () => {
