@@ -130,7 +130,7 @@ export function addBatchCommands(program: Command, io: CliIo): void {
     const s = await showBatch(ctx, b);
     const dec = await decimalsOf(ctx, (await ctx.contracts()).paymentToken);
     const lines = [
-      `batch ${s.batch}: ${s.status}; R_b ${s.referenceBlock}, closed at ${s.closedAt}${s.finalizedAt !== null ? `, final at ${s.finalizedAt} (${s.finalizedAt - s.closedAt} blocks)` : ""}`,
+      `batch ${s.batch}: ${s.status}; R_b ${s.referenceBlock}, closed at ${s.closedAt}${s.finalizedAt !== null ? `, final at ${s.finalizedAt} (${s.finalizedAt - s.closedAt} block${s.finalizedAt - s.closedAt === 1 ? "" : "s"})` : ""}`,
     ];
     if (s.tx !== null) lines.push(`result tx ${s.tx}, gas ${s.gasUsed}, seed ${s.seed}`, `matcher re-run at R_b ${s.matcherAgrees ? "gives the submitted result" : "DIFFERS from the submitted result"}`);
     lines.push(`operators at R_b: ${s.operators.length}${s.signedStakeBps !== null ? `, signed stake ${(s.signedStakeBps / 100).toFixed(2)}%` : ""}`);

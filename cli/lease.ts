@@ -50,7 +50,7 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
       { renter: me, leases: rows.map((l) => ({ ...l, statusName: LEASE_STATUS[l.status], closeReasonName: CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason) })) },
       rows.length === 0 ? `no leases for ${me}` : table(
         ["lease", "status", "offer", "provider", "GPUs", "price/GPU-h", "ends", "reason"],
-        rows.map((l) => [String(l.leaseId), LEASE_STATUS[l.status] ?? String(l.status), String(l.offerId), l.provider, String(l.gpuCount), amount(l.pricePerGpuHour, dec), l.status === LeaseStatus.Active ? `in ${((Number(l.endsAt - now) / 3600)).toFixed(1)} h` : new Date(Number(l.closedAt) * 1000).toISOString(), CLOSE_REASON[l.closeReason]?.name ?? ""]),
+        rows.map((l) => [String(l.leaseId), LEASE_STATUS[l.status] ?? String(l.status), String(l.offerId), l.provider, String(l.gpuCount), amount(l.pricePerGpuHour, dec), l.status === LeaseStatus.Active ? `in ${((Number(l.endsAt - now) / 3600)).toFixed(1)} h` : new Date(Number(l.closedAt) * 1000).toISOString(), l.status === LeaseStatus.Active ? "-" : (CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason))]),
       ),
     );
   });
