@@ -3,7 +3,7 @@
  * re-running the operators' matcher (protocol/matching) on the batch's inputs read at its reference block R_b
  * (protocol/chain/reads.ts) with the batch's seed, so anyone with an RPC can check the explanation.
  */
-import type { MatchnetCommand as Command } from "./program.js";
+import type { MatchnetCommand as Command } from "./command.js";
 import { decodeFunctionData, parseEventLogs, type Hex } from "viem";
 import { marketplaceAbi, serviceManagerAbi } from "../protocol/chain/abi.js";
 import { readMatchInputs, readOperatorSet } from "../protocol/chain/reads.js";
@@ -12,10 +12,10 @@ import { operatorId } from "../protocol/bls/index.js";
 import { assignmentsHash, matchBatch } from "../protocol/matching/index.js";
 import { SkipReason } from "../protocol/market/types.js";
 import { decimalsOf } from "./chain.js";
-import { CliError, usage } from "./errors.js";
+import { CliError } from "./errors.js";
 import { amount, parseId, parseInteger, table } from "./format.js";
 import type { CliIo } from "./io.js";
-import { action } from "./program.js";
+import { action } from "./command.js";
 import type { Context } from "./context.js";
 import { REASON_TEXT, reasonName } from "./quote.js";
 
@@ -143,5 +143,4 @@ export function addBatchCommands(program: Command, io: CliIo): void {
     for (const o of s.open) lines.push(`  order ${o.orderId}: ${o.reason}${o.code !== null ? ` (${o.code})` : ""} — ${o.text}`);
     ctx.result(s, lines);
   });
-  void usage;
 }

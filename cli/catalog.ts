@@ -1,9 +1,9 @@
 /** `matchnet catalog list`: the on-chain GPU catalog (model id, name, VRAM, list price, tier). */
-import type { MatchnetCommand as Command } from "./program.js";
+import type { MatchnetCommand as Command } from "./command.js";
 import { catalogModels } from "./chain.js";
 import { table, tierName } from "./format.js";
 import type { CliIo } from "./io.js";
-import { action } from "./program.js";
+import { action } from "./command.js";
 
 export function addCatalogCommands(program: Command, io: CliIo): void {
   const catalog = program.command("catalog").description("the GPU catalog");

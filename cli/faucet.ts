@@ -7,7 +7,7 @@ import { decimalsOf } from "./chain.js";
 import { usage } from "./errors.js";
 import { amount, parseAmount } from "./format.js";
 import type { CliIo } from "./io.js";
-import { action, type MatchnetCommand as Command } from "./program.js";
+import { action, type MatchnetCommand as Command } from "./command.js";
 
 export function addFaucetCommands(program: Command, io: CliIo): void {
   action(

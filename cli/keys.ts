@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { getAddress, type Hex } from "viem";
-import type { MatchnetCommand as Command } from "./program.js";
+import type { MatchnetCommand as Command } from "./command.js";
 import { Option } from "commander";
 import { operatorId, type G1Point } from "../protocol/bls/index.js";
 import {
@@ -26,7 +26,7 @@ import { CliError, usage } from "./errors.js";
 import { table } from "./format.js";
 import type { CliIo } from "./io.js";
 import { readPassword } from "./password.js";
-import { action } from "./program.js";
+import { action } from "./command.js";
 import type { Context } from "./context.js";
 
 type KeyType = "account" | "bls";

@@ -1,12 +1,13 @@
 /** `matchnet renter lease list | show | close`: the renter's leases (a lease's id is its order's id). */
-import type { MatchnetCommand as Command } from "./program.js";
+import { parseEventLogs } from "viem";
+import type { MatchnetCommand as Command } from "./command.js";
 import { marketplaceAbi } from "../protocol/chain/abi.js";
 import { CloseReason, LeaseStatus, OrderStatus } from "../protocol/market/types.js";
 import { decimalsOf } from "./chain.js";
 import { CliError, fromChainError, revertOf } from "./errors.js";
 import { amount, parseId, table } from "./format.js";
 import type { CliIo } from "./io.js";
-import { action } from "./program.js";
+import { action } from "./command.js";
 import type { Context } from "./context.js";
 import { renterOrders } from "./renter.js";
 
@@ -80,7 +81,7 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
     const c = await ctx.contracts();
     await readLease(ctx, leaseId);
     const r = await ctx.send("lease close", { address: c.marketplace, abi: marketplaceAbi, functionName: "closeLease", args: [leaseId] });
-    const [ev] = (await import("viem")).parseEventLogs({ abi: marketplaceAbi, eventName: "LeaseClosed", logs: r.logs });
+    const [ev] = parseEventLogs({ abi: marketplaceAbi, eventName: "LeaseClosed", logs: r.logs });
     const dec = await decimalsOf(ctx, c.paymentToken);
     ctx.result({ leaseId, refund: ev?.args.refund, reason: "closed-by-renter", tx: r.transactionHash }, `closed lease ${leaseId}; ${amount(ev?.args.refund ?? 0n, dec)} refundable (tx ${r.transactionHash})`);
   });

@@ -1,12 +1,12 @@
 /** `matchnet provider offer create | update | withdraw | list`: the provider's offers in the OfferBook. */
 import { parseEventLogs, type Address } from "viem";
-import type { MatchnetCommand as Command } from "./program.js";
+import type { MatchnetCommand as Command } from "./command.js";
 import { offerBookAbi } from "../protocol/chain/abi.js";
 import { catalogModels, decimalsOf, findModel } from "./chain.js";
 import { notFound, usage } from "./errors.js";
 import { amount, parseAmount, parseId, parseInteger, table } from "./format.js";
 import type { CliIo } from "./io.js";
-import { action } from "./program.js";
+import { action } from "./command.js";
 import type { Context } from "./context.js";
 
 const MAX_UINT32 = 2 ** 32 - 1;

@@ -4,7 +4,7 @@
  * and the account (protocol/bls/pop.ts).
  */
 import { readFile } from "node:fs/promises";
-import type { MatchnetCommand as Command } from "./program.js";
+import type { MatchnetCommand as Command } from "./command.js";
 import { zeroHash } from "viem";
 import { operatorRegistryAbi, stakeTokenAbi } from "../protocol/chain/abi.js";
 import { operatorId, signProofOfPossession } from "../protocol/bls/index.js";
@@ -14,7 +14,7 @@ import { CliError, usage } from "./errors.js";
 import { amount, parseAmount } from "./format.js";
 import type { CliIo } from "./io.js";
 import { readPassword } from "./password.js";
-import { action } from "./program.js";
+import { action } from "./command.js";
 
 export const OPERATOR_STATUS = ["none", "active", "jailed", "exiting", "withdrawn"] as const;
 

@@ -2,7 +2,7 @@
  * `matchnet provider register | status | top-up | maintenance on|off | exit | withdraw-stake | earnings | withdraw |
  * detect-gpu` (offers: offer.ts). Stake is in stake tokens (18 decimals), earnings in the payment token.
  */
-import type { MatchnetCommand as Command } from "./program.js";
+import type { MatchnetCommand as Command } from "./command.js";
 import { marketplaceAbi, offerBookAbi, providerRegistryAbi, stakeTokenAbi } from "../protocol/chain/abi.js";
 import { GPU_CATALOG } from "../protocol/market/catalog.js";
 import { ProviderStatus, reputationBps, type GpuModel } from "../protocol/market/types.js";
@@ -11,7 +11,7 @@ import { CliError, usage } from "./errors.js";
 import { amount, parseAmount, parseZone, percent, table, zoneName } from "./format.js";
 import { matchModel, parseNvidiaSmi, runNvidiaSmi, type DetectedCard } from "./gpu.js";
 import type { CliIo } from "./io.js";
-import { action } from "./program.js";
+import { action } from "./command.js";
 
 export const PROVIDER_STATUS = ["none", "active", "maintenance", "jailed", "exiting"] as const;
 

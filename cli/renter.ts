@@ -3,15 +3,15 @@
  * are per GPU-hour in the payment token; the escrow an order takes is max price × GPUs × hours.
  */
 import { parseEventLogs, zeroAddress, type Address } from "viem";
-import type { MatchnetCommand as Command } from "./program.js";
+import type { MatchnetCommand as Command } from "./command.js";
 import { Option } from "commander";
 import { marketplaceAbi } from "../protocol/chain/abi.js";
 import { OrderStatus } from "../protocol/market/types.js";
 import { catalogModels, decimalsOf, ensureAllowance, findModel } from "./chain.js";
-import { notFound, usage } from "./errors.js";
+import { usage } from "./errors.js";
 import { amount, parseAmount, parseId, parseInteger, parsePercentBps, parseRegions, parseTier, parseZone, percent, regionsOfMask, table, tierName, zoneName } from "./format.js";
 import type { CliIo } from "./io.js";
-import { action } from "./program.js";
+import { action } from "./command.js";
 import type { Context } from "./context.js";
 import { quoteOrder, quoteText, type OrderParams } from "./quote.js";
 
@@ -67,7 +67,7 @@ export async function orderParams(ctx: Context, opts: Record<string, unknown>): 
   return { params, decimals, block };
 }
 
-async function renterOrders(ctx: Context, renter: Address) {
+export async function renterOrders(ctx: Context, renter: Address) {
   const c = await ctx.contracts();
   const client = await ctx.client();
   const d = await ctx.deployment();
@@ -145,7 +145,5 @@ export function addRenterCommands(program: Command, io: CliIo): void {
     const dec = await decimalsOf(ctx, c.paymentToken);
     ctx.result({ withdrawn: v, tx: r.transactionHash }, `withdrew ${amount(v, dec)} (tx ${r.transactionHash})`);
   });
-  void notFound;
 }
 
-export { renterOrders };
