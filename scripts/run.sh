@@ -3,6 +3,10 @@
 # task under that Node. A machine with only the system Node 20 and npm gets Node 22 from the npm registry (Hardhat 3
 # refuses older Nodes, and npm must run under Node 22 when it installs, or Hardhat's native simulator is skipped).
 set -eu
+# The directory the user ran the command from: `npm run` starts scripts in the package root and passes it as
+# INIT_CWD. The CLI resolves its relative paths (--deployment, --account, ...) against it.
+caller_cwd=$(pwd)
+if [ "${npm_lifecycle_event:-}" = "cli" ] && [ -n "${INIT_CWD:-}" ]; then caller_cwd=$INIT_CWD; fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
@@ -50,8 +54,9 @@ case "$task" in
     # shellcheck disable=SC2086
     exec node $launch "$@" ;;
   bench) exec "$bin/tsx" bench/run.ts "$@" ;;
+  cli) cd "$caller_cwd" && exec "$bin/tsx" "$root/cli/main.ts" "$@" ;;
   build) exec "$bin/hardhat" build "$@" ;;
   typecheck) exec "$bin/tsc" --noEmit -p tsconfig.json "$@" ;;
   exec) exec "$@" ;;
-  *) echo "usage: sh scripts/run.sh test|devnet|operator|aggregator|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
+  *) echo "usage: sh scripts/run.sh test|devnet|operator|aggregator|cli|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
 esac
