@@ -29,7 +29,8 @@ async function gasOf(s: System, hash: Hex): Promise<bigint> {
 
 async function largeBatch(): Promise<{ perAssignment: number; maxTx: number }> {
   const connection = await network.create();
-  const s = await deploySystem(connection);
+  // Creating 2 000 orders takes ~8 000 blocks: orders must live longer than the tests' 1 000 blocks.
+  const s = await deploySystem(connection, 4, { maxOrderLifetime: 50_000n });
   // 10 providers × 400 GPUs (2 000 orders of 2 GPUs).
   const versions: bigint[] = [];
   for (let p = 0; p < 10; p++) {
@@ -40,7 +41,7 @@ async function largeBatch(): Promise<{ perAssignment: number; maxTx: number }> {
     await s.offerBook.write.createOffer([11, 400, 2n * USD, s.paymentToken.address], { account: provider });
     versions.push(await s.offerBook.read.versionCount());
   }
-  const expiresAt = (await s.publicClient.getBlockNumber()) + 900_000n;
+  const expiresAt = (await s.publicClient.getBlockNumber()) + 40_000n;
   const rows = [];
   for (let i = 0; i < ORDERS; i++) {
     const renter = await actor(connection, i);

@@ -3,7 +3,7 @@
  * (docs/operator.md). Data takes one path: chain follower → batch table and duties → matcher at R_b → slashing
  * protection → BLS signature → gossip; gossip from others is validated by protocol/p2p and then processed here.
  *
- * Duties per batch (docs/protocol.md §3.2–3.7):
+ * Duties per batch (docs/protocol.md §3.2–3.8):
  * - seed: the leader at fallback index k signs the seed message once its turn has come (closedAt + k·seedTimeout)
  *   and no earlier leader's seed was verified here;
  * - result: with the seed of the first leader in the fallback order whose seed this node verified, read the
@@ -497,7 +497,7 @@ export class OperatorNode {
     this.track(this.maybeDecide(batch), "result");
   }
 
-  /** Decides once a verified seed is here: the seed of the lowest fallback rank verified so far (docs/protocol.md §3.7). */
+  /** Decides once a verified seed is here: the seed of the lowest fallback rank verified so far (docs/protocol.md §3.8). */
   private async maybeDecide(batch: bigint): Promise<void> {
     const st = this.batches.get(batch);
     if (!st || !st.member || st.deciding || st.decision !== undefined || st.status !== BatchStatus.Open || st.seeds.size === 0) return;

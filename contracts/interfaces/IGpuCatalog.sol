@@ -5,7 +5,7 @@ pragma solidity ^0.8.28;
 /// @notice The GPU models a provider can offer and a renter can ask for. Mirrors `GpuModel` and `Tier` in
 ///         protocol/market/types.ts field for field.
 interface IGpuCatalog {
-    /// @notice GPU tier, derived from the list price in whole US dollars (PROTOCOL.md section 2).
+    /// @notice GPU tier, derived from the list price in whole US dollars (docs/protocol.md §2).
     enum Tier {
         Entry, // < $1 000
         Low, // $1 000 ≤ p < $2 000
@@ -61,6 +61,6 @@ interface IGpuCatalog {
     /// @notice Every model, in the order they were added (one call instead of `getModel` per id).
     function getModels() external view returns (Model[] memory);
 
-    /// @notice The tier PROTOCOL.md section 2 assigns to a list price in whole US dollars.
+    /// @notice The tier docs/protocol.md §2 assigns to a list price in whole US dollars.
     function tierOfListPrice(uint32 listPriceUsd) external pure returns (Tier);
 }

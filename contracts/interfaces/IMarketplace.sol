@@ -228,7 +228,7 @@ interface IMarketplace {
     function completeLease(uint64 leaseId) external;
 
     /// @notice Closes an active lease as ProviderFault: unused part refundable, failure counted. Only the service
-    ///         manager (hook for the Faults issue).
+    ///         manager, which calls it nowhere yet (provider faults, docs/protocol.md §5).
     function closeLeaseForProviderFault(uint64 leaseId) external;
 
     /// @notice Pays the caller's refundable balance in `token`.

@@ -87,11 +87,11 @@ interface IProviderRegistry {
     /// @notice Counts a lease outcome (completed or failed). Only the marketplace or the service manager.
     function recordLeaseOutcome(address provider, bool completed) external;
 
-    /// @notice Sets the provider's operator-attested uptime. Only the service manager (Faults issue).
+    /// @notice Sets the provider's operator-attested uptime. Only the service manager, which calls it nowhere yet (docs/protocol.md §5).
     function setUptime(address provider, uint16 uptimeBps) external;
 
     /// @notice Takes `amount` of the provider's stake to `recipient`, counts the slash, optionally jails.
-    ///         Only the service manager (Faults issue).
+    ///         Only the service manager, which calls it nowhere yet (docs/protocol.md §5).
     function slash(address provider, uint256 amount, address recipient, bool jail) external;
 
     /// @notice The provider record (`Provider` in types.ts); status None if not registered.

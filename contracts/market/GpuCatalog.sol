@@ -64,7 +64,7 @@ contract GpuCatalog is IGpuCatalog, Ownable {
 
     /// @inheritdoc IGpuCatalog
     function tierOfListPrice(uint32 listPriceUsd) public pure returns (Tier) {
-        // Boundaries from PROTOCOL.md section 2; each bound belongs to the higher tier.
+        // Boundaries from docs/protocol.md §2; each bound belongs to the higher tier.
         if (listPriceUsd < 1_000) return Tier.Entry;
         if (listPriceUsd < 2_000) return Tier.Low;
         if (listPriceUsd < 5_000) return Tier.Medium;

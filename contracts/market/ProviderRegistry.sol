@@ -11,8 +11,9 @@ import {IOfferBook} from "../interfaces/IOfferBook.sol";
 
 /// @title ProviderRegistry
 /// @notice Providers' stake (an ERC-20 stake token), zone (region = zone >> 8), status and the counters matching
-///         reads. Hooks for the Faults issue (uptime, slashing) are callable only by the service manager; lease
-///         outcomes are counted by the marketplace (completions) or the service manager.
+///         reads. Uptime and slashing hooks are callable only by the service manager, which calls neither yet
+///         (provider faults, docs/protocol.md §5); lease outcomes are counted by the marketplace (completions) or the
+///         service manager.
 contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
     using SafeERC20 for IERC20;
     using EnumerableSet for EnumerableSet.AddressSet;

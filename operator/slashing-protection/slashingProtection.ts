@@ -1,5 +1,5 @@
 /**
- * Slashing protection: the last gate before any BLS signature leaves the operator (docs/protocol.md §3.4 and 3.7).
+ * Slashing protection: the last gate before any BLS signature leaves the operator (docs/protocol.md §3.4 and §3.8).
  *
  * For each duty (result, seed) and each (operator, batch) it remembers the one message hash the operator decided
  * to sign. The first request records it, synced to disk, before the signer is called; a request for the same hash

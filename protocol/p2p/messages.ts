@@ -31,7 +31,7 @@ export interface SeedMessage {
  * One operator's BLS signature over the result message of `batch` whose assignments hash to `resultHash`.
  *
  * It carries the seed it used as its proof — the leader's seed signature and that leader's id — not just the seed
- * value. Normally every operator uses the first leader's seed, but under the liveness backstop (docs/protocol.md §3.7)
+ * value. Normally every operator uses the first leader's seed, but under the liveness backstop (docs/protocol.md §3.8)
  * operators may hold different verified seeds; and a receiver may have missed the leader's seed message (it was
  * ignored while the receiver had not yet seen the close, and gossipsub never delivers one message id twice). With
  * the proof inside, every partial is checkable on its own: a receiver that lacks the seed verifies the leader's

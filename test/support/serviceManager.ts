@@ -29,10 +29,14 @@ export interface Op {
   pkG2: G2Point;
 }
 
-export async function deploySystem(connection: NetworkConnection, operators = 4) {
+export async function deploySystem(
+  connection: NetworkConnection,
+  operators = 4,
+  parameters: NonNullable<Parameters<typeof deployMatchnetWithAvs>[1]>["parameters"] = {},
+) {
   const { viem } = connection;
   const d = await deployMatchnetWithAvs(connection, {
-    parameters: { minProviderStake: STAKE, exitDelay: 10n, maxOrderLifetime: 1_000n, minOperatorStake: STAKE, operatorExitDelay: 400n },
+    parameters: { minProviderStake: STAKE, exitDelay: 10n, maxOrderLifetime: 1_000n, minOperatorStake: STAKE, operatorExitDelay: 400n, ...parameters },
   });
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
