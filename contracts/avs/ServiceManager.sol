@@ -512,9 +512,9 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     }
 
     function _setSlashFractions(uint16 equivocation, uint16 bounty, uint16 invalidResult) private {
-        if (equivocation > BPS || bounty > BPS || invalidResult > BPS) {
-            revert ServiceManagerInvalidParameter("slashFractions");
-        }
+        if (equivocation > BPS || invalidResult > BPS) revert ServiceManagerInvalidParameter("slashFractions");
+        // A bounty of the whole cut would let an offender report itself from another account and lose nothing.
+        if (bounty >= BPS) revert ServiceManagerInvalidParameter("equivocationBountyBps");
         _equivocationSlashBps = equivocation;
         _equivocationBountyBps = bounty;
         _invalidResultSlashBps = invalidResult;

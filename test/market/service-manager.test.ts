@@ -419,6 +419,9 @@ describe("ServiceManager", () => {
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setBatchTiming([{ batchInterval: 3, seedTimeout: 9, batchTimeout: 9 }]), s.serviceManager, bad);
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setMatchingWeights([{ ...w, random: w.random + 1 }]), s.serviceManager, bad);
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setSlashFractions([10_001, 0, 0]), s.serviceManager, bad);
+      // The bounty stays below the whole cut: 9 999 accepted, 10 000 refused (self-reporting must cost the offender).
+      await s.serviceManager.write.setSlashFractions([10_000, 9_999, 10_000]);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.serviceManager.write.setSlashFractions([10_000, 10_000, 10_000]), s.serviceManager, bad, ["equivocationBountyBps"]);
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setProtocolFeeBps([1_001]), s.serviceManager, bad);
       const stranger = s.wallets[19]!.account;
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setQuorumThresholdBps([7_000], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
