@@ -35,7 +35,7 @@ function regionsOfMask(mask: string): string {
 export class ExplorerApi {
   constructor(
     private readonly db: SqlDb,
-    private readonly opts: { chainId: number; tokenDecimals: number; explainer?: OpenOrderExplainer } = { chainId: 0, tokenDecimals: 6 },
+    private readonly opts: { chainId: number; tokenDecimals: number; stakeDecimals?: number; explainer?: OpenOrderExplainer } = { chainId: 0, tokenDecimals: 6 },
   ) {}
 
   private async cursor(): Promise<number> {
@@ -49,6 +49,7 @@ export class ExplorerApi {
     return {
       chainId: this.opts.chainId,
       tokenDecimals: this.opts.tokenDecimals,
+      stakeDecimals: this.opts.stakeDecimals ?? 18,
       indexedBlock,
       orders: await count("SELECT COUNT(*) AS n FROM orders"),
       openOrders: await count("SELECT COUNT(*) AS n FROM orders WHERE status = 'open' AND expires_at > ?", [indexedBlock]),

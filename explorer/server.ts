@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPublicClient, http, type PublicClient } from "viem";
-import { paymentTokenAbi } from "../protocol/chain/abi.js";
+import { paymentTokenAbi, stakeTokenAbi } from "../protocol/chain/abi.js";
 import { readDeployment, type Deployment } from "../protocol/chain/deployment.js";
 import { ExplorerApi, NotFoundError, type OpenOrderExplainer } from "./api.js";
 import { openSqliteReader, openSqliteWriter, type SqlDb } from "./db.js";
@@ -180,7 +180,8 @@ export async function startExplorer(opts: StartExplorerOpts): Promise<RunningExp
     await indexer.open();
     reader = openSqliteReader(opts.db);
     const tokenDecimals = await client.readContract({ address: deployment.contracts.paymentToken, abi: paymentTokenAbi, functionName: "decimals" });
-    const api = new ExplorerApi(reader, { chainId, tokenDecimals, explainer: opts.explainer });
+    const stakeDecimals = await client.readContract({ address: deployment.contracts.stakeToken, abi: stakeTokenAbi, functionName: "decimals" });
+    const api = new ExplorerApi(reader, { chainId, tokenDecimals, stakeDecimals, explainer: opts.explainer });
     const server = new ExplorerServer(api, indexer);
     // Listen first: the page shows the index catching up with a long chain.
     const url = await server.listen({ host: opts.host, port: opts.port });

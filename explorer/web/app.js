@@ -5,7 +5,7 @@
 
 const view = document.getElementById("view");
 const live = document.getElementById("live");
-let status = { tokenDecimals: 6, indexedBlock: 0 };
+let status = { tokenDecimals: 6, stakeDecimals: 18, indexedBlock: 0 };
 let charts = [];
 
 // ------------------------------------------------------------------ formatting
@@ -13,10 +13,10 @@ let charts = [];
 const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const short = (h) => (typeof h === "string" && h.length > 14 ? `${h.slice(0, 8)}…${h.slice(-4)}` : esc(h));
 
-/** Token units (decimal string) → "1.234567" with the token's decimals, exact (BigInt). */
-function amount(units) {
+/** Payment-token units (decimal string) → "1.2345" with the token's decimals, exact (BigInt), 4 decimals at most. */
+function amount(units, decimals = status.tokenDecimals) {
   if (units === null || units === undefined) return "—";
-  const d = BigInt(status.tokenDecimals);
+  const d = BigInt(decimals);
   const v = BigInt(units);
   const neg = v < 0n;
   const a = neg ? -v : v;
@@ -24,7 +24,15 @@ function amount(units) {
   const frac = (a % scale).toString().padStart(Number(d), "0").replace(/0+$/, "");
   return `${neg ? "-" : ""}${(a / scale).toLocaleString("en-US")}${frac ? "." + frac.slice(0, 4) : ""}`;
 }
+/** Stake-token units (operators' and providers' stake, slashes). */
+const stake = (units) => amount(units, status.stakeDecimals);
 const toNumber = (units) => Number(BigInt(units)) / 10 ** status.tokenDecimals;
+/** a ÷ b of two token amounts as a percentage with one decimal, rounded down (BigInt basis points). */
+function ratio(a, b) {
+  if (BigInt(b) === 0n) return "—";
+  const bps = (BigInt(a) * 10000n) / BigInt(b);
+  return `${bps / 100n}.${(bps % 100n) / 10n} %`;
+}
 const pct = (bps) => (bps === null || bps === undefined ? "—" : `${(bps / 100).toFixed(1)} %`);
 const time = (t) => (t ? new Date(t * 1000).toISOString().replace("T", " ").slice(0, 19) : "—");
 const link = {
@@ -63,7 +71,8 @@ function chart(el, title, data, series, opts = {}) {
     {
       title, width, height: 220,
       scales: { x: { time: opts.time ?? false } },
-      axes: [{ stroke: "#8a98a8", grid: { stroke: "#263040" } }, { stroke: "#8a98a8", grid: { stroke: "#263040" }, size: 60 }],
+      // Batches are whole numbers: no ticks between them.
+      axes: [{ stroke: "#8a98a8", grid: { stroke: "#263040" }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] }, { stroke: "#8a98a8", grid: { stroke: "#263040" }, size: 60 }],
       series: [{ label: opts.xLabel ?? "x" }, ...series],
     },
     data,
@@ -91,7 +100,7 @@ async function market() {
       <div class="card" id="c-price"></div>
       <div class="card" id="c-fill"></div>
       <div class="card" id="c-util"></div>
-      <div class="card"><h2>Money (per payment token)</h2>${table([
+      <div class="card wide"><h2>Money (per payment token)</h2>${table([
         { h: "token", f: (r) => short(r.token) }, { h: "deposited", num: 1, f: (r) => amount(r.deposited) },
         { h: "escrowed", num: 1, f: (r) => amount(r.escrowed) }, { h: "earned", num: 1, f: (r) => amount(r.earned) },
         { h: "refundable", num: 1, f: (r) => amount(r.refundable) }, { h: "withdrawn", num: 1, f: (r) => amount(r.withdrawn) },
@@ -117,11 +126,11 @@ async function market() {
   }))];
   const priceEl = document.getElementById("c-price");
   if (batches.length === 0) priceEl.innerHTML = `<h2>Price per GPU-hour paid</h2><p class="muted">no lease yet</p>`;
-  else chart(priceEl, "Price per GPU-hour paid, by tier (per batch)", priceData,
+  else chart(priceEl, "Price per GPU-hour paid, by tier", priceData,
     tiers.map((t) => ({ label: t, stroke: TIER_COLORS[t] ?? "#fff", width: 2, spanGaps: true, points: { show: true } })), { xLabel: "batch" });
   const fillEl = document.getElementById("c-fill");
   if (m.fillRate.length === 0) fillEl.innerHTML = `<h2>Fill rate per batch</h2><p class="muted">no final batch yet</p>`;
-  else chart(fillEl, "Fill rate per batch (matched / open at R_b, %)", [m.fillRate.map((f) => f.batch), m.fillRate.map((f) => f.fillBps / 100), m.fillRate.map((f) => f.open)],
+  else chart(fillEl, "Fill rate per batch (% of open at R_b)", [m.fillRate.map((f) => f.batch), m.fillRate.map((f) => f.fillBps / 100), m.fillRate.map((f) => f.open)],
     [{ label: "fill %", stroke: "#56d37e", width: 2, points: { show: true } }, { label: "open orders", stroke: "#4fb3ff", width: 1, dash: [4, 4] }], { xLabel: "batch" });
   const utilEl = document.getElementById("c-util");
   if (m.utilization.length === 0) utilEl.innerHTML = `<h2>Utilization</h2><p class="muted">no offer yet</p>`;
@@ -153,13 +162,13 @@ async function batch(id) {
       ["seed signed by", b.seed_signer ? `${link.operator(b.seed_signer)} (rank ${b.seed_signer_index}${b.seed_signer_index ? ", fallback" : ", the leader"})` : "—"],
       ["seed", `<code>${esc(b.seed ?? "—")}</code>`], ["previous seed", `<code>${esc(b.previous_seed)}</code>`],
       ["result hash", `<code>${esc(b.result_hash ?? "—")}</code>`],
-      ["signed stake", `${pct(b.signed_bps)} (${amount(b.signed_stake)} of ${amount(b.total_stake)})`],
+      ["signed stake", `${pct(b.signed_bps)} (${stake(b.signed_stake)} of ${stake(b.total_stake)})`],
       ["non-signers", b.nonSigners.length ? b.nonSigners.map(link.operator).join(", ") : "none"],
       ["orders open at R_b", b.open_orders ?? "—"], ["assignments submitted / applied / skipped", `${b.assignments ?? "—"} / ${b.applied ?? 0} / ${b.skipped ?? 0}`],
       ["gas", b.gas_used ? Number(b.gas_used).toLocaleString("en-US") : "—"], ["transaction", `<code>${esc(b.tx ?? "—")}</code>`],
     ])}</div>
     <div class="card"><h2>Operators at R_b</h2>${table([
-      { h: "operator", f: (o) => link.operator(o.operator_id) }, { h: "stake", num: 1, f: (o) => amount(o.stake) },
+      { h: "operator", f: (o) => link.operator(o.operator_id) }, { h: "stake", num: 1, f: (o) => stake(o.stake) },
       { h: "signed", f: (o) => (o.signed === 1 ? `<span class="ok">yes</span>` : o.signed === 0 ? `<span class="bad">no</span>` : "?") },
     ], b.operators, "not final")}</div></div>
     <h2>Assignments</h2><div class="card">${table([
@@ -188,7 +197,7 @@ async function order(id) {
     ])}</div>
     <div class="card"><h2>Lease</h2>${l ? dl([
       ["batch", link.batch(l.batch)], ["provider", link.provider(l.provider)], ["tier", esc(l.tier ?? "—")], ["offer version", l.offer_version_id],
-      ["price paid /GPU-h", `${amount(l.price)} <span class="muted">(max ${amount(l.max_price)}, ${l.max_price !== "0" ? ((Number(BigInt(l.price) * 10000n / BigInt(l.max_price)) / 100).toFixed(1) : "—"} % of it)</span>`],
+      ["price paid /GPU-h", `${amount(l.price)} <span class="muted">(max ${amount(l.max_price)}, ${ratio(l.price, l.max_price)} of it)</span>`],
       ["full cost", amount(l.fullCost)], ["earned by the provider so far (settled)", amount(l.earned)],
       ["refunded at start (max − price)", amount(l.refund_at_start)], ["refunded at close", l.refund_at_close === null ? "—" : amount(l.refund_at_close)],
       ["started", time(l.started_time)], ["ends", time(l.ends_time)], ["closed", l.closed_at ? `${time(l.closed_at)} (${esc(l.close_reason)})` : "—"],
@@ -203,7 +212,7 @@ async function providers() {
   const rows = await api("/api/providers");
   view.innerHTML = `<h1>Providers</h1><div class="card">${table([
     { h: "provider", f: (p) => link.provider(p.address) }, { h: "status", f: (p) => esc(p.status) }, { h: "region", f: (p) => esc(p.region) },
-    { h: "stake", num: 1, f: (p) => amount(p.stake) }, { h: "uptime", num: 1, f: (p) => pct(p.uptime_bps) }, { h: "reputation", num: 1, f: (p) => pct(p.reputationBps) },
+    { h: "stake", num: 1, f: (p) => stake(p.stake) }, { h: "uptime", num: 1, f: (p) => pct(p.uptime_bps) }, { h: "reputation", num: 1, f: (p) => pct(p.reputationBps) },
     { h: "completed / failed", num: 1, f: (p) => `${p.leases_completed} / ${p.leases_failed}` }, { h: "slashes", num: 1, f: (p) => p.times_slashed },
     { h: "leases (active)", num: 1, f: (p) => `${p.leases} (${p.active_leases})` }, { h: "earned", num: 1, f: (p) => amount(p.earned) },
   ], rows, "no provider yet")}</div>`;
@@ -212,9 +221,9 @@ async function providers() {
 async function provider(address) {
   const p = await api(`/api/providers/${address}`);
   view.innerHTML = `<h1>Provider ${esc(p.address)}</h1><div class="grid"><div class="card">${dl([
-    ["status", esc(p.status)], ["zone / region", `${p.zone} / ${esc(p.region)}`], ["stake", amount(p.stake)], ["uptime", pct(p.uptime_bps)],
+    ["status", esc(p.status)], ["zone / region", `${p.zone} / ${esc(p.region)}`], ["stake", stake(p.stake)], ["uptime", pct(p.uptime_bps)],
     ["reputation", pct(p.reputationBps)], ["leases completed / failed", `${p.leases_completed} / ${p.leases_failed}`],
-    ["times slashed", `${p.times_slashed} (${amount(p.slashed)})`], ["leases (active)", `${p.leases} (${p.active_leases})`], ["earned (settled)", amount(p.earned)],
+    ["times slashed", `${p.times_slashed} (${stake(p.slashed)})`], ["leases (active)", `${p.leases} (${p.active_leases})`], ["earned (settled)", amount(p.earned)],
   ])}</div><div class="card"><h2>Offers</h2>${table([
     { h: "offer", num: 1, f: (o) => o.id }, { h: "model", num: 1, f: (o) => o.model_id }, { h: "GPUs", num: 1, f: (o) => o.gpu_count },
     { h: "leased", num: 1, f: (o) => o.gpus_leased }, { h: "price /GPU-h", num: 1, f: (o) => amount(o.price) },
@@ -225,14 +234,14 @@ async function provider(address) {
     { h: "GPUs", num: 1, f: (l) => l.gpu_count }, { h: "price /GPU-h", num: 1, f: (l) => amount(l.price) }, { h: "status", f: (l) => esc(l.status + (l.close_reason ? ` (${l.close_reason})` : "")) },
     { h: "earned", num: 1, f: (l) => amount(l.earned) },
   ], p.leases)}</div>
-  <h2>Slashes</h2><div class="card">${table([{ h: "block", num: 1, f: (s) => s.block }, { h: "amount", num: 1, f: (s) => amount(s.amount) }, { h: "to", f: (s) => short(s.beneficiary) }], p.slashes)}</div>`;
+  <h2>Slashes</h2><div class="card">${table([{ h: "block", num: 1, f: (s) => s.block }, { h: "amount", num: 1, f: (s) => stake(s.amount) }, { h: "to", f: (s) => short(s.beneficiary) }], p.slashes)}</div>`;
 }
 
 async function operators() {
   const rows = await api("/api/operators");
   view.innerHTML = `<h1>Operators</h1><div class="card">${table([
     { h: "operator id", f: (o) => link.operator(o.id) }, { h: "address", f: (o) => short(o.address) }, { h: "status", f: (o) => esc(o.status) },
-    { h: "stake", num: 1, f: (o) => amount(o.stake) }, { h: "signing rate", num: 1, f: (o) => pct(o.signingBps) },
+    { h: "stake", num: 1, f: (o) => stake(o.stake) }, { h: "signing rate", num: 1, f: (o) => pct(o.signingBps) },
     { h: "signed / duties", num: 1, f: (o) => `${o.signed} / ${o.duties}` }, { h: "missed", num: 1, f: (o) => `<span class="${o.missed ? "warn" : ""}">${o.missed}</span>` },
     { h: "seeds", num: 1, f: (o) => o.seeds }, { h: "slashes", num: 1, f: (o) => o.times_slashed }, { h: "socket", f: (o) => `<code>${esc(o.socket)}</code>` },
   ], rows, "no operator yet")}</div>`;
@@ -241,14 +250,14 @@ async function operators() {
 async function operator(id) {
   const o = await api(`/api/operators/${id}`);
   view.innerHTML = `<h1>Operator ${short(o.id)}</h1><div class="grid"><div class="card">${dl([
-    ["operator id", `<code>${esc(o.id)}</code>`], ["address", `<code>${esc(o.address)}</code>`], ["status", esc(o.status)], ["stake", amount(o.stake)],
+    ["operator id", `<code>${esc(o.id)}</code>`], ["address", `<code>${esc(o.address)}</code>`], ["status", esc(o.status)], ["stake", stake(o.stake)],
     ["signing rate", `${pct(o.signingBps)} (${o.signed} of ${o.duties} batches)`], ["missed duties", o.missed], ["seeds signed", o.seeds],
-    ["slashed", `${o.times_slashed} time(s), ${amount(o.slashed)}`], ["socket", `<code>${esc(o.socket)}</code>`],
+    ["slashed", `${o.times_slashed} time(s), ${stake(o.slashed)}`], ["socket", `<code>${esc(o.socket)}</code>`],
   ])}</div><div class="card"><h2>Recent batches</h2>${table([
-    { h: "batch", f: (b) => link.batch(b.batch) }, { h: "stake", num: 1, f: (b) => amount(b.stake) },
+    { h: "batch", f: (b) => link.batch(b.batch) }, { h: "stake", num: 1, f: (b) => stake(b.stake) },
     { h: "signed", f: (b) => (b.signed === 1 ? `<span class="ok">yes</span>` : `<span class="bad">no</span>`) },
   ], o.batches)}</div></div>
-  <h2>Slashes</h2><div class="card">${table([{ h: "block", num: 1, f: (s) => s.block }, { h: "bps", num: 1, f: (s) => s.bps }, { h: "amount", num: 1, f: (s) => amount(s.amount) }, { h: "bounty to", f: (s) => short(s.beneficiary) }], o.slashes)}</div>`;
+  <h2>Slashes</h2><div class="card">${table([{ h: "block", num: 1, f: (s) => s.block }, { h: "bps", num: 1, f: (s) => s.bps }, { h: "amount", num: 1, f: (s) => stake(s.amount) }, { h: "bounty to", f: (s) => short(s.beneficiary) }], o.slashes)}</div>`;
 }
 
 async function renter(address) {

@@ -48,7 +48,7 @@ describe("explorer HTTP server", () => {
       await withExplorer(s, async (e) => {
         const status = await getJson(`${e.url}api/status`);
         expect(status.status).to.equal(200);
-        expect(status.body).to.include({ tokenDecimals: 6, orders: 3, leases: 1, batches: 1, providers: 1, operators: 4, openOrders: 2 }); // order 2 was skipped, so it stays open with order 3
+        expect(status.body).to.include({ tokenDecimals: 6, stakeDecimals: 18, orders: 3, leases: 1, batches: 1, providers: 1, operators: 4, openOrders: 2 }); // order 2 was skipped, so it stays open with order 3
         expect(status.body.indexedBlock).to.equal(Number(await s.publicClient.getBlockNumber()));
 
         const batch = (await getJson(`${e.url}api/batches/1`)).body;
