@@ -307,5 +307,32 @@ describe("explorer indexer", () => {
         }
       });
     });
+
+    it("→ it should refuse a reorg deeper than its reorg window, naming the block, and leave the index as it was", async () => {
+      const m = await deployMarket(connection);
+      await providerWithOffer(m, m.provider1);
+      const snapshot = await networkHelpers.takeSnapshot();
+      await placeOrder(m, m.renter1, { gpuCount: 2 });
+      await networkHelpers.mine(5);
+      await placeOrder(m, m.renter1, { gpuCount: 3 });
+      await withIndex(async (dbPath) => {
+        const db = openSqliteWriter(dbPath);
+        const indexer = new Indexer(m.deployment, { client: recordingClient().client, db }, { rangeBlocks: 1, reorgWindow: 3 });
+        try {
+          await indexer.open();
+          const before = await indexer.syncToHead();
+          await snapshot.restore();
+          await placeOrder(m, m.renter2, { gpuCount: 7 });
+          await networkHelpers.mine(10);
+          const err = await indexer.syncToHead().then(() => null, (e: Error) => e);
+          expect(err?.name).to.equal("ReorgTooDeepError");
+          expect(err?.message).to.match(/reorganised below block \d+, older than the reorg window/);
+          expect(indexer.indexedBlock).to.equal(before);
+          expect((await db.all<{ gpu_count: number }>("SELECT gpu_count FROM orders ORDER BY id")).map((o) => o.gpu_count)).to.deep.equal([2, 3]);
+        } finally {
+          await db.close();
+        }
+      });
+    });
   });
 });
