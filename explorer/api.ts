@@ -12,9 +12,9 @@ type Row = Record<string, string | number | null>;
 
 export const TIER_NAMES = ["Entry", "Low", "Medium", "High", "Ultra"] as const;
 
-/** Why an order stayed open after a batch: a hook for the deterministic matcher's re-run (docs/explorer.md). */
+/** Why each order open at a batch's R_b was left unmatched (explorer/explain.ts); null when not available. */
 export interface OpenOrderExplainer {
-  explain(batch: number): Promise<{ orderId: number; reason: string }[]>;
+  explain(batch: number): Promise<{ orderId: number; reason: string }[] | null>;
 }
 
 export class NotFoundError extends Error {
@@ -181,7 +181,7 @@ export class ExplorerApi {
       skippedAssignments: skipped.map((s) => ({ order_id: s.order_id, reason: SKIP_REASONS[s.reason as number] ?? `reason ${s.reason}` })),
       operators,
       nonSigners: operators.filter((o) => o.signed === 0).map((o) => o.operator_id),
-      // Filled only when an explainer (the deterministic matcher's re-run) is configured.
+      // The deterministic matcher's re-run at R_b; null without an explainer or before the batch is final.
       openOrderReasons: this.opts.explainer === undefined ? null : await this.opts.explainer.explain(id),
     };
   }

@@ -12,9 +12,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPublicClient, http, type PublicClient } from "viem";
 import { paymentTokenAbi, stakeTokenAbi } from "../protocol/chain/abi.js";
-import { readDeployment, type Deployment } from "../protocol/chain/deployment.js";
+import { readDeployment, systemAddresses, type Deployment } from "../protocol/chain/deployment.js";
 import { ExplorerApi, NotFoundError, type OpenOrderExplainer } from "./api.js";
 import { openSqliteReader, openSqliteWriter, type SqlDb } from "./db.js";
+import { MatcherExplainer } from "./explain.js";
 import { Indexer, type IndexerLogger } from "./indexer.js";
 
 const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), "web");
@@ -157,6 +158,7 @@ export interface StartExplorerOpts {
   pollIntervalMs?: number;
   logger?: IndexerLogger;
   client?: PublicClient;
+  /** Why open orders stayed open; default: the matcher re-run (explorer/explain.ts) when the deployment has the AVS. */
   explainer?: OpenOrderExplainer;
 }
 
@@ -181,7 +183,12 @@ export async function startExplorer(opts: StartExplorerOpts): Promise<RunningExp
     reader = openSqliteReader(opts.db);
     const tokenDecimals = await client.readContract({ address: deployment.contracts.paymentToken, abi: paymentTokenAbi, functionName: "decimals" });
     const stakeDecimals = await client.readContract({ address: deployment.contracts.stakeToken, abi: stakeTokenAbi, functionName: "decimals" });
-    const api = new ExplorerApi(reader, { chainId, tokenDecimals, stakeDecimals, explainer: opts.explainer });
+    const explainer =
+      opts.explainer ??
+      (deployment.contracts.serviceManager !== undefined && deployment.contracts.operatorRegistry !== undefined
+        ? new MatcherExplainer({ client, db: reader, addrs: systemAddresses(deployment), logger: opts.logger })
+        : undefined);
+    const api = new ExplorerApi(reader, { chainId, tokenDecimals, stakeDecimals, explainer });
     const server = new ExplorerServer(api, indexer);
     // Listen first: the page shows the index catching up with a long chain.
     const url = await server.listen({ host: opts.host, port: opts.port });

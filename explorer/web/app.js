@@ -179,9 +179,9 @@ async function batch(id) {
     <h2>Skipped assignments</h2><div class="card">${table([
       { h: "order", f: (s) => link.order(s.order_id) }, { h: "reason", f: (s) => `<span class="warn">${esc(s.reason)}</span>` },
     ], b.skippedAssignments, "none skipped")}</div>
-    <h2>Orders left open</h2><div class="card">${b.openOrderReasons === null
-      ? `<p class="muted">the reason each open order stayed open needs the matcher's re-run, not configured on this explorer</p>`
-      : table([{ h: "order", f: (r) => link.order(r.orderId) }, { h: "reason", f: (r) => esc(r.reason) }], b.openOrderReasons, "none")}</div>`;
+    <h2>Orders left open by the matcher</h2><div class="card">${b.openOrderReasons === null
+      ? `<p class="muted">${b.status === "final" ? "the matcher's re-run at R_b is not available on this explorer's RPC" : "known once the batch is final"}</p>`
+      : table([{ h: "order", f: (r) => link.order(r.orderId) }, { h: "reason", f: (r) => `<span class="warn">${esc(r.reason)}</span>` }], b.openOrderReasons, "every open order was matched")}</div>`;
 }
 
 async function order(id) {

@@ -57,7 +57,7 @@ describe("explorer HTTP server", () => {
         expect(batch.appliedAssignments.map((a: { order_id: number }) => a.order_id)).to.deep.equal([Number(ids[0]!)]);
         expect(batch.skippedAssignments).to.deep.equal([{ order_id: Number(ids[1]!), reason: "GpuCountMismatch" }]);
         expect(batch.nonSigners).to.deep.equal([s.ops[0]!.id]);
-        expect(batch.openOrderReasons).to.equal(null);
+        expect(batch.openOrderReasons).to.deep.equal([]); // the matcher itself would have matched every open order
 
         const order = (await getJson(`${e.url}api/orders/${ids[0]}`)).body;
         const lease = await s.marketplace.read.getLease([ids[0]!]);
@@ -81,6 +81,29 @@ describe("explorer HTTP server", () => {
         expect(market.priceByTier).to.deep.equal([{ batch: 1, time: market.fillRate[0].time, tier: "Ultra", price: (2n * USD).toString() }]);
         expect(market.openOrders).to.deep.equal([{ model: "NVIDIA H100 SXM", tier: "Ultra", regions: "any", orders: 2, gpus: 4 }]);
         expect(market.utilization).to.deep.equal([{ tier: "Ultra", gpus: 400, leased: 2 }]);
+      });
+    });
+
+    it("→ the batch answer should give the matcher's reason for each order it left open, as a re-run at R_b finds it", async () => {
+      const s = await deploySystem(connection);
+      const versionId = await providerOffer(s, 0); // H100 only
+      const ids = await orders(s, 2);
+      const renter = s.wallets[3]!;
+      await s.marketplace.write.createOrder(
+        [{
+          modelId: 5, minTier: 0, gpuCount: 1, regionMask: 0n, preferredZone: 0, maxPricePerGpuHour: 3n * USD, durationHours: 1,
+          minUptimeBps: 0, minReputationBps: 0, maxTimesSlashed: 3, expiresAt: (await s.publicClient.getBlockNumber()) + 900n,
+          paymentToken: s.paymentToken.address,
+        }],
+        { account: renter.account },
+      );
+      const noOffer = await s.marketplace.read.orderCount();
+      await s.serviceManager.write.closeBatch();
+      const rows = ids.map((orderId) => ({ orderId, offerVersionId: versionId, gpuCount: 2, pricePerGpuHour: 2n * USD }));
+      await s.serviceManager.write.submitResult((await buildSubmission(s, 1n, rows)).args);
+      await withExplorer(s, async (e) => {
+        const batch = (await getJson(`${e.url}api/batches/1`)).body;
+        expect(batch.openOrderReasons).to.deep.equal([{ orderId: Number(noOffer), reason: "NoOfferForModel" }]);
       });
     });
 
