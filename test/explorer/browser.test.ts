@@ -69,6 +69,7 @@ describe("explorer in a browser (headless chromium)", () => {
       await page.getByRole("heading", { name: /Batch 1/ }).waitFor();
       const body = await page.locator("main").innerText();
       expect(body).to.include("GpuCountMismatch");
+      expect(body).to.include("every open order was matched"); // the matcher's re-run at R_b would have matched all four
       expect(body).to.include(sub.seed);
       expect(body).to.include("90.0 % (900 of 1,000)"); // signed stake, in whole stake tokens: all but the 100
       expect(await page.locator(`a[href="#/operator/${s.ops[0]!.id}"]`).count()).to.be.greaterThan(0); // the non-signer
