@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "commander";
 import { Devnet, type DevnetMode } from "./devnet/devnet.js";
 import { formatBatch, summaryTable } from "./devnet/view.js";
+import { startExplorer } from "../explorer/server.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -81,6 +82,7 @@ async function main(): Promise<number> {
   });
   try {
     await devnet.boot();
+    out(`explorer: ${(await startExplorer({ rpc: devnet.chain.url, deployment: devnet.deploymentFile, db: resolve(devnet.dataDir, "explorer.sqlite") })).url}`);
   } catch (err) {
     if (stopping) return new Promise<number>(() => {}); // the signal handler exits
     await devnet.stop();

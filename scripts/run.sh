@@ -53,10 +53,11 @@ case "$task" in
 '
     # shellcheck disable=SC2086
     exec node $launch "$@" ;;
+  explorer) exec "$bin/tsx" explorer/main.ts "$@" ;;
   bench) exec "$bin/tsx" bench/run.ts "$@" ;;
   cli) cd "$caller_cwd" && exec "$bin/tsx" "$root/cli/main.ts" "$@" ;;
   build) exec "$bin/hardhat" build "$@" ;;
   typecheck) exec "$bin/tsc" --noEmit -p tsconfig.json "$@" ;;
   exec) exec "$@" ;;
-  *) echo "usage: sh scripts/run.sh test|devnet|operator|aggregator|cli|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
+  *) echo "usage: sh scripts/run.sh test|devnet|operator|aggregator|cli|explorer|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
 esac

@@ -1,0 +1,79 @@
+/**
+ * Resolves what the handlers of one block range asked for (explorer/handlers.ts `load`), with as few RPC calls as
+ * possible: every new order of the range in one `getOrders` (an order's parameters never change after creation),
+ * and per finalized batch its transaction, receipt, the operator set at R_b and the seed signer.
+ */
+import { decodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
+import { marketplaceAbi, serviceManagerAbi } from "../protocol/chain/abi.js";
+import { readOperatorSet } from "../protocol/chain/reads.js";
+import { operatorId } from "../protocol/bls/index.js";
+import type { Loaded, LoadedFinalization, Needs } from "./handlers.js";
+
+/** How many orders one `getOrders` eth_call reads (bounded like the operators' order scans). */
+const ORDER_PAGE = 500;
+
+export class Loader implements Needs {
+  private readonly orderIds = new Set<bigint>();
+  private readonly finals = new Map<bigint, { tx: Hex; block: bigint }>();
+
+  constructor(
+    private readonly client: PublicClient,
+    private readonly addrs: { marketplace: Address; operatorRegistry?: Address; serviceManager?: Address },
+  ) {}
+
+  order(id: bigint): void {
+    this.orderIds.add(id);
+  }
+
+  finalization(batch: bigint, tx: Hex, block: bigint): void {
+    this.finals.set(batch, { tx, block });
+  }
+
+  async resolve(toBlock: bigint): Promise<Loaded> {
+    const loaded: Loaded = { orders: new Map(), finalizations: new Map() };
+    const ids = [...this.orderIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (let i = 0; i < ids.length; i += ORDER_PAGE) {
+      const page = ids.slice(i, i + ORDER_PAGE);
+      const rows = await this.client.readContract({ address: this.addrs.marketplace, abi: marketplaceAbi, functionName: "getOrders", args: [page], blockNumber: toBlock });
+      rows.forEach((o, j) => loaded.orders.set(page[j]!, { ...o }));
+    }
+    for (const [batch, { tx, block }] of this.finals) loaded.finalizations.set(batch, await this.finalizationOf(batch, tx, block));
+    return loaded;
+  }
+
+  private async finalizationOf(batch: bigint, txHash: Hex, block: bigint): Promise<LoadedFinalization> {
+    const { serviceManager, operatorRegistry } = this.addrs;
+    if (serviceManager === undefined || operatorRegistry === undefined) throw new Error("explorer: batch events without AVS contracts in the deployment");
+    const [b, tx, receipt] = await Promise.all([
+      this.client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [batch], blockNumber: block }),
+      this.client.getTransaction({ hash: txHash }),
+      this.client.getTransactionReceipt({ hash: txHash }),
+    ]);
+    const set = await readOperatorSet(this.client, operatorRegistry, BigInt(b.referenceBlock));
+    let call: { functionName: string; args?: readonly unknown[] } | null = null;
+    try {
+      call = tx.to?.toLowerCase() === serviceManager.toLowerCase() ? decodeFunctionData({ abi: serviceManagerAbi, data: tx.input }) : null;
+    } catch {
+      call = null;
+    }
+    const leader = await this.client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "leaderOf", args: [batch, 0n], blockNumber: block });
+    if (call === null || call.functionName !== "submitResult" || call.args === undefined) {
+      return {
+        referenceBlock: b.referenceBlock, seedSignerIndex: null, seedSigner: null, leader, gasUsed: receipt.gasUsed,
+        operators: set.operators.map((o) => ({ operatorId: o.operatorId, stake: o.stake, signed: null })),
+      };
+    }
+    // submitResult(batch, page0, rest, seedSignature, seedSignerIndex, nonSignerPubkeys, apkG2, sigma, hints)
+    const seedSignerIndex = call.args[4] as bigint;
+    const nonSigners = new Set((call.args[5] as { X: bigint; Y: bigint }[]).map((pk) => operatorId(pk)));
+    const seedSigner = await this.client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "leaderOf", args: [batch, seedSignerIndex], blockNumber: block });
+    return {
+      referenceBlock: b.referenceBlock,
+      seedSignerIndex: Number(seedSignerIndex),
+      seedSigner,
+      leader,
+      gasUsed: receipt.gasUsed,
+      operators: set.operators.map((o) => ({ operatorId: o.operatorId, stake: o.stake, signed: !nonSigners.has(o.operatorId) })),
+    };
+  }
+}
