@@ -305,7 +305,8 @@ export async function placeOrders(chain: DevnetChain, d: Deployment, rng: Prng, 
       minUptimeBps: rng.chance(30) ? 9_000 : 0,
       minReputationBps: rng.chance(30) ? 4_000 : 0,
       maxTimesSlashed: 3,
-      expiresAt: head + 400n,
+      // Each order is mined in a block of its own (interval blocks come on top): alive 400 blocks after the last one.
+      expiresAt: head + (2n * BigInt(count) + 400n < 10_000n ? 2n * BigInt(count) + 400n : 10_000n), // ≤ the devnet's maxOrderLifetime
       paymentToken: c.paymentToken,
     };
     const hash = await chain.wallet(renter).writeContract({ account: renter, chain: chain.chain, address: c.marketplace, abi: marketplaceAbi, functionName: "createOrder", args: [params] });
