@@ -6,6 +6,7 @@
 import type { MatchnetCommand as Command } from "./command.js";
 import { decodeFunctionData, parseEventLogs, type Hex } from "viem";
 import { marketplaceAbi, serviceManagerAbi } from "../protocol/chain/abi.js";
+import { resultReceipts } from "../protocol/chain/batches.js";
 import { readMatchInputs, readOperatorSet } from "../protocol/chain/reads.js";
 import { systemAddresses } from "../protocol/chain/deployment.js";
 import { operatorId } from "../protocol/bls/index.js";
@@ -70,9 +71,7 @@ export async function showBatch(ctx: Context, batch: bigint): Promise<BatchShow>
   const call = decodeFunctionData({ abi: serviceManagerAbi, data: tx.input });
   const nonSignerIds = new Set<string>();
   if (call.functionName === "submitResult") for (const k of call.args[5]) nonSignerIds.add(operatorId(k).toLowerCase());
-  // The result's pages: the submission carries page 0, applyPage transactions the rest (docs/protocol.md §3.7).
-  const pageLogs = await client.getContractEvents({ address: addrs.serviceManager, abi: serviceManagerAbi, eventName: "PageApplied", args: { batch }, fromBlock: BigInt(b.finalizedAt) });
-  const receipts = await Promise.all([...new Set([fin.transactionHash, ...pageLogs.map((l) => l.transactionHash)])].map((hash) => client.getTransactionReceipt({ hash })));
+  const receipts = await resultReceipts(client, addrs.serviceManager, batch, BigInt(b.finalizedAt), fin.transactionHash);
   const receipt = { logs: receipts.flatMap((r) => r.logs) };
   show.seed = fin.args.seed!;
   show.tx = fin.transactionHash;

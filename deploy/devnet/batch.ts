@@ -11,7 +11,7 @@ import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
 import type { Assignment } from "../../protocol/market/types.js";
 import { operatorId } from "../../protocol/bls/index.js";
-import type { BatchTiming } from "../../protocol/chain/batches.js";
+import { resultReceipts, type BatchTiming } from "../../protocol/chain/batches.js";
 import { mined, type DevnetChain } from "./chain.js";
 
 const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
@@ -170,11 +170,7 @@ export async function reportBatch(
   if (call.functionName !== "submitResult") throw new Error(`devnet: batch ${closed.batch} was finalized by ${call.functionName}, not submitResult`);
   const [, , , , seedSignerIndex, nonSigners] = call.args;
   const seedSignerId = await pc.readContract({ address: sm, abi: serviceManagerAbi, functionName: "leaderOf", args: [closed.batch, seedSignerIndex] });
-  // The result's pages: the submission carries page 0, applyPage transactions the rest (docs/protocol.md §3.7).
-  const head = await pc.getBlockNumber({ cacheTime: 0 });
-  const pageLogs = await pc.getContractEvents({ address: sm, abi: serviceManagerAbi, eventName: "PageApplied", args: { batch: closed.batch }, fromBlock: outcome.finalizedAt, toBlock: head });
-  const txs = [...new Set([fin.transactionHash, ...pageLogs.map((l) => l.transactionHash)])];
-  const receipts = await Promise.all(txs.map((hash) => pc.getTransactionReceipt({ hash })));
+  const receipts = await resultReceipts(pc, sm, closed.batch, outcome.finalizedAt, fin.transactionHash);
   const logs = receipts.flatMap((r) => r.logs);
   const applied = parseEventLogs({ abi: marketplaceAbi, eventName: "AssignmentApplied", logs })
     .filter((l) => l.args.batch === closed.batch)

@@ -4,7 +4,7 @@
  * built by the aggregator core (buildSubmission + the contract's check re-run locally). It exercises the contracts,
  * the matcher and the submission path without libp2p, and is the baseline the multi-process figures compare with.
  */
-import type { Address, Hex, PrivateKeyAccount } from "viem";
+import { createWalletClient, http, type Hex, type PrivateKeyAccount } from "viem";
 import { serviceManagerAbi } from "../../protocol/chain/abi.js";
 import { BatchStatus, fallbackLength, readBatchTiming, readClosedBatch } from "../../protocol/chain/batches.js";
 import { toOperatorId } from "../../protocol/chain/ids.js";
@@ -12,8 +12,7 @@ import { OperatorSets } from "../../protocol/chain/operatorSets.js";
 import { readMatchInputs, type SystemAddresses } from "../../protocol/chain/reads.js";
 import { resultMessageDigest, seedFromSignature } from "../../protocol/avs/messages.js";
 import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
-import { pageCommitments, resultPages } from "../../protocol/matching/encode.js";
-import { buildSubmission, checkSubmission, fetchSignatureCheckHints, submitResultArgs, type G2KeySummer, type ReadyResult } from "../../aggregator/index.js";
+import { buildSubmission, ChainSubmitter, checkSubmission, type G2KeySummer, type ReadyResult } from "../../aggregator/index.js";
 import type { DevnetChain } from "./chain.js";
 import type { BatchClose } from "./batch.js";
 import type { OperatorSetup } from "./setup.js";
@@ -64,28 +63,8 @@ export async function signAndSubmitInProcess(
   };
   const sub = buildSubmission({ chainId, serviceManager: sm }, ready, { seed, seedProof: { signature: seedSignature, signerIndex: BigInt(index) }, assignments }, g2);
   checkSubmission(sub, operatorSet, quorum);
-  const hash = await chain.wallet(submitter.address as Address).writeContract({
-    account: submitter,
-    chain: chain.chain,
-    address: sm,
-    abi: serviceManagerAbi,
-    functionName: "submitResult",
-    args: submitResultArgs(sub, await fetchSignatureCheckHints(pc, sm, sub)),
-  });
-  const receipt = await pc.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") return hash;
-  const pages = resultPages(assignments);
-  const commitments = pageCommitments(assignments);
-  for (let i = 1; i < pages.length; i++) {
-    const pageHash = await chain.wallet(submitter.address as Address).writeContract({
-      account: submitter,
-      chain: chain.chain,
-      address: sm,
-      abi: serviceManagerAbi,
-      functionName: "applyPage",
-      args: [closed.batch, pages[i]!.map((a) => ({ ...a })), commitments[i + 1]!],
-    });
-    await pc.waitForTransactionReceipt({ hash: pageHash });
-  }
-  return hash;
+  // The aggregator's own submitter: hints, page 0 with the signature, then every other page.
+  const walletClient = createWalletClient({ account: submitter, chain: chain.chain, transport: http(chain.url) });
+  const outcome = await new ChainSubmitter({ serviceManager: sm }, { publicClient: pc, walletClient }).submit(sub);
+  return outcome.kind === "submitted" ? outcome.txHash : null;
 }

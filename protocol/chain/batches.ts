@@ -4,7 +4,7 @@
  * processes keep these records in protocol/p2p's BatchTable (which gossip validation reads); nothing else re-reads a
  * close.
  */
-import type { Address, Hex, PublicClient } from "viem";
+import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
 import { seedMessageDigest } from "../avs/messages.js";
 import type { G1Point } from "../bls/index.js";
 import { serviceManagerAbi } from "./abi.js";
@@ -105,4 +105,20 @@ export async function readClosedBatch(
     seedMessageHash,
     leaderOrder: leaderOrder.map(toOperatorId),
   };
+}
+
+/**
+ * The receipts of a final batch's result (docs/protocol.md §3.7): the finalizing transaction, which carries page 0,
+ * and every applyPage transaction since, in that order and each once.
+ */
+export async function resultReceipts(
+  client: PublicClient,
+  serviceManager: Address,
+  batch: bigint,
+  finalizedAt: bigint,
+  finalizingTx: Hex,
+): Promise<TransactionReceipt[]> {
+  const pages = await client.getContractEvents({ address: serviceManager, abi: serviceManagerAbi, eventName: "PageApplied", args: { batch }, fromBlock: finalizedAt });
+  const txs = [...new Set([finalizingTx, ...pages.map((l) => l.transactionHash)])];
+  return Promise.all(txs.map((hash) => client.getTransactionReceipt({ hash })));
 }
