@@ -18,12 +18,17 @@ const compiler = {
   settings: { optimizer: { enabled: true, runs: 200 }, viaIR: false, evmVersion: "cancun" },
 };
 
+// The ServiceManager carries the batch lifecycle, the signature checker and both slashers: optimised for size
+// (fewer runs) so it stays under the 24 576-byte code limit of EIP-170 on every chain it may be deployed to.
+const sizeOptimised = { ...compiler, settings: { ...compiler.settings, optimizer: { enabled: true, runs: 50 } } };
+const profile = { compilers: [compiler], overrides: { "contracts/avs/ServiceManager.sol": sizeOptimised } };
+
 const config: HardhatUserConfig = {
   plugins: [hardhatViem, hardhatViemAssertions, hardhatMocha, hardhatNetworkHelpers, hardhatIgnitionViem],
   solidity: {
     profiles: {
-      default: compiler,
-      production: compiler,
+      default: profile,
+      production: profile,
     },
   },
   paths: {

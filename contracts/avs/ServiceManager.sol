@@ -36,7 +36,6 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     uint16 private _equivocationSlashBps;
     uint16 private _equivocationBountyBps;
     uint16 private _invalidResultSlashBps;
-    uint16 private _protocolFeeBps;
     MatchingWeights private _weights;
 
     uint64 private _batchCount;
@@ -44,6 +43,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     /// R of the batch whose seed `_latestSeed` is (0: the genesis seed).
     uint32 private _latestSeedBlock;
     mapping(uint64 batch => Batch) private _batches;
+    mapping(uint64 batch => mapping(bytes32 operatorId => bool)) private _slashedForInvalidResult;
 
     /// @param initialOwner sets the parameters.
     /// @param operatorRegistry_ whose set signs results (this contract must be its slasher).
@@ -74,7 +74,6 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
             })
         );
         _setSlashFractions(5_000, 1_000, 5_000);
-        _setProtocolFee(0);
     }
 
     // ---------------------------------------------------------------- parameters (owner)
@@ -100,12 +99,6 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         onlyOwner
     {
         _setSlashFractions(equivocationSlashBps, equivocationBountyBps, invalidResultSlashBps);
-    }
-
-    /// @notice Sets the protocol fee (≤ 1 000 bps). Recorded for off-chain readers; v1 charges no fee. Only the
-    ///         owner.
-    function setProtocolFeeBps(uint16 bps) external onlyOwner {
-        _setProtocolFee(bps);
     }
 
     // ---------------------------------------------------------------- batches
@@ -217,7 +210,12 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
             b.pagesDoneAt = SafeCast.toUint32(block.number);
             emit BatchPagesApplied(batch, index + 1);
         }
-        _marketplace.applyAssignments(batch, b.referenceBlock, page);
+        (bool invalid, uint64 orderId, IMarketplace.SkipReason reason) =
+            _marketplace.applyAssignments(batch, b.referenceBlock, page);
+        if (invalid && b.invalidAt == 0) {
+            b.invalidAt = SafeCast.toUint32(block.number);
+            emit ResultProvenInvalid(batch, orderId, reason);
+        }
     }
 
     /// @inheritdoc IServiceManager
@@ -228,6 +226,30 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         }
         b.status = BatchStatus.Abandoned;
         emit BatchAbandoned(batch);
+    }
+
+    /// @inheritdoc IServiceManager
+    function slashInvalidResultSigner(uint64 batch, bytes32 operatorId, BN254.G1Point[] calldata nonSignerPubkeys)
+        external
+        returns (uint256 slashed)
+    {
+        Batch storage b = _batches[batch];
+        uint256 provenAt = b.invalidAt;
+        if (provenAt == 0) revert ServiceManagerResultNotInvalid(batch);
+        uint256 deadline = provenAt + _timing.batchTimeout;
+        if (block.number > deadline) revert ServiceManagerSlashWindowClosed(batch, deadline);
+        if (keccak256(abi.encode(nonSignerPubkeys)) != b.nonSignersHash) revert ServiceManagerNonSignersMismatch(batch);
+        for (uint256 i = 0; i < nonSignerPubkeys.length; i++) {
+            if (keccak256(abi.encodePacked(nonSignerPubkeys[i].X, nonSignerPubkeys[i].Y)) == operatorId) {
+                revert ServiceManagerNotASigner(batch, operatorId);
+            }
+        }
+        IOperatorRegistry reg = operatorRegistry();
+        if (reg.stakeAt(operatorId, b.referenceBlock) == 0) revert ServiceManagerNotASigner(batch, operatorId);
+        if (_slashedForInvalidResult[batch][operatorId]) revert ServiceManagerSignerAlreadySlashed(batch, operatorId);
+        _slashedForInvalidResult[batch][operatorId] = true;
+        (slashed,) = reg.slash(operatorId, _invalidResultSlashBps, reg.treasury(), 0);
+        emit InvalidResultSignerSlashed(batch, operatorId, slashed);
     }
 
     /// @inheritdoc IServiceManager
@@ -325,10 +347,6 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         return (_equivocationSlashBps, _equivocationBountyBps, _invalidResultSlashBps);
     }
 
-    function protocolFeeBps() external view returns (uint16) {
-        return _protocolFeeBps;
-    }
-
     function marketplace() external view returns (address) {
         return address(_marketplace);
     }
@@ -370,6 +388,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         b.resultHash = resultHash;
         b.assignmentsHash = assignmentsHash;
         b.pendingPages = assignmentsHash;
+        b.nonSignersHash = keccak256(abi.encode(nonSignerPubkeys));
         _latestSeed = seed;
         _latestSeedBlock = b.referenceBlock;
         emit BatchFinalized(batch, seed, resultHash, assignmentsHash, signedStake, totalStake, seedSignerIndex);
@@ -521,9 +540,4 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         emit SlashFractionsSet(equivocation, bounty, invalidResult);
     }
 
-    function _setProtocolFee(uint16 bps) private {
-        if (bps > 1_000) revert ServiceManagerInvalidParameter("protocolFeeBps");
-        _protocolFeeBps = bps;
-        emit ProtocolFeeSet(bps);
-    }
 }

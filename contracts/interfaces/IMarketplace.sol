@@ -212,7 +212,11 @@ interface IMarketplace {
 
     /// @notice Applies a batch's assignments one by one: an assignment that breaks a hard rule is skipped with
     ///         `AssignmentSkipped`, never reverting the batch. Only the service manager; `referenceBlock` < now.
-    function applyAssignments(uint64 batch, uint64 referenceBlock, Assignment[] calldata assignments) external;
+    ///         Returns the first skipped assignment that was already wrong at `referenceBlock` (docs/protocol.md §5:
+    ///         signing it is a fault), or `invalid` false when every skip is explained by a change after it.
+    function applyAssignments(uint64 batch, uint64 referenceBlock, Assignment[] calldata assignments)
+        external
+        returns (bool invalid, uint64 orderId, SkipReason reason);
 
     /// @notice Moves the lease's earnings accrued so far into its provider's withdrawable balance. Anyone.
     function settleLease(uint64 leaseId) external;

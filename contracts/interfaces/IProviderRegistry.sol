@@ -113,6 +113,10 @@ interface IProviderRegistry {
             uint32 timesSlashed
         );
 
+    /// @notice The block of the last change to anything `matchingProfile` returns (0: never registered). A profile
+    ///         unchanged since block R was the same at R, so a rule it breaks now it broke at R (docs/protocol.md §5).
+    function profileChangedAt(address provider) external view returns (uint32);
+
     /// @notice (completed + 1) × 10 000 / (completed + failed + 2), rounded down (types.ts `reputationBps`).
     function reputationBps(address provider) external view returns (uint16);
 

@@ -39,6 +39,9 @@ interface IServiceManager {
     ///         (docs/protocol.md §3.2). Final means the quorum's signature on the result was accepted;
     ///         `pendingPages` is the commitment to the result pages not applied yet (0 once all are applied or the
     ///         rest expired), `pagesApplied` counts applied pages, `pagesDoneAt` is the block of the last one.
+    ///         `invalidAt` is the block in which a page proved the signed result wrong at R_b (0: never), and
+    ///         `nonSignersHash` = keccak256(abi.encode(nonSignerPubkeys)) of the accepted submission, which names the
+    ///         signers of the result (docs/protocol.md §5).
     struct Batch {
         BatchStatus status;
         uint32 referenceBlock;
@@ -47,12 +50,14 @@ interface IServiceManager {
         uint32 drawBlock;
         uint32 pagesApplied;
         uint32 pagesDoneAt;
+        uint32 invalidAt;
         bytes32 previousSeed;
         bytes32 referenceBlockHash;
         bytes32 seed;
         bytes32 resultHash;
         bytes32 assignmentsHash;
         bytes32 pendingPages;
+        bytes32 nonSignersHash;
     }
 
     /// @notice One signed result of a batch, for equivocation proofs: the seed it used, the hash of its assignment
@@ -97,6 +102,17 @@ interface IServiceManager {
     error ServiceManagerPageMismatch(uint64 batch, uint256 index);
     /// @notice Thrown when a page is empty or longer than PAGE_SIZE assignments.
     error ServiceManagerInvalidPageSize(uint256 length);
+    /// @notice Thrown by `slashInvalidResultSigner` when no page of the batch proved its result invalid.
+    error ServiceManagerResultNotInvalid(uint64 batch);
+    /// @notice Thrown when the non-signer list is not the one the batch's accepted submission carried.
+    error ServiceManagerNonSignersMismatch(uint64 batch);
+    /// @notice Thrown when the operator did not sign the batch's result (no stake at R_b, or a non-signer).
+    error ServiceManagerNotASigner(uint64 batch, bytes32 operatorId);
+    /// @notice Thrown when the operator was already slashed for signing this batch's invalid result.
+    error ServiceManagerSignerAlreadySlashed(uint64 batch, bytes32 operatorId);
+    /// @notice Thrown when the proof comes more than `batchTimeout` blocks after the result was proven invalid
+    ///         (the stake may have left: docs/protocol.md §5).
+    error ServiceManagerSlashWindowClosed(uint64 batch, uint256 deadline);
 
     event BatchClosed(uint64 indexed batch, uint32 referenceBlock, bytes32 previousSeed, uint32 drawBlock);
     /// @notice The quorum's signature on the result was accepted; `assignmentsHash` commits to the result pages.
@@ -116,11 +132,15 @@ interface IServiceManager {
     /// @notice The pages still pending `batchTimeout` blocks after finalization were dropped; their orders stay open.
     event BatchPagesExpired(uint64 indexed batch, uint256 pagesApplied);
     event BatchAbandoned(uint64 indexed batch);
+    /// @notice A page of the batch's result held an assignment already wrong at R_b (the first one found): every
+    ///         signer of the result can be slashed with `slashInvalidResultSigner` for `batchTimeout` blocks.
+    event ResultProvenInvalid(uint64 indexed batch, uint64 orderId, IMarketplace.SkipReason reason);
+    /// @notice A signer of an invalid result lost `invalidResultSlashBps` of its stake (and was jailed).
+    event InvalidResultSignerSlashed(uint64 indexed batch, bytes32 indexed operatorId, uint256 slashed);
     event BatchTimingSet(uint32 batchInterval, uint32 seedTimeout, uint32 batchTimeout);
     event QuorumThresholdSet(uint16 quorumThresholdBps);
     event MatchingWeightsSet(MatchingWeights weights);
     event SlashFractionsSet(uint16 equivocationSlashBps, uint16 equivocationBountyBps, uint16 invalidResultSlashBps);
-    event ProtocolFeeSet(uint16 protocolFeeBps);
 
     /// @notice Closes the next batch once it may close (docs/protocol.md §3.1): `batchInterval` blocks after the last
     ///         close, and the previous batch final with every page applied, abandoned, or timed out (then it is
@@ -154,6 +174,13 @@ interface IServiceManager {
     /// @notice Abandons a batch not final within `batchTimeout` blocks of its close. Anyone.
     function abandonBatch(uint64 batch) external;
 
+    /// @notice Slashes one signer of a result proven invalid (`ResultProvenInvalid`) by `invalidResultSlashBps`
+    ///         and jails it: an operator with stake at R_b whose key is not among `nonSignerPubkeys`, the list the
+    ///         accepted submission carried. Within `batchTimeout` blocks of the proof; once per operator and batch.
+    ///         Anyone (docs/protocol.md §5).
+    function slashInvalidResultSigner(uint64 batch, bytes32 operatorId, BN254.G1Point[] calldata nonSignerPubkeys)
+        external
+        returns (uint256 slashed);
     /// @notice Slashes an operator that signed two different results for one batch; the caller gets the bounty if it
     ///         committed to this proof (commitEquivocation) in an earlier block (docs/contracts-avs.md).
     function slashEquivocation(bytes32 operatorId, uint64 batch, SignedResult calldata a, SignedResult calldata b)
@@ -186,6 +213,5 @@ interface IServiceManager {
         external
         view
         returns (uint16 equivocationSlashBps, uint16 equivocationBountyBps, uint16 invalidResultSlashBps);
-    function protocolFeeBps() external view returns (uint16);
     function marketplace() external view returns (address);
 }

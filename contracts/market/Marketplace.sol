@@ -176,38 +176,64 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     // ---------------------------------------------------------------- assignments
 
     /// @inheritdoc IMarketplace
-    function applyAssignments(uint64 batch, uint64 referenceBlock, Assignment[] calldata assignments) external {
+    function applyAssignments(uint64 batch, uint64 referenceBlock, Assignment[] calldata assignments)
+        external
+        returns (bool invalid, uint64 orderId, SkipReason reason)
+    {
         if (msg.sender != _serviceManager) revert MarketplaceNotServiceManager(msg.sender);
         if (referenceBlock >= block.number) revert MarketplaceInvalidReferenceBlock(referenceBlock);
         for (uint256 i = 0; i < assignments.length; ++i) {
             Assignment calldata a = assignments[i];
-            (bool applied, SkipReason reason) = _tryApply(batch, referenceBlock, a);
-            if (!applied) emit AssignmentSkipped(batch, a.orderId, reason);
+            (bool applied, SkipReason r, address provider) = _tryApply(batch, referenceBlock, a);
+            if (applied) continue;
+            emit AssignmentSkipped(batch, a.orderId, r);
+            if (!invalid && _wrongAtReference(r, a.orderId, provider, referenceBlock)) {
+                (invalid, orderId, reason) = (true, a.orderId, r);
+            }
         }
+    }
+
+    /// Whether a skip proves the assignment was already wrong at R_b (docs/protocol.md §5): order and offer-version
+    /// fields never change, capacity leased at apply time is at most what was leased at R_b plus this batch's own
+    /// leases, and a provider profile unchanged since R_b was the same at R_b. A cancelled or matched order, an
+    /// offer withdrawn or cut, or a profile changed after R_b explains the skip without a fault.
+    function _wrongAtReference(SkipReason r, uint64 orderId, address provider, uint64 referenceBlock)
+        private
+        view
+        returns (bool)
+    {
+        if (r == SkipReason.OrderNotOpen || r == SkipReason.OfferWithdrawn || r == SkipReason.OfferCapacityReduced) {
+            return false;
+        }
+        if (r == SkipReason.OrderExpired) return _orders[orderId].expiresAt <= referenceBlock;
+        if (r >= SkipReason.ProviderNotActive && r <= SkipReason.TooManySlashes) {
+            return _registry.profileChangedAt(provider) <= referenceBlock;
+        }
+        return true;
     }
 
     /// Checks every hard rule, cheapest first (the order's slots, then one offer-book call, then one registry
     /// call), and applies the assignment only if all hold.
     function _tryApply(uint64 batch, uint64 referenceBlock, Assignment calldata a)
         private
-        returns (bool, SkipReason)
+        returns (bool, SkipReason, address)
     {
         OrderRecord storage o = _orders[a.orderId];
         OrderStatus status = o.status;
         if (status != OrderStatus.Open) {
-            return (false, status == OrderStatus.None ? SkipReason.UnknownOrder : SkipReason.OrderNotOpen);
+            return (false, status == OrderStatus.None ? SkipReason.UnknownOrder : SkipReason.OrderNotOpen, address(0));
         }
-        if (o.createdAt > referenceBlock) return (false, SkipReason.OrderCreatedAfterReference);
-        if (block.number >= o.expiresAt) return (false, SkipReason.OrderExpired);
-        if (a.gpuCount != o.gpuCount) return (false, SkipReason.GpuCountMismatch);
+        if (o.createdAt > referenceBlock) return (false, SkipReason.OrderCreatedAfterReference, address(0));
+        if (block.number >= o.expiresAt) return (false, SkipReason.OrderExpired, address(0));
+        if (a.gpuCount != o.gpuCount) return (false, SkipReason.GpuCountMismatch, address(0));
         uint128 maxPrice = o.maxPricePerGpuHour;
-        if (a.pricePerGpuHour > maxPrice) return (false, SkipReason.PriceAboveMax);
+        if (a.pricePerGpuHour > maxPrice) return (false, SkipReason.PriceAboveMax, address(0));
 
         IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(a.offerVersionId);
         (bool ok, SkipReason reason) = _checkOffer(o, a, t, referenceBlock);
-        if (!ok) return (false, reason);
+        if (!ok) return (false, reason, t.provider);
         (ok, reason) = _checkProvider(o, t.provider);
-        if (!ok) return (false, reason);
+        if (!ok) return (false, reason, t.provider);
 
         o.status = OrderStatus.Matched;
         o.leaseVersionId = a.offerVersionId;
@@ -219,7 +245,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         // the lease's close refunds it.
         uint256 excess = uint256(maxPrice - a.pricePerGpuHour) * a.gpuCount * o.durationHours;
         emit AssignmentApplied(batch, a.orderId, a.offerVersionId, a.pricePerGpuHour, excess);
-        return (true, SkipReason.UnknownOrder); // the reason is ignored when applied
+        return (true, SkipReason.UnknownOrder, t.provider); // the reason is ignored when applied
     }
 
     function _checkOffer(

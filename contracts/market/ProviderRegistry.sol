@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
 import {IOfferBook} from "../interfaces/IOfferBook.sol";
 
@@ -32,6 +33,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         uint32 timesSlashed;
         uint64 exitRequestedAt;
         bool known;
+        /// Block of the last change to what `matchingProfile` returns (same slot: no extra write).
+        uint32 profileChangedAt;
     }
 
     IERC20 private immutable _stakeToken;
@@ -113,6 +116,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         r.status = ProviderStatus.Active;
         r.zone = zone;
         r.exitRequestedAt = 0;
+        r.profileChangedAt = _blockNumber();
         _stakes[msg.sender] = stake;
         _providers.add(msg.sender);
         _stakeToken.safeTransferFrom(msg.sender, address(this), stake);
@@ -138,6 +142,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
             revert ProviderRegistryWrongStatus(msg.sender, s);
         }
         r.status = inMaintenance ? ProviderStatus.Maintenance : ProviderStatus.Active;
+        r.profileChangedAt = _blockNumber();
         emit MaintenanceSet(msg.sender, inMaintenance);
     }
 
@@ -149,6 +154,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         if (s == ProviderStatus.Exiting) revert ProviderRegistryWrongStatus(msg.sender, s);
         r.status = ProviderStatus.Exiting;
         r.exitRequestedAt = uint64(block.number);
+        r.profileChangedAt = _blockNumber();
         emit ExitRequested(msg.sender, uint64(block.number) + _exitDelay);
     }
 
@@ -166,6 +172,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         Record storage rec = _records[msg.sender];
         rec.status = ProviderStatus.None;
         rec.exitRequestedAt = 0;
+        rec.profileChangedAt = _blockNumber();
         delete _stakes[msg.sender];
         _providers.remove(msg.sender);
         if (stake > 0) _stakeToken.safeTransfer(msg.sender, stake);
@@ -184,6 +191,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         if (r.status == ProviderStatus.None) return;
         if (completed) r.leasesCompleted += 1;
         else r.leasesFailed += 1;
+        r.profileChangedAt = _blockNumber();
         emit LeaseOutcomeRecorded(provider, completed, r.leasesCompleted, r.leasesFailed);
     }
 
@@ -193,6 +201,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         if (r.status == ProviderStatus.None) revert ProviderRegistryNotRegistered(provider);
         if (uptimeBps > BPS) revert ProviderRegistryInvalidUptime(uptimeBps);
         r.uptimeBps = uptimeBps;
+        r.profileChangedAt = _blockNumber();
         emit UptimeSet(provider, uptimeBps);
     }
 
@@ -207,6 +216,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         r.timesSlashed += 1;
         // An exiting provider stays exiting (its stake is still held for the delay); others can be jailed.
         if (jail && r.status != ProviderStatus.Exiting) r.status = ProviderStatus.Jailed;
+        r.profileChangedAt = _blockNumber();
         if (amount > 0) _stakeToken.safeTransfer(recipient, amount);
         emit ProviderSlashed(provider, amount, recipient, jail);
     }
@@ -246,6 +256,11 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
     {
         Record storage r = _records[provider];
         return (r.status, r.zone, r.uptimeBps, r.leasesCompleted, r.leasesFailed, r.timesSlashed);
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function profileChangedAt(address provider) external view returns (uint32) {
+        return _records[provider].profileChangedAt;
     }
 
     /// @inheritdoc IProviderRegistry
@@ -291,5 +306,9 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
 
     function providerAt(uint256 index) external view returns (address) {
         return _providers.at(index);
+    }
+
+    function _blockNumber() private view returns (uint32) {
+        return SafeCast.toUint32(block.number);
     }
 }

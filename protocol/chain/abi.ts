@@ -652,6 +652,33 @@ export const serviceManagerAbi = [
         "internalType": "uint64",
         "name": "batch",
         "type": "uint64"
+      }
+    ],
+    "name": "ServiceManagerNonSignersMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ServiceManagerNotASigner",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
       },
       {
         "internalType": "uint256",
@@ -692,6 +719,17 @@ export const serviceManagerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      }
+    ],
+    "name": "ServiceManagerResultNotInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "index",
         "type": "uint256"
@@ -703,6 +741,38 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "ServiceManagerSeedSignerNotYetAllowed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ServiceManagerSignerAlreadySlashed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      }
+    ],
+    "name": "ServiceManagerSlashWindowClosed",
     "type": "error"
   },
   {
@@ -1054,6 +1124,31 @@ export const serviceManagerAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "slashed",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidResultSignerSlashed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "components": [
           {
             "internalType": "uint16",
@@ -1155,24 +1250,36 @@ export const serviceManagerAbi = [
       {
         "indexed": false,
         "internalType": "uint16",
-        "name": "protocolFeeBps",
+        "name": "quorumThresholdBps",
         "type": "uint16"
       }
     ],
-    "name": "ProtocolFeeSet",
+    "name": "QuorumThresholdSet",
     "type": "event"
   },
   {
     "anonymous": false,
     "inputs": [
       {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
         "indexed": false,
-        "internalType": "uint16",
-        "name": "quorumThresholdBps",
-        "type": "uint16"
+        "internalType": "uint64",
+        "name": "orderId",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "enum IMarketplace.SkipReason",
+        "name": "reason",
+        "type": "uint8"
       }
     ],
-    "name": "QuorumThresholdSet",
+    "name": "ResultProvenInvalid",
     "type": "event"
   },
   {
@@ -1740,6 +1847,11 @@ export const serviceManagerAbi = [
             "type": "uint32"
           },
           {
+            "internalType": "uint32",
+            "name": "invalidAt",
+            "type": "uint32"
+          },
+          {
             "internalType": "bytes32",
             "name": "previousSeed",
             "type": "bytes32"
@@ -1767,6 +1879,11 @@ export const serviceManagerAbi = [
           {
             "internalType": "bytes32",
             "name": "pendingPages",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "nonSignersHash",
             "type": "bytes32"
           }
         ],
@@ -1952,19 +2069,6 @@ export const serviceManagerAbi = [
   },
   {
     "inputs": [],
-    "name": "protocolFeeBps",
-    "outputs": [
-      {
-        "internalType": "uint16",
-        "name": "",
-        "type": "uint16"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
     "name": "quorumThresholdBps",
     "outputs": [
       {
@@ -2130,19 +2234,6 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "setMatchingWeights",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint16",
-        "name": "bps",
-        "type": "uint16"
-      }
-    ],
-    "name": "setProtocolFeeBps",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -2388,6 +2479,47 @@ export const serviceManagerAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "batch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "X",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "Y",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct BN254.G1Point[]",
+        "name": "nonSignerPubkeys",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "slashInvalidResultSigner",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "slashed",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -4887,7 +5019,23 @@ export const marketplaceAbi = [
       }
     ],
     "name": "applyAssignments",
-    "outputs": [],
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "invalid",
+        "type": "bool"
+      },
+      {
+        "internalType": "uint64",
+        "name": "orderId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "enum IMarketplace.SkipReason",
+        "name": "reason",
+        "type": "uint8"
+      }
+    ],
     "stateMutability": "nonpayable",
     "type": "function"
   },
@@ -6929,6 +7077,22 @@ export const providerRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "bits",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "value",
+        "type": "uint256"
+      }
+    ],
+    "name": "SafeCastOverflowedUintDowncast",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
@@ -7454,6 +7618,25 @@ export const providerRegistryAbi = [
         "internalType": "address",
         "name": "",
         "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      }
+    ],
+    "name": "profileChangedAt",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
       }
     ],
     "stateMutability": "view",

@@ -84,6 +84,8 @@ describe("matchnet renter quote agrees with the next batch on generated markets"
     expect(created.code, created.out).to.equal(0);
     expect(created.json().orderId).to.equal(q.orderId);
     const batch = await w.runBatch();
+    // The matcher's own output is never a fault (docs/protocol.md §5): no row of it was wrong at R_b.
+    expect((await w.s.serviceManager.read.getBatch([batch.batch])).invalidAt).to.equal(0);
     return { q, batch, orderId: BigInt(q.orderId) };
   }
 

@@ -169,10 +169,16 @@ describe("Marketplace.applyAssignments", () => {
         return { rows: [row(id, versionId)], skipped: id };
       }],
     ];
+    /** Skips a change after R_b explains (docs/protocol.md §5): no fault. Every other case was wrong at R_b. */
+    const explainedAfterReference = new Set<keyof typeof SkipReason>(["OrderNotOpen", "OfferWithdrawn", "OfferCapacityReduced"]);
     for (const [reason, setup] of cases) {
-      it(`→ it should skip it with AssignmentSkipped(${reason}), apply nothing, and not revert the batch`, async () => {
+      const fault = !explainedAfterReference.has(reason);
+      it(`→ it should skip it with AssignmentSkipped(${reason}), apply nothing, not revert the batch, and ${fault ? "report it as wrong at R_b" : "report no fault"}`, async () => {
         const m = await networkHelpers.loadFixture(fixture);
         const { rows, rb, skipped } = await setup(m);
+        const ref = rb ?? (await blockNumber(m));
+        const { result } = await m.marketplace.simulate.applyAssignments([3n, ref, rows], { account: m.sm.account, blockTag: "pending" });
+        expect(result).to.deep.equal(fault ? [true, skipped, SkipReason[reason]] : [false, 0n, 0]);
         const totalsBefore = await m.marketplace.read.moneyTotals([m.paymentToken.address]);
         const statusBefore = skipped <= (await m.marketplace.read.orderCount()) ? (await m.marketplace.read.getOrder([skipped])).status : 0;
         const hash = await apply(m, rows, 3n, rb);
@@ -187,6 +193,48 @@ describe("Marketplace.applyAssignments", () => {
         expect((await conservation(m)).identityHolds).to.equal(true);
       });
     }
+  });
+
+  describe("given a skip at the boundary between wrong at R_b and changed after it (docs/protocol.md §5)", () => {
+    const simulate = async (m: Market, rows: AssignmentRow[], rb: bigint) =>
+      (await m.marketplace.simulate.applyAssignments([3n, rb, rows], { account: m.sm.account, blockTag: "pending" })).result;
+
+    for (const [offset, fault] of [[-1n, true], [0n, true], [1n, false]] as const) {
+      it(`an order expiring at R_b ${offset < 0n ? "− 1" : offset > 0n ? "+ 1" : ""} and skipped as expired → it should ${fault ? "" : "not "}be a fault`, async () => {
+        const m = await networkHelpers.loadFixture(fixture);
+        const { versionId } = await providerWithOffer(m, m.provider1);
+        const id = await placeOrder(m, m.renter1, { expiresAt: (await blockNumber(m)) + 5n });
+        const expiresAt = (await m.marketplace.read.getOrder([id])).expiresAt;
+        await networkHelpers.mine(Number(expiresAt - (await blockNumber(m))) + 2);
+        expect(await simulate(m, [row(id, versionId)], expiresAt - offset)).to.deep.equal(
+          fault ? [true, id, SkipReason.OrderExpired] : [false, 0n, 0]);
+      });
+    }
+
+    for (const [offset, fault] of [[-1n, true], [0n, true], [1n, false]] as const) {
+      it(`a provider that went into maintenance at R_b ${offset < 0n ? "− 1" : offset > 0n ? "+ 1" : ""} → it should ${fault ? "" : "not "}be a fault`, async () => {
+        const m = await networkHelpers.loadFixture(fixture);
+        const { versionId } = await providerWithOffer(m, m.provider1);
+        const id = await placeOrder(m, m.renter1);
+        await (await as(m, m.provider1)).registry.write.setMaintenance([true]);
+        const changedAt = BigInt(await m.registry.read.profileChangedAt([m.provider1.account.address]));
+        expect(changedAt).to.equal(await blockNumber(m));
+        await networkHelpers.mine(2);
+        expect(await simulate(m, [row(id, versionId)], changedAt - offset)).to.deep.equal(
+          fault ? [true, id, SkipReason.ProviderNotActive] : [false, 0n, 0]);
+      });
+    }
+
+    it("a provider whose reputation fell after R_b → it should skip without a fault, and report the first fault of a page", async () => {
+      const m = await networkHelpers.loadFixture(fixture);
+      const { versionId } = await providerWithOffer(m, m.provider1);
+      const id = await placeOrder(m, m.renter1, { minReputationBps: 5_000 });
+      const rb = await blockNumber(m);
+      await (await as(m, m.sm)).registry.write.recordLeaseOutcome([m.provider1.account.address, false]);
+      expect(await simulate(m, [row(id, versionId)], rb)).to.deep.equal([false, 0n, 0]);
+      expect(await simulate(m, [row(id, versionId), row(98n, versionId), row(99n, versionId)], rb)).to.deep.equal(
+        [true, 98n, SkipReason.UnknownOrder]);
+    });
   });
 
   describe("given an offer cut after R_b to exactly what the assignment takes", () => {

@@ -301,6 +301,78 @@ describe("ServiceManager", () => {
     });
   });
 
+  describe("given a signed result already wrong at R_b (docs/protocol.md §5)", () => {
+    /** Batch 1 final with a row for an order that never existed, signed by b, c and d (a did not sign). */
+    async function invalidResultFixture() {
+      const { s, rows } = await closedBatchFixture();
+      const bad = [...rows, { orderId: 99n, offerVersionId: rows[0]!.offerVersionId, gpuCount: 2, pricePerGpuHour: 2n * USD }];
+      const [a, b, c, d] = s.ops as [System["ops"][0], System["ops"][0], System["ops"][0], System["ops"][0]];
+      const sub = await buildSubmission(s, 1n, bad, { signers: [b, c, d] });
+      const hash = await submit(s, sub.args);
+      const receipt = await s.publicClient.waitForTransactionReceipt({ hash });
+      return { s, a, b, c, d, nonSigners: sub.args[5], receipt };
+    }
+
+    it("→ it should prove it invalid at application, and slash each signer once by invalidResultSlashBps and jail it", async () => {
+      const { s, b, c, nonSigners, receipt } = await networkHelpers.loadFixture(invalidResultFixture);
+      const proven = parseEventLogs({ abi: s.serviceManager.abi, logs: receipt.logs, eventName: "ResultProvenInvalid" });
+      expect(proven.map((l) => l.args)).to.deep.equal([{ batch: 1n, orderId: 99n, reason: SkipReason.UnknownOrder }]);
+      expect((await s.serviceManager.read.getBatch([1n])).invalidAt).to.equal(Number(receipt.blockNumber));
+      for (const [op, stake] of [[b, OPERATOR_STAKES[1]!], [c, OPERATOR_STAKES[2]!]] as const) {
+        const cut = stake * 5_000n / 10_000n; // invalidResultSlashBps defaults to 5 000
+        await viem.assertions.emitWithArgs(s.serviceManager.write.slashInvalidResultSigner([1n, op.id, nonSigners]), s.serviceManager, "InvalidResultSignerSlashed", [1n, op.id, cut]);
+        const after = await s.operatorRegistry.read.getOperator([op.id]);
+        expect([after.stake, after.status]).to.deep.equal([stake - cut, 2]); // Jailed
+      }
+      await viem.assertions.revertWithCustomErrorWithArgs(s.serviceManager.write.slashInvalidResultSigner([1n, b.id, nonSigners]), s.serviceManager, "ServiceManagerSignerAlreadySlashed", [1n, b.id]);
+    });
+
+    it("→ it should refuse a non-signer, an operator without stake at R_b, and a non-signer list other than the submitted one", async () => {
+      const { s, a, d, nonSigners } = await networkHelpers.loadFixture(invalidResultFixture);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.serviceManager.write.slashInvalidResultSigner([1n, a.id, nonSigners]), s.serviceManager, "ServiceManagerNotASigner", [1n, a.id]);
+      const stranger = keccak256(toBytes("not an operator"));
+      await viem.assertions.revertWithCustomErrorWithArgs(s.serviceManager.write.slashInvalidResultSigner([1n, stranger, nonSigners]), s.serviceManager, "ServiceManagerNotASigner", [1n, stranger]);
+      // Dropping a from the list would make it look like a signer.
+      await viem.assertions.revertWithCustomErrorWithArgs(s.serviceManager.write.slashInvalidResultSigner([1n, a.id, []]), s.serviceManager, "ServiceManagerNonSignersMismatch", [1n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.serviceManager.write.slashInvalidResultSigner([1n, d.id, [...nonSigners, d.pkG1]]), s.serviceManager, "ServiceManagerNonSignersMismatch", [1n]);
+    });
+
+    for (const late of [-1, 0, 1]) {
+      it(`a proof ${late < 0 ? "one block before" : late > 0 ? "one block after" : "at"} batchTimeout blocks after the result was proven invalid → it should be ${late > 0 ? "refused" : "accepted"}`, async () => {
+        const { s, b, nonSigners, receipt } = await networkHelpers.loadFixture(invalidResultFixture);
+        const deadline = Number(receipt.blockNumber) + 40;
+        await networkHelpers.mine(deadline + late - Number(await s.publicClient.getBlockNumber()) - 1); // the tx lands at deadline + late
+        const slash = s.serviceManager.write.slashInvalidResultSigner([1n, b.id, nonSigners]);
+        if (late > 0) await viem.assertions.revertWithCustomErrorWithArgs(slash, s.serviceManager, "ServiceManagerSlashWindowClosed", [1n, BigInt(deadline)]);
+        else await viem.assertions.emit(slash, s.serviceManager, "InvalidResultSignerSlashed");
+      });
+    }
+
+    it("a result whose only skip comes from a change after R_b (an order cancelled) → it should not be invalid, and nobody can be slashed", async () => {
+      const { s, rows } = await networkHelpers.loadFixture(closedBatchFixture);
+      await s.marketplace.write.cancelOrder([rows[1]!.orderId], { account: s.wallets[3]!.account });
+      const sub = await buildSubmission(s, 1n, rows);
+      const hash = await submit(s, sub.args);
+      const logs = parseEventLogs({ abi: s.marketplace.abi, logs: (await s.publicClient.waitForTransactionReceipt({ hash })).logs, eventName: "AssignmentSkipped" });
+      expect(logs.map((l) => l.args.reason)).to.deep.equal([SkipReason.OrderNotOpen]);
+      expect((await s.serviceManager.read.getBatch([1n])).invalidAt).to.equal(0);
+      await viem.assertions.revertWithCustomErrorWithArgs(s.serviceManager.write.slashInvalidResultSigner([1n, s.ops[0]!.id, []]), s.serviceManager, "ServiceManagerResultNotInvalid", [1n]);
+    });
+
+    it("a wrong row on a later page → it should be proven when anyone applies that page", async () => {
+      const s = await deploySystem(connection);
+      const versionId = await providerOffer(s, 0);
+      const ids = await orders(s, 129);
+      await s.serviceManager.write.closeBatch();
+      const rows = [...ids, 999n].map((orderId) => ({ orderId, offerVersionId: versionId, gpuCount: 2, pricePerGpuHour: 2n * USD }));
+      const sub = await buildSubmission(s, 1n, rows);
+      await submit(s, sub.args);
+      expect((await s.serviceManager.read.getBatch([1n])).invalidAt).to.equal(0);
+      await viem.assertions.emitWithArgs(s.serviceManager.write.applyPage([1n, sub.pages[1]!, ZERO_HASH]), s.serviceManager, "ResultProvenInvalid", [1n, 999n, SkipReason.UnknownOrder]);
+      await viem.assertions.emit(s.serviceManager.write.slashInvalidResultSigner([1n, s.ops[3]!.id, []]), s.serviceManager, "InvalidResultSignerSlashed");
+    });
+  });
+
   describe("given an invalid submission", () => {
     it("signers below the threshold → it should revert with ServiceManagerQuorumNotReached", async () => {
       const { s, rows } = await networkHelpers.loadFixture(closedBatchFixture);
@@ -407,7 +479,6 @@ describe("ServiceManager", () => {
       await viem.assertions.emitWithArgs(s.serviceManager.write.setBatchTiming([{ batchInterval: 3, seedTimeout: 2, batchTimeout: 9 }]), s.serviceManager, "BatchTimingSet", [3, 2, 9]);
       await viem.assertions.emit(s.serviceManager.write.setMatchingWeights([{ ...w, region: w.region + 100, price: w.price - 100 }]), s.serviceManager, "MatchingWeightsSet");
       await viem.assertions.emitWithArgs(s.serviceManager.write.setSlashFractions([1, 2, 3]), s.serviceManager, "SlashFractionsSet", [1, 2, 3]);
-      await viem.assertions.emitWithArgs(s.serviceManager.write.setProtocolFeeBps([50]), s.serviceManager, "ProtocolFeeSet", [50]);
     });
 
     it("→ it should refuse out-of-range values and callers other than the owner", async () => {
@@ -422,10 +493,8 @@ describe("ServiceManager", () => {
       // The bounty stays below the whole cut: 9 999 accepted, 10 000 refused (self-reporting must cost the offender).
       await s.serviceManager.write.setSlashFractions([10_000, 9_999, 10_000]);
       await viem.assertions.revertWithCustomErrorWithArgs(s.serviceManager.write.setSlashFractions([10_000, 10_000, 10_000]), s.serviceManager, bad, ["equivocationBountyBps"]);
-      await viem.assertions.revertWithCustomError(s.serviceManager.write.setProtocolFeeBps([1_001]), s.serviceManager, bad);
       const stranger = s.wallets[19]!.account;
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setQuorumThresholdBps([7_000], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
-      await viem.assertions.revertWithCustomError(s.serviceManager.write.setProtocolFeeBps([1], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setBatchTiming([{ batchInterval: 3, seedTimeout: 2, batchTimeout: 9 }], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setMatchingWeights([w], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
       await viem.assertions.revertWithCustomError(s.serviceManager.write.setSlashFractions([1, 1, 1], { account: stranger }), s.serviceManager, "OwnableUnauthorizedAccount");
