@@ -56,6 +56,11 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     /// refuses both a repeated key and the negation of a registered one.
     mapping(uint256 g1X => bytes32 operatorId) private _operatorIdOfG1X;
     bytes32[] private _operatorIds;
+    /// @dev The operators holding stake in the registry (registered and not withdrawn), in registration order: a
+    /// circular doubly-linked list through the sentinel bytes32(0). Withdrawal unlinks in O(1) and keeps the order of
+    /// the rest, so walks over the set cost O(operators holding stake), not O(ever registered).
+    mapping(bytes32 operatorId => bytes32) private _nextHolder;
+    mapping(bytes32 operatorId => bytes32) private _previousHolder;
     mapping(bytes32 operatorId => BlockHistory.History) private _stakeHistory;
     BlockHistory.History private _totalStakeHistory;
     uint256 private _apkUpdateCount;
@@ -129,6 +134,10 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         _operatorIdOf[msg.sender] = operatorId;
         _operatorIdOfG1X[g1.X] = operatorId;
         _operatorIds.push(operatorId);
+        bytes32 last = _previousHolder[bytes32(0)];
+        _nextHolder[last] = operatorId;
+        _previousHolder[operatorId] = last;
+        _previousHolder[bytes32(0)] = operatorId;
         _setWeight(operatorId, stake);
         _updateApk(g1);
 
@@ -184,6 +193,14 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         uint256 amount = op.stake;
         op.stake = 0;
         op.status = OperatorStatus.Withdrawn;
+        // Its weight is 0 since it left the set, at least exitDelay ≥ slashingWindow blocks ago: no draw or set read
+        // at a block the service manager still uses needs it (docs/protocol.md §3.2).
+        bytes32 previous = _previousHolder[operatorId];
+        bytes32 next = _nextHolder[operatorId];
+        _nextHolder[previous] = next;
+        _previousHolder[next] = previous;
+        delete _nextHolder[operatorId];
+        delete _previousHolder[operatorId];
         _stakeToken.safeTransfer(msg.sender, amount);
         emit OperatorStakeWithdrawn(operatorId, msg.sender, amount);
     }
@@ -361,21 +378,36 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IOperatorRegistry
     function operatorsAt(uint32 blockNumber) external view returns (OperatorAtBlock[] memory set) {
-        uint256 n = _operatorIds.length;
-        uint256[] memory weights = new uint256[](n);
-        uint256 count = 0;
-        for (uint256 i = 0; i < n; i++) {
-            uint256 w = _stakeHistory[_operatorIds[i]].valueAt(blockNumber);
-            weights[i] = w;
-            if (w > 0) count++;
+        (bytes32[] memory ids, uint256[] memory weights,) = weightsAt(blockNumber);
+        set = new OperatorAtBlock[](ids.length);
+        for (uint256 i = 0; i < ids.length; i++) {
+            Operator storage op = _operators[ids[i]];
+            set[i] = OperatorAtBlock(ids[i], op.operator, weights[i], op.pkG1, op.pkG2, op.socket);
         }
-        set = new OperatorAtBlock[](count);
-        uint256 k = 0;
-        for (uint256 i = 0; i < n; i++) {
-            if (weights[i] == 0) continue;
-            bytes32 id = _operatorIds[i];
-            Operator storage op = _operators[id];
-            set[k++] = OperatorAtBlock(id, op.operator, weights[i], op.pkG1, op.pkG2, op.socket);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function weightsAt(uint32 blockNumber)
+        public
+        view
+        returns (bytes32[] memory ids, uint256[] memory weights, uint256 total)
+    {
+        uint256 n = 0;
+        for (bytes32 id = _nextHolder[bytes32(0)]; id != bytes32(0); id = _nextHolder[id]) n++;
+        ids = new bytes32[](n);
+        weights = new uint256[](n);
+        uint256 m = 0;
+        for (bytes32 id = _nextHolder[bytes32(0)]; id != bytes32(0); id = _nextHolder[id]) {
+            uint256 w = _stakeHistory[id].valueAt(blockNumber);
+            if (w == 0) continue;
+            ids[m] = id;
+            weights[m] = w;
+            total += w;
+            m++;
+        }
+        assembly ("memory-safe") {
+            mstore(ids, m)
+            mstore(weights, m)
         }
     }
 

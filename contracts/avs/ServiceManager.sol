@@ -128,7 +128,11 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         // The draw uses stakes fixed before its seed could be known: those at the R of the seed's own batch when
         // that batch is b − 1; otherwise (genesis, or b − 1 abandoned) those at R_b, with blockhash(R_b) mixed into
         // the draw (docs/protocol.md §3.2).
-        bool seedOfPrevious = previous != 0 && _batches[previous].status == BatchStatus.Final;
+        // A draw block more than MAX_REFERENCE_AGE blocks old is not used either: every draw of b then reads stakes at
+        // most MAX_REFERENCE_AGE + batchTimeout blocks back, well within the exit delay, so no member can have
+        // withdrawn (and left the registry's list) before b's last draw.
+        bool seedOfPrevious = previous != 0 && _batches[previous].status == BatchStatus.Final
+            && block.number - _latestSeedBlock <= MAX_REFERENCE_AGE;
         b.drawBlock = seedOfPrevious ? _latestSeedBlock : b.referenceBlock;
         emit BatchClosed(batch, b.referenceBlock, b.previousSeed, b.drawBlock);
     }
@@ -463,31 +467,15 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         }
     }
 
-    /// The operators with weight at `blockNumber`, in registration order, their weights and the sum.
+    /// The operators with weight at `blockNumber`, in registration order, their weights and the sum: O(operators
+    /// holding stake), since withdrawn ones leave the registry's list (docs/protocol.md §3.2).
     function _members(uint32 blockNumber)
         private
         view
         returns (bytes32[] memory ids, uint256[] memory stakes, uint256 total)
     {
-        IOperatorRegistry reg = operatorRegistry();
-        uint256 n = reg.operatorCount();
-        ids = new bytes32[](n);
-        stakes = new uint256[](n);
-        uint256 m;
-        for (uint256 i = 0; i < n; i++) {
-            bytes32 id = reg.operatorIdAt(i);
-            uint256 stake = reg.stakeAt(id, blockNumber);
-            if (stake == 0) continue;
-            ids[m] = id;
-            stakes[m] = stake;
-            total += stake;
-            m++;
-        }
+        (ids, stakes, total) = operatorRegistry().weightsAt(blockNumber);
         if (total == 0) revert ServiceManagerEmptyOperatorSet(blockNumber);
-        assembly ("memory-safe") {
-            mstore(ids, m)
-            mstore(stakes, m)
-        }
     }
 
     function _pageHash(IMarketplace.Assignment[] calldata page, bytes32 rest) private pure returns (bytes32) {

@@ -275,8 +275,16 @@ interface IOperatorRegistry is IOperatorRegistryTypes, IOperatorRegistryErrors, 
 
     /// @notice The operator set at the end of `blockNumber`, in registration order, with stakes,
     /// keys and sockets: what operators read at start-up and per batch instead of replaying events.
-    /// @dev Linear in the number of operators ever registered; meant for eth_call, not for transactions.
+    /// @dev Linear in the number of operators holding stake now (withdrawn ones are unlinked); read it pinned to a
+    /// block at or after `blockNumber` that is less than `exitDelay` blocks later, as every reader of R_b does.
     function operatorsAt(uint32 blockNumber) external view returns (OperatorAtBlock[] memory);
+
+    /// @notice The ids and stake weights of the set at the end of `blockNumber`, in registration order, and their
+    /// sum: what the service manager's leader draw walks. Same cost and pinning rule as `operatorsAt`.
+    function weightsAt(uint32 blockNumber)
+        external
+        view
+        returns (bytes32[] memory ids, uint256[] memory weights, uint256 total);
 
     /// @notice What a signature check over the set at `blockNumber` needs in one call, read at the given hints and
     /// each hint checked in constant cost: the apk, the total stake and the stake weight of each listed operator (0

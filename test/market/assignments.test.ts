@@ -177,7 +177,7 @@ describe("Marketplace.applyAssignments", () => {
         const m = await networkHelpers.loadFixture(fixture);
         const { rows, rb, skipped } = await setup(m);
         const ref = rb ?? (await blockNumber(m));
-        const { result } = await m.marketplace.simulate.applyAssignments([3n, ref, rows], { account: m.sm.account, blockTag: "pending" });
+        const { result } = await m.marketplace.simulate.applyAssignments([3n, ref, rows], { account: m.sm.account.address, blockTag: "pending" });
         expect(result).to.deep.equal(fault ? [true, skipped, SkipReason[reason]] : [false, 0n, 0]);
         const totalsBefore = await m.marketplace.read.moneyTotals([m.paymentToken.address]);
         const statusBefore = skipped <= (await m.marketplace.read.orderCount()) ? (await m.marketplace.read.getOrder([skipped])).status : 0;
@@ -197,7 +197,7 @@ describe("Marketplace.applyAssignments", () => {
 
   describe("given a skip at the boundary between wrong at R_b and changed after it (docs/protocol.md §5)", () => {
     const simulate = async (m: Market, rows: AssignmentRow[], rb: bigint) =>
-      (await m.marketplace.simulate.applyAssignments([3n, rb, rows], { account: m.sm.account, blockTag: "pending" })).result;
+      (await m.marketplace.simulate.applyAssignments([3n, rb, rows], { account: m.sm.account.address, blockTag: "pending" })).result;
 
     for (const [offset, fault] of [[-1n, true], [0n, true], [1n, false]] as const) {
       it(`an order expiring at R_b ${offset < 0n ? "− 1" : offset > 0n ? "+ 1" : ""} and skipped as expired → it should ${fault ? "" : "not "}be a fault`, async () => {

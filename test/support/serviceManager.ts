@@ -48,7 +48,10 @@ export async function deploySystem(
 
 export type System = Awaited<ReturnType<typeof deploySystem>>;
 
-/** Operator i uses wallet 10 + i and a key derived from i. */
+/**
+ * Operator i uses wallet 10 + i (operators 0 … 9), or an impersonated account funded here from i = 10 on, and a key
+ * derived from i.
+ */
 export async function registerOperator(
   connection: NetworkConnection,
   d: Awaited<ReturnType<typeof deployMatchnetWithAvs>>,
@@ -57,14 +60,20 @@ export async function registerOperator(
   stake: bigint,
 ): Promise<Op> {
   const wallets = await connection.viem.getWalletClients();
-  const wallet = wallets[10 + i]!;
-  const address = getAddress(wallet.account.address);
+  let address: Address;
+  if (i < 10) {
+    address = getAddress(wallets[10 + i]!.account.address);
+  } else {
+    address = getAddress(`0x${(0x0be00000 + i).toString(16).padStart(40, "0")}`);
+    await connection.networkHelpers.impersonateAccount(address);
+    await connection.networkHelpers.setBalance(address, 10n ** 20n);
+  }
   const sk = skFromScalar(BigInt(keccak256(toBytes(`matchnet sm operator ${i}`))) >> 8n);
   await d.stakeToken.write.mint([address, stake]);
-  await d.stakeToken.write.approve([d.operatorRegistry.address, stake], { account: wallet.account });
+  await d.stakeToken.write.approve([d.operatorRegistry.address, stake], { account: address });
   const pop = signProofOfPossession(sk, { chainId, registry: d.operatorRegistry.address, operator: address });
   await d.operatorRegistry.write.register([stake, sk.publicKeyG1(), sk.publicKeyG2(), pop, `/ip4/127.0.0.1/tcp/${9100 + i}`], {
-    account: wallet.account,
+    account: address,
   });
   return { index: i, address, sk, id: operatorId(sk.publicKeyG1()), pkG1: sk.publicKeyG1(), pkG2: sk.publicKeyG2() };
 }
