@@ -5,10 +5,12 @@
  * - gas.max_tx_2000_assignments: the largest of those 16 transactions (target ≤ 8 000 000);
  * - gas.close_batch_ops_<N>: closeBatch once N operators were ever registered and half of them left
  *   (deregistered, stake withdrawn), for N = 10, 100, 1 000.
+ * - gas.leader_draw_withdrawn_<N>: leaderOf at the last fallback position (the costliest draw) once all N of them
+ *   left and withdrew, 4 operators holding stake: flat in N (the draw walks operators holding stake only).
  */
 import hre, { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
-import { keccak256, toBytes, type Address, type Hex } from "viem";
+import { encodeFunctionData, keccak256, toBytes, type Address, type Hex } from "viem";
 import { operatorId, signProofOfPossession } from "../protocol/bls/index.js";
 import { skFromScalar } from "../test/support/bls.js";
 import { applyRemainingPages, buildSubmission, deploySystem, STAKE, USD, type System } from "../test/support/serviceManager.js";
@@ -70,7 +72,7 @@ async function largeBatch(): Promise<{ perAssignment: number; maxTx: number }> {
 }
 
 /** closeBatch's gas after `n` operators registered and every second one left with its stake withdrawn. */
-async function closeWithHistory(n: number): Promise<number> {
+async function closeWithHistory(n: number): Promise<{ close: number; draw: number }> {
   const connection = await network.create();
   const s = await deploySystem(connection);
   const addresses: Address[] = [];
@@ -88,7 +90,17 @@ async function closeWithHistory(n: number): Promise<number> {
   await connection.networkHelpers.mine(Number(await s.operatorRegistry.read.exitDelay()) + 1);
   for (let i = 0; i < n; i += 2) await s.operatorRegistry.write.withdrawStake({ account: addresses[i]! });
   await connection.provider.request({ method: "evm_mine", params: [] });
-  return Number(await gasOf(s, await s.serviceManager.write.closeBatch()));
+  const close = Number(await gasOf(s, await s.serviceManager.write.closeBatch()));
+  // Then the other half leaves too: only the 4 signing operators hold stake, N were ever registered.
+  for (let i = 1; i < n; i += 2) await s.operatorRegistry.write.deregister({ account: addresses[i]! });
+  await connection.networkHelpers.mine(Number(await s.operatorRegistry.read.exitDelay()) + 1);
+  for (let i = 1; i < n; i += 2) await s.operatorRegistry.write.withdrawStake({ account: addresses[i]! });
+  await connection.provider.request({ method: "evm_mine", params: [] });
+  await s.serviceManager.write.closeBatch(); // abandons batch 1 (timed out), closes batch 2 over the 4
+  const last = (await s.serviceManager.read.fallbackLength()) - 1n;
+  const data = encodeFunctionData({ abi: s.serviceManager.abi, functionName: "leaderOf", args: [2n, last] });
+  const draw = Number(await s.publicClient.estimateGas({ to: s.serviceManager.address, data }));
+  return { close, draw };
 }
 
 export default async function (): Promise<Record<string, number>> {
@@ -98,6 +110,10 @@ export default async function (): Promise<Record<string, number>> {
     "gas.submit_total_per_assignment": Math.round(big.perAssignment),
     "gas.max_tx_2000_assignments": big.maxTx,
   };
-  for (const n of [10, 100, 1_000]) out[`gas.close_batch_ops_${n}`] = await closeWithHistory(n);
+  for (const n of [10, 100, 1_000]) {
+    const { close, draw } = await closeWithHistory(n);
+    out[`gas.close_batch_ops_${n}`] = close;
+    out[`gas.leader_draw_withdrawn_${n}`] = draw;
+  }
   return out;
 }

@@ -51,7 +51,8 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
     /// the quorum's gamma-check points (BLS.boundPairs). A false quorum or extra signature makes the product 1 with
     /// probability ≈ 1/r. `extraPkG2` must be a key the caller trusts (a registered operator's, from the
     /// registry): this function checks only that extraSigma is a finite G1 point. The same errors as
-    /// checkSignatures; a failure does not say which of the two signatures is bad.
+    /// checkSignatures, except that a failed pairing is returned (`pairingOk` false), not thrown: it does not say
+    /// which of the two signatures is bad, so the caller can find out before it reverts.
     function _checkSignaturesAndOne(
         bytes32 msgHash,
         uint32 referenceBlock,
@@ -59,14 +60,15 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         BN254.G2Point calldata apkG2,
         BN254.G1Point calldata sigma,
         SignatureCheckHints calldata hints,
-        bytes32 extraMsgHash,
-        BN254.G1Point memory extraSigma,
-        BN254.G2Point memory extraPkG2
-    ) internal view returns (uint256 signedStake, uint256 totalStake) {
+        ExtraSignature memory extra
+    ) internal view returns (uint256 signedStake, uint256 totalStake, bool pairingOk) {
         BN254.G1Point memory left;
         BN254.G1Point memory right;
         (signedStake, totalStake, left, right) =
             _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
+        bytes32 extraMsgHash = extra.msgHash;
+        BN254.G1Point memory extraSigma = extra.sigma;
+        BN254.G2Point memory extraPkG2 = extra.pkG2;
         if (!extraSigma.isOnCurve() || !BN254.isOnCurve(extraPkG2)) revert BLSSignatureCheckerInvalidPoint();
         uint256 delta = uint256(
             keccak256(
@@ -82,9 +84,16 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         g2[1] = apkG2;
         g1[2] = BN254.hashToG1(extraMsgHash).scalarMul(delta);
         g2[2] = extraPkG2;
-        (bool pairingSuccessful, bool callOk) = BN254.safeMultiPairing(g1, g2, EXTRA_PAIRING_GAS_CAP);
+        bool callOk;
+        (pairingOk, callOk) = BN254.safeMultiPairing(g1, g2, EXTRA_PAIRING_GAS_CAP);
         if (!callOk) revert BLSSignatureCheckerInvalidPoint();
-        if (!pairingSuccessful) revert BLSSignatureCheckerPairingFailed();
+    }
+
+    /// @dev One more signature for `_checkSignaturesAndOne`: `sigma` on `msgHash` under the trusted key `pkG2`.
+    struct ExtraSignature {
+        bytes32 msgHash;
+        BN254.G1Point sigma;
+        BN254.G2Point pkG2;
     }
 
     /// @dev Gas for the 3-pair check: 45 000 + 3 × 34 000 = 147 000, plus margin.

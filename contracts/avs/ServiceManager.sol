@@ -178,9 +178,8 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         SignatureCheckHints calldata hints
     ) external {
         Batch storage b = _pendingBatch(batch);
-        bytes32 seed = _verifySeed(batch, b, seedSignature, seedSignerIndex);
         bytes32 commitment = firstPage.length == 0 ? rest : _pageHash(firstPage, rest);
-        _finalize(batch, b, seed, commitment, seedSignerIndex, nonSignerPubkeys, apkG2, sigma, hints);
+        _finalize(batch, b, commitment, seedSignature, seedSignerIndex, nonSignerPubkeys, apkG2, sigma, hints);
         if (commitment == 0) {
             b.pagesDoneAt = b.finalizedAt;
             emit BatchPagesApplied(batch, 0);
@@ -367,50 +366,63 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         if (block.number > deadline) revert ServiceManagerBatchTimedOut(batch, deadline);
     }
 
-    /// Checks the quorum's signature on the result message and marks the batch final (before the marketplace call,
-    /// so a reentrant second submission finds it final).
+    /// Checks the leader's seed signature and the quorum's signature on the result message in one multi-pairing
+    /// (docs/protocol.md §3.6), and marks the batch final (before the marketplace call, so a reentrant second
+    /// submission finds it final).
     function _finalize(
         uint64 batch,
         Batch storage b,
-        bytes32 seed,
         bytes32 assignmentsHash,
+        BN254.G1Point calldata seedSignature,
         uint256 seedSignerIndex,
         BN254.G1Point[] calldata nonSignerPubkeys,
         BN254.G2Point calldata apkG2,
         BN254.G1Point calldata sigma,
         SignatureCheckHints calldata hints
     ) private {
-        bytes32 resultHash = resultMessageHash(batch, seed, assignmentsHash);
+        // A BLS signature by one key on one message is unique, so the leader could only withhold the seed. Written
+        // before the checks (a failed check reverts them too) to keep the stack small.
+        b.seed = keccak256(abi.encodePacked(seedSignature.X, seedSignature.Y));
+        b.resultHash = resultMessageHash(batch, b.seed, assignmentsHash);
         (uint256 signedStake, uint256 totalStake) =
-            checkSignatures(resultHash, b.referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
+            _checkBoth(batch, b, seedSignature, seedSignerIndex, nonSignerPubkeys, apkG2, sigma, hints);
         if (signedStake * BPS < totalStake * _quorumThresholdBps) {
             revert ServiceManagerQuorumNotReached(signedStake, totalStake);
         }
         b.status = BatchStatus.Final;
         b.finalizedAt = SafeCast.toUint32(block.number);
-        b.seed = seed;
-        b.resultHash = resultHash;
         b.assignmentsHash = assignmentsHash;
         b.pendingPages = assignmentsHash;
         b.nonSignersHash = keccak256(abi.encode(nonSignerPubkeys));
-        _latestSeed = seed;
+        _latestSeed = b.seed;
         _latestSeedBlock = b.referenceBlock;
-        emit BatchFinalized(batch, seed, resultHash, assignmentsHash, signedStake, totalStake, seedSignerIndex);
+        emit BatchFinalized(batch, b.seed, b.resultHash, assignmentsHash, signedStake, totalStake, seedSignerIndex);
     }
 
-    /// The leader at `index` of the fallback order may sign the seed from `closedAt + index × seedTimeout` on.
-    function _verifySeed(uint64 batch, Batch storage b, BN254.G1Point calldata sig, uint256 index)
-        private
-        view
-        returns (bytes32)
-    {
+    /// The leader at `index` of the fallback order may sign the seed from `closedAt + index × seedTimeout` on. Its
+    /// seed signature and the quorum's signature are checked in one 3-pair multi-pairing; when that fails, the seed
+    /// is checked alone so the revert names the bad signature.
+    function _checkBoth(
+        uint64 batch,
+        Batch storage b,
+        BN254.G1Point calldata seedSignature,
+        uint256 index,
+        BN254.G1Point[] calldata nonSignerPubkeys,
+        BN254.G2Point calldata apkG2,
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints
+    ) private view returns (uint256 signedStake, uint256 totalStake) {
         uint256 maxIndex = (block.number - b.closedAt) / _timing.seedTimeout;
         if (index > maxIndex) revert ServiceManagerSeedSignerNotYetAllowed(index, maxIndex);
         bytes32 leader = _leader(batch, b, index); // index < fallbackLength: block.number ≤ closedAt + batchTimeout
         (BN254.G1Point memory pkG1, BN254.G2Point memory pkG2) = _operatorKeysAt(leader, b.drawBlock);
-        if (!_verifyWithKeys(seedMessageHash(batch), sig, pkG1, pkG2)) revert ServiceManagerInvalidSeed(batch, leader);
-        // A BLS signature by one key on one message is unique, so the leader could only withhold the seed.
-        return keccak256(abi.encodePacked(sig.X, sig.Y));
+        ExtraSignature memory seed = ExtraSignature(seedMessageHash(batch), seedSignature, pkG2);
+        bool ok;
+        (signedStake, totalStake, ok) =
+            _checkSignaturesAndOne(b.resultHash, b.referenceBlock, nonSignerPubkeys, apkG2, sigma, hints, seed);
+        if (ok) return (signedStake, totalStake);
+        if (!_verifyWithKeys(seed.msgHash, seed.sigma, pkG1, pkG2)) revert ServiceManagerInvalidSeed(batch, leader);
+        revert BLSSignatureCheckerPairingFailed();
     }
 
     /// The operator at fallback position `index`: positions 0 … index are drawn one after the other, each by stake

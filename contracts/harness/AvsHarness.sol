@@ -96,11 +96,32 @@ contract AvsHarness is EquivocationSlasher {
         BN254.G1Point calldata extraSigma
     ) external view returns (uint256 signedStake, uint256 totalStake, uint256 gasUsed) {
         uint256 before = gasleft();
-        (, BN254.G2Point memory pkG2) = operatorRegistry().operatorKeys(operatorId);
-        (signedStake, totalStake) = _checkSignaturesAndOne(
-            msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints, extraMsgHash, extraSigma, pkG2
+        (signedStake, totalStake) = _andOne(
+            msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints, operatorId, extraMsgHash, extraSigma
         );
         gasUsed = before - gasleft();
+    }
+
+    function _andOne(
+        bytes32 msgHash,
+        uint32 referenceBlock,
+        BN254.G1Point[] calldata nonSignerPubkeys,
+        BN254.G2Point calldata apkG2,
+        BN254.G1Point calldata sigma,
+        SignatureCheckHints calldata hints,
+        bytes32 operatorId,
+        bytes32 extraMsgHash,
+        BN254.G1Point calldata extraSigma
+    ) private view returns (uint256 signedStake, uint256 totalStake) {
+        bool pairingOk;
+        (signedStake, totalStake, pairingOk) = _checkSignaturesAndOne(
+            msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints, ExtraSignature(extraMsgHash, extraSigma, _pkG2(operatorId))
+        );
+        if (!pairingOk) revert BLSSignatureCheckerPairingFailed();
+    }
+
+    function _pkG2(bytes32 operatorId) private view returns (BN254.G2Point memory pkG2) {
+        (, pkG2) = operatorRegistry().operatorKeys(operatorId);
     }
 
     /// @notice `verifyOperatorSignature` exposed for tests.
