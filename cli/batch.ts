@@ -67,10 +67,7 @@ export async function showBatch(ctx: Context, batch: bigint): Promise<BatchShow>
   const logs = await client.getContractEvents({ address: addrs.serviceManager, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch }, fromBlock: BigInt(b.finalizedAt), toBlock: BigInt(b.finalizedAt) });
   const fin = logs[0];
   if (fin === undefined) throw new CliError("CHAIN", `batch ${batch} is final at block ${b.finalizedAt} but that block has no BatchFinalized log (is the RPC pruned?)`);
-  const tx = await client.getTransaction({ hash: fin.transactionHash });
-  const call = decodeFunctionData({ abi: serviceManagerAbi, data: tx.input });
-  const nonSignerIds = new Set<string>();
-  if (call.functionName === "submitResult") for (const k of call.args[5]) nonSignerIds.add(operatorId(k).toLowerCase());
+  const nonSignerIds = new Set((await submittedNonSigners(ctx, fin.transactionHash)).map((k) => operatorId(k).toLowerCase()));
   const receipts = await resultReceipts(client, addrs.serviceManager, batch, BigInt(b.finalizedAt), fin.transactionHash);
   const receipt = { logs: receipts.flatMap((r) => r.logs) };
   show.seed = fin.args.seed!;
@@ -101,6 +98,68 @@ export async function showBatch(ctx: Context, batch: bigint): Promise<BatchShow>
     if (r !== undefined) show.open.push({ orderId: o.orderId, reason: reasonName(r), code: r, text: REASON_TEXT[r] ?? "" });
   }
   return show;
+}
+
+/** The non-signer keys the accepted `submitResult` listed, in its order (what `nonSignersHash` commits to). */
+async function submittedNonSigners(ctx: Context, txHash: Hex): Promise<readonly { X: bigint; Y: bigint }[]> {
+  const tx = await (await ctx.client()).getTransaction({ hash: txHash });
+  const call = decodeFunctionData({ abi: serviceManagerAbi, data: tx.input });
+  if (call.functionName !== "submitResult") {
+    throw new CliError("CHAIN", `transaction ${txHash} finalized the batch through ${call.functionName}, not a direct submitResult call`);
+  }
+  return call.args[5];
+}
+
+export interface SlashInvalidReport {
+  batch: bigint;
+  provenAt: number;
+  deadline: number;
+  slashed: { operatorId: Hex; tx: Hex }[];
+  alreadySlashed: Hex[];
+}
+
+/**
+ * Slashes every signer of a batch whose result a page proved wrong at R_b (docs/protocol.md §5): the operators with
+ * stake at R_b that the accepted submission did not list as non-signers, one `slashInvalidResultSigner` each.
+ */
+async function slashInvalid(ctx: Context, batch: bigint, yes: boolean): Promise<SlashInvalidReport> {
+  const b = await batchHeader(ctx, batch);
+  if (b.invalidAt === 0) {
+    throw new CliError("NOT_FOUND", `batch ${batch}'s result was not proven invalid: no page held an assignment already wrong at R_b`, {
+      hint: "`matchnet batch show` lists its skipped assignments; a skip explained by a change after R_b is no fault.",
+    });
+  }
+  const { serviceManager, operatorRegistry } = await ctx.serviceManager();
+  const client = await ctx.client();
+  const timing = await client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "batchTiming" });
+  const deadline = b.invalidAt + timing.batchTimeout;
+  const fin = (await client.getContractEvents({ address: serviceManager, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch }, fromBlock: BigInt(b.finalizedAt), toBlock: BigInt(b.finalizedAt) }))[0];
+  if (fin === undefined) throw new CliError("CHAIN", `batch ${batch} is final at block ${b.finalizedAt} but that block has no BatchFinalized log (is the RPC pruned?)`);
+  const nonSigners = await submittedNonSigners(ctx, fin.transactionHash);
+  const excluded = new Set(nonSigners.map((k) => operatorId(k).toLowerCase()));
+  const set = await readOperatorSet(client, operatorRegistry, BigInt(b.referenceBlock));
+  const report: SlashInvalidReport = { batch, provenAt: b.invalidAt, deadline, slashed: [], alreadySlashed: [] };
+  const head = await client.getBlockNumber();
+  if (head >= BigInt(deadline)) {
+    throw new CliError("NOT_FOUND", `batch ${batch}'s signers could be slashed until block ${deadline}; the chain is at ${head}`, {
+      hint: "Invalid-result proofs land within batchTimeout blocks of the proof (docs/protocol.md §5).",
+    });
+  }
+  const slashedEvents = await client.getContractEvents({ address: serviceManager, abi: serviceManagerAbi, eventName: "InvalidResultSignerSlashed", args: { batch }, fromBlock: BigInt(b.invalidAt) });
+  const done = new Set(slashedEvents.map((l) => l.args.operatorId!.toLowerCase()));
+  for (const o of set.operators) {
+    if (excluded.has(o.operatorId.toLowerCase())) continue;
+    if (done.has(o.operatorId.toLowerCase())) {
+      report.alreadySlashed.push(o.operatorId);
+      continue;
+    }
+    if (report.slashed.length === 0) await ctx.confirm(`slash the signers of batch ${batch}'s invalid result`, yes);
+    const r = await ctx.send(`slash signer ${o.operatorId}`, {
+      address: serviceManager, abi: serviceManagerAbi, functionName: "slashInvalidResultSigner", args: [batch, o.operatorId, nonSigners],
+    });
+    report.slashed.push({ operatorId: o.operatorId, tx: r.transactionHash });
+  }
+  return report;
 }
 
 export function addBatchCommands(program: Command, io: CliIo): void {
@@ -146,4 +205,18 @@ export function addBatchCommands(program: Command, io: CliIo): void {
     for (const o of s.open) lines.push(`  order ${o.orderId}: ${o.reason}${o.code !== null ? ` (${o.code})` : ""} — ${o.text}`);
     ctx.result(s, lines);
   });
+
+  action(
+    batch.command("slash-invalid").description("slash every signer of a batch whose result was proven wrong at R_b").argument("<batch>").option("--yes", "do not ask"),
+    io,
+    async (ctx, [id], opts) => {
+      const b = parseId(id!, "<batch>");
+      const r = await slashInvalid(ctx, b, Boolean(opts.yes));
+      const lines = [`batch ${r.batch}: result proven invalid at block ${r.provenAt}; signers can be slashed until block ${r.deadline}`];
+      for (const x of r.slashed) lines.push(`  slashed ${x.operatorId} (tx ${x.tx})`);
+      for (const x of r.alreadySlashed) lines.push(`  ${x} was already slashed`);
+      if (r.slashed.length === 0 && r.alreadySlashed.length === 0) lines.push("  no signer with stake at R_b");
+      ctx.result(r, lines);
+    },
+  );
 }
