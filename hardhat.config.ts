@@ -20,7 +20,7 @@ const compiler = {
 
 // The ServiceManager carries the batch lifecycle, the signature checker and both slashers: optimised for size
 // (fewer runs) so it stays under the 24 576-byte code limit of EIP-170 on every chain it may be deployed to.
-const sizeOptimised = { ...compiler, settings: { ...compiler.settings, viaIR: true, optimizer: { enabled: true, runs: 50 } } };
+const sizeOptimised = { ...compiler, settings: { ...compiler.settings, viaIR: true, optimizer: { enabled: true, runs: 20 } } };
 const viaIR = { ...compiler, settings: { ...compiler.settings, viaIR: true } };
 const profile = {
   compilers: [compiler],

@@ -91,6 +91,8 @@ const HINTS: Record<string, string> = {
   ServiceManagerInvalidParameter: "Fix the parameter the error names (docs/contracts.md lists the ranges).",
   ServiceManagerExitDelayTooShort: "Lower batchTimeout or raise the registry's exit delay to at least the slashing window the error names.",
   ServiceManagerInvalidPageSize: "A result page holds 1 to 128 assignments, in the signed order.",
+  ServiceManagerNotInactive: "The proof does not show the operator missing its duty in the last final batches in a row (the rule number says which check failed; docs/protocol.md §5).",
+  ServiceManagerEjectionRateExceeded: "This window's ejection budget is spent: try again in the next window of blocks.",
   ServiceManagerResultNotInvalid: "No page of this batch proved its result wrong at R_b: its signers cannot be slashed for it.",
   ServiceManagerSlashWindowClosed: "Signers of an invalid result can be slashed only within batchTimeout blocks of the proof; this one came too late.",
   ServiceManagerNonSignersMismatch: "Pass the non-signer keys exactly as the accepted submission listed them (same order).",

@@ -42,6 +42,11 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     bytes32 private _latestSeed;
     /// R of the batch whose seed `_latestSeed` is (0: the genesis seed).
     uint32 private _latestSeedBlock;
+    uint64 private _latestFinalBatch;
+    EjectionParameters private _ejection;
+    /// Stake ejected in window `_ejectionWindowIndex` (block.number / window).
+    uint64 private _ejectionWindowIndex;
+    uint256 private _ejectedInWindow;
     mapping(uint64 batch => Batch) private _batches;
     mapping(uint64 batch => mapping(bytes32 operatorId => bool)) private _slashedForInvalidResult;
 
@@ -74,6 +79,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
             })
         );
         _setSlashFractions(5_000, 1_000, 5_000);
+        _setEjection(EjectionParameters({streak: 5, rateBps: 3_333, window: 100}));
     }
 
     // ---------------------------------------------------------------- parameters (owner)
@@ -99,6 +105,12 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         onlyOwner
     {
         _setSlashFractions(equivocationSlashBps, equivocationBountyBps, invalidResultSlashBps);
+    }
+
+    /// @notice Sets how many missed duties in a row allow an ejection (2 … 64) and its rate (≤ 10 000 bps per
+    ///         window > 0 blocks). Only the owner.
+    function setEjectionParameters(EjectionParameters calldata parameters) external onlyOwner {
+        _setEjection(parameters);
     }
 
     // ---------------------------------------------------------------- batches
@@ -232,6 +244,56 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     }
 
     /// @inheritdoc IServiceManager
+    function ejectInactive(bytes32 operatorId, MissedDuty[] calldata missed) external {
+        uint256 n = missed.length;
+        if (n != _ejection.streak) revert ServiceManagerNotInactive(n, InactivityRule.Count);
+        for (uint256 i = 0; i < n; i++) {
+            uint64 batch = missed[i].batch;
+            if (i > 0) _checkNoFinalBetween(missed[i - 1].batch, batch, i);
+            _checkMissed(operatorId, missed[i], i);
+        }
+        if (missed[n - 1].batch != _latestFinalBatch) revert ServiceManagerNotInactive(n - 1, InactivityRule.Latest);
+        IOperatorRegistry reg = operatorRegistry();
+        uint256 stake = reg.currentStake(operatorId);
+        uint64 windowIndex = uint64(block.number / _ejection.window);
+        if (windowIndex != _ejectionWindowIndex) (_ejectionWindowIndex, _ejectedInWindow) = (windowIndex, 0);
+        uint256 cap = reg.currentTotalStake() * _ejection.rateBps / BPS;
+        if (_ejectedInWindow != 0 && _ejectedInWindow + stake > cap) {
+            revert ServiceManagerEjectionRateExceeded(_ejectedInWindow, cap);
+        }
+        _ejectedInWindow += stake;
+        reg.jail(operatorId); // reverts unless the operator is active
+        emit OperatorEjected(operatorId, missed[n - 1].batch, stake);
+    }
+
+    /// Batches `previous` < `batch`, both final, and none final in between (abandoned ones do not break a row).
+    function _checkNoFinalBetween(uint64 previous, uint64 batch, uint256 index) private view {
+        if (batch <= previous) revert ServiceManagerNotInactive(index, InactivityRule.Order);
+        for (uint64 k = previous + 1; k < batch; k++) {
+            if (_batches[k].status == BatchStatus.Final) revert ServiceManagerNotInactive(index, InactivityRule.Gap);
+        }
+    }
+
+    function _checkMissed(bytes32 operatorId, MissedDuty calldata m, uint256 index) private view {
+        Batch storage b = _batches[m.batch];
+        if (b.status != BatchStatus.Final) revert ServiceManagerNotInactive(index, InactivityRule.Final);
+        if (operatorRegistry().stakeAt(operatorId, b.referenceBlock) == 0) revert ServiceManagerNotInactive(index, InactivityRule.Stake);
+        if (m.seedPosition == type(uint8).max) {
+            if (keccak256(abi.encode(m.nonSignerPubkeys)) != b.nonSignersHash) revert ServiceManagerNotInactive(index, InactivityRule.List);
+            for (uint256 j = 0; j < m.nonSignerPubkeys.length; j++) {
+                if (keccak256(abi.encodePacked(m.nonSignerPubkeys[j].X, m.nonSignerPubkeys[j].Y)) == operatorId) return;
+            }
+            revert ServiceManagerNotInactive(index, InactivityRule.Signed);
+        }
+        if (m.seedPosition >= b.seedSignerIndex) revert ServiceManagerNotInactive(index, InactivityRule.Position);
+        // The draw is stable while no member at drawBlock can have withdrawn (docs/protocol.md §3.2).
+        if (block.number > uint256(b.closedAt) + 3 * uint256(_timing.batchTimeout)) {
+            revert ServiceManagerNotInactive(index, InactivityRule.Age);
+        }
+        if (_leader(m.batch, b, m.seedPosition) != operatorId) revert ServiceManagerNotInactive(index, InactivityRule.Leader);
+    }
+
+    /// @inheritdoc IServiceManager
     function slashInvalidResultSigner(uint64 batch, bytes32 operatorId, BN254.G1Point[] calldata nonSignerPubkeys)
         external
         returns (uint256 slashed)
@@ -303,17 +365,6 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
     }
 
     /// @inheritdoc IServiceManager
-    function hashAssignments(IMarketplace.Assignment[] calldata assignments) public pure returns (bytes32 c) {
-        uint256 n = assignments.length;
-        if (n == 0) return 0;
-        for (uint256 end = n; end > 0;) {
-            uint256 start = (end - 1) / PAGE_SIZE * PAGE_SIZE;
-            c = _pageHash(assignments[start:end], c);
-            end = start;
-        }
-    }
-
-    /// @inheritdoc IServiceManager
     function resultMessageHash(uint64 batch, bytes32 seed, bytes32 assignmentsHash) public view returns (bytes32) {
         return keccak256(
             abi.encode(
@@ -348,6 +399,10 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
 
     function slashFractions() external view returns (uint16, uint16, uint16) {
         return (_equivocationSlashBps, _equivocationBountyBps, _invalidResultSlashBps);
+    }
+
+    function ejectionParameters() external view returns (EjectionParameters memory) {
+        return _ejection;
     }
 
     function marketplace() external view returns (address) {
@@ -394,8 +449,10 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         b.assignmentsHash = assignmentsHash;
         b.pendingPages = assignmentsHash;
         b.nonSignersHash = keccak256(abi.encode(nonSignerPubkeys));
+        b.seedSignerIndex = uint8(seedSignerIndex); // < fallbackLength ≤ 32, checked in _checkBoth
         _latestSeed = b.seed;
         _latestSeedBlock = b.referenceBlock;
+        _latestFinalBatch = batch;
         emit BatchFinalized(batch, b.seed, b.resultHash, assignmentsHash, signedStake, totalStake, seedSignerIndex);
     }
 
@@ -514,6 +571,14 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         if (exitDelay < window) revert ServiceManagerExitDelayTooShort(exitDelay, window);
         _timing = t;
         emit BatchTimingSet(t.batchInterval, t.seedTimeout, t.batchTimeout);
+    }
+
+    function _setEjection(EjectionParameters memory e) private {
+        if (e.streak < 2 || e.streak > 64) revert ServiceManagerInvalidParameter("ejection.streak");
+        if (e.rateBps > BPS) revert ServiceManagerInvalidParameter("ejection.rateBps");
+        if (e.window == 0) revert ServiceManagerInvalidParameter("ejection.window");
+        _ejection = e;
+        emit EjectionParametersSet(e.streak, e.rateBps, e.window);
     }
 
     function _setQuorum(uint16 bps) private {

@@ -51,6 +51,7 @@ interface IServiceManager {
         uint32 pagesApplied;
         uint32 pagesDoneAt;
         uint32 invalidAt;
+        uint8 seedSignerIndex;
         bytes32 previousSeed;
         bytes32 referenceBlockHash;
         bytes32 seed;
@@ -58,6 +59,25 @@ interface IServiceManager {
         bytes32 assignmentsHash;
         bytes32 pendingPages;
         bytes32 nonSignersHash;
+    }
+
+    /// @notice How often an operator may fail its duties before anyone can eject it, and how fast ejection may go
+    ///         (docs/protocol.md §5): `streak` final batches in a row, and at most `rateBps` of the current total
+    ///         stake ejected per window of `window` blocks (always at least one operator per window).
+    struct EjectionParameters {
+        uint16 streak;
+        uint16 rateBps;
+        uint32 window;
+    }
+
+    /// @notice One missed duty of an operator in a final batch: with `seedPosition` = 255, it is among the
+    ///         submission's `nonSignerPubkeys` (the list must hash to the batch's `nonSignersHash`); otherwise it
+    ///         was the leader at fallback position `seedPosition` < the position whose seed was used, and its turn
+    ///         passed unsigned (provable while the draw is stable: up to `closedAt + 3 × batchTimeout`).
+    struct MissedDuty {
+        uint64 batch;
+        uint8 seedPosition;
+        BN254.G1Point[] nonSignerPubkeys;
     }
 
     /// @notice One signed result of a batch, for equivocation proofs: the seed it used, the hash of its assignment
@@ -102,6 +122,25 @@ interface IServiceManager {
     error ServiceManagerPageMismatch(uint64 batch, uint256 index);
     /// @notice Thrown when a page is empty or longer than PAGE_SIZE assignments.
     error ServiceManagerInvalidPageSize(uint256 length);
+    /// @notice Which rule an ejection proof broke (`ServiceManagerNotInactive`).
+    enum InactivityRule {
+        Count, // not exactly `streak` entries (index = the length given)
+        Order, // batches not increasing
+        Final, // a batch not final
+        Gap, // a final batch between two entries
+        Latest, // the last entry is not the latest final batch
+        Stake, // no stake at the batch's R_b
+        List, // the non-signer list is not the submission's
+        Signed, // the operator is not in the non-signer list
+        Position, // the seed position is not before the one whose seed was used
+        Age, // a seed-turn proof later than closedAt + 3 × batchTimeout
+        Leader // the operator is not the leader at that position
+    }
+
+    /// @notice Thrown by `ejectInactive` when entry `index` of the proof does not show a missed duty.
+    error ServiceManagerNotInactive(uint256 index, InactivityRule rule);
+    /// @notice Thrown when an ejection would take more than `rateBps` of the stake in the current window.
+    error ServiceManagerEjectionRateExceeded(uint256 ejectedInWindow, uint256 cap);
     /// @notice Thrown by `slashInvalidResultSigner` when no page of the batch proved its result invalid.
     error ServiceManagerResultNotInvalid(uint64 batch);
     /// @notice Thrown when the non-signer list is not the one the batch's accepted submission carried.
@@ -135,6 +174,10 @@ interface IServiceManager {
     /// @notice A page of the batch's result held an assignment already wrong at R_b (the first one found): every
     ///         signer of the result can be slashed with `slashInvalidResultSigner` for `batchTimeout` blocks.
     event ResultProvenInvalid(uint64 indexed batch, uint64 orderId, IMarketplace.SkipReason reason);
+    /// @notice An operator that missed its duty in `streak` final batches in a row up to `lastBatch` left the set
+    ///         (jailed, stake kept; docs/protocol.md §5).
+    event OperatorEjected(bytes32 indexed operatorId, uint64 lastBatch, uint256 stake);
+    event EjectionParametersSet(uint16 streak, uint16 rateBps, uint32 window);
     /// @notice A signer of an invalid result lost `invalidResultSlashBps` of its stake (and was jailed).
     event InvalidResultSignerSlashed(uint64 indexed batch, bytes32 indexed operatorId, uint256 slashed);
     event BatchTimingSet(uint32 batchInterval, uint32 seedTimeout, uint32 batchTimeout);
@@ -174,6 +217,12 @@ interface IServiceManager {
     /// @notice Abandons a batch not final within `batchTimeout` blocks of its close. Anyone.
     function abandonBatch(uint64 batch) external;
 
+    /// @notice Ejects an active operator that missed its duty — signed no result, or let its seed turn pass — in
+    ///         the last `streak` final batches in a row (abandoned batches in between do not break the row; the
+    ///         last one is the latest final batch), at most `rateBps` of the stake per `window` blocks. Anyone.
+    function ejectInactive(bytes32 operatorId, MissedDuty[] calldata missed) external;
+    function setEjectionParameters(EjectionParameters calldata parameters) external;
+    function ejectionParameters() external view returns (EjectionParameters memory);
     /// @notice Slashes one signer of a result proven invalid (`ResultProvenInvalid`) by `invalidResultSlashBps`
     ///         and jails it: an operator with stake at R_b whose key is not among `nonSignerPubkeys`, the list the
     ///         accepted submission carried. Within `batchTimeout` blocks of the proof; once per operator and batch.
@@ -194,10 +243,6 @@ interface IServiceManager {
     function seedMessageHash(uint64 batch) external view returns (bytes32);
     /// @notice keccak256(abi.encode(RESULT_DOMAIN, chainid, this, batch, R_b, seed, assignmentsHash)).
     function resultMessageHash(uint64 batch, bytes32 seed, bytes32 assignmentsHash) external view returns (bytes32);
-    /// @notice The commitment to a whole assignment list that the result message binds: the list cut into pages
-    ///         of PAGE_SIZE in order (the last one shorter), `C_n = 0`, `C_i = keccak256(abi.encode(page_i, C_{i+1}))`,
-    ///         result `C_0` (0 for an empty list). Exposed so off-chain code and vectors can check their encoding.
-    function hashAssignments(IMarketplace.Assignment[] calldata assignments) external pure returns (bytes32);
     /// @notice Number of fallback positions of every batch: batchTimeout / seedTimeout + 1 (at most 32).
     function fallbackLength() external view returns (uint256);
     /// @notice Blocks after a batch's close during which a proof about it (a second signature, its pages) can still

@@ -573,6 +573,22 @@ export const serviceManagerAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "ejectedInWindow",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "cap",
+        "type": "uint256"
+      }
+    ],
+    "name": "ServiceManagerEjectionRateExceeded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "referenceBlock",
         "type": "uint32"
@@ -671,6 +687,22 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "ServiceManagerNotASigner",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      },
+      {
+        "internalType": "enum IServiceManager.InactivityRule",
+        "name": "rule",
+        "type": "uint8"
+      }
+    ],
+    "name": "ServiceManagerNotInactive",
     "type": "error"
   },
   {
@@ -957,6 +989,31 @@ export const serviceManagerAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "streak",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "rateBps",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "window",
+        "type": "uint32"
+      }
+    ],
+    "name": "EjectionParametersSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": true,
         "internalType": "bytes32",
         "name": "operatorId",
@@ -1198,6 +1255,31 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "MatchingWeightsSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "lastBatch",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "stake",
+        "type": "uint256"
+      }
+    ],
+    "name": "OperatorEjected",
     "type": "event"
   },
   {
@@ -1678,6 +1760,83 @@ export const serviceManagerAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "operatorId",
+        "type": "bytes32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "batch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint8",
+            "name": "seedPosition",
+            "type": "uint8"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point[]",
+            "name": "nonSignerPubkeys",
+            "type": "tuple[]"
+          }
+        ],
+        "internalType": "struct IServiceManager.MissedDuty[]",
+        "name": "missed",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "ejectInactive",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "ejectionParameters",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint16",
+            "name": "streak",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "rateBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "window",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct IServiceManager.EjectionParameters",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "reporter",
         "type": "address"
@@ -1852,6 +2011,11 @@ export const serviceManagerAbi = [
             "type": "uint32"
           },
           {
+            "internalType": "uint8",
+            "name": "seedSignerIndex",
+            "type": "uint8"
+          },
+          {
             "internalType": "bytes32",
             "name": "previousSeed",
             "type": "bytes32"
@@ -1893,47 +2057,6 @@ export const serviceManagerAbi = [
       }
     ],
     "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "components": [
-          {
-            "internalType": "uint64",
-            "name": "orderId",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "offerVersionId",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint32",
-            "name": "gpuCount",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint128",
-            "name": "pricePerGpuHour",
-            "type": "uint128"
-          }
-        ],
-        "internalType": "struct IMarketplace.Assignment[]",
-        "name": "assignments",
-        "type": "tuple[]"
-      }
-    ],
-    "name": "hashAssignments",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "c",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "pure",
     "type": "function"
   },
   {
@@ -2179,6 +2302,36 @@ export const serviceManagerAbi = [
       }
     ],
     "name": "setBatchTiming",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint16",
+            "name": "streak",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "rateBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "window",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct IServiceManager.EjectionParameters",
+        "name": "parameters",
+        "type": "tuple"
+      }
+    ],
+    "name": "setEjectionParameters",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

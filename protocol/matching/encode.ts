@@ -2,7 +2,7 @@
  * The signed form of a batch result (docs/protocol.md §3.4): the assignment list cut into pages of PAGE_SIZE rows in
  * order (the last one shorter), and the commitment the result message binds, `C_0` of the chain
  * `C_n = 0`, `C_i = keccak256(abi.encode(Assignment[] page_i, bytes32 C_{i+1}))` (0 for an empty list) — exactly as
- * ServiceManager.hashAssignments computes it and as submitResult / applyPage check it. Written by hand rather than
+ * ServiceManager.submitResult / applyPage recompute it link by link. Written by hand rather than
  * with viem's generic encoder because it runs on every batch and the generic path costs ~0.2 s for 10 000 rows; a
  * test checks the bytes against `encodeAbiParameters` and the contract.
  */
