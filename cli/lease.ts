@@ -15,10 +15,11 @@ export const LEASE_STATUS = ["none", "active", "closed"] as const;
 /** What each close reason means for the renter (CloseReason in protocol/market/types.ts). */
 export const CLOSE_REASON: Record<number, { name: string; text: string }> = {
   [CloseReason.None]: { name: "none", text: "" },
-  [CloseReason.Completed]: { name: "completed", text: "ran its full duration" },
+  [CloseReason.Completed]: { name: "completed", text: "ran to its paid end" },
   [CloseReason.RenterClosed]: { name: "closed-by-renter", text: "closed by the renter; the unused time was refunded" },
+  [CloseReason.ProviderClosed]: { name: "closed-by-provider", text: "the provider ended it early; the unused time was refunded" },
   [CloseReason.ProviderFault]: { name: "provider-fault", text: "closed for a provider fault; the unused time was refunded" },
-  [CloseReason.Cancelled]: { name: "cancelled", text: "cancelled; the unused time was refunded" },
+  [CloseReason.HandoffTimeout]: { name: "handoff-timeout", text: "the provider never handed it over; everything paid for it was refunded" },
 };
 
 async function readLease(ctx: Context, leaseId: bigint) {
