@@ -65,7 +65,6 @@ const HINTS: Record<string, string> = {
   MarketplaceInvalidExtension: "Extend by at least 1 hour, and keep the lease's total under 2^32 hours.",
   MarketplaceOfferWithdrawn: "The provider withdrew this offer, so the lease cannot be extended; place a new order for more time.",
   MarketplaceOfferPriceChanged: "The provider changed its price since the lease started; place a new order at the new price for more time.",
-  MarketplaceOfferCapacityReduced: "The offer no longer holds this lease's GPUs, so it cannot be extended; place a new order for more time.",
   MarketplaceProviderNotActive: "The lease's provider is not Active (maintenance, jailed or exiting), so the lease cannot be extended; place a new order for more time.",
   // OperatorRegistry
   OperatorRegistryAlreadyRegistered: "This account is already an operator; see `matchnet operator status`.",

@@ -188,8 +188,6 @@ interface IMarketplace {
     error MarketplaceOfferWithdrawn(uint64 offerId);
     /// @notice Thrown by `extendLease` when the offer's current version asks another price than the lease's.
     error MarketplaceOfferPriceChanged(uint64 offerId, uint128 leasePrice, uint128 currentPrice);
-    /// @notice Thrown by `extendLease` when the offer no longer has the GPUs the lease holds.
-    error MarketplaceOfferCapacityReduced(uint64 offerId, uint32 offerGpuCount, uint32 gpusLeased);
     /// @notice Thrown by `extendLease` when the lease's provider is not Active.
     error MarketplaceProviderNotActive(address provider);
 
@@ -276,8 +274,8 @@ interface IMarketplace {
     function closeLeaseForHandoffTimeout(uint64 leaseId) external;
 
     /// @notice The renter buys `hoursAdded` more of an active lease before its end, at the lease's price: pulls
-    ///         gpuCount × price × hoursAdded (approve first) and moves `endsAt`. Needs the offer not withdrawn, its
-    ///         current version at the lease's price and still holding the lease's GPUs, and the provider Active.
+    ///         gpuCount × price × hoursAdded (approve first) and moves `endsAt`. Needs the offer not withdrawn (its
+    ///         GPUs then still cover the lease's), its current version at the lease's price, and the provider Active.
     function extendLease(uint64 leaseId, uint32 hoursAdded) external;
 
     /// @notice The lease's provider closes it before its end: the unused part becomes refundable (all of it if

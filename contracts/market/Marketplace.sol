@@ -372,11 +372,11 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     }
 
     /// An extension buys more of what the lease already holds, so it needs what a new lease on the same terms
-    /// would: the offer still offered, at the same price, with the lease's GPUs still inside its count, from an
-    /// Active provider.
+    /// would: the offer still offered, at the same price, from an Active provider. The lease's GPUs stay inside the
+    /// offer's current count while it is offered: the offer book refuses a cut below its leased GPUs
+    /// (`OfferBookCapacityBelowLeased`), so a withdrawal is the only way capacity goes.
     function _checkExtension(IOfferBook.LeaseTerms memory t) private view {
         if (t.offerGpuCount == 0) revert MarketplaceOfferWithdrawn(t.offerId);
-        if (t.offerGpuCount < t.gpusLeased) revert MarketplaceOfferCapacityReduced(t.offerId, t.offerGpuCount, t.gpusLeased);
         if (t.activeUntil != 0) {
             // the version was replaced: the renter keeps its price only if the current version asks the same
             uint128 current = _offerBook.versionAt(t.offerId, uint64(block.number)).pricePerGpuHour;

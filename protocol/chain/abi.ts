@@ -4469,27 +4469,6 @@ export const marketplaceAbi = [
         "type": "uint64"
       },
       {
-        "internalType": "uint32",
-        "name": "offerGpuCount",
-        "type": "uint32"
-      },
-      {
-        "internalType": "uint32",
-        "name": "gpusLeased",
-        "type": "uint32"
-      }
-    ],
-    "name": "MarketplaceOfferCapacityReduced",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "offerId",
-        "type": "uint64"
-      },
-      {
         "internalType": "uint128",
         "name": "leasePrice",
         "type": "uint128"
