@@ -49,7 +49,10 @@ export interface Readiness {
   readyAt: bigint;
   /** The last block in which the provider may still mark it ready before the renter may close for a timeout. */
   deadline: bigint;
-  /** True when a close sent now (landing in the next block) is a handoff-timeout close. */
+  /**
+   * The deadline block is past: the timeout close is allowed in the latest block, where the CLI simulates it, and
+   * so in the block it lands in.
+   */
   timedOut: boolean;
 }
 
@@ -60,7 +63,7 @@ async function handoffTimeout(ctx: Context): Promise<bigint> {
 
 export function readinessOf(l: LeaseView, timeout: bigint, head: bigint): Readiness {
   const deadline = l.startBlock + timeout;
-  return { ready: l.readyAt !== 0n, readyAt: l.readyAt, deadline, timedOut: l.readyAt === 0n && head + 1n > deadline };
+  return { ready: l.readyAt !== 0n, readyAt: l.readyAt, deadline, timedOut: l.readyAt === 0n && head > deadline };
 }
 
 function readinessText(r: Readiness, status: number): string {
