@@ -32,8 +32,12 @@ async function twoLeasesFixture() {
 }
 
 const token = (m: Market) => m.paymentToken.address;
+const MINED = { gas: 300_000n };
 const bytes = (n: number) => toHex(new Uint8Array(n).fill(0xab));
-/** Mines so that the next transaction lands in block `b` (reverted calls are refused at estimation: no block). */
+/**
+ * Mines so that the next transaction lands in block `b`. A call expected to revert at a block boundary is sent with
+ * a fixed gas limit (`MINED`): it is then mined in `b` and reverts there, instead of being refused at estimation.
+ */
 async function nextTxIn(b: bigint) {
   const head = await (await viem.getPublicClient()).getBlockNumber();
   if (head > b - 1n) throw new Error(`block ${b} is past (head ${head})`);
@@ -143,8 +147,9 @@ describe("Marketplace lease handoff", () => {
       const r = await as(m, m.renter1);
       for (const b of [startBlock + TIMEOUT - 1n, startBlock + TIMEOUT]) {
         await nextTxIn(b);
-        await viem.assertions.revertWithCustomErrorWithArgs(r.marketplace.write.closeLeaseForHandoffTimeout([leaseId]),
+        await viem.assertions.revertWithCustomErrorWithArgs(r.marketplace.write.closeLeaseForHandoffTimeout([leaseId], MINED),
           m.marketplace, "MarketplaceHandoffNotTimedOut", [leaseId, startBlock + TIMEOUT + 1n]);
+        expect(await m.publicClient.getBlockNumber()).to.equal(b); // it reverted in block b
       }
     });
 
@@ -203,8 +208,9 @@ describe("Marketplace lease handoff", () => {
       await m.marketplace.write.setHandoffTimeout([2n]);
       const r = await as(m, m.renter1);
       await nextTxIn(startBlock + 2n);
-      await viem.assertions.revertWithCustomErrorWithArgs(r.marketplace.write.closeLeaseForHandoffTimeout([leaseId]),
+      await viem.assertions.revertWithCustomErrorWithArgs(r.marketplace.write.closeLeaseForHandoffTimeout([leaseId], MINED),
         m.marketplace, "MarketplaceHandoffNotTimedOut", [leaseId, startBlock + 3n]);
+      expect(await m.publicClient.getBlockNumber()).to.equal(startBlock + 2n);
       await nextTxIn(startBlock + 3n);
       await viem.assertions.emit(r.marketplace.write.closeLeaseForHandoffTimeout([leaseId]), m.marketplace, "LeaseClosed");
     });
