@@ -10,7 +10,13 @@
  * - gas.close_batch: ServiceManager.closeBatch with 4 operators (leader draw included);
  * - gas.submit_batch_100_assignments: submitResult of the same 100 assignments (worst case renters), 4 operators
  *   all signing (0 non-signers): seed check, quorum signature check, and the 100 applications;
- * - gas.submit_per_assignment: gas.submit_batch_100_assignments / 100.
+ * - gas.submit_per_assignment: gas.submit_batch_100_assignments / 100;
+ * - gas.mark_lease_ready: the provider's markLeaseReady with a 200-byte sealed access (an envelope of ephemeral key,
+ *   nonce, tag and connection details), the lease's first settlement-slot write;
+ * - gas.extend_lease: the renter's extendLease by 5 h of a ready lease (payment transferFrom included);
+ * - gas.close_lease_by_provider: closeLeaseByProvider of a ready lease one block in (refund, settlement, capacity,
+ *   failure count);
+ * - gas.close_lease_handoff_timeout: the renter's closeLeaseForHandoffTimeout of a lease never marked ready.
  */
 import hre, { network } from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
@@ -36,8 +42,10 @@ async function populate(connection: NetworkConnection, d: Market, distinctRenter
   const gasOf = async (hash: `0x${string}`) => (await publicClient.waitForTransactionReceipt({ hash })).gasUsed;
 
   const versions: bigint[] = [];
+  const providers: Awaited<ReturnType<typeof actor>>[] = [];
   for (let p = 0; p < 10; p++) {
     const { address, wallet } = await actor(1_000 + p);
+    providers.push({ address, wallet });
     await d.stakeToken.write.mint([address, 10n * STAKE]);
     await d.stakeToken.write.approve([d.registry.address, 10n * STAKE], { account: wallet.account });
     await d.registry.write.register([0x0001, STAKE], { account: wallet.account });
@@ -69,7 +77,7 @@ async function populate(connection: NetworkConnection, d: Market, distinctRenter
   }
   const last = renters.get(distinctRenters ? 100 : 0)!;
   const cancelGas = await gasOf(await d.marketplace.write.cancelOrder([101n], { account: last.wallet.account }));
-  return { rows, createOrder: Number(orderGas[1]!), cancelOrder: Number(cancelGas), gasOf, publicClient };
+  return { rows, createOrder: Number(orderGas[1]!), cancelOrder: Number(cancelGas), gasOf, publicClient, renters, providers };
 }
 
 async function assertApplied(d: Market, rows: { orderId: bigint }[]) {
@@ -86,7 +94,21 @@ async function marketScenario(distinctRenters: boolean) {
   const rb = await p.publicClient.getBlockNumber();
   const gas = await p.gasOf(await d.marketplace.write.applyAssignments([1n, rb, p.rows], { account: sm!.account, gas: 16_000_000n }));
   await assertApplied(d, p.rows);
-  return { ...p, perAssignment: Number(gas) / 100 };
+  return { ...p, perAssignment: Number(gas) / 100, lifecycle: distinctRenters ? await leaseLifecycle(connection, d, p) : undefined };
+}
+
+/** Lease i + 1 is renter i's (distinct renters) on provider i % 10's offer. */
+async function leaseLifecycle(connection: NetworkConnection, d: Market, p: Awaited<ReturnType<typeof populate>>) {
+  const provider = (i: number) => ({ account: p.providers[i % 10]!.wallet.account });
+  const renter = (i: number) => ({ account: p.renters.get(i)!.wallet.account });
+  const sealed = `0x${"a5".repeat(200)}` as const;
+  const ready = await p.gasOf(await d.marketplace.write.markLeaseReady([1n, sealed], provider(0)));
+  const extend = await p.gasOf(await d.marketplace.write.extendLease([1n, 5], renter(0)));
+  await d.marketplace.write.markLeaseReady([2n, sealed], provider(1));
+  const providerClose = await p.gasOf(await d.marketplace.write.closeLeaseByProvider([2n], provider(1)));
+  await connection.networkHelpers.mine(Number(await d.marketplace.read.handoffTimeout()) + 1);
+  const timeout = await p.gasOf(await d.marketplace.write.closeLeaseForHandoffTimeout([3n], renter(2)));
+  return { ready: Number(ready), extend: Number(extend), providerClose: Number(providerClose), timeout: Number(timeout) };
 }
 
 async function serviceManagerScenario() {
@@ -114,5 +136,9 @@ export default async function (): Promise<Record<string, number>> {
     "gas.close_batch": avs.closeGas,
     "gas.submit_batch_100_assignments": avs.submitGas,
     "gas.submit_per_assignment": Math.round(avs.submitGas / 100),
+    "gas.mark_lease_ready": worst.lifecycle!.ready,
+    "gas.extend_lease": worst.lifecycle!.extend,
+    "gas.close_lease_by_provider": worst.lifecycle!.providerClose,
+    "gas.close_lease_handoff_timeout": worst.lifecycle!.timeout,
   };
 }

@@ -4583,6 +4583,44 @@ export const marketplaceAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "allowedFrom",
+        "type": "uint64"
+      }
+    ],
+    "name": "MarketplaceHandoffNotTimedOut",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "hoursAdded",
+        "type": "uint32"
+      }
+    ],
+    "name": "MarketplaceInvalidExtension",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "blocks",
+        "type": "uint64"
+      }
+    ],
+    "name": "MarketplaceInvalidHandoffTimeout",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "string",
         "name": "field",
         "type": "string"
@@ -4605,6 +4643,17 @@ export const marketplaceAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "MarketplaceInvalidSealedAccess",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "leaseId",
         "type": "uint64"
@@ -4616,6 +4665,17 @@ export const marketplaceAbi = [
       }
     ],
     "name": "MarketplaceLeaseAlreadyEnded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      }
+    ],
+    "name": "MarketplaceLeaseAlreadyReady",
     "type": "error"
   },
   {
@@ -4643,6 +4703,22 @@ export const marketplaceAbi = [
       }
     ],
     "name": "MarketplaceLeaseNotEnded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "MarketplaceNotLeaseProvider",
     "type": "error"
   },
   {
@@ -4703,6 +4779,38 @@ export const marketplaceAbi = [
     "inputs": [
       {
         "internalType": "uint64",
+        "name": "offerId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint128",
+        "name": "leasePrice",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint128",
+        "name": "currentPrice",
+        "type": "uint128"
+      }
+    ],
+    "name": "MarketplaceOfferPriceChanged",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "offerId",
+        "type": "uint64"
+      }
+    ],
+    "name": "MarketplaceOfferWithdrawn",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
         "name": "orderId",
         "type": "uint64"
       },
@@ -4740,6 +4848,17 @@ export const marketplaceAbi = [
       }
     ],
     "name": "MarketplacePaymentTokenNotAllowed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      }
+    ],
+    "name": "MarketplaceProviderNotActive",
     "type": "error"
   },
   {
@@ -4969,6 +5088,19 @@ export const marketplaceAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "blocks",
+        "type": "uint64"
+      }
+    ],
+    "name": "HandoffTimeoutSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": true,
         "internalType": "uint64",
         "name": "leaseId",
@@ -4994,6 +5126,62 @@ export const marketplaceAbi = [
       }
     ],
     "name": "LeaseClosed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "hoursAdded",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "endsAt",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "paid",
+        "type": "uint256"
+      }
+    ],
+    "name": "LeaseExtended",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "sealedAccess",
+        "type": "bytes"
+      }
+    ],
+    "name": "LeaseReady",
     "type": "event"
   },
   {
@@ -5161,6 +5349,58 @@ export const marketplaceAbi = [
     "type": "event"
   },
   {
+    "inputs": [],
+    "name": "DEFAULT_HANDOFF_TIMEOUT",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_HANDOFF_TIMEOUT",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_SEALED_ACCESS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_HANDOFF_TIMEOUT",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -5243,6 +5483,32 @@ export const marketplaceAbi = [
       }
     ],
     "name": "closeLease",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      }
+    ],
+    "name": "closeLeaseByProvider",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      }
+    ],
+    "name": "closeLeaseForHandoffTimeout",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -5414,6 +5680,24 @@ export const marketplaceAbi = [
     "inputs": [
       {
         "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "hoursAdded",
+        "type": "uint32"
+      }
+    ],
+    "name": "extendLease",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
         "name": "blockNumber",
         "type": "uint64"
       }
@@ -5510,6 +5794,16 @@ export const marketplaceAbi = [
             "internalType": "enum IMarketplace.CloseReason",
             "name": "closeReason",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint64",
+            "name": "startBlock",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "readyAt",
+            "type": "uint64"
           }
         ],
         "internalType": "struct IMarketplace.Lease",
@@ -5723,6 +6017,19 @@ export const marketplaceAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "handoffTimeout",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -5739,6 +6046,24 @@ export const marketplaceAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes",
+        "name": "sealedAccess",
+        "type": "bytes"
+      }
+    ],
+    "name": "markLeaseReady",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -6024,6 +6349,19 @@ export const marketplaceAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "blocks",
+        "type": "uint64"
+      }
+    ],
+    "name": "setHandoffTimeout",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
