@@ -554,18 +554,18 @@ export class OperatorNode {
     }
     // The partial carries the seed proof (leader id and signature): a peer that missed the leader's seed message
     // learns the seed from any partial, so no separate seed re-gossip is needed here.
-    this.publish("partial", batch, () =>
-      this.network!.publishPartial({
-        batch,
-        resultHash: d.assignmentsHash,
-        operatorId: this.operatorId,
-        signature: out.signature,
-        seedSigner: d.seedSigner,
-        seedSignature: d.seedSignature,
-        seed: d.seed,
-      }),
-    );
-    this.publish("result-list", batch, () => this.network!.publishResultList({ batch, resultHash: d.assignmentsHash, assignments: d.assignments }));
+    const partial = {
+      batch,
+      resultHash: d.assignmentsHash,
+      operatorId: this.operatorId,
+      signature: out.signature,
+      seedSigner: d.seedSigner,
+      seedSignature: d.seedSignature,
+      seed: d.seed,
+    };
+    this.publish("partial", batch, () => this.network!.publishPartial(partial));
+    // The list goes with this operator's partial: only registered operators may publish lists (docs/operator.md).
+    this.publish("result-list", batch, () => this.network!.publishResultList({ ...partial, assignments: d.assignments }));
   }
 
   /**

@@ -102,7 +102,7 @@ const MAX_PENDING_INBOUND = 64;
 export interface GossipProcessors<PK> {
   seed?(value: ValidatedSeed<PK>, from: string): void | Promise<void>;
   partial?(value: ValidatedPartial<PK>, from: string): void | Promise<void>;
-  resultList?(value: ValidatedResultList, from: string): void | Promise<void>;
+  resultList?(value: ValidatedResultList<PK>, from: string): void | Promise<void>;
 }
 
 export interface NetworkModules<PK> extends GossipValidationModules<PK> {

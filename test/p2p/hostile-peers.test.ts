@@ -12,9 +12,15 @@ import { encodePartialSignatureMessage } from "../../protocol/p2p/messages.js";
 import type { MatchnetNetwork } from "../../protocol/p2p/network.js";
 import { GossipTopicName } from "../../protocol/p2p/topics.js";
 import { defaultPeerGuardOpts } from "../../protocol/p2p/peerGuard.js";
-import { CHAIN_ID, forgedPartial, pairings, refusals, startBareNode, startVictim, until, type Victim } from "../support/hostile-p2p.js";
+import { assignmentsHash } from "../../protocol/matching/encode.js";
+import type { Metrics } from "../../protocol/metrics/metrics.js";
+import { CHAIN_ID, aliceId, bobSk, forgedPartial, honestPartial, pairings, refusals, startBareNode, startVictim, until, type Victim } from "../support/hostile-p2p.js";
 
 const RESULT: Hex = `0x${"a1".repeat(32)}`;
+
+async function verdict(m: Metrics, topic: string, v: string, code: string): Promise<number> {
+  return (await m.gossipValidation.get()).values.find((x) => x.labels.topic === topic && x.labels.verdict === v && x.labels.code === code)?.value ?? 0;
+}
 
 describe("protocol/p2p under hostile peers (real libp2p, real BLS, real BatchTable)", function () {
   this.timeout(60_000);
@@ -81,6 +87,31 @@ describe("protocol/p2p under hostile peers (real libp2p, real BLS, real BatchTab
     });
   });
 
+  describe("given a peer publishing made-up result lists with a correct hash", () => {
+    it("→ a relay should reject each one (not the publisher's signature), forward none, and still carry the operator's own list", async () => {
+      const receiverLists: string[] = [];
+      const relay = await victim();
+      const receiver = await victim({ bootstrap: relay.net.multiaddrs() }, { resultList: (v) => void receiverLists.push(v.message.operatorId) });
+      const attacker = await victim({ bootstrap: relay.net.multiaddrs() });
+      const honest = await victim({ bootstrap: relay.net.multiaddrs() });
+      await until(() => relay.net.subscribers(GossipTopicName.ResultList).length === 3, "three peers subscribed at the relay");
+      const madeUp = (i: number) => [{ orderId: BigInt(i + 1), offerVersionId: 7n, gpuCount: 8, pricePerGpuHour: 1n }];
+      for (let i = 0; i < 3; i++) {
+        const assignments = madeUp(i);
+        // Claims alice as its publisher, hashes right, but only bob's key signed it.
+        const forged = { ...honestPartial(relay.table, assignmentsHash(assignments), bobSk, aliceId), assignments };
+        await attacker.net.publishResultList(forged);
+      }
+      await until(async () => (await verdict(relay.metrics, "result-list", "reject", "InvalidSignature")) === 3, "three rejects at the relay");
+      const real = [{ orderId: 4n, offerVersionId: 9n, gpuCount: 2, pricePerGpuHour: 1_500_000n }];
+      await honest.net.publishResultList({ ...honestPartial(relay.table, assignmentsHash(real)), assignments: real });
+      await until(() => receiverLists.length === 1, "the operator's list at the receiver");
+      expect(receiverLists).to.deep.equal([aliceId]);
+      expect(await verdict(receiver.metrics, "result-list", "reject", "InvalidSignature")).to.equal(0);
+      expect(await verdict(relay.metrics, "result-list", "accept", "ok")).to.equal(1);
+    });
+  });
+
   describe("given a batch-sync responder answering with 2 048 believable fake partials", () => {
     it("→ it should stop at the first reject (one pairing), ban the responder and not ask it again", async () => {
       const requester = await victim();
@@ -111,7 +142,7 @@ describe("protocol/p2p under hostile peers (real libp2p, real BLS, real BatchTab
 
   describe("given one batch asked for many times at once (a node catching up on blocks)", () => {
     it("→ it should run one round, skip rounds within syncMinIntervalMs, and run again once it passed", async () => {
-      const requester = await victim({ syncMinIntervalMs: 300 });
+      const requester = await victim({ syncMinIntervalMs: 1_500 });
       const peer = await startBareNode();
       bare.push(peer);
       let served = 0;
@@ -125,10 +156,9 @@ describe("protocol/p2p under hostile peers (real libp2p, real BLS, real BatchTab
       const rounds = await Promise.all(Array.from({ length: 20 }, () => requester.net.requestBatch(1n)));
       expect(new Set(rounds).size).to.equal(1);
       expect(served).to.equal(1);
-      await new Promise((r) => setTimeout(r, 250));
       expect(await requester.net.requestBatch(1n)).to.deep.include({ asked: 0 });
       expect(await refusals(requester.metrics, "sync_round_skipped")).to.equal(1);
-      await new Promise((r) => setTimeout(r, 60));
+      await new Promise((r) => setTimeout(r, 1_500));
       expect(await requester.net.requestBatch(1n)).to.deep.include({ asked: 1, answered: 1 });
       expect(served).to.equal(2);
     });
