@@ -14,7 +14,7 @@ import { GossipTopicName } from "../../protocol/p2p/topics.js";
 import { defaultPeerGuardOpts } from "../../protocol/p2p/peerGuard.js";
 import { assignmentsHash } from "../../protocol/matching/encode.js";
 import type { Metrics } from "../../protocol/metrics/metrics.js";
-import { CHAIN_ID, aliceId, bobSk, forgedPartial, honestPartial, pairings, refusals, startBareNode, startVictim, until, type Victim } from "../support/hostile-p2p.js";
+import { CHAIN_ID, aliceId, bobId, bobSk, forgedPartial, honestPartial, pairings, refusals, startBareNode, startVictim, until, type Victim } from "../support/hostile-p2p.js";
 
 const RESULT: Hex = `0x${"a1".repeat(32)}`;
 
@@ -109,6 +109,27 @@ describe("protocol/p2p under hostile peers (real libp2p, real BLS, real BatchTab
       expect(receiverLists).to.deep.equal([aliceId]);
       expect(await verdict(receiver.metrics, "result-list", "reject", "InvalidSignature")).to.equal(0);
       expect(await verdict(relay.metrics, "result-list", "accept", "ok")).to.equal(1);
+    });
+  });
+
+  describe("given a double signature gossiped after the batch is final", () => {
+    it("→ it should check the conflicting partial in full and hand it on as late equivocation evidence, and still ignore other partials of the batch unchecked", async () => {
+      const seen: { operatorId: Hex; equivocates?: Hex; late?: boolean }[] = [];
+      const target = await victim({}, { partial: (v) => void seen.push({ operatorId: v.message.operatorId, equivocates: v.equivocates?.resultHash, late: v.late }) });
+      const sender = await victim({ bootstrap: target.net.multiaddrs() });
+      await until(() => sender.net.subscribers(GossipTopicName.Partial).length === 1, "sender sees the target subscribed");
+      const RESULT_B: Hex = `0x${"b2".repeat(32)}`;
+      await sender.net.publishPartial(honestPartial(target.table, RESULT));
+      await until(() => seen.length === 1, "alice's partial while the batch is open");
+      target.table.markFinal(1n);
+      const checked = await pairings(target.metrics, "partial");
+      await sender.net.publishPartial(honestPartial(target.table, RESULT, bobSk, bobId));
+      await until(async () => (await verdict(target.metrics, "partial", "ignore", "BatchFinal")) === 1, "bob's first partial ignored: the batch is over");
+      expect(await pairings(target.metrics, "partial")).to.equal(checked);
+      await sender.net.publishPartial(honestPartial(target.table, RESULT_B));
+      await until(() => seen.length === 2, "alice's second partial as evidence");
+      expect(seen[1]).to.deep.equal({ operatorId: aliceId, equivocates: RESULT, late: true });
+      expect(await pairings(target.metrics, "partial")).to.equal(checked + 1);
     });
   });
 
