@@ -49,6 +49,8 @@ export interface AggregatorNodeOpts {
     privateKey?: PrivateKey;
     /** How long the gossip validator holds a message for a batch whose close it has not seen (config earlyPartialHoldMs). */
     unknownBatchWaitMs: number;
+    /** Addresses with reserved connection slots (config allow); the bootstrap peers' are added. */
+    allow?: string[];
   };
 }
 
@@ -304,6 +306,7 @@ export class AggregatorNode {
         chainId: this.opts.chainId,
         listen: net.listen,
         bootstrap,
+        allow: net.allow ?? [],
         ...(net.privateKey !== undefined ? { privateKey: net.privateKey } : {}),
         validation: { ...defaultGossipValidationOpts, unknownBatchWaitMs: net.unknownBatchWaitMs },
       },

@@ -49,7 +49,7 @@ export interface OperatorNodeOpts {
   api: { host: string; port: number } | null;
   metrics: { host: string; port: number } | null;
   /** Overrides of the network defaults (tests shorten the publish timeout). */
-  network?: Partial<Pick<NetworkOpts, "publishTimeoutMs" | "redialIntervalMs">>;
+  network?: Partial<Pick<NetworkOpts, "publishTimeoutMs" | "redialIntervalMs" | "allow">>;
   nodeVersion: string;
   /**
    * Crash-test hook: the process kills itself with SIGKILL right after it stores a fresh signature for this batch or

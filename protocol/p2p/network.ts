@@ -165,7 +165,10 @@ export class MatchnetNetwork<PK = unknown> {
   static async start<PK>(opts: NetworkOpts, modules: NetworkModules<PK>): Promise<MatchnetNetwork<PK>> {
     const allowedIps = [...new Set([...opts.allow, ...opts.bootstrap].map(ipOf).filter((ip) => ip !== undefined))];
     let hangUp: (peer: string) => void = () => {};
-    const guard = new PeerGuard(opts.guard, { metrics: modules.metrics, onBan: (peer) => hangUp(peer) }, allowedIps);
+    // Bootstrap grows while the node runs (operators registering later): its IPs are allowed as they join. libp2p's
+    // own allow list (global limits) is fixed at start; the guard's per-IP limits follow the list as it is now.
+    const allowed = (ip: string) => allowedIps.includes(ip) || opts.bootstrap.some((a) => ipOf(a) === ip);
+    const guard = new PeerGuard(opts.guard, { metrics: modules.metrics, onBan: (peer) => hangUp(peer), allowed });
     /** Per inbound connection in its handshake, the release of its per-IP slot. */
     const pending = new WeakMap<MultiaddrConnection, () => void>();
     const libp2p = await createLibp2p<Services>({

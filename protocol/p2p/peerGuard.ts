@@ -76,15 +76,12 @@ export class PeerGuard {
   /** IP → times (ms) at which identities from it were banned, within banMs. */
   private readonly ipBans = new Map<string, number[]>();
   private readonly pendingByIp = new Map<string, number>();
-  private readonly allowedIps: Set<string>;
 
+  /** `allowed`: whether an IP is on the allow list (asked each time: the list grows as operators register). */
   constructor(
     readonly opts: PeerGuardOpts,
-    private readonly modules: { metrics: Metrics | null; now?: () => number; onBan?: (peer: string) => void },
-    allowedIps: Iterable<string> = [],
-  ) {
-    this.allowedIps = new Set(allowedIps);
-  }
+    private readonly modules: { metrics: Metrics | null; now?: () => number; onBan?: (peer: string) => void; allowed?: (ip: string) => boolean },
+  ) {}
 
   private now(): number {
     return (this.modules.now ?? Date.now)();
@@ -95,11 +92,7 @@ export class PeerGuard {
   }
 
   isAllowedIp(ip: string): boolean {
-    return this.allowedIps.has(ip);
-  }
-
-  allowIp(ip: string): void {
-    this.allowedIps.add(ip);
+    return this.modules.allowed?.(ip) ?? false;
   }
 
   isBanned(peer: string): boolean {
@@ -112,7 +105,7 @@ export class PeerGuard {
   }
 
   isIpBanned(ip: string): boolean {
-    if (this.allowedIps.has(ip)) return false;
+    if (this.isAllowedIp(ip)) return false;
     const until = this.bannedIps.get(ip);
     if (until === undefined) return false;
     if (until > this.now()) return true;
@@ -159,7 +152,7 @@ export class PeerGuard {
     const now = this.now();
     this.bannedPeers.set(peer, now + this.opts.banMs);
     this.refused("ban");
-    if (ip !== undefined && !this.allowedIps.has(ip)) {
+    if (ip !== undefined && !this.isAllowedIp(ip)) {
       const recent = (this.ipBans.get(ip) ?? []).filter((t) => t > now - this.opts.banMs);
       recent.push(now);
       this.ipBans.set(ip, recent);
@@ -184,7 +177,7 @@ export class PeerGuard {
    * handshakes in flight. `done` must be called when the handshake ends, either way.
    */
   admitInbound(ip: string): { admitted: true; done: () => void } | { admitted: false } {
-    if (this.allowedIps.has(ip)) return { admitted: true, done: () => {} };
+    if (this.isAllowedIp(ip)) return { admitted: true, done: () => {} };
     if (this.isIpBanned(ip)) {
       this.refused("conn_ip_banned");
       return { admitted: false };
