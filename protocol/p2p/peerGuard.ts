@@ -45,9 +45,9 @@ export const defaultPeerGuardOpts: PeerGuardOpts = {
   maxValidationsPerPeer: 4,
   // An honest mesh peer relays a batch's partials and lists at once: 2 × 256 operators fit.
   maxQueuedPerPeer: 512,
-  // A noise handshake completes in milliseconds on a LAN; a handful in flight per address covers a restart of
-  // several nodes behind one NAT.
-  maxPendingPerIp: 4,
+  // A noise handshake completes in milliseconds on a LAN; eight in flight per address cover a restart of several
+  // nodes behind one NAT (or a devnet host whose address is not on the allow list), and leave 56 of the 64 slots.
+  maxPendingPerIp: 8,
   bansBeforeIpBan: 2,
 };
 

@@ -57,7 +57,7 @@ describe("protocol/p2p PeerGuard", () => {
 
   describe("given maxPendingPerIp = 4", () => {
     it("→ it should admit 4 handshakes from one IP, refuse the 5th, admit again once one ends, and not limit an allow-listed IP", async () => {
-      const { g, metrics } = guard({}, ["10.0.0.9"]);
+      const { g, metrics } = guard({ maxPendingPerIp: 4 }, ["10.0.0.9"]);
       const admitted = Array.from({ length: 4 }, () => g.admitInbound("10.0.0.1"));
       expect(admitted.every((a) => a.admitted)).to.equal(true);
       expect(g.admitInbound("10.0.0.1").admitted).to.equal(false);
