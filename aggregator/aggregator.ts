@@ -6,6 +6,7 @@
  */
 import { BatchStatus } from "../protocol/chain/batches.js";
 import { AggregatorError, AggregatorErrorCode } from "./errors.js";
+import type { Hex } from "../protocol/bls/index.js";
 import type { G2KeySummer } from "./keySum.js";
 import {
   AggregationPool,
@@ -14,14 +15,18 @@ import {
   type AggregationPoolOpts,
   type ReadyResult,
 } from "./pool.js";
-import { candidateDigest, seedMatchesProof, type ResultCandidate, type ResultContext, type ResultSource } from "./result.js";
+import { assignmentsHash, candidateDigest, seedMatchesProof, type ResultCandidate, type ResultContext, type ResultSource } from "./result.js";
 import { buildSubmission, checkSubmission, type ResultSubmission } from "./submission.js";
 import { revertErrorName } from "../protocol/chain/revert.js";
 import { isBatchOverError, type SubmitOutcome, type Submitter } from "./submitter.js";
 import type { PartialSignature } from "./types.js";
 
 export interface AggregatorOpts extends AggregationPoolOpts, ResultContext {
-  /** Gossiped assignment lists kept per batch; a batch has one honest result, more only when the quorum splits. Default 4. */
+  /**
+   * Lists without a publisher kept per batch; a batch has one honest result, more only when the quorum splits.
+   * Default 4. Lists with a publisher (a registered operator whose signature on the list was checked) are kept one
+   * per publisher, outside this bound: the operator set bounds them.
+   */
   maxListsPerBatch?: number;
 }
 
@@ -43,8 +48,11 @@ export class Aggregator {
   readonly #m: AggregatorModules;
   readonly #maxLists: number;
   readonly #maxAhead: bigint;
-  /** Gossiped candidates per batch, checked against a signed digest only when one is ready. */
-  readonly #lists = new Map<bigint, ResultCandidate[]>();
+  /**
+   * Gossiped candidates per batch, checked against a signed digest only when one is ready: by publisher
+   * (operator id) or, without one, by digest under `anon:`.
+   */
+  readonly #lists = new Map<bigint, Map<string, ResultCandidate>>();
   /** The result source's candidate per batch, asked once and kept. */
   readonly #own = new Map<bigint, ResultCandidate>();
   readonly #inflight = new Set<bigint>();
@@ -64,9 +72,10 @@ export class Aggregator {
 
   /**
    * A gossiped assignment list. Stored (bounded) and used only if it hashes to a digest a quorum signed; a seed
-   * that its proof does not produce is refused at once.
+   * that its proof does not produce is refused at once. `publisher`: the operator whose signature on the list the
+   * caller checked (one list kept per publisher); without one the list shares `maxListsPerBatch` slots.
    */
-  addAssignmentList(batch: bigint, candidate: ResultCandidate): AddListVerdict {
+  addAssignmentList(batch: bigint, candidate: ResultCandidate, publisher?: Hex): AddListVerdict {
     if (this.#outcomes.has(batch)) return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
     const info = this.#m.batches.get(batch);
     if (info !== null && info.status !== BatchStatus.Open) return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
@@ -74,9 +83,17 @@ export class Aggregator {
     if (info === null && batch > this.#m.batches.latestClosed() + this.#maxAhead) return { status: "ignored", code: AggregatorErrorCode.BatchTooFarAhead };
     if (!seedMatchesProof(candidate)) return { status: "ignored", code: AggregatorErrorCode.SeedMismatch };
     let lists = this.#lists.get(batch);
-    if (lists === undefined) this.#lists.set(batch, (lists = []));
-    if (lists.length >= this.#maxLists) return { status: "ignored", code: AggregatorErrorCode.TooManyPending };
-    lists.push(candidate);
+    if (lists === undefined) this.#lists.set(batch, (lists = new Map()));
+    if (publisher !== undefined) {
+      const key = publisher.toLowerCase();
+      if (lists.has(key)) return { status: "ignored", code: AggregatorErrorCode.TooManyPending };
+      lists.set(key, candidate);
+      return { status: "stored" };
+    }
+    const key = `anon:${assignmentsHash(candidate.assignments)}:${candidate.seed}`;
+    if (lists.has(key)) return { status: "stored" };
+    if ([...lists.keys()].filter((k) => k.startsWith("anon:")).length >= this.#maxLists) return { status: "ignored", code: AggregatorErrorCode.TooManyPending };
+    lists.set(key, candidate);
     return { status: "stored" };
   }
 
@@ -120,7 +137,7 @@ export class Aggregator {
   async #candidateFor(ready: ReadyResult): Promise<ResultCandidate | null> {
     const signed = ready.resultHash.toLowerCase();
     const matches = (c: ResultCandidate) => candidateDigest(this.#ctx, ready.batch, c).toLowerCase() === signed;
-    for (const c of this.#lists.get(ready.batch.batch) ?? []) if (matches(c)) return c;
+    for (const c of this.#lists.get(ready.batch.batch)?.values() ?? []) if (matches(c)) return c;
     let own = this.#own.get(ready.batch.batch);
     if (own === undefined) {
       try {

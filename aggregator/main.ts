@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<void> {
       addresses,
       quorumWaitBlocks: config.aggregation.quorumWaitBlocks,
       pollIntervalMs: CHAIN_POLL_MS,
-      network: { listen: [config.listen], bootstrap: config.bootstrap, privateKey, unknownBatchWaitMs: config.aggregation.earlyPartialHoldMs },
+      network: { listen: [config.listen], bootstrap: config.bootstrap, allow: config.allow ?? [], privateKey, unknownBatchWaitMs: config.aggregation.earlyPartialHoldMs },
     },
     {
       publicClient,

@@ -49,6 +49,8 @@ export interface AggregatorNodeOpts {
     privateKey?: PrivateKey;
     /** How long the gossip validator holds a message for a batch whose close it has not seen (config earlyPartialHoldMs). */
     unknownBatchWaitMs: number;
+    /** Addresses with reserved connection slots (config allow); the bootstrap peers' are added. */
+    allow?: string[];
   };
 }
 
@@ -213,11 +215,21 @@ export class AggregatorNode {
   }
 
   /**
-   * An assignment list for the batch (gossiped, already checked against the hash it claims). It becomes a candidate
-   * under each verified seed of the batch, now or when a seed arrives; the aggregator uses it only if it hashes
-   * to a digest a quorum signed.
+   * An assignment list for the batch (already checked against the hash it claims); the aggregator uses it only if
+   * it hashes to a digest a quorum signed. A gossiped list names its publisher — a registered operator whose
+   * signature on it the validator checked — and the seed it used: it is kept under that seed, one per publisher, so
+   * no number of other lists can crowd it out. Without a publisher (a list from elsewhere) it becomes a candidate
+   * under each verified seed of the batch, now or when a seed arrives, at most 4 such lists per batch.
    */
-  addResultList(batch: bigint, assignments: Assignment[]): void {
+  addResultList(batch: bigint, assignments: Assignment[], publisher?: { operatorId: Hex; seedRank: number; seedSignature: G1Point }): void {
+    if (publisher !== undefined) {
+      const signer = this.batchTable.get(batch)?.leaderOrder[publisher.seedRank];
+      if (signer === undefined) return;
+      const seed: VerifiedSeed = { seed: seedFromSignature(publisher.seedSignature), signature: publisher.seedSignature, rank: publisher.seedRank, signer };
+      this.aggregator.addAssignmentList(batch, candidate(seed, assignments), publisher.operatorId);
+      this.#schedulePoll();
+      return;
+    }
     let lists = this.#lists.get(batch);
     if (lists === undefined) this.#lists.set(batch, (lists = []));
     if (lists.length >= 4) return; // a batch has one honest list; more only under a split quorum
@@ -294,6 +306,7 @@ export class AggregatorNode {
         chainId: this.opts.chainId,
         listen: net.listen,
         bootstrap,
+        allow: net.allow ?? [],
         ...(net.privateKey !== undefined ? { privateKey: net.privateKey } : {}),
         validation: { ...defaultGossipValidationOpts, unknownBatchWaitMs: net.unknownBatchWaitMs },
       },
@@ -317,7 +330,14 @@ export class AggregatorNode {
               signature: { X: v.message.signature.X, Y: v.message.signature.Y },
             });
           },
-          resultList: (v) => this.addResultList(v.message.batch, v.message.assignments),
+          resultList: (v) => {
+            const m = v.message;
+            const seedSignature = { X: m.seedSignature.X, Y: m.seedSignature.Y };
+            this.#acceptSeed(m.batch, v.seedRank, seedSignature);
+            // The list carries its publisher's verified partial: it counts like one gossiped on its own.
+            this.addPartial({ batch: m.batch, resultHash: v.messageHash, operatorId: toOperatorId(m.operatorId), signature: { X: m.signature.X, Y: m.signature.Y } });
+            this.addResultList(m.batch, m.assignments, { operatorId: toOperatorId(m.operatorId), seedRank: v.seedRank, seedSignature });
+          },
         },
       },
     );

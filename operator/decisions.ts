@@ -5,7 +5,7 @@
  * and list a partial names.
  *
  * Key = batch (uint64 BE). Value = version(1) ‖ seed(32) ‖ seedRank(4) ‖ seed signer(32) ‖ seed signature(64) ‖
- * result-list wire message (the gossip encoding of {batch, assignmentsHash, assignments}, protocol/p2p/messages.ts).
+ * assignment list (protocol/p2p/messages.ts's encoding of {batch, assignmentsHash, assignments}).
  * The seed's signature is kept so that the node can gossip it again with its partial: a peer that joined after the
  * leader's seed went round could otherwise never check the partial (it names a seed that peer has not verified).
  */
@@ -15,7 +15,7 @@ import type { KvController } from "../protocol/db/controller.js";
 import { bytesToHex, concatBytes, hexToFixedBytes, readUint64BE, uint64BE } from "../protocol/db/keys.js";
 import { Repository } from "../protocol/db/repository.js";
 import type { Assignment } from "../protocol/market/types.js";
-import { decodeResultListMessage, encodeResultListMessage } from "../protocol/p2p/messages.js";
+import { decodeAssignmentList, encodeAssignmentList } from "../protocol/p2p/messages.js";
 import { G1_BYTES, decodeG1, encodeG1, type G1Like } from "../protocol/p2p/points.js";
 
 export interface Decision {
@@ -49,7 +49,7 @@ export class DecisionRepository extends Repository<bigint, Decision> {
   protected encodeValue(d: Decision): Uint8Array {
     const rank = new Uint8Array(4);
     new DataView(rank.buffer).setUint32(0, d.seedRank, false);
-    const list = encodeResultListMessage({ batch: d.batch, resultHash: d.assignmentsHash, assignments: d.assignments });
+    const list = encodeAssignmentList({ batch: d.batch, resultHash: d.assignmentsHash, assignments: d.assignments });
     return concatBytes(Uint8Array.of(VALUE_VERSION), hexToFixedBytes(d.seed, 32), rank, hexToFixedBytes(d.seedSigner, 32), encodeG1(d.seedSignature), list);
   }
 
@@ -59,7 +59,7 @@ export class DecisionRepository extends Repository<bigint, Decision> {
       throw new Error(`operator decision record corrupt: ${bytes.length} bytes, version ${bytes[0]}`);
     }
     const seedRank = new DataView(bytes.buffer, bytes.byteOffset + 33, 4).getUint32(0, false);
-    const list = decodeResultListMessage(bytes.subarray(HEADER_BYTES));
+    const list = decodeAssignmentList(bytes.subarray(HEADER_BYTES));
     return {
       batch: list.batch,
       seed: bytesToHex(bytes.subarray(1, 33)),

@@ -1,13 +1,19 @@
 /**
  * Submits equivocation proofs: two valid partial signatures of one operator on different result messages of one
- * batch (docs/protocol.md §5), as seen in gossip (protocol/p2p flags the second one). simulate → write → wait,
- * as every transaction of the project; a revert is classified by its decoded custom-error name, never by text.
+ * batch (docs/protocol.md §5), as seen in gossip (protocol/p2p flags the second one, also after the batch is final:
+ * the contract slashes within the slashing window). simulate → write → wait, as every transaction of the project; a
+ * revert is classified by its decoded custom-error name, never by text.
+ *
+ * The proof goes commit-then-reveal (docs/contracts-avs.md, "EquivocationSlasher"): `commitEquivocation` of
+ * keccak256(reporter, operatorId, batch, both signed messages) in one block, `slashEquivocation` in a later one. A
+ * proof revealed without an earlier commitment still slashes, but its bounty is withheld — which is what a copier
+ * of our reveal gets. A commitment already on-chain (our earlier attempt) is reused.
  *
  * An equivocation counts as handled only once its proof landed, someone else's did, or there is no account to send
  * one: a proof that failed (an RPC error, a revert nobody expected) is tried again by `retryFailed`, which the node
  * calls on each new block, up to MAX_ATTEMPTS times.
  */
-import { BaseError, type Account, type Hex, type PublicClient, type WalletClient } from "viem";
+import { BaseError, toHex, type Account, type Hex, type PublicClient, type WalletClient } from "viem";
 import { serviceManagerAbi } from "../protocol/chain/abi.js";
 import { revertErrorName } from "../protocol/chain/revert.js";
 import type { Logger } from "../protocol/log/logger.js";
@@ -99,6 +105,12 @@ export class EquivocationReporter {
       return { kind: "noAccount" };
     }
     const signed = (m: PartialSignatureMessage) => ({ seed: m.seed, assignmentsHash: m.resultHash, sigma: { X: m.signature.X, Y: m.signature.Y } });
+    let committedAt: bigint;
+    try {
+      committedAt = await this.commit(e, account, wallet);
+    } catch (err) {
+      return this.failedAttempt(attempts, evidence, err);
+    }
     const call = {
       address: this.opts.serviceManager,
       abi: serviceManagerAbi,
@@ -118,9 +130,51 @@ export class EquivocationReporter {
         throw new Error(`slashEquivocation transaction ${txHash} reverted`);
       }
       metrics.equivocationProofs.inc({ outcome: "submitted" });
-      logger.info({ event: "equivocation_proof_submitted", ...evidence, txHash, gasUsed: receipt.gasUsed }, "equivocation proof submitted");
+      logger.info({ event: "equivocation_proof_submitted", ...evidence, txHash, gasUsed: receipt.gasUsed, committedAt }, "equivocation proof submitted");
       return { kind: "submitted", txHash, gasUsed: receipt.gasUsed };
     } catch (err) {
+      return this.failedAttempt(attempts, evidence, err);
+    }
+  }
+
+  /**
+   * Our commitment to this proof, sent unless it is on-chain already; resolves with its block (0 when the operator
+   * was slashed for this batch already). The reveal that follows waits for this receipt, so it lands in a later
+   * block, as the contract requires for the bounty.
+   */
+  private async commit(e: Evidence, account: Account, wallet: WalletClient): Promise<bigint> {
+    const { client } = this.modules;
+    const sm = this.opts.serviceManager;
+    const signedMessage = async (m: PartialSignatureMessage) => ({
+      msgHash: await client.readContract({ address: sm, abi: serviceManagerAbi, functionName: "resultMessageHash", args: [e.batch, m.seed, m.resultHash] }),
+      sigma: { X: m.signature.X, Y: m.signature.Y },
+    });
+    const [a, b] = await Promise.all([signedMessage(e.first), signedMessage(e.second)]);
+    const dutyKey = toHex(e.batch, { size: 32 });
+    // Slashed already (by another reporter): a commitment now could earn nothing. The reveal reports it by name.
+    if (await client.readContract({ address: sm, abi: serviceManagerAbi, functionName: "equivocationSlashed", args: [e.operatorId, dutyKey] })) return 0n;
+    const commitment = await client.readContract({ address: sm, abi: serviceManagerAbi, functionName: "equivocationCommitment", args: [account.address, e.operatorId, dutyKey, a, b] });
+    const existing = await client.readContract({ address: sm, abi: serviceManagerAbi, functionName: "commitmentBlock", args: [commitment] });
+    if (existing !== 0n) return existing;
+    const call = { address: sm, abi: serviceManagerAbi, functionName: "commitEquivocation", args: [commitment], account } as const;
+    try {
+      const { request } = await client.simulateContract(call);
+      const txHash = await wallet.writeContract({ ...request, abi: serviceManagerAbi });
+      const receipt = await client.waitForTransactionReceipt({ hash: txHash });
+      if (receipt.status !== "success") throw new Error(`commitEquivocation transaction ${txHash} reverted`);
+      return receipt.blockNumber;
+    } catch (err) {
+      // The same commitment landed meanwhile (a retry of ours from the same account): reveal against it.
+      if (revertErrorName(err) === "EquivocationSlasherAlreadyCommitted") {
+        return client.readContract({ address: sm, abi: serviceManagerAbi, functionName: "commitmentBlock", args: [commitment] });
+      }
+      throw err;
+    }
+  }
+
+  private failedAttempt(attempts: number, evidence: Record<string, unknown>, err: unknown): EquivocationOutcome {
+    const { logger, metrics } = this.modules;
+    {
       const name = revertErrorName(err);
       if (name !== null && ALREADY_DONE.has(name)) {
         metrics.equivocationProofs.inc({ outcome: "already_slashed" });

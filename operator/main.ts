@@ -102,6 +102,7 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
         addresses,
         listen: [config.listen],
         bootstrap: config.bootstrap,
+        ...(config.allow !== undefined ? { network: { allow: config.allow } } : {}),
         pollIntervalMs: POLL_INTERVAL_MS,
         api: config.api,
         metrics: config.metrics,

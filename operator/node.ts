@@ -49,7 +49,7 @@ export interface OperatorNodeOpts {
   api: { host: string; port: number } | null;
   metrics: { host: string; port: number } | null;
   /** Overrides of the network defaults (tests shorten the publish timeout). */
-  network?: Partial<Pick<NetworkOpts, "publishTimeoutMs" | "redialIntervalMs">>;
+  network?: Partial<Pick<NetworkOpts, "publishTimeoutMs" | "redialIntervalMs" | "allow">>;
   nodeVersion: string;
   /**
    * Crash-test hook: the process kills itself with SIGKILL right after it stores a fresh signature for this batch or
@@ -554,18 +554,18 @@ export class OperatorNode {
     }
     // The partial carries the seed proof (leader id and signature): a peer that missed the leader's seed message
     // learns the seed from any partial, so no separate seed re-gossip is needed here.
-    this.publish("partial", batch, () =>
-      this.network!.publishPartial({
-        batch,
-        resultHash: d.assignmentsHash,
-        operatorId: this.operatorId,
-        signature: out.signature,
-        seedSigner: d.seedSigner,
-        seedSignature: d.seedSignature,
-        seed: d.seed,
-      }),
-    );
-    this.publish("result-list", batch, () => this.network!.publishResultList({ batch, resultHash: d.assignmentsHash, assignments: d.assignments }));
+    const partial = {
+      batch,
+      resultHash: d.assignmentsHash,
+      operatorId: this.operatorId,
+      signature: out.signature,
+      seedSigner: d.seedSigner,
+      seedSignature: d.seedSignature,
+      seed: d.seed,
+    };
+    this.publish("partial", batch, () => this.network!.publishPartial(partial));
+    // The list goes with this operator's partial: only registered operators may publish lists (docs/operator.md).
+    this.publish("result-list", batch, () => this.network!.publishResultList({ ...partial, assignments: d.assignments }));
   }
 
   /**

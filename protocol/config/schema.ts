@@ -29,6 +29,10 @@ const listen = z.string({ error: "must be a multiaddr string" }).regex(LISTEN_MU
   error: "must be a TCP multiaddr like /ip4/0.0.0.0/tcp/9000",
 });
 
+const allowEntry = z.string({ error: "must be a multiaddr string" }).regex(/^\/(ip4|ip6)\/[^/]+(\/.*)?$/, {
+  error: "must start with /ip4/<addr> or /ip6/<addr>, like /ip4/10.0.0.7",
+});
+
 const bootstrapPeer = z.string({ error: "must be a multiaddr string" }).regex(PEER_MULTIADDR, {
   error: "must be a peer multiaddr ending in /p2p/<peer id>, like /ip4/10.0.0.2/tcp/9000/p2p/12D3KooW…",
 });
@@ -41,6 +45,11 @@ const shared = {
   dataDir: path,
   listen,
   bootstrap: z.array(bootstrapPeer, { error: "must be a list of peer multiaddrs" }).default([]),
+  /**
+   * Addresses given reserved connection slots and exempt from per-IP limits (docs/operator.md, "Hostile peers"):
+   * for an operator, the aggregators it expects; bootstrap peers and registered operators are added by the node.
+   */
+  allow: z.array(allowEntry, { error: "must be a list of /ip4/<addr> or /ip6/<addr> multiaddrs" }).optional(),
   metrics: endpoint,
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
 };

@@ -74,6 +74,12 @@ export function createMetrics(opts: MetricsOpts = {}) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     }),
+    p2pRefusals: new Counter({
+      name: "matchnet_p2p_refusals_total",
+      help: "What the node refused a peer, a connection or a batch-sync answer, by reason (protocol/p2p/peerGuard.ts)",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
     peers: new Gauge({
       name: "matchnet_peers",
       help: "Connected libp2p peers",

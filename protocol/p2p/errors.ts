@@ -44,6 +44,10 @@ export enum GossipErrorCode {
   InvalidSignature = "InvalidSignature",
   /** The assignment list does not hash to the result hash it claims. */
   ResultHashMismatch = "ResultHashMismatch",
+  /** The propagating peer is banned (too many rejects): its messages are dropped without any check. */
+  PeerBanned = "PeerBanned",
+  /** The propagating peer has more messages waiting for validation than its budget (protocol/p2p/peerGuard.ts). */
+  PeerBusy = "PeerBusy",
   /** The validator itself failed (a bug or a failing dependency): ignored, never blamed on the sender. */
   ValidatorFailed = "ValidatorFailed",
 }

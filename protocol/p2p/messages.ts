@@ -6,8 +6,11 @@
  *   seed         version(1) ‖ batch(8) ‖ signer operatorId(32) ‖ signature G1(64)                    = 105 bytes
  *   partial      version(1) ‖ batch(8) ‖ resultHash(32) ‖ operatorId(32) ‖ signature G1(64) ‖
  *                seed signer operatorId(32) ‖ seed signature G1(64)                                  = 233 bytes
- *   result-list  version(1) ‖ batch(8) ‖ resultHash(32) ‖ count(4) ‖ count × assignment(36)
+ *   result-list  partial(233) ‖ count(4) ‖ count × assignment(36)
+ *                the publisher's own partial on the list's result hash, then the list
  *                assignment = orderId(8) ‖ offerVersionId(8) ‖ gpuCount(4) ‖ pricePerGpuHour(16)
+ *   assignment list (the body alone, as the operator stores its decision; no topic carries it)
+ *                version(1) ‖ batch(8) ‖ resultHash(32) ‖ count(4) ‖ count × assignment(36)
  *
  * G1 points use the EVM encoding (x ‖ y), so signatures go on-chain unchanged.
  */
@@ -50,23 +53,33 @@ export interface PartialSignatureMessage {
   seed: Hex;
 }
 
-/** A batch's assignment list; authenticated by its hash, which operators signed (see the result-list validator). */
-export interface ResultListMessage {
+/** A batch's assignment list with the hash it was matched to. */
+export interface AssignmentListMessage {
   batch: bigint;
   resultHash: Hex;
   assignments: Assignment[];
 }
 
+/**
+ * A batch's assignment list as gossiped: sent with its publisher's own partial signature on the list's result
+ * hash, so that only an operator registered at R_b can publish one, one list per operator and batch (the result-list
+ * validator), and every list an aggregator holds is backed by at least one signature (docs/operator.md).
+ */
+export type ResultListMessage = PartialSignatureMessage & { assignments: Assignment[] };
+
 export const SEED_MESSAGE_BYTES = 1 + 8 + 32 + G1_BYTES;
 export const PARTIAL_MESSAGE_BYTES = 1 + 8 + 32 + 32 + G1_BYTES + 32 + G1_BYTES;
-const RESULT_LIST_HEADER_BYTES = 1 + 8 + 32 + 4;
+const ASSIGNMENT_LIST_HEADER_BYTES = 1 + 8 + 32 + 4;
+/** The part of an assignment list's header a result-list message does not repeat (its partial has them). */
+const LIST_PREFIX_BYTES = 1 + 8 + 32;
 const ASSIGNMENT_BYTES = 8 + 8 + 4 + 16;
 /**
  * Upper bound on assignments per batch that the network carries: each order is matched at most once per batch,
  * and the service manager applies a batch's assignments in one transaction, which gas bounds far below this.
  */
 export const MAX_ASSIGNMENTS = 4096;
-export const MAX_RESULT_LIST_BYTES = RESULT_LIST_HEADER_BYTES + MAX_ASSIGNMENTS * ASSIGNMENT_BYTES;
+export const MAX_ASSIGNMENT_LIST_BYTES = ASSIGNMENT_LIST_HEADER_BYTES + MAX_ASSIGNMENTS * ASSIGNMENT_BYTES;
+export const MAX_RESULT_LIST_BYTES = PARTIAL_MESSAGE_BYTES + MAX_ASSIGNMENT_LIST_BYTES - LIST_PREFIX_BYTES;
 
 const MAX_UINT32 = 0xffff_ffff;
 const MAX_UINT64 = (1n << 64n) - 1n;
@@ -116,14 +129,26 @@ export function decodePartialSignatureMessage(data: Uint8Array): PartialSignatur
 // ---- result list
 
 export function encodeResultListMessage(m: ResultListMessage): Uint8Array {
+  return concatBytes(encodePartialSignatureMessage(m), encodeAssignmentList(m).subarray(LIST_PREFIX_BYTES));
+}
+
+export function decodeResultListMessage(data: Uint8Array): ResultListMessage {
+  if (data.length > MAX_RESULT_LIST_BYTES) throw reject(GossipErrorCode.TooLarge, `${data.length} bytes > ${MAX_RESULT_LIST_BYTES}`);
+  if (data.length < PARTIAL_MESSAGE_BYTES + 4) throw reject(GossipErrorCode.Malformed, `${data.length} bytes < header ${PARTIAL_MESSAGE_BYTES + 4}`);
+  const partial = decodePartialSignatureMessage(data.subarray(0, PARTIAL_MESSAGE_BYTES));
+  const body = concatBytes(data.subarray(0, LIST_PREFIX_BYTES), data.subarray(PARTIAL_MESSAGE_BYTES));
+  return { ...partial, assignments: decodeAssignmentList(body).assignments };
+}
+
+export function encodeAssignmentList(m: AssignmentListMessage): Uint8Array {
   if (m.assignments.length > MAX_ASSIGNMENTS) throw new RangeError(`${m.assignments.length} assignments exceed ${MAX_ASSIGNMENTS}`);
-  const out = new Uint8Array(RESULT_LIST_HEADER_BYTES + m.assignments.length * ASSIGNMENT_BYTES);
+  const out = new Uint8Array(ASSIGNMENT_LIST_HEADER_BYTES + m.assignments.length * ASSIGNMENT_BYTES);
   const view = new DataView(out.buffer);
   out[0] = WIRE_VERSION;
   out.set(uint64BE(m.batch), 1);
   out.set(hexToFixedBytes(m.resultHash, 32), 9);
   view.setUint32(41, m.assignments.length, false);
-  let at = RESULT_LIST_HEADER_BYTES;
+  let at = ASSIGNMENT_LIST_HEADER_BYTES;
   for (const a of m.assignments) {
     if (a.orderId < 0n || a.orderId > MAX_UINT64 || a.offerVersionId < 0n || a.offerVersionId > MAX_UINT64) throw new RangeError("id not a uint64");
     if (!Number.isInteger(a.gpuCount) || a.gpuCount < 0 || a.gpuCount > MAX_UINT32) throw new RangeError("gpuCount not a uint32");
@@ -140,17 +165,17 @@ export function encodeResultListMessage(m: ResultListMessage): Uint8Array {
   return out;
 }
 
-export function decodeResultListMessage(data: Uint8Array): ResultListMessage {
-  if (data.length > MAX_RESULT_LIST_BYTES) throw reject(GossipErrorCode.TooLarge, `${data.length} bytes > ${MAX_RESULT_LIST_BYTES}`);
-  if (data.length < RESULT_LIST_HEADER_BYTES) throw reject(GossipErrorCode.Malformed, `${data.length} bytes < header ${RESULT_LIST_HEADER_BYTES}`);
+export function decodeAssignmentList(data: Uint8Array): AssignmentListMessage {
+  if (data.length > MAX_ASSIGNMENT_LIST_BYTES) throw reject(GossipErrorCode.TooLarge, `${data.length} bytes > ${MAX_ASSIGNMENT_LIST_BYTES}`);
+  if (data.length < ASSIGNMENT_LIST_HEADER_BYTES) throw reject(GossipErrorCode.Malformed, `${data.length} bytes < header ${ASSIGNMENT_LIST_HEADER_BYTES}`);
   if (data[0] !== WIRE_VERSION) throw reject(GossipErrorCode.UnknownVersion, `version ${data[0]}`);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const count = view.getUint32(41, false);
-  if (count > MAX_ASSIGNMENTS || data.length !== RESULT_LIST_HEADER_BYTES + count * ASSIGNMENT_BYTES) {
+  if (count > MAX_ASSIGNMENTS || data.length !== ASSIGNMENT_LIST_HEADER_BYTES + count * ASSIGNMENT_BYTES) {
     throw reject(GossipErrorCode.Malformed, `count ${count} does not match ${data.length} bytes`);
   }
   const assignments: Assignment[] = [];
-  let at = RESULT_LIST_HEADER_BYTES;
+  let at = ASSIGNMENT_LIST_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     const padded = new Uint8Array(32);
     padded.set(data.subarray(at + 20, at + 36), 16);

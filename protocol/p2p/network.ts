@@ -11,7 +11,7 @@ import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { StrictNoSign, TopicValidatorResult, gossipsub, type GossipSub, type TopicValidatorFn } from "@libp2p/gossipsub";
 import { identify } from "@libp2p/identify";
-import type { Libp2p, PeerId, PrivateKey, Stream } from "@libp2p/interface";
+import type { Libp2p, MultiaddrConnection, PeerId, PrivateKey, Stream } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -40,6 +40,7 @@ import {
   type ResultListMessage,
   type SeedMessage,
 } from "./messages.js";
+import { PeerGuard, defaultPeerGuardOpts, type PeerGuardOpts } from "./peerGuard.js";
 import { matchnetScoreParams, scoreThresholds } from "./scoring.js";
 import { GossipTopicName, topicString } from "./topics.js";
 import { GossipValidationContext, defaultGossipValidationOpts, type GossipValidationModules, type GossipValidationOpts } from "./validation/context.js";
@@ -61,6 +62,17 @@ export interface NetworkOpts {
   redialIntervalMs: number;
   /** How long one batch-sync exchange (dial, request, response) may take. */
   syncTimeoutMs: number;
+  /** A batch is asked of peers at most once per this interval (and never while a round for it is running). */
+  syncMinIntervalMs: number;
+  /**
+   * Addresses whose IP gets reserved connection slots: registered operators, the aggregators an operator expects
+   * and any trusted peer (multiaddrs; only the /ip4 or /ip6 part is used). The IPs of `bootstrap` are added.
+   */
+  allow: string[];
+  /** How long an inbound connection may take to finish its handshake (libp2p's default is 10 s). */
+  inboundUpgradeTimeoutMs: number;
+  /** Per-peer and per-IP limits (protocol/p2p/peerGuard.ts). */
+  guard: PeerGuardOpts;
   validation: GossipValidationOpts;
 }
 
@@ -73,14 +85,24 @@ export const defaultNetworkOpts: Omit<NetworkOpts, "chainId" | "listen" | "boots
   redialIntervalMs: 5_000,
   // A response is at most a few hundred KB from a peer one hop away; seconds mean the peer is stuck.
   syncTimeoutMs: 5_000,
+  // Peers answer from memory; asking again sooner than a second only repeats the answer (and its checks).
+  syncMinIntervalMs: 1_000,
+  allow: [],
+  // A noise + yamux handshake takes milliseconds on a LAN and well under a second across continents: 3 s frees a
+  // slot held by a silent socket three times sooner than libp2p's 10 s default.
+  inboundUpgradeTimeoutMs: 3_000,
+  guard: defaultPeerGuardOpts,
   validation: defaultGossipValidationOpts,
 };
+
+/** Handshakes in flight at once (libp2p's default 10): with per-IP caps, one address can take only a few. */
+const MAX_PENDING_INBOUND = 64;
 
 /** What the node does with each accepted message. Errors thrown here are logged, never fed back to gossip. */
 export interface GossipProcessors<PK> {
   seed?(value: ValidatedSeed<PK>, from: string): void | Promise<void>;
   partial?(value: ValidatedPartial<PK>, from: string): void | Promise<void>;
-  resultList?(value: ValidatedResultList, from: string): void | Promise<void>;
+  resultList?(value: ValidatedResultList<PK>, from: string): void | Promise<void>;
 }
 
 export interface NetworkModules<PK> extends GossipValidationModules<PK> {
@@ -108,6 +130,8 @@ export interface BatchSyncOutcome {
   answered: number;
   messages: number;
   accepted: number;
+  /** Peers whose answer held a rejected message: the rest of that answer was dropped and the peer banned. */
+  dropped: number;
 }
 
 export class MatchnetNetwork<PK = unknown> {
@@ -119,13 +143,19 @@ export class MatchnetNetwork<PK = unknown> {
   private stopped = false;
   private readonly syncStore = new SyncStore(SYNC_RETAIN_BATCHES);
   private syncRounds = 0;
+  /** Per batch: the round running now, and when the last one began (ms). */
+  private readonly syncInflight = new Map<bigint, Promise<BatchSyncOutcome>>();
+  private readonly syncStartedAt = new Map<bigint, number>();
+  readonly guard: PeerGuard;
   private readonly receivers = new Map<GossipTopicName, (data: Uint8Array, from: string) => Promise<"accept" | GossipAction>>();
 
   private constructor(
     readonly opts: NetworkOpts,
     readonly libp2p: Libp2p<Services>,
     private readonly modules: NetworkModules<PK>,
+    guard: PeerGuard,
   ) {
+    this.guard = guard;
     this.validation = new GossipValidationContext(opts.validation, modules);
     this.logger = modules.logger;
     this.metrics = modules.metrics;
@@ -133,9 +163,44 @@ export class MatchnetNetwork<PK = unknown> {
 
   /** Creates, starts and wires the node: listens, subscribes to every topic, registers validators, dials peers. */
   static async start<PK>(opts: NetworkOpts, modules: NetworkModules<PK>): Promise<MatchnetNetwork<PK>> {
+    const allowedIps = [...new Set([...opts.allow, ...opts.bootstrap].map(ipOf).filter((ip) => ip !== undefined))];
+    let hangUp: (peer: string) => void = () => {};
+    // Bootstrap grows while the node runs (operators registering later): its IPs are allowed as they join. libp2p's
+    // own allow list (global limits) is fixed at start; the guard's per-IP limits follow the list as it is now.
+    const allowed = (ip: string) => allowedIps.includes(ip) || opts.bootstrap.some((a) => ipOf(a) === ip);
+    const guard = new PeerGuard(opts.guard, { metrics: modules.metrics, onBan: (peer) => hangUp(peer), allowed });
+    /** Per inbound connection in its handshake, the release of its per-IP slot. */
+    const pending = new WeakMap<MultiaddrConnection, () => void>();
     const libp2p = await createLibp2p<Services>({
       ...(opts.privateKey ? { privateKey: opts.privateKey } : {}),
       addresses: { listen: opts.listen },
+      connectionManager: {
+        // Reserved slots: allow-listed addresses pass libp2p's global handshake and connection limits.
+        allow: allowedIps.map((ip) => `/${ip.includes(":") ? "ip6" : "ip4"}/${ip}`),
+        inboundUpgradeTimeout: opts.inboundUpgradeTimeoutMs,
+        maxIncomingPendingConnections: MAX_PENDING_INBOUND,
+      },
+      connectionGater: {
+        denyInboundConnection: (maConn) => {
+          const ip = ipOf(maConn.remoteAddr.toString());
+          if (ip === undefined) return false;
+          const admission = guard.admitInbound(ip);
+          if (!admission.admitted) return true;
+          pending.set(maConn, admission.done);
+          maConn.addEventListener("close", admission.done, { once: true });
+          return false;
+        },
+        denyInboundEncryptedConnection: (peer) => {
+          if (!guard.isBanned(peer.toString())) return false;
+          guard.refused("conn_peer_banned");
+          return true;
+        },
+        denyInboundUpgradedConnection: (_peer, maConn) => {
+          pending.get(maConn)?.();
+          return false;
+        },
+        denyDialPeer: (peer) => guard.isBanned(peer.toString()),
+      },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
@@ -155,7 +220,12 @@ export class MatchnetNetwork<PK = unknown> {
         }),
       },
     });
-    const network = new MatchnetNetwork(opts, libp2p, modules);
+    const network = new MatchnetNetwork(opts, libp2p, modules, guard);
+    hangUp = (peer) => {
+      const conn = libp2p.getConnections().find((c) => c.remotePeer.toString() === peer);
+      if (conn) void libp2p.hangUp(conn.remotePeer).catch(() => {});
+      modules.logger.warn({ peer }, "peer banned: disconnected and refused for a while");
+    };
     network.wire();
     await libp2p.handle(batchSyncProtocol(opts.chainId), (stream) => network.serveSync(stream));
     await network.connectBootstrap();
@@ -302,8 +372,14 @@ export class MatchnetNetwork<PK = unknown> {
       return "accept";
     });
     const validator: TopicValidatorFn = async (peer, msg) => {
-      const verdict = await this.receive(name, msg.data, peer.toString());
-      return verdict === "accept" ? TopicValidatorResult.Accept : verdict === GossipAction.Reject ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+      const from = peer.toString();
+      const run = await this.guard.run(from, () => this.receive(name, msg.data, from));
+      if ("refused" in run) {
+        this.metrics?.gossipValidation.inc({ topic: name, verdict: GossipAction.Ignore, code: run.refused === "peer_banned" ? GossipErrorCode.PeerBanned : GossipErrorCode.PeerBusy });
+        return TopicValidatorResult.Ignore;
+      }
+      if (run.value === GossipAction.Reject) this.guard.recordReject(from, this.ipOfPeer(from));
+      return run.value === "accept" ? TopicValidatorResult.Accept : run.value === GossipAction.Reject ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
     };
     this.libp2p.services.pubsub.topicValidators.set(this.topic(name), validator);
   }
@@ -320,12 +396,29 @@ export class MatchnetNetwork<PK = unknown> {
    * through the topic validators and processors, as if gossiped. For a node that joined or restarted while the
    * batch was open. Failures of single peers (no such protocol, timeout, malformed answer) are logged and skipped.
    */
-  async requestBatch(batch: bigint, maxPeers = 3): Promise<BatchSyncOutcome> {
+  requestBatch(batch: bigint, maxPeers = 3): Promise<BatchSyncOutcome> {
+    // One round per batch at a time, and at most one per syncMinIntervalMs: callers that catch up on many blocks
+    // at once (a node after a pause) would otherwise start a round per block.
+    const running = this.syncInflight.get(batch);
+    if (running !== undefined) return running;
+    const last = this.syncStartedAt.get(batch);
+    if (last !== undefined && Date.now() - last < this.opts.syncMinIntervalMs) {
+      this.guard.refused("sync_round_skipped");
+      return Promise.resolve({ asked: 0, answered: 0, messages: 0, accepted: 0, dropped: 0 });
+    }
+    this.syncStartedAt.set(batch, Date.now());
+    for (const b of this.syncStartedAt.keys()) if (b + BigInt(SYNC_RETAIN_BATCHES) < batch) this.syncStartedAt.delete(b);
+    const round = this.syncRound(batch, maxPeers).finally(() => this.syncInflight.delete(batch));
+    this.syncInflight.set(batch, round);
+    return round;
+  }
+
+  private async syncRound(batch: bigint, maxPeers: number): Promise<BatchSyncOutcome> {
     // Each round starts one peer further along the list, so that repeated rounds do not keep asking the same few.
-    const all = this.libp2p.getPeers();
+    const all = this.libp2p.getPeers().filter((p) => !this.guard.isBanned(p.toString()));
     const start = all.length === 0 ? 0 : this.syncRounds++ % all.length;
     const peers = [...all.slice(start), ...all.slice(0, start)].slice(0, maxPeers);
-    const outcome: BatchSyncOutcome = { asked: peers.length, answered: 0, messages: 0, accepted: 0 };
+    const outcome: BatchSyncOutcome = { asked: peers.length, answered: 0, messages: 0, accepted: 0, dropped: 0 };
     const answers = await Promise.all(
       peers.map(async (peer) => {
         try {
@@ -341,11 +434,27 @@ export class MatchnetNetwork<PK = unknown> {
       outcome.answered++;
       for (const m of answer.messages) {
         outcome.messages++;
-        if ((await this.receive(m.topic, m.data, answer.peer)) === "accept") outcome.accepted++;
+        const verdict = await this.receive(m.topic, m.data, answer.peer);
+        if (verdict === "accept") outcome.accepted++;
+        if (verdict === GossipAction.Reject) {
+          // Every byte of an answer is the responder's choice (it relays nothing it did not accept itself): one
+          // rejected message and the rest of the answer is dropped unread, and the responder banned.
+          outcome.dropped++;
+          this.guard.refused("sync_reject");
+          this.logger.warn({ batch, peer: answer.peer, at: outcome.messages }, "batch sync answer held a rejected message: dropped, peer banned");
+          this.guard.ban(answer.peer, this.ipOfPeer(answer.peer));
+          break;
+        }
       }
     }
     this.logger.debug({ batch, ...outcome }, "batch sync done");
     return outcome;
+  }
+
+  /** The remote IP of a connected peer (its first connection), for per-IP accounting. */
+  private ipOfPeer(peer: string): string | undefined {
+    const conn = this.libp2p.getConnections().find((c) => c.remotePeer.toString() === peer);
+    return conn === undefined ? undefined : ipOf(conn.remoteAddr.toString());
   }
 
   private async exchange(peer: PeerId, request: Uint8Array): Promise<Uint8Array> {
@@ -391,6 +500,11 @@ export class MatchnetNetwork<PK = unknown> {
     // A stream of a connection that just closed stays in the map until its close event: not writable.
     return pubsub.getSubscribers(topic).some((peer) => pubsub.streamsOutbound.get(peer.toString())?.rawStream.writeStatus === "writable");
   }
+}
+
+/** The IP of a multiaddr starting /ip4/… or /ip6/…, or undefined. */
+export function ipOf(addr: string): string | undefined {
+  return /^\/ip[46]\/([^/]+)/.exec(addr)?.[1];
 }
 
 /** Reads a stream to its end; more than `limit` bytes is an error (a peer may not make us buffer without bound). */

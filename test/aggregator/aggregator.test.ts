@@ -277,6 +277,26 @@ describe("aggregator/submission and service", function () {
       expect(w.source.asked).to.equal(1); // the source's answer is kept, not recomputed each block
     });
 
+    it("given lists without a publisher filling the 4 slots → it should refuse a 5th, yet keep one list per named publisher and submit the quorum's", async () => {
+      const w = world({ waitBlocks: 0 });
+      const quorumList = makeCandidate(sixteen[0]!.sk, "b1", sampleAssignments(7, 30));
+      const quorumDigest = digestFor(w.batch, quorumList);
+      const forged = (i: number) => makeCandidate(sixteen[0]!.sk, "b1", sampleAssignments(5, 100 + 10 * i));
+      for (let i = 0; i < 3; i++) expect(w.agg.addAssignmentList(1n, forged(i))).to.deep.equal({ status: "stored" });
+      expect(w.agg.addAssignmentList(1n, forged(3))).to.deep.equal({ status: "stored" }, "the 4th");
+      expect(w.agg.addAssignmentList(1n, forged(4))).to.deep.equal({ status: "ignored", code: AggregatorErrorCode.TooManyPending }, "the 5th");
+      // Forged lists named after eight other publishers take nothing from the quorum's publisher.
+      for (const o of sixteen.slice(4, 12)) expect(w.agg.addAssignmentList(1n, forged(5), o.info.operatorId)).to.deep.equal({ status: "stored" });
+      expect(w.agg.addAssignmentList(1n, quorumList, sixteen[3]!.info.operatorId)).to.deep.equal({ status: "stored" });
+      expect(w.agg.addAssignmentList(1n, forged(6), sixteen[3]!.info.operatorId)).to.deep.equal({ status: "ignored", code: AggregatorErrorCode.TooManyPending }, "a second list of one publisher");
+      for (const o of sixteen.slice(0, 12)) w.agg.addPartial(partialOf(o, 1n, quorumDigest));
+      for (const o of sixteen.slice(12)) w.agg.addPartial(partialOf(o, 1n, w.digest));
+      await w.agg.onBlock(R + 2n);
+      expect(w.submitter.calls).to.have.length(1);
+      expect(w.submitter.calls[0]!.resultHash).to.equal(quorumDigest);
+      expect(w.submitter.calls[0]!.assignments).to.deep.equal(quorumList.assignments);
+    });
+
     it("given the list gossiped before the batch's close was seen → it should keep it and use it once the quorum is there", async () => {
       const w = world({ waitBlocks: 0 });
       const b2 = { batch: 2n, referenceBlock: R + 10n, closedAtBlock: R + 11n, status: "open" as const };

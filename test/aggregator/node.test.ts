@@ -215,7 +215,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await peer.publishSeed({ batch: 1n, signer: seed.leader.id, signature: seed.signature });
       await until(() => node.batchTable.seeds(1n).length === 1);
       const view = await operatorView(s, 1n, seed.seed);
-      await peer.publishResultList({ batch: 1n, resultHash: view.assignmentsHash, assignments: view.assignments });
+      await peer.publishResultList({ ...operatorPartial(s.ops[1]!, view, seed), assignments: view.assignments });
       const signers = s.ops.slice(1); // 200 + 300 + 400 = 900 of 1000
       for (const o of signers) {
         await peer.publishPartial(operatorPartial(o, view, seed));
@@ -257,6 +257,8 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await node.follower.poll();
       await new Promise((r) => setTimeout(r, 200));
       expect(lines.objects().filter((l) => l.msg === "batch sync with peers"), "no second round one block after the close").to.have.length(1);
+      // The network asks about one batch at most once per syncMinIntervalMs; blocks here come faster than that.
+      await new Promise((r) => setTimeout(r, defaultNetworkOpts.syncMinIntervalMs));
       await networkHelpers.mine(1);
       await node.follower.poll();
       await until(() => node.aggregator.outcome(1n) !== undefined);

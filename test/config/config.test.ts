@@ -88,6 +88,7 @@ describe("protocol/config", () => {
       ["dataDir missing", (c) => delete c.dataDir, "dataDir", "is required"],
       ["listen not a multiaddr", (c) => (c.listen = "0.0.0.0:9000"), "listen", "must be a TCP multiaddr like /ip4/0.0.0.0/tcp/9000"],
       ["bootstrap peer without /p2p/", (c) => (c.bootstrap = [PEER, "/ip4/1.2.3.4/tcp/9000"]), "bootstrap.1", "must be a peer multiaddr ending in /p2p/<peer id>"],
+      ["allow entry without /ip4/ or /ip6/", (c) => (c.allow = ["/ip4/10.0.0.7", "10.0.0.8"]), "allow.1", "must start with /ip4/<addr> or /ip6/<addr>"],
       ["api.port out of range", (c) => (c.api = { host: "127.0.0.1", port: 70_000 }), "api.port", "must be between 0 and 65535"],
       ["api.port not an integer", (c) => (c.api = { host: "127.0.0.1", port: 80.5 }), "api.port", "must be an integer"],
       ["metrics.port equal to api.port", (c) => (c.metrics = { host: "127.0.0.1", port: 9010 }), "metrics.port", "must differ from api.port (9010)"],

@@ -122,6 +122,26 @@ describe("operator EquivocationReporter (real ServiceManager)", function () {
     });
   });
 
+  describe("given an equivocation on a batch that is already over (abandoned)", () => {
+    it("should commit to the proof, reveal it in a later block, and so be paid the bounty rather than have it withheld", async () => {
+      const e = await equivocation();
+      const timing = await s.serviceManager.read.batchTiming();
+      await connection.provider.request({ method: "hardhat_mine", params: [toHex(BigInt(timing.batchTimeout) + 1n)] });
+      await s.serviceManager.write.abandonBatch([e.batch]);
+      expect((await s.serviceManager.read.getBatch([e.batch])).status).to.equal(3);
+      const { r, lines } = reporter({});
+      expect((await r.report(e.cheater, e.batch, e.first, e.second)).kind).to.equal("submitted");
+      const dutyKey = toHex(e.batch, { size: 32 });
+      expect(await s.serviceManager.read.equivocationSlashed([e.cheater, dutyKey])).to.equal(true);
+      expect((await s.serviceManager.read.withheldBounty([e.cheater, dutyKey])).amount).to.equal(0n);
+      const submitted = lines.objects().find((o) => o.event === "equivocation_proof_submitted")!;
+      const committedAt = BigInt(submitted.committedAt as string | number);
+      expect(committedAt > 0n).to.equal(true);
+      const slashes = await s.serviceManager.getEvents.EquivocationSlashed({}, { fromBlock: 0n });
+      expect(slashes.map((ev) => [ev.args.beneficiary?.toLowerCase(), ev.args.bounty! > 0n, ev.blockNumber > committedAt])).to.deep.equal([[s.wallets[2]!.account.address.toLowerCase(), true, true]]);
+    });
+  });
+
   describe("given a proof that landed", () => {
     it("should not send it again", async () => {
       const e = await equivocation();

@@ -135,15 +135,15 @@ describe("protocol/p2p batch sync", function () {
       await until(() => c.net.peerCount() === 2, "c connected to a and b");
       const outcome = await c.net.requestBatch(1n);
       // Both peers hold the two messages (a accepted them, b published them); the second copies are AlreadySeen.
-      expect(outcome).to.deep.equal({ asked: 2, answered: 2, messages: 4, accepted: 2 });
+      expect(outcome).to.deep.equal({ asked: 2, answered: 2, messages: 4, accepted: 2, dropped: 0 });
       await until(() => seenC.seeds.length === 1 && seenC.partials.length === 1, "processed at c");
       expect(seenC.partials[0]!.message.operatorId).to.equal(alice.id);
       expect(await verdicts(c.metrics, "seed")).to.deep.include.members([["accept", "ok", 1], ["ignore", "AlreadySeen", 1]]);
       // A batch nobody holds: answered, empty.
-      expect(await c.net.requestBatch(7n)).to.deep.equal({ asked: 2, answered: 2, messages: 0, accepted: 0 });
+      expect(await c.net.requestBatch(7n)).to.deep.equal({ asked: 2, answered: 2, messages: 0, accepted: 0, dropped: 0 });
     });
 
-    it("→ a forged message in a response should be rejected by the validator and not processed", async () => {
+    it("→ a forged message in a response should be rejected by the validator, not processed, and its sender dropped", async () => {
       const view = new TestBatchView();
       view.open(1n, { leaderOrder: [leader.id] });
       const liar = await startNode(view, [], { seeds: [], partials: [] }, 50);
@@ -155,7 +155,7 @@ describe("protocol/p2p batch sync", function () {
       victimView.open(1n, { leaderOrder: [leader.id] });
       const victim = await startNode(victimView, liar.net.multiaddrs(), seen);
       await until(() => victim.net.peerCount() === 1, "victim connected");
-      expect(await victim.net.requestBatch(1n)).to.deep.equal({ asked: 1, answered: 1, messages: 1, accepted: 0 });
+      expect(await victim.net.requestBatch(1n)).to.deep.equal({ asked: 1, answered: 1, messages: 1, accepted: 0, dropped: 1 });
       expect(await verdicts(victim.metrics, "seed")).to.deep.equal([["reject", "InvalidSignature", 1]]);
       await new Promise((r) => setImmediate(r));
       expect(seen.seeds).to.have.length(0);

@@ -110,10 +110,16 @@ describe("protocol/p2p messages", () => {
     });
   });
 
-  describe("given a result list message", () => {
+  describe("given a result list message (its publisher's partial, then the list)", () => {
+    const seedSignature = g1Multiple(5n);
     const list = {
       batch: 3n,
       resultHash: H1,
+      operatorId: OP,
+      signature: g1Multiple(9n),
+      seedSigner: OP,
+      seedSignature,
+      seed: seedFromSignature({ X: seedSignature.X, Y: seedSignature.Y }),
       assignments: [
         { orderId: 1n, offerVersionId: 10n, gpuCount: 2, pricePerGpuHour: (1n << 128n) - 1n },
         { orderId: 5n, offerVersionId: 11n, gpuCount: 0xffff_ffff, pricePerGpuHour: 0n },
@@ -129,7 +135,7 @@ describe("protocol/p2p messages", () => {
       expectGossipError(() => decodeResultListMessage(bytes.subarray(0, 10)), GossipAction.Reject, GossipErrorCode.Malformed);
     });
     it("should reject more than the hard size limit as TooLarge before reading it", () => {
-      expectGossipError(() => decodeResultListMessage(new Uint8Array(45 + (MAX_ASSIGNMENTS + 1) * 36)), GossipAction.Reject, GossipErrorCode.TooLarge);
+      expectGossipError(() => decodeResultListMessage(new Uint8Array(233 + 4 + (MAX_ASSIGNMENTS + 1) * 36)), GossipAction.Reject, GossipErrorCode.TooLarge);
     });
     it("should refuse to encode values that do not fit their wire width", () => {
       expect(() => encodeResultListMessage({ ...list, assignments: [{ ...list.assignments[0]!, pricePerGpuHour: 1n << 128n }] })).to.throw(RangeError);

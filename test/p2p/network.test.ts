@@ -131,7 +131,7 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
 
     it("should deliver a result list and a seed as well", async () => {
       const assignments = [{ orderId: 1n, offerVersionId: 2n, gpuCount: 1, pricePerGpuHour: 7n }];
-      await b.net.publishResultList({ batch: 1n, resultHash: hashAssignments(assignments), assignments });
+      await b.net.publishResultList({ ...testPartial(bob!, 1n, hashAssignments(assignments), proof(1n)), assignments });
       await b.net.publishSeed({ batch: 1n, signer: alice!.id, signature: InsecureTestBls.sign(alice!.sk, batches.batch(1n)!.seedMessageHash) });
       await until(async () => (await verdictCount(a.metrics, "result-list", "accept", "ok")) === 1, "result list accepted on a");
       await until(async () => (await verdictCount(a.metrics, "seed", "accept", "ok")) === 1, "seed accepted on a");

@@ -80,7 +80,7 @@ describe("protocol/p2p validators with the real BLS, digests and batch table", f
       expect(partial.messageHash).to.equal(digest);
       expect(partial.operator.stake).to.equal(40n);
 
-      const list = await validateResultListMessage(ctx, encodeResultListMessage({ batch: 1n, resultHash, assignments }));
+      const list = await validateResultListMessage(ctx, encodeResultListMessage({ batch: 1n, resultHash, seed: seedB, operatorId: otherId, signature, seedSigner: leaderId, seedSignature: seedSig, assignments }));
       expect(list.message.assignments).to.deep.equal(assignments);
     } finally {
       await db.close();

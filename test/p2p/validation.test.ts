@@ -210,22 +210,46 @@ describe("protocol/p2p validation", () => {
       { orderId: 3n, offerVersionId: 1n, gpuCount: 1, pricePerGpuHour: 500n },
       { orderId: 8n, offerVersionId: 2n, gpuCount: 4, pricePerGpuHour: 900n },
     ];
-    beforeEach(() => batches.open(1n));
+    beforeEach(() => openBatch(1n));
 
-    it("given a list whose hash matches → it should accept it once", async () => {
-      const bytes = encodeResultListMessage({ batch: 1n, resultHash: hashAssignments(assignments), assignments });
+    const listBytes = (op = alice, list = assignments, resultHash = hashAssignments(list), signWith = op!.sk) =>
+      encodeResultListMessage({ ...testPartial(op!, 1n, resultHash, proof(), signWith), assignments: list });
+
+    it("given a registered operator's list whose hash matches → it should accept it once, one pairing", async () => {
+      const bytes = listBytes();
       expect((await validateResultListMessage(ctx, bytes)).message.assignments).to.deep.equal(assignments);
+      expect(await verifyCount("result-list")).to.equal(1);
       await expectVerdict(validateResultListMessage(ctx, bytes), GossipAction.Ignore, GossipErrorCode.AlreadySeen);
     });
 
+    it("given a second, different list of the same operator → it should ignore it (one list per publisher and batch)", async () => {
+      await validateResultListMessage(ctx, listBytes());
+      await expectVerdict(validateResultListMessage(ctx, listBytes(alice, assignments.slice(1))), GossipAction.Ignore, GossipErrorCode.AlreadySeen);
+      expect((await validateResultListMessage(ctx, listBytes(bob))).message.operatorId).to.equal(bob!.id);
+    });
+
+    it("given the publisher's partial already verified on the partial topic → it should accept the list without another pairing", async () => {
+      await validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, hashAssignments(assignments)));
+      await validateResultListMessage(ctx, listBytes());
+      expect(await verifyCount("partial")).to.equal(1);
+      expect(await verifyCount("result-list")).to.equal(0);
+    });
+
+    it("given a list from an unregistered publisher → it should reject it as UnknownOperator", async () => {
+      await expectVerdict(validateResultListMessage(ctx, listBytes(carol)), GossipAction.Reject, GossipErrorCode.UnknownOperator);
+    });
+
+    it("given a made-up list with a correct hash but a signature that is not the publisher's → it should reject it as InvalidSignature", async () => {
+      await expectVerdict(validateResultListMessage(ctx, listBytes(alice, assignments, hashAssignments(assignments), bob!.sk)), GossipAction.Reject, GossipErrorCode.InvalidSignature);
+    });
+
     it("given a list with another hash → it should reject it as ResultHashMismatch", async () => {
-      const bytes = encodeResultListMessage({ batch: 1n, resultHash: RESULT_A, assignments });
-      await expectVerdict(validateResultListMessage(ctx, bytes), GossipAction.Reject, GossipErrorCode.ResultHashMismatch);
+      await expectVerdict(validateResultListMessage(ctx, listBytes(alice, assignments, RESULT_A)), GossipAction.Reject, GossipErrorCode.ResultHashMismatch);
     });
 
     it("given assignments out of order → it should reject it as NotCanonical", async () => {
       const swapped = [assignments[1]!, assignments[0]!];
-      const bytes = encodeResultListMessage({ batch: 1n, resultHash: hashAssignments(swapped), assignments: swapped });
+      const bytes = listBytes(alice, swapped);
       await expectVerdict(validateResultListMessage(ctx, bytes), GossipAction.Reject, GossipErrorCode.NotCanonical);
     });
   });

@@ -6,9 +6,14 @@
  * signature verifies it is accepted and marked as conflicting, because the pair is equivocation evidence that
  * every node should see and any may submit (docs/protocol.md §5). Only one conflict per (operator, batch) is
  * kept and forwarded; more would add nothing to the proof.
+ *
+ * A batch that is final or abandoned still slashes a double signature (the contract accepts a proof for any closed
+ * batch; the operator registry's exit delay keeps the stake there for the slashing window, docs/protocol.md §5). So a
+ * partial for such a batch that conflicts with the one this node holds of the same operator is checked in full and
+ * accepted as evidence (`late`); every other partial for it is ignored as BatchFinal, before any signature work.
  */
 import type { Hex } from "viem";
-import { GossipErrorCode, ignore, reject } from "../errors.js";
+import { GossipErrorCode, GossipValidationError, ignore, reject } from "../errors.js";
 import { verifySeedSignature } from "./seed.js";
 import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
 import { decodePartialSignatureMessage, type PartialSignatureMessage } from "../messages.js";
@@ -25,13 +30,15 @@ export interface ValidatedPartial<PK> {
   seedRank: number;
   /** The earlier valid partial of the same operator and batch with another result hash: equivocation. */
   equivocates?: PartialSignatureMessage;
+  /** The batch was already final or abandoned: the partial is of use only as equivocation evidence. */
+  late?: boolean;
 }
 
 export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationContext<PK>, data: Uint8Array): Promise<ValidatedPartial<PK>> {
   const message = decodePartialSignatureMessage(data);
-  const batch = await assertOpenBatch(ctx, message.batch);
-
   const key = message.operatorId.toLowerCase();
+  const { batch, late } = await batchOf(ctx, message, key);
+
   const seen = ctx.seenPartials.get(message.batch, key);
   if (seen && (sameResult(seen.message, message) || seen.conflicting)) {
     throw ignore(GossipErrorCode.AlreadySeen, `partial of batch ${message.batch} by ${message.operatorId} already seen`);
@@ -65,7 +72,20 @@ export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationC
     throw ignore(GossipErrorCode.AlreadySeen, `partial of batch ${message.batch} by ${message.operatorId} already seen`);
   }
   now.conflicting = message;
-  return { message, batch, operator, messageHash, seedRank, equivocates: now.message };
+  return { message, batch, operator, messageHash, seedRank, equivocates: now.message, ...(late ? { late } : {}) };
+}
+
+/** The open batch, or, for a batch that is over, the batch only if the partial conflicts with one held here. */
+async function batchOf<PK>(ctx: GossipValidationContext<PK>, message: PartialSignatureMessage, key: string): Promise<{ batch: BatchInfo; late: boolean }> {
+  try {
+    return { batch: await assertOpenBatch(ctx, message.batch), late: false };
+  } catch (err) {
+    if (!(err instanceof GossipValidationError) || err.code !== GossipErrorCode.BatchFinal) throw err;
+    const seen = ctx.seenPartials.get(message.batch, key);
+    const info = ctx.modules.batches.batch(message.batch);
+    if (seen === undefined || seen.conflicting !== undefined || sameResult(seen.message, message) || info === undefined) throw err;
+    return { batch: info, late: true };
+  }
 }
 
 /** Same signed message: same result under the same seed (a different seed is a different message). */

@@ -1,24 +1,35 @@
 /**
- * The result-list topic's validator: decode (size, structure) → canonical order → batch open → not seen →
- * assignments hash to the claimed result hash.
+ * The result-list topic's validator: decode (size, structure) → canonical order → batch open → one list per
+ * publisher and batch → publisher registered at R_b → its seed → assignments hash to the claimed result hash →
+ * the publisher's BLS signature on that result.
  *
- * There is no sender check and no signature: the list is authenticated by its hash, which is what operators
- * sign. An aggregator uses a list only for a result hash that gathered quorum, and any list with that hash is by
- * construction the signed one; a list for a hash nobody signed costs a relay, not safety, and is bounded in size.
+ * A list travels with its publisher's own partial signature on the list's result hash (protocol/p2p/messages.ts).
+ * Without it anyone could publish lists with made-up assignments and a correct hash, every node would relay them,
+ * and an aggregator bounding what it keeps could be crowded out of the list it needs when operators split over
+ * seeds. With it only a registered operator can publish, once per batch (a second list of the same operator is
+ * ignored, and if it signed a second result its partials prove the equivocation), and every list is backed by at
+ * least one signature. The pairing is skipped when the same partial was already verified on the partial topic.
  */
+import type { Hex } from "viem";
 import { assignmentsHash } from "../../matching/encode.js";
 import { GossipErrorCode, ignore, reject } from "../errors.js";
-import type { BatchInfo } from "../interfaces.js";
-import { decodeResultListMessage, type ResultListMessage } from "../messages.js";
+import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
+import { decodeResultListMessage, type PartialSignatureMessage, type ResultListMessage } from "../messages.js";
 import type { GossipValidationContext } from "./context.js";
 import { assertOpenBatch } from "./freshness.js";
+import { verifySeedSignature } from "./seed.js";
 
-export interface ValidatedResultList {
+export interface ValidatedResultList<PK = unknown> {
   message: ResultListMessage;
   batch: BatchInfo;
+  publisher: RegisteredOperator<PK>;
+  /** The digest the publisher's signature was verified against. */
+  messageHash: Hex;
+  /** Fallback rank of the leader whose seed the publisher used. */
+  seedRank: number;
 }
 
-export async function validateResultListMessage<PK>(ctx: GossipValidationContext<PK>, data: Uint8Array): Promise<ValidatedResultList> {
+export async function validateResultListMessage<PK>(ctx: GossipValidationContext<PK>, data: Uint8Array): Promise<ValidatedResultList<PK>> {
   const message = decodeResultListMessage(data);
   for (let i = 1; i < message.assignments.length; i++) {
     if (message.assignments[i]!.orderId <= message.assignments[i - 1]!.orderId) {
@@ -27,13 +38,46 @@ export async function validateResultListMessage<PK>(ctx: GossipValidationContext
   }
   const batch = await assertOpenBatch(ctx, message.batch);
 
-  const key = message.resultHash.toLowerCase();
+  const key = message.operatorId.toLowerCase();
   if (ctx.seenResultLists.get(message.batch, key)) {
-    throw ignore(GossipErrorCode.AlreadySeen, `result list ${message.resultHash} of batch ${message.batch} already seen`);
+    throw ignore(GossipErrorCode.AlreadySeen, `a result list of batch ${message.batch} by ${message.operatorId} already seen`);
   }
-  if (assignmentsHash(message.assignments).toLowerCase() !== key) {
+  const publisher = await ctx.operatorAt(message.operatorId, batch.referenceBlock);
+  if (publisher === undefined) throw reject(GossipErrorCode.UnknownOperator, `${message.operatorId} not registered at ${batch.referenceBlock}`);
+
+  const seedRank = batch.leaderOrder.findIndex((id) => id.toLowerCase() === message.seedSigner.toLowerCase());
+  if (seedRank < 0) throw reject(GossipErrorCode.NotLeader, `seed signer ${message.seedSigner} is not a leader of batch ${message.batch}`);
+  let messageHash = batch.resultMessageHash(message.resultHash, message.seed);
+  if (messageHash === undefined) {
+    await verifySeedSignature(ctx, batch, message.batch, message.seedSigner, seedRank, message.seedSignature);
+    messageHash = batch.resultMessageHash(message.resultHash, message.seed);
+    if (messageHash === undefined) throw ignore(GossipErrorCode.SeedUnknown, `seed ${message.seed} of batch ${message.batch} not recorded`);
+  }
+
+  if (assignmentsHash(message.assignments).toLowerCase() !== message.resultHash.toLowerCase()) {
     throw reject(GossipErrorCode.ResultHashMismatch, `assignments do not hash to ${message.resultHash}`);
   }
+
+  const seen = ctx.seenPartials.get(message.batch, key);
+  const verifiedBefore = seen !== undefined && [seen.message, seen.conflicting].some((p) => p !== undefined && samePartial(p, message));
+  if (!verifiedBefore && !(await ctx.verifyTimed("result-list", publisher.pkG2, messageHash, message.signature))) {
+    throw reject(GossipErrorCode.InvalidSignature, `bad signature by ${message.operatorId} on its result list for batch ${message.batch}`);
+  }
+
+  // Re-read: another list of this publisher may have been validated while the signature was being checked.
+  if (ctx.seenResultLists.get(message.batch, key)) {
+    throw ignore(GossipErrorCode.AlreadySeen, `a result list of batch ${message.batch} by ${message.operatorId} already seen`);
+  }
   ctx.seenResultLists.set(message.batch, key, true);
-  return { message, batch };
+  return { message, batch, publisher, messageHash, seedRank };
+}
+
+/** The same signed partial: result, seed and signature. */
+function samePartial(a: PartialSignatureMessage, b: PartialSignatureMessage): boolean {
+  return (
+    a.resultHash.toLowerCase() === b.resultHash.toLowerCase() &&
+    a.seed.toLowerCase() === b.seed.toLowerCase() &&
+    a.signature.X === b.signature.X &&
+    a.signature.Y === b.signature.Y
+  );
 }
