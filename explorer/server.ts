@@ -182,13 +182,14 @@ export interface RunningExplorer {
 export async function startExplorer(opts: StartExplorerOpts): Promise<RunningExplorer> {
   const deployment = typeof opts.deployment === "string" ? await readDeployment(opts.deployment) : opts.deployment;
   const client = opts.client ?? (createPublicClient({ transport: http(opts.rpc) }) as PublicClient);
-  const chainId = await client.getChainId();
-  if (chainId !== deployment.chainId) throw new Error(`explorer: the RPC at ${opts.rpc} serves chain ${chainId}, the deployment is for chain ${deployment.chainId}`);
+  // The index first: a database that cannot be used is reported before the chain is asked anything.
   const { writer, reader, description } = await openIndex(opts.db, { onIdleError: (msg) => opts.logger?.warn({}, msg) });
   const indexer = new Indexer(deployment, { client, db: writer, logger: opts.logger }, { pollIntervalMs: opts.pollIntervalMs ?? 500 });
   const health = new OperatorHealthMonitor(opts.operatorApis ?? [], opts.operatorHealth);
   try {
     await indexer.open();
+    const chainId = await client.getChainId();
+    if (chainId !== deployment.chainId) throw new Error(`explorer: the RPC at ${opts.rpc} serves chain ${chainId}, the deployment is for chain ${deployment.chainId}`);
     const tokenDecimals = await client.readContract({ address: deployment.contracts.paymentToken, abi: paymentTokenAbi, functionName: "decimals" });
     const stakeDecimals = await client.readContract({ address: deployment.contracts.stakeToken, abi: stakeTokenAbi, functionName: "decimals" });
     const explainer =
