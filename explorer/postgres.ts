@@ -45,7 +45,9 @@ interface ParsedUrl {
 function parseUrl(value: string): ParsedUrl {
   let url: URL;
   try {
-    url = new URL(value);
+    // libpq's unix-socket form leaves the host empty (postgres://user:pw@/db?host=/run/postgresql), which the
+    // WHATWG parser refuses after credentials: read it with a placeholder host; the socket dir names the server.
+    url = new URL(value.replace(/^(postgres(?:ql)?:\/\/(?:[^@/?#]*@)?)\//i, "$1localhost/"));
   } catch {
     // The text may hold a password: name the problem, not the value.
     throw new DatabaseUrlError("explorer index: the PostgreSQL URL is malformed (expected postgres://user[:password]@host[:port]/database)");

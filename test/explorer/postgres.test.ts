@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { network } from "hardhat";
@@ -16,12 +16,32 @@ import { openIndex } from "../../explorer/db.js";
 import { Indexer } from "../../explorer/indexer.js";
 import { startExplorer } from "../../explorer/server.js";
 import { describeIndexerCases, recordingClientOf } from "../support/explorer-indexer-cases.js";
-import { startPostgresCluster, type PostgresCluster } from "../support/postgres.js";
+import { postgresBinDir, startPostgresCluster, type PostgresCluster } from "../support/postgres.js";
 import { buildSubmission, deploySystem, orders, providerOffer, USD } from "../support/serviceManager.js";
 import { makeTempDir } from "../support/tempdir.js";
 
 const connection = await network.create();
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+describe("the PostgreSQL test cluster's binaries", () => {
+  it("given a root with no complete server → it should throw naming the path and the package; given initdb and pg_ctl → it should find the newest", async () => {
+    const dir = await makeTempDir("pg-bins");
+    try {
+      expect(() => postgresBinDir(dir.path)).to.throw(`PostgreSQL server binaries not found (${dir.path}/*/bin/initdb and pg_ctl): install Debian's postgresql package`);
+      await mkdir(join(dir.path, "16", "bin"), { recursive: true });
+      await writeFile(join(dir.path, "16", "bin", "initdb"), "");
+      expect(() => postgresBinDir(dir.path), "initdb without pg_ctl").to.throw(/not found/);
+      await writeFile(join(dir.path, "16", "bin", "pg_ctl"), "");
+      for (const v of ["9", "15"]) {
+        await mkdir(join(dir.path, v, "bin"), { recursive: true });
+        for (const f of ["initdb", "pg_ctl"]) await writeFile(join(dir.path, v, "bin", f), "");
+      }
+      expect(postgresBinDir(dir.path)).to.equal(join(dir.path, "16", "bin"));
+    } finally {
+      await dir.remove();
+    }
+  });
+});
 
 describe("explorer on PostgreSQL (a throwaway cluster)", function () {
   this.timeout(180_000);

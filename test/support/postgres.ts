@@ -14,16 +14,16 @@ import pg from "pg";
 const PG_ROOT = "/usr/lib/postgresql";
 
 /** The newest installed server's bin dir; throws (never skips) when the binaries are absent. */
-export function postgresBinDir(): string {
-  const versions = existsSync(PG_ROOT)
-    ? readdirSync(PG_ROOT)
-        .filter((v) => /^\d+$/.test(v) && existsSync(join(PG_ROOT, v, "bin", "initdb")) && existsSync(join(PG_ROOT, v, "bin", "pg_ctl")))
+export function postgresBinDir(root = PG_ROOT): string {
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, "bin", "initdb")) && existsSync(join(root, v, "bin", "pg_ctl")))
         .sort((a, b) => Number(b) - Number(a))
     : [];
   if (versions.length === 0) {
-    throw new Error(`PostgreSQL server binaries not found (${PG_ROOT}/*/bin/initdb and pg_ctl): install Debian's postgresql package (.ci/run does: apt-get install postgresql)`);
+    throw new Error(`PostgreSQL server binaries not found (${root}/*/bin/initdb and pg_ctl): install Debian's postgresql package (.ci/run does: apt-get install postgresql)`);
   }
-  return join(PG_ROOT, versions[0]!, "bin");
+  return join(root, versions[0]!, "bin");
 }
 
 export interface PostgresCluster {
