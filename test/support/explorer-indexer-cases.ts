@@ -290,7 +290,7 @@ describe(`explorer indexer (${engine})`, () => {
   });
 
   describe("given an index written with another schema version", () => {
-    it("→ it should open version SCHEMA_VERSION and refuse the one below and the one above, naming both versions", async () => {
+    it("→ it should open its own version and refuse the one below and the one above, naming both versions", async () => {
       const m = await deployMarket(connection);
       expect(SCHEMA_VERSION).to.be.greaterThan(0);
       for (const version of [SCHEMA_VERSION - 1, SCHEMA_VERSION, SCHEMA_VERSION + 1]) {
@@ -317,6 +317,24 @@ describe(`explorer indexer (${engine})`, () => {
           }
         });
       }
+    });
+    it("→ it should open an index that records no schema version (written before the version was recorded) as version 1", async () => {
+      const m = await deployMarket(connection);
+      expect(SCHEMA_VERSION).to.equal(1); // when the layout changes, such an index must be refused instead
+      await withIndex(async (target) => {
+        const first = await indexOnce(m.deployment, target);
+        await first.db.run("DELETE FROM meta WHERE key = 'schema_version'");
+        const cursor = first.indexer.indexedBlock;
+        await first.db.close();
+        const db = await backend.openWriter(target);
+        try {
+          const indexer = new Indexer(m.deployment, { client: recordingClient().client, db });
+          await indexer.open();
+          expect(indexer.indexedBlock).to.equal(cursor);
+        } finally {
+          await db.close();
+        }
+      });
     });
   });
 
