@@ -6,7 +6,7 @@
  * `openIndex` picks the engine: a postgres:// URL selects PostgreSQL, anything else is an SQLite file path.
  */
 import Database from "better-sqlite3";
-import { describePostgresUrl, isPostgresUrl, openPostgresIndex } from "./postgres.js";
+import { isPostgresUrl, openPostgresIndex } from "./postgres.js";
 import { checkSchemaVersion, ddl } from "./schema.js";
 
 export type SqlValue = string | number | bigint | null;
@@ -101,11 +101,6 @@ export interface OpenedIndex {
   reader: SqlDb;
   /** Where the index is, for logs: the file path, or the PostgreSQL server and database without the password. */
   description: string;
-}
-
-/** Where `target` points, for logs and errors, never with a password. */
-export function describeIndex(target: string): string {
-  return isPostgresUrl(target) ? describePostgresUrl(target) : target;
 }
 
 /**

@@ -6,6 +6,7 @@
  * a process that exits without calling it stops the server on its way out.
  */
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -58,7 +59,7 @@ export function startPostgresCluster(): PostgresCluster {
   const data = join(dir, "data");
   const user = "matchnet";
   // A password with characters that need URL encoding: the tests check it never shows up in output.
-  const password = `pw-${Math.random().toString(36).slice(2)}/+@secret`;
+  const password = `pw-${randomBytes(9).toString("base64url")}/+@secret`;
   const run = (cmd: string, args: string[]) => {
     const argv = as === null ? [cmd, ...args] : ["runuser", "-u", as.name, "--", cmd, ...args];
     const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", cwd: dir });
