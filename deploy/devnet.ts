@@ -82,7 +82,9 @@ async function main(): Promise<number> {
   });
   try {
     await devnet.boot();
-    out(`explorer: ${(await startExplorer({ rpc: devnet.chain.url, deployment: devnet.deploymentFile, db: resolve(devnet.dataDir, "explorer.sqlite") })).url}`);
+    // Operator processes serve their node API; the explorer shows each one's health on its operators page.
+    const operatorApis = mode === "processes" ? devnet.operators.map((op) => ({ operator: op.operatorId.toLowerCase(), url: `http://127.0.0.1:${op.apiPort}` })) : [];
+    out(`explorer: ${(await startExplorer({ rpc: devnet.chain.url, deployment: devnet.deploymentFile, db: resolve(devnet.dataDir, "explorer.sqlite"), operatorApis })).url}`);
   } catch (err) {
     if (stopping) return new Promise<number>(() => {}); // the signal handler exits
     await devnet.stop();

@@ -7,6 +7,7 @@ import { REGIONS } from "../protocol/market/catalog.js";
 import { reputationBps } from "../protocol/market/types.js";
 import type { SqlDb } from "./db.js";
 import { SKIP_REASONS } from "./handlers.js";
+import type { NodeHealth } from "./operatorHealth.js";
 
 type Row = Record<string, string | number | null>;
 
@@ -35,7 +36,14 @@ function regionsOfMask(mask: string): string {
 export class ExplorerApi {
   constructor(
     private readonly db: SqlDb,
-    private readonly opts: { chainId: number; tokenDecimals: number; stakeDecimals?: number; explainer?: OpenOrderExplainer } = { chainId: 0, tokenDecimals: 6 },
+    private readonly opts: {
+      chainId: number;
+      tokenDecimals: number;
+      stakeDecimals?: number;
+      explainer?: OpenOrderExplainer;
+      /** The last polled node API health per operator (explorer/operatorHealth.ts); never waited for. */
+      nodeHealth?: { of(id: string | null, address: string | null): NodeHealth | null };
+    } = { chainId: 0, tokenDecimals: 6 },
   ) {}
 
   private async cursor(): Promise<number> {
@@ -264,7 +272,13 @@ export class ExplorerApi {
 
   private operatorView(o: Row) {
     const duties = (o.duties as number) ?? 0;
-    return { ...o, missed: duties - ((o.signed as number) ?? 0), signingBps: duties === 0 ? null : Math.floor(((o.signed as number) * 10_000) / duties) };
+    return {
+      ...o,
+      missed: duties - ((o.signed as number) ?? 0),
+      signingBps: duties === 0 ? null : Math.floor(((o.signed as number) * 10_000) / duties),
+      // null: no node API URL was given for this operator.
+      nodeApi: this.opts.nodeHealth?.of(o.id as string | null, o.address as string | null) ?? null,
+    };
   }
 
   async operator(id: string) {

@@ -2,10 +2,12 @@
  * The SQL connection the index is written and read through. Asynchronous so that a PostgreSQL driver fits the same
  * shape (docs/explorer.md); the embedded implementation is better-sqlite3 in WAL mode, with one connection that
  * writes (the indexer) and one that reads (the HTTP API), so readers only ever see committed blocks.
- * Statements use `?` placeholders; a PostgreSQL adapter numbers them `$1, $2, …`.
+ * Statements use `?` placeholders; the PostgreSQL adapter (explorer/postgres.ts) numbers them `$1, $2, …`.
+ * `openIndex` picks the engine: a postgres:// URL selects PostgreSQL, anything else is an SQLite file path.
  */
 import Database from "better-sqlite3";
-import { ddl } from "./schema.js";
+import { isPostgresUrl, openPostgresIndex } from "./postgres.js";
+import { checkSchemaVersion, ddl } from "./schema.js";
 
 export type SqlValue = string | number | bigint | null;
 
@@ -70,7 +72,17 @@ export function openSqliteWriter(path: string): SqlDb {
   // power loss, so fsync on every commit is not needed).
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
-  for (const statement of ddl("sqlite")) db.exec(statement);
+  try {
+    const hasMeta = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+    if (hasMeta) {
+      const value = (key: string) => (db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+      checkSchemaVersion(path, { version: value("schema_version"), chainId: value("chain_id") });
+    }
+    for (const statement of ddl("sqlite")) db.exec(statement);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return new SqliteDb(db);
 }
 
@@ -79,4 +91,29 @@ export function openSqliteReader(path: string): SqlDb {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   db.pragma("busy_timeout = 5000");
   return new SqliteDb(db);
+}
+
+export interface OpenedIndex {
+  engine: "sqlite" | "postgres";
+  /** The indexer's connection. */
+  writer: SqlDb;
+  /** The HTTP API's connection(s): only committed ranges are visible through it. */
+  reader: SqlDb;
+  /** Where the index is, for logs: the file path, or the PostgreSQL server and database without the password. */
+  description: string;
+}
+
+/**
+ * Opens the index at `target`: a postgres:// or postgresql:// URL (explorer/postgres.ts) or an SQLite file path.
+ * Creates the tables when absent; refuses an index of another schema version (`SchemaVersionError`).
+ */
+export async function openIndex(target: string, opts: { onIdleError?: (msg: string) => void } = {}): Promise<OpenedIndex> {
+  if (isPostgresUrl(target)) return { engine: "postgres", ...(await openPostgresIndex(target, opts)) };
+  const writer = openSqliteWriter(target);
+  try {
+    return { engine: "sqlite", writer, reader: openSqliteReader(target), description: target };
+  } catch (err) {
+    await writer.close();
+    throw err;
+  }
 }

@@ -15,6 +15,7 @@ import { followedContracts, type Followed } from "./contracts.js";
 import type { SqlDb } from "./db.js";
 import { HANDLERS, type EventCtx } from "./handlers.js";
 import { Loader } from "./loader.js";
+import { SCHEMA_VERSION } from "./schema.js";
 import { ReorgTooDeepError, Store } from "./store.js";
 
 export interface IndexerOpts {
@@ -34,7 +35,7 @@ export interface IndexerLogger {
 /** Thrown when an index file was built for another chain or deployment. */
 export class IndexMismatchError extends Error {
   constructor(what: string, indexed: string, given: string) {
-    super(`explorer index: built for ${what} ${indexed}, not ${given}; use another --db file`);
+    super(`explorer index: built for ${what} ${indexed}, not ${given}; use another --db file or database`);
     this.name = "IndexMismatchError";
   }
 }
@@ -95,6 +96,7 @@ export class Indexer extends EventEmitter<{ indexed: [number]; reorg: [number]; 
         await db.run("INSERT INTO meta (key, value) VALUES (?, ?)", ["cursor", String(this.deployment.deployBlock - 1)]);
         await db.run("INSERT INTO meta (key, value) VALUES (?, ?)", ["cursor_hash", ""]);
         await db.run("INSERT INTO meta (key, value) VALUES (?, ?)", ["pruned_through", String(this.deployment.deployBlock - 1)]);
+        await db.run("INSERT INTO meta (key, value) VALUES (?, ?)", ["schema_version", String(SCHEMA_VERSION)]);
       });
       this.cursor = this.deployment.deployBlock - 1;
       this.cursorHash = null;

@@ -1,15 +1,52 @@
 /**
  * `npm run explorer -- --rpc <url> --deployment <file>`: indexes the deployment's events into an embedded SQLite
- * file and serves the live explorer page and its JSON API. See docs/explorer.md.
+ * file (or a PostgreSQL database: `--database-url`, or MATCHNET_EXPLORER_DATABASE_URL in the environment) and
+ * serves the live explorer page and its JSON API. See docs/explorer.md for the exit codes.
  */
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
+import { IndexMismatchError } from "./indexer.js";
+import { DatabaseUnavailableError, DatabaseUrlError, describePostgresUrl, isPostgresUrl, urlHasPassword } from "./postgres.js";
+import { SchemaVersionError } from "./schema.js";
+import { ReorgTooDeepError } from "./store.js";
+import { parseOperatorApi, type OperatorApiTarget } from "./operatorHealth.js";
 import { startExplorer } from "./server.js";
+
+/** The environment variable that selects a PostgreSQL index (a URL there is not visible in `ps`). */
+export const DATABASE_URL_ENV = "MATCHNET_EXPLORER_DATABASE_URL";
+
+/** Exit codes (docs/explorer.md): 1 bad input or chain, 3 database unreachable, 4 an index the explorer cannot use. */
+const EXIT_DATABASE_UNAVAILABLE = 3;
+const EXIT_INDEX_UNUSABLE = 4;
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError("--port must be an integer in 0‥65535 (0: any free port)");
   return n;
+}
+
+function collect(value: string, previous: OperatorApiTarget[]): OperatorApiTarget[] {
+  try {
+    return [...previous, parseOperatorApi(value)];
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** The index target: --database-url, else --db, else the environment's URL, else the default SQLite file. */
+function indexTarget(o: { db?: string; databaseUrl?: string }): { target: string; fromArgv: boolean } {
+  if (o.db !== undefined && o.databaseUrl !== undefined) throw new DatabaseUrlError("explorer: give either --db or --database-url, not both");
+  if (o.databaseUrl !== undefined) {
+    if (!isPostgresUrl(o.databaseUrl)) throw new DatabaseUrlError("explorer: --database-url must be a postgres:// or postgresql:// URL");
+    return { target: o.databaseUrl, fromArgv: true };
+  }
+  if (o.db !== undefined) return { target: isPostgresUrl(o.db) ? o.db : resolve(o.db), fromArgv: true };
+  const env = process.env[DATABASE_URL_ENV];
+  if (env !== undefined && env !== "") {
+    if (!isPostgresUrl(env)) throw new DatabaseUrlError(`explorer: ${DATABASE_URL_ENV} must be a postgres:// or postgresql:// URL`);
+    return { target: env, fromArgv: false };
+  }
+  return { target: resolve("explorer-index.sqlite"), fromArgv: false };
 }
 
 function rpcUrl(value: string): string {
@@ -28,20 +65,29 @@ const program = new Command()
   .description("Index matchnet's contract events and serve the live market explorer.")
   .requiredOption("--rpc <url>", "chain JSON-RPC URL", rpcUrl)
   .requiredOption("--deployment <file>", "deployment file (contract addresses, chain id, deploy block)")
-  .option("--db <file>", "SQLite index file; resumed when it exists", "explorer-index.sqlite")
+  .option("--db <file|url>", "SQLite index file, resumed when it exists (default explorer-index.sqlite), or a postgres:// URL")
+  .option("--database-url <url>", `PostgreSQL index (postgres://user@host:port/database); prefer ${DATABASE_URL_ENV} when the URL holds a password`)
+  .option("--operator-api <operator=url>", "an operator's node API (operator id or address = http(s) URL), polled for the operators page; repeatable", collect, [])
   .option("--host <host>", "address the HTTP server binds", "127.0.0.1")
   .option("--port <port>", "HTTP port (0: any free port)", port, 8600)
   .showHelpAfterError();
 
 async function main(): Promise<void> {
   program.parse();
-  const o = program.opts<{ rpc: string; deployment: string; db: string; host: string; port: number }>();
+  const o = program.opts<{ rpc: string; deployment: string; db?: string; databaseUrl?: string; operatorApi: OperatorApiTarget[]; host: string; port: number }>();
   const logger = {
     info: (obj: object, msg: string) => console.log(JSON.stringify({ level: "info", msg, ...obj })),
     warn: (obj: object, msg: string) => console.error(JSON.stringify({ level: "warn", msg, ...obj })),
   };
-  const explorer = await startExplorer({ rpc: o.rpc, deployment: resolve(o.deployment), db: resolve(o.db), host: o.host, port: o.port, logger });
-  console.log(`explorer: ${explorer.url}  (index ${resolve(o.db)}, block ${explorer.indexer.indexedBlock})`);
+  const { target, fromArgv } = indexTarget(o);
+  if (isPostgresUrl(target)) {
+    const where = describePostgresUrl(target); // validates the URL before anything else runs
+    if (fromArgv && urlHasPassword(target)) {
+      logger.warn({ index: where }, `explorer: the database URL on the command line holds a password, which every user of this machine can read with ps; set ${DATABASE_URL_ENV} instead`);
+    }
+  }
+  const explorer = await startExplorer({ rpc: o.rpc, deployment: resolve(o.deployment), db: target, host: o.host, port: o.port, logger, operatorApis: o.operatorApi });
+  console.log(`explorer: ${explorer.url}  (index ${explorer.index}, block ${explorer.indexer.indexedBlock})`);
   const stop = () => {
     void explorer.stop().then(() => process.exit(0));
   };
@@ -51,5 +97,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(`explorer: ${err instanceof Error ? err.message : String(err)}`);
+  if (err instanceof DatabaseUnavailableError) process.exit(EXIT_DATABASE_UNAVAILABLE);
+  if (err instanceof SchemaVersionError || err instanceof IndexMismatchError || err instanceof ReorgTooDeepError) process.exit(EXIT_INDEX_UNUSABLE);
   process.exit(1);
 });

@@ -16,6 +16,14 @@
 
 export type Dialect = "sqlite" | "postgres";
 
+/**
+ * The layout of the tables below, recorded in `meta.schema_version` when an index is created and checked each time
+ * one is opened (explorer/db.ts): an index of another version is refused rather than read with the wrong columns.
+ * Raise it with any change of a table, a column or its meaning. An index written before the version was recorded
+ * (no `schema_version` row) has version 1.
+ */
+export const SCHEMA_VERSION = 1;
+
 type ColType = "int" | "text";
 
 export interface TableDef {
@@ -143,7 +151,9 @@ const INDEXES: ReadonlyArray<[string, TableName, string]> = [
 ];
 
 function sqlType(t: ColType, dialect: Dialect): string {
-  if (t === "text") return "TEXT";
+  // SQLite compares TEXT byte by byte; PostgreSQL by the database's locale unless told otherwise. "C" makes every
+  // ORDER BY on text (addresses, operator ids, tokens) come back in the same order on both engines.
+  if (t === "text") return dialect === "sqlite" ? "TEXT" : 'TEXT COLLATE "C"';
   return dialect === "sqlite" ? "INTEGER" : "BIGINT";
 }
 
@@ -160,4 +170,28 @@ export function ddl(dialect: Dialect): string[] {
 
 export function tableDef(name: TableName): TableDef {
   return TABLES[name];
+}
+
+/** Thrown when an index was written by an explorer with another table layout (exit code 4 of `npm run explorer`). */
+export class SchemaVersionError extends Error {
+  constructor(
+    readonly where: string,
+    readonly found: string,
+  ) {
+    super(
+      `explorer index: ${where} holds an index of schema version ${found}; this explorer reads version ${SCHEMA_VERSION}. ` +
+        "Rebuild it from the chain: use a new --db file or an empty database",
+    );
+    this.name = "SchemaVersionError";
+  }
+}
+
+/**
+ * The schema version an existing index records: undefined for a fresh one (no `meta` table or no cursor yet), "1"
+ * for one written before the version was recorded. Throws `SchemaVersionError` when it is not SCHEMA_VERSION.
+ */
+export function checkSchemaVersion(where: string, meta: { version: string | undefined; chainId: string | undefined } | null): void {
+  if (meta === null) return;
+  const found = meta.version ?? (meta.chainId === undefined ? undefined : "1");
+  if (found !== undefined && found !== String(SCHEMA_VERSION)) throw new SchemaVersionError(where, found);
 }

@@ -14,9 +14,10 @@ import { createPublicClient, http, type PublicClient } from "viem";
 import { paymentTokenAbi, stakeTokenAbi } from "../protocol/chain/abi.js";
 import { readDeployment, systemAddresses, type Deployment } from "../protocol/chain/deployment.js";
 import { ExplorerApi, NotFoundError, type OpenOrderExplainer } from "./api.js";
-import { openSqliteReader, openSqliteWriter, type SqlDb } from "./db.js";
+import { openIndex } from "./db.js";
 import { MatcherExplainer } from "./explain.js";
 import { Indexer, type IndexerLogger } from "./indexer.js";
+import { OperatorHealthMonitor, type OperatorApiTarget, type OperatorHealthOpts } from "./operatorHealth.js";
 
 const WEB_DIR = join(dirname(fileURLToPath(import.meta.url)), "web");
 const require = createRequire(import.meta.url);
@@ -151,7 +152,10 @@ export class ExplorerServer {
 export interface StartExplorerOpts {
   rpc: string;
   deployment: string | Deployment;
-  /** SQLite index file (created when absent; resumed when present). */
+  /**
+   * Where the index is: an SQLite file path (created when absent; resumed when present), or a postgres:// URL of a
+   * PostgreSQL database (tables created when absent). See docs/explorer.md.
+   */
   db: string;
   host?: string;
   port?: number;
@@ -160,12 +164,17 @@ export interface StartExplorerOpts {
   client?: PublicClient;
   /** Why open orders stayed open; default: the matcher re-run (explorer/explain.ts) when the deployment has the AVS. */
   explainer?: OpenOrderExplainer;
+  /** Operators' node APIs whose health the operators page shows (explorer/operatorHealth.ts). */
+  operatorApis?: readonly OperatorApiTarget[];
+  operatorHealth?: OperatorHealthOpts;
 }
 
 export interface RunningExplorer {
   url: string;
   indexer: Indexer;
   api: ExplorerApi;
+  /** Where the index is (file path, or PostgreSQL server and database without the password). */
+  index: string;
   stop(): Promise<void>;
 }
 
@@ -173,14 +182,14 @@ export interface RunningExplorer {
 export async function startExplorer(opts: StartExplorerOpts): Promise<RunningExplorer> {
   const deployment = typeof opts.deployment === "string" ? await readDeployment(opts.deployment) : opts.deployment;
   const client = opts.client ?? (createPublicClient({ transport: http(opts.rpc) }) as PublicClient);
-  const chainId = await client.getChainId();
-  if (chainId !== deployment.chainId) throw new Error(`explorer: the RPC at ${opts.rpc} serves chain ${chainId}, the deployment is for chain ${deployment.chainId}`);
-  const writer: SqlDb = openSqliteWriter(opts.db);
-  let reader: SqlDb | null = null;
+  // The index first: a database that cannot be used is reported before the chain is asked anything.
+  const { writer, reader, description } = await openIndex(opts.db, { onIdleError: (msg) => opts.logger?.warn({}, msg) });
   const indexer = new Indexer(deployment, { client, db: writer, logger: opts.logger }, { pollIntervalMs: opts.pollIntervalMs ?? 500 });
+  const health = new OperatorHealthMonitor(opts.operatorApis ?? [], opts.operatorHealth);
   try {
     await indexer.open();
-    reader = openSqliteReader(opts.db);
+    const chainId = await client.getChainId();
+    if (chainId !== deployment.chainId) throw new Error(`explorer: the RPC at ${opts.rpc} serves chain ${chainId}, the deployment is for chain ${deployment.chainId}`);
     const tokenDecimals = await client.readContract({ address: deployment.contracts.paymentToken, abi: paymentTokenAbi, functionName: "decimals" });
     const stakeDecimals = await client.readContract({ address: deployment.contracts.stakeToken, abi: stakeTokenAbi, functionName: "decimals" });
     const explainer =
@@ -188,11 +197,12 @@ export async function startExplorer(opts: StartExplorerOpts): Promise<RunningExp
       (deployment.contracts.serviceManager !== undefined && deployment.contracts.operatorRegistry !== undefined
         ? new MatcherExplainer({ client, db: reader, addrs: systemAddresses(deployment), logger: opts.logger })
         : undefined);
-    const api = new ExplorerApi(reader, { chainId, tokenDecimals, stakeDecimals, explainer });
+    const api = new ExplorerApi(reader, { chainId, tokenDecimals, stakeDecimals, explainer, nodeHealth: health });
     const server = new ExplorerServer(api, indexer);
     // Listen first: the page shows the index catching up with a long chain.
     const url = await server.listen({ host: opts.host, port: opts.port });
     indexer.on("error", (err) => opts.logger?.warn({ err: err.message }, "explorer: indexing stopped"));
+    health.start();
     await indexer.start().catch(async (err: unknown) => {
       await server.close();
       throw err;
@@ -201,16 +211,19 @@ export async function startExplorer(opts: StartExplorerOpts): Promise<RunningExp
       url,
       indexer,
       api,
+      index: description,
       async stop() {
         await server.close();
+        await health.stop();
         await indexer.stop();
-        await reader?.close();
+        await reader.close();
         await writer.close();
       },
     };
   } catch (err) {
+    await health.stop();
     await indexer.stop();
-    await reader?.close();
+    await reader.close();
     await writer.close();
     throw err;
   }

@@ -43,6 +43,15 @@ const link = {
   renter: (a) => `<a href="#/renter/${esc(a)}" title="${esc(a)}">${short(a)}</a>`,
 };
 
+/** An operator's node API health (explorer/operatorHealth.ts): status, and when the explorer last checked it. */
+const HEALTH_CLASS = { healthy: "ok", "partially healthy": "warn", unhealthy: "bad", unreachable: "bad" };
+function nodeHealth(h) {
+  if (!h) return `<span class="muted" title="no node API URL given to the explorer">—</span>`;
+  const at = h.checkedAt ? new Date(h.checkedAt).toISOString().slice(11, 19) : null;
+  return `<span class="node-health ${HEALTH_CLASS[h.status] ?? "muted"}" title="${esc(h.reasons.join("; "))}">${esc(h.status)}</span>` +
+    (at ? ` <span class="muted">at ${at}</span>` : "");
+}
+
 function table(cols, rows, empty = "none") {
   if (rows.length === 0) return `<p class="muted">${esc(empty)}</p>`;
   const head = cols.map((c) => `<th class="${c.num ? "num" : ""}">${esc(c.h)}</th>`).join("");
@@ -243,7 +252,8 @@ async function operators() {
     { h: "operator id", f: (o) => link.operator(o.id) }, { h: "address", f: (o) => short(o.address) }, { h: "status", f: (o) => esc(o.status) },
     { h: "stake", num: 1, f: (o) => stake(o.stake) }, { h: "signing rate", num: 1, f: (o) => pct(o.signingBps) },
     { h: "signed / duties", num: 1, f: (o) => `${o.signed} / ${o.duties}` }, { h: "missed", num: 1, f: (o) => `<span class="${o.missed ? "warn" : ""}">${o.missed}</span>` },
-    { h: "seeds", num: 1, f: (o) => o.seeds }, { h: "slashes", num: 1, f: (o) => o.times_slashed }, { h: "socket", f: (o) => `<code>${esc(o.socket)}</code>` },
+    { h: "seeds", num: 1, f: (o) => o.seeds }, { h: "slashes", num: 1, f: (o) => o.times_slashed }, { h: "node API", f: (o) => nodeHealth(o.nodeApi) },
+    { h: "socket", f: (o) => `<code>${esc(o.socket)}</code>` },
   ], rows, "no operator yet")}</div>`;
 }
 
@@ -253,6 +263,7 @@ async function operator(id) {
     ["operator id", `<code>${esc(o.id)}</code>`], ["address", `<code>${esc(o.address)}</code>`], ["status", esc(o.status)], ["stake", stake(o.stake)],
     ["signing rate", `${pct(o.signingBps)} (${o.signed} of ${o.duties} batches)`], ["missed duties", o.missed], ["seeds signed", o.seeds],
     ["slashed", `${o.times_slashed} time(s), ${stake(o.slashed)}`], ["socket", `<code>${esc(o.socket)}</code>`],
+    ["node API", o.nodeApi ? `${nodeHealth(o.nodeApi)} <code>${esc(o.nodeApi.url)}</code>${o.nodeApi.reasons.length ? `<br><span class="muted">${esc(o.nodeApi.reasons.join("; "))}</span>` : ""}` : nodeHealth(null)],
   ])}</div><div class="card"><h2>Recent batches</h2>${table([
     { h: "batch", f: (b) => link.batch(b.batch) }, { h: "stake", num: 1, f: (b) => stake(b.stake) },
     { h: "signed", f: (b) => (b.signed === 1 ? `<span class="ok">yes</span>` : `<span class="bad">no</span>`) },

@@ -7,6 +7,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import type { PublicClient } from "viem";
 import { startExplorer } from "../../explorer/server.js";
 import { buildSubmission, deploySystem, orders, providerOffer, USD } from "../support/serviceManager.js";
+import { freePort, makeSlot, startNode, waitFor } from "../support/operator-nodes.js";
 import { makeTempDir } from "../support/tempdir.js";
 
 const connection = await network.create();
@@ -40,10 +41,17 @@ describe("explorer in a browser (headless chromium)", () => {
     await s.serviceManager.write.submitResult(sub.args);
     const provider = s.wallets[5]!.account.address.toLowerCase();
 
+    // Operator 0 runs a real node with its node API (alone: partially healthy, "no peers"); operator 1's node API
+    // port is closed (unreachable); operators 2 and 3 gave none.
+    const slot = await makeSlot(s.ops[0]!.sk);
+    const node = await startNode(s, slot, { api: true });
+    const closed = `http://127.0.0.1:${await freePort()}`;
     const dir = await makeTempDir("explorer-browser");
     const explorer = await startExplorer({
       rpc: "in-process", deployment: s.deployment, db: join(dir.path, "index.sqlite"), port: 0, pollIntervalMs: 100,
       client: s.publicClient as PublicClient,
+      operatorApis: [{ operator: s.ops[0]!.id.toLowerCase(), url: `http://127.0.0.1:${node.node.apiPort}` }, { operator: s.ops[1]!.id.toLowerCase(), url: closed }],
+      operatorHealth: { intervalMs: 200, timeoutMs: 2_000 },
     });
     const browser = await launch();
     try {
@@ -98,7 +106,27 @@ describe("explorer in a browser (headless chromium)", () => {
       expect(await page.locator("main tbody tr").count()).to.equal(4);
       expect(await page.locator("main td", { hasText: /^0\.0 %$/ }).count()).to.equal(1); // the non-signer's signing rate
       expect(await page.locator("main td", { hasText: /^100\.0 %$/ }).count()).to.equal(3);
+      // Node API health: shown as last checked (the page re-reads it on each render; wait until both were checked).
+      await waitFor(async () => {
+        const ops = (await (await fetch(`${explorer.url}api/operators`)).json()) as { nodeApi: { checkedAt: number | null } | null }[];
+        return ops.filter((o) => o.nodeApi?.checkedAt != null).length === 2;
+      }, "both node APIs checked", 30_000);
+      await page.getByRole("link", { name: "Batches" }).click();
+      await page.getByRole("heading", { name: "Batches" }).waitFor();
+      await page.getByRole("link", { name: "Operators" }).click();
+      await page.getByRole("heading", { name: "Operators" }).waitFor();
+      const healthCell = (op: string) => page.locator("main tr", { has: page.locator(`a[href="#/operator/${op}"]`) }).locator("td").nth(9).innerText();
+      expect(await healthCell(s.ops[0]!.id)).to.match(/^partially healthy at \d\d:\d\d:\d\d$/);
+      expect(await healthCell(s.ops[1]!.id)).to.match(/^unreachable at \d\d:\d\d:\d\d$/);
+      expect(await healthCell(s.ops[2]!.id)).to.equal("—");
       await shot(page, "operators");
+      await page.locator(`a[href="#/operator/${s.ops[0]!.id}"]`).first().click();
+      await page.getByRole("heading", { name: /^Operator / }).waitFor();
+      const opPage = await page.locator("main").innerText();
+      expect(opPage).to.include(`http://127.0.0.1:${node.node.apiPort}`);
+      expect(opPage).to.include("no peers"); // the node's own reason
+      await page.getByRole("link", { name: "Operators" }).click();
+      await page.getByRole("heading", { name: "Operators" }).waitFor();
 
       // A second batch appears on the open Batches page without a reload.
       await page.getByRole("link", { name: "Batches" }).click();
@@ -117,6 +145,8 @@ describe("explorer in a browser (headless chromium)", () => {
     } finally {
       await browser.close();
       await explorer.stop();
+      await node.stop();
+      await slot.remove();
       await dir.remove();
     }
   });

@@ -1,9 +1,12 @@
 import { expect } from "chai";
 import { network } from "hardhat";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { PublicClient } from "viem";
 import { startExplorer, type RunningExplorer } from "../../explorer/server.js";
 import { buildSubmission, deploySystem, orders, providerOffer, USD, type System } from "../support/serviceManager.js";
+import { freePort, makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
 import { makeTempDir } from "../support/tempdir.js";
 
 const connection = await network.create();
@@ -22,11 +25,11 @@ async function marketWithBatch() {
   return { s, ids, sub };
 }
 
-async function withExplorer<T>(s: System, fn: (e: RunningExplorer) => Promise<T>): Promise<T> {
+async function withExplorer<T>(s: System, fn: (e: RunningExplorer) => Promise<T>, extra: Partial<Parameters<typeof startExplorer>[0]> = {}): Promise<T> {
   const dir = await makeTempDir("explorer-server");
   const e = await startExplorer({
     rpc: "in-process", deployment: s.deployment, db: join(dir.path, "index.sqlite"), port: 0, pollIntervalMs: 50,
-    client: s.publicClient as PublicClient,
+    client: s.publicClient as PublicClient, ...extra,
   });
   try {
     return await fn(e);
@@ -77,6 +80,7 @@ describe("explorer HTTP server", () => {
         const operators = (await getJson(`${e.url}api/operators`)).body as { id: string; signed: number; duties: number; missed: number }[];
         expect(operators.find((o) => o.id === s.ops[0]!.id)).to.include({ signed: 0, duties: 1, missed: 1 });
         expect(operators.find((o) => o.id === s.ops[1]!.id)).to.include({ signed: 1, duties: 1, missed: 0 });
+        expect(operators.map((o) => (o as { nodeApi?: unknown }).nodeApi)).to.deep.equal([null, null, null, null]); // no node API given
 
         const market = (await getJson(`${e.url}api/market`)).body;
         expect(market.fillRate).to.deep.equal([{ batch: 1, time: market.fillRate[0].time, open: 3, matched: 1, fillBps: 3_333 }]);
@@ -182,6 +186,101 @@ describe("explorer HTTP server", () => {
         expect(order.status).to.equal(200);
         expect(order.body.status).to.equal("open");
       });
+    });
+  });
+
+  describe("given operators' node APIs (real operator nodes, a node that never answers, a closed port)", () => {
+    /** An HTTP server that takes requests and never answers them, counting the ones still open. */
+    async function silentServer() {
+      const open = new Set<IncomingMessage>();
+      let received = 0;
+      const srv = createServer((req) => {
+        received += 1;
+        open.add(req);
+        req.socket.once("close", () => open.delete(req));
+      });
+      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+      return {
+        url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+        get received() { return received; },
+        get open() { return open.size; },
+        close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }),
+      };
+    }
+
+    it("→ the operators answer should show each node's health as its node API reports it, with the time of the last check", async function () {
+      this.timeout(120_000);
+      const { s } = await marketWithBatch();
+      const slots: NodeSlot[] = [];
+      const nodes: RunningNode[] = [];
+      const silent = await silentServer();
+      try {
+        for (const op of s.ops.slice(0, 3)) slots.push(await makeSlot(op.sk));
+        // Nodes 0 and 1 know each other (healthy: registered, synced, a peer); node 2 knows no one (206: no peers).
+        nodes.push(await startNode(s, slots[0]!, { api: true, bootstrap: [slots[1]!.socket] }));
+        nodes.push(await startNode(s, slots[1]!, { api: true, bootstrap: [slots[0]!.socket] }));
+        nodes.push(await startNode(s, slots[2]!, { api: true }));
+        const api = (i: number) => `http://127.0.0.1:${nodes[i]!.node.apiPort}`;
+        const closed = `http://127.0.0.1:${await freePort()}`;
+        const operatorApis = [
+          { operator: s.ops[0]!.id.toLowerCase(), url: api(0) },
+          { operator: s.ops[1]!.address.toLowerCase(), url: api(1) }, // by address
+          { operator: s.ops[2]!.id.toLowerCase(), url: api(2) },
+          { operator: s.ops[3]!.id.toLowerCase(), url: silent.url },
+          { operator: `0x${"ee".repeat(32)}`, url: closed }, // an operator the chain does not have: not listed
+        ];
+        const before = Date.now();
+        await withExplorer(s, async (e) => {
+          type Op = { id: string; nodeApi: { url: string; status: string; httpStatus: number | null; reasons: string[]; checkedAt: number | null } | null };
+          const health = async () => new Map(((await getJson(`${e.url}api/operators`)).body as Op[]).map((o) => [o.id, o.nodeApi]));
+          await waitFor(async () => {
+            const h = await health();
+            return h.get(s.ops[0]!.id)?.status === "healthy" && h.get(s.ops[1]!.id)?.status === "healthy" &&
+              h.get(s.ops[2]!.id)?.status === "partially healthy" && h.get(s.ops[3]!.id)?.status === "unreachable";
+          }, "every node API checked", 60_000);
+          const h = await health();
+          expect(h.size).to.equal(4);
+          expect(h.get(s.ops[0]!.id)).to.include({ url: api(0), httpStatus: 200 });
+          expect(h.get(s.ops[1]!.id)).to.include({ url: api(1), httpStatus: 200 });
+          expect(h.get(s.ops[2]!.id)).to.include({ url: api(2), httpStatus: 206 });
+          expect(h.get(s.ops[2]!.id)!.reasons).to.include("no peers");
+          expect(h.get(s.ops[3]!.id)).to.deep.include({ url: silent.url, httpStatus: null, reasons: ["no answer within 500 ms"] });
+          for (const v of h.values()) expect(v!.checkedAt).to.be.within(before, Date.now());
+          // The same answer on the operator's own page.
+          expect((await getJson(`${e.url}api/operators/${s.ops[2]!.address}`)).body.nodeApi).to.include({ status: "partially healthy", httpStatus: 206 });
+        }, { operatorApis, operatorHealth: { intervalMs: 100, timeoutMs: 500 } });
+        // A node API that stops answering turns unreachable on the next check.
+        const api2 = api(2);
+        await nodes[2]!.stop();
+        nodes.pop();
+        await withExplorer(s, async (e) => {
+          await waitFor(async () => ((await getJson(`${e.url}api/operators/${s.ops[2]!.id}`)).body.nodeApi?.status === "unreachable"), "node 2 unreachable", 30_000);
+          expect((await getJson(`${e.url}api/operators/${s.ops[2]!.id}`)).body.nodeApi.reasons).to.deep.equal(["ECONNREFUSED"]);
+        }, { operatorApis: [{ operator: s.ops[2]!.id.toLowerCase(), url: api2 }], operatorHealth: { intervalMs: 100, timeoutMs: 500 } });
+      } finally {
+        for (const n of nodes) await n.stop().catch(() => {});
+        for (const slot of slots) await slot.remove();
+        await silent.close();
+      }
+    });
+
+    it("→ a node API that never answers should not hold the operators answer, and stopping the explorer should drop its request", async () => {
+      const { s } = await marketWithBatch();
+      const silent = await silentServer();
+      try {
+        let openAfterAnswer = -1;
+        await withExplorer(s, async (e) => {
+          await waitFor(() => silent.open === 1, "the explorer's health request held by the silent node");
+          const ops = (await getJson(`${e.url}api/operators`)).body as { id: string; nodeApi: { status: string; checkedAt: number | null } | null }[];
+          openAfterAnswer = silent.open; // the check is still waiting: the answer did not wait for it
+          expect(ops.find((o) => o.id === s.ops[0]!.id)!.nodeApi).to.include({ status: "not checked yet", checkedAt: null });
+        }, { operatorApis: [{ operator: s.ops[0]!.id.toLowerCase(), url: silent.url }], operatorHealth: { intervalMs: 60_000, timeoutMs: 600_000 } });
+        expect(openAfterAnswer).to.equal(1);
+        await waitFor(() => silent.open === 0, "the held request closed by stop()");
+        expect(silent.received).to.equal(1);
+      } finally {
+        await silent.close();
+      }
     });
   });
 });
