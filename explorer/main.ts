@@ -4,6 +4,7 @@
  */
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
+import { stopOnSignals } from "../protocol/lifecycle.js";
 import { startExplorer } from "./server.js";
 
 function port(value: string): number {
@@ -40,13 +41,24 @@ async function main(): Promise<void> {
     info: (obj: object, msg: string) => console.log(JSON.stringify({ level: "info", msg, ...obj })),
     warn: (obj: object, msg: string) => console.error(JSON.stringify({ level: "warn", msg, ...obj })),
   };
-  const explorer = await startExplorer({ rpc: o.rpc, deployment: resolve(o.deployment), db: resolve(o.db), host: o.host, port: o.port, logger });
+  // A signal during start-up waits for the start to end, then stops what it started (protocol/lifecycle.ts).
+  let explorer: Awaited<ReturnType<typeof startExplorer>> | null = null;
+  const starting = startExplorer({ rpc: o.rpc, deployment: resolve(o.deployment), db: resolve(o.db), host: o.host, port: o.port, logger });
+  const stopper = stopOnSignals({
+    name: "explorer",
+    stop: async () => {
+      explorer ??= await starting.catch(() => null);
+      await explorer?.stop();
+      return 0;
+    },
+  });
+  try {
+    explorer = await starting;
+  } catch (err) {
+    if (stopper.stopping) return;
+    throw err;
+  }
   console.log(`explorer: ${explorer.url}  (index ${resolve(o.db)}, block ${explorer.indexer.indexedBlock})`);
-  const stop = () => {
-    void explorer.stop().then(() => process.exit(0));
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
 }
 
 main().catch((err: unknown) => {

@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url";
 import type { PublicClient, WalletClient } from "viem";
 import type { OperatorConfig } from "../protocol/config/schema.js";
 import type { Logger } from "../protocol/log/logger.js";
+import { stopOnSignals } from "../protocol/lifecycle.js";
 import {
   EXIT_FAILURE,
   EXIT_OK,
@@ -132,31 +133,38 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
   }
 }
 
+/**
+ * Runs the node until SIGINT, SIGTERM or SIGHUP (repeated or not) or until its parent process is gone
+ * (protocol/lifecycle.ts); a signal during start-up stops what has started so far. Resolves with the exit code.
+ */
 export async function main(argv: string[]): Promise<number> {
-  let stop: (() => Promise<void>) | undefined;
+  let started: Promise<{ stop: () => Promise<void> }> | null = null;
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((r) => (resolveExit = r));
+  const stopper = stopOnSignals({
+    name: "operator",
+    // Before start-up the logger does not exist yet: the same JSON line format, written directly.
+    say: (line, reason) => {
+      const msg = /already stopping/.test(line) ? "already stopping" : /failed|did not finish/.test(line) ? "stop failed" : "stopping";
+      process.stdout.write(JSON.stringify({ level: msg === "stop failed" ? 50 : 30, time: Date.now(), msg, detail: line, signal: reason }) + "\n");
+    },
+    stop: async () => {
+      const running = await started?.catch(() => null);
+      await running?.stop();
+      return EXIT_OK;
+    },
+    exit: resolveExit,
+  });
   try {
     const { config } = parseArgs(argv);
-    ({ stop } = await startFromConfig(config));
+    started = startFromConfig(config);
+    await started;
   } catch (err) {
+    if (stopper.stopping) return exited;
+    stopper.release();
     return startupFailure("operator", err);
   }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), msg: "stopping", signal }) + "\n");
-      stop!().then(
-        () => resolve(EXIT_OK),
-        (err: unknown) => {
-          process.stderr.write(`operator: stop failed: ${(err as Error).message}\n`);
-          resolve(EXIT_FAILURE);
-        },
-      );
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-  });
+  return exited;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -4,7 +4,7 @@
  * `runBatch()` places orders, closes a batch and reports how it ended. `deploy/devnet.ts` is its CLI; the e2e tests
  * and the e2e bench drive it directly.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Address, Hex } from "viem";
@@ -128,9 +128,9 @@ export class Devnet {
         }
       }
     }
-    const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "matchnet-devnet-")));
-    await mkdir(dataDir, { recursive: true });
     const compiled = opts.mode === "processes" ? await compileJs(opts.root) : null;
+    // Made last, so that nothing before it can fail with a data dir left behind.
+    const dataDir = await makePrivateDataDir(opts.dataDir);
     return new Devnet(opts, dataDir, opts.dataDir === undefined, compiled);
   }
 
@@ -360,8 +360,23 @@ export class Devnet {
 
   /** Stops every child by its pid; removes the temp data dir unless asked to keep it. */
   async stop(): Promise<void> {
-    await this.supervisor.shutdown();
-    this.children.clear();
-    if (this.ownsDataDir && !this.opts.keep) await rm(this.dataDir, { recursive: true, force: true });
+    try {
+      await this.supervisor.shutdown();
+    } finally {
+      this.children.clear();
+      if (this.ownsDataDir && !this.opts.keep) await rm(this.dataDir, { recursive: true, force: true });
+    }
   }
+}
+
+/**
+ * The data dir, private to this user (0700): it holds keystores, their passwords and the operators' databases.
+ * A fresh temp dir when none is given; a given dir is created 0700, or narrowed to 0700 when it exists with wider
+ * rights.
+ */
+export async function makePrivateDataDir(given: string | undefined): Promise<string> {
+  if (given === undefined) return mkdtemp(join(tmpdir(), "matchnet-devnet-")); // mkdtemp makes it 0700
+  await mkdir(given, { recursive: true, mode: 0o700 });
+  if (((await stat(given)).mode & 0o077) !== 0) await chmod(given, 0o700);
+  return given;
 }
