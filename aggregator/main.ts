@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
   // cacheTime 0: the follower polls the head itself; a cached block number would only delay it.
   const publicClient = createPublicClient({ chain, transport, pollingInterval: CHAIN_POLL_MS, cacheTime: 0 }) as PublicClient;
   const walletClient = createWalletClient({ account, chain, transport, pollingInterval: CHAIN_POLL_MS });
-  await startup.checkChainId(publicClient, config.rpcUrl, deployment.chainId);
+  await startup.checkChainId(publicClient, config.rpcUrl, deployment.chainId, { waitMs: config.rpcWaitMs, progress: (line, fields) => logger.warn(fields, line) });
 
   const metrics = createMetrics({ collectDefault: true });
   const aggregatorMetrics = createAggregatorMetrics(metrics.register);

@@ -11,6 +11,8 @@ export interface MetricsServerOpts {
   host: string;
   /** 0 picks a free port (tests); the bound port is returned. */
   port: number;
+  /** The config field named when the port cannot be bound (default `metrics.port`). */
+  field?: string;
 }
 
 export type MetricsServer = ListeningServer;
@@ -29,5 +31,5 @@ export async function startMetricsServer(opts: MetricsServerOpts, modules: { reg
         res.writeHead(500, { "content-type": "text/plain" }).end("metrics collection failed\n");
       });
   });
-  return listen(server, opts, modules.logger, "metrics server");
+  return listen(server, { host: opts.host, port: opts.port }, modules.logger, "metrics server", opts.field ?? "metrics.port");
 }

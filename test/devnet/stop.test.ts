@@ -54,7 +54,7 @@ async function running(run: Run): Promise<{ pids: number[]; dataDir: string }> {
     await new Promise((r) => setTimeout(r, 200));
   }
   const pids = [...run.output().matchAll(/\(pid (\d+)/g)].map((m) => Number(m[1]));
-  const dataDir = /data dir (\S+) \(mode 0700/.exec(run.output())?.[1];
+  const dataDir = /data dir (\S+?)(?:;| \(mode 0700)/.exec(run.output())?.[1];
   expect(dataDir, "the data dir's path is printed").to.be.a("string");
   expect(pids.length, "chain + 2 operators + aggregator printed their pids").to.equal(4);
   for (const pid of pids) expect(alive(pid), `pid ${pid} alive`).to.equal(true);
