@@ -68,13 +68,16 @@ describe("operator process: stopping", function () {
     await expectNothingLeft(run);
   });
 
-  it("given the operator process, when it gets SIGINT twice → it should stop once, say it is already stopping, and exit 0", async () => {
+  // The node's stop takes tens of milliseconds, so the second signal may come after it: either way one stop, exit 0.
+  // (A second signal during a stop in progress is checked where the stop is slow: test/lifecycle/lifecycle.test.ts
+  // and test/devnet/stop.test.ts.)
+  it("given the operator process, when it gets SIGINT twice → it should stop once and exit 0", async () => {
     const run = await start("node");
     run.op.child.kill("SIGINT");
-    await new Promise((r) => setTimeout(r, 50));
+    // The second Ctrl-C while the first stop runs (signals sent back to back can merge into one in the kernel).
+    await run.op.waitForLine((l) => l.msg === "stopping", 10_000);
     run.op.child.kill("SIGINT");
     expect(await run.op.exited).to.equal(0);
-    expect(run.op.lines.some((l) => l.msg === "already stopping")).to.equal(true);
     expect(run.op.lines.filter((l) => l.msg === "operator node stopped")).to.have.length(1);
     await expectNothingLeft(run);
   });
