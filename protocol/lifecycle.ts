@@ -72,6 +72,7 @@ export function stopOnSignals(opts: StopOnSignalsOptions): StopHandle {
   const say = opts.say ?? ((line: string) => process.stderr.write(`${opts.name}: ${line}\n`));
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   let stopping: Promise<number> | null = null;
+  const initialParent = process.ppid;
 
   const trigger = (reason: StopReason): Promise<number> => {
     if (stopping !== null) {
@@ -104,7 +105,6 @@ export function stopOnSignals(opts: StopOnSignalsOptions): StopHandle {
     return [signal, h] as const;
   });
 
-  const initialParent = process.ppid;
   let watch: NodeJS.Timeout | null = null;
   if ((opts.watchParent ?? true) && initialParent > 1) {
     watch = setInterval(() => {

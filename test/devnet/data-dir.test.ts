@@ -3,9 +3,11 @@
  * temp dir, a `--data-dir` that does not exist yet, or one that exists with wider rights.
  */
 import { expect } from "chai";
-import { chmod, mkdir, rm, stat } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { makePrivateDataDir } from "../../deploy/devnet/devnet.js";
+import { makePrivateDataDir, sweepAbandonedDataDirs } from "../../deploy/devnet/devnet.js";
 import { makeTempDir } from "../support/tempdir.js";
 
 const mode = async (dir: string) => ((await stat(dir)).mode & 0o777).toString(8);
@@ -39,4 +41,15 @@ describe("devnet: the data dir is private", () => {
       expect(await mode(dir)).to.equal("700");
     });
   }
+
+  it("given temp data dirs of a dead owner, a live owner and none (kept) → the sweep should remove only the dead owner's", async () => {
+    const dead = spawnSync(process.execPath, ["-e", "console.log(process.pid)"]).stdout.toString().trim();
+    const dirs = { dead: join(tmp.path, "matchnet-devnet-dead"), live: join(tmp.path, "matchnet-devnet-live"), kept: join(tmp.path, "matchnet-devnet-kept"), other: join(tmp.path, "other-dead") };
+    for (const d of Object.values(dirs)) await mkdir(d);
+    await writeFile(join(dirs.dead, "devnet.pid"), `${dead}\n`);
+    await writeFile(join(dirs.live, "devnet.pid"), `${process.pid}\n`);
+    await writeFile(join(dirs.other, "devnet.pid"), `${dead}\n`);
+    expect(await sweepAbandonedDataDirs(tmp.path)).to.deep.equal([dirs.dead]);
+    expect([dirs.dead, dirs.live, dirs.kept, dirs.other].map((d) => existsSync(d))).to.deep.equal([false, true, true, true]);
+  });
 });

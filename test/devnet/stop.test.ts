@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { readdir, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sweepAbandonedDataDirs } from "../../deploy/devnet/devnet.js";
 import { freePorts } from "../../deploy/devnet/ports.js";
 import { alive, pidsMentioning, portIsFree, spawnInPty, waitGone } from "../support/processes.js";
 
@@ -149,7 +150,7 @@ describe("devnet CLI: stopping", function () {
     await expectNothingLeft(run, pids, dataDir);
   });
 
-  it("given a running devnet killed with SIGKILL (no handler runs) → its children should notice and exit, freeing the chain port", async () => {
+  it("given a running devnet killed with SIGKILL (no handler runs) → its children should notice and exit, freeing the chain port, and the next devnet should remove its data dir", async () => {
     run = await launch("node");
     const { pids, dataDir } = await running(run);
     try {
@@ -158,6 +159,10 @@ describe("devnet CLI: stopping", function () {
       await waitGone(pids, 30_000);
       expect(await pidsMentioning(dataDir), "processes naming the data dir").to.deep.equal([]);
       expect(await portIsFree(run.port), "chain port free again").to.equal(true);
+      expect(existsSync(dataDir), "nothing could remove it yet").to.equal(true);
+      // What the next devnet does first.
+      expect(await sweepAbandonedDataDirs(dirname(dataDir))).to.include(dataDir);
+      expect(existsSync(dataDir)).to.equal(false);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
