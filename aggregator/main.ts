@@ -12,6 +12,7 @@ import type { PrivateKeyAccount } from "viem/accounts";
 import { loadAggregatorConfig } from "../protocol/config/load.js";
 import type { AggregatorConfig } from "../protocol/config/schema.js";
 import { unlockAccountKeystoreFile } from "../protocol/keystore/index.js";
+import { stopOnSignals } from "../protocol/lifecycle.js";
 import * as startup from "../protocol/startup.js";
 
 /** How often the chain head is polled: a few times per block on a devnet with ~1 s blocks. */
@@ -22,12 +23,10 @@ async function unlockAccount(config: AggregatorConfig): Promise<PrivateKeyAccoun
   return startup.unlockKeystore("keystorePath", config.keystorePath, () => unlockAccountKeystoreFile(config.keystorePath, password));
 }
 
-/** What a signal does: before the node runs there is nothing to stop (the aggregator holds no database). */
-let onSignal: (signal: NodeJS.Signals) => void = () => process.exit(startup.EXIT_OK);
+/** What the stop has to stop once start-up got that far, and the logger to say it with. */
+let running: { stop(): Promise<void>; logger: { info(o: object, m: string): void; error(o: object, m: string): void; flush(): void } } | null = null;
 
 async function main(argv: string[]): Promise<void> {
-  process.on("SIGINT", (s) => onSignal(s));
-  process.on("SIGTERM", (s) => onSignal(s));
   const flags = startup.parseConfigFlag(argv, {
     name: "aggregator",
     description: "matchnet aggregator: collects operators' partial BLS signatures and submits batch results",
@@ -54,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
   // cacheTime 0: the follower polls the head itself; a cached block number would only delay it.
   const publicClient = createPublicClient({ chain, transport, pollingInterval: CHAIN_POLL_MS, cacheTime: 0 }) as PublicClient;
   const walletClient = createWalletClient({ account, chain, transport, pollingInterval: CHAIN_POLL_MS });
-  await startup.checkChainId(publicClient, config.rpcUrl, deployment.chainId);
+  await startup.checkChainId(publicClient, config.rpcUrl, deployment.chainId, { waitMs: config.rpcWaitMs, progress: (line, fields) => logger.warn(fields, line) });
 
   const metrics = createMetrics({ collectDefault: true });
   const aggregatorMetrics = createAggregatorMetrics(metrics.register);
@@ -101,25 +100,35 @@ async function main(argv: string[]): Promise<void> {
     logger.flush();
     process.exit(startup.EXIT_FAILURE);
   });
-  let stopping = false;
-  onSignal = (signal) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    void (async () => {
-      try {
-        await node.stop();
-        await metricsServer.close();
-        logger.info({}, "stopped");
-        logger.flush();
-        process.exit(startup.EXIT_OK);
-      } catch (err) {
-        logger.error({ err }, "stop failed");
-        logger.flush();
-        process.exit(startup.EXIT_FAILURE);
-      }
-    })();
+  running = {
+    logger,
+    stop: async () => {
+      await node.stop();
+      await metricsServer.close();
+      logger.info({}, "stopped");
+      logger.flush();
+    },
   };
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => process.exit(startup.startupFailure("aggregator", err)));
+// Signals (repeated or not) and a parent that is gone stop the aggregator (protocol/lifecycle.ts); one during start-up
+// waits for the start to end, then stops what it started.
+let starting: Promise<void> = Promise.resolve();
+const stopper = stopOnSignals({
+  name: "aggregator",
+  say: (line, reason) => {
+    const msg = /already stopping/.test(line) ? "already stopping" : /failed|did not finish/.test(line) ? "stop failed" : "stopping";
+    if (running !== null) (msg === "stop failed" ? running.logger.error : running.logger.info).call(running.logger, { signal: reason, detail: line }, msg);
+    else process.stdout.write(JSON.stringify({ level: msg === "stop failed" ? 50 : 30, time: Date.now(), msg, detail: line, signal: reason }) + "\n");
+  },
+  stop: async () => {
+    await starting.catch(() => {});
+    await running?.stop();
+    return startup.EXIT_OK;
+  },
+});
+starting = main(process.argv.slice(2));
+starting.catch((err: unknown) => {
+  if (stopper.stopping) return; // the stop exits
+  process.exit(startup.startupFailure("aggregator", err));
+});

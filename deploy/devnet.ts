@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { Devnet, type DevnetMode } from "./devnet/devnet.js";
 import { formatBatch, summaryTable } from "./devnet/view.js";
 import { startExplorer } from "../explorer/server.js";
+import { signalExitCode, stopOnSignals } from "../protocol/lifecycle.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -52,23 +53,9 @@ async function main(): Promise<number> {
   if (o.providers > 9) throw new Error("devnet: --providers must be at most 9 (dev accounts 1‥9 are the providers)");
   const mode: DevnetMode = o.inProcessSigners ? "in-process" : "processes";
   const out = (line: string) => console.log(line);
-  let devnet: Devnet | null = null;
-  let stopping = false;
-  const stopAll = async (why: string, code: number) => {
-    if (stopping) return;
-    stopping = true;
-    out(`\n${why}: stopping every child process …`);
-    if (devnet !== null) {
-      if (devnet.reports.length > 0) out("\n" + summaryTable(devnet.reports, devnet.names));
-      await devnet.stop();
-      out(devnet.opts.keep || o.dataDir !== undefined ? `data and logs kept in ${devnet.dataDir}` : "data dir removed (use --keep to keep it)");
-    }
-    process.exit(code);
-  };
-  process.once("SIGINT", () => void stopAll("Ctrl-C", 130));
-  process.once("SIGTERM", () => void stopAll("SIGTERM", 143));
-
-  devnet = await Devnet.create({
+  const keepData = o.keep || o.dataDir !== undefined;
+  // Created before any signal handler can run its stop, so that a stop always has the data dir to remove.
+  const devnet = await Devnet.create({
     root,
     operators: o.operators,
     mode,
@@ -80,36 +67,56 @@ async function main(): Promise<number> {
     intervalMiningMs: o.blockInterval,
     out,
   });
+  out(`data dir ${devnet.dataDir} (mode 0700: keystores and passwords) ${keepData ? "is kept after exit" : "is removed on exit (--keep keeps it)"}`);
+  /**
+   * Stops the children, removes the temp data dir and says what became of it, once: a signal during the stop at the
+   * end of a run waits for that same stop.
+   */
+  let stopped: Promise<void> | null = null;
+  const stopDevnet = (): Promise<void> =>
+    (stopped ??= devnet.stop().then(() => {
+      out(keepData ? `data and logs kept in ${devnet.dataDir} (it holds keystores and their passwords)` : `data dir ${devnet.dataDir} removed with its logs (run with --keep to keep them)`);
+    }));
+  const stopper = stopOnSignals({
+    name: "devnet",
+    say: (line) => out(`\ndevnet: ${line}`),
+    stop: async (reason) => {
+      out("stopping every child process …");
+      if (devnet.reports.length > 0) out("\n" + summaryTable(devnet.reports, devnet.names));
+      await stopDevnet();
+      return signalExitCode(reason);
+    },
+  });
+  const stopping = () => stopper.stopping;
+
   try {
     await devnet.boot();
     // Operator processes serve their node API; the explorer shows each one's health on its operators page.
     const operatorApis = mode === "processes" ? devnet.operators.map((op) => ({ operator: op.operatorId.toLowerCase(), url: `http://127.0.0.1:${op.apiPort}` })) : [];
     out(`explorer: ${(await startExplorer({ rpc: devnet.chain.url, deployment: devnet.deploymentFile, db: resolve(devnet.dataDir, "explorer.sqlite"), operatorApis })).url}`);
   } catch (err) {
-    if (stopping) return new Promise<number>(() => {}); // the signal handler exits
-    await devnet.stop();
+    if (stopping()) return new Promise<number>(() => {}); // the signal handler exits
+    await stopDevnet();
     throw err;
   }
-  if (stopping) return new Promise<number>(() => {});
+  if (stopping()) return new Promise<number>(() => {});
   out(`\nrunning ${o.batches ?? "∞"} batch(es), ${o.ordersPerBatch} orders each; Ctrl-C stops everything\n`);
   for (let k = 0; o.batches === undefined || k < o.batches; k++) {
     let report;
     try {
       report = await devnet.runBatch(o.ordersPerBatch);
     } catch (err) {
-      if (stopping) return new Promise<number>(() => {});
-      await devnet.stop();
+      if (stopping()) return new Promise<number>(() => {});
+      await stopDevnet();
       throw err;
     }
-    if (stopping) return new Promise<number>(() => {});
+    if (stopping()) return new Promise<number>(() => {});
     out(formatBatch(report, devnet.names) + "\n");
   }
   const allFinal = devnet.reports.every((r) => r.status === "final" && r.matcherAgrees === true);
   out(summaryTable(devnet.reports, devnet.names));
-  stopping = true;
-  await devnet.stop();
-  if (o.keep || o.dataDir !== undefined) out(`\nlogs: ${devnet.logsDir} (chain.log, op<i>.log, aggregator.log); data kept in ${devnet.dataDir}`);
-  else out(`\ndata dir ${devnet.dataDir} removed with its logs (run with --keep to keep them)`);
+  if (keepData) out(`\nlogs: ${devnet.logsDir} (chain.log, op<i>.log, aggregator.log)`);
+  await stopDevnet();
   return allFinal ? 0 : 1;
 }
 

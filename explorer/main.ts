@@ -10,6 +10,7 @@ import { DatabaseUnavailableError, DatabaseUrlError, describePostgresUrl, isPost
 import { SchemaVersionError } from "./schema.js";
 import { ReorgTooDeepError } from "./store.js";
 import { parseOperatorApi, type OperatorApiTarget } from "./operatorHealth.js";
+import { stopOnSignals } from "../protocol/lifecycle.js";
 import { startExplorer } from "./server.js";
 
 /** The environment variable that selects a PostgreSQL index (a URL there is not visible in `ps`). */
@@ -86,13 +87,24 @@ async function main(): Promise<void> {
       logger.warn({ index: where }, `explorer: the database URL on the command line holds a password, which every user of this machine can read with ps; set ${DATABASE_URL_ENV} instead`);
     }
   }
-  const explorer = await startExplorer({ rpc: o.rpc, deployment: resolve(o.deployment), db: target, host: o.host, port: o.port, logger, operatorApis: o.operatorApi });
+  // A signal during start-up waits for the start to end, then stops what it started (protocol/lifecycle.ts).
+  let explorer: Awaited<ReturnType<typeof startExplorer>> | null = null;
+  const starting = startExplorer({ rpc: o.rpc, deployment: resolve(o.deployment), db: target, host: o.host, port: o.port, logger, operatorApis: o.operatorApi });
+  const stopper = stopOnSignals({
+    name: "explorer",
+    stop: async () => {
+      explorer ??= await starting.catch(() => null);
+      await explorer?.stop();
+      return 0;
+    },
+  });
+  try {
+    explorer = await starting;
+  } catch (err) {
+    if (stopper.stopping) return;
+    throw err;
+  }
   console.log(`explorer: ${explorer.url}  (index ${explorer.index}, block ${explorer.indexer.indexedBlock})`);
-  const stop = () => {
-    void explorer.stop().then(() => process.exit(0));
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
 }
 
 main().catch((err: unknown) => {

@@ -69,5 +69,5 @@ export async function startNodeApi(opts: { host: string; port: number }, modules
     }
     send(404, { error: "not found" });
   });
-  return listen(server, opts, modules.logger, "node API");
+  return listen(server, opts, modules.logger, "node API", "api.port");
 }

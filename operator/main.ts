@@ -11,10 +11,12 @@ import { pathToFileURL } from "node:url";
 import type { PublicClient, WalletClient } from "viem";
 import type { OperatorConfig } from "../protocol/config/schema.js";
 import type { Logger } from "../protocol/log/logger.js";
+import { stopOnSignals } from "../protocol/lifecycle.js";
 import {
   EXIT_FAILURE,
   EXIT_OK,
   PEER_KEY_FILE,
+  StartupError,
   chainOf,
   checkChainId,
   loadConfigFile,
@@ -54,6 +56,23 @@ async function unlock(config: OperatorConfig) {
   return { secretKey, account };
 }
 
+/** The node's LevelDB; one held by another process (a node already running on this dataDir) is named as such. */
+async function openDatabase(
+  controller: typeof import("../protocol/db/controller.js").LevelDbController,
+  dbError: typeof import("../protocol/db/controller.js").DbError,
+  path: string,
+) {
+  try {
+    return await controller.open({ path });
+  } catch (err) {
+    if (err instanceof dbError && err.code === "DbLocked") {
+      throw new StartupError(EXIT_FAILURE, `dataDir: the database ${path} is locked by another process — a node already running with this dataDir; stop that node, or give this one its own dataDir`, { cause: err });
+    }
+    if (err instanceof dbError) throw new StartupError(EXIT_FAILURE, `dataDir: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
 async function packageVersion(): Promise<string> {
   try {
     const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
@@ -68,7 +87,7 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
   const config = await loadConfig(configFile);
   const { secretKey, account } = await unlock(config);
   const { deployment, addresses } = await loadDeploymentFile(config.deploymentFile);
-  const [{ createPublicClient, createWalletClient, http }, { createBlsVerifier, operatorId }, { LevelDbController }, { createLogger }, { createMetrics }, { loadOrCreatePeerKey }, { OperatorNode }] =
+  const [{ createPublicClient, createWalletClient, http }, { createBlsVerifier, operatorId }, { LevelDbController, DbError }, { createLogger }, { createMetrics }, { loadOrCreatePeerKey }, { OperatorNode }] =
     await Promise.all([
       import("viem"),
       import("../protocol/bls/index.js"),
@@ -87,13 +106,13 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
   // cacheTime 0: viem otherwise caches the block number for its polling interval (4 s by default), and the
   // follower would see each close up to 4 s late, and operators would miss seeds gossiped meanwhile (docs/devnet.md).
   const client = createPublicClient({ transport, pollingInterval: POLL_INTERVAL_MS, cacheTime: 0 }) as PublicClient;
-  const chainId = await checkChainId(client, config.rpcUrl, deployment.chainId);
+  const chainId = await checkChainId(client, config.rpcUrl, deployment.chainId, { waitMs: config.rpcWaitMs, progress: (line, fields) => log.warn(fields, line) });
   const chain = chainOf(chainId, config.rpcUrl);
   const wallet: WalletClient | null = account ? createWalletClient({ account, chain, transport, pollingInterval: POLL_INTERVAL_MS }) : null;
 
   const { privateKey: peerKey, created } = await loadOrCreatePeerKey(join(config.dataDir, PEER_KEY_FILE));
   if (created) log.info({ file: join(config.dataDir, PEER_KEY_FILE) }, "created a new libp2p peer key");
-  const db = await LevelDbController.open({ path: join(config.dataDir, DB_DIR) });
+  const db = await openDatabase(LevelDbController, DbError, join(config.dataDir, DB_DIR));
   const crash = process.env.MATCHNET_CRASH_AFTER_SIGN_BATCH;
   try {
     const node = await OperatorNode.start(
@@ -106,6 +125,7 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
         pollIntervalMs: POLL_INTERVAL_MS,
         api: config.api,
         metrics: config.metrics,
+        healthMaxBlocksBehind: config.health.maxBlocksBehind,
         nodeVersion: await packageVersion(),
         ...(crash !== undefined && /^\d+$/.test(crash) ? { crashAfterSignBatch: BigInt(crash) } : {}),
       },
@@ -133,31 +153,38 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
   }
 }
 
+/**
+ * Runs the node until SIGINT, SIGTERM or SIGHUP (repeated or not) or until its parent process is gone
+ * (protocol/lifecycle.ts); a signal during start-up stops what has started so far. Resolves with the exit code.
+ */
 export async function main(argv: string[]): Promise<number> {
-  let stop: (() => Promise<void>) | undefined;
+  let started: Promise<{ stop: () => Promise<void> }> | null = null;
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((r) => (resolveExit = r));
+  const stopper = stopOnSignals({
+    name: "operator",
+    // Before start-up the logger does not exist yet: the same JSON line format, written directly.
+    say: (line, reason) => {
+      const msg = /already stopping/.test(line) ? "already stopping" : /failed|did not finish/.test(line) ? "stop failed" : "stopping";
+      process.stdout.write(JSON.stringify({ level: msg === "stop failed" ? 50 : 30, time: Date.now(), msg, detail: line, signal: reason }) + "\n");
+    },
+    stop: async () => {
+      const running = await started?.catch(() => null);
+      await running?.stop();
+      return EXIT_OK;
+    },
+    exit: resolveExit,
+  });
   try {
     const { config } = parseArgs(argv);
-    ({ stop } = await startFromConfig(config));
+    started = startFromConfig(config);
+    await started;
   } catch (err) {
+    if (stopper.stopping) return exited;
+    stopper.release();
     return startupFailure("operator", err);
   }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), msg: "stopping", signal }) + "\n");
-      stop!().then(
-        () => resolve(EXIT_OK),
-        (err: unknown) => {
-          process.stderr.write(`operator: stop failed: ${(err as Error).message}\n`);
-          resolve(EXIT_FAILURE);
-        },
-      );
-    };
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-  });
+  return exited;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

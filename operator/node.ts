@@ -10,6 +10,7 @@
  *   inputs at R_b, match, store the decision, sign through slashing protection, gossip the partial and the list.
  * A restarted node finds its stored decision for a still-open batch and gossips the same signature again.
  */
+import { DEFAULT_HEALTH_MAX_BLOCKS_BEHIND } from "../protocol/config/schema.js";
 import type { PrivateKey } from "@libp2p/interface";
 import type { Hex, PublicClient, WalletClient } from "viem";
 import { operatorRegistryAbi } from "../protocol/chain/abi.js";
@@ -51,6 +52,11 @@ export interface OperatorNodeOpts {
   /** Overrides of the network defaults (tests shorten the publish timeout). */
   network?: Partial<Pick<NetworkOpts, "publishTimeoutMs" | "redialIntervalMs" | "allow">>;
   nodeVersion: string;
+  /**
+   * Health: how many blocks the follower may be behind the chain head and still answer 200 (config
+   * `health.maxBlocksBehind`, default DEFAULT_HEALTH_MAX_BLOCKS_BEHIND in protocol/config/schema.ts); beyond it the node answers 206 (syncing).
+   */
+  healthMaxBlocksBehind?: number;
   /**
    * Crash-test hook: the process kills itself with SIGKILL right after it stores a fresh signature for this batch or
    * a later one, before gossiping it (the window the crash-safety test in test/e2e/network.test.ts needs; "or later" because a node
@@ -775,8 +781,8 @@ export class OperatorNode {
     }
     const reasons: string[] = [];
     const head = this.follower?.head ?? -1n;
-    // The follower polls every pollIntervalMs; a couple of blocks behind is normal between two polls.
-    if (head < 0n || chainHead > head + 2n) reasons.push(`syncing: follower at ${head}, chain at ${chainHead}`);
+    const maxBehind = BigInt(this.opts.healthMaxBlocksBehind ?? DEFAULT_HEALTH_MAX_BLOCKS_BEHIND);
+    if (head < 0n || chainHead - head > maxBehind) reasons.push(`syncing: follower at ${head}, chain at ${chainHead} (more than health.maxBlocksBehind = ${maxBehind} behind)`);
     if (!this.registration.registered) reasons.push("not registered: following without signing");
     if (this.registration.otherOperators > 0 && this.peerCount() === 0) reasons.push("no peers");
     return { code: reasons.length === 0 ? 200 : 206, reasons };

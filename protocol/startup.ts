@@ -11,25 +11,12 @@
 import { Command, CommanderError } from "commander";
 import { defineChain } from "viem";
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_CONFIG = 2;
-export const EXIT_KEYSTORE = 3;
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_KEYSTORE, EXIT_OK, StartupError } from "./startupError.js";
+
+export { EXIT_CONFIG, EXIT_FAILURE, EXIT_KEYSTORE, EXIT_OK, StartupError };
 
 /** The peer key file in a process's data dir (protocol/p2p/peerKey.ts); the devnet creates it to learn the peer id. */
 export const PEER_KEY_FILE = "peer-key";
-
-/** A start-up failure with the exit code it maps to; its message (when not empty) is what stderr shows. */
-export class StartupError extends Error {
-  constructor(
-    readonly exitCode: number,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "StartupError";
-  }
-}
 
 /** `--config <file>`, the one flag of both processes; `argv` without the node and script paths. */
 export function parseConfigFlag(argv: string[], program: { name: string; description: string; configHelp: string }): { config: string } {
@@ -103,16 +90,66 @@ export async function loadDeploymentFile(file: string) {
   }
 }
 
+/** How often start-up says it is still waiting for the RPC (the first time after 1 s), and the longest single attempt. */
+export const RPC_PROGRESS_MS = 5_000;
+
 /**
- * The chain id the RPC serves, checked against the deployment file's: no answer is exit 1, another chain exit 2
- * (the deployment file is for another chain).
+ * The chain id the RPC serves, checked against the deployment file's. The RPC is asked again until it answers or
+ * `waitMs` (config `rpcWaitMs`) has passed — a node started alongside its chain node must not fail because it came
+ * up first — with a progress line after 1 s and then every RPC_PROGRESS_MS; each attempt is cut at RPC_PROGRESS_MS, so an RPC that
+ * accepts connections and never answers is reported within the wait too. No answer is exit 1 naming rpcUrl and
+ * rpcWaitMs; another chain exit 2 (the deployment file is for another chain).
  */
-export async function checkChainId(client: { getChainId(): Promise<number> }, rpcUrl: string, deploymentChainId: number): Promise<number> {
-  let chainId: number;
+export async function checkChainId(
+  client: { getChainId(): Promise<number> },
+  rpcUrl: string,
+  deploymentChainId: number,
+  opts: { waitMs: number; progress?: (line: string, fields: { rpcUrl: string; waitedMs: number; waitMs: number }) => void },
+): Promise<number> {
+  const t0 = Date.now();
+  let chainId: number | undefined;
+  let lastError = "no answer yet";
+  // Progress: first after a second without an answer (a healthy RPC answers well within it), then every 5 s.
+  const say = () => {
+    const waited = Date.now() - t0;
+    opts.progress?.(`waiting for the chain RPC at ${rpcUrl} (rpcUrl): ${lastError}; ${Math.round(waited / 1000)} s of rpcWaitMs ${Math.round(opts.waitMs / 1000)} s`, { rpcUrl, waitedMs: waited, waitMs: opts.waitMs });
+  };
+  let ticker: NodeJS.Timeout | undefined;
+  const first = setTimeout(() => {
+    say();
+    ticker = setInterval(say, RPC_PROGRESS_MS);
+  }, 1_000);
   try {
-    chainId = await client.getChainId();
-  } catch (err) {
-    throw new StartupError(EXIT_FAILURE, `rpcUrl: no answer from ${rpcUrl}: ${(err as Error).message.split("\n")[0]}`, { cause: err });
+    for (;;) {
+      const attemptStart = Date.now();
+      const attemptMs = Math.max(1, Math.min(RPC_PROGRESS_MS, opts.waitMs - (attemptStart - t0)));
+      const attempt = client.getChainId();
+      attempt.catch(() => {}); // a late failure of an attempt that timed out is not an unhandled rejection
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        chainId = await Promise.race([
+          attempt,
+          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${Math.round(attemptMs / 100) / 10} s`)), attemptMs))),
+        ]);
+        break;
+      } catch (err) {
+        lastError = (err as Error).message.split("\n")[0]!;
+      } finally {
+        clearTimeout(timer);
+      }
+      // A refused connection fails at once: pause before the next attempt instead of spinning.
+      const pause = Math.min(1_000 - (Date.now() - attemptStart), opts.waitMs - (Date.now() - t0));
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+      if (Date.now() - t0 >= opts.waitMs) {
+        throw new StartupError(
+          EXIT_FAILURE,
+          `rpcUrl: no answer from ${rpcUrl} within rpcWaitMs (${Math.round(opts.waitMs / 1000)} s); last error: ${lastError}. Check that the chain node at rpcUrl is running and reachable, or raise rpcWaitMs`,
+        );
+      }
+    }
+  } finally {
+    clearTimeout(first);
+    clearInterval(ticker);
   }
   if (chainId !== deploymentChainId) {
     throw new StartupError(EXIT_CONFIG, `deploymentFile: chain id ${deploymentChainId} does not match the chain at rpcUrl (${chainId})`);

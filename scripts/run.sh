@@ -42,7 +42,10 @@ task=${1:-}
 bin="$root/node_modules/.bin"
 case "$task" in
   test) exec sh scripts/test.sh "$@" ;;
-  devnet) exec "$bin/tsx" deploy/devnet.ts "$@" ;;
+  # Long-running TypeScript entries run as `node --import tsx`, not through the tsx launcher, which forks a second
+  # node and relays signals to it: a signal sent to this script's pid (exec'd into node) then reaches the process
+  # itself, once (docs/operator.md, "Stopping").
+  devnet) exec node --import tsx deploy/devnet.ts "$@" ;;
   # The long-running processes run as JavaScript transpiled into .cache/js (deploy/compile-js.ts: less memory, faster
   # start than tsx). It prints their node flags (NODE_FLAGS there) and the entry, one per line: split on newlines
   # only, without globbing, so that a checkout path with spaces stays one argument.
@@ -53,7 +56,7 @@ case "$task" in
 '
     # shellcheck disable=SC2086
     exec node $launch "$@" ;;
-  explorer) exec "$bin/tsx" explorer/main.ts "$@" ;;
+  explorer) exec node --import tsx explorer/main.ts "$@" ;;
   bench) exec "$bin/tsx" bench/run.ts "$@" ;;
   cli) cd "$caller_cwd" && exec "$bin/tsx" "$root/cli/main.ts" "$@" ;;
   build) exec "$bin/hardhat" build "$@" ;;

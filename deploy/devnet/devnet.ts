@@ -4,7 +4,7 @@
  * `runBatch()` places orders, closes a batch and reports how it ended. `deploy/devnet.ts` is its CLI; the e2e tests
  * and the e2e bench drive it directly.
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Address, Hex } from "viem";
@@ -128,9 +128,13 @@ export class Devnet {
         }
       }
     }
-    const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "matchnet-devnet-")));
-    await mkdir(dataDir, { recursive: true });
     const compiled = opts.mode === "processes" ? await compileJs(opts.root) : null;
+    for (const dir of await sweepAbandonedDataDirs()) opts.out?.(`removed ${dir}: the temp data dir of a devnet that was killed without a chance to clean up`);
+    // Made last, so that nothing before it can fail with a data dir left behind.
+    const dataDir = await makePrivateDataDir(opts.dataDir);
+    // A temp dir to remove carries its owner's pid: if this process is killed outright (SIGKILL runs no code), the
+    // next devnet removes it.
+    if (opts.dataDir === undefined && !opts.keep) await writeFile(join(dataDir, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
     return new Devnet(opts, dataDir, opts.dataDir === undefined, compiled);
   }
 
@@ -360,8 +364,54 @@ export class Devnet {
 
   /** Stops every child by its pid; removes the temp data dir unless asked to keep it. */
   async stop(): Promise<void> {
-    await this.supervisor.shutdown();
-    this.children.clear();
-    if (this.ownsDataDir && !this.opts.keep) await rm(this.dataDir, { recursive: true, force: true });
+    try {
+      await this.supervisor.shutdown();
+    } finally {
+      this.children.clear();
+      if (this.ownsDataDir && !this.opts.keep) await rm(this.dataDir, { recursive: true, force: true });
+    }
   }
+}
+
+const TEMP_PREFIX = "matchnet-devnet-";
+/** In a temp data dir that is removed at exit: the pid of the devnet that owns it. */
+const OWNER_FILE = "devnet.pid";
+
+/**
+ * Removes the temp data dirs (in the system temp folder) of devnets that were killed before they could remove them:
+ * those holding an owner pid that no longer runs. A dir kept on purpose (`--keep`, `--data-dir`) has no owner file;
+ * a dir whose owner pid is alive (another devnet, or a reused pid) is left alone. Returns the dirs removed.
+ */
+export async function sweepAbandonedDataDirs(base = tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const dir = join(base, name);
+    const pid = Number((await readFile(join(dir, OWNER_FILE), "utf8").catch(() => "")).trim());
+    if (!Number.isInteger(pid) || pid <= 0 || pidAlive(pid)) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
+  }
+}
+
+/**
+ * The data dir, private to this user (0700): it holds keystores, their passwords and the operators' databases.
+ * A fresh temp dir when none is given; a given dir is created 0700, or narrowed to 0700 when it exists with wider
+ * rights.
+ */
+export async function makePrivateDataDir(given: string | undefined): Promise<string> {
+  if (given === undefined) return mkdtemp(join(tmpdir(), TEMP_PREFIX)); // mkdtemp makes it 0700
+  await mkdir(given, { recursive: true, mode: 0o700 });
+  if (((await stat(given)).mode & 0o077) !== 0) await chmod(given, 0o700);
+  return given;
 }

@@ -3,7 +3,8 @@
  * The node binary is started directly under the current Node (Hardhat 3 needs ≥ 22.13), by its own pid.
  */
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createPublicClient, http } from "viem";
 import type { Supervisor, SupervisedChild } from "./supervisor.js";
 
@@ -29,7 +30,8 @@ export async function startHardhatNode(supervisor: Supervisor, opts: HardhatNode
   const child = supervisor.spawn({
     name: "chain",
     command: process.execPath,
-    args: [cli, "node", "--hostname", "127.0.0.1", "--port", String(opts.port)],
+    // The preload stops the node if the devnet is killed outright (supervisor.ts); hardhat's own code cannot watch.
+    args: ["--import", pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "exit-with-parent.mjs")).href, cli, "node", "--hostname", "127.0.0.1", "--port", String(opts.port)],
     cwd: opts.root,
     logFile: opts.logFile,
   });

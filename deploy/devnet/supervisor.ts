@@ -1,7 +1,14 @@
 /**
  * Child-process supervision for the devnet: every child is spawned by pid with its output in a log file, and
- * `stopAll()` (also wired to SIGINT/SIGTERM) stops each one by its own pid — never through an `npx` wrapper, which
- * would orphan the real process — escalating from SIGTERM to SIGKILL, so no process is left behind.
+ * `stopAll()` (the devnet's stop on SIGINT/SIGTERM, protocol/lifecycle.ts) stops each one by its own pid — never
+ * through an `npx` wrapper, which would orphan the real process — escalating from SIGTERM to SIGKILL, so no process
+ * is left behind.
+ *
+ * Each child leads its own process group (and session): a terminal's Ctrl-C reaches the devnet alone, which stops
+ * the children in order (clients before the chain they talk to), and a stop signals the child's whole group, so
+ * anything the child started goes with it. A child must not outlive a devnet killed with SIGKILL (which no handler
+ * sees): the operator and aggregator watch their parent pid (protocol/lifecycle.ts), and other Node children — the
+ * hardhat node — are started with `exit-with-parent.mjs` preloaded, which does the same.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, mkdirSync } from "node:fs";
@@ -29,7 +36,6 @@ const STOP_GRACE_MS = 3_000;
 
 export class Supervisor {
   private readonly children = new Map<number, SupervisedChild>();
-  private signalHandler: (() => void) | null = null;
   private closed = false;
 
   spawn(spec: ChildSpec): SupervisedChild {
@@ -42,6 +48,7 @@ export class Supervisor {
         cwd: spec.cwd,
         env: spec.env ?? process.env,
         stdio: ["ignore", fd, fd],
+        detached: true,
       });
     } finally {
       closeSync(fd); // the child holds its own copy of the descriptor
@@ -65,18 +72,8 @@ export class Supervisor {
 
   async stop(child: SupervisedChild, signal: NodeJS.Signals = "SIGTERM"): Promise<number | string> {
     if (!this.children.has(child.pid)) return child.exited;
-    try {
-      process.kill(child.pid, signal);
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, STOP_GRACE_MS);
+    killGroup(child.pid, signal);
+    const timer = setTimeout(() => killGroup(child.pid, "SIGKILL"), STOP_GRACE_MS);
     try {
       return await child.exited;
     } finally {
@@ -94,24 +91,17 @@ export class Supervisor {
     this.closed = true;
     await this.stopAll();
   }
+}
 
-  /** On Ctrl-C or SIGTERM: stop every child, then run `after` (which should exit the process). */
-  stopOnSignals(after: (signal: NodeJS.Signals) => void): void {
-    const handler = (signal: NodeJS.Signals) => {
-      void this.stopAll().finally(() => after(signal));
-    };
-    const onInt = () => handler("SIGINT");
-    const onTerm = () => handler("SIGTERM");
-    process.once("SIGINT", onInt);
-    process.once("SIGTERM", onTerm);
-    this.signalHandler = () => {
-      process.off("SIGINT", onInt);
-      process.off("SIGTERM", onTerm);
-    };
-  }
-
-  releaseSignals(): void {
-    this.signalHandler?.();
-    this.signalHandler = null;
+/** Signals a child's process group (it leads one: `detached`), or the child alone if the group is gone. */
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
   }
 }

@@ -37,6 +37,19 @@ const bootstrapPeer = z.string({ error: "must be a multiaddr string" }).regex(PE
   error: "must be a peer multiaddr ending in /p2p/<peer id>, like /ip4/10.0.0.2/tcp/9000/p2p/12D3KooW…",
 });
 
+/**
+ * Blocks the follower may lag the chain head and still be healthy (docs/operator.md, "Health"). The follower polls
+ * the head every pollIntervalMs and then reads each new block's events, so between two polls it is normally a few
+ * blocks behind: on the devnet, which mines a block per transaction as well as one a second, a burst of order
+ * transactions put it 3 blocks behind in 1–2 answers of 10. Eight blocks covers such bursts; a follower that is
+ * really stuck falls further behind with every block and is reported within seconds on a devnet (a minute and a
+ * half at Ethereum's 12 s blocks).
+ */
+export const DEFAULT_HEALTH_MAX_BLOCKS_BEHIND = 8;
+
+/** Default of `rpcWaitMs`: long enough for a chain node started at the same time to come up. */
+export const DEFAULT_RPC_WAIT_MS = 30_000;
+
 const shared = {
   rpcUrl: z.url({ protocol: /^(https?|wss?)$/, error: "must be an http(s):// or ws(s):// URL" }),
   /** The deployment file (contract addresses and chain id) written by the deploy step. */
@@ -51,6 +64,11 @@ const shared = {
    */
   allow: z.array(allowEntry, { error: "must be a list of /ip4/<addr> or /ip6/<addr> multiaddrs" }).optional(),
   metrics: endpoint,
+  /**
+   * How long start-up waits for the chain RPC to answer before giving up (ms): a progress line every 5 s meanwhile,
+   * and no single request waits longer than that, so an RPC that accepts and never answers is reported within it.
+   */
+  rpcWaitMs: z.number({ error: "must be a number" }).int({ error: "must be an integer" }).min(1_000, { error: "must be ≥ 1000 (ms)" }).max(3_600_000, { error: "must be ≤ 3600000 (one hour)" }).default(DEFAULT_RPC_WAIT_MS),
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
 };
 
@@ -70,6 +88,16 @@ export const operatorConfigSchema = z
     /** File whose content (one trailing newline ignored) is the password of both keystores. */
     passwordFile: path,
     api: endpoint,
+    health: z
+      .strictObject({
+        /**
+         * Blocks the node's chain follower may be behind the chain head while /eigen/node/health still answers 200;
+         * beyond it the answer is 206 (syncing). The default tolerates the follower's normal polling lag
+         * (DEFAULT_HEALTH_MAX_BLOCKS_BEHIND).
+         */
+        maxBlocksBehind: z.number({ error: "must be a number" }).int({ error: "must be an integer" }).min(0, { error: "must be ≥ 0" }).default(DEFAULT_HEALTH_MAX_BLOCKS_BEHIND),
+      })
+      .default({ maxBlocksBehind: DEFAULT_HEALTH_MAX_BLOCKS_BEHIND }),
   })
   .superRefine((config, ctx) => {
     const { api, metrics } = config;

@@ -39,7 +39,7 @@ export interface LevelDbControllerOpts {
   path: string;
 }
 
-export class DbError extends CodedError<"DbClosed" | "DbOpenFailed"> {}
+export class DbError extends CodedError<"DbClosed" | "DbOpenFailed" | "DbLocked"> {}
 
 const VIEW = { keyEncoding: "view", valueEncoding: "view" } as const;
 const SYNC = { ...VIEW, sync: true } as const;
@@ -63,7 +63,11 @@ export class LevelDbController implements KvController {
     try {
       await db.open({ createIfMissing: true });
     } catch (err) {
-      throw new DbError("DbOpenFailed", `cannot open LevelDB at ${path}: ${(err as Error).message}`, { cause: err });
+      // classic-level reports a held LOCK file as "Database failed to open" with the reason in its cause.
+      if ((err as { cause?: { code?: string } }).cause?.code === "LEVEL_LOCKED") {
+        throw new DbError("DbLocked", `LevelDB at ${path} is locked by another process`, { cause: err });
+      }
+      throw new DbError("DbOpenFailed", `cannot open LevelDB at ${path}: ${(err as Error).message}${(err as Error).cause instanceof Error ? ` (${((err as Error).cause as Error).message})` : ""}`, { cause: err });
     }
     return new LevelDbController(db);
   }

@@ -28,6 +28,8 @@ export interface MetricsServerOpts {
   headersTimeoutMs?: number;
   /** A keep-alive socket with no request for this long is closed. */
   idleTimeoutMs?: number;
+  /** The config field named when the port cannot be bound (default `metrics.port`). */
+  field?: string;
 }
 
 export const defaultMetricsServerLimits = {
@@ -115,7 +117,7 @@ export async function startMetricsServer(opts: MetricsServerOpts, modules: { reg
     refuse("timeout");
     socket.destroy();
   });
-  return listen(server, opts, modules.logger, "metrics server");
+  return listen(server, { host: opts.host, port: opts.port }, modules.logger, "metrics server", opts.field ?? "metrics.port");
 }
 
 function definedOnly(opts: MetricsServerOpts): Partial<typeof defaultMetricsServerLimits> {

@@ -15,6 +15,7 @@ import type { Libp2p, MultiaddrConnection, PeerId, PrivateKey, Stream } from "@l
 import { tcp } from "@libp2p/tcp";
 import { multiaddr } from "@multiformats/multiaddr";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { EXIT_FAILURE, StartupError } from "../startupError.js";
 import { createLibp2p } from "libp2p";
 import { CodedError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
@@ -219,6 +220,8 @@ export class MatchnetNetwork<PK = unknown> {
           emitSelf: false,
         }),
       },
+    }).catch((err: unknown) => {
+      throw p2pListenFailure(err, opts.listen);
     });
     const network = new MatchnetNetwork(opts, libp2p, modules, guard);
     hangUp = (peer) => {
@@ -532,4 +535,22 @@ async function readAll(stream: Stream, limit: number, signal: AbortSignal): Prom
     at += c.length;
   }
   return out;
+}
+
+/**
+ * libp2p's answer to a listen address it could not bind lists every address with a stack and advises a libp2p
+ * setting (`transportManager.faultTolerance`) that matchnet's config does not have; this names the config field
+ * (`listen`) and what to do instead. Other errors are returned unchanged.
+ */
+export function p2pListenFailure(err: unknown, listen: readonly string[]): unknown {
+  const text = err instanceof Error ? err.message : String(err);
+  if (!(err instanceof Error) || err.name !== "UnsupportedListenAddressesError") return err;
+  const inUse = /EADDRINUSE/.test(text);
+  return new StartupError(
+    EXIT_FAILURE,
+    inUse
+      ? `listen: ${listen.join(", ")} is already in use by another process (a node already running with this config?); stop that process, or set listen to a free port (/tcp/0 picks any)`
+      : `listen: cannot listen on ${listen.join(", ")}: ${/: (Error: [^\n]*)/.exec(text)?.[1] ?? "not a usable address"}; set listen to an address of this machine, like /ip4/0.0.0.0/tcp/9000`,
+    { cause: err },
+  );
 }

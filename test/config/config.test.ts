@@ -57,6 +57,14 @@ describe("protocol/config", () => {
       expect(config.api).to.deep.equal({ host: "127.0.0.1", port: 9010 });
     });
 
+    it("should default rpcWaitMs to 30 s and health.maxBlocksBehind to 8, and accept each at its bounds", () => {
+      const defaults = parseConfig("test.yaml", validOperator(), operatorConfigSchema);
+      expect(defaults.rpcWaitMs).to.equal(30_000);
+      expect(defaults.health).to.deep.equal({ maxBlocksBehind: 8 });
+      for (const rpcWaitMs of [1_000, 1_001, 3_599_999, 3_600_000]) expect(parseConfig("test.yaml", { ...validOperator(), rpcWaitMs }, operatorConfigSchema).rpcWaitMs).to.equal(rpcWaitMs);
+      for (const maxBlocksBehind of [0, 1]) expect(parseConfig("test.yaml", { ...validOperator(), health: { maxBlocksBehind } }, operatorConfigSchema).health.maxBlocksBehind).to.equal(maxBlocksBehind);
+    });
+
     it("should load the same from JSON and keep absolute paths", async () => {
       const file = join(dir.path, "operator.json");
       await writeFile(file, JSON.stringify({ ...validOperator(), dataDir: "/var/lib/matchnet" }));
@@ -93,6 +101,10 @@ describe("protocol/config", () => {
       ["api.port not an integer", (c) => (c.api = { host: "127.0.0.1", port: 80.5 }), "api.port", "must be an integer"],
       ["metrics.port equal to api.port", (c) => (c.metrics = { host: "127.0.0.1", port: 9010 }), "metrics.port", "must differ from api.port (9010)"],
       ["api missing", (c) => delete c.api, "api", "is required"],
+      ["rpcWaitMs below 1000", (c) => (c.rpcWaitMs = 999), "rpcWaitMs", "must be ≥ 1000 (ms)"],
+      ["rpcWaitMs above an hour", (c) => (c.rpcWaitMs = 3_600_001), "rpcWaitMs", "must be ≤ 3600000 (one hour)"],
+      ["health.maxBlocksBehind negative", (c) => (c.health = { maxBlocksBehind: -1 }), "health.maxBlocksBehind", "must be ≥ 0"],
+      ["health.maxBlocksBehind not an integer", (c) => (c.health = { maxBlocksBehind: 2.5 }), "health.maxBlocksBehind", "must be an integer"],
       ["logLevel unknown", (c) => (c.logLevel = "verbose"), "logLevel", "must be one of trace, debug, info, warn, error, fatal, silent"],
       ["an unknown field (typo)", (c) => (c.dataDirectory = "x"), "dataDirectory", "unknown field"],
       ["an unknown nested field", (c) => (c.api = { host: "127.0.0.1", port: 1, tls: true }), "api.tls", "unknown field"],

@@ -74,12 +74,12 @@ describe("protocol/db", () => {
         expect((err as DbError).code).to.equal("DbClosed");
       }
     });
-    it("should refuse a second open of the same directory (LevelDB lock) with DbOpenFailed", async () => {
+    it("should refuse a second open of the same directory (LevelDB lock) with DbLocked", async () => {
       try {
         await LevelDbController.open({ path: dir.path });
-        expect.fail("expected DbOpenFailed");
+        expect.fail("expected DbLocked");
       } catch (err) {
-        expect((err as DbError).code).to.equal("DbOpenFailed");
+        expect((err as DbError).code).to.equal("DbLocked");
       }
     });
   });

@@ -1,3 +1,4 @@
+import { StartupError } from "../../protocol/startupError.js";
 import { expect } from "chai";
 import { silentLogger } from "../../protocol/log/logger.js";
 import { createMetrics } from "../../protocol/metrics/metrics.js";
@@ -54,17 +55,19 @@ describe("protocol/metrics server", () => {
     }
   });
 
-  it("given a port already in use → it should fail to start with EADDRINUSE", async () => {
+  it("given a port already in use → it should fail to start with a StartupError naming metrics.port, caused by EADDRINUSE", async () => {
     const m = createMetrics();
     const first = await startMetricsServer({ host: "127.0.0.1", port: 0 }, { register: m.register, logger: silentLogger() });
     try {
-      let code: string | undefined;
+      let error: unknown;
       try {
         await startMetricsServer({ host: "127.0.0.1", port: first.port }, { register: m.register, logger: silentLogger() });
       } catch (err) {
-        code = (err as NodeJS.ErrnoException).code;
+        error = err;
       }
-      expect(code).to.equal("EADDRINUSE");
+      expect(error).to.be.instanceOf(StartupError);
+      expect((error as StartupError).message).to.match(new RegExp(`^metrics\\.port: metrics server address 127\\.0\\.0\\.1:${first.port} is already in use`));
+      expect(((error as StartupError).cause as NodeJS.ErrnoException).code).to.equal("EADDRINUSE");
     } finally {
       await first.close();
     }

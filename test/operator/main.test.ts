@@ -110,7 +110,8 @@ describe("operator/main.ts as a process: start-up errors", function () {
     wrongPassword: () => runWith("wrong-password", { passwordFile: "wrong-password" }),
     noKeystore: () => runWith("no-keystore", { keystorePath: "absent-keystore.json" }),
     noPassword: () => runWith("no-password", { passwordFile: "absent-password" }),
-    noRpc: () => runWith("no-rpc", {}),
+    // A refused connection is retried until rpcWaitMs (1 s at least) has passed.
+    noRpc: () => runWith("no-rpc", { rpcWaitMs: 1_000 }),
   };
   before(() => {
     for (const [name, start] of Object.entries(cases)) void started(name, start).catch(() => {});

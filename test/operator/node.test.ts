@@ -280,7 +280,7 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
   });
 
   it("given the Grafana dashboard → it should only query matchnet_ and eigen_ metrics the node exports", async () => {
-    const dashboard = JSON.parse(await readFile(join("operator", "grafana", "matchnet-operator.json"), "utf8")) as { panels: { targets: { expr: string }[] }[] };
+    const dashboard = JSON.parse(await readFile(join("ops", "grafana", "dashboards", "matchnet-operator.json"), "utf8")) as { panels: { targets: { expr: string }[] }[] };
     const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(matchnet|eigen)_[a-z_]+/g) ?? [])));
     const exposition = await nodes[0]!.metrics.register.metrics();
     const exported = new Set([...exposition.matchAll(/^# TYPE ([a-z_]+) /gm)].map((m) => m[1]!));

@@ -70,7 +70,7 @@ let verifier: Promise<BlsVerifier> | undefined;
 export async function startNode(
   s: System,
   slot: NodeSlot,
-  opts: { wallet?: WalletClient | null; api?: boolean; logger?: Logger; bootstrap?: string[]; client?: PublicClient } = {},
+  opts: { wallet?: WalletClient | null; api?: boolean; logger?: Logger; bootstrap?: string[]; client?: PublicClient; pollIntervalMs?: number; healthMaxBlocksBehind?: number } = {},
 ): Promise<RunningNode> {
   verifier ??= createBlsVerifier("mcl");
   const db = await LevelDbController.open({ path: join(slot.dir, "db") });
@@ -81,7 +81,8 @@ export async function startNode(
       addresses: addressesOf(s),
       listen: [`/ip4/127.0.0.1/tcp/${slot.port}`],
       bootstrap: opts.bootstrap ?? [],
-      pollIntervalMs: 50,
+      pollIntervalMs: opts.pollIntervalMs ?? 50,
+      ...(opts.healthMaxBlocksBehind !== undefined ? { healthMaxBlocksBehind: opts.healthMaxBlocksBehind } : {}),
       api: opts.api ? { host: "127.0.0.1", port: 0 } : null,
       metrics: null,
       network: { publishTimeoutMs: 3_000, redialIntervalMs: 500 },

@@ -45,7 +45,15 @@ export async function prepareOperator(port: number): Promise<OperatorProcessSetu
 
 export async function spawnOperator(
   setup: OperatorProcessSetup,
-  opts: { sk: SecretKey; deployment: Deployment; rpcUrl: string; port: number; env?: NodeJS.ProcessEnv },
+  opts: {
+    sk: SecretKey;
+    deployment: Deployment;
+    rpcUrl: string;
+    port: number;
+    env?: NodeJS.ProcessEnv;
+    /** How it is started: node directly (default), `sh scripts/run.sh operator` or `npm run operator`. */
+    via?: "node" | "run.sh" | "npm";
+  },
 ): Promise<OperatorProcess> {
   const tmp = { path: setup.dir, remove: setup.remove };
   const p = (f: string) => join(tmp.path, f);
@@ -65,11 +73,16 @@ export async function spawnOperator(
     logLevel: "info",
   };
   await writeFile(p("operator.json"), JSON.stringify(config));
-  const entry = compiledEntry(await compileJs(join(dirname(fileURLToPath(import.meta.url)), "..", "..")), "operator");
-  const child = spawn(process.execPath, [...NODE_FLAGS.operator, entry, "--config", p("operator.json")], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...(opts.env ?? {}) },
-  });
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const entry = compiledEntry(await compileJs(root), "operator");
+  const env = { ...process.env, ...(opts.env ?? {}) };
+  const via = opts.via ?? "node";
+  const child =
+    via === "node"
+      ? spawn(process.execPath, [...NODE_FLAGS.operator, entry, "--config", p("operator.json")], { stdio: ["ignore", "pipe", "pipe"], env })
+      : via === "run.sh"
+        ? spawn("sh", [join(root, "scripts", "run.sh"), "operator", "--config", p("operator.json")], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env })
+        : spawn("npm", ["run", "operator", "--", "--config", p("operator.json")], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env });
   const lines: Record<string, unknown>[] = [];
   let partial = "";
   let stderr = "";
