@@ -30,7 +30,7 @@ export const providerAgentConfigSchema = z
         /** Ports the workloads take, one per active lease: [first, last]. */
         portRange: z.tuple([port, port], { error: "must be [first, last]" }),
       })
-      .refine((w) => w.portRange[0] <= w.portRange[1], { error: "portRange: first must be ≤ last", path: ["portRange"] }),
+      .refine((w) => w.portRange[0] <= w.portRange[1], { error: "first must be ≤ last", path: ["portRange"] }),
     /** How often the chain head is polled, in ms (a new block triggers a reconcile). */
     pollIntervalMs: z.number({ error: "must be a number" }).int({ error: "must be an integer" }).min(50, { error: "must be ≥ 50" }).max(60_000, { error: "must be ≤ 60000" }).default(250),
     logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).default("info"),
