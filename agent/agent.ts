@@ -84,6 +84,7 @@ export class ProviderAgent {
     const loaded = await modules.store.load({ provider: agent.provider, marketplace: opts.marketplace, chainId: opts.chainId });
     agent.state = loaded ?? emptyState(agent.provider, opts.marketplace, opts.chainId, opts.deployBlock - 1n);
     if (loaded === null) await modules.store.save(agent.state);
+    modules.workloads.warm();
     const open = Object.values(agent.state.leases).filter((l) => l.phase === "sealed" || l.phase === "ready").length;
     modules.logger.info({ event: "agent_state_loaded", provider: agent.provider, scannedTo: agent.state.scannedTo, leases: open, fresh: loaded === null }, "state loaded");
     await agent.tick();
@@ -133,10 +134,14 @@ export class ProviderAgent {
     const block = await this.m.client.getBlock({ blockNumber: head });
     const ids = new Set<string>([...found.map(String), ...Object.values(this.state.leases).filter((l) => l.phase === "sealed" || l.phase === "ready").map((l) => l.leaseId)]);
     const views = await Promise.all([...ids].map(async (id) => [id, await readLease(this.m.client, this.opts.marketplace, BigInt(id), head)] as const));
+    const fresh: [bigint, LeaseView][] = [];
     for (const [id, lease] of views) {
       if (this.stopped) return;
-      await this.reconcileLease(BigInt(id), lease, block.timestamp, head);
+      const isNew = this.state.leases[id] === undefined && lease.status === LEASE_ACTIVE && block.timestamp < lease.endsAt && lease.readyAt === 0n;
+      if (isNew && getAddress(lease.provider) === this.provider) fresh.push([BigInt(id), lease]);
+      else await this.reconcileLease(BigInt(id), lease, block.timestamp, head);
     }
+    if (fresh.length > 0 && !this.stopped) await this.handOver(fresh, head);
   }
 
   /** New leases of this provider in (scannedTo, head]; the scan cursor is saved with what it found. */
@@ -194,7 +199,7 @@ export class ProviderAgent {
         log.error({ event: "agent_lease_state_lost", leaseId }, "lease is ready on-chain but this agent has no record of it (data dir lost?): its workload cannot be served again; the renter can close the lease");
         return;
       }
-      await this.handOver(leaseId, lease, head);
+      await this.handOver([[leaseId, lease]], head);
       return;
     }
     rec.endsAt = lease.endsAt.toString();
@@ -223,55 +228,67 @@ export class ProviderAgent {
     return { leaseId: BigInt(rec.leaseId), port: rec.port, credentialSha256: rec.credentialSha256, gpuModel: rec.gpuModel, gpuCount: rec.gpuCount };
   }
 
-  /** A new, active, not-ready lease: slot, workload, sealed access, state, then `markLeaseReady`. */
-  private async handOver(leaseId: bigint, lease: LeaseView, head: bigint): Promise<void> {
+  /**
+   * New, active, not-ready leases: the renters' keys (in parallel), then per lease a port, a credential and the
+   * sealed access, recorded; then the workloads (in parallel); then `markLeaseReady` for each one that listens.
+   */
+  private async handOver(fresh: [bigint, LeaseView][], head: bigint): Promise<void> {
     const log = this.m.logger;
-    let renterKey: Hex;
-    try {
-      renterKey = await renterPublicKey(this.m.client, this.opts.marketplace, leaseId, lease.renter, this.opts.deployBlock);
-    } catch (err) {
-      if (err instanceof HandoffError) {
+    const keys = await Promise.all(
+      fresh.map(([leaseId, lease]) => renterPublicKey(this.m.client, this.opts.marketplace, leaseId, lease.renter, this.opts.deployBlock).catch((err: unknown) => err as Error)),
+    );
+    const recs: LeaseRecord[] = [];
+    for (let i = 0; i < fresh.length; i++) {
+      const [leaseId, lease] = fresh[i]!;
+      const renterKey = keys[i]!;
+      if (renterKey instanceof Error) {
+        if (!(renterKey instanceof HandoffError)) throw renterKey;
         this.state.leases[leaseId.toString()] = { leaseId: leaseId.toString(), renter: lease.renter, port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: lease.gpuCount, endsAt: lease.endsAt.toString(), phase: "ended" };
-        await this.m.store.save(this.state);
-        log.error({ event: "agent_renter_key_unrecoverable", leaseId, code: err.code, err: err.message }, "cannot seal access to this renter; the lease is not handed over");
-        return;
+        log.error({ event: "agent_renter_key_unrecoverable", leaseId, code: renterKey.code, err: renterKey.message }, "cannot seal access to this renter; the lease is not handed over");
+        continue;
       }
-      throw err;
+      const taken = new Set(Object.values(this.state.leases).filter((l) => l.phase === "sealed" || l.phase === "ready").map((l) => l.port));
+      const port = await this.m.workloads.allocatePort(taken);
+      const credential = randomBytes(32).toString("base64url");
+      const model = GPU_CATALOG.find((m) => m.id === this.state.versions[lease.offerVersionId.toString()]?.modelId);
+      const endpoint = `http://${this.opts.advertiseHost.includes(":") ? `[${this.opts.advertiseHost}]` : this.opts.advertiseHost}:${port}/`;
+      const sealed = seal(renterKey, { chainId: this.opts.chainId, marketplace: this.opts.marketplace, leaseId }, encodeAccess({ endpoint, credential }));
+      const rec: LeaseRecord = {
+        leaseId: leaseId.toString(),
+        renter: lease.renter,
+        port,
+        credentialSha256: createHash("sha256").update(credential).digest("hex"),
+        sealedAccess: bytesToHex(sealed),
+        gpuModel: model?.name ?? `model ${this.state.versions[lease.offerVersionId.toString()]?.modelId ?? "?"}`,
+        gpuCount: lease.gpuCount,
+        endsAt: lease.endsAt.toString(),
+        phase: "sealed",
+      };
+      this.state.leases[rec.leaseId] = rec;
+      recs.push(rec);
     }
-    const taken = new Set(Object.values(this.state.leases).filter((l) => l.phase === "sealed" || l.phase === "ready").map((l) => l.port));
-    const port = await this.m.workloads.allocatePort(taken);
-    const credential = randomBytes(32).toString("base64url");
-    const credentialSha256 = createHash("sha256").update(credential).digest("hex");
-    const model = GPU_CATALOG.find((m) => m.id === this.state.versions[lease.offerVersionId.toString()]?.modelId);
-    const endpoint = `http://${this.opts.advertiseHost.includes(":") ? `[${this.opts.advertiseHost}]` : this.opts.advertiseHost}:${port}/`;
-    const sealed = seal(renterKey, { chainId: this.opts.chainId, marketplace: this.opts.marketplace, leaseId }, encodeAccess({ endpoint, credential }));
-    const rec: LeaseRecord = {
-      leaseId: leaseId.toString(),
-      renter: lease.renter,
-      port,
-      credentialSha256,
-      sealedAccess: bytesToHex(sealed),
-      gpuModel: model?.name ?? `model ${this.state.versions[lease.offerVersionId.toString()]?.modelId ?? "?"}`,
-      gpuCount: lease.gpuCount,
-      endsAt: lease.endsAt.toString(),
-      phase: "sealed",
-    };
-    // Recorded before anything runs: a crash from here on restarts this lease with this port and credential hash.
-    this.state.leases[rec.leaseId] = rec;
+    // Recorded before anything runs: a crash from here on restarts these leases with these ports and credential hashes.
     await this.m.store.save(this.state);
-    try {
-      const pid = await this.m.workloads.start(this.specOf(rec));
-      log.info({ event: "agent_workload_started", leaseId, port, pid, gpuModel: rec.gpuModel, seenAt: head }, "workload started");
-    } catch (err) {
-      log.error({ event: "agent_workload_failed", leaseId, code: (err as WorkloadError).code, err: (err as Error).message }, "workload did not start; retrying at the next block");
-      if (err instanceof WorkloadError && err.code === "AGENT_WORKLOAD_PORT_TAKEN") {
-        // Nothing was handed over yet: drop the record and pick another port at the next block.
-        delete this.state.leases[rec.leaseId];
-        await this.m.store.save(this.state);
-      }
-      return;
+    const started = await Promise.all(
+      recs.map(async (rec) => {
+        try {
+          const pid = await this.m.workloads.start(this.specOf(rec));
+          log.info({ event: "agent_workload_started", leaseId: rec.leaseId, port: rec.port, pid, gpuModel: rec.gpuModel, seenAt: head }, "workload started");
+          return true;
+        } catch (err) {
+          log.error({ event: "agent_workload_failed", leaseId: rec.leaseId, code: (err as WorkloadError).code, err: (err as Error).message }, "workload did not start; retrying at the next block");
+          if (err instanceof WorkloadError && err.code === "AGENT_WORKLOAD_PORT_TAKEN") {
+            // Nothing was handed over yet: drop the record and pick another port at the next block.
+            delete this.state.leases[rec.leaseId];
+          }
+          return false;
+        }
+      }),
+    );
+    await this.m.store.save(this.state);
+    for (let i = 0; i < recs.length; i++) {
+      if (started[i] && !this.stopped) await this.sendReady(BigInt(recs[i]!.leaseId), recs[i]!);
     }
-    await this.sendReady(leaseId, rec);
   }
 
   private async sendReady(leaseId: bigint, rec: LeaseRecord): Promise<void> {

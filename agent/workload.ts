@@ -10,9 +10,12 @@
  * It stops on SIGTERM/SIGINT, and when its stdin closes — the agent holds the other end of that pipe, so a killed
  * agent never leaves a workload behind (the restarted agent starts it again on the same port, docs/agent.md).
  *
- * `node [--import tsx] agent/workload.ts --lease <id> --host <h> --port <p> --credential-sha256 <hex>
- *  --gpu-model <name> --gpu-count <n>`; prints one JSON line `{"msg":"ready","port":p}` once listening, or
- * `{"msg":"listen failed","code":"EADDRINUSE"}` and exits 3 when the port cannot be bound.
+ * `node agent/workload.ts --lease <id> --host <h> --port <p> --credential-sha256 <hex> --gpu-model <name>
+ *  --gpu-count <n>`; prints one JSON line `{"msg":"ready","port":p}` once listening, or
+ * `{"msg":"listen failed","code":"EADDRINUSE"}` and exits 3 when the port cannot be bound. With `--spare` instead,
+ * it starts without a lease and reads those arguments as one JSON array line on stdin: the agent keeps one spare
+ * started ahead, so a new lease's workload listens within milliseconds instead of a process start (≈ 0.2–3 s on a
+ * loaded machine; bench/agent.bench.ts).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -21,10 +24,41 @@ import { parseArgs } from "node:util";
 export const EXIT_LISTEN_FAILED = 3;
 export const EXIT_USAGE = 2;
 
-function main(): void {
+/** A spare started ahead of need reads its lease's arguments as one JSON line of argv-style strings on stdin. */
+function spareArgs(): Promise<string[]> {
+  return new Promise((resolve) => {
+    let buf = "";
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString();
+      const i = buf.indexOf("\n");
+      if (i < 0) return;
+      process.stdin.off("data", onData);
+      process.stdin.off("end", onEnd);
+      let argv: unknown;
+      try {
+        argv = JSON.parse(buf.slice(0, i));
+      } catch {
+        argv = null;
+      }
+      if (!Array.isArray(argv) || !argv.every((a) => typeof a === "string")) {
+        process.stderr.write("workload: --spare: the first stdin line must be a JSON array of strings\n");
+        process.exit(EXIT_USAGE);
+      }
+      resolve(argv as string[]);
+    };
+    // The agent went away before giving this spare a lease.
+    const onEnd = () => process.exit(0);
+    process.stdin.on("data", onData);
+    process.stdin.on("end", onEnd);
+  });
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.includes("--spare") ? await spareArgs() : process.argv.slice(2);
   let args;
   try {
     args = parseArgs({
+      args: argv,
       options: {
         lease: { type: "string" },
         host: { type: "string", default: "127.0.0.1" },
@@ -85,6 +119,7 @@ function main(): void {
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
   process.stdin.on("end", stop);
+  process.stdin.on("close", stop);
   process.stdin.on("error", stop);
   process.stdin.resume();
 
@@ -103,4 +138,4 @@ function main(): void {
   });
 }
 
-main();
+void main();

@@ -42,8 +42,70 @@ export function portIsFree(host: string, port: number): Promise<boolean> {
   });
 }
 
+type ReadyResult = { ok: true } | { ok: false; why: string; code?: string };
+
+interface Spawned {
+  child: ChildProcess;
+  exited: Promise<void>;
+  gone: boolean;
+  /** Resolves with the first ready / listen-failed line, an exit, or a timeout. */
+  ready(timeoutMs: number): Promise<ReadyResult>;
+}
+
+function spawnWorkload(args: string[]): Spawned {
+  const child = spawn(process.execPath, ["--no-warnings", WORKLOAD_ENTRY, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2_000)));
+  // A write to a workload that just died must not take the agent down with EPIPE.
+  child.stdin!.on("error", () => {});
+  let outcome: ReadyResult | null = null;
+  let waiter: ((r: ReadyResult) => void) | null = null;
+  const settle = (r: ReadyResult) => {
+    if (outcome !== null) return;
+    outcome = r;
+    waiter?.(r);
+  };
+  let buf = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        const msg = JSON.parse(line) as { msg?: string; code?: string };
+        if (msg.msg === "ready") settle({ ok: true });
+        else if (msg.msg === "listen failed") settle({ ok: false, why: `cannot listen (${msg.code})`, ...(msg.code !== undefined ? { code: msg.code } : {}) });
+      } catch {
+        // not a JSON line
+      }
+    }
+  });
+  const s: Spawned = {
+    child,
+    gone: false,
+    exited: new Promise<void>((resolve) => child.once("exit", () => resolve())),
+    ready: (timeoutMs) =>
+      new Promise<ReadyResult>((resolve) => {
+        if (outcome !== null) return resolve(outcome);
+        const timer = setTimeout(() => settle({ ok: false, why: `no ready line within ${timeoutMs / 1000} s` }), timeoutMs);
+        waiter = (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        };
+      }),
+  };
+  child.once("exit", (code, signal) => {
+    s.gone = true;
+    settle({ ok: false, why: `exited (${code ?? signal}) before it was ready: ${stderr.trim().split("\n").slice(-3).join(" | ")}` });
+  });
+  child.once("error", (err) => settle({ ok: false, why: err.message }));
+  return s;
+}
+
 export class Workloads {
   private readonly running = new Map<string, Running>();
+  private spare: Spawned | null = null;
+  private closed = false;
 
   constructor(
     private readonly opts: { host: string; portRange: readonly [number, number] },
@@ -72,74 +134,45 @@ export class Workloads {
     throw new WorkloadError("AGENT_NO_FREE_PORT", `no free workload port in ${from}‥${to} on ${this.opts.host} (${taken.size} held by leases)`);
   }
 
-  /** Starts the lease's workload and resolves once it listens. */
+  /** Starts a spare workload process ahead of need (it waits for a lease on stdin). */
+  warm(): void {
+    if (this.spare === null && !this.closed) this.spare = spawnWorkload(["--spare"]);
+  }
+
+  /** Starts the lease's workload (in the spare when one is up) and resolves with its pid once it listens. */
   async start(spec: WorkloadSpec): Promise<number> {
     const key = spec.leaseId.toString();
     const existing = this.running.get(key);
     if (existing !== undefined) return existing.child.pid!;
-    const child = spawn(
-      process.execPath,
-      [
-        "--no-warnings",
-        WORKLOAD_ENTRY,
-        "--lease", key,
-        "--host", this.opts.host,
-        "--port", String(spec.port),
-        "--credential-sha256", spec.credentialSha256,
-        "--gpu-model", spec.gpuModel,
-        "--gpu-count", String(spec.gpuCount),
-      ],
-      { stdio: ["pipe", "pipe", "pipe"] },
-    );
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    let stderr = "";
-    child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2_000)));
-    const ready = await new Promise<{ ok: true } | { ok: false; why: string; code?: string }>((resolve) => {
-      let buf = "";
-      const timer = setTimeout(() => resolve({ ok: false, why: `no ready line within ${READY_TIMEOUT_MS / 1000} s` }), READY_TIMEOUT_MS);
-      child.stdout!.on("data", (d: Buffer) => {
-        buf += d.toString();
-        for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          try {
-            const msg = JSON.parse(line) as { msg?: string; code?: string };
-            if (msg.msg === "ready") {
-              clearTimeout(timer);
-              resolve({ ok: true });
-            } else if (msg.msg === "listen failed") {
-              clearTimeout(timer);
-              resolve({ ok: false, why: `cannot listen on ${this.opts.host}:${spec.port} (${msg.code})`, code: msg.code });
-            }
-          } catch {
-            // not a JSON line
-          }
-        }
-      });
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        resolve({ ok: false, why: `exited (${code ?? signal}) before it was ready: ${stderr.trim().split("\n").slice(-3).join(" | ")}` });
-      });
-      child.once("error", (err) => {
-        clearTimeout(timer);
-        resolve({ ok: false, why: err.message });
-      });
-    });
+    const argv = [
+      "--lease", key,
+      "--host", this.opts.host,
+      "--port", String(spec.port),
+      "--credential-sha256", spec.credentialSha256,
+      "--gpu-model", spec.gpuModel,
+      "--gpu-count", String(spec.gpuCount),
+    ];
+    let proc = this.spare;
+    this.spare = null;
+    if (proc === null || proc.gone) proc = spawnWorkload(["--spare"]);
+    proc.child.stdin!.write(JSON.stringify(argv) + "\n");
+    this.warm();
+    const ready = await proc.ready(READY_TIMEOUT_MS);
     if (!ready.ok) {
-      child.kill("SIGKILL");
-      await exited;
+      proc.child.kill("SIGKILL");
+      await proc.exited;
       if (ready.code === "EADDRINUSE") throw new WorkloadError("AGENT_WORKLOAD_PORT_TAKEN", `workload of lease ${key}: ${ready.why}`);
       throw new WorkloadError("AGENT_WORKLOAD_START_FAILED", `workload of lease ${key}: ${ready.why}`);
     }
-    const entry: Running = { child, port: spec.port, exited };
+    const entry: Running = { child: proc.child, port: spec.port, exited: proc.exited };
     this.running.set(key, entry);
-    void exited.then(() => {
+    void proc.exited.then(() => {
       if (this.running.get(key) === entry) {
         this.running.delete(key);
         this.logger.warn({ event: "agent_workload_exited", leaseId: key, port: spec.port }, "workload exited on its own; it is started again at the next block");
       }
     });
-    return child.pid!;
+    return proc.child.pid!;
   }
 
   /** Stops the lease's workload (SIGTERM, SIGKILL after a grace period); resolves once it is gone. */
@@ -155,7 +188,15 @@ export class Workloads {
     return true;
   }
 
+  /** Stops every workload and the spare; starts no new spare afterwards. */
   async stopAll(): Promise<void> {
+    this.closed = true;
+    const spare = this.spare;
+    this.spare = null;
+    if (spare !== null) {
+      spare.child.kill("SIGTERM");
+      await spare.exited;
+    }
     await Promise.all([...this.running.keys()].map((k) => this.stop(BigInt(k))));
   }
 }

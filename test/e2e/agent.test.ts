@@ -81,7 +81,7 @@ describe("e2e: provider agents hand leases over to their renters", function () {
       const ids = await leaseIds();
       for (const id of ids) {
         const l = await getLease(id);
-        expect(l.readyAt, `lease ${id} readyAt`).to.be.greaterThan(0n);
+        expect(l.readyAt > 0n, `lease ${id} readyAt ${l.readyAt}`).to.equal(true);
         const r = await cli(["--account", keystores.get(getAddress(l.renter))!, "--json", "renter", "lease", "access", String(id)]);
         expect(r.code, r.out + r.err).to.equal(0);
         const access = r.json() as { endpoint: string; credential: string; leaseId: string };
@@ -146,7 +146,8 @@ describe("e2e: provider agents hand leases over to their renters", function () {
       await new Promise((r) => setTimeout(r, 1_000));
       const down = await get(first.endpoint, first.credential).then((r) => r.status, () => "refused");
       expect(down).to.equal("refused");
-      await dn.runBatch(8);
+      // Random traffic: a batch may match nothing new; a few batches always do.
+      for (let k = 0; k < 4 && (await leaseIds()).length === before.length; k++) await dn.runBatch(8);
       const during = await leaseIds();
       expect(during.length, "new leases while the agents were down").to.be.greaterThan(before.length);
       for (let i = 0; i < dn.agents.length; i++) await dn.startAgent(i);
@@ -172,7 +173,7 @@ describe("e2e: provider agents hand leases over to their renters", function () {
     it("→ it should tell the renter it is not ready, then let it close with a full refund after the handoff timeout", async function () {
       for (let i = 0; i < dn.agents.length; i++) await dn.stopAgent(i, "SIGTERM");
       const known = await leaseIds();
-      await dn.runBatch(8);
+      for (let k = 0; k < 4 && (await leaseIds()).length === known.length; k++) await dn.runBatch(8);
       const fresh = (await leaseIds()).filter((id) => !known.includes(id));
       expect(fresh.length).to.be.greaterThan(0);
       const id = fresh[0]!;
@@ -201,7 +202,6 @@ describe("e2e: provider agents hand leases over to their renters", function () {
 
   describe("given leases past their end", function () {
     it("→ it should complete them, stop their workloads and free the ports; SIGTERM leaves no workload behind", async function () {
-      await allReady(60_000).catch(() => undefined); // leases of the previous test may still be marked by now
       const ids = await leaseIds();
       const served: { id: bigint; endpoint: string; credential: string }[] = [];
       for (const id of ids) {
