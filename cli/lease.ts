@@ -1,24 +1,26 @@
-/** `matchnet renter lease list | show | close`: the renter's leases (a lease's id is its order's id). */
+/** `matchnet renter lease list | show | extend | close`: the renter's leases (a lease's id is its order's id). */
 import { parseEventLogs } from "viem";
 import type { MatchnetCommand as Command } from "./command.js";
 import { marketplaceAbi } from "../protocol/chain/abi.js";
 import { CloseReason, LeaseStatus, OrderStatus } from "../protocol/market/types.js";
-import { decimalsOf } from "./chain.js";
+import { decimalsOf, ensureAllowance } from "./chain.js";
 import { CliError, fromChainError, revertOf } from "./errors.js";
-import { amount, parseId, table } from "./format.js";
+import { amount, parseId, parseInteger, table } from "./format.js";
 import type { CliIo } from "./io.js";
 import { action } from "./command.js";
 import type { Context } from "./context.js";
 import { renterOrders } from "./renter.js";
 
 export const LEASE_STATUS = ["none", "active", "closed"] as const;
+const MAX_UINT32 = 2 ** 32 - 1;
 /** What each close reason means for the renter (CloseReason in protocol/market/types.ts). */
 export const CLOSE_REASON: Record<number, { name: string; text: string }> = {
   [CloseReason.None]: { name: "none", text: "" },
-  [CloseReason.Completed]: { name: "completed", text: "ran its full duration" },
+  [CloseReason.Completed]: { name: "completed", text: "ran to its paid end" },
   [CloseReason.RenterClosed]: { name: "closed-by-renter", text: "closed by the renter; the unused time was refunded" },
+  [CloseReason.ProviderClosed]: { name: "closed-by-provider", text: "the provider ended it early; the unused time was refunded" },
   [CloseReason.ProviderFault]: { name: "provider-fault", text: "closed for a provider fault; the unused time was refunded" },
-  [CloseReason.Cancelled]: { name: "cancelled", text: "cancelled; the unused time was refunded" },
+  [CloseReason.HandoffTimeout]: { name: "handoff-timeout", text: "the provider never handed it over; everything paid for it was refunded" },
 };
 
 async function readLease(ctx: Context, leaseId: bigint) {
@@ -36,6 +38,44 @@ async function readLease(ctx: Context, leaseId: bigint) {
   }
 }
 
+type LeaseView = Awaited<ReturnType<typeof readLease>>["lease"];
+
+/**
+ * Where a lease stands in the handoff (docs/contracts.md, "Leases"): ready at a block, or waiting for the provider
+ * until `deadline` (startBlock + handoffTimeout), after which the renter may close it for a full refund.
+ */
+export interface Readiness {
+  ready: boolean;
+  readyAt: bigint;
+  /** The last block in which the provider may still mark it ready before the renter may close for a timeout. */
+  deadline: bigint;
+  /**
+   * The deadline block is past: the timeout close is allowed in the latest block, where the CLI simulates it, and
+   * so in the block it lands in.
+   */
+  timedOut: boolean;
+}
+
+async function handoffTimeout(ctx: Context): Promise<bigint> {
+  const c = await ctx.contracts();
+  return (await ctx.client()).readContract({ address: c.marketplace, abi: marketplaceAbi, functionName: "handoffTimeout" });
+}
+
+export function readinessOf(l: LeaseView, timeout: bigint, head: bigint): Readiness {
+  const deadline = l.startBlock + timeout;
+  return { ready: l.readyAt !== 0n, readyAt: l.readyAt, deadline, timedOut: l.readyAt === 0n && head > deadline };
+}
+
+function readinessText(r: Readiness, status: number): string {
+  if (r.ready) return `handed over at block ${r.readyAt}`;
+  if (status !== LeaseStatus.Active) return "never handed over";
+  return r.timedOut
+    ? `not handed over; the provider's deadline (block ${r.deadline}) has passed: \`matchnet renter lease close\` refunds everything`
+    : `not handed over yet; the provider has until block ${r.deadline}`;
+}
+
+const hoursLeft = (l: LeaseView, now: bigint) => (Number(l.endsAt - now) / 3600);
+
 export function addLeaseCommands(renter: Command, io: CliIo): void {
   const lease = renter.command("lease").description("leases");
 
@@ -46,43 +86,80 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
     const dec = await decimalsOf(ctx, c.paymentToken);
     let rows = await Promise.all(matched.map(async (o) => (await readLease(ctx, o.orderId)).lease));
     if (opts.active === true) rows = rows.filter((l) => l.status === LeaseStatus.Active);
-    const now = (await (await ctx.client()).getBlock()).timestamp;
+    const block = await (await ctx.client()).getBlock();
+    const timeout = await handoffTimeout(ctx);
+    const ready = (l: LeaseView) => readinessOf(l, timeout, block.number);
+    const readyCell = (l: LeaseView) => (l.readyAt !== 0n ? "yes" : l.status !== LeaseStatus.Active ? "never" : ready(l).timedOut ? "timed out" : `by ${ready(l).deadline}`);
     ctx.result(
-      { renter: me, leases: rows.map((l) => ({ ...l, statusName: LEASE_STATUS[l.status], closeReasonName: CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason) })) },
+      { renter: me, leases: rows.map((l) => ({ ...l, statusName: LEASE_STATUS[l.status], closeReasonName: CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason), readiness: ready(l) })) },
       rows.length === 0 ? `no leases for ${me}` : table(
-        ["lease", "status", "offer", "provider", "GPUs", "price/GPU-h", "ends", "reason"],
-        rows.map((l) => [String(l.leaseId), LEASE_STATUS[l.status] ?? String(l.status), String(l.offerId), l.provider, String(l.gpuCount), amount(l.pricePerGpuHour, dec), l.status === LeaseStatus.Active ? `in ${((Number(l.endsAt - now) / 3600)).toFixed(1)} h` : new Date(Number(l.closedAt) * 1000).toISOString(), l.status === LeaseStatus.Active ? "-" : (CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason))]),
+        ["lease", "status", "ready", "offer", "provider", "GPUs", "price/GPU-h", "ends", "reason"],
+        rows.map((l) => [String(l.leaseId), LEASE_STATUS[l.status] ?? String(l.status), readyCell(l), String(l.offerId), l.provider, String(l.gpuCount), amount(l.pricePerGpuHour, dec), l.status === LeaseStatus.Active ? `in ${hoursLeft(l, block.timestamp).toFixed(1)} h` : new Date(Number(l.closedAt) * 1000).toISOString(), l.status === LeaseStatus.Active ? "-" : (CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason))]),
       ),
     );
   });
 
-  action(lease.command("show").description("one lease: terms, time left, accrued cost, close reason").argument("<leaseId>"), io, async (ctx, [id]) => {
+  action(lease.command("show").description("one lease: terms, handoff, time left, accrued cost, close reason").argument("<leaseId>"), io, async (ctx, [id]) => {
     const leaseId = parseId(id!, "<leaseId>");
     const c = await ctx.contracts();
     const { lease: l, unsettled } = await readLease(ctx, leaseId);
     const dec = await decimalsOf(ctx, c.paymentToken);
-    const now = (await (await ctx.client()).getBlock()).timestamp;
+    const block = await (await ctx.client()).getBlock();
+    const readiness = readinessOf(l, await handoffTimeout(ctx), block.number);
     const total = l.pricePerGpuHour * BigInt(l.gpuCount) * ((l.endsAt - l.startedAt) / 3600n);
     const reason = CLOSE_REASON[l.closeReason] ?? { name: String(l.closeReason), text: "" };
     const lines = [
       `lease     ${l.leaseId} (${LEASE_STATUS[l.status]})`,
       `offer     ${l.offerId} version ${l.offerVersionId} of ${l.provider}`,
       `GPUs      ${l.gpuCount} at ${amount(l.pricePerGpuHour, dec)}/GPU-hour (total ${amount(total, dec)})`,
-      `started   ${new Date(Number(l.startedAt) * 1000).toISOString()}`,
-      `ends      ${new Date(Number(l.endsAt) * 1000).toISOString()}${l.status === LeaseStatus.Active ? ` (in ${(Number(l.endsAt - now) / 3600).toFixed(2)} h)` : ""}`,
+      `started   ${new Date(Number(l.startedAt) * 1000).toISOString()} (block ${l.startBlock})`,
+      `ready     ${readinessText(readiness, l.status)}`,
+      `ends      ${new Date(Number(l.endsAt) * 1000).toISOString()}${l.status === LeaseStatus.Active ? ` (in ${hoursLeft(l, block.timestamp).toFixed(2)} h)` : ""}`,
       `paid out  ${amount(l.paidOut, dec)} settled to the provider, ${amount(unsettled, dec)} accrued since`,
     ];
     if (l.status === LeaseStatus.Closed) lines.push(`closed    ${new Date(Number(l.closedAt) * 1000).toISOString()}: ${reason.name} — ${reason.text}`);
-    ctx.result({ ...l, statusName: LEASE_STATUS[l.status], closeReasonName: reason.name, closeReasonText: reason.text, unsettledEarnings: unsettled, totalCost: total }, lines);
+    ctx.result({ ...l, statusName: LEASE_STATUS[l.status], closeReasonName: reason.name, closeReasonText: reason.text, readiness, unsettledEarnings: unsettled, totalCost: total }, lines);
   });
 
-  action(lease.command("close").description("close a lease early; the unused time becomes refundable").argument("<leaseId>"), io, async (ctx, [id]) => {
+  action(
+    lease.command("extend").description("buy more hours of an active lease at its price (asks before paying)").argument("<leaseId>")
+      .requiredOptionX("--hours <n>", "hours to add")
+      .option("--yes", "do not ask before paying"),
+    io,
+    async (ctx, [id], opts) => {
+      const leaseId = parseId(id!, "<leaseId>");
+      const hours = parseInteger(String(opts.hours), "--hours", 1, MAX_UINT32);
+      const c = await ctx.contracts();
+      const { lease: l } = await readLease(ctx, leaseId);
+      const dec = await decimalsOf(ctx, c.paymentToken);
+      const pay = l.pricePerGpuHour * BigInt(l.gpuCount) * BigInt(hours);
+      const newEnd = l.endsAt + BigInt(hours) * 3600n;
+      ctx.note(`extend lease ${leaseId} by ${hours} h: ${l.gpuCount} GPUs × ${amount(l.pricePerGpuHour, dec)}/GPU-hour × ${hours} h = ${amount(pay, dec)}; new end ${new Date(Number(newEnd) * 1000).toISOString()}`);
+      await ctx.confirm(`Pay ${amount(pay, dec)} of ${c.paymentToken} to extend lease ${leaseId} by ${hours} h?`, opts.yes === true);
+      await ensureAllowance(ctx, c.paymentToken, c.marketplace, pay, "payment token");
+      const r = await ctx.send("lease extend", { address: c.marketplace, abi: marketplaceAbi, functionName: "extendLease", args: [leaseId, hours] });
+      const [ev] = parseEventLogs({ abi: marketplaceAbi, eventName: "LeaseExtended", logs: r.logs });
+      const endsAt = ev!.args.endsAt;
+      ctx.result({ leaseId, hours, paid: ev!.args.paid, endsAt, tx: r.transactionHash }, `extended lease ${leaseId} by ${hours} h for ${amount(ev!.args.paid, dec)}; it now ends ${new Date(Number(endsAt) * 1000).toISOString()} (tx ${r.transactionHash})`);
+    },
+  );
+
+  action(lease.command("close").description("close a lease early: the unused time is refunded, everything if the provider never handed it over in time").argument("<leaseId>"), io, async (ctx, [id]) => {
     const leaseId = parseId(id!, "<leaseId>");
     const c = await ctx.contracts();
-    await readLease(ctx, leaseId);
-    const r = await ctx.send("lease close", { address: c.marketplace, abi: marketplaceAbi, functionName: "closeLease", args: [leaseId] });
+    const { lease: l } = await readLease(ctx, leaseId);
+    const readiness = readinessOf(l, await handoffTimeout(ctx), await (await ctx.client()).getBlockNumber());
+    // Past the provider's deadline with no handoff, the timeout close is the one that counts against the provider.
+    const timeout = l.status === LeaseStatus.Active && readiness.timedOut;
+    const functionName = timeout ? "closeLeaseForHandoffTimeout" : "closeLease";
+    const r = await ctx.send("lease close", { address: c.marketplace, abi: marketplaceAbi, functionName, args: [leaseId] });
     const [ev] = parseEventLogs({ abi: marketplaceAbi, eventName: "LeaseClosed", logs: r.logs });
     const dec = await decimalsOf(ctx, c.paymentToken);
-    ctx.result({ leaseId, refund: ev?.args.refund, reason: "closed-by-renter", tx: r.transactionHash }, `closed lease ${leaseId}; ${amount(ev?.args.refund ?? 0n, dec)} refundable (tx ${r.transactionHash})`);
+    const refund = ev?.args.refund ?? 0n;
+    const reason = CLOSE_REASON[timeout ? CloseReason.HandoffTimeout : CloseReason.RenterClosed]!.name;
+    const text = timeout
+      ? `closed lease ${leaseId} for a handoff timeout: the provider never handed it over by block ${readiness.deadline}; everything paid for it, ${amount(refund, dec)}, is refundable and the provider is charged a failure`
+      : `closed lease ${leaseId}; ${amount(refund, dec)} refundable${readiness.ready ? "" : " (not handed over yet: the provider earned nothing)"}`;
+    ctx.result({ leaseId, refund, reason, call: functionName, readiness, tx: r.transactionHash }, `${text} (tx ${r.transactionHash})`);
   });
 }

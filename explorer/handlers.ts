@@ -72,8 +72,9 @@ export const CLOSE_REASONS: Record<number, string> = {
   [CloseReason.None]: "none",
   [CloseReason.Completed]: "completed",
   [CloseReason.RenterClosed]: "renter-closed",
+  [CloseReason.ProviderClosed]: "provider-closed",
   [CloseReason.ProviderFault]: "provider-fault",
-  [CloseReason.Cancelled]: "cancelled",
+  [CloseReason.HandoffTimeout]: "handoff-timeout",
 };
 
 /** SkipReason names as the contract declares them (index = the enum value). */
@@ -321,6 +322,13 @@ export const HANDLERS: Partial<Record<`${ContractKey}.${string}`, Handler>> = {
       const offer = (await w.get<Row>("offers", [l.offer_id!]))!;
       await w.update("offers", [offer.id!], { gpus_leased: (offer.gpus_leased as number) - (l.gpu_count as number) });
       if (refund !== 0n) await money(w, l.payment_token as string, { escrowed: -refund, refundable: refund });
+    },
+  },
+  "marketplace.LeaseExtended": {
+    async apply({ w }, a) {
+      const l = await leaseRow(w, big(a.leaseId));
+      await w.update("leases", [l.id!], { ends_time: num(a.endsAt) });
+      await money(w, l.payment_token as string, { deposited: big(a.paid), escrowed: big(a.paid) });
     },
   },
   "marketplace.RefundWithdrawn": {

@@ -21,12 +21,19 @@ interface IMarketplace {
         Closed
     }
 
+    /// @notice Why a lease closed, in terms the renter can act on (docs/contracts.md, "Leases").
     enum CloseReason {
         None,
+        /// ran to its paid end (the provider marked it ready)
         Completed,
+        /// the renter closed it early (`closeLease`)
         RenterClosed,
+        /// the provider closed it early (`closeLeaseByProvider`); counted as a failure
+        ProviderClosed,
+        /// the service manager reported a provider fault; counted as a failure
         ProviderFault,
-        Cancelled
+        /// the provider never marked it ready: the renter got back everything it paid; counted as a failure
+        HandoffTimeout
     }
 
     /// @notice Why `applyAssignments` skipped an assignment (one hard rule each).
@@ -98,7 +105,9 @@ interface IMarketplace {
     }
 
     /// @notice A lease as read by off-chain code (`Lease` in types.ts). Its id is its order's id (an order is
-    ///         matched at most once); times are unix seconds, `endsAt` = `startedAt` + durationHours × 3600.
+    ///         matched at most once); times are unix seconds, `endsAt` = `startedAt` + (the order's durationHours +
+    ///         the hours added by `extendLease`) × 3600. `startBlock` is the block the lease started in, `readyAt`
+    ///         the block in which its provider called `markLeaseReady` (0 = not yet).
     struct Lease {
         uint64 leaseId;
         uint64 offerVersionId;
@@ -114,6 +123,8 @@ interface IMarketplace {
         uint128 paidOut;
         LeaseStatus status;
         CloseReason closeReason;
+        uint64 startBlock;
+        uint64 readyAt;
     }
 
     /// @notice The five money totals of one payment token; at every block
@@ -160,6 +171,25 @@ interface IMarketplace {
     error MarketplaceEscrowBelowMinimum(uint256 escrow, uint256 minimum);
     /// @notice Thrown by `releaseExcessEscrow` when the lease's excess escrow was already released or is zero.
     error MarketplaceNothingToRelease(uint64 leaseId);
+    /// @notice Thrown when the caller is not the provider of the lease's offer.
+    error MarketplaceNotLeaseProvider(uint64 leaseId, address caller);
+    /// @notice Thrown by `markLeaseReady` on a lease already marked ready, and by `closeLeaseForHandoffTimeout`
+    ///         once the provider has marked it ready.
+    error MarketplaceLeaseAlreadyReady(uint64 leaseId);
+    /// @notice Thrown when the sealed access bytes are empty or longer than 1024 bytes.
+    error MarketplaceInvalidSealedAccess(uint256 length);
+    /// @notice Thrown when a handoff timeout is outside [MIN_HANDOFF_TIMEOUT, MAX_HANDOFF_TIMEOUT] blocks.
+    error MarketplaceInvalidHandoffTimeout(uint64 blocks);
+    /// @notice Thrown by `closeLeaseForHandoffTimeout` before block `allowedFrom` (start block + timeout + 1).
+    error MarketplaceHandoffNotTimedOut(uint64 leaseId, uint64 allowedFrom);
+    /// @notice Thrown by `extendLease` for 0 hours, or when the lease's total hours would not fit in 32 bits.
+    error MarketplaceInvalidExtension(uint32 hoursAdded);
+    /// @notice Thrown by `extendLease` when the lease's offer is withdrawn.
+    error MarketplaceOfferWithdrawn(uint64 offerId);
+    /// @notice Thrown by `extendLease` when the offer's current version asks another price than the lease's.
+    error MarketplaceOfferPriceChanged(uint64 offerId, uint128 leasePrice, uint128 currentPrice);
+    /// @notice Thrown by `extendLease` when the lease's provider is not Active.
+    error MarketplaceProviderNotActive(address provider);
 
     event PaymentTokenAllowed(address indexed token, bool allowed);
     event ServiceManagerSet(address serviceManager);
@@ -180,6 +210,11 @@ interface IMarketplace {
     event LeaseClosed(uint64 indexed leaseId, CloseReason reason, uint64 closedAt, uint256 refund);
     event MinimumEscrowSet(address indexed token, uint256 minimum);
     event ExcessEscrowReleased(uint64 indexed leaseId, address indexed renter, uint256 amount);
+    /// @notice The provider handed the lease over: `sealedAccess` is the access sealed to the renter's key (it
+    ///         lives in this event only; nothing stores it).
+    event LeaseReady(uint64 indexed leaseId, address indexed provider, bytes sealedAccess);
+    event LeaseExtended(uint64 indexed leaseId, uint32 hoursAdded, uint64 endsAt, uint256 paid);
+    event HandoffTimeoutSet(uint64 blocks);
     event RefundWithdrawn(address indexed renter, address indexed token, uint256 amount);
     event EarningsWithdrawn(address indexed provider, address indexed token, uint256 amount);
 
@@ -217,14 +252,42 @@ interface IMarketplace {
     /// @notice Moves the lease's earnings accrued so far into its provider's withdrawable balance. Anyone.
     function settleLease(uint64 leaseId) external;
 
-    /// @notice The renter closes an active lease before its end; the unused part becomes refundable.
+    /// @notice The renter closes an active lease before its end; the unused part becomes refundable (all of it
+    ///         when the provider never marked the lease ready).
     function closeLease(uint64 leaseId) external;
+
+    /// @notice The lease's provider hands the lease over: records `readyAt` = this block and emits `LeaseReady` with
+    ///         the access sealed to the renter. Only the provider, only while Active, once;
+    ///         1 ≤ sealedAccess.length ≤ 1024. Earnings settle only once a lease is ready.
+    function markLeaseReady(uint64 leaseId, bytes calldata sealedAccess) external;
+
+    /// @notice Blocks a provider has, from the lease's start block, to mark it ready.
+    function handoffTimeout() external view returns (uint64);
+
+    /// @notice Sets `handoffTimeout` (applies to every lease not yet ready). Only the owner; within
+    ///         [MIN_HANDOFF_TIMEOUT, MAX_HANDOFF_TIMEOUT].
+    function setHandoffTimeout(uint64 blocks) external;
+
+    /// @notice The renter closes a lease its provider never marked ready, from block
+    ///         startBlock + handoffTimeout + 1 on: everything it paid for the lease (escrow and extensions) becomes
+    ///         refundable, the provider earns nothing and a failure is counted. Reason HandoffTimeout.
+    function closeLeaseForHandoffTimeout(uint64 leaseId) external;
+
+    /// @notice The renter buys `hoursAdded` more of an active lease before its end, at the lease's price: pulls
+    ///         gpuCount × price × hoursAdded (approve first) and moves `endsAt`. Needs the offer not withdrawn (its
+    ///         GPUs then still cover the lease's), its current version at the lease's price, and the provider Active.
+    function extendLease(uint64 leaseId, uint32 hoursAdded) external;
+
+    /// @notice The lease's provider closes it before its end: the unused part becomes refundable (all of it if
+    ///         the lease was never marked ready), a failure is counted. Reason ProviderClosed.
+    function closeLeaseByProvider(uint64 leaseId) external;
 
     /// @notice Moves an active lease's excess escrow (max price − price, × GPUs × hours) into its renter's
     ///         refundable balance now instead of at the lease's close. Anyone; once per lease.
     function releaseExcessEscrow(uint64 leaseId) external;
 
-    /// @notice Closes an active lease past its end as Completed and counts it for the provider. Anyone.
+    /// @notice Closes an active lease past its end as Completed and counts it for the provider. Anyone. A lease
+    ///         its provider never marked ready closes as HandoffTimeout instead: full refund, failure counted.
     function completeLease(uint64 leaseId) external;
 
     /// @notice Closes an active lease as ProviderFault: unused part refundable, failure counted. Only the service
@@ -240,7 +303,8 @@ interface IMarketplace {
     function getOrder(uint64 orderId) external view returns (Order memory);
     function getOrders(uint64[] calldata orderIds) external view returns (Order[] memory);
     function getLease(uint64 leaseId) external view returns (Lease memory);
-    /// @notice Earnings of the lease accrued up to now (capped at its end or close) and not yet settled.
+    /// @notice Earnings of the lease accrued up to now (capped at its end or close) and not yet settled; 0 until
+    ///         the lease is marked ready (nothing settles before).
     function unsettledEarnings(uint64 leaseId) external view returns (uint256);
     function orderCount() external view returns (uint64);
     /// @notice The smallest order id whose createdAt ≥ `blockNumber` (orderCount + 1 if none); createdAt grows

@@ -18,11 +18,24 @@ import {IProviderRegistry} from "../interfaces/IProviderRegistry.sol";
 /// @dev A lease's id is its order's id (an order is matched at most once) and its data lives in the order's last
 ///      storage slot, which `applyAssignments` has already read: applying an assignment writes no fresh slot for
 ///      the lease. The lease price is the offer version's price (versions are immutable), so it is not stored.
+///      What a lease gains later (ready block, extension hours, settlement) lives in one `Settlement` slot, written
+///      first by whoever touches the lease after its start, never by the batch.
 contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     uint16 private constant BPS = 10_000;
     uint64 private constant SECONDS_PER_HOUR = 3600;
+    /// Bound of the sealed access a provider hands over in `LeaseReady`: a small envelope (an ephemeral key, a
+    /// nonce, a tag and a few hundred bytes of connection details), never bulk data in the renter's log stream.
+    uint256 public constant MAX_SEALED_ACCESS = 1024;
+    /// A provider needs at least one block to see the lease and one for its `markLeaseReady` to land.
+    uint64 public constant MIN_HANDOFF_TIMEOUT = 2;
+    /// A renter's money is never held more than about a day (7 200 blocks at 12 s) by a provider that does not
+    /// hand the lease over.
+    uint64 public constant MAX_HANDOFF_TIMEOUT = 7_200;
+    /// The handoff timeout a fresh deployment starts with: 20 blocks (20 s on the 1 s devnet, 4 min at 12 s); the
+    /// owner raises it for slower chains with `setHandoffTimeout`.
+    uint64 public constant DEFAULT_HANDOFF_TIMEOUT = 20;
 
     /// Four slots; the comments show the packing. Slot 3 carries the status and the lease.
     struct OrderRecord {
@@ -46,16 +59,20 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         uint64 createdAt;
         OrderStatus status;
         uint64 leaseVersionId;
-        uint64 leaseStartedAt;
+        uint40 leaseStartedAt; // unix seconds (uint40 lasts past the year 36 000)
+        uint40 leaseStartBlock;
         LeaseStatus leaseStatus;
         CloseReason closeReason;
         bool excessReleased;
     }
 
-    /// Written only when earnings are settled or the lease closes, never when it starts.
+    /// Written only when the lease is marked ready or extended, its earnings are settled or it closes, never when
+    /// it starts. One slot.
     struct Settlement {
         uint128 paidOut;
-        uint64 closedAt;
+        uint40 closedAt; // unix seconds
+        uint40 readyAt; // block number, 0 = not marked ready
+        uint32 extendedHours; // hours bought with extendLease, on top of the order's durationHours
     }
 
     IGpuCatalog private immutable _catalog;
@@ -65,6 +82,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     address private _serviceManager;
 
     uint64 private _orderCount;
+    uint64 private _handoffTimeout = DEFAULT_HANDOFF_TIMEOUT;
     mapping(uint64 orderId => OrderRecord) private _orders;
     mapping(uint64 leaseId => Settlement) private _settlements;
     mapping(address token => bool) private _allowedTokens;
@@ -109,6 +127,13 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IMarketplace
+    function setHandoffTimeout(uint64 blocks) external onlyOwner {
+        if (blocks < MIN_HANDOFF_TIMEOUT || blocks > MAX_HANDOFF_TIMEOUT) revert MarketplaceInvalidHandoffTimeout(blocks);
+        _handoffTimeout = blocks;
+        emit HandoffTimeoutSet(blocks);
+    }
+
+    /// @inheritdoc IMarketplace
     function setServiceManager(address serviceManager_) external onlyOwner {
         if (serviceManager_ == address(0) || _serviceManager != address(0)) {
             revert MarketplaceServiceManagerAlreadySet();
@@ -144,6 +169,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
             status: OrderStatus.Open,
             leaseVersionId: 0,
             leaseStartedAt: 0,
+            leaseStartBlock: 0,
             leaseStatus: LeaseStatus.None,
             closeReason: CloseReason.None,
             excessReleased: false
@@ -211,7 +237,8 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
 
         o.status = OrderStatus.Matched;
         o.leaseVersionId = a.offerVersionId;
-        o.leaseStartedAt = SafeCast.toUint64(block.timestamp);
+        o.leaseStartedAt = SafeCast.toUint40(block.timestamp);
+        o.leaseStartBlock = SafeCast.toUint40(block.number);
         o.leaseStatus = LeaseStatus.Active;
         _offerBook.leaseCapacity(t.offerId, a.gpuCount);
 
@@ -271,11 +298,28 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     // ---------------------------------------------------------------- leases
 
     /// @inheritdoc IMarketplace
+    function markLeaseReady(uint64 leaseId, bytes calldata sealedAccess) external {
+        OrderRecord storage o = _leaseOrder(leaseId);
+        address provider = _offerBook.leaseTerms(o.leaseVersionId).provider;
+        if (msg.sender != provider) revert MarketplaceNotLeaseProvider(leaseId, msg.sender);
+        if (o.leaseStatus != LeaseStatus.Active) revert MarketplaceLeaseNotActive(leaseId);
+        Settlement storage s = _settlements[leaseId];
+        if (s.readyAt != 0) revert MarketplaceLeaseAlreadyReady(leaseId);
+        if (sealedAccess.length == 0 || sealedAccess.length > MAX_SEALED_ACCESS) {
+            revert MarketplaceInvalidSealedAccess(sealedAccess.length);
+        }
+        s.readyAt = SafeCast.toUint40(block.number);
+        emit LeaseReady(leaseId, provider, sealedAccess);
+    }
+
+    /// @inheritdoc IMarketplace
     function settleLease(uint64 leaseId) external {
         OrderRecord storage o = _leaseOrder(leaseId);
         IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(o.leaseVersionId);
         if (o.leaseStatus != LeaseStatus.Active) return; // a closed lease was settled in full when it closed
-        uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        Settlement storage s = _settlements[leaseId];
+        if (s.readyAt == 0) return; // nothing is earned before the handoff (a timeout refunds it all)
+        uint64 endsAt = _endsAt(o, s);
         uint64 until = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
         _settle(leaseId, o, t, until);
     }
@@ -284,9 +328,75 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     function closeLease(uint64 leaseId) external {
         OrderRecord storage o = _activeLease(leaseId);
         if (o.renter != msg.sender) revert MarketplaceNotRenter(leaseId, msg.sender);
-        uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        uint64 endsAt = _endsAt(o, _settlements[leaseId]);
         if (block.timestamp >= endsAt) revert MarketplaceLeaseAlreadyEnded(leaseId, endsAt);
         _close(leaseId, o, CloseReason.RenterClosed, uint64(block.timestamp));
+    }
+
+    /// @inheritdoc IMarketplace
+    function closeLeaseForHandoffTimeout(uint64 leaseId) external {
+        OrderRecord storage o = _activeLease(leaseId);
+        if (o.renter != msg.sender) revert MarketplaceNotRenter(leaseId, msg.sender);
+        Settlement storage s = _settlements[leaseId];
+        if (s.readyAt != 0) revert MarketplaceLeaseAlreadyReady(leaseId);
+        uint64 allowedFrom = uint64(o.leaseStartBlock) + _handoffTimeout + 1;
+        if (block.number < allowedFrom) revert MarketplaceHandoffNotTimedOut(leaseId, allowedFrom);
+        uint64 endsAt = _endsAt(o, s);
+        uint64 closedAt = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
+        address provider = _close(leaseId, o, CloseReason.HandoffTimeout, closedAt);
+        _registry.recordLeaseOutcome(provider, false);
+    }
+
+    /// @inheritdoc IMarketplace
+    function extendLease(uint64 leaseId, uint32 hoursAdded) external nonReentrant {
+        OrderRecord storage o = _activeLease(leaseId);
+        if (o.renter != msg.sender) revert MarketplaceNotRenter(leaseId, msg.sender);
+        Settlement storage s = _settlements[leaseId];
+        uint64 endsAt = _endsAt(o, s);
+        if (block.timestamp >= endsAt) revert MarketplaceLeaseAlreadyEnded(leaseId, endsAt);
+        uint256 extended = uint256(s.extendedHours) + hoursAdded;
+        if (hoursAdded == 0 || extended + o.durationHours > type(uint32).max) {
+            revert MarketplaceInvalidExtension(hoursAdded);
+        }
+        IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(o.leaseVersionId);
+        _checkExtension(t);
+        s.extendedHours = uint32(extended);
+        endsAt += uint64(hoursAdded) * SECONDS_PER_HOUR;
+        uint256 paid = uint256(t.pricePerGpuHour) * o.gpuCount * hoursAdded;
+        address token = o.paymentToken;
+        MoneyTotals storage m = _totals[token];
+        m.deposited += paid;
+        m.escrowed += paid;
+        IERC20(token).safeTransferFrom(msg.sender, address(this), paid);
+        emit LeaseExtended(leaseId, hoursAdded, endsAt, paid);
+    }
+
+    /// An extension buys more of what the lease already holds, so it needs what a new lease on the same terms
+    /// would: the offer still offered, at the same price, from an Active provider. The lease's GPUs stay inside the
+    /// offer's current count while it is offered: the offer book refuses a cut below its leased GPUs
+    /// (`OfferBookCapacityBelowLeased`), so a withdrawal is the only way capacity goes.
+    function _checkExtension(IOfferBook.LeaseTerms memory t) private view {
+        if (t.offerGpuCount == 0) revert MarketplaceOfferWithdrawn(t.offerId);
+        if (t.activeUntil != 0) {
+            // the version was replaced: the renter keeps its price only if the current version asks the same
+            uint128 current = _offerBook.versionAt(t.offerId, uint64(block.number)).pricePerGpuHour;
+            if (current != t.pricePerGpuHour) revert MarketplaceOfferPriceChanged(t.offerId, t.pricePerGpuHour, current);
+        }
+        (IProviderRegistry.ProviderStatus status,,,,,) = _registry.matchingProfile(t.provider);
+        if (status != IProviderRegistry.ProviderStatus.Active) revert MarketplaceProviderNotActive(t.provider);
+    }
+
+    /// @inheritdoc IMarketplace
+    function closeLeaseByProvider(uint64 leaseId) external {
+        OrderRecord storage o = _leaseOrder(leaseId);
+        if (msg.sender != _offerBook.leaseTerms(o.leaseVersionId).provider) {
+            revert MarketplaceNotLeaseProvider(leaseId, msg.sender);
+        }
+        if (o.leaseStatus != LeaseStatus.Active) revert MarketplaceLeaseNotActive(leaseId);
+        uint64 endsAt = _endsAt(o, _settlements[leaseId]);
+        if (block.timestamp >= endsAt) revert MarketplaceLeaseAlreadyEnded(leaseId, endsAt);
+        address provider = _close(leaseId, o, CloseReason.ProviderClosed, uint64(block.timestamp));
+        _registry.recordLeaseOutcome(provider, false);
     }
 
     /// @inheritdoc IMarketplace
@@ -302,17 +412,19 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     /// @inheritdoc IMarketplace
     function completeLease(uint64 leaseId) external {
         OrderRecord storage o = _activeLease(leaseId);
-        uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        Settlement storage s = _settlements[leaseId];
+        uint64 endsAt = _endsAt(o, s);
         if (block.timestamp < endsAt) revert MarketplaceLeaseNotEnded(leaseId, endsAt);
-        address provider = _close(leaseId, o, CloseReason.Completed, endsAt);
-        _registry.recordLeaseOutcome(provider, true);
+        bool ready = s.readyAt != 0;
+        address provider = _close(leaseId, o, ready ? CloseReason.Completed : CloseReason.HandoffTimeout, endsAt);
+        _registry.recordLeaseOutcome(provider, ready);
     }
 
     /// @inheritdoc IMarketplace
     function closeLeaseForProviderFault(uint64 leaseId) external {
         if (msg.sender != _serviceManager) revert MarketplaceNotServiceManager(msg.sender);
         OrderRecord storage o = _activeLease(leaseId);
-        uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        uint64 endsAt = _endsAt(o, _settlements[leaseId]);
         uint64 closedAt = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
         address provider = _close(leaseId, o, CloseReason.ProviderFault, closedAt);
         _registry.recordLeaseOutcome(provider, false);
@@ -375,21 +487,24 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         l.gpuCount = o.gpuCount;
         l.pricePerGpuHour = t.pricePerGpuHour;
         l.startedAt = o.leaseStartedAt;
-        l.endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        l.endsAt = _endsAt(o, s);
         l.closedAt = s.closedAt;
         l.paidOut = s.paidOut;
         l.status = o.leaseStatus;
         l.closeReason = o.closeReason;
+        l.startBlock = o.leaseStartBlock;
+        l.readyAt = s.readyAt;
     }
 
     /// @inheritdoc IMarketplace
     function unsettledEarnings(uint64 leaseId) external view returns (uint256) {
         OrderRecord storage o = _leaseOrder(leaseId);
-        if (o.leaseStatus != LeaseStatus.Active) return 0;
+        Settlement storage s = _settlements[leaseId];
+        if (o.leaseStatus != LeaseStatus.Active || s.readyAt == 0) return 0;
         IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(o.leaseVersionId);
-        uint64 endsAt = o.leaseStartedAt + uint64(o.durationHours) * SECONDS_PER_HOUR;
+        uint64 endsAt = _endsAt(o, s);
         uint64 until = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
-        return _accrued(o, t.pricePerGpuHour, until) - _settlements[leaseId].paidOut;
+        return _accrued(o, t.pricePerGpuHour, until) - s.paidOut;
     }
 
     /// @inheritdoc IMarketplace
@@ -476,6 +591,11 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         return _maxOrderLifetime;
     }
 
+    /// @inheritdoc IMarketplace
+    function handoffTimeout() external view returns (uint64) {
+        return _handoffTimeout;
+    }
+
     // ---------------------------------------------------------------- internals
 
     function _validate(OrderParams calldata p) private view {
@@ -556,8 +676,14 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         emit EarningsSettled(leaseId, t.provider, owed);
     }
 
+    /// The lease's paid end: start + (order hours + extension hours) × 3600.
+    function _endsAt(OrderRecord storage o, Settlement storage s) private view returns (uint64) {
+        return o.leaseStartedAt + (uint64(o.durationHours) + s.extendedHours) * SECONDS_PER_HOUR;
+    }
+
     /// Closes an active lease at `closedAt` (≤ its end): the unused part becomes the renter's refund, the rest is
-    /// settled to the provider, and the GPUs are freed. Returns the provider.
+    /// settled to the provider, and the GPUs are freed. A lease never marked ready earned nothing: all of it is
+    /// refunded. Returns the provider.
     function _close(uint64 leaseId, OrderRecord storage o, CloseReason reason, uint64 closedAt)
         private
         returns (address)
@@ -565,15 +691,17 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(o.leaseVersionId);
         o.leaseStatus = LeaseStatus.Closed;
         o.closeReason = reason;
-        _settlements[leaseId].closedAt = closedAt;
-        uint256 total = uint256(t.pricePerGpuHour) * o.gpuCount * o.durationHours;
-        uint256 unused = total - _accrued(o, t.pricePerGpuHour, closedAt);
+        Settlement storage s = _settlements[leaseId];
+        s.closedAt = SafeCast.toUint40(closedAt);
+        uint64 earnedUntil = s.readyAt == 0 ? o.leaseStartedAt : closedAt;
+        uint256 total = uint256(t.pricePerGpuHour) * o.gpuCount * (uint256(o.durationHours) + s.extendedHours);
+        uint256 unused = total - _accrued(o, t.pricePerGpuHour, earnedUntil);
         if (!o.excessReleased) {
             o.excessReleased = true;
             unused += _excessEscrow(o, t.pricePerGpuHour);
         }
         if (unused != 0) _moveToRefundable(o.paymentToken, o.renter, unused);
-        _settle(leaseId, o, t, closedAt);
+        _settle(leaseId, o, t, earnedUntil);
         _offerBook.releaseCapacity(t.offerId, o.gpuCount);
         emit LeaseClosed(leaseId, reason, closedAt, unused);
         return t.provider;

@@ -40,6 +40,7 @@ contract MarketHandler {
 
     uint256 public ghostDeposited;
     uint256 public actions;
+    uint256 public extensions;
     string public failure;
 
     constructor(Marketplace market_, OfferBook offers_, PaymentToken pay_, ProviderRegistry registry, StakeToken stake) {
@@ -179,6 +180,59 @@ contract MarketHandler {
         actions++;
     }
 
+    function markLeaseReady(uint256 seed) external {
+        uint64 id = _pickLease(seed);
+        if (id == 0) return;
+        IMarketplace.Lease memory l = market.getLease(id);
+        if (l.status != IMarketplace.LeaseStatus.Active || l.readyAt != 0) return;
+        VM.prank(l.provider);
+        try market.markLeaseReady(id, hex"5ea1ed") {} catch { _fail("markLeaseReady"); }
+        actions++;
+    }
+
+    /// Half the time this action first moves to the first block the close is allowed in.
+    function closeForHandoffTimeout(uint256 seed) external {
+        uint64 id = _pickLease(seed);
+        if (id == 0) return;
+        IMarketplace.Lease memory l = market.getLease(id);
+        if (l.status != IMarketplace.LeaseStatus.Active || l.readyAt != 0) return;
+        uint256 allowedFrom = l.startBlock + market.handoffTimeout() + 1;
+        if (block.number < allowedFrom && (seed >> 128) % 2 == 0) VM.roll(allowedFrom);
+        if (block.number < allowedFrom) return;
+        VM.prank(l.renter);
+        try market.closeLeaseForHandoffTimeout(id) {} catch { _fail("closeLeaseForHandoffTimeout"); }
+        actions++;
+    }
+
+    function closeLeaseByProvider(uint256 seed) external {
+        uint64 id = _pickLease(seed);
+        if (id == 0) return;
+        IMarketplace.Lease memory l = market.getLease(id);
+        if (l.status != IMarketplace.LeaseStatus.Active || block.timestamp >= l.endsAt) return;
+        VM.prank(l.provider);
+        try market.closeLeaseByProvider(id) {} catch { _fail("closeLeaseByProvider"); }
+        actions++;
+    }
+
+    /// Extends only where the contract must accept: before the end, and the offer's current version still at the
+    /// lease's price (offer updates here change the price at random; offers are never withdrawn).
+    function extendLease(uint256 seed) external {
+        uint64 id = _pickLease(seed);
+        if (id == 0) return;
+        IMarketplace.Lease memory l = market.getLease(id);
+        if (l.status != IMarketplace.LeaseStatus.Active || block.timestamp >= l.endsAt) return;
+        if (offers.versionAt(l.offerId, uint64(block.number)).pricePerGpuHour != l.pricePerGpuHour) return;
+        uint32 hoursAdded = uint32(1 + (seed >> 64) % 3);
+        VM.prank(l.renter);
+        try market.extendLease(id, hoursAdded) {
+            ghostDeposited += uint256(l.pricePerGpuHour) * l.gpuCount * hoursAdded;
+            extensions++;
+        } catch {
+            _fail("extendLease");
+        }
+        actions++;
+    }
+
     function releaseExcessEscrow(uint256 seed) external {
         uint64 id = _pickLease(seed);
         if (id == 0 || market.excessEscrowOf(id) == 0) return;
@@ -260,7 +314,8 @@ contract MarketHandler {
 }
 
 /// Money conservation as an invariant over random action sequences (deposit via createOrder, cancel, expire,
-/// assign, advance time, settle, close, complete, provider fault, withdraw, offer updates).
+/// assign, advance time, mark ready, extend, settle, close by the renter, by the provider and for a handoff
+/// timeout, complete, provider fault, withdraw, offer updates).
 contract MarketInvariantTest {
     MarketHandler private handler;
     Marketplace private market;
@@ -322,7 +377,9 @@ contract MarketInvariantTest {
             } else if (o.status == IMarketplace.OrderStatus.Matched) {
                 IMarketplace.Lease memory l = market.getLease(id);
                 if (l.status == IMarketplace.LeaseStatus.Active) {
-                    escrowed += uint256(l.pricePerGpuHour) * l.gpuCount * o.durationHours - l.paidOut;
+                    uint256 leaseHours = (l.endsAt - l.startedAt) / 3600; // the order's hours + extensions
+                    require(leaseHours >= o.durationHours, "lease hours");
+                    escrowed += uint256(l.pricePerGpuHour) * l.gpuCount * leaseHours - l.paidOut;
                     escrowed += market.excessEscrowOf(id);
                 }
             }
@@ -331,7 +388,8 @@ contract MarketInvariantTest {
     }
 
     /// The invariant is only as good as the paths the handler reaches: a fixed sequence must create orders,
-    /// apply some of them, and complete leases at their end without an unexpected revert.
+    /// apply some of them, mark some ready, extend some, close some for a handoff timeout, and complete leases at
+    /// their end without an unexpected revert.
     function test_handlerReachesLeasePaths() public {
         for (uint256 i = 0; i < 20; i++) handler.createOrder(uint256(keccak256(abi.encode(i))));
         require(market.orderCount() == 20, "orders");
@@ -340,6 +398,21 @@ contract MarketInvariantTest {
         uint256 matched;
         for (uint64 id = 1; id <= 20; id++) if (market.getOrder(id).status == IMarketplace.OrderStatus.Matched) matched++;
         require(matched > 0, "none matched");
+        require(matched > 1, "one lease is not enough");
+        handler.markLeaseReady(0); // the first lease; the others stay unready and time out below
+        for (uint256 i = 0; i < 6; i++) handler.extendLease(i);
+        require(handler.extensions() > 0, "no extension");
+        for (uint256 i = 0; i < 20; i++) handler.closeForHandoffTimeout(i); // seed >> 128 = 0: rolls to the deadline
+        require(bytes(handler.failure()).length == 0, handler.failure());
+        uint256 ready;
+        uint256 timedOut;
+        for (uint256 i = 0; i < handler.leaseCount(); i++) {
+            IMarketplace.Lease memory l = market.getLease(handler.leaseIds(i));
+            if (l.readyAt != 0) ready++;
+            if (l.closeReason == IMarketplace.CloseReason.HandoffTimeout) timedOut++;
+        }
+        require(ready > 0, "no lease marked ready");
+        require(timedOut > 0, "no handoff-timeout close");
         handler.advance(29_000, 5);
         for (uint256 i = 0; i < 20; i++) handler.completeLease(i);
         require(bytes(handler.failure()).length == 0, handler.failure());

@@ -4269,6 +4269,44 @@ export const marketplaceAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "allowedFrom",
+        "type": "uint64"
+      }
+    ],
+    "name": "MarketplaceHandoffNotTimedOut",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "hoursAdded",
+        "type": "uint32"
+      }
+    ],
+    "name": "MarketplaceInvalidExtension",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "blocks",
+        "type": "uint64"
+      }
+    ],
+    "name": "MarketplaceInvalidHandoffTimeout",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "string",
         "name": "field",
         "type": "string"
@@ -4291,6 +4329,17 @@ export const marketplaceAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "MarketplaceInvalidSealedAccess",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "leaseId",
         "type": "uint64"
@@ -4302,6 +4351,17 @@ export const marketplaceAbi = [
       }
     ],
     "name": "MarketplaceLeaseAlreadyEnded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      }
+    ],
+    "name": "MarketplaceLeaseAlreadyReady",
     "type": "error"
   },
   {
@@ -4329,6 +4389,22 @@ export const marketplaceAbi = [
       }
     ],
     "name": "MarketplaceLeaseNotEnded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "MarketplaceNotLeaseProvider",
     "type": "error"
   },
   {
@@ -4389,6 +4465,38 @@ export const marketplaceAbi = [
     "inputs": [
       {
         "internalType": "uint64",
+        "name": "offerId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint128",
+        "name": "leasePrice",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint128",
+        "name": "currentPrice",
+        "type": "uint128"
+      }
+    ],
+    "name": "MarketplaceOfferPriceChanged",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "offerId",
+        "type": "uint64"
+      }
+    ],
+    "name": "MarketplaceOfferWithdrawn",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
         "name": "orderId",
         "type": "uint64"
       },
@@ -4426,6 +4534,17 @@ export const marketplaceAbi = [
       }
     ],
     "name": "MarketplacePaymentTokenNotAllowed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      }
+    ],
+    "name": "MarketplaceProviderNotActive",
     "type": "error"
   },
   {
@@ -4655,6 +4774,19 @@ export const marketplaceAbi = [
     "anonymous": false,
     "inputs": [
       {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "blocks",
+        "type": "uint64"
+      }
+    ],
+    "name": "HandoffTimeoutSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
         "indexed": true,
         "internalType": "uint64",
         "name": "leaseId",
@@ -4680,6 +4812,62 @@ export const marketplaceAbi = [
       }
     ],
     "name": "LeaseClosed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "hoursAdded",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "endsAt",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "paid",
+        "type": "uint256"
+      }
+    ],
+    "name": "LeaseExtended",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "provider",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "sealedAccess",
+        "type": "bytes"
+      }
+    ],
+    "name": "LeaseReady",
     "type": "event"
   },
   {
@@ -4847,6 +5035,58 @@ export const marketplaceAbi = [
     "type": "event"
   },
   {
+    "inputs": [],
+    "name": "DEFAULT_HANDOFF_TIMEOUT",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_HANDOFF_TIMEOUT",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_SEALED_ACCESS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_HANDOFF_TIMEOUT",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint64",
@@ -4913,6 +5153,32 @@ export const marketplaceAbi = [
       }
     ],
     "name": "closeLease",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      }
+    ],
+    "name": "closeLeaseByProvider",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      }
+    ],
+    "name": "closeLeaseForHandoffTimeout",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -5084,6 +5350,24 @@ export const marketplaceAbi = [
     "inputs": [
       {
         "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint32",
+        "name": "hoursAdded",
+        "type": "uint32"
+      }
+    ],
+    "name": "extendLease",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
         "name": "blockNumber",
         "type": "uint64"
       }
@@ -5180,6 +5464,16 @@ export const marketplaceAbi = [
             "internalType": "enum IMarketplace.CloseReason",
             "name": "closeReason",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint64",
+            "name": "startBlock",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "readyAt",
+            "type": "uint64"
           }
         ],
         "internalType": "struct IMarketplace.Lease",
@@ -5393,6 +5687,19 @@ export const marketplaceAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "handoffTimeout",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -5409,6 +5716,24 @@ export const marketplaceAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "leaseId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bytes",
+        "name": "sealedAccess",
+        "type": "bytes"
+      }
+    ],
+    "name": "markLeaseReady",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -5694,6 +6019,19 @@ export const marketplaceAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "blocks",
+        "type": "uint64"
+      }
+    ],
+    "name": "setHandoffTimeout",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {

@@ -155,8 +155,10 @@ export const ASSIGNMENTS_ABI = [
 
 /**
  * `IMarketplace.Lease` on-chain (a view; the contract stores less). A lease's id is its order's id (an order is
- * matched at most once); times are unix seconds; endsAt = startedAt + durationHours × 3600; the price is the offer
- * version's price. Earnings accrue as price × gpuCount × elapsedSeconds / 3600 (rounded down), capped at endsAt.
+ * matched at most once); times are unix seconds; endsAt = startedAt + (durationHours + hours bought with
+ * extendLease) × 3600; the price is the offer version's price. Earnings accrue as price × gpuCount ×
+ * elapsedSeconds / 3600 (rounded down), capped at endsAt, and settle only once the provider marked the lease ready
+ * (`readyAt` ≠ 0): a lease closed before that earns its provider nothing (docs/contracts.md, "Leases").
  */
 export interface Lease {
   leaseId: bigint; // uint64, = orderId
@@ -173,6 +175,8 @@ export interface Lease {
   paidOut: bigint; // uint128, earnings already settled to the provider
   status: LeaseStatus;
   closeReason: CloseReason;
+  startBlock: bigint; // uint64 block number the lease started in
+  readyAt: bigint; // uint64 block number of the provider's markLeaseReady, 0 = not yet
 }
 
 /**
@@ -208,10 +212,12 @@ export enum LeaseStatus {
   Closed = 2,
 }
 
+/** Why a lease closed (`IMarketplace.CloseReason`; docs/contracts.md, "Leases"). */
 export enum CloseReason {
   None = 0,
-  Completed = 1,
-  RenterClosed = 2,
-  ProviderFault = 3,
-  Cancelled = 4,
+  Completed = 1, // ran to its paid end after the provider marked it ready
+  RenterClosed = 2, // closeLease: the unused part refunded
+  ProviderClosed = 3, // closeLeaseByProvider: the unused part refunded, a failure for the provider
+  ProviderFault = 4, // closeLeaseForProviderFault: the unused part refunded, a failure for the provider
+  HandoffTimeout = 5, // never marked ready: everything refunded, a failure for the provider
 }

@@ -85,13 +85,16 @@ describe("explorer indexer", () => {
         { orderId: closedEarly, offerVersionId: v2, gpuCount: 4, pricePerGpuHour: 2n * USD },
         { orderId: skipped, offerVersionId: v2, gpuCount: 2, pricePerGpuHour: 2n * USD },
       ]]);
+      await p1.marketplace.write.markLeaseReady([matched, "0x01"]);
+      await p1.marketplace.write.markLeaseReady([closedEarly, "0x02"]);
+      await r1.marketplace.write.extendLease([matched, 1]);
       await networkHelpers.mine(3);
       await r1.marketplace.write.expireOrder([expiring]);
       await sm.registry.write.setUptime([m.provider1.account.address, 9_500]);
       await sm.registry.write.slash([m.provider3.account.address, MIN_STAKE / 10n, m.stranger.account.address, true]);
       await networkHelpers.time.increase(3_600);
       await r1.marketplace.write.closeLease([closedEarly]);
-      await networkHelpers.time.increase(10 * 3_600);
+      await networkHelpers.time.increase(11 * 3_600); // 10 h ordered + 1 h extension
       await r1.marketplace.write.completeLease([matched]);
       await p1.marketplace.write.withdrawEarnings([m.paymentToken.address]);
       await r1.marketplace.write.withdrawRefund([m.paymentToken.address]);
@@ -124,6 +127,7 @@ describe("explorer indexer", () => {
             expect(l.provider).to.equal(chain.provider.toLowerCase());
             expect(BigInt(l.price as string)).to.equal(chain.pricePerGpuHour);
             expect(l.started_time).to.equal(Number(chain.startedAt));
+            expect(l.ends_time).to.equal(Number(chain.endsAt));
             expect(l.status).to.equal("closed");
             expect(l.closed_at).to.equal(Number(chain.closedAt));
             expect(BigInt(l.earned as string)).to.equal(chain.paidOut);
@@ -163,7 +167,7 @@ describe("explorer indexer", () => {
             "ModelAdded", "ProviderRegistered", "StakeAdded", "MaintenanceSet", "OfferCreated", "OfferVersionActivated",
             "OfferVersionDeactivated", "OfferWithdrawn", "OrderCreated", "OrderCancelled", "OrderExpired", "AssignmentApplied",
             "AssignmentSkipped", "EarningsSettled", "LeaseClosed", "LeaseOutcomeRecorded", "UptimeSet", "ProviderSlashed",
-            "RefundWithdrawn", "EarningsWithdrawn", "ExitRequested", "ExitCompleted",
+            "RefundWithdrawn", "EarningsWithdrawn", "ExitRequested", "ExitCompleted", "LeaseReady", "LeaseExtended",
           ]) expect(names, n).to.include(n);
         } finally {
           await db.close();

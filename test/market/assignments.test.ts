@@ -31,7 +31,7 @@ describe("Marketplace.applyAssignments", () => {
         leaseId: orderId, offerVersionId: versionId, offerId, provider: getAddress(m.provider1.account.address),
         renter: getAddress(m.renter1.account.address), paymentToken: getAddress(m.paymentToken.address), gpuCount: 2,
         pricePerGpuHour: 2n * USD, startedAt: block.timestamp, endsAt: block.timestamp + 36_000n, closedAt: 0n, paidOut: 0n,
-        status: LeaseStatus.Active, closeReason: 0,
+        status: LeaseStatus.Active, closeReason: 0, startBlock: block.number, readyAt: 0n,
       });
       // Applying writes no renter balance (docs/contracts.md): the excess is refunded by releaseExcessEscrow or at close.
       expect(await m.marketplace.read.refundableOf([m.paymentToken.address, m.renter1.account.address])).to.equal(0n);

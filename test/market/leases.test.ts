@@ -9,12 +9,16 @@ import {
 const connection = await network.create();
 const { networkHelpers, viem } = connection;
 
-/** One lease: 2 GPUs × 10 h at 2 USD (renter's max 3 USD), so 40 USD for the provider if it runs to its end. */
+/**
+ * One lease: 2 GPUs × 10 h at 2 USD (renter's max 3 USD), so 40 USD for the provider if it runs to its end; the
+ * provider has marked it ready (test/market/handoff.test.ts covers leases that are not).
+ */
 async function leaseFixture() {
   const m = await deployMarket(connection);
   const { offerId, versionId } = await providerWithOffer(m, m.provider1, { gpuCount: 8, price: 2n * USD });
   const leaseId = await placeOrder(m, m.renter1, { maxPricePerGpuHour: 3n * USD, gpuCount: 2, durationHours: 10 });
   await apply(m, [{ orderId: leaseId, offerVersionId: versionId, gpuCount: 2, pricePerGpuHour: 2n * USD }]);
+  await (await as(m, m.provider1)).marketplace.write.markLeaseReady([leaseId, "0x01"]);
   const startedAt = (await m.marketplace.read.getLease([leaseId])).startedAt;
   return { m, offerId, versionId, leaseId, startedAt };
 }

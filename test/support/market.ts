@@ -18,7 +18,7 @@ export const Zones = { usEast1: zoneId(0, 1), usWest1: zoneId(1, 1), euCentral2:
 
 export const OrderStatus = { None: 0, Open: 1, Matched: 2, Cancelled: 3, Expired: 4 } as const;
 export const LeaseStatus = { None: 0, Active: 1, Closed: 2 } as const;
-export const CloseReason = { None: 0, Completed: 1, RenterClosed: 2, ProviderFault: 3, Cancelled: 4 } as const;
+export const CloseReason = { None: 0, Completed: 1, RenterClosed: 2, ProviderClosed: 3, ProviderFault: 4, HandoffTimeout: 5 } as const;
 export const ProviderStatus = { None: 0, Active: 1, Maintenance: 2, Jailed: 3, Exiting: 4 } as const;
 /** The on-chain SkipReason numbering is the one in protocol/market/types.ts (the skip tests check it). */
 export { SkipReason } from "../../protocol/market/types.js";
