@@ -33,6 +33,8 @@ const LEASE_ACTIVE = 1;
 const LEASE_CLOSED = 2;
 /** Blocks per eth_getLogs request: nodes cap the range (10 000 is a common limit). */
 const LOG_CHUNK = 5_000n;
+/** Blocks between saves of the scan cursor when nothing else changed (an fsync per block is wasted work). */
+const SAVE_CURSOR_EVERY = 100n;
 
 export interface AgentOptions {
   chainId: number;
@@ -66,6 +68,8 @@ export class ProviderAgent {
   private running: Promise<void> | null = null;
   private stopped = false;
   private lastHead = -1n;
+  private savedVersions = -1;
+  private savedCursor = 0n;
   /** Leases whose send failed this block (retried at the next). */
   readonly stats = { readySent: 0, completed: 0, reconciles: 0 };
 
@@ -132,12 +136,12 @@ export class ProviderAgent {
     this.stats.reconciles++;
     const found = await this.discover(head);
     const block = await this.m.client.getBlock({ blockNumber: head });
-    const ids = new Set<string>([...found.map(String), ...Object.values(this.state.leases).filter((l) => l.phase === "sealed" || l.phase === "ready").map((l) => l.leaseId)]);
+    const ids = new Set<string>([...found.map(String), ...Object.values(this.state.leases).filter((l) => l.phase !== "ended").map((l) => l.leaseId)]);
     const views = await Promise.all([...ids].map(async (id) => [id, await readLease(this.m.client, this.opts.marketplace, BigInt(id), head)] as const));
     const fresh: [bigint, LeaseView][] = [];
     for (const [id, lease] of views) {
       if (this.stopped) return;
-      const isNew = this.state.leases[id] === undefined && lease.status === LEASE_ACTIVE && block.timestamp < lease.endsAt && lease.readyAt === 0n;
+      const isNew = (this.state.leases[id] === undefined || this.state.leases[id]!.phase === "found") && lease.status === LEASE_ACTIVE && block.timestamp < lease.endsAt && lease.readyAt === 0n;
       if (isNew && getAddress(lease.provider) === this.provider) fresh.push([BigInt(id), lease]);
       else await this.reconcileLease(BigInt(id), lease, block.timestamp, head);
     }
@@ -162,20 +166,31 @@ export class ProviderAgent {
       if (versionIds.length > 0) {
         const applied = await this.m.client.getContractEvents({ address: this.opts.marketplace, abi: marketplaceAbi, eventName: "AssignmentApplied", args: { offerVersionId: versionIds }, fromBlock: from, toBlock: to, strict: true });
         for (const l of applied) {
-          if (this.state.leases[l.args.orderId.toString()] === undefined) found.push(l.args.orderId);
+          const key = l.args.orderId.toString();
+          if (this.state.leases[key] !== undefined) continue;
+          found.push(l.args.orderId);
+          this.state.leases[key] = { leaseId: key, renter: "", port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: 0, endsAt: "0", phase: "found" };
         }
       }
       this.state.scannedTo = to.toString();
       from = to + 1n;
     }
-    await this.m.store.save(this.state);
+    // The cursor alone is saved every SAVE_CURSOR_EVERY blocks (a restart re-scans at most that many blocks, which
+    // finds nothing it does not already hold); anything found is saved at once.
+    const versions = Object.keys(this.state.versions).length;
+    if (found.length > 0 || versions !== this.savedVersions || head - this.savedCursor >= SAVE_CURSOR_EVERY) {
+      await this.m.store.save(this.state);
+      this.savedVersions = versions;
+      this.savedCursor = head;
+    }
     if (found.length > 0) this.m.logger.info({ event: "agent_leases_found", leaseIds: found, block: head }, "new leases");
     return found;
   }
 
   private async reconcileLease(leaseId: bigint, lease: LeaseView, now: bigint, head: bigint): Promise<void> {
     const key = leaseId.toString();
-    const rec = this.state.leases[key];
+    const held = this.state.leases[key];
+    const rec = held?.phase === "found" ? undefined : held;
     const log = this.m.logger;
     if (getAddress(lease.provider) !== this.provider) return; // not ours (cannot happen through the version filter)
     const over = lease.status === LEASE_CLOSED || (lease.status === LEASE_ACTIVE && now >= lease.endsAt);

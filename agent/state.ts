@@ -16,10 +16,11 @@ export const STATE_FILE = "agent-state.json";
 export const STATE_VERSION = 1;
 
 /**
- * A lease's phase on this agent: `sealed` — workload slot and sealed access fixed, `markLeaseReady` not yet seen
+ * A lease's phase on this agent: `found` — seen in the logs, nothing done yet (recorded with the scan cursor, so a
+ * crash cannot skip it); `sealed` — workload slot and sealed access fixed, `markLeaseReady` not yet seen
  * on-chain (sent or about to be); `ready` — the chain has the lease ready; `ended` — lease over, workload stopped.
  */
-export type LeasePhase = "sealed" | "ready" | "ended";
+export type LeasePhase = "found" | "sealed" | "ready" | "ended";
 
 export interface LeaseRecord {
   leaseId: string;
