@@ -120,6 +120,11 @@ export class Workloads {
     return this.running.get(leaseId.toString())?.child.pid;
   }
 
+  /** The spare's pid, if one is up. */
+  sparePid(): number | undefined {
+    return this.spare?.child.pid;
+  }
+
   get count(): number {
     return this.running.size;
   }

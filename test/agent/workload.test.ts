@@ -47,15 +47,39 @@ describe("workload stand-in (agent/workload.ts) under its supervisor (agent/work
     it("→ it should free its port when stopped, and skip a port another process holds", async () => {
       const range = await freeRange(3);
       const w = new Workloads({ host: "127.0.0.1", portRange: range }, silentLogger());
-      const p1 = await w.allocatePort(new Set());
-      await w.start({ leaseId: 1n, port: p1, credentialSha256: sha("a"), gpuModel: "L40S", gpuCount: 1 });
-      // p1 is held by the running workload: the next allocation skips it even when not told.
-      const p2 = await w.allocatePort(new Set());
-      expect(p2).to.equal(p1 + 1);
-      expect(await w.stop(1n)).to.equal(true);
-      expect(w.isRunning(1n)).to.equal(false);
-      expect(await portIsFree("127.0.0.1", p1)).to.equal(true);
-      expect(await get(p1, "Bearer a").then((r) => r.status, () => "refused")).to.equal("refused");
+      try {
+        const p1 = await w.allocatePort(new Set());
+        await w.start({ leaseId: 1n, port: p1, credentialSha256: sha("a"), gpuModel: "L40S", gpuCount: 1 });
+        // p1 is held by the running workload: the next allocation skips it even when not told.
+        const p2 = await w.allocatePort(new Set());
+        expect(p2).to.equal(p1 + 1);
+        expect(await w.stop(1n)).to.equal(true);
+        expect(w.isRunning(1n)).to.equal(false);
+        expect(await portIsFree("127.0.0.1", p1)).to.equal(true);
+        expect(await get(p1, "Bearer a").then((r) => r.status, () => "refused")).to.equal("refused");
+      } finally {
+        await w.stopAll();
+      }
+    });
+
+    it("→ it should leave no process behind after stopAll: neither the workloads nor the spare started ahead", async () => {
+      const range = await freeRange(2);
+      const w = new Workloads({ host: "127.0.0.1", portRange: range }, silentLogger());
+      const pid = await w.start({ leaseId: 7n, port: range[0], credentialSha256: sha("x"), gpuModel: "L4", gpuCount: 1 });
+      const spare = w.sparePid();
+      expect(spare).to.be.a("number");
+      await w.stopAll();
+      const alive = (p: number) => {
+        try {
+          process.kill(p, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect(alive(pid), "workload").to.equal(false);
+      expect(alive(spare!), "spare").to.equal(false);
+      expect(w.sparePid()).to.equal(undefined);
     });
 
     it("→ it should report a port that cannot be bound as AGENT_WORKLOAD_PORT_TAKEN and leave nothing running", async () => {
@@ -73,6 +97,7 @@ describe("workload stand-in (agent/workload.ts) under its supervisor (agent/work
         expect(none).to.equal("AGENT_NO_FREE_PORT");
       } finally {
         await w.stopAll();
+        await other.stopAll();
       }
     });
   });
