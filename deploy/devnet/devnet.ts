@@ -63,7 +63,7 @@ export interface DevnetOptions {
   /** Progress lines. */
   out?: (line: string) => void;
   readyTimeoutMs?: number;
-  /** One provider agent process per provider (docs/agent.md); `npm run devnet` turns it on, the library default is off. */
+  /** One provider agent process per provider (docs/agent.md); off unless asked (`npm run devnet -- --agents`). */
   agents?: boolean;
 }
 
