@@ -28,6 +28,8 @@ export enum ExitCode {
   NoNvidiaSmi = 8,
   /** The account has too little ETH to pay for the transaction's gas. */
   NoGas = 9,
+  /** `renter lease access`: the provider has not marked the lease ready yet (try again, or close after the timeout). */
+  NotReady = 10,
 }
 
 export type CliErrorCode =
@@ -41,6 +43,7 @@ export type CliErrorCode =
   | "NOT_FOUND"
   | "NO_NVIDIA_SMI"
   | "NO_GAS"
+  | "NOT_READY"
   | "INTERNAL";
 
 const EXIT_OF: Record<CliErrorCode, ExitCode> = {
@@ -54,6 +57,7 @@ const EXIT_OF: Record<CliErrorCode, ExitCode> = {
   NOT_FOUND: ExitCode.NotFound,
   NO_NVIDIA_SMI: ExitCode.NoNvidiaSmi,
   NO_GAS: ExitCode.NoGas,
+  NOT_READY: ExitCode.NotReady,
   INTERNAL: ExitCode.Internal,
 };
 

@@ -14,6 +14,7 @@ import { addProviderCommands } from "./provider.js";
 import { addOfferCommands } from "./offer.js";
 import { addRenterCommands } from "./renter.js";
 import { addLeaseCommands } from "./lease.js";
+import { addLeaseAccessCommand } from "./access.js";
 import { addOperatorCommands } from "./operator.js";
 import { addBatchCommands } from "./batch.js";
 import { addFaucetCommands } from "./faucet.js";
@@ -35,6 +36,7 @@ export function buildProgram(io: CliIo): MatchnetCommand {
   addOfferCommands(program.commands.find((c) => c.name() === "provider") as MatchnetCommand, io);
   addRenterCommands(program, io);
   addLeaseCommands(program.commands.find((c) => c.name() === "renter") as MatchnetCommand, io);
+  addLeaseAccessCommand((program.commands.find((c) => c.name() === "renter") as MatchnetCommand).commands.find((c) => c.name() === "lease") as MatchnetCommand, io);
   addOperatorCommands(program, io);
   addBatchCommands(program, io);
   addFaucetCommands(program, io);

@@ -33,6 +33,7 @@ const program = new Command()
   .option("--keep", "keep the temp data dir after exit", false)
   .option("--seed <n>", "seed of the market traffic", positiveInt("--seed", 0), 1)
   .option("--block-interval <ms>", "interval mining period in ms (automine stays on)", positiveInt("--block-interval", 100), 1000)
+  .option("--agents", "start a provider agent process per provider (docs/agent.md)", false)
   .option("--in-process-signers", "sign and submit inside the devnet process instead of starting operator and aggregator processes", false)
   .showHelpAfterError();
 
@@ -49,6 +50,7 @@ async function main(): Promise<number> {
     seed: number;
     blockInterval: number;
     inProcessSigners: boolean;
+    agents: boolean;
   }>();
   if (o.providers > 9) throw new Error("devnet: --providers must be at most 9 (dev accounts 1‥9 are the providers)");
   const mode: DevnetMode = o.inProcessSigners ? "in-process" : "processes";
@@ -65,6 +67,7 @@ async function main(): Promise<number> {
     keep: o.keep,
     seed: o.seed,
     intervalMiningMs: o.blockInterval,
+    agents: o.agents,
     out,
   });
   out(`data dir ${devnet.dataDir} (mode 0700: keystores and passwords) ${keepData ? "is kept after exit" : "is removed on exit (--keep keeps it)"}`);
@@ -111,7 +114,12 @@ async function main(): Promise<number> {
       throw err;
     }
     if (stopping()) return new Promise<number>(() => {});
-    out(formatBatch(report, devnet.names) + "\n");
+    out(formatBatch(report, devnet.names));
+    if (devnet.agents.length > 0) {
+      const h = await devnet.handoffs(5_000);
+      out(`    handoffs: ${h.ready}/${h.started} leases ready (provider agents, docs/agent.md)`);
+    }
+    out("");
   }
   const allFinal = devnet.reports.every((r) => r.status === "final" && r.matcherAgrees === true);
   out(summaryTable(devnet.reports, devnet.names));

@@ -56,11 +56,13 @@ case "$task" in
 '
     # shellcheck disable=SC2086
     exec node $launch "$@" ;;
+  # One process (tsx as a loader, not as a wrapper): the pid a supervisor holds is the agent's own.
+  provider-agent) exec node --import tsx agent/main.ts "$@" ;;
   explorer) exec node --import tsx explorer/main.ts "$@" ;;
   bench) exec "$bin/tsx" bench/run.ts "$@" ;;
   cli) cd "$caller_cwd" && exec "$bin/tsx" "$root/cli/main.ts" "$@" ;;
   build) exec "$bin/hardhat" build "$@" ;;
   typecheck) exec "$bin/tsc" --noEmit -p tsconfig.json "$@" ;;
   exec) exec "$@" ;;
-  *) echo "usage: sh scripts/run.sh test|devnet|operator|aggregator|cli|explorer|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
+  *) echo "usage: sh scripts/run.sh test|devnet|operator|aggregator|provider-agent|cli|explorer|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
 esac

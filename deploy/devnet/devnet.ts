@@ -35,6 +35,7 @@ import { signAndSubmitInProcess } from "./in-process.js";
 import { compileJs, compiledEntry, type CompiledTree } from "../compile-js.js";
 import { entryExists, readLogLines, spawnNode, waitForReady, type ProcessKind } from "./processes.js";
 import type { Names } from "./view.js";
+import { createAgentFiles, handoffCounts, startAgent, AGENT_PORTS, type AgentSetup } from "./agents.js";
 
 export type DevnetMode = "processes" | "in-process";
 
@@ -62,6 +63,8 @@ export interface DevnetOptions {
   /** Progress lines. */
   out?: (line: string) => void;
   readyTimeoutMs?: number;
+  /** One provider agent process per provider (docs/agent.md); off unless asked (`npm run devnet -- --agents`). */
+  agents?: boolean;
 }
 
 /**
@@ -76,6 +79,7 @@ export class Devnet {
   readonly operators: OperatorSetup[] = [];
   readonly aggregators: AggregatorSetup[] = [];
   readonly reports: DevnetBatchReport[] = [];
+  readonly agents: AgentSetup[] = [];
   private readonly children = new Map<string, SupervisedChild>();
   /** In-process mode: operators taken down by stopOperator. */
   private readonly down = new Set<number>();
@@ -187,6 +191,13 @@ export class Devnet {
     for (let j = 0; j < nAgg; j++) {
       this.aggregators.push(await createAggregator(this.dataDir, nAgg === 1 ? "aggregator" : `aggregator${j}`, this.chain, this.deploymentFile, this.operators.map((op) => op.multiaddr)));
     }
+    if (o.agents === true) {
+      for (let i = 0; i < this.providers.length; i++) {
+        this.agents.push(await createAgentFiles(this.dataDir, i, 1 + i, this.providers[i]!.address, this.chain.url, this.deploymentFile, 20_000 + i * AGENT_PORTS));
+      }
+      this.say(`starting ${this.agents.length} provider agents …`);
+      await Promise.all(this.agents.map((_, i) => this.startAgent(i)));
+    }
     if (o.intervalMiningMs !== 0) {
       await this.chain.publicClient.request({ method: "evm_setIntervalMining", params: [o.intervalMiningMs ?? 1_000] } as never);
     }
@@ -248,6 +259,37 @@ export class Devnet {
     if (child === undefined) return null;
     this.children.delete(this.operators[i]!.name);
     return this.supervisor.stop(child, signal);
+  }
+
+  agentChild(i: number): SupervisedChild | undefined {
+    return this.children.get(this.agents[i]!.name);
+  }
+
+  /** Starts (or restarts) provider agent i and waits for its ready line. */
+  async startAgent(i: number): Promise<SupervisedChild> {
+    const a = this.agents[i]!;
+    const child = await startAgent(this.supervisor, this.opts.root, a, (await readLogLines(a.logFile)).length, this.opts.readyTimeoutMs ?? 60_000);
+    this.children.set(a.name, child);
+    this.say(`  ${a.name} ready for provider ${a.provider} (pid ${child.pid}, workload ports ${a.portRange[0]}‥${a.portRange[1]}, log ${a.logFile})`);
+    return child;
+  }
+
+  /** Stops provider agent i (SIGTERM, or SIGKILL to crash it). */
+  async stopAgent(i: number, signal: NodeJS.Signals = "SIGTERM"): Promise<number | string | null> {
+    const child = this.agentChild(i);
+    if (child === undefined) return null;
+    this.children.delete(this.agents[i]!.name);
+    return this.supervisor.stop(child, signal);
+  }
+
+  /** Leases started and marked ready so far; waits up to `waitMs` for every started lease to be ready. */
+  async handoffs(waitMs = 0): Promise<{ started: number; ready: number }> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const h = await handoffCounts(this.chain.publicClient, this.addrs.marketplace, BigInt(this.deployment.deployBlock));
+      if (h.ready >= h.started || Date.now() >= deadline) return h;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   async startAggregator(j: number): Promise<SupervisedChild> {

@@ -92,7 +92,8 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
   return v;
 }
 
-async function loadConfig<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S>> {
+/** Reads and validates a config file (YAML or JSON) against `schema`; every failure is a ConfigError. */
+export async function loadConfig<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S>> {
   const ext = extname(file).toLowerCase();
   if (![".yaml", ".yml", ".json"].includes(ext)) {
     throw new ConfigError(ConfigErrorCode.UnknownFormat, `config ${file}: unknown format "${ext}" (use .yaml, .yml or .json)`);

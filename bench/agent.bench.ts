@@ -1,0 +1,61 @@
+/**
+ * The lease handoff on the devnet as `npm run devnet` runs it: hardhat node with automine plus an interval block a
+ * second, 4 operator processes and an aggregator, 8 providers each with its provider agent process, 8 orders a batch,
+ * and after each batch the view's wait for the handoffs (up to 5 s) before the next orders. After one warm-up batch,
+ * 12 batches; for every lease, blocks from its start (`startBlock`, the block that applied the assignment) to
+ * `readyAt` (the block of its `markLeaseReady`). `agent.lease_ready_blocks` is the median (target ≤ 2),
+ * `agent.lease_ready_blocks_max` the worst, `agent.rss_mb` the highest peak resident memory of an agent process.
+ */
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Devnet } from "../deploy/devnet/devnet.js";
+import { peakRssMb } from "../deploy/devnet/processes.js";
+import { marketplaceAbi } from "../protocol/chain/abi.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BATCHES = 12;
+const ORDERS = 8;
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+export default async function (): Promise<Record<string, number>> {
+  const dn = await Devnet.start({ root, operators: 4, providers: 8, mode: "processes", port: 0, seed: 11, intervalMiningMs: 1_000, agents: true, readyTimeoutMs: 180_000 });
+  try {
+    await dn.runBatch(ORDERS);
+    await dn.handoffs(5_000);
+    const from = await dn.chain.publicClient.getBlockNumber();
+    for (let k = 0; k < BATCHES; k++) {
+      await dn.runBatch(ORDERS);
+      await dn.handoffs(5_000);
+    }
+    await dn.handoffs(20_000);
+    const applied = await dn.chain.publicClient.getContractEvents({ address: dn.addrs.marketplace, abi: marketplaceAbi, eventName: "AssignmentApplied", fromBlock: from + 1n, strict: true });
+    const blocks: number[] = [];
+    let notReady = 0;
+    for (const a of applied) {
+      const l = await dn.chain.publicClient.readContract({ address: dn.addrs.marketplace, abi: marketplaceAbi, functionName: "getLease", args: [a.args.orderId] });
+      if (l.readyAt === 0n) notReady++;
+      else blocks.push(Number(l.readyAt - l.startBlock));
+    }
+    let rssMb = 0;
+    for (let i = 0; i < dn.agents.length; i++) {
+      const child = dn.agentChild(i);
+      const rss = child === undefined ? null : await peakRssMb(child.pid);
+      if (rss !== null) rssMb = Math.max(rssMb, rss);
+    }
+    process.stderr.write(`bench agent: ${applied.length} leases, ${notReady} not ready; blocks start→ready ${blocks.join(" ")}; max agent peak RSS ${rssMb.toFixed(1)} MB\n`);
+    return {
+      "agent.lease_ready_blocks": median(blocks),
+      "agent.lease_ready_blocks_max": Math.max(...blocks),
+      "agent.leases_measured": blocks.length,
+      "agent.leases_not_ready": notReady,
+      "agent.rss_mb": Math.round(rssMb * 10) / 10,
+    };
+  } finally {
+    await dn.stop();
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * `matchnet renter lease access <id>`: the endpoint and credential of a lease, from the sealed access its provider
+ * published in `LeaseReady` (docs/agent.md), opened with the renter's account key (`--account`; the password from
+ * --password-file, MATCHNET_PASSWORD or a prompt). The key is decrypted for this one use and wiped after it.
+ *
+ * Refusals: not ready yet (exit 10, with the block from which the renter may close for a handoff timeout), lease
+ * closed (exit 7), not the account's lease or a sealed access this key cannot open (exit 4).
+ */
+import { readFile } from "node:fs/promises";
+import { getAddress, hexToBytes } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import type { MatchnetCommand as Command } from "./command.js";
+import { action } from "./command.js";
+import { marketplaceAbi } from "../protocol/chain/abi.js";
+import { HandoffError, decodeAccess, open } from "../protocol/handoff/ecies.js";
+import { KeystoreError, decryptKeystoreSecret, parseAccountKeystore } from "../protocol/keystore/index.js";
+import { LeaseStatus } from "../protocol/market/types.js";
+import { CliError, fromChainError, revertOf } from "./errors.js";
+import { parseId } from "./format.js";
+import type { CliIo } from "./io.js";
+import { CLOSE_REASON } from "./lease.js";
+import { readPassword } from "./password.js";
+
+export function addLeaseAccessCommand(lease: Command, io: CliIo): void {
+  action(lease.command("access").description("endpoint and credential of a ready lease, decrypted with the account's key").argument("<leaseId>"), io, async (ctx, [id]) => {
+    const leaseId = parseId(id!, "<leaseId>");
+    const c = await ctx.contracts();
+    const d = await ctx.deployment();
+    const client = await ctx.client();
+    const me = await ctx.address();
+    let l;
+    try {
+      l = await client.readContract({ address: c.marketplace, abi: marketplaceAbi, functionName: "getLease", args: [leaseId] });
+    } catch (err) {
+      if (revertOf(err)?.errorName === "MarketplaceUnknownLease") throw new CliError("NOT_FOUND", `no lease ${leaseId}`, { hint: "`matchnet renter lease list` shows your leases (a lease's id is its order's id)." });
+      throw fromChainError(err, `lease ${leaseId}`);
+    }
+    if (getAddress(l.renter) !== getAddress(me)) {
+      throw new CliError("KEYSTORE", `lease ${leaseId} is not yours: its renter is ${getAddress(l.renter)}, the account is ${getAddress(me)}`, { hint: "Its access is sealed to the renter's key; pass that renter's keystore with --account." });
+    }
+    if (l.status === LeaseStatus.Closed) {
+      const reason = CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason);
+      throw new CliError("NOT_FOUND", `lease ${leaseId} is closed (${reason}): there is nothing to access`);
+    }
+    if (l.readyAt === 0n) {
+      const timeout = await client.readContract({ address: c.marketplace, abi: marketplaceAbi, functionName: "handoffTimeout" });
+      const head = await client.getBlockNumber();
+      const from = l.startBlock + timeout + 1n;
+      throw new CliError("NOT_READY", `lease ${leaseId} is not ready yet: its provider has not handed it over (started in block ${l.startBlock}, now ${head})`, {
+        hint: head >= from
+          ? `The handoff timeout has passed: you may close it now with a full refund (the marketplace's closeLeaseForHandoffTimeout).`
+          : `Try again in a few blocks; from block ${from} on you may close it with a full refund (closeLeaseForHandoffTimeout).`,
+      });
+    }
+    const logs = await client.getContractEvents({ address: c.marketplace, abi: marketplaceAbi, eventName: "LeaseReady", args: { leaseId }, fromBlock: l.readyAt, toBlock: l.readyAt, strict: true });
+    const ready = logs[0];
+    if (ready === undefined) throw new CliError("CHAIN", `lease ${leaseId} is ready since block ${l.readyAt} but the node returned no LeaseReady log for it`, { hint: "Is --rpc a node that keeps logs (not a pruned one)?" });
+
+    const file = ctx.path(ctx.opts.account ?? io.env.MATCHNET_ACCOUNT ?? "");
+    let secret: Uint8Array;
+    try {
+      const ks = parseAccountKeystore(await readFile(file, "utf8"));
+      const password = await readPassword(io, { file: ctx.opts.passwordFile, what: `password for ${file}` });
+      secret = await decryptKeystoreSecret(ks, password);
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      if (err instanceof KeystoreError) throw new CliError(err.code === "WrongPassword" ? "PASSWORD" : "KEYSTORE", `${file}: ${err.message}`, { cause: err });
+      throw new CliError("KEYSTORE", `${file}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      if (getAddress(privateKeyToAccount(`0x${Buffer.from(secret).toString("hex")}`).address) !== getAddress(me)) {
+        throw new CliError("KEYSTORE", `${file}: decrypted key does not control ${me}`);
+      }
+      const access = decodeAccess(open(secret, { chainId: d.chainId, marketplace: c.marketplace, leaseId }, hexToBytes(ready.args.sealedAccess)));
+      ctx.result(
+        { leaseId, provider: getAddress(l.provider), readyAt: l.readyAt, endpoint: access.endpoint, credential: access.credential },
+        [`lease       ${leaseId} (ready since block ${l.readyAt}, provider ${getAddress(l.provider)})`, `endpoint    ${access.endpoint}`, `credential  ${access.credential}`, `try         curl -H 'Authorization: Bearer <credential>' ${access.endpoint}`],
+      );
+    } catch (err) {
+      if (err instanceof HandoffError) {
+        throw new CliError("KEYSTORE", `lease ${leaseId}: the sealed access does not open with this account's key (${err.code})`, { hint: "It was sealed to another key, or altered; ask the provider.", cause: err });
+      }
+      throw err;
+    } finally {
+      secret.fill(0);
+    }
+  });
+}
