@@ -5,7 +5,8 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { CHAIN_KINDS, type ChainKind } from "./devnet/chain.js";
 import { Devnet, type DevnetMode } from "./devnet/devnet.js";
 import { formatBatch, summaryTable } from "./devnet/view.js";
 import { startExplorer } from "../explorer/server.js";
@@ -27,6 +28,7 @@ const program = new Command()
   .option("--batches <k>", "exit after k batches (exit code 0 only if all were final); default: run until Ctrl-C", positiveInt("--batches"))
   .option("--orders-per-batch <m>", "renter orders placed before each close", positiveInt("--orders-per-batch", 0), 8)
   .option("--providers <p>", "providers registered with offers (at most 9)", positiveInt("--providers"), 8)
+  .addOption(new Option("--chain <node>", "local node to run the chain on").choices(CHAIN_KINDS).default("hardhat"))
   .option("--port <port>", "chain RPC port on 127.0.0.1", positiveInt("--port"), 8545)
   .option("--data-dir <dir>", "where keystores, configs, databases and logs go (default: a fresh temp dir)")
   .option("--keep", "keep the temp data dir after exit", false)
@@ -43,6 +45,7 @@ async function main(): Promise<number> {
     ordersPerBatch: number;
     providers: number;
     port: number;
+    chain: ChainKind;
     dataDir?: string;
     keep: boolean;
     seed: number;
@@ -73,6 +76,7 @@ async function main(): Promise<number> {
     operators: o.operators,
     mode,
     providers: o.providers,
+    chain: o.chain,
     port: o.port,
     dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
     keep: o.keep,

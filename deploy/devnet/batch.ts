@@ -12,7 +12,7 @@ import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
 import type { Assignment } from "../../protocol/market/types.js";
 import { operatorId } from "../../protocol/bls/index.js";
 import { resultReceipts, type BatchTiming } from "../../protocol/chain/batches.js";
-import { mined, type DevnetChain } from "./chain.js";
+import { mined, mineBlocks, type DevnetChain } from "./chain.js";
 
 const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
 
@@ -69,7 +69,7 @@ export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Ad
     const afterInterval = BigInt(prev.closedAt) + timing.batchInterval;
     const afterPages = BigInt(prev.pagesDoneAt) + 1n; // R_b must see every page (docs/protocol.md §3.1)
     const earliest = afterInterval > afterPages ? afterInterval : afterPages;
-    if (head + 1n < earliest) await chain.publicClient.request({ method: "hardhat_mine", params: [`0x${(earliest - head - 1n).toString(16)}`] } as never);
+    if (head + 1n < earliest) await mineBlocks(chain, earliest - head - 1n);
   }
   const hash = await chain.wallet(closer).writeContract({ account: closer, chain: chain.chain, address: sm, abi: serviceManagerAbi, functionName: "closeBatch" });
   const receipt = await mined(chain, hash, "closeBatch");

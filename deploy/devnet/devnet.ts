@@ -13,7 +13,7 @@ import { systemAddresses, type Deployment } from "../../protocol/chain/deploymen
 import type { SystemAddresses } from "../../protocol/chain/reads.js";
 import { createG2KeySummer, type G2KeySummer } from "../../aggregator/index.js";
 import { Supervisor, type SupervisedChild } from "./supervisor.js";
-import { deploySystem, startChain, type DevnetChain } from "./chain.js";
+import { deploySystem, enableIntervalMining, startChain, type ChainKind, type DevnetChain } from "./chain.js";
 import { freePorts, portIsFree } from "./ports.js";
 import { Prng } from "./prng.js";
 import {
@@ -46,6 +46,8 @@ export interface DevnetOptions {
   /** Number of aggregator processes (processes mode); 2 to watch them race. */
   aggregators?: number;
   providers?: number;
+  /** The local node: hardhat node (default) or anvil. */
+  chain?: ChainKind;
   /** Chain RPC port; 0 picks a free one. */
   port?: number;
   /** Defaults to a fresh temp dir. */
@@ -141,8 +143,9 @@ export class Devnet {
     if (port === 0) [port] = (await freePorts(1)) as [number];
     else if (!(await portIsFree(port))) throw new Error(`devnet: port ${port} on 127.0.0.1 is taken (another hardhat node?); pick another with --port`);
     this.say(`data dir ${this.dataDir}; logs in ${this.logsDir}`);
-    this.say(`starting hardhat node on 127.0.0.1:${port} (log: ${join(this.logsDir, "chain.log")}) …`);
-    this.chain = await startChain(this.supervisor, { port, root: o.root, logFile: join(this.logsDir, "chain.log") });
+    const kind = o.chain ?? "hardhat";
+    this.say(`starting ${kind === "anvil" ? "anvil" : "hardhat node"} on 127.0.0.1:${port} (log: ${join(this.logsDir, "chain.log")}) …`);
+    this.chain = await startChain(this.supervisor, { port, root: o.root, logFile: join(this.logsDir, "chain.log"), kind, blockTimeMs: o.intervalMiningMs ?? 1_000 });
     this.say(`  chain ready (pid ${this.chain.node.child.pid})`);
     this.deploymentFile = join(this.dataDir, "deployment.json");
     this.say("deploying MatchnetModule with Ignition …");
@@ -184,7 +187,7 @@ export class Devnet {
       this.aggregators.push(await createAggregator(this.dataDir, nAgg === 1 ? "aggregator" : `aggregator${j}`, this.chain, this.deploymentFile, this.operators.map((op) => op.multiaddr)));
     }
     if (o.intervalMiningMs !== 0) {
-      await this.chain.publicClient.request({ method: "evm_setIntervalMining", params: [o.intervalMiningMs ?? 1_000] } as never);
+      await enableIntervalMining(this.chain, o.intervalMiningMs ?? 1_000);
     }
     if (o.mode === "processes") {
       this.say(`starting ${o.operators} operator processes and ${nAgg} aggregator(s) …`);
