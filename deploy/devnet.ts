@@ -10,6 +10,10 @@ import { CHAIN_KINDS, type ChainKind } from "./devnet/chain.js";
 import { Devnet, type DevnetMode } from "./devnet/devnet.js";
 import { formatBatch, summaryTable } from "./devnet/view.js";
 import { startExplorer } from "../explorer/server.js";
+import { REASON_TEXT } from "../cli/quote.js";
+import { marketLifeOf, runLivingBatch } from "./devnet/living.js";
+import { formatMarketLine } from "./devnet/market-life.js";
+import { endpointsText } from "./devnet/endpoints.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -26,7 +30,9 @@ const program = new Command()
   .description("Run a local matchnet: chain, operators, aggregator, market traffic, and a live view of each batch.")
   .option("--operators <n>", "operators to register and start", positiveInt("--operators"), 4)
   .option("--batches <k>", "exit after k batches (exit code 0 only if all were final); default: run until Ctrl-C", positiveInt("--batches"))
-  .option("--orders-per-batch <m>", "renter orders placed before each close", positiveInt("--orders-per-batch", 0), 8)
+  .option("--orders-per-batch <m>", "a fixed number of orders before each close, with no market life (no lease ends, no offer churn); default: --load", positiveInt("--orders-per-batch", 0))
+  .option("--load <pct>", "living market: renters ask for this % of the GPU-hours offered per batch (docs/devnet.md)", positiveInt("--load"))
+  .option("--hours-per-batch <h>", "living market: simulated hours between two batches (leases end, capacity frees)", positiveInt("--hours-per-batch"), 2)
   .option("--providers <p>", "providers registered with offers (at most 9)", positiveInt("--providers"), 8)
   .addOption(new Option("--chain <node>", "local node to run the chain on").choices(CHAIN_KINDS).default("hardhat"))
   .option("--port <port>", "chain RPC port on 127.0.0.1", positiveInt("--port"), 8545)
@@ -42,7 +48,9 @@ async function main(): Promise<number> {
   const o = program.opts<{
     operators: number;
     batches?: number;
-    ordersPerBatch: number;
+    ordersPerBatch?: number;
+    load?: number;
+    hoursPerBatch: number;
     providers: number;
     port: number;
     chain: ChainKind;
@@ -52,6 +60,7 @@ async function main(): Promise<number> {
     blockInterval: number;
     inProcessSigners: boolean;
   }>();
+  if (o.ordersPerBatch !== undefined && o.load !== undefined) throw new Error("devnet: give --orders-per-batch (fixed orders) or --load (living market), not both");
   if (o.providers > 9) throw new Error("devnet: --providers must be at most 9 (dev accounts 1‥9 are the providers)");
   const mode: DevnetMode = o.inProcessSigners ? "in-process" : "processes";
   const out = (line: string) => console.log(line);
@@ -86,25 +95,35 @@ async function main(): Promise<number> {
   });
   try {
     await devnet.boot();
-    out(`explorer: ${(await startExplorer({ rpc: devnet.chain.url, deployment: devnet.deploymentFile, db: resolve(devnet.dataDir, "explorer.sqlite") })).url}`);
+    const explorerUrl = (await startExplorer({ rpc: devnet.chain.url, deployment: devnet.deploymentFile, db: resolve(devnet.dataDir, "explorer.sqlite") })).url;
+    out("\n" + endpointsText(devnet, explorerUrl));
   } catch (err) {
     if (stopping) return new Promise<number>(() => {}); // the signal handler exits
     await devnet.stop();
     throw err;
   }
   if (stopping) return new Promise<number>(() => {});
-  out(`\nrunning ${o.batches ?? "∞"} batch(es), ${o.ordersPerBatch} orders each; Ctrl-C stops everything\n`);
+  const life = o.ordersPerBatch === undefined ? marketLifeOf(devnet, { load: o.load ?? 80, hoursPerBatch: o.hoursPerBatch }) : null;
+  out(
+    life === null
+      ? `\nrunning ${o.batches ?? "∞"} batch(es), ${o.ordersPerBatch} orders each; Ctrl-C stops everything\n`
+      : `\nrunning ${o.batches ?? "∞"} batch(es) of a living market: load ${life.opts.load} % (${life.ordersPerBatch()} orders per batch now), ${life.opts.hoursPerBatch} h per batch; Ctrl-C stops everything\n`,
+  );
   for (let k = 0; o.batches === undefined || k < o.batches; k++) {
-    let report;
+    let text;
     try {
-      report = await devnet.runBatch(o.ordersPerBatch);
+      if (life === null) text = formatBatch(await devnet.runBatch(o.ordersPerBatch!), devnet.names);
+      else {
+        const { report, step, figures } = await runLivingBatch(devnet, life);
+        text = formatBatch(report, devnet.names) + "\n" + formatMarketLine(figures, step, (r) => REASON_TEXT[r] ?? "");
+      }
     } catch (err) {
       if (stopping) return new Promise<number>(() => {});
       await devnet.stop();
       throw err;
     }
     if (stopping) return new Promise<number>(() => {});
-    out(formatBatch(report, devnet.names) + "\n");
+    out(text + "\n");
   }
   const allFinal = devnet.reports.every((r) => r.status === "final" && r.matcherAgrees === true);
   out(summaryTable(devnet.reports, devnet.names));

@@ -33,7 +33,9 @@ import { readBatchTiming, type BatchTiming } from "../../protocol/chain/batches.
 import { closeNextBatch, reportBatch, waitBatchOutcome, type DevnetBatchReport, type BatchClose } from "./batch.js";
 import { signAndSubmitInProcess } from "./in-process.js";
 import { compileJs, compiledEntry, type CompiledTree } from "../compile-js.js";
-import { entryExists, readLogLines, spawnNode, waitForReady, type ProcessKind } from "./processes.js";
+import { entryExists, readLogLines, spawnNode, type ProcessKind } from "./processes.js";
+import { startInWaves, waitForReadyByProgress } from "./readiness.js";
+import { availableParallelism } from "node:os";
 import type { Names } from "./view.js";
 
 export type DevnetMode = "processes" | "in-process";
@@ -63,7 +65,10 @@ export interface DevnetOptions {
   operatorEnv?: (index: number) => NodeJS.ProcessEnv;
   /** Progress lines. */
   out?: (line: string) => void;
+  /** A starting process is given up on after this long without log output or CPU time (deploy/devnet/readiness.ts). */
   readyTimeoutMs?: number;
+  /** Operator processes started at once (default: the machine's cores, at least 2). */
+  startConcurrency?: number;
 }
 
 /**
@@ -81,15 +86,19 @@ export class Devnet {
   private readonly children = new Map<string, SupervisedChild>();
   /** In-process mode: operators taken down by stopOperator. */
   private readonly down = new Set<number>();
-  private providers: ProviderSetup[] = [];
+  /** The providers and their live offers (the living market withdraws and adds offers). */
+  providers: ProviderSetup[] = [];
   private renters: Address[] = [];
-  private rng!: Prng;
+  /** The market traffic's PRNG (`--seed`). */
+  rng!: Prng;
   private g2: G2KeySummer | null = null;
   chain!: DevnetChain;
   deployment!: Deployment;
   addrs!: SystemAddresses;
   timing!: BatchTiming;
   deploymentFile!: string;
+  /** Processes mode: wall time from the first operator's spawn to the last one's ready line. */
+  startMs: number | null = null;
 
   private constructor(
     readonly opts: DevnetOptions,
@@ -132,7 +141,14 @@ export class Devnet {
     }
     const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "matchnet-devnet-")));
     await mkdir(dataDir, { recursive: true });
-    const compiled = opts.mode === "processes" ? await compileJs(opts.root) : null;
+    let compiled: CompiledTree | null = null;
+    if (opts.mode === "processes") {
+      const t = Date.now();
+      const say = (line: string) => opts.out?.(`[${((Date.now() - t) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+      say("transpiling the operator and aggregator sources into .cache/js (only files changed since the last run) …");
+      compiled = await compileJs(opts.root, undefined, (done, total) => say(`  ${done} files transpiled (of ${total} sources) …`));
+      say(`  ${compiled.compiled} of ${compiled.files} files transpiled`);
+    }
     return new Devnet(opts, dataDir, opts.dataDir === undefined, compiled);
   }
 
@@ -148,7 +164,7 @@ export class Devnet {
     this.chain = await startChain(this.supervisor, { port, root: o.root, logFile: join(this.logsDir, "chain.log"), kind, blockTimeMs: o.intervalMiningMs ?? 1_000 });
     this.say(`  chain ready (pid ${this.chain.node.child.pid})`);
     this.deploymentFile = join(this.dataDir, "deployment.json");
-    this.say("deploying MatchnetModule with Ignition …");
+    this.say("building the contracts if needed and deploying MatchnetModule with Ignition …");
     const t = o.timing ?? DEVNET_TIMING;
     // The registry refuses an exit delay below the service manager's slashing window (2 × batchTimeout), under its
     // constructor timing (batchTimeout 40) at deployment and under `t` after setBatchTiming.
@@ -191,7 +207,11 @@ export class Devnet {
     }
     if (o.mode === "processes") {
       this.say(`starting ${o.operators} operator processes and ${nAgg} aggregator(s) …`);
-      await Promise.all(this.operators.map((op) => this.startOperator(op.index)));
+      const t = Date.now();
+      const waves = o.startConcurrency ?? Math.max(2, availableParallelism());
+      await startInWaves(this.operators.length, waves, (i) => this.startOperator(i));
+      this.startMs = Date.now() - t;
+      this.say(`  ${o.operators} operators ready in ${(this.startMs / 1000).toFixed(1)} s (${waves} starting at a time)`);
       await Promise.all(this.aggregators.map((_, j) => this.startAggregator(j)));
       await this.waitForPeers(30_000);
     } else {
@@ -232,8 +252,8 @@ export class Devnet {
       env: { ...(this.opts.operatorEnv?.(i) ?? {}), ...env },
     });
     this.children.set(op.name, child);
-    await waitForReady(child, { timeoutMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
-    this.say(`  ${op.name} ready (pid ${child.pid}, log ${op.logFile})`);
+    const { ms } = await waitForReadyByProgress(child, { stallMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
+    this.say(`  ${op.name} ready in ${(ms / 1000).toFixed(1)} s (pid ${child.pid}, log ${op.logFile})`);
     return child;
   }
 
@@ -254,7 +274,7 @@ export class Devnet {
     const fromLine = (await readLogLines(a.logFile)).length;
     const child = spawnNode(this.supervisor, { root: this.opts.root, kind: "aggregator", entry: compiledEntry(this.compiled!, "aggregator"), name: a.name, configFile: a.configFile, logFile: a.logFile });
     this.children.set(a.name, child);
-    await waitForReady(child, { timeoutMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
+    await waitForReadyByProgress(child, { stallMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
     this.say(`  ${a.name} ready (pid ${child.pid}, log ${a.logFile})`);
     return child;
   }

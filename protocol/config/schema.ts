@@ -61,6 +61,11 @@ export const operatorConfigSchema = z
     /** File whose content (one trailing newline ignored) is the password of both keystores. */
     passwordFile: path,
     api: endpoint,
+    /**
+     * How often the node polls the chain head, in ms. A close is seen at most this long after its block; each poll is
+     * one RPC call, which many operators on one machine (the devnet's 32 or 64) pay in CPU together.
+     */
+    pollIntervalMs: z.number({ error: "must be a number of milliseconds" }).int({ error: "must be an integer" }).min(50, { error: "must be ≥ 50" }).max(60_000, { error: "must be ≤ 60000" }).default(250),
   })
   .superRefine((config, ctx) => {
     const { api, metrics } = config;
