@@ -22,7 +22,7 @@ import type { DevnetBatchReport } from "./batch.js";
 import type { Prng } from "./prng.js";
 import type { ProviderSetup } from "./setup.js";
 
-/** E[gpus] × E[hours] of placeOrders' mix, × 10 to stay in integers: (1+1+2+4+8)/5 × (1+24)/2 = 3.2 × 12.5 = 40. */
+/** E[gpus] × E[hours] of placeOrders' mix: (1+1+2+4+8)/5 × (1+24)/2 = 3.2 × 12.5 = 40 GPU-hours per order. */
 const GPU_HOURS_PER_ORDER = 40;
 /** Chance (%) per batch that one provider withdraws an offer and lists another. */
 const OFFER_CHURN_PCT = 20;
@@ -75,7 +75,7 @@ export class MarketLife {
 
   /** Orders per batch for the load: see the module comment. */
   ordersPerBatch(): number {
-    return Math.max(1, Math.round((this.opts.load * this.gpusOffered * this.opts.hoursPerBatch * 10) / (100 * GPU_HOURS_PER_ORDER)));
+    return Math.max(1, Math.round((this.opts.load * this.gpusOffered * this.opts.hoursPerBatch) / (100 * GPU_HOURS_PER_ORDER)));
   }
 
   /**
