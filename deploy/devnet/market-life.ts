@@ -89,10 +89,14 @@ export class MarketLife {
       const lease = await pc.readContract({ address: c.marketplace, abi: marketplaceAbi, functionName: "getLease", args: [a.orderId] });
       this.active.set(a.orderId, { renter: lease.renter, endsAt: lease.endsAt });
     }
+    // The new time only holds from the next block on, and gas estimation runs against the latest block: mine one
+    // (evm_mine, served by both nodes) so that completeLease is estimated at the new time. Without it anvil's
+    // estimate reverts (the lease has not ended yet at the old time) and its fallback gas limit, the block's,
+    // breaks the 2²⁴ per-transaction cap.
     await pc.request({ method: "evm_increaseTime", params: [this.opts.hoursPerBatch * 3_600] } as never);
+    await pc.request({ method: "evm_mine", params: [] } as never);
     const owner = this.chain.wallet(this.owner);
-    // The next block carries the new time; ask for the head's after one transaction has been mined.
-    let now = (await pc.getBlock()).timestamp + BigInt(this.opts.hoursPerBatch * 3_600);
+    const now = (await pc.getBlock({ blockTag: "latest" })).timestamp;
     let leasesEnded = 0;
     let leasesClosedEarly = 0;
     for (const [leaseId, l] of [...this.active]) {
@@ -106,7 +110,6 @@ export class MarketLife {
         this.active.delete(leaseId);
         leasesClosedEarly++;
       }
-      now = (await pc.getBlock()).timestamp;
     }
     let offersWithdrawn = 0;
     let offersCreated = 0;
