@@ -26,7 +26,8 @@ export interface CompiledTree {
   compiled: number;
 }
 
-export async function compileJs(root: string, outDir = join(root, ".cache", "js")): Promise<CompiledTree> {
+/** `onProgress(done, total)` is called every 50 transpiled files (a cold transpile of the tree takes tens of seconds). */
+export async function compileJs(root: string, outDir = join(root, ".cache", "js"), onProgress?: (done: number, total: number) => void): Promise<CompiledTree> {
   const sources = (await Promise.all(SOURCE_DIRS.map((d) => tsFiles(join(root, d))))).flat().sort();
   let compiled = 0;
   let tsc: typeof ts | undefined;
@@ -57,6 +58,7 @@ export async function compileJs(root: string, outDir = join(root, ".cache", "js"
     await writeFile(temp, out.outputText);
     await rename(temp, target);
     compiled++;
+    if (compiled % 50 === 0) onProgress?.(compiled, sources.length);
   }
   const pkgTemp = join(outDir, `package.json.${process.pid}.tmp`);
   await copyFile(join(root, "package.json"), pkgTemp);

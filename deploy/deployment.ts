@@ -50,7 +50,7 @@ export async function deployMatchnet(
 /** Deploys the whole system (`MatchnetModule`: market, operator registry, service manager, all wired). */
 export async function deployMatchnetWithAvs(
   connection: NetworkConnection,
-  opts: { outFile?: string; parameters?: Partial<Record<MarketParameter | AvsParameter, bigint>> } = {},
+  opts: { outFile?: string; parameters?: Partial<Record<MarketParameter | AvsParameter, bigint>>; config?: { requiredConfirmations?: number } } = {},
 ) {
   await assertLocalChain(connection);
   const publicClient = await connection.viem.getPublicClient();
@@ -60,6 +60,7 @@ export async function deployMatchnetWithAvs(
   const avs = Object.fromEntries(Object.entries(p).filter(([k]) => k === "minOperatorStake" || k === "operatorExitDelay"));
   const deployed = await connection.ignition.deploy(MatchnetModule, {
     parameters: { MatchnetMarket: market, Matchnet: avs },
+    config: opts.config ?? {},
   });
   const deployment = await record(connection, before, deployed);
   deployment.contracts.operatorRegistry = deployed.operatorRegistry.address;

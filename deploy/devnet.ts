@@ -5,11 +5,16 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { CHAIN_KINDS, type ChainKind } from "./devnet/chain.js";
 import { Devnet, type DevnetMode } from "./devnet/devnet.js";
 import { formatBatch, summaryTable } from "./devnet/view.js";
 import { startExplorer } from "../explorer/server.js";
 import { signalExitCode, stopOnSignals } from "../protocol/lifecycle.js";
+import { REASON_TEXT } from "../cli/quote.js";
+import { marketLifeOf, runLivingBatch } from "./devnet/living.js";
+import { formatMarketLine } from "./devnet/market-life.js";
+import { endpointsText } from "./devnet/endpoints.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -26,8 +31,11 @@ const program = new Command()
   .description("Run a local matchnet: chain, operators, aggregator, market traffic, and a live view of each batch.")
   .option("--operators <n>", "operators to register and start", positiveInt("--operators"), 4)
   .option("--batches <k>", "exit after k batches (exit code 0 only if all were final); default: run until Ctrl-C", positiveInt("--batches"))
-  .option("--orders-per-batch <m>", "renter orders placed before each close", positiveInt("--orders-per-batch", 0), 8)
+  .option("--orders-per-batch <m>", "a fixed number of orders before each close, with no market life (no lease ends, no offer churn); default: --load", positiveInt("--orders-per-batch", 0))
+  .option("--load <pct>", "living market: renters ask for this % of the GPU-hours offered per batch (docs/devnet.md)", positiveInt("--load"))
+  .option("--hours-per-batch <h>", "living market: simulated hours between two batches (leases end, capacity frees)", positiveInt("--hours-per-batch"), 2)
   .option("--providers <p>", "providers registered with offers (at most 9)", positiveInt("--providers"), 8)
+  .addOption(new Option("--chain <node>", "local node to run the chain on").choices(CHAIN_KINDS).default("anvil"))
   .option("--port <port>", "chain RPC port on 127.0.0.1", positiveInt("--port"), 8545)
   .option("--data-dir <dir>", "where keystores, configs, databases and logs go (default: a fresh temp dir)")
   .option("--keep", "keep the temp data dir after exit", false)
@@ -42,9 +50,12 @@ async function main(): Promise<number> {
   const o = program.opts<{
     operators: number;
     batches?: number;
-    ordersPerBatch: number;
+    ordersPerBatch?: number;
+    load?: number;
+    hoursPerBatch: number;
     providers: number;
     port: number;
+    chain: ChainKind;
     dataDir?: string;
     keep: boolean;
     seed: number;
@@ -52,6 +63,7 @@ async function main(): Promise<number> {
     inProcessSigners: boolean;
     agents: boolean;
   }>();
+  if (o.ordersPerBatch !== undefined && o.load !== undefined) throw new Error("devnet: give --orders-per-batch (fixed orders) or --load (living market), not both");
   if (o.providers > 9) throw new Error("devnet: --providers must be at most 9 (dev accounts 1‥9 are the providers)");
   const mode: DevnetMode = o.inProcessSigners ? "in-process" : "processes";
   const out = (line: string) => console.log(line);
@@ -62,6 +74,7 @@ async function main(): Promise<number> {
     operators: o.operators,
     mode,
     providers: o.providers,
+    chain: o.chain,
     port: o.port,
     dataDir: o.dataDir === undefined ? undefined : resolve(o.dataDir),
     keep: o.keep,
@@ -96,25 +109,35 @@ async function main(): Promise<number> {
     await devnet.boot();
     // Operator processes serve their node API; the explorer shows each one's health on its operators page.
     const operatorApis = mode === "processes" ? devnet.operators.map((op) => ({ operator: op.operatorId.toLowerCase(), url: `http://127.0.0.1:${op.apiPort}` })) : [];
-    out(`explorer: ${(await startExplorer({ rpc: devnet.chain.url, deployment: devnet.deploymentFile, db: resolve(devnet.dataDir, "explorer.sqlite"), operatorApis })).url}`);
+    const explorerUrl = (await startExplorer({ rpc: devnet.chain.url, deployment: devnet.deploymentFile, db: resolve(devnet.dataDir, "explorer.sqlite"), operatorApis })).url;
+    out("\n" + endpointsText(devnet, explorerUrl));
   } catch (err) {
     if (stopping()) return new Promise<number>(() => {}); // the signal handler exits
     await stopDevnet();
     throw err;
   }
   if (stopping()) return new Promise<number>(() => {});
-  out(`\nrunning ${o.batches ?? "∞"} batch(es), ${o.ordersPerBatch} orders each; Ctrl-C stops everything\n`);
+  const life = o.ordersPerBatch === undefined ? marketLifeOf(devnet, { load: o.load ?? 80, hoursPerBatch: o.hoursPerBatch }) : null;
+  out(
+    life === null
+      ? `\nrunning ${o.batches ?? "∞"} batch(es), ${o.ordersPerBatch} orders each; Ctrl-C stops everything\n`
+      : `\nrunning ${o.batches ?? "∞"} batch(es) of a living market: load ${life.opts.load} % (${life.ordersPerBatch()} orders per batch now), ${life.opts.hoursPerBatch} h per batch; Ctrl-C stops everything\n`,
+  );
   for (let k = 0; o.batches === undefined || k < o.batches; k++) {
-    let report;
+    let text;
     try {
-      report = await devnet.runBatch(o.ordersPerBatch);
+      if (life === null) text = formatBatch(await devnet.runBatch(o.ordersPerBatch!), devnet.names);
+      else {
+        const { report, step, figures } = await runLivingBatch(devnet, life);
+        text = formatBatch(report, devnet.names) + "\n" + formatMarketLine(figures, step, (r) => REASON_TEXT[r] ?? "");
+      }
     } catch (err) {
       if (stopping()) return new Promise<number>(() => {});
       await stopDevnet();
       throw err;
     }
     if (stopping()) return new Promise<number>(() => {});
-    out(formatBatch(report, devnet.names));
+    out(text);
     if (devnet.agents.length > 0) {
       const h = await devnet.handoffs(5_000);
       out(`    handoffs: ${h.ready}/${h.started} leases ready (provider agents, docs/agent.md)`);

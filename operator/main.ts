@@ -31,8 +31,6 @@ import type { OperatorNode } from "./node.js";
 
 /** The LevelDB directory inside `dataDir`. */
 export const DB_DIR = "db";
-/** Chain head poll interval: the devnet mines a block per second or per transaction. */
-const POLL_INTERVAL_MS = 250;
 
 export function parseArgs(argv: string[]): { config: string } {
   return parseConfigFlag(argv, {
@@ -105,10 +103,10 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
   const transport = http(config.rpcUrl, { batch: { wait: 5 }, retryCount: 2, timeout: 10_000 });
   // cacheTime 0: viem otherwise caches the block number for its polling interval (4 s by default), and the
   // follower would see each close up to 4 s late, and operators would miss seeds gossiped meanwhile (docs/devnet.md).
-  const client = createPublicClient({ transport, pollingInterval: POLL_INTERVAL_MS, cacheTime: 0 }) as PublicClient;
+  const client = createPublicClient({ transport, pollingInterval: config.pollIntervalMs, cacheTime: 0 }) as PublicClient;
   const chainId = await checkChainId(client, config.rpcUrl, deployment.chainId, { waitMs: config.rpcWaitMs, progress: (line, fields) => log.warn(fields, line) });
   const chain = chainOf(chainId, config.rpcUrl);
-  const wallet: WalletClient | null = account ? createWalletClient({ account, chain, transport, pollingInterval: POLL_INTERVAL_MS }) : null;
+  const wallet: WalletClient | null = account ? createWalletClient({ account, chain, transport, pollingInterval: config.pollIntervalMs }) : null;
 
   const { privateKey: peerKey, created } = await loadOrCreatePeerKey(join(config.dataDir, PEER_KEY_FILE));
   if (created) log.info({ file: join(config.dataDir, PEER_KEY_FILE) }, "created a new libp2p peer key");
@@ -122,7 +120,7 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
         listen: [config.listen],
         bootstrap: config.bootstrap,
         ...(config.allow !== undefined ? { network: { allow: config.allow } } : {}),
-        pollIntervalMs: POLL_INTERVAL_MS,
+        pollIntervalMs: config.pollIntervalMs,
         api: config.api,
         metrics: config.metrics,
         healthMaxBlocksBehind: config.health.maxBlocksBehind,

@@ -46,6 +46,8 @@ case "$task" in
   # node and relays signals to it: a signal sent to this script's pid (exec'd into node) then reaches the process
   # itself, once (docs/operator.md, "Stopping").
   devnet) exec node --import tsx deploy/devnet.ts "$@" ;;
+  # Relative paths (--account, --parameters, --out) are the caller's, as for the CLI.
+  deploy) MATCHNET_CALLER_CWD=${INIT_CWD:-$caller_cwd} exec "$bin/tsx" deploy/deploy.ts "$@" ;;
   # The long-running processes run as JavaScript transpiled into .cache/js (deploy/compile-js.ts: less memory, faster
   # start than tsx). It prints their node flags (NODE_FLAGS there) and the entry, one per line: split on newlines
   # only, without globbing, so that a checkout path with spaces stays one argument.
@@ -64,5 +66,5 @@ case "$task" in
   build) exec "$bin/hardhat" build "$@" ;;
   typecheck) exec "$bin/tsc" --noEmit -p tsconfig.json "$@" ;;
   exec) exec "$@" ;;
-  *) echo "usage: sh scripts/run.sh test|devnet|operator|aggregator|provider-agent|cli|explorer|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
+  *) echo "usage: sh scripts/run.sh test|devnet|deploy|operator|aggregator|provider-agent|cli|explorer|bench|build|typecheck|exec <cmd> [args]" >&2; exit 2 ;;
 esac

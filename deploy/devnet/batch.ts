@@ -8,11 +8,11 @@ import { decodeFunctionData, parseEventLogs, type Address, type Hex } from "viem
 import { marketplaceAbi, serviceManagerAbi } from "../../protocol/chain/abi.js";
 import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../../protocol/chain/reads.js";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
-import { assignmentsHash, matchBatch } from "../../protocol/matching/index.js";
+import { assignmentsHash, matchBatch, UnmatchedReason } from "../../protocol/matching/index.js";
 import type { Assignment } from "../../protocol/market/types.js";
 import { operatorId } from "../../protocol/bls/index.js";
 import { resultReceipts, type BatchTiming } from "../../protocol/chain/batches.js";
-import { mined, type DevnetChain } from "./chain.js";
+import { mined, mineBlocks, type DevnetChain } from "./chain.js";
 
 const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
 
@@ -57,6 +57,11 @@ export interface DevnetBatchReport {
   /** What the matcher outputs for this batch, and what the chain applied (AssignmentApplied). */
   expected: Assignment[];
   applied: { orderId: bigint; offerVersionId: bigint; pricePerGpuHour: bigint }[];
+  /** Why each order open at R_b stayed open: the matcher's own reasons (protocol/matching UnmatchedReason). */
+  unmatched: { orderId: bigint; reason: UnmatchedReason }[];
+  /** GPUs offered by live offers at R_b, and how many of them active leases held. */
+  gpusOffered: number;
+  gpusLeased: number;
 }
 
 /** Mines empty blocks until closeBatch() is allowed in the next block, then sends it from `closer`. */
@@ -69,7 +74,7 @@ export async function closeNextBatch(chain: DevnetChain, sm: Address, closer: Ad
     const afterInterval = BigInt(prev.closedAt) + timing.batchInterval;
     const afterPages = BigInt(prev.pagesDoneAt) + 1n; // R_b must see every page (docs/protocol.md §3.1)
     const earliest = afterInterval > afterPages ? afterInterval : afterPages;
-    if (head + 1n < earliest) await chain.publicClient.request({ method: "hardhat_mine", params: [`0x${(earliest - head - 1n).toString(16)}`] } as never);
+    if (head + 1n < earliest) await mineBlocks(chain, earliest - head - 1n);
   }
   const hash = await chain.wallet(closer).writeContract({ account: closer, chain: chain.chain, address: sm, abi: serviceManagerAbi, functionName: "closeBatch" });
   const receipt = await mined(chain, hash, "closeBatch");
@@ -160,6 +165,9 @@ export async function reportBatch(
     matcherAgrees: null,
     expected: [],
     applied: [],
+    unmatched: [],
+    gpusOffered: inputs.offers.reduce((n, o) => n + o.gpuCount, 0),
+    gpusLeased: inputs.offers.reduce((n, o) => n + o.gpusLeased, 0),
   };
   if (outcome.status !== "final" || outcome.finalizedAt === null) return base;
   const finLogs = await pc.getContractEvents({ address: sm, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch: closed.batch }, fromBlock: outcome.finalizedAt, toBlock: outcome.finalizedAt });
@@ -178,7 +186,8 @@ export async function reportBatch(
   const skipped = parseEventLogs({ abi: marketplaceAbi, eventName: "AssignmentSkipped", logs }).filter((l) => l.args.batch === closed.batch).length;
   const receipt = { gasUsed: receipts.reduce((sum, r) => sum + r.gasUsed, 0n) };
   const seed = fin.args.seed!;
-  const expected = matchBatch(inputs, seed).assignments;
+  const result = matchBatch(inputs, seed);
+  const expected = result.assignments;
   const expectedHash = resultMessageDigest({
     chainId: BigInt(chain.chain.id),
     serviceManager: sm,
@@ -205,5 +214,6 @@ export async function reportBatch(
     matcherAgrees: expectedHash.toLowerCase() === fin.args.resultHash!.toLowerCase(),
     expected,
     applied,
+    unmatched: result.unmatched.map((u) => ({ orderId: u.orderId, reason: u.reason })),
   };
 }

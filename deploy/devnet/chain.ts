@@ -10,11 +10,12 @@ import { createHardhatRuntimeEnvironment, importUserConfig } from "hardhat/hre";
 import type { HardhatUserConfig } from "hardhat/config";
 import { deployMatchnetWithAvs } from "../deployment.js";
 import type { Deployment } from "../../protocol/chain/deployment.js";
-import { startHardhatNode, type HardhatNode } from "./hardhat-node.js";
+import { startHardhatNode, type LocalNode } from "./hardhat-node.js";
+import { startAnvil } from "./anvil-node.js";
 import type { Supervisor } from "./supervisor.js";
 
 export interface DevnetChain {
-  node: HardhatNode;
+  node: LocalNode;
   url: string;
   chain: ReturnType<typeof defineChain>;
   publicClient: PublicClient;
@@ -35,8 +36,19 @@ export async function mined(chain: DevnetChain, hash: Hex, what: string): Promis
   return receipt;
 }
 
-export async function startChain(supervisor: Supervisor, opts: { port: number; root: string; logFile: string }): Promise<DevnetChain> {
-  const node = await startHardhatNode(supervisor, { port: opts.port, logFile: opts.logFile, root: opts.root });
+/** The local node implementations the devnet runs on (`--chain`). */
+export const CHAIN_KINDS = ["hardhat", "anvil"] as const;
+export type ChainKind = (typeof CHAIN_KINDS)[number];
+
+/**
+ * Starts the chosen node. anvil takes its interval mining at start (`blockTimeMs`, mixed with automine); hardhat
+ * node gets it by `evm_setIntervalMining` once the system is deployed (`enableIntervalMining`).
+ */
+export async function startChain(supervisor: Supervisor, opts: { port: number; root: string; logFile: string; kind?: ChainKind; blockTimeMs?: number }): Promise<DevnetChain> {
+  const node =
+    (opts.kind ?? "hardhat") === "anvil"
+      ? await startAnvil(supervisor, { port: opts.port, logFile: opts.logFile, blockTimeMs: opts.blockTimeMs })
+      : await startHardhatNode(supervisor, { port: opts.port, logFile: opts.logFile, root: opts.root });
   const chain = defineChain({
     id: node.chainId,
     name: "matchnet devnet",
@@ -46,7 +58,7 @@ export async function startChain(supervisor: Supervisor, opts: { port: number; r
   const transport = http(node.url, { retryCount: 2, timeout: 30_000 });
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 }) as PublicClient;
   const devAccounts = (await publicClient.request({ method: "eth_accounts" } as never)) as Address[];
-  if (devAccounts.length < 20) throw new Error(`devnet: hardhat node offers ${devAccounts.length} unlocked accounts, 20 expected`);
+  if (devAccounts.length < 20) throw new Error(`devnet: ${node.kind} offers ${devAccounts.length} unlocked accounts, 20 expected`);
   return {
     node,
     url: node.url,
@@ -55,6 +67,22 @@ export async function startChain(supervisor: Supervisor, opts: { port: number; r
     devAccounts,
     wallet: (account) => createWalletClient({ account, chain, transport }),
   };
+}
+
+/**
+ * Interval mining on top of automine. hardhat node keeps automine on under `evm_setIntervalMining`; anvil's
+ * `evm_setIntervalMining` would turn automine off, so anvil was started with `--mixed-mining` instead.
+ */
+export async function enableIntervalMining(chain: DevnetChain, ms: number): Promise<void> {
+  if (chain.node.kind === "anvil") return;
+  await chain.publicClient.request({ method: "evm_setIntervalMining", params: [ms] } as never);
+}
+
+/** Mines `n` empty blocks at once (`hardhat_mine` on hardhat node, `anvil_mine` on anvil). */
+export async function mineBlocks(chain: DevnetChain, n: bigint): Promise<void> {
+  if (n <= 0n) return;
+  const method = chain.node.kind === "anvil" ? "anvil_mine" : "hardhat_mine";
+  await chain.publicClient.request({ method, params: [`0x${n.toString(16)}`] } as never);
 }
 
 /** Deploys MatchnetModule with Ignition against `url` and writes the deployment file. */
@@ -77,7 +105,9 @@ export async function deploySystem(opts: {
   await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
   const connection = await hre.network.connect({ network: "devnet" });
   try {
-    const { deployment } = await deployMatchnetWithAvs(connection, { outFile: opts.outFile, parameters: opts.parameters });
+    // One confirmation: a local node mines each transaction at once. Ignition would wait for 5 on a node whose
+    // `hardhat_getAutomine` says false (anvil under --mixed-mining does).
+    const { deployment } = await deployMatchnetWithAvs(connection, { outFile: opts.outFile, parameters: opts.parameters, config: { requiredConfirmations: 1 } });
     return deployment;
   } finally {
     await connection.close();

@@ -13,7 +13,7 @@ import { systemAddresses, type Deployment } from "../../protocol/chain/deploymen
 import type { SystemAddresses } from "../../protocol/chain/reads.js";
 import { createG2KeySummer, type G2KeySummer } from "../../aggregator/index.js";
 import { Supervisor, type SupervisedChild } from "./supervisor.js";
-import { deploySystem, startChain, type DevnetChain } from "./chain.js";
+import { deploySystem, enableIntervalMining, startChain, type ChainKind, type DevnetChain } from "./chain.js";
 import { freePorts, portIsFree } from "./ports.js";
 import { Prng } from "./prng.js";
 import {
@@ -33,7 +33,9 @@ import { readBatchTiming, type BatchTiming } from "../../protocol/chain/batches.
 import { closeNextBatch, reportBatch, waitBatchOutcome, type DevnetBatchReport, type BatchClose } from "./batch.js";
 import { signAndSubmitInProcess } from "./in-process.js";
 import { compileJs, compiledEntry, type CompiledTree } from "../compile-js.js";
-import { entryExists, readLogLines, spawnNode, waitForReady, type ProcessKind } from "./processes.js";
+import { entryExists, readLogLines, spawnNode, type ProcessKind } from "./processes.js";
+import { startInWaves, waitForReadyByProgress } from "./readiness.js";
+import { availableParallelism } from "node:os";
 import type { Names } from "./view.js";
 import { createAgentFiles, handoffCounts, startAgent, AGENT_PORTS, type AgentSetup } from "./agents.js";
 
@@ -47,6 +49,8 @@ export interface DevnetOptions {
   /** Number of aggregator processes (processes mode); 2 to watch them race. */
   aggregators?: number;
   providers?: number;
+  /** The local node: hardhat node (default) or anvil. */
+  chain?: ChainKind;
   /** Chain RPC port; 0 picks a free one. */
   port?: number;
   /** Defaults to a fresh temp dir. */
@@ -62,9 +66,12 @@ export interface DevnetOptions {
   operatorEnv?: (index: number) => NodeJS.ProcessEnv;
   /** Progress lines. */
   out?: (line: string) => void;
+  /** A starting process is given up on after this long without log output or CPU time (deploy/devnet/readiness.ts). */
   readyTimeoutMs?: number;
   /** One provider agent process per provider (docs/agent.md); off unless asked (`npm run devnet -- --agents`). */
   agents?: boolean;
+  /** Operator processes started at once (default: the machine's cores, at least 2). */
+  startConcurrency?: number;
 }
 
 /**
@@ -83,15 +90,19 @@ export class Devnet {
   private readonly children = new Map<string, SupervisedChild>();
   /** In-process mode: operators taken down by stopOperator. */
   private readonly down = new Set<number>();
-  private providers: ProviderSetup[] = [];
+  /** The providers and their live offers (the living market withdraws and adds offers). */
+  providers: ProviderSetup[] = [];
   private renters: Address[] = [];
-  private rng!: Prng;
+  /** The market traffic's PRNG (`--seed`). */
+  rng!: Prng;
   private g2: G2KeySummer | null = null;
   chain!: DevnetChain;
   deployment!: Deployment;
   addrs!: SystemAddresses;
   timing!: BatchTiming;
   deploymentFile!: string;
+  /** Processes mode: wall time from the first operator's spawn to the last one's ready line. */
+  startMs: number | null = null;
 
   private constructor(
     readonly opts: DevnetOptions,
@@ -132,13 +143,21 @@ export class Devnet {
         }
       }
     }
-    const compiled = opts.mode === "processes" ? await compileJs(opts.root) : null;
+    let compiled: CompiledTree | null = null;
+    if (opts.mode === "processes") {
+      const t = Date.now();
+      const say = (line: string) => opts.out?.(`[${((Date.now() - t) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+      say("transpiling the operator and aggregator sources into .cache/js (only files changed since the last run) …");
+      compiled = await compileJs(opts.root, undefined, (done, total) => say(`  ${done} files transpiled (of ${total} sources) …`));
+      say(`  ${compiled.compiled} of ${compiled.files} files transpiled`);
+    }
     for (const dir of await sweepAbandonedDataDirs()) opts.out?.(`removed ${dir}: the temp data dir of a devnet that was killed without a chance to clean up`);
     // Made last, so that nothing before it can fail with a data dir left behind.
     const dataDir = await makePrivateDataDir(opts.dataDir);
     // A temp dir to remove carries its owner's pid: if this process is killed outright (SIGKILL runs no code), the
     // next devnet removes it.
-    if (opts.dataDir === undefined && !opts.keep) await writeFile(join(dataDir, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
+    if (opts.dataDir === undefined && !opts.keep) await writeFile(join(dataDir, OWNER_FILE), `${process.pid}
+`, { mode: 0o600 });
     return new Devnet(opts, dataDir, opts.dataDir === undefined, compiled);
   }
 
@@ -149,11 +168,12 @@ export class Devnet {
     if (port === 0) [port] = (await freePorts(1)) as [number];
     else if (!(await portIsFree(port))) throw new Error(`devnet: port ${port} on 127.0.0.1 is taken (another hardhat node?); pick another with --port`);
     this.say(`data dir ${this.dataDir}; logs in ${this.logsDir}`);
-    this.say(`starting hardhat node on 127.0.0.1:${port} (log: ${join(this.logsDir, "chain.log")}) …`);
-    this.chain = await startChain(this.supervisor, { port, root: o.root, logFile: join(this.logsDir, "chain.log") });
+    const kind = o.chain ?? "hardhat";
+    this.say(`starting ${kind === "anvil" ? "anvil" : "hardhat node"} on 127.0.0.1:${port} (log: ${join(this.logsDir, "chain.log")}) …`);
+    this.chain = await startChain(this.supervisor, { port, root: o.root, logFile: join(this.logsDir, "chain.log"), kind, blockTimeMs: o.intervalMiningMs ?? 1_000 });
     this.say(`  chain ready (pid ${this.chain.node.child.pid})`);
     this.deploymentFile = join(this.dataDir, "deployment.json");
-    this.say("deploying MatchnetModule with Ignition …");
+    this.say("building the contracts if needed and deploying MatchnetModule with Ignition …");
     const t = o.timing ?? DEVNET_TIMING;
     // The registry refuses an exit delay below the service manager's slashing window (2 × batchTimeout), under its
     // constructor timing (batchTimeout 40) at deployment and under `t` after setBatchTiming.
@@ -199,11 +219,15 @@ export class Devnet {
       await Promise.all(this.agents.map((_, i) => this.startAgent(i)));
     }
     if (o.intervalMiningMs !== 0) {
-      await this.chain.publicClient.request({ method: "evm_setIntervalMining", params: [o.intervalMiningMs ?? 1_000] } as never);
+      await enableIntervalMining(this.chain, o.intervalMiningMs ?? 1_000);
     }
     if (o.mode === "processes") {
       this.say(`starting ${o.operators} operator processes and ${nAgg} aggregator(s) …`);
-      await Promise.all(this.operators.map((op) => this.startOperator(op.index)));
+      const t = Date.now();
+      const waves = o.startConcurrency ?? Math.max(2, availableParallelism());
+      await startInWaves(this.operators.length, waves, (i) => this.startOperator(i));
+      this.startMs = Date.now() - t;
+      this.say(`  ${o.operators} operators ready in ${(this.startMs / 1000).toFixed(1)} s (${waves} starting at a time)`);
       await Promise.all(this.aggregators.map((_, j) => this.startAggregator(j)));
       await this.waitForPeers(30_000);
     } else {
@@ -244,8 +268,8 @@ export class Devnet {
       env: { ...(this.opts.operatorEnv?.(i) ?? {}), ...env },
     });
     this.children.set(op.name, child);
-    await waitForReady(child, { timeoutMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
-    this.say(`  ${op.name} ready (pid ${child.pid}, log ${op.logFile})`);
+    const { ms } = await waitForReadyByProgress(child, { stallMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
+    this.say(`  ${op.name} ready in ${(ms / 1000).toFixed(1)} s (pid ${child.pid}, log ${op.logFile})`);
     return child;
   }
 
@@ -297,7 +321,7 @@ export class Devnet {
     const fromLine = (await readLogLines(a.logFile)).length;
     const child = spawnNode(this.supervisor, { root: this.opts.root, kind: "aggregator", entry: compiledEntry(this.compiled!, "aggregator"), name: a.name, configFile: a.configFile, logFile: a.logFile });
     this.children.set(a.name, child);
-    await waitForReady(child, { timeoutMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
+    await waitForReadyByProgress(child, { stallMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
     this.say(`  ${a.name} ready (pid ${child.pid}, log ${a.logFile})`);
     return child;
   }

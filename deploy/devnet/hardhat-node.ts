@@ -19,11 +19,15 @@ export interface HardhatNodeOptions {
   readyTimeoutMs?: number;
 }
 
-export interface HardhatNode {
+/** A local node the devnet started: hardhat node or anvil (deploy/devnet/anvil-node.ts). */
+export interface LocalNode {
+  kind: "hardhat" | "anvil";
   url: string;
   chainId: number;
   child: SupervisedChild;
 }
+
+export type HardhatNode = LocalNode;
 
 export async function startHardhatNode(supervisor: Supervisor, opts: HardhatNodeOptions): Promise<HardhatNode> {
   const cli = join(require.resolve("hardhat/package.json"), "..", "dist", "src", "cli.js");
@@ -46,7 +50,7 @@ export async function startHardhatNode(supervisor: Supervisor, opts: HardhatNode
     }
     try {
       const chainId = await client.getChainId();
-      return { url, chainId, child };
+      return { kind: "hardhat", url, chainId, child };
     } catch {
       if (Date.now() > deadline) {
         await supervisor.stop(child);

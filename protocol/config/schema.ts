@@ -98,6 +98,11 @@ export const operatorConfigSchema = z
         maxBlocksBehind: z.number({ error: "must be a number" }).int({ error: "must be an integer" }).min(0, { error: "must be ≥ 0" }).default(DEFAULT_HEALTH_MAX_BLOCKS_BEHIND),
       })
       .default({ maxBlocksBehind: DEFAULT_HEALTH_MAX_BLOCKS_BEHIND }),
+    /**
+     * How often the node polls the chain head, in ms. A close is seen at most this long after its block; each poll is
+     * one RPC call, which many operators on one machine (the devnet's 32 or 64) pay in CPU together.
+     */
+    pollIntervalMs: z.number({ error: "must be a number of milliseconds" }).int({ error: "must be an integer" }).min(50, { error: "must be ≥ 50" }).max(60_000, { error: "must be ≤ 60000" }).default(250),
   })
   .superRefine((config, ctx) => {
     const { api, metrics } = config;
