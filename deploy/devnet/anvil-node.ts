@@ -11,6 +11,7 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { createPublicClient, http } from "viem";
 import type { Supervisor } from "./supervisor.js";
 import type { LocalNode } from "./hardhat-node.js";
@@ -54,7 +55,9 @@ export async function startAnvil(supervisor: Supervisor, opts: AnvilOptions): Pr
   const args = ["--host", "127.0.0.1", "--port", String(opts.port), "--accounts", "20", "--enable-tx-gas-limit"];
   if (opts.chainId !== undefined) args.push("--chain-id", String(opts.chainId));
   if ((opts.blockTimeMs ?? 0) > 0) args.push("--block-time", String(opts.blockTimeMs! / 1000), "--mixed-mining");
-  const child = supervisor.spawn({ name: "chain", command: anvilBinary(), args, logFile: opts.logFile });
+  // anvil cannot watch its parent: a small Node wrapper does, so a devnet killed outright leaves no chain behind.
+  const wrapper = join(dirname(fileURLToPath(import.meta.url)), "run-with-parent.mjs");
+  const child = supervisor.spawn({ name: "chain", command: process.execPath, args: [wrapper, anvilBinary(), ...args], logFile: opts.logFile });
   const url = `http://127.0.0.1:${opts.port}`;
   const client = createPublicClient({ transport: http(url, { retryCount: 0, timeout: 2_000 }) });
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);

@@ -8,7 +8,8 @@
  * the children in order (clients before the chain they talk to), and a stop signals the child's whole group, so
  * anything the child started goes with it. A child must not outlive a devnet killed with SIGKILL (which no handler
  * sees): the operator and aggregator watch their parent pid (protocol/lifecycle.ts), and other Node children — the
- * hardhat node — are started with `exit-with-parent.mjs` preloaded, which does the same.
+ * hardhat node — are started with `exit-with-parent.mjs` preloaded, which does the same; anvil, a native binary, runs
+ * under `run-with-parent.mjs`, a Node wrapper that does it for it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, closeSync, mkdirSync } from "node:fs";
