@@ -58,7 +58,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     bytes32[] private _operatorIds;
     /// @dev The operators holding stake in the registry (registered and not withdrawn), in registration order: a
     /// circular doubly-linked list through the sentinel bytes32(0). Withdrawal unlinks in O(1) and keeps the order of
-    /// the rest, so walks over the set cost O(operators holding stake), not O(ever registered).
+    /// the rest, so the leader draw's walk (weightsAt) costs O(operators holding stake), not O(ever registered).
     mapping(bytes32 operatorId => bytes32) private _nextHolder;
     mapping(bytes32 operatorId => bytes32) private _previousHolder;
     mapping(bytes32 operatorId => BlockHistory.History) private _stakeHistory;
@@ -378,11 +378,23 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IOperatorRegistry
     function operatorsAt(uint32 blockNumber) external view returns (OperatorAtBlock[] memory set) {
-        (bytes32[] memory ids, uint256[] memory weights,) = weightsAt(blockNumber);
-        set = new OperatorAtBlock[](ids.length);
-        for (uint256 i = 0; i < ids.length; i++) {
-            Operator storage op = _operators[ids[i]];
-            set[i] = OperatorAtBlock(ids[i], op.operator, weights[i], op.pkG1, op.pkG2, op.socket);
+        // Every operator ever registered, so the set at any past block reads back the same whenever it is read (an
+        // eth_call, not a transaction: the draw uses weightsAt, which walks the stake holders only).
+        uint256 n = _operatorIds.length;
+        uint256[] memory weights = new uint256[](n);
+        uint256 count = 0;
+        for (uint256 i = 0; i < n; i++) {
+            uint256 w = _stakeHistory[_operatorIds[i]].valueAt(blockNumber);
+            weights[i] = w;
+            if (w > 0) count++;
+        }
+        set = new OperatorAtBlock[](count);
+        uint256 k = 0;
+        for (uint256 i = 0; i < n; i++) {
+            if (weights[i] == 0) continue;
+            bytes32 id = _operatorIds[i];
+            Operator storage op = _operators[id];
+            set[k++] = OperatorAtBlock(id, op.operator, weights[i], op.pkG1, op.pkG2, op.socket);
         }
     }
 

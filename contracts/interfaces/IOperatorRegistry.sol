@@ -275,12 +275,14 @@ interface IOperatorRegistry is IOperatorRegistryTypes, IOperatorRegistryErrors, 
 
     /// @notice The operator set at the end of `blockNumber`, in registration order, with stakes,
     /// keys and sockets: what operators read at start-up and per batch instead of replaying events.
-    /// @dev Linear in the number of operators holding stake now (withdrawn ones are unlinked); read it pinned to a
-    /// block at or after `blockNumber` that is less than `exitDelay` blocks later, as every reader of R_b does.
+    /// @dev Linear in the number of operators ever registered (the same answer whenever it is read); meant for
+    /// eth_call, not for transactions.
     function operatorsAt(uint32 blockNumber) external view returns (OperatorAtBlock[] memory);
 
     /// @notice The ids and stake weights of the set at the end of `blockNumber`, in registration order, and their
-    /// sum: what the service manager's leader draw walks. Same cost and pinning rule as `operatorsAt`.
+    /// sum: what the service manager's leader draw walks. Linear in the operators holding stake now (withdrawn ones
+    /// are unlinked), so it is exact only while no member at `blockNumber` can have withdrawn: up to `exitDelay`
+    /// blocks after it (docs/protocol.md §3.2).
     function weightsAt(uint32 blockNumber)
         external
         view
