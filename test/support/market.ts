@@ -16,12 +16,8 @@ export const MAX_ORDER_LIFETIME = 1_000n;
 
 export const Zones = { usEast1: zoneId(0, 1), usWest1: zoneId(1, 1), euCentral2: zoneId(2, 2), apSe1: zoneId(4, 1) };
 
-export const OrderStatus = { None: 0, Open: 1, Matched: 2, Cancelled: 3, Expired: 4 } as const;
-export const LeaseStatus = { None: 0, Active: 1, Closed: 2 } as const;
-export const CloseReason = { None: 0, Completed: 1, RenterClosed: 2, ProviderClosed: 3, ProviderFault: 4, HandoffTimeout: 5 } as const;
-export const ProviderStatus = { None: 0, Active: 1, Maintenance: 2, Jailed: 3, Exiting: 4 } as const;
-/** The on-chain SkipReason numbering is the one in protocol/market/types.ts (the skip tests check it). */
-export { SkipReason } from "../../protocol/market/types.js";
+/** The on-chain enum numberings are the ones in protocol/market/types.ts (the contract tests check them). */
+export { CloseReason, LeaseStatus, OrderStatus, ProviderStatus, SkipReason } from "../../protocol/market/types.js";
 
 export const H100 = 11; // Ultra
 export const RTX4090 = 5; // Low
