@@ -64,9 +64,7 @@ export async function showBatch(ctx: Context, batch: bigint): Promise<BatchShow>
     show.open = inputs.orders.map((o) => ({ orderId: o.orderId, reason: b.status === 3 ? "BatchAbandoned" : "BatchPending", code: null, text: why }));
     return show;
   }
-  const logs = await client.getContractEvents({ address: addrs.serviceManager, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch }, fromBlock: BigInt(b.finalizedAt), toBlock: BigInt(b.finalizedAt) });
-  const fin = logs[0];
-  if (fin === undefined) throw new CliError("CHAIN", `batch ${batch} is final at block ${b.finalizedAt} but that block has no BatchFinalized log (is the RPC pruned?)`);
+  const fin = await finalizedLog(ctx, batch, b.finalizedAt);
   const nonSignerIds = new Set((await submittedNonSigners(ctx, fin.transactionHash)).map((k) => operatorId(k).toLowerCase()));
   const receipts = await resultReceipts(client, addrs.serviceManager, batch, BigInt(b.finalizedAt), fin.transactionHash);
   const receipt = { logs: receipts.flatMap((r) => r.logs) };
@@ -98,6 +96,15 @@ export async function showBatch(ctx: Context, batch: bigint): Promise<BatchShow>
     if (r !== undefined) show.open.push({ orderId: o.orderId, reason: reasonName(r), code: r, text: REASON_TEXT[r] ?? "" });
   }
   return show;
+}
+
+/** The batch's `BatchFinalized` log, read in the block it was final in. */
+async function finalizedLog(ctx: Context, batch: bigint, finalizedAt: number) {
+  const { serviceManager } = await ctx.serviceManager();
+  const logs = await (await ctx.client()).getContractEvents({ address: serviceManager, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch }, fromBlock: BigInt(finalizedAt), toBlock: BigInt(finalizedAt) });
+  const fin = logs[0];
+  if (fin === undefined) throw new CliError("CHAIN", `batch ${batch} is final at block ${finalizedAt} but that block has no BatchFinalized log (is the RPC pruned?)`);
+  return fin;
 }
 
 /** The non-signer keys the accepted `submitResult` listed, in its order (what `nonSignersHash` commits to). */
@@ -133,8 +140,7 @@ async function slashInvalid(ctx: Context, batch: bigint, yes: boolean): Promise<
   const client = await ctx.client();
   const timing = await client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "batchTiming" });
   const deadline = b.invalidAt + timing.batchTimeout;
-  const fin = (await client.getContractEvents({ address: serviceManager, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch }, fromBlock: BigInt(b.finalizedAt), toBlock: BigInt(b.finalizedAt) }))[0];
-  if (fin === undefined) throw new CliError("CHAIN", `batch ${batch} is final at block ${b.finalizedAt} but that block has no BatchFinalized log (is the RPC pruned?)`);
+  const fin = await finalizedLog(ctx, batch, b.finalizedAt);
   const nonSigners = await submittedNonSigners(ctx, fin.transactionHash);
   const excluded = new Set(nonSigners.map((k) => operatorId(k).toLowerCase()));
   const set = await readOperatorSet(client, operatorRegistry, BigInt(b.referenceBlock));
