@@ -26,6 +26,7 @@ import { serviceManagerAbi } from "../protocol/chain/abi.js";
 import { pageCommitments, resultPages } from "../protocol/matching/encode.js";
 import type { ResultSubmission } from "./submission.js";
 import { revertErrorName } from "../protocol/chain/revert.js";
+import { SendLock } from "./sendLock.js";
 import { BATCH_OVER_ERROR_NAMES, type SubmitOutcome, type Submitter } from "./submitter.js";
 
 export interface ChainSubmitterOpts {
@@ -36,6 +37,8 @@ export interface ChainSubmitterModules {
   publicClient: PublicClient;
   /** A wallet client whose `account` pays (a local account from the keystore: transactions are signed here). */
   walletClient: WalletClient<Transport, Chain | undefined, Account>;
+  /** Shared with every other sender of the same account (aggregator/sendLock.ts); one of its own when absent. */
+  sendLock?: SendLock;
 }
 
 /** A mined submitResult that reverted for a reason the replay could not name. */
@@ -87,10 +90,14 @@ const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
 const PAGE_OVER_ERROR_NAMES: ReadonlySet<string> = new Set(["ServiceManagerPageMismatch", "ServiceManagerNoPendingPages"]);
 
 export class ChainSubmitter implements Submitter {
+  readonly #lock: SendLock;
+
   constructor(
     private readonly opts: ChainSubmitterOpts,
     private readonly modules: ChainSubmitterModules,
-  ) {}
+  ) {
+    this.#lock = modules.sendLock ?? new SendLock();
+  }
 
   get account(): Address {
     return this.modules.walletClient.account.address;
@@ -111,7 +118,7 @@ export class ChainSubmitter implements Submitter {
       const { request } = await publicClient.simulateContract(call);
       // simulateContract's request carries only the function's ABI item; with it, a revert in writeContract's gas
       // estimation (the winner's transaction already pending) could not be decoded by name. Pass the whole ABI.
-      txHash = await walletClient.writeContract({ ...request, abi: serviceManagerAbi });
+      txHash = await this.#lock.run(() => walletClient.writeContract({ ...request, abi: serviceManagerAbi }));
     } catch (err) {
       const lost = batchOver(err);
       if (lost !== null) return this.afterLostRace(submission, lost);
@@ -166,7 +173,7 @@ export class ChainSubmitter implements Submitter {
       } as const;
       try {
         const { request } = await publicClient.simulateContract(call);
-        const hash = await walletClient.writeContract({ ...request, abi: serviceManagerAbi });
+        const hash = await this.#lock.run(() => walletClient.writeContract({ ...request, abi: serviceManagerAbi }));
         const receipt = await publicClient.waitForTransactionReceipt({ hash });
         if (receipt.status === "success") {
           applied++;

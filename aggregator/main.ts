@@ -38,8 +38,8 @@ async function main(argv: string[]): Promise<void> {
 
   // Loaded only once the config and the keys are good: libp2p, mcl and the matcher take seconds to load on a busy
   // machine, and a config error should be reported at once.
-  const [{ createPublicClient, createWalletClient, http, webSocket }, { ChainSubmitter }, { createAggregatorMetrics }, { AggregatorNode }] =
-    await Promise.all([import("viem"), import("./chainSubmitter.js"), import("./metrics.js"), import("./node.js")]);
+  const [{ createPublicClient, createWalletClient, http, webSocket }, { ChainSubmitter }, { createAggregatorMetrics, createEnforcementMetrics }, { AggregatorNode }, { Enforcer }, { SendLock }] =
+    await Promise.all([import("viem"), import("./chainSubmitter.js"), import("./metrics.js"), import("./node.js"), import("./enforcer.js"), import("./sendLock.js")]);
   const [{ createLogger }, { createMetrics }, { startMetricsServer }, { loadOrCreatePeerKey }] = await Promise.all([
     import("../protocol/log/logger.js"),
     import("../protocol/metrics/metrics.js"),
@@ -57,6 +57,15 @@ async function main(argv: string[]): Promise<void> {
 
   const metrics = createMetrics({ collectDefault: true });
   const aggregatorMetrics = createAggregatorMetrics(metrics.register);
+  const sendLock = new SendLock();
+  const enforcement = config.enforcement;
+  const enforcer =
+    enforcement.slashInvalidResults || enforcement.ejectInactive
+      ? new Enforcer(
+          { serviceManager: addresses.serviceManager, operatorRegistry: addresses.operatorRegistry, ...enforcement },
+          { publicClient, walletClient, sendLock, logger, metrics: createEnforcementMetrics(metrics.register) },
+        )
+      : null;
   const { privateKey } = await loadOrCreatePeerKey(join(config.dataDir, startup.PEER_KEY_FILE));
   const node = await AggregatorNode.start(
     {
@@ -68,7 +77,8 @@ async function main(argv: string[]): Promise<void> {
     },
     {
       publicClient,
-      submitter: new ChainSubmitter({ serviceManager: addresses.serviceManager }, { publicClient, walletClient }),
+      submitter: new ChainSubmitter({ serviceManager: addresses.serviceManager }, { publicClient, walletClient, sendLock }),
+      enforcer,
       logger,
       metrics,
       aggregatorMetrics,

@@ -28,6 +28,7 @@ import { BatchTable } from "../protocol/p2p/batchTable.js";
 import { MatchnetNetwork, defaultNetworkOpts } from "../protocol/p2p/network.js";
 import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
 import { Aggregator } from "./aggregator.js";
+import type { Enforcer } from "./enforcer.js";
 import { createG2KeySummer } from "./keySum.js";
 import type { ResultCandidate, ResultSource } from "./result.js";
 import type { Submitter } from "./submitter.js";
@@ -61,6 +62,8 @@ export interface AggregatorNodeModules {
   /** The process's metric set (p2p metrics and its registry) or null. */
   metrics: Metrics | null;
   aggregatorMetrics: AggregatorMetrics | null;
+  /** The enforcement duty (slashing proven-invalid results' signers, ejecting inactive operators), or none. */
+  enforcer?: Enforcer | null;
 }
 
 /** Blocks after a batch's close (and between rounds) without a quorum here before peers are asked for it again. */
@@ -114,6 +117,7 @@ export class AggregatorNode {
           batchClosed: (info) => this.#onClosedOrRetry(info),
           batchFinalized: (info) => {
             this.batchTable.markFinal(info.batch);
+            this.modules.enforcer?.onFinalized(info.batch);
             this.modules.logger.info({ batch: info.batch, block: info.block, txHash: info.transactionHash }, "batch final");
           },
           batchAbandoned: (batch, block) => {
@@ -125,6 +129,7 @@ export class AggregatorNode {
             for (const info of this.#closeRetries.splice(0)) await this.#onClosedOrRetry(info);
             await this.aggregator.onBlock(n);
             this.#syncLagging(n);
+            this.modules.enforcer?.onBlock(n);
           },
         },
       },
@@ -184,6 +189,7 @@ export class AggregatorNode {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.modules.enforcer?.stop();
     if (this.#pollTimer !== null) clearTimeout(this.#pollTimer);
     await this.follower.stop();
     await this.network?.stop();

@@ -4,12 +4,13 @@
  * (protocol/chain/reads.ts) with the batch's seed, so anyone with an RPC can check the explanation.
  */
 import type { MatchnetCommand as Command } from "./command.js";
-import { decodeFunctionData, parseEventLogs, type Hex } from "viem";
+import { parseEventLogs, type Hex } from "viem";
 import { marketplaceAbi, serviceManagerAbi } from "../protocol/chain/abi.js";
 import { resultReceipts } from "../protocol/chain/batches.js";
 import { readMatchInputs, readOperatorSet } from "../protocol/chain/reads.js";
+import { toOperatorId } from "../protocol/chain/ids.js";
+import { nonSignerIds, readFinalizedSubmission, readResultSigners, type FinalizedSubmission } from "../protocol/chain/submissions.js";
 import { systemAddresses } from "../protocol/chain/deployment.js";
-import { operatorId } from "../protocol/bls/index.js";
 import { assignmentsHash, matchBatch } from "../protocol/matching/index.js";
 import { SkipReason } from "../protocol/market/types.js";
 import { decimalsOf } from "./chain.js";
@@ -64,15 +65,15 @@ export async function showBatch(ctx: Context, batch: bigint): Promise<BatchShow>
     show.open = inputs.orders.map((o) => ({ orderId: o.orderId, reason: b.status === 3 ? "BatchAbandoned" : "BatchPending", code: null, text: why }));
     return show;
   }
-  const fin = await finalizedLog(ctx, batch, b.finalizedAt);
-  const nonSignerIds = new Set((await submittedNonSigners(ctx, fin.transactionHash)).map((k) => operatorId(k).toLowerCase()));
+  const fin = await finalizedSubmission(ctx, batch);
+  const nonSigners = fin.nonSignerPubkeys === null ? null : nonSignerIds(fin.nonSignerPubkeys);
   const receipts = await resultReceipts(client, addrs.serviceManager, batch, BigInt(b.finalizedAt), fin.transactionHash);
   const receipt = { logs: receipts.flatMap((r) => r.logs) };
-  show.seed = fin.args.seed!;
+  show.seed = fin.seed;
   show.tx = fin.transactionHash;
   show.gasUsed = receipts.reduce((sum, r) => sum + r.gasUsed, 0n);
-  show.operators = show.operators.map((o) => ({ ...o, signed: !nonSignerIds.has(o.operatorId.toLowerCase()) }));
-  show.signedStakeBps = fin.args.totalStake === 0n ? 0 : Number((fin.args.signedStake! * 10_000n) / fin.args.totalStake!);
+  show.operators = show.operators.map((o) => ({ ...o, signed: nonSigners === null ? null : !nonSigners.has(toOperatorId(o.operatorId)) }));
+  show.signedStakeBps = fin.totalStake === 0n ? 0 : Number((fin.signedStake * 10_000n) / fin.totalStake);
   // A receipt can hold other contracts' logs and, in principle, another batch's: keep this batch's rows.
   show.applied = parseEventLogs({ abi: marketplaceAbi, eventName: "AssignmentApplied", logs: receipt.logs })
     .filter((l) => l.args.batch === batch)
@@ -81,7 +82,7 @@ export async function showBatch(ctx: Context, batch: bigint): Promise<BatchShow>
     .filter((l) => l.args.batch === batch)
     .map((l) => ({ orderId: l.args.orderId, reason: l.args.reason, reasonName: SkipReason[l.args.reason] ?? `Skip${l.args.reason}` }));
   const result = matchBatch(inputs, show.seed);
-  show.matcherAgrees = assignmentsHash(result.assignments) === fin.args.assignmentsHash;
+  show.matcherAgrees = assignmentsHash(result.assignments) === fin.assignmentsHash;
   const applied = new Set(show.applied.map((a) => a.orderId));
   const skipped = new Map(show.skipped.map((s) => [s.orderId, s]));
   const unmatched = new Map(result.unmatched.map((u) => [u.orderId, u.reason as number]));
@@ -98,23 +99,14 @@ export async function showBatch(ctx: Context, batch: bigint): Promise<BatchShow>
   return show;
 }
 
-/** The batch's `BatchFinalized` log, read in the block it was final in. */
-async function finalizedLog(ctx: Context, batch: bigint, finalizedAt: number) {
+/** The submission that finalized the batch (protocol/chain/submissions.ts). */
+async function finalizedSubmission(ctx: Context, batch: bigint): Promise<FinalizedSubmission> {
   const { serviceManager } = await ctx.serviceManager();
-  const logs = await (await ctx.client()).getContractEvents({ address: serviceManager, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch }, fromBlock: BigInt(finalizedAt), toBlock: BigInt(finalizedAt) });
-  const fin = logs[0];
-  if (fin === undefined) throw new CliError("CHAIN", `batch ${batch} is final at block ${finalizedAt} but that block has no BatchFinalized log (is the RPC pruned?)`);
-  return fin;
-}
-
-/** The non-signer keys the accepted `submitResult` listed, in its order (what `nonSignersHash` commits to). */
-async function submittedNonSigners(ctx: Context, txHash: Hex): Promise<readonly { X: bigint; Y: bigint }[]> {
-  const tx = await (await ctx.client()).getTransaction({ hash: txHash });
-  const call = decodeFunctionData({ abi: serviceManagerAbi, data: tx.input });
-  if (call.functionName !== "submitResult") {
-    throw new CliError("CHAIN", `transaction ${txHash} finalized the batch through ${call.functionName}, not a direct submitResult call`);
-  }
-  return call.args[5];
+  const sub = await readFinalizedSubmission(await ctx.client(), serviceManager, batch).catch((err: unknown) => {
+    throw new CliError("CHAIN", (err as Error).message);
+  });
+  if (sub === null) throw new CliError("NOT_FOUND", `batch ${batch} is not final`);
+  return sub;
 }
 
 export interface SlashInvalidReport {
@@ -140,10 +132,9 @@ async function slashInvalid(ctx: Context, batch: bigint, yes: boolean): Promise<
   const client = await ctx.client();
   const timing = await client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "batchTiming" });
   const deadline = b.invalidAt + timing.batchTimeout;
-  const fin = await finalizedLog(ctx, batch, b.finalizedAt);
-  const nonSigners = await submittedNonSigners(ctx, fin.transactionHash);
-  const excluded = new Set(nonSigners.map((k) => operatorId(k).toLowerCase()));
-  const set = await readOperatorSet(client, operatorRegistry, BigInt(b.referenceBlock));
+  const signers = await readResultSigners(client, { serviceManager, operatorRegistry }, batch).catch((err: unknown) => {
+    throw new CliError("CHAIN", (err as Error).message);
+  });
   const report: SlashInvalidReport = { batch, provenAt: b.invalidAt, deadline, slashed: [], alreadySlashed: [] };
   const head = await client.getBlockNumber();
   if (head >= BigInt(deadline)) {
@@ -152,18 +143,17 @@ async function slashInvalid(ctx: Context, batch: bigint, yes: boolean): Promise<
     });
   }
   const slashedEvents = await client.getContractEvents({ address: serviceManager, abi: serviceManagerAbi, eventName: "InvalidResultSignerSlashed", args: { batch }, fromBlock: BigInt(b.invalidAt) });
-  const done = new Set(slashedEvents.map((l) => l.args.operatorId!.toLowerCase()));
-  for (const o of set.operators) {
-    if (excluded.has(o.operatorId.toLowerCase())) continue;
-    if (done.has(o.operatorId.toLowerCase())) {
-      report.alreadySlashed.push(o.operatorId);
+  const done = new Set(slashedEvents.map((l) => toOperatorId(l.args.operatorId!)));
+  for (const id of signers.signers) {
+    if (done.has(id)) {
+      report.alreadySlashed.push(id);
       continue;
     }
     if (report.slashed.length === 0) await ctx.confirm(`slash the signers of batch ${batch}'s invalid result`, yes);
-    const r = await ctx.send(`slash signer ${o.operatorId}`, {
-      address: serviceManager, abi: serviceManagerAbi, functionName: "slashInvalidResultSigner", args: [batch, o.operatorId, nonSigners],
+    const r = await ctx.send(`slash signer ${id}`, {
+      address: serviceManager, abi: serviceManagerAbi, functionName: "slashInvalidResultSigner", args: [batch, id, signers.nonSignerPubkeys],
     });
-    report.slashed.push({ operatorId: o.operatorId, tx: r.transactionHash });
+    report.slashed.push({ operatorId: id, tx: r.transactionHash });
   }
   return report;
 }

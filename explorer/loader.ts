@@ -3,10 +3,11 @@
  * possible: every new order of the range in one `getOrders` (an order's parameters never change after creation),
  * and per finalized batch its transaction, receipt, the operator set at R_b and the seed signer.
  */
-import { decodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
+import { isAddressEqual, type Address, type Hex, type PublicClient } from "viem";
 import { marketplaceAbi, serviceManagerAbi } from "../protocol/chain/abi.js";
 import { readOperatorSet } from "../protocol/chain/reads.js";
-import { operatorId } from "../protocol/bls/index.js";
+import { toOperatorId } from "../protocol/chain/ids.js";
+import { decodeNonSigners, nonSignerIds } from "../protocol/chain/submissions.js";
 import type { Loaded, LoadedFinalization, Needs } from "./handlers.js";
 
 /** How many orders one `getOrders` eth_call reads (bounded like the operators' order scans). */
@@ -50,22 +51,16 @@ export class Loader implements Needs {
       this.client.getTransactionReceipt({ hash: txHash }),
     ]);
     const set = await readOperatorSet(this.client, operatorRegistry, BigInt(b.referenceBlock));
-    let call: { functionName: string; args?: readonly unknown[] } | null = null;
-    try {
-      call = tx.to?.toLowerCase() === serviceManager.toLowerCase() ? decodeFunctionData({ abi: serviceManagerAbi, data: tx.input }) : null;
-    } catch {
-      call = null;
-    }
     const leader = await this.client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "leaderOf", args: [batch, 0n], blockNumber: block });
-    if (call === null || call.functionName !== "submitResult" || call.args === undefined) {
+    const nonSignerKeys = tx.to !== null && tx.to !== undefined && isAddressEqual(tx.to, serviceManager) ? decodeNonSigners(tx.input) : null;
+    if (nonSignerKeys === null) {
       return {
         referenceBlock: b.referenceBlock, seedSignerIndex: null, seedSigner: null, leader, gasUsed: receipt.gasUsed,
         operators: set.operators.map((o) => ({ operatorId: o.operatorId, stake: o.stake, signed: null })),
       };
     }
-    // submitResult(batch, page0, rest, seedSignature, seedSignerIndex, nonSignerPubkeys, apkG2, sigma, hints)
-    const seedSignerIndex = call.args[4] as bigint;
-    const nonSigners = new Set((call.args[5] as { X: bigint; Y: bigint }[]).map((pk) => operatorId(pk)));
+    const seedSignerIndex = BigInt(b.seedSignerIndex);
+    const nonSigners = nonSignerIds(nonSignerKeys);
     const seedSigner = await this.client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "leaderOf", args: [batch, seedSignerIndex], blockNumber: block });
     return {
       referenceBlock: b.referenceBlock,
@@ -73,7 +68,7 @@ export class Loader implements Needs {
       seedSigner,
       leader,
       gasUsed: receipt.gasUsed,
-      operators: set.operators.map((o) => ({ operatorId: o.operatorId, stake: o.stake, signed: !nonSigners.has(o.operatorId) })),
+      operators: set.operators.map((o) => ({ operatorId: o.operatorId, stake: o.stake, signed: !nonSigners.has(toOperatorId(o.operatorId)) })),
     };
   }
 }

@@ -4,7 +4,7 @@
  * applied and skipped assignments, its seed signer and non-signers — and re-run the TypeScript matcher at R_b with
  * the batch's seed to check that the signed result is exactly the matcher's output.
  */
-import { decodeFunctionData, parseEventLogs, type Address, type Hex } from "viem";
+import { parseEventLogs, type Address, type Hex } from "viem";
 import { marketplaceAbi, serviceManagerAbi } from "../../protocol/chain/abi.js";
 import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../../protocol/chain/reads.js";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
@@ -12,6 +12,7 @@ import { assignmentsHash, matchBatch, UnmatchedReason } from "../../protocol/mat
 import type { Assignment } from "../../protocol/market/types.js";
 import { operatorId } from "../../protocol/bls/index.js";
 import { resultReceipts, type BatchTiming } from "../../protocol/chain/batches.js";
+import { decodeNonSigners } from "../../protocol/chain/submissions.js";
 import { mined, mineBlocks, type DevnetChain } from "./chain.js";
 
 const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
@@ -174,9 +175,9 @@ export async function reportBatch(
   const fin = finLogs[0];
   if (fin === undefined) throw new Error(`devnet: batch ${closed.batch} is final at #${outcome.finalizedAt} but no BatchFinalized log is there`);
   const tx = await pc.getTransaction({ hash: fin.transactionHash });
-  const call = decodeFunctionData({ abi: serviceManagerAbi, data: tx.input });
-  if (call.functionName !== "submitResult") throw new Error(`devnet: batch ${closed.batch} was finalized by ${call.functionName}, not submitResult`);
-  const [, , , , seedSignerIndex, nonSigners] = call.args;
+  const nonSigners = decodeNonSigners(tx.input);
+  if (nonSigners === null) throw new Error(`devnet: batch ${closed.batch} was finalized by transaction ${fin.transactionHash}, not a submitResult call`);
+  const seedSignerIndex = BigInt(fin.args.seedSignerIndex!);
   const seedSignerId = await pc.readContract({ address: sm, abi: serviceManagerAbi, functionName: "leaderOf", args: [closed.batch, seedSignerIndex] });
   const receipts = await resultReceipts(pc, sm, closed.batch, outcome.finalizedAt, fin.transactionHash);
   const logs = receipts.flatMap((r) => r.logs);

@@ -125,6 +125,15 @@ export const aggregatorConfigSchema = z
         earlyPartialHoldMs: z.number({ error: "must be a number" }).int({ error: "must be an integer" }).min(0, { error: "must be ≥ 0" }).default(5_000),
       })
       .default({ quorumWaitBlocks: 1, earlyPartialHoldMs: 5_000 }),
+    /** The enforcement duty (aggregator/enforcer.ts, docs/aggregator.md "Enforcement"): on unless switched off here. */
+    enforcement: z
+      .strictObject({
+        /** Slash every signer of a result proven invalid (slashInvalidResultSigner), within its window. */
+        slashInvalidResults: z.boolean({ error: "must be true or false" }).default(true),
+        /** Eject operators that missed a duty in each of the last `streak` final batches (ejectInactive). */
+        ejectInactive: z.boolean({ error: "must be true or false" }).default(true),
+      })
+      .default({ slashInvalidResults: true, ejectInactive: true }),
   });
 
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>;

@@ -2,35 +2,12 @@ import { describe, it } from "mocha";
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { Hex } from "viem";
-import { OPERATOR_STAKES, buildSubmission, deploySystem, type Op, type System } from "../support/serviceManager.js";
+import { OPERATOR_STAKES, batchSignedBy, buildSubmission, deploySystem, type Missed, type Op } from "../support/serviceManager.js";
 
 const connection = await network.create();
 const { networkHelpers, viem } = connection;
 const NOT_SEED = 255;
 const Rule = { Count: 0, Order: 1, Final: 2, Gap: 3, Latest: 4, Stake: 5, List: 6, Signed: 7, Position: 8, Age: 9, Leader: 10 } as const;
-
-interface Missed {
-  batch: bigint;
-  seedPosition: number;
-  nonSignerPubkeys: readonly { X: bigint; Y: bigint }[];
-}
-
-/** Closes the next batch (block by block up to the earliest close) and finalizes an empty result signed by `signers`. */
-async function batchSignedBy(s: System, signers: readonly Op[], seedIndex = 0n): Promise<Missed> {
-  const timing = await s.serviceManager.read.batchTiming();
-  const count = await s.serviceManager.read.batchCount();
-  if (count > 0n) {
-    const prev = await s.serviceManager.read.getBatch([count]);
-    const earliest = Math.max(prev.closedAt + timing.batchInterval, prev.pagesDoneAt + 1);
-    while (Number(await s.publicClient.getBlockNumber()) + 1 < earliest) await connection.provider.request({ method: "evm_mine", params: [] });
-  }
-  await s.serviceManager.write.closeBatch();
-  const batch = count + 1n;
-  if (seedIndex > 0n) await networkHelpers.mine(Number(seedIndex) * timing.seedTimeout);
-  const sub = await buildSubmission(s, batch, [], { signers, seedIndex });
-  await s.serviceManager.write.submitResult(sub.args as never);
-  return { batch, seedPosition: NOT_SEED, nonSignerPubkeys: sub.args[5] };
-}
 
 /** Five final batches (the default streak) in which operator 0 signs nothing. */
 async function silentFixture() {

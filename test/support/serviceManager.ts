@@ -140,6 +140,33 @@ export async function buildSubmission(
   };
 }
 
+/** One missed duty of an ejection proof (IServiceManager.MissedDuty). */
+export interface Missed {
+  batch: bigint;
+  seedPosition: number;
+  nonSignerPubkeys: readonly { X: bigint; Y: bigint }[];
+}
+
+/**
+ * Closes the next batch (block by block up to the earliest close) and finalizes an empty result signed by `signers`
+ * with the seed of the leader at `seedIndex`; returns the non-signers' missed duty for that batch.
+ */
+export async function batchSignedBy(s: System, signers: readonly Op[], seedIndex = 0n): Promise<Missed> {
+  const timing = await s.serviceManager.read.batchTiming();
+  const count = await s.serviceManager.read.batchCount();
+  if (count > 0n) {
+    const prev = await s.serviceManager.read.getBatch([count]);
+    const earliest = Math.max(prev.closedAt + timing.batchInterval, prev.pagesDoneAt + 1);
+    while (Number(await s.publicClient.getBlockNumber()) + 1 < earliest) await s.connection.provider.request({ method: "evm_mine", params: [] });
+  }
+  await s.serviceManager.write.closeBatch();
+  const batch = count + 1n;
+  if (seedIndex > 0n) await s.connection.networkHelpers.mine(Number(seedIndex) * timing.seedTimeout);
+  const sub = await buildSubmission(s, batch, [], { signers, seedIndex });
+  await s.serviceManager.write.submitResult(sub.args as never);
+  return { batch, seedPosition: 255, nonSignerPubkeys: sub.args[5] };
+}
+
 export const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
 
 /** Applies pages 1 … n − 1 of `rows` after a submission that carried page 0; returns each applyPage's gas. */
