@@ -185,6 +185,7 @@ export class ExplorerApi {
     );
     return {
       ...b,
+      invalidReason: b.invalid_reason === null || b.invalid_reason === undefined ? null : (SKIP_REASONS[b.invalid_reason as number] ?? `reason ${b.invalid_reason}`),
       appliedAssignments: assignments.map((a) => ({ ...a, tier: a.tier === null ? null : TIER_NAMES[a.tier as number] })),
       skippedAssignments: skipped.map((s) => ({ order_id: s.order_id, reason: SKIP_REASONS[s.reason as number] ?? `reason ${s.reason}` })),
       operators,

@@ -275,7 +275,7 @@ export const HANDLERS: Partial<Record<`${ContractKey}.${string}`, Handler>> = {
         price: big(a.pricePerGpuHour).toString(), max_price: o.max_price!, duration_hours: o.duration_hours!,
         started_block: block, started_time: time, ends_time: time + (o.duration_hours as number) * 3600, status: "active",
         close_reason: null, closed_block: null, closed_at: null, refund_at_start: "0", refund_at_close: null,
-        earned: "0",
+        earned: "0", ready_block: null,
       });
       await w.insert("assignments", {
         batch: num(a.batch), order_id: o.id!, offer_version_id: versionId, price: big(a.pricePerGpuHour).toString(),
@@ -324,6 +324,12 @@ export const HANDLERS: Partial<Record<`${ContractKey}.${string}`, Handler>> = {
       if (refund !== 0n) await money(w, l.payment_token as string, { escrowed: -refund, refundable: refund });
     },
   },
+  "marketplace.LeaseReady": {
+    async apply({ w, block }, a) {
+      const l = await leaseRow(w, big(a.leaseId));
+      await w.update("leases", [l.id!], { ready_block: block });
+    },
+  },
   "marketplace.LeaseExtended": {
     async apply({ w }, a) {
       const l = await leaseRow(w, big(a.leaseId));
@@ -350,7 +356,7 @@ export const HANDLERS: Partial<Record<`${ContractKey}.${string}`, Handler>> = {
         "operators",
         {
           id, address: addr(a.operator), stake: big(a.stake).toString(), socket: a.socket as string, status: "registered",
-          registered_block: block, exitable_at: null, times_slashed: 0, slashed: "0",
+          registered_block: block, exitable_at: null, times_slashed: 0, slashed: "0", ejected_batch: null,
         },
         () => ({ stake: big(a.stake).toString(), socket: a.socket as string, status: "registered", registered_block: block, exitable_at: null }),
       );
@@ -405,6 +411,7 @@ export const HANDLERS: Partial<Record<`${ContractKey}.${string}`, Handler>> = {
         previous_seed: a.previousSeed as Hex, leader: null, seed: null, result_hash: null, finalized_block: null,
         finalized_time: null, signed_stake: null, total_stake: null, signed_bps: null, assignments: null, applied: 0, skipped: 0,
         open_orders: null, seed_signer_index: null, seed_signer: null, gas_used: null, tx: null, abandoned_block: null,
+        invalid_block: null, invalid_order: null, invalid_reason: null,
       });
     },
   },
@@ -435,6 +442,27 @@ export const HANDLERS: Partial<Record<`${ContractKey}.${string}`, Handler>> = {
     async apply({ w }, a) {
       const b = await w.get<Row>("batches", [num(a.batch)]);
       if (b !== undefined) await w.update("batches", [num(a.batch)], { assignments: ((b.assignments as number | null) ?? 0) + num(a.assignments) });
+    },
+  },
+  "serviceManager.ResultProvenInvalid": {
+    async apply({ w, block }, a) {
+      await w.update("batches", [num(a.batch)], { invalid_block: block, invalid_order: num(a.orderId), invalid_reason: num(a.reason) });
+    },
+  },
+  "serviceManager.InvalidResultSignerSlashed": {
+    async apply({ w, tx }, a) {
+      // The registry's OperatorSlashed of the same transaction recorded the slash: name what it was for.
+      const row = await w.db.get<{ block: number; log_index: number }>(
+        "SELECT block, log_index FROM slashes WHERE tx = ? AND subject = ? AND kind = 'operator' ORDER BY log_index DESC LIMIT 1",
+        [tx, a.operatorId as Hex],
+      );
+      if (row === undefined) throw new Error(`explorer: InvalidResultSignerSlashed in ${tx} without the registry's OperatorSlashed`);
+      await w.update("slashes", [row.block, row.log_index], { kind: "invalid-result", duty_key: String(num(a.batch)) });
+    },
+  },
+  "serviceManager.OperatorEjected": {
+    async apply({ w }, a) {
+      await operatorUpdate(w, a.operatorId as Hex, () => ({ status: "ejected", ejected_batch: num(a.lastBatch) }));
     },
   },
   "serviceManager.BatchAbandoned": {

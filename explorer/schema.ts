@@ -22,7 +22,7 @@ export type Dialect = "sqlite" | "postgres";
  * Raise it with any change of a table, a column or its meaning. An index written before the version was recorded
  * (no `schema_version` row) has version 1.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 type ColType = "int" | "text";
 
@@ -73,6 +73,7 @@ export const TABLES = {
       payment_token: "text", tier: "int", gpu_count: "int", price: "text", max_price: "text", duration_hours: "int",
       started_block: "int", started_time: "int", ends_time: "int", status: "text", close_reason: "text",
       closed_block: "int", closed_at: "int", refund_at_start: "text", refund_at_close: "text", earned: "text",
+      ready_block: "int",
     },
     pk: ["id"],
   },
@@ -82,7 +83,7 @@ export const TABLES = {
       previous_seed: "text", leader: "text", seed: "text", result_hash: "text", finalized_block: "int",
       finalized_time: "int", signed_stake: "text", total_stake: "text", signed_bps: "int", assignments: "int",
       applied: "int", skipped: "int", open_orders: "int", seed_signer_index: "int", seed_signer: "text", gas_used: "text", tx: "text",
-      abandoned_block: "int",
+      abandoned_block: "int", invalid_block: "int", invalid_order: "int", invalid_reason: "int",
     },
     pk: ["id"],
   },
@@ -113,7 +114,7 @@ export const TABLES = {
   operators: {
     columns: {
       id: "text", address: "text", stake: "text", socket: "text", status: "text", registered_block: "int",
-      exitable_at: "int", times_slashed: "int", slashed: "text",
+      exitable_at: "int", times_slashed: "int", slashed: "text", ejected_batch: "int",
     },
     pk: ["id"],
   },

@@ -175,6 +175,8 @@ async function batch(id) {
       ["non-signers", b.nonSigners.length ? b.nonSigners.map(link.operator).join(", ") : "none"],
       ["orders open at R_b", b.open_orders ?? "—"], ["assignments submitted / applied / skipped", `${b.assignments ?? "—"} / ${b.applied ?? 0} / ${b.skipped ?? 0}`],
       ["gas", b.gas_used ? Number(b.gas_used).toLocaleString("en-US") : "—"], ["transaction", `<code>${esc(b.tx ?? "—")}</code>`],
+      ["result proven invalid", b.invalid_block === null || b.invalid_block === undefined ? "no"
+        : `<span class="bad">at block ${esc(b.invalid_block)}: order ${link.order(b.invalid_order)} (${esc(b.invalidReason ?? b.invalid_reason)}); its signers can be slashed</span>`],
     ])}</div>
     <div class="card"><h2>Operators at R_b</h2>${table([
       { h: "operator", f: (o) => link.operator(o.operator_id) }, { h: "stake", num: 1, f: (o) => stake(o.stake) },
@@ -210,6 +212,7 @@ async function order(id) {
       ["full cost", amount(l.fullCost)], ["earned by the provider so far (settled)", amount(l.earned)],
       ["refunded at start (max − price)", amount(l.refund_at_start)], ["refunded at close", l.refund_at_close === null ? "—" : amount(l.refund_at_close)],
       ["started", time(l.started_time)], ["ends", time(l.ends_time)], ["closed", l.closed_at ? `${time(l.closed_at)} (${esc(l.close_reason)})` : "—"],
+      ["access handed over", l.ready_block === null || l.ready_block === undefined ? (l.status === "active" ? `<span class="warn">not yet</span>` : "—") : `block ${esc(l.ready_block)} (${l.ready_block - l.started_block} after the start)`],
     ]) : `<p class="muted">not matched${o.skips.length ? `; skipped in ${o.skips.map((s) => `batch ${link.batch(s.batch)} (${esc(s.reason)})`).join(", ")}` : ""}</p>`}</div></div>
     <h2>History</h2><div class="card">${table([
       { h: "block", num: 1, f: (h) => h.block }, { h: "time", f: (h) => time(h.time) }, { h: "event", f: (h) => esc(h.name) },
@@ -268,7 +271,7 @@ async function operator(id) {
     { h: "batch", f: (b) => link.batch(b.batch) }, { h: "stake", num: 1, f: (b) => stake(b.stake) },
     { h: "signed", f: (b) => (b.signed === 1 ? `<span class="ok">yes</span>` : `<span class="bad">no</span>`) },
   ], o.batches)}</div></div>
-  <h2>Slashes</h2><div class="card">${table([{ h: "block", num: 1, f: (s) => s.block }, { h: "bps", num: 1, f: (s) => s.bps }, { h: "amount", num: 1, f: (s) => stake(s.amount) }, { h: "bounty to", f: (s) => short(s.beneficiary) }], o.slashes)}</div>`;
+  <h2>Slashes</h2><div class="card">${table([{ h: "block", num: 1, f: (s) => s.block }, { h: "for", f: (s) => (s.kind === "invalid-result" ? `invalid result of batch ${link.batch(s.duty_key)}` : esc(s.kind)) }, { h: "bps", num: 1, f: (s) => s.bps }, { h: "amount", num: 1, f: (s) => stake(s.amount) }, { h: "bounty to", f: (s) => short(s.beneficiary) }], o.slashes)}</div>`;
 }
 
 async function renter(address) {

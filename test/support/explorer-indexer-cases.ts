@@ -13,7 +13,7 @@ import { SCHEMA_VERSION, SchemaVersionError } from "../../explorer/schema.js";
 import {
   as, deployMarket, EXIT_DELAY, H100, MIN_STAKE, placeOrder, providerWithOffer, SkipReason, USD, Zones, type Market,
 } from "./market.js";
-import { assignmentsHash, buildSubmission, deploySystem, orders, providerOffer, resultMessage } from "./serviceManager.js";
+import { assignmentsHash, batchSignedBy, buildSubmission, deploySystem, orders, providerOffer, resultMessage } from "./serviceManager.js";
 
 /** Where an index lives for one test, and how the indexer's connection to it is opened. */
 export interface IndexBackend {
@@ -250,6 +250,52 @@ describe(`explorer indexer (${engine})`, () => {
     });
   });
 
+  describe("given a result proven invalid, its signers slashed, a lease handed over, and an operator ejected", () => {
+    it("→ it should record the proof on the batch, each slash as an invalid-result slash of that batch, and the lease's ready block", async () => {
+      const s = await deploySystem(connection);
+      const versionId = await providerOffer(s, 0);
+      const ids = await orders(s, 1);
+      await s.serviceManager.write.closeBatch();
+      const rows = [ids[0]!, 99n].map((orderId) => ({ orderId, offerVersionId: versionId, gpuCount: 2, pricePerGpuHour: 2n * USD }));
+      const [, b, c] = s.ops;
+      const sub = await buildSubmission(s, 1n, rows, { signers: s.ops.slice(1) });
+      const proof = await s.publicClient.waitForTransactionReceipt({ hash: await s.serviceManager.write.submitResult(sub.args) });
+      for (const op of [b!, c!]) await s.serviceManager.write.slashInvalidResultSigner([1n, op.id, sub.args[5]]);
+      const ready = await s.publicClient.waitForTransactionReceipt({ hash: await s.marketplace.write.markLeaseReady([ids[0]!, "0x01"], { account: s.wallets[5]!.account }) });
+      await withIndex(async (target) => {
+        const { db } = await indexOnce(s.deployment, target);
+        try {
+          expect(await db.get("SELECT invalid_block, invalid_order, invalid_reason FROM batches WHERE id = 1")).to.deep.equal({
+            invalid_block: Number(proof.blockNumber), invalid_order: 99, invalid_reason: SkipReason.UnknownOrder,
+          });
+          const slashes = await db.all<{ subject: string; duty_key: string }>("SELECT subject, duty_key FROM slashes WHERE kind = 'invalid-result' ORDER BY block");
+          expect(slashes).to.deep.equal([b!, c!].map((o) => ({ subject: o.id, duty_key: "1" })));
+          expect(await db.get("SELECT COUNT(*) AS n FROM slashes WHERE kind = 'operator'")).to.deep.equal({ n: 0 });
+          expect(await db.get("SELECT ready_block, status FROM leases WHERE id = ?", [Number(ids[0]!)])).to.deep.equal({ ready_block: Number(ready.blockNumber), status: "active" });
+        } finally {
+          await db.close();
+        }
+      });
+    });
+
+    it("→ it should show an ejected operator as ejected at the last batch of its row", async () => {
+      const s = await deploySystem(connection);
+      const [silent, ...others] = s.ops;
+      const missed = [];
+      for (let i = 0; i < 5; i++) missed.push(await batchSignedBy(s, others));
+      await s.serviceManager.write.ejectInactive([silent!.id, missed]);
+      await withIndex(async (target) => {
+        const { db } = await indexOnce(s.deployment, target);
+        try {
+          expect(await db.get("SELECT status, ejected_batch FROM operators WHERE id = ?", [silent!.id])).to.deep.equal({ status: "ejected", ejected_batch: 5 });
+          expect(await db.get("SELECT status, ejected_batch FROM operators WHERE id = ?", [others[0]!.id])).to.deep.equal({ status: "registered", ejected_batch: null });
+        } finally {
+          await db.close();
+        }
+      });
+    });
+  });
+
   describe("given an index that was stopped", () => {
     it("→ it should resume from the last indexed block without scanning the earlier ones again", async () => {
       const m = await deployMarket(connection);
@@ -322,22 +368,16 @@ describe(`explorer indexer (${engine})`, () => {
         });
       }
     });
-    it("→ it should open an index that records no schema version (written before the version was recorded) as version 1", async () => {
+    it("→ it should read an index that records no schema version (written before the version was recorded) as version 1, and refuse it naming that version", async () => {
       const m = await deployMarket(connection);
-      expect(SCHEMA_VERSION).to.equal(1); // when the layout changes, such an index must be refused instead
+      expect(SCHEMA_VERSION).to.be.greaterThan(1);
       await withIndex(async (target) => {
         const first = await indexOnce(m.deployment, target);
         await first.db.run("DELETE FROM meta WHERE key = 'schema_version'");
-        const cursor = first.indexer.indexedBlock;
         await first.db.close();
-        const db = await backend.openWriter(target);
-        try {
-          const indexer = new Indexer(m.deployment, { client: recordingClient().client, db });
-          await indexer.open();
-          expect(indexer.indexedBlock).to.equal(cursor);
-        } finally {
-          await db.close();
-        }
+        const reopened = await backend.openWriter(target).then((db) => db, (e: Error) => e);
+        expect(reopened).to.be.instanceOf(SchemaVersionError);
+        expect((reopened as Error).message).to.include(`schema version 1; this explorer reads version ${SCHEMA_VERSION}`);
       });
     });
   });
