@@ -14,6 +14,7 @@ import pg from "pg";
 import type { PublicClient } from "viem";
 import { openIndex } from "../../explorer/db.js";
 import { Indexer } from "../../explorer/indexer.js";
+import { SCHEMA_VERSION } from "../../explorer/schema.js";
 import { startExplorer } from "../../explorer/server.js";
 import { describeIndexerCases, recordingClientOf } from "../support/explorer-indexer-cases.js";
 import { postgresBinDir, startPostgresCluster, type PostgresCluster } from "../support/postgres.js";
@@ -189,12 +190,12 @@ describe("explorer on PostgreSQL (a throwaway cluster)", function () {
         const index = await openIndex(db.target);
         const indexer = new Indexer(s.deployment, { client: recordingClientOf(connection).client, db: index.writer });
         await indexer.open();
-        await index.writer.run("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+        await index.writer.run("UPDATE meta SET value = ? WHERE key = 'schema_version'", [String(SCHEMA_VERSION + 1)]);
         await index.writer.close();
         await index.reader.close();
         const r = await explorer(["--rpc", "http://127.0.0.1:1", "--deployment", await deploymentFile(dir.path, s.deployment)], { MATCHNET_EXPLORER_DATABASE_URL: db.target });
         expect(r.code, r.out).to.equal(4);
-        expect(r.out).to.include("holds an index of schema version 2; this explorer reads version 1");
+        expect(r.out).to.include(`holds an index of schema version ${SCHEMA_VERSION + 1}; this explorer reads version ${SCHEMA_VERSION}`);
         expect(r.out).to.not.include(server().password);
       } finally {
         await db.remove();
