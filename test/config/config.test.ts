@@ -179,6 +179,22 @@ describe("protocol/config", () => {
         expect((err as ConfigError).issues).to.deep.equal([{ path: "aggregation.quorumWaitBlocks", message: "must be ≥ 0" }]);
       }
     });
+    it("should switch enforcement on by default, take each switch, and name a switch that is not a boolean or unknown", async () => {
+      const file = join(dir.path, "aggregator-enforcement.json");
+      await writeFile(file, JSON.stringify(validAggregator()));
+      expect((await loadAggregatorConfig(file)).enforcement).to.deep.equal({ slashInvalidResults: true, ejectInactive: true });
+      await writeFile(file, JSON.stringify({ ...validAggregator(), enforcement: { ejectInactive: false } }));
+      expect((await loadAggregatorConfig(file)).enforcement).to.deep.equal({ slashInvalidResults: true, ejectInactive: false });
+      for (const [enforcement, issue] of [
+        [{ ejectInactive: "yes" }, { path: "enforcement.ejectInactive", message: "must be true or false" }],
+        [{ slashInvalid: true }, { path: "enforcement.slashInvalid", message: "unknown field" }],
+      ] as const) {
+        await writeFile(file, JSON.stringify({ ...validAggregator(), enforcement }));
+        const err = await loadAggregatorConfig(file).then(() => null, (e: unknown) => e);
+        expect(err).to.be.instanceOf(ConfigError);
+        expect((err as ConfigError).issues).to.deep.equal([issue]);
+      }
+    });
   });
 
   describe("given a password file", () => {
