@@ -35,7 +35,7 @@ export interface EnforcerModules {
   walletClient: WalletClient<Transport, Chain | undefined, Account>;
   sendLock: SendLock;
   logger: Logger;
-  /** outcome ∈ sent|already_done|refused|failed, action ∈ slash_invalid|eject. */
+  /** outcome ∈ sent|already_done|deferred (the ejection rate cap)|refused|failed, action ∈ slash_invalid|eject. */
   metrics: { inc(labels: { action: string; outcome: string }): void } | null;
 }
 
@@ -165,7 +165,7 @@ export class Enforcer {
       } else if (r.errorName !== null && ALREADY_DONE.has(r.errorName)) {
         this.#count("eject", "already_done");
       } else if (r.errorName === "ServiceManagerEjectionRateExceeded") {
-        this.#count("eject", "refused");
+        this.#count("eject", "deferred");
         logger.info({ event: "ejection_rate_reached", operatorId, batch }, "the ejection rate cap is reached; retried at the next final batch");
         return;
       } else {

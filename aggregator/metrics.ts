@@ -57,7 +57,7 @@ export function createAggregatorMetrics(register: Registry): AggregatorMetrics {
   };
 }
 
-/** The enforcement duty's sends (aggregator/enforcer.ts): action ∈ slash_invalid|eject, outcome ∈ sent|already_done|refused|failed. */
+/** The enforcement duty's sends (aggregator/enforcer.ts): action ∈ slash_invalid|eject, outcome ∈ sent|already_done|deferred|refused|failed. */
 export function createEnforcementMetrics(register: Registry): { inc(labels: { action: string; outcome: string }): void } {
   return new Counter({
     name: "matchnet_aggregator_enforcement_total",

@@ -131,7 +131,7 @@ describe("aggregator enforcement duty (aggregator/enforcer.ts, docs/protocol.md 
     await enforcer.idle();
     const statuses = [await statusOf(s, o0), await statusOf(s, o1)];
     expect(statuses.filter((x) => x === JAILED)).to.have.length(1);
-    expect(counts).to.deep.equal(["eject:sent", "eject:refused"]);
+    expect(counts).to.deep.equal(["eject:sent", "eject:deferred"]);
     expect(events("ejection_rate_reached")).to.have.length(1);
   });
 

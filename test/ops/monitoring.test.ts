@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect } from "chai";
 import { parse } from "yaml";
-import { createAggregatorMetrics } from "../../aggregator/metrics.js";
+import { createAggregatorMetrics, createEnforcementMetrics } from "../../aggregator/metrics.js";
 import { createOperatorMetrics } from "../../operator/metrics.js";
 import { createMetrics } from "../../protocol/metrics/metrics.js";
 
@@ -36,6 +36,7 @@ async function exportedNames(): Promise<Set<string>> {
   createOperatorMetrics(operator);
   const aggregator = createMetrics({ collectDefault: true });
   createAggregatorMetrics(aggregator.register);
+  createEnforcementMetrics(aggregator.register);
   const names = new Set<string>();
   for (const reg of [operator.register, aggregator.register]) {
     for (const m of await reg.getMetricsAsJSON()) {
@@ -72,6 +73,7 @@ describe("ops/: monitoring config", () => {
     expect(uses("matchnet_head_block") && uses("up"), "unhealthy: follower stalled, process down").to.equal(true);
     expect(uses("matchnet_slashing_protection_refusals_total"), "slashing-protection refusals").to.equal(true);
     expect(uses("matchnet_aggregator_submissions_total"), "aggregator not submitting").to.equal(true);
+    expect(uses("matchnet_aggregator_enforcement_total"), "enforcement transactions failing").to.equal(true);
   });
 
   it("given the alert rules and the dashboard → every metric they use should be one the code exports", async () => {
