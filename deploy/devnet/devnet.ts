@@ -49,6 +49,8 @@ export interface DevnetOptions {
   /** Number of aggregator processes (processes mode); 2 to watch them race. */
   aggregators?: number;
   providers?: number;
+  /** Each initial offer's GPUs are multiplied by this (default 1): a market that can fill batches of thousands. */
+  gpuScale?: number;
   /** The local node: hardhat node (default) or anvil. */
   chain?: ChainKind;
   /** Chain RPC port; 0 picks a free one. */
@@ -204,7 +206,7 @@ export class Devnet {
       await registerOperator(this.chain, this.deployment, this.operators[i]!, accounts[i]!);
     }
     const nProviders = o.providers ?? 8;
-    this.providers = await registerProviders(this.chain, this.deployment, this.rng, nProviders);
+    this.providers = await registerProviders(this.chain, this.deployment, this.rng, nProviders, o.gpuScale ?? 1);
     this.renters = await fundRenters(this.chain, this.deployment);
     this.say(`${nProviders} providers with ${this.providers.reduce((s, p) => s + p.offers.length, 0)} offers; ${this.renters.length} renters funded`);
     const nAgg = o.mode === "processes" ? (o.aggregators ?? 1) : 1;

@@ -223,8 +223,11 @@ export interface ProviderSetup {
   offers: { offerId: bigint; modelId: number; gpuCount: number; pricePerGpuHour: bigint }[];
 }
 
-/** Dev accounts 1‥P are providers, each in one zone with 1–3 offers of catalog models priced near their list price. */
-export async function registerProviders(chain: DevnetChain, d: Deployment, rng: Prng, count: number): Promise<ProviderSetup[]> {
+/**
+ * Dev accounts 1‥P are providers, each in one zone with 1–3 offers of catalog models priced near their list price,
+ * of 8, 16, 32 or 64 GPUs each times `gpuScale` (a bigger market for large batches).
+ */
+export async function registerProviders(chain: DevnetChain, d: Deployment, rng: Prng, count: number, gpuScale = 1): Promise<ProviderSetup[]> {
   const owner = chain.wallet(chain.devAccounts[0]!);
   const c = d.contracts;
   const stake = 2_000n * STAKE_UNIT;
@@ -243,7 +246,7 @@ export async function registerProviders(chain: DevnetChain, d: Deployment, rng: 
     while (models.size < n) models.add(rng.pick(GPU_CATALOG).id);
     for (const modelId of models) {
       const model = GPU_CATALOG.find((m) => m.id === modelId)!;
-      const gpuCount = rng.pick([8, 16, 32, 64]);
+      const gpuCount = rng.pick([8, 16, 32, 64]) * gpuScale;
       // ≈ list price / 10 000 per GPU-hour (an H100 near 3 USD), ± 20 %.
       const pricePerGpuHour = (BigInt(model.listPriceUsd) * 100n * BigInt(rng.between(80, 120))) / 100n;
       const receipt = await mined(
