@@ -144,7 +144,8 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
       const first = (await dn.chain.publicClient.readContract({ address: dn.addrs.serviceManager, abi: serviceManagerAbi, functionName: "batchCount" })) + 1n;
       const op1 = dn.operators[1]!;
       await dn.stopOperator(1);
-      const crashing = await dn.startOperator(1, { MATCHNET_CRASH_AFTER_SIGN_BATCH: String(first) });
+      // The operator's own main with an afterSign hook injected by a test entry (no such hook in production).
+      const crashing = await dn.startOperator(1, {}, { nodeArgs: ["--import", "tsx"], entry: join(root, "test", "support", "crashing-operator.ts"), args: ["--crash-after-sign-batch", String(first)] });
       const beforeCrash = (await readLogLines(op1.logFile)).length;
       // The hook fires on the first batch ≥ `first` that op1 signs: the very next one.
       await dn.placeOrders(ORDERS);
