@@ -178,9 +178,9 @@ export class BatchState {
 
   /** The decide ended with a signature; a batch settled meanwhile keeps its terminal phase. */
   recordSigned(decision: SignedDecision): void {
-    this.decision = decision;
     if (this.current === BatchPhase.Deciding) this.apply(BatchEvent.DecideSucceeded);
     else if (!TERMINAL.has(this.current)) throw new BatchPhaseError(this.batch, this.current, BatchEvent.DecideSucceeded);
+    this.decision = decision;
   }
 
   /** The decide failed: `retry` when the failure may pass (an RPC read), not when slashing protection refused. */

@@ -166,7 +166,7 @@ export async function main(argv: string[], hooks?: OperatorNodeModules["hooks"])
     // Before start-up the logger does not exist yet: the same JSON line format, written directly.
     say: (line, reason) => {
       const msg = /already stopping/.test(line) ? "already stopping" : /failed|did not finish/.test(line) ? "stop failed" : "stopping";
-      process.stdout.write(JSON.stringify({ level: msg === "stop failed" ? 50 : 30, time: Date.now(), msg, detail: line, signal: reason }) + "\n");
+      process.stdout.write(JSON.stringify({ level: msg === "stop failed" ? 50 : 30, time: Date.now(), event: msg.replace(" ", "_"), msg, detail: line, signal: reason }) + "\n");
     },
     stop: async () => {
       const running = await started?.catch(() => null);
