@@ -14,6 +14,7 @@
  * signed again (`BelowWatermark`), so a pruned record can never let a second message through.
  */
 import type { Hex } from "viem";
+import { toOperatorId } from "../../protocol/chain/ids.js";
 import { Bucket } from "../../protocol/db/buckets.js";
 import type { KvBatchOp, KvController } from "../../protocol/db/controller.js";
 import type { Logger } from "../../protocol/log/logger.js";
@@ -163,7 +164,7 @@ export class SlashingProtection {
   }
 
   private async withLock<T>(duty: SigningDuty, key: SigningKey, fn: () => Promise<T>): Promise<T> {
-    const id = `${duty}:${key.operatorId.toLowerCase()}:${key.batch}`;
+    const id = `${duty}:${toOperatorId(key.operatorId)}:${key.batch}`;
     const previous = this.locks.get(id) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
