@@ -8,6 +8,7 @@
  * and is measured by its own bench and by `matchnet_bls_verify_seconds`, and with all four nodes on one thread
  * here, three receivers' pairings would run one after another, which no real deployment does.
  */
+import { toOperatorId } from "../protocol/chain/ids.js";
 import { keccak256, toHex, type Hex } from "viem";
 import { seedFromSignature } from "../protocol/avs/messages.js";
 import { silentLogger } from "../protocol/log/logger.js";
@@ -33,7 +34,7 @@ const openBatch: BatchInfo = {
   status: BatchStatus.Open,
   referenceBlock: 1n,
   seedMessageHash: keccak256(toHex("seed")),
-  leaderOrder: [LEADER],
+  leaderOrder: [toOperatorId(LEADER)],
   leadersAllowed: 1,
   resultMessageHash: (resultHash) => resultHash,
 };

@@ -38,6 +38,14 @@ export class DecisionRepository extends Repository<bigint, Decision> {
     super(db, Bucket.OperatorDecision);
   }
 
+  /** Deletes the decisions of batches below `cutoff` (one atomic, synced write); returns how many. */
+  async pruneBelow(cutoff: bigint): Promise<number> {
+    const ids: bigint[] = [];
+    for await (const { id } of this.entries({ lt: cutoff })) ids.push(id);
+    if (ids.length > 0) await this.batchDelete(ids);
+    return ids.length;
+  }
+
   protected encodeId(batch: bigint): Uint8Array {
     return uint64BE(batch);
   }

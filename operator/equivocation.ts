@@ -17,6 +17,7 @@ import { BaseError, toHex, type Account, type Hex, type PublicClient, type Walle
 import { serviceManagerAbi } from "../protocol/chain/abi.js";
 import { revertErrorName } from "../protocol/chain/revert.js";
 import type { Logger } from "../protocol/log/logger.js";
+import { toOperatorId } from "../protocol/chain/ids.js";
 import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
 import type { OperatorMetrics } from "./metrics.js";
 
@@ -57,7 +58,7 @@ export class EquivocationReporter {
   ) {}
 
   report(operatorId: Hex, batch: bigint, first: PartialSignatureMessage, second: PartialSignatureMessage): Promise<EquivocationOutcome> {
-    const key = `${operatorId.toLowerCase()}:${batch}`;
+    const key = `${toOperatorId(operatorId)}:${batch}`;
     const earlier = this.failed.get(key);
     return this.attempt(key, earlier ?? { operatorId, batch, first, second, attempts: 0 });
   }

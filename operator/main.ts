@@ -26,7 +26,7 @@ import {
   startupFailure,
   unlockKeystore,
 } from "../protocol/startup.js";
-import type { OperatorNode } from "./node.js";
+import type { OperatorNode, OperatorNodeModules } from "./node.js";
 
 
 /** The LevelDB directory inside `dataDir`. */
@@ -80,8 +80,11 @@ async function packageVersion(): Promise<string> {
   }
 }
 
-/** Starts the node from a config file; resolves with a stop function. Throws StartupError on a known failure. */
-export async function startFromConfig(configFile: string, logger?: Logger): Promise<{ node: OperatorNode; stop: () => Promise<void> }> {
+/**
+ * Starts the node from a config file; resolves with a stop function. Throws StartupError on a known failure.
+ * `hooks` are for tests only (test/support/crashing-operator.ts); the `npm run operator` entry never sets them.
+ */
+export async function startFromConfig(configFile: string, logger?: Logger, hooks?: OperatorNodeModules["hooks"]): Promise<{ node: OperatorNode; stop: () => Promise<void> }> {
   const config = await loadConfig(configFile);
   const { secretKey, account } = await unlock(config);
   const { deployment, addresses } = await loadDeploymentFile(config.deploymentFile);
@@ -111,7 +114,6 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
   const { privateKey: peerKey, created } = await loadOrCreatePeerKey(join(config.dataDir, PEER_KEY_FILE));
   if (created) log.info({ file: join(config.dataDir, PEER_KEY_FILE) }, "created a new libp2p peer key");
   const db = await openDatabase(LevelDbController, DbError, join(config.dataDir, DB_DIR));
-  const crash = process.env.MATCHNET_CRASH_AFTER_SIGN_BATCH;
   try {
     const node = await OperatorNode.start(
       {
@@ -125,7 +127,6 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
         metrics: config.metrics,
         healthMaxBlocksBehind: config.health.maxBlocksBehind,
         nodeVersion: await packageVersion(),
-        ...(crash !== undefined && /^\d+$/.test(crash) ? { crashAfterSignBatch: BigInt(crash) } : {}),
       },
       {
         client,
@@ -136,6 +137,7 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
         verifier: await createBlsVerifier("mcl"),
         logger: log,
         metrics: createMetrics({ collectDefault: true }),
+        ...(hooks !== undefined ? { hooks } : {}),
       },
     );
     return {
@@ -155,7 +157,7 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
  * Runs the node until SIGINT, SIGTERM or SIGHUP (repeated or not) or until its parent process is gone
  * (protocol/lifecycle.ts); a signal during start-up stops what has started so far. Resolves with the exit code.
  */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], hooks?: OperatorNodeModules["hooks"]): Promise<number> {
   let started: Promise<{ stop: () => Promise<void> }> | null = null;
   let resolveExit!: (code: number) => void;
   const exited = new Promise<number>((r) => (resolveExit = r));
@@ -164,7 +166,7 @@ export async function main(argv: string[]): Promise<number> {
     // Before start-up the logger does not exist yet: the same JSON line format, written directly.
     say: (line, reason) => {
       const msg = /already stopping/.test(line) ? "already stopping" : /failed|did not finish/.test(line) ? "stop failed" : "stopping";
-      process.stdout.write(JSON.stringify({ level: msg === "stop failed" ? 50 : 30, time: Date.now(), msg, detail: line, signal: reason }) + "\n");
+      process.stdout.write(JSON.stringify({ level: msg === "stop failed" ? 50 : 30, time: Date.now(), event: msg.replace(" ", "_"), msg, detail: line, signal: reason }) + "\n");
     },
     stop: async () => {
       const running = await started?.catch(() => null);
@@ -175,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   try {
     const { config } = parseArgs(argv);
-    started = startFromConfig(config);
+    started = startFromConfig(config, undefined, hooks);
     await started;
   } catch (err) {
     if (stopper.stopping) return exited;

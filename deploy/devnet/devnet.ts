@@ -252,8 +252,11 @@ export class Devnet {
     return this.children.get(this.aggregators[j]!.name);
   }
 
-  /** Starts (or restarts) operator i's process and waits for its ready line. */
-  async startOperator(i: number, env: NodeJS.ProcessEnv = {}): Promise<SupervisedChild | null> {
+  /**
+   * Starts (or restarts) operator i's process and waits for its ready line. `launch` runs another entry instead of
+   * the operator's (a test entry that injects hooks: test/support/crashing-operator.ts).
+   */
+  async startOperator(i: number, env: NodeJS.ProcessEnv = {}, launch?: { nodeArgs: string[]; entry: string; args: string[] }): Promise<SupervisedChild | null> {
     const op = this.operators[i]!;
     if (this.opts.mode === "in-process") {
       this.down.delete(i);
@@ -263,7 +266,8 @@ export class Devnet {
     const child = spawnNode(this.supervisor, {
       root: this.opts.root,
       kind: "operator",
-      entry: compiledEntry(this.compiled!, "operator"),
+      entry: launch?.entry ?? compiledEntry(this.compiled!, "operator"),
+      ...(launch ? { nodeArgs: launch.nodeArgs, args: launch.args } : {}),
       name: op.name,
       configFile: op.configFile,
       logFile: op.logFile,

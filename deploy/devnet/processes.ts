@@ -22,12 +22,23 @@ export function entryExists(root: string, kind: ProcessKind): boolean {
 
 export function spawnNode(
   supervisor: Supervisor,
-  opts: { root: string; kind: ProcessKind; entry: string; name: string; configFile: string; logFile: string; env?: NodeJS.ProcessEnv },
+  opts: {
+    root: string;
+    kind: ProcessKind;
+    entry: string;
+    name: string;
+    configFile: string;
+    logFile: string;
+    env?: NodeJS.ProcessEnv;
+    /** Extra node flags before the entry (a test entry in TypeScript: `--import tsx`) and arguments after it. */
+    nodeArgs?: string[];
+    args?: string[];
+  },
 ): SupervisedChild {
   return supervisor.spawn({
     name: opts.name,
     command: process.execPath,
-    args: [...NODE_FLAGS[opts.kind], opts.entry, "--config", opts.configFile],
+    args: [...NODE_FLAGS[opts.kind], ...(opts.nodeArgs ?? []), opts.entry, ...(opts.args ?? []), "--config", opts.configFile],
     cwd: opts.root,
     logFile: opts.logFile,
     env: { ...process.env, ...(opts.env ?? {}) },

@@ -3,6 +3,8 @@ import { CodedError } from "../../protocol/errors.js";
 export enum SlashingProtectionErrorCode {
   /** A different message was already recorded for this key and duty: signing it would be equivocation. */
   DoubleSign = "DoubleSign",
+  /** The batch is at or below the low watermark left by pruning: its record is gone, so it is never signed again. */
+  BelowWatermark = "BelowWatermark",
   /** An argument is not well formed (operator id or message hash not 32 bytes, batch not a uint64). */
   InvalidInput = "InvalidInput",
 }

@@ -37,6 +37,11 @@ export class SignedMessageRepository extends Repository<SigningKey, SignedMessag
     return { operatorId: bytesToHex(key.subarray(0, 32)), batch: readUint64BE(key, 32) };
   }
 
+  /** The raw key of `id`, for an atomic batch with the watermark. */
+  keyOf(id: SigningKey): Uint8Array {
+    return this.key(id);
+  }
+
   protected encodeValue(value: SignedMessageRecord): Uint8Array {
     const out = new Uint8Array(VALUE_BYTES);
     out[0] = VALUE_VERSION;
@@ -56,5 +61,52 @@ export class SignedMessageRepository extends Repository<SigningKey, SignedMessag
     const record: SignedMessageRecord = { messageHash: bytesToHex(bytes.subarray(1, 33)) };
     if (bytes[33] === 1) record.signature = decodeG1(bytes.subarray(34));
     return record;
+  }
+}
+
+/** The duty's byte in a watermark key (numbers never reused, like buckets). */
+export const DUTY_KEY_BYTE = { result: 1, seed: 2 } as const;
+
+export interface WatermarkKey {
+  duty: keyof typeof DUTY_KEY_BYTE;
+  operatorId: Hex;
+}
+
+/**
+ * The low watermark per (duty, operator), as EIP-3076 keeps one per key: the highest batch whose record may have
+ * been pruned. Key = duty (1) ‖ operatorId (32). Value = version (1) ‖ batch (uint64 big-endian).
+ */
+export class WatermarkRepository extends Repository<WatermarkKey, bigint> {
+  constructor(db: KvController, bucket: Bucket) {
+    super(db, bucket);
+  }
+
+  protected encodeId(id: WatermarkKey): Uint8Array {
+    return concatBytes(Uint8Array.of(DUTY_KEY_BYTE[id.duty]), hexToFixedBytes(id.operatorId, 32));
+  }
+
+  protected decodeId(key: Uint8Array): WatermarkKey {
+    const duty = key[0] === DUTY_KEY_BYTE.result ? "result" : "seed";
+    return { duty, operatorId: bytesToHex(key.subarray(1, 33)) };
+  }
+
+  protected encodeValue(batch: bigint): Uint8Array {
+    return concatBytes(Uint8Array.of(VALUE_VERSION), uint64BE(batch));
+  }
+
+  protected decodeValue(bytes: Uint8Array): bigint {
+    if (bytes.length !== 9 || bytes[0] !== VALUE_VERSION) {
+      throw new Error(`slashing-protection watermark corrupt: ${bytes.length} bytes, version ${bytes[0]}`);
+    }
+    return readUint64BE(bytes, 1);
+  }
+
+  /** The raw key of `id`, for an atomic batch with the record deletions. */
+  keyOf(id: WatermarkKey): Uint8Array {
+    return this.key(id);
+  }
+
+  encodedValue(batch: bigint): Uint8Array {
+    return this.encodeValue(batch);
   }
 }

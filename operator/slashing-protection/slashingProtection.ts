@@ -8,15 +8,20 @@
  *
  * Check-and-insert is serialized per key inside the process, so two concurrent requests cannot both see "no
  * record". Across processes LevelDB's lock file forbids a second node on the same data dir.
+ *
+ * Records do not pile up: `prune` deletes those of batches below a cutoff and, in the same synced write, raises a
+ * low watermark per (duty, operator) to cutoff − 1, as EIP-3076 does per key; no batch at or below the watermark is
+ * signed again (`BelowWatermark`), so a pruned record can never let a second message through.
  */
 import type { Hex } from "viem";
+import { toOperatorId } from "../../protocol/chain/ids.js";
 import { Bucket } from "../../protocol/db/buckets.js";
-import type { KvController } from "../../protocol/db/controller.js";
+import type { KvBatchOp, KvController } from "../../protocol/db/controller.js";
 import type { Logger } from "../../protocol/log/logger.js";
 import type { Metrics } from "../../protocol/metrics/metrics.js";
 import type { G1Like } from "../../protocol/p2p/points.js";
 import { SlashingProtectionError, SlashingProtectionErrorCode } from "./errors.js";
-import { SignedMessageRepository, type SignedMessageRecord, type SigningKey } from "./repository.js";
+import { SignedMessageRepository, WatermarkRepository, type SignedMessageRecord, type SigningKey } from "./repository.js";
 
 export enum SigningDuty {
   /** The operator's partial signature over a batch's result message. */
@@ -52,6 +57,8 @@ const MAX_UINT64 = (1n << 64n) - 1n;
 
 export class SlashingProtection {
   private readonly repos: Record<SigningDuty, SignedMessageRepository>;
+  private readonly watermarks: WatermarkRepository;
+  private readonly db: KvController;
   private readonly locks = new Map<string, Promise<void>>();
   private readonly logger: Logger;
   private readonly metrics: Metrics | null;
@@ -61,8 +68,35 @@ export class SlashingProtection {
       [SigningDuty.Result]: new SignedMessageRepository(modules.db, Bucket.SlashingProtectionResult),
       [SigningDuty.Seed]: new SignedMessageRepository(modules.db, Bucket.SlashingProtectionSeed),
     };
+    this.watermarks = new WatermarkRepository(modules.db, Bucket.SlashingProtectionWatermark);
+    this.db = modules.db;
     this.logger = modules.logger;
     this.metrics = modules.metrics;
+  }
+
+  /** The low watermark of (duty, operator): batches at or below it are refused (undefined: nothing pruned yet). */
+  async watermark(duty: SigningDuty, operatorId: Hex): Promise<bigint | undefined> {
+    validate({ operatorId, batch: 0n });
+    return this.watermarks.get({ duty, operatorId });
+  }
+
+  /**
+   * Deletes the records of `operatorId`'s batches below `cutoff` for every duty and raises each duty's watermark to
+   * cutoff − 1, in one atomic, synced write. Returns how many records were deleted. A watermark never goes down.
+   */
+  async prune(operatorId: Hex, cutoff: bigint): Promise<number> {
+    validate({ operatorId, batch: cutoff });
+    if (cutoff === 0n) return 0;
+    const mark = cutoff - 1n;
+    const ops: KvBatchOp[] = [];
+    for (const duty of Object.values(SigningDuty)) {
+      const repo = this.repos[duty];
+      for await (const { id } of repo.entries({ gte: { operatorId, batch: 0n }, lt: { operatorId, batch: cutoff } })) ops.push({ type: "del", key: repo.keyOf(id) });
+      const current = await this.watermarks.get({ duty, operatorId });
+      if (current === undefined || current < mark) ops.push({ type: "put", key: this.watermarks.keyOf({ duty, operatorId }), value: this.watermarks.encodedValue(mark) });
+    }
+    if (ops.length > 0) await this.db.batch(ops);
+    return ops.filter((o) => o.type === "del").length;
   }
 
   /**
@@ -96,7 +130,21 @@ export class SlashingProtection {
   }
 
   private async checkAndInsertUnlocked(duty: SigningDuty, key: SigningKey, messageHash: Hex): Promise<CheckOutcome> {
+    // The record first, then the watermark: a prune that commits between the two reads is seen by the second.
     const existing = await this.repos[duty].get(key);
+    const mark = await this.watermarks.get({ duty, operatorId: key.operatorId });
+    if (mark !== undefined && key.batch <= mark) {
+      this.metrics?.slashingProtectionRefusals.inc({ duty });
+      this.logger.error(
+        { event: "slashing_protection_below_watermark", duty, operatorId: key.operatorId, batch: key.batch, watermark: mark, requested: messageHash },
+        "slashing protection refused to sign a batch at or below its low watermark",
+      );
+      throw new SlashingProtectionError(
+        SlashingProtectionErrorCode.BelowWatermark,
+        `refusing to sign ${duty} message ${messageHash} for batch ${key.batch}: at or below the low watermark ${mark} (records pruned)`,
+        { duty, batch: key.batch, operatorId: key.operatorId, watermark: mark, requested: messageHash },
+      );
+    }
     if (existing === undefined) {
       const record = { messageHash };
       await this.repos[duty].put(key, record);
@@ -105,7 +153,7 @@ export class SlashingProtection {
     if (existing.messageHash.toLowerCase() === messageHash.toLowerCase()) return { status: "same", record: existing };
     this.metrics?.slashingProtectionRefusals.inc({ duty });
     this.logger.error(
-      { duty, operatorId: key.operatorId, batch: key.batch, recorded: existing.messageHash, requested: messageHash },
+      { event: "slashing_protection_double_sign", duty, operatorId: key.operatorId, batch: key.batch, recorded: existing.messageHash, requested: messageHash },
       "slashing protection refused to sign a second message for a batch",
     );
     throw new SlashingProtectionError(
@@ -116,7 +164,7 @@ export class SlashingProtection {
   }
 
   private async withLock<T>(duty: SigningDuty, key: SigningKey, fn: () => Promise<T>): Promise<T> {
-    const id = `${duty}:${key.operatorId.toLowerCase()}:${key.batch}`;
+    const id = `${duty}:${toOperatorId(key.operatorId)}:${key.batch}`;
     const previous = this.locks.get(id) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));

@@ -9,6 +9,8 @@ export enum Bucket {
   SlashingProtectionSeed = 2,
   /** batch → the operator's decision for the batch (seed used and assignment list), for re-gossip after a restart. */
   OperatorDecision = 3,
+  /** (duty, operatorId) → the slashing-protection low watermark: no batch at or below it is ever signed again. */
+  SlashingProtectionWatermark = 4,
   /** Reserved for the test suite's own repositories; never written by the node. */
   TestOnly = 255,
 }

@@ -4,6 +4,7 @@
  */
 import type { Hex } from "viem";
 import type { BatchStatus } from "../chain/batches.js";
+import type { OperatorId } from "../chain/ids.js";
 import type { G1Like } from "./points.js";
 
 /** Checks one BLS signature (G1) over a 32-byte keccak digest against a G2 public key. */
@@ -29,7 +30,8 @@ export interface BatchInfo {
   /** The digest the leader signs to produce the seed (docs/protocol.md §3.2). */
   seedMessageHash: Hex;
   /** Operator ids allowed to produce the seed, in fallback order (fixed at close). */
-  leaderOrder: readonly Hex[];
+  /** Operator ids in their one spelling (protocol/chain/ids.ts), compared with ===. */
+  leaderOrder: readonly OperatorId[];
   /** How many of `leaderOrder` may sign by now: 1 until seedTimeout blocks passed, then one more per timeout. */
   leadersAllowed: number;
   /**

@@ -368,7 +368,7 @@ export class MatchnetNetwork<PK = unknown> {
             .then(() => process(value, from))
             .catch((err: unknown) => {
               this.metrics?.gossipProcessErrors.inc({ topic: name });
-              this.logger.warn({ topic: name, err }, "processing an accepted gossip message failed");
+              this.logger.warn({ event: "gossip_processing_failed", topic: name, err }, "processing an accepted gossip message failed");
             });
         });
       }

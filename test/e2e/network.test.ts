@@ -133,7 +133,7 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
       expect(r.signers).to.equal(3);
       expect(r.nonSignerIds.map((x) => x.toLowerCase())).to.deep.equal([dn.operators[2]!.operatorId.toLowerCase()]);
       const op3Log = await readLogLines(dn.operators[3]!.logFile);
-      const synced = op3Log.filter((l) => l.msg === "batch sync with peers" && String(l.batch) === String(closed.batch));
+      const synced = op3Log.filter((l) => l.event === "batch_synced" && String(l.batch) === String(closed.batch));
       expect(synced.length, "the returning operator synced the open batch").to.be.greaterThan(0);
     });
   });
@@ -144,7 +144,8 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
       const first = (await dn.chain.publicClient.readContract({ address: dn.addrs.serviceManager, abi: serviceManagerAbi, functionName: "batchCount" })) + 1n;
       const op1 = dn.operators[1]!;
       await dn.stopOperator(1);
-      const crashing = await dn.startOperator(1, { MATCHNET_CRASH_AFTER_SIGN_BATCH: String(first) });
+      // The operator's own main with an afterSign hook injected by a test entry (no such hook in production).
+      const crashing = await dn.startOperator(1, {}, { nodeArgs: ["--import", "tsx"], entry: join(root, "test", "support", "crashing-operator.ts"), args: ["--crash-after-sign-batch", String(first)] });
       const beforeCrash = (await readLogLines(op1.logFile)).length;
       // The hook fires on the first batch ≥ `first` that op1 signs: the very next one.
       await dn.placeOrders(ORDERS);
@@ -155,7 +156,7 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
       const next = crashed.batch;
       expect(next).to.equal(first);
       const crashLog = (await readLogLines(op1.logFile)).slice(beforeCrash);
-      const signed = crashLog.filter((l) => l.msg === "result signed" && String(l.batch) === String(next));
+      const signed = crashLog.filter((l) => l.event === "result_signed" && String(l.batch) === String(next));
       expect(signed, "one fresh signature before the crash").to.have.length(1);
       const signedMessage = String(signed[0]!.messageHash).toLowerCase();
       const mid = await dn.chain.publicClient.readContract({ address: dn.addrs.serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [crashed.batch] });
@@ -165,10 +166,10 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
       await dn.startOperator(1);
       const r = await dn.settle(crashed);
       const restartLog = (await readLogLines(op1.logFile)).slice(beforeRestart);
-      const reserved = restartLog.filter((l) => l.msg === "stored signature re-served" && String(l.batch) === String(next));
+      const reserved = restartLog.filter((l) => l.event === "result_reserved" && String(l.batch) === String(next));
       expect(reserved.length, "the stored signature is re-served after the restart").to.be.greaterThan(0);
       expect(reserved.every((l) => l.fresh === false)).to.equal(true);
-      const signedAgain = restartLog.filter((l) => l.msg === "result signed" && String(l.batch) === String(next) && l.fresh !== false);
+      const signedAgain = restartLog.filter((l) => l.event === "result_signed" && String(l.batch) === String(next) && l.fresh !== false);
       expect(signedAgain, "no fresh signature for the crashed batch after the restart").to.have.length(0);
       if (r.status === "final") {
         expectLeasesAreMatcherOutput(r);

@@ -252,7 +252,7 @@ describe("operator node: four nodes, one batch, on an in-process chain", functio
     await s.serviceManager.write.closeBatch();
     const batch = await s.serviceManager.read.batchCount();
     try {
-      await waitFor(() => lines.objects().some((l) => l.msg === "reading a closed batch failed; retrying on the next block" && l.batch === String(batch)), "node 3's failed read of the close");
+      await waitFor(() => lines.objects().some((l) => l.event === "batch_close_read_failed" && l.batch === String(batch)), "node 3's failed read of the close");
       expect(nodes[3]!.node.batchReport(batch)).to.equal(undefined);
       // The draw weighs stakes at R_{b−1} (docs/protocol.md §3.2), so the operator jailed above may hold the first
       // positions; its turns pass after seedTimeout blocks each, as a silent leader's do.

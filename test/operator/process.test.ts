@@ -46,7 +46,7 @@ describe("operator/main.ts as a process on a live chain", function () {
       await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + o.index]!.account });
     }
     op = await spawnOperator(setup, { sk: s.ops[0]!.sk, deployment: s.deployment, rpcUrl: proxy.url, port });
-    const ready = await op.waitForLine((l) => l.msg === "ready", 60_000);
+    const ready = await op.waitForLine((l) => l.event === "ready", 60_000);
     expect(ready.operatorId).to.equal(s.ops[0]!.id.toLowerCase());
     expect(ready.registered).to.equal(true);
     expect(setup.socket).to.include(String(ready.peerId));
@@ -57,7 +57,7 @@ describe("operator/main.ts as a process on a live chain", function () {
     await waitFor(async () => (await fetch(`${api}/eigen/node/health`)).status === 200, "health 200 with peers", 20_000);
 
     await s.serviceManager.write.closeBatch();
-    const signed = await op.waitForLine((l) => l.msg === "result signed" && l.batch === "1", 30_000);
+    const signed = await op.waitForLine((l) => l.event === "result_signed" && l.batch === "1", 30_000);
     await waitFor(() => nodes.every((n) => n.node.decision(1n) !== undefined), "the in-process nodes' decisions", 20_000);
     expect(signed.messageHash).to.equal(nodes[0]!.node.decision(1n)!.messageHash);
     const report = (await (await fetch(`${api}/matchnet/v1/batches/1`)).json()) as { signed: boolean; messageHash: string };
@@ -69,6 +69,6 @@ describe("operator/main.ts as a process on a live chain", function () {
 
     op.child.kill("SIGTERM");
     expect(await op.exited).to.equal(0);
-    expect(op.lines.some((l) => l.msg === "operator node stopped")).to.equal(true);
+    expect(op.lines.some((l) => l.event === "stopped")).to.equal(true);
   });
 });

@@ -108,11 +108,59 @@ describe("operator/slashing-protection", () => {
       await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 2n }, HASH_1, () => g1Multiple(3n));
       await sp.sign(SigningDuty.Seed, { operatorId: OP_A, batch: 2n }, HASH_2, () => g1Multiple(4n));
       await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, HASH_1, () => g1Multiple(5n));
-      // Record, record + signature per sign(), and the signature of the batch recorded first.
-      expect(writes.length).to.be.greaterThanOrEqual(6);
+      const before = writes.length;
+      // A prune: the deletions and the watermark in one synced batch.
+      expect(await sp.prune(OP_A, 2n)).to.equal(1);
+      expect(writes.slice(before).map((w) => w.op)).to.deep.equal(["batch"]);
+      // Record, record + signature per sign(), the signature of the batch recorded first, and the prune.
+      expect(writes.length).to.be.greaterThanOrEqual(7);
       expect(writes.filter((w) => w.sync !== true)).to.deep.equal([]);
       // The writes reached the real store.
       expect((await sp.get(SigningDuty.Seed, { operatorId: OP_A, batch: 2n }))?.signature).to.deep.equal(g1Multiple(4n));
+    });
+  });
+
+  describe("given records pruned below a cutoff, then a restart", () => {
+    it("should have deleted the pruned records and refuse batches at and below the watermark, allowing those above", async () => {
+      for (let b = 1n; b <= 5n; b++) {
+        await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: b }, HASH_1, () => g1Multiple(b));
+        await sp.sign(SigningDuty.Seed, { operatorId: OP_A, batch: b }, HASH_2, () => g1Multiple(b + 10n));
+      }
+      await sp.sign(SigningDuty.Result, { operatorId: OP_B, batch: 1n }, HASH_1, () => g1Multiple(20n));
+      // Cutoff 4: the records of batches 1–3 go, the watermark becomes 3 for both duties of OP_A.
+      expect(await sp.prune(OP_A, 4n)).to.equal(6);
+      await db.close();
+      await open();
+      for (const duty of [SigningDuty.Result, SigningDuty.Seed]) {
+        expect(await sp.watermark(duty, OP_A), `${duty} watermark`).to.equal(3n);
+        for (const b of [1n, 2n, 3n]) expect(await sp.get(duty, { operatorId: OP_A, batch: b }), `${duty} ${b}`).to.equal(undefined);
+        for (const b of [4n, 5n]) expect(await sp.get(duty, { operatorId: OP_A, batch: b }), `${duty} ${b}`).not.to.equal(undefined);
+      }
+      // Another operator's records and watermark are untouched.
+      expect(await sp.watermark(SigningDuty.Result, OP_B)).to.equal(undefined);
+      expect((await sp.get(SigningDuty.Result, { operatorId: OP_B, batch: 1n }))?.signature).to.deep.equal(g1Multiple(20n));
+      const never = () => {
+        throw new Error("the signer must not be called");
+      };
+      // Below the watermark (its record gone) and at it: refused, whatever the hash.
+      await expectCode(sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 2n }, HASH_2, never), SlashingProtectionErrorCode.BelowWatermark);
+      await expectCode(sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 3n }, HASH_1, never), SlashingProtectionErrorCode.BelowWatermark);
+      await expectCode(sp.sign(SigningDuty.Seed, { operatorId: OP_A, batch: 3n }, HASH_2, never), SlashingProtectionErrorCode.BelowWatermark);
+      // Above it: the kept record is re-served, a new batch is signed.
+      expect(await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 4n }, HASH_1, never)).to.deep.equal({ signature: g1Multiple(4n), fresh: false });
+      expect((await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 6n }, HASH_2, () => g1Multiple(6n))).fresh).to.equal(true);
+      // The refusals are counted like any other.
+      const refusals = (await metrics.slashingProtectionRefusals.get()).values;
+      expect(refusals.reduce((t, v) => t + v.value, 0)).to.equal(3);
+    });
+
+    it("should never lower the watermark (a later prune with a smaller cutoff keeps it)", async () => {
+      await sp.prune(OP_A, 10n);
+      await sp.prune(OP_A, 4n);
+      expect(await sp.watermark(SigningDuty.Result, OP_A)).to.equal(9n);
+      // Cutoff 0 prunes nothing and sets no watermark.
+      expect(await sp.prune(OP_B, 0n)).to.equal(0);
+      expect(await sp.watermark(SigningDuty.Result, OP_B)).to.equal(undefined);
     });
   });
 

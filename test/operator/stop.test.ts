@@ -37,7 +37,7 @@ describe("operator process: stopping", function () {
     const port = await freePort();
     const setup = await prepareOperator(port);
     op = await spawnOperator(setup, { sk: SecretKey.generate(), deployment: s.deployment, rpcUrl: proxy.url, port, via });
-    const ready = await op.waitForLine((l) => l.msg === "ready", 120_000);
+    const ready = await op.waitForLine((l) => l.event === "ready", 120_000);
     const ports = [port, Number(new URL(String(ready.api)).port), Number(new URL(String(ready.metrics)).port)];
     for (const p of ports) expect(await portIsFree(p), `port ${p} in use while running`).to.equal(false);
     const pids = await pidsMentioning(op.dir);
@@ -56,7 +56,7 @@ describe("operator process: stopping", function () {
       const run = await start("npm");
       run.op.child.kill(signal);
       await run.op.exited;
-      expect(run.op.lines.some((l) => l.msg === "operator node stopped"), "the node's own stop ran").to.equal(true);
+      expect(run.op.lines.some((l) => l.event === "stopped"), "the node's own stop ran").to.equal(true);
       await expectNothingLeft(run);
     });
   }
@@ -75,10 +75,10 @@ describe("operator process: stopping", function () {
     const run = await start("node");
     run.op.child.kill("SIGINT");
     // The second Ctrl-C while the first stop runs (signals sent back to back can merge into one in the kernel).
-    await run.op.waitForLine((l) => l.msg === "stopping", 10_000);
+    await run.op.waitForLine((l) => l.event === "stopping", 10_000);
     run.op.child.kill("SIGINT");
     expect(await run.op.exited).to.equal(0);
-    expect(run.op.lines.filter((l) => l.msg === "operator node stopped")).to.have.length(1);
+    expect(run.op.lines.filter((l) => l.event === "stopped")).to.have.length(1);
     await expectNothingLeft(run);
   });
 

@@ -126,7 +126,7 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
     it("should log and count a processing failure without turning it into a reject", async () => {
       await until(async () => (await c.metrics.gossipProcessErrors.get()).values[0]?.value === 1, "process error counted on c");
       expect(await verdictCount(c.metrics, "partial", "reject", GossipErrorCode.InvalidSignature)).to.equal(0);
-      expect(cLog.objects().some((l) => l.msg === "processing an accepted gossip message failed")).to.equal(true);
+      expect(cLog.objects().some((l) => l.event === "gossip_processing_failed")).to.equal(true);
     });
 
     it("should deliver a result list and a seed as well", async () => {

@@ -7,6 +7,7 @@
  * and exercises G2 keys and the pairing, but it is for tests only; the node injects the project's BLS library
  * (EigenLayer's try-and-increment hashToG1).
  */
+import { toOperatorId } from "../../protocol/chain/ids.js";
 import { bn254 } from "@noble/curves/bn254.js";
 import type { Hex } from "viem";
 import { keccak256, toHex } from "viem";
@@ -111,7 +112,7 @@ export class TestBatchView implements BatchView {
       status: BatchStatus.Open,
       referenceBlock: init.referenceBlock ?? 10n * batch,
       seedMessageHash: testSeedMessageHash(batch),
-      leaderOrder: init.leaderOrder ?? [],
+      leaderOrder: (init.leaderOrder ?? []).map(toOperatorId),
       leadersAllowed: init.leadersAllowed ?? 1,
       resultMessageHash: (resultHash, seed) => (seeds.has(seed.toLowerCase()) ? testResultDigest(batch, resultHash, seed) : undefined),
     };

@@ -13,6 +13,7 @@
  * accepted as evidence (`late`); every other partial for it is ignored as BatchFinal, before any signature work.
  */
 import type { Hex } from "viem";
+import { toOperatorId } from "../../chain/ids.js";
 import { GossipErrorCode, GossipValidationError, ignore, reject } from "../errors.js";
 import { verifySeedSignature } from "./seed.js";
 import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
@@ -36,7 +37,7 @@ export interface ValidatedPartial<PK> {
 
 export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationContext<PK>, data: Uint8Array): Promise<ValidatedPartial<PK>> {
   const message = decodePartialSignatureMessage(data);
-  const key = message.operatorId.toLowerCase();
+  const key = toOperatorId(message.operatorId);
   const { batch, late } = await batchOf(ctx, message, key);
 
   const seen = ctx.seenPartials.get(message.batch, key);
@@ -47,7 +48,7 @@ export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationC
   const operator = await ctx.operatorAt(message.operatorId, batch.referenceBlock);
   if (operator === undefined) throw reject(GossipErrorCode.UnknownOperator, `${message.operatorId} not registered at ${batch.referenceBlock}`);
 
-  const seedRank = batch.leaderOrder.findIndex((id) => id.toLowerCase() === message.seedSigner.toLowerCase());
+  const seedRank = batch.leaderOrder.findIndex((id) => id === toOperatorId(message.seedSigner));
   if (seedRank < 0) throw reject(GossipErrorCode.NotLeader, `seed signer ${message.seedSigner} is not a leader of batch ${message.batch}`);
   let messageHash = batch.resultMessageHash(message.resultHash, message.seed);
   if (messageHash === undefined) {

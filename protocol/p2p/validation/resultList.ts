@@ -11,6 +11,7 @@
  * least one signature. The pairing is skipped when the same partial was already verified on the partial topic.
  */
 import type { Hex } from "viem";
+import { toOperatorId } from "../../chain/ids.js";
 import { assignmentsHash } from "../../matching/encode.js";
 import { GossipErrorCode, ignore, reject } from "../errors.js";
 import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
@@ -38,14 +39,14 @@ export async function validateResultListMessage<PK>(ctx: GossipValidationContext
   }
   const batch = await assertOpenBatch(ctx, message.batch);
 
-  const key = message.operatorId.toLowerCase();
+  const key = toOperatorId(message.operatorId);
   if (ctx.seenResultLists.get(message.batch, key)) {
     throw ignore(GossipErrorCode.AlreadySeen, `a result list of batch ${message.batch} by ${message.operatorId} already seen`);
   }
   const publisher = await ctx.operatorAt(message.operatorId, batch.referenceBlock);
   if (publisher === undefined) throw reject(GossipErrorCode.UnknownOperator, `${message.operatorId} not registered at ${batch.referenceBlock}`);
 
-  const seedRank = batch.leaderOrder.findIndex((id) => id.toLowerCase() === message.seedSigner.toLowerCase());
+  const seedRank = batch.leaderOrder.findIndex((id) => id === toOperatorId(message.seedSigner));
   if (seedRank < 0) throw reject(GossipErrorCode.NotLeader, `seed signer ${message.seedSigner} is not a leader of batch ${message.batch}`);
   let messageHash = batch.resultMessageHash(message.resultHash, message.seed);
   if (messageHash === undefined) {

@@ -3,6 +3,7 @@
  * signer's turn in the leader fallback order → signer registered at R_b → BLS signature over the seed message.
  */
 import type { Hex } from "viem";
+import { toOperatorId } from "../../chain/ids.js";
 import { seedFromSignature } from "../../avs/messages.js";
 import { GossipErrorCode, ignore, reject } from "../errors.js";
 import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
@@ -22,12 +23,12 @@ export async function validateSeedMessage<PK>(ctx: GossipValidationContext<PK>, 
   const message = decodeSeedMessage(data);
   const batch = await assertOpenBatch(ctx, message.batch);
 
-  const signerKey = message.signer.toLowerCase();
+  const signerKey = toOperatorId(message.signer);
   if (ctx.seenSeeds.get(message.batch, signerKey) !== undefined) {
     throw ignore(GossipErrorCode.AlreadySeen, `seed of batch ${message.batch} by ${message.signer} already seen`);
   }
 
-  const rank = batch.leaderOrder.findIndex((id) => id.toLowerCase() === signerKey);
+  const rank = batch.leaderOrder.findIndex((id) => id === signerKey);
   if (rank < 0) throw reject(GossipErrorCode.NotLeader, `${message.signer} is not a leader of batch ${message.batch}`);
   const signer = await verifySeedSignature(ctx, batch, message.batch, message.signer, rank, message.signature);
   return { message, batch, signer, rank };
@@ -51,7 +52,7 @@ export async function verifySeedSignature<PK>(
     throw ignore(GossipErrorCode.LeaderTurnNotYet, `leader rank ${rank} of batch ${batchNumber} not allowed yet`);
   }
   // Partials of many operators arrive together, each carrying the same seed proof: one check serves them all.
-  const key = `${batchNumber}:${signerId.toLowerCase()}:${signature.X}:${signature.Y}`;
+  const key = `${batchNumber}:${toOperatorId(signerId)}:${signature.X}:${signature.Y}`;
   let check = ctx.seedChecks.get(key);
   if (check === undefined) {
     check = checkSeedSignature(ctx, batch, batchNumber, signerId, signature);
@@ -78,7 +79,7 @@ async function checkSeedSignature<PK>(
     throw reject(GossipErrorCode.InvalidSignature, `bad seed signature by ${signerId} for batch ${batchNumber}`);
   }
   const seed = seedFromSignature({ X: signature.X, Y: signature.Y });
-  ctx.seenSeeds.set(batchNumber, signerId.toLowerCase(), seed);
+  ctx.seenSeeds.set(batchNumber, toOperatorId(signerId), seed);
   // Usable at once by the partial validator: a partial that arrives right behind its seed (same RPC, or a node
   // re-gossiping both after a restart) would otherwise be ignored as SeedUnknown before the processor runs.
   ctx.modules.batches.addVerifiedSeed?.(batchNumber, seed);
