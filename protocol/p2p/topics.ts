@@ -1,7 +1,8 @@
 /**
- * Gossip topics: `/matchnet/1/<name>/<chainId>` (docs/protocol.md §7). The version segment changes when a
+ * Gossip topics: `/matchnet/2/<name>/<chainId>` (docs/protocol.md §7). The version segment changes when a
  * message encoding changes incompatibly, so old and new nodes never exchange bytes they cannot decode; the chain
- * id keeps devnets and testnets apart on shared machines.
+ * id keeps devnets and testnets apart on shared machines. Version 2: a result list carries its publisher's
+ * operator id, seed proof and partial signature (version 1 lists were anonymous).
  */
 export enum GossipTopicName {
   /** The batch leader's seed signature (the VRF output). */
@@ -12,7 +13,7 @@ export enum GossipTopicName {
   ResultList = "result-list",
 }
 
-export const TOPIC_VERSION = 1;
+export const TOPIC_VERSION = 2;
 
 export function topicString(name: GossipTopicName, chainId: number | bigint): string {
   return `/matchnet/${TOPIC_VERSION}/${name}/${chainId}`;

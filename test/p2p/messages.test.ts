@@ -33,11 +33,13 @@ function expectGossipError(fn: () => unknown, action: GossipAction, code: Gossip
 
 describe("protocol/p2p messages", () => {
   describe("given topic names", () => {
-    it("should build /matchnet/1/<name>/<chainId> and parse it back", () => {
-      expect(topicString(GossipTopicName.ResultList, 31337)).to.equal("/matchnet/1/result-list/31337");
-      expect(parseTopic("/matchnet/1/partial/31337")).to.deep.equal({ name: GossipTopicName.Partial, chainId: 31337n });
-      expect(parseTopic("/matchnet/2/partial/31337")).to.equal(undefined);
-      expect(parseTopic("/matchnet/1/other/1")).to.equal(undefined);
+    it("should build /matchnet/2/<name>/<chainId> and parse it back", () => {
+      expect(topicString(GossipTopicName.ResultList, 31337)).to.equal("/matchnet/2/result-list/31337");
+      expect(parseTopic("/matchnet/2/partial/31337")).to.deep.equal({ name: GossipTopicName.Partial, chainId: 31337n });
+      // Version 1 (anonymous result lists) and a later version are other wire formats: not ours.
+      expect(parseTopic("/matchnet/1/partial/31337")).to.equal(undefined);
+      expect(parseTopic("/matchnet/3/partial/31337")).to.equal(undefined);
+      expect(parseTopic("/matchnet/2/other/1")).to.equal(undefined);
     });
   });
 
