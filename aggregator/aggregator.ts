@@ -143,7 +143,7 @@ export class Aggregator {
       try {
         own = (await this.#m.resultSource.resultFor(ready.batch)) ?? undefined;
       } catch (err) {
-        this.#m.logger.error({ batch: ready.batch.batch, err }, "aggregator: the result source failed");
+        this.#m.logger.error({ event: "result_source_failed", batch: ready.batch.batch, err }, "aggregator: the result source failed");
       }
       if (own !== undefined) this.#own.set(ready.batch.batch, own);
     }
@@ -160,7 +160,7 @@ export class Aggregator {
       if (candidate === null) {
         // Not fatal: a gossiped list or the result source may still deliver it; retried on the next block.
         this.#m.metrics?.submissions.inc({ outcome: "no_assignment_list" });
-        this.#m.logger.warn({ ...log, code: AggregatorErrorCode.NoAssignmentList }, "aggregator: quorum reached but no known assignment list hashes to the signed result");
+        this.#m.logger.warn({ event: "no_assignment_list", ...log, code: AggregatorErrorCode.NoAssignmentList }, "aggregator: quorum reached but no known assignment list hashes to the signed result");
         return;
       }
       submission = buildSubmission(this.#ctx, ready, candidate, this.#m.g2);
@@ -172,6 +172,7 @@ export class Aggregator {
         // The message text and fields are part of the process contract (the devnet reads these lines).
         this.#m.logger.info(
           {
+            event: "batch_submitted",
             ...log,
             txHash: outcome.txHash,
             block: outcome.blockNumber,
@@ -194,7 +195,7 @@ export class Aggregator {
       }
       const code = err instanceof AggregatorError ? err.code : AggregatorErrorCode.SubmitFailed;
       this.#m.metrics?.submissions.inc({ outcome: code === AggregatorErrorCode.SubmitFailed ? "failed" : "check_failed" });
-      this.#m.logger.error({ ...log, code, err }, "aggregator: submission failed; retrying on a later block");
+      this.#m.logger.error({ event: "submission_failed", ...log, code, err }, "aggregator: submission failed; retrying on a later block");
     } finally {
       this.#inflight.delete(batch);
     }
@@ -210,6 +211,6 @@ export class Aggregator {
     this.#record(submission.batch, { kind: "alreadyFinal", submission, errorName });
     this.#m.metrics?.submissions.inc({ outcome: "already_final" });
     // Another aggregator finalized the batch first (or it was abandoned): an ordinary outcome, logged at info.
-    this.#m.logger.info({ batch: submission.batch, errorName }, "lost race");
+    this.#m.logger.info({ event: "lost_race", batch: submission.batch, errorName }, "lost race");
   }
 }

@@ -94,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
 
   logger.info(
     {
+      event: "ready",
       peerId: node.network!.peerId.toString(),
       addrs: node.network!.multiaddrs(),
       account: account.address,
@@ -115,7 +116,7 @@ async function main(argv: string[]): Promise<void> {
     stop: async () => {
       await node.stop();
       await metricsServer.close();
-      logger.info({}, "stopped");
+      logger.info({ event: "stopped" }, "stopped");
       logger.flush();
     },
   };

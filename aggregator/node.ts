@@ -118,11 +118,11 @@ export class AggregatorNode {
           batchFinalized: (info) => {
             this.batchTable.markFinal(info.batch);
             this.modules.enforcer?.onFinalized(info.batch);
-            this.modules.logger.info({ batch: info.batch, block: info.block, txHash: info.transactionHash }, "batch final");
+            this.modules.logger.info({ event: "batch_final", batch: info.batch, block: info.block, txHash: info.transactionHash }, "batch final");
           },
           batchAbandoned: (batch, block) => {
             this.batchTable.markAbandoned(batch);
-            this.modules.logger.warn({ batch, block }, "batch abandoned");
+            this.modules.logger.warn({ event: "batch_abandoned", batch, block }, "batch abandoned");
           },
           block: async (n) => {
             this.batchTable.onBlock(n);
@@ -258,7 +258,7 @@ export class AggregatorNode {
     this.batchTable.addVerifiedSeed(batch, seed);
     for (const list of this.#lists.get(batch) ?? []) this.aggregator.addAssignmentList(batch, candidate(verified, list));
     for (const b of this.#seeds.keys()) if (b + 64n < batch) this.#seeds.delete(b);
-    this.modules.logger.info({ batch, seed, signerIndex }, "seed verified");
+    this.modules.logger.info({ event: "seed_verified", batch, seed, signerIndex }, "seed verified");
     this.#schedulePoll();
   }
 
@@ -271,7 +271,7 @@ export class AggregatorNode {
         const inputs = await readMatchInputs(this.modules.publicClient, this.opts.addresses, batch.referenceBlock);
         const result = matchBatch(inputs, seed.seed);
         this.modules.logger.info(
-          { batch: batch.batch, referenceBlock: batch.referenceBlock, orders: inputs.orders.length, assignments: result.assignments.length },
+          { event: "matcher_run", batch: batch.batch, referenceBlock: batch.referenceBlock, orders: inputs.orders.length, assignments: result.assignments.length },
           "matcher run",
         );
         return candidate(seed, result.assignments);
@@ -283,7 +283,7 @@ export class AggregatorNode {
     try {
       await this.#onClosed(info);
     } catch (err) {
-      this.modules.logger.warn({ batch: info.batch, err: err instanceof Error ? err.message : String(err) }, "reading a closed batch failed; retrying on the next block");
+      this.modules.logger.warn({ event: "batch_close_read_failed", batch: info.batch, err: err instanceof Error ? err.message : String(err) }, "reading a closed batch failed; retrying on the next block");
       if (info.batch + BigInt(RETAIN_BATCHES) > this.batchTable.latestBatch()) this.#closeRetries.push(info);
     }
   }
@@ -360,7 +360,7 @@ export class AggregatorNode {
     const fresh = sockets.filter((s) => isPeerAddr(s) && !net.opts.bootstrap.includes(s));
     if (fresh.length === 0) return;
     net.opts.bootstrap.push(...fresh);
-    this.modules.logger.info({ peers: fresh }, "joining operators registered on-chain");
+    this.modules.logger.info({ event: "joining_operators", peers: fresh }, "joining operators registered on-chain");
     void net.connectBootstrap();
   }
 
@@ -386,8 +386,8 @@ export class AggregatorNode {
     if (net === null || this.#stopped) return;
     this.#syncedAt.set(batch, head);
     net.requestBatch(batch).then(
-      (outcome) => this.modules.logger.info({ batch, ...outcome }, "batch sync with peers"),
-      (err: unknown) => this.modules.logger.warn({ batch, err: (err as Error).message }, "batch sync failed"),
+      (outcome) => this.modules.logger.info({ event: "batch_synced", batch, ...outcome }, "batch sync with peers"),
+      (err: unknown) => this.modules.logger.warn({ event: "batch_sync_failed", batch, err: (err as Error).message }, "batch sync failed"),
     );
   }
 
@@ -397,7 +397,7 @@ export class AggregatorNode {
     this.#pollTimer = setTimeout(() => {
       this.#pollTimer = null;
       if (this.#stopped) return;
-      this.aggregator.poll().catch((err: unknown) => this.modules.logger.error({ err }, "aggregator poll failed"));
+      this.aggregator.poll().catch((err: unknown) => this.modules.logger.error({ event: "poll_failed", err }, "aggregator poll failed"));
     }, 20);
   }
 }

@@ -38,7 +38,7 @@ function runAggregator(args: string[], opts: { untilReady?: (line: Record<string
       for (const line of stdout.split("\n")) {
         if (!line.startsWith("{")) continue;
         const obj = JSON.parse(line) as Record<string, unknown>;
-        if (obj.msg === "ready") {
+        if (obj.event === "ready") {
           readySeen = true;
           opts.untilReady(obj).then(
             () => child.kill("SIGTERM"),

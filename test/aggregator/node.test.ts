@@ -131,7 +131,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
         const lease = await s.marketplace.read.getLease([a.orderId]);
         expect([lease.status, lease.offerVersionId, lease.gpuCount]).to.deep.equal([1, a.offerVersionId, a.gpuCount]);
       }
-      const submitted = lines.objects().filter((l) => l.msg === "batch submitted");
+      const submitted = lines.objects().filter((l) => l.event === "batch_submitted");
       expect(submitted).to.have.length(1);
       expect(submitted[0]).to.include({ batch: "1", signers: 4, nonSigners: 0, signedStakeBps: 10_000 });
       expect(BigInt(submitted[0]!.gasUsed as string) > 0n).to.equal(true);
@@ -166,7 +166,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       node.addPartial({ batch: 1n, resultHash: view.digest, operatorId: last.id, signature: last.sk.sign(view.digest) });
       await until(() => node.aggregator.outcome(1n) !== undefined);
       expect((await s.serviceManager.read.getBatch([1n])).status).to.equal(2);
-      expect(lines.objects().find((l) => l.msg === "batch submitted")).to.include({ signers: 4, nonSigners: 0 });
+      expect(lines.objects().find((l) => l.event === "batch_submitted")).to.include({ signers: 4, nonSigners: 0 });
     } finally {
       await node.stop();
       await wallet.dir.remove();
@@ -193,7 +193,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await s.serviceManager.write.closeBatch();
       await node.follower.poll();
       expect(node.batch(1n)).to.equal(null);
-      expect(lines.objects().some((l) => l.msg === "reading a closed batch failed; retrying on the next block")).to.equal(true);
+      expect(lines.objects().some((l) => l.event === "batch_close_read_failed")).to.equal(true);
       failing = false;
       await networkHelpers.mine(1);
       await node.follower.poll();
@@ -229,7 +229,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await node.follower.poll();
       await until(() => node.aggregator.outcome(1n) !== undefined);
       expect((await s.serviceManager.read.getBatch([1n])).status).to.equal(2);
-      expect(lines.objects().find((l) => l.msg === "batch submitted")).to.include({ signers: 3, nonSigners: 1, signedStakeBps: 9_000 });
+      expect(lines.objects().find((l) => l.event === "batch_submitted")).to.include({ signers: 3, nonSigners: 1, signedStakeBps: 9_000 });
     } finally {
       await peer.stop();
       await node.stop();
@@ -248,25 +248,25 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
     }
     const { node, wallet, lines } = await startNode(s, LOCAL_P2P);
     try {
-      await until(() => lines.objects().some((l) => l.msg === "batch sync with peers"));
-      expect(lines.objects().find((l) => l.msg === "batch sync with peers")).to.include({ batch: "1", asked: 0, accepted: 0 });
+      await until(() => lines.objects().some((l) => l.event === "batch_synced"));
+      expect(lines.objects().find((l) => l.event === "batch_synced")).to.include({ batch: "1", asked: 0, accepted: 0 });
       await operator.libp2p.dial(node.network!.libp2p.getMultiaddrs()[0]!);
       await until(() => node.network!.peerCount() === 1);
 
       await networkHelpers.mine(1);
       await node.follower.poll();
       await new Promise((r) => setTimeout(r, 200));
-      expect(lines.objects().filter((l) => l.msg === "batch sync with peers"), "no second round one block after the close").to.have.length(1);
+      expect(lines.objects().filter((l) => l.event === "batch_synced"), "no second round one block after the close").to.have.length(1);
       // The network asks about one batch at most once per syncMinIntervalMs; blocks here come faster than that.
       await new Promise((r) => setTimeout(r, defaultNetworkOpts.syncMinIntervalMs));
       await networkHelpers.mine(1);
       await node.follower.poll();
       await until(() => node.aggregator.outcome(1n) !== undefined);
-      const rounds = lines.objects().filter((l) => l.msg === "batch sync with peers");
+      const rounds = lines.objects().filter((l) => l.event === "batch_synced");
       expect(rounds[1]).to.include({ batch: "1", asked: 1, answered: 1, messages: 4, accepted: 4 });
       expect(node.aggregator.outcome(1n)?.kind).to.equal("submitted");
       expect((await s.serviceManager.read.getBatch([1n])).status).to.equal(2);
-      expect(lines.objects().find((l) => l.msg === "batch submitted")).to.include({ signers: 4, nonSigners: 0 });
+      expect(lines.objects().find((l) => l.event === "batch_submitted")).to.include({ signers: 4, nonSigners: 0 });
     } finally {
       await operator.stop();
       await node.stop();
@@ -290,7 +290,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       expect(node.aggregator.outcome(1n)?.kind).to.equal("submitted");
       const b = await s.serviceManager.read.getBatch([1n]);
       expect([b.status, b.seed]).to.deep.equal([2, seed.seed]);
-      expect(lines.objects().find((l) => l.msg === "batch submitted")).to.include({ signers: 4, nonSigners: 0 });
+      expect(lines.objects().find((l) => l.event === "batch_submitted")).to.include({ signers: 4, nonSigners: 0 });
       // The leader's signature was paired once, by the first partial; the other three found the seed verified.
       const seedChecks = (await metrics.blsVerifySeconds.get()).values.find((v) => v.metricName === "matchnet_bls_verify_seconds_count" && v.labels.kind === "seed");
       expect(seedChecks?.value).to.equal(1);

@@ -66,7 +66,7 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
     if (dn !== undefined) await dn.stop();
   });
 
-  const aggregatorLines = async (msg: string) => (await Promise.all(dn.aggregators.map((a) => readLogLines(a.logFile)))).map((lines) => lines.filter((l) => l.msg === msg));
+  const aggregatorLines = async (event: string) => (await Promise.all(dn.aggregators.map((a) => readLogLines(a.logFile)))).map((lines) => lines.filter((l) => l.event === event));
 
   describe("given 4 operators and 2 aggregators all up", function () {
     const reports: DevnetBatchReport[] = [];
@@ -83,8 +83,8 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
     });
 
     it("→ it should land one submission per batch, the other aggregator logging the lost race, and pay nothing twice", async function () {
-      const submitted = await aggregatorLines("batch submitted");
-      const lost = await aggregatorLines("lost race");
+      const submitted = await aggregatorLines("batch_submitted");
+      const lost = await aggregatorLines("lost_race");
       for (const r of reports) {
         const wins = submitted.flat().filter((l) => String(l.batch) === String(r.batch));
         expect(wins, `"batch submitted" lines for batch ${r.batch}`).to.have.length(1);
