@@ -38,6 +38,7 @@ import { entryExists, readLogLines, spawnNode, type ProcessKind } from "./proces
 import { startInWaves, waitForReadyByProgress } from "./readiness.js";
 import { availableParallelism } from "node:os";
 import type { Names } from "./view.js";
+import { Restarter, DEFAULT_RESTART_POLICY, type RestartPolicy } from "./restarts.js";
 import { createAgentFiles, handoffCounts, startAgent, AGENT_PORTS, type AgentSetup } from "./agents.js";
 
 export type DevnetMode = "processes" | "in-process";
@@ -73,6 +74,12 @@ export interface DevnetOptions {
   agents?: boolean;
   /** Operator processes started at once (default: the machine's cores, at least 2). */
   startConcurrency?: number;
+  /**
+   * Restart an operator or aggregator process that exits unasked, with a back-off, until a crash loop
+   * (deploy/devnet/restarts.ts). `true` takes DEFAULT_RESTART_POLICY. Off by default for the library (tests stop and
+   * start processes themselves); `npm run devnet` turns it on.
+   */
+  restartCrashed?: boolean | RestartPolicy;
 }
 
 /**
@@ -125,6 +132,8 @@ export class Devnet {
   deploymentFile!: string;
   /** Processes mode: wall time from the first operator's spawn to the last one's ready line. */
   startMs: number | null = null;
+  /** Restarts of crashed processes (null when `restartCrashed` is off). */
+  readonly restarter: Restarter | null;
 
   private constructor(
     readonly opts: DevnetOptions,
@@ -132,7 +141,36 @@ export class Devnet {
     private readonly ownsDataDir: boolean,
     /** The operator and aggregator code as JavaScript (processes mode). */
     private readonly compiled: CompiledTree | null,
-  ) {}
+  ) {
+    const r = opts.restartCrashed;
+    this.restarter = r === undefined || r === false ? null : new Restarter(r === true ? DEFAULT_RESTART_POLICY : r, (line) => this.say(line));
+  }
+
+  /**
+   * With restarts on: once `child` (just started and ready) exits while still the devnet's process for `name` — not
+   * stopped by stopOperator / stopAggregator / stop — it is started again by `start` (deploy/devnet/restarts.ts).
+   */
+  private watch(child: SupervisedChild, start: () => Promise<unknown>): void {
+    const r = this.restarter;
+    if (r === null) return;
+    r.started(child.name);
+    void child.exited.then((exit) => {
+      if (this.children.get(child.name) !== child) return;
+      this.children.delete(child.name);
+      return r.recover(child, exit, start);
+    });
+  }
+
+  /** Waits for a started process's ready line; a process that never got ready is stopped, so none is left behind. */
+  private async ready(child: SupervisedChild, fromLine: number): Promise<number> {
+    try {
+      return (await waitForReadyByProgress(child, { stallMs: this.opts.readyTimeoutMs ?? 60_000, fromLine })).ms;
+    } catch (err) {
+      if (this.children.get(child.name) === child) this.children.delete(child.name);
+      await this.supervisor.stop(child, "SIGKILL");
+      throw err;
+    }
+  }
 
   get logsDir(): string {
     return join(this.dataDir, "logs");
@@ -290,8 +328,9 @@ export class Devnet {
       env: { ...(this.opts.operatorEnv?.(i) ?? {}), ...env },
     });
     this.children.set(op.name, child);
-    const { ms } = await waitForReadyByProgress(child, { stallMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
+    const ms = await this.ready(child, fromLine);
     this.say(`  ${op.name} ready in ${(ms / 1000).toFixed(1)} s (pid ${child.pid}, log ${op.logFile})`);
+    this.watch(child, () => this.startOperator(i, env));
     return child;
   }
 
@@ -343,8 +382,9 @@ export class Devnet {
     const fromLine = (await readLogLines(a.logFile)).length;
     const child = spawnNode(this.supervisor, { root: this.opts.root, kind: "aggregator", entry: compiledEntry(this.compiled!, "aggregator"), name: a.name, configFile: a.configFile, logFile: a.logFile });
     this.children.set(a.name, child);
-    await waitForReadyByProgress(child, { stallMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
+    await this.ready(child, fromLine);
     this.say(`  ${a.name} ready (pid ${child.pid}, log ${a.logFile})`);
+    this.watch(child, () => this.startAggregator(j));
     return child;
   }
 
@@ -468,6 +508,7 @@ export class Devnet {
 
   /** Stops every child by its pid; removes the temp data dir unless asked to keep it. */
   async stop(): Promise<void> {
+    this.restarter?.close();
     try {
       await this.supervisor.shutdown();
     } finally {
