@@ -41,6 +41,7 @@ const program = new Command()
   .option("--keep", "keep the temp data dir after exit", false)
   .option("--seed <n>", "seed of the market traffic", positiveInt("--seed", 0), 1)
   .option("--block-interval <ms>", "interval mining period in ms (automine stays on)", positiveInt("--block-interval", 100), 1000)
+  .option("--no-restart", "leave an operator or aggregator process that crashed down (default: restart it with a back-off, up to 5 crashes in a row)")
   .option("--agents", "start a provider agent process per provider (docs/agent.md)", false)
   .option("--in-process-signers", "sign and submit inside the devnet process instead of starting operator and aggregator processes", false)
   .showHelpAfterError();
@@ -62,6 +63,7 @@ async function main(): Promise<number> {
     blockInterval: number;
     inProcessSigners: boolean;
     agents: boolean;
+    restart: boolean;
   }>();
   if (o.ordersPerBatch !== undefined && o.load !== undefined) throw new Error("devnet: give --orders-per-batch (fixed orders) or --load (living market), not both");
   if (o.providers > 9) throw new Error("devnet: --providers must be at most 9 (dev accounts 1‥9 are the providers)");
@@ -81,6 +83,7 @@ async function main(): Promise<number> {
     seed: o.seed,
     intervalMiningMs: o.blockInterval,
     agents: o.agents,
+    restartCrashed: o.restart,
     out,
   });
   out(`data dir ${devnet.dataDir} (mode 0700: keystores and passwords) ${keepData ? "is kept after exit" : "is removed on exit (--keep keeps it)"}`);

@@ -3,6 +3,7 @@
  * file (or a PostgreSQL database: `--database-url`, or MATCHNET_EXPLORER_DATABASE_URL in the environment) and
  * serves the live explorer page and its JSON API. See docs/explorer.md for the exit codes.
  */
+import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { IndexMismatchError } from "./indexer.js";
@@ -24,6 +25,34 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError("--port must be an integer in 0‥65535 (0: any free port)");
   return n;
+}
+
+/** The --port / --host pair cannot be bound: named after the flags, with what to do (no stack). */
+class ListenError extends Error {
+  override name = "ListenError";
+}
+
+function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${host}:${port}`;
+  if (code === "EADDRINUSE") return new ListenError(`--port ${port}: ${where} is already in use by another process (another explorer or devnet?); stop that process, or pick a free port with --port (0: any free port)`, { cause: err });
+  if (code === "EACCES") return new ListenError(`--port ${port}: no permission to listen on ${where} (ports below 1024 need privileges); pick a port ≥ 1024 with --port`, { cause: err });
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") return new ListenError(`--host ${host} is not an address of this machine; bind one of its addresses (127.0.0.1, 0.0.0.0, …) with --host`, { cause: err });
+  return err;
+}
+
+/**
+ * Binds --host:--port once and lets it go, before the index is opened or the chain asked anything: a port in use is
+ * reported at once and leaves no index file behind. The server's own listen maps the same errors (the port may be
+ * taken in between).
+ */
+async function checkListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((done, fail) => {
+    probe.once("error", (err) => fail(listenError(err, host, port)));
+    probe.listen(port, host, () => probe.close(() => done()));
+  });
 }
 
 function collect(value: string, previous: OperatorApiTarget[]): OperatorApiTarget[] {
@@ -87,9 +116,12 @@ async function main(): Promise<void> {
       logger.warn({ index: where }, `explorer: the database URL on the command line holds a password, which every user of this machine can read with ps; set ${DATABASE_URL_ENV} instead`);
     }
   }
+  await checkListen(o.host, o.port);
   // A signal during start-up waits for the start to end, then stops what it started (protocol/lifecycle.ts).
   let explorer: Awaited<ReturnType<typeof startExplorer>> | null = null;
-  const starting = startExplorer({ rpc: o.rpc, deployment: resolve(o.deployment), db: target, host: o.host, port: o.port, logger, operatorApis: o.operatorApi });
+  const starting = startExplorer({ rpc: o.rpc, deployment: resolve(o.deployment), db: target, host: o.host, port: o.port, logger, operatorApis: o.operatorApi }).catch((err: unknown) => {
+    throw listenError(err, o.host, o.port);
+  });
   const stopper = stopOnSignals({
     name: "explorer",
     stop: async () => {

@@ -30,6 +30,7 @@ import {
   type ProviderSetup,
 } from "./setup.js";
 import { readBatchTiming, type BatchTiming } from "../../protocol/chain/batches.js";
+import { slashingWindow } from "../parameters.js";
 import { closeNextBatch, reportBatch, waitBatchOutcome, type DevnetBatchReport, type BatchClose } from "./batch.js";
 import { signAndSubmitInProcess } from "./in-process.js";
 import { compileJs, compiledEntry, type CompiledTree } from "../compile-js.js";
@@ -37,6 +38,7 @@ import { entryExists, readLogLines, spawnNode, type ProcessKind } from "./proces
 import { startInWaves, waitForReadyByProgress } from "./readiness.js";
 import { availableParallelism } from "node:os";
 import type { Names } from "./view.js";
+import { Restarter, DEFAULT_RESTART_POLICY, type RestartPolicy } from "./restarts.js";
 import { createAgentFiles, handoffCounts, startAgent, AGENT_PORTS, type AgentSetup } from "./agents.js";
 
 export type DevnetMode = "processes" | "in-process";
@@ -74,6 +76,12 @@ export interface DevnetOptions {
   agents?: boolean;
   /** Operator processes started at once (default: the machine's cores, at least 2). */
   startConcurrency?: number;
+  /**
+   * Restart an operator or aggregator process that exits unasked, with a back-off, until a crash loop
+   * (deploy/devnet/restarts.ts). `true` takes DEFAULT_RESTART_POLICY. Off by default for the library (tests stop and
+   * start processes themselves); `npm run devnet` turns it on.
+   */
+  restartCrashed?: boolean | RestartPolicy;
 }
 
 /**
@@ -82,6 +90,27 @@ export interface DevnetOptions {
  * lets a fallback seed race the leader's and split the quorum), abandon after 40 (room for four fallback turns).
  */
 export const DEVNET_TIMING: BatchTiming = { batchInterval: 2n, seedTimeout: 8n, batchTimeout: 40n };
+
+/**
+ * The devnet's timing for `operators` operator processes: DEVNET_TIMING, with a batchTimeout of 2 blocks per operator
+ * once that is more than 40 (from 21 operators). On one 2-core machine every operator and the aggregator share the
+ * CPU, and close → final grows with their number: with 32 operators at load ≈ 35 the first batch took 25 blocks and
+ * the next ones 16 (docs/devnet.md, "Many operators"), so 40 blocks left too little room on a busier machine and
+ * first batches were abandoned. An abandon only serves to give up on a dead quorum, so a longer bound costs nothing
+ * while the operators are alive.
+ */
+export function devnetTiming(operators: number): BatchTiming {
+  const batchTimeout = BigInt(Math.max(Number(DEVNET_TIMING.batchTimeout), 2 * operators));
+  // The contract allows at most MAX_FALLBACK_LENGTH (32) leaders in a batch's life: batchTimeout / seedTimeout ≤ 31.
+  const minSeedTimeout = (batchTimeout + 30n) / 31n;
+  return { ...DEVNET_TIMING, seedTimeout: minSeedTimeout > DEVNET_TIMING.seedTimeout ? minSeedTimeout : DEVNET_TIMING.seedTimeout, batchTimeout };
+}
+
+/** The registry's exit delay for a timing: at least 400 blocks and never below the slashing window it must cover. */
+export function devnetOperatorExitDelay(t: BatchTiming): bigint {
+  const window = slashingWindow(t.batchTimeout);
+  return window > 400n ? window : 400n;
+}
 
 export class Devnet {
   readonly supervisor = new Supervisor();
@@ -105,6 +134,8 @@ export class Devnet {
   deploymentFile!: string;
   /** Processes mode: wall time from the first operator's spawn to the last one's ready line. */
   startMs: number | null = null;
+  /** Restarts of crashed processes (null when `restartCrashed` is off). */
+  readonly restarter: Restarter | null;
 
   private constructor(
     readonly opts: DevnetOptions,
@@ -112,7 +143,36 @@ export class Devnet {
     private readonly ownsDataDir: boolean,
     /** The operator and aggregator code as JavaScript (processes mode). */
     private readonly compiled: CompiledTree | null,
-  ) {}
+  ) {
+    const r = opts.restartCrashed;
+    this.restarter = r === undefined || r === false ? null : new Restarter(r === true ? DEFAULT_RESTART_POLICY : r, (line) => this.say(line));
+  }
+
+  /**
+   * With restarts on: once `child` (just started and ready) exits while still the devnet's process for `name` — not
+   * stopped by stopOperator / stopAggregator / stop — it is started again by `start` (deploy/devnet/restarts.ts).
+   */
+  private watch(child: SupervisedChild, start: () => Promise<unknown>): void {
+    const r = this.restarter;
+    if (r === null) return;
+    r.started(child.name);
+    void child.exited.then((exit) => {
+      if (this.children.get(child.name) !== child) return;
+      this.children.delete(child.name);
+      return r.recover(child, exit, start);
+    });
+  }
+
+  /** Waits for a started process's ready line; a process that never got ready is stopped, so none is left behind. */
+  private async ready(child: SupervisedChild, fromLine: number): Promise<number> {
+    try {
+      return (await waitForReadyByProgress(child, { stallMs: this.opts.readyTimeoutMs ?? 60_000, fromLine })).ms;
+    } catch (err) {
+      if (this.children.get(child.name) === child) this.children.delete(child.name);
+      await this.supervisor.stop(child, "SIGKILL");
+      throw err;
+    }
+  }
 
   get logsDir(): string {
     return join(this.dataDir, "logs");
@@ -176,15 +236,15 @@ export class Devnet {
     this.say(`  chain ready (pid ${this.chain.node.child.pid})`);
     this.deploymentFile = join(this.dataDir, "deployment.json");
     this.say("building the contracts if needed and deploying MatchnetModule with Ignition …");
-    const t = o.timing ?? DEVNET_TIMING;
-    // The registry refuses an exit delay below the service manager's slashing window (2 × batchTimeout), under its
-    // constructor timing (batchTimeout 40) at deployment and under `t` after setBatchTiming.
+    const t = o.timing ?? devnetTiming(o.operators);
+    // The registry refuses an exit delay below the service manager's slashing window (256 + 3 × batchTimeout), under
+    // its constructor timing (batchTimeout 40) at deployment and under `t` after setBatchTiming.
     this.deployment = await deploySystem({
       root: o.root,
       url: this.chain.url,
       dataDir: this.dataDir,
       outFile: this.deploymentFile,
-      parameters: { minOperatorStake: 100n * STAKE_UNIT, operatorExitDelay: 400n, exitDelay: 20n, maxOrderLifetime: 10_000n },
+      parameters: { minOperatorStake: 100n * STAKE_UNIT, operatorExitDelay: devnetOperatorExitDelay(t), exitDelay: 20n, maxOrderLifetime: 10_000n },
     });
     this.addrs = systemAddresses(this.deployment, this.deploymentFile);
     const owner = this.chain.devAccounts[0]!;
@@ -231,7 +291,7 @@ export class Devnet {
       this.startMs = Date.now() - t;
       this.say(`  ${o.operators} operators ready in ${(this.startMs / 1000).toFixed(1)} s (${waves} starting at a time)`);
       await Promise.all(this.aggregators.map((_, j) => this.startAggregator(j)));
-      await this.waitForPeers(30_000);
+      await this.waitForPeers(this.opts.readyTimeoutMs ?? 60_000);
     } else {
       this.g2 = await createG2KeySummer();
       this.say("in-process signers: the devnet signs with the operators' keys and submits itself (no operator or aggregator processes)");
@@ -274,8 +334,9 @@ export class Devnet {
       env: { ...(this.opts.operatorEnv?.(i) ?? {}), ...env },
     });
     this.children.set(op.name, child);
-    const { ms } = await waitForReadyByProgress(child, { stallMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
+    const ms = await this.ready(child, fromLine);
     this.say(`  ${op.name} ready in ${(ms / 1000).toFixed(1)} s (pid ${child.pid}, log ${op.logFile})`);
+    this.watch(child, () => this.startOperator(i, env));
     return child;
   }
 
@@ -327,8 +388,9 @@ export class Devnet {
     const fromLine = (await readLogLines(a.logFile)).length;
     const child = spawnNode(this.supervisor, { root: this.opts.root, kind: "aggregator", entry: compiledEntry(this.compiled!, "aggregator"), name: a.name, configFile: a.configFile, logFile: a.logFile });
     this.children.set(a.name, child);
-    await waitForReadyByProgress(child, { stallMs: this.opts.readyTimeoutMs ?? 60_000, fromLine });
+    await this.ready(child, fromLine);
     this.say(`  ${a.name} ready (pid ${child.pid}, log ${a.logFile})`);
+    this.watch(child, () => this.startAggregator(j));
     return child;
   }
 
@@ -359,27 +421,43 @@ export class Devnet {
     }
   }
 
-  /** Waits (bounded) until every running operator reports a peer for each other operator (the gossip mesh can form). */
-  async waitForPeers(timeoutMs: number): Promise<void> {
+  /**
+   * Waits until every running operator is ready for a batch: its node API answers, its follower has the chain head
+   * and it has a peer for each other node (so the gossip mesh can form). Judged by progress, not by a fixed bound:
+   * 32 operators on 2 cores take tens of seconds to dial each other, and a close before that splits the first batch's
+   * signers. Gives up (and says who is behind) only when nothing got closer for `stallMs`.
+   */
+  async waitForPeers(stallMs: number): Promise<void> {
     const want = this.operators.length - 1 + this.aggregators.length;
-    const deadline = Date.now() + timeoutMs;
-    let behind: string[] = [];
-    do {
-      behind = [];
+    let best = -1;
+    let lastProgress = Date.now();
+    for (;;) {
+      const head = await this.chain.publicClient.getBlockNumber();
+      const behind: string[] = [];
+      let score = 0;
       for (const op of this.operators) {
         if (!this.children.has(op.name)) continue;
         try {
-          const res = await fetch(`http://127.0.0.1:${op.apiPort}/matchnet/v1/status`, { signal: AbortSignal.timeout(1_000) });
-          const body = (await res.json()) as { peers?: number };
-          if ((body.peers ?? 0) < want) behind.push(`${op.name} (${body.peers ?? 0}/${want})`);
+          const res = await fetch(`http://127.0.0.1:${op.apiPort}/matchnet/v1/status`, { signal: AbortSignal.timeout(2_000) });
+          const body = (await res.json()) as { peers?: number; headBlock?: string };
+          const peers = Math.min(body.peers ?? 0, want);
+          const synced = body.headBlock !== undefined && BigInt(body.headBlock) >= head - 1n;
+          score += peers + (synced ? 1 : 0);
+          if (peers < want || !synced) behind.push(`${op.name} (${peers}/${want} peers${synced ? "" : `, head #${body.headBlock ?? "?"} of #${head}`})`);
         } catch {
           behind.push(`${op.name} (no answer)`);
         }
       }
       if (behind.length === 0) return;
+      if (score > best) {
+        best = score;
+        lastProgress = Date.now();
+      } else if (Date.now() - lastProgress > stallMs) {
+        this.say(`  (no operator got closer to ready for ${stallMs / 1000} s; still behind: ${behind.join(", ")}; going on)`);
+        return;
+      }
       await new Promise((r) => setTimeout(r, 250));
-    } while (Date.now() < deadline);
-    this.say(`  (peers still missing after ${timeoutMs / 1000} s: ${behind.join(", ")}; going on)`);
+    }
   }
 
   /**
@@ -436,6 +514,7 @@ export class Devnet {
 
   /** Stops every child by its pid; removes the temp data dir unless asked to keep it. */
   async stop(): Promise<void> {
+    this.restarter?.close();
     try {
       await this.supervisor.shutdown();
     } finally {

@@ -41,8 +41,18 @@ export function spawnNode(
     args: [...NODE_FLAGS[opts.kind], ...(opts.nodeArgs ?? []), opts.entry, ...(opts.args ?? []), "--config", opts.configFile],
     cwd: opts.root,
     logFile: opts.logFile,
-    env: { ...process.env, ...(opts.env ?? {}) },
+    env: { NODE_COMPILE_CACHE: compileCacheDir(opts.root), ...process.env, ...(opts.env ?? {}) },
   });
+}
+
+/**
+ * V8's code cache for the processes' modules (Node's NODE_COMPILE_CACHE): each start loads ≈ 1 250 modules, and
+ * reading their compiled code back instead of compiling it again took the import of an operator's modules from
+ * ≈ 1.5 to ≈ 1.25 s of CPU (measured on the 2-core machine), which 32 operators starting on 2 cores pay 32 times.
+ * Node checks each entry against its source, so an edited file is compiled afresh.
+ */
+export function compileCacheDir(root: string): string {
+  return join(root, ".cache", "node-compile");
 }
 
 /** The parsed log lines of a pino JSON log file (other lines are skipped). */

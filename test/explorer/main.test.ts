@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEPLOYMENT_VERSION } from "../../protocol/chain/deployment.js";
@@ -90,5 +92,46 @@ describe("npm run explorer (CLI)", () => {
     const ws = await explorer(["--rpc", "http://127.0.0.1:1", "--deployment", "deployment.json", "--operator-api", `0x${"ab".repeat(20)}=ws://127.0.0.1:9`]);
     expect(ws.code).to.equal(1);
     expect(ws.stderr).to.include("the node API URL must be http(s), not ws://");
+  });
+
+  describe("given a --port another process listens on", () => {
+    /** A TCP server on 127.0.0.1 holding a port, as another explorer or devnet would. */
+    async function holdPort(): Promise<{ server: Server; port: number }> {
+      const server = createServer();
+      await new Promise<void>((done) => server.listen(0, "127.0.0.1", () => done()));
+      return { server, port: (server.address() as AddressInfo).port };
+    }
+
+    it("→ it should exit 1 naming --port, the address and what to do, with no stack and no index file left", async () => {
+      const { server, port } = await holdPort();
+      const dir = await makeTempDir("explorer-port");
+      try {
+        const db = join(dir.path, "index.sqlite");
+        const r = await explorer(["--rpc", "http://127.0.0.1:1", "--deployment", join(dir.path, "deployment.json"), "--db", db, "--port", String(port)]);
+        expect(r.code, r.stderr).to.equal(1);
+        expect(r.stderr).to.include(`--port ${port}: 127.0.0.1:${port} is already in use by another process`);
+        expect(r.stderr).to.include("pick a free port with --port (0: any free port)");
+        expect(r.stderr).to.not.match(/\n\s+at /);
+        expect(existsSync(db)).to.equal(false);
+      } finally {
+        server.close();
+        await dir.remove();
+      }
+    });
+
+    it("given a port nobody holds → it should get past the port check and fail on the next thing (the missing deployment file)", async () => {
+      const { server, port } = await holdPort();
+      await new Promise<void>((done) => server.close(() => done())); // free again
+      const dir = await makeTempDir("explorer-port");
+      try {
+        const missing = join(dir.path, "deployment.json");
+        const r = await explorer(["--rpc", "http://127.0.0.1:1", "--deployment", missing, "--db", join(dir.path, "index.sqlite"), "--port", String(port)]);
+        expect(r.code).to.equal(1);
+        expect(r.stderr).to.not.include("already in use");
+        expect(r.stderr).to.include(missing);
+      } finally {
+        await dir.remove();
+      }
+    });
   });
 });
