@@ -24,7 +24,9 @@ import { bytesToHex, getAddress, hexToBytes, type Address, type Hex, type Privat
 import { marketplaceAbi, offerBookAbi } from "../protocol/chain/abi.js";
 import { GPU_CATALOG } from "../protocol/market/catalog.js";
 import { HandoffError, encodeAccess, seal } from "../protocol/handoff/ecies.js";
-import { renterPublicKey } from "../protocol/handoff/renterKey.js";
+import { sealKeyOf } from "../protocol/handoff/renterKey.js";
+
+type SealKey = Awaited<ReturnType<typeof sealKeyOf>>;
 import type { Logger } from "../protocol/log/logger.js";
 import { emptyState, type AgentState, type LeaseRecord, type StateStore } from "./state.js";
 import { WorkloadError, type Workloads } from "./workloads.js";
@@ -36,6 +38,8 @@ const LEASE_CLOSED = 2;
 const LOG_CHUNK = 5_000n;
 /** Blocks between saves of the scan cursor when nothing else changed (an fsync per block is wasted work). */
 const SAVE_CURSOR_EVERY = 100n;
+/** Blocks re-scanned after a lease turned out reorged out (deeper than any reorg the agent's chains are expected to have). */
+const REORG_RESCAN = 64n;
 /** How long a stop waits for the receipts of sends in flight, so that their leases are recorded ready before exit. */
 const STOP_RECEIPT_WAIT_MS = 3_000;
 
@@ -95,6 +99,7 @@ export class ProviderAgent {
     agent.state = loaded ?? emptyState(agent.provider, opts.marketplace, opts.chainId, opts.deployBlock - 1n);
     if (loaded === null) await modules.store.save(agent.state);
     modules.workloads.warm();
+    await agent.sender.prime();
     const open = Object.values(agent.state.leases).filter((l) => l.phase === "sealed" || l.phase === "ready").length;
     modules.logger.info({ event: "agent_state_loaded", provider: agent.provider, scannedTo: agent.state.scannedTo, leases: open, fresh: loaded === null }, "state loaded");
     await agent.tick();
@@ -144,12 +149,32 @@ export class ProviderAgent {
     this.stats.reconciles++;
     const found = await this.discover(head);
     const ids = new Set<string>([...found.map(String), ...Object.values(this.state.leases).filter((l) => l.phase !== "ended").map((l) => l.leaseId)]);
-    const views = await Promise.all([...ids].map(async (id) => [id, await readLease(this.m.client, this.opts.marketplace, BigInt(id), head)] as const));
-    const fresh: [bigint, LeaseView][] = [];
+    // The seal key of a lease not handed over yet is looked up while its lease is read (it needs only the order id).
+    const keys = new Map<string, Promise<SealKey | Error>>();
+    for (const id of ids) {
+      const phase = this.state.leases[id]?.phase;
+      if (phase === undefined || phase === "found") {
+        keys.set(id, sealKeyOf(this.m.client, this.opts.marketplace, BigInt(id), this.opts.deployBlock, head).then((k) => k, (err: unknown) => err as Error));
+      }
+    }
+    const read = await Promise.all(
+      [...ids].map(async (id) => {
+        try {
+          return [id, await readLease(this.m.client, this.opts.marketplace, BigInt(id), head)] as const;
+        } catch (err) {
+          if (revertName(err) === "MarketplaceUnknownLease") return [id, null] as const;
+          throw err;
+        }
+      }),
+    );
+    const gone = read.filter(([, l]) => l === null).map(([id]) => id);
+    if (gone.length > 0) await this.forgetGone(gone, head);
+    const views = read.filter((x): x is readonly [string, LeaseView] => x[1] !== null);
+    const fresh: [bigint, LeaseView, Promise<SealKey | Error>][] = [];
     const rest: [bigint, LeaseView][] = [];
     for (const [id, lease] of views) {
       const isNew = (this.state.leases[id] === undefined || this.state.leases[id]!.phase === "found") && lease.status === LEASE_ACTIVE && now < lease.endsAt && lease.readyAt === 0n;
-      if (isNew && getAddress(lease.provider) === this.provider) fresh.push([BigInt(id), lease]);
+      if (isNew && getAddress(lease.provider) === this.provider) fresh.push([BigInt(id), lease, keys.get(id) ?? Promise.resolve(new Error(`lease ${id}: no seal key lookup`))]);
       else rest.push([BigInt(id), lease]);
     }
     // New leases first: nothing else of this block delays their handover.
@@ -162,6 +187,25 @@ export class ProviderAgent {
       if (again !== null) resend.push([id, again]);
     }
     if (resend.length > 0 && !this.stopped) await this.sendReadyAll(resend, head, fees);
+  }
+
+  /**
+   * Leases seen in the logs that the chain no longer knows at the head: the blocks that created them were reorged
+   * out. Their workloads are stopped and their records (port, credential hash, sealed access) dropped, and the scan
+   * cursor goes back REORG_RESCAN blocks so that a lease the new branch creates again under the same id is found
+   * afresh (and handed over with a new credential).
+   */
+  private async forgetGone(ids: string[], head: bigint): Promise<void> {
+    for (const id of ids) {
+      const stopped = await this.m.workloads.stop(BigInt(id));
+      this.inFlight.delete(id);
+      delete this.state.leases[id];
+      this.m.logger.warn({ event: "agent_lease_gone", leaseId: id, block: head, workloadStopped: stopped }, "lease no longer on chain (its block was reorged out): workload stopped, record dropped");
+    }
+    this.sender.resetNonce();
+    const back = head > REORG_RESCAN ? head - REORG_RESCAN : 0n;
+    if (BigInt(this.state.scannedTo) > back) this.state.scannedTo = (back > this.opts.deployBlock - 1n ? back : this.opts.deployBlock - 1n).toString();
+    await this.m.store.save(this.state);
   }
 
   /**
@@ -279,15 +323,15 @@ export class ProviderAgent {
    * sealed access, recorded; then the workloads (in parallel, from the pool of spares); then `markLeaseReady` for
    * every one that listens, all sent at once.
    */
-  private async handOver(fresh: [bigint, LeaseView][], head: bigint, fees: Lazy<Fees>): Promise<void> {
+  private async handOver(fresh: [bigint, LeaseView, Promise<SealKey | Error>][], head: bigint, fees: Lazy<Fees>): Promise<void> {
     const log = this.m.logger;
-    const keys = await Promise.all(
-      fresh.map(([leaseId, lease]) => renterPublicKey(this.m.client, this.opts.marketplace, leaseId, lease.renter, this.opts.deployBlock).catch((err: unknown) => err as Error)),
-    );
+    const keys = await Promise.all(fresh.map(([, , key]) => key));
     const recs: LeaseRecord[] = [];
     for (let i = 0; i < fresh.length; i++) {
       const [leaseId, lease] = fresh[i]!;
-      const renterKey = keys[i]!;
+      const k = keys[i]!;
+      // The order's renter (from its OrderCreated log) is the lease's: the marketplace makes a lease of an order.
+      const renterKey = k instanceof Error ? k : getAddress(k.renter) === getAddress(lease.renter) ? k.key : new HandoffError("HANDOFF_KEY_NOT_RECOVERABLE", `lease ${leaseId}: renter ${lease.renter}, order created for ${k.renter}`);
       if (renterKey instanceof Error) {
         if (!(renterKey instanceof HandoffError)) throw renterKey;
         this.state.leases[leaseId.toString()] = { leaseId: leaseId.toString(), renter: lease.renter, port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: lease.gpuCount, endsAt: lease.endsAt.toString(), phase: "ended" };
@@ -316,8 +360,10 @@ export class ProviderAgent {
     }
     // Recorded before anything runs: a crash from here on restarts these leases with these ports and credential hashes.
     await this.m.store.save(this.state);
-    // The fees are read while the workloads start (one round trip less before the sends).
+    // The sends are simulated and the fees read while the workloads start: once a workload listens, its
+    // markLeaseReady only needs signing and sending.
     void fees.get().catch(() => {});
+    const gases = recs.map((rec) => this.sender.simulate({ functionName: "markLeaseReady", args: [BigInt(rec.leaseId), rec.sealedAccess as Hex] }).catch((err: unknown) => err as Error));
     const started = await Promise.all(
       recs.map(async (rec) => {
         try {
@@ -335,7 +381,7 @@ export class ProviderAgent {
       }),
     );
     if (started.some((ok) => !ok)) await this.m.store.save(this.state);
-    const ready = recs.filter((_, i) => started[i]).map((rec) => [BigInt(rec.leaseId), rec] as [bigint, LeaseRecord]);
+    const ready = recs.map((rec, i) => [BigInt(rec.leaseId), rec, gases[i]!] as [bigint, LeaseRecord, Promise<bigint | Error>]).filter((_, i) => started[i]);
     if (ready.length > 0 && !this.stopped) await this.sendReadyAll(ready, head, fees);
   }
 
@@ -344,9 +390,9 @@ export class ProviderAgent {
    * (no wait between them); each receipt is watched in the background and recorded when it comes. A lease whose
    * send is in flight is not sent again until its receipt is in or presumed lost (agent/sender.ts).
    */
-  private async sendReadyAll(leases: [bigint, LeaseRecord][], head: bigint, fees: Lazy<Fees>): Promise<void> {
+  private async sendReadyAll(leases: [bigint, LeaseRecord, Promise<bigint | Error>?][], head: bigint, fees: Lazy<Fees>): Promise<void> {
     const log = this.m.logger;
-    const gases = await Promise.all(leases.map(([leaseId, rec]) => this.sender.simulate({ functionName: "markLeaseReady", args: [leaseId, rec.sealedAccess as Hex] }).catch((err: unknown) => err as Error)));
+    const gases = await Promise.all(leases.map(([leaseId, rec, simulated]) => simulated ?? this.sender.simulate({ functionName: "markLeaseReady", args: [leaseId, rec.sealedAccess as Hex] }).catch((err: unknown) => err as Error)));
     let fee: Fees;
     try {
       fee = await fees.get();
