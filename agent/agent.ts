@@ -20,14 +20,17 @@
  * (the renter closes it, docs/agent.md).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { bytesToHex, getAddress, hexToBytes, type Address, type Hex, type PrivateKeyAccount, type PublicClient, type WalletClient } from "viem";
+import { bytesToHex, getAddress, hexToBytes, type Address, type Hex, type PrivateKeyAccount, type PublicClient } from "viem";
 import { marketplaceAbi, offerBookAbi } from "../protocol/chain/abi.js";
 import { GPU_CATALOG } from "../protocol/market/catalog.js";
 import { HandoffError, encodeAccess, seal } from "../protocol/handoff/ecies.js";
-import { renterPublicKey } from "../protocol/handoff/renterKey.js";
+import { sealKeyOf } from "../protocol/handoff/renterKey.js";
+
+type SealKey = Awaited<ReturnType<typeof sealKeyOf>>;
 import type { Logger } from "../protocol/log/logger.js";
 import { emptyState, type AgentState, type LeaseRecord, type StateStore } from "./state.js";
 import { WorkloadError, type Workloads } from "./workloads.js";
+import { TxSender, type Fees } from "./sender.js";
 
 const LEASE_ACTIVE = 1;
 const LEASE_CLOSED = 2;
@@ -35,6 +38,10 @@ const LEASE_CLOSED = 2;
 const LOG_CHUNK = 5_000n;
 /** Blocks between saves of the scan cursor when nothing else changed (an fsync per block is wasted work). */
 const SAVE_CURSOR_EVERY = 100n;
+/** Blocks re-scanned after a lease turned out reorged out (deeper than any reorg the agent's chains are expected to have). */
+const REORG_RESCAN = 64n;
+/** How long a stop waits for the receipts of sends in flight, so that their leases are recorded ready before exit. */
+const STOP_RECEIPT_WAIT_MS = 3_000;
 
 export interface AgentOptions {
   chainId: number;
@@ -49,7 +56,6 @@ export interface AgentOptions {
 
 export interface AgentModules {
   client: PublicClient;
-  wallet: WalletClient;
   account: PrivateKeyAccount;
   store: StateStore;
   workloads: Workloads;
@@ -70,13 +76,17 @@ export class ProviderAgent {
   private lastHead = -1n;
   private savedVersions = -1;
   private savedCursor = 0n;
-  /** Leases whose send failed this block (retried at the next). */
+  private readonly sender: TxSender;
+  /** `markLeaseReady` sends whose receipt is awaited, by lease id: such a lease is not sent again meanwhile. */
+  private readonly inFlight = new Map<string, { hash: Hex; watch: Promise<void> }>();
   readonly stats = { readySent: 0, completed: 0, reconciles: 0 };
 
   private constructor(
     readonly opts: AgentOptions,
     private readonly m: AgentModules,
-  ) {}
+  ) {
+    this.sender = new TxSender(m.client, m.account, opts.chainId, opts.marketplace);
+  }
 
   get provider(): Address {
     return this.m.account.address;
@@ -89,6 +99,7 @@ export class ProviderAgent {
     agent.state = loaded ?? emptyState(agent.provider, opts.marketplace, opts.chainId, opts.deployBlock - 1n);
     if (loaded === null) await modules.store.save(agent.state);
     modules.workloads.warm();
+    await agent.sender.prime();
     const open = Object.values(agent.state.leases).filter((l) => l.phase === "sealed" || l.phase === "ready").length;
     modules.logger.info({ event: "agent_state_loaded", provider: agent.provider, scannedTo: agent.state.scannedTo, leases: open, fresh: loaded === null }, "state loaded");
     await agent.tick();
@@ -108,10 +119,11 @@ export class ProviderAgent {
     if (this.running !== null) return this.running;
     this.running = (async () => {
       try {
-        const head = await this.m.client.getBlockNumber({ cacheTime: 0 });
-        if (head === this.lastHead) return;
-        await this.reconcile(head);
-        this.lastHead = head;
+        // One call for the head's number, time and base fee (what the reconcile and the sends need).
+        const block = await this.m.client.getBlock({ blockTag: "latest" });
+        if (block.number === this.lastHead) return;
+        await this.reconcile(block.number, block.timestamp, block.baseFeePerGas);
+        this.lastHead = block.number;
       } catch (err) {
         this.m.logger.error({ event: "agent_reconcile_failed", err: (err as Error).message.split("\n")[0] }, "reconcile failed; retrying at the next poll");
       }
@@ -119,11 +131,12 @@ export class ProviderAgent {
     return this.running;
   }
 
-  /** Stops following blocks, then stops every workload (nothing is left running). */
+  /** Stops following blocks, waits for the receipts in flight (bounded), then stops every workload. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     await this.running;
+    await Promise.race([Promise.all([...this.inFlight.values()].map((f) => f.watch)), new Promise((r) => setTimeout(r, STOP_RECEIPT_WAIT_MS).unref())]);
     await this.m.workloads.stopAll();
   }
 
@@ -132,45 +145,108 @@ export class ProviderAgent {
     return Object.values(this.state.leases).map((l) => ({ ...l }));
   }
 
-  private async reconcile(head: bigint): Promise<void> {
+  private async reconcile(head: bigint, now: bigint, baseFee: bigint | null): Promise<void> {
     this.stats.reconciles++;
     const found = await this.discover(head);
-    const block = await this.m.client.getBlock({ blockNumber: head });
     const ids = new Set<string>([...found.map(String), ...Object.values(this.state.leases).filter((l) => l.phase !== "ended").map((l) => l.leaseId)]);
-    const views = await Promise.all([...ids].map(async (id) => [id, await readLease(this.m.client, this.opts.marketplace, BigInt(id), head)] as const));
-    const fresh: [bigint, LeaseView][] = [];
-    for (const [id, lease] of views) {
-      if (this.stopped) return;
-      const isNew = (this.state.leases[id] === undefined || this.state.leases[id]!.phase === "found") && lease.status === LEASE_ACTIVE && block.timestamp < lease.endsAt && lease.readyAt === 0n;
-      if (isNew && getAddress(lease.provider) === this.provider) fresh.push([BigInt(id), lease]);
-      else await this.reconcileLease(BigInt(id), lease, block.timestamp, head);
+    // The seal key of a lease not handed over yet is looked up while its lease is read (it needs only the order id).
+    const keys = new Map<string, Promise<SealKey | Error>>();
+    for (const id of ids) {
+      const phase = this.state.leases[id]?.phase;
+      if (phase === undefined || phase === "found") {
+        keys.set(id, sealKeyOf(this.m.client, this.opts.marketplace, BigInt(id), this.opts.deployBlock, head).then((k) => k, (err: unknown) => err as Error));
+      }
     }
-    if (fresh.length > 0 && !this.stopped) await this.handOver(fresh, head);
+    const read = await Promise.all(
+      [...ids].map(async (id) => {
+        try {
+          return [id, await readLease(this.m.client, this.opts.marketplace, BigInt(id), head)] as const;
+        } catch (err) {
+          if (revertName(err) === "MarketplaceUnknownLease") return [id, null] as const;
+          throw err;
+        }
+      }),
+    );
+    const gone = read.filter(([, l]) => l === null).map(([id]) => id);
+    if (gone.length > 0) await this.forgetGone(gone, head);
+    const views = read.filter((x): x is readonly [string, LeaseView] => x[1] !== null);
+    const fresh: [bigint, LeaseView, Promise<SealKey | Error>][] = [];
+    const rest: [bigint, LeaseView][] = [];
+    for (const [id, lease] of views) {
+      const isNew = (this.state.leases[id] === undefined || this.state.leases[id]!.phase === "found") && lease.status === LEASE_ACTIVE && now < lease.endsAt && lease.readyAt === 0n;
+      if (isNew && getAddress(lease.provider) === this.provider) fresh.push([BigInt(id), lease, keys.get(id) ?? Promise.resolve(new Error(`lease ${id}: no seal key lookup`))]);
+      else rest.push([BigInt(id), lease]);
+    }
+    // New leases first: nothing else of this block delays their handover.
+    const fees = new Lazy(() => this.sender.fees(baseFee));
+    if (fresh.length > 0 && !this.stopped) await this.handOver(fresh, head, fees);
+    const resend: [bigint, LeaseRecord][] = [];
+    for (const [id, lease] of rest) {
+      if (this.stopped) return;
+      const again = await this.reconcileLease(id, lease, now, fees);
+      if (again !== null) resend.push([id, again]);
+    }
+    if (resend.length > 0 && !this.stopped) await this.sendReadyAll(resend, head, fees);
   }
 
-  /** New leases of this provider in (scannedTo, head]; the scan cursor is saved with what it found. */
+  /**
+   * Leases seen in the logs that the chain no longer knows at the head: the blocks that created them were reorged
+   * out. Their workloads are stopped and their records (port, credential hash, sealed access) dropped, and the scan
+   * cursor goes back REORG_RESCAN blocks so that a lease the new branch creates again under the same id is found
+   * afresh (and handed over with a new credential).
+   */
+  private async forgetGone(ids: string[], head: bigint): Promise<void> {
+    for (const id of ids) {
+      const stopped = await this.m.workloads.stop(BigInt(id));
+      this.inFlight.delete(id);
+      delete this.state.leases[id];
+      this.m.logger.warn({ event: "agent_lease_gone", leaseId: id, block: head, workloadStopped: stopped }, "lease no longer on chain (its block was reorged out): workload stopped, record dropped");
+    }
+    this.sender.resetNonce();
+    const back = head > REORG_RESCAN ? head - REORG_RESCAN : 0n;
+    if (BigInt(this.state.scannedTo) > back) this.state.scannedTo = (back > this.opts.deployBlock - 1n ? back : this.opts.deployBlock - 1n).toString();
+    await this.m.store.save(this.state);
+  }
+
+  /**
+   * New leases of this provider in (scannedTo, head]; the scan cursor is saved with what it found. The three log
+   * queries (this provider's new offers, its offers' new versions, assignments to its versions) go out together;
+   * offers or versions first seen in the range are followed up in the same range (an assignment needs a version
+   * activated before the batch's reference block, so this only happens when catching up over many blocks).
+   */
   private async discover(head: bigint): Promise<bigint[]> {
     const found: bigint[] = [];
     let from = BigInt(this.state.scannedTo) + 1n;
+    const c = this.m.client;
+    const { offerBook, marketplace } = this.opts;
+    const activatedOf = (offerIds: bigint[], fromBlock: bigint, toBlock: bigint) =>
+      offerIds.length === 0 ? Promise.resolve([]) : c.getContractEvents({ address: offerBook, abi: offerBookAbi, eventName: "OfferVersionActivated", args: { offerId: offerIds }, fromBlock, toBlock, strict: true });
+    const appliedTo = (versionIds: bigint[], fromBlock: bigint, toBlock: bigint) =>
+      versionIds.length === 0 ? Promise.resolve([]) : c.getContractEvents({ address: marketplace, abi: marketplaceAbi, eventName: "AssignmentApplied", args: { offerVersionId: versionIds }, fromBlock, toBlock, strict: true });
     while (from <= head) {
       const to = from + LOG_CHUNK - 1n < head ? from + LOG_CHUNK - 1n : head;
-      const created = await this.m.client.getContractEvents({ address: this.opts.offerBook, abi: offerBookAbi, eventName: "OfferCreated", args: { provider: this.provider }, fromBlock: from, toBlock: to, strict: true });
       const offers = new Map<string, number>();
       for (const v of Object.values(this.state.versions)) offers.set(v.offerId, v.modelId);
+      const knownVersions = Object.keys(this.state.versions).map(BigInt);
+      const [created, activated, applied] = await Promise.all([
+        c.getContractEvents({ address: offerBook, abi: offerBookAbi, eventName: "OfferCreated", args: { provider: this.provider }, fromBlock: from, toBlock: to, strict: true }),
+        activatedOf([...offers.keys()].map(BigInt), from, to),
+        appliedTo(knownVersions, from, to),
+      ]);
+      const newOffers = created.filter((l) => !offers.has(l.args.offerId.toString()));
       for (const l of created) offers.set(l.args.offerId.toString(), l.args.modelId);
-      if (offers.size > 0) {
-        const activated = await this.m.client.getContractEvents({ address: this.opts.offerBook, abi: offerBookAbi, eventName: "OfferVersionActivated", args: { offerId: [...offers.keys()].map(BigInt) }, fromBlock: from, toBlock: to, strict: true });
-        for (const l of activated) this.state.versions[l.args.versionId.toString()] = { offerId: l.args.offerId.toString(), modelId: offers.get(l.args.offerId.toString())! };
+      const allActivated = [...activated, ...(await activatedOf(newOffers.map((l) => l.args.offerId), from, to))];
+      const newVersions: bigint[] = [];
+      for (const l of allActivated) {
+        const key = l.args.versionId.toString();
+        if (this.state.versions[key] === undefined) newVersions.push(l.args.versionId);
+        this.state.versions[key] = { offerId: l.args.offerId.toString(), modelId: offers.get(l.args.offerId.toString())! };
       }
-      const versionIds = Object.keys(this.state.versions).map(BigInt);
-      if (versionIds.length > 0) {
-        const applied = await this.m.client.getContractEvents({ address: this.opts.marketplace, abi: marketplaceAbi, eventName: "AssignmentApplied", args: { offerVersionId: versionIds }, fromBlock: from, toBlock: to, strict: true });
-        for (const l of applied) {
-          const key = l.args.orderId.toString();
-          if (this.state.leases[key] !== undefined) continue;
-          found.push(l.args.orderId);
-          this.state.leases[key] = { leaseId: key, renter: "", port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: 0, endsAt: "0", phase: "found" };
-        }
+      for (const l of [...applied, ...(await appliedTo(newVersions, from, to))]) {
+        const key = l.args.orderId.toString();
+        if (this.state.leases[key] !== undefined) continue;
+        found.push(l.args.orderId);
+        this.state.leases[key] = { leaseId: key, renter: "", port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: 0, endsAt: "0", phase: "found" };
       }
       this.state.scannedTo = to.toString();
       from = to + 1n;
@@ -187,15 +263,19 @@ export class ProviderAgent {
     return found;
   }
 
-  private async reconcileLease(leaseId: bigint, lease: LeaseView, now: bigint, head: bigint): Promise<void> {
+  /**
+   * One lease the agent already holds (or one that is over or not new). Resolves with the record when its
+   * `markLeaseReady` must be sent (again), so that the caller sends all of a block's at once.
+   */
+  private async reconcileLease(leaseId: bigint, lease: LeaseView, now: bigint, fees: Lazy<Fees>): Promise<LeaseRecord | null> {
     const key = leaseId.toString();
     const held = this.state.leases[key];
     const rec = held?.phase === "found" ? undefined : held;
     const log = this.m.logger;
-    if (getAddress(lease.provider) !== this.provider) return; // not ours (cannot happen through the version filter)
+    if (getAddress(lease.provider) !== this.provider) return null; // not ours (cannot happen through the version filter)
     const over = lease.status === LEASE_CLOSED || (lease.status === LEASE_ACTIVE && now >= lease.endsAt);
     if (over || lease.status !== LEASE_ACTIVE) {
-      if (lease.status === LEASE_ACTIVE) await this.complete(leaseId);
+      if (lease.status === LEASE_ACTIVE) await this.complete(leaseId, fees);
       const stopped = await this.m.workloads.stop(leaseId);
       if (rec !== undefined && rec.phase !== "ended") {
         rec.phase = "ended";
@@ -205,17 +285,14 @@ export class ProviderAgent {
         this.state.leases[key] = { leaseId: key, renter: lease.renter, port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: lease.gpuCount, endsAt: lease.endsAt.toString(), phase: "ended" };
         await this.m.store.save(this.state);
       }
-      return;
+      return null;
     }
     if (rec === undefined) {
-      if (lease.readyAt !== 0n) {
-        this.state.leases[key] = { leaseId: key, renter: lease.renter, port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: lease.gpuCount, endsAt: lease.endsAt.toString(), phase: "ended" };
-        await this.m.store.save(this.state);
-        log.error({ event: "agent_lease_state_lost", leaseId }, "lease is ready on-chain but this agent has no record of it (data dir lost?): its workload cannot be served again; the renter can close the lease");
-        return;
-      }
-      await this.handOver([[leaseId, lease]], head);
-      return;
+      // Active, not new (isNew is false only because it is ready): the record was lost with the data dir.
+      this.state.leases[key] = { leaseId: key, renter: lease.renter, port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: lease.gpuCount, endsAt: lease.endsAt.toString(), phase: "ended" };
+      await this.m.store.save(this.state);
+      log.error({ event: "agent_lease_state_lost", leaseId }, "lease is ready on-chain but this agent has no record of it (data dir lost?): its workload cannot be served again; the renter can close the lease");
+      return null;
     }
     rec.endsAt = lease.endsAt.toString();
     try {
@@ -225,18 +302,16 @@ export class ProviderAgent {
       }
     } catch (err) {
       log.error({ event: "agent_workload_failed", leaseId, code: (err as WorkloadError).code, err: (err as Error).message }, "workload did not start; retrying at the next block");
-      return;
+      return null;
     }
     if (rec.phase === "sealed") {
       if (lease.readyAt !== 0n) {
-        rec.phase = "ready";
-        rec.readyBlock = lease.readyAt.toString();
-        await this.m.store.save(this.state);
-        log.info({ event: "agent_lease_ready_confirmed", leaseId, readyAt: lease.readyAt }, "lease ready on-chain");
-      } else {
-        await this.sendReady(leaseId, rec);
+        await this.recordReady(rec, lease.readyAt, null);
+      } else if (!this.inFlight.has(key)) {
+        return rec;
       }
     }
+    return null;
   }
 
   private specOf(rec: LeaseRecord) {
@@ -245,17 +320,18 @@ export class ProviderAgent {
 
   /**
    * New, active, not-ready leases: the renters' keys (in parallel), then per lease a port, a credential and the
-   * sealed access, recorded; then the workloads (in parallel); then `markLeaseReady` for each one that listens.
+   * sealed access, recorded; then the workloads (in parallel, from the pool of spares); then `markLeaseReady` for
+   * every one that listens, all sent at once.
    */
-  private async handOver(fresh: [bigint, LeaseView][], head: bigint): Promise<void> {
+  private async handOver(fresh: [bigint, LeaseView, Promise<SealKey | Error>][], head: bigint, fees: Lazy<Fees>): Promise<void> {
     const log = this.m.logger;
-    const keys = await Promise.all(
-      fresh.map(([leaseId, lease]) => renterPublicKey(this.m.client, this.opts.marketplace, leaseId, lease.renter, this.opts.deployBlock).catch((err: unknown) => err as Error)),
-    );
+    const keys = await Promise.all(fresh.map(([, , key]) => key));
     const recs: LeaseRecord[] = [];
     for (let i = 0; i < fresh.length; i++) {
       const [leaseId, lease] = fresh[i]!;
-      const renterKey = keys[i]!;
+      const k = keys[i]!;
+      // The order's renter (from its OrderCreated log) is the lease's: the marketplace makes a lease of an order.
+      const renterKey = k instanceof Error ? k : getAddress(k.renter) === getAddress(lease.renter) ? k.key : new HandoffError("HANDOFF_KEY_NOT_RECOVERABLE", `lease ${leaseId}: renter ${lease.renter}, order created for ${k.renter}`);
       if (renterKey instanceof Error) {
         if (!(renterKey instanceof HandoffError)) throw renterKey;
         this.state.leases[leaseId.toString()] = { leaseId: leaseId.toString(), renter: lease.renter, port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: lease.gpuCount, endsAt: lease.endsAt.toString(), phase: "ended" };
@@ -284,6 +360,10 @@ export class ProviderAgent {
     }
     // Recorded before anything runs: a crash from here on restarts these leases with these ports and credential hashes.
     await this.m.store.save(this.state);
+    // The sends are simulated and the fees read while the workloads start: once a workload listens, its
+    // markLeaseReady only needs signing and sending.
+    void fees.get().catch(() => {});
+    const gases = recs.map((rec) => this.sender.simulate({ functionName: "markLeaseReady", args: [BigInt(rec.leaseId), rec.sealedAccess as Hex] }).catch((err: unknown) => err as Error));
     const started = await Promise.all(
       recs.map(async (rec) => {
         try {
@@ -300,46 +380,102 @@ export class ProviderAgent {
         }
       }),
     );
-    await this.m.store.save(this.state);
-    for (let i = 0; i < recs.length; i++) {
-      if (started[i] && !this.stopped) await this.sendReady(BigInt(recs[i]!.leaseId), recs[i]!);
-    }
+    if (started.some((ok) => !ok)) await this.m.store.save(this.state);
+    const ready = recs.map((rec, i) => [BigInt(rec.leaseId), rec, gases[i]!] as [bigint, LeaseRecord, Promise<bigint | Error>]).filter((_, i) => started[i]);
+    if (ready.length > 0 && !this.stopped) await this.sendReadyAll(ready, head, fees);
   }
 
-  private async sendReady(leaseId: bigint, rec: LeaseRecord): Promise<void> {
+  /**
+   * `markLeaseReady` for each lease: all simulated at once, then sent one after the other with consecutive nonces
+   * (no wait between them); each receipt is watched in the background and recorded when it comes. A lease whose
+   * send is in flight is not sent again until its receipt is in or presumed lost (agent/sender.ts).
+   */
+  private async sendReadyAll(leases: [bigint, LeaseRecord, Promise<bigint | Error>?][], head: bigint, fees: Lazy<Fees>): Promise<void> {
     const log = this.m.logger;
+    const gases = await Promise.all(leases.map(([leaseId, rec, simulated]) => simulated ?? this.sender.simulate({ functionName: "markLeaseReady", args: [leaseId, rec.sealedAccess as Hex] }).catch((err: unknown) => err as Error)));
+    let fee: Fees;
     try {
-      const { request } = await this.m.client.simulateContract({ account: this.m.account, address: this.opts.marketplace, abi: marketplaceAbi, functionName: "markLeaseReady", args: [leaseId, rec.sealedAccess as Hex] });
-      const hash = await this.m.wallet.writeContract(request);
-      const receipt = await this.m.client.waitForTransactionReceipt({ hash, pollingInterval: 100 });
-      if (receipt.status !== "success") throw new Error(`markLeaseReady reverted (tx ${hash})`);
-      rec.phase = "ready";
-      rec.readyBlock = receipt.blockNumber.toString();
-      await this.m.store.save(this.state);
-      this.stats.readySent++;
-      log.info({ event: "agent_lease_ready", leaseId, port: rec.port, block: receipt.blockNumber, tx: hash, sealedBytes: hexToBytes(rec.sealedAccess as Hex).length }, "lease marked ready");
+      fee = await fees.get();
     } catch (err) {
-      const name = revertName(err);
-      if (name === "MarketplaceLeaseAlreadyReady") {
-        // The previous run's send landed: the chain has it.
-        log.info({ event: "agent_lease_ready_confirmed", leaseId }, "lease already ready on-chain");
-        return; // the next reconcile reads readyAt and records it
+      log.error({ event: "agent_lease_ready_failed", leaseIds: leases.map(([id]) => id), err: (err as Error).message.split("\n")[0] }, "fees not readable; retrying at the next block");
+      return;
+    }
+    for (let i = 0; i < leases.length; i++) {
+      const [leaseId, rec] = leases[i]!;
+      const gas = gases[i]!;
+      if (gas instanceof Error) {
+        this.sendFailed(leaseId, gas);
+        continue;
       }
-      log.error({ event: "agent_lease_ready_failed", leaseId, errorName: name, err: (err as Error).message.split("\n")[0] }, "markLeaseReady failed; retrying at the next block");
+      let hash: Hex;
+      try {
+        hash = await this.sender.send({ functionName: "markLeaseReady", args: [leaseId, rec.sealedAccess as Hex] }, gas, fee);
+      } catch (err) {
+        this.sendFailed(leaseId, err);
+        continue;
+      }
+      const key = rec.leaseId;
+      const watch = this.sender.receipt(hash).then(async (receipt) => {
+        this.inFlight.delete(key);
+        if (receipt === null) {
+          log.warn({ event: "agent_lease_ready_failed", leaseId, tx: hash }, "no receipt for markLeaseReady; sent again at the next block if the lease is still not ready");
+        } else if (receipt.status !== "success") {
+          log.error({ event: "agent_lease_ready_failed", leaseId, tx: hash, block: receipt.blockNumber }, "markLeaseReady reverted; retrying at the next block");
+        } else {
+          this.stats.readySent++;
+          await this.recordReady(rec, receipt.blockNumber, hash);
+        }
+      });
+      this.inFlight.set(key, { hash, watch: watch.catch((err: unknown) => log.error({ event: "agent_lease_ready_failed", leaseId, err: (err as Error).message }, "recording the ready lease failed")) });
+      log.debug({ event: "agent_lease_ready_sent", leaseId, tx: hash, seenAt: head }, "markLeaseReady sent");
     }
   }
 
-  /** `completeLease` for a lease of ours past its end; a refusal (someone else completed it first) is only logged. */
-  private async complete(leaseId: bigint): Promise<void> {
+  private sendFailed(leaseId: bigint, err: unknown): void {
+    const name = revertName(err);
+    if (name === "MarketplaceLeaseAlreadyReady") {
+      // The previous run's send landed: the next reconcile reads readyAt and records it.
+      this.m.logger.info({ event: "agent_lease_ready_confirmed", leaseId }, "lease already ready on-chain");
+      return;
+    }
+    this.m.logger.error({ event: "agent_lease_ready_failed", leaseId, errorName: name, err: (err as Error).message.split("\n")[0] }, "markLeaseReady failed; retrying at the next block");
+  }
+
+  /** The lease is ready on-chain at `block`: recorded once (by its receipt or by a reconcile, whichever is first). */
+  private async recordReady(rec: LeaseRecord, block: bigint, tx: Hex | null): Promise<void> {
+    if (rec.phase !== "sealed") return;
+    rec.phase = "ready";
+    rec.readyBlock = block.toString();
+    await this.m.store.save(this.state);
+    if (tx !== null) this.m.logger.info({ event: "agent_lease_ready", leaseId: rec.leaseId, port: rec.port, block, tx, sealedBytes: hexToBytes(rec.sealedAccess as Hex).length }, "lease marked ready");
+    else this.m.logger.info({ event: "agent_lease_ready_confirmed", leaseId: rec.leaseId, readyAt: block }, "lease ready on-chain");
+  }
+
+  /** `completeLease` for a lease of ours past its end, sent without waiting; a refusal (someone else completed it first) is only logged. */
+  private async complete(leaseId: bigint, fees: Lazy<Fees>): Promise<void> {
     try {
-      const { request } = await this.m.client.simulateContract({ account: this.m.account, address: this.opts.marketplace, abi: marketplaceAbi, functionName: "completeLease", args: [leaseId] });
-      const hash = await this.m.wallet.writeContract(request);
-      await this.m.client.waitForTransactionReceipt({ hash, pollingInterval: 100 });
-      this.stats.completed++;
-      this.m.logger.info({ event: "agent_lease_completed", leaseId, tx: hash }, "lease completed (earnings settled)");
+      const gas = await this.sender.simulate({ functionName: "completeLease", args: [leaseId] });
+      const hash = await this.sender.send({ functionName: "completeLease", args: [leaseId] }, gas, await fees.get());
+      void this.sender.receipt(hash).then((r) => {
+        if (r?.status === "success") {
+          this.stats.completed++;
+          this.m.logger.info({ event: "agent_lease_completed", leaseId, tx: hash, block: r.blockNumber }, "lease completed (earnings settled)");
+        } else {
+          this.m.logger.warn({ event: "agent_lease_complete_failed", leaseId, tx: hash }, "completeLease not included");
+        }
+      });
     } catch (err) {
       this.m.logger.warn({ event: "agent_lease_complete_failed", leaseId, errorName: revertName(err), err: (err as Error).message.split("\n")[0] }, "completeLease not sent");
     }
+  }
+}
+
+/** A value read at most once, on first need. */
+class Lazy<T> {
+  private p: Promise<T> | null = null;
+  constructor(private readonly make: () => Promise<T>) {}
+  get(): Promise<T> {
+    return (this.p ??= this.make());
   }
 }
 

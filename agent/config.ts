@@ -29,6 +29,8 @@ export const providerAgentConfigSchema = z
         advertiseHost: z.string({ error: "must be a host name or address" }).min(1, { error: "must not be empty" }).optional(),
         /** Ports the workloads take, one per active lease: [first, last]. */
         portRange: z.tuple([port, port], { error: "must be [first, last]" }),
+        /** Idle workload processes kept started, so that a new lease's workload listens at once (agent/workloads.ts). */
+        spares: z.number({ error: "must be a number" }).int({ error: "must be an integer" }).min(0, { error: "must be between 0 and 16" }).max(16, { error: "must be between 0 and 16" }).default(1),
       })
       .refine((w) => w.portRange[0] <= w.portRange[1], { error: "first must be ≤ last", path: ["portRange"] }),
     /** How often the chain head is polled, in ms (a new block triggers a reconcile). */

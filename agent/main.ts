@@ -8,14 +8,13 @@
  */
 import { stopOnSignals } from "../protocol/lifecycle.js";
 import { pathToFileURL } from "node:url";
-import { createPublicClient, createWalletClient, http, type PublicClient } from "viem";
+import { createPublicClient, http, type PublicClient } from "viem";
 import {
   EXIT_CONFIG,
   EXIT_FAILURE,
   EXIT_KEYSTORE,
   EXIT_OK,
   StartupError,
-  chainOf,
   checkChainId,
   loadConfigFile,
   loadDeploymentFile,
@@ -52,9 +51,8 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
   const transport = http(config.rpcUrl, { batch: { wait: 5 }, retryCount: 2, timeout: 10_000 });
   const client = createPublicClient({ transport, pollingInterval: config.pollIntervalMs, cacheTime: 0 }) as PublicClient;
   const chainId = await checkChainId(client, config.rpcUrl, deployment.chainId, { waitMs: RPC_WAIT_MS, progress: (line, fields) => log.warn(fields, line) });
-  const wallet = createWalletClient({ account, chain: chainOf(chainId, config.rpcUrl), transport, pollingInterval: 100 });
   const store = await StateStore.open(config.dataDir);
-  const workloads = new Workloads({ host: config.workload.host, portRange: config.workload.portRange }, log);
+  const workloads = new Workloads({ host: config.workload.host, portRange: config.workload.portRange, spares: config.workload.spares }, log);
   log.info({ event: "agent_starting", provider: account.address, marketplace: addresses.marketplace, rpcUrl: config.rpcUrl, portRange: config.workload.portRange }, "starting provider agent");
   let agent: ProviderAgent;
   try {
@@ -67,7 +65,7 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
         advertiseHost: config.workload.advertiseHost ?? config.workload.host,
         pollIntervalMs: config.pollIntervalMs,
       },
-      { client, wallet, account, store, workloads, logger: log },
+      { client, account, store, workloads, logger: log },
     );
   } catch (err) {
     await workloads.stopAll();

@@ -99,7 +99,19 @@ export class StateStore {
     return s;
   }
 
-  async save(state: AgentState): Promise<void> {
+  /**
+   * Writes `state` as it is when the write starts. Saves are serialised: the reconcile and the background receipt
+   * watchers (agent/agent.ts) both save, and two writers must never share the temp file or reorder renames.
+   */
+  save(state: AgentState): Promise<void> {
+    const next = this.queue.then(() => this.write(state));
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  private queue: Promise<void> = Promise.resolve();
+
+  private async write(state: AgentState): Promise<void> {
     const temp = `${this.file}.${process.pid}.tmp`;
     const fh = await open(temp, "w", 0o600);
     try {

@@ -104,11 +104,17 @@ function spawnWorkload(args: string[]): Spawned {
 
 export class Workloads {
   private readonly running = new Map<string, Running>();
-  private spare: Spawned | null = null;
+  /** Workload processes started ahead of need, each waiting for a lease on its stdin. */
+  private spares: Spawned[] = [];
   private closed = false;
 
+  /**
+   * `spares`: how many idle workload processes are kept started (default 1). A lease's workload then listens within
+   * milliseconds instead of after a Node start-up (≈ 0.1–1 s on a loaded 2-core machine); the pool is refilled after
+   * each start, so a block bringing up to `spares` new leases starts all of them at once.
+   */
   constructor(
-    private readonly opts: { host: string; portRange: readonly [number, number] },
+    private readonly opts: { host: string; portRange: readonly [number, number]; spares?: number },
     private readonly logger: Logger,
   ) {}
 
@@ -120,9 +126,14 @@ export class Workloads {
     return this.running.get(leaseId.toString())?.child.pid;
   }
 
-  /** The spare's pid, if one is up. */
+  /** The first spare's pid, if one is up. */
   sparePid(): number | undefined {
-    return this.spare?.child.pid;
+    return this.spares.find((s) => !s.gone)?.child.pid;
+  }
+
+  /** The pids of the spares that are up. */
+  sparePids(): number[] {
+    return this.spares.filter((s) => !s.gone).map((s) => s.child.pid!);
   }
 
   get count(): number {
@@ -139,9 +150,10 @@ export class Workloads {
     throw new WorkloadError("AGENT_NO_FREE_PORT", `no free workload port in ${from}‥${to} on ${this.opts.host} (${taken.size} held by leases)`);
   }
 
-  /** Starts a spare workload process ahead of need (it waits for a lease on stdin). */
+  /** Tops the pool of spare workload processes up to its size (each waits for a lease on stdin). */
   warm(): void {
-    if (this.spare === null && !this.closed) this.spare = spawnWorkload(["--spare"]);
+    this.spares = this.spares.filter((s) => !s.gone);
+    while (!this.closed && this.spares.length < (this.opts.spares ?? 1)) this.spares.push(spawnWorkload(["--spare"]));
   }
 
   /** Starts the lease's workload (in the spare when one is up) and resolves with its pid once it listens. */
@@ -157,9 +169,12 @@ export class Workloads {
       "--gpu-model", spec.gpuModel,
       "--gpu-count", String(spec.gpuCount),
     ];
-    let proc = this.spare;
-    this.spare = null;
-    if (proc === null || proc.gone) proc = spawnWorkload(["--spare"]);
+    let proc: Spawned | undefined;
+    while (proc === undefined && this.spares.length > 0) {
+      const s = this.spares.shift()!;
+      if (!s.gone) proc = s;
+    }
+    proc ??= spawnWorkload(["--spare"]);
     proc.child.stdin!.write(JSON.stringify(argv) + "\n");
     this.warm();
     const ready = await proc.ready(READY_TIMEOUT_MS);
@@ -196,12 +211,10 @@ export class Workloads {
   /** Stops every workload and the spare; starts no new spare afterwards. */
   async stopAll(): Promise<void> {
     this.closed = true;
-    const spare = this.spare;
-    this.spare = null;
-    if (spare !== null) {
-      spare.child.kill("SIGTERM");
-      await spare.exited;
-    }
+    const spares = this.spares;
+    this.spares = [];
+    for (const s of spares) s.child.kill("SIGTERM");
+    await Promise.all(spares.map((s) => s.exited));
     await Promise.all([...this.running.keys()].map((k) => this.stop(BigInt(k))));
   }
 }

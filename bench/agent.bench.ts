@@ -5,6 +5,11 @@
  * 12 batches; for every lease, blocks from its start (`startBlock`, the block that applied the assignment) to
  * `readyAt` (the block of its `markLeaseReady`). `agent.lease_ready_blocks` is the median (target ≤ 2),
  * `agent.lease_ready_blocks_max` the worst, `agent.rss_mb` the highest peak resident memory of an agent process.
+ * With automine every transaction is a block of its own, so the blocks between a lease's start and its ready block
+ * are of two kinds: blocks holding other transactions (mostly the other providers' `markLeaseReady`, one block each,
+ * however fast every agent is) and empty blocks of the 1 s interval mining, each a second that passed while the
+ * lease's agent had not yet sent. `agent.lease_ready_idle_blocks` is the median count of the latter: the agent's own
+ * latency in whole seconds (target 0).
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,11 +40,23 @@ export default async function (): Promise<Record<string, number>> {
     await dn.handoffs(20_000);
     const applied = await dn.chain.publicClient.getContractEvents({ address: dn.addrs.marketplace, abi: marketplaceAbi, eventName: "AssignmentApplied", fromBlock: from + 1n, strict: true });
     const blocks: number[] = [];
+    const idle: number[] = [];
+    const txCount = new Map<bigint, number>();
+    const txsIn = async (b: bigint) => {
+      if (!txCount.has(b)) txCount.set(b, (await dn.chain.publicClient.getBlockTransactionCount({ blockNumber: b })));
+      return txCount.get(b)!;
+    };
     let notReady = 0;
     for (const a of applied) {
       const l = await dn.chain.publicClient.readContract({ address: dn.addrs.marketplace, abi: marketplaceAbi, functionName: "getLease", args: [a.args.orderId] });
-      if (l.readyAt === 0n) notReady++;
-      else blocks.push(Number(l.readyAt - l.startBlock));
+      if (l.readyAt === 0n) {
+        notReady++;
+        continue;
+      }
+      blocks.push(Number(l.readyAt - l.startBlock));
+      let empty = 0;
+      for (let b = l.startBlock + 1n; b < l.readyAt; b++) if ((await txsIn(b)) === 0) empty++;
+      idle.push(empty);
     }
     let rssMb = 0;
     for (let i = 0; i < dn.agents.length; i++) {
@@ -47,10 +64,13 @@ export default async function (): Promise<Record<string, number>> {
       const rss = child === undefined ? null : await peakRssMb(child.pid);
       if (rss !== null) rssMb = Math.max(rssMb, rss);
     }
-    process.stderr.write(`bench agent: ${applied.length} leases, ${notReady} not ready; blocks start→ready ${blocks.join(" ")}; max agent peak RSS ${rssMb.toFixed(1)} MB\n`);
+    const load = (await import("node:os")).loadavg()[0]!;
+    process.stderr.write(`bench agent: ${applied.length} leases, ${notReady} not ready; blocks start→ready ${blocks.join(" ")}; of which empty ${idle.join(" ")}; max agent peak RSS ${rssMb.toFixed(1)} MB; load ${load.toFixed(1)}\n`);
     return {
       "agent.lease_ready_blocks": median(blocks),
       "agent.lease_ready_blocks_max": Math.max(...blocks),
+      "agent.lease_ready_idle_blocks": median(idle),
+      "agent.load_average_1m": Math.round(load * 10) / 10,
       "agent.leases_measured": blocks.length,
       "agent.leases_not_ready": notReady,
       "agent.rss_mb": Math.round(rssMb * 10) / 10,

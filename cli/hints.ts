@@ -61,6 +61,7 @@ const HINTS: Record<string, string> = {
   MarketplaceLeaseAlreadyReady: "The provider has already handed this lease over; close it with `matchnet renter lease close` (the unused time is refunded).",
   MarketplaceInvalidSealedAccess: "The sealed access must be 1 to 1024 bytes.",
   MarketplaceInvalidHandoffTimeout: "Give a handoff timeout from 2 to 7200 blocks.",
+  MarketplaceInvalidAccessKey: "An access key is a 33-byte compressed secp256k1 public key (0x02 or 0x03 first), or empty to clear it.",
   MarketplaceHandoffNotTimedOut: "The provider still has time to hand the lease over; wait until the block the error names (`matchnet renter lease show` prints it).",
   MarketplaceInvalidExtension: "Extend by at least 1 hour, and keep the lease's total under 2^32 hours.",
   MarketplaceOfferWithdrawn: "The provider withdrew this offer, so the lease cannot be extended; place a new order for more time.",

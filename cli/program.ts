@@ -14,7 +14,7 @@ import { addProviderCommands } from "./provider.js";
 import { addOfferCommands } from "./offer.js";
 import { addRenterCommands } from "./renter.js";
 import { addLeaseCommands } from "./lease.js";
-import { addLeaseAccessCommand } from "./access.js";
+import { addAccessKeyCommands, addLeaseAccessCommand } from "./access.js";
 import { addOperatorCommands } from "./operator.js";
 import { addBatchCommands } from "./batch.js";
 import { addFaucetCommands } from "./faucet.js";
@@ -37,6 +37,7 @@ export function buildProgram(io: CliIo): MatchnetCommand {
   addRenterCommands(program, io);
   addLeaseCommands(program.commands.find((c) => c.name() === "renter") as MatchnetCommand, io);
   addLeaseAccessCommand((program.commands.find((c) => c.name() === "renter") as MatchnetCommand).commands.find((c) => c.name() === "lease") as MatchnetCommand, io);
+  addAccessKeyCommands(program.commands.find((c) => c.name() === "renter") as MatchnetCommand, io);
   addOperatorCommands(program, io);
   addBatchCommands(program, io);
   addFaucetCommands(program, io);

@@ -16,8 +16,8 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type ts from "typescript";
 
-/** The source folders the operator and aggregator processes load code from. */
-const SOURCE_DIRS = ["protocol", "operator", "aggregator"];
+/** The source folders the operator, aggregator and provider agent processes load code from. */
+const SOURCE_DIRS = ["protocol", "operator", "aggregator", "agent"];
 
 export interface CompiledTree {
   outDir: string;
@@ -83,7 +83,7 @@ export const NODE_FLAGS: Record<"operator" | "aggregator", string[]> = {
 };
 
 /** The entry of a process kind inside a compiled tree. */
-export function compiledEntry(tree: CompiledTree, kind: "operator" | "aggregator"): string {
+export function compiledEntry(tree: CompiledTree, kind: "operator" | "aggregator" | "agent"): string {
   return join(tree.outDir, kind, "main.js");
 }
 

@@ -42,7 +42,7 @@ const program = new Command()
   .option("--seed <n>", "seed of the market traffic", positiveInt("--seed", 0), 1)
   .option("--block-interval <ms>", "interval mining period in ms (automine stays on)", positiveInt("--block-interval", 100), 1000)
   .option("--no-restart", "leave an operator or aggregator process that crashed down (default: restart it with a back-off, up to 5 crashes in a row)")
-  .option("--agents", "start a provider agent process per provider (docs/agent.md)", false)
+  .option("--no-agents", "do not start the provider agents (by default one per provider, docs/agent.md)")
   .option("--in-process-signers", "sign and submit inside the devnet process instead of starting operator and aggregator processes", false)
   .showHelpAfterError();
 

@@ -178,6 +178,9 @@ interface IMarketplace {
     error MarketplaceLeaseAlreadyReady(uint64 leaseId);
     /// @notice Thrown when the sealed access bytes are empty or longer than 1024 bytes.
     error MarketplaceInvalidSealedAccess(uint256 length);
+    /// @notice Thrown by `setAccessKey` when the key is neither empty nor 33 bytes starting with 0x02 or 0x03 (a
+    ///         compressed secp256k1 point; whether it is on the curve is checked by the agents that seal to it).
+    error MarketplaceInvalidAccessKey(uint256 length);
     /// @notice Thrown when a handoff timeout is outside [MIN_HANDOFF_TIMEOUT, MAX_HANDOFF_TIMEOUT] blocks.
     error MarketplaceInvalidHandoffTimeout(uint64 blocks);
     /// @notice Thrown by `closeLeaseForHandoffTimeout` before block `allowedFrom` (start block + timeout + 1).
@@ -214,6 +217,8 @@ interface IMarketplace {
     ///         lives in this event only; nothing stores it).
     event LeaseReady(uint64 indexed leaseId, address indexed provider, bytes sealedAccess);
     event LeaseExtended(uint64 indexed leaseId, uint32 hoursAdded, uint64 endsAt, uint256 paid);
+    /// @notice `renter` named the key its leases' access is sealed to (empty: cleared, back to its own account key).
+    event AccessKeySet(address indexed renter, bytes accessKey);
     event HandoffTimeoutSet(uint64 blocks);
     event RefundWithdrawn(address indexed renter, address indexed token, uint256 amount);
     event EarningsWithdrawn(address indexed provider, address indexed token, uint256 amount);
@@ -264,6 +269,15 @@ interface IMarketplace {
     ///         the access sealed to the renter. Only the provider, only while Active, once;
     ///         1 ≤ sealedAccess.length ≤ 1024. Earnings settle only once a lease is ready.
     function markLeaseReady(uint64 leaseId, bytes calldata sealedAccess) external;
+
+    /// @notice The caller (a renter, typically a contract account: a multisig or smart wallet has no key to recover
+    ///         from its transactions) names the public key its leases' access is sealed to: 33 bytes, a compressed
+    ///         secp256k1 point (0x02/0x03 ‖ x), or empty to clear it. Agents seal to it when it is set at the block
+    ///         they hand a lease over (docs/agent.md).
+    function setAccessKey(bytes calldata accessKey) external;
+
+    /// @notice The access key `renter` named with `setAccessKey` (empty if none).
+    function accessKeyOf(address renter) external view returns (bytes memory);
 
     /// @notice Blocks a provider has, from the lease's start block, to mark it ready.
     function handoffTimeout() external view returns (uint64);

@@ -90,6 +90,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     mapping(address token => MoneyTotals) private _totals;
     mapping(address token => mapping(address renter => uint256)) private _refundable;
     mapping(address token => mapping(address provider => uint256)) private _earnings;
+    mapping(address renter => bytes) private _accessKeys;
 
     /// @param initialOwner allow-lists payment tokens and sets the service manager.
     /// @param maxOrderLifetime_ an order's expiresAt is at most this many blocks after its creation; it bounds the
@@ -620,6 +621,19 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     /// @inheritdoc IMarketplace
     function handoffTimeout() external view returns (uint64) {
         return _handoffTimeout;
+    }
+
+    /// @inheritdoc IMarketplace
+    function setAccessKey(bytes calldata accessKey) external {
+        uint256 n = accessKey.length;
+        if (n != 0 && (n != 33 || (accessKey[0] != 0x02 && accessKey[0] != 0x03))) revert MarketplaceInvalidAccessKey(n);
+        _accessKeys[msg.sender] = accessKey;
+        emit AccessKeySet(msg.sender, accessKey);
+    }
+
+    /// @inheritdoc IMarketplace
+    function accessKeyOf(address renter) external view returns (bytes memory) {
+        return _accessKeys[renter];
     }
 
     // ---------------------------------------------------------------- internals

@@ -2,8 +2,10 @@
  * One provider agent per devnet provider (docs/agent.md, docs/devnet.md): the provider's key in an account keystore
  * (the devnet's providers are Hardhat's public dev accounts 1‥P, whose keys derive from Hardhat's published test
  * mnemonic; they are written encrypted like every other devnet key and never printed), a password file, a config
- * with its own workload port range, and the agent as a process (`node --import tsx agent/main.ts`, one process, so
- * the pid the supervisor holds is the agent's own). Also the devnet's view of handoffs: leases started and ready.
+ * with its own workload port range, and the agent as a process (`node .cache/js/agent/main.js`, the sources
+ * transpiled by deploy/compile-js.ts as the operators' are: no tsx in the process, so it starts faster and holds less;
+ * one process, so the pid the supervisor holds is the agent's own). Also the devnet's view of handoffs: leases
+ * started and ready.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
@@ -49,19 +51,19 @@ export async function createAgentFiles(base: string, i: number, accountIndex: nu
     accountKeystorePath: join(dir, "account-keystore.json"),
     passwordFile,
     dataDir: join(dir, "data"),
-    workload: { host: "127.0.0.1", portRange },
-    pollIntervalMs: 200,
+    workload: { host: "127.0.0.1", portRange, spares: 1 },
+    pollIntervalMs: 100,
     logLevel: "debug",
   };
   await writeFile(configFile, JSON.stringify(config, null, 2) + "\n");
   return { name, provider, dir, configFile, logFile: join(base, "logs", `${name}.log`), portRange };
 }
 
-export async function startAgent(supervisor: Supervisor, root: string, a: AgentSetup, fromLine = 0, timeoutMs = 60_000): Promise<SupervisedChild> {
+export async function startAgent(supervisor: Supervisor, root: string, entry: string, a: AgentSetup, fromLine = 0, timeoutMs = 60_000): Promise<SupervisedChild> {
   const child = supervisor.spawn({
     name: a.name,
     command: process.execPath,
-    args: ["--import", "tsx", join(root, "agent", "main.ts"), "--config", a.configFile],
+    args: [entry, "--config", a.configFile],
     cwd: root,
     logFile: a.logFile,
   });

@@ -72,7 +72,11 @@ export interface DevnetOptions {
   out?: (line: string) => void;
   /** A starting process is given up on after this long without log output or CPU time (deploy/devnet/readiness.ts). */
   readyTimeoutMs?: number;
-  /** One provider agent process per provider (docs/agent.md); off unless asked (`npm run devnet -- --agents`). */
+  /**
+   * One provider agent process per provider (docs/agent.md), started once the operators and aggregators are ready
+   * (`npm run devnet` starts them unless `--no-agents`; off unless asked here, so a test or bench pays for them only
+   * when it wants them).
+   */
   agents?: boolean;
   /** Operator processes started at once (default: the machine's cores, at least 2). */
   startConcurrency?: number;
@@ -206,7 +210,7 @@ export class Devnet {
       }
     }
     let compiled: CompiledTree | null = null;
-    if (opts.mode === "processes") {
+    if (opts.mode === "processes" || opts.agents === true) {
       const t = Date.now();
       const say = (line: string) => opts.out?.(`[${((Date.now() - t) / 1000).toFixed(1).padStart(6)} s] ${line}`);
       say("transpiling the operator and aggregator sources into .cache/js (only files changed since the last run) …");
@@ -273,13 +277,6 @@ export class Devnet {
     for (let j = 0; j < nAgg; j++) {
       this.aggregators.push(await createAggregator(this.dataDir, nAgg === 1 ? "aggregator" : `aggregator${j}`, this.chain, this.deploymentFile, this.operators.map((op) => op.multiaddr)));
     }
-    if (o.agents === true) {
-      for (let i = 0; i < this.providers.length; i++) {
-        this.agents.push(await createAgentFiles(this.dataDir, i, 1 + i, this.providers[i]!.address, this.chain.url, this.deploymentFile, 20_000 + i * AGENT_PORTS));
-      }
-      this.say(`starting ${this.agents.length} provider agents …`);
-      await Promise.all(this.agents.map((_, i) => this.startAgent(i)));
-    }
     if (o.intervalMiningMs !== 0) {
       await enableIntervalMining(this.chain, o.intervalMiningMs ?? 1_000);
     }
@@ -295,6 +292,14 @@ export class Devnet {
     } else {
       this.g2 = await createG2KeySummer();
       this.say("in-process signers: the devnet signs with the operators' keys and submits itself (no operator or aggregator processes)");
+    }
+    if (o.agents === true) {
+      // After the operators: the agents' start-up (a Node process each) does not compete with theirs for the CPU.
+      for (let i = 0; i < this.providers.length; i++) {
+        this.agents.push(await createAgentFiles(this.dataDir, i, 1 + i, this.providers[i]!.address, this.chain.url, this.deploymentFile, 20_000 + i * AGENT_PORTS));
+      }
+      this.say(`starting ${this.agents.length} provider agents …`);
+      await Promise.all(this.agents.map((_, i) => this.startAgent(i)));
     }
   }
 
@@ -359,7 +364,7 @@ export class Devnet {
   /** Starts (or restarts) provider agent i and waits for its ready line. */
   async startAgent(i: number): Promise<SupervisedChild> {
     const a = this.agents[i]!;
-    const child = await startAgent(this.supervisor, this.opts.root, a, (await readLogLines(a.logFile)).length, this.opts.readyTimeoutMs ?? 60_000);
+    const child = await startAgent(this.supervisor, this.opts.root, compiledEntry(this.compiled!, "agent"), a, (await readLogLines(a.logFile)).length, this.opts.readyTimeoutMs ?? 60_000);
     this.children.set(a.name, child);
     this.say(`  ${a.name} ready for provider ${a.provider} (pid ${child.pid}, workload ports ${a.portRange[0]}‥${a.portRange[1]}, log ${a.logFile})`);
     return child;

@@ -4,12 +4,15 @@
  * created its order. The agent finds that transaction through the order's `OrderCreated` log, rebuilds the signed
  * payload, recovers the key from (r, s, yParity) and checks that it hashes to the order's renter.
  *
- * Limits: a renter that is a contract account (a smart wallet, a multisig) or whose order was sent by someone else
- * (a relayer, a bundler) did not sign the transaction, so its key cannot be recovered this way and it cannot receive
- * a handoff (`HANDOFF_KEY_NOT_RECOVERABLE`); such a renter would need to publish an encryption key some other way.
+ * A renter that is a contract account (a smart wallet, a multisig) or whose order was sent by someone else (a
+ * relayer, a bundler) did not sign the transaction, so its key cannot be recovered this way
+ * (`HANDOFF_KEY_NOT_RECOVERABLE`). Such a renter names an access key on the marketplace (`setAccessKey`, a compressed
+ * secp256k1 public key); `sealKeyOf` takes that key first when it is set (docs/agent.md "The renter's public key").
  */
+import { secp256k1 } from "@noble/curves/secp256k1.js";
 import {
   getAddress,
+  hexToBytes,
   keccak256,
   recoverPublicKey,
   serializeTransaction,
@@ -65,4 +68,48 @@ export async function renterPublicKey(client: PublicClient, marketplace: Address
     );
   }
   return key;
+}
+
+/**
+ * The key a lease's access is sealed to: the access key its renter named on the marketplace (`accessKeyOf`) at
+ * `blockNumber` if it named one, else the key recovered from its order's transaction (`renterPublicKey`'s check). It
+ * needs only the order id: the renter comes from the `OrderCreated` log (and must be `expectedRenter` when given), so
+ * an agent can look the key up while it reads the lease. An access key that is not a point of the curve is refused
+ * (`HANDOFF_BAD_PUBLIC_KEY`): the contract checks only its form.
+ */
+export async function sealKeyOf(
+  client: PublicClient,
+  marketplace: Address,
+  orderId: bigint,
+  fromBlock: bigint,
+  blockNumber: bigint,
+  expectedRenter?: Address,
+): Promise<{ key: Hex; renter: Address; source: "access-key" | "recovered" }> {
+  const logs = await client.getContractEvents({ address: marketplace, abi: marketplaceAbi, eventName: "OrderCreated", args: { orderId }, fromBlock, toBlock: blockNumber, strict: true });
+  const log = logs[0];
+  if (log === undefined) throw new HandoffError("HANDOFF_KEY_NOT_RECOVERABLE", `no OrderCreated log for order ${orderId}`);
+  const renter = getAddress(log.args.renter);
+  if (expectedRenter !== undefined && renter !== getAddress(expectedRenter)) {
+    throw new HandoffError("HANDOFF_KEY_NOT_RECOVERABLE", `order ${orderId} was created for renter ${renter}, not ${getAddress(expectedRenter)}`);
+  }
+  const [named, tx] = await Promise.all([
+    client.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "accessKeyOf", args: [renter], blockNumber }),
+    client.getTransaction({ hash: log.transactionHash }),
+  ]);
+  if (named !== "0x") {
+    try {
+      secp256k1.Point.fromBytes(hexToBytes(named));
+    } catch (err) {
+      throw new HandoffError("HANDOFF_BAD_PUBLIC_KEY", `the access key renter ${renter} named (${named}) is not a secp256k1 point`, { cause: err });
+    }
+    return { key: named, renter, source: "access-key" };
+  }
+  const key = await signerPublicKey(tx);
+  if (getAddress(publicKeyToAddress(key)) !== renter) {
+    throw new HandoffError(
+      "HANDOFF_KEY_NOT_RECOVERABLE",
+      `order ${orderId} was created by a transaction signed by ${getAddress(publicKeyToAddress(key))}, not by its renter ${renter} (a contract account or a relayed order), and the renter named no access key (setAccessKey)`,
+    );
+  }
+  return { key, renter, source: "recovered" };
 }

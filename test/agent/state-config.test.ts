@@ -73,6 +73,7 @@ describe("provider agent config (agent/config.ts)", () => {
       if (!r.ok) expect.fail(r.issues.join("; "));
       expect(r.v.pollIntervalMs).to.equal(250);
       expect(r.v.workload.host).to.equal("127.0.0.1");
+      expect(r.v.workload.spares).to.equal(1);
       expect(r.v.dataDir.endsWith("/data")).to.equal(true);
       expect(r.v.dataDir.startsWith("/")).to.equal(true);
     });
@@ -89,6 +90,12 @@ describe("provider agent config (agent/config.ts)", () => {
       expect(await bad({ workload: { portRange: [1, 65_535] } })).to.deep.equal([]);
       expect(await bad({ workload: { portRange: [20, 19] } })).to.deep.equal(["workload.portRange: first must be ≤ last"]);
       expect(await bad({ workload: { portRange: [20, 20] } })).to.deep.equal([]);
+      const spares = (n: unknown) => bad({ workload: { portRange: [20, 20], spares: n } });
+      expect(await spares(-1)).to.deep.equal(["workload.spares: must be between 0 and 16"]);
+      expect(await spares(0)).to.deep.equal([]);
+      expect(await spares(16)).to.deep.equal([]);
+      expect(await spares(17)).to.deep.equal(["workload.spares: must be between 0 and 16"]);
+      expect(await spares(1.5)).to.deep.equal(["workload.spares: must be an integer"]);
       expect(await bad({ pollIntervalMs: 49 })).to.deep.equal(["pollIntervalMs: must be ≥ 50"]);
       expect(await bad({ pollIntervalMs: 50 })).to.deep.equal([]);
       expect(await bad({ pollIntervalMs: 60_001 })).to.deep.equal(["pollIntervalMs: must be ≤ 60000"]);

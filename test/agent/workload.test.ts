@@ -82,6 +82,49 @@ describe("workload stand-in (agent/workload.ts) under its supervisor (agent/work
       expect(w.sparePid()).to.equal(undefined);
     });
 
+    it("→ it should keep `spares` idle workloads started, start a block's leases in them at once, and refill the pool", async () => {
+      const range = await freeRange(3);
+      const alive = (p: number) => {
+        try {
+          process.kill(p, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const w = new Workloads({ host: "127.0.0.1", portRange: range, spares: 3 }, silentLogger());
+      try {
+        w.warm();
+        const before = w.sparePids();
+        expect(before).to.have.length(3);
+        const pids = await Promise.all([0, 1, 2].map((i) => w.start({ leaseId: BigInt(10 + i), port: range[0] + i, credentialSha256: sha(`k${i}`), gpuModel: "L4", gpuCount: 1 })));
+        // Each lease ran in one of the processes started ahead (no process started on demand).
+        expect([...pids].sort()).to.deep.equal([...before].sort());
+        for (let i = 0; i < 3; i++) expect((await get(range[0] + i, `Bearer k${i}`)).status).to.equal(200);
+        const after = w.sparePids();
+        expect(after).to.have.length(3);
+        for (const p of after) expect(pids).to.not.include(p);
+        await w.stopAll();
+        for (const p of [...pids, ...after]) expect(alive(p), `pid ${p}`).to.equal(false);
+      } finally {
+        await w.stopAll();
+      }
+    });
+
+    it("→ it should keep no spare with spares 0 (a lease's workload is then started on demand)", async () => {
+      const range = await freeRange(1);
+      const w = new Workloads({ host: "127.0.0.1", portRange: range, spares: 0 }, silentLogger());
+      try {
+        w.warm();
+        expect(w.sparePids()).to.deep.equal([]);
+        await w.start({ leaseId: 1n, port: range[0], credentialSha256: sha("z"), gpuModel: "L4", gpuCount: 1 });
+        expect((await get(range[0], "Bearer z")).status).to.equal(200);
+        expect(w.sparePids()).to.deep.equal([]);
+      } finally {
+        await w.stopAll();
+      }
+    });
+
     it("→ it should report a port that cannot be bound as AGENT_WORKLOAD_PORT_TAKEN and leave nothing running", async () => {
       const range = await freeRange(1);
       const w = new Workloads({ host: "127.0.0.1", portRange: range }, silentLogger());

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import type { Address } from "viem";
+import { bytesToHex, encodeFunctionData, getAddress, type Address, type Hex } from "viem";
+import { marketplaceAbi, paymentTokenAbi } from "../../protocol/chain/abi.js";
+import { encodeAccess, seal } from "../../protocol/handoff/ecies.js";
 import { ExitCode } from "../../cli/errors.js";
 import { cliWorld, type CliWorld } from "./fixture.js";
 
@@ -167,6 +169,53 @@ describe("matchnet CLI: renter lease show, list, extend and close against the re
       const r = await w.cli([...other.args, "renter", "lease", "extend", id, "--hours", "1", "--yes"]);
       expect(r.code).to.equal(ExitCode.Reverted);
       expect(r.err).to.contain("MarketplaceNotRenter");
+    });
+  });
+
+  describe("lease access for a contract-account renter (renter access-key set, lease access --access-key)", () => {
+    it("given a SmartWallet renter that named an access key → it should open the lease's access with that key only", async () => {
+      const owner = w.s.wallets[6]!;
+      const sw = await viem.deployContract("SmartWallet", [owner.account!.address]);
+      const exec = async (to: Address, data: Hex) => {
+        const hash = await owner.writeContract({ address: sw.address, abi: sw.abi, functionName: "execute", args: [to, data], account: owner.account!, chain: owner.chain });
+        expect((await w.s.publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
+      };
+      await w.s.paymentToken.write.mint([sw.address, 1_000n * USD]);
+      await exec(w.s.paymentToken.address, encodeFunctionData({ abi: paymentTokenAbi, functionName: "approve", args: [w.s.marketplace.address, 2n ** 255n] }));
+      const params = {
+        modelId: 11, minTier: 0, gpuCount: 2, regionMask: 0n, preferredZone: 0, maxPricePerGpuHour: 5n * USD / 2n, durationHours: 3, minUptimeBps: 0, minReputationBps: 0,
+        maxTimesSlashed: 3, expiresAt: (await w.s.publicClient.getBlockNumber()) + 500n, paymentToken: w.s.paymentToken.address,
+      };
+      await exec(w.s.marketplace.address, encodeFunctionData({ abi: marketplaceAbi, functionName: "createOrder", args: [params] }));
+      const id = (await w.s.marketplace.read.orderCount()).toString();
+      const batch = await w.runBatch();
+      expect(batch.assignments.map((a) => a.orderId.toString())).to.include(id);
+
+      const ak = await w.account("access-key");
+      const set = await w.cli(["--password-file", w.passwordFile, "--json", "renter", "access-key", "set", ak.file, "--calldata"]);
+      expect(set.code, set.err).to.equal(0);
+      const call = set.json<{ to: Address; data: Hex; accessKey: Hex }>();
+      expect(getAddress(call.to)).to.equal(getAddress(w.s.marketplace.address));
+      await exec(call.to, call.data);
+      expect(await w.s.marketplace.read.accessKeyOf([sw.address])).to.equal(call.accessKey);
+
+      // The provider seals to the key the renter named (what the agent does, protocol/handoff/renterKey.ts sealKeyOf).
+      const domain = { chainId: Number(w.s.chainId), marketplace: w.s.marketplace.address, leaseId: BigInt(id) };
+      const access = { endpoint: "http://127.0.0.1:20000/", credential: "c".repeat(43) };
+      const wallet = await viem.getWalletClient(provider.address as Address);
+      const m = await viem.getContractAt("Marketplace", w.s.marketplace.address, { client: { wallet } });
+      await w.s.publicClient.waitForTransactionReceipt({ hash: await m.write.markLeaseReady([BigInt(id), bytesToHex(seal(call.accessKey, domain, encodeAccess(access)))]) });
+
+      const opened = await w.cli(["--password-file", w.passwordFile, "--json", "renter", "lease", "access", id, "--access-key", ak.file]);
+      expect(opened.code, opened.err + opened.out).to.equal(0);
+      expect(opened.json()).to.include({ endpoint: access.endpoint, credential: access.credential });
+      // Another keystore is not the renter's access key; the EOA renter's own account is not the lease's renter.
+      const wrong = await w.cli(["--password-file", w.passwordFile, "renter", "lease", "access", id, "--access-key", renter.file]);
+      expect(wrong.code).to.equal(ExitCode.Keystore);
+      expect(wrong.err).to.contain(`not the access key renter ${getAddress(sw.address)} had named`);
+      const notYours = await w.cli([...renter.args, "renter", "lease", "access", id]);
+      expect(notYours.code).to.equal(ExitCode.Keystore);
+      expect(notYours.err).to.contain("is not yours");
     });
   });
 });

@@ -32,7 +32,8 @@ interface Run {
 
 async function launch(how: Launch, extra: string[] = []): Promise<Run> {
   const [port] = (await freePorts(1)) as [number];
-  const args = ["--operators", "2", "--orders-per-batch", "1", "--port", String(port), ...extra];
+  // `--no-agents`: these tests count the printed pids (chain, operators, aggregator), which also checks the opt-out.
+  const args = ["--operators", "2", "--orders-per-batch", "1", "--port", String(port), "--no-agents", ...extra];
   let child: ChildProcess;
   let ctrlC: (() => void) | undefined;
   if (how === "node") child = spawn(process.execPath, ["--import", "tsx", join(root, "deploy/devnet.ts"), ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });

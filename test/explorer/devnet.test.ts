@@ -11,7 +11,7 @@ describe("explorer in the devnet", function () {
 
   it("given `npm run devnet` → it should print the explorer's URL, and the explorer's batches should match the devnet's own report", async () => {
     const [port] = (await freePorts(1)) as [number];
-    const child = spawn(process.execPath, ["--import", "tsx", join(root, "deploy/devnet.ts"), "--in-process-signers", "--operators", "3", "--orders-per-batch", "4", "--port", String(port)], {
+    const child = spawn(process.execPath, ["--import", "tsx", join(root, "deploy/devnet.ts"), "--in-process-signers", "--no-agents", "--operators", "3", "--orders-per-batch", "4", "--port", String(port)], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
     });

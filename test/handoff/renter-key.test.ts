@@ -1,12 +1,13 @@
 import { describe, it } from "mocha";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { getAddress, hexToBytes } from "viem";
+import { bytesToHex, encodeFunctionData, getAddress, hexToBytes, type Address, type Hex } from "viem";
 import { publicKeyToAddress } from "viem/accounts";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { HandoffError, open, seal } from "../../protocol/handoff/ecies.js";
-import { renterPublicKey, signerPublicKey } from "../../protocol/handoff/renterKey.js";
-import { deployMarket, placeOrder } from "../support/market.js";
+import { renterPublicKey, sealKeyOf, signerPublicKey } from "../../protocol/handoff/renterKey.js";
+import { marketplaceAbi, paymentTokenAbi } from "../../protocol/chain/abi.js";
+import { USD, defaultOrder, deployMarket, placeOrder } from "../support/market.js";
 
 const connection = await network.create();
 
@@ -60,5 +61,83 @@ describe("the renter's public key, recovered from its createOrder signature (pro
         expect(() => secp256k1.Point.fromBytes(hexToBytes(key))).to.not.throw();
       });
     }
+  });
+});
+
+describe("the key a lease's access is sealed to: the renter's named access key, else the recovered one (sealKeyOf)", function () {
+  /** A contract-account renter (SmartWallet owned by renter2), funded and allowed to spend, with one order. */
+  async function walletRenter() {
+    const m = await deployMarket(connection);
+    const wallet = await m.viem.deployContract("SmartWallet", [m.renter2.account.address]);
+    const run = async (to: Address, data: Hex) => {
+      const hash = await m.renter2.writeContract({ address: wallet.address, abi: wallet.abi, functionName: "execute", args: [to, data], account: m.renter2.account, chain: m.renter2.chain });
+      const r = await m.publicClient.waitForTransactionReceipt({ hash });
+      expect(r.status).to.equal("success");
+    };
+    await m.paymentToken.write.mint([wallet.address, 1_000_000n * USD]);
+    await run(m.paymentToken.address, encodeFunctionData({ abi: paymentTokenAbi, functionName: "approve", args: [m.marketplace.address, 2n ** 255n] }));
+    await run(m.marketplace.address, encodeFunctionData({ abi: marketplaceAbi, functionName: "createOrder", args: [await defaultOrder(m)] }));
+    const orderId = await m.marketplace.read.orderCount();
+    return { m, wallet, run, orderId };
+  }
+
+  describe("given a contract-account renter that named no access key", () => {
+    it("→ it should refuse with HANDOFF_KEY_NOT_RECOVERABLE (its order was signed by the wallet's owner, not by it)", async () => {
+      const { m, wallet, orderId } = await walletRenter();
+      expect(getAddress((await m.marketplace.read.getOrder([orderId])).renter)).to.equal(getAddress(wallet.address));
+      const head = await m.publicClient.getBlockNumber();
+      let code = "";
+      await sealKeyOf(m.publicClient, m.marketplace.address, orderId, 0n, head).catch((e: HandoffError) => (code = e.code));
+      expect(code).to.equal("HANDOFF_KEY_NOT_RECOVERABLE");
+    });
+  });
+
+  describe("given a contract-account renter that named an access key through its wallet", () => {
+    it("→ it should seal to that key, and only its secret key should open the access; cleared → refused again", async () => {
+      const { m, wallet, run, orderId } = await walletRenter();
+      const secret = secp256k1.utils.randomSecretKey();
+      const pub = bytesToHex(secp256k1.getPublicKey(secret, true));
+      await run(m.marketplace.address, encodeFunctionData({ abi: marketplaceAbi, functionName: "setAccessKey", args: [pub] }));
+      const at = await m.publicClient.getBlockNumber();
+      const k = await sealKeyOf(m.publicClient, m.marketplace.address, orderId, 0n, at, wallet.address);
+      expect(k).to.deep.equal({ key: pub, renter: getAddress(wallet.address), source: "access-key" });
+      const domain = { chainId: await m.publicClient.getChainId(), marketplace: m.marketplace.address, leaseId: orderId };
+      const sealed = seal(k.key, domain, new TextEncoder().encode("for the wallet"));
+      expect(new TextDecoder().decode(open(secret, domain, sealed))).to.equal("for the wallet");
+      expect(() => open(secp256k1.utils.randomSecretKey(), domain, sealed)).to.throw(HandoffError);
+      // The key in force is the one at the block asked for: before it was named, none.
+      let before = "";
+      await sealKeyOf(m.publicClient, m.marketplace.address, orderId, 0n, at - 1n).catch((e: HandoffError) => (before = e.code));
+      expect(before).to.equal("HANDOFF_KEY_NOT_RECOVERABLE");
+      await run(m.marketplace.address, encodeFunctionData({ abi: marketplaceAbi, functionName: "setAccessKey", args: ["0x"] }));
+      let cleared = "";
+      await sealKeyOf(m.publicClient, m.marketplace.address, orderId, 0n, await m.publicClient.getBlockNumber()).catch((e: HandoffError) => (cleared = e.code));
+      expect(cleared).to.equal("HANDOFF_KEY_NOT_RECOVERABLE");
+    });
+
+    it("→ it should refuse a named key of the right form that is not a curve point (HANDOFF_BAD_PUBLIC_KEY), and a wrong expected renter", async () => {
+      const { m, wallet, run, orderId } = await walletRenter();
+      // x = 5: x³ + 7 = 132 is not a square mod p, so no point has this x-coordinate.
+      const notOnCurve = `0x02${"00".repeat(31)}05` as Hex;
+      expect(() => secp256k1.Point.fromBytes(hexToBytes(notOnCurve))).to.throw();
+      await run(m.marketplace.address, encodeFunctionData({ abi: marketplaceAbi, functionName: "setAccessKey", args: [notOnCurve] }));
+      const head = await m.publicClient.getBlockNumber();
+      let code = "";
+      await sealKeyOf(m.publicClient, m.marketplace.address, orderId, 0n, head).catch((e: HandoffError) => (code = e.code));
+      expect(code).to.equal("HANDOFF_BAD_PUBLIC_KEY");
+      let other = "";
+      await sealKeyOf(m.publicClient, m.marketplace.address, orderId, 0n, head, m.renter1.account.address).catch((e: HandoffError) => (other = e.message));
+      expect(other).to.contain(`created for renter ${getAddress(wallet.address)}`);
+    });
+  });
+
+  describe("given an EOA renter with no access key", () => {
+    it("→ it should fall back to the key recovered from its order's transaction", async () => {
+      const m = await deployMarket(connection);
+      const orderId = await placeOrder(m, m.renter1);
+      const k = await sealKeyOf(m.publicClient, m.marketplace.address, orderId, 0n, await m.publicClient.getBlockNumber());
+      expect(k.source).to.equal("recovered");
+      expect(getAddress(publicKeyToAddress(k.key))).to.equal(getAddress(m.renter1.account.address));
+    });
   });
 });

@@ -236,4 +236,30 @@ describe("Marketplace lease handoff", () => {
       expect(await m.marketplace.read.handoffTimeout()).to.equal(TIMEOUT);
     });
   });
+
+  describe("given a renter naming an access key (setAccessKey)", () => {
+    const key = (prefix: number, n = 33) => toHex(Uint8Array.from({ length: n }, (_, i) => (i === 0 ? prefix : 0x11)));
+
+    it("→ it should store a 33-byte compressed key (0x02 or 0x03), emit AccessKeySet, and clear it with empty bytes", async () => {
+      const m = await deployMarket(connection);
+      const r = await as(m, m.renter1);
+      for (const k of [key(0x02), key(0x03)]) {
+        await viem.assertions.emitWithArgs(r.marketplace.write.setAccessKey([k]), m.marketplace, "AccessKeySet", [getAddress(m.renter1.account.address), k]);
+        expect(await m.marketplace.read.accessKeyOf([m.renter1.account.address])).to.equal(k);
+      }
+      // One renter's key is not another's.
+      expect(await m.marketplace.read.accessKeyOf([m.renter2.account.address])).to.equal("0x");
+      await viem.assertions.emitWithArgs(r.marketplace.write.setAccessKey(["0x"]), m.marketplace, "AccessKeySet", [getAddress(m.renter1.account.address), "0x"]);
+      expect(await m.marketplace.read.accessKeyOf([m.renter1.account.address])).to.equal("0x");
+    });
+
+    it("→ it should refuse 32 and 34 bytes, a 65-byte uncompressed key, and prefixes 0x00, 0x01, 0x04 (MarketplaceInvalidAccessKey)", async () => {
+      const m = await deployMarket(connection);
+      const r = await as(m, m.renter1);
+      for (const [k, n] of [[key(0x02, 32), 32n], [key(0x02, 34), 34n], [key(0x04, 65), 65n], [key(0x00), 33n], [key(0x01), 33n], [key(0x04), 33n], ["0x02", 1n]] as const) {
+        await viem.assertions.revertWithCustomErrorWithArgs(r.marketplace.write.setAccessKey([k]), m.marketplace, "MarketplaceInvalidAccessKey", [n]);
+      }
+      expect(await m.marketplace.read.accessKeyOf([m.renter1.account.address])).to.equal("0x");
+    });
+  });
 });
