@@ -66,13 +66,25 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
     if (dn !== undefined) await dn.stop();
   });
 
+  /** Operators `down` stopped and every other one running: each `describe` starts from the state it names. */
+  async function withOperatorsDown(down: readonly number[]): Promise<void> {
+    for (let i = 0; i < dn.operators.length; i++) {
+      if (down.includes(i)) await dn.stopOperator(i);
+      else if (dn.operatorChild(i) === undefined) await dn.startOperator(i);
+    }
+  }
+
   const aggregatorLines = async (event: string) => (await Promise.all(dn.aggregators.map((a) => readLogLines(a.logFile)))).map((lines) => lines.filter((l) => l.event === event));
 
   describe("given 4 operators and 2 aggregators all up", function () {
     const reports: DevnetBatchReport[] = [];
 
-    it("→ it should finalize 3 batches with a quorum of signers and the leases exactly the matcher's output", async function () {
+    before(async function () {
+      await withOperatorsDown([]);
       for (let k = 0; k < 3; k++) reports.push(await dn.runBatch(ORDERS));
+    });
+
+    it("→ it should finalize 3 batches with a quorum of signers and the leases exactly the matcher's output", async function () {
       for (const r of reports) {
         await expectFinalAsMatcherOutput(dn, r);
         // The aggregator submits at quorum after its quorum wait (1 block), so a slow fourth partial may miss it.
@@ -102,8 +114,9 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
   });
 
   describe("given one operator down (25 % of the stake)", function () {
+    before(() => withOperatorsDown([3]));
+
     it("→ it should still finalize batches, with that operator as the only non-signer", async function () {
-      await dn.stopOperator(3);
       // Every batch final, with exactly the down operator as its only non-signer and the matcher's output as leases.
       for (let k = 0; k < 2; k++) {
         const r = await dn.runBatch(ORDERS);
@@ -116,8 +129,9 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
   });
 
   describe("given two operators down (50 %), then one back", function () {
+    before(() => withOperatorsDown([2, 3]));
+
     it("→ it should not finalize while two are down, and finalize again once one returns", async function () {
-      await dn.stopOperator(2);
       await dn.placeOrders(ORDERS);
       const closed = await dn.closeBatch();
       // Several blocks with only half the stake up: no quorum, so the batch stays closed.
@@ -139,6 +153,8 @@ describe("e2e: operators and aggregators as separate processes on hardhat node",
   });
 
   describe("given an operator killed (SIGKILL) after storing its signature and before gossiping it", function () {
+    before(() => withOperatorsDown([2]));
+
     it("→ it should, once restarted, serve the same stored signature and never a second one; a different result is refused", async function () {
       // op2 is down already; op1 crashes in the next batch, so only 50 % can sign until it is back.
       const first = (await dn.chain.publicClient.readContract({ address: dn.addrs.serviceManager, abi: serviceManagerAbi, functionName: "batchCount" })) + 1n;
