@@ -18,6 +18,8 @@ export const NOT_A_SEED_TURN = 255;
 
 export interface FinalizedSubmission {
   batch: bigint;
+  referenceBlock: bigint;
+  closedAt: bigint;
   /** The block the batch became final in, and the transaction that finalized it. */
   finalizedAt: bigint;
   transactionHash: Hex;
@@ -45,6 +47,8 @@ export async function readFinalizedSubmission(client: PublicClient, serviceManag
   const tx = await client.getTransaction({ hash: log.transactionHash });
   return {
     batch,
+    referenceBlock: BigInt(b.referenceBlock),
+    closedAt: BigInt(b.closedAt),
     finalizedAt,
     transactionHash: log.transactionHash,
     seedSignerIndex: Number(log.args.seedSignerIndex!),
@@ -90,11 +94,10 @@ export async function readResultSigners(client: PublicClient, addrs: { serviceMa
   const sub = await readFinalizedSubmission(client, addrs.serviceManager, batch);
   if (sub === null) throw new Error(`batch ${batch} is not final`);
   if (sub.nonSignerPubkeys === null) throw new Error(`batch ${batch} was finalized by transaction ${sub.transactionHash}, which is not a direct submitResult call`);
-  const b = await client.readContract({ address: addrs.serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [batch] });
-  const set = await readOperatorSet(client, addrs.operatorRegistry, BigInt(b.referenceBlock));
+  const set = await readOperatorSet(client, addrs.operatorRegistry, sub.referenceBlock);
   const excluded = nonSignerIds(sub.nonSignerPubkeys);
   const signers = set.operators.map((o) => toOperatorId(o.operatorId)).filter((id) => !excluded.has(id));
-  return { batch, referenceBlock: BigInt(b.referenceBlock), nonSignerPubkeys: sub.nonSignerPubkeys, signers };
+  return { batch, referenceBlock: sub.referenceBlock, nonSignerPubkeys: sub.nonSignerPubkeys, signers };
 }
 
 export interface MissedDuty {
@@ -182,20 +185,19 @@ export class EjectionProofs {
     const cached = this.#cache.get(batch);
     if (cached !== undefined) return cached;
     const { client, addrs } = this;
-    const b = await client.readContract({ address: addrs.serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [batch] });
-    if (b.status !== BATCH_FINAL) return "skip"; // not cached: a closed batch may still become final
     const sub = await readFinalizedSubmission(client, addrs.serviceManager, batch);
-    if (sub === null || sub.nonSignerPubkeys === null) return null;
-    const set = await readOperatorSet(client, addrs.operatorRegistry, BigInt(b.referenceBlock));
+    if (sub === null) return "skip"; // not cached: a closed batch may still become final
+    if (sub.nonSignerPubkeys === null) return null;
+    const set = await readOperatorSet(client, addrs.operatorRegistry, sub.referenceBlock);
     const missedSeedTurns: OperatorId[] = [];
-    for (let p = 0; p < b.seedSignerIndex; p++) {
+    for (let p = 0; p < sub.seedSignerIndex; p++) {
       const leader = await client.readContract({ address: addrs.serviceManager, abi: serviceManagerAbi, functionName: "leaderOf", args: [batch, BigInt(p)] });
       missedSeedTurns.push(toOperatorId(leader));
     }
     const duties: FinalBatchDuties = {
       batch,
-      closedAt: BigInt(b.closedAt),
-      seedSignerIndex: b.seedSignerIndex,
+      closedAt: sub.closedAt,
+      seedSignerIndex: sub.seedSignerIndex,
       members: new Set(set.operators.map((o) => toOperatorId(o.operatorId))),
       nonSigners: nonSignerIds(sub.nonSignerPubkeys),
       nonSignerPubkeys: sub.nonSignerPubkeys,

@@ -15,7 +15,7 @@
 import type { Hex } from "viem";
 import { toOperatorId } from "../../chain/ids.js";
 import { GossipErrorCode, GossipValidationError, ignore, reject } from "../errors.js";
-import { verifySeedSignature } from "./seed.js";
+import { resolveSignedResult } from "./seed.js";
 import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
 import { decodePartialSignatureMessage, type PartialSignatureMessage } from "../messages.js";
 import type { GossipValidationContext } from "./context.js";
@@ -45,19 +45,7 @@ export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationC
     throw ignore(GossipErrorCode.AlreadySeen, `partial of batch ${message.batch} by ${message.operatorId} already seen`);
   }
 
-  const operator = await ctx.operatorAt(message.operatorId, batch.referenceBlock);
-  if (operator === undefined) throw reject(GossipErrorCode.UnknownOperator, `${message.operatorId} not registered at ${batch.referenceBlock}`);
-
-  const seedRank = batch.leaderOrder.findIndex((id) => id === toOperatorId(message.seedSigner));
-  if (seedRank < 0) throw reject(GossipErrorCode.NotLeader, `seed signer ${message.seedSigner} is not a leader of batch ${message.batch}`);
-  let messageHash = batch.resultMessageHash(message.resultHash, message.seed);
-  if (messageHash === undefined) {
-    // A seed this node has not verified yet (it missed or ignored the seed message): the partial carries the
-    // leader's signature, which is checked as a seed message would be, once per (batch, leader).
-    await verifySeedSignature(ctx, batch, message.batch, message.seedSigner, seedRank, message.seedSignature);
-    messageHash = batch.resultMessageHash(message.resultHash, message.seed);
-    if (messageHash === undefined) throw ignore(GossipErrorCode.SeedUnknown, `seed ${message.seed} of batch ${message.batch} not recorded`);
-  }
+  const { signer: operator, seedRank, messageHash } = await resolveSignedResult(ctx, batch, message);
 
   if (!(await ctx.verifyTimed("partial", operator.pkG2, messageHash, message.signature))) {
     throw reject(GossipErrorCode.InvalidSignature, `bad partial signature by ${message.operatorId} for batch ${message.batch}`);

@@ -18,7 +18,7 @@ import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
 import { decodeResultListMessage, type PartialSignatureMessage, type ResultListMessage } from "../messages.js";
 import type { GossipValidationContext } from "./context.js";
 import { assertOpenBatch } from "./freshness.js";
-import { verifySeedSignature } from "./seed.js";
+import { resolveSignedResult } from "./seed.js";
 
 export interface ValidatedResultList<PK = unknown> {
   message: ResultListMessage;
@@ -43,17 +43,7 @@ export async function validateResultListMessage<PK>(ctx: GossipValidationContext
   if (ctx.seenResultLists.get(message.batch, key)) {
     throw ignore(GossipErrorCode.AlreadySeen, `a result list of batch ${message.batch} by ${message.operatorId} already seen`);
   }
-  const publisher = await ctx.operatorAt(message.operatorId, batch.referenceBlock);
-  if (publisher === undefined) throw reject(GossipErrorCode.UnknownOperator, `${message.operatorId} not registered at ${batch.referenceBlock}`);
-
-  const seedRank = batch.leaderOrder.findIndex((id) => id === toOperatorId(message.seedSigner));
-  if (seedRank < 0) throw reject(GossipErrorCode.NotLeader, `seed signer ${message.seedSigner} is not a leader of batch ${message.batch}`);
-  let messageHash = batch.resultMessageHash(message.resultHash, message.seed);
-  if (messageHash === undefined) {
-    await verifySeedSignature(ctx, batch, message.batch, message.seedSigner, seedRank, message.seedSignature);
-    messageHash = batch.resultMessageHash(message.resultHash, message.seed);
-    if (messageHash === undefined) throw ignore(GossipErrorCode.SeedUnknown, `seed ${message.seed} of batch ${message.batch} not recorded`);
-  }
+  const { signer: publisher, seedRank, messageHash } = await resolveSignedResult(ctx, batch, message);
 
   if (assignmentsHash(message.assignments).toLowerCase() !== message.resultHash.toLowerCase()) {
     throw reject(GossipErrorCode.ResultHashMismatch, `assignments do not hash to ${message.resultHash}`);

@@ -35,6 +35,30 @@ export async function validateSeedMessage<PK>(ctx: GossipValidationContext<PK>, 
 }
 
 /**
+ * The shared middle of the partial and result-list validators: the signer registered at R_b → the seed signer a
+ * leader of the batch → the digest the signer must have signed (the result message under that seed). A seed this
+ * node has not verified yet (it missed or ignored the seed message) is checked from the leader's signature the
+ * message carries, as a seed message would be, once per (batch, leader).
+ */
+export async function resolveSignedResult<PK>(
+  ctx: GossipValidationContext<PK>,
+  batch: BatchInfo,
+  m: { batch: bigint; operatorId: Hex; seedSigner: Hex; seed: Hex; seedSignature: SeedMessage["signature"]; resultHash: Hex },
+): Promise<{ signer: RegisteredOperator<PK>; seedRank: number; messageHash: Hex }> {
+  const signer = await ctx.operatorAt(m.operatorId, batch.referenceBlock);
+  if (signer === undefined) throw reject(GossipErrorCode.UnknownOperator, `${m.operatorId} not registered at ${batch.referenceBlock}`);
+  const seedRank = batch.leaderOrder.findIndex((id) => id === toOperatorId(m.seedSigner));
+  if (seedRank < 0) throw reject(GossipErrorCode.NotLeader, `seed signer ${m.seedSigner} is not a leader of batch ${m.batch}`);
+  let messageHash = batch.resultMessageHash(m.resultHash, m.seed);
+  if (messageHash === undefined) {
+    await verifySeedSignature(ctx, batch, m.batch, m.seedSigner, seedRank, m.seedSignature);
+    messageHash = batch.resultMessageHash(m.resultHash, m.seed);
+    if (messageHash === undefined) throw ignore(GossipErrorCode.SeedUnknown, `seed ${m.seed} of batch ${m.batch} not recorded`);
+  }
+  return { signer, seedRank, messageHash };
+}
+
+/**
  * The checks of a seed signature by the leader at `rank` of the batch's fallback order, shared by the seed topic and
  * the partials that carry a seed: the leader's turn has come → registered at R_b → BLS signature over the seed
  * message. On success the seed is recorded (seen cache and the batch's verified seeds), so each (batch, leader) is
