@@ -8,7 +8,11 @@
  *   slashed yet, with the accepted submission's non-signer list.
  * - **Inactive operators.** After each final batch it checks which operators missed a duty in each of the last
  *   `streak` final batches and sends `ejectInactive` with the proof (protocol/chain/submissions.ts). The contract caps
- *   the stake ejected per window; a refusal for the cap is retried at the next final batch.
+ *   the stake ejected per window; a refusal for the cap is retried at the next final batch. The chain proves only that
+ *   an operator is missing from the accepted submissions, and a slow operator whose partial arrives after the quorum
+ *   was submitted is missing too. So while the node listens to gossip it records whom it heard from (a verified
+ *   partial, result list or seed) per batch, and it ejects only an operator it heard nothing from in every batch of
+ *   the row, and only a row it listened to in full (docs/aggregator.md "Enforcement").
  *
  * Work runs one task at a time in the background, off the chain follower's path; transactions are sent through the
  * send lock shared with the submitter, so one account's nonces never race.
@@ -17,7 +21,7 @@ import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClien
 import { serviceManagerAbi } from "../protocol/chain/abi.js";
 import { toOperatorId, type OperatorId } from "../protocol/chain/ids.js";
 import { revertErrorName } from "../protocol/chain/revert.js";
-import { EjectionProofs, readResultSigners, type MissedDuty } from "../protocol/chain/submissions.js";
+import { EJECTION_LOOKBACK_BATCHES, EjectionProofs, readResultSigners, type MissedDuty } from "../protocol/chain/submissions.js";
 import type { Logger } from "../protocol/log/logger.js";
 import type { SendLock } from "./sendLock.js";
 
@@ -35,9 +39,12 @@ export interface EnforcerModules {
   walletClient: WalletClient<Transport, Chain | undefined, Account>;
   sendLock: SendLock;
   logger: Logger;
-  /** outcome ∈ sent|already_done|deferred (the ejection rate cap)|refused|failed, action ∈ slash_invalid|eject. */
+  /** outcome ∈ sent|already_done|deferred (the ejection rate cap)|spared|refused|failed, action ∈ slash_invalid|eject. */
   metrics: { inc(labels: { action: string; outcome: string }): void } | null;
 }
+
+/** Batches whose heard-from record is kept: as far back as an ejection row reaches. */
+const HEARD_BATCHES = EJECTION_LOOKBACK_BATCHES;
 
 /** Reverts that mean someone else already did it. */
 const ALREADY_DONE = new Set(["ServiceManagerSignerAlreadySlashed", "OperatorRegistryWrongStatus"]);
@@ -55,6 +62,10 @@ export class Enforcer {
   readonly #invalidPending = new Set<bigint>();
   #latestFinal = 0n;
   #stopped = false;
+  /** The first batch whose gossip this node heard from its start, or null without a network (proofs only). */
+  #listeningFrom: bigint | null = null;
+  /** Operators heard from per batch (verified partials, result lists and seeds), for the last HEARD_BATCHES batches. */
+  readonly #heard = new Map<bigint, Set<OperatorId>>();
 
   constructor(
     private readonly opts: EnforcerOpts,
@@ -68,6 +79,26 @@ export class Enforcer {
     if (!this.opts.ejectInactive || batch <= this.#latestFinal) return;
     this.#latestFinal = batch;
     this.#enqueue(() => this.#ejectInactive(batch));
+  }
+
+  /** The node listens to gossip: batches from `batch` on are heard in full (earlier ones only in part). */
+  listeningFrom(batch: bigint): void {
+    this.#listeningFrom ??= batch;
+  }
+
+  /** A verified message of `operatorId` for `batch` reached the node: the operator did its duty, if late. */
+  heard(batch: bigint, operatorId: OperatorId): void {
+    let ids = this.#heard.get(batch);
+    if (ids === undefined) {
+      this.#heard.set(batch, (ids = new Set()));
+      for (const b of this.#heard.keys()) if (b + HEARD_BATCHES <= batch) this.#heard.delete(b);
+    }
+    ids.add(operatorId);
+  }
+
+  /** What the node heard in `batch` (sorted) and the first batch it heard in full, for its status and tests. */
+  heardIn(batch: bigint): { listeningFrom: bigint | null; operators: OperatorId[] } {
+    return { listeningFrom: this.#listeningFrom, operators: [...(this.#heard.get(batch) ?? [])].sort() };
   }
 
   /** A new head: scan the blocks since the last scan for proofs of invalid results. */
@@ -158,6 +189,12 @@ export class Enforcer {
     const inactive = await this.#proofs.inactive(batch, head);
     for (const { operatorId, missed } of inactive) {
       if (batch !== this.#latestFinal) return; // a newer final batch re-runs the check with its own row
+      const spared = this.#spare(operatorId, missed);
+      if (spared !== null) {
+        this.#count("eject", "spared");
+        logger.info({ event: "ejection_spared", operatorId, batch, reason: spared.reason, heardIn: spared.heardIn }, "not ejecting: the operator was heard, or its row was not followed in full");
+        continue;
+      }
       const r = await this.#send("ejectInactive", [operatorId, missed]);
       if (r.ok) {
         this.#count("eject", "sent");
@@ -173,6 +210,19 @@ export class Enforcer {
         logger.warn({ event: "eject_failed", operatorId, batch, error: r.errorName, detail: r.message }, "ejectInactive failed");
       }
     }
+  }
+
+  /**
+   * Why an operator the chain proves inactive is not ejected by this node, or null to eject it: it was heard in a
+   * batch of the row (its partial or seed came after the quorum was submitted), or the node did not listen to the
+   * whole row. Without a network (listeningFrom never called) the chain's proof alone decides.
+   */
+  #spare(operatorId: OperatorId, missed: readonly MissedDuty[]): { reason: "heard" | "row_not_followed"; heardIn?: bigint } | null {
+    if (this.#listeningFrom === null) return null;
+    const heardIn = missed.find((m) => this.#heard.get(m.batch)?.has(operatorId) === true);
+    if (heardIn !== undefined) return { reason: "heard", heardIn: heardIn.batch };
+    if (missed.some((m) => m.batch < this.#listeningFrom!)) return { reason: "row_not_followed" };
+    return null;
   }
 
   /** Simulates, sends under the send lock, waits for the receipt; a revert comes back by its decoded name. */

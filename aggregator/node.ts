@@ -179,6 +179,8 @@ export class AggregatorNode {
         await node.follower.stop();
         throw err;
       }
+      // Batches closing from now on are heard in full; the open ones are fetched from peers, maybe in part.
+      modules.enforcer?.listeningFrom(node.batchTable.latestClosed() + 1n);
       // Batches still open went round (partly) before this node listened: fetch their seeds and partials from peers
       // (and again every SYNC_AFTER_BLOCKS blocks while they lack a quorum here: #syncLagging).
       const head = await publicClient.getBlockNumber();
@@ -252,6 +254,7 @@ export class AggregatorNode {
     let seeds = this.#seeds.get(batch);
     if (seeds === undefined) this.#seeds.set(batch, (seeds = []));
     if (seeds.some((s) => s.seed === seed)) return;
+    this.modules.enforcer?.heard(batch, signer);
     const verified: VerifiedSeed = { seed, signature, rank: signerIndex, signer };
     seeds.push(verified);
     seeds.sort((a, b) => a.rank - b.rank);
@@ -329,6 +332,7 @@ export class AggregatorNode {
           partial: (v) => {
             // The partial's seed proof was verified by the validator; a seed message this node missed is learned here.
             this.#acceptSeed(v.message.batch, v.seedRank, { X: v.message.seedSignature.X, Y: v.message.seedSignature.Y });
+            this.modules.enforcer?.heard(v.message.batch, toOperatorId(v.message.operatorId));
             this.addPartial({
               batch: v.message.batch,
               resultHash: v.messageHash,
@@ -341,6 +345,7 @@ export class AggregatorNode {
             const seedSignature = { X: m.seedSignature.X, Y: m.seedSignature.Y };
             this.#acceptSeed(m.batch, v.seedRank, seedSignature);
             // The list carries its publisher's verified partial: it counts like one gossiped on its own.
+            this.modules.enforcer?.heard(m.batch, toOperatorId(m.operatorId));
             this.addPartial({ batch: m.batch, resultHash: v.messageHash, operatorId: toOperatorId(m.operatorId), signature: { X: m.signature.X, Y: m.signature.Y } });
             this.addResultList(m.batch, m.assignments, { operatorId: toOperatorId(m.operatorId), seedRank: v.seedRank, seedSignature });
           },

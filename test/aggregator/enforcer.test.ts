@@ -89,6 +89,50 @@ describe("aggregator enforcement duty (aggregator/enforcer.ts, docs/protocol.md 
     });
   });
 
+  describe("given an operator missing from 5 accepted submissions while the node listens to gossip", () => {
+    /** Five final batches signed by the others; the enforcer listened from `from` and heard the slow one in `heardIn`. */
+    async function run(from: bigint, heardIn: readonly bigint[], heardOther = false) {
+      const s = await deploySystem(connection);
+      const [slow, ...others] = s.ops as [Op, ...Op[]];
+      const r = enforcerOf(s);
+      r.enforcer.listeningFrom(from);
+      for (let i = 1; i <= 5; i++) await batchSignedBy(s, others);
+      for (const b of heardIn) r.enforcer.heard(b, slow.id);
+      if (heardOther) for (let b = 1n; b <= 5n; b++) r.enforcer.heard(b, others[0]!.id);
+      r.enforcer.onFinalized(5n);
+      await r.enforcer.idle();
+      return { ...r, status: await statusOf(s, slow), slow };
+    }
+
+    for (const b of [1n, 3n, 5n]) {
+      it(`heard (a partial after the quorum was submitted) in batch ${b} of the row 1 … 5 → it should not eject it`, async () => {
+        const { status, counts, events, slow } = await run(1n, [b]);
+        expect(status).to.equal(ACTIVE);
+        expect(counts).to.deep.equal(["eject:spared"]);
+        expect(events("ejection_spared").map((l) => [l.operatorId, l.reason, l.heardIn])).to.deep.equal([[slow.id, "heard", String(b)]]);
+      });
+    }
+
+    it("heard only in batch 6, after the row → it should eject it", async () => {
+      const { status, counts } = await run(1n, [6n]);
+      expect([status, counts]).to.deep.equal([JAILED, ["eject:sent"]]);
+    });
+
+    it("never heard, others heard in every batch → it should eject it", async () => {
+      const { status, counts } = await run(1n, [], true);
+      expect([status, counts]).to.deep.equal([JAILED, ["eject:sent"]]);
+    });
+
+    for (const [from, ejected] of [[1n, true], [2n, false]] as const) {
+      it(`never heard, listening from batch ${from} (the row starts at 1) → it should ${ejected ? "eject it" : "not eject it (part of the row was not followed)"}`, async () => {
+        const { status, counts, events } = await run(from, []);
+        expect(status).to.equal(ejected ? JAILED : ACTIVE);
+        expect(counts).to.deep.equal([ejected ? "eject:sent" : "eject:spared"]);
+        if (!ejected) expect(events("ejection_spared").map((l) => l.reason)).to.deep.equal(["row_not_followed"]);
+      });
+    }
+  });
+
   describe("given a leader whose seed turn passed unsigned, then a batch it did not sign (streak 2)", () => {
     async function seedMissFixture() {
       const s = await deploySystem(connection);

@@ -9,6 +9,8 @@ import { Registry } from "prom-client";
 import { createPublicClient, custom, type PublicClient } from "viem";
 import { AggregatorNode, type AggregatorNodeOpts } from "../../aggregator/node.js";
 import { ChainSubmitter, createAggregatorMetrics } from "../../aggregator/index.js";
+import { Enforcer } from "../../aggregator/enforcer.js";
+import { SendLock } from "../../aggregator/sendLock.js";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import type { Hex } from "../../protocol/bls/index.js";
 import { readMatchInputs } from "../../protocol/chain/reads.js";
@@ -51,17 +53,23 @@ async function startNode(s: System, net: AggregatorNodeOpts["network"] = null, c
   const lines = new MemoryLines();
   const publicClient = client ?? (s.publicClient as PublicClient);
   const metrics = createMetrics();
+  const logger = createLogger({ level: "info", destination: lines });
+  const enforcer = new Enforcer(
+    { serviceManager: s.serviceManager.address, operatorRegistry: s.operatorRegistry.address, slashInvalidResults: true, ejectInactive: true },
+    { publicClient, walletClient: wallet.walletClient, sendLock: new SendLock(), logger, metrics: null },
+  );
   const node = await AggregatorNode.start(
     { chainId: s.chainId, addresses: systemAddresses(s.deployment), quorumWaitBlocks: 1, pollIntervalMs: 3_600_000, network: net },
     {
       publicClient,
       submitter: new ChainSubmitter({ serviceManager: s.serviceManager.address }, { publicClient, walletClient: wallet.walletClient }),
-      logger: createLogger({ level: "info", destination: lines }),
+      logger,
       metrics,
       aggregatorMetrics: createAggregatorMetrics(new Registry()),
+      enforcer,
     },
   );
-  return { node, wallet, lines, metrics };
+  return { node, wallet, lines, metrics, enforcer };
 }
 
 /** What every honest operator computes for the batch: the matcher's output at R_b with the seed, and its digest. */
@@ -207,7 +215,7 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
 
   it("given an operator peer over libp2p gossiping the seed, the result list and 3 of 4 partials → it should submit after one more block, with one non-signer", async () => {
     const s = await networkHelpers.loadFixture(closedBatch);
-    const { node, wallet, lines, metrics } = await startNode(s, LOCAL_P2P);
+    const { node, wallet, lines, metrics, enforcer } = await startNode(s, LOCAL_P2P);
     const peer = await publishingPeer(s, node);
     try {
       const seed = await leaderSeed(s, 1n);
@@ -230,6 +238,9 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await until(() => node.aggregator.outcome(1n) !== undefined);
       expect((await s.serviceManager.read.getBatch([1n])).status).to.equal(2);
       expect(lines.objects().find((l) => l.event === "batch_submitted")).to.include({ signers: 3, nonSigners: 1, signedStakeBps: 9_000 });
+      // Whom it heard from, for its ejections: the seed's leader and the three signers; batch 1 was closed before it
+      // listened, so only batches from 2 on count as heard in full.
+      expect(enforcer.heardIn(1n)).to.deep.equal({ listeningFrom: 2n, operators: [...new Set([seed.leader.id, ...signers.map((o) => o.id)])].sort() });
     } finally {
       await peer.stop();
       await node.stop();
