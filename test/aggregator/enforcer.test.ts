@@ -5,6 +5,7 @@ import type { PublicClient } from "viem";
 import { Enforcer, type EnforcerOpts } from "../../aggregator/enforcer.js";
 import { SendLock } from "../../aggregator/sendLock.js";
 import { createLogger } from "../../protocol/log/logger.js";
+import { toOperatorId } from "../../protocol/chain/ids.js";
 import { USD, batchSignedBy, buildSubmission, deploySystem, orders, providerOffer, type Op, type System } from "../support/serviceManager.js";
 
 const connection = await network.create();
@@ -97,8 +98,8 @@ describe("aggregator enforcement duty (aggregator/enforcer.ts, docs/protocol.md 
       const r = enforcerOf(s);
       r.enforcer.listeningFrom(from);
       for (let i = 1; i <= 5; i++) await batchSignedBy(s, others);
-      for (const b of heardIn) r.enforcer.heard(b, slow.id);
-      if (heardOther) for (let b = 1n; b <= 5n; b++) r.enforcer.heard(b, others[0]!.id);
+      for (const b of heardIn) r.enforcer.heard(b, toOperatorId(slow.id));
+      if (heardOther) for (let b = 1n; b <= 5n; b++) r.enforcer.heard(b, toOperatorId(others[0]!.id));
       r.enforcer.onFinalized(5n);
       await r.enforcer.idle();
       return { ...r, status: await statusOf(s, slow), slow };
