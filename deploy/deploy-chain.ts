@@ -16,7 +16,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { createHardhatRuntimeEnvironment, importUserConfig } from "hardhat/hre";
 import type { HardhatUserConfig } from "hardhat/config";
 import { buildDeployModule } from "./MatchnetModule.js";
-import { LOCAL_CHAIN_IDS } from "./deployment.js";
+import { LOCAL_CHAIN_IDS, contractsOf } from "./deployment.js";
 import { DEPLOYMENT_VERSION, writeDeployment, type Deployment } from "../protocol/chain/deployment.js";
 import type { DeployParameters } from "./parameters.js";
 
@@ -154,16 +154,7 @@ export async function deployToChain(o: DeployToChainOptions): Promise<DeployToCh
       deployBlock: resumed
         ? await firstCreationBlock(client, p.tokens === "faucet" ? [deployed.paymentToken.address, deployed.stakeToken.address, deployed.catalog.address] : [deployed.catalog.address], Number(before) + 1)
         : Number(before) + 1,
-      contracts: {
-        paymentToken: deployed.paymentToken.address,
-        stakeToken: deployed.stakeToken.address,
-        catalog: deployed.catalog.address,
-        providerRegistry: deployed.registry.address,
-        offerBook: deployed.offerBook.address,
-        marketplace: deployed.marketplace.address,
-        operatorRegistry: deployed.operatorRegistry.address,
-        serviceManager: deployed.serviceManager.address,
-      },
+      contracts: contractsOf(deployed),
     };
     await writeDeployment(o.outFile, deployment);
     return { deployment, deploymentId, deployer };

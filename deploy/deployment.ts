@@ -63,29 +63,29 @@ export async function deployMatchnetWithAvs(
     config: opts.config ?? {},
   });
   const deployment = await record(connection, before, deployed);
-  deployment.contracts.operatorRegistry = deployed.operatorRegistry.address;
-  deployment.contracts.serviceManager = deployed.serviceManager.address;
   if (opts.outFile !== undefined) await writeDeployment(opts.outFile, deployment);
   return { ...deployed, deployment };
 }
 
-async function record(
-  connection: NetworkConnection,
-  before: bigint,
-  deployed: Record<"paymentToken" | "stakeToken" | "catalog" | "registry" | "offerBook" | "marketplace", { address: Address }>,
-): Promise<Deployment> {
+async function record(connection: NetworkConnection, before: bigint, deployed: DeployedContracts): Promise<Deployment> {
   const publicClient = await connection.viem.getPublicClient();
+  return { version: DEPLOYMENT_VERSION, chainId: await publicClient.getChainId(), deployBlock: Number(before) + 1, contracts: contractsOf(deployed) };
+}
+
+/** What Ignition's modules return, by future id: the market's contracts, and the AVS's when it was deployed too. */
+export type DeployedContracts = Record<"paymentToken" | "stakeToken" | "catalog" | "registry" | "offerBook" | "marketplace", { address: Address }> &
+  Partial<Record<"operatorRegistry" | "serviceManager", { address: Address }>>;
+
+/** The deployment file's `contracts` from Ignition's result. */
+export function contractsOf(deployed: DeployedContracts): Deployment["contracts"] {
   return {
-    version: DEPLOYMENT_VERSION,
-    chainId: await publicClient.getChainId(),
-    deployBlock: Number(before) + 1,
-    contracts: {
-      paymentToken: deployed.paymentToken.address,
-      stakeToken: deployed.stakeToken.address,
-      catalog: deployed.catalog.address,
-      providerRegistry: deployed.registry.address,
-      offerBook: deployed.offerBook.address,
-      marketplace: deployed.marketplace.address,
-    },
+    paymentToken: deployed.paymentToken.address,
+    stakeToken: deployed.stakeToken.address,
+    catalog: deployed.catalog.address,
+    providerRegistry: deployed.registry.address,
+    offerBook: deployed.offerBook.address,
+    marketplace: deployed.marketplace.address,
+    ...(deployed.operatorRegistry !== undefined ? { operatorRegistry: deployed.operatorRegistry.address } : {}),
+    ...(deployed.serviceManager !== undefined ? { serviceManager: deployed.serviceManager.address } : {}),
   };
 }
