@@ -3,6 +3,7 @@ import { encodeAbiParameters, keccak256, type Hex } from "viem";
 import { GPU_CATALOG } from "../../protocol/market/catalog.js";
 import { ASSIGNMENTS_ABI, type Assignment, type OfferVersion, type Order, type Provider } from "../../protocol/market/types.js";
 import { assignmentsHash, encodeAssignments, PAGE_SIZE, pageCommitments } from "../../protocol/matching/encode.js";
+import { buildCandidates, isCandidate, prepareBatch, ScratchPool } from "../../protocol/matching/prepare.js";
 import { MatchingErrorCode, MatchingInputError } from "../../protocol/matching/errors.js";
 import { matchBatch } from "../../protocol/matching/engine.js";
 import { mixRandom } from "../../protocol/matching/score.js";
@@ -69,6 +70,26 @@ describe("matcher boundaries (docs/matching.md §4, §5.8, §7.1, §8)", () => {
           if (!served) expect(o.reason.get(1n)).to.equal(UnmatchedReason.PriceAboveMax);
         });
       }
+    }
+  });
+
+  describe("given offers priced at, just below and just above the order's max price, looked up one pair at a time", () => {
+    // The later phases ask isCandidate about single pairs; it must agree with the candidate index at the boundary.
+    for (const [label, max, token] of [
+      ["6 decimals", 3_000_000n, undefined],
+      ["18 decimals, above 2^36", 3_000_000_000_000_000_000n, WIDE],
+    ] as const) {
+      it(`${label}: the offers at max − 1 and max should be candidates, the one at max + 1 not`, () => {
+        const p = provider(1);
+        const offers = [-1n, 0n, 1n].map((d, i) => offer(i + 1, p, { pricePerGpuHour: max + d, ...(token ? { paymentToken: token } : {}) }));
+        const b = prepareBatch(batch([p], offers, [order(1, { maxPricePerGpuHour: max, ...(token ? { paymentToken: token } : {}) })]), seedOf(9));
+        const cand = buildCandidates(b, new ScratchPool(), Infinity);
+        const listed = new Set<bigint>();
+        for (let e = cand.start[0]!; e < cand.start[1]!; e++) listed.add(b.offers[cand.offer[e]!]!.versionId);
+        const single = b.offers.map((v, f) => [v.versionId, isCandidate(b, 0, f)]);
+        expect(single).to.deep.equal([[1n, true], [2n, true], [3n, false]]);
+        expect([...listed].sort()).to.deep.equal([1n, 2n]);
+      });
     }
   });
 
