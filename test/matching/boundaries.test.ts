@@ -108,6 +108,37 @@ describe("matcher boundaries (docs/matching.md §4, §5.8, §7.1, §8)", () => {
     }
   });
 
+  describe("given a provider's reputation at, just below and just above an order's minimum (reason ReputationTooLow)", () => {
+    // 8 completed, 0 failed: ⌊(8 + 1)·10 000 / (8 + 0 + 2)⌋ = 9 000 (docs/matching.md §5.4).
+    for (const [minimum, served] of [
+      [8_999, true],
+      [9_000, true],
+      [9_001, false],
+    ] as const) {
+      it(`reputation 9 000 vs minimum ${minimum}: should ${served ? "be served" : "stay open with ReputationTooLow"}`, () => {
+        const p = provider(1, { leasesCompleted: 8, leasesFailed: 0 });
+        const o = outcome(batch([p], [offer(1, p)], [order(1, { minReputationBps: minimum })]));
+        expect(o.served.has(1n)).to.equal(served);
+        if (!served) expect(o.reason.get(1n)).to.equal(UnmatchedReason.ReputationTooLow);
+      });
+    }
+  });
+
+  describe("given a provider slashed at, just below and just above an order's maximum (reason TooManySlashes)", () => {
+    for (const [maximum, served] of [
+      [1, false],
+      [2, true],
+      [3, true],
+    ] as const) {
+      it(`2 slashes vs maximum ${maximum}: should ${served ? "be served" : "stay open with TooManySlashes"}`, () => {
+        const p = provider(1, { timesSlashed: 2 });
+        const o = outcome(batch([p], [offer(1, p)], [order(1, { maxTimesSlashed: maximum })]));
+        expect(o.served.has(1n)).to.equal(served);
+        if (!served) expect(o.reason.get(1n)).to.equal(UnmatchedReason.TooManySlashes);
+      });
+    }
+  });
+
   describe("given free GPUs at, just below and just above an order's size", () => {
     for (const [free, served] of [
       [2, false],
