@@ -26,7 +26,7 @@ const SIGNATURE = { X: 1n, Y: 2n }; // the G1 generator: a valid point, which is
 /** Accepts every signature; see the file comment for why this bench leaves BLS out. */
 const acceptAllVerifier: SignatureVerifier<null> = { verify: () => true };
 
-const LEADER: Hex = keccak256(toHex("bench-leader"));
+const LEADER = toOperatorId(keccak256(toHex("bench-leader")));
 
 const operators: OperatorSetView<null> = { operatorAt: () => ({ pkG2: null, stake: 1n }) };
 
@@ -78,7 +78,7 @@ export default async function (): Promise<Record<string, number>> {
     }
 
     for (let i = 0; i < MESSAGES; i++) {
-      const operatorId = keccak256(toHex(`bench-operator-${i}`));
+      const operatorId = toOperatorId(keccak256(toHex(`bench-operator-${i}`)));
       if (i >= WARMUP) sentAt.set(operatorId, performance.now());
       await nodes[i % NODES]!.publishPartial({
         batch: 1n,

@@ -10,6 +10,7 @@
  * leader's seed went round could otherwise never check the partial (it names a seed that peer has not verified).
  */
 import type { Hex } from "viem";
+import { toOperatorId, type OperatorId } from "../protocol/chain/ids.js";
 import { Bucket } from "../protocol/db/buckets.js";
 import type { KvController } from "../protocol/db/controller.js";
 import { bytesToHex, concatBytes, hexToFixedBytes, readUint64BE, uint64BE } from "../protocol/db/keys.js";
@@ -24,7 +25,7 @@ export interface Decision {
   /** Fallback index of the leader whose seed was used (0 = first leader). */
   seedRank: number;
   /** Operator id of the leader whose signature gave the seed, and that signature (the seed proof). */
-  seedSigner: Hex;
+  seedSigner: OperatorId;
   seedSignature: G1Like;
   assignmentsHash: Hex;
   assignments: Assignment[];
@@ -72,7 +73,7 @@ export class DecisionRepository extends Repository<bigint, Decision> {
       batch: list.batch,
       seed: bytesToHex(bytes.subarray(1, 33)),
       seedRank,
-      seedSigner: bytesToHex(bytes.subarray(37, 69)),
+      seedSigner: toOperatorId(bytesToHex(bytes.subarray(37, 69))),
       seedSignature: decodeG1(bytes.subarray(69, HEADER_BYTES)),
       assignmentsHash: list.resultHash,
       assignments: list.assignments,

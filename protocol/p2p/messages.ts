@@ -12,11 +12,14 @@
  *   assignment list (the body alone, as the operator stores its decision; no topic carries it)
  *                version(1) ‖ batch(8) ‖ resultHash(32) ‖ count(4) ‖ count × assignment(36)
  *
- * G1 points use the EVM encoding (x ‖ y), so signatures go on-chain unchanged.
+ * G1 points use the EVM encoding (x ‖ y), so signatures go on-chain unchanged. Operator ids are the branded,
+ * lower-case OperatorId (protocol/chain/ids.ts) in memory and 32 raw bytes on the wire, so a decoded id compares
+ * with === against any other OperatorId.
  */
 import type { Hex } from "viem";
 import { seedFromSignature } from "../avs/messages.js";
 import type { Assignment } from "../market/types.js";
+import { toOperatorId, type OperatorId } from "../chain/ids.js";
 import { bytesToHex, concatBytes, hexToFixedBytes, readUint64BE, uint64BE } from "../db/keys.js";
 import { GossipErrorCode, reject } from "./errors.js";
 import { G1_BYTES, PointEncodingError, decodeG1, encodeG1, readUint256, writeUint256, type G1Like } from "./points.js";
@@ -26,7 +29,7 @@ export const WIRE_VERSION = 1;
 /** The leader's BLS signature over the batch's seed message; seed_b = keccak256(signature). */
 export interface SeedMessage {
   batch: bigint;
-  signer: Hex; // operator id, bytes32
+  signer: OperatorId; // bytes32
   signature: G1Like;
 }
 
@@ -44,10 +47,10 @@ export interface SeedMessage {
 export interface PartialSignatureMessage {
   batch: bigint;
   resultHash: Hex; // keccak256(abi.encode(Assignment[]))
-  operatorId: Hex;
+  operatorId: OperatorId;
   signature: G1Like;
   /** Operator id of the leader whose seed signature gave the seed, and that signature. */
-  seedSigner: Hex;
+  seedSigner: OperatorId;
   seedSignature: G1Like;
   /** seed_b the signed result message was built with: keccak256 of seedSignature (checked by the encoder). */
   seed: Hex;
@@ -93,7 +96,7 @@ export function encodeSeedMessage(m: SeedMessage): Uint8Array {
 
 export function decodeSeedMessage(data: Uint8Array): SeedMessage {
   checkFixedLength(data, SEED_MESSAGE_BYTES);
-  return { batch: readUint64BE(data, 1), signer: bytesToHex(data.subarray(9, 41)), signature: g1At(data, 41) };
+  return { batch: readUint64BE(data, 1), signer: toOperatorId(bytesToHex(data.subarray(9, 41))), signature: g1At(data, 41) };
 }
 
 // ---- partial
@@ -118,9 +121,9 @@ export function decodePartialSignatureMessage(data: Uint8Array): PartialSignatur
   return {
     batch: readUint64BE(data, 1),
     resultHash: bytesToHex(data.subarray(9, 41)),
-    operatorId: bytesToHex(data.subarray(41, 73)),
+    operatorId: toOperatorId(bytesToHex(data.subarray(41, 73))),
     signature: g1At(data, 73),
-    seedSigner: bytesToHex(data.subarray(137, 169)),
+    seedSigner: toOperatorId(bytesToHex(data.subarray(137, 169))),
     seedSignature,
     seed: seedFromSignature({ X: seedSignature.X, Y: seedSignature.Y }),
   };

@@ -1,6 +1,10 @@
 import { expect } from "chai";
+import { encodeAbiParameters, keccak256, type Hex } from "viem";
 import { GPU_CATALOG } from "../../protocol/market/catalog.js";
-import type { OfferVersion, Order, Provider } from "../../protocol/market/types.js";
+import { ASSIGNMENTS_ABI, type Assignment, type OfferVersion, type Order, type Provider } from "../../protocol/market/types.js";
+import { assignmentsHash, encodeAssignments, PAGE_SIZE, pageCommitments } from "../../protocol/matching/encode.js";
+import { buildCandidates, isCandidate, prepareBatch, ScratchPool } from "../../protocol/matching/prepare.js";
+import { MatchingErrorCode, MatchingInputError } from "../../protocol/matching/errors.js";
 import { matchBatch } from "../../protocol/matching/engine.js";
 import { mixRandom } from "../../protocol/matching/score.js";
 import { UnmatchedReason, type MatchInputs } from "../../protocol/matching/types.js";
@@ -69,6 +73,26 @@ describe("matcher boundaries (docs/matching.md §4, §5.8, §7.1, §8)", () => {
     }
   });
 
+  describe("given offers priced at, just below and just above the order's max price, looked up one pair at a time", () => {
+    // The later phases ask isCandidate about single pairs; it must agree with the candidate index at the boundary.
+    for (const [label, max, token] of [
+      ["6 decimals", 3_000_000n, undefined],
+      ["18 decimals, above 2^36", 3_000_000_000_000_000_000n, WIDE],
+    ] as const) {
+      it(`${label}: the offers at max − 1 and max should be candidates, the one at max + 1 not`, () => {
+        const p = provider(1);
+        const offers = [-1n, 0n, 1n].map((d, i) => offer(i + 1, p, { pricePerGpuHour: max + d, ...(token ? { paymentToken: token } : {}) }));
+        const b = prepareBatch(batch([p], offers, [order(1, { maxPricePerGpuHour: max, ...(token ? { paymentToken: token } : {}) })]), seedOf(9));
+        const cand = buildCandidates(b, new ScratchPool(), Infinity);
+        const listed = new Set<bigint>();
+        for (let e = cand.start[0]!; e < cand.start[1]!; e++) listed.add(b.offers[cand.offer[e]!]!.versionId);
+        const single = b.offers.map((v, f) => [v.versionId, isCandidate(b, 0, f)]);
+        expect(single).to.deep.equal([[1n, true], [2n, true], [3n, false]]);
+        expect([...listed].sort()).to.deep.equal([1n, 2n]);
+      });
+    }
+  });
+
   describe("given a provider's uptime at, just below and just above an order's minimum", () => {
     for (const [uptime, served] of [
       [9_499, false],
@@ -80,6 +104,37 @@ describe("matcher boundaries (docs/matching.md §4, §5.8, §7.1, §8)", () => {
         const o = outcome(batch([p], [offer(1, p)], [order(1, { minUptimeBps: 9_500 })]));
         expect(o.served.has(1n)).to.equal(served);
         if (!served) expect(o.reason.get(1n)).to.equal(UnmatchedReason.UptimeTooLow);
+      });
+    }
+  });
+
+  describe("given a provider's reputation at, just below and just above an order's minimum (reason ReputationTooLow)", () => {
+    // 8 completed, 0 failed: ⌊(8 + 1)·10 000 / (8 + 0 + 2)⌋ = 9 000 (docs/matching.md §5.4).
+    for (const [minimum, served] of [
+      [8_999, true],
+      [9_000, true],
+      [9_001, false],
+    ] as const) {
+      it(`reputation 9 000 vs minimum ${minimum}: should ${served ? "be served" : "stay open with ReputationTooLow"}`, () => {
+        const p = provider(1, { leasesCompleted: 8, leasesFailed: 0 });
+        const o = outcome(batch([p], [offer(1, p)], [order(1, { minReputationBps: minimum })]));
+        expect(o.served.has(1n)).to.equal(served);
+        if (!served) expect(o.reason.get(1n)).to.equal(UnmatchedReason.ReputationTooLow);
+      });
+    }
+  });
+
+  describe("given a provider slashed at, just below and just above an order's maximum (reason TooManySlashes)", () => {
+    for (const [maximum, served] of [
+      [1, false],
+      [2, true],
+      [3, true],
+    ] as const) {
+      it(`2 slashes vs maximum ${maximum}: should ${served ? "be served" : "stay open with TooManySlashes"}`, () => {
+        const p = provider(1, { timesSlashed: 2 });
+        const o = outcome(batch([p], [offer(1, p)], [order(1, { maxTimesSlashed: maximum })]));
+        expect(o.served.has(1n)).to.equal(served);
+        if (!served) expect(o.reason.get(1n)).to.equal(UnmatchedReason.TooManySlashes);
       });
     }
   });
@@ -129,6 +184,55 @@ describe("matcher boundaries (docs/matching.md §4, §5.8, §7.1, §8)", () => {
         const q = provider(2);
         const o = outcome(batch([p, q], [offer(1, p), offer(2, q, { pricePerGpuHour: price2 })], [order(1)], NO_RANDOM));
         expect(o.served.get(1n)).to.equal(chosen);
+      });
+    }
+  });
+
+  describe("given assignment values at the edges of their ABI widths (docs/protocol.md §3.7)", () => {
+    const row = (over: Partial<Assignment> = {}): Assignment => ({ orderId: 1n, offerVersionId: 2n, gpuCount: 3, pricePerGpuHour: 4n, ...over });
+    const viem = (rows: Assignment[]) => encodeAbiParameters(ASSIGNMENTS_ABI, [rows]);
+    // 2^53 − 1, 2^53 and 2^53 + 1 straddle the encoder's cheap path for small numbers.
+    for (const v of [0n, 1n, 255n, 256n, (1n << 53n) - 1n, 1n << 53n, (1n << 53n) + 1n, (1n << 64n) - 1n]) {
+      it(`orderId, offerVersionId and price ${v} should encode as viem's encoder does`, () => {
+        const rows = [row({ orderId: v, offerVersionId: v, pricePerGpuHour: v })];
+        expect(encodeAssignments(rows)).to.equal(viem(rows));
+      });
+    }
+    it("gpuCount 2^32 − 1 and price 2^128 − 1 should encode as viem's encoder does", () => {
+      const rows = [row({ gpuCount: 2 ** 32 - 1, pricePerGpuHour: (1n << 128n) - 1n }), row({ gpuCount: 0 })];
+      expect(encodeAssignments(rows)).to.equal(viem(rows));
+    });
+    for (const [name, bad, bits] of [
+      ["orderId", row({ orderId: 1n << 64n }), 64],
+      ["orderId", row({ orderId: -1n }), 64],
+      ["offerVersionId", row({ offerVersionId: 1n << 64n }), 64],
+      ["gpuCount", row({ gpuCount: 2 ** 32 }), 32],
+      ["gpuCount", row({ gpuCount: -1 }), 32],
+      ["pricePerGpuHour", row({ pricePerGpuHour: 1n << 128n }), 128],
+    ] as const) {
+      const value = bad[name];
+      it(`${name} ${value} (one past uint${bits}) should be refused with OutOfRange naming it`, () => {
+        try {
+          encodeAssignments([bad]);
+          expect.fail("encoded");
+        } catch (err) {
+          expect(err).to.be.instanceOf(MatchingInputError);
+          expect((err as MatchingInputError).code).to.equal(MatchingErrorCode.OutOfRange);
+          expect((err as Error).message).to.equal(`OUT_OF_RANGE: assignment ${name} = ${String(value)} does not fit uint${bits}`);
+        }
+      });
+    }
+    // Pages of PAGE_SIZE rows, the last one shorter: C_i = keccak256(abi.encode(page_i, C_{i+1})), C_n = 0.
+    for (const n of [0, 1, PAGE_SIZE - 1, PAGE_SIZE, PAGE_SIZE + 1, 2 * PAGE_SIZE]) {
+      it(`${n} rows should chain into ${Math.ceil(n / PAGE_SIZE)} page commitments as the contract recomputes them`, () => {
+        const rows = Array.from({ length: n }, (_, i) => row({ orderId: BigInt(i + 1) }));
+        const want: Hex[] = [`0x${"0".repeat(64)}`];
+        for (let end = n; end > 0; end = Math.floor((end - 1) / PAGE_SIZE) * PAGE_SIZE) {
+          const page = rows.slice(Math.floor((end - 1) / PAGE_SIZE) * PAGE_SIZE, end);
+          want.unshift(keccak256(encodeAbiParameters([...ASSIGNMENTS_ABI, { type: "bytes32" }], [page, want[0]!])));
+        }
+        expect(pageCommitments(rows)).to.deep.equal(want);
+        expect(assignmentsHash(rows)).to.equal(want[0]);
       });
     }
   });

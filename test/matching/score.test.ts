@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { reputationBps } from "../../protocol/market/types.js";
+import { prepareBatch } from "../../protocol/matching/prepare.js";
+import { headroomDelta, headroomValue } from "../../protocol/matching/value.js";
+import { seedOf } from "../support/matching/generator.js";
+import { tinyBatch } from "../support/matching/tiny.js";
 import {
+  bitLength,
   floorSum,
   headroomSum,
   isqrt,
@@ -127,5 +132,51 @@ describe("matching scores (docs/matching.md §5)", () => {
       for (let f = 0; f < 1_000; f++) if (mixRandom(0x1000, f * 7919) > mixRandom(0x1000, (f + 1) * 7919) === mixRandom(0x1001, f * 7919) > mixRandom(0x1001, (f + 1) * 7919)) same++;
       expect(same).to.be.within(350, 650);
     });
+  });
+});
+
+describe("matching score helpers at their edges (docs/matching.md §5)", () => {
+  it("given zero → bitLength should be 0, and 1 for 1, 36 for 2^36 − 1, 37 for 2^36", () => {
+    expect([0n, 1n, (1n << 36n) - 1n, 1n << 36n].map(bitLength)).to.deep.equal([0, 1, 36, 37]);
+  });
+  it("given an order whose max price is 0 → the price score should be 0, not a division by zero", () => {
+    expect(priceScore(0, 0)).to.equal(0);
+    expect(priceScoreExact(0n, 0n)).to.equal(0);
+  });
+  it("given completed and failed leases → the slash score should count both in n (§5.6)", () => {
+    // n + 1 = 2 + 8 + 1 = 11: ⌊11·10 000 / (11 + 10)⌋ = 5 238.
+    expect(slashScore(2, 8, 1)).to.equal(5_238);
+    expect(slashScore(8, 2, 1)).to.equal(5_238);
+  });
+  it("given a negative number → isqrt should refuse it by name", () => {
+    expect(() => isqrt(-1n)).to.throw(RangeError, "isqrt of a negative number");
+    expect([0n, 1n, 2n, 3n, 4n].map(isqrt)).to.deep.equal([0n, 1n, 1n, 1n, 2n]);
+  });
+  it("given a = m (an offer of exactly 10 000 GPUs' worth of the scale) → floorSum should equal the plain sum", () => {
+    const plain = (n: number, m: number, a: number, b: number) => {
+      let t = 0;
+      for (let i = 0; i < n; i++) t += Math.floor((a * i + b) / m);
+      return t;
+    };
+    for (const [n, m, a, b] of [
+      [5, 7, 7, 3],
+      [9, 10_000, 10_000, 0],
+      [4, 6, 5, 6],
+      [3, 6, 5, 5],
+    ] as const) {
+      expect(floorSum(n, m, a, b), `${n} ${m} ${a} ${b}`).to.equal(plain(n, m, a, b));
+    }
+    expect(headroomSum(10_000, 10_000, 0, 3)).to.equal(unitHeadroom(10_000, 10_000, 0) + unitHeadroom(10_000, 10_000, 1) + unitHeadroom(10_000, 10_000, 2));
+  });
+  it("given an offer's taken GPUs going up, down or nowhere → headroomDelta should be +, − or 0 of the headroom of the GPUs between", () => {
+    const b = prepareBatch(tinyBatch(), seedOf(1));
+    const f = b.offers.findIndex((v) => v.gpuCount === 8);
+    expect(f).to.be.at.least(0);
+    const up = headroomValue(b, f, 0, 2);
+    expect(up).to.be.greaterThan(0);
+    expect(headroomDelta(b, f, 0, 2)).to.equal(up);
+    expect(headroomDelta(b, f, 2, 0)).to.equal(-up);
+    expect(headroomDelta(b, f, 1, 1)).to.equal(0);
+    expect(headroomValue(b, f, 1, 1)).to.equal(b.weights.availability * unitHeadroom(b.offerFree[f]!, b.offerTotal[f]!, 1));
   });
 });

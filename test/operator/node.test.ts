@@ -3,7 +3,8 @@
  * dirs, peers found from the sockets registered on-chain. A batch closes; the leader signs the seed, every node
  * matches at R_b and signs the same result; the partials, aggregated by the aggregator core's submission builder,
  * finalize the batch on-chain. Then restart safety, a refused double sign, an equivocation proof, and a batch whose
- * close one node failed to read (RPC) and read again a block later.
+ * close one node failed to read (RPC) and read again a block later. Each describe deploys its own system and starts
+ * its own four nodes in its `before`, and its `it`s only read what that setup made, so any `it` runs alone (--grep).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -40,252 +41,319 @@ async function get(base: string, path: string): Promise<{ status: number; body: 
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-describe("operator node: four nodes, one batch, on an in-process chain", function () {
-  this.timeout(60_000);
-  let s: System;
+/** A freshly deployed system (two providers, six orders) with four registered operator nodes; node 0 holds an account. */
+interface FourNodes {
+  s: System;
+  slots: NodeSlot[];
+  nodes: RunningNode[];
+  /** A non-signing, unregistered node, when a test starts one (`startFollower`). */
+  follower?: RunningNode;
+  followerSlot?: NodeSlot;
+  stop(): Promise<void>;
+}
+
+async function startFourNodes(): Promise<FourNodes> {
+  const s = await deploySystem(connection);
+  await providerOffer(s, 0, 40);
+  await providerOffer(s, 1, 40);
+  await orders(s, 6);
   const slots: NodeSlot[] = [];
   const nodes: RunningNode[] = [];
-  let follower: RunningNode | undefined;
-  let followerSlot: NodeSlot | undefined;
+  const sys: FourNodes = {
+    s,
+    slots,
+    nodes,
+    stop: async () => {
+      for (const n of nodes) await n.stop().catch(() => {});
+      await sys.follower?.stop().catch(() => {});
+      for (const slot of [...slots, ...(sys.followerSlot ? [sys.followerSlot] : [])]) await slot.remove();
+    },
+  };
+  for (const op of s.ops) {
+    const slot = await makeSlot(op.sk);
+    slots.push(slot);
+    // The socket peers find each other by: registered on-chain, no bootstrap list needed.
+    await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + op.index]!.account });
+  }
+  // Node 0 holds an Ethereum account, so it can send equivocation proofs.
+  for (let i = 0; i < slots.length; i++) nodes.push(await startNode(s, slots[i]!, i === 0 ? { wallet: s.wallets[2]!, api: true } : {}));
+  return sys;
+}
 
-  before(async () => {
-    s = await deploySystem(connection);
-    await providerOffer(s, 0, 40);
-    await providerOffer(s, 1, 40);
-    await orders(s, 6);
-    for (const op of s.ops) {
-      const slot = await makeSlot(op.sk);
-      slots.push(slot);
-      // The socket peers find each other by: registered on-chain, no bootstrap list needed.
-      await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + op.index]!.account });
-    }
-    // Node 0 holds an Ethereum account, so it can send equivocation proofs.
-    for (let i = 0; i < slots.length; i++) nodes.push(await startNode(s, slots[i]!, i === 0 ? { wallet: s.wallets[2]!, api: true } : {}));
-  });
+/** A witness that was not there for the first gossip: an unregistered key, a non-signing follower that knows `bootstrap`. */
+async function startFollower(sys: FourNodes, bootstrap: string): Promise<RunningNode> {
+  sys.followerSlot = await makeSlot(SecretKey.fromBytes(new Uint8Array(32).fill(7)));
+  sys.follower = await startNode(sys.s, sys.followerSlot, { bootstrap: [bootstrap], api: true, client: switchableClient });
+  return sys.follower;
+}
 
-  after(async () => {
-    for (const n of nodes) await n.stop().catch(() => {});
-    await follower?.stop().catch(() => {});
-    for (const slot of [...slots, ...(followerSlot ? [followerSlot] : [])]) await slot.remove();
-  });
+/** Closes the next batch once the nodes are meshed and waits for every node's decision and every partial at every node. */
+async function closeAndDecide(sys: FourNodes): Promise<bigint> {
+  await waitFor(() => sys.nodes.every((n) => n.node.peerCount() >= 3), "a full mesh of peers");
+  await sys.s.serviceManager.write.closeBatch();
+  const batch = await sys.s.serviceManager.read.batchCount();
+  await waitFor(() => sys.nodes.every((n) => n.node.decision(batch) !== undefined), "every node's decision", 20_000);
+  // Each node also accepts the other three partials from gossip: a partial carries its seed proof, so none is lost
+  // to a seed that had not arrived yet (30 s: four libp2p nodes, mcl and the chain share one thread here).
+  await waitFor(() => sys.nodes.every((n) => n.node.partialsSeen(batch).size === 3), "every other partial seen by every node", 30_000);
+  return batch;
+}
 
-  it("given operators registered with sockets → it should connect every node to the others without a bootstrap list", async () => {
-    await waitFor(() => nodes.every((n) => n.node.peerCount() >= 3), "a full mesh of peers");
-    for (const n of nodes) expect(n.node.status().registered).to.equal(true);
-  });
+describe("operator node: four nodes on an in-process chain", function () {
+  this.timeout(120_000);
 
-  it("given a closed batch → it should have every node sign the same result, whose digest equals the contract's resultMessageHash", async () => {
-    await s.serviceManager.write.closeBatch();
-    const batch = await s.serviceManager.read.batchCount();
-    await waitFor(() => nodes.every((n) => n.node.decision(batch) !== undefined), "every node's decision", 20_000);
-    const decisions = nodes.map((n) => n.node.decision(batch)!);
-    const first = decisions[0]!;
-    for (const d of decisions) {
-      expect(d.messageHash).to.equal(first.messageHash);
-      expect(d.seed).to.equal(first.seed);
-      expect(d.fresh).to.equal(true);
-    }
-    expect(first.seedRank).to.equal(0);
-    expect(first.assignments.length).to.be.greaterThan(0);
-    expect(await s.serviceManager.read.resultMessageHash([batch, first.seed, first.assignmentsHash])).to.equal(first.messageHash);
-    for (const n of nodes) expect((await n.metrics.batchesSigned.get()).values[0]!.value).to.equal(1);
-    // Each node also accepted the other three partials from gossip: a partial carries its seed proof, so none is
-    // lost to a seed that had not arrived yet (30 s: four libp2p nodes, mcl and the chain share one thread here).
-    await waitFor(() => nodes.every((n) => n.node.partialsSeen(batch).size === 3), "every other partial seen by every node", 30_000);
-    // The leader's seed is what every node used.
-    const leader = (await s.serviceManager.read.leaderOf([batch, 0n])).toLowerCase();
-    expect(nodes[1]!.node.verifiedSeeds(batch).get(0)!.signer).to.equal(leader);
-  });
-
-  it("given a node restarted on the same data dir → it should re-gossip the same signature and refuse a different result", async () => {
-    const batch = await s.serviceManager.read.batchCount();
-    const before = nodes[3]!.node.decision(batch)!;
-    await nodes[3]!.stop();
-
-    // A witness that was not there for the first gossip: an unregistered key, a non-signing follower.
-    followerSlot = await makeSlot(SecretKey.fromBytes(new Uint8Array(32).fill(7)));
-    // It knows the restarted node's address (kept in the bootstrap list and redialled), so it hears that node's
-    // gossip directly: the others drop the re-gossip as a duplicate and do not relay it.
-    follower = await startNode(s, followerSlot, { bootstrap: [slots[3]!.socket], api: true, client: switchableClient });
-    expect(follower.node.status().registered).to.equal(false);
-
-    // Both know each other's address, so the restarted node has dialled the witness before its duties run.
-    nodes[3] = await startNode(s, slots[3]!, { bootstrap: [followerSlot.socket] });
-    await waitFor(() => nodes[3]!.node.decision(batch) !== undefined, "the restarted node's decision");
-    const after = nodes[3]!.node.decision(batch)!;
-    expect(after.fresh).to.equal(false);
-    expect(after.messageHash).to.equal(before.messageHash);
-    expect(after.signature).to.deep.equal(before.signature);
-    expect((await nodes[3]!.metrics.batchesSigned.get()).values[0]?.value ?? 0).to.equal(0);
-
-    const id3 = s.ops[3]!.id.toLowerCase();
-    await waitFor(() => follower!.node.partialsSeen(batch).has(id3), "the re-gossiped partial at the witness", 15_000);
-    expect(follower.node.partialsSeen(batch).get(id3)!.signature).to.deep.equal(before.signature);
-
-    const ref = BigInt((await s.serviceManager.read.getBatch([batch])).referenceBlock);
-    const other = keccak256(toHex("another result"));
-    try {
-      await nodes[3]!.node.signResultMessage(batch, ref, after.seed, other);
-      expect.fail("a different result was signed");
-    } catch (err) {
-      expect(err).to.be.instanceOf(SlashingProtectionError);
-      expect((err as SlashingProtectionError).code).to.equal(SlashingProtectionErrorCode.DoubleSign);
-    }
-    const refusals = (await nodes[3]!.metrics.slashingProtectionRefusals.get()).values;
-    expect(refusals.map((v) => [v.labels.duty, v.value])).to.deep.equal([["result", 1]]);
-  });
-
-  it("given a second valid partial of one operator with another result → it should submit the equivocation proof", async () => {
-    const batch = await s.serviceManager.read.batchCount();
-    const cheater = s.ops[2]!;
-    await waitFor(() => nodes[0]!.node.partialsSeen(batch).has(cheater.id.toLowerCase()), "the cheater's honest partial at node 0");
-    const d = nodes[0]!.node.decision(batch)!;
-    const ref = BigInt((await s.serviceManager.read.getBatch([batch])).referenceBlock);
-    const otherHash = keccak256(toHex("equivocating result"));
-    const digest = resultMessageDigest({ chainId: s.chainId, serviceManager: s.serviceManager.address, batch, referenceBlock: ref, seed: d.seed, assignmentsHash: otherHash });
-    await follower!.node.gossip!.publishPartial({
-      batch,
-      resultHash: otherHash,
-      seed: d.seed,
-      operatorId: cheater.id,
-      signature: cheater.sk.sign(digest),
-      seedSigner: d.seedSigner,
-      seedSignature: d.seedSignature,
+  describe("given four registered nodes and a closed batch", () => {
+    let sys: FourNodes;
+    let batch: bigint;
+    before(async () => {
+      sys = await startFourNodes();
+      batch = await closeAndDecide(sys);
     });
-    const dutyKey = toHex(batch, { size: 32 });
-    await waitFor(() => s.serviceManager.read.equivocationSlashed([cheater.id, dutyKey]), "the equivocation slash on-chain", 15_000);
-    const proofs = (await nodes[0]!.metrics.register.getSingleMetric("matchnet_equivocation_proofs_total")!.get()).values;
-    expect(proofs.map((v) => [v.labels.outcome, v.value])).to.deep.equal([["submitted", 1]]);
-  });
+    after(async () => sys?.stop());
 
-  it("given the partials → it should aggregate them with the aggregator's submission builder and finalize the batch on-chain", async () => {
-    const batch = await s.serviceManager.read.batchCount();
-    const onChain = await s.serviceManager.read.getBatch([batch]);
-    const ref = BigInt(onChain.referenceBlock);
-    const client = s.publicClient as PublicClient;
-    const set = await new OperatorSets({ registry: s.operatorRegistry.address, retain: 1, withApk: false }, { client }).load(ref);
-    const operatorSet = set;
-    // Signatures as node 0 received them from gossip, plus its own.
-    const n0 = nodes[0]!.node;
-    const d = n0.decision(batch)!;
-    const sigs = new Map<string, G1Point>([[n0.operatorId, d.signature]]);
-    for (const [id, p] of n0.partialsSeen(batch)) if (p.resultHash === d.assignmentsHash && p.seed === d.seed) sigs.set(id, p.signature);
-    expect(sigs.size).to.equal(4);
-    const signers = operatorSet.operators.filter((o) => sigs.has(o.operatorId)).map((o) => ({ operator: o, signature: sigs.get(o.operatorId)! }));
-    const seedProof = n0.verifiedSeeds(batch).get(d.seedRank)!;
-    const aggBatch = { ...(await readClosedBatch(client, { chainId: s.chainId, serviceManager: s.serviceManager.address }, batch, 1)), status: BatchStatus.Open };
-    const sub = buildSubmission(
-      { chainId: s.chainId, serviceManager: s.serviceManager.address },
-      { batch: aggBatch, operatorSet, resultHash: d.messageHash, signers, signedStake: signers.reduce((t, x) => t + x.operator.stake, 0n), totalStake: set.totalStake },
-      { seed: d.seed, seedProof: { signature: seedProof.signature, signerIndex: BigInt(d.seedRank) }, assignments: d.assignments },
-      await createG2KeySummer(),
-    );
-    checkSubmission(sub, operatorSet, 6_667);
-    const hints = await s.serviceManager.read.signatureCheckHints([d.messageHash, Number(ref), sub.nonSignerPubkeys]);
-    await s.serviceManager.write.submitResult(submitResultArgs(sub, hints));
-    const final = await s.serviceManager.read.getBatch([batch]);
-    expect(final.resultHash).to.equal(d.messageHash);
-    // The nodes follow the finalization and report it through the node API.
-    await waitFor(() => nodes.every((n) => n.node.batchReport(batch)?.status === "final"), "every node seeing the batch final");
-    expect(n0.batchReport(batch)!.signedFinalResult).to.equal(true);
-  });
+    it("given operators registered with sockets → it should connect every node to the others without a bootstrap list", async () => {
+      for (const n of sys.nodes) expect(n.node.peerCount()).to.be.at.least(3);
+      for (const n of sys.nodes) expect(n.node.status().registered).to.equal(true);
+    });
 
-  it("given the node API → it should answer EigenLayer's routes and matchnet's own as specified", async () => {
-    const batch = await s.serviceManager.read.batchCount();
-    const api = `http://127.0.0.1:${nodes[0]!.node.apiPort}`;
-    expect(await get(api, "/eigen/node")).to.deep.equal({ status: 200, body: { node_name: "matchnet-operator", spec_version: "v0.0.1", node_version: "test" } });
-    expect((await get(api, "/eigen/node/health")).status).to.equal(200);
-    const services = await get(api, "/eigen/node/services");
-    expect(services.body.services.map((x: { id: string; status: string }) => [x.id, x.status])).to.deep.equal([
-      ["chain-follower", "Up"],
-      ["p2p", "Up"],
-      ["signer", "Up"],
-    ]);
-    expect((await get(api, "/eigen/node/services/p2p/health")).status).to.equal(200);
-    const status = (await get(api, "/matchnet/v1/status")).body;
-    expect(status).to.include({ operatorId: s.ops[0]!.id.toLowerCase(), registered: true, stake: (100n * 10n ** 18n).toString(), currentBatch: batch.toString(), lastSignedBatch: batch.toString() });
-    expect(status.peers).to.be.at.least(3);
-    const report = (await get(api, `/matchnet/v1/batches/${batch}`)).body;
-    const d = nodes[0]!.node.decision(batch)!;
-    expect(report).to.include({ status: "final", seed: d.seed, resultHash: d.assignmentsHash, assignments: d.assignments.length, signed: true, signedFinalResult: true });
-    expect((await get(api, "/matchnet/v1/batches/999")).status).to.equal(404);
-    expect((await get(api, "/matchnet/v1/batches/x1")).status).to.equal(400);
-    const peers = (await get(api, "/matchnet/v1/peers")).body;
-    expect(peers.count).to.equal(peers.peers.length);
-    expect((await get(api, "/nope")).status).to.equal(404);
-
-    // The unregistered witness: partially healthy (206) while the RPC answers, unhealthy (503) once it fails.
-    const witness = `http://127.0.0.1:${follower!.node.apiPort}`;
-    const h = await get(witness, "/eigen/node/health");
-    expect(h.status).to.equal(206);
-    expect(h.body.reasons).to.include("not registered: following without signing");
-    rpcDown = true;
-    try {
-      expect((await get(witness, "/eigen/node/health")).status).to.equal(503);
-    } finally {
-      rpcDown = false;
-    }
-  });
-
-  it("given the RPC failing while a node reads a batch's close → it should read it again on the next block and sign the same result as the others", async () => {
-    // Node 3 restarted behind a transport that drops eth_call while `failing` (an RPC endpoint hiccup).
-    let failing = false;
-    const flaky = createPublicClient({
-      transport: custom({
-        request: async ({ method, params }: { method: string; params?: unknown }) => {
-          if (failing && method === "eth_call") throw new Error("RPC unavailable");
-          return connection.provider.request({ method, params: params as unknown[] });
-        },
-      }, { retryCount: 0 }),
-      pollingInterval: 20,
-      cacheTime: 0,
-    }) as PublicClient;
-    const lines = new MemoryLines();
-    await nodes[3]!.stop();
-    nodes[3] = await startNode(s, slots[3]!, { client: flaky, logger: createLogger({ level: "info", destination: lines }) });
-    await waitFor(() => nodes[3]!.node.peerCount() >= 3, "node 3 back in the mesh");
-    const timing = await s.serviceManager.read.batchTiming();
-    // Block by block: R_b is the block before the earliest allowed close, and Hardhat's multi-block mine keeps no
-    // state for the blocks inside its range, which the nodes read the batch at.
-    for (let i = 0; i < timing.batchInterval; i++) await connection.provider.request({ method: "evm_mine", params: [] });
-    failing = true;
-    await s.serviceManager.write.closeBatch();
-    const batch = await s.serviceManager.read.batchCount();
-    try {
-      await waitFor(() => lines.objects().some((l) => l.event === "batch_close_read_failed" && l.batch === String(batch)), "node 3's failed read of the close");
-      expect(nodes[3]!.node.batchReport(batch)).to.equal(undefined);
-      // The draw weighs stakes at R_{b−1} (docs/protocol.md §3.2), so the operator jailed above may hold the first
-      // positions; its turns pass after seedTimeout blocks each, as a silent leader's do.
-      const rb = (await s.serviceManager.read.getBatch([batch])).referenceBlock;
-      let position = 0n;
-      while (!(await s.operatorRegistry.read.isInSetAt([await s.serviceManager.read.leaderOf([batch, position]), rb]))) position++;
-      if (position > 0n) await connection.networkHelpers.mine(Number(position) * timing.seedTimeout);
-      // Unless node 3 leads this batch, the others decide and gossip while node 3 does not know it: node 3 must then
-      // get the seed and partials by batch sync once it has read the close.
-      const leader = (await s.serviceManager.read.leaderOf([batch, position])).toLowerCase();
-      if (leader !== nodes[3]!.node.operatorId) {
-        await waitFor(() => [0, 1, 2].every((i) => nodes[i]!.node.batchReport(batch)?.member === false || nodes[i]!.node.decision(batch) !== undefined), "the other members' decisions");
+    it("given a closed batch → it should have every node sign the same result, whose digest equals the contract's resultMessageHash", async () => {
+      const { s, nodes } = sys;
+      const decisions = nodes.map((n) => n.node.decision(batch)!);
+      const first = decisions[0]!;
+      for (const d of decisions) {
+        expect(d.messageHash).to.equal(first.messageHash);
+        expect(d.seed).to.equal(first.seed);
+        expect(d.fresh).to.equal(true);
       }
-    } finally {
-      failing = false;
-    }
-    await connection.networkHelpers.mine(1);
-    // The members at R_b (the equivocator slashed above follows without signing) all decide, node 3 after its retry.
-    const members = () => nodes.filter((n) => n.node.batchReport(batch)?.member === true);
-    await waitFor(() => nodes.every((n) => typeof n.node.batchReport(batch)?.member === "boolean"), "every node's membership read");
-    expect(members()).to.have.length(3);
-    expect(members()).to.include(nodes[3]);
-    await waitFor(() => members().every((n) => n.node.decision(batch) !== undefined), "every member's decision", 20_000);
-    expect(new Set(members().map((n) => n.node.decision(batch)!.messageHash)).size).to.equal(1);
+      expect(first.seedRank).to.equal(0);
+      expect(first.assignments.length).to.be.greaterThan(0);
+      expect(await s.serviceManager.read.resultMessageHash([batch, first.seed, first.assignmentsHash])).to.equal(first.messageHash);
+      for (const n of nodes) expect((await n.metrics.batchesSigned.get()).values[0]!.value).to.equal(1);
+      for (const n of nodes) expect(n.node.partialsSeen(batch).size).to.equal(3);
+      // The leader's seed is what every node used.
+      const leader = (await s.serviceManager.read.leaderOf([batch, 0n])).toLowerCase();
+      expect(nodes[1]!.node.verifiedSeeds(batch).get(0)!.signer).to.equal(leader);
+    });
+
+    it("given the Grafana dashboard → it should only query matchnet_ and eigen_ metrics the node exports", async () => {
+      const dashboard = JSON.parse(await readFile(join("ops", "grafana", "dashboards", "matchnet-operator.json"), "utf8")) as { panels: { targets: { expr: string }[] }[] };
+      const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(matchnet|eigen)_[a-z_]+/g) ?? [])));
+      const exposition = await sys.nodes[0]!.metrics.register.metrics();
+      const exported = new Set([...exposition.matchAll(/^# TYPE ([a-z_]+) /gm)].map((m) => m[1]!));
+      const missing = [...queried].map((n) => n.replace(/_(bucket|sum|count)$/, "")).filter((n) => !exported.has(n));
+      expect(queried.size).to.be.greaterThan(8);
+      expect(missing).to.deep.equal([]);
+    });
   });
 
-  it("given the Grafana dashboard → it should only query matchnet_ and eigen_ metrics the node exports", async () => {
-    const dashboard = JSON.parse(await readFile(join("ops", "grafana", "dashboards", "matchnet-operator.json"), "utf8")) as { panels: { targets: { expr: string }[] }[] };
-    const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(matchnet|eigen)_[a-z_]+/g) ?? [])));
-    const exposition = await nodes[0]!.metrics.register.metrics();
-    const exported = new Set([...exposition.matchAll(/^# TYPE ([a-z_]+) /gm)].map((m) => m[1]!));
-    const missing = [...queried].map((n) => n.replace(/_(bucket|sum|count)$/, "")).filter((n) => !exported.has(n));
-    expect(queried.size).to.be.greaterThan(8);
-    expect(missing).to.deep.equal([]);
+  describe("given a batch every node signed", () => {
+    let sys: FourNodes;
+    let batch: bigint;
+    before(async () => {
+      sys = await startFourNodes();
+      batch = await closeAndDecide(sys);
+    });
+    after(async () => sys?.stop());
+
+    it("given a node restarted on the same data dir → it should re-gossip the same signature and refuse a different result", async () => {
+      const { s, slots, nodes } = sys;
+      const before = nodes[3]!.node.decision(batch)!;
+      await nodes[3]!.stop();
+
+      // It knows the restarted node's address (kept in the bootstrap list and redialled), so it hears that node's
+      // gossip directly: the others drop the re-gossip as a duplicate and do not relay it.
+      const follower = await startFollower(sys, slots[3]!.socket);
+      expect(follower.node.status().registered).to.equal(false);
+
+      // Both know each other's address, so the restarted node has dialled the witness before its duties run.
+      nodes[3] = await startNode(s, slots[3]!, { bootstrap: [sys.followerSlot!.socket] });
+      await waitFor(() => nodes[3]!.node.decision(batch) !== undefined, "the restarted node's decision");
+      const after = nodes[3]!.node.decision(batch)!;
+      expect(after.fresh).to.equal(false);
+      expect(after.messageHash).to.equal(before.messageHash);
+      expect(after.signature).to.deep.equal(before.signature);
+      expect((await nodes[3]!.metrics.batchesSigned.get()).values[0]?.value ?? 0).to.equal(0);
+
+      const id3 = s.ops[3]!.id;
+      await waitFor(() => follower.node.partialsSeen(batch).has(id3), "the re-gossiped partial at the witness", 15_000);
+      expect(follower.node.partialsSeen(batch).get(id3)!.signature).to.deep.equal(before.signature);
+
+      const ref = BigInt((await s.serviceManager.read.getBatch([batch])).referenceBlock);
+      const other = keccak256(toHex("another result"));
+      try {
+        await nodes[3]!.node.signResultMessage(batch, ref, after.seed, other);
+        expect.fail("a different result was signed");
+      } catch (err) {
+        expect(err).to.be.instanceOf(SlashingProtectionError);
+        expect((err as SlashingProtectionError).code).to.equal(SlashingProtectionErrorCode.DoubleSign);
+      }
+      const refusals = (await nodes[3]!.metrics.slashingProtectionRefusals.get()).values;
+      expect(refusals.map((v) => [v.labels.duty, v.value])).to.deep.equal([["result", 1]]);
+    });
+  });
+
+  describe("given a batch every node signed and a witness node gossiping", () => {
+    let sys: FourNodes;
+    let batch: bigint;
+    before(async () => {
+      sys = await startFourNodes();
+      batch = await closeAndDecide(sys);
+      await startFollower(sys, sys.slots[0]!.socket);
+      await waitFor(() => sys.follower!.node.peerCount() >= 1, "the witness connected");
+    });
+    after(async () => sys?.stop());
+
+    it("given a second valid partial of one operator with another result → it should submit the equivocation proof", async () => {
+      const { s, nodes } = sys;
+      const cheater = s.ops[2]!;
+      expect(nodes[0]!.node.partialsSeen(batch).has(cheater.id)).to.equal(true);
+      const d = nodes[0]!.node.decision(batch)!;
+      const ref = BigInt((await s.serviceManager.read.getBatch([batch])).referenceBlock);
+      const otherHash = keccak256(toHex("equivocating result"));
+      const digest = resultMessageDigest({ chainId: s.chainId, serviceManager: s.serviceManager.address, batch, referenceBlock: ref, seed: d.seed, assignmentsHash: otherHash });
+      await sys.follower!.node.gossip!.publishPartial({
+        batch,
+        resultHash: otherHash,
+        seed: d.seed,
+        operatorId: cheater.id,
+        signature: cheater.sk.sign(digest),
+        seedSigner: d.seedSigner,
+        seedSignature: d.seedSignature,
+      });
+      const dutyKey = toHex(batch, { size: 32 });
+      await waitFor(() => s.serviceManager.read.equivocationSlashed([cheater.id, dutyKey]), "the equivocation slash on-chain", 15_000);
+      const proofs = (await nodes[0]!.metrics.register.getSingleMetric("matchnet_equivocation_proofs_total")!.get()).values;
+      expect(proofs.map((v) => [v.labels.outcome, v.value])).to.deep.equal([["submitted", 1]]);
+    });
+  });
+
+  describe("given a batch finalized on-chain from the partials node 0 gathered, and a witness node", () => {
+    let sys: FourNodes;
+    let batch: bigint;
+    let signerCount: number;
+    before(async () => {
+      sys = await startFourNodes();
+      batch = await closeAndDecide(sys);
+      await startFollower(sys, sys.slots[0]!.socket);
+      const { s, nodes } = sys;
+      const onChain = await s.serviceManager.read.getBatch([batch]);
+      const ref = BigInt(onChain.referenceBlock);
+      const client = s.publicClient as PublicClient;
+      const operatorSet = await new OperatorSets({ registry: s.operatorRegistry.address, retain: 1, withApk: false }, { client }).load(ref);
+      // Signatures as node 0 received them from gossip, plus its own.
+      const n0 = nodes[0]!.node;
+      const d = n0.decision(batch)!;
+      const sigs = new Map<string, G1Point>([[n0.operatorId, d.signature]]);
+      for (const [id, p] of n0.partialsSeen(batch)) if (p.resultHash === d.assignmentsHash && p.seed === d.seed) sigs.set(id, p.signature);
+      signerCount = sigs.size;
+      const signers = operatorSet.operators.filter((o) => sigs.has(o.operatorId)).map((o) => ({ operator: o, signature: sigs.get(o.operatorId)! }));
+      const seedProof = n0.verifiedSeeds(batch).get(d.seedRank)!;
+      const aggBatch = { ...(await readClosedBatch(client, { chainId: s.chainId, serviceManager: s.serviceManager.address }, batch, 1)), status: BatchStatus.Open };
+      const sub = buildSubmission(
+        { chainId: s.chainId, serviceManager: s.serviceManager.address },
+        { batch: aggBatch, operatorSet, resultHash: d.messageHash, signers, signedStake: signers.reduce((t, x) => t + x.operator.stake, 0n), totalStake: operatorSet.totalStake },
+        { seed: d.seed, seedProof: { signature: seedProof.signature, signerIndex: BigInt(d.seedRank) }, assignments: d.assignments },
+        await createG2KeySummer(),
+      );
+      checkSubmission(sub, operatorSet, 6_667);
+      const hints = await s.serviceManager.read.signatureCheckHints([d.messageHash, Number(ref), sub.nonSignerPubkeys]);
+      await s.serviceManager.write.submitResult(submitResultArgs(sub, hints));
+      // The nodes follow the finalization and report it through the node API.
+      await waitFor(() => nodes.every((n) => n.node.batchReport(batch)?.status === "final"), "every node seeing the batch final");
+    });
+    after(async () => sys?.stop());
+
+    it("given the partials → it should aggregate them with the aggregator's submission builder and finalize the batch on-chain", async () => {
+      const { s, nodes } = sys;
+      const d = nodes[0]!.node.decision(batch)!;
+      expect(signerCount).to.equal(4);
+      expect((await s.serviceManager.read.getBatch([batch])).resultHash).to.equal(d.messageHash);
+      for (const n of nodes) expect(n.node.batchReport(batch)!.status).to.equal("final");
+      expect(nodes[0]!.node.batchReport(batch)!.signedFinalResult).to.equal(true);
+    });
+
+    it("given the node API → it should answer EigenLayer's routes and matchnet's own as specified", async () => {
+      const { s, nodes } = sys;
+      const api = `http://127.0.0.1:${nodes[0]!.node.apiPort}`;
+      expect(await get(api, "/eigen/node")).to.deep.equal({ status: 200, body: { node_name: "matchnet-operator", spec_version: "v0.0.1", node_version: "test" } });
+      expect((await get(api, "/eigen/node/health")).status).to.equal(200);
+      const services = await get(api, "/eigen/node/services");
+      expect(services.body.services.map((x: { id: string; status: string }) => [x.id, x.status])).to.deep.equal([
+        ["chain-follower", "Up"],
+        ["p2p", "Up"],
+        ["signer", "Up"],
+      ]);
+      expect((await get(api, "/eigen/node/services/p2p/health")).status).to.equal(200);
+      const status = (await get(api, "/matchnet/v1/status")).body;
+      expect(status).to.include({ operatorId: s.ops[0]!.id, registered: true, stake: (100n * 10n ** 18n).toString(), currentBatch: batch.toString(), lastSignedBatch: batch.toString() });
+      expect(status.peers).to.be.at.least(3);
+      const report = (await get(api, `/matchnet/v1/batches/${batch}`)).body;
+      const d = nodes[0]!.node.decision(batch)!;
+      expect(report).to.include({ status: "final", seed: d.seed, resultHash: d.assignmentsHash, assignments: d.assignments.length, signed: true, signedFinalResult: true });
+      expect((await get(api, "/matchnet/v1/batches/999")).status).to.equal(404);
+      expect((await get(api, "/matchnet/v1/batches/x1")).status).to.equal(400);
+      const peers = (await get(api, "/matchnet/v1/peers")).body;
+      expect(peers.count).to.equal(peers.peers.length);
+      expect((await get(api, "/nope")).status).to.equal(404);
+
+      // The unregistered witness: partially healthy (206) while the RPC answers, unhealthy (503) once it fails.
+      const witness = `http://127.0.0.1:${sys.follower!.node.apiPort}`;
+      const h = await get(witness, "/eigen/node/health");
+      expect(h.status).to.equal(206);
+      expect(h.body.reasons).to.include("not registered: following without signing");
+      rpcDown = true;
+      try {
+        expect((await get(witness, "/eigen/node/health")).status).to.equal(503);
+      } finally {
+        rpcDown = false;
+      }
+    });
+  });
+
+  describe("given four registered nodes, one of them behind an RPC that fails", () => {
+    let sys: FourNodes;
+    before(async () => {
+      sys = await startFourNodes();
+    });
+    after(async () => sys?.stop());
+
+    it("given the RPC failing while a node reads a batch's close → it should read it again on the next block and sign the same result as the others", async () => {
+      const { s, slots, nodes } = sys;
+      // Node 3 restarted behind a transport that drops eth_call while `failing` (an RPC endpoint hiccup).
+      let failing = false;
+      const flaky = createPublicClient({
+        transport: custom({
+          request: async ({ method, params }: { method: string; params?: unknown }) => {
+            if (failing && method === "eth_call") throw new Error("RPC unavailable");
+            return connection.provider.request({ method, params: params as unknown[] });
+          },
+        }, { retryCount: 0 }),
+        pollingInterval: 20,
+        cacheTime: 0,
+      }) as PublicClient;
+      const lines = new MemoryLines();
+      await nodes[3]!.stop();
+      nodes[3] = await startNode(s, slots[3]!, { client: flaky, logger: createLogger({ level: "info", destination: lines }) });
+      await waitFor(() => nodes.every((n) => n.node.peerCount() >= 3), "a full mesh of peers, node 3 included");
+      failing = true;
+      await s.serviceManager.write.closeBatch();
+      const batch = await s.serviceManager.read.batchCount();
+      try {
+        await waitFor(() => lines.objects().some((l) => l.event === "batch_close_read_failed" && l.batch === String(batch)), "node 3's failed read of the close");
+        expect(nodes[3]!.node.batchReport(batch)).to.equal(undefined);
+        // Unless node 3 leads this batch, the others decide and gossip while node 3 does not know it: node 3 must
+        // then get the seed and partials by batch sync once it has read the close.
+        const leader = (await s.serviceManager.read.leaderOf([batch, 0n])).toLowerCase();
+        if (leader !== nodes[3]!.node.operatorId) {
+          await waitFor(() => [0, 1, 2].every((i) => nodes[i]!.node.decision(batch) !== undefined), "the other members' decisions");
+        }
+      } finally {
+        failing = false;
+      }
+      await connection.networkHelpers.mine(1);
+      await waitFor(() => nodes.every((n) => n.node.batchReport(batch)?.member === true), "every node's membership read");
+      await waitFor(() => nodes.every((n) => n.node.decision(batch) !== undefined), "every node's decision, node 3's after its retry", 20_000);
+      expect(new Set(nodes.map((n) => n.node.decision(batch)!.messageHash)).size).to.equal(1);
+    });
   });
 });

@@ -4,10 +4,13 @@ import { expect } from "chai";
 import type { Hex } from "viem";
 import { Level } from "level";
 import { LevelDbController } from "../../protocol/db/controller.js";
-import { silentLogger } from "../../protocol/log/logger.js";
+import { Bucket } from "../../protocol/db/buckets.js";
+import { createLogger, silentLogger } from "../../protocol/log/logger.js";
 import { createMetrics } from "../../protocol/metrics/metrics.js";
 import { SlashingProtectionError, SlashingProtectionErrorCode } from "../../operator/slashing-protection/errors.js";
+import { SignedMessageRepository, WatermarkRepository } from "../../operator/slashing-protection/repository.js";
 import { SigningDuty, SlashingProtection } from "../../operator/slashing-protection/slashingProtection.js";
+import { MemoryLines } from "../support/memory-stream.js";
 import { g1Multiple } from "../support/g1.js";
 import { CHILD_BATCH, CHILD_OPERATOR, CHILD_SIGNATURE } from "../support/slashing-child.js";
 import { makeTempDir } from "../support/tempdir.js";
@@ -202,7 +205,179 @@ describe("operator/slashing-protection", () => {
     });
   });
 
-  describe("given a process killed with SIGKILL right after it wrote", () => {
+  describe("given bad input at the edge of each rule", () => {
+    const MAX_UINT64 = (1n << 64n) - 1n;
+    it("should accept batch 2^64 − 1 and refuse 2^64 and −1 with InvalidInput naming the batch", async () => {
+      expect((await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: MAX_UINT64 }, HASH_1)).status).to.equal("new");
+      for (const batch of [MAX_UINT64 + 1n, -1n]) {
+        const err = await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch }, HASH_1), SlashingProtectionErrorCode.InvalidInput);
+        expect(err.message).to.equal(`batch must be a uint64, got ${batch}`);
+      }
+    });
+    it("should refuse ids and hashes with anything before or after their 32 bytes, and values that only print as hex", async () => {
+      const printsAs = (v: string) => ({ toString: () => v }) as unknown as Hex;
+      for (const operatorId of [`x${OP_A}` as Hex, `${OP_A}00` as Hex, printsAs(OP_A)]) {
+        const err = await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId, batch: 1n }, HASH_1), SlashingProtectionErrorCode.InvalidInput);
+        expect(err.message).to.match(/^operator id must be 32 bytes of hex, got /);
+      }
+      for (const hash of [`${HASH_1}0` as Hex, `0${HASH_1}` as Hex, printsAs(HASH_1)]) {
+        const err = await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, hash), SlashingProtectionErrorCode.InvalidInput);
+        expect(err.message).to.match(/^message hash must be 32 bytes of hex, got /);
+      }
+      const err = await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 1 as unknown as bigint }, HASH_1), SlashingProtectionErrorCode.InvalidInput);
+      expect(err.message).to.equal("batch must be a uint64, got 1");
+      expect(await sp.get(SigningDuty.Result, { operatorId: OP_A, batch: 1n })).to.equal(undefined);
+    });
+    it("should refuse bad input to sign() and get() too, before calling the signer", async () => {
+      await expectCode(sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, "0x12" as Hex, () => expect.fail("signer called")), SlashingProtectionErrorCode.InvalidInput);
+      await expectCode(sp.sign(SigningDuty.Result, { operatorId: "0x12" as Hex, batch: 1n }, HASH_1, () => expect.fail("signer called")), SlashingProtectionErrorCode.InvalidInput);
+      await expectCode(sp.get(SigningDuty.Result, { operatorId: OP_A, batch: -1n }), SlashingProtectionErrorCode.InvalidInput);
+      await expectCode(sp.prune("0x12" as Hex, 1n), SlashingProtectionErrorCode.InvalidInput);
+    });
+  });
+
+  describe("given a refusal", () => {
+    it("should log it with its event and fields, count it per duty, and say why in the error", async () => {
+      const lines = new MemoryLines();
+      sp = new SlashingProtection({}, { db, logger: createLogger({ level: "info", destination: lines }), metrics });
+      await sp.checkAndInsert(SigningDuty.Seed, { operatorId: OP_A, batch: 5n }, HASH_1);
+      const double = await expectCode(sp.checkAndInsert(SigningDuty.Seed, { operatorId: OP_A, batch: 5n }, HASH_2), SlashingProtectionErrorCode.DoubleSign);
+      expect(double.message).to.equal(`refusing to sign seed message ${HASH_2} for batch 5: ${HASH_1} was signed`);
+      expect(double.meta).to.deep.equal({ duty: "seed", batch: 5n, operatorId: OP_A, recorded: HASH_1, requested: HASH_2 });
+      await sp.prune(OP_A, 3n);
+      const below = await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 2n }, HASH_2), SlashingProtectionErrorCode.BelowWatermark);
+      expect(below.message).to.equal(`refusing to sign result message ${HASH_2} for batch 2: at or below the low watermark 2 (records pruned)`);
+      expect(below.meta).to.deep.equal({ duty: "result", batch: 2n, operatorId: OP_A, watermark: 2n, requested: HASH_2 });
+      const logged = lines.objects().map((l) => [l.level, l.event, l.duty, l.operatorId, l.batch, l.msg]);
+      expect(logged).to.deep.equal([
+        [50, "slashing_protection_double_sign", "seed", OP_A, "5", "slashing protection refused to sign a second message for a batch"],
+        [50, "slashing_protection_below_watermark", "result", OP_A, "2", "slashing protection refused to sign a batch at or below its low watermark"],
+      ]);
+      expect(lines.objects()[0]).to.include({ recorded: HASH_1, requested: HASH_2 });
+      expect(lines.objects()[1]).to.include({ watermark: "2", requested: HASH_2 });
+      const refusals = (await metrics.slashingProtectionRefusals.get()).values;
+      expect(refusals.map((v) => [v.labels.duty, v.value]).sort()).to.deep.equal([["result", 1], ["seed", 1]]);
+    });
+    it("should refuse the same way with no metrics registry", async () => {
+      sp = new SlashingProtection({}, { db, logger: silentLogger(), metrics: null });
+      await sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 5n }, HASH_1);
+      await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 5n }, HASH_2), SlashingProtectionErrorCode.DoubleSign);
+      await sp.prune(OP_A, 3n);
+      await expectCode(sp.checkAndInsert(SigningDuty.Result, { operatorId: OP_A, batch: 2n }, HASH_2), SlashingProtectionErrorCode.BelowWatermark);
+    });
+  });
+
+  describe("given a prune with nothing new to do", () => {
+    it("should raise a lower watermark, and write nothing when nothing is deleted and the watermark is already there", async () => {
+      await sp.prune(OP_A, 4n);
+      await sp.prune(OP_A, 8n);
+      for (const duty of [SigningDuty.Result, SigningDuty.Seed]) expect(await sp.watermark(duty, OP_A)).to.equal(7n);
+      await db.close();
+      const level = new Level<Uint8Array, Uint8Array>(dir.path, { keyEncoding: "view", valueEncoding: "view" });
+      const writes: string[] = [];
+      for (const op of ["put", "del", "batch"] as const) {
+        const real = (level[op] as (...a: unknown[]) => Promise<unknown>).bind(level);
+        (level as unknown as Record<string, unknown>)[op] = (...args: unknown[]) => {
+          writes.push(op);
+          return real(...args);
+        };
+      }
+      db = await LevelDbController.openLevel(level, dir.path);
+      sp = new SlashingProtection({}, { db, logger: silentLogger(), metrics });
+      // Cutoff 8 again: the watermark is already 7 and no record is left below it.
+      expect(await sp.prune(OP_A, 8n)).to.equal(0);
+      expect(writes).to.deep.equal([]);
+      // Cutoff 9: one watermark write per duty, in one batch.
+      expect(await sp.prune(OP_A, 9n)).to.equal(0);
+      expect(writes).to.deep.equal(["batch"]);
+      expect(await sp.watermark(SigningDuty.Seed, OP_A)).to.equal(8n);
+    });
+  });
+
+  describe("given requests for different keys and requests queued on one key", () => {
+    it("should not hold one batch's request behind another batch's slow signer", async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const slow = sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 1n }, HASH_1, async () => (await gate, g1Multiple(3n)));
+      const other = await sp.sign(SigningDuty.Result, { operatorId: OP_A, batch: 2n }, HASH_1, () => g1Multiple(4n));
+      expect(other).to.deep.equal({ signature: g1Multiple(4n), fresh: true });
+      release();
+      expect((await slow).fresh).to.equal(true);
+    });
+    it("should queue a request that arrives while a queued one signs behind it, and keep no lock once all settle", async () => {
+      const key = { operatorId: OP_A, batch: 3n };
+      // A records the hash (no signature yet); B, queued behind A, signs with a signer held open.
+      let releaseB!: () => void;
+      const gateB = new Promise<void>((r) => (releaseB = r));
+      let bSigning = false;
+      const a = sp.checkAndInsert(SigningDuty.Result, key, HASH_1);
+      const b = sp.sign(SigningDuty.Result, key, HASH_1, async () => {
+        bSigning = true;
+        await gateB;
+        return g1Multiple(5n);
+      });
+      await a;
+      const started = Date.now();
+      while (!bSigning) {
+        if (Date.now() - started > 10_000) expect.fail("B never reached its signer");
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      // C arrives after A left and while B is inside: it must wait for B and get B's stored signature.
+      const c = sp.sign(SigningDuty.Result, key, HASH_1, () => expect.fail("a second signature was made for one key"));
+      releaseB();
+      expect(await b).to.deep.equal({ signature: g1Multiple(5n), fresh: true });
+      expect(await c).to.deep.equal({ signature: g1Multiple(5n), fresh: false });
+      expect((sp as unknown as { locks: Map<string, unknown> }).locks.size).to.equal(0);
+    });
+  });
+
+  describe("given a corrupt stored value", () => {
+    const records = () => new SignedMessageRepository(db, Bucket.SlashingProtectionResult);
+    const marks = () => new WatermarkRepository(db, Bucket.SlashingProtectionWatermark);
+    it("should refuse a record one byte short or long, or of another version, and read the well-formed one", async () => {
+      const key = { operatorId: OP_A, batch: 1n };
+      await sp.sign(SigningDuty.Result, key, HASH_1, () => g1Multiple(3n));
+      const raw = (await db.get(records().keyOf(key)))!;
+      expect(raw.length).to.equal(98);
+      for (const bad of [raw.subarray(0, 97), Uint8Array.from([...raw, 0]), Uint8Array.from([2, ...raw.subarray(1)])]) {
+        await db.put(records().keyOf(key), bad);
+        try {
+          await sp.get(SigningDuty.Result, key);
+          expect.fail("a corrupt record was read");
+        } catch (err) {
+          expect((err as Error).message).to.equal(`slashing-protection record corrupt: ${bad.length} bytes, version ${bad[0]}`);
+        }
+      }
+      await db.put(records().keyOf(key), raw);
+      expect(await sp.get(SigningDuty.Result, key)).to.deep.equal({ messageHash: HASH_1, signature: g1Multiple(3n) });
+    });
+    it("should refuse a watermark one byte short or long, or of another version, and read the well-formed one", async () => {
+      await sp.prune(OP_A, 5n);
+      const key = marks().keyOf({ duty: "seed", operatorId: OP_A });
+      const raw = (await db.get(key))!;
+      expect(raw.length).to.equal(9);
+      for (const bad of [raw.subarray(0, 8), Uint8Array.from([...raw, 0]), Uint8Array.from([2, ...raw.subarray(1)])]) {
+        await db.put(key, bad);
+        try {
+          await sp.watermark(SigningDuty.Seed, OP_A);
+          expect.fail("a corrupt watermark was read");
+        } catch (err) {
+          expect((err as Error).message).to.equal(`slashing-protection watermark corrupt: ${bad.length} bytes, version ${bad[0]}`);
+        }
+      }
+      await db.put(key, raw);
+      expect(await sp.watermark(SigningDuty.Seed, OP_A)).to.equal(4n);
+    });
+    it("should list the watermarks back as the (duty, operator) they belong to", async () => {
+      await sp.prune(OP_B, 3n);
+      const listed = [];
+      for await (const { id, value } of marks().entries()) listed.push([id.duty, id.operatorId, value]);
+      expect(listed).to.deep.equal([["result", OP_B, 2n], ["seed", OP_B, 2n]]);
+    });
+  });
+
+  describe("given a process killed with SIGKILL right after it wrote", function () {
+    this.timeout(120_000);
     const runChildAndKill = (mode: "insert" | "sign", hash: Hex) =>
       new Promise<void>((resolve, reject) => {
         // Node itself with tsx as a loader, not the `tsx` launcher: the launcher runs the script in a second process,
@@ -210,14 +385,23 @@ describe("operator/slashing-protection", () => {
         const child = spawn(process.execPath, ["--import", "tsx", join("test", "support", "slashing-child.ts"), dir.path, mode, hash], {
           stdio: ["ignore", "pipe", "pipe"],
         });
-        const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+        // A child that never wrote is killed too, but then the test fails here rather than on a missing record
+        // (a loaded machine can take tens of seconds to start it).
+        let done = false;
+        const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
         child.on("exit", () => clearTimeout(timer));
         let stderr = "";
         child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
         child.stdout.on("data", (d: Buffer) => {
-          if (d.toString().includes("done")) child.kill("SIGKILL");
+          if (d.toString().includes("done")) {
+            done = true;
+            child.kill("SIGKILL");
+          }
         });
-        child.on("exit", (_code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`child exited without being killed: ${stderr}`))));
+        child.on("exit", (_code, signal) => {
+          if (signal === "SIGKILL" && done) resolve();
+          else reject(new Error(done ? `child exited without being killed: ${stderr}` : `child never reported its write within 90 s: ${stderr}`));
+        });
       });
 
     it("should find the recorded decision after restart and refuse a different hash", async () => {

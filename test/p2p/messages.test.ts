@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import type { Hex } from "viem";
+import { toOperatorId } from "../../protocol/chain/ids.js";
 import { GossipAction, GossipErrorCode, GossipValidationError } from "../../protocol/p2p/errors.js";
 import {
   MAX_ASSIGNMENTS,
@@ -18,7 +19,7 @@ import { g1Multiple } from "../support/g1.js";
 import { seedFromSignature } from "../../protocol/avs/messages.js";
 
 const H1: Hex = `0x${"aa".repeat(32)}`;
-const OP: Hex = `0x${"0b".repeat(32)}`;
+const OP = toOperatorId(`0x${"0b".repeat(32)}`);
 
 function expectGossipError(fn: () => unknown, action: GossipAction, code: GossipErrorCode): void {
   try {
@@ -91,7 +92,7 @@ describe("protocol/p2p messages", () => {
       resultHash: H1,
       operatorId: OP,
       signature: g1Multiple(9n),
-      seedSigner: `0x${"1e".repeat(32)}` as Hex,
+      seedSigner: toOperatorId(`0x${"1e".repeat(32)}`),
       seedSignature,
       seed: seedFromSignature({ X: seedSignature.X, Y: seedSignature.Y }),
     };
@@ -99,6 +100,20 @@ describe("protocol/p2p messages", () => {
       const bytes = encodePartialSignatureMessage(partial);
       expect(bytes.length).to.equal(PARTIAL_MESSAGE_BYTES);
       expect(decodePartialSignatureMessage(bytes)).to.deep.equal(partial);
+    });
+    it("given its ids in mixed case where they entered → it should send the lower-case id's bytes and decode to that same id", () => {
+      // An id as a config file or an explorer may spell it; toOperatorId is where it enters the process.
+      const mixed = `0x${"aB0c".repeat(16)}`;
+      const lower = `0x${"ab0c".repeat(16)}`;
+      const m = { ...partial, operatorId: toOperatorId(mixed), seedSigner: toOperatorId(mixed) };
+      const bytes = encodePartialSignatureMessage(m);
+      expect(bytes).to.deep.equal(encodePartialSignatureMessage({ ...partial, operatorId: toOperatorId(lower), seedSigner: toOperatorId(lower) }));
+      expect(Buffer.from(bytes.subarray(41, 73)).toString("hex")).to.equal(lower.slice(2));
+      const decoded = decodePartialSignatureMessage(bytes);
+      // Plain ===, no toLowerCase(): both sides are the one spelling.
+      expect(decoded.operatorId === toOperatorId(mixed)).to.equal(true);
+      expect(decoded.seedSigner === toOperatorId(lower)).to.equal(true);
+      expect(decodeSeedMessage(encodeSeedMessage({ batch: 1n, signer: toOperatorId(mixed), signature: g1Multiple(2n) })).signer).to.equal(lower);
     });
     it("should refuse to encode a seed that is not keccak256 of the seed signature", () => {
       expect(() => encodePartialSignatureMessage({ ...partial, seed: `0x${"5e".repeat(32)}` })).to.throw(RangeError, /not keccak256 of the seed signature/);

@@ -11,7 +11,7 @@ import { createLibp2p, type Libp2p } from "libp2p";
 import type { Hex } from "viem";
 import { resultMessageDigest, seedFromSignature, seedMessageDigest } from "../../protocol/avs/messages.js";
 import { SecretKey, createBlsVerifier, operatorId, type BlsVerifier, type G1Point, type G2Point } from "../../protocol/bls/index.js";
-import { toOperatorId } from "../../protocol/chain/ids.js";
+import { toOperatorId, type OperatorId } from "../../protocol/chain/ids.js";
 import { silentLogger } from "../../protocol/log/logger.js";
 import { createMetrics, type Metrics } from "../../protocol/metrics/metrics.js";
 import { BatchTable } from "../../protocol/p2p/batchTable.js";
@@ -61,7 +61,7 @@ export function closedBatchTable(): BatchTable {
 }
 
 /** The leader's seed proof for batch 1 of `table`. */
-export function seedProof(table: BatchTable): { seedSigner: Hex; seedSignature: G1Point; seed: Hex } {
+export function seedProof(table: BatchTable): { seedSigner: OperatorId; seedSignature: G1Point; seed: Hex } {
   const seedSignature = leaderSk.sign(table.batch(1n)!.seedMessageHash);
   return { seedSigner: leaderId, seedSignature, seed: seedFromSignature(seedSignature) };
 }

@@ -7,7 +7,7 @@
  * and exercises G2 keys and the pairing, but it is for tests only; the node injects the project's BLS library
  * (EigenLayer's try-and-increment hashToG1).
  */
-import { toOperatorId } from "../../protocol/chain/ids.js";
+import { toOperatorId, type OperatorId } from "../../protocol/chain/ids.js";
 import { bn254 } from "@noble/curves/bn254.js";
 import type { Hex } from "viem";
 import { keccak256, toHex } from "viem";
@@ -43,7 +43,7 @@ export class InsecureTestBls implements SignatureVerifier<G2> {
 }
 
 export interface TestOperator {
-  id: Hex;
+  id: OperatorId;
   sk: bigint;
   pk: G2;
   stake: bigint;
@@ -51,7 +51,7 @@ export interface TestOperator {
 
 export function testOperator(index: number, stake = 100n): TestOperator {
   const sk = 1_000n + BigInt(index);
-  return { id: keccak256(toHex(`operator-${index}`)), sk, pk: InsecureTestBls.publicKey(sk), stake };
+  return { id: toOperatorId(keccak256(toHex(`operator-${index}`))), sk, pk: InsecureTestBls.publicKey(sk), stake };
 }
 
 export class TestOperatorSet implements OperatorSetView<G2> {
@@ -84,7 +84,7 @@ export function testSeedMessageHash(batch: bigint): Hex {
 
 /** A leader's seed for `batch` as partials carry it: the leader's id, its signature over the seed message, the seed. */
 export interface TestSeedProof {
-  seedSigner: Hex;
+  seedSigner: OperatorId;
   seedSignature: G1Like;
   seed: Hex;
 }

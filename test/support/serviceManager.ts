@@ -5,6 +5,7 @@
  */
 import type { NetworkConnection } from "hardhat/types/network";
 import { getAddress, keccak256, toBytes, type Address } from "viem";
+import { toOperatorId, type OperatorId } from "../../protocol/chain/ids.js";
 import {
   aggregateG1, aggregateG2, operatorId, signProofOfPossession, type G1Point, type G2Point, type Hex,
   type SecretKey,
@@ -24,7 +25,7 @@ export interface Op {
   index: number;
   address: Address;
   sk: SecretKey;
-  id: Hex;
+  id: OperatorId;
   pkG1: G1Point;
   pkG2: G2Point;
 }
@@ -75,7 +76,7 @@ export async function registerOperator(
   await d.operatorRegistry.write.register([stake, sk.publicKeyG1(), sk.publicKeyG2(), pop, `/ip4/127.0.0.1/tcp/${9100 + i}`], {
     account: address,
   });
-  return { index: i, address, sk, id: operatorId(sk.publicKeyG1()), pkG1: sk.publicKeyG1(), pkG2: sk.publicKeyG2() };
+  return { index: i, address, sk, id: toOperatorId(operatorId(sk.publicKeyG1())), pkG1: sk.publicKeyG1(), pkG2: sk.publicKeyG2() };
 }
 
 /** The commitment to the result's pages (docs/protocol.md §3.7), by the matcher's own encoder: what operators sign. */
