@@ -22,6 +22,7 @@ import { startMetricsServer, type MetricsServer } from "../protocol/metrics/serv
 import { BatchTable } from "../protocol/p2p/batchTable.js";
 import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
 import { MatchnetNetwork, defaultNetworkOpts, type NetworkOpts } from "../protocol/p2p/network.js";
+import { BanRepository } from "../protocol/p2p/banStore.js";
 import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
 import { SlashingProtection, type SignOutcome } from "./slashing-protection/slashingProtection.js";
 import { startNodeApi, type NodeApi } from "./api.js";
@@ -225,6 +226,7 @@ export class OperatorNode {
         verifier: this.modules.verifier,
         logger: logger.child({ module: "p2p" }),
         metrics,
+        bans: new BanRepository(this.modules.db),
         processors: {
           seed: (v) => this.gossipProcessor.onSeed(v),
           partial: (v) => this.gossipProcessor.onPartial(v),

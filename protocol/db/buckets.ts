@@ -11,6 +11,8 @@ export enum Bucket {
   OperatorDecision = 3,
   /** (duty, operatorId) → the slashing-protection low watermark: no batch at or below it is ever signed again. */
   SlashingProtectionWatermark = 4,
+  /** (kind, peer id or IP) → until when the peer or address is refused (protocol/p2p/banStore.ts). */
+  PeerBan = 5,
   /** Reserved for the test suite's own repositories; never written by the node. */
   TestOnly = 255,
 }

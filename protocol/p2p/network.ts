@@ -41,6 +41,7 @@ import {
   type ResultListMessage,
   type SeedMessage,
 } from "./messages.js";
+import type { BanStore } from "./banStore.js";
 import { PeerGuard, defaultPeerGuardOpts, type PeerGuardOpts } from "./peerGuard.js";
 import { matchnetScoreParams, scoreThresholds } from "./scoring.js";
 import { GossipTopicName, topicString } from "./topics.js";
@@ -108,6 +109,8 @@ export interface GossipProcessors<PK> {
 
 export interface NetworkModules<PK> extends GossipValidationModules<PK> {
   processors: GossipProcessors<PK>;
+  /** Where bans are kept across restarts (the node's LevelDB, protocol/p2p/banStore.ts); none in memory-only tests. */
+  bans?: BanStore | null;
 }
 
 export class NetworkError extends CodedError<"PublishTimeout" | "PublishFailed" | "NotStarted"> {}
@@ -169,7 +172,16 @@ export class MatchnetNetwork<PK = unknown> {
     // Bootstrap grows while the node runs (operators registering later): its IPs are allowed as they join. libp2p's
     // own allow list (global limits) is fixed at start; the guard's per-IP limits follow the list as it is now.
     const allowed = (ip: string) => allowedIps.includes(ip) || opts.bootstrap.some((a) => ipOf(a) === ip);
-    const guard = new PeerGuard(opts.guard, { metrics: modules.metrics, onBan: (peer) => hangUp(peer), allowed });
+    const guard = new PeerGuard(opts.guard, {
+      metrics: modules.metrics,
+      onBan: (peer) => hangUp(peer),
+      allowed,
+      store: modules.bans ?? null,
+      onStoreError: (err) => modules.logger.error({ err }, "peer ban not written to the database: it holds until this node stops"),
+    });
+    // Before the first connection: a peer banned before a restart is refused from the first byte.
+    const restored = await guard.restore();
+    if (restored.peers + restored.ips > 0) modules.logger.info({ ...restored }, "peer bans restored from the database");
     /** Per inbound connection in its handshake, the release of its per-IP slot. */
     const pending = new WeakMap<MultiaddrConnection, () => void>();
     const libp2p = await createLibp2p<Services>({
@@ -314,6 +326,8 @@ export class MatchnetNetwork<PK = unknown> {
     this.stopped = true;
     clearInterval(this.redialTimer);
     await this.libp2p.stop();
+    // The caller closes the database next: the last bans must be on disk first.
+    await this.guard.settled();
   }
 
   /** Dials every bootstrap peer not connected now; failures are logged and retried on the next interval. */

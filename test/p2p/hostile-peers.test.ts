@@ -12,9 +12,12 @@ import { encodePartialSignatureMessage } from "../../protocol/p2p/messages.js";
 import type { MatchnetNetwork } from "../../protocol/p2p/network.js";
 import { GossipTopicName } from "../../protocol/p2p/topics.js";
 import { defaultPeerGuardOpts } from "../../protocol/p2p/peerGuard.js";
+import { BanRepository } from "../../protocol/p2p/banStore.js";
+import { LevelDbController } from "../../protocol/db/controller.js";
+import { makeTempDir } from "../support/tempdir.js";
 import { assignmentsHash } from "../../protocol/matching/encode.js";
 import type { Metrics } from "../../protocol/metrics/metrics.js";
-import { CHAIN_ID, aliceId, bobId, bobSk, forgedPartial, honestPartial, pairings, refusals, startBareNode, startVictim, until, type Victim } from "../support/hostile-p2p.js";
+import { CHAIN_ID, aliceId, bobId, bobSk, closedBatchTable, forgedPartial, honestPartial, pairings, refusals, startBareNode, startVictim, until, type Victim } from "../support/hostile-p2p.js";
 
 const RESULT: Hex = `0x${"a1".repeat(32)}`;
 
@@ -84,6 +87,34 @@ describe("protocol/p2p under hostile peers (real libp2p, real BLS, real BatchTab
       const honest = await victim({ bootstrap: target.net.multiaddrs() });
       await until(() => honest.net.peerCount() === 1, "a fresh peer from the allow-listed IP connects");
       expect(await refusals(target.metrics, "ip_ban")).to.equal(0);
+    });
+  });
+
+  describe("given a peer banned for forged partials, then the node restarted on the same LevelDB", () => {
+    it("→ the restarted node should refuse the banned identity's dial at once; a fresh identity connects", async () => {
+      const dir = await makeTempDir("p2p-bans");
+      let db = await LevelDbController.open({ path: dir.path });
+      try {
+        const first = await startVictim({}, {}, closedBatchTable(), new BanRepository(db));
+        const attacker = await victim({ bootstrap: first.net.multiaddrs() });
+        await until(() => attacker.net.subscribers(GossipTopicName.Partial).length === 1, "attacker sees the target subscribed");
+        for (let i = 0; i < 10; i++) await attacker.net.publishRaw(GossipTopicName.Partial, encodePartialSignatureMessage(forgedPartial(first.table, RESULT, i))).catch(() => 0);
+        await until(async () => (await refusals(first.metrics, "ban")) === 1, "the attacker banned");
+        await first.net.stop();
+        await db.close();
+
+        db = await LevelDbController.open({ path: dir.path });
+        const restarted = await victim({}, {}, closedBatchTable(), new BanRepository(db));
+        await attacker.net.libp2p.dial(multiaddr(restarted.net.multiaddrs()[0]!)).catch(() => null);
+        await until(async () => (await refusals(restarted.metrics, "conn_peer_banned")) >= 1, "the banned identity refused after the restart");
+        await until(() => restarted.net.peerCount() === 0, "no connection left to the banned identity");
+        const fresh = await victim({ bootstrap: restarted.net.multiaddrs() });
+        await until(() => fresh.net.peerCount() === 1, "a fresh identity from the same address connects");
+      } finally {
+        for (const n of nets.splice(0).reverse()) await n.stop();
+        await db.close();
+        await dir.remove();
+      }
     });
   });
 
