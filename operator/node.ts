@@ -31,7 +31,7 @@ import { DecisionRepository } from "./decisions.js";
 import { BatchSyncDuty } from "./duties/batchSync.js";
 import { DutyRunner, type DutyContext } from "./duties/context.js";
 import { GossipProcessor } from "./duties/gossip.js";
-import { Registration, peerSockets } from "./duties/registration.js";
+import { Registration } from "./duties/registration.js";
 import { ResultDuty, type AfterSignHook } from "./duties/result.js";
 import { RetentionDuty } from "./duties/retention.js";
 import { SeedDuty } from "./duties/seed.js";
@@ -203,9 +203,7 @@ export class OperatorNode {
     }
     await this.registration.checkAccount(this.modules.wallet);
 
-    const peerId = this.modules.peerKey.publicKey.toString();
     const set = await readOperatorSet(client, this.opts.addresses.operatorRegistry, head);
-    const bootstrap = [...this.opts.bootstrap, ...peerSockets(set.operators.map((o) => o.socket), peerId, this.opts.bootstrap)];
     this.network = await MatchnetNetwork.start<G2Point>(
       {
         ...defaultNetworkOpts,
@@ -217,7 +215,8 @@ export class OperatorNode {
         validation: { ...defaultGossipValidationOpts, unknownBatchWaitMs: 20_000 },
         chainId: this.opts.chainId,
         listen: this.opts.listen,
-        bootstrap,
+        bootstrap: this.opts.bootstrap,
+        chainPeers: set.operators.map((o) => o.socket),
         privateKey: this.modules.peerKey,
       },
       {
@@ -262,7 +261,7 @@ export class OperatorNode {
         stake: this.registration.current.stake,
         chainId: this.opts.chainId,
         head: this.follower.head,
-        bootstrap: bootstrap.length,
+        bootstrap: this.network.opts.bootstrap.length,
         api: this.api ? `http://${this.opts.api!.host}:${this.api.port}` : null,
         metrics: this.metricsServer ? `http://${this.opts.metrics!.host}:${this.metricsServer.port}/metrics` : null,
       },

@@ -12,7 +12,8 @@
  *   with a rejected message) is disconnected and refused — dials both ways and every message — for `banMs`.
  * - **per-IP limits** for addresses outside the allow list (registered operators, configured aggregators and
  *   bootstrap peers, which libp2p's own allow list lets past its global limits): at most `maxPendingPerIp`
- *   connections still in their handshake, and an address that produced `bansBeforeIpBan` banned identities is
+ *   connections still in their handshake (`maxPendingTotal` from all such addresses together: the slots left are
+ *   the allow list's), and an address that produced `bansBeforeIpBan` banned identities is
  *   refused for `banMs` — a new identity no longer buys a fresh budget.
  *
  * Bans (of identities and of addresses, with their end) are written to the node's LevelDB when a `store` is given
@@ -34,6 +35,12 @@ export interface PeerGuardOpts {
   maxQueuedPerPeer: number;
   /** Inbound connections in their handshake per remote IP (outside the allow list). */
   maxPendingPerIp: number;
+  /**
+   * Inbound connections in their handshake from all IPs outside the allow list. libp2p's own limit of the same
+   * number counts allow-listed handshakes too and refuses only at exact equality, so once allow-listed peers push
+   * its count past the limit it admits everyone; this one counts only the others and refuses at or above.
+   */
+  maxPendingTotal: number;
   /** Banned identities from one IP (outside the allow list) before the IP is refused for banMs. */
   bansBeforeIpBan: number;
 }
@@ -52,6 +59,8 @@ export const defaultPeerGuardOpts: PeerGuardOpts = {
   // A noise handshake completes in milliseconds on a LAN; eight in flight per address cover a restart of several
   // nodes behind one NAT (or a devnet host whose address is not on the allow list), and leave 56 of the 64 slots.
   maxPendingPerIp: 8,
+  // libp2p's default is 10; with the per-IP cap, 64 takes eight addresses to fill, and a handshake lasts milliseconds.
+  maxPendingTotal: 64,
   bansBeforeIpBan: 2,
 };
 
@@ -63,6 +72,7 @@ export type RefusalReason =
   | "conn_peer_banned"
   | "conn_ip_banned"
   | "conn_ip_pending"
+  | "conn_pending_full"
   | "sync_reject"
   | "sync_round_skipped";
 
@@ -80,6 +90,7 @@ export class PeerGuard {
   /** IP → times (ms) at which identities from it were banned, within banMs. */
   private readonly ipBans = new Map<string, number[]>();
   private readonly pendingByIp = new Map<string, number>();
+  private pendingTotal = 0;
 
   /** Ban writes in flight, chained so that `settled()` waits for all of them. */
   private writes: Promise<void> = Promise.resolve();
@@ -227,13 +238,19 @@ export class PeerGuard {
       this.refused("conn_ip_pending");
       return { admitted: false };
     }
+    if (this.pendingTotal >= this.opts.maxPendingTotal) {
+      this.refused("conn_pending_full");
+      return { admitted: false };
+    }
     this.pendingByIp.set(ip, pending + 1);
+    this.pendingTotal++;
     let released = false;
     return {
       admitted: true,
       done: () => {
         if (released) return;
         released = true;
+        this.pendingTotal--;
         const n = (this.pendingByIp.get(ip) ?? 1) - 1;
         if (n <= 0) this.pendingByIp.delete(ip);
         else this.pendingByIp.set(ip, n);

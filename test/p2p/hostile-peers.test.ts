@@ -239,4 +239,50 @@ describe("protocol/p2p under hostile peers (real libp2p, real BLS, real BatchTab
       }
     });
   });
+
+  describe("given libp2p's 64 handshake slots held by silent sockets from 20 other addresses", () => {
+    it("→ a peer whose address joins the operator set after start should connect; before it joins, and after it leaves, it should not", async function () {
+      // Redial is off for the test's length: the target must not dial the peer itself (an outbound connection passes
+      // no inbound limit); every connection here is the peer's own dial.
+      const target = await victim({ redialIntervalMs: 600_000 });
+      const port = Number(/\/tcp\/(\d+)/.exec(target.net.multiaddrs()[0]!)![1]);
+      let stopped = false;
+      const open = (from: string) => {
+        if (stopped) return;
+        const s = connect({ host: "127.0.0.1", port, localAddress: from });
+        s.on("error", () => {});
+        s.on("close", () => setTimeout(() => open(from), 20));
+        sockets.push(s);
+      };
+      const peer = await startBareNode();
+      bare.push(peer);
+      const addr = multiaddr(target.net.multiaddrs()[0]!);
+      const dial = () => peer.dial(addr, { signal: AbortSignal.timeout(2_000) }).then(() => true, () => false);
+      const hangUp = async () => {
+        await peer.hangUp(target.net.peerId);
+        await until(() => target.net.peerCount() === 0, "the peer's connection closed at the target");
+      };
+      try {
+        // Four sockets from each of 20 addresses: within the per-address limits (8 handshakes, libp2p's 5 new
+        // connections per second), 80 in all against libp2p's 64.
+        for (let a = 10; a < 30; a++) for (let i = 0; i < 4; i++) open(`127.0.0.${a}`);
+        const manager = (target.net.libp2p as unknown as { components: { connectionManager: { incomingPendingConnections: number } } }).components.connectionManager;
+        await until(() => manager.incomingPendingConnections >= 64, "the silent sockets hold every handshake slot", 10_000);
+
+        expect(await dial()).to.equal(false);
+        expect(await dial()).to.equal(false);
+
+        target.net.setChainPeers([`/ip4/127.0.0.1/tcp/1/p2p/${peer.peerId.toString()}`]);
+        expect(await dial()).to.equal(true);
+        await until(() => target.net.peerCount() === 1, "the peer connected at the target");
+        await hangUp();
+
+        target.net.setChainPeers([]);
+        await until(() => manager.incomingPendingConnections >= 64, "the slots held again", 10_000);
+        expect(await dial()).to.equal(false);
+      } finally {
+        stopped = true;
+      }
+    });
+  });
 });

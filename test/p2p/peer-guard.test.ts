@@ -78,6 +78,24 @@ describe("protocol/p2p PeerGuard", () => {
     });
   });
 
+  describe("given maxPendingTotal = 3 (handshakes from all addresses outside the allow list)", () => {
+    it("→ it should admit 3 from different IPs, refuse the 4th, admit again once one ends, and admit allow-listed IPs past it", async () => {
+      const { g, metrics } = guard({ maxPendingTotal: 3 }, ["10.0.0.9"]);
+      const admitted = ["10.0.0.1", "10.0.0.2", "10.0.0.3"].map((ip) => g.admitInbound(ip));
+      expect(admitted.every((a) => a.admitted)).to.equal(true);
+      expect(g.admitInbound("10.0.0.4").admitted).to.equal(false);
+      expect(g.admitInbound("10.0.0.9").admitted).to.equal(true);
+      const first = admitted[0]!;
+      if (first.admitted) {
+        first.done();
+        first.done(); // a second release frees one slot, not two
+      }
+      expect(g.admitInbound("10.0.0.4").admitted).to.equal(true);
+      expect(g.admitInbound("10.0.0.5").admitted).to.equal(false);
+      expect(await refusals(metrics, "conn_pending_full")).to.equal(2);
+    });
+  });
+
   describe("given maxValidationsPerPeer = 2 and maxQueuedPerPeer = 1", () => {
     it("→ it should run 2 at once, queue the 3rd, refuse the 4th as busy, and drop the queued one unrun once the peer is banned", async () => {
       const { g, metrics } = guard({ maxValidationsPerPeer: 2, maxQueuedPerPeer: 1 });
