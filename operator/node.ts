@@ -22,7 +22,9 @@ import { startMetricsServer, type MetricsServer } from "../protocol/metrics/serv
 import { BatchTable } from "../protocol/p2p/batchTable.js";
 import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
 import { MatchnetNetwork, defaultNetworkOpts, type NetworkOpts } from "../protocol/p2p/network.js";
+import { serviceManagerAbi } from "../protocol/chain/abi.js";
 import { BanRepository } from "../protocol/p2p/banStore.js";
+import { PartialEvidenceStore } from "../protocol/p2p/partialEvidence.js";
 import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
 import { SlashingProtection, type SignOutcome } from "./slashing-protection/slashingProtection.js";
 import { startNodeApi, type NodeApi } from "./api.js";
@@ -96,6 +98,7 @@ export class OperatorNode {
   private readonly result: ResultDuty;
   private readonly scheduler: DutyScheduler;
   private readonly gossipProcessor: GossipProcessor;
+  private readonly evidence: PartialEvidenceStore;
   private readonly view: StatusView;
   private network: MatchnetNetwork<G2Point> | null = null;
   private follower: ChainFollower | null = null;
@@ -110,6 +113,7 @@ export class OperatorNode {
     readonly opts: OperatorNodeOpts,
     private readonly modules: OperatorNodeModules,
     timing: BatchTiming,
+    slashingWindow: bigint,
   ) {
     this.log = modules.logger;
     this.operatorId = toOperatorId(operatorIdOf(modules.secretKey.publicKeyG1()));
@@ -143,6 +147,7 @@ export class OperatorNode {
       startHead: () => this.startHead,
       head: () => this.follower?.head ?? null,
     };
+    this.evidence = new PartialEvidenceStore({ chainId: opts.chainId, serviceManager: opts.addresses.serviceManager, slashingWindow }, modules.db);
     const equivocation = new EquivocationReporter(
       { serviceManager: opts.addresses.serviceManager },
       { client: modules.client, wallet: modules.wallet, logger: modules.logger, metrics: opMetrics },
@@ -155,7 +160,7 @@ export class OperatorNode {
     this.scheduler = new DutyScheduler(
       this.ctx,
       timing,
-      { seed, result: this.result, sync: new BatchSyncDuty(this.ctx), registration: this.registration, retention: new RetentionDuty(this.ctx, BigInt(RETAIN_BATCHES)), equivocation },
+      { seed, result: this.result, sync: new BatchSyncDuty(this.ctx), registration: this.registration, retention: new RetentionDuty(this.ctx, BigInt(RETAIN_BATCHES)), equivocation, evidence: this.evidence },
       () => this.updatePerformance(),
     );
     this.view = new StatusView({
@@ -180,7 +185,8 @@ export class OperatorNode {
    */
   static async start(opts: OperatorNodeOpts, modules: OperatorNodeModules): Promise<OperatorNode> {
     const timing = await readBatchTiming(modules.client, opts.addresses.serviceManager);
-    const node = new OperatorNode(opts, modules, timing);
+    const slashingWindow = await modules.client.readContract({ address: opts.addresses.serviceManager, abi: serviceManagerAbi, functionName: "slashingWindow" });
+    const node = new OperatorNode(opts, modules, timing, slashingWindow);
     try {
       await node.startParts();
     } catch (err) {
@@ -226,6 +232,7 @@ export class OperatorNode {
         logger: logger.child({ module: "p2p" }),
         metrics,
         bans: new BanRepository(this.modules.db),
+        evidence: this.evidence,
         processors: {
           seed: (v) => this.gossipProcessor.onSeed(v),
           partial: (v) => this.gossipProcessor.onPartial(v),
