@@ -18,7 +18,7 @@ import { serviceManagerAbi } from "../protocol/chain/abi.js";
 import { revertErrorName } from "../protocol/chain/revert.js";
 import type { Logger } from "../protocol/log/logger.js";
 import { toOperatorId } from "../protocol/chain/ids.js";
-import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
+import type { SignedResult } from "../protocol/p2p/interfaces.js";
 import type { OperatorMetrics } from "./metrics.js";
 
 /** Reverts that mean "nothing to do": someone else's proof landed first, or the operator is already out. */
@@ -40,8 +40,8 @@ export type EquivocationOutcome =
 interface Evidence {
   operatorId: Hex;
   batch: bigint;
-  first: PartialSignatureMessage;
-  second: PartialSignatureMessage;
+  first: SignedResult;
+  second: SignedResult;
   attempts: number;
 }
 
@@ -57,7 +57,7 @@ export class EquivocationReporter {
     private readonly modules: { client: PublicClient; wallet: WalletClient | null; logger: Logger; metrics: OperatorMetrics },
   ) {}
 
-  report(operatorId: Hex, batch: bigint, first: PartialSignatureMessage, second: PartialSignatureMessage): Promise<EquivocationOutcome> {
+  report(operatorId: Hex, batch: bigint, first: SignedResult, second: SignedResult): Promise<EquivocationOutcome> {
     const key = `${toOperatorId(operatorId)}:${batch}`;
     const earlier = this.failed.get(key);
     return this.attempt(key, earlier ?? { operatorId, batch, first, second, attempts: 0 });
@@ -105,7 +105,7 @@ export class EquivocationReporter {
       logger.warn({ event: "equivocation_no_account", ...evidence }, "equivocation seen; no accountKeystorePath configured, so no proof is sent");
       return { kind: "noAccount" };
     }
-    const signed = (m: PartialSignatureMessage) => ({ seed: m.seed, assignmentsHash: m.resultHash, sigma: { X: m.signature.X, Y: m.signature.Y } });
+    const signed = (m: SignedResult) => ({ seed: m.seed, assignmentsHash: m.resultHash, sigma: { X: m.signature.X, Y: m.signature.Y } });
     let committedAt: bigint;
     try {
       committedAt = await this.commit(e, account, wallet);
@@ -146,7 +146,7 @@ export class EquivocationReporter {
   private async commit(e: Evidence, account: Account, wallet: WalletClient): Promise<bigint> {
     const { client } = this.modules;
     const sm = this.opts.serviceManager;
-    const signedMessage = async (m: PartialSignatureMessage) => ({
+    const signedMessage = async (m: SignedResult) => ({
       msgHash: await client.readContract({ address: sm, abi: serviceManagerAbi, functionName: "resultMessageHash", args: [e.batch, m.seed, m.resultHash] }),
       sigma: { X: m.signature.X, Y: m.signature.Y },
     });

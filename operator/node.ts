@@ -22,6 +22,9 @@ import { startMetricsServer, type MetricsServer } from "../protocol/metrics/serv
 import { BatchTable } from "../protocol/p2p/batchTable.js";
 import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
 import { MatchnetNetwork, defaultNetworkOpts, type NetworkOpts } from "../protocol/p2p/network.js";
+import { serviceManagerAbi } from "../protocol/chain/abi.js";
+import { BanRepository } from "../protocol/p2p/banStore.js";
+import { PartialEvidenceStore } from "../protocol/p2p/partialEvidence.js";
 import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
 import { SlashingProtection, type SignOutcome } from "./slashing-protection/slashingProtection.js";
 import { startNodeApi, type NodeApi } from "./api.js";
@@ -30,7 +33,7 @@ import { DecisionRepository } from "./decisions.js";
 import { BatchSyncDuty } from "./duties/batchSync.js";
 import { DutyRunner, type DutyContext } from "./duties/context.js";
 import { GossipProcessor } from "./duties/gossip.js";
-import { Registration, peerSockets } from "./duties/registration.js";
+import { Registration } from "./duties/registration.js";
 import { ResultDuty, type AfterSignHook } from "./duties/result.js";
 import { RetentionDuty } from "./duties/retention.js";
 import { SeedDuty } from "./duties/seed.js";
@@ -95,6 +98,7 @@ export class OperatorNode {
   private readonly result: ResultDuty;
   private readonly scheduler: DutyScheduler;
   private readonly gossipProcessor: GossipProcessor;
+  private readonly evidence: PartialEvidenceStore;
   private readonly view: StatusView;
   private network: MatchnetNetwork<G2Point> | null = null;
   private follower: ChainFollower | null = null;
@@ -109,6 +113,7 @@ export class OperatorNode {
     readonly opts: OperatorNodeOpts,
     private readonly modules: OperatorNodeModules,
     timing: BatchTiming,
+    slashingWindow: bigint,
   ) {
     this.log = modules.logger;
     this.operatorId = toOperatorId(operatorIdOf(modules.secretKey.publicKeyG1()));
@@ -142,6 +147,7 @@ export class OperatorNode {
       startHead: () => this.startHead,
       head: () => this.follower?.head ?? null,
     };
+    this.evidence = new PartialEvidenceStore({ chainId: opts.chainId, serviceManager: opts.addresses.serviceManager, slashingWindow }, modules.db);
     const equivocation = new EquivocationReporter(
       { serviceManager: opts.addresses.serviceManager },
       { client: modules.client, wallet: modules.wallet, logger: modules.logger, metrics: opMetrics },
@@ -154,7 +160,7 @@ export class OperatorNode {
     this.scheduler = new DutyScheduler(
       this.ctx,
       timing,
-      { seed, result: this.result, sync: new BatchSyncDuty(this.ctx), registration: this.registration, retention: new RetentionDuty(this.ctx, BigInt(RETAIN_BATCHES)), equivocation },
+      { seed, result: this.result, sync: new BatchSyncDuty(this.ctx), registration: this.registration, retention: new RetentionDuty(this.ctx, BigInt(RETAIN_BATCHES)), equivocation, evidence: this.evidence },
       () => this.updatePerformance(),
     );
     this.view = new StatusView({
@@ -179,7 +185,8 @@ export class OperatorNode {
    */
   static async start(opts: OperatorNodeOpts, modules: OperatorNodeModules): Promise<OperatorNode> {
     const timing = await readBatchTiming(modules.client, opts.addresses.serviceManager);
-    const node = new OperatorNode(opts, modules, timing);
+    const slashingWindow = await modules.client.readContract({ address: opts.addresses.serviceManager, abi: serviceManagerAbi, functionName: "slashingWindow" });
+    const node = new OperatorNode(opts, modules, timing, slashingWindow);
     try {
       await node.startParts();
     } catch (err) {
@@ -202,9 +209,7 @@ export class OperatorNode {
     }
     await this.registration.checkAccount(this.modules.wallet);
 
-    const peerId = this.modules.peerKey.publicKey.toString();
     const set = await readOperatorSet(client, this.opts.addresses.operatorRegistry, head);
-    const bootstrap = [...this.opts.bootstrap, ...peerSockets(set.operators.map((o) => o.socket), peerId, this.opts.bootstrap)];
     this.network = await MatchnetNetwork.start<G2Point>(
       {
         ...defaultNetworkOpts,
@@ -216,7 +221,8 @@ export class OperatorNode {
         validation: { ...defaultGossipValidationOpts, unknownBatchWaitMs: 20_000 },
         chainId: this.opts.chainId,
         listen: this.opts.listen,
-        bootstrap,
+        bootstrap: this.opts.bootstrap,
+        chainPeers: set.operators.map((o) => o.socket),
         privateKey: this.modules.peerKey,
       },
       {
@@ -225,6 +231,8 @@ export class OperatorNode {
         verifier: this.modules.verifier,
         logger: logger.child({ module: "p2p" }),
         metrics,
+        bans: new BanRepository(this.modules.db),
+        evidence: this.evidence,
         processors: {
           seed: (v) => this.gossipProcessor.onSeed(v),
           partial: (v) => this.gossipProcessor.onPartial(v),
@@ -260,7 +268,7 @@ export class OperatorNode {
         stake: this.registration.current.stake,
         chainId: this.opts.chainId,
         head: this.follower.head,
-        bootstrap: bootstrap.length,
+        bootstrap: this.network.opts.bootstrap.length,
         api: this.api ? `http://${this.opts.api!.host}:${this.api.port}` : null,
         metrics: this.metricsServer ? `http://${this.opts.metrics!.host}:${this.metricsServer.port}/metrics` : null,
       },

@@ -13,6 +13,7 @@ import type { RetentionDuty } from "./duties/retention.js";
 import type { ResultDuty } from "./duties/result.js";
 import type { SeedDuty } from "./duties/seed.js";
 import type { EquivocationReporter } from "./equivocation.js";
+import type { PartialEvidenceStore } from "../protocol/p2p/partialEvidence.js";
 import { sameHash } from "./statusView.js";
 
 export interface SchedulerDuties {
@@ -22,6 +23,8 @@ export interface SchedulerDuties {
   registration: Registration;
   retention: RetentionDuty;
   equivocation: EquivocationReporter;
+  /** Each operator's first partial per batch, kept on disk for the batch's slashing window. */
+  evidence: PartialEvidenceStore;
 }
 
 export class DutyScheduler {
@@ -59,6 +62,8 @@ export class DutyScheduler {
     this.ctx.runner.track(registration.refresh().then(() => registration.refreshBootstrap(close.referenceBlock)), "refresh");
     this.ctx.runner.track(this.startBatch(info.batch), "result");
     this.ctx.runner.track(this.duties.retention.onClosed(info.batch), "retention");
+    // Evidence of batches whose slashing window closed by now can no longer slash anyone.
+    this.ctx.runner.track(this.duties.evidence.prune(info.closedAt), "retention");
   }
 
   onBatchFinalized(info: BatchFinalizedInfo): void {
@@ -74,6 +79,7 @@ export class DutyScheduler {
       { event: "batch_final", batch: info.batch, resultHash: info.resultHash, signedStake: info.signedStake, totalStake: info.totalStake, signedByUs: signed },
       "batch final",
     );
+    this.keepEvidence(info.batch);
     this.outcomeChanged();
   }
 
@@ -82,7 +88,19 @@ export class DutyScheduler {
     const st = this.ctx.batches.get(batch);
     if (st?.open) st.apply(BatchEvent.Abandoned);
     this.ctx.log.warn({ event: "batch_abandoned", batch }, "batch abandoned");
+    this.keepEvidence(batch);
     this.outcomeChanged();
+  }
+
+  /**
+   * The batch is over: its operators' first partials go to disk, where a double signature gossiped after the batch
+   * left memory is checked against them (protocol/p2p/validation/partial.ts).
+   */
+  private keepEvidence(batch: bigint): void {
+    const st = this.ctx.batches.get(batch);
+    const record = this.ctx.table.get(batch);
+    if (!st || !record) return;
+    this.ctx.runner.track(this.duties.evidence.keepBatch(batch, record.referenceBlock, record.closedAt, st.partials), "evidence");
   }
 
   onBlock(n: bigint): void {

@@ -31,8 +31,8 @@ export class GossipProcessor {
     const id = toOperatorId(m.operatorId);
     if (st && !st.partials.has(id)) st.partials.set(id, { resultHash: m.resultHash, seed: m.seed, signature: { X: m.signature.X, Y: m.signature.Y } });
     // The seed proof inside the partial was verified by the validator: a node that missed the seed message (or has
-    // only a later fallback leader's seed) takes it from here.
-    this.learnSeed(m.batch, v.seedRank, m.seedSigner, m.seedSignature, "seed_from_partial", "seed learned from a partial");
+    // only a later fallback leader's seed) takes it from here. Late evidence from disk has no verified seed.
+    if (v.seedRank >= 0) this.learnSeed(m.batch, v.seedRank, m.seedSigner, m.seedSignature, "seed_from_partial", "seed learned from a partial");
     if (v.equivocates) {
       st?.equivocators.add(id);
       this.ctx.log.warn({ event: "equivocation_seen", batch: m.batch, operatorId: id, first: v.equivocates.resultHash, second: m.resultHash }, "equivocation seen in gossip");

@@ -60,25 +60,16 @@ export class Registration {
     }
   }
 
-  /** Adds sockets of operators that joined since start to the peers the network keeps dialling. */
+  /**
+   * Makes the network's chain peers the sockets of the operator set at `block`: operators that joined are dialled
+   * and get reserved connection slots, those that left lose them (protocol/p2p/network.ts, setChainPeers).
+   */
   async refreshBootstrap(block: bigint): Promise<void> {
     const network = this.ctx.network();
     if (!network) return;
     const set = await this.ctx.operatorSets.load(block);
-    const known = network.opts.bootstrap;
-    for (const s of peerSockets(set.operators.map((o) => o.socket ?? ""), network.peerId.toString(), known)) known.push(s);
+    network.setChainPeers(set.operators.map((o) => o.socket ?? ""));
   }
-}
-
-/** Dialable peer sockets (ending in /p2p/<id>), without this node's own and without those already listed. */
-export function peerSockets(sockets: string[], selfPeerId: string, known: string[]): string[] {
-  const out: string[] = [];
-  for (const s of sockets) {
-    const id = /\/p2p\/([^/]+)$/.exec(s)?.[1];
-    if (id === undefined || id === selfPeerId || known.includes(s) || out.includes(s)) continue;
-    out.push(s);
-  }
-  return out;
 }
 
 /** Stake in whole tokens (18 decimals) for a float gauge; exact up to 2^53 wei per token fraction lost. */

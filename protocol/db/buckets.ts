@@ -11,6 +11,12 @@ export enum Bucket {
   OperatorDecision = 3,
   /** (duty, operatorId) → the slashing-protection low watermark: no batch at or below it is ever signed again. */
   SlashingProtectionWatermark = 4,
+  /** (kind, peer id or IP) → until when the peer or address is refused (protocol/p2p/banStore.ts). */
+  PeerBan = 5,
+  /** batch → R_b and the close block of a batch whose partials are kept as evidence (protocol/p2p/partialEvidence.ts). */
+  EvidenceBatch = 6,
+  /** (batch, operatorId) → the operator's first valid partial for the batch, and whether a conflict was accepted. */
+  EvidencePartial = 7,
   /** Reserved for the test suite's own repositories; never written by the node. */
   TestOnly = 255,
 }

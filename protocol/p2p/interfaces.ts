@@ -5,6 +5,7 @@
 import type { Hex } from "viem";
 import type { BatchStatus } from "../chain/batches.js";
 import type { OperatorId } from "../chain/ids.js";
+import type { PartialSignatureMessage } from "./messages.js";
 import type { G1Like } from "./points.js";
 
 /** Checks one BLS signature (G1) over a 32-byte keccak digest against a G2 public key. */
@@ -57,4 +58,29 @@ export interface BatchView {
    * the seed processor runs). Optional: without it the node's seed processor must add the seed.
    */
   addVerifiedSeed?(batch: bigint, seed: Hex): void;
+}
+
+/** What a partial proves on its own: one operator's signature on one result message of one batch. */
+export type SignedResult = Pick<PartialSignatureMessage, "batch" | "operatorId" | "seed" | "resultHash" | "signature">;
+
+/** An operator's first valid partial for a batch the node no longer holds in memory, as kept on disk. */
+export interface LateEvidence {
+  referenceBlock: bigint;
+  message: SignedResult;
+  /** A conflicting partial was accepted already (one is all a proof needs). */
+  conflicting: boolean;
+}
+
+/**
+ * Equivocation evidence kept past the in-memory caches, for as long as the contract slashes a double signature of
+ * the batch (protocol/p2p/partialEvidence.ts). Optional: without it a late double signature is checked only while
+ * the batch is in memory.
+ */
+export interface LateEvidenceView {
+  /** Batches below this one are past their slashing window: their partials are ignored without a lookup. */
+  oldestProvable(): bigint;
+  first(batch: bigint, operatorId: OperatorId): Promise<LateEvidence | undefined>;
+  markConflict(batch: bigint, operatorId: OperatorId): Promise<void>;
+  /** The docs/protocol.md §3.4 digest, as the contract rebuilds it for the proof. */
+  resultMessageHash(batch: bigint, referenceBlock: bigint, seed: Hex, resultHash: Hex): Hex;
 }

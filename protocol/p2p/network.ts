@@ -41,6 +41,7 @@ import {
   type ResultListMessage,
   type SeedMessage,
 } from "./messages.js";
+import type { BanStore } from "./banStore.js";
 import { PeerGuard, defaultPeerGuardOpts, type PeerGuardOpts } from "./peerGuard.js";
 import { matchnetScoreParams, scoreThresholds } from "./scoring.js";
 import { GossipTopicName, topicString } from "./topics.js";
@@ -53,8 +54,13 @@ export interface NetworkOpts {
   chainId: number | bigint;
   /** Multiaddrs to listen on, e.g. /ip4/127.0.0.1/tcp/9000 (tcp/0 picks a free port). */
   listen: string[];
-  /** Peers to connect to and keep connected to, each ending in /p2p/<peer id>. */
+  /** Peers to connect to and keep connected to, each ending in /p2p/<peer id> (config `bootstrap`). */
   bootstrap: string[];
+  /**
+   * Registered operators' sockets at start (ending in /p2p/<peer id>): dialled and reserved like `bootstrap`;
+   * `setChainPeers` replaces them as the operator set changes.
+   */
+  chainPeers?: string[];
   /** The node's libp2p identity; a fresh one each start when absent (fine for tests, not for operators). */
   privateKey?: PrivateKey;
   /** How long publish waits for a first subscriber before giving up. */
@@ -66,8 +72,9 @@ export interface NetworkOpts {
   /** A batch is asked of peers at most once per this interval (and never while a round for it is running). */
   syncMinIntervalMs: number;
   /**
-   * Addresses whose IP gets reserved connection slots: registered operators, the aggregators an operator expects
-   * and any trusted peer (multiaddrs; only the /ip4 or /ip6 part is used). The IPs of `bootstrap` are added.
+   * Addresses whose IP gets reserved connection slots: the aggregators an operator expects and any trusted peer
+   * (multiaddrs; only the /ip4 or /ip6 part is used). The IPs of `bootstrap` and of the chain peers, as they are
+   * now, are reserved too (see `setChainPeers`).
    */
   allow: string[];
   /** How long an inbound connection may take to finish its handshake (libp2p's default is 10 s). */
@@ -96,8 +103,6 @@ export const defaultNetworkOpts: Omit<NetworkOpts, "chainId" | "listen" | "boots
   validation: defaultGossipValidationOpts,
 };
 
-/** Handshakes in flight at once (libp2p's default 10): with per-IP caps, one address can take only a few. */
-const MAX_PENDING_INBOUND = 64;
 
 /** What the node does with each accepted message. Errors thrown here are logged, never fed back to gossip. */
 export interface GossipProcessors<PK> {
@@ -108,6 +113,8 @@ export interface GossipProcessors<PK> {
 
 export interface NetworkModules<PK> extends GossipValidationModules<PK> {
   processors: GossipProcessors<PK>;
+  /** Where bans are kept across restarts (the node's LevelDB, protocol/p2p/banStore.ts); none in memory-only tests. */
+  bans?: BanStore | null;
 }
 
 export class NetworkError extends CodedError<"PublishTimeout" | "PublishFailed" | "NotStarted"> {}
@@ -155,6 +162,8 @@ export class MatchnetNetwork<PK = unknown> {
     readonly libp2p: Libp2p<Services>,
     private readonly modules: NetworkModules<PK>,
     guard: PeerGuard,
+    /** The configured bootstrap peers: always dialled and reserved, whatever the chain says. */
+    private readonly configuredBootstrap: readonly string[],
   ) {
     this.guard = guard;
     this.validation = new GossipValidationContext(opts.validation, modules);
@@ -163,23 +172,37 @@ export class MatchnetNetwork<PK = unknown> {
   }
 
   /** Creates, starts and wires the node: listens, subscribes to every topic, registers validators, dials peers. */
-  static async start<PK>(opts: NetworkOpts, modules: NetworkModules<PK>): Promise<MatchnetNetwork<PK>> {
-    const allowedIps = [...new Set([...opts.allow, ...opts.bootstrap].map(ipOf).filter((ip) => ip !== undefined))];
+  static async start<PK>(given: NetworkOpts, modules: NetworkModules<PK>): Promise<MatchnetNetwork<PK>> {
+    const configured = [...given.bootstrap];
+    const opts: NetworkOpts = { ...given, bootstrap: joinPeers(configured, given.chainPeers ?? [], given.privateKey?.publicKey.toString()) };
+    const allowIps = new Set(opts.allow.map(ipOf).filter((ip) => ip !== undefined));
     let hangUp: (peer: string) => void = () => {};
-    // Bootstrap grows while the node runs (operators registering later): its IPs are allowed as they join. libp2p's
-    // own allow list (global limits) is fixed at start; the guard's per-IP limits follow the list as it is now.
-    const allowed = (ip: string) => allowedIps.includes(ip) || opts.bootstrap.some((a) => ipOf(a) === ip);
-    const guard = new PeerGuard(opts.guard, { metrics: modules.metrics, onBan: (peer) => hangUp(peer), allowed });
+    // The dial list follows the operator set (setChainPeers): a reserved IP is one of the list as it is now, so an
+    // operator registered after start is reserved from its registration on, and one that left is not any more.
+    const allowed = (ip: string) => allowIps.has(ip) || opts.bootstrap.some((a) => ipOf(a) === ip);
+    const guard = new PeerGuard(opts.guard, {
+      metrics: modules.metrics,
+      onBan: (peer) => hangUp(peer),
+      allowed,
+      store: modules.bans ?? null,
+      onStoreError: (err) => modules.logger.error({ err }, "peer ban not written to the database: it holds until this node stops"),
+    });
+    // Before the first connection: a peer banned before a restart is refused from the first byte.
+    const restored = await guard.restore();
+    if (restored.peers + restored.ips > 0) modules.logger.info({ ...restored }, "peer bans restored from the database");
     /** Per inbound connection in its handshake, the release of its per-IP slot. */
     const pending = new WeakMap<MultiaddrConnection, () => void>();
     const libp2p = await createLibp2p<Services>({
       ...(opts.privateKey ? { privateKey: opts.privateKey } : {}),
       addresses: { listen: opts.listen },
       connectionManager: {
-        // Reserved slots: allow-listed addresses pass libp2p's global handshake and connection limits.
-        allow: allowedIps.map((ip) => `/${ip.includes(":") ? "ip6" : "ip4"}/${ip}`),
+        // Reserved slots: allow-listed addresses pass libp2p's global handshake and connection limits. This list
+        // covers the moment between listening and followAllowList below, which makes it follow `allowed`.
+        allow: [...new Set([...opts.allow, ...opts.bootstrap].map(ipOf).filter((ip) => ip !== undefined))].map((ip) => `/${ip.includes(":") ? "ip6" : "ip4"}/${ip}`),
         inboundUpgradeTimeout: opts.inboundUpgradeTimeoutMs,
-        maxIncomingPendingConnections: MAX_PENDING_INBOUND,
+        // The guard enforces the same bound correctly for addresses outside the allow list (peerGuard.ts,
+        // maxPendingTotal); libp2p's is kept as a second line.
+        maxIncomingPendingConnections: opts.guard.maxPendingTotal,
       },
       connectionGater: {
         denyInboundConnection: (maConn) => {
@@ -223,7 +246,8 @@ export class MatchnetNetwork<PK = unknown> {
     }).catch((err: unknown) => {
       throw p2pListenFailure(err, opts.listen);
     });
-    const network = new MatchnetNetwork(opts, libp2p, modules, guard);
+    followAllowList(libp2p, allowed);
+    const network = new MatchnetNetwork(opts, libp2p, modules, guard, configured);
     hangUp = (peer) => {
       const conn = libp2p.getConnections().find((c) => c.remotePeer.toString() === peer);
       if (conn) void libp2p.hangUp(conn.remotePeer).catch(() => {});
@@ -240,6 +264,17 @@ export class MatchnetNetwork<PK = unknown> {
     }, opts.redialIntervalMs);
     network.redialTimer.unref();
     return network;
+  }
+
+  /**
+   * Replaces the peers learnt from the chain (the registered operators' sockets at the latest reference block): they
+   * are dialled on the next redial round, and their IPs hold reserved connection slots from now on; the IPs of
+   * operators that left the set are not reserved any more (unless configured). Own socket and malformed ones are
+   * skipped.
+   */
+  setChainPeers(sockets: readonly string[]): void {
+    const next = joinPeers(this.configuredBootstrap, sockets, this.peerId.toString());
+    this.opts.bootstrap.splice(0, this.opts.bootstrap.length, ...next);
   }
 
   get peerId(): PeerId {
@@ -314,6 +349,8 @@ export class MatchnetNetwork<PK = unknown> {
     this.stopped = true;
     clearInterval(this.redialTimer);
     await this.libp2p.stop();
+    // The caller closes the database next: the last bans must be on disk first.
+    await this.guard.settled();
   }
 
   /** Dials every bootstrap peer not connected now; failures are logged and retried on the next interval. */
@@ -502,6 +539,34 @@ export class MatchnetNetwork<PK = unknown> {
     const pubsub = this.libp2p.services.pubsub as GossipSubInternals;
     // A stream of a connection that just closed stays in the map until its close event: not writable.
     return pubsub.getSubscribers(topic).some((peer) => pubsub.streamsOutbound.get(peer.toString())?.rawStream.writeStatus === "writable");
+  }
+}
+
+/** `configured` then the dialable `sockets` (ending in /p2p/<id>) not listed yet, without this node's own. */
+function joinPeers(configured: readonly string[], sockets: readonly string[], self: string | undefined): string[] {
+  const out = [...configured];
+  for (const s of sockets) {
+    const id = /\/p2p\/([^/]+)$/.exec(s)?.[1];
+    if (id === undefined || id === self || out.includes(s)) continue;
+    out.push(s);
+  }
+  return out;
+}
+
+/**
+ * libp2p's connection manager takes its allow list (reserved slots past the global handshake and connection limits,
+ * and exemption from pruning) once, at construction, and offers no call to change it. Its two copies — the
+ * manager's and the pruner's — are lists of IP networks asked `contains(host)`; each is replaced by one entry that
+ * asks `allowed`, so the reservation follows the operator set. A libp2p release that moves these fields fails
+ * here, at start, instead of silently reserving nothing (test/p2p/hostile-peers.test.ts covers the behaviour).
+ */
+function followAllowList(libp2p: Libp2p<Services>, allowed: (ip: string) => boolean): void {
+  type AllowHolder = { allow?: unknown };
+  const manager = (libp2p as unknown as { components?: { connectionManager?: AllowHolder & { connectionPruner?: AllowHolder } } }).components?.connectionManager;
+  const live = { contains: (host: string) => allowed(host) };
+  for (const [name, holder] of [["connection manager", manager], ["connection pruner", manager?.connectionPruner]] as const) {
+    if (!Array.isArray(holder?.allow)) throw new Error(`libp2p's ${name} has no allow list to follow the operator set: this libp2p version is not supported`);
+    holder.allow.splice(0, holder.allow.length, live);
   }
 }
 

@@ -12,12 +12,17 @@
  *   with a rejected message) is disconnected and refused — dials both ways and every message — for `banMs`.
  * - **per-IP limits** for addresses outside the allow list (registered operators, configured aggregators and
  *   bootstrap peers, which libp2p's own allow list lets past its global limits): at most `maxPendingPerIp`
- *   connections still in their handshake, and an address that produced `bansBeforeIpBan` banned identities is
+ *   connections still in their handshake (`maxPendingTotal` from all such addresses together: the slots left are
+ *   the allow list's), and an address that produced `bansBeforeIpBan` banned identities is
  *   refused for `banMs` — a new identity no longer buys a fresh budget.
+ *
+ * Bans (of identities and of addresses, with their end) are written to the node's LevelDB when a `store` is given
+ * and read back by `restore()` at start, so a restart does not hand a banned peer a fresh budget.
  *
  * Every refusal is counted in `matchnet_p2p_refusals_total` by reason. Time comes from the injected clock.
  */
 import type { Metrics } from "../metrics/metrics.js";
+import type { BanId, BanStore } from "./banStore.js";
 
 export interface PeerGuardOpts {
   /** Rejected messages (gossip) before a peer is banned. An honest peer forwards only what it accepted itself. */
@@ -30,6 +35,12 @@ export interface PeerGuardOpts {
   maxQueuedPerPeer: number;
   /** Inbound connections in their handshake per remote IP (outside the allow list). */
   maxPendingPerIp: number;
+  /**
+   * Inbound connections in their handshake from all IPs outside the allow list. libp2p's own limit of the same
+   * number counts allow-listed handshakes too and refuses only at exact equality, so once allow-listed peers push
+   * its count past the limit it admits everyone; this one counts only the others and refuses at or above.
+   */
+  maxPendingTotal: number;
   /** Banned identities from one IP (outside the allow list) before the IP is refused for banMs. */
   bansBeforeIpBan: number;
 }
@@ -48,6 +59,8 @@ export const defaultPeerGuardOpts: PeerGuardOpts = {
   // A noise handshake completes in milliseconds on a LAN; eight in flight per address cover a restart of several
   // nodes behind one NAT (or a devnet host whose address is not on the allow list), and leave 56 of the 64 slots.
   maxPendingPerIp: 8,
+  // libp2p's default is 10; with the per-IP cap, 64 takes eight addresses to fill, and a handshake lasts milliseconds.
+  maxPendingTotal: 64,
   bansBeforeIpBan: 2,
 };
 
@@ -59,6 +72,7 @@ export type RefusalReason =
   | "conn_peer_banned"
   | "conn_ip_banned"
   | "conn_ip_pending"
+  | "conn_pending_full"
   | "sync_reject"
   | "sync_round_skipped";
 
@@ -76,12 +90,46 @@ export class PeerGuard {
   /** IP → times (ms) at which identities from it were banned, within banMs. */
   private readonly ipBans = new Map<string, number[]>();
   private readonly pendingByIp = new Map<string, number>();
+  private pendingTotal = 0;
 
-  /** `allowed`: whether an IP is on the allow list (asked each time: the list grows as operators register). */
+  /** Ban writes in flight, chained so that `settled()` waits for all of them. */
+  private writes: Promise<void> = Promise.resolve();
+
+  /**
+   * `allowed`: whether an IP is on the allow list (asked each time: the list follows the operator set).
+   * `store`: where bans are kept across restarts; `onStoreError` hears a write that failed (the ban holds in memory).
+   */
   constructor(
     readonly opts: PeerGuardOpts,
-    private readonly modules: { metrics: Metrics | null; now?: () => number; onBan?: (peer: string) => void; allowed?: (ip: string) => boolean },
+    private readonly modules: {
+      metrics: Metrics | null;
+      now?: () => number;
+      onBan?: (peer: string) => void;
+      allowed?: (ip: string) => boolean;
+      store?: BanStore | null;
+      onStoreError?: (err: unknown) => void;
+    },
   ) {}
+
+  /** Loads the bans still in force from the store (expired ones are dropped there); returns how many. */
+  async restore(): Promise<{ peers: number; ips: number }> {
+    const store = this.modules.store;
+    if (!store) return { peers: 0, ips: 0 };
+    const active = await store.loadActive(this.now());
+    let peers = 0;
+    for (const { ban, until } of active) {
+      const map = ban.kind === "peer" ? this.bannedPeers : this.bannedIps;
+      // A ban made since start and a stored one: the later end holds.
+      if ((map.get(ban.id) ?? 0) < until) map.set(ban.id, until);
+      if (ban.kind === "peer") peers++;
+    }
+    return { peers, ips: active.length - peers };
+  }
+
+  /** Resolves once every ban made so far is on disk (or its write failed and was reported). */
+  settled(): Promise<void> {
+    return this.writes;
+  }
 
   private now(): number {
     return (this.modules.now ?? Date.now)();
@@ -150,14 +198,17 @@ export class PeerGuard {
   /** Bans at once (a batch-sync answer with a rejected message: the responder chose every byte of it). */
   ban(peer: string, ip?: string): void {
     const now = this.now();
-    this.bannedPeers.set(peer, now + this.opts.banMs);
+    const until = now + this.opts.banMs;
+    this.bannedPeers.set(peer, until);
+    this.persist({ kind: "peer", id: peer }, until);
     this.refused("ban");
     if (ip !== undefined && !this.isAllowedIp(ip)) {
       const recent = (this.ipBans.get(ip) ?? []).filter((t) => t > now - this.opts.banMs);
       recent.push(now);
       this.ipBans.set(ip, recent);
       if (recent.length >= this.opts.bansBeforeIpBan) {
-        this.bannedIps.set(ip, now + this.opts.banMs);
+        this.bannedIps.set(ip, until);
+        this.persist({ kind: "ip", id: ip }, until);
         this.refused("ip_ban");
       }
     }
@@ -187,18 +238,31 @@ export class PeerGuard {
       this.refused("conn_ip_pending");
       return { admitted: false };
     }
+    if (this.pendingTotal >= this.opts.maxPendingTotal) {
+      this.refused("conn_pending_full");
+      return { admitted: false };
+    }
     this.pendingByIp.set(ip, pending + 1);
+    this.pendingTotal++;
     let released = false;
     return {
       admitted: true,
       done: () => {
         if (released) return;
         released = true;
+        this.pendingTotal--;
         const n = (this.pendingByIp.get(ip) ?? 1) - 1;
         if (n <= 0) this.pendingByIp.delete(ip);
         else this.pendingByIp.set(ip, n);
       },
     };
+  }
+
+  /** The refusal starts now in memory; the write follows (a crash in between loses one ban, never more). */
+  private persist(ban: BanId, until: number): void {
+    const store = this.modules.store;
+    if (!store) return;
+    this.writes = this.writes.then(() => store.put(ban, until)).catch((err: unknown) => this.modules.onStoreError?.(err));
   }
 
   private refuse(reason: "peer_banned" | "peer_busy"): { refused: "peer_banned" | "peer_busy" } {

@@ -12,28 +12,26 @@ import { MatchnetNetwork, defaultNetworkOpts } from "../../protocol/p2p/network.
 import { GossipTopicName } from "../../protocol/p2p/topics.js";
 import { SlashingProtectionError, SlashingProtectionErrorCode } from "../../operator/slashing-protection/errors.js";
 import { SigningDuty, SlashingProtection } from "../../operator/slashing-protection/slashingProtection.js";
-import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testResultDigest, testSeedProof } from "../support/p2p-fixtures.js";
+import { TestOperatorSet, closeBatch, testBatchTable, testOperator, testResultDigest, testSeedProof, testVerifier, type PK } from "../support/p2p-fixtures.js";
 import { makeTempDir } from "../support/tempdir.js";
-
-type PK = ReturnType<typeof InsecureTestBls.publicKey>;
 const RESULT: Hex = `0x${"a1".repeat(32)}`;
 const OTHER_RESULT: Hex = `0x${"b2".repeat(32)}`;
 
 describe("operator: slashing protection → gossip, across a restart", function () {
   this.timeout(30_000);
   const me = testOperator(1);
-  const batches = new TestBatchView();
+  const batches = testBatchTable();
   const operators = new TestOperatorSet();
   operators.add(me);
   // This operator leads batch 1 too; its seed is verified up front.
   const proof = testSeedProof(me, 1n);
   const SEED = proof.seed;
-  batches.open(1n, { seeds: [SEED], leaderOrder: [me.id] });
+  closeBatch(batches, 1n, { seeds: [SEED], leaderOrder: [me.id] });
 
-  const start = (bootstrap: string[], metrics: Metrics | null, onPartial: () => void = () => {}) =>
+  const start = async (bootstrap: string[], metrics: Metrics | null, onPartial: () => void = () => {}) =>
     MatchnetNetwork.start<PK>(
       { ...defaultNetworkOpts, chainId: 31337, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap },
-      { batches, operators, verifier: new InsecureTestBls(), logger: silentLogger(), metrics, processors: { partial: onPartial } },
+      { batches, operators, verifier: await testVerifier(), logger: silentLogger(), metrics, processors: { partial: onPartial } },
     );
 
   it("given a crash after signing → it should re-gossip the stored signature, processed once by peers, and refuse another result", async () => {
@@ -48,7 +46,7 @@ describe("operator: slashing protection → gossip, across a restart", function 
       let db = await LevelDbController.open({ path: dir.path });
       let sp = new SlashingProtection({}, { db, logger: silentLogger(), metrics: null });
       let node = await start(receiver.multiaddrs(), null);
-      const first = await sp.sign(SigningDuty.Result, key, digest, (h) => InsecureTestBls.sign(me.sk, h));
+      const first = await sp.sign(SigningDuty.Result, key, digest, (h) => me.sk.sign(h));
       expect(first.fresh).to.equal(true);
       await node.publishPartial({ batch: 1n, resultHash: RESULT, operatorId: me.id, signature: first.signature, ...proof });
       await waitFor(() => processed === 1);

@@ -16,9 +16,8 @@ import { MatchnetNetwork, defaultNetworkOpts } from "../../protocol/p2p/network.
 import { GossipTopicName } from "../../protocol/p2p/topics.js";
 import type { ValidatedPartial } from "../../protocol/p2p/validation/partial.js";
 import type { ValidatedSeed } from "../../protocol/p2p/validation/seed.js";
-import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testPartial, testSeedMessageHash, testSeedProof } from "../support/p2p-fixtures.js";
-
-type PK = ReturnType<typeof InsecureTestBls.publicKey>;
+import type { BatchTable } from "../../protocol/p2p/batchTable.js";
+import { TestOperatorSet, closeBatch, testBatchTable, testOperator, testPartial, testSeedMessageHash, testSeedProof, testVerifier, type PK } from "../support/p2p-fixtures.js";
 const RESULT: Hex = `0x${"a1".repeat(32)}`;
 
 async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
@@ -95,7 +94,7 @@ describe("protocol/p2p batch sync", function () {
       for (const n of started) await n.stop();
     });
 
-    async function startNode(batches: TestBatchView, bootstrap: string[], seen: { seeds: ValidatedSeed<PK>[]; partials: ValidatedPartial<PK>[] }, publishTimeoutMs = 10_000) {
+    async function startNode(batches: BatchTable, bootstrap: string[], seen: { seeds: ValidatedSeed<PK>[]; partials: ValidatedPartial<PK>[] }, publishTimeoutMs = 10_000) {
       const operators = new TestOperatorSet();
       for (const op of [leader, alice, bob]) operators.add(op);
       const metrics = createMetrics();
@@ -104,7 +103,7 @@ describe("protocol/p2p batch sync", function () {
         {
           batches,
           operators,
-          verifier: new InsecureTestBls(),
+          verifier: await testVerifier(),
           logger: silentLogger(),
           metrics,
           processors: { seed: (v) => void seen.seeds.push(v), partial: (v) => void seen.partials.push(v) },
@@ -116,9 +115,9 @@ describe("protocol/p2p batch sync", function () {
 
     it("→ the late node should get the seed and the partials by request, validated and processed like gossip", async () => {
       const openBatch = () => {
-        const view = new TestBatchView();
-        view.open(1n, { leaderOrder: [leader.id] });
-        return view;
+        const table = testBatchTable();
+        closeBatch(table, 1n, { leaderOrder: [leader.id] });
+        return table;
       };
       const seenA = { seeds: [] as ValidatedSeed<PK>[], partials: [] as ValidatedPartial<PK>[] };
       const a = await startNode(openBatch(), [], seenA);
@@ -144,15 +143,15 @@ describe("protocol/p2p batch sync", function () {
     });
 
     it("→ a forged message in a response should be rejected by the validator, not processed, and its sender dropped", async () => {
-      const view = new TestBatchView();
-      view.open(1n, { leaderOrder: [leader.id] });
+      const view = testBatchTable();
+      closeBatch(view, 1n, { leaderOrder: [leader.id] });
       const liar = await startNode(view, [], { seeds: [], partials: [] }, 50);
       // The liar publishes a seed signed by the wrong key (its own validator never sees its own publication).
-      const forged = encodeSeedMessage({ batch: 1n, signer: leader.id, signature: InsecureTestBls.sign(bob.sk, testSeedMessageHash(1n)) });
+      const forged = encodeSeedMessage({ batch: 1n, signer: leader.id, signature: bob.sk.sign(testSeedMessageHash(1n)) });
       await liar.net.publishRaw(GossipTopicName.Seed, forged).catch(() => 0); // no subscriber yet: stored all the same
       const seen = { seeds: [] as ValidatedSeed<PK>[], partials: [] as ValidatedPartial<PK>[] };
-      const victimView = new TestBatchView();
-      victimView.open(1n, { leaderOrder: [leader.id] });
+      const victimView = testBatchTable();
+      closeBatch(victimView, 1n, { leaderOrder: [leader.id] });
       const victim = await startNode(victimView, liar.net.multiaddrs(), seen);
       await until(() => victim.net.peerCount() === 1, "victim connected");
       expect(await victim.net.requestBatch(1n)).to.deep.equal({ asked: 1, answered: 1, messages: 1, accepted: 0, dropped: 1 });

@@ -12,9 +12,12 @@ import { encodePartialSignatureMessage } from "../../protocol/p2p/messages.js";
 import type { MatchnetNetwork } from "../../protocol/p2p/network.js";
 import { GossipTopicName } from "../../protocol/p2p/topics.js";
 import { defaultPeerGuardOpts } from "../../protocol/p2p/peerGuard.js";
+import { BanRepository } from "../../protocol/p2p/banStore.js";
+import { LevelDbController } from "../../protocol/db/controller.js";
+import { makeTempDir } from "../support/tempdir.js";
 import { assignmentsHash } from "../../protocol/matching/encode.js";
 import type { Metrics } from "../../protocol/metrics/metrics.js";
-import { CHAIN_ID, aliceId, bobId, bobSk, forgedPartial, honestPartial, pairings, refusals, startBareNode, startVictim, until, type Victim } from "../support/hostile-p2p.js";
+import { CHAIN_ID, aliceId, bobId, bobSk, closedBatchTable, forgedPartial, honestPartial, pairings, refusals, startBareNode, startVictim, until, type Victim } from "../support/hostile-p2p.js";
 
 const RESULT: Hex = `0x${"a1".repeat(32)}`;
 
@@ -84,6 +87,34 @@ describe("protocol/p2p under hostile peers (real libp2p, real BLS, real BatchTab
       const honest = await victim({ bootstrap: target.net.multiaddrs() });
       await until(() => honest.net.peerCount() === 1, "a fresh peer from the allow-listed IP connects");
       expect(await refusals(target.metrics, "ip_ban")).to.equal(0);
+    });
+  });
+
+  describe("given a peer banned for forged partials, then the node restarted on the same LevelDB", () => {
+    it("→ the restarted node should refuse the banned identity's dial at once; a fresh identity connects", async () => {
+      const dir = await makeTempDir("p2p-bans");
+      let db = await LevelDbController.open({ path: dir.path });
+      try {
+        const first = await startVictim({}, {}, closedBatchTable(), new BanRepository(db));
+        const attacker = await victim({ bootstrap: first.net.multiaddrs() });
+        await until(() => attacker.net.subscribers(GossipTopicName.Partial).length === 1, "attacker sees the target subscribed");
+        for (let i = 0; i < 10; i++) await attacker.net.publishRaw(GossipTopicName.Partial, encodePartialSignatureMessage(forgedPartial(first.table, RESULT, i))).catch(() => 0);
+        await until(async () => (await refusals(first.metrics, "ban")) === 1, "the attacker banned");
+        await first.net.stop();
+        await db.close();
+
+        db = await LevelDbController.open({ path: dir.path });
+        const restarted = await victim({}, {}, closedBatchTable(), new BanRepository(db));
+        await attacker.net.libp2p.dial(multiaddr(restarted.net.multiaddrs()[0]!)).catch(() => null);
+        await until(async () => (await refusals(restarted.metrics, "conn_peer_banned")) >= 1, "the banned identity refused after the restart");
+        await until(() => restarted.net.peerCount() === 0, "no connection left to the banned identity");
+        const fresh = await victim({ bootstrap: restarted.net.multiaddrs() });
+        await until(() => fresh.net.peerCount() === 1, "a fresh identity from the same address connects");
+      } finally {
+        for (const n of nets.splice(0).reverse()) await n.stop();
+        await db.close();
+        await dir.remove();
+      }
     });
   });
 
@@ -203,6 +234,52 @@ describe("protocol/p2p under hostile peers (real libp2p, real BLS, real BatchTab
         const dialer = await victim({ bootstrap: target.net.multiaddrs(), redialIntervalMs: 200 });
         await until(() => dialer.net.peerCount() === 1, "the allow-listed peer connected", 8_000);
         expect(await refusals(target.metrics, "conn_ip_pending")).to.be.greaterThan(0);
+      } finally {
+        stopped = true;
+      }
+    });
+  });
+
+  describe("given libp2p's 64 handshake slots held by silent sockets from 20 other addresses", () => {
+    it("→ a peer whose address joins the operator set after start should connect; before it joins, and after it leaves, it should not", async function () {
+      // Redial is off for the test's length: the target must not dial the peer itself (an outbound connection passes
+      // no inbound limit); every connection here is the peer's own dial.
+      const target = await victim({ redialIntervalMs: 600_000 });
+      const port = Number(/\/tcp\/(\d+)/.exec(target.net.multiaddrs()[0]!)![1]);
+      let stopped = false;
+      const open = (from: string) => {
+        if (stopped) return;
+        const s = connect({ host: "127.0.0.1", port, localAddress: from });
+        s.on("error", () => {});
+        s.on("close", () => setTimeout(() => open(from), 20));
+        sockets.push(s);
+      };
+      const peer = await startBareNode();
+      bare.push(peer);
+      const addr = multiaddr(target.net.multiaddrs()[0]!);
+      const dial = () => peer.dial(addr, { signal: AbortSignal.timeout(2_000) }).then(() => true, () => false);
+      const hangUp = async () => {
+        await peer.hangUp(target.net.peerId);
+        await until(() => target.net.peerCount() === 0, "the peer's connection closed at the target");
+      };
+      try {
+        // Four sockets from each of 20 addresses: within the per-address limits (8 handshakes, libp2p's 5 new
+        // connections per second), 80 in all against libp2p's 64.
+        for (let a = 10; a < 30; a++) for (let i = 0; i < 4; i++) open(`127.0.0.${a}`);
+        const manager = (target.net.libp2p as unknown as { components: { connectionManager: { incomingPendingConnections: number } } }).components.connectionManager;
+        await until(() => manager.incomingPendingConnections >= 64, "the silent sockets hold every handshake slot", 10_000);
+
+        expect(await dial()).to.equal(false);
+        expect(await dial()).to.equal(false);
+
+        target.net.setChainPeers([`/ip4/127.0.0.1/tcp/1/p2p/${peer.peerId.toString()}`]);
+        expect(await dial()).to.equal(true);
+        await until(() => target.net.peerCount() === 1, "the peer connected at the target");
+        await hangUp();
+
+        target.net.setChainPeers([]);
+        await until(() => manager.incomingPendingConnections >= 64, "the slots held again", 10_000);
+        expect(await dial()).to.equal(false);
       } finally {
         stopped = true;
       }

@@ -12,9 +12,7 @@ import { GossipTopicName } from "../../protocol/p2p/topics.js";
 import type { ValidatedPartial } from "../../protocol/p2p/validation/partial.js";
 import { assignmentsHash as hashAssignments } from "../../protocol/matching/encode.js";
 import { MemoryLines } from "../support/memory-stream.js";
-import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testPartial, testSeedProof } from "../support/p2p-fixtures.js";
-
-type PK = ReturnType<typeof InsecureTestBls.publicKey>;
+import { TestOperatorSet, closeBatch, testBatchTable, testOperator, testPartial, testSeedProof, testVerifier, type PK } from "../support/p2p-fixtures.js";
 const CHAIN_ID = 31337;
 const RESULT: Hex = `0x${"a1".repeat(32)}`;
 
@@ -42,16 +40,16 @@ async function verdictCount(m: Metrics, topic: string, verdict: string, code: st
 describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
   this.timeout(30_000);
   const [alice, bob, carol, dave] = [testOperator(1), testOperator(2), testOperator(3), testOperator(4)];
-  const batches = new TestBatchView();
+  const batches = testBatchTable();
   const operators = new TestOperatorSet();
   operators.add(alice!);
   operators.add(bob!);
   operators.failLookupsOf(dave!.id);
   // Alice leads both batches; batch 1's seed is verified up front, batch 2 is final.
   const proof = (batch: bigint) => testSeedProof(alice!, batch);
-  batches.open(1n, { seeds: [proof(1n).seed], leaderOrder: [alice!.id] });
-  batches.open(2n, { seeds: [proof(2n).seed], leaderOrder: [alice!.id] });
-  batches.finalize(2n);
+  closeBatch(batches, 1n, { seeds: [proof(1n).seed], leaderOrder: [alice!.id] });
+  closeBatch(batches, 2n, { seeds: [proof(2n).seed], leaderOrder: [alice!.id] });
+  batches.markFinal(2n);
 
   interface TestNode {
     net: MatchnetNetwork<PK>;
@@ -80,7 +78,7 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
       {
         batches,
         operators,
-        verifier: new InsecureTestBls(),
+        verifier: await testVerifier(),
         logger: extra.logger ?? silentLogger(),
         metrics,
         processors: { partial: (v) => void partials.push(v), ...processors },
@@ -132,7 +130,7 @@ describe("protocol/p2p network (real libp2p nodes on 127.0.0.1)", function () {
     it("should deliver a result list and a seed as well", async () => {
       const assignments = [{ orderId: 1n, offerVersionId: 2n, gpuCount: 1, pricePerGpuHour: 7n }];
       await b.net.publishResultList({ ...testPartial(bob!, 1n, hashAssignments(assignments), proof(1n)), assignments });
-      await b.net.publishSeed({ batch: 1n, signer: alice!.id, signature: InsecureTestBls.sign(alice!.sk, batches.batch(1n)!.seedMessageHash) });
+      await b.net.publishSeed({ batch: 1n, signer: alice!.id, signature: alice!.sk.sign(batches.batch(1n)!.seedMessageHash) });
       await until(async () => (await verdictCount(a.metrics, "result-list", "accept", "ok")) === 1, "result list accepted on a");
       await until(async () => (await verdictCount(a.metrics, "seed", "accept", "ok")) === 1, "seed accepted on a");
     });

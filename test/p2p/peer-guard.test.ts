@@ -1,6 +1,10 @@
 import { expect } from "chai";
 import { createMetrics } from "../../protocol/metrics/metrics.js";
 import { PeerGuard, defaultPeerGuardOpts, type PeerGuardOpts } from "../../protocol/p2p/peerGuard.js";
+import { BanRepository } from "../../protocol/p2p/banStore.js";
+import { Bucket } from "../../protocol/db/buckets.js";
+import { LevelDbController } from "../../protocol/db/controller.js";
+import { makeTempDir } from "../support/tempdir.js";
 
 function guard(opts: Partial<PeerGuardOpts> = {}, allowed: string[] = []) {
   const clock = { now: 1_000_000 };
@@ -74,6 +78,24 @@ describe("protocol/p2p PeerGuard", () => {
     });
   });
 
+  describe("given maxPendingTotal = 3 (handshakes from all addresses outside the allow list)", () => {
+    it("→ it should admit 3 from different IPs, refuse the 4th, admit again once one ends, and admit allow-listed IPs past it", async () => {
+      const { g, metrics } = guard({ maxPendingTotal: 3 }, ["10.0.0.9"]);
+      const admitted = ["10.0.0.1", "10.0.0.2", "10.0.0.3"].map((ip) => g.admitInbound(ip));
+      expect(admitted.every((a) => a.admitted)).to.equal(true);
+      expect(g.admitInbound("10.0.0.4").admitted).to.equal(false);
+      expect(g.admitInbound("10.0.0.9").admitted).to.equal(true);
+      const first = admitted[0]!;
+      if (first.admitted) {
+        first.done();
+        first.done(); // a second release frees one slot, not two
+      }
+      expect(g.admitInbound("10.0.0.4").admitted).to.equal(true);
+      expect(g.admitInbound("10.0.0.5").admitted).to.equal(false);
+      expect(await refusals(metrics, "conn_pending_full")).to.equal(2);
+    });
+  });
+
   describe("given maxValidationsPerPeer = 2 and maxQueuedPerPeer = 1", () => {
     it("→ it should run 2 at once, queue the 3rd, refuse the 4th as busy, and drop the queued one unrun once the peer is banned", async () => {
       const { g, metrics } = guard({ maxValidationsPerPeer: 2, maxQueuedPerPeer: 1 });
@@ -112,6 +134,94 @@ describe("protocol/p2p PeerGuard", () => {
       const out = await Promise.all(Array.from({ length: 8 }, () => g.run("p", job())));
       expect(out.every((o) => "value" in o)).to.equal(true);
       expect(peak).to.equal(2);
+    });
+  });
+});
+
+describe("protocol/p2p PeerGuard bans across a restart (real LevelDB)", () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  const dbs: LevelDbController[] = [];
+  beforeEach(async () => (dir = await makeTempDir("bans")));
+  afterEach(async () => {
+    for (const db of dbs.splice(0)) await db.close();
+    await dir.remove();
+  });
+  async function open(): Promise<LevelDbController> {
+    const db = await LevelDbController.open({ path: dir.path });
+    dbs.push(db);
+    return db;
+  }
+  /** A guard on a store in `db` whose clock reads `clock.now`, as a node builds it at start. */
+  async function restarted(db: LevelDbController, clock: { now: number }, opts: Partial<PeerGuardOpts> = {}) {
+    const metrics = createMetrics();
+    const g = new PeerGuard({ ...defaultPeerGuardOpts, ...opts }, { metrics, now: () => clock.now, store: new BanRepository(db) });
+    const restored = await g.restore();
+    return { g, metrics, restored };
+  }
+
+  describe("given a peer banned and an IP banned (banMs = 1 000), then the database closed and opened again", () => {
+    it("→ both should still be refused at ban end − 1 ms and admitted at the ban end", async () => {
+      const clock = { now: 5_000_000 };
+      const first = await restarted(await open(), clock, { banMs: 1_000, bansBeforeIpBan: 1 });
+      first.g.ban("peer-a", "10.0.0.1");
+      expect(first.g.isIpBanned("10.0.0.1")).to.equal(true);
+      await first.g.settled();
+      await dbs.pop()!.close();
+
+      clock.now += 999;
+      const before = await restarted(await open(), clock);
+      expect(before.restored).to.deep.equal({ peers: 1, ips: 1 });
+      expect(before.g.isBanned("peer-a")).to.equal(true);
+      expect(before.g.isIpBanned("10.0.0.1")).to.equal(true);
+      expect(before.g.admitInbound("10.0.0.1").admitted).to.equal(false);
+      expect(await before.g.run("peer-a", async () => 1)).to.deep.equal({ refused: "peer_banned" });
+      expect(await refusals(before.metrics, "conn_ip_banned")).to.equal(1);
+      await dbs.pop()!.close();
+
+      clock.now += 1;
+      const after = await restarted(await open(), clock);
+      expect(after.restored).to.deep.equal({ peers: 0, ips: 0 });
+      expect(after.g.isBanned("peer-a")).to.equal(false);
+      expect(after.g.admitInbound("10.0.0.1").admitted).to.equal(true);
+    });
+
+    it("→ expired bans should be deleted from the database at start, live ones kept", async () => {
+      const clock = { now: 5_000_000 };
+      const db = await open();
+      const g = (await restarted(db, clock, { banMs: 1_000 })).g;
+      g.ban("old");
+      clock.now += 500;
+      g.ban("young");
+      await g.settled();
+      clock.now += 500;
+      await restarted(db, clock);
+      const left = [];
+      for await (const { id, value } of new BanRepository(db).entries()) left.push({ ...id, until: value });
+      expect(left).to.deep.equal([{ kind: "peer", id: "young", until: 5_001_500 }]);
+    });
+  });
+
+  describe("given a ban record this build cannot read", () => {
+    it("→ restore should fail naming the record, not guess", async () => {
+      const db = await open();
+      await db.put(Uint8Array.of(Bucket.PeerBan, 7, 0x61), Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0, 1));
+      const g = new PeerGuard(defaultPeerGuardOpts, { metrics: null, store: new BanRepository(db) });
+      let error: unknown;
+      await g.restore().catch((e: unknown) => (error = e));
+      expect((error as Error).message).to.equal("peer ban record corrupt: kind byte 7");
+    });
+  });
+
+  describe("given a store whose write fails", () => {
+    it("→ the ban should hold in memory and the failure be reported once", async () => {
+      const errors: unknown[] = [];
+      const db = await open();
+      const g = new PeerGuard(defaultPeerGuardOpts, { metrics: null, store: new BanRepository(db), onStoreError: (e) => errors.push(e) });
+      await db.close();
+      g.ban("p");
+      await g.settled();
+      expect(g.isBanned("p")).to.equal(true);
+      expect(errors.map((e) => (e as Error).message)).to.deep.equal(["database is closed"]);
     });
   });
 });

@@ -9,7 +9,8 @@ import { validatePartialSignatureMessage } from "../../protocol/p2p/validation/p
 import { assignmentsHash as hashAssignments } from "../../protocol/matching/encode.js";
 import { validateResultListMessage } from "../../protocol/p2p/validation/resultList.js";
 import { validateSeedMessage } from "../../protocol/p2p/validation/seed.js";
-import { InsecureTestBls, TestBatchView, TestOperatorSet, testOperator, testPartial, testResultDigest, testSeedProof } from "../support/p2p-fixtures.js";
+import type { BatchTable } from "../../protocol/p2p/batchTable.js";
+import { TestOperatorSet, allowLeaders, closeBatch, testBatchTable, testOperator, testPartial, testResultDigest, testSeedProof, testVerifier, type PK } from "../support/p2p-fixtures.js";
 
 const RESULT_A: Hex = `0x${"a1".repeat(32)}`;
 const RESULT_B: Hex = `0x${"b2".repeat(32)}`;
@@ -29,28 +30,28 @@ describe("protocol/p2p validation", () => {
   const [alice, bob, carol] = [testOperator(1), testOperator(2), testOperator(3)];
   // The batch's first leader and its first fallback leader (their seeds are what partials carry).
   const [leader, fallback] = [testOperator(7), testOperator(8)];
-  let batches: TestBatchView;
+  let batches: BatchTable;
   let operators: TestOperatorSet;
-  let ctx: GossipValidationContext<ReturnType<typeof InsecureTestBls.publicKey>>;
+  let ctx: GossipValidationContext<PK>;
   let metrics: ReturnType<typeof createMetrics>;
 
   const proof = (batch = 1n) => testSeedProof(leader!, batch);
   const fallbackProof = (batch = 1n) => testSeedProof(fallback!, batch);
   const openBatch = (batch: bigint, seeds: Hex[] = [proof(batch).seed], leadersAllowed = 1) =>
-    batches.open(batch, { leaderOrder: [leader!.id, fallback!.id], leadersAllowed, seeds });
+    closeBatch(batches, batch, { leaderOrder: [leader!.id, fallback!.id], leadersAllowed, seeds });
   const partialBytes = (op = alice, batch = 1n, resultHash = RESULT_A, seedProof = proof(batch)) =>
     encodePartialSignatureMessage(testPartial(op!, batch, resultHash, seedProof));
   const verifyCount = async (kind: string) =>
     (await metrics.blsVerifySeconds.get()).values.find((x) => x.metricName === "matchnet_bls_verify_seconds_count" && x.labels.kind === kind)?.value ?? 0;
 
-  beforeEach(() => {
-    batches = new TestBatchView();
+  beforeEach(async () => {
+    batches = testBatchTable();
     operators = new TestOperatorSet();
     for (const op of [alice, bob, leader, fallback]) operators.add(op!);
     metrics = createMetrics();
     ctx = new GossipValidationContext(
       { ...defaultGossipValidationOpts, unknownBatchWaitMs: 200 },
-      { batches, operators, verifier: new InsecureTestBls(), logger: silentLogger(), metrics },
+      { batches, operators, verifier: await testVerifier(), logger: silentLogger(), metrics },
     );
   });
 
@@ -84,13 +85,14 @@ describe("protocol/p2p validation", () => {
     });
 
     it("given a final batch → it should ignore it as BatchFinal", async () => {
-      batches.finalize(1n);
+      batches.markFinal(1n);
       await expectVerdict(validatePartialSignatureMessage(ctx, partialBytes()), GossipAction.Ignore, GossipErrorCode.BatchFinal);
     });
 
     it("given a batch far ahead → it should ignore it as FutureBatch without waiting", async () => {
+      const bytes = partialBytes(alice, 5n);
       const started = Date.now();
-      await expectVerdict(validatePartialSignatureMessage(ctx, partialBytes(alice, 5n)), GossipAction.Ignore, GossipErrorCode.FutureBatch);
+      await expectVerdict(validatePartialSignatureMessage(ctx, bytes), GossipAction.Ignore, GossipErrorCode.FutureBatch);
       expect(Date.now() - started).to.be.below(100);
     });
 
@@ -109,7 +111,7 @@ describe("protocol/p2p validation", () => {
       const v = await validatePartialSignatureMessage(ctx, partialBytes(alice, 2n));
       expect(v.seedRank).to.equal(0);
       expect(v.messageHash).to.equal(testResultDigest(2n, RESULT_A, proof(2n).seed));
-      expect(batches.verifiedSeeds(2n)).to.deep.equal([proof(2n).seed.toLowerCase()]);
+      expect(batches.seeds(2n).map((s) => s.toLowerCase())).to.deep.equal([proof(2n).seed.toLowerCase()]);
       expect(ctx.seenSeeds.get(2n, leader!.id.toLowerCase())).to.equal(proof(2n).seed);
       // The next partial under that seed costs one pairing, not two.
       await validatePartialSignatureMessage(ctx, partialBytes(bob, 2n));
@@ -132,7 +134,7 @@ describe("protocol/p2p validation", () => {
       openBatch(2n, []);
       const bad = encodePartialSignatureMessage(testPartial(alice!, 2n, RESULT_A, testSeedProof(leader!, 2n, bob!.sk)));
       await expectVerdict(validatePartialSignatureMessage(ctx, bad), GossipAction.Reject, GossipErrorCode.InvalidSignature);
-      expect(batches.verifiedSeeds(2n)).to.deep.equal([]);
+      expect(batches.seeds(2n)).to.deep.equal([]);
     });
 
     it("given a partial whose seed signer is outside the fallback order → it should reject it as NotLeader", async () => {
@@ -142,7 +144,7 @@ describe("protocol/p2p validation", () => {
 
     it("given a partial carrying a fallback leader's seed before that leader's turn → it should ignore it as LeaderTurnNotYet", async () => {
       await expectVerdict(validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, RESULT_A, fallbackProof())), GossipAction.Ignore, GossipErrorCode.LeaderTurnNotYet);
-      batches.batch(1n)!.leadersAllowed = 2;
+      allowLeaders(batches, 1n, 2);
       expect((await validatePartialSignatureMessage(ctx, partialBytes(alice, 1n, RESULT_A, fallbackProof()))).seedRank).to.equal(1);
     });
 
@@ -180,9 +182,9 @@ describe("protocol/p2p validation", () => {
 
   describe("seeds", () => {
     const seedBytes = (op = alice, batch = 1n, signWith = op!.sk) =>
-      encodeSeedMessage({ batch, signer: op!.id, signature: InsecureTestBls.sign(signWith, batches.batch(batch)!.seedMessageHash) });
+      encodeSeedMessage({ batch, signer: op!.id, signature: signWith.sign(batches.batch(batch)!.seedMessageHash) });
 
-    beforeEach(() => batches.open(1n, { leaderOrder: [alice!.id, bob!.id], leadersAllowed: 1 }));
+    beforeEach(() => closeBatch(batches, 1n, { leaderOrder: [alice!.id, bob!.id] }));
 
     it("given the first leader's valid seed → it should accept it with rank 0", async () => {
       expect((await validateSeedMessage(ctx, seedBytes())).rank).to.equal(0);
@@ -191,7 +193,7 @@ describe("protocol/p2p validation", () => {
 
     it("given the fallback leader before its turn → it should ignore it as LeaderTurnNotYet, and accept it after", async () => {
       await expectVerdict(validateSeedMessage(ctx, seedBytes(bob)), GossipAction.Ignore, GossipErrorCode.LeaderTurnNotYet);
-      batches.batch(1n)!.leadersAllowed = 2;
+      allowLeaders(batches, 1n, 2);
       expect((await validateSeedMessage(ctx, seedBytes(bob))).rank).to.equal(1);
     });
 

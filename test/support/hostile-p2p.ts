@@ -15,6 +15,7 @@ import { toOperatorId, type OperatorId } from "../../protocol/chain/ids.js";
 import { silentLogger } from "../../protocol/log/logger.js";
 import { createMetrics, type Metrics } from "../../protocol/metrics/metrics.js";
 import { BatchTable } from "../../protocol/p2p/batchTable.js";
+import type { BanStore } from "../../protocol/p2p/banStore.js";
 import type { OperatorSetView } from "../../protocol/p2p/interfaces.js";
 import type { PartialSignatureMessage } from "../../protocol/p2p/messages.js";
 import { MatchnetNetwork, defaultNetworkOpts, type GossipProcessors, type NetworkOpts } from "../../protocol/p2p/network.js";
@@ -93,11 +94,12 @@ export interface Victim {
   table: BatchTable;
 }
 
-export async function startVictim(opts: Partial<NetworkOpts> = {}, processors: GossipProcessors<G2Point> = {}, table = closedBatchTable()): Promise<Victim> {
+/** `bans`: the node's ban store (a BanRepository over a real LevelDB) when the test restarts it. */
+export async function startVictim(opts: Partial<NetworkOpts> = {}, processors: GossipProcessors<G2Point> = {}, table = closedBatchTable(), bans: BanStore | null = null): Promise<Victim> {
   const metrics = createMetrics();
   const net = await MatchnetNetwork.start<G2Point>(
     { ...defaultNetworkOpts, chainId: CHAIN_ID, listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], publishTimeoutMs: 5_000, ...opts },
-    { batches: table, operators: operatorSet, verifier: await realVerifier(), logger: silentLogger(), metrics, processors },
+    { batches: table, operators: operatorSet, verifier: await realVerifier(), logger: silentLogger(), metrics, processors, bans },
   );
   return { net, metrics, table };
 }

@@ -1,161 +1,129 @@
 /**
- * Fixtures for the p2p tests: an in-memory batch view and operator set (the node will back these with chain
- * reads), and a test signature scheme.
- *
- * `InsecureTestBls` is real BLS verification — a pairing check e(sig, G2) = e(H(m), pk) on BN254 with noble —
- * over an *insecure* hash to curve: H(m) = (m mod r)·G1, whose discrete log everyone knows. It is deterministic
- * and exercises G2 keys and the pairing, but it is for tests only; the node injects the project's BLS library
- * (EigenLayer's try-and-increment hashToG1).
+ * Fixtures for the p2p tests, built on the node's real parts: `protocol/bls` keys (from a fixed seed per index) and
+ * the mcl `BlsVerifier`, the `protocol/avs` seed and result digests, and a `BatchTable` fed the closes the test
+ * needs. Only the operator set is in memory (the node reads it from the registry at R_b).
  */
-import { toOperatorId, type OperatorId } from "../../protocol/chain/ids.js";
-import { bn254 } from "@noble/curves/bn254.js";
 import type { Hex } from "viem";
-import { keccak256, toHex } from "viem";
-import { BatchStatus } from "../../protocol/chain/batches.js";
-import { type BatchInfo, type BatchView, type OperatorSetView, type RegisteredOperator, type SignatureVerifier } from "../../protocol/p2p/interfaces.js";
-import type { G1Like } from "../../protocol/p2p/points.js";
+import { resultMessageDigest, seedFromSignature, seedMessageDigest } from "../../protocol/avs/messages.js";
+import { SecretKey, createBlsVerifier, operatorId, type BlsVerifier, type G1Point, type G2Point } from "../../protocol/bls/index.js";
+import { toOperatorId, type OperatorId } from "../../protocol/chain/ids.js";
+import { BatchTable } from "../../protocol/p2p/batchTable.js";
+import type { OperatorSetView, RegisteredOperator } from "../../protocol/p2p/interfaces.js";
 import type { PartialSignatureMessage } from "../../protocol/p2p/messages.js";
-import { seedFromSignature } from "../../protocol/avs/messages.js";
 
-type G2 = InstanceType<typeof bn254.G2.Point>;
-const R = bn254.fields.Fr.ORDER;
+export const TEST_CHAIN_ID = 31337n;
+export const TEST_SERVICE_MANAGER: Hex = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+/** The on-chain `seedTimeout` the test tables use: one more fallback leader may sign every 5 blocks. */
+export const TEST_SEED_TIMEOUT = 5n;
 
-export class InsecureTestBls implements SignatureVerifier<G2> {
-  static publicKey(sk: bigint): G2 {
-    return bn254.G2.Point.BASE.multiply(sk);
-  }
-  static hashToPoint(digest: Hex) {
-    return bn254.G1.Point.BASE.multiply(BigInt(digest) % R);
-  }
-  static sign(sk: bigint, digest: Hex): G1Like {
-    const p = InsecureTestBls.hashToPoint(digest).multiply(sk).toAffine();
-    return { X: p.x, Y: p.y };
-  }
-  verify(pkG2: G2, digest: Hex, signature: G1Like): boolean {
-    const sig = bn254.G1.Point.fromAffine({ x: signature.X, y: signature.Y });
-    // e(sig, G2) · e(−H(m), pk) = 1, with one final exponentiation for both pairings.
-    const product = bn254.pairingBatch([
-      { g1: sig, g2: bn254.G2.Point.BASE },
-      { g1: InsecureTestBls.hashToPoint(digest).negate(), g2: pkG2 },
-    ]);
-    return bn254.fields.Fp12.eql(product, bn254.fields.Fp12.ONE);
-  }
-}
+export type PK = G2Point;
 
 export interface TestOperator {
   id: OperatorId;
-  sk: bigint;
-  pk: G2;
+  sk: SecretKey;
+  pk: G2Point;
   stake: bigint;
 }
 
+/** Operator `index` (1–255): the same key every run, so failures reproduce. */
 export function testOperator(index: number, stake = 100n): TestOperator {
-  const sk = 1_000n + BigInt(index);
-  return { id: toOperatorId(keccak256(toHex(`operator-${index}`))), sk, pk: InsecureTestBls.publicKey(sk), stake };
+  const sk = SecretKey.fromBytes(Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? index : 0x23)));
+  return { id: toOperatorId(operatorId(sk.publicKeyG1())), sk, pk: sk.publicKeyG2(), stake };
 }
 
-export class TestOperatorSet implements OperatorSetView<G2> {
+let verifier: BlsVerifier | undefined;
+/** The node's verifier (mcl), created once per test process. */
+export async function testVerifier(): Promise<BlsVerifier> {
+  return (verifier ??= await createBlsVerifier("mcl"));
+}
+
+export class TestOperatorSet implements OperatorSetView<G2Point> {
   /** Each operator registered from a block on. */
-  private readonly registered = new Map<string, { from: bigint; op: RegisteredOperator<G2> }>();
+  private readonly registered = new Map<string, { from: bigint; op: RegisteredOperator<G2Point> }>();
   add(op: TestOperator, fromBlock = 0n): void {
-    this.registered.set(op.id.toLowerCase(), { from: fromBlock, op: { pkG2: op.pk, stake: op.stake } });
+    this.registered.set(op.id, { from: fromBlock, op: { pkG2: op.pk, stake: op.stake } });
   }
   private readonly failing = new Set<string>();
   /** Lookups of this id throw, as a chain read would while the RPC endpoint is down. */
-  failLookupsOf(operatorId: Hex): void {
-    this.failing.add(operatorId.toLowerCase());
+  failLookupsOf(id: Hex): void {
+    this.failing.add(toOperatorId(id));
   }
-  operatorAt(operatorId: Hex, referenceBlock: bigint): RegisteredOperator<G2> | undefined {
-    if (this.failing.has(operatorId.toLowerCase())) throw new Error("operator set read failed: RPC unavailable");
-    const r = this.registered.get(operatorId.toLowerCase());
+  operatorAt(id: Hex, referenceBlock: bigint): RegisteredOperator<G2Point> | undefined {
+    if (this.failing.has(toOperatorId(id))) throw new Error("operator set read failed: RPC unavailable");
+    const r = this.registered.get(toOperatorId(id));
     return r && r.from <= referenceBlock ? r.op : undefined;
   }
 }
 
-/** Result message digest the way the tests define it; the node uses docs/protocol.md §3.4's abi encoding. */
+/** Batch b of a test table closes at block 10·b + 1, so R_b = 10·b. */
+export const referenceBlockOf = (batch: bigint) => 10n * batch;
+const closedAtOf = (batch: bigint) => 10n * batch + 1n;
+
+/** The docs/protocol.md §3.4 digest of batch `batch`'s result under `seed`, as a test table computes it. */
 export function testResultDigest(batch: bigint, resultHash: Hex, seed: Hex): Hex {
-  return keccak256(toHex(`result:${batch}:${resultHash}:${seed}`));
+  return resultMessageDigest({ chainId: TEST_CHAIN_ID, serviceManager: TEST_SERVICE_MANAGER, batch, referenceBlock: referenceBlockOf(batch), seed, assignmentsHash: resultHash });
 }
 
-/** The seed message digest TestBatchView gives each batch. */
+/** The §3.2 seed message of batch `batch` in a test table. */
 export function testSeedMessageHash(batch: bigint): Hex {
-  return keccak256(toHex(`seed:${batch}`));
+  return seedMessageDigest({
+    chainId: TEST_CHAIN_ID,
+    serviceManager: TEST_SERVICE_MANAGER,
+    batch,
+    previousSeed: `0x${"00".repeat(32)}`,
+    referenceBlockHash: `0x${batch.toString(16).padStart(64, "0")}`,
+  });
+}
+
+/** A BatchTable as the node builds it (real digests, seedTimeout 5 blocks), with no batch closed yet. */
+export function testBatchTable(): BatchTable {
+  return new BatchTable(
+    { seedTimeoutBlocks: TEST_SEED_TIMEOUT, retainBatches: 64 },
+    { resultMessageHash: (batch, referenceBlock, seed, resultHash) => resultMessageDigest({ chainId: TEST_CHAIN_ID, serviceManager: TEST_SERVICE_MANAGER, batch, referenceBlock, seed, assignmentsHash: resultHash }) },
+  );
+}
+
+/**
+ * Closes `batch` in `table` with the given fallback order; `seeds` are recorded as verified, and the head is moved
+ * on until `leadersAllowed` leaders of the order may sign.
+ */
+export function closeBatch(table: BatchTable, batch: bigint, init: { leaderOrder: Hex[]; seeds?: Hex[]; leadersAllowed?: number }): void {
+  table.onClosed({
+    batch,
+    referenceBlock: referenceBlockOf(batch),
+    closedAt: closedAtOf(batch),
+    seedMessageHash: testSeedMessageHash(batch),
+    leaderOrder: init.leaderOrder.map(toOperatorId),
+  });
+  for (const seed of init.seeds ?? []) table.addVerifiedSeed(batch, seed);
+  allowLeaders(table, batch, init.leadersAllowed ?? 1);
+}
+
+/** Moves the head on until `n` leaders of `batch`'s order may sign (n − 1 seed timeouts after its close). */
+export function allowLeaders(table: BatchTable, batch: bigint, n: number): void {
+  table.onBlock(closedAtOf(batch) + TEST_SEED_TIMEOUT * BigInt(n - 1));
 }
 
 /** A leader's seed for `batch` as partials carry it: the leader's id, its signature over the seed message, the seed. */
 export interface TestSeedProof {
   seedSigner: OperatorId;
-  seedSignature: G1Like;
+  seedSignature: G1Point;
   seed: Hex;
 }
 
+const proofs = new Map<string, TestSeedProof>();
+/** `leader`'s seed proof for `batch` (signed with `signWith`, by default the leader's key); signed once per test run. */
 export function testSeedProof(leader: TestOperator, batch: bigint, signWith = leader.sk): TestSeedProof {
-  const seedSignature = InsecureTestBls.sign(signWith, testSeedMessageHash(batch));
-  return { seedSigner: leader.id, seedSignature, seed: seedFromSignature({ X: seedSignature.X, Y: seedSignature.Y }) };
+  const key = `${leader.id}:${batch}:${signWith.publicKeyG1().X}`;
+  let proof = proofs.get(key);
+  if (proof === undefined) {
+    const seedSignature = signWith.sign(testSeedMessageHash(batch));
+    proofs.set(key, (proof = { seedSigner: leader.id, seedSignature, seed: seedFromSignature(seedSignature) }));
+  }
+  return proof;
 }
 
 /** A partial of `op` on `resultHash` under the seed `proof` carries (signed with `signWith`, by default op's key). */
 export function testPartial(op: TestOperator, batch: bigint, resultHash: Hex, proof: TestSeedProof, signWith = op.sk): PartialSignatureMessage {
-  return { batch, resultHash, operatorId: op.id, signature: InsecureTestBls.sign(signWith, testResultDigest(batch, resultHash, proof.seed)), ...proof };
-}
-
-export class TestBatchView implements BatchView {
-  private readonly batches = new Map<bigint, BatchInfo>();
-  private readonly seeds = new Map<bigint, Set<string>>();
-  private readonly waiters = new Set<() => void>();
-  private latest = 0n;
-
-  open(batch: bigint, init: { referenceBlock?: bigint; leaderOrder?: Hex[]; leadersAllowed?: number; seeds?: Hex[] } = {}): BatchInfo {
-    const seeds = new Set((init.seeds ?? []).map((s) => s.toLowerCase()));
-    this.seeds.set(batch, seeds);
-    const info: BatchInfo = {
-      status: BatchStatus.Open,
-      referenceBlock: init.referenceBlock ?? 10n * batch,
-      seedMessageHash: testSeedMessageHash(batch),
-      leaderOrder: (init.leaderOrder ?? []).map(toOperatorId),
-      leadersAllowed: init.leadersAllowed ?? 1,
-      resultMessageHash: (resultHash, seed) => (seeds.has(seed.toLowerCase()) ? testResultDigest(batch, resultHash, seed) : undefined),
-    };
-    this.batches.set(batch, info);
-    if (batch > this.latest) this.latest = batch;
-    for (const wake of this.waiters) wake();
-    return info;
-  }
-
-  /** What the node's batch table does once a validator verified a seed. */
-  addVerifiedSeed(batch: bigint, seed: Hex): void {
-    this.seeds.get(batch)?.add(seed.toLowerCase());
-  }
-
-  /** Seeds verified for `batch` (given at open or added by a validator). */
-  verifiedSeeds(batch: bigint): string[] {
-    return [...(this.seeds.get(batch) ?? [])];
-  }
-
-  finalize(batch: bigint): void {
-    const info = this.batches.get(batch);
-    if (info) info.status = BatchStatus.Final;
-  }
-
-  batch(batch: bigint): BatchInfo | undefined {
-    return this.batches.get(batch);
-  }
-
-  latestBatch(): bigint {
-    return this.latest;
-  }
-
-  waitForBatch(batch: bigint, timeoutMs: number): Promise<boolean> {
-    if (this.batches.has(batch)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        this.waiters.delete(wake);
-        resolve(ok);
-      };
-      const wake = () => this.batches.has(batch) && done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.waiters.add(wake);
-    });
-  }
+  return { batch, resultHash, operatorId: op.id, signature: signWith.sign(testResultDigest(batch, resultHash, proof.seed)), ...proof };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from "../../log/logger.js";
 import type { Metrics } from "../../metrics/metrics.js";
-import type { BatchView, OperatorSetView, RegisteredOperator, SignatureVerifier } from "../interfaces.js";
+import type { BatchView, LateEvidenceView, OperatorSetView, RegisteredOperator, SignatureVerifier } from "../interfaces.js";
 import type { PartialSignatureMessage } from "../messages.js";
 import { SeenCache } from "../seenCache.js";
 import type { Hex } from "viem";
@@ -30,6 +30,8 @@ export interface GossipValidationModules<PK> {
   verifier: SignatureVerifier<PK>;
   logger: Logger;
   metrics: Metrics | null;
+  /** First partials of batches no longer in memory, kept for their slashing window (null: none kept). */
+  evidence?: LateEvidenceView | null;
 }
 
 export interface SeenPartial {

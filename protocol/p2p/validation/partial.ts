@@ -11,26 +11,38 @@
  * batch; the operator registry's exit delay keeps the stake there for the slashing window, docs/protocol.md §5). So a
  * partial for such a batch that conflicts with the one this node holds of the same operator is checked in full and
  * accepted as evidence (`late`); every other partial for it is ignored as BatchFinal, before any signature work.
+ *
+ * A batch that left the node's memory (the last 64 batches) is still provable until its slashing window passes: its
+ * operators' first partials are kept on disk (`evidence`, protocol/p2p/partialEvidence.ts). A partial for such a batch
+ * is looked up there: one that conflicts with the kept one and carries that operator's valid signature over a result
+ * message of the batch (any seed: the contract rebuilds the digest from the seed given and slashes two different
+ * messages) is accepted as late evidence, once. Batches past their window are ignored before any lookup.
  */
 import type { Hex } from "viem";
 import { toOperatorId } from "../../chain/ids.js";
 import { GossipErrorCode, GossipValidationError, ignore, reject } from "../errors.js";
 import { resolveSignedResult } from "./seed.js";
-import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
+import { BatchStatus } from "../../chain/batches.js";
+import type { OperatorId } from "../../chain/ids.js";
+import type { BatchInfo, RegisteredOperator, SignedResult } from "../interfaces.js";
 import { decodePartialSignatureMessage, type PartialSignatureMessage } from "../messages.js";
 import type { GossipValidationContext } from "./context.js";
 import { assertOpenBatch } from "./freshness.js";
 
 export interface ValidatedPartial<PK> {
   message: PartialSignatureMessage;
+  /** The batch as this node holds it; for late evidence of a batch no longer in memory, only its status and R_b. */
   batch: BatchInfo;
   operator: RegisteredOperator<PK>;
   /** The digest the signature was verified against. */
   messageHash: Hex;
-  /** Fallback rank of the leader whose seed the partial carries (its seed is verified once this returns). */
+  /**
+   * Fallback rank of the leader whose seed the partial carries (its seed is verified once this returns); -1 for late
+   * evidence from disk, whose seed is not checked.
+   */
   seedRank: number;
   /** The earlier valid partial of the same operator and batch with another result hash: equivocation. */
-  equivocates?: PartialSignatureMessage;
+  equivocates?: SignedResult;
   /** The batch was already final or abandoned: the partial is of use only as equivocation evidence. */
   late?: boolean;
 }
@@ -38,7 +50,16 @@ export interface ValidatedPartial<PK> {
 export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationContext<PK>, data: Uint8Array): Promise<ValidatedPartial<PK>> {
   const message = decodePartialSignatureMessage(data);
   const key = toOperatorId(message.operatorId);
-  const { batch, late } = await batchOf(ctx, message, key);
+  let held: { batch: BatchInfo; late: boolean };
+  try {
+    held = await batchOf(ctx, message, key);
+  } catch (err) {
+    if (err instanceof GossipValidationError && err.code === GossipErrorCode.BatchUnknown && message.batch < ctx.modules.batches.latestBatch()) {
+      return fromEvidence(ctx, message, key, err);
+    }
+    throw err;
+  }
+  const { batch, late } = held;
 
   const seen = ctx.seenPartials.get(message.batch, key);
   if (seen && (sameResult(seen.message, message) || seen.conflicting)) {
@@ -77,7 +98,40 @@ async function batchOf<PK>(ctx: GossipValidationContext<PK>, message: PartialSig
   }
 }
 
+/** Late evidence for a batch no longer in memory: accepted only if it conflicts with the operator's kept first partial. */
+async function fromEvidence<PK>(ctx: GossipValidationContext<PK>, message: PartialSignatureMessage, key: OperatorId, unknown: GossipValidationError): Promise<ValidatedPartial<PK>> {
+  const evidence = ctx.modules.evidence;
+  if (!evidence) throw unknown;
+  if (message.batch < evidence.oldestProvable()) {
+    throw ignore(GossipErrorCode.BatchFinal, `batch ${message.batch} is past its slashing window`);
+  }
+  const kept = await evidence.first(message.batch, key);
+  if (kept === undefined || kept.conflicting || sameResult(kept.message, message)) {
+    throw ignore(GossipErrorCode.BatchFinal, `batch ${message.batch} is over and the partial proves nothing new`);
+  }
+  const operator = await ctx.operatorAt(message.operatorId, kept.referenceBlock);
+  if (operator === undefined) throw reject(GossipErrorCode.UnknownOperator, `${message.operatorId} not registered at R_b = ${kept.referenceBlock}`);
+  const messageHash = evidence.resultMessageHash(message.batch, kept.referenceBlock, message.seed, message.resultHash);
+  if (!(await ctx.verifyTimed("partial", operator.pkG2, messageHash, message.signature))) {
+    throw reject(GossipErrorCode.InvalidSignature, `bad partial signature by ${message.operatorId} for batch ${message.batch}`);
+  }
+  // Re-read: a copy of this conflict may have been accepted while the signature was checked.
+  if ((await evidence.first(message.batch, key))?.conflicting) {
+    throw ignore(GossipErrorCode.AlreadySeen, `conflict of ${message.operatorId} in batch ${message.batch} already seen`);
+  }
+  await evidence.markConflict(message.batch, key);
+  const batch: BatchInfo = {
+    status: BatchStatus.Final,
+    referenceBlock: kept.referenceBlock,
+    seedMessageHash: `0x${"00".repeat(32)}`,
+    leaderOrder: [],
+    leadersAllowed: 0,
+    resultMessageHash: (resultHash, seed) => evidence.resultMessageHash(message.batch, kept.referenceBlock, seed, resultHash),
+  };
+  return { message, batch, operator, messageHash, seedRank: -1, equivocates: kept.message, late: true };
+}
+
 /** Same signed message: same result under the same seed (a different seed is a different message). */
-function sameResult(a: PartialSignatureMessage, b: PartialSignatureMessage): boolean {
+function sameResult(a: SignedResult, b: SignedResult): boolean {
   return a.resultHash.toLowerCase() === b.resultHash.toLowerCase() && a.seed.toLowerCase() === b.seed.toLowerCase();
 }

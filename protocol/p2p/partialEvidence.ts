@@ -1,0 +1,170 @@
+/**
+ * Equivocation evidence kept past the node's in-memory caches (docs/protocol.md §5, "Late double signatures").
+ *
+ * The contract slashes two signatures of one operator on different result messages of any closed batch; the
+ * operator's stake stays in the registry for `slashingWindow` blocks after the batch (the exit delay is at least that
+ * long), so a double signature gossiped that late still slashes. The validator and the node keep a batch's partials
+ * in memory only for the last 64 batches. This store keeps, per batch that went final or was abandoned, each
+ * operator's first valid partial (seed, result hash, signature — what `slashEquivocation` needs) until the batch's
+ * window has passed, and answers the partial validator's late path from it.
+ *
+ * Buckets: `EvidenceBatch` batch(uint64 BE) → version ‖ R_b ‖ closedAt (uint64 BE each);
+ * `EvidencePartial` batch ‖ operatorId(32) → version ‖ seed(32) ‖ resultHash(32) ‖ signature(G1, 64) ‖ conflicting(1).
+ * A batch's records are written in one atomic, synced write; pruning deletes whole batches at once.
+ */
+import type { Hex } from "viem";
+import { resultMessageDigest } from "../avs/messages.js";
+import { toOperatorId, type OperatorId } from "../chain/ids.js";
+import { Bucket } from "../db/buckets.js";
+import type { KvController } from "../db/controller.js";
+import { bytesToHex, concatBytes, hexToFixedBytes, readUint64BE, uint64BE } from "../db/keys.js";
+import { Repository } from "../db/repository.js";
+import type { LateEvidence, LateEvidenceView } from "./interfaces.js";
+import { G1_BYTES, decodeG1, encodeG1, type G1Like } from "./points.js";
+
+const VERSION = 1;
+
+export interface EvidencePartial {
+  seed: Hex;
+  resultHash: Hex;
+  signature: G1Like;
+}
+
+interface BatchRecord {
+  referenceBlock: bigint;
+  closedAt: bigint;
+}
+
+interface PartialRecord extends EvidencePartial {
+  conflicting: boolean;
+}
+
+class BatchRepository extends Repository<bigint, BatchRecord> {
+  constructor(db: KvController) {
+    super(db, Bucket.EvidenceBatch);
+  }
+  keyOf(batch: bigint): Uint8Array {
+    return this.key(batch);
+  }
+  bytesOf(r: BatchRecord): Uint8Array {
+    return this.encodeValue(r);
+  }
+  protected encodeId(batch: bigint): Uint8Array {
+    return uint64BE(batch);
+  }
+  protected decodeId(key: Uint8Array): bigint {
+    return readUint64BE(key, 0);
+  }
+  protected encodeValue(r: BatchRecord): Uint8Array {
+    return concatBytes(Uint8Array.of(VERSION), uint64BE(r.referenceBlock), uint64BE(r.closedAt));
+  }
+  protected decodeValue(b: Uint8Array): BatchRecord {
+    if (b.length !== 17 || b[0] !== VERSION) throw new Error(`evidence batch record corrupt: ${b.length} bytes, version ${b[0]}`);
+    return { referenceBlock: readUint64BE(b, 1), closedAt: readUint64BE(b, 9) };
+  }
+}
+
+class PartialRepository extends Repository<{ batch: bigint; operatorId: OperatorId }, PartialRecord> {
+  constructor(db: KvController) {
+    super(db, Bucket.EvidencePartial);
+  }
+  keyOf(id: { batch: bigint; operatorId: OperatorId }): Uint8Array {
+    return this.key(id);
+  }
+  bytesOf(r: PartialRecord): Uint8Array {
+    return this.encodeValue(r);
+  }
+  protected encodeId(id: { batch: bigint; operatorId: OperatorId }): Uint8Array {
+    return concatBytes(uint64BE(id.batch), hexToFixedBytes(id.operatorId, 32));
+  }
+  protected decodeId(key: Uint8Array): { batch: bigint; operatorId: OperatorId } {
+    return { batch: readUint64BE(key, 0), operatorId: toOperatorId(bytesToHex(key.subarray(8, 40))) };
+  }
+  protected encodeValue(r: PartialRecord): Uint8Array {
+    return concatBytes(Uint8Array.of(VERSION), hexToFixedBytes(r.seed, 32), hexToFixedBytes(r.resultHash, 32), encodeG1(r.signature), Uint8Array.of(r.conflicting ? 1 : 0));
+  }
+  protected decodeValue(b: Uint8Array): PartialRecord {
+    if (b.length !== 1 + 64 + G1_BYTES + 1 || b[0] !== VERSION) throw new Error(`evidence partial record corrupt: ${b.length} bytes, version ${b[0]}`);
+    return { seed: bytesToHex(b.subarray(1, 33)), resultHash: bytesToHex(b.subarray(33, 65)), signature: decodeG1(b.subarray(65, 65 + G1_BYTES)), conflicting: b[65 + G1_BYTES] === 1 };
+  }
+}
+
+export interface PartialEvidenceOpts {
+  chainId: bigint;
+  serviceManager: Hex;
+  /** ServiceManager.slashingWindow(): blocks after a batch's close during which its double signatures slash. */
+  slashingWindow: bigint;
+}
+
+export class PartialEvidenceStore implements LateEvidenceView {
+  private readonly batches: BatchRepository;
+  private readonly partials: PartialRepository;
+  /** Every batch below this one was pruned (its window passed): partials for it are ignored without a lookup. */
+  private floor = 0n;
+
+  constructor(
+    private readonly opts: PartialEvidenceOpts,
+    private readonly db: KvController,
+  ) {
+    this.batches = new BatchRepository(db);
+    this.partials = new PartialRepository(db);
+  }
+
+  oldestProvable(): bigint {
+    return this.floor;
+  }
+
+  /** Keeps the first valid partial of each operator for `batch` (one atomic write); a batch kept already is left as is. */
+  async keepBatch(batch: bigint, referenceBlock: bigint, closedAt: bigint, partials: ReadonlyMap<OperatorId, EvidencePartial>): Promise<void> {
+    if (batch < this.floor || partials.size === 0 || (await this.batches.has(batch))) return;
+    await this.db.batch([
+      { type: "put", key: this.batches.keyOf(batch), value: this.batches.bytesOf({ referenceBlock, closedAt }) },
+      ...[...partials].map(([operatorId, p]) => ({
+        type: "put" as const,
+        key: this.partials.keyOf({ batch, operatorId }),
+        value: this.partials.bytesOf({ seed: p.seed, resultHash: p.resultHash, signature: p.signature, conflicting: false }),
+      })),
+    ]);
+  }
+
+  async first(batch: bigint, operatorId: OperatorId): Promise<LateEvidence | undefined> {
+    if (batch < this.floor) return undefined;
+    const record = await this.batches.get(batch);
+    if (record === undefined) return undefined;
+    const p = await this.partials.get({ batch, operatorId });
+    if (p === undefined) return undefined;
+    return {
+      referenceBlock: record.referenceBlock,
+      message: { batch, operatorId, seed: p.seed, resultHash: p.resultHash, signature: p.signature },
+      conflicting: p.conflicting,
+    };
+  }
+
+  async markConflict(batch: bigint, operatorId: OperatorId): Promise<void> {
+    const p = await this.partials.get({ batch, operatorId });
+    if (p !== undefined && !p.conflicting) await this.partials.put({ batch, operatorId }, { ...p, conflicting: true });
+  }
+
+  resultMessageHash(batch: bigint, referenceBlock: bigint, seed: Hex, resultHash: Hex): Hex {
+    return resultMessageDigest({ chainId: this.opts.chainId, serviceManager: this.opts.serviceManager, batch, referenceBlock, seed, assignmentsHash: resultHash });
+  }
+
+  /**
+   * Deletes the batches whose window has passed at `head` (closedAt + slashingWindow < head) with their partials,
+   * and raises the floor past them. Batches close in order, so the scan stops at the first one still provable.
+   */
+  async prune(head: bigint): Promise<number> {
+    const gone: bigint[] = [];
+    for await (const { id, value } of this.batches.entries()) {
+      if (value.closedAt + this.opts.slashingWindow >= head) break;
+      gone.push(id);
+    }
+    if (gone.length === 0) return 0;
+    const last = gone[gone.length - 1]!;
+    const ops: { type: "del"; key: Uint8Array }[] = gone.map((b) => ({ type: "del", key: this.batches.keyOf(b) }));
+    for await (const { id } of this.partials.entries({ lt: { batch: last + 1n, operatorId: toOperatorId(`0x${"00".repeat(32)}`) } })) ops.push({ type: "del", key: this.partials.keyOf(id) });
+    await this.db.batch(ops);
+    if (last + 1n > this.floor) this.floor = last + 1n;
+    return gone.length;
+  }
+}
