@@ -37,6 +37,8 @@ const ORDER_SCAN_PAGE = 1_000n;
  * copying), so a page stays under 12 M gas. Bigger pages mean fewer calls, each with its own fixed cost in the node.
  */
 const OFFER_PAGE = 1_024n;
+/** How many providers one `getProviders` call reads. */
+const PROVIDER_PAGE = 500;
 export async function readCatalog(client: PublicClient, catalog: Address, blockNumber: bigint): Promise<GpuModel[]> {
   const models = await client.readContract({ address: catalog, abi: gpuCatalogAbi, functionName: "getModels", blockNumber });
   return models.map((m) => ({ id: m.id, name: m.name, vramGb: m.vramGb, listPriceUsd: m.listPriceUsd, tier: m.tier }));
