@@ -76,7 +76,8 @@ export async function startChain(supervisor: Supervisor, opts: { port: number; r
  */
 export async function enableIntervalMining(chain: DevnetChain, ms: number, automine = true): Promise<void> {
   if (chain.node.kind === "anvil") {
-    if (!automine) await chain.publicClient.request({ method: "evm_setIntervalMining", params: [ms] } as never);
+    // anvil takes the period in whole seconds (hardhat node in ms).
+    if (!automine) await chain.publicClient.request({ method: "evm_setIntervalMining", params: [Math.max(1, Math.round(ms / 1000))] } as never);
     return;
   }
   if (!automine) await chain.publicClient.request({ method: "evm_setAutomine", params: [false] } as never);
