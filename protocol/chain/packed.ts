@@ -1,9 +1,9 @@
 /**
  * Decoders of the packed bulk views (`OfferBook.activeOffersPacked`, `Marketplace.openOrdersPacked`), which return
  * each entry as its id followed by the contract's storage words as stored: cheaper to produce on-chain than the ABI
- * encoding of a struct array (no per-field copying, a quarter of the bytes). A storage word packs a struct's fields
- * from its lowest-order byte up, in declaration order (Solidity's storage layout); the field tables below mirror the
- * structs `OfferRecord` and `VersionRecord` of contracts/market/OfferBook.sol and `OrderRecord` of
+ * encoding of a struct array (no per-field copying, a third to a quarter of the bytes). A storage word packs a
+ * struct's fields from its lowest-order byte up, in declaration order (Solidity's storage layout); the field tables
+ * below mirror the structs `OfferRecord` and `VersionRecord` of contracts/market/OfferBook.sol and `OrderRecord` of
  * contracts/market/Marketplace.sol. test/chain/packed-reads.test.ts checks every decoded entry against the ABI views
  * (`versionsAt`, `openOrders`) on generated markets, so a change of either struct's layout fails there.
  */

@@ -5,7 +5,7 @@ import type { PublicClient } from "viem";
 import { decodePackedOffers, decodePackedOrders } from "../../protocol/chain/packed.js";
 import { readActiveOfferVersions, readOpenOrders } from "../../protocol/chain/reads.js";
 import type { OfferVersion, Order } from "../../protocol/market/types.js";
-import { H100, L40S, RTX4090, USD, Zones, apply, as, blockNumber, deployMarket, placeOrder, type Market } from "../support/market.js";
+import { H100, L40S, RTX4090, USD, Zones, apply, as, blockNumber, deployMarket, placeOrder, type AssignmentRow, type Market } from "../support/market.js";
 
 const connection = await network.create();
 const { networkHelpers } = connection;
@@ -75,7 +75,7 @@ async function generatedMarket(m: Market, seed: number): Promise<bigint[]> {
     }
     return null;
   };
-  const rows = [];
+  const rows: AssignmentRow[] = [];
   for (const id of orderIds.slice(0, 4)) {
     if (rows.length === 2) break;
     if ((await m.marketplace.read.getOrder([id])).expiresAt <= (await blockNumber(m)) + 1n) continue;
