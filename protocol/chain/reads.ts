@@ -33,10 +33,13 @@ export interface SystemAddresses {
  */
 const ORDER_SCAN_PAGE = 1_000n;
 /**
- * How many offers one `activeOffersPacked` call covers: five cold storage reads an offer (≈ 11 000 gas with the
- * copying), so a page stays under 12 M gas. Bigger pages mean fewer calls, each with its own fixed cost in the node.
+ * How many offers one `activeOffersPacked` call covers: five cold storage reads an offer read at a recent block
+ * (≈ 12 600 gas with the copying), ≈ 6.5 M gas a page; an offer with many versions read at an older block adds two
+ * reads per binary-search step, and a page must stay below the 2^24 per-call gas cap of Hardhat and of nodes that
+ * apply EIP-7825 (1 024 offers of `versionsAt`, 16 200 gas each, already ran out of gas there). On Hardhat's EDR a
+ * page of 512 costs ≈ 50 ms of CPU, a fixed part of ≈ 8 ms per call included (bench/cli.bench.ts market).
  */
-const OFFER_PAGE = 1_024n;
+const OFFER_PAGE = 512n;
 /** How many providers one `getProviders` call reads. */
 const PROVIDER_PAGE = 500;
 export async function readCatalog(client: PublicClient, catalog: Address, blockNumber: bigint): Promise<GpuModel[]> {
