@@ -37,7 +37,8 @@ function spawnTimed(args: string[], cwd: string): Promise<{ ms: number; code: nu
   });
 }
 
-export default async function (): Promise<Record<string, number>> {
+/** The bench's market: 10 000 active offers and 1 000 open orders on an in-process Hardhat chain. */
+export async function buildQuoteMarket() {
   const connection = await network.create();
   const s = await deploySystem(connection);
   const provider = connection.provider as { request(a: { method: string; params?: unknown[] }): Promise<unknown> };
@@ -112,6 +113,11 @@ export default async function (): Promise<Record<string, number>> {
   await rpc("evm_setAutomine", [true]);
   const offers = await s.offerBook.read.offerCount();
   if (offers !== BigInt(PROVIDERS * OFFERS_PER_PROVIDER)) throw new Error(`bench cli: ${offers} offers on-chain, ${PROVIDERS * OFFERS_PER_PROVIDER} expected`);
+  return { connection, s, provider };
+}
+
+export default async function (): Promise<Record<string, number>> {
+  const { s, provider } = await buildQuoteMarket();
 
   const tmp = await makeTempDir("cli-bench");
   const proxy = await startRpcProxy(provider);

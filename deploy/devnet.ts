@@ -41,6 +41,7 @@ const program = new Command()
   .option("--keep", "keep the temp data dir after exit", false)
   .option("--seed <n>", "seed of the market traffic", positiveInt("--seed", 0), 1)
   .option("--block-interval <ms>", "interval mining period in ms (automine stays on)", positiveInt("--block-interval", 100), 1000)
+  .option("--no-automine", "after the setup, blocks come only from the interval mining, each holding every transaction sent meanwhile, as on an L2")
   .option("--no-restart", "leave an operator or aggregator process that crashed down (default: restart it with a back-off, up to 5 crashes in a row)")
   .option("--no-agents", "do not start the provider agents (by default one per provider, docs/agent.md)")
   .option("--in-process-signers", "sign and submit inside the devnet process instead of starting operator and aggregator processes", false)
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
     keep: boolean;
     seed: number;
     blockInterval: number;
+    automine: boolean;
     inProcessSigners: boolean;
     agents: boolean;
     restart: boolean;
@@ -82,6 +84,7 @@ async function main(): Promise<number> {
     keep: o.keep,
     seed: o.seed,
     intervalMiningMs: o.blockInterval,
+    automine: o.automine,
     agents: o.agents,
     restartCrashed: o.restart,
     out,

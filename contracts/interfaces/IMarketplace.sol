@@ -334,6 +334,11 @@ interface IMarketplace {
     /// @notice The orders among ids [fromId, fromId + maxScan) that are open at this block (status Open and
     ///         block.number < expiresAt), and the id to continue from (orderCount + 1 when done).
     function openOrders(uint64 fromId, uint64 maxScan) external view returns (Order[] memory orders, uint64 nextId);
+    /// @notice What `openOrders` returns, packed for bulk reads: 136 bytes per open order — its id (8 bytes,
+    ///         big-endian), then its four storage words as stored (the `OrderRecord` struct of Marketplace.sol,
+    ///         decoded by protocol/chain/packed.ts) —, and the id to continue from. A quarter of the ABI encoding's
+    ///         bytes and no per-field copying.
+    function openOrdersPacked(uint64 fromId, uint64 maxScan) external view returns (bytes memory packed, uint64 nextId);
     function moneyTotals(address token) external view returns (MoneyTotals memory);
     function refundableOf(address token, address renter) external view returns (uint256);
     function earningsOf(address token, address provider) external view returns (uint256);

@@ -577,6 +577,35 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IMarketplace
+    function openOrdersPacked(uint64 fromId, uint64 maxScan) external view returns (bytes memory packed, uint64 nextId) {
+        if (fromId == 0) fromId = 1;
+        uint64 end = _orderCount + 1;
+        if (fromId > end) fromId = end;
+        if (end - fromId > maxScan) end = fromId + maxScan;
+        packed = new bytes(uint256(end - fromId) * 136);
+        uint256 size;
+        for (uint64 id = fromId; id < end; id++) {
+            OrderRecord storage o = _orders[id];
+            if (o.status != OrderStatus.Open || block.number >= o.expiresAt) continue;
+            // The order id, then its four storage words as stored; each mstore's tail is overwritten by the next.
+            assembly ("memory-safe") {
+                let p := add(add(packed, 32), size)
+                mstore(p, shl(192, id))
+                let slot := o.slot
+                mstore(add(p, 8), sload(slot))
+                mstore(add(p, 40), sload(add(slot, 1)))
+                mstore(add(p, 72), sload(add(slot, 2)))
+                mstore(add(p, 104), sload(add(slot, 3)))
+            }
+            size += 136;
+        }
+        assembly ("memory-safe") {
+            mstore(packed, size)
+        }
+        nextId = end;
+    }
+
+    /// @inheritdoc IMarketplace
     function moneyTotals(address token) external view returns (MoneyTotals memory) {
         return _totals[token];
     }

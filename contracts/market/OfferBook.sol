@@ -35,6 +35,9 @@ contract OfferBook is IOfferBook, Ownable {
         address paymentToken;
     }
 
+    /// Bytes per entry of `activeOffersPacked` (IOfferBook).
+    uint256 private constant PACKED_OFFER_BYTES = 104;
+
     IGpuCatalog private immutable _catalog;
     IProviderRegistry private immutable _registry;
     address private _marketplace;
@@ -168,6 +171,39 @@ contract OfferBook is IOfferBook, Ownable {
     }
 
     /// @inheritdoc IOfferBook
+    function activeOffersPacked(uint64 fromOfferId, uint64 maxOffers, uint64 blockNumber)
+        external
+        view
+        returns (bytes memory packed, uint64 next)
+    {
+        if (fromOfferId == 0 || maxOffers == 0) revert OfferBookInvalidPage(fromOfferId, maxOffers);
+        uint64 count = _offerCount;
+        if (fromOfferId > count) return (packed, 0);
+        uint64 last = count - fromOfferId < maxOffers ? count : fromOfferId + maxOffers - 1;
+        packed = new bytes(uint256(last - fromOfferId + 1) * PACKED_OFFER_BYTES);
+        uint256 end;
+        for (uint64 id = fromOfferId; id <= last; id++) {
+            uint64 versionId = _versionIdAt(id, blockNumber);
+            if (versionId == 0) continue;
+            OfferRecord storage o = _offers[id];
+            VersionRecord storage v = _versions[versionId];
+            // Each mstore writes a whole word; the next one overwrites its tail, and the last ends at the entry's end.
+            assembly ("memory-safe") {
+                let p := add(add(packed, 32), end)
+                mstore(p, shl(192, versionId))
+                mstore(add(p, 8), sload(o.slot))
+                mstore(add(p, 40), sload(v.slot))
+                mstore(add(p, 72), sload(add(v.slot, 1)))
+            }
+            end += PACKED_OFFER_BYTES;
+        }
+        assembly ("memory-safe") {
+            mstore(packed, end)
+        }
+        next = last == count ? 0 : last + 1;
+    }
+
+    /// @inheritdoc IOfferBook
     function versionIdsOf(uint64 offerId) external view returns (uint64[] memory) {
         return _versionIds[offerId];
     }
@@ -223,21 +259,33 @@ contract OfferBook is IOfferBook, Ownable {
 
     /// The version of `offerId` active at `blockNumber`, or an empty one (versionId 0) if none was.
     function _versionAt(uint64 offerId, uint64 blockNumber) private view returns (OfferVersion memory found) {
+        uint64 versionId = _versionIdAt(offerId, blockNumber);
+        if (versionId != 0) found = _toVersion(versionId, _versions[versionId]);
+    }
+
+    /// The id of the version of `offerId` active at `blockNumber`, or 0 if none was.
+    function _versionIdAt(uint64 offerId, uint64 blockNumber) private view returns (uint64) {
         uint64[] storage ids = _versionIds[offerId];
-        // activeFrom is non-decreasing along the list: find the last version with activeFrom ≤ blockNumber.
-        uint256 lo = 0;
+        // activeFrom is non-decreasing along the list: find the last version with activeFrom ≤ blockNumber. Reads at
+        // a recent block mostly find the newest one, so it is tried before the binary search.
         uint256 hi = ids.length;
-        while (lo < hi) {
-            uint256 mid = (lo + hi) / 2;
-            if (_versions[ids[mid]].activeFrom <= blockNumber) lo = mid + 1;
-            else hi = mid;
+        if (hi == 0) return 0;
+        uint256 lo = hi;
+        if (_versions[ids[hi - 1]].activeFrom > blockNumber) {
+            lo = 0;
+            hi--;
+            while (lo < hi) {
+                uint256 mid = (lo + hi) / 2;
+                if (_versions[ids[mid]].activeFrom <= blockNumber) lo = mid + 1;
+                else hi = mid;
+            }
+            if (lo == 0) return 0;
         }
-        if (lo == 0) return found;
         uint64 versionId = ids[lo - 1];
-        VersionRecord storage v = _versions[versionId];
+        uint64 until = _versions[versionId].activeUntil;
         // A version replaced in its own block has an empty range; so has one ending at or before blockNumber.
-        if (v.activeUntil != 0 && v.activeUntil <= blockNumber) return found;
-        return _toVersion(versionId, v);
+        if (until != 0 && until <= blockNumber) return 0;
+        return versionId;
     }
 
     function _requireActiveProvider() private view {

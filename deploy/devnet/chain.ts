@@ -70,11 +70,17 @@ export async function startChain(supervisor: Supervisor, opts: { port: number; r
 }
 
 /**
- * Interval mining on top of automine. hardhat node keeps automine on under `evm_setIntervalMining`; anvil's
- * `evm_setIntervalMining` would turn automine off, so anvil was started with `--mixed-mining` instead.
+ * Interval mining, on top of automine unless `automine` is false. hardhat node keeps automine on under
+ * `evm_setIntervalMining` (so it is turned off first when asked); anvil's `evm_setIntervalMining` turns automine off,
+ * so anvil was started with `--mixed-mining` and is only switched when interval blocks alone are wanted.
  */
-export async function enableIntervalMining(chain: DevnetChain, ms: number): Promise<void> {
-  if (chain.node.kind === "anvil") return;
+export async function enableIntervalMining(chain: DevnetChain, ms: number, automine = true): Promise<void> {
+  if (chain.node.kind === "anvil") {
+    // anvil takes the period in whole seconds (hardhat node in ms).
+    if (!automine) await chain.publicClient.request({ method: "evm_setIntervalMining", params: [Math.max(1, Math.round(ms / 1000))] } as never);
+    return;
+  }
+  if (!automine) await chain.publicClient.request({ method: "evm_setAutomine", params: [false] } as never);
   await chain.publicClient.request({ method: "evm_setIntervalMining", params: [ms] } as never);
 }
 

@@ -65,6 +65,12 @@ export interface DevnetOptions {
   seed?: number;
   /** Interval mining so that block-counted waits advance even with no traffic; automine stays on. */
   intervalMiningMs?: number;
+  /**
+   * false: once the system is set up, blocks come only from the interval mining, each holding every transaction sent
+   * since the last one, as on a real L2 (an L2 sequencer seals a block every 1–2 s, whatever the traffic). Default
+   * true: a block per transaction on top of the interval blocks, so that sends are mined at once.
+   */
+  automine?: boolean;
   timing?: BatchTiming;
   /** Per-operator extra environment (e.g. a test hook). */
   operatorEnv?: (index: number) => NodeJS.ProcessEnv;
@@ -278,7 +284,7 @@ export class Devnet {
       this.aggregators.push(await createAggregator(this.dataDir, nAgg === 1 ? "aggregator" : `aggregator${j}`, this.chain, this.deploymentFile, this.operators.map((op) => op.multiaddr)));
     }
     if (o.intervalMiningMs !== 0) {
-      await enableIntervalMining(this.chain, o.intervalMiningMs ?? 1_000);
+      await enableIntervalMining(this.chain, o.intervalMiningMs ?? 1_000, o.automine ?? true);
     }
     if (o.mode === "processes") {
       this.say(`starting ${o.operators} operator processes and ${nAgg} aggregator(s) …`);

@@ -6305,6 +6305,35 @@ export const marketplaceAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "fromId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "maxScan",
+        "type": "uint64"
+      }
+    ],
+    "name": "openOrdersPacked",
+    "outputs": [
+      {
+        "internalType": "bytes",
+        "name": "packed",
+        "type": "bytes"
+      },
+      {
+        "internalType": "uint64",
+        "name": "nextId",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "openOrdersScanStart",
     "outputs": [
@@ -6880,6 +6909,40 @@ export const offerBookAbi = [
     ],
     "name": "OwnershipTransferred",
     "type": "event"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "fromOfferId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "maxOffers",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "blockNumber",
+        "type": "uint64"
+      }
+    ],
+    "name": "activeOffersPacked",
+    "outputs": [
+      {
+        "internalType": "bytes",
+        "name": "packed",
+        "type": "bytes"
+      },
+      {
+        "internalType": "uint64",
+        "name": "next",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [

@@ -15,6 +15,7 @@ import {
   providerRegistryAbi,
   serviceManagerAbi,
 } from "./abi.js";
+import { decodePackedOffers, decodePackedOrders } from "./packed.js";
 
 /** The addresses a node reads from (a subset of the deployment file). */
 export interface SystemAddresses {
@@ -26,50 +27,63 @@ export interface SystemAddresses {
   catalog: Address;
 }
 
-/** How many order ids one `openOrders` call scans: bounded so one eth_call stays well under the RPC's gas cap. */
-const ORDER_SCAN_PAGE = 500n;
-/** How many offers one `versionsAt` call covers (a binary search each): a few million gas per eth_call. */
-const OFFER_PAGE = 256n;
+/**
+ * How many order ids one `openOrdersPacked` call scans: an open order costs four cold storage reads (≈ 8 600 gas), a
+ * closed one two, so a page stays under 9 M gas, well below the 2^24 per-call gas cap some nodes apply (EIP-7825).
+ */
+const ORDER_SCAN_PAGE = 1_000n;
+/**
+ * How many offers one `activeOffersPacked` call covers: five cold storage reads an offer read at a recent block
+ * (≈ 12 600 gas with the copying), ≈ 6.5 M gas a page; an offer with many versions read at an older block adds two
+ * reads per binary-search step, and a page must stay below the 2^24 per-call gas cap of Hardhat and of nodes that
+ * apply EIP-7825 (1 024 offers of `versionsAt`, 16 200 gas each, already ran out of gas there). On Hardhat's EDR a
+ * page of 512 costs ≈ 50 ms of CPU, a fixed part of ≈ 8 ms per call included (bench/cli.bench.ts market).
+ */
+const OFFER_PAGE = 512n;
 /** How many providers one `getProviders` call reads. */
 const PROVIDER_PAGE = 500;
-
 export async function readCatalog(client: PublicClient, catalog: Address, blockNumber: bigint): Promise<GpuModel[]> {
   const models = await client.readContract({ address: catalog, abi: gpuCatalogAbi, functionName: "getModels", blockNumber });
   return models.map((m) => ({ id: m.id, name: m.name, vramGb: m.vramGb, listPriceUsd: m.listPriceUsd, tier: m.tier }));
 }
 
-/** The orders open at `blockNumber` (status Open and not expired), ascending by id. */
+/**
+ * The orders open at `blockNumber` (status Open and not expired), ascending by id: pages of `openOrdersPacked` over
+ * the ids that can still be open, all requested at once (a page's range does not depend on the page before).
+ */
 export async function readOpenOrders(client: PublicClient, marketplace: Address, blockNumber: bigint): Promise<Order[]> {
-  let next = await client.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "openOrdersScanStart", blockNumber });
-  const count = await client.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "orderCount", blockNumber });
-  const orders: Order[] = [];
-  while (next <= count) {
-    const [page, after] = await client.readContract({
-      address: marketplace,
-      abi: marketplaceAbi,
-      functionName: "openOrders",
-      args: [next, ORDER_SCAN_PAGE],
-      blockNumber,
-    });
-    for (const o of page) orders.push({ ...o });
-    if (after <= next) throw new Error(`marketplace.openOrders did not advance past order ${next}`);
-    next = after;
-  }
-  return orders;
+  const [first, count] = await Promise.all([
+    client.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "openOrdersScanStart", blockNumber }),
+    client.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "orderCount", blockNumber }),
+  ]);
+  const starts: bigint[] = [];
+  for (let from = first; from <= count; from += ORDER_SCAN_PAGE) starts.push(from);
+  const pages = await Promise.all(
+    starts.map(async (from) => {
+      const [packed, after] = await client.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "openOrdersPacked", args: [from, ORDER_SCAN_PAGE], blockNumber });
+      const expected = from + ORDER_SCAN_PAGE <= count + 1n ? from + ORDER_SCAN_PAGE : count + 1n;
+      if (after !== expected) throw new Error(`marketplace.openOrdersPacked(${from}) ended at ${after}, not ${expected}`);
+      return decodePackedOrders(packed);
+    }),
+  );
+  return pages.flat();
 }
 
 /**
  * For every offer, the version active at `blockNumber` (offers with none are left out), ascending by offer id: pages
- * of `versionsAt`, all requested at once (offer ids are 1‥offerCount).
+ * of `activeOffersPacked`, all requested at once (offer ids are 1‥offerCount).
  */
 export async function readActiveOfferVersions(client: PublicClient, offerBook: Address, blockNumber: bigint): Promise<OfferVersion[]> {
   const count = await client.readContract({ address: offerBook, abi: offerBookAbi, functionName: "offerCount", blockNumber });
   const starts: bigint[] = [];
   for (let from = 1n; from <= count; from += OFFER_PAGE) starts.push(from);
   const pages = await Promise.all(
-    starts.map((from) => client.readContract({ address: offerBook, abi: offerBookAbi, functionName: "versionsAt", args: [from, OFFER_PAGE, blockNumber], blockNumber })),
+    starts.map(async (from) => {
+      const [packed] = await client.readContract({ address: offerBook, abi: offerBookAbi, functionName: "activeOffersPacked", args: [from, OFFER_PAGE, blockNumber], blockNumber });
+      return decodePackedOffers(packed);
+    }),
   );
-  return pages.flatMap(([versions]) => versions.map((v) => ({ ...v })));
+  return pages.flat();
 }
 
 export async function readProviders(
