@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { GPU_CATALOG } from "../../protocol/market/catalog.js";
 import type { OfferVersion, Order, Provider } from "../../protocol/market/types.js";
 import { matchBatch } from "../../protocol/matching/engine.js";
+import { buildCandidates, prepareBatch } from "../../protocol/matching/prepare.js";
 import { mixRandom } from "../../protocol/matching/score.js";
 import { UnmatchedReason, type MatchInputs } from "../../protocol/matching/types.js";
 import { DEFAULT_WEIGHTS, REFERENCE_BLOCK, seedOf, WIDE } from "../support/matching/generator.js";
@@ -129,6 +130,26 @@ describe("matcher boundaries (docs/matching.md §4, §5.8, §7.1, §8)", () => {
         const q = provider(2);
         const o = outcome(batch([p, q], [offer(1, p), offer(2, q, { pricePerGpuHour: price2 })], [order(1)], NO_RANDOM));
         expect(o.served.get(1n)).to.equal(chosen);
+      });
+    }
+  });
+
+  describe("given one region's offers priced around the order's max, their versionIds out of price order (§4 book order)", () => {
+    // versionId 1 asks max + 1 and comes first by versionId: the scan of a region stops at the first offer above
+    // the max only because the book lists offers by price, so the offers at and below it must still be found.
+    const max = 3_000_000n;
+    for (const [label, prices, listed] of [
+      ["max + 1, max, max − 1", [max + 1n, max, max - 1n], [3n, 2n]],
+      ["max + 1, max − 1, max − 1 (equal prices: versionId asc)", [max + 1n, max - 1n, max - 1n], [2n, 3n]],
+      ["max, max + 1, max", [max, max + 1n, max], [1n, 3n]],
+    ] as const) {
+      it(`${label}: the candidate list should be the offers at or below max, by price then versionId`, () => {
+        const ps = prices.map((_, i) => provider(i + 1));
+        const inputs = batch(ps, prices.map((price, i) => offer(i + 1, ps[i]!, { pricePerGpuHour: price })), [order(1, { maxPricePerGpuHour: max })]);
+        const b = prepareBatch(inputs, seedOf(9));
+        const cand = buildCandidates(b);
+        const got = [...cand.offer.subarray(cand.start[0]!, cand.start[1]!)].map((f) => b.offers[f]!.versionId);
+        expect(got).to.deep.equal([...listed]);
       });
     }
   });
