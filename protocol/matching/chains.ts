@@ -20,6 +20,8 @@ export const CHAIN_ROUNDS = 6;
  * over the served orders ends the phase.
  */
 export const CHAIN_STOP_SHIFT = 12n;
+/** 2^52: a number sum below it plus one term below 2^47 stays an exact integer. */
+const EXACT_LIMIT = 2 ** 52;
 /** docs §7.6: an order already served moves, along a chain, only to one of its this many best candidate offers. */
 export const CHAIN_ARCS = 24;
 
@@ -358,20 +360,35 @@ export function chainPhase(b: PreparedBatch, cand: Candidates, d: ChainState, ro
     const idx = tGain.map((_, i) => i);
     idx.sort((p, q) => tGain[q]! - tGain[p]! || tLayer[p]! - tLayer[q]! || offerRank[tOffer[p]!]! - offerRank[tOffer[q]!]! || tDrop[p]! - tDrop[q]! || tClose[p]! - tClose[q]!);
     let appliedHere = 0;
-    let roundGain = 0n;
+    // Sums of integers kept exact without a bigint per term: a number part below 2^52 (each term is below 2^47,
+    // §12) and a bigint carry.
+    let gainSmall = 0;
+    let gainBig = 0n;
     for (const i of idx) {
       const delta = recheck(tLayer[i]!, tOffer[i]!, tDrop[i]!, tClose[i]!);
       if (delta === null || delta <= 0) continue;
       apply(tLayer[i]!, tOffer[i]!, tDrop[i]!, tClose[i]!, round + 1);
       appliedHere++;
-      roundGain += BigInt(delta);
+      gainSmall += delta;
+      if (gainSmall >= EXACT_LIMIT) {
+        gainBig += BigInt(gainSmall);
+        gainSmall = 0;
+      }
     }
     applied += appliedHere;
     if (appliedHere === 0) break;
     // A round that gains less than 2^-CHAIN_STOP_SHIFT of Σ g·base over the served orders ends the phase.
-    let served = 0n;
-    for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) served += BigInt(orderGpus[oi]! * base[pairOf[oi]!]!);
-    if (roundGain << CHAIN_STOP_SHIFT < served) break;
+    let servedSmall = 0;
+    let servedBig = 0n;
+    for (let oi = 0; oi < m; oi++) {
+      if (pairOf[oi]! < 0) continue;
+      servedSmall += orderGpus[oi]! * base[pairOf[oi]!]!;
+      if (servedSmall >= EXACT_LIMIT) {
+        servedBig += BigInt(servedSmall);
+        servedSmall = 0;
+      }
+    }
+    if ((gainBig + BigInt(gainSmall)) << CHAIN_STOP_SHIFT < servedBig + BigInt(servedSmall)) break;
   }
   return applied;
 }
