@@ -22,7 +22,7 @@ import { RANDOM_TAG_OFFER, RANDOM_TAG_ORDER, RandomValues } from "./random.js";
 import { FREE_GPU_CAP, isqrt, mixRandom, priceScore, priceShiftOf, regionScore, slashScore, stakeScore } from "./score.js";
 import { UnmatchedReason, type MatchInputs } from "./types.js";
 
-/** Offers of one (payment token, model): their regions ascending, and per region the offer indices ascending. */
+/** Offers of one (payment token, model): their regions ascending, and per region the offer indices ascending (price asc, then versionId asc). */
 interface ModelBook {
   regions: number[];
   /** Offers of regions[i] are the offer indices [lo[i], hi[i]). */
@@ -53,8 +53,8 @@ export interface PreparedBatch {
   orderAnyRegion: Uint8Array;
 
   /**
-   * Offer versions active at R_b (at most one per offerId), ordered by (payment token, model, region, versionId)
-   * so that each book is a contiguous index range; `offerRank` is the position by versionId, used for every tie.
+   * Offer versions active at R_b (at most one per offerId), ordered by (payment token, model, region, price,
+   * versionId) so that each book is a contiguous index range; `offerRank` is the position by versionId, used for every tie.
    */
   offers: OfferVersion[];
   offerRank: Int32Array;
@@ -223,8 +223,9 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     versioned.push(v);
   }
 
-  // Internal offer order: by (payment token, model, region, versionId), so that each book's offers are one
-  // contiguous index range and the candidate scan reads memory in sequence. Ties elsewhere use versionId rank.
+  // Internal offer order: by (payment token, model, region, price, versionId), so that each book's offers are one
+  // contiguous index range, the candidate scan reads memory in sequence and stops at the first offer of a region
+  // priced above the order's max. Ties elsewhere use versionId rank.
   const n0 = versioned.length;
   const tokenIdx = new Map<string, number>();
   const offerRandom = new RandomValues(seedRaw, RANDOM_TAG_OFFER);
@@ -241,7 +242,12 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     vRand[i] = offerRandom.of(v.versionId);
   }
   const perm = Array.from({ length: n0 }, (_, i) => i).sort(
-    (a, b) => vTok[a]! - vTok[b]! || versioned[a]!.modelId - versioned[b]!.modelId || vRegion[a]! - vRegion[b]! || a - b,
+    (a, b) =>
+      vTok[a]! - vTok[b]! ||
+      versioned[a]!.modelId - versioned[b]!.modelId ||
+      vRegion[a]! - vRegion[b]! ||
+      cmpBig(versioned[a]!.pricePerGpuHour, versioned[b]!.pricePerGpuHour) ||
+      a - b,
   );
   const offers = perm.map((i) => versioned[i]!);
   const n = n0;
@@ -393,7 +399,7 @@ export function regionAllowed(b: PreparedBatch, orderIndex: number, region: numb
  * capacity filter taken against the free GPUs at R_b (the engine re-checks it against what this batch has taken),
  * and each pair's base score (docs §6: the weighted criteria except availability). Compressed rows by order:
  * the pairs of order i are [start[i], start[i+1]), offers listed model by model (ascending), region by region
- * (ascending), versionId ascending.
+ * (ascending), then by price ascending, ties versionId ascending.
  */
 export interface Candidates {
   start: Int32Array;
@@ -506,7 +512,14 @@ export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new Scratc
         }
       }
     }
-    if (n - start[oi]! > cap) n = keepBest(b, offer, base, start[oi]!, n, cap);
+    if (n - start[oi]! > cap) {
+      // The histogram counts every listed pair of bucket ≥ the floor's: those above the floor's bucket (fewer than
+      // `cap`) are all kept, and only the floor's bucket needs a selection.
+      const k = minBase >>> HIST_SHIFT;
+      let above = 0;
+      for (let j = k + 1; j <= top; j++) above += hist[j]!;
+      n = keepBest(b, offer, base, start[oi]!, n, cap - above, minBase, (k + 1) << HIST_SHIFT);
+    }
   }
   start[m] = n;
   return { start, offer: offer.subarray(0, n), base: base.subarray(0, n) };
@@ -524,40 +537,51 @@ const HIST_SHIFT = 17;
 const HIST_BUCKETS = 1 << 10;
 const hist = new Int32Array(HIST_BUCKETS);
 
-/** Keeps the `cap` best pairs of [from, to) in their listed order; returns the new end. */
-function keepBest(b: PreparedBatch, offer: Int32Array, base: Int32Array, from: number, to: number, cap: number): number {
+/**
+ * Keeps, of the pairs [from, to), every one with base ≥ `high`, and the `need` best by (base desc, versionId asc) of
+ * those with `low` ≤ base < `high` (there are at least `need`), in their listed order; returns the new end. With
+ * the histogram's edges this is the `cap` best of the list: fewer than `cap` lie above `high`, none kept lies below
+ * `low`.
+ */
+function keepBest(b: PreparedBatch, offer: Int32Array, base: Int32Array, from: number, to: number, need: number, low: number, high: number): number {
   const rank = b.offerRank;
-  // Min-heap (worst kept pair on top) of positions, `cap` of them.
-  const heap = new Int32Array(cap);
+  // Min-heap (worst selected pair on top) of positions in the band [low, high), `need` of them.
+  const heap = new Int32Array(need);
   const worse = (x: number, y: number): boolean => base[x]! < base[y]! || (base[x] === base[y] && rank[offer[x]!]! > rank[offer[y]!]!);
   const siftDown = (i: number): void => {
-    const n = cap;
     const x = heap[i]!;
     for (;;) {
       let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && worse(heap[c + 1]!, heap[c]!)) c++;
+      if (c >= need) break;
+      if (c + 1 < need && worse(heap[c + 1]!, heap[c]!)) c++;
       if (!worse(heap[c]!, x)) break;
       heap[i] = heap[c]!;
       i = c;
     }
     heap[i] = x;
   };
-  for (let i = 0; i < cap; i++) heap[i] = from + i;
-  for (let i = (cap >> 1) - 1; i >= 0; i--) siftDown(i);
-  for (let e = from + cap; e < to; e++) {
+  let filled = 0;
+  let e = from;
+  for (; e < to && filled < need; e++) {
+    const v = base[e]!;
+    if (v >= low && v < high) heap[filled++] = e;
+  }
+  for (let i = (need >> 1) - 1; i >= 0; i--) siftDown(i);
+  for (; e < to; e++) {
+    const v = base[e]!;
+    if (v < low || v >= high) continue;
     if (worse(heap[0]!, e)) {
       heap[0] = e;
       siftDown(0);
     }
   }
   const keep = new Uint8Array(to - from);
-  for (let i = 0; i < cap; i++) keep[heap[i]! - from] = 1;
+  for (let i = 0; i < need; i++) keep[heap[i]! - from] = 1;
   let w = from;
-  for (let e = from; e < to; e++) {
-    if (keep[e - from] === 0) continue;
-    offer[w] = offer[e]!;
-    base[w] = base[e]!;
+  for (let e2 = from; e2 < to; e2++) {
+    if (keep[e2 - from] === 0 && base[e2]! < high) continue;
+    offer[w] = offer[e2]!;
+    base[w] = base[e2]!;
     w++;
   }
   return w;
@@ -591,7 +615,8 @@ function scanBook(
   for (let f = lo; f < hi; f++) {
     if (offerActive[f] === 0) continue;
     const P = prices[f]!;
-    if (P > M || (P === M && offers[f]!.pricePerGpuHour > maxPrice)) continue;
+    // Offers of a region are listed by price: the first above the order's max ends the book's eligible part.
+    if (P > M || (P === M && offers[f]!.pricePerGpuHour > maxPrice)) break;
     if (offerUptime[f]! < minUp || offerRep[f]! < minRep || offerSlashed[f]! > maxSl) continue;
     if (offerFree[f]! < g) continue;
     const rs = regionConst >= 0 ? regionConst : offerZone[f] === pref ? SCORE_TOP : SCORE_TOP / 2;

@@ -236,4 +236,24 @@ describe("matcher boundaries (docs/matching.md §4, §5.8, §7.1, §8)", () => {
       });
     }
   });
+
+  describe("given one region's offers priced around the order's max, their versionIds out of price order (§4 book order)", () => {
+    // versionId 1 asks max + 1 and comes first by versionId: the scan of a region stops at the first offer above
+    // the max only because the book lists offers by price, so the offers at and below it must still be found.
+    const max = 3_000_000n;
+    for (const [label, prices, listed] of [
+      ["max + 1, max, max − 1", [max + 1n, max, max - 1n], [3n, 2n]],
+      ["max + 1, max − 1, max − 1 (equal prices: versionId asc)", [max + 1n, max - 1n, max - 1n], [2n, 3n]],
+      ["max, max + 1, max", [max, max + 1n, max], [1n, 3n]],
+    ] as const) {
+      it(`${label}: the candidate list should be the offers at or below max, by price then versionId`, () => {
+        const ps = prices.map((_, i) => provider(i + 1));
+        const inputs = batch(ps, prices.map((price, i) => offer(i + 1, ps[i]!, { pricePerGpuHour: price })), [order(1, { maxPricePerGpuHour: max })]);
+        const b = prepareBatch(inputs, seedOf(9));
+        const cand = buildCandidates(b);
+        const got = [...cand.offer.subarray(cand.start[0]!, cand.start[1]!)].map((f) => b.offers[f]!.versionId);
+        expect(got).to.deep.equal([...listed]);
+      });
+    }
+  });
 });
