@@ -24,9 +24,14 @@ import { MemoryLines } from "../support/memory-stream.js";
 import { makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
 
 const connection = await network.create();
-/** The real in-process chain behind a transport that can be cut, to see the node API report a failing RPC. */
+/**
+ * The real in-process chain behind a transport that can be cut, to see the node API report a failing RPC. No block
+ * number cache (cacheTime 0, as operator/main.ts builds its client): this client outlives each describe's system, and
+ * a head cached from an earlier describe is older than the next system's contracts.
+ */
 let rpcDown = false;
 const switchableClient = createPublicClient({
+  cacheTime: 0,
   transport: custom({
     request: async ({ method, params }: { method: string; params?: unknown }) => {
       if (rpcDown) throw new Error("connection refused");
@@ -99,24 +104,35 @@ async function closeAndDecide(sys: FourNodes): Promise<bigint> {
   return batch;
 }
 
+/**
+ * Registers, in the calling describe, a before that starts four fresh nodes, has them decide one batch and runs
+ * `more`, and an after that stops them; the returned object holds the nodes and the batch once the before ran.
+ */
+function fourNodesWithDecidedBatch(more?: (sys: FourNodes, batch: bigint) => Promise<void>): { sys: FourNodes; batch: bigint } {
+  const ctx = {} as { sys: FourNodes; batch: bigint };
+  before(async () => {
+    ctx.sys = await startFourNodes();
+    ctx.batch = await closeAndDecide(ctx.sys);
+    await more?.(ctx.sys, ctx.batch);
+  });
+  after(async () => ctx.sys?.stop());
+  return ctx;
+}
+
 describe("operator node: four nodes on an in-process chain", function () {
   this.timeout(120_000);
 
   describe("given four registered nodes and a closed batch", () => {
-    let sys: FourNodes;
-    let batch: bigint;
-    before(async () => {
-      sys = await startFourNodes();
-      batch = await closeAndDecide(sys);
-    });
-    after(async () => sys?.stop());
+    const ctx = fourNodesWithDecidedBatch();
 
     it("given operators registered with sockets → it should connect every node to the others without a bootstrap list", async () => {
+      const { sys } = ctx;
       for (const n of sys.nodes) expect(n.node.peerCount()).to.be.at.least(3);
       for (const n of sys.nodes) expect(n.node.status().registered).to.equal(true);
     });
 
     it("given a closed batch → it should have every node sign the same result, whose digest equals the contract's resultMessageHash", async () => {
+      const { sys, batch } = ctx;
       const { s, nodes } = sys;
       const decisions = nodes.map((n) => n.node.decision(batch)!);
       const first = decisions[0]!;
@@ -136,6 +152,7 @@ describe("operator node: four nodes on an in-process chain", function () {
     });
 
     it("given the Grafana dashboard → it should only query matchnet_ and eigen_ metrics the node exports", async () => {
+      const { sys } = ctx;
       const dashboard = JSON.parse(await readFile(join("ops", "grafana", "dashboards", "matchnet-operator.json"), "utf8")) as { panels: { targets: { expr: string }[] }[] };
       const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\b(matchnet|eigen)_[a-z_]+/g) ?? [])));
       const exposition = await sys.nodes[0]!.metrics.register.metrics();
@@ -147,15 +164,10 @@ describe("operator node: four nodes on an in-process chain", function () {
   });
 
   describe("given a batch every node signed", () => {
-    let sys: FourNodes;
-    let batch: bigint;
-    before(async () => {
-      sys = await startFourNodes();
-      batch = await closeAndDecide(sys);
-    });
-    after(async () => sys?.stop());
+    const ctx = fourNodesWithDecidedBatch();
 
     it("given a node restarted on the same data dir → it should re-gossip the same signature and refuse a different result", async () => {
+      const { sys, batch } = ctx;
       const { s, slots, nodes } = sys;
       const before = nodes[3]!.node.decision(batch)!;
       await nodes[3]!.stop();
@@ -193,17 +205,13 @@ describe("operator node: four nodes on an in-process chain", function () {
   });
 
   describe("given a batch every node signed and a witness node gossiping", () => {
-    let sys: FourNodes;
-    let batch: bigint;
-    before(async () => {
-      sys = await startFourNodes();
-      batch = await closeAndDecide(sys);
+    const ctx = fourNodesWithDecidedBatch(async (sys, batch) => {
       await startFollower(sys, sys.slots[0]!.socket);
       await waitFor(() => sys.follower!.node.peerCount() >= 1, "the witness connected");
     });
-    after(async () => sys?.stop());
 
     it("given a second valid partial of one operator with another result → it should submit the equivocation proof", async () => {
+      const { sys, batch } = ctx;
       const { s, nodes } = sys;
       const cheater = s.ops[2]!;
       expect(nodes[0]!.node.partialsSeen(batch).has(cheater.id)).to.equal(true);
@@ -228,12 +236,8 @@ describe("operator node: four nodes on an in-process chain", function () {
   });
 
   describe("given a batch finalized on-chain from the partials node 0 gathered, and a witness node", () => {
-    let sys: FourNodes;
-    let batch: bigint;
     let signerCount: number;
-    before(async () => {
-      sys = await startFourNodes();
-      batch = await closeAndDecide(sys);
+    const ctx = fourNodesWithDecidedBatch(async (sys, batch) => {
       await startFollower(sys, sys.slots[0]!.socket);
       const { s, nodes } = sys;
       const onChain = await s.serviceManager.read.getBatch([batch]);
@@ -261,9 +265,9 @@ describe("operator node: four nodes on an in-process chain", function () {
       // The nodes follow the finalization and report it through the node API.
       await waitFor(() => nodes.every((n) => n.node.batchReport(batch)?.status === "final"), "every node seeing the batch final");
     });
-    after(async () => sys?.stop());
 
     it("given the partials → it should aggregate them with the aggregator's submission builder and finalize the batch on-chain", async () => {
+      const { sys, batch } = ctx;
       const { s, nodes } = sys;
       const d = nodes[0]!.node.decision(batch)!;
       expect(signerCount).to.equal(4);
@@ -273,6 +277,7 @@ describe("operator node: four nodes on an in-process chain", function () {
     });
 
     it("given the node API → it should answer EigenLayer's routes and matchnet's own as specified", async () => {
+      const { sys, batch } = ctx;
       const { s, nodes } = sys;
       const api = `http://127.0.0.1:${nodes[0]!.node.apiPort}`;
       expect(await get(api, "/eigen/node")).to.deep.equal({ status: 200, body: { node_name: "matchnet-operator", spec_version: "v0.0.1", node_version: "test" } });
