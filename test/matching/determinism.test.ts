@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeAssignments } from "../../protocol/matching/encode.js";
@@ -44,11 +44,15 @@ describe("matcher determinism", () => {
     it("should print byte-identical encoded assignments (one of them on shuffled inputs)", async function () {
       this.timeout(60_000);
       const dir = mkdtempSync(join(tmpdir(), "matchnet-det-"));
-      const file = join(dir, "instance.json");
-      writeFileSync(file, toJson(inputs));
-      const [a, b] = await Promise.all([runChild(file, seed), runChild(file, seed, 77)]);
-      expect(a).to.equal(reference);
-      expect(b).to.equal(reference);
+      try {
+        const file = join(dir, "instance.json");
+        writeFileSync(file, toJson(inputs));
+        const [a, b] = await Promise.all([runChild(file, seed), runChild(file, seed, 77)]);
+        expect(a).to.equal(reference);
+        expect(b).to.equal(reference);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
