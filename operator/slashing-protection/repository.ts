@@ -37,11 +37,6 @@ export class SignedMessageRepository extends Repository<SigningKey, SignedMessag
     return { operatorId: bytesToHex(key.subarray(0, 32)), batch: readUint64BE(key, 32) };
   }
 
-  /** The raw key of `id`, for an atomic batch with the watermark. */
-  keyOf(id: SigningKey): Uint8Array {
-    return this.key(id);
-  }
-
   protected encodeValue(value: SignedMessageRecord): Uint8Array {
     const out = new Uint8Array(VALUE_BYTES);
     out[0] = VALUE_VERSION;
@@ -101,12 +96,4 @@ export class WatermarkRepository extends Repository<WatermarkKey, bigint> {
     return readUint64BE(bytes, 1);
   }
 
-  /** The raw key of `id`, for an atomic batch with the record deletions. */
-  keyOf(id: WatermarkKey): Uint8Array {
-    return this.key(id);
-  }
-
-  encodedValue(batch: bigint): Uint8Array {
-    return this.encodeValue(batch);
-  }
 }

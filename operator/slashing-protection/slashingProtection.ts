@@ -91,9 +91,9 @@ export class SlashingProtection {
     const ops: KvBatchOp[] = [];
     for (const duty of Object.values(SigningDuty)) {
       const repo = this.repos[duty];
-      for await (const { id } of repo.entries({ gte: { operatorId, batch: 0n }, lt: { operatorId, batch: cutoff } })) ops.push({ type: "del", key: repo.keyOf(id) });
+      for await (const { id } of repo.entries({ gte: { operatorId, batch: 0n }, lt: { operatorId, batch: cutoff } })) ops.push(repo.delOp(id));
       const current = await this.watermarks.get({ duty, operatorId });
-      if (current === undefined || current < mark) ops.push({ type: "put", key: this.watermarks.keyOf({ duty, operatorId }), value: this.watermarks.encodedValue(mark) });
+      if (current === undefined || current < mark) ops.push(this.watermarks.putOp({ duty, operatorId }, mark));
     }
     if (ops.length > 0) await this.db.batch(ops);
     return ops.filter((o) => o.type === "del").length;

@@ -43,12 +43,26 @@ export abstract class Repository<I, T> {
 
   /** Writes all entries atomically. */
   async batchPut(items: { id: I; value: T }[]): Promise<void> {
-    const ops: KvBatchOp[] = items.map(({ id, value }) => ({ type: "put", key: this.key(id), value: this.encodeValue(value) }));
-    await this.db.batch(ops);
+    await this.db.batch(items.map(({ id, value }) => this.putOp(id, value)));
   }
 
   async batchDelete(ids: I[]): Promise<void> {
-    await this.db.batch(ids.map((id) => ({ type: "del", key: this.key(id) })));
+    await this.db.batch(ids.map((id) => this.delOp(id)));
+  }
+
+  /** The raw key of `id` (bucket prefix included). */
+  keyOf(id: I): Uint8Array {
+    return this.key(id);
+  }
+
+  /** The write of `value` under `id`, for one atomic batch across repositories. */
+  putOp(id: I, value: T): KvBatchOp {
+    return { type: "put", key: this.key(id), value: this.encodeValue(value) };
+  }
+
+  /** The deletion of `id`, for one atomic batch across repositories. */
+  delOp(id: I): KvBatchOp {
+    return { type: "del", key: this.key(id) };
   }
 
   /** Entries of this bucket in key order, optionally within [gte, lt). */

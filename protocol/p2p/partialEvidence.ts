@@ -43,12 +43,6 @@ class BatchRepository extends Repository<bigint, BatchRecord> {
   constructor(db: KvController) {
     super(db, Bucket.EvidenceBatch);
   }
-  keyOf(batch: bigint): Uint8Array {
-    return this.key(batch);
-  }
-  bytesOf(r: BatchRecord): Uint8Array {
-    return this.encodeValue(r);
-  }
   protected encodeId(batch: bigint): Uint8Array {
     return uint64BE(batch);
   }
@@ -67,12 +61,6 @@ class BatchRepository extends Repository<bigint, BatchRecord> {
 class PartialRepository extends Repository<{ batch: bigint; operatorId: OperatorId }, PartialRecord> {
   constructor(db: KvController) {
     super(db, Bucket.EvidencePartial);
-  }
-  keyOf(id: { batch: bigint; operatorId: OperatorId }): Uint8Array {
-    return this.key(id);
-  }
-  bytesOf(r: PartialRecord): Uint8Array {
-    return this.encodeValue(r);
   }
   protected encodeId(id: { batch: bigint; operatorId: OperatorId }): Uint8Array {
     return concatBytes(uint64BE(id.batch), hexToFixedBytes(id.operatorId, 32));
@@ -118,12 +106,10 @@ export class PartialEvidenceStore implements LateEvidenceView {
   async keepBatch(batch: bigint, referenceBlock: bigint, closedAt: bigint, partials: ReadonlyMap<OperatorId, EvidencePartial>): Promise<void> {
     if (batch < this.floor || partials.size === 0 || (await this.batches.has(batch))) return;
     await this.db.batch([
-      { type: "put", key: this.batches.keyOf(batch), value: this.batches.bytesOf({ referenceBlock, closedAt }) },
-      ...[...partials].map(([operatorId, p]) => ({
-        type: "put" as const,
-        key: this.partials.keyOf({ batch, operatorId }),
-        value: this.partials.bytesOf({ seed: p.seed, resultHash: p.resultHash, signature: p.signature, conflicting: false }),
-      })),
+      this.batches.putOp(batch, { referenceBlock, closedAt }),
+      ...[...partials].map(([operatorId, p]) =>
+        this.partials.putOp({ batch, operatorId }, { seed: p.seed, resultHash: p.resultHash, signature: p.signature, conflicting: false }),
+      ),
     ]);
   }
 
@@ -161,8 +147,8 @@ export class PartialEvidenceStore implements LateEvidenceView {
     }
     if (gone.length === 0) return 0;
     const last = gone[gone.length - 1]!;
-    const ops: { type: "del"; key: Uint8Array }[] = gone.map((b) => ({ type: "del", key: this.batches.keyOf(b) }));
-    for await (const { id } of this.partials.entries({ lt: { batch: last + 1n, operatorId: toOperatorId(`0x${"00".repeat(32)}`) } })) ops.push({ type: "del", key: this.partials.keyOf(id) });
+    const ops = gone.map((b) => this.batches.delOp(b));
+    for await (const { id } of this.partials.entries({ lt: { batch: last + 1n, operatorId: toOperatorId(`0x${"00".repeat(32)}`) } })) ops.push(this.partials.delOp(id));
     await this.db.batch(ops);
     if (last + 1n > this.floor) this.floor = last + 1n;
     return gone.length;
