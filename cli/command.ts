@@ -7,7 +7,7 @@ import { CliError } from "./errors.js";
 import { Context, type GlobalOptions } from "./context.js";
 import type { CliIo } from "./io.js";
 
-export type Handler = (ctx: Context, args: string[], opts: Record<string, unknown>) => Promise<void>;
+export type CommandHandler = (ctx: Context, args: string[], opts: Record<string, unknown>) => Promise<void>;
 
 const REQUIRED = new WeakMap<Command, { flags: string; key: string }[]>();
 
@@ -33,7 +33,7 @@ export class MatchnetCommand extends Command {
 }
 
 /** Attaches a handler; the runner catches what it throws. */
-export function action(cmd: Command, io: CliIo, handler: Handler): Command {
+export function action(cmd: Command, io: CliIo, handler: CommandHandler): Command {
   return cmd.action(async (...params: unknown[]) => {
     const self = params[params.length - 1] as Command;
     for (const r of REQUIRED.get(self) ?? []) {

@@ -8,8 +8,7 @@ import { reputationBps } from "../protocol/market/types.js";
 import type { SqlDb } from "./db.js";
 import { SKIP_REASONS } from "./handlers.js";
 import type { NodeHealth } from "./operatorHealth.js";
-
-type Row = Record<string, string | number | null>;
+import type { Row } from "./store.js";
 
 export const TIER_NAMES = ["Entry", "Low", "Medium", "High", "Ultra"] as const;
 

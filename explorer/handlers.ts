@@ -58,7 +58,7 @@ export interface EventCtx {
 
 type Args = Record<string, unknown>;
 
-export interface Handler {
+export interface EventHandler {
   load?(args: Args, needs: Needs, block: bigint, tx: Hex): void;
   apply(ctx: EventCtx, args: Args): Promise<void>;
 }
@@ -119,7 +119,7 @@ async function operatorUpdate(w: BlockWriter, id: Hex, changes: (old: Row) => Ro
   await w.update("operators", [id], changes(old));
 }
 
-export const HANDLERS: Partial<Record<`${ContractKey}.${string}`, Handler>> = {
+export const HANDLERS: Partial<Record<`${ContractKey}.${string}`, EventHandler>> = {
   // ---------------------------------------------------------------- catalog
   "catalog.ModelAdded": {
     async apply({ w }, a) {

@@ -40,7 +40,7 @@ export class IndexMismatchError extends Error {
   }
 }
 
-interface Decoded {
+interface DecodedLog {
   log: Log<bigint, number, false>;
   contract: Followed;
   eventName: string;
@@ -193,8 +193,8 @@ export class Indexer extends EventEmitter<{ indexed: [number]; reorg: [number]; 
     await this.modules.db.run("UPDATE meta SET value = ? WHERE key = 'cursor_hash'", [hash ?? ""]);
   }
 
-  private decode(logs: Log<bigint, number, false>[]): Decoded[] {
-    const out: Decoded[] = [];
+  private decode(logs: Log<bigint, number, false>[]): DecodedLog[] {
+    const out: DecodedLog[] = [];
     for (const log of logs) {
       const contract = this.contracts.get(log.address.toLowerCase());
       if (contract === undefined) continue;

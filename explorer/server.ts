@@ -32,9 +32,9 @@ const STATIC: Record<string, { file: string; type: string }> = {
   "/vendor/uplot.css": { file: join(UPLOT_DIR, "dist", "uPlot.min.css"), type: "text/css; charset=utf-8" },
 };
 
-type Route = (api: ExplorerApi, m: RegExpMatchArray, url: URL) => Promise<unknown>;
+type ExplorerRoute = (api: ExplorerApi, m: RegExpMatchArray, url: URL) => Promise<unknown>;
 
-const ROUTES: [RegExp, Route][] = [
+const ROUTES: [RegExp, ExplorerRoute][] = [
   [/^\/api\/status$/, (api) => api.status()],
   [/^\/api\/market$/, (api) => api.market()],
   [/^\/api\/batches$/, (api, _m, url) => api.batches({ before: intParam(url, "before"), limit: intParam(url, "limit") })],

@@ -14,9 +14,9 @@ export const NODE_NAME = "matchnet-operator";
 
 export type NodeApi = ListeningServer;
 
-type Route = (node: OperatorNode, match: RegExpExecArray) => Promise<{ code: number; body?: unknown }>;
+type ApiRoute = (node: OperatorNode, match: RegExpExecArray) => Promise<{ code: number; body?: unknown }>;
 
-const routes: [RegExp, Route][] = [
+const routes: [RegExp, ApiRoute][] = [
   [/^\/eigen\/node$/, async (node) => ({ code: 200, body: { node_name: NODE_NAME, spec_version: EIGEN_NODE_SPEC_VERSION, node_version: node.opts.nodeVersion } })],
   // The spec defines the health answer by status code alone; the reasons are extra, for people.
   [/^\/eigen\/node\/health$/, async (node) => {

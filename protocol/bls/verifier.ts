@@ -53,7 +53,7 @@ export function csprngWeights(n: number): bigint[] {
 
 const HASH_CACHE_SIZE = 1024;
 
-interface Decoded<P1, P2> {
+interface DecodedItem<P1, P2> {
   index: number;
   pk: P2;
   digest: Hex;
@@ -84,7 +84,7 @@ class Verifier<P1, P2> implements BlsVerifier {
   }
 
   verifyBatch(items: readonly SignatureItem[]): boolean {
-    const decoded: Decoded<P1, P2>[] = [];
+    const decoded: DecodedItem<P1, P2>[] = [];
     for (let i = 0; i < items.length; i++) {
       const d = this.#decode(items[i]!, i);
       if (d === undefined) return false;
@@ -95,7 +95,7 @@ class Verifier<P1, P2> implements BlsVerifier {
 
   findInvalid(items: readonly SignatureItem[]): number[] {
     const bad: number[] = [];
-    const decoded: Decoded<P1, P2>[] = [];
+    const decoded: DecodedItem<P1, P2>[] = [];
     for (let i = 0; i < items.length; i++) {
       const d = this.#decode(items[i]!, i);
       if (d === undefined) bad.push(i);
@@ -104,7 +104,7 @@ class Verifier<P1, P2> implements BlsVerifier {
     // Bisection. A failing check is proof that its subset holds an invalid item (valid items satisfy the equation
     // for every weight); a passing one clears the subset except with probability ≤ 2^-64. Items are only ever
     // reported after failing a check on their own, which with one item is exact: no valid item is ever reported.
-    const search = (subset: Decoded<P1, P2>[], knownToFail: boolean): void => {
+    const search = (subset: DecodedItem<P1, P2>[], knownToFail: boolean): void => {
       if (subset.length === 0) return;
       if (subset.length === 1) {
         if (!this.#check(subset)) bad.push(subset[0]!.index);
@@ -121,7 +121,7 @@ class Verifier<P1, P2> implements BlsVerifier {
     return bad.sort((a, b) => a - b);
   }
 
-  #decode(item: SignatureItem, index: number): Decoded<P1, P2> | undefined {
+  #decode(item: SignatureItem, index: number): DecodedItem<P1, P2> | undefined {
     // The digest is the caller's own value (computed locally), not network input: a malformed one throws.
     parseDigest(item.digest);
     try {
@@ -144,7 +144,7 @@ class Verifier<P1, P2> implements BlsVerifier {
   }
 
   /** The randomized check over already-decoded items, grouped by message. */
-  #check(items: readonly Decoded<P1, P2>[]): boolean {
+  #check(items: readonly DecodedItem<P1, P2>[]): boolean {
     if (items.length === 0) return true;
     const weights = this.#weights(items.length);
     const byMessage = new Map<string, { pks: P2[]; ws: bigint[] }>();
