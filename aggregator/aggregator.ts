@@ -5,6 +5,7 @@
  * an ordinary outcome, logged as info. See docs/aggregator.md.
  */
 import { BatchStatus } from "../protocol/chain/batches.js";
+import type { OperatorId } from "../protocol/chain/ids.js";
 import { AggregatorError, AggregatorErrorCode } from "./errors.js";
 import type { Hex } from "../protocol/bls/index.js";
 import type { G2KeySummer } from "./keySum.js";
@@ -75,7 +76,7 @@ export class Aggregator {
    * that its proof does not produce is refused at once. `publisher`: the operator whose signature on the list the
    * caller checked (one list kept per publisher); without one the list shares `maxListsPerBatch` slots.
    */
-  addAssignmentList(batch: bigint, candidate: ResultCandidate, publisher?: Hex): AddListVerdict {
+  addAssignmentList(batch: bigint, candidate: ResultCandidate, publisher?: OperatorId): AddListVerdict {
     if (this.#outcomes.has(batch)) return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
     const info = this.#m.batches.get(batch);
     if (info !== null && info.status !== BatchStatus.Open) return { status: "ignored", code: AggregatorErrorCode.BatchNotOpen };
@@ -85,7 +86,7 @@ export class Aggregator {
     let lists = this.#lists.get(batch);
     if (lists === undefined) this.#lists.set(batch, (lists = new Map()));
     if (publisher !== undefined) {
-      const key = publisher.toLowerCase();
+      const key: string = publisher;
       if (lists.has(key)) return { status: "ignored", code: AggregatorErrorCode.TooManyPending };
       lists.set(key, candidate);
       return { status: "stored" };
@@ -135,8 +136,7 @@ export class Aggregator {
   }
 
   async #candidateFor(ready: ReadyResult): Promise<ResultCandidate | null> {
-    const signed = ready.resultHash.toLowerCase();
-    const matches = (c: ResultCandidate) => candidateDigest(this.#ctx, ready.batch, c).toLowerCase() === signed;
+    const matches = (c: ResultCandidate) => candidateDigest(this.#ctx, ready.batch, c) === ready.resultHash;
     for (const c of this.#lists.get(ready.batch.batch)?.values() ?? []) if (matches(c)) return c;
     let own = this.#own.get(ready.batch.batch);
     if (own === undefined) {

@@ -17,7 +17,7 @@ import { createBlsVerifier, type BlsVerifier, type G1Point, type G2Point, type H
 import { serviceManagerAbi } from "../protocol/chain/abi.js";
 import { BatchStatus, fallbackLength, readBatchTiming, readClosedBatch, type VerifiedSeed } from "../protocol/chain/batches.js";
 import { ChainFollower, type BatchClosedInfo } from "../protocol/chain/follower.js";
-import { toOperatorId } from "../protocol/chain/ids.js";
+import { toOperatorId, type OperatorId } from "../protocol/chain/ids.js";
 import { OperatorSets } from "../protocol/chain/operatorSets.js";
 import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../protocol/chain/reads.js";
 import type { Logger } from "../protocol/log/logger.js";
@@ -229,7 +229,7 @@ export class AggregatorNode {
    * no number of other lists can crowd it out. Without a publisher (a list from elsewhere) it becomes a candidate
    * under each verified seed of the batch, now or when a seed arrives, at most 4 such lists per batch.
    */
-  addResultList(batch: bigint, assignments: Assignment[], publisher?: { operatorId: Hex; seedRank: number; seedSignature: G1Point }): void {
+  addResultList(batch: bigint, assignments: Assignment[], publisher?: { operatorId: OperatorId; seedRank: number; seedSignature: G1Point }): void {
     if (publisher !== undefined) {
       const signer = this.batchTable.get(batch)?.leaderOrder[publisher.seedRank];
       if (signer === undefined) return;

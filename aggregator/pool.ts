@@ -14,6 +14,7 @@
 import type { BlsVerifier, G1Point, Hex, SignatureItem } from "../protocol/bls/index.js";
 import { BatchStatus, type BatchRecord } from "../protocol/chain/batches.js";
 import type { OperatorAtBlock, OperatorSetAtBlock, OperatorSets } from "../protocol/chain/operatorSets.js";
+import { toBytes32, toOperatorId, type Bytes32, type OperatorId } from "../protocol/chain/ids.js";
 import type { BatchTable } from "../protocol/p2p/batchTable.js";
 import { AggregatorErrorCode } from "./errors.js";
 import type { AggregatorLogger, AggregatorMetrics, PartialSignature } from "./types.js";
@@ -61,7 +62,7 @@ export type AddPartialVerdict =
   | { status: "ignored"; code: AggregatorErrorCode };
 
 export interface ResultTally {
-  resultHash: Hex;
+  resultHash: Bytes32;
   /** Verified signers, by operator id. */
   readonly signers: ReadonlyMap<Hex, VerifiedSigner>;
   signedStake: bigint;
@@ -78,7 +79,7 @@ export interface VerifiedSigner {
 export interface ReadyResult {
   batch: BatchRecord;
   operatorSet: OperatorSetAtBlock;
-  resultHash: Hex;
+  resultHash: Bytes32;
   signers: VerifiedSigner[];
   signedStake: bigint;
   totalStake: bigint;
@@ -86,28 +87,31 @@ export interface ReadyResult {
 
 interface IndexedSet {
   set: OperatorSetAtBlock;
-  byId: Map<string, OperatorAtBlock>;
+  byId: Map<OperatorId, OperatorAtBlock>;
   /** Members with weight > 0: the operators that could sign. */
   memberCount: number;
 }
 
 interface OperatorState {
-  /** resultHash (lower case) → verified partial. */
-  verified: Map<string, PartialSignature>;
-  /** resultHash (lower case) of partials queued for verification. */
-  pending: Set<string>;
+  /** resultHash → verified partial. */
+  verified: Map<Bytes32, Admitted>;
+  /** resultHash of partials queued for verification. */
+  pending: Set<Bytes32>;
   equivocated: boolean;
 }
 
 interface PoolBatch {
   info: BatchRecord;
   set: IndexedSet;
-  operators: Map<string, OperatorState>;
-  results: Map<string, ResultTally & { signers: Map<Hex, VerifiedSigner> }>;
+  operators: Map<OperatorId, OperatorState>;
+  results: Map<Bytes32, ResultTally & { signers: Map<Hex, VerifiedSigner> }>;
 }
 
+/** A well-formed partial with its ids in their one spelling (normalised once, where it enters the pool). */
+type Admitted = PartialSignature & { operatorId: OperatorId; resultHash: Bytes32 };
+
 interface Queued {
-  partial: PartialSignature;
+  partial: Admitted;
   state: PoolBatch;
   operator: OperatorAtBlock;
   item: SignatureItem;
@@ -212,8 +216,8 @@ export class AggregationPool {
     let valid = 0;
     for (let i = 0; i < queue.length; i++) {
       const q = queue[i]!;
-      const key = q.partial.resultHash.toLowerCase();
-      const op = q.state.operators.get(q.operator.operatorId.toLowerCase())!;
+      const key = q.partial.resultHash;
+      const op = q.state.operators.get(q.partial.operatorId)!;
       op.pending.delete(key);
       if (badSet.has(i)) {
         this.#m.metrics?.partials.inc({ outcome: "invalid", code: AggregatorErrorCode.InvalidSignature });
@@ -264,7 +268,7 @@ export class AggregationPool {
         if (r.quorumAtBlock === null) continue;
         const everyone = r.signers.size === state.set.memberCount;
         if (!everyone && this.#head < r.quorumAtBlock + this.waitBlocks) continue;
-        if (best === undefined || r.signedStake > best.signedStake || (r.signedStake === best.signedStake && r.resultHash.toLowerCase() < best.resultHash.toLowerCase())) {
+        if (best === undefined || r.signedStake > best.signedStake || (r.signedStake === best.signedStake && r.resultHash < best.resultHash)) {
           best = r;
         }
       }
@@ -312,17 +316,18 @@ export class AggregationPool {
       state = { info, set: this.#index(set), operators: new Map(), results: new Map() };
       this.#batches.set(p.batch, state);
     }
-    const id = p.operatorId.toLowerCase();
+    const admitted: Admitted = { ...p, operatorId: toOperatorId(p.operatorId), resultHash: toBytes32(p.resultHash) };
+    const id = admitted.operatorId;
     const operator = state.set.byId.get(id);
     if (operator === undefined || operator.stake <= 0n) return { status: "ignored", code: AggregatorErrorCode.NotInOperatorSet };
     let op = state.operators.get(id);
     if (op === undefined) state.operators.set(id, (op = { verified: new Map(), pending: new Set(), equivocated: false }));
     if (op.equivocated) return { status: "ignored", code: AggregatorErrorCode.OperatorEquivocated };
-    const key = p.resultHash.toLowerCase();
+    const key = admitted.resultHash;
     if (op.verified.has(key) || op.pending.has(key)) return { status: "ignored", code: AggregatorErrorCode.DuplicatePartial };
     if (op.pending.size >= this.#maxPendingPerOperator) return { status: "ignored", code: AggregatorErrorCode.TooManyPending };
     op.pending.add(key);
-    this.#queue.push({ partial: p, state, operator, item: { pkG2: operator.pkG2, digest: p.resultHash, sig: p.signature } });
+    this.#queue.push({ partial: admitted, state, operator, item: { pkG2: operator.pkG2, digest: key, sig: p.signature } });
     return { status: "queued" };
   }
 
@@ -360,9 +365,9 @@ export class AggregationPool {
     if (this.#queue.length >= this.#verifyBatchSize) this.flush();
   }
 
-  #apply(q: Queued, op: OperatorState, key: string): void {
+  #apply(q: Queued, op: OperatorState, key: Bytes32): void {
     const { state, partial, operator } = q;
-    const opId = operator.operatorId.toLowerCase() as Hex;
+    const opId = partial.operatorId;
     if (op.verified.size > 0 && !op.verified.has(key)) {
       // Two valid signatures on different results of one batch. Only the first one counts toward a quorum, so an
       // equivocator cannot help two conflicting results at once. The operators, which hold the assignments hashes
@@ -403,10 +408,10 @@ export class AggregationPool {
   #index(set: OperatorSetAtBlock): IndexedSet {
     let ix = this.#indexed.get(set);
     if (ix === undefined) {
-      const byId = new Map<string, OperatorAtBlock>();
+      const byId = new Map<OperatorId, OperatorAtBlock>();
       let memberCount = 0;
       for (const o of set.operators) {
-        byId.set(o.operatorId.toLowerCase(), o);
+        byId.set(o.operatorId, o);
         if (o.stake > 0n) memberCount++;
       }
       ix = { set, byId, memberCount };

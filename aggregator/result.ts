@@ -8,6 +8,7 @@ import { resultMessageDigest, seedFromSignature } from "../protocol/avs/messages
 import type { Assignment } from "../protocol/market/types.js";
 import { assignmentsHash } from "../protocol/matching/encode.js";
 import type { BatchRecord } from "../protocol/chain/batches.js";
+import type { Bytes32 } from "../protocol/chain/ids.js";
 
 /**
  * The seed proof as ServiceManager.submitResult takes it (docs/protocol.md §3.2): the leader's BLS signature on the
@@ -45,7 +46,7 @@ export interface ResultContext {
 export { assignmentsHash };
 
 /** The digest operators sign for this candidate of this batch. */
-export function candidateDigest(ctx: ResultContext, batch: Pick<BatchRecord, "batch" | "referenceBlock">, c: ResultCandidate): Hex {
+export function candidateDigest(ctx: ResultContext, batch: Pick<BatchRecord, "batch" | "referenceBlock">, c: ResultCandidate): Bytes32 {
   return resultMessageDigest({
     chainId: ctx.chainId,
     serviceManager: ctx.serviceManager,

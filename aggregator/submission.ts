@@ -60,7 +60,7 @@ const byIdAscending = (a: { operatorId: Hex }, b: { operatorId: Hex }) => {
  */
 export function buildSubmission(ctx: ResultContext, ready: ReadyResult, candidate: ResultCandidate, g2: G2KeySummer): ResultSubmission {
   const digest = candidateDigest(ctx, ready.batch, candidate);
-  if (digest.toLowerCase() !== ready.resultHash.toLowerCase()) {
+  if (digest !== ready.resultHash) {
     throw new AggregatorError(AggregatorErrorCode.NoAssignmentList, "the candidate list does not hash to the signed result", {
       batch: ready.batch.batch,
       signed: ready.resultHash,
@@ -68,9 +68,9 @@ export function buildSubmission(ctx: ResultContext, ready: ReadyResult, candidat
     });
   }
   const signers = [...ready.signers].sort((a, b) => byIdAscending(a.operator, b.operator));
-  const signerIds = new Set(signers.map((s) => s.operator.operatorId.toLowerCase()));
+  const signerIds = new Set(signers.map((s) => s.operator.operatorId));
   const nonSigners = ready.operatorSet.operators
-    .filter((o) => o.stake > 0n && !signerIds.has(o.operatorId.toLowerCase()))
+    .filter((o) => o.stake > 0n && !signerIds.has(o.operatorId))
     .sort(byIdAscending);
   return {
     batch: ready.batch.batch,

@@ -6,6 +6,7 @@
  */
 import { encodeAbiParameters, keccak256 } from "viem";
 import { RESULT_DOMAIN, SEED_DOMAIN, type G1Point, type Hex } from "../bls/index.js";
+import { toBytes32, type Bytes32 } from "../chain/ids.js";
 
 export interface SeedMessageParams {
   chainId: bigint;
@@ -18,11 +19,13 @@ export interface SeedMessageParams {
 }
 
 /** keccak256(abi.encode(SEED_DOMAIN, chainId, serviceManager, b, seed_{b-1}, blockhash(R_b))); the leader signs it. */
-export function seedMessageDigest(p: SeedMessageParams): Hex {
-  return keccak256(
-    encodeAbiParameters(
-      [{ type: "bytes32" }, { type: "uint256" }, { type: "address" }, { type: "uint64" }, { type: "bytes32" }, { type: "bytes32" }],
-      [SEED_DOMAIN, p.chainId, p.serviceManager, p.batch, p.previousSeed, p.referenceBlockHash],
+export function seedMessageDigest(p: SeedMessageParams): Bytes32 {
+  return toBytes32(
+    keccak256(
+      encodeAbiParameters(
+        [{ type: "bytes32" }, { type: "uint256" }, { type: "address" }, { type: "uint64" }, { type: "bytes32" }, { type: "bytes32" }],
+        [SEED_DOMAIN, p.chainId, p.serviceManager, p.batch, p.previousSeed, p.referenceBlockHash],
+      ),
     ),
   );
 }
@@ -43,19 +46,21 @@ export interface ResultMessageParams {
 }
 
 /** keccak256(abi.encode(RESULT_DOMAIN, chainId, serviceManager, b, R_b, seed_b, assignmentsHash)); every operator signs it. */
-export function resultMessageDigest(p: ResultMessageParams): Hex {
-  return keccak256(
-    encodeAbiParameters(
-      [
-        { type: "bytes32" },
-        { type: "uint256" },
-        { type: "address" },
-        { type: "uint64" },
-        { type: "uint64" },
-        { type: "bytes32" },
-        { type: "bytes32" },
-      ],
-      [RESULT_DOMAIN, p.chainId, p.serviceManager, p.batch, p.referenceBlock, p.seed, p.assignmentsHash],
+export function resultMessageDigest(p: ResultMessageParams): Bytes32 {
+  return toBytes32(
+    keccak256(
+      encodeAbiParameters(
+        [
+          { type: "bytes32" },
+          { type: "uint256" },
+          { type: "address" },
+          { type: "uint64" },
+          { type: "uint64" },
+          { type: "bytes32" },
+          { type: "bytes32" },
+        ],
+        [RESULT_DOMAIN, p.chainId, p.serviceManager, p.batch, p.referenceBlock, p.seed, p.assignmentsHash],
+      ),
     ),
   );
 }

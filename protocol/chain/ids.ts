@@ -16,3 +16,14 @@ export function toOperatorId(value: string): OperatorId {
   if (!OPERATOR_ID.test(value)) throw new TypeError(`not an operator id (32 bytes of hex): ${value}`);
   return value.toLowerCase() as OperatorId;
 }
+
+declare const bytes32Brand: unique symbol;
+
+/** A 32-byte digest (a result hash, a seed) as 0x + 64 lower-case hex digits. */
+export type Bytes32 = Hex & { readonly [bytes32Brand]: true };
+
+/** The digest in its one spelling; throws on anything that is not 32 bytes of hex. */
+export function toBytes32(value: string): Bytes32 {
+  if (!OPERATOR_ID.test(value)) throw new TypeError(`not a 32-byte hex value: ${value}`);
+  return value.toLowerCase() as Bytes32;
+}

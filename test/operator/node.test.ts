@@ -14,6 +14,7 @@ import { createPublicClient, custom, keccak256, toHex, type Hex, type PublicClie
 import { buildSubmission, checkSubmission, createG2KeySummer, submitResultArgs } from "../../aggregator/index.js";
 import { BatchStatus, readClosedBatch } from "../../protocol/chain/batches.js";
 import { OperatorSets } from "../../protocol/chain/operatorSets.js";
+import { toBytes32 } from "../../protocol/chain/ids.js";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { SecretKey, type G1Point } from "../../protocol/bls/index.js";
 import { readOperatorSet } from "../../protocol/chain/reads.js";
@@ -255,7 +256,7 @@ describe("operator node: four nodes on an in-process chain", function () {
       const aggBatch = { ...(await readClosedBatch(client, { chainId: s.chainId, serviceManager: s.serviceManager.address }, batch, 1)), status: BatchStatus.Open };
       const sub = buildSubmission(
         { chainId: s.chainId, serviceManager: s.serviceManager.address },
-        { batch: aggBatch, operatorSet, resultHash: d.messageHash, signers, signedStake: signers.reduce((t, x) => t + x.operator.stake, 0n), totalStake: operatorSet.totalStake },
+        { batch: aggBatch, operatorSet, resultHash: toBytes32(d.messageHash), signers, signedStake: signers.reduce((t, x) => t + x.operator.stake, 0n), totalStake: operatorSet.totalStake },
         { seed: d.seed, seedProof: { signature: seedProof.signature, signerIndex: BigInt(d.seedRank) }, assignments: d.assignments },
         await createG2KeySummer(),
       );

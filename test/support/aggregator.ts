@@ -9,7 +9,7 @@ import { seedFromSignature } from "../../protocol/avs/messages.js";
 import type { Assignment } from "../../protocol/market/types.js";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import type { BatchRecord } from "../../protocol/chain/batches.js";
-import { toOperatorId } from "../../protocol/chain/ids.js";
+import { toOperatorId, type Bytes32 } from "../../protocol/chain/ids.js";
 import type { OperatorAtBlock, OperatorSetAtBlock, OperatorSets } from "../../protocol/chain/operatorSets.js";
 import { BatchTable } from "../../protocol/p2p/batchTable.js";
 import type { AggregatorLogger, AggregatorMetrics, PartialSignature } from "../../aggregator/types.js";
@@ -129,7 +129,7 @@ export function sampleAssignments(n: number, offset = 0): Assignment[] {
   }));
 }
 
-export function digestFor(batch: Pick<BatchRecord, "batch" | "referenceBlock">, c: ResultCandidate): Hex {
+export function digestFor(batch: Pick<BatchRecord, "batch" | "referenceBlock">, c: ResultCandidate): Bytes32 {
   return candidateDigest(CTX, batch, c);
 }
 
