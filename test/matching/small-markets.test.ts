@@ -35,6 +35,32 @@ describe("matcher on small markets (mutation test set, docs/testing.md)", () => 
     }
   });
 
+  describe("given catch-all orders with more candidate pairs than a small cap (1, 2, 3, 5, 8)", () => {
+    // The cap logic of buildCandidates (histogram floor, dropping below it past 2 × cap, keepBest in the floor's
+    // bucket) on ~60 pairs per order instead of the thousands CANDIDATE_CAP needs: the kept pairs must be the cap
+    // best by (base desc, versionId asc), in listed order.
+    for (const cap of [1, 2, 3, 5, 8]) {
+      it(`cap ${cap}: should keep exactly the cap best pairs of each order, in listed order`, () => {
+        const inputs = generateInstance({ seed: 30 + cap, orders: 6, offers: 60, sizes: "unit", supply: "abundant" });
+        for (const o of inputs.orders) Object.assign(o, { modelId: 0, minTier: 0, regionMask: 0n, maxPricePerGpuHour: 10n ** 12n, minUptimeBps: 0, minReputationBps: 0, maxTimesSlashed: 2 ** 32 - 1 });
+        const b = prepareBatch(inputs, seedOf(cap));
+        const all = buildCandidates(b, new ScratchPool(), Infinity);
+        const capped = buildCandidates(b, new ScratchPool(), cap);
+        let checked = 0;
+        for (let oi = 0; oi < b.orders.length; oi++) {
+          const full = Array.from({ length: all.start[oi + 1]! - all.start[oi]! }, (_, i) => all.start[oi]! + i);
+          const best = [...full].sort((x, y) => all.base[y]! - all.base[x]! || b.offerRank[all.offer[x]!]! - b.offerRank[all.offer[y]!]!).slice(0, cap);
+          best.sort((x, y) => x - y);
+          const kept = Array.from({ length: capped.start[oi + 1]! - capped.start[oi]! }, (_, i) => capped.start[oi]! + i);
+          expect(kept.map((e) => capped.offer[e]!), `order ${oi}`).to.deep.equal(best.map((e) => all.offer[e]!));
+          expect(kept.map((e) => capped.base[e]!)).to.deep.equal(best.map((e) => all.base[e]!));
+          if (full.length > 2 * cap) checked++;
+        }
+        expect(checked).to.be.greaterThan(0);
+      });
+    }
+  });
+
   describe("given tiny generated markets (1–6 orders, 1–4 offers) solved by enumeration", () => {
     // 32 fixed instances cover every supply regime, both sizes, each order and offer count.
     for (let i = 0; i < 32; i++) {
