@@ -4,13 +4,16 @@
  * so `npm run mutate` runs this file in their place (docs/testing.md, "A fast test set").
  */
 import { expect } from "chai";
+import { chainPhase } from "../../protocol/matching/chains.js";
 import { decide, matchBatch, objectiveOf } from "../../protocol/matching/engine.js";
 import { lagrangeBound } from "../../protocol/matching/optimum/lagrange.js";
 import { flowBound, unitOptimum } from "../../protocol/matching/optimum/reference.js";
 import { buildCandidates, prepareBatch, ScratchPool } from "../../protocol/matching/prepare.js";
+import { beforeChains } from "../support/matching/before-chains.js";
 import { bruteForceOptimum } from "../support/matching/brute-force.js";
 import { generateInstance, seedOf, shuffled, type Supply } from "../support/matching/generator.js";
 import { hardRuleViolations } from "../support/matching/hard-rules.js";
+import { generateMultizoneMarket, multizoneSeedOf } from "../support/matching/multizone-generator.js";
 
 const SUPPLIES: Supply[] = ["abundant", "balanced", "scarce", "fragmented"];
 
@@ -32,6 +35,29 @@ describe("matcher on small markets (mutation test set, docs/testing.md)", () => 
           });
         }
       }
+    }
+  });
+
+  describe("given small markets of both generators after every phase before the chains", () => {
+    // The fast-check run of test/matching/chains.test.ts on 16 fixed markets of 12–40 orders.
+    for (let i = 0; i < 16; i++) {
+      const second = i % 2 === 1;
+      const spec = { seed: 500 + i, orders: 12 + ((i * 7) % 29), offers: 6 + ((i * 5) % 19), sizes: i % 4 < 2 ? ("unit" as const) : ("mixed" as const) };
+      it(`#${i} (${second ? "multizone" : "generator"}, ${spec.sizes}, ${spec.orders} orders, ${spec.offers} offers): the chain phase should never lower the objective, and keep taken equal to the GPUs used, within capacity`, () => {
+        const inputs = second ? generateMultizoneMarket({ ...spec, regime: "scarce" }) : generateInstance({ ...spec, supply: "scarce" });
+        const b = prepareBatch(inputs, second ? multizoneSeedOf(spec.seed) : seedOf(spec.seed));
+        const cand = buildCandidates(b);
+        const d = beforeChains(b, cand);
+        const before = objectiveOf(b, cand, d.pair);
+        chainPhase(b, cand, d);
+        expect(objectiveOf(b, cand, d.pair) >= before).to.equal(true);
+        const used = new Float64Array(b.offers.length);
+        for (let oi = 0; oi < b.orders.length; oi++) if (d.pair[oi]! >= 0) used[cand.offer[d.pair[oi]!]!]! += b.orderGpus[oi]!;
+        for (let f = 0; f < b.offers.length; f++) {
+          expect(used[f]).to.equal(d.taken[f]);
+          expect(used[f]).to.be.at.most(b.offerFree[f]!);
+        }
+      });
     }
   });
 
