@@ -69,7 +69,7 @@ describe("batch preparation (docs/matching.md §2–§4)", () => {
       const offers: OfferVersion[] = [];
       for (let i = 0; i < 18; i++) {
         const p = providers[(i * 7) % 3]!;
-        offers.push(offer(100 - i, p, { modelId: models[(i * 5) % 3]!, pricePerGpuHour: 1_000_000n + 100_000n * BigInt(i % 2) }));
+        offers.push(offer(100 - ((i * 7) % 18), p, { modelId: models[(i * 5) % 3]!, pricePerGpuHour: 1_000_000n + 100_000n * BigInt(i % 2) }));
       }
       const b = prepareBatch(batch(providers, offers, [order(1, CATCH_ALL)], { catalog: [...GPU_CATALOG].reverse() }), seedOf(2));
       const cand = buildCandidates(b, new ScratchPool(), Infinity);
@@ -100,6 +100,20 @@ describe("batch preparation (docs/matching.md §2–§4)", () => {
           const kept = Array.from({ length: capped.start[oi + 1]! - capped.start[oi]! }, (_, i) => capped.start[oi]! + i);
           expect(kept.map((e) => b.offers[capped.offer[e]!]!.versionId)).to.deep.equal(best.map((e) => b.offers[all.offer[e]!]!.versionId));
         }
+      });
+    }
+  });
+
+  describe("given a provider's uptime and reputation at, one below and one above an order's minimum, one pair at a time", () => {
+    // 8 completed, 0 failed: reputation ⌊(8 + 1)·10 000 / (8 + 0 + 2)⌋ = 9 000 (docs/matching.md §5.4); uptime 9 900.
+    for (const [field, value] of [
+      ["minUptimeBps", 9_900],
+      ["minReputationBps", 9_000],
+    ] as const) {
+      it(`${field}: isCandidate should accept ${value - 1} and ${value}, refuse ${value + 1}`, () => {
+        const p = provider(1, { leasesCompleted: 8, leasesFailed: 0, uptimeBps: 9_900 });
+        const b = prepareBatch(batch([p], [offer(1, p)], [value - 1, value, value + 1].map((v, i) => order(i + 1, { [field]: v }))), seedOf(1));
+        expect([0, 1, 2].map((oi) => isCandidate(b, oi, 0))).to.deep.equal([true, true, false]);
       });
     }
   });
