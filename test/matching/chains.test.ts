@@ -2,8 +2,9 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { zoneId } from "../../protocol/market/catalog.js";
 import { CHAIN_DEPTH, chainPhase } from "../../protocol/matching/chains.js";
-import { greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, repairPhase, swapPhase, type Decisions } from "../../protocol/matching/engine.js";
-import { buildCandidates, prepareBatch, type Candidates, type PreparedBatch } from "../../protocol/matching/prepare.js";
+import { matchBatch, objectiveOf } from "../../protocol/matching/engine.js";
+import { buildCandidates, prepareBatch } from "../../protocol/matching/prepare.js";
+import { beforeChains } from "../support/matching/before-chains.js";
 import type { MatchInputs } from "../../protocol/matching/types.js";
 import { chainBatch } from "../support/matching/chain-batch.js";
 import { generateInstance, REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
@@ -11,18 +12,6 @@ import { hardRuleViolations } from "../support/matching/hard-rules.js";
 import { generateMultizoneMarket, multizoneSeedOf } from "../support/matching/multizone-generator.js";
 import { offer, order, provider } from "../support/matching/tiny.js";
 import { GPU_CATALOG } from "../../protocol/market/catalog.js";
-
-/** Every phase before the chains (docs §7.1–§7.5), as decide runs them. */
-function beforeChains(b: PreparedBatch, cand: Candidates): Decisions {
-  const first = greedyPhase(b, cand);
-  const priced = greedyPhase(b, cand, {}, offerPrices(b, cand, first));
-  const d = objectiveOf(b, cand, priced.pair) >= objectiveOf(b, cand, first.pair) ? priced : first;
-  repairPhase(b, cand, d);
-  improvePhase(b, cand, d);
-  swapPhase(b, cand, d);
-  repairPhase(b, cand, d);
-  return d;
-}
 
 const servedVersion = (inputs: MatchInputs, seed: `0x${string}`): Map<bigint, bigint> =>
   new Map(matchBatch(inputs, seed).assignments.map((a) => [a.orderId, a.offerVersionId]));

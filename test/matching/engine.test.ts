@@ -45,15 +45,19 @@ describe("matcher engine (docs/matching.md)", () => {
   });
 
   describe("given the hand-built batch", () => {
-    const r = matchBatch(tinyBatch(), seedOf(1));
-    const reason = (id: number) => r.unmatched.find((u) => u.orderId === BigInt(id))?.reason;
+    // Matched inside each `it`, not while mocha collects the tests: code run outside a test counts as "static" for
+    // Stryker, which then reruns every test in a fresh process for each of its mutants (docs/testing.md).
+    const run = () => matchBatch(tinyBatch(), seedOf(1));
     it("should serve the larger order first and fill the tier order from the only fitting offer", () => {
+      const r = run();
       expect(r.assignments.map((a) => [a.orderId, a.offerVersionId, a.gpuCount, a.pricePerGpuHour])).to.deep.equal([
         [1n, 1n, 2, 2_500_000n],
         [11n, 3n, 3, 300_000n],
       ]);
     });
     it("should leave each infeasible order open with the reason of the first filter that emptied its offers", () => {
+      const r = run();
+      const reason = (id: number) => r.unmatched.find((u) => u.orderId === BigInt(id))?.reason;
       expect(reason(2)).to.equal(UnmatchedReason.CapacityTaken);
       expect(reason(3)).to.equal(UnmatchedReason.NoOfferForModel);
       expect(reason(4)).to.equal(UnmatchedReason.NoOfferInRegion);
@@ -68,7 +72,7 @@ describe("matcher engine (docs/matching.md)", () => {
       expect(reason(14)).to.equal(UnmatchedReason.NoOfferForModel);
     });
     it("should report the batch's market-quality figures", () => {
-      const q = r.quality;
+      const q = run().quality;
       expect(q.ordersOpen).to.equal(12); // 14 minus the cancelled and the expired one
       expect(q.ordersMatched).to.equal(2);
       expect(q.fillRateOrdersBps).to.equal(Math.floor((2 * 10_000) / 12));

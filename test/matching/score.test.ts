@@ -13,6 +13,7 @@ import {
   mixRandom,
   priceScore,
   priceScoreExact,
+  priceShiftOf,
   regionScore,
   slashScore,
   stakeScore,
@@ -138,6 +139,9 @@ describe("matching scores (docs/matching.md §5)", () => {
 describe("matching score helpers at their edges (docs/matching.md §5)", () => {
   it("given zero → bitLength should be 0, and 1 for 1, 36 for 2^36 − 1, 37 for 2^36", () => {
     expect([0n, 1n, (1n << 36n) - 1n, 1n << 36n].map(bitLength)).to.deep.equal([0, 1, 36, 37]);
+  });
+  it("given max prices of 0, 1, 2^36 − 1, 2^36 and 2^37 → the price shift should be 0, 0, 0, 1 and 2 (never negative)", () => {
+    expect([0n, 1n, (1n << 36n) - 1n, 1n << 36n, 1n << 37n].map(priceShiftOf)).to.deep.equal([0, 0, 0, 1, 2]);
   });
   it("given an order whose max price is 0 → the price score should be 0, not a division by zero", () => {
     expect(priceScore(0, 0)).to.equal(0);
