@@ -5,7 +5,7 @@
  *
  * Why: every operator checks every other operator's partial for every batch, n² pairings per batch on the machine.
  * One check costs ≈ 3.5 ms with mcl; a group of 16 on one digest ≈ 7.3 ms and of 64 ≈ 13 ms in all (CPU time,
- * docs/operator.md "Signature checks in groups"), because the group shares one Miller loop per distinct digest and
+ * docs/operator.md, Peer network, "Signature checks in groups"), because the group shares one Miller loop per distinct digest and
  * one final exponentiation.
  *
  * A group that fails is searched for its invalid items (BlsVerifier.findInvalid: bisection down to single checks),

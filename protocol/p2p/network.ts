@@ -126,8 +126,8 @@ export const LARGE_SET_OPERATORS = 16;
  * every other (reserved slots), so a message needs no wide mesh to reach all, and each extra mesh peer adds a
  * duplicate copy per message per node: D 4 / Dlo 3 / Dhi 6, own messages sent to mesh peers only (no flood
  * publish), and no libp2p pings (yamux's 30 s keep-alive still finds dead connections; the pings open a stream per
- * peer every 10 s). Measured in one process with 32 nodes, each publishing one partial per round (docs/operator.md
- * "Many operators"): CPU per round 4 507 → 1 417 ms, idle CPU of the 32 nodes 12.6 → 4.1 % of a core.
+ * peer every 10 s). Measured in one process with 32 nodes, each publishing one partial per round (docs/operator.md,
+ * Peer network, "Gossip degree"): CPU per round 4 507 → 1 417 ms, idle CPU of the 32 nodes 12.6 → 4.1 % of a core.
  */
 export function gossipProfileFor(operators: number): Pick<NetworkOpts, "gossip" | "pingIntervalMs"> {
   if (operators <= LARGE_SET_OPERATORS) return { gossip: defaultNetworkOpts.gossip, pingIntervalMs: defaultNetworkOpts.pingIntervalMs };
