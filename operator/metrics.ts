@@ -28,6 +28,18 @@ export function createOperatorMetrics(base: Metrics) {
       labelNames: ["outcome"] as const,
       registers,
     }),
+    blsGroupSize: new Histogram({
+      name: "matchnet_bls_group_size",
+      help: "Signatures checked together in one group by gossip validation (protocol/bls/bufferedVerifier.ts)",
+      // Up to the group bound of 32; 1 is a lone check.
+      buckets: [1, 2, 4, 8, 16, 32],
+      registers,
+    }),
+    blsGroupsFailed: new Counter({
+      name: "matchnet_bls_groups_failed_total",
+      help: "Signature groups whose batch check failed and were searched for the invalid signatures",
+      registers,
+    }),
     resultAgreement: new Counter({
       name: "matchnet_finalized_batches_total",
       help: "Batches finalized on-chain, by whether this node signed the finalized result (signed, other, none)",

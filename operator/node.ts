@@ -21,11 +21,12 @@ import type { Metrics } from "../protocol/metrics/metrics.js";
 import { startMetricsServer, type MetricsServer } from "../protocol/metrics/server.js";
 import { BatchTable } from "../protocol/p2p/batchTable.js";
 import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
-import { MatchnetNetwork, defaultNetworkOpts, type NetworkOpts } from "../protocol/p2p/network.js";
+import { MatchnetNetwork, defaultNetworkOpts, gossipProfileFor, type NetworkOpts } from "../protocol/p2p/network.js";
 import { serviceManagerAbi } from "../protocol/chain/abi.js";
 import { BanRepository } from "../protocol/p2p/banStore.js";
 import { PartialEvidenceStore } from "../protocol/p2p/partialEvidence.js";
 import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
+import { BufferedBlsVerifier, defaultBufferedVerifierOpts, type BufferedVerifierOpts } from "../protocol/bls/bufferedVerifier.js";
 import { SlashingProtection, type SignOutcome } from "./slashing-protection/slashingProtection.js";
 import { startNodeApi, type NodeApi } from "./api.js";
 import { BatchStates, type AcceptedPartial, type SignedDecision } from "./batchState.js";
@@ -63,6 +64,8 @@ export interface OperatorNodeOpts {
    * `health.maxBlocksBehind`, default DEFAULT_HEALTH_MAX_BLOCKS_BEHIND in protocol/config/schema.ts); beyond it the node answers 206 (syncing).
    */
   healthMaxBlocksBehind?: number;
+  /** How gossip validation groups signature checks (protocol/bls/bufferedVerifier.ts); its defaults when absent. */
+  signatureGroups?: BufferedVerifierOpts;
 }
 
 export interface OperatorNodeModules {
@@ -100,6 +103,8 @@ export class OperatorNode {
   private readonly gossipProcessor: GossipProcessor;
   private readonly evidence: PartialEvidenceStore;
   private readonly view: StatusView;
+  /** Gossip validation's signature checks, grouped into batch checks. */
+  private readonly gossipVerifier: BufferedBlsVerifier;
   private network: MatchnetNetwork<G2Point> | null = null;
   private follower: ChainFollower | null = null;
   private api: NodeApi | null = null;
@@ -118,6 +123,13 @@ export class OperatorNode {
     this.log = modules.logger;
     this.operatorId = toOperatorId(operatorIdOf(modules.secretKey.publicKeyG1()));
     const opMetrics = createOperatorMetrics(modules.metrics);
+    this.gossipVerifier = new BufferedBlsVerifier(opts.signatureGroups ?? defaultBufferedVerifierOpts, {
+      verifier: modules.verifier,
+      onGroup: (size, passed) => {
+        opMetrics.blsGroupSize.observe(size);
+        if (!passed) opMetrics.blsGroupsFailed.inc();
+      },
+    });
     this.operatorSets = new OperatorSets({ registry: opts.addresses.operatorRegistry, retain: RETAIN_BATCHES, withApk: false }, { client: modules.client });
     this.table = new BatchTable(
       { seedTimeoutBlocks: timing.seedTimeout, retainBatches: RETAIN_BATCHES },
@@ -213,6 +225,7 @@ export class OperatorNode {
     this.network = await MatchnetNetwork.start<G2Point>(
       {
         ...defaultNetworkOpts,
+        ...gossipProfileFor(set.operators.length),
         ...(this.opts.network ?? {}),
         // The leader gossips its seed the moment it sees the close; this node registers the batch only after its
         // next poll and a few view reads (seconds on a loaded RPC). A seed ignored as BatchUnknown is never sent
@@ -228,7 +241,7 @@ export class OperatorNode {
       {
         batches: this.table,
         operators: { operatorAt: (id, referenceBlock) => this.operatorSets.operatorAt(toOperatorId(id), referenceBlock) },
-        verifier: this.modules.verifier,
+        verifier: this.gossipVerifier,
         logger: logger.child({ module: "p2p" }),
         metrics,
         bans: new BanRepository(this.modules.db),
@@ -285,6 +298,7 @@ export class OperatorNode {
     // The network first: a publish waiting for a subscriber (up to publishTimeoutMs) then fails at once instead of
     // holding the stop past a supervisor's grace period. Duties in flight still finish their store writes.
     await this.network?.stop();
+    this.gossipVerifier.flush();
     await this.runner.settled();
     await this.api?.close();
     await this.metricsServer?.close();
