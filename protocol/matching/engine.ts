@@ -20,7 +20,7 @@
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
 import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
-import { chainArcs, chainPhase, CHAIN_ROUNDS } from "./chains.js";
+import { chainPhase, CHAIN_ROUNDS, reusedChainArcs } from "./chains.js";
 import { headroomDelta, headroomValue } from "./value.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
@@ -120,6 +120,13 @@ class PairHeap {
     return top;
   }
 
+  /** Empties the heap, keeping its arrays (one heap serves every greedy pass of the process). */
+  reset(): void {
+    this.size = 0;
+    this.rows = 0;
+    this.freeRows.length = 0;
+  }
+
   keyOf(r: number): number {
     return this.key[r]!;
   }
@@ -136,6 +143,9 @@ class PairHeap {
     return this.gen[r]!;
   }
 }
+
+/** The heap of greedyPhase, kept per process: it grows to the largest batch seen and is reused (greedyPhase is synchronous). */
+const sharedHeap = new PairHeap();
 
 export interface MatchOptions {
   /** Pairs loaded per order between reloads (≥ 1). Speed only: every value gives the same result. */
@@ -158,7 +168,8 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   const pairOf = new Int32Array(m).fill(-1);
   const gen = new Int32Array(m);
   const taken = new Float64Array(b.offers.length);
-  const heap = new PairHeap();
+  const heap = sharedHeap;
+  heap.reset();
   const topV = new Float64Array(K + 1);
   const topF = new Int32Array(K + 1);
   const topE = new Int32Array(K + 1);
@@ -519,6 +530,18 @@ export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): 
   }
 }
 
+/** In an occupant list kept by order index ascending, `into` takes the place of `out`. */
+function replaceOccupant(list: number[], out: number, into: number): void {
+  list.splice(list.indexOf(out), 1);
+  let i = list.length;
+  list.push(into);
+  while (i > 0 && list[i - 1]! > into) {
+    list[i] = list[i - 1]!;
+    i--;
+  }
+  list[i] = into;
+}
+
 /** docs §7.5: how many better offers each matched order tries in the swap pass. */
 export const SWAP_TRIES = 8;
 
@@ -536,16 +559,6 @@ export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): voi
   const pairOf = d.pair;
   const occ: number[][] = Array.from({ length: b.offers.length }, () => []);
   for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occ[offer[pairOf[oi]!]!]!.push(oi);
-  const replace = (list: number[], out: number, into: number): void => {
-    list.splice(list.indexOf(out), 1);
-    let i = list.length;
-    list.push(into);
-    while (i > 0 && list[i - 1]! > into) {
-      list[i] = list[i - 1]!;
-      i--;
-    }
-    list[i] = into;
-  };
   const topE = new Int32Array(SWAP_TRIES);
   for (let o1 = 0; o1 < m; o1++) {
     const e1 = pairOf[o1]!;
@@ -592,8 +605,8 @@ export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): voi
         pairOf[o2] = e3;
         taken[f1]! += g2 - g;
         taken[f2]! += g - g2;
-        replace(occ[f1]!, o1, o2);
-        replace(occ[f2]!, o2, o1);
+        replaceOccupant(occ[f1]!, o1, o2);
+        replaceOccupant(occ[f2]!, o2, o1);
         break search;
       }
     }
@@ -761,7 +774,7 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   repairPhase(b, cand, d);
   // Orders that only a chain of moves can serve, and served orders that only such a chain can improve; then one
   // more improve and swap pass, whose moves may open new chains.
-  const arcs = chainArcs(b.orders.length);
+  const arcs = reusedChainArcs(b.orders.length);
   chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
   improvePhase(b, cand, d);
   swapPhase(b, cand, d);
