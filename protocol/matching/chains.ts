@@ -27,8 +27,12 @@ export const CHAIN_ROUNDS = 6;
  * over the served orders ends the phase.
  */
 export const CHAIN_STOP_SHIFT = 12n;
-/** 2^52: a number sum below it plus one term below 2^47 stays an exact integer. */
+/**
+ * 2^52: a number sum below it plus one term below 2^47 (§12) stays an exact integer. Exact sums are kept as
+ * (carries of 2^52, rest), numbers only, and turned into a bigint once, outside the loops.
+ */
 const EXACT_LIMIT = 2 ** 52;
+const EXACT_LIMIT_BIG = 1n << 52n;
 /** docs §7.6: an order already served moves, along a chain, only to one of its this many best candidate offers. */
 export const CHAIN_ARCS = 24;
 
@@ -147,13 +151,19 @@ class ChainSearch {
   stamp = 0;
   /** Offers whose occupants changed: the round after which they last did, plus one. */
   changed = new Int32Array(0);
-  // Chains that end: where the last order finds room (tDrop = -1), or where it evicts tDrop, left unmatched; for
-  // an eviction, tClose is the pair by which the evicted order closes the chain into the source's own offer, or -1.
-  tGain: number[] = [];
-  tLayer: number[] = [];
-  tOffer: number[] = [];
-  tDrop: number[] = [];
-  tClose: number[] = [];
+  // Chains that end (tCount of them): where the last order finds room (tDrop = -1), or where it evicts tDrop, left
+  // unmatched; for an eviction, tClose is the pair by which the evicted order closes the chain into the source's
+  // own offer, or -1. Typed arrays, grown by doubling: gains above 2^30 would turn a plain array of small integers
+  // into one of doubles, a map change that deoptimised the code reading it.
+  tCount = 0;
+  tGain = new Float64Array(1024);
+  tLayer = new Int32Array(1024);
+  tOffer = new Int32Array(1024);
+  tDrop = new Int32Array(1024);
+  tClose = new Int32Array(1024);
+  /** Carries of 2^52 of the last exact sum (servedBase, applyTerminals), and applyTerminals' rest. */
+  carry = 0;
+  appliedRest = 0;
   // Scratch for re-checking a chain against the current assignment.
   pathOffer = new Int32Array(CHAIN_DEPTH + 1);
   pathOrder = new Int32Array(CHAIN_DEPTH);
@@ -236,11 +246,29 @@ function relax(s: ChainSearch, layer: number, f: number, gain: number, oi: numbe
 }
 
 function addTerminal(s: ChainSearch, gain: number, layer: number, f: number, drop: number, close: number): void {
-  s.tGain.push(gain);
-  s.tLayer.push(layer);
-  s.tOffer.push(f);
-  s.tDrop.push(drop);
-  s.tClose.push(close);
+  if (s.tCount === s.tGain.length) growTerminals(s);
+  const i = s.tCount++;
+  s.tGain[i] = gain;
+  s.tLayer[i] = layer;
+  s.tOffer[i] = f;
+  s.tDrop[i] = drop;
+  s.tClose[i] = close;
+}
+
+function growTerminals(s: ChainSearch): void {
+  const size = 2 * s.tGain.length;
+  const gain = new Float64Array(size);
+  gain.set(s.tGain);
+  s.tGain = gain;
+  const grow = (a: Int32Array): Int32Array => {
+    const b = new Int32Array(size);
+    b.set(a);
+    return b;
+  };
+  s.tLayer = grow(s.tLayer);
+  s.tOffer = grow(s.tOffer);
+  s.tDrop = grow(s.tDrop);
+  s.tClose = grow(s.tClose);
 }
 
 /**
@@ -459,51 +487,62 @@ function apply(s: ChainSearch, layer: number, fEnd: number, drop: number, close:
   }
 }
 
-/** Σ gpuCount × base over the served orders, exact. */
-function servedBase(s: ChainSearch): bigint {
+/** Σ gpuCount × base over the served orders, exact: returns the rest below 2^52, the carries in s.carry. */
+function servedBase(s: ChainSearch): number {
   const { pairOf, m } = s;
   const base = s.cand!.base;
   const orderGpus = s.b!.orderGpus;
-  // Sums of integers kept exact without a bigint per term: a number part below 2^52 (each term is below 2^47,
-  // §12) and a bigint carry.
-  let small = 0;
-  let big = 0n;
+  let rest = 0;
+  let carry = 0;
   for (let oi = 0; oi < m; oi++) {
     if (pairOf[oi]! < 0) continue;
-    small += orderGpus[oi]! * base[pairOf[oi]!]!;
-    if (small >= EXACT_LIMIT) {
-      big += BigInt(small);
-      small = 0;
+    rest += orderGpus[oi]! * base[pairOf[oi]!]!;
+    if (rest >= EXACT_LIMIT) {
+      rest -= EXACT_LIMIT;
+      carry++;
     }
   }
-  return big + BigInt(small);
+  s.carry = carry;
+  return rest;
+}
+
+const exact = (carry: number, rest: number): bigint => BigInt(carry) * EXACT_LIMIT_BIG + BigInt(rest);
+
+/** The round's terminals, best first (applyTerminals); the keys are unique, so the order is total. */
+function sortedTerminals(s: ChainSearch): Int32Array {
+  const { tGain, tLayer, tOffer, tDrop, tClose } = s;
+  const offerRank = s.b!.offerRank;
+  const idx = new Int32Array(s.tCount);
+  for (let i = 0; i < idx.length; i++) idx[i] = i;
+  return idx.sort((p, q) => tGain[q]! - tGain[p]! || tLayer[p]! - tLayer[q]! || offerRank[tOffer[p]!]! - offerRank[tOffer[q]!]! || tDrop[p]! - tDrop[q]! || tClose[p]! - tClose[q]!);
 }
 
 /**
  * Applies the round's terminals best first — gain desc, then fewer offers, then the end offer's versionId asc,
  * then "room" before an eviction, then the evicted order's orderId asc, then *evict* before *close* — each
- * re-checked against the assignment as it is now. Returns the exact sum of the applied gains (0n: none applied).
+ * re-checked against the assignment as it is now. Returns how many applied; their exact gain is
+ * (s.carry · 2^52 + s.appliedRest).
  */
-function applyTerminals(s: ChainSearch, mark: number): { applied: number; gain: bigint } {
-  const { tGain, tLayer, tOffer, tDrop, tClose } = s;
-  const offerRank = s.b!.offerRank;
-  const idx = tGain.map((_, i) => i);
-  idx.sort((p, q) => tGain[q]! - tGain[p]! || tLayer[p]! - tLayer[q]! || offerRank[tOffer[p]!]! - offerRank[tOffer[q]!]! || tDrop[p]! - tDrop[q]! || tClose[p]! - tClose[q]!);
+function applyTerminals(s: ChainSearch, idx: Int32Array, mark: number): number {
+  const { tLayer, tOffer, tDrop, tClose } = s;
   let applied = 0;
-  let small = 0;
-  let big = 0n;
-  for (const i of idx) {
+  let rest = 0;
+  let carry = 0;
+  for (let j = 0; j < idx.length; j++) {
+    const i = idx[j]!;
     const delta = recheck(s, tLayer[i]!, tOffer[i]!, tDrop[i]!, tClose[i]!);
     if (delta <= 0) continue;
     apply(s, tLayer[i]!, tOffer[i]!, tDrop[i]!, tClose[i]!, mark);
     applied++;
-    small += delta;
-    if (small >= EXACT_LIMIT) {
-      big += BigInt(small);
-      small = 0;
+    rest += delta;
+    if (rest >= EXACT_LIMIT) {
+      rest -= EXACT_LIMIT;
+      carry++;
     }
   }
-  return { applied, gain: big + BigInt(small) };
+  s.carry = carry;
+  s.appliedRest = rest;
+  return applied;
 }
 
 /** Runs the augmenting-chain rounds on `d` in place; returns the number of chains applied. */
@@ -518,15 +557,17 @@ export function chainPhase(b: PreparedBatch, cand: Candidates, d: ChainState, ro
       s.lOrder.fill(-1, 0, CHAIN_DEPTH * n);
       s.best.fill(0, 0, n);
       s.activeCount.fill(0);
-      s.tGain.length = s.tLayer.length = s.tOffer.length = s.tDrop.length = s.tClose.length = 0;
+      s.tCount = 0;
       sourceLayer(s, round);
       for (let layer = 0; layer < CHAIN_DEPTH; layer++) expandLayer(s, layer);
-      if (s.tGain.length === 0) break;
-      const r = applyTerminals(s, round + 1);
-      applied += r.applied;
-      if (r.applied === 0) break;
+      if (s.tCount === 0) break;
+      const appliedHere = applyTerminals(s, sortedTerminals(s), round + 1);
+      applied += appliedHere;
+      if (appliedHere === 0) break;
+      const gain = exact(s.carry, s.appliedRest);
+      const servedRest = servedBase(s);
       // A round that gains less than 2^-CHAIN_STOP_SHIFT of Σ g·base over the served orders ends the phase.
-      if (roundGainTooSmall(r.gain, servedBase(s))) break;
+      if (roundGainTooSmall(gain, exact(s.carry, servedRest))) break;
     }
   } finally {
     s.end();
