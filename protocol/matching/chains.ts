@@ -260,7 +260,7 @@ function growTerminals(s: ChainSearch): void {
   const gain = new Float64Array(size);
   gain.set(s.tGain);
   s.tGain = gain;
-  const grow = (a: Int32Array): Int32Array => {
+  const grow = (a: Int32Array): Int32Array<ArrayBuffer> => {
     const b = new Int32Array(size);
     b.set(a);
     return b;
