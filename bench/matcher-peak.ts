@@ -5,7 +5,9 @@
  * times the FIRST matchBatch + assignmentsHash of the process (what an operator pays after a restart: nothing
  * compiled or warmed yet), runs two more, and prints the process's peak resident memory (VmHWM, MB) as one JSON
  * line. Not `process.resourceUsage().maxRSS`: Linux carries the parent's high-water mark into a child across fork
- * and exec, so a child of a big bench process reported the parent's peak.
+ * and exec, so a child of a big bench process reported the parent's peak. With a second argument N (> 3), it then
+ * goes on to N matches in all and also reports the resident memory (VmRSS) after the first and after the N-th: what a
+ * long-lived operator keeps per batch (matcher.rss_growth_20_mb).
  */
 import { peakRssMb } from "../deploy/devnet/processes.js";
 import { assignmentsHash } from "../protocol/matching/encode.js";
@@ -23,11 +25,16 @@ const cpu = (): number => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1000;
 };
+const batches = Math.max(3, Number(process.argv[3] ?? 3));
+const rssMb = (): number => Math.round(process.memoryUsage.rss() / 2 ** 20);
 const w = performance.now();
 const c = cpu();
 assignmentsHash(matchBatch(inputs, seed(0)).assignments);
 const coldMs = Math.round(performance.now() - w);
 const coldCpuMs = Math.round(cpu() - c);
+const rssAfterFirstMb = rssMb();
 for (let i = 1; i < 3; i++) assignmentsHash(matchBatch(inputs, seed(i)).assignments);
 const peakMb = Math.round((await peakRssMb(process.pid)) ?? Number.NaN);
-process.stdout.write(`${JSON.stringify({ peakMb, beforeMatchMb: beforeMb, coldMs, coldCpuMs })}\n`);
+for (let i = 3; i < batches; i++) assignmentsHash(matchBatch(inputs, seed(i)).assignments);
+const rssAfterLastMb = rssMb();
+process.stdout.write(`${JSON.stringify({ peakMb, beforeMatchMb: beforeMb, coldMs, coldCpuMs, batches, rssAfterFirstMb, rssAfterLastMb })}\n`);

@@ -13,6 +13,7 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { NODE_FLAGS } from "../deploy/compile-js.js";
 import { chainPhase } from "../protocol/matching/chains.js";
 import { assignmentsHash } from "../protocol/matching/encode.js";
 import { decide, improvePhase, matchBatch, objectiveOf, repairPhase, swapPhase } from "../protocol/matching/engine.js";
@@ -107,16 +108,27 @@ export default async function (): Promise<Record<string, number>> {
   out["matcher.10k_x_10k_mz_cpu_ms"] = bigMz.cpu;
   // First call in a fresh process, and that process's peak memory (bench/matcher-peak.ts), per generator.
   const here = dirname(fileURLToPath(import.meta.url));
+  const run = promisify(execFile);
   for (const [gen, tag] of [
     ["first", ""],
     ["multizone", "_mz"],
   ] as const) {
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", join(here, "matcher-peak.ts"), gen], { cwd: join(here, "..") });
+    const { stdout } = await run(process.execPath, ["--import", "tsx", join(here, "matcher-peak.ts"), gen], { cwd: join(here, "..") });
     const peak = JSON.parse(stdout.trim().split("\n").pop()!) as { peakMb: number; beforeMatchMb: number; coldMs: number; coldCpuMs: number };
     out[`matcher.10k_x_10k${tag}_cold_ms`] = peak.coldMs;
     out[`matcher.10k_x_10k${tag}_cold_cpu_ms`] = peak.coldCpuMs;
     out[`matcher.peak_rss${tag}_mb`] = peak.peakMb;
     out[`matcher.peak_rss${tag}_before_match_mb`] = peak.beforeMatchMb;
+  }
+  // A long-lived operator: 20 matches in one fresh process run with the operator's node flags (as
+  // `npm run operator` starts it), resident memory after the first and after the last.
+  {
+    const args = [...NODE_FLAGS.operator, "--import", "tsx", join(here, "matcher-peak.ts"), "first", "20"];
+    const { stdout } = await run(process.execPath, args, { cwd: join(here, "..") });
+    const long = JSON.parse(stdout.trim().split("\n").pop()!) as { rssAfterFirstMb: number; rssAfterLastMb: number };
+    out["matcher.rss_after_1_mb"] = long.rssAfterFirstMb;
+    out["matcher.rss_after_20_mb"] = long.rssAfterLastMb;
+    out["matcher.rss_growth_20_mb"] = long.rssAfterLastMb - long.rssAfterFirstMb;
   }
   out["matcher.load_average_1m_end_of_timing"] = round1(loadavg()[0]!);
 

@@ -7,6 +7,13 @@
  * offer moves to another of its candidate offers" — and then applies the chains found, best first, each re-checked
  * against the assignment as the chains applied before it left it. Integers only; every choice has a fixed
  * tie-break.
+ *
+ * Layout, for the first call in a fresh process: each step of a round (occupants, sources, one layer's expansion,
+ * re-check, apply) is its own module-level function over one `ChainSearch` kept per process, not a closure made
+ * per call. A closure made anew by every call is a new call target for the code optimised during the previous
+ * call, which then deoptimises; one function holding every step was recompiled whole each time (7 compilations
+ * of 0.1–0.6 s each in the first 10 000² match, measured with --trace-opt/--trace-deopt, while the round ran
+ * unoptimised). The search's arrays are reused by the next batch of the same size or smaller.
  */
 import type { Candidates, PreparedBatch } from "./prepare.js";
 import { headroomDelta } from "./value.js";
@@ -20,14 +27,26 @@ export const CHAIN_ROUNDS = 6;
  * over the served orders ends the phase.
  */
 export const CHAIN_STOP_SHIFT = 12n;
-/** 2^52: a number sum below it plus one term below 2^47 stays an exact integer. */
+/**
+ * 2^52: a number sum below it plus one term below 2^47 (§12) stays an exact integer. Exact sums are kept as
+ * (carries of 2^52, rest), numbers only, and turned into a bigint once, outside the loops.
+ */
 const EXACT_LIMIT = 2 ** 52;
+const EXACT_LIMIT_BIG = 1n << 52n;
 /** docs §7.6: an order already served moves, along a chain, only to one of its this many best candidate offers. */
 export const CHAIN_ARCS = 24;
 
 export interface ChainState {
   pair: Int32Array;
   taken: Float64Array;
+}
+
+/**
+ * docs §7.6, the stop rule: whether a round whose applied chains gained `gain` (exact, summed as integers) ends the
+ * phase, given Σ gpuCount × base over the orders served after it.
+ */
+export function roundGainTooSmall(gain: bigint, servedBase: bigint): boolean {
+  return gain << CHAIN_STOP_SHIFT < servedBase;
 }
 
 /**
@@ -47,6 +66,18 @@ export interface ChainArcs {
 export function chainArcs(orders: number): ChainArcs {
   const size = orders * CHAIN_ARCS;
   return { arcLoaded: new Uint8Array(orders), arcCount: new Int32Array(orders), arcPair: new Int32Array(size), arcOffer: new Int32Array(size), arcBase: new Int32Array(size) };
+}
+
+let sharedArcs: ChainArcs = chainArcs(0);
+
+/**
+ * The per-process arcs used by decide (matchBatch), sized for `orders` and emptied: the previous batch's arrays are
+ * reused when large enough, so that matching batch after batch allocates none. Valid until the next call.
+ */
+export function reusedChainArcs(orders: number): ChainArcs {
+  if (sharedArcs.arcLoaded.length < orders) sharedArcs = chainArcs(orders);
+  else sharedArcs.arcLoaded.fill(0, 0, orders);
+  return sharedArcs;
 }
 
 function loadOrderArcs(cand: Candidates, b: PreparedBatch, arcs: ChainArcs, y: number): void {
@@ -82,313 +113,464 @@ function loadOrderArcs(cand: Candidates, b: PreparedBatch, arcs: ChainArcs, y: n
   }
 }
 
-/** Runs the augmenting-chain rounds on `d` in place; returns the number of chains applied. */
-export function chainPhase(b: PreparedBatch, cand: Candidates, d: ChainState, rounds: number = CHAIN_ROUNDS, arcs: ChainArcs = chainArcs(b.orders.length)): number {
-  const { start, offer, base } = cand;
-  const { offerFree, orderGpus, offerRank } = b;
-  const m = b.orders.length;
-  const n = b.offers.length;
-  const D = CHAIN_DEPTH;
-  const K = CHAIN_ARCS;
-  const pairOf = d.pair;
-  const taken = d.taken;
-  const at = (oi: number): number => (pairOf[oi]! >= 0 ? offer[pairOf[oi]!]! : -1);
+const NO_INT32 = new Int32Array(0);
+const NO_FLOAT64 = new Float64Array(0);
 
-  // Occupants per offer, order index ascending (rebuilt each round).
-  const occStart = new Int32Array(n + 1);
-  const occList = new Int32Array(m);
-  const occFill = new Int32Array(n);
-  const occValue = new Float64Array(m); // g·base of the occupant on its offer
-  const buildOcc = (): void => {
-    occStart.fill(0);
-    for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occStart[offer[pairOf[oi]!]! + 1]!++;
-    for (let f = 0; f < n; f++) occStart[f + 1]! += occStart[f]!;
-    occFill.set(occStart.subarray(0, n));
-    for (let oi = 0; oi < m; oi++) {
-      if (pairOf[oi]! < 0) continue;
-      const i = occFill[offer[pairOf[oi]!]!]!++;
-      occList[i] = oi;
-      occValue[i] = orderGpus[oi]! * base[pairOf[oi]!]!;
-    }
-  };
-
-  const { arcLoaded, arcCount, arcPair, arcOffer, arcBase } = arcs;
-  const loadArcs = (y: number): void => loadOrderArcs(cand, b, arcs, y);
-
+/**
+ * The working memory of the chain search. Sizes: per offer (n), per order (m), per (layer, offer) (D·n). One per
+ * process; chainPhase is synchronous, and drops its references to the batch when it returns.
+ */
+class ChainSearch {
+  b: PreparedBatch | null = null;
+  cand: Candidates | null = null;
+  arcs: ChainArcs | null = null;
+  pairOf: Int32Array = NO_INT32;
+  taken: Float64Array = NO_FLOAT64;
+  n = 0;
+  m = 0;
+  /** Occupants per offer, order index ascending (rebuilt each round): those of f are occList[occStart[f] .. occStart[f+1]). */
+  occStart = new Int32Array(1);
+  occList = new Int32Array(0);
+  occFill = new Int32Array(0);
+  /** g·base of each listed occupant on its offer. */
+  occValue = new Float64Array(0);
   // Labels per (layer, offer): the best partial chain found whose last order is about to enter the offer. lPrev
   // is the offer that order leaves (the label one layer up), or for layer 0 the source's own offer (-1: none).
-  const lGain = new Float64Array(D * n);
-  const lOrder = new Int32Array(D * n);
-  const lPair = new Int32Array(D * n);
-  const lPrev = new Int32Array(D * n);
-  // Offers labelled per layer, as versionId ranks (sorted before the layer is expanded).
-  const activeRank = new Int32Array(D * n);
-  const activeCount = new Int32Array(D);
-  const offerOfRank = new Int32Array(n);
-  for (let f = 0; f < n; f++) offerOfRank[offerRank[f]!] = f;
-  // Best gain with which any chain so far entered each offer; a later label must beat it strictly.
-  const best = new Float64Array(n);
-  // Offers on the current label's chain (stamp = label id), so that chains stay simple.
-  const onPath = new Int32Array(n);
-  let stamp = 0;
-  // Chains that end: where the last order finds room (tDrop = -1), or where it evicts tDrop, left unmatched.
-  const tGain: number[] = [];
-  const tLayer: number[] = [];
-  const tOffer: number[] = [];
-  const tDrop: number[] = [];
-  /** For an eviction: the pair by which the evicted order closes the chain into the source's own offer, or -1. */
-  const tClose: number[] = [];
-
-  const relax = (layer: number, f: number, gain: number, oi: number, e: number, prev: number): void => {
-    if (gain <= best[f]!) return;
-    best[f] = gain;
-    const k = layer * n + f;
-    if (lOrder[k] === -1) activeRank[layer * n + activeCount[layer]!++] = offerRank[f]!;
-    lGain[k] = gain;
-    lOrder[k] = oi;
-    lPair[k] = e;
-    lPrev[k] = prev;
-  };
-
+  lGain = new Float64Array(0);
+  lOrder = new Int32Array(0);
+  lPair = new Int32Array(0);
+  lPrev = new Int32Array(0);
+  /** Offers labelled per layer, as versionId ranks (sorted before the layer is expanded). */
+  activeRank = new Int32Array(0);
+  activeCount = new Int32Array(CHAIN_DEPTH);
+  offerOfRank = new Int32Array(0);
+  /** Best gain with which any chain so far entered each offer; a later label must beat it strictly. */
+  best = new Float64Array(0);
+  /** Offers on the current label's chain (stamp = label id), so that chains stay simple. */
+  onPath = new Int32Array(0);
+  stamp = 0;
+  /** Offers whose occupants changed: the round after which they last did, plus one. */
+  changed = new Int32Array(0);
+  // Chains that end (tCount of them): where the last order finds room (tDrop = -1), or where it evicts tDrop, left
+  // unmatched; for an eviction, tClose is the pair by which the evicted order closes the chain into the source's
+  // own offer, or -1. Typed arrays, grown by doubling: gains above 2^30 would turn a plain array of small integers
+  // into one of doubles, a map change that deoptimised the code reading it.
+  tCount = 0;
+  tGain = new Float64Array(1024);
+  tLayer = new Int32Array(1024);
+  tOffer = new Int32Array(1024);
+  tDrop = new Int32Array(1024);
+  tClose = new Int32Array(1024);
+  /** Carries of 2^52 of the last exact sum (servedBase, applyTerminals), and applyTerminals' rest. */
+  carry = 0;
+  appliedRest = 0;
   // Scratch for re-checking a chain against the current assignment.
-  const pathOffer = new Int32Array(D + 1);
-  const pathOrder = new Int32Array(D);
-  const pathPair = new Int32Array(D);
-  const inOut = new Float64Array(n);
+  pathOffer = new Int32Array(CHAIN_DEPTH + 1);
+  pathOrder = new Int32Array(CHAIN_DEPTH);
+  pathPair = new Int32Array(CHAIN_DEPTH);
+  /** Net GPUs in (+) and out (−) per offer of the chain being re-checked; all 0 between re-checks. */
+  inOut = new Float64Array(0);
 
-  /**
-   * The change of the objective if the chain ending at (layer, fEnd) were applied now, or null if it no longer
-   * fits (an order it moves is no longer where the chain found it, or an offer lacks room).
-   */
-  const recheck = (layer: number, fEnd: number, drop: number, close: number): number | null => {
-    let len = 0;
-    let f = fEnd;
-    for (let l = layer; l >= 0; l--) {
-      const k = l * n + f;
-      pathOffer[l] = f;
-      pathOrder[l] = lOrder[k]!;
-      pathPair[l] = lPair[k]!;
-      f = lPrev[k]!;
-      len++;
+  /** Sizes the arrays for a batch of n offers and m orders and resets what a call must start from. */
+  begin(b: PreparedBatch, cand: Candidates, d: ChainState, arcs: ChainArcs): void {
+    const n = b.offers.length;
+    const m = b.orders.length;
+    this.b = b;
+    this.cand = cand;
+    this.arcs = arcs;
+    this.pairOf = d.pair;
+    this.taken = d.taken;
+    this.n = n;
+    this.m = m;
+    if (this.occList.length < m) {
+      this.occList = new Int32Array(m);
+      this.occValue = new Float64Array(m);
     }
-    const origin = f; // the source's own offer, -1 if it was unmatched
-    for (let l = 0; l < len; l++) if (at(pathOrder[l]!) !== (l === 0 ? origin : pathOffer[l - 1]!)) return null;
-    if (drop >= 0 && at(drop) !== fEnd) return null;
-    let delta = 0;
-    for (let l = 0; l < len; l++) {
-      const x = pathOrder[l]!;
-      const from = l === 0 ? origin : pathOffer[l - 1]!;
-      const g = orderGpus[x]!;
-      delta += g * base[pathPair[l]!]!;
-      if (from >= 0) delta -= g * base[pairOf[x]!]!;
-      inOut[pathOffer[l]!]! += g;
-      if (from >= 0) inOut[from]! -= g;
+    if (this.best.length < n) {
+      this.occStart = new Int32Array(n + 1);
+      this.occFill = new Int32Array(n);
+      this.lGain = new Float64Array(CHAIN_DEPTH * n);
+      this.lOrder = new Int32Array(CHAIN_DEPTH * n);
+      this.lPair = new Int32Array(CHAIN_DEPTH * n);
+      this.lPrev = new Int32Array(CHAIN_DEPTH * n);
+      this.activeRank = new Int32Array(CHAIN_DEPTH * n);
+      this.offerOfRank = new Int32Array(n);
+      this.best = new Float64Array(n);
+      this.onPath = new Int32Array(n);
+      this.changed = new Int32Array(n);
+      this.inOut = new Float64Array(n);
     }
-    if (drop >= 0) {
-      delta -= orderGpus[drop]! * base[pairOf[drop]!]!;
-      inOut[fEnd]! -= orderGpus[drop]!;
-      if (close >= 0) {
-        if (offer[close] !== origin) {
-          clear(len, origin);
-          return null;
-        }
-        delta += orderGpus[drop]! * base[close]!;
-        inOut[origin]! += orderGpus[drop]!;
-      }
-    }
-    let fits = true;
-    for (let l = -1; l < len; l++) {
-      const g = l < 0 ? origin : pathOffer[l]!;
-      if (g < 0) continue;
-      const T = taken[g]!;
-      const after = T + inOut[g]!;
-      if (after > offerFree[g]!) fits = false;
-      else delta += headroomDelta(b, g, T, after);
-    }
-    clear(len, origin);
-    return fits ? delta : null;
-  };
-  const clear = (len: number, origin: number): void => {
-    for (let l = 0; l < len; l++) inOut[pathOffer[l]!] = 0;
-    if (origin >= 0) inOut[origin] = 0;
-  };
-  const firstOrder = (layer: number, fEnd: number): number => {
-    let f = fEnd;
-    for (let l = layer; l > 0; l--) f = lPrev[l * n + f]!;
-    return lOrder[f]!;
-  };
-  const apply = (layer: number, fEnd: number, drop: number, close: number, mark: number): void => {
-    let f = fEnd;
-    if (drop >= 0) {
-      taken[f]! -= orderGpus[drop]!;
-      pairOf[drop] = close;
-      if (close >= 0) taken[offer[close]!]! += orderGpus[drop]!;
-    }
-    for (let l = layer; l >= 0; l--) {
-      const k = l * n + f;
-      const x = lOrder[k]!;
-      const p = lPrev[k]!;
-      pairOf[x] = lPair[k]!;
-      taken[f]! += orderGpus[x]!;
-      changed[f] = mark;
-      if (p >= 0) {
-        taken[p]! -= orderGpus[x]!;
-        changed[p] = mark;
-      }
-      f = p;
-    }
-  };
+    for (let f = 0; f < n; f++) this.offerOfRank[b.offerRank[f]!] = f;
+    this.changed.fill(0, 0, n);
+    this.onPath.fill(0, 0, n);
+    this.stamp = 0;
+  }
 
-  // Offers whose occupants changed: the round after which they last did, plus one.
-  const changed = new Int32Array(n);
-  let applied = 0;
-  for (let round = 0; round < rounds; round++) {
-    buildOcc();
-    lOrder.fill(-1);
-    best.fill(0);
-    activeCount.fill(0);
-    tGain.length = tLayer.length = tOffer.length = tDrop.length = tClose.length = 0;
+  /** Lets the batch be collected once the phase is over. */
+  end(): void {
+    this.b = null;
+    this.cand = null;
+    this.arcs = null;
+    this.pairOf = NO_INT32;
+    this.taken = NO_FLOAT64;
+  }
+}
 
-    // Layer 0. An unmatched order enters any of its candidate offers; a served order leaves its offer for one of
-    // its K best (the chain then starts with a move instead of a new order).
-    for (let oi = 0; oi < m; oi++) {
-      const g = orderGpus[oi]!;
-      const e0 = pairOf[oi]!;
-      if (round > 0) {
-        // After the first round, only orders next to what the previous round changed start a chain: their own
-        // offer or one of their arcs' offers gained or lost an occupant.
-        if (start[oi + 1]! === start[oi]!) continue;
-        let touched = e0 >= 0 && changed[offer[e0]!] === round;
-        if (!touched) {
-          if (arcLoaded[oi] !== 1) loadArcs(oi);
-          for (let j = oi * K, jEnd = j + arcCount[oi]!; j < jEnd && !touched; j++) touched = changed[arcOffer[j]!] === round;
-        }
-        if (!touched) continue;
+const search = new ChainSearch();
+
+function buildOcc(s: ChainSearch): void {
+  const { occStart, occList, occFill, occValue, pairOf, n, m } = s;
+  const { offer, base } = s.cand!;
+  const orderGpus = s.b!.orderGpus;
+  occStart.fill(0, 0, n + 1);
+  for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occStart[offer[pairOf[oi]!]! + 1]!++;
+  for (let f = 0; f < n; f++) occStart[f + 1]! += occStart[f]!;
+  occFill.set(occStart.subarray(0, n));
+  for (let oi = 0; oi < m; oi++) {
+    if (pairOf[oi]! < 0) continue;
+    const i = occFill[offer[pairOf[oi]!]!]!++;
+    occList[i] = oi;
+    occValue[i] = orderGpus[oi]! * base[pairOf[oi]!]!;
+  }
+}
+
+function relax(s: ChainSearch, layer: number, f: number, gain: number, oi: number, e: number, prev: number): void {
+  if (gain <= s.best[f]!) return;
+  s.best[f] = gain;
+  const k = layer * s.n + f;
+  if (s.lOrder[k] === -1) s.activeRank[layer * s.n + s.activeCount[layer]!++] = s.b!.offerRank[f]!;
+  s.lGain[k] = gain;
+  s.lOrder[k] = oi;
+  s.lPair[k] = e;
+  s.lPrev[k] = prev;
+}
+
+function addTerminal(s: ChainSearch, gain: number, layer: number, f: number, drop: number, close: number): void {
+  if (s.tCount === s.tGain.length) growTerminals(s);
+  const i = s.tCount++;
+  s.tGain[i] = gain;
+  s.tLayer[i] = layer;
+  s.tOffer[i] = f;
+  s.tDrop[i] = drop;
+  s.tClose[i] = close;
+}
+
+function growTerminals(s: ChainSearch): void {
+  const size = 2 * s.tGain.length;
+  const gain = new Float64Array(size);
+  gain.set(s.tGain);
+  s.tGain = gain;
+  const grow = (a: Int32Array): Int32Array<ArrayBuffer> => {
+    const b = new Int32Array(size);
+    b.set(a);
+    return b;
+  };
+  s.tLayer = grow(s.tLayer);
+  s.tOffer = grow(s.tOffer);
+  s.tDrop = grow(s.tDrop);
+  s.tClose = grow(s.tClose);
+}
+
+/**
+ * Layer 0. An unmatched order enters any of its arcs' offers; a served order leaves its offer for one of its K
+ * best (the chain then starts with a move instead of a new order). After the first round, only orders next to what
+ * the previous round changed start a chain: their own offer or one of their arcs' offers gained or lost an occupant.
+ */
+function sourceLayer(s: ChainSearch, round: number): void {
+  const b = s.b!;
+  const cand = s.cand!;
+  const arcs = s.arcs!;
+  const { start, offer, base } = cand;
+  const { arcLoaded, arcCount, arcPair, arcOffer, arcBase } = arcs;
+  const { pairOf, taken, changed, m } = s;
+  const orderGpus = b.orderGpus;
+  const K = CHAIN_ARCS;
+  for (let oi = 0; oi < m; oi++) {
+    const g = orderGpus[oi]!;
+    const e0 = pairOf[oi]!;
+    if (round > 0) {
+      if (start[oi + 1]! === start[oi]!) continue;
+      let touched = e0 >= 0 && changed[offer[e0]!] === round;
+      if (!touched) {
+        if (arcLoaded[oi] !== 1) loadOrderArcs(cand, b, arcs, oi);
+        for (let j = oi * K, jEnd = j + arcCount[oi]!; j < jEnd && !touched; j++) touched = changed[arcOffer[j]!] === round;
       }
-      if (e0 === -1) {
-        if (start[oi + 1]! === start[oi]!) continue;
-        if (arcLoaded[oi] !== 1) loadArcs(oi);
-        for (let j = oi * K, jEnd = j + arcCount[oi]!; j < jEnd; j++) relax(0, arcOffer[j]!, g * arcBase[j]!, oi, arcPair[j]!, -1);
-        continue;
-      }
-      const f0 = offer[e0]!;
-      const leave = -g * base[e0]! + headroomDelta(b, f0, taken[f0]!, taken[f0]! - g);
-      if (arcLoaded[oi] !== 1) loadArcs(oi);
-      for (let j = oi * K, jEnd = j + arcCount[oi]!; j < jEnd; j++) {
-        const f = arcOffer[j]!;
-        if (f === f0) continue;
-        const gain = leave + g * arcBase[j]!;
-        if (gain > 0) relax(0, f, gain, oi, arcPair[j]!, f0);
-      }
+      if (!touched) continue;
     }
+    if (e0 === -1) {
+      if (start[oi + 1]! === start[oi]!) continue;
+      if (arcLoaded[oi] !== 1) loadOrderArcs(cand, b, arcs, oi);
+      for (let j = oi * K, jEnd = j + arcCount[oi]!; j < jEnd; j++) relax(s, 0, arcOffer[j]!, g * arcBase[j]!, oi, arcPair[j]!, -1);
+      continue;
+    }
+    const f0 = offer[e0]!;
+    const leave = -g * base[e0]! + headroomDelta(b, f0, taken[f0]!, taken[f0]! - g);
+    if (arcLoaded[oi] !== 1) loadOrderArcs(cand, b, arcs, oi);
+    for (let j = oi * K, jEnd = j + arcCount[oi]!; j < jEnd; j++) {
+      const f = arcOffer[j]!;
+      if (f === f0) continue;
+      const gain = leave + g * arcBase[j]!;
+      if (gain > 0) relax(s, 0, f, gain, oi, arcPair[j]!, f0);
+    }
+  }
+}
 
-    for (let layer = 0; layer < D; layer++) {
-      const ranks = activeRank.subarray(layer * n, layer * n + activeCount[layer]!).sort();
-      for (let r = 0; r < ranks.length; r++) {
-        const f = offerOfRank[ranks[r]!]!;
-        const k = layer * n + f;
-        const gain = lGain[k]!;
-        const x = lOrder[k]!;
-        const s = orderGpus[x]!;
-        const T = taken[f]!;
-        const room = offerFree[f]! - T;
-        if (room >= s) {
-          const total = gain + headroomDelta(b, f, T, T + s);
-          if (total > 0) {
-            tGain.push(total);
-            tLayer.push(layer);
-            tOffer.push(f);
-            tDrop.push(-1);
-            tClose.push(-1);
-          }
+/** The order that starts the chain of the label (layer, fEnd). */
+function firstOrder(s: ChainSearch, layer: number, fEnd: number): number {
+  let f = fEnd;
+  for (let l = layer; l > 0; l--) f = s.lPrev[l * s.n + f]!;
+  return s.lOrder[f]!;
+}
+
+/**
+ * Expands the labels of one layer, their offers by versionId ascending (docs §7.6 step 3): a label whose offer has
+ * room records a *room* terminal; otherwise each occupant that makes enough room records *evict*, and moves on
+ * along its arcs (labels of the next layer), or closes into the origin.
+ */
+function expandLayer(s: ChainSearch, layer: number): void {
+  const b = s.b!;
+  const cand = s.cand!;
+  const arcs = s.arcs!;
+  const base = cand.base;
+  const { arcLoaded, arcCount, arcPair, arcOffer, arcBase } = arcs;
+  const { n, taken, lGain, lOrder, lPrev, onPath, occStart, occList, occValue, offerOfRank } = s;
+  const { offerFree, orderGpus } = b;
+  const D = CHAIN_DEPTH;
+  const K = CHAIN_ARCS;
+  const ranks = s.activeRank.subarray(layer * n, layer * n + s.activeCount[layer]!).sort();
+  for (let r = 0; r < ranks.length; r++) {
+    const f = offerOfRank[ranks[r]!]!;
+    const k = layer * n + f;
+    const gain = lGain[k]!;
+    const x = lOrder[k]!;
+    const sx = orderGpus[x]!;
+    const T = taken[f]!;
+    const room = offerFree[f]! - T;
+    if (room >= sx) {
+      const total = gain + headroomDelta(b, f, T, T + sx);
+      if (total > 0) addTerminal(s, total, layer, f, -1, -1);
+      continue;
+    }
+    const stamp = ++s.stamp;
+    let g = f;
+    for (let l = layer; l >= 0 && g >= 0; l--) {
+      onPath[g] = stamp;
+      g = lPrev[l * n + g]!;
+    }
+    const origin = g;
+    if (origin >= 0) onPath[origin] = stamp; // the source's own offer
+    for (let i = occStart[f]!; i < occStart[f + 1]!; i++) {
+      const y = occList[i]!;
+      const gy = orderGpus[y]!;
+      if (gy + room < sx) continue;
+      const local = gain - occValue[i]! + (gy === sx ? 0 : headroomDelta(b, f, T, T - gy + sx));
+      if (local > 0) addTerminal(s, local, layer, f, y, -1);
+      if (layer + 1 >= D) continue;
+      if (arcLoaded[y] !== 1) loadOrderArcs(cand, b, arcs, y);
+      for (let j = y * K, jEnd = j + arcCount[y]!; j < jEnd; j++) {
+        const f2 = arcOffer[j]!;
+        if (onPath[f2] === stamp) {
+          // Back into the offer the source left: the chain closes into a cycle if y fits there.
+          if (f2 === origin) closeInto(s, layer, f, y, arcPair[j]!, local, base);
           continue;
         }
-        stamp++;
-        let g = f;
-        for (let l = layer; l >= 0 && g >= 0; l--) {
-          onPath[g] = stamp;
-          g = lPrev[l * n + g]!;
-        }
-        const origin = g;
-        if (origin >= 0) onPath[origin] = stamp; // the source's own offer
-        for (let i = occStart[f]!; i < occStart[f + 1]!; i++) {
-          const y = occList[i]!;
-          const gy = orderGpus[y]!;
-          if (gy + room < s) continue;
-          const local = gain - occValue[i]! + (gy === s ? 0 : headroomDelta(b, f, T, T - gy + s));
-          if (local > 0) {
-            tGain.push(local);
-            tLayer.push(layer);
-            tOffer.push(f);
-            tDrop.push(y);
-            tClose.push(-1);
-          }
-          if (layer + 1 >= D) continue;
-          if (arcLoaded[y] !== 1) loadArcs(y);
-          for (let j = y * K, jEnd = j + arcCount[y]!; j < jEnd; j++) {
-            const f2 = arcOffer[j]!;
-            if (onPath[f2] === stamp) {
-              const e = arcPair[j]!;
-              // Back into the offer the source left: the chain closes into a cycle if y fits there.
-              if (f2 === origin) {
-                const To = taken[origin]!;
-                const room0 = offerFree[origin]! - To + orderGpus[firstOrder(layer, f)]!;
-                if (room0 >= gy) {
-                  const g0 = orderGpus[firstOrder(layer, f)]!;
-                  const total = local + gy * base[e]! + headroomDelta(b, origin, To, To - g0 + gy) - headroomDelta(b, origin, To, To - g0);
-                  if (total > 0) {
-                    tGain.push(total);
-                    tLayer.push(layer);
-                    tOffer.push(f);
-                    tDrop.push(y);
-                    tClose.push(e);
-                  }
-                }
-              }
-              continue;
-            }
-            const next = local + gy * arcBase[j]!;
-            if (next > 0) relax(layer + 1, f2, next, y, arcPair[j]!, f);
-          }
-        }
+        const next = local + gy * arcBase[j]!;
+        if (next > 0) relax(s, layer + 1, f2, next, y, arcPair[j]!, f);
       }
     }
-    if (tGain.length === 0) break;
+  }
+}
 
-    // Best chains first: gain desc, then fewer offers, then the end offer's versionId asc, then "room" before an
-    // eviction, then the evicted order's orderId asc. Each is re-checked against the assignment as it is now.
-    const idx = tGain.map((_, i) => i);
-    idx.sort((p, q) => tGain[q]! - tGain[p]! || tLayer[p]! - tLayer[q]! || offerRank[tOffer[p]!]! - offerRank[tOffer[q]!]! || tDrop[p]! - tDrop[q]! || tClose[p]! - tClose[q]!);
-    let appliedHere = 0;
-    // Sums of integers kept exact without a bigint per term: a number part below 2^52 (each term is below 2^47,
-    // §12) and a bigint carry.
-    let gainSmall = 0;
-    let gainBig = 0n;
-    for (const i of idx) {
-      const delta = recheck(tLayer[i]!, tOffer[i]!, tDrop[i]!, tClose[i]!);
-      if (delta === null || delta <= 0) continue;
-      apply(tLayer[i]!, tOffer[i]!, tDrop[i]!, tClose[i]!, round + 1);
-      appliedHere++;
-      gainSmall += delta;
-      if (gainSmall >= EXACT_LIMIT) {
-        gainBig += BigInt(gainSmall);
-        gainSmall = 0;
+/** The *close* terminal of the label (layer, f) whose occupant y moves by pair e into the source's own offer. */
+function closeInto(s: ChainSearch, layer: number, f: number, y: number, e: number, local: number, base: Int32Array): void {
+  const b = s.b!;
+  const origin = s.cand!.offer[e]!;
+  const gy = b.orderGpus[y]!;
+  const To = s.taken[origin]!;
+  const g0 = b.orderGpus[firstOrder(s, layer, f)]!;
+  const room0 = b.offerFree[origin]! - To + g0;
+  if (room0 < gy) return;
+  const total = local + gy * base[e]! + headroomDelta(b, origin, To, To - g0 + gy) - headroomDelta(b, origin, To, To - g0);
+  if (total > 0) addTerminal(s, total, layer, f, y, e);
+}
+
+/** The offer order x is on now, -1 if unmatched. */
+function at(s: ChainSearch, x: number): number {
+  const e = s.pairOf[x]!;
+  return e >= 0 ? s.cand!.offer[e]! : -1;
+}
+
+/**
+ * The change of the objective if the chain ending at (layer, fEnd) were applied now, or 0 if it no longer fits (an
+ * order it moves is no longer where the chain found it, or an offer lacks room); only a positive change applies.
+ */
+function recheck(s: ChainSearch, layer: number, fEnd: number, drop: number, close: number): number {
+  const b = s.b!;
+  const { offer, base } = s.cand!;
+  const { n, lOrder, lPair, lPrev, pathOffer, pathOrder, pathPair, inOut, pairOf, taken } = s;
+  const { offerFree, orderGpus } = b;
+  let len = 0;
+  let f = fEnd;
+  for (let l = layer; l >= 0; l--) {
+    const k = l * n + f;
+    pathOffer[l] = f;
+    pathOrder[l] = lOrder[k]!;
+    pathPair[l] = lPair[k]!;
+    f = lPrev[k]!;
+    len++;
+  }
+  const origin = f; // the source's own offer, -1 if it was unmatched
+  for (let l = 0; l < len; l++) if (at(s, pathOrder[l]!) !== (l === 0 ? origin : pathOffer[l - 1]!)) return 0;
+  if (drop >= 0 && at(s, drop) !== fEnd) return 0;
+  let delta = 0;
+  for (let l = 0; l < len; l++) {
+    const x = pathOrder[l]!;
+    const from = l === 0 ? origin : pathOffer[l - 1]!;
+    const g = orderGpus[x]!;
+    delta += g * base[pathPair[l]!]!;
+    if (from >= 0) delta -= g * base[pairOf[x]!]!;
+    inOut[pathOffer[l]!]! += g;
+    if (from >= 0) inOut[from]! -= g;
+  }
+  if (drop >= 0) {
+    delta -= orderGpus[drop]! * base[pairOf[drop]!]!;
+    inOut[fEnd]! -= orderGpus[drop]!;
+    if (close >= 0) {
+      if (offer[close] !== origin) {
+        clearInOut(s, len, origin);
+        return 0;
       }
+      delta += orderGpus[drop]! * base[close]!;
+      inOut[origin]! += orderGpus[drop]!;
     }
-    applied += appliedHere;
-    if (appliedHere === 0) break;
-    // A round that gains less than 2^-CHAIN_STOP_SHIFT of Σ g·base over the served orders ends the phase.
-    let servedSmall = 0;
-    let servedBig = 0n;
-    for (let oi = 0; oi < m; oi++) {
-      if (pairOf[oi]! < 0) continue;
-      servedSmall += orderGpus[oi]! * base[pairOf[oi]!]!;
-      if (servedSmall >= EXACT_LIMIT) {
-        servedBig += BigInt(servedSmall);
-        servedSmall = 0;
-      }
+  }
+  let fits = true;
+  for (let l = -1; l < len; l++) {
+    const g = l < 0 ? origin : pathOffer[l]!;
+    if (g < 0) continue;
+    const T = taken[g]!;
+    const after = T + inOut[g]!;
+    if (after > offerFree[g]!) fits = false;
+    else delta += headroomDelta(b, g, T, after);
+  }
+  clearInOut(s, len, origin);
+  return fits ? delta : 0;
+}
+
+function clearInOut(s: ChainSearch, len: number, origin: number): void {
+  for (let l = 0; l < len; l++) s.inOut[s.pathOffer[l]!] = 0;
+  if (origin >= 0) s.inOut[origin] = 0;
+}
+
+function apply(s: ChainSearch, layer: number, fEnd: number, drop: number, close: number, mark: number): void {
+  const { n, lOrder, lPair, lPrev, pairOf, taken, changed } = s;
+  const orderGpus = s.b!.orderGpus;
+  const offer = s.cand!.offer;
+  let f = fEnd;
+  if (drop >= 0) {
+    taken[f]! -= orderGpus[drop]!;
+    pairOf[drop] = close;
+    if (close >= 0) taken[offer[close]!]! += orderGpus[drop]!;
+  }
+  for (let l = layer; l >= 0; l--) {
+    const k = l * n + f;
+    const x = lOrder[k]!;
+    const p = lPrev[k]!;
+    pairOf[x] = lPair[k]!;
+    taken[f]! += orderGpus[x]!;
+    changed[f] = mark;
+    if (p >= 0) {
+      taken[p]! -= orderGpus[x]!;
+      changed[p] = mark;
     }
-    if ((gainBig + BigInt(gainSmall)) << CHAIN_STOP_SHIFT < servedBig + BigInt(servedSmall)) break;
+    f = p;
+  }
+}
+
+/** Σ gpuCount × base over the served orders, exact: returns the rest below 2^52, the carries in s.carry. */
+function servedBase(s: ChainSearch): number {
+  const { pairOf, m } = s;
+  const base = s.cand!.base;
+  const orderGpus = s.b!.orderGpus;
+  let rest = 0;
+  let carry = 0;
+  for (let oi = 0; oi < m; oi++) {
+    if (pairOf[oi]! < 0) continue;
+    rest += orderGpus[oi]! * base[pairOf[oi]!]!;
+    if (rest >= EXACT_LIMIT) {
+      rest -= EXACT_LIMIT;
+      carry++;
+    }
+  }
+  s.carry = carry;
+  return rest;
+}
+
+const exact = (carry: number, rest: number): bigint => BigInt(carry) * EXACT_LIMIT_BIG + BigInt(rest);
+
+/** The round's terminals, best first (applyTerminals); the keys are unique, so the order is total. */
+function sortedTerminals(s: ChainSearch): Int32Array {
+  const { tGain, tLayer, tOffer, tDrop, tClose } = s;
+  const offerRank = s.b!.offerRank;
+  const idx = new Int32Array(s.tCount);
+  for (let i = 0; i < idx.length; i++) idx[i] = i;
+  return idx.sort((p, q) => tGain[q]! - tGain[p]! || tLayer[p]! - tLayer[q]! || offerRank[tOffer[p]!]! - offerRank[tOffer[q]!]! || tDrop[p]! - tDrop[q]! || tClose[p]! - tClose[q]!);
+}
+
+/**
+ * Applies the round's terminals best first — gain desc, then fewer offers, then the end offer's versionId asc,
+ * then "room" before an eviction, then the evicted order's orderId asc, then *evict* before *close* — each
+ * re-checked against the assignment as it is now. Returns how many applied; their exact gain is
+ * (s.carry · 2^52 + s.appliedRest).
+ */
+function applyTerminals(s: ChainSearch, idx: Int32Array, mark: number): number {
+  const { tLayer, tOffer, tDrop, tClose } = s;
+  let applied = 0;
+  let rest = 0;
+  let carry = 0;
+  for (let j = 0; j < idx.length; j++) {
+    const i = idx[j]!;
+    const delta = recheck(s, tLayer[i]!, tOffer[i]!, tDrop[i]!, tClose[i]!);
+    if (delta <= 0) continue;
+    apply(s, tLayer[i]!, tOffer[i]!, tDrop[i]!, tClose[i]!, mark);
+    applied++;
+    rest += delta;
+    if (rest >= EXACT_LIMIT) {
+      rest -= EXACT_LIMIT;
+      carry++;
+    }
+  }
+  s.carry = carry;
+  s.appliedRest = rest;
+  return applied;
+}
+
+/** Runs the augmenting-chain rounds on `d` in place; returns the number of chains applied. */
+export function chainPhase(b: PreparedBatch, cand: Candidates, d: ChainState, rounds: number = CHAIN_ROUNDS, arcs: ChainArcs = chainArcs(b.orders.length)): number {
+  const s = search;
+  s.begin(b, cand, d, arcs);
+  const n = s.n;
+  let applied = 0;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      buildOcc(s);
+      s.lOrder.fill(-1, 0, CHAIN_DEPTH * n);
+      s.best.fill(0, 0, n);
+      s.activeCount.fill(0);
+      s.tCount = 0;
+      sourceLayer(s, round);
+      for (let layer = 0; layer < CHAIN_DEPTH; layer++) expandLayer(s, layer);
+      if (s.tCount === 0) break;
+      const appliedHere = applyTerminals(s, sortedTerminals(s), round + 1);
+      applied += appliedHere;
+      if (appliedHere === 0) break;
+      const gain = exact(s.carry, s.appliedRest);
+      const servedRest = servedBase(s);
+      // A round that gains less than 2^-CHAIN_STOP_SHIFT of Σ g·base over the served orders ends the phase.
+      if (roundGainTooSmall(gain, exact(s.carry, servedRest))) break;
+    }
+  } finally {
+    s.end();
   }
   return applied;
 }

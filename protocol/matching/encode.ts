@@ -13,7 +13,19 @@ import { MatchingErrorCode, MatchingInputError } from "./errors.js";
 
 const WORD = 32;
 
+/** 2^bits per width used below, so that a check allocates no bigint. */
+const UINT_LIMIT = new Map<number, bigint>([32, 64, 128, 256].map((bits) => [bits, 1n << BigInt(bits)]));
+
 function putUint(out: Uint8Array, end: number, v: bigint | number, bits: number, name: string): void {
+  // The common cases first, without a bigint per field: a number in range, a bigint in range below 2^53.
+  if (typeof v === "number" ? Number.isInteger(v) && v >= 0 && v < 2 ** bits : v >= 0n && v <= 0x1fffffffffffffn && v < UINT_LIMIT.get(bits)!) {
+    let n = Number(v);
+    for (let i = end - 1; n > 0; i--) {
+      out[i] = n % 256;
+      n = Math.floor(n / 256);
+    }
+    return;
+  }
   let x = BigInt(v);
   if (x < 0n || x >= 1n << BigInt(bits)) throw new MatchingInputError(MatchingErrorCode.OutOfRange, `assignment ${name} = ${String(v)} does not fit uint${bits}`);
   // Right-aligned big-endian; numbers below 2^53 take the cheap path.

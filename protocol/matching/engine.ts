@@ -20,7 +20,7 @@
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
 import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
-import { chainArcs, chainPhase, CHAIN_ROUNDS } from "./chains.js";
+import { chainPhase, CHAIN_ROUNDS, reusedChainArcs } from "./chains.js";
 import { headroomDelta, headroomValue } from "./value.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
@@ -120,6 +120,13 @@ class PairHeap {
     return top;
   }
 
+  /** Empties the heap, keeping its arrays (one heap serves every greedy pass of the process). */
+  reset(): void {
+    this.size = 0;
+    this.rows = 0;
+    this.freeRows.length = 0;
+  }
+
   keyOf(r: number): number {
     return this.key[r]!;
   }
@@ -136,6 +143,9 @@ class PairHeap {
     return this.gen[r]!;
   }
 }
+
+/** The heap of greedyPhase, kept per process: it grows to the largest batch seen and is reused (greedyPhase is synchronous). */
+const sharedHeap = new PairHeap();
 
 export interface MatchOptions {
   /** Pairs loaded per order between reloads (≥ 1). Speed only: every value gives the same result. */
@@ -158,7 +168,8 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   const pairOf = new Int32Array(m).fill(-1);
   const gen = new Int32Array(m);
   const taken = new Float64Array(b.offers.length);
-  const heap = new PairHeap();
+  const heap = sharedHeap;
+  heap.reset();
   const topV = new Float64Array(K + 1);
   const topF = new Int32Array(K + 1);
   const topE = new Int32Array(K + 1);
@@ -519,6 +530,23 @@ export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): 
   }
 }
 
+/** In the occupant range list[lo, hi), kept by order index ascending, `into` takes the place of `out`. */
+function replaceOccupant(list: Int32Array, lo: number, hi: number, out: number, into: number): void {
+  let i = lo;
+  while (list[i] !== out) i++;
+  for (; i + 1 < hi; i++) list[i] = list[i + 1]!;
+  let j = hi - 1;
+  while (j > lo && list[j - 1]! > into) {
+    list[j] = list[j - 1]!;
+    j--;
+  }
+  list[j] = into;
+}
+
+/** swapPhase's occupant ranges, reused from batch to batch (swapPhase is synchronous). */
+let swapOccStart = new Int32Array(0);
+let swapOccList = new Int32Array(0);
+
 /** docs §7.5: how many better offers each matched order tries in the swap pass. */
 export const SWAP_TRIES = 8;
 
@@ -534,18 +562,20 @@ export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): voi
   const taken = d.taken;
   const m = b.orders.length;
   const pairOf = d.pair;
-  const occ: number[][] = Array.from({ length: b.offers.length }, () => []);
-  for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occ[offer[pairOf[oi]!]!]!.push(oi);
-  const replace = (list: number[], out: number, into: number): void => {
-    list.splice(list.indexOf(out), 1);
-    let i = list.length;
-    list.push(into);
-    while (i > 0 && list[i - 1]! > into) {
-      list[i] = list[i - 1]!;
-      i--;
-    }
-    list[i] = into;
-  };
+  // Occupants per offer, order index ascending: those of f are occList[occStart[f] .. occStart[f + 1]). A swap
+  // exchanges one for one, so the ranges never change size. Reused arrays, not a list per offer per call.
+  const n = b.offers.length;
+  if (swapOccStart.length < n + 1) swapOccStart = new Int32Array(n + 1);
+  if (swapOccList.length < m) swapOccList = new Int32Array(m);
+  const occStart = swapOccStart;
+  const occList = swapOccList;
+  occStart.fill(0, 0, n + 1);
+  for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occStart[offer[pairOf[oi]!]! + 1]!++;
+  for (let f = 0; f < n; f++) occStart[f + 1]! += occStart[f]!;
+  {
+    const fill = occStart.slice(0, n);
+    for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occList[fill[offer[pairOf[oi]!]!]!++] = oi;
+  }
   const topE = new Int32Array(SWAP_TRIES);
   for (let o1 = 0; o1 < m; o1++) {
     const e1 = pairOf[o1]!;
@@ -577,7 +607,8 @@ export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): voi
     search: for (let i = 0; i < count; i++) {
       const e2 = topE[i]!;
       const f2 = offer[e2]!;
-      for (const o2 of occ[f2]!) {
+      for (let k = occStart[f2]!, kEnd = occStart[f2 + 1]!; k < kEnd; k++) {
+        const o2 = occList[k]!;
         const g2 = orderGpus[o2]!;
         // Sizes may differ if both offers keep within their free GPUs after the exchange.
         if (g2 !== g && (taken[f1]! - g + g2 > offerFree[f1]! || taken[f2]! - g2 + g > offerFree[f2]!)) continue;
@@ -592,8 +623,8 @@ export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): voi
         pairOf[o2] = e3;
         taken[f1]! += g2 - g;
         taken[f2]! += g - g2;
-        replace(occ[f1]!, o1, o2);
-        replace(occ[f2]!, o2, o1);
+        replaceOccupant(occList, occStart[f1]!, occStart[f1 + 1]!, o1, o2);
+        replaceOccupant(occList, occStart[f2]!, occStart[f2 + 1]!, o2, o1);
         break search;
       }
     }
@@ -660,17 +691,39 @@ export function unmatchedReason(b: PreparedBatch, oi: number): UnmatchedReason {
  * of the GPUs they gave out. It depends only on which pairs are assigned, not on the order they were made in.
  */
 export function objectiveOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array): bigint {
-  let total = 0n;
-  const taken = new Float64Array(b.offers.length);
+  const n = b.offers.length;
+  if (objectiveTaken.length < n) objectiveTaken = new Float64Array(n);
+  const taken = objectiveTaken;
+  taken.fill(0, 0, n);
+  // Exact without a bigint per term: each term is below 2^47 (docs §12), so a rest kept below 2^52 plus one term
+  // stays exact; whole 2^52s are counted apart.
+  let rest = 0;
+  let carry = 0;
   for (let oi = 0; oi < b.orders.length; oi++) {
     const e = pairOf[oi]!;
     if (e < 0) continue;
-    total += BigInt(b.orderGpus[oi]! * cand.base[e]!);
+    rest += b.orderGpus[oi]! * cand.base[e]!;
+    if (rest >= EXACT_LIMIT) {
+      rest -= EXACT_LIMIT;
+      carry++;
+    }
     taken[cand.offer[e]!]! += b.orderGpus[oi]!;
   }
-  for (let f = 0; f < b.offers.length; f++) if (taken[f]! > 0) total += BigInt(headroomValue(b, f, 0, taken[f]!));
-  return total;
+  for (let f = 0; f < n; f++) {
+    if (taken[f]! === 0) continue;
+    rest += headroomValue(b, f, 0, taken[f]!);
+    if (rest >= EXACT_LIMIT) {
+      rest -= EXACT_LIMIT;
+      carry++;
+    }
+  }
+  return BigInt(carry) * (1n << 52n) + BigInt(rest);
 }
+
+/** 2^52: see objectiveOf. */
+const EXACT_LIMIT = 2 ** 52;
+/** Scratch of objectiveOf (taken GPUs per offer), reused: it runs several times per batch. */
+let objectiveTaken = new Float64Array(0);
 
 /** docs §9: the market-quality figures of an assignment. */
 export function qualityOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Array): MatchQuality {
@@ -761,7 +814,7 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   repairPhase(b, cand, d);
   // Orders that only a chain of moves can serve, and served orders that only such a chain can improve; then one
   // more improve and swap pass, whose moves may open new chains.
-  const arcs = chainArcs(b.orders.length);
+  const arcs = reusedChainArcs(b.orders.length);
   chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
   improvePhase(b, cand, d);
   swapPhase(b, cand, d);

@@ -80,19 +80,39 @@ export interface PreparedBatch {
   shiftedPrices(shift: number): Float64Array;
 }
 
-const UINT16 = 1n << 16n;
-const UINT32 = 1n << 32n;
-const UINT64 = 1n << 64n;
-const UINT128 = 1n << 128n;
+/**
+ * An unsigned on-chain width: `big` = 2^bits, and `num` the same as a number when that is exact (2^53 or less, so
+ * that a number field is checked without a bigint per check), else Infinity (every safe integer ≥ 0 fits).
+ */
+interface Width {
+  big: bigint;
+  num: number;
+}
+const width = (big: bigint): Width => ({ big, num: big <= 1n << 53n ? Number(big) : Infinity });
+const UINT8 = width(256n);
+const UINT16 = width(1n << 16n);
+const UINT32 = width(1n << 32n);
+const UINT64 = width(1n << 64n);
+const UINT128 = width(1n << 128n);
+const UINT256 = width(1n << 256n);
+const UPTIME = width(BigInt(BPS + 1));
 
 function bad(code: MatchingErrorCode, detail: string): never {
   throw new MatchingInputError(code, detail);
 }
 
-/** `name` is a function so that the message is only built for a failure (this runs ~10^5 times per batch). */
-function checkUint(name: string | (() => string), v: number | bigint, limit: bigint): void {
-  const ok = typeof v === "bigint" ? v >= 0n && v < limit : Number.isSafeInteger(v) && v >= 0 && (limit > 0x1fffffffffffffn || v < Number(limit));
-  if (!ok) bad(MatchingErrorCode.OutOfRange, `${typeof name === "string" ? name : name()} = ${String(v)} is not an integer in [0, ${limit})`);
+/** Whether v is an integer in [0, w): the check of every input field (runs ~2·10^5 times per 10 000² batch). */
+function fits(v: number | bigint, w: Width): boolean {
+  return typeof v === "bigint" ? v >= 0n && v < w.big : Number.isSafeInteger(v) && v >= 0 && v < w.num;
+}
+
+function outOfRange(name: string, v: number | bigint, w: Width): never {
+  bad(MatchingErrorCode.OutOfRange, `${name} = ${String(v)} is not an integer in [0, ${w.big})`);
+}
+
+/** The check of one field; the callers below test `fits` first, so that a name is only built for a failure. */
+function checkUint(name: string, v: number | bigint, w: Width): void {
+  if (!fits(v, w)) outOfRange(name, v, w);
 }
 
 const cmpBig = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -118,42 +138,45 @@ export function seedBytes(seed: Hex): Uint8Array {
 function validateOrder(o: Order): void {
   checkUint("order.orderId", o.orderId, UINT64);
   if (o.orderId === 0n) bad(MatchingErrorCode.OutOfRange, "order.orderId = 0");
-  checkUint(() => `order ${o.orderId} modelId`, o.modelId, UINT16);
-  checkUint(() => `order ${o.orderId} minTier`, o.minTier, 256n);
-  checkUint(() => `order ${o.orderId} gpuCount`, o.gpuCount, UINT32);
-  if (o.gpuCount === 0) bad(MatchingErrorCode.OutOfRange, `order ${o.orderId} gpuCount = 0`);
-  checkUint(() => `order ${o.orderId} regionMask`, o.regionMask, UINT64);
-  checkUint(() => `order ${o.orderId} preferredZone`, o.preferredZone, UINT16);
-  checkUint(() => `order ${o.orderId} maxPricePerGpuHour`, o.maxPricePerGpuHour, UINT128);
-  checkUint(() => `order ${o.orderId} durationHours`, o.durationHours, UINT32);
-  checkUint(() => `order ${o.orderId} minUptimeBps`, o.minUptimeBps, UINT16);
-  checkUint(() => `order ${o.orderId} minReputationBps`, o.minReputationBps, UINT16);
-  checkUint(() => `order ${o.orderId} maxTimesSlashed`, o.maxTimesSlashed, UINT32);
-  checkUint(() => `order ${o.orderId} expiresAt`, o.expiresAt, UINT64);
-  checkUint(() => `order ${o.orderId} createdAt`, o.createdAt, UINT64);
+  const id = o.orderId;
+  if (!fits(o.modelId, UINT16)) outOfRange(`order ${id} modelId`, o.modelId, UINT16);
+  if (!fits(o.minTier, UINT8)) outOfRange(`order ${id} minTier`, o.minTier, UINT8);
+  if (!fits(o.gpuCount, UINT32)) outOfRange(`order ${id} gpuCount`, o.gpuCount, UINT32);
+  if (o.gpuCount === 0) bad(MatchingErrorCode.OutOfRange, `order ${id} gpuCount = 0`);
+  if (!fits(o.regionMask, UINT64)) outOfRange(`order ${id} regionMask`, o.regionMask, UINT64);
+  if (!fits(o.preferredZone, UINT16)) outOfRange(`order ${id} preferredZone`, o.preferredZone, UINT16);
+  if (!fits(o.maxPricePerGpuHour, UINT128)) outOfRange(`order ${id} maxPricePerGpuHour`, o.maxPricePerGpuHour, UINT128);
+  if (!fits(o.durationHours, UINT32)) outOfRange(`order ${id} durationHours`, o.durationHours, UINT32);
+  if (!fits(o.minUptimeBps, UINT16)) outOfRange(`order ${id} minUptimeBps`, o.minUptimeBps, UINT16);
+  if (!fits(o.minReputationBps, UINT16)) outOfRange(`order ${id} minReputationBps`, o.minReputationBps, UINT16);
+  if (!fits(o.maxTimesSlashed, UINT32)) outOfRange(`order ${id} maxTimesSlashed`, o.maxTimesSlashed, UINT32);
+  if (!fits(o.expiresAt, UINT64)) outOfRange(`order ${id} expiresAt`, o.expiresAt, UINT64);
+  if (!fits(o.createdAt, UINT64)) outOfRange(`order ${id} createdAt`, o.createdAt, UINT64);
 }
 
 function validateOffer(v: OfferVersion): void {
   checkUint("offer.versionId", v.versionId, UINT64);
   if (v.versionId === 0n) bad(MatchingErrorCode.OutOfRange, "offer.versionId = 0");
-  checkUint(() => `offer ${v.versionId} offerId`, v.offerId, UINT64);
-  checkUint(() => `offer ${v.versionId} modelId`, v.modelId, UINT16);
-  if (v.modelId === 0) bad(MatchingErrorCode.OutOfRange, `offer ${v.versionId} modelId = 0`);
-  checkUint(() => `offer ${v.versionId} gpuCount`, v.gpuCount, UINT32);
-  checkUint(() => `offer ${v.versionId} gpusLeased`, v.gpusLeased, UINT32);
-  checkUint(() => `offer ${v.versionId} pricePerGpuHour`, v.pricePerGpuHour, UINT128);
-  checkUint(() => `offer ${v.versionId} activeFrom`, v.activeFrom, UINT64);
-  checkUint(() => `offer ${v.versionId} activeUntil`, v.activeUntil, UINT64);
+  const id = v.versionId;
+  if (!fits(v.offerId, UINT64)) outOfRange(`offer ${id} offerId`, v.offerId, UINT64);
+  if (!fits(v.modelId, UINT16)) outOfRange(`offer ${id} modelId`, v.modelId, UINT16);
+  if (v.modelId === 0) bad(MatchingErrorCode.OutOfRange, `offer ${id} modelId = 0`);
+  if (!fits(v.gpuCount, UINT32)) outOfRange(`offer ${id} gpuCount`, v.gpuCount, UINT32);
+  if (!fits(v.gpusLeased, UINT32)) outOfRange(`offer ${id} gpusLeased`, v.gpusLeased, UINT32);
+  if (!fits(v.pricePerGpuHour, UINT128)) outOfRange(`offer ${id} pricePerGpuHour`, v.pricePerGpuHour, UINT128);
+  if (!fits(v.activeFrom, UINT64)) outOfRange(`offer ${id} activeFrom`, v.activeFrom, UINT64);
+  if (!fits(v.activeUntil, UINT64)) outOfRange(`offer ${id} activeUntil`, v.activeUntil, UINT64);
 }
 
 function validateProvider(p: Provider): void {
-  checkUint(() => `provider ${p.provider} stake`, p.stake, 1n << 256n);
-  checkUint(() => `provider ${p.provider} status`, p.status, 256n);
-  checkUint(() => `provider ${p.provider} zone`, p.zone, UINT16);
-  checkUint(() => `provider ${p.provider} uptimeBps`, p.uptimeBps, BigInt(BPS + 1));
-  checkUint(() => `provider ${p.provider} leasesCompleted`, p.leasesCompleted, UINT32);
-  checkUint(() => `provider ${p.provider} leasesFailed`, p.leasesFailed, UINT32);
-  checkUint(() => `provider ${p.provider} timesSlashed`, p.timesSlashed, UINT32);
+  const id = p.provider;
+  if (!fits(p.stake, UINT256)) outOfRange(`provider ${id} stake`, p.stake, UINT256);
+  if (!fits(p.status, UINT8)) outOfRange(`provider ${id} status`, p.status, UINT8);
+  if (!fits(p.zone, UINT16)) outOfRange(`provider ${id} zone`, p.zone, UINT16);
+  if (!fits(p.uptimeBps, UPTIME)) outOfRange(`provider ${id} uptimeBps`, p.uptimeBps, UPTIME);
+  if (!fits(p.leasesCompleted, UINT32)) outOfRange(`provider ${id} leasesCompleted`, p.leasesCompleted, UINT32);
+  if (!fits(p.leasesFailed, UINT32)) outOfRange(`provider ${id} leasesFailed`, p.leasesFailed, UINT32);
+  if (!fits(p.timesSlashed, UINT32)) outOfRange(`provider ${id} timesSlashed`, p.timesSlashed, UINT32);
 }
 
 /** docs §2: an offer version takes part iff it is active at R_b. */
@@ -179,7 +202,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   const tierOf = new Map<number, number>();
   for (const m of inputs.catalog) {
     checkUint("catalog model id", m.id, UINT16);
-    checkUint(() => `catalog model ${m.id} tier`, m.tier, 256n);
+    if (!fits(m.tier, UINT8)) outOfRange(`catalog model ${m.id} tier`, m.tier, UINT8);
     if (tierOf.has(m.id)) bad(MatchingErrorCode.DuplicateModel, `model ${m.id} appears twice in the catalog`);
     tierOf.set(m.id, m.tier);
   }
