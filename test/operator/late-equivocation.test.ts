@@ -48,7 +48,9 @@ async function fourNodesAndABatch(): Promise<Nodes & { batch: bigint }> {
   await providerOffer(s, 1, 40);
   await orders(s, 6);
   const lines = new MemoryLines();
-  const sys: Nodes = {
+  // One object throughout: `stop` must see the witness and the restarted node the tests add to it.
+  const sys: Nodes & { batch: bigint } = {
+    batch: 0n,
     s,
     slots: [],
     nodes: [],
@@ -71,7 +73,8 @@ async function fourNodesAndABatch(): Promise<Nodes & { batch: bigint }> {
     const batch = await s.serviceManager.read.batchCount();
     await waitFor(() => sys.nodes.every((n) => n.node.decision(batch) !== undefined), "every node's decision", 20_000);
     await waitFor(() => sys.nodes.every((n) => n.node.partialsSeen(batch).size === 3), "every other partial seen by every node", 30_000);
-    return { ...sys, batch };
+    sys.batch = batch;
+    return sys;
   } catch (err) {
     await sys.stop();
     throw err;
