@@ -35,6 +35,9 @@ async function main(argv: string[]): Promise<void> {
   const config = await startup.loadConfigFile(flags.config, loadAggregatorConfig);
   const { deployment, addresses } = await startup.loadDeploymentFile(config.deploymentFile);
   const account = await unlockAccount(config);
+  // Peer bans survive a restart (docs/aggregator.md, "Peer bans"). Opened before the RPC is asked: a dataDir held by
+  // another aggregator is a configuration error, reported at once.
+  const db = await startup.openDataDirDatabase(config.dataDir, "an aggregator");
 
   // Loaded only once the config and the keys are good: libp2p, mcl and the matcher take seconds to load on a busy
   // machine, and a config error should be reported at once.
@@ -67,6 +70,7 @@ async function main(argv: string[]): Promise<void> {
         )
       : null;
   const { privateKey } = await loadOrCreatePeerKey(join(config.dataDir, startup.PEER_KEY_FILE));
+  const { BanRepository } = await import("../protocol/p2p/banStore.js");
   const node = await AggregatorNode.start(
     {
       chainId: BigInt(deployment.chainId),
@@ -82,13 +86,18 @@ async function main(argv: string[]): Promise<void> {
       logger,
       metrics,
       aggregatorMetrics,
+      bans: new BanRepository(db),
     },
-  );
+  ).catch(async (err: unknown) => {
+    await db.close();
+    throw err;
+  });
   let metricsServer;
   try {
     metricsServer = await startMetricsServer(config.metrics, { register: metrics.register, logger });
   } catch (err) {
     await node.stop();
+    await db.close();
     throw err;
   }
 
@@ -114,7 +123,9 @@ async function main(argv: string[]): Promise<void> {
   running = {
     logger,
     stop: async () => {
+      // The network stops first and writes its last bans; the database closes after it.
       await node.stop();
+      await db.close();
       await metricsServer.close();
       logger.info({ event: "stopped" }, "stopped");
       logger.flush();

@@ -25,6 +25,7 @@ import type { Assignment } from "../protocol/market/types.js";
 import { matchBatch } from "../protocol/matching/index.js";
 import type { Metrics } from "../protocol/metrics/metrics.js";
 import { BatchTable } from "../protocol/p2p/batchTable.js";
+import type { BanStore } from "../protocol/p2p/banStore.js";
 import { MatchnetNetwork, defaultNetworkOpts } from "../protocol/p2p/network.js";
 import { defaultGossipValidationOpts } from "../protocol/p2p/validation/context.js";
 import { Aggregator } from "./aggregator.js";
@@ -64,6 +65,11 @@ export interface AggregatorNodeModules {
   aggregatorMetrics: AggregatorMetrics | null;
   /** The enforcement duty (slashing proven-invalid results' signers, ejecting inactive operators), or none. */
   enforcer?: Enforcer | null;
+  /**
+   * Where the peer guard keeps its bans across restarts (a BanRepository over the LevelDB in `<dataDir>/db`,
+   * aggregator/main.ts); null or absent: bans live in memory only and a restart forgets them.
+   */
+  bans?: BanStore | null;
 }
 
 /** Blocks after a batch's close (and between rounds) without a quorum here before peers are asked for it again. */
@@ -327,6 +333,7 @@ export class AggregatorNode {
         verifier: this.#verifier,
         logger,
         metrics,
+        bans: this.modules.bans ?? null,
         processors: {
           seed: (v) => this.#acceptSeed(v.message.batch, v.rank, { X: v.message.signature.X, Y: v.message.signature.Y }),
           partial: (v) => {

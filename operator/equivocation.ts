@@ -9,8 +9,14 @@
  * proof revealed without an earlier commitment still slashes, but its bounty is withheld — which is what a copier
  * of our reveal gets. A commitment already on-chain (our earlier attempt) is reused.
  *
- * An equivocation counts as handled only once its proof landed, someone else's did, or there is no account to send
- * one: a proof that failed (an RPC error, a revert nobody expected) is tried again by `retryFailed`, which the node
+ * The slashing window: a proof is sent only while the chain head is at most `closedAt + slashingWindow` (the
+ * ServiceManager's `slashingWindow()`, docs/protocol.md §5), the span in which the registry's exit delay guarantees
+ * the operator's stake is still there; past it the equivocation is logged and counted as out of window, and nothing
+ * is sent. The node keeps its evidence for the same span (protocol/p2p/partialEvidence.ts prunes at
+ * `closedAt + slashingWindow < head`), so what it checks and what it proves end at the same block.
+ *
+ * An equivocation counts as handled only once its proof landed, someone else's did, its window passed, or there is
+ * no account to send one: a proof that failed (an RPC error, a revert nobody expected) is tried again by `retryFailed`, which the node
  * calls on each new block, up to MAX_ATTEMPTS times.
  */
 import { BaseError, toHex, type Account, type Hex, type PublicClient, type WalletClient } from "viem";
@@ -34,12 +40,15 @@ export type EquivocationOutcome =
   | { kind: "submitted"; txHash: Hex; gasUsed: bigint }
   | { kind: "alreadySlashed"; errorName: string }
   | { kind: "noAccount" }
+  | { kind: "outOfWindow"; head: bigint; deadline: bigint }
   | { kind: "duplicate" }
   | { kind: "failed"; error: string; attempts: number };
 
 interface Evidence {
   operatorId: Hex;
   batch: bigint;
+  /** The batch's close block: the proof is sent while the head is ≤ closedAt + slashingWindow. */
+  closedAt: bigint;
   first: SignedResult;
   second: SignedResult;
   attempts: number;
@@ -53,14 +62,15 @@ export class EquivocationReporter {
   private readonly failed = new Map<string, Evidence>();
 
   constructor(
-    private readonly opts: { serviceManager: Hex },
+    private readonly opts: { serviceManager: Hex; slashingWindow: bigint },
     private readonly modules: { client: PublicClient; wallet: WalletClient | null; logger: Logger; metrics: OperatorMetrics },
   ) {}
 
-  report(operatorId: Hex, batch: bigint, first: SignedResult, second: SignedResult): Promise<EquivocationOutcome> {
+  /** `closedAt`: the batch's close block (BatchClosed), from which its slashing window runs. */
+  report(operatorId: Hex, batch: bigint, closedAt: bigint, first: SignedResult, second: SignedResult): Promise<EquivocationOutcome> {
     const key = `${toOperatorId(operatorId)}:${batch}`;
     const earlier = this.failed.get(key);
-    return this.attempt(key, earlier ?? { operatorId, batch, first, second, attempts: 0 });
+    return this.attempt(key, earlier ?? { operatorId, batch, closedAt, first, second, attempts: 0 });
   }
 
   /** Tries each failed proof again (one attempt each); resolves when all attempts are done. */
@@ -108,6 +118,13 @@ export class EquivocationReporter {
     const signed = (m: SignedResult) => ({ seed: m.seed, assignmentsHash: m.resultHash, sigma: { X: m.signature.X, Y: m.signature.Y } });
     let committedAt: bigint;
     try {
+      const deadline = e.closedAt + this.opts.slashingWindow;
+      const head = await client.getBlockNumber({ cacheTime: 0 });
+      if (head > deadline) {
+        metrics.equivocationProofs.inc({ outcome: "out_of_window" });
+        logger.warn({ event: "equivocation_out_of_window", ...evidence, head, deadline }, "equivocation seen after its batch's slashing window; no proof is sent");
+        return { kind: "outOfWindow", head, deadline };
+      }
       committedAt = await this.commit(e, account, wallet);
     } catch (err) {
       return this.failedAttempt(attempts, evidence, err);

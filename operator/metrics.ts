@@ -24,7 +24,7 @@ export function createOperatorMetrics(base: Metrics) {
     }),
     equivocationProofs: new Counter({
       name: "matchnet_equivocation_proofs_total",
-      help: "Equivocations seen in gossip, by outcome (submitted, already_slashed, no_account, failed)",
+      help: "Equivocations seen in gossip, by outcome (submitted, already_slashed, no_account, out_of_window, failed)",
       labelNames: ["outcome"] as const,
       registers,
     }),

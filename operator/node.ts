@@ -161,14 +161,14 @@ export class OperatorNode {
     };
     this.evidence = new PartialEvidenceStore({ chainId: opts.chainId, serviceManager: opts.addresses.serviceManager, slashingWindow }, modules.db);
     const equivocation = new EquivocationReporter(
-      { serviceManager: opts.addresses.serviceManager },
+      { serviceManager: opts.addresses.serviceManager, slashingWindow },
       { client: modules.client, wallet: modules.wallet, logger: modules.logger, metrics: opMetrics },
     );
     this.registration = new Registration(this.ctx);
     this.result = new ResultDuty(this.ctx, { afterSign: modules.hooks?.afterSign, signed: () => this.updatePerformance() });
     const decide = (batch: bigint) => this.result.maybeDecide(batch);
     const seed = new SeedDuty(this.ctx, decide);
-    this.gossipProcessor = new GossipProcessor(this.ctx, equivocation, decide);
+    this.gossipProcessor = new GossipProcessor(this.ctx, equivocation, this.evidence, decide);
     this.scheduler = new DutyScheduler(
       this.ctx,
       timing,

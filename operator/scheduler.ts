@@ -52,9 +52,25 @@ export class DutyScheduler {
       this.closeRetries.set(info.batch, info);
       return;
     }
+    // A restart during the batch: the partials accepted before it, read back before the batch is known to gossip
+    // validation (the table's close wakes partials held for it), so a conflicting one arriving now is still caught.
+    let kept: Awaited<ReturnType<PartialEvidenceStore["partialsOf"]>>;
+    try {
+      kept = await this.duties.evidence.partialsOf(info.batch);
+    } catch (err) {
+      log.warn({ event: "batch_close_read_failed", batch: info.batch, err: (err as Error).message }, "reading the kept partials of a closed batch failed; retrying on the next block");
+      this.closeRetries.set(info.batch, info);
+      return;
+    }
     if (batches.has(info.batch)) return;
+    const seen = this.ctx.network()?.validation.seenPartials;
+    for (const [operatorId, p] of kept) {
+      if (seen && seen.get(info.batch, operatorId) === undefined) seen.set(info.batch, operatorId, { message: { batch: info.batch, operatorId, ...p } });
+    }
     this.ctx.table.onClosed(close);
-    batches.add(close, retried);
+    const st = batches.add(close, retried);
+    for (const [operatorId, p] of kept) st.partials.set(operatorId, p);
+    if (kept.size > 0) log.info({ event: "partials_restored", batch: info.batch, partials: kept.size }, "partials accepted before a restart read back");
     this.ctx.metrics.batchesSeen.inc();
     log.info({ event: "batch_closed", batch: info.batch, referenceBlock: close.referenceBlock, leader: close.leaderOrder[0] }, "batch closed");
     // Registration and peers can change between batches: refresh both, off the follower's path.

@@ -90,6 +90,27 @@ export async function loadDeploymentFile(file: string) {
   }
 }
 
+/** The LevelDB directory inside a process's `dataDir` (the operator's state, the aggregator's peer bans). */
+export const DB_DIR = "db";
+
+/**
+ * Opens the LevelDB at `<dataDir>/db` (config field `dataDir`); a database held by another process (`who`, e.g. "an
+ * aggregator", already running on this dataDir) or one that cannot be opened is exit 1 naming dataDir.
+ */
+export async function openDataDirDatabase(dataDir: string, who: string) {
+  const [{ join }, { DbError, LevelDbController }] = await Promise.all([import("node:path"), import("./db/controller.js")]);
+  const path = join(dataDir, DB_DIR);
+  try {
+    return await LevelDbController.open({ path });
+  } catch (err) {
+    if (err instanceof DbError && err.code === "DbLocked") {
+      throw new StartupError(EXIT_FAILURE, `dataDir: the database ${path} is locked by another process — ${who} already running with this dataDir; stop it, or give this one its own dataDir`, { cause: err });
+    }
+    if (err instanceof DbError) throw new StartupError(EXIT_FAILURE, `dataDir: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
 /** How often start-up says it is still waiting for the RPC (the first time after 1 s), and the longest single attempt. */
 export const RPC_PROGRESS_MS = 5_000;
 

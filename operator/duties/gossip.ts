@@ -1,6 +1,7 @@
 /**
  * Processing of gossip the validators in protocol/p2p/validation accepted (validate, then process): a verified seed
- * is kept as the first one of its fallback rank and starts a decide; an accepted partial is kept per operator and,
+ * is kept as the first one of its fallback rank and starts a decide; an accepted partial is kept per operator (in
+ * memory and on disk, so that a restart during the batch forgets none: operator/scheduler.ts reads them back) and,
  * when it contradicts an earlier one of the same operator, becomes an equivocation proof.
  */
 import type { Hex } from "viem";
@@ -9,6 +10,7 @@ import type { G1Point, G2Point } from "../../protocol/bls/index.js";
 import { toOperatorId } from "../../protocol/chain/ids.js";
 import type { ValidatedPartial } from "../../protocol/p2p/validation/partial.js";
 import type { ValidatedSeed } from "../../protocol/p2p/validation/seed.js";
+import type { PartialEvidenceStore } from "../../protocol/p2p/partialEvidence.js";
 import type { EquivocationReporter } from "../equivocation.js";
 import type { DutyContext } from "./context.js";
 
@@ -16,6 +18,7 @@ export class GossipProcessor {
   constructor(
     private readonly ctx: DutyContext,
     private readonly equivocation: EquivocationReporter,
+    private readonly evidence: PartialEvidenceStore,
     private readonly decide: (batch: bigint) => Promise<void>,
   ) {}
 
@@ -29,14 +32,24 @@ export class GossipProcessor {
     const m = v.message;
     const st = this.ctx.batches.get(m.batch);
     const id = toOperatorId(m.operatorId);
-    if (st && !st.partials.has(id)) st.partials.set(id, { resultHash: m.resultHash, seed: m.seed, signature: { X: m.signature.X, Y: m.signature.Y } });
+    if (st && !st.partials.has(id)) {
+      const first = { resultHash: m.resultHash, seed: m.seed, signature: { X: m.signature.X, Y: m.signature.Y } };
+      st.partials.set(id, first);
+      if (st.open) this.ctx.runner.track(this.evidence.keepPartial(m.batch, id, first), "evidence");
+    }
     // The seed proof inside the partial was verified by the validator: a node that missed the seed message (or has
     // only a later fallback leader's seed) takes it from here. Late evidence from disk has no verified seed.
     if (v.seedRank >= 0) this.learnSeed(m.batch, v.seedRank, m.seedSigner, m.seedSignature, "seed_from_partial", "seed learned from a partial");
     if (v.equivocates) {
       st?.equivocators.add(id);
       this.ctx.log.warn({ event: "equivocation_seen", batch: m.batch, operatorId: id, first: v.equivocates.resultHash, second: m.resultHash }, "equivocation seen in gossip");
-      this.ctx.runner.track(this.equivocation.report(id, m.batch, v.equivocates, m), "equivocation");
+      const closedAt = v.closedAt ?? this.ctx.table.get(m.batch)?.closedAt ?? st?.close.closedAt;
+      if (closedAt === undefined) {
+        // The batch left memory between validation and processing (64 closes in between): nothing to date it by.
+        this.ctx.log.warn({ event: "equivocation_undated", batch: m.batch, operatorId: id }, "equivocation seen for a batch no longer known; no proof is sent");
+        return;
+      }
+      this.ctx.runner.track(this.equivocation.report(id, m.batch, closedAt, v.equivocates, m), "equivocation");
     }
   }
 

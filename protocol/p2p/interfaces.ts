@@ -66,6 +66,8 @@ export type SignedResult = Pick<PartialSignatureMessage, "batch" | "operatorId" 
 /** An operator's first valid partial for a batch the node no longer holds in memory, as kept on disk. */
 export interface LateEvidence {
   referenceBlock: bigint;
+  /** The batch's close block: its double signatures are proven until closedAt + slashingWindow. */
+  closedAt: bigint;
   message: SignedResult;
   /** A conflicting partial was accepted already (one is all a proof needs). */
   conflicting: boolean;

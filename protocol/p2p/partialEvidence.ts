@@ -8,9 +8,15 @@
  * operator's first valid partial (seed, result hash, signature — what `slashEquivocation` needs) until the batch's
  * window has passed, and answers the partial validator's late path from it.
  *
+ * While a batch is open, each operator's first accepted partial is written here as it is accepted (`keepPartial`),
+ * without the batch record: a node restarted during the batch reads them back (`partialsOf`) before it hears gossip
+ * for the batch again, so a conflicting partial arriving after the restart is still caught (docs/operator.md,
+ * "Late double signatures"). Without them the restarted node would take the conflicting one for the operator's first.
+ *
  * Buckets: `EvidenceBatch` batch(uint64 BE) → version ‖ R_b ‖ closedAt (uint64 BE each);
  * `EvidencePartial` batch ‖ operatorId(32) → version ‖ seed(32) ‖ resultHash(32) ‖ signature(G1, 64) ‖ conflicting(1).
- * A batch's records are written in one atomic, synced write; pruning deletes whole batches at once.
+ * A batch's records are written in one atomic, synced write when it is over; pruning deletes whole batches at once,
+ * with the partials written while they were open.
  */
 import type { Hex } from "viem";
 import { resultMessageDigest } from "../avs/messages.js";
@@ -113,6 +119,26 @@ export class PartialEvidenceStore implements LateEvidenceView {
     ]);
   }
 
+  /**
+   * Keeps `operatorId`'s first accepted partial of an open batch (one synced write); a partial kept already for it
+   * is left as is. Called off the validation path, once per operator and batch.
+   */
+  async keepPartial(batch: bigint, operatorId: OperatorId, p: EvidencePartial): Promise<void> {
+    if (batch < this.floor || (await this.partials.has({ batch, operatorId }))) return;
+    await this.partials.put({ batch, operatorId }, { seed: p.seed, resultHash: p.resultHash, signature: p.signature, conflicting: false });
+  }
+
+  /** Every operator's kept first partial of `batch`, in operator-id order (what a restarted node starts from). */
+  async partialsOf(batch: bigint): Promise<Map<OperatorId, EvidencePartial>> {
+    const out = new Map<OperatorId, EvidencePartial>();
+    if (batch < this.floor) return out;
+    const lowest = toOperatorId(`0x${"00".repeat(32)}`);
+    for await (const { id, value } of this.partials.entries({ gte: { batch, operatorId: lowest }, lt: { batch: batch + 1n, operatorId: lowest } })) {
+      out.set(id.operatorId, { seed: value.seed, resultHash: value.resultHash, signature: value.signature });
+    }
+    return out;
+  }
+
   async first(batch: bigint, operatorId: OperatorId): Promise<LateEvidence | undefined> {
     if (batch < this.floor) return undefined;
     const record = await this.batches.get(batch);
@@ -121,6 +147,7 @@ export class PartialEvidenceStore implements LateEvidenceView {
     if (p === undefined) return undefined;
     return {
       referenceBlock: record.referenceBlock,
+      closedAt: record.closedAt,
       message: { batch, operatorId, seed: p.seed, resultHash: p.resultHash, signature: p.signature },
       conflicting: p.conflicting,
     };

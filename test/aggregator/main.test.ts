@@ -15,6 +15,7 @@ import { writeDeployment } from "../../protocol/chain/deployment.js";
 import { deploySystem } from "../support/serviceManager.js";
 import { FAST_SCRYPT, PASSWORD } from "../support/aggregatorChain.js";
 import { makeTempDir } from "../support/tempdir.js";
+import { LevelDbController } from "../../protocol/db/controller.js";
 
 interface Run {
   code: number | null;
@@ -139,6 +140,21 @@ describe("aggregator/main.ts as a child process", function () {
       const r = await run("nodeploy");
       expect(r.code).to.equal(2);
       expect(r.stderr).to.match(/deploymentFile: cannot read .*missing\.json: ENOENT/);
+    });
+  });
+
+  describe("given a dataDir whose database another process holds → exit 1 naming dataDir", () => {
+    it("given another aggregator's lock on <dataDir>/db → it should exit 1 naming dataDir and the database, before asking the RPC", async () => {
+      const held = await LevelDbController.open({ path: join(dir.path, "held-data", "db") });
+      try {
+        const r = await withConfig("helddb.json", { ...base, dataDir: "held-data" });
+        expect(r.code).to.equal(1);
+        expect(r.stderr).to.match(/dataDir: the database .*held-data\/db is locked by another process — an aggregator already running with this dataDir/);
+        // The RPC (nothing listens on port 1) was never asked: no waiting line.
+        expect(r.stdout).to.not.include("waiting for the chain RPC");
+      } finally {
+        await held.close();
+      }
     });
   });
 

@@ -26,6 +26,13 @@ import { keystoreWallet, leaderSeed } from "../support/aggregatorChain.js";
 import { MemoryLines } from "../support/memory-stream.js";
 import { createBlsVerifier } from "../../protocol/bls/index.js";
 import { silentLogger } from "../../protocol/log/logger.js";
+import { LevelDbController } from "../../protocol/db/controller.js";
+import { BanRepository, type BanStore } from "../../protocol/p2p/banStore.js";
+import { defaultPeerGuardOpts } from "../../protocol/p2p/peerGuard.js";
+import type { Metrics } from "../../protocol/metrics/metrics.js";
+import { makeTempDir } from "../support/tempdir.js";
+import { keccak256, toHex } from "viem";
+import { multiaddr } from "@multiformats/multiaddr";
 
 const connection = await network.create();
 const { networkHelpers } = connection;
@@ -48,7 +55,7 @@ async function openMarket() {
 /** The aggregator's p2p on a free local port, no bootstrap peer (the tests' peers dial it). */
 const LOCAL_P2P: AggregatorNodeOpts["network"] = { listen: ["/ip4/127.0.0.1/tcp/0"], bootstrap: [], unknownBatchWaitMs: 1_000 };
 
-async function startNode(s: System, net: AggregatorNodeOpts["network"] = null, client?: PublicClient) {
+async function startNode(s: System, net: AggregatorNodeOpts["network"] = null, client?: PublicClient, bans: BanStore | null = null) {
   const wallet = await keystoreWallet(s);
   const lines = new MemoryLines();
   const publicClient = client ?? (s.publicClient as PublicClient);
@@ -67,6 +74,7 @@ async function startNode(s: System, net: AggregatorNodeOpts["network"] = null, c
       metrics,
       aggregatorMetrics: createAggregatorMetrics(new Registry()),
       enforcer,
+      bans,
     },
   );
   return { node, wallet, lines, metrics, enforcer };
@@ -310,5 +318,55 @@ describe("aggregator node (follower + pool + own matcher + viem submitter) on an
       await node.stop();
       await wallet.dir.remove();
     }
+  });
+
+  describe("given a peer banned for forged partials, then the aggregator restarted on the same data dir", () => {
+    const refusals = async (m: Metrics, reason: string) => (await m.p2pRefusals.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+
+    it("→ the restarted aggregator should refuse the banned identity at once, and a fresh identity connects", async () => {
+      const s = await networkHelpers.loadFixture(closedBatch);
+      const dir = await makeTempDir("agg-bans");
+      const dbPath = `${dir.path}/db`;
+      let db = await LevelDbController.open({ path: dbPath });
+      const peers: MatchnetNetwork<unknown>[] = [];
+      let running: Awaited<ReturnType<typeof startNode>> | null = null;
+      try {
+        running = await startNode(s, LOCAL_P2P, undefined, new BanRepository(db));
+        const attacker = await publishingPeer(s, running.node);
+        peers.push(attacker);
+        await until(() => attacker.subscribers(GossipTopicName.Partial).length === 1);
+        // Each partial carries the leader's real seed proof and the operator's signature over another message: it
+        // passes every cheap check and fails the pairing (REJECT InvalidSignature).
+        const seed = await leaderSeed(s, 1n);
+        for (let i = 0; i < defaultPeerGuardOpts.rejectsBeforeBan; i++) {
+          const view = { assignmentsHash: keccak256(toHex(`forged ${i}`)), digest: keccak256(toHex(`not the result message ${i}`)) };
+          await attacker.publishPartial(operatorPartial(s.ops[i % s.ops.length]!, view, seed)).catch(() => 0);
+        }
+        const first = running.metrics;
+        await until(async () => (await refusals(first, "ban")) === 1);
+        await running.node.stop();
+        await running.wallet.dir.remove();
+        running = null;
+        await db.close();
+
+        db = await LevelDbController.open({ path: dbPath });
+        running = await startNode(s, LOCAL_P2P, undefined, new BanRepository(db));
+        const restarted = running.metrics;
+        await attacker.libp2p.dial(multiaddr(running.node.network!.multiaddrs()[0]!)).catch(() => null);
+        await until(async () => (await refusals(restarted, "conn_peer_banned")) >= 1);
+        await until(() => running!.node.network!.peerCount() === 0);
+        const fresh = await publishingPeer(s, running.node);
+        peers.push(fresh);
+        await until(() => fresh.peerCount() === 1);
+      } finally {
+        for (const p of peers) await p.stop();
+        if (running) {
+          await running.node.stop();
+          await running.wallet.dir.remove();
+        }
+        await db.close();
+        await dir.remove();
+      }
+    });
   });
 });

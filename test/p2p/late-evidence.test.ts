@@ -144,4 +144,35 @@ describe("protocol/p2p late double signatures (first partials on disk)", functio
       expect(await verdictOf(validatePartialSignatureMessage(bare, encodePartialSignatureMessage(testPartial(alice, 1n, RESULT_B, proof))))).to.deep.equal({ action: GossipAction.Ignore, code: GossipErrorCode.BatchUnknown });
     });
   });
+
+  describe("given first partials of an open batch kept as they are accepted (a restart during the batch)", () => {
+    it("→ they should be read back after the database is reopened, the first one kept per operator, and pruned with the batch", async () => {
+      const store = () => new PartialEvidenceStore({ chainId: TEST_CHAIN_ID, serviceManager: TEST_SERVICE_MANAGER, slashingWindow: WINDOW }, db);
+      const [a, b] = [testPartial(alice, 1n, RESULT_A, proof), testPartial(bob, 1n, RESULT_B, proof)];
+      await store().keepPartial(1n, alice.id, a);
+      await store().keepPartial(1n, bob.id, b);
+      // A later partial of alice (the conflict) does not replace her first.
+      await store().keepPartial(1n, alice.id, testPartial(alice, 1n, RESULT_B, proof));
+      await store().keepPartial(2n, alice.id, testPartial(alice, 2n, RESULT_B, proof));
+      await db.close();
+      db = await LevelDbController.open({ path: dir.path });
+
+      const reopened = store();
+      const kept = await reopened.partialsOf(1n);
+      expect([...kept.keys()]).to.deep.equal([alice.id, bob.id].sort());
+      expect(kept.get(alice.id)).to.deep.equal({ seed: a.seed, resultHash: RESULT_A, signature: a.signature });
+      expect(kept.get(bob.id)).to.deep.equal({ seed: b.seed, resultHash: RESULT_B, signature: b.signature });
+      expect([...(await reopened.partialsOf(2n)).keys()]).to.deep.equal([alice.id]);
+      expect((await reopened.partialsOf(3n)).size).to.equal(0);
+      // Not late evidence until the batch is over (no batch record yet); then it is, and the window prunes it.
+      expect(await reopened.first(1n, alice.id)).to.equal(undefined);
+      await reopened.keepBatch(1n, 10n, CLOSED_AT, kept);
+      expect((await reopened.first(1n, alice.id))?.message.resultHash).to.equal(RESULT_A);
+      expect((await reopened.first(1n, alice.id))?.closedAt).to.equal(CLOSED_AT);
+      expect(await reopened.prune(CLOSED_AT + WINDOW + 1n)).to.equal(1);
+      expect((await reopened.partialsOf(1n)).size).to.equal(0);
+      await reopened.keepPartial(1n, alice.id, a);
+      expect((await reopened.partialsOf(1n)).size, "a batch below the floor is not kept again").to.equal(0);
+    });
+  });
 });

@@ -1,7 +1,6 @@
 import type { Logger } from "../../log/logger.js";
 import type { Metrics } from "../../metrics/metrics.js";
-import type { BatchView, LateEvidenceView, OperatorSetView, RegisteredOperator, SignatureVerifier } from "../interfaces.js";
-import type { PartialSignatureMessage } from "../messages.js";
+import type { BatchView, LateEvidenceView, OperatorSetView, RegisteredOperator, SignatureVerifier, SignedResult } from "../interfaces.js";
 import { SeenCache } from "../seenCache.js";
 import type { Hex } from "viem";
 
@@ -35,9 +34,10 @@ export interface GossipValidationModules<PK> {
 }
 
 export interface SeenPartial {
-  message: PartialSignatureMessage;
+  /** The operator's first valid partial (from gossip, or read back from disk after a restart: the seed proof is not kept). */
+  message: SignedResult;
   /** A second, conflicting valid partial of the same operator and batch, kept as equivocation evidence. */
-  conflicting?: PartialSignatureMessage;
+  conflicting?: SignedResult;
 }
 
 /** Everything the per-topic validators share: injected views, options and the seen caches. */

@@ -45,6 +45,8 @@ export interface ValidatedPartial<PK> {
   equivocates?: SignedResult;
   /** The batch was already final or abandoned: the partial is of use only as equivocation evidence. */
   late?: boolean;
+  /** For late evidence of a batch no longer in memory: its close block, as kept on disk (the table has it otherwise). */
+  closedAt?: bigint;
 }
 
 export async function validatePartialSignatureMessage<PK>(ctx: GossipValidationContext<PK>, data: Uint8Array): Promise<ValidatedPartial<PK>> {
@@ -128,7 +130,7 @@ async function fromEvidence<PK>(ctx: GossipValidationContext<PK>, message: Parti
     leadersAllowed: 0,
     resultMessageHash: (resultHash, seed) => evidence.resultMessageHash(message.batch, kept.referenceBlock, seed, resultHash),
   };
-  return { message, batch, operator, messageHash, seedRank: -1, equivocates: kept.message, late: true };
+  return { message, batch, operator, messageHash, seedRank: -1, equivocates: kept.message, late: true, closedAt: kept.closedAt };
 }
 
 /** Same signed message: same result under the same seed (a different seed is a different message). */

@@ -14,7 +14,7 @@ import type { Hex } from "viem";
 import { toOperatorId } from "../../chain/ids.js";
 import { assignmentsHash } from "../../matching/encode.js";
 import { GossipErrorCode, ignore, reject } from "../errors.js";
-import type { BatchInfo, RegisteredOperator } from "../interfaces.js";
+import type { BatchInfo, RegisteredOperator, SignedResult } from "../interfaces.js";
 import { decodeResultListMessage, type PartialSignatureMessage, type ResultListMessage } from "../messages.js";
 import type { GossipValidationContext } from "./context.js";
 import { assertOpenBatch } from "./freshness.js";
@@ -64,7 +64,7 @@ export async function validateResultListMessage<PK>(ctx: GossipValidationContext
 }
 
 /** The same signed partial: result, seed and signature. */
-function samePartial(a: PartialSignatureMessage, b: PartialSignatureMessage): boolean {
+function samePartial(a: SignedResult, b: SignedResult): boolean {
   return (
     a.resultHash.toLowerCase() === b.resultHash.toLowerCase() &&
     a.seed.toLowerCase() === b.seed.toLowerCase() &&
