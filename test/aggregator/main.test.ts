@@ -32,7 +32,7 @@ function runAggregator(args: string[], opts: { untilReady?: (line: Record<string
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`aggregator did not exit in time; stderr: ${stderr}`));
-    }, 40_000);
+    }, 120_000);
     child.stdout.on("data", (d: Buffer) => {
       stdout += d.toString();
       if (readySeen || opts.untilReady === undefined) return;

@@ -12,15 +12,12 @@
  */
 import { expect } from "chai";
 import { network } from "hardhat";
-import { keccak256, toHex, type Hex, type PublicClient } from "viem";
-import { buildSubmission, checkSubmission, createG2KeySummer, submitResultArgs } from "../../aggregator/index.js";
+import { keccak256, toHex, type Hex } from "viem";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
-import { SecretKey, type G1Point } from "../../protocol/bls/index.js";
-import { BatchStatus, readClosedBatch } from "../../protocol/chain/batches.js";
-import { OperatorSets } from "../../protocol/chain/operatorSets.js";
+import { SecretKey } from "../../protocol/bls/index.js";
 import { createLogger } from "../../protocol/log/logger.js";
 import { MemoryLines } from "../support/memory-stream.js";
-import { makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
+import { finalizeFromNode0, makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
 import { deploySystem, orders, providerOffer, type Op, type System } from "../support/serviceManager.js";
 
 const connection = await network.create();
@@ -91,27 +88,7 @@ async function startWitness(sys: Nodes): Promise<RunningNode> {
 
 /** Finalizes `batch` on-chain from the signatures node 0 holds (its own and the three from gossip). */
 async function finalize(sys: Nodes, batch: bigint): Promise<void> {
-  const { s, nodes } = sys;
-  const ref = BigInt((await s.serviceManager.read.getBatch([batch])).referenceBlock);
-  const client = s.publicClient as PublicClient;
-  const operatorSet = await new OperatorSets({ registry: s.operatorRegistry.address, retain: 1, withApk: false }, { client }).load(ref);
-  const n0 = nodes[0]!.node;
-  const d = n0.decision(batch)!;
-  const sigs = new Map<string, G1Point>([[n0.operatorId, d.signature]]);
-  for (const [id, p] of n0.partialsSeen(batch)) if (p.resultHash === d.assignmentsHash && p.seed === d.seed) sigs.set(id, p.signature);
-  const signers = operatorSet.operators.filter((o) => sigs.has(o.operatorId)).map((o) => ({ operator: o, signature: sigs.get(o.operatorId)! }));
-  const seedProof = n0.verifiedSeeds(batch).get(d.seedRank)!;
-  const closed = { ...(await readClosedBatch(client, { chainId: s.chainId, serviceManager: s.serviceManager.address }, batch, 1)), status: BatchStatus.Open };
-  const sub = buildSubmission(
-    { chainId: s.chainId, serviceManager: s.serviceManager.address },
-    { batch: closed, operatorSet, resultHash: d.messageHash, signers, signedStake: signers.reduce((t, x) => t + x.operator.stake, 0n), totalStake: operatorSet.totalStake },
-    { seed: d.seed, seedProof: { signature: seedProof.signature, signerIndex: BigInt(d.seedRank) }, assignments: d.assignments },
-    await createG2KeySummer(),
-  );
-  checkSubmission(sub, operatorSet, 6_667);
-  const hints = await s.serviceManager.read.signatureCheckHints([d.messageHash, Number(ref), sub.nonSignerPubkeys]);
-  await s.serviceManager.write.submitResult(submitResultArgs(sub, hints));
-  await waitFor(() => nodes.every((n) => n.node.batchReport(batch)?.status === "final"), "every node seeing the batch final");
+  await finalizeFromNode0(sys.s, sys.nodes, batch);
 }
 
 /** `cheater`'s signature on another result of `batch`, under the seed node 0 used, as the witness gossips it. */

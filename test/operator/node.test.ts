@@ -11,18 +11,14 @@ import { join } from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { createPublicClient, custom, keccak256, toHex, type Hex, type PublicClient } from "viem";
-import { buildSubmission, checkSubmission, createG2KeySummer, submitResultArgs } from "../../aggregator/index.js";
-import { BatchStatus, readClosedBatch } from "../../protocol/chain/batches.js";
-import { OperatorSets } from "../../protocol/chain/operatorSets.js";
-import { toBytes32 } from "../../protocol/chain/ids.js";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
-import { SecretKey, type G1Point } from "../../protocol/bls/index.js";
+import { SecretKey } from "../../protocol/bls/index.js";
 import { readOperatorSet } from "../../protocol/chain/reads.js";
 import { SlashingProtectionError, SlashingProtectionErrorCode } from "../../operator/slashing-protection/errors.js";
 import { createLogger } from "../../protocol/log/logger.js";
 import { deploySystem, orders, providerOffer, type System } from "../support/serviceManager.js";
 import { MemoryLines } from "../support/memory-stream.js";
-import { makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
+import { finalizeFromNode0, makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
 
 const connection = await network.create();
 /**
@@ -240,31 +236,8 @@ describe("operator node: four nodes on an in-process chain", function () {
     let signerCount: number;
     const ctx = fourNodesWithDecidedBatch(async (sys, batch) => {
       await startFollower(sys, sys.slots[0]!.socket);
-      const { s, nodes } = sys;
-      const onChain = await s.serviceManager.read.getBatch([batch]);
-      const ref = BigInt(onChain.referenceBlock);
-      const client = s.publicClient as PublicClient;
-      const operatorSet = await new OperatorSets({ registry: s.operatorRegistry.address, retain: 1, withApk: false }, { client }).load(ref);
-      // Signatures as node 0 received them from gossip, plus its own.
-      const n0 = nodes[0]!.node;
-      const d = n0.decision(batch)!;
-      const sigs = new Map<string, G1Point>([[n0.operatorId, d.signature]]);
-      for (const [id, p] of n0.partialsSeen(batch)) if (p.resultHash === d.assignmentsHash && p.seed === d.seed) sigs.set(id, p.signature);
-      signerCount = sigs.size;
-      const signers = operatorSet.operators.filter((o) => sigs.has(o.operatorId)).map((o) => ({ operator: o, signature: sigs.get(o.operatorId)! }));
-      const seedProof = n0.verifiedSeeds(batch).get(d.seedRank)!;
-      const aggBatch = { ...(await readClosedBatch(client, { chainId: s.chainId, serviceManager: s.serviceManager.address }, batch, 1)), status: BatchStatus.Open };
-      const sub = buildSubmission(
-        { chainId: s.chainId, serviceManager: s.serviceManager.address },
-        { batch: aggBatch, operatorSet, resultHash: toBytes32(d.messageHash), signers, signedStake: signers.reduce((t, x) => t + x.operator.stake, 0n), totalStake: operatorSet.totalStake },
-        { seed: d.seed, seedProof: { signature: seedProof.signature, signerIndex: BigInt(d.seedRank) }, assignments: d.assignments },
-        await createG2KeySummer(),
-      );
-      checkSubmission(sub, operatorSet, 6_667);
-      const hints = await s.serviceManager.read.signatureCheckHints([d.messageHash, Number(ref), sub.nonSignerPubkeys]);
-      await s.serviceManager.write.submitResult(submitResultArgs(sub, hints));
-      // The nodes follow the finalization and report it through the node API.
-      await waitFor(() => nodes.every((n) => n.node.batchReport(batch)?.status === "final"), "every node seeing the batch final");
+      // Signatures as node 0 received them from gossip, plus its own, through the aggregator's submission builder.
+      signerCount = await finalizeFromNode0(sys.s, sys.nodes, batch);
     });
 
     it("given the partials → it should aggregate them with the aggregator's submission builder and finalize the batch on-chain", async () => {

@@ -7,7 +7,11 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import type { PrivateKey } from "@libp2p/interface";
 import type { PublicClient, WalletClient } from "viem";
-import { createBlsVerifier, type BlsVerifier, type SecretKey } from "../../protocol/bls/index.js";
+import { buildSubmission, checkSubmission, createG2KeySummer, submitResultArgs } from "../../aggregator/index.js";
+import { createBlsVerifier, type BlsVerifier, type G1Point, type SecretKey } from "../../protocol/bls/index.js";
+import { BatchStatus, readClosedBatch } from "../../protocol/chain/batches.js";
+import { toBytes32 } from "../../protocol/chain/ids.js";
+import { OperatorSets } from "../../protocol/chain/operatorSets.js";
 import type { SystemAddresses } from "../../protocol/chain/reads.js";
 import { LevelDbController } from "../../protocol/db/controller.js";
 import { silentLogger, type Logger } from "../../protocol/log/logger.js";
@@ -119,4 +123,32 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Finalizes `batch` on-chain from the signatures node 0 holds (its own and those it received by gossip), with the
+ * aggregator's submission builder, and waits until every node reports the batch final. Returns the signer count.
+ */
+export async function finalizeFromNode0(s: System, nodes: readonly RunningNode[], batch: bigint): Promise<number> {
+  const ref = BigInt((await s.serviceManager.read.getBatch([batch])).referenceBlock);
+  const client = s.publicClient as PublicClient;
+  const operatorSet = await new OperatorSets({ registry: s.operatorRegistry.address, retain: 1, withApk: false }, { client }).load(ref);
+  const n0 = nodes[0]!.node;
+  const d = n0.decision(batch)!;
+  const sigs = new Map<string, G1Point>([[n0.operatorId, d.signature]]);
+  for (const [id, p] of n0.partialsSeen(batch)) if (p.resultHash === d.assignmentsHash && p.seed === d.seed) sigs.set(id, p.signature);
+  const signers = operatorSet.operators.filter((o) => sigs.has(o.operatorId)).map((o) => ({ operator: o, signature: sigs.get(o.operatorId)! }));
+  const seedProof = n0.verifiedSeeds(batch).get(d.seedRank)!;
+  const closed = { ...(await readClosedBatch(client, { chainId: s.chainId, serviceManager: s.serviceManager.address }, batch, 1)), status: BatchStatus.Open };
+  const sub = buildSubmission(
+    { chainId: s.chainId, serviceManager: s.serviceManager.address },
+    { batch: closed, operatorSet, resultHash: toBytes32(d.messageHash), signers, signedStake: signers.reduce((t, x) => t + x.operator.stake, 0n), totalStake: operatorSet.totalStake },
+    { seed: d.seed, seedProof: { signature: seedProof.signature, signerIndex: BigInt(d.seedRank) }, assignments: d.assignments },
+    await createG2KeySummer(),
+  );
+  checkSubmission(sub, operatorSet, 6_667);
+  const hints = await s.serviceManager.read.signatureCheckHints([d.messageHash, Number(ref), sub.nonSignerPubkeys]);
+  await s.serviceManager.write.submitResult(submitResultArgs(sub, hints));
+  await waitFor(() => nodes.every((n) => n.node.batchReport(batch)?.status === "final"), "every node seeing the batch final");
+  return sigs.size;
 }
