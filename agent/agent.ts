@@ -11,6 +11,10 @@
  *    for a lease past its end still Active send `completeLease` (it settles the provider's earnings and counts the
  *    completion; anyone may, the provider is the one who cares).
  *
+ * Confirmation depth: with `confirmations` N the agent does all of this against the chain at `head - N` (logs up to
+ * that block, `getLease` at it, its timestamp as "now"), so it acts on a lease only once the lease's block is N deep
+ * (docs/agent.md "Confirmation depth"); transactions are still sent against the head. N = 0 is the head itself.
+ *
  * Crash safety: the state file (agent/state.ts) is written before every step that acts on the world, and the chain
  * is the judge of what happened: a lease recorded `sealed` whose `readyAt` is set on-chain is ready (the send went
  * through before the crash); one whose `readyAt` is 0 gets the same sealed access sent again (simulated first, so a
@@ -31,6 +35,10 @@ import type { Logger } from "../protocol/log/logger.js";
 import { emptyState, type AgentState, type LeaseRecord, type StateStore } from "./state.js";
 import { WorkloadError, type Workloads } from "./workloads.js";
 import { TxSender, type Fees } from "./sender.js";
+import { CodedError } from "../protocol/errors.js";
+
+export type AgentErrorCode = "AGENT_CONFIRMATIONS_TOO_DEEP";
+export class AgentError extends CodedError<AgentErrorCode> {}
 
 const LEASE_ACTIVE = 1;
 const LEASE_CLOSED = 2;
@@ -52,6 +60,8 @@ export interface AgentOptions {
   /** The host the renter connects to (advertised in the sealed access). */
   advertiseHost: string;
   pollIntervalMs: number;
+  /** Blocks a block must be deep before the agent acts on it (agent/config.ts confirmationsFor); 0 = the head. */
+  confirmations: number;
 }
 
 export interface AgentModules {
@@ -95,6 +105,7 @@ export class ProviderAgent {
   /** Loads the state, reconciles once at the current head, then follows new blocks. */
   static async start(opts: AgentOptions, modules: AgentModules): Promise<ProviderAgent> {
     const agent = new ProviderAgent(opts, modules);
+    await agent.checkConfirmations();
     const loaded = await modules.store.load({ provider: agent.provider, marketplace: opts.marketplace, chainId: opts.chainId });
     agent.state = loaded ?? emptyState(agent.provider, opts.marketplace, opts.chainId, opts.deployBlock - 1n);
     if (loaded === null) await modules.store.save(agent.state);
@@ -105,6 +116,21 @@ export class ProviderAgent {
     await agent.tick();
     agent.schedule();
     return agent;
+  }
+
+  /**
+   * A lease the agent first sees at depth N is marked ready at the earliest one block later, at startBlock + N + 1;
+   * its renter may close it for a handoff timeout from startBlock + handoffTimeout + 1 on. So N must be below the
+   * marketplace's handoffTimeout, or every lease would be lost to the timeout.
+   */
+  private async checkConfirmations(): Promise<void> {
+    const timeout = await this.m.client.readContract({ address: this.opts.marketplace, abi: marketplaceAbi, functionName: "handoffTimeout" });
+    if (BigInt(this.opts.confirmations) >= timeout) {
+      throw new AgentError(
+        "AGENT_CONFIRMATIONS_TOO_DEEP",
+        `confirmations: ${this.opts.confirmations} blocks, but the marketplace's handoffTimeout is ${timeout} blocks: a lease would be handed over no earlier than its renter may close it for a handoff timeout; use at most ${timeout - 1n} (docs/agent.md "Confirmation depth")`,
+      );
+    }
   }
 
   private schedule(): void {
@@ -122,7 +148,14 @@ export class ProviderAgent {
         // One call for the head's number, time and base fee (what the reconcile and the sends need).
         const block = await this.m.client.getBlock({ blockTag: "latest" });
         if (block.number === this.lastHead) return;
-        await this.reconcile(block.number, block.timestamp, block.baseFeePerGas);
+        const depth = BigInt(this.opts.confirmations);
+        if (depth === 0n) {
+          await this.reconcile(block.number, block.timestamp, block.baseFeePerGas);
+        } else if (block.number >= this.opts.deployBlock + depth) {
+          // The state N blocks below the head; the sends still use the head's base fee.
+          const deep = await this.m.client.getBlock({ blockNumber: block.number - depth });
+          await this.reconcile(deep.number, deep.timestamp, block.baseFeePerGas);
+        }
         this.lastHead = block.number;
       } catch (err) {
         this.m.logger.error({ event: "agent_reconcile_failed", err: (err as Error).message.split("\n")[0] }, "reconcile failed; retrying at the next poll");
@@ -145,31 +178,36 @@ export class ProviderAgent {
     return Object.values(this.state.leases).map((l) => ({ ...l }));
   }
 
-  private async reconcile(head: bigint, now: bigint, baseFee: bigint | null): Promise<void> {
+  /** Reconciles against the chain at block `at` (the head less the confirmation depth), `now` being its timestamp. */
+  private async reconcile(at: bigint, now: bigint, baseFee: bigint | null): Promise<void> {
     this.stats.reconciles++;
-    const found = await this.discover(head);
+    const found = await this.discover(at);
     const ids = new Set<string>([...found.map(String), ...Object.values(this.state.leases).filter((l) => l.phase !== "ended").map((l) => l.leaseId)]);
     // The seal key of a lease not handed over yet is looked up while its lease is read (it needs only the order id).
     const keys = new Map<string, Promise<SealKey | Error>>();
     for (const id of ids) {
       const phase = this.state.leases[id]?.phase;
       if (phase === undefined || phase === "found") {
-        keys.set(id, sealKeyOf(this.m.client, this.opts.marketplace, BigInt(id), this.opts.deployBlock, head).then((k) => k, (err: unknown) => err as Error));
+        keys.set(id, sealKeyOf(this.m.client, this.opts.marketplace, BigInt(id), this.opts.deployBlock, at).then((k) => k, (err: unknown) => err as Error));
       }
     }
     const read = await Promise.all(
       [...ids].map(async (id) => {
         try {
-          return [id, await readLease(this.m.client, this.opts.marketplace, BigInt(id), head)] as const;
+          return [id, await readLease(this.m.client, this.opts.marketplace, BigInt(id), at)] as const;
         } catch (err) {
           if (revertName(err) === "MarketplaceUnknownLease") return [id, null] as const;
           throw err;
         }
       }),
     );
-    const gone = read.filter(([, l]) => l === null).map(([id]) => id);
-    if (gone.length > 0) await this.forgetGone(gone, head);
+    // A lease unknown at a block below the one its log was found in (the head went back, or the agent restarted with
+    // more confirmations) cannot be judged yet: it is left as it is until the reconciled block passes that one.
+    const unjudged = new Set(read.filter(([id, l]) => l === null && at < BigInt(this.state.leases[id]?.foundAt ?? "0")).map(([id]) => id));
+    const gone = read.filter(([id, l]) => l === null && !unjudged.has(id)).map(([id]) => id);
+    if (gone.length > 0) await this.forgetGone(gone, at);
     const views = read.filter((x): x is readonly [string, LeaseView] => x[1] !== null);
+    if (unjudged.size > 0) this.m.logger.debug({ event: "agent_lease_not_yet_deep", leaseIds: [...unjudged], block: at }, "lease found above the reconciled block: judged once that block is reached");
     const fresh: [bigint, LeaseView, Promise<SealKey | Error>][] = [];
     const rest: [bigint, LeaseView][] = [];
     for (const [id, lease] of views) {
@@ -179,42 +217,42 @@ export class ProviderAgent {
     }
     // New leases first: nothing else of this block delays their handover.
     const fees = new Lazy(() => this.sender.fees(baseFee));
-    if (fresh.length > 0 && !this.stopped) await this.handOver(fresh, head, fees);
+    if (fresh.length > 0 && !this.stopped) await this.handOver(fresh, at, fees);
     const resend: [bigint, LeaseRecord][] = [];
     for (const [id, lease] of rest) {
       if (this.stopped) return;
       const again = await this.reconcileLease(id, lease, now, fees);
       if (again !== null) resend.push([id, again]);
     }
-    if (resend.length > 0 && !this.stopped) await this.sendReadyAll(resend, head, fees);
+    if (resend.length > 0 && !this.stopped) await this.sendReadyAll(resend, at, fees);
   }
 
   /**
-   * Leases seen in the logs that the chain no longer knows at the head: the blocks that created them were reorged
+   * Leases seen in the logs that the chain no longer knows at the reconciled block: the blocks that created them were reorged
    * out. Their workloads are stopped and their records (port, credential hash, sealed access) dropped, and the scan
    * cursor goes back REORG_RESCAN blocks so that a lease the new branch creates again under the same id is found
    * afresh (and handed over with a new credential).
    */
-  private async forgetGone(ids: string[], head: bigint): Promise<void> {
+  private async forgetGone(ids: string[], at: bigint): Promise<void> {
     for (const id of ids) {
       const stopped = await this.m.workloads.stop(BigInt(id));
       this.inFlight.delete(id);
       delete this.state.leases[id];
-      this.m.logger.warn({ event: "agent_lease_gone", leaseId: id, block: head, workloadStopped: stopped }, "lease no longer on chain (its block was reorged out): workload stopped, record dropped");
+      this.m.logger.warn({ event: "agent_lease_gone", leaseId: id, block: at, workloadStopped: stopped }, "lease no longer on chain (its block was reorged out): workload stopped, record dropped");
     }
     this.sender.resetNonce();
-    const back = head > REORG_RESCAN ? head - REORG_RESCAN : 0n;
+    const back = at > REORG_RESCAN ? at - REORG_RESCAN : 0n;
     if (BigInt(this.state.scannedTo) > back) this.state.scannedTo = (back > this.opts.deployBlock - 1n ? back : this.opts.deployBlock - 1n).toString();
     await this.m.store.save(this.state);
   }
 
   /**
-   * New leases of this provider in (scannedTo, head]; the scan cursor is saved with what it found. The three log
+   * New leases of this provider in (scannedTo, upTo]; the scan cursor is saved with what it found. The three log
    * queries (this provider's new offers, its offers' new versions, assignments to its versions) go out together;
    * offers or versions first seen in the range are followed up in the same range (an assignment needs a version
    * activated before the batch's reference block, so this only happens when catching up over many blocks).
    */
-  private async discover(head: bigint): Promise<bigint[]> {
+  private async discover(upTo: bigint): Promise<bigint[]> {
     const found: bigint[] = [];
     let from = BigInt(this.state.scannedTo) + 1n;
     const c = this.m.client;
@@ -223,8 +261,8 @@ export class ProviderAgent {
       offerIds.length === 0 ? Promise.resolve([]) : c.getContractEvents({ address: offerBook, abi: offerBookAbi, eventName: "OfferVersionActivated", args: { offerId: offerIds }, fromBlock, toBlock, strict: true });
     const appliedTo = (versionIds: bigint[], fromBlock: bigint, toBlock: bigint) =>
       versionIds.length === 0 ? Promise.resolve([]) : c.getContractEvents({ address: marketplace, abi: marketplaceAbi, eventName: "AssignmentApplied", args: { offerVersionId: versionIds }, fromBlock, toBlock, strict: true });
-    while (from <= head) {
-      const to = from + LOG_CHUNK - 1n < head ? from + LOG_CHUNK - 1n : head;
+    while (from <= upTo) {
+      const to = from + LOG_CHUNK - 1n < upTo ? from + LOG_CHUNK - 1n : upTo;
       const offers = new Map<string, number>();
       for (const v of Object.values(this.state.versions)) offers.set(v.offerId, v.modelId);
       const knownVersions = Object.keys(this.state.versions).map(BigInt);
@@ -246,7 +284,7 @@ export class ProviderAgent {
         const key = l.args.orderId.toString();
         if (this.state.leases[key] !== undefined) continue;
         found.push(l.args.orderId);
-        this.state.leases[key] = { leaseId: key, renter: "", port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: 0, endsAt: "0", phase: "found" };
+        this.state.leases[key] = { leaseId: key, renter: "", port: 0, credentialSha256: "", sealedAccess: "", gpuModel: "", gpuCount: 0, endsAt: "0", phase: "found", foundAt: l.blockNumber.toString() };
       }
       this.state.scannedTo = to.toString();
       from = to + 1n;
@@ -254,12 +292,12 @@ export class ProviderAgent {
     // The cursor alone is saved every SAVE_CURSOR_EVERY blocks (a restart re-scans at most that many blocks, which
     // finds nothing it does not already hold); anything found is saved at once.
     const versions = Object.keys(this.state.versions).length;
-    if (found.length > 0 || versions !== this.savedVersions || head - this.savedCursor >= SAVE_CURSOR_EVERY) {
+    if (found.length > 0 || versions !== this.savedVersions || upTo - this.savedCursor >= SAVE_CURSOR_EVERY) {
       await this.m.store.save(this.state);
       this.savedVersions = versions;
-      this.savedCursor = head;
+      this.savedCursor = upTo;
     }
-    if (found.length > 0) this.m.logger.info({ event: "agent_leases_found", leaseIds: found, block: head }, "new leases");
+    if (found.length > 0) this.m.logger.info({ event: "agent_leases_found", leaseIds: found, block: upTo }, "new leases");
     return found;
   }
 
@@ -354,6 +392,7 @@ export class ProviderAgent {
         gpuCount: lease.gpuCount,
         endsAt: lease.endsAt.toString(),
         phase: "sealed",
+        ...(this.state.leases[leaseId.toString()]?.foundAt !== undefined ? { foundAt: this.state.leases[leaseId.toString()]!.foundAt } : {}),
       };
       this.state.leases[rec.leaseId] = rec;
       recs.push(rec);

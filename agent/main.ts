@@ -25,8 +25,8 @@ import {
 } from "../protocol/startup.js";
 import { createLogger, type Logger } from "../protocol/log/logger.js";
 import { unlockAccountKeystoreFile } from "../protocol/keystore/index.js";
-import { ProviderAgent } from "./agent.js";
-import { loadProviderAgentConfig, type ProviderAgentConfig } from "./config.js";
+import { AgentError, ProviderAgent } from "./agent.js";
+import { confirmationsFor, loadProviderAgentConfig, type ProviderAgentConfig } from "./config.js";
 import { StateError, StateStore } from "./state.js";
 import { Workloads } from "./workloads.js";
 
@@ -53,7 +53,8 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
   const chainId = await checkChainId(client, config.rpcUrl, deployment.chainId, { waitMs: RPC_WAIT_MS, progress: (line, fields) => log.warn(fields, line) });
   const store = await StateStore.open(config.dataDir);
   const workloads = new Workloads({ host: config.workload.host, portRange: config.workload.portRange, spares: config.workload.spares }, log);
-  log.info({ event: "agent_starting", provider: account.address, marketplace: addresses.marketplace, rpcUrl: config.rpcUrl, portRange: config.workload.portRange }, "starting provider agent");
+  const confirmations = confirmationsFor(chainId, config.confirmations);
+  log.info({ event: "agent_starting", provider: account.address, marketplace: addresses.marketplace, rpcUrl: config.rpcUrl, portRange: config.workload.portRange, confirmations }, "starting provider agent");
   let agent: ProviderAgent;
   try {
     agent = await ProviderAgent.start(
@@ -64,11 +65,13 @@ export async function startFromConfig(configFile: string, logger?: Logger): Prom
         deployBlock: BigInt(deployment.deployBlock),
         advertiseHost: config.workload.advertiseHost ?? config.workload.host,
         pollIntervalMs: config.pollIntervalMs,
+        confirmations,
       },
       { client, account, store, workloads, logger: log },
     );
   } catch (err) {
     await workloads.stopAll();
+    if (err instanceof AgentError) throw new StartupError(EXIT_CONFIG, err.message, { cause: err });
     if (err instanceof StateError) throw new StartupError(EXIT_CONFIG, `dataDir: ${err.message}`, { cause: err });
     throw err;
   }

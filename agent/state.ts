@@ -33,6 +33,8 @@ export interface LeaseRecord {
   gpuCount: number;
   endsAt: string;
   phase: LeasePhase;
+  /** Block of the `AssignmentApplied` log the lease was found in (absent in records written before it was kept). */
+  foundAt?: string;
   /** Block in which the lease was seen ready (LeaseReady), once known. */
   readyBlock?: string;
 }

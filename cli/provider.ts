@@ -41,13 +41,15 @@ export function addProviderCommands(program: Command, io: CliIo): void {
     const client = await ctx.client();
     const address = typeof opts.provider === "string" ? (opts.provider as `0x${string}`) : await ctx.address();
     if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw usage(`--provider: "${address}" is not an address`);
-    const [p, readyAt, min, offers, earned, head] = await Promise.all([
+    const [p, readyAt, min, offers, earned, head, leased] = await Promise.all([
       client.readContract({ address: c.providerRegistry, abi: providerRegistryAbi, functionName: "getProvider", args: [address] }),
       client.readContract({ address: c.providerRegistry, abi: providerRegistryAbi, functionName: "exitReadyAt", args: [address] }),
       client.readContract({ address: c.providerRegistry, abi: providerRegistryAbi, functionName: "minProviderStake" }),
       client.readContract({ address: c.offerBook, abi: offerBookAbi, functionName: "offerIdsOf", args: [address] }),
       client.readContract({ address: c.marketplace, abi: marketplaceAbi, functionName: "earningsOf", args: [c.paymentToken, address] }),
       client.getBlockNumber(),
+      // withdraw-stake also needs every leased GPU back (ProviderRegistryActiveLeases), whatever the exit delay says.
+      client.readContract({ address: c.offerBook, abi: offerBookAbi, functionName: "hasLeasedCapacity", args: [address] }),
     ]);
     const [sdec, pdec] = await Promise.all([decimalsOf(ctx, c.stakeToken), decimalsOf(ctx, c.paymentToken)]);
     const status = PROVIDER_STATUS[p.status] ?? `status-${p.status}`;
@@ -55,7 +57,7 @@ export function addProviderCommands(program: Command, io: CliIo): void {
     const data = {
       provider: address, status, stake: p.stake, minProviderStake: min, zone: p.zone, zoneName: p.status === ProviderStatus.None && p.zone === 0 ? null : zoneName(p.zone),
       uptimeBps: p.uptimeBps, reputationBps: rep, leasesCompleted: p.leasesCompleted, leasesFailed: p.leasesFailed, timesSlashed: p.timesSlashed,
-      offers: offers.length, earnings: earned, exitReadyAt: readyAt === 0n ? null : readyAt, headBlock: head,
+      offers: offers.length, earnings: earned, hasLeasedCapacity: leased, exitReadyAt: readyAt === 0n ? null : readyAt, headBlock: head,
     };
     const lines = [
       `provider    ${address}`,
@@ -68,7 +70,10 @@ export function addProviderCommands(program: Command, io: CliIo): void {
       `offers      ${offers.length}`,
       `earnings    ${amount(earned, pdec)} withdrawable`,
     );
-    if (p.status === ProviderStatus.Exiting) lines.push(`exit        stake withdrawable from block ${readyAt} (now ${head})`);
+    if (p.status === ProviderStatus.Exiting) {
+      const when = leased ? ", once no GPU of the provider is leased (some are now: their leases must end or be closed first)" : head >= readyAt ? ": run `matchnet provider withdraw-stake`" : "";
+      lines.push(`exit        stake withdrawable from block ${readyAt} (now ${head})${when}`);
+    }
     ctx.result(data, lines);
   });
 
@@ -92,8 +97,14 @@ export function addProviderCommands(program: Command, io: CliIo): void {
   action(provider.command("exit").description("request the exit: never matched again; stake withdrawable after the exit delay"), io, async (ctx) => {
     const c = await ctx.contracts();
     const r = await ctx.send("provider exit", { address: c.providerRegistry, abi: providerRegistryAbi, functionName: "requestExit" });
-    const readyAt = await (await ctx.client()).readContract({ address: c.providerRegistry, abi: providerRegistryAbi, functionName: "exitReadyAt", args: [(await ctx.account()).address] });
-    ctx.result({ exitReadyAt: readyAt, tx: r.transactionHash }, `exit requested; run \`matchnet provider withdraw-stake\` from block ${readyAt} (tx ${r.transactionHash})`);
+    const client = await ctx.client();
+    const me = (await ctx.account()).address;
+    const [readyAt, leased] = await Promise.all([
+      client.readContract({ address: c.providerRegistry, abi: providerRegistryAbi, functionName: "exitReadyAt", args: [me] }),
+      client.readContract({ address: c.offerBook, abi: offerBookAbi, functionName: "hasLeasedCapacity", args: [me] }),
+    ]);
+    const once = leased ? " once the leases running on your offers have ended" : "";
+    ctx.result({ exitReadyAt: readyAt, hasLeasedCapacity: leased, tx: r.transactionHash }, `exit requested; run \`matchnet provider withdraw-stake\` from block ${readyAt}${once} (tx ${r.transactionHash})`);
   });
 
   action(provider.command("withdraw-stake").description("complete the exit and take the stake back"), io, async (ctx) => {

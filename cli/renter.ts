@@ -2,7 +2,7 @@
  * `matchnet renter quote | order create | order cancel | order list | refunds | withdraw` (leases: lease.ts). Prices
  * are per GPU-hour in the payment token; the escrow an order takes is max price × GPUs × hours.
  */
-import { parseEventLogs, zeroAddress, type Address } from "viem";
+import { isAddressEqual, parseEventLogs, zeroAddress, type Address } from "viem";
 import type { MatchnetCommand as Command } from "./command.js";
 import { Option } from "commander";
 import { marketplaceAbi } from "../protocol/chain/abi.js";
@@ -102,7 +102,7 @@ export function addRenterCommands(program: Command, io: CliIo): void {
     ctx.result({ orderId, escrow, expiresAt: params.expiresAt, order: params, tx: r.transactionHash }, `created order ${orderId}: ${what}; escrowed ${amount(escrow, decimals)}; open until block ${params.expiresAt} (tx ${r.transactionHash})`);
   });
 
-  action(order.command("cancel").description("cancel an open order; its escrow becomes refundable").argument("<orderId>"), io, async (ctx, [id]) => {
+  action(order.command("cancel").description("cancel an open order (or one past its expiry block); its escrow becomes refundable").argument("<orderId>"), io, async (ctx, [id]) => {
     const orderId = parseId(id!, "<orderId>");
     const c = await ctx.contracts();
     const r = await ctx.send("order cancel", { address: c.marketplace, abi: marketplaceAbi, functionName: "cancelOrder", args: [orderId] });
@@ -129,12 +129,26 @@ export function addRenterCommands(program: Command, io: CliIo): void {
     );
   });
 
-  action(renter.command("refunds").description("refundable balance (cancelled, expired, unused escrow)"), io, async (ctx) => {
+  action(renter.command("refunds").description("refundable balance (cancelled, expired, unused escrow), and escrow still held by expired orders"), io, async (ctx) => {
     const c = await ctx.contracts();
     const me = await ctx.address();
-    const v = await (await ctx.client()).readContract({ address: c.marketplace, abi: marketplaceAbi, functionName: "refundableOf", args: [c.paymentToken, me] });
+    const client = await ctx.client();
+    const [v, head, orders] = await Promise.all([
+      client.readContract({ address: c.marketplace, abi: marketplaceAbi, functionName: "refundableOf", args: [c.paymentToken, me] }),
+      client.getBlockNumber(),
+      renterOrders(ctx, me),
+    ]);
+    // An order past its expiry block keeps its escrow until someone calls expireOrder (anyone) or cancelOrder (the
+    // renter): until then it is not in refundableOf, so it is listed apart with the command that releases it.
+    const expired = orders.filter((o) => o.status === OrderStatus.Open && head >= o.expiresAt && isAddressEqual(o.paymentToken, c.paymentToken)).map((o) => ({ orderId: o.orderId, escrow: o.maxPricePerGpuHour * BigInt(o.gpuCount) * BigInt(o.durationHours) }));
+    const held = expired.reduce((a, o) => a + o.escrow, 0n);
     const dec = await decimalsOf(ctx, c.paymentToken);
-    ctx.result({ renter: me, token: c.paymentToken, refundable: v }, `refundable ${amount(v, dec)}${v > 0n ? " (run `matchnet renter withdraw`)" : ""}`);
+    const lines = [`refundable ${amount(v, dec)}${v > 0n ? " (run `matchnet renter withdraw`)" : ""}`];
+    if (expired.length > 0) {
+      const ids = expired.map((o) => o.orderId).join(", ");
+      lines.push(`${amount(held, dec)} more is held by expired order${expired.length > 1 ? "s" : ""} ${ids}: \`matchnet renter order cancel <id>\` makes it refundable`);
+    }
+    ctx.result({ renter: me, token: c.paymentToken, refundable: v, heldByExpiredOrders: held, expiredOrders: expired }, lines.join("\n"));
   });
 
   action(renter.command("withdraw").description("withdraw the refundable balance"), io, async (ctx) => {

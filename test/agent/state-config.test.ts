@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { STATE_FILE, StateError, StateStore, emptyState } from "../../agent/state.js";
-import { loadProviderAgentConfig } from "../../agent/config.js";
+import { DEFAULT_CONFIRMATIONS, confirmationsFor, loadProviderAgentConfig } from "../../agent/config.js";
 import { ConfigError } from "../../protocol/config/load.js";
 import { makeTempDir } from "../support/tempdir.js";
 
@@ -76,6 +76,7 @@ describe("provider agent config (agent/config.ts)", () => {
       expect(r.v.workload.spares).to.equal(1);
       expect(r.v.dataDir.endsWith("/data")).to.equal(true);
       expect(r.v.dataDir.startsWith("/")).to.equal(true);
+      expect(r.v.confirmations, "resolved per chain at start").to.equal(undefined);
     });
   });
 
@@ -99,11 +100,36 @@ describe("provider agent config (agent/config.ts)", () => {
       expect(await bad({ pollIntervalMs: 49 })).to.deep.equal(["pollIntervalMs: must be ≥ 50"]);
       expect(await bad({ pollIntervalMs: 50 })).to.deep.equal([]);
       expect(await bad({ pollIntervalMs: 60_001 })).to.deep.equal(["pollIntervalMs: must be ≤ 60000"]);
+      expect(await bad({ confirmations: -1 })).to.deep.equal(["confirmations: must be between 0 and 7199"]);
+      expect(await bad({ confirmations: 0 })).to.deep.equal([]);
+      expect(await bad({ confirmations: 7_199 })).to.deep.equal([]);
+      expect(await bad({ confirmations: 7_200 })).to.deep.equal(["confirmations: must be between 0 and 7199"]);
+      expect(await bad({ confirmations: 2.5 })).to.deep.equal(["confirmations: must be an integer"]);
+      expect(await bad({ confirmations: "3" })).to.deep.equal(["confirmations: must be a number"]);
       expect(await bad({ password: "x" })).to.deep.equal(["password: secrets must not be in the config file; put the password in the file named by passwordFile"]);
       expect(await bad({ portRange: [1, 2] })).to.deep.equal(["portRange: unknown field"]);
       const { accountKeystorePath: _omit, ...noKeystore } = base;
       const r = await load(noKeystore);
       expect(r.ok ? [] : r.issues).to.deep.equal(["accountKeystorePath: is required"]);
+    });
+  });
+});
+
+describe("provider agent confirmation depth (agent/config.ts confirmationsFor)", () => {
+  describe("given no confirmations in the config", () => {
+    it("→ it should use 0 on a local dev chain (31337, 1337) and DEFAULT_CONFIRMATIONS (3) on any other", () => {
+      expect(confirmationsFor(31_337, undefined)).to.equal(0);
+      expect(confirmationsFor(1_337, undefined)).to.equal(0);
+      expect(DEFAULT_CONFIRMATIONS).to.equal(3);
+      expect(confirmationsFor(8_453, undefined)).to.equal(3);
+      expect(confirmationsFor(1, undefined)).to.equal(3);
+    });
+  });
+
+  describe("given confirmations in the config", () => {
+    it("→ it should use them on any chain, 0 included", () => {
+      expect(confirmationsFor(8_453, 0)).to.equal(0);
+      expect(confirmationsFor(31_337, 5)).to.equal(5);
     });
   });
 });

@@ -80,6 +80,37 @@ describe("matchnet CLI: catalog, provider and offers against the real contracts"
       expect(r.json().withdrawn).to.equal((35n * STAKE / 10n).toString());
     });
 
+    it("given a provider exiting with a GPU leased → exit and status should say the stake waits for the lease as well as the delay; once it is closed, that withdraw-stake may run", async () => {
+      const p = await w.account("prov-leased", { stake: 10n * STAKE });
+      expect((await w.cli([...p.args, "provider", "register", "--zone", "ap-northeast-1", "--stake", "2"])).code).to.equal(0);
+      expect((await w.cli([...p.args, "provider", "offer", "create", "--model", "3", "--gpus", "2", "--price", "0.5"])).code).to.equal(0);
+      const renter = await w.account("renter-leased", { usd: 100n * USD });
+      const order = await w.cli([...renter.args, "--json", "renter", "order", "create", "--model", "3", "--gpus", "1", "--max-price", "0.5", "--hours", "1", "--regions", "ap-northeast", "--yes"]);
+      expect(order.code, order.out).to.equal(0);
+      const orderId = order.json().orderId as string;
+      const { assignments } = await w.runBatch();
+      expect(assignments.map((a) => a.orderId.toString())).to.include(orderId);
+
+      let r = await w.cli([...p.args, "provider", "exit"]);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/^exit requested; run `matchnet provider withdraw-stake` from block \d+ once the leases running on your offers have ended \(tx 0x/);
+      await connection.networkHelpers.mine(10);
+      r = await w.cli([...p.args, "--json", "provider", "status"]);
+      expect(r.json()).to.include({ status: "exiting", hasLeasedCapacity: true });
+      expect(BigInt(r.json().headBlock) >= BigInt(r.json().exitReadyAt), "exit delay passed").to.equal(true);
+      r = await w.cli([...p.args, "provider", "status"]);
+      expect(r.out).to.match(/\nexit        stake withdrawable from block \d+ \(now \d+\), once no GPU of the provider is leased \(some are now: their leases must end or be closed first\)\n/);
+      r = await w.cli([...p.args, "provider", "withdraw-stake"]);
+      expect(r.code).to.equal(ExitCode.Reverted);
+      expect(r.err).to.contain("ProviderRegistryActiveLeases");
+
+      expect((await w.cli([...renter.args, "renter", "lease", "close", orderId])).code).to.equal(0);
+      r = await w.cli([...p.args, "provider", "status"]);
+      expect(r.out).to.match(/\nexit        stake withdrawable from block \d+ \(now \d+\): run `matchnet provider withdraw-stake`\n/);
+      r = await w.cli([...p.args, "provider", "withdraw-stake"]);
+      expect(r.code, r.err).to.equal(0);
+    });
+
     it("given an account already registered → register should fail with the decoded error, a hint and exit 5", async () => {
       const p = await w.account("prov-twice", { stake: 10n * STAKE });
       expect((await w.cli([...p.args, "provider", "register", "--zone", "us-east-1", "--stake", "1"])).code).to.equal(0);

@@ -128,6 +128,30 @@ describe("matchnet CLI: renter quote, orders, leases, refunds and batches agains
       expect(again.err).to.contain("MarketplaceOrderNotOpen").and.contain("no longer open");
     });
 
+    it("given an order past its expiry block → refunds should name the escrow it still holds and the cancel that releases it (not at expiresAt − 1)", async () => {
+      const before = (await w.cli([...renter.args, "--json", "renter", "refunds"])).json();
+      const create = await w.cli([...renter.args, "--json", "renter", "order", "create", "--model", "11", "--gpus", "1", "--max-price", "0.5", "--hours", "2", "--expires-in", "3", "--yes"]);
+      expect(create.code, create.out).to.equal(0);
+      const orderId = create.json().orderId as string;
+      const expiresAt = BigInt(create.json().expiresAt);
+      while ((await w.s.publicClient.getBlockNumber()) < expiresAt - 1n) await connection.provider.request({ method: "evm_mine", params: [] });
+      const open = (await w.cli([...renter.args, "--json", "renter", "refunds"])).json();
+      expect(open.expiredOrders.map((o: { orderId: string }) => o.orderId), "at expiresAt − 1 the order is open").to.not.include(orderId);
+      await connection.provider.request({ method: "evm_mine", params: [] });
+      const at = await w.cli([...renter.args, "--json", "renter", "refunds"]);
+      expect(at.code, at.out).to.equal(0);
+      expect(at.json().refundable).to.equal(before.refundable);
+      expect(at.json().expiredOrders).to.deep.include({ orderId, escrow: "1000000" });
+      expect(BigInt(at.json().heldByExpiredOrders) - BigInt(before.heldByExpiredOrders)).to.equal(1_000_000n);
+      const text = await w.cli([...renter.args, "renter", "refunds"]);
+      expect(text.out).to.match(new RegExp(`^refundable .*\\n[0-9.]+ more is held by expired orders? (\\d+, )*${orderId}: \`matchnet renter order cancel <id>\` makes it refundable`));
+      const cancel = await w.cli([...renter.args, "renter", "order", "cancel", orderId]);
+      expect(cancel.out).to.match(new RegExp(`^cancelled order ${orderId}; 1 refundable`));
+      const after = (await w.cli([...renter.args, "--json", "renter", "refunds"])).json();
+      expect(BigInt(after.refundable) - BigInt(before.refundable)).to.equal(1_000_000n);
+      expect(after.expiredOrders.map((o: { orderId: string }) => o.orderId)).to.not.include(orderId);
+    });
+
     it("given an order matched by a real batch → lease list/show/close, refunds and withdraw print what happened", async () => {
       const create = await w.cli([...renter.args, "--json", "renter", "order", "create", "--model", "11", "--gpus", "2", "--max-price", "2.5", "--hours", "3", "--yes"]);
       expect(create.code, create.out).to.equal(0);
