@@ -5,7 +5,7 @@
  * viem clients for the node's unlocked dev accounts (public dev keys; this process never holds their private keys).
  */
 import { join } from "node:path";
-import { createPublicClient, createWalletClient, defineChain, http, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
+import { WaitForTransactionReceiptTimeoutError, createPublicClient, createWalletClient, defineChain, http, type Address, type Hex, type PublicClient, type TransactionReceipt, type WalletClient } from "viem";
 import { createHardhatRuntimeEnvironment, importUserConfig } from "hardhat/hre";
 import type { HardhatUserConfig } from "hardhat/config";
 import { deployMatchnetWithAvs } from "../deployment.js";
@@ -24,13 +24,45 @@ export interface DevnetChain {
   wallet(account: Address): WalletClient;
 }
 
-/** The receipt of a transaction; with automine it is there as soon as the send returns, so ask before polling. */
-export async function mined(chain: DevnetChain, hash: Hex, what: string): Promise<TransactionReceipt> {
-  let receipt: TransactionReceipt;
+/**
+ * How long `mined` waits for a receipt: a slow node (hardhat node serves every process of the devnet from one
+ * thread, and a loaded machine stretches each call) is waited for; only a node that mined no block at all for
+ * `stalledMs` ends the wait, with an error that says so.
+ */
+export interface ReceiptWait {
+  /** One receipt poll window (viem's waitForTransactionReceipt timeout). */
+  windowMs: number;
+  /** Give up when the head has not moved for this long while the receipt is missing. */
+  stalledMs: number;
+  pollingMs: number;
+}
+
+export const RECEIPT_WAIT: ReceiptWait = { windowMs: 30_000, stalledMs: 120_000, pollingMs: 50 };
+
+/**
+ * The receipt of a transaction; with automine it is there as soon as the send returns, so ask before polling. The
+ * transaction was accepted by the node, so a missing receipt means a slow node, not a lost transaction: the wait
+ * goes on while the chain makes blocks.
+ */
+export async function mined(chain: Pick<DevnetChain, "publicClient">, hash: Hex, what: string, wait: ReceiptWait = RECEIPT_WAIT): Promise<TransactionReceipt> {
+  let receipt: TransactionReceipt | undefined;
   try {
     receipt = await chain.publicClient.getTransactionReceipt({ hash });
   } catch {
-    receipt = await chain.publicClient.waitForTransactionReceipt({ hash, timeout: 30_000, pollingInterval: 50 });
+    let head = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+    let movedAt = Date.now();
+    while (receipt === undefined) {
+      try {
+        receipt = await chain.publicClient.waitForTransactionReceipt({ hash, timeout: wait.windowMs, pollingInterval: wait.pollingMs });
+      } catch (err) {
+        if (!(err instanceof WaitForTransactionReceiptTimeoutError)) throw err;
+        const now = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
+        if (now !== head) [head, movedAt] = [now, Date.now()];
+        else if (Date.now() - movedAt >= wait.stalledMs) {
+          throw new Error(`devnet: ${what} (tx ${hash}) is not mined and the chain made no block for ${Math.round((Date.now() - movedAt) / 1000)} s (head #${head}): the node stopped mining?`);
+        }
+      }
+    }
   }
   if (receipt.status !== "success") throw new Error(`devnet: ${what} reverted (tx ${hash})`);
   return receipt;
