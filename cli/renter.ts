@@ -35,14 +35,21 @@ function orderOptions(cmd: Command): Command {
     .option("--expires-in <blocks>", "blocks the order stays open", String(DEFAULT_EXPIRES_IN));
 }
 
-export async function orderParams(ctx: Context, opts: Record<string, unknown>): Promise<{ params: OrderParams; decimals: number; block: bigint }> {
+export async function orderParams(ctx: Context, opts: Record<string, unknown>): Promise<{ params: OrderParams; decimals: number; block: bigint; what: string }> {
   const c = await ctx.contracts();
   const client = await ctx.client();
   if ((opts.model === undefined) === (opts.minTier === undefined)) throw usage("--model/--min-tier: give exactly one of them");
   let modelId = 0;
   let minTier = 0;
-  if (opts.model !== undefined) modelId = findModel(await catalogModels(ctx), String(opts.model), "--model").id;
-  else minTier = parseTier(String(opts.minTier), "--min-tier");
+  let gpu: string;
+  if (opts.model !== undefined) {
+    const model = findModel(await catalogModels(ctx), String(opts.model), "--model");
+    modelId = model.id;
+    gpu = model.name;
+  } else {
+    minTier = parseTier(String(opts.minTier), "--min-tier");
+    gpu = `any ${tierName(minTier)}+ GPU`;
+  }
   const decimals = await decimalsOf(ctx, c.paymentToken);
   const [block, lifetime] = await Promise.all([client.getBlockNumber(), client.readContract({ address: c.marketplace, abi: marketplaceAbi, functionName: "maxOrderLifetime" })]);
   const expiresIn = parseInteger(String(opts.expiresIn), "--expires-in", 1, Number(lifetime) - 1);
@@ -64,7 +71,8 @@ export async function orderParams(ctx: Context, opts: Record<string, unknown>): 
   if (params.preferredZone !== 0 && params.regionMask !== 0n && ((params.regionMask >> BigInt(params.preferredZone >> 8)) & 1n) === 0n) {
     throw usage(`--preferred-zone: ${zoneName(params.preferredZone)} is outside --regions`);
   }
-  return { params, decimals, block };
+  const what = `${params.gpuCount} × ${gpu} for ${params.durationHours} h at most ${amount(params.maxPricePerGpuHour, decimals)}/GPU-hour`;
+  return { params, decimals, block, what };
 }
 
 export async function renterOrders(ctx: Context, renter: Address) {
@@ -90,9 +98,8 @@ export function addRenterCommands(program: Command, io: CliIo): void {
   const order = renter.command("order").description("orders");
   action(orderOptions(order.command("create").description("place an order, escrowing max price × GPUs × hours")).option("--yes", "do not ask before taking the escrow"), io, async (ctx, _a, opts) => {
     const c = await ctx.contracts();
-    const { params, decimals } = await orderParams(ctx, opts);
+    const { params, decimals, what } = await orderParams(ctx, opts);
     const escrow = params.maxPricePerGpuHour * BigInt(params.gpuCount) * BigInt(params.durationHours);
-    const what = `${params.gpuCount} × ${params.modelId === 0 ? `any ${tierName(params.minTier)}+ GPU` : `model ${params.modelId}`} for ${params.durationHours} h at most ${amount(params.maxPricePerGpuHour, decimals)}/GPU-hour`;
     ctx.note(`order: ${what}; escrow ${amount(escrow, decimals)} (the unused part is refunded)`);
     await ctx.confirm(`Escrow ${amount(escrow, decimals)} of ${c.paymentToken} for this order?`, opts.yes === true);
     await ensureAllowance(ctx, c.paymentToken, c.marketplace, escrow, "payment token");

@@ -107,7 +107,7 @@ describe("matchnet CLI: renter quote, orders, leases, refunds and batches agains
       const count = await w.s.marketplace.read.orderCount();
       const r = await w.cli([...renter.args, "renter", "order", "create", "--model", "11", "--gpus", "1", "--max-price", "3", "--hours", "2"]);
       expect(r.code).to.equal(ExitCode.Declined);
-      expect(r.err).to.contain("order: 1 × model 11 for 2 h at most 3/GPU-hour; escrow 6 (the unused part is refunded)");
+      expect(r.err).to.contain("order: 1 × NVIDIA H100 SXM for 2 h at most 3/GPU-hour; escrow 6 (the unused part is refunded)");
       expect(r.err).to.contain("not confirmed: pass --yes");
       expect(await w.s.marketplace.read.orderCount()).to.equal(count);
     });
@@ -119,7 +119,7 @@ describe("matchnet CLI: renter quote, orders, leases, refunds and batches agains
       expect(await w.s.marketplace.read.orderCount()).to.equal(count);
       const yes = await w.cli([...renter.args, "renter", "order", "create", "--model", "11", "--gpus", "1", "--max-price", "3", "--hours", "2"], { confirm: [true] });
       expect(yes.code, yes.err).to.equal(0);
-      expect(yes.out).to.match(/^created order \d+: 1 × model 11 for 2 h at most 3\/GPU-hour; escrowed 6; open until block \d+/);
+      expect(yes.out).to.match(/^created order \d+: 1 × NVIDIA H100 SXM for 2 h at most 3\/GPU-hour; escrowed 6; open until block \d+/);
       const id = BigInt(/^created order (\d+)/.exec(yes.out)![1]!);
       const c = await w.cli([...renter.args, "renter", "order", "cancel", String(id)]);
       expect(c.out).to.match(new RegExp(`^cancelled order ${id}; 6 refundable`));
