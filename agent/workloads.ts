@@ -42,14 +42,14 @@ export function portIsFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-type ReadyResult = { ok: true } | { ok: false; why: string; code?: string };
+type WorkloadReadiness = { ok: true } | { ok: false; why: string; code?: string };
 
 interface Spawned {
   child: ChildProcess;
   exited: Promise<void>;
   gone: boolean;
   /** Resolves with the first ready / listen-failed line, an exit, or a timeout. */
-  ready(timeoutMs: number): Promise<ReadyResult>;
+  ready(timeoutMs: number): Promise<WorkloadReadiness>;
 }
 
 function spawnWorkload(args: string[]): Spawned {
@@ -58,9 +58,9 @@ function spawnWorkload(args: string[]): Spawned {
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2_000)));
   // A write to a workload that just died must not take the agent down with EPIPE.
   child.stdin!.on("error", () => {});
-  let outcome: ReadyResult | null = null;
-  let waiter: ((r: ReadyResult) => void) | null = null;
-  const settle = (r: ReadyResult) => {
+  let outcome: WorkloadReadiness | null = null;
+  let waiter: ((r: WorkloadReadiness) => void) | null = null;
+  const settle = (r: WorkloadReadiness) => {
     if (outcome !== null) return;
     outcome = r;
     waiter?.(r);
@@ -85,7 +85,7 @@ function spawnWorkload(args: string[]): Spawned {
     gone: false,
     exited: new Promise<void>((resolve) => child.once("exit", () => resolve())),
     ready: (timeoutMs) =>
-      new Promise<ReadyResult>((resolve) => {
+      new Promise<WorkloadReadiness>((resolve) => {
         if (outcome !== null) return resolve(outcome);
         const timer = setTimeout(() => settle({ ok: false, why: `no ready line within ${timeoutMs / 1000} s` }), timeoutMs);
         waiter = (r) => {

@@ -38,7 +38,7 @@ async function readLease(ctx: Context, leaseId: bigint) {
   }
 }
 
-type LeaseView = Awaited<ReturnType<typeof readLease>>["lease"];
+type LeaseOnChain = Awaited<ReturnType<typeof readLease>>["lease"];
 
 /**
  * Where a lease stands in the handoff (docs/contracts.md, "Leases"): ready at a block, or waiting for the provider
@@ -61,7 +61,7 @@ async function handoffTimeout(ctx: Context): Promise<bigint> {
   return (await ctx.client()).readContract({ address: c.marketplace, abi: marketplaceAbi, functionName: "handoffTimeout" });
 }
 
-export function readinessOf(l: LeaseView, timeout: bigint, head: bigint): Readiness {
+export function readinessOf(l: LeaseOnChain, timeout: bigint, head: bigint): Readiness {
   const deadline = l.startBlock + timeout;
   return { ready: l.readyAt !== 0n, readyAt: l.readyAt, deadline, timedOut: l.readyAt === 0n && head > deadline };
 }
@@ -74,7 +74,7 @@ function readinessText(r: Readiness, status: number): string {
     : `not handed over yet; the provider has until block ${r.deadline}`;
 }
 
-const hoursLeft = (l: LeaseView, now: bigint) => (Number(l.endsAt - now) / 3600);
+const hoursLeft = (l: LeaseOnChain, now: bigint) => (Number(l.endsAt - now) / 3600);
 
 export function addLeaseCommands(renter: Command, io: CliIo): void {
   const lease = renter.command("lease").description("leases");
@@ -88,8 +88,8 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
     if (opts.active === true) rows = rows.filter((l) => l.status === LeaseStatus.Active);
     const block = await (await ctx.client()).getBlock();
     const timeout = await handoffTimeout(ctx);
-    const ready = (l: LeaseView) => readinessOf(l, timeout, block.number);
-    const readyCell = (l: LeaseView) => (l.readyAt !== 0n ? "yes" : l.status !== LeaseStatus.Active ? "never" : ready(l).timedOut ? "timed out" : `by ${ready(l).deadline}`);
+    const ready = (l: LeaseOnChain) => readinessOf(l, timeout, block.number);
+    const readyCell = (l: LeaseOnChain) => (l.readyAt !== 0n ? "yes" : l.status !== LeaseStatus.Active ? "never" : ready(l).timedOut ? "timed out" : `by ${ready(l).deadline}`);
     ctx.result(
       { renter: me, leases: rows.map((l) => ({ ...l, statusName: LEASE_STATUS[l.status], closeReasonName: CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason), readiness: ready(l) })) },
       rows.length === 0 ? `no leases for ${me}` : table(

@@ -36,7 +36,7 @@ export interface EvidencePartial {
   signature: G1Like;
 }
 
-interface BatchRecord {
+interface BatchTimes {
   referenceBlock: bigint;
   closedAt: bigint;
 }
@@ -45,7 +45,7 @@ interface PartialRecord extends EvidencePartial {
   conflicting: boolean;
 }
 
-class BatchRepository extends Repository<bigint, BatchRecord> {
+class BatchRepository extends Repository<bigint, BatchTimes> {
   constructor(db: KvController) {
     super(db, Bucket.EvidenceBatch);
   }
@@ -55,10 +55,10 @@ class BatchRepository extends Repository<bigint, BatchRecord> {
   protected decodeId(key: Uint8Array): bigint {
     return readUint64BE(key, 0);
   }
-  protected encodeValue(r: BatchRecord): Uint8Array {
+  protected encodeValue(r: BatchTimes): Uint8Array {
     return concatBytes(Uint8Array.of(VERSION), uint64BE(r.referenceBlock), uint64BE(r.closedAt));
   }
-  protected decodeValue(b: Uint8Array): BatchRecord {
+  protected decodeValue(b: Uint8Array): BatchTimes {
     if (b.length !== 17 || b[0] !== VERSION) throw new Error(`evidence batch record corrupt: ${b.length} bytes, version ${b[0]}`);
     return { referenceBlock: readUint64BE(b, 1), closedAt: readUint64BE(b, 9) };
   }
