@@ -90,6 +90,13 @@ export function addProviderCommands(program: Command, io: CliIo): void {
   action(provider.command("maintenance").description("enter or leave maintenance (never matched while in it)").argument("<on|off>"), io, async (ctx, [mode]) => {
     if (mode !== "on" && mode !== "off") throw usage(`<on|off>: "${mode}" is neither on nor off`);
     const c = await ctx.contracts();
+    const want = mode === "on" ? ProviderStatus.Maintenance : ProviderStatus.Active;
+    const me = (await ctx.account()).address;
+    const now = await (await ctx.client()).readContract({ address: c.providerRegistry, abi: providerRegistryAbi, functionName: "getProvider", args: [me] });
+    if (now.status === want) {
+      ctx.result({ maintenance: mode === "on", tx: null }, `maintenance already ${mode}: nothing sent`);
+      return;
+    }
     const r = await ctx.send(`provider maintenance ${mode}`, { address: c.providerRegistry, abi: providerRegistryAbi, functionName: "setMaintenance", args: [mode === "on"] });
     ctx.result({ maintenance: mode === "on", tx: r.transactionHash }, `maintenance ${mode} (tx ${r.transactionHash})`);
   });

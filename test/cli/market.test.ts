@@ -58,6 +58,11 @@ describe("matchnet CLI: catalog, provider and offers against the real contracts"
       r = await w.cli([...p.args, "provider", "maintenance", "on"]);
       expect(r.out).to.match(/^maintenance on \(tx/);
       expect((await w.s.registry.read.getProvider([p.address])).status).to.equal(2);
+      const nonce = await w.s.publicClient.getTransactionCount({ address: p.address });
+      r = await w.cli([...p.args, "provider", "maintenance", "on"]);
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.equal("maintenance already on: nothing sent\n");
+      expect(await w.s.publicClient.getTransactionCount({ address: p.address })).to.equal(nonce);
       r = await w.cli([...p.args, "provider", "maintenance", "off"]);
       expect((await w.s.registry.read.getProvider([p.address])).status).to.equal(1);
 
