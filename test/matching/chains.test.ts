@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { zoneId } from "../../protocol/market/catalog.js";
-import { CHAIN_DEPTH, chainPhase } from "../../protocol/matching/chains.js";
-import { matchBatch, objectiveOf } from "../../protocol/matching/engine.js";
+import { CHAIN_DEPTH } from "../../protocol/matching/chains.js";
+import { matchBatch } from "../../protocol/matching/engine.js";
 import { buildCandidates, prepareBatch } from "../../protocol/matching/prepare.js";
-import { beforeChains } from "../support/matching/before-chains.js";
+import { beforeChains, expectChainPhaseSound } from "../support/matching/before-chains.js";
 import type { MatchInputs } from "../../protocol/matching/types.js";
 import { chainBatch } from "../support/matching/chain-batch.js";
 import { generateInstance, REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
@@ -81,16 +81,7 @@ describe("augmenting chains (docs/matching.md §7.6)", function () {
           const s = second ? multizoneSeedOf(seed) : seedOf(seed);
           const b = prepareBatch(inputs, s);
           const cand = buildCandidates(b);
-          const d = beforeChains(b, cand);
-          const before = objectiveOf(b, cand, d.pair);
-          chainPhase(b, cand, d);
-          expect(objectiveOf(b, cand, d.pair) >= before).to.equal(true);
-          const used = new Float64Array(b.offers.length);
-          for (let oi = 0; oi < b.orders.length; oi++) if (d.pair[oi]! >= 0) used[cand.offer[d.pair[oi]!]!]! += b.orderGpus[oi]!;
-          for (let f = 0; f < b.offers.length; f++) {
-            expect(used[f]).to.equal(d.taken[f]);
-            expect(used[f]).to.be.at.most(b.offerFree[f]!);
-          }
+          expectChainPhaseSound(b, cand);
           expect(hardRuleViolations(inputs, matchBatch(inputs, s).assignments)).to.deep.equal([]);
         }),
         { seed: 20261205, numRuns: 120 },

@@ -4,12 +4,11 @@
  * so `npm run mutate` runs this file in their place (docs/testing.md, "A fast test set").
  */
 import { expect } from "chai";
-import { chainPhase } from "../../protocol/matching/chains.js";
 import { decide, matchBatch, objectiveOf } from "../../protocol/matching/engine.js";
 import { lagrangeBound } from "../../protocol/matching/optimum/lagrange.js";
 import { flowBound, unitOptimum } from "../../protocol/matching/optimum/reference.js";
 import { buildCandidates, prepareBatch, ScratchPool } from "../../protocol/matching/prepare.js";
-import { beforeChains } from "../support/matching/before-chains.js";
+import { expectChainPhaseSound } from "../support/matching/before-chains.js";
 import { bruteForceOptimum } from "../support/matching/brute-force.js";
 import { generateInstance, seedOf, shuffled, type Supply } from "../support/matching/generator.js";
 import { hardRuleViolations } from "../support/matching/hard-rules.js";
@@ -47,16 +46,7 @@ describe("matcher on small markets (mutation test set, docs/testing.md)", () => 
         const inputs = second ? generateMultizoneMarket({ ...spec, regime: "scarce" }) : generateInstance({ ...spec, supply: "scarce" });
         const b = prepareBatch(inputs, second ? multizoneSeedOf(spec.seed) : seedOf(spec.seed));
         const cand = buildCandidates(b);
-        const d = beforeChains(b, cand);
-        const before = objectiveOf(b, cand, d.pair);
-        chainPhase(b, cand, d);
-        expect(objectiveOf(b, cand, d.pair) >= before).to.equal(true);
-        const used = new Float64Array(b.offers.length);
-        for (let oi = 0; oi < b.orders.length; oi++) if (d.pair[oi]! >= 0) used[cand.offer[d.pair[oi]!]!]! += b.orderGpus[oi]!;
-        for (let f = 0; f < b.offers.length; f++) {
-          expect(used[f]).to.equal(d.taken[f]);
-          expect(used[f]).to.be.at.most(b.offerFree[f]!);
-        }
+        expectChainPhaseSound(b, cand);
       });
     }
   });

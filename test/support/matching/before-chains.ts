@@ -1,3 +1,5 @@
+import { expect } from "chai";
+import { chainPhase } from "../../../protocol/matching/chains.js";
 import { greedyPhase, improvePhase, objectiveOf, offerPrices, repairPhase, swapPhase, type Decisions } from "../../../protocol/matching/engine.js";
 import type { Candidates, PreparedBatch } from "../../../protocol/matching/prepare.js";
 
@@ -11,4 +13,21 @@ export function beforeChains(b: PreparedBatch, cand: Candidates): Decisions {
   swapPhase(b, cand, d);
   repairPhase(b, cand, d);
   return d;
+}
+
+/**
+ * Runs every phase before the chains, then the chain phase, and checks what the chain phase must keep: the
+ * objective never falls, and each offer's `taken` equals the GPUs its pairs use, within its free capacity.
+ */
+export function expectChainPhaseSound(b: PreparedBatch, cand: Candidates): void {
+  const d = beforeChains(b, cand);
+  const before = objectiveOf(b, cand, d.pair);
+  chainPhase(b, cand, d);
+  expect(objectiveOf(b, cand, d.pair) >= before).to.equal(true);
+  const used = new Float64Array(b.offers.length);
+  for (let oi = 0; oi < b.orders.length; oi++) if (d.pair[oi]! >= 0) used[cand.offer[d.pair[oi]!]!]! += b.orderGpus[oi]!;
+  for (let f = 0; f < b.offers.length; f++) {
+    expect(used[f]).to.equal(d.taken[f]);
+    expect(used[f]).to.be.at.most(b.offerFree[f]!);
+  }
 }
