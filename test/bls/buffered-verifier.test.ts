@@ -2,15 +2,15 @@ import { expect } from "chai";
 import type { Hex } from "viem";
 import { BlsError, BlsErrorCode, SecretKey, createBlsVerifier, operatorId, type BlsVerifier, type G2Point } from "../../protocol/bls/index.js";
 import { BufferedBlsVerifier } from "../../protocol/bls/bufferedVerifier.js";
-import { resultMessageDigest, seedFromSignature, seedMessageDigest } from "../../protocol/avs/messages.js";
+import { seedFromSignature } from "../../protocol/avs/messages.js";
 import { toOperatorId } from "../../protocol/chain/ids.js";
 import { silentLogger } from "../../protocol/log/logger.js";
-import { BatchTable } from "../../protocol/p2p/batchTable.js";
 import { GossipAction, GossipErrorCode, GossipValidationError } from "../../protocol/p2p/errors.js";
 import { encodePartialSignatureMessage } from "../../protocol/p2p/messages.js";
 import { GossipValidationContext, defaultGossipValidationOpts } from "../../protocol/p2p/validation/context.js";
 import { validatePartialSignatureMessage } from "../../protocol/p2p/validation/partial.js";
 import { digestOf, skFromScalar } from "../support/bls.js";
+import { closeBatch, testBatchTable } from "../support/p2p-fixtures.js";
 
 const N = 8;
 const sks = Array.from({ length: N + 2 }, (_, i) => skFromScalar(5000n + BigInt(i) * 7919n));
@@ -126,25 +126,11 @@ describe("protocol/bls/bufferedVerifier: signature checks grouped into batch che
   });
 
   describe("as the partial validator's verifier", () => {
-    const CHAIN_ID = 31337n;
-    const SERVICE_MANAGER: Hex = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
     const ids = sks.map((sk) => toOperatorId(operatorId(sk.publicKeyG1())));
 
     it("given N partials arriving together, one signed with another operator's key → it should reject that one as InvalidSignature and accept the others", async () => {
-      const table = new BatchTable(
-        { seedTimeoutBlocks: 5n, retainBatches: 8 },
-        {
-          resultMessageHash: (batch, referenceBlock, seed, resultHash) =>
-            resultMessageDigest({ chainId: CHAIN_ID, serviceManager: SERVICE_MANAGER, batch, referenceBlock, seed, assignmentsHash: resultHash }),
-        },
-      );
-      table.onClosed({
-        batch: 1n,
-        referenceBlock: 99n,
-        closedAt: 100n,
-        seedMessageHash: seedMessageDigest({ chainId: CHAIN_ID, serviceManager: SERVICE_MANAGER, batch: 1n, previousSeed: `0x${"00".repeat(32)}`, referenceBlockHash: `0x${"ab".repeat(32)}` }),
-        leaderOrder: [ids[0]!],
-      });
+      const table = testBatchTable();
+      closeBatch(table, 1n, { leaderOrder: [ids[0]!] });
       const seedSignature = sks[0]!.sign(table.batch(1n)!.seedMessageHash);
       const seed = seedFromSignature(seedSignature);
       table.addVerifiedSeed(1n, seed);

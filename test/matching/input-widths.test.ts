@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { GPU_CATALOG } from "../../protocol/market/catalog.js";
 import type { OfferVersion, Order, Provider } from "../../protocol/market/types.js";
-import { MatchingErrorCode, MatchingInputError } from "../../protocol/matching/errors.js";
+import { MatchingErrorCode } from "../../protocol/matching/errors.js";
+import { refusal } from "../support/matching/refusal.js";
 import { prepareBatch } from "../../protocol/matching/prepare.js";
 import type { MatchInputs } from "../../protocol/matching/types.js";
 import { DEFAULT_WEIGHTS, REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
@@ -18,16 +19,6 @@ function inputs(over: { order?: Partial<Order>; offer?: Partial<OfferVersion>; p
     orders: [order(1, over.order)],
     weights: DEFAULT_WEIGHTS,
   };
-}
-
-function refusal(fn: () => unknown): MatchingInputError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(MatchingInputError);
-    return err as MatchingInputError;
-  }
-  return expect.fail("expected a MatchingInputError");
 }
 
 type Row = [kind: "order" | "offer" | "provider", field: string, limit: bigint, label: string];

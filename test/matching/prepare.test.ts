@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { GPU_CATALOG } from "../../protocol/market/catalog.js";
 import { ProviderStatus, type GpuModel, type OfferVersion, type Order, type Provider } from "../../protocol/market/types.js";
 import { matchBatch } from "../../protocol/matching/engine.js";
-import { MatchingErrorCode, MatchingInputError } from "../../protocol/matching/errors.js";
+import { MatchingErrorCode } from "../../protocol/matching/errors.js";
+import { refusal } from "../support/matching/refusal.js";
 import { buildCandidates, isCandidate, pairBase, prepareBatch, regionAllowed, ScratchPool } from "../../protocol/matching/prepare.js";
 import { UnmatchedReason, type MatchInputs, type Seed } from "../../protocol/matching/types.js";
 import { DEFAULT_WEIGHTS, generateInstance, REFERENCE_BLOCK, seedOf, WIDE } from "../support/matching/generator.js";
@@ -15,16 +16,6 @@ const CATCH_ALL: Partial<Order> = { modelId: 0, minTier: 0, regionMask: 0n, maxP
 
 function batch(providers: Provider[], offers: OfferVersion[], orders: Order[], over: Partial<MatchInputs> = {}): MatchInputs {
   return { referenceBlock: R, catalog: GPU_CATALOG, providers, offers, orders, weights: DEFAULT_WEIGHTS, ...over };
-}
-
-function refusal(fn: () => unknown): MatchingInputError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(MatchingInputError);
-    return err as MatchingInputError;
-  }
-  return expect.fail("expected a MatchingInputError");
 }
 
 /** Served offer version of order 1, or its reason code. */
