@@ -15,7 +15,7 @@
  * of 0.1–0.6 s each in the first 10 000² match, measured with --trace-opt/--trace-deopt, while the round ran
  * unoptimised). The search's arrays are reused by the next batch of the same size or smaller.
  */
-import type { Candidates, PreparedBatch } from "./prepare.js";
+import { grownInt32, type Candidates, type PreparedBatch } from "./prepare.js";
 import { headroomDelta } from "./value.js";
 
 /** docs §7.6: at most this many offers on one chain (so up to CHAIN_DEPTH − 1 orders move for the first one). */
@@ -260,15 +260,10 @@ function growTerminals(s: ChainSearch): void {
   const gain = new Float64Array(size);
   gain.set(s.tGain);
   s.tGain = gain;
-  const grow = (a: Int32Array): Int32Array<ArrayBuffer> => {
-    const b = new Int32Array(size);
-    b.set(a);
-    return b;
-  };
-  s.tLayer = grow(s.tLayer);
-  s.tOffer = grow(s.tOffer);
-  s.tDrop = grow(s.tDrop);
-  s.tClose = grow(s.tClose);
+  s.tLayer = grownInt32(s.tLayer, size);
+  s.tOffer = grownInt32(s.tOffer, size);
+  s.tDrop = grownInt32(s.tDrop, size);
+  s.tClose = grownInt32(s.tClose, size);
 }
 
 /**

@@ -19,7 +19,7 @@
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
-import { buildCandidates, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
+import { buildCandidates, grownInt32, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
 import { chainPhase, CHAIN_ROUNDS, reusedChainArcs } from "./chains.js";
 import { headroomDelta, headroomValue } from "./value.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
@@ -63,17 +63,12 @@ class PairHeap {
     const k = new Float64Array(cap);
     k.set(this.key);
     this.key = k;
-    const g32 = (a: Int32Array) => {
-      const n = new Int32Array(cap);
-      n.set(a);
-      return n;
-    };
-    this.ord = g32(this.ord);
-    this.off = g32(this.off);
-    this.rank = g32(this.rank);
-    this.pair = g32(this.pair);
-    this.gen = g32(this.gen);
-    this.heap = g32(this.heap);
+    this.ord = grownInt32(this.ord, cap);
+    this.off = grownInt32(this.off, cap);
+    this.rank = grownInt32(this.rank, cap);
+    this.pair = grownInt32(this.pair, cap);
+    this.gen = grownInt32(this.gen, cap);
+    this.heap = grownInt32(this.heap, cap);
   }
 
   push(key: number, ord: number, off: number, rank: number, pair: number, gen: number): void {

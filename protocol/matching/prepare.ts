@@ -436,6 +436,13 @@ export interface Candidates {
  * 10 000 × 10 000 batch on the machines measured), so an operator matching batch after batch keeps one pool; the
  * lists returned by buildCandidates then live in it until the next call that uses the same pool.
  */
+/** A copy of `a` in a new array of `size` entries (size ≥ a.length; the rest is 0): how the growable buffers grow. */
+export function grownInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
+}
+
 export class ScratchPool {
   private readonly arrays = new Map<string, Int32Array>();
   int32(name: string, size: number): Int32Array {
