@@ -16,11 +16,11 @@ import {
   EXIT_FAILURE,
   EXIT_OK,
   PEER_KEY_FILE,
-  StartupError,
   chainOf,
   checkChainId,
   loadConfigFile,
   loadDeploymentFile,
+  openDataDirDatabase,
   parseConfigFlag,
   readPassword,
   startupFailure,
@@ -30,7 +30,6 @@ import type { OperatorNode, OperatorNodeModules } from "./node.js";
 
 
 /** The LevelDB directory inside `dataDir`. */
-export const DB_DIR = "db";
 
 export function parseArgs(argv: string[]): { config: string } {
   return parseConfigFlag(argv, {
@@ -54,23 +53,6 @@ async function unlock(config: OperatorConfig) {
   return { secretKey, account };
 }
 
-/** The node's LevelDB; one held by another process (a node already running on this dataDir) is named as such. */
-async function openDatabase(
-  controller: typeof import("../protocol/db/controller.js").LevelDbController,
-  dbError: typeof import("../protocol/db/controller.js").DbError,
-  path: string,
-) {
-  try {
-    return await controller.open({ path });
-  } catch (err) {
-    if (err instanceof dbError && err.code === "DbLocked") {
-      throw new StartupError(EXIT_FAILURE, `dataDir: the database ${path} is locked by another process — a node already running with this dataDir; stop that node, or give this one its own dataDir`, { cause: err });
-    }
-    if (err instanceof dbError) throw new StartupError(EXIT_FAILURE, `dataDir: ${err.message}`, { cause: err });
-    throw err;
-  }
-}
-
 async function packageVersion(): Promise<string> {
   try {
     const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as { version?: string };
@@ -88,11 +70,10 @@ export async function startFromConfig(configFile: string, logger?: Logger, hooks
   const config = await loadConfig(configFile);
   const { secretKey, account } = await unlock(config);
   const { deployment, addresses } = await loadDeploymentFile(config.deploymentFile);
-  const [{ createPublicClient, createWalletClient, http }, { createBlsVerifier, operatorId }, { LevelDbController, DbError }, { createLogger }, { createMetrics }, { loadOrCreatePeerKey }, { OperatorNode }] =
+  const [{ createPublicClient, createWalletClient, http }, { createBlsVerifier, operatorId }, { createLogger }, { createMetrics }, { loadOrCreatePeerKey }, { OperatorNode }] =
     await Promise.all([
       import("viem"),
       import("../protocol/bls/index.js"),
-      import("../protocol/db/controller.js"),
       import("../protocol/log/logger.js"),
       import("../protocol/metrics/metrics.js"),
       import("../protocol/p2p/peerKey.js"),
@@ -113,7 +94,7 @@ export async function startFromConfig(configFile: string, logger?: Logger, hooks
 
   const { privateKey: peerKey, created } = await loadOrCreatePeerKey(join(config.dataDir, PEER_KEY_FILE));
   if (created) log.info({ file: join(config.dataDir, PEER_KEY_FILE) }, "created a new libp2p peer key");
-  const db = await openDatabase(LevelDbController, DbError, join(config.dataDir, DB_DIR));
+  const db = await openDataDirDatabase(config.dataDir, "a node");
   try {
     const node = await OperatorNode.start(
       {
