@@ -60,7 +60,15 @@ async function agentFixture(opts: { confirmations?: number } = {}) {
     await f.agent.stop();
     await dir.remove();
   };
-  return Object.assign(f, { lease, until, restart, cleanup, startAgent });
+  /** Mines `blocks` blocks one at a time, ticking the agent after each. */
+  const mineTicking = async (blocks: number) => {
+    const test = await m.viem.getTestClient();
+    for (let i = 0; i < blocks; i++) {
+      await test.mine({ blocks: 1 });
+      await f.agent.tick();
+    }
+  };
+  return Object.assign(f, { lease, until, restart, cleanup, startAgent, mineTicking });
 }
 
 describe("provider agent on a real chain (agent/agent.ts)", function () {
@@ -84,10 +92,7 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
         const ready = await f.m.publicClient.getContractEvents({ address: f.m.marketplace.address, abi: f.m.marketplace.abi, eventName: "LeaseReady", fromBlock: 0n });
         expect(ready.map((l) => l.args.leaseId).sort()).to.deep.equal([a, b].sort());
         // More blocks: nothing is sent again.
-        for (let i = 0; i < 3; i++) {
-          await f.m.viem.getTestClient().then((t) => t.mine({ blocks: 1 }));
-          await f.agent.tick();
-        }
+        await f.mineTicking(3);
         const again = await f.m.publicClient.getContractEvents({ address: f.m.marketplace.address, abi: f.m.marketplace.abi, eventName: "LeaseReady", fromBlock: 0n });
         expect(again).to.have.length(2);
       } finally {
@@ -151,10 +156,7 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
         const ready = await readyLogs(f);
         expect(ready.map((l) => l.args.leaseId)).to.deep.equal([a]);
         expect(ready[0]!.blockNumber).to.equal(start + BigInt(N) + 1n);
-        for (let i = 0; i < N + 2; i++) {
-          await test.mine({ blocks: 1 });
-          await f.agent.tick();
-        }
+        await f.mineTicking(N + 2);
         expect(await readyLogs(f)).to.have.length(1);
         expect(f.workloads.isRunning(a)).to.equal(true);
       } finally {
@@ -183,10 +185,7 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
         expect(f.workloads.isRunning(a)).to.equal(true);
         // A restart right after the handover (its LeaseReady still shallower than N) sends nothing again.
         await f.restart();
-        for (let i = 0; i < N + 2; i++) {
-          await test.mine({ blocks: 1 });
-          await f.agent.tick();
-        }
+        await f.mineTicking(N + 2);
         expect((await readyLogs(f)).map((l) => l.args.leaseId)).to.deep.equal([a]);
         expect(f.agent.leases().find((l) => l.leaseId === String(a))?.phase).to.equal("ready");
         expect(f.workloads.isRunning(a), "workload started again after the restart").to.equal(true);

@@ -108,8 +108,18 @@ async function proofOutcomes(n: RunningNode): Promise<[string, number][]> {
   return (await metric.get()).values.map((v) => [String(v.labels.outcome), v.value]);
 }
 
-/** What the slash did on-chain: the operator's stake before and after, and the event naming reporter and bounty. */
-async function expectSlashedWithBounty(s: System, cheater: Op, batch: bigint, stakeBefore: bigint, reporter: Hex, reporterBalanceBefore: bigint): Promise<void> {
+/**
+ * Gossips a conflicting partial of `cheater` from the witness and checks what node 0's proof did on-chain: the
+ * operator's stake cut by the slash fraction, `EquivocationSlashed` naming node 0's account and the bounty, the
+ * bounty in that account (commit, then reveal in a later block, in stake tokens), one proof counted as submitted.
+ */
+async function expectConflictSlashed(sys: Nodes, batch: bigint, cheater: Op, label: string): Promise<void> {
+  const { s, nodes, witness } = sys;
+  const reporter = s.wallets[2]!.account.address;
+  const stakeBefore = (await s.operatorRegistry.read.getOperator([cheater.id])).stake;
+  const balanceBefore = await s.stakeToken.read.balanceOf([reporter]);
+  await witness!.node.gossip!.publishPartial(await conflictingPartial(sys, batch, cheater, label));
+  await waitFor(() => s.serviceManager.read.equivocationSlashed([cheater.id, dutyKey(batch)]), "the equivocation slash on-chain", 30_000);
   const after = await s.operatorRegistry.read.getOperator([cheater.id]);
   const [bps] = await s.serviceManager.read.slashFractions();
   expect(after.stake).to.equal(stakeBefore - (stakeBefore * BigInt(bps)) / 10_000n);
@@ -118,8 +128,8 @@ async function expectSlashedWithBounty(s: System, cheater: Op, batch: bigint, st
   const ev = events[0]!.args;
   expect([ev.dutyKey, ev.beneficiary?.toLowerCase(), ev.slashed]).to.deep.equal([dutyKey(batch), reporter.toLowerCase(), stakeBefore - after.stake]);
   expect(ev.bounty! > 0n).to.equal(true);
-  // The bounty is the reporter's (commit, then reveal in a later block), in stake tokens.
-  expect(await s.stakeToken.read.balanceOf([reporter])).to.equal(reporterBalanceBefore + ev.bounty!);
+  expect(await s.stakeToken.read.balanceOf([reporter])).to.equal(balanceBefore + ev.bounty!);
+  expect(await proofOutcomes(nodes[0]!)).to.deep.equal([["submitted", 1]]);
 }
 
 describe("operator node: late double signatures end to end (real nodes, libp2p, ServiceManager)", function () {
@@ -147,13 +157,7 @@ describe("operator node: late double signatures end to end (real nodes, libp2p, 
       const [cheater, late] = [s.ops[2]!, s.ops[3]!];
       expect(nodes[0]!.node.batchReport(batch)!.status).to.equal("final");
       expect(nodes[0]!.node.partialsSeen(batch).has(cheater.id)).to.equal(true);
-      const stakeBefore = (await s.operatorRegistry.read.getOperator([cheater.id])).stake;
-      const balanceBefore = await s.stakeToken.read.balanceOf([reporter]);
-
-      await witness!.node.gossip!.publishPartial(await conflictingPartial(sys!, batch, cheater, "a second result"));
-      await waitFor(() => s.serviceManager.read.equivocationSlashed([cheater.id, dutyKey(batch)]), "the equivocation slash on-chain", 30_000);
-      await expectSlashedWithBounty(s, cheater, batch, stakeBefore, reporter, balanceBefore);
-      expect(await proofOutcomes(nodes[0]!)).to.deep.equal([["submitted", 1]]);
+      await expectConflictSlashed(sys!, batch, cheater, "a second result");
       const seen = lines.objects().find((l) => l.event === "equivocation_seen" && l.operatorId === cheater.id)!;
       expect(seen).to.include({ batch: String(batch), second: keccak256(toHex("a second result")) });
 
@@ -184,21 +188,14 @@ describe("operator node: late double signatures end to end (real nodes, libp2p, 
     after(async () => sys?.stop());
 
     it("→ it should read back the partials it accepted before the restart, and catch and prove a conflicting one gossiped after it", async () => {
-      const { s, nodes, batch, witness, lines } = sys!;
-      const reporter = s.wallets[2]!.account.address;
+      const { s, nodes, batch, lines } = sys!;
       const cheater = s.ops[2]!;
       expect(nodes[0]!.node.batchReport(batch)!.status).to.equal("open");
       expect(nodes[0]!.node.decision(batch)!.fresh).to.equal(false);
       // The three other operators' partials, as accepted before the restart (none was gossiped again since).
       expect([...nodes[0]!.node.partialsSeen(batch).keys()].sort()).to.deep.equal(s.ops.slice(1).map((o) => o.id).sort());
       expect(lines.objects().find((l) => l.event === "partials_restored")).to.include({ batch: String(batch), partials: 3 });
-      const stakeBefore = (await s.operatorRegistry.read.getOperator([cheater.id])).stake;
-      const balanceBefore = await s.stakeToken.read.balanceOf([reporter]);
-
-      await witness!.node.gossip!.publishPartial(await conflictingPartial(sys!, batch, cheater, "a result after the restart"));
-      await waitFor(() => s.serviceManager.read.equivocationSlashed([cheater.id, dutyKey(batch)]), "the equivocation slash on-chain", 30_000);
-      await expectSlashedWithBounty(s, cheater, batch, stakeBefore, reporter, balanceBefore);
-      expect(await proofOutcomes(nodes[0]!)).to.deep.equal([["submitted", 1]]);
+      await expectConflictSlashed(sys!, batch, cheater, "a result after the restart");
     });
   });
 });
