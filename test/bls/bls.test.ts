@@ -14,14 +14,8 @@ import {
   SecretKey,
   aggregateG1,
   aggregateG2,
-  decodeG1,
-  decodeG2,
-  encodeG1,
-  encodeG2,
-  g1FromEvm,
-  g1ToEvm,
-  g2FromEvm,
-  g2ToEvm,
+  decodeG1, decodeG2, encodeG1, encodeG2, // the 64/128-byte wire encodings
+  g1FromEvm, g1ToEvm, g2FromEvm, g2ToEvm, // the pairing precompile's word order
   hashToG1,
   operatorId,
   popMessageHash,

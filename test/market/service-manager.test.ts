@@ -2,6 +2,7 @@ import { describe, it } from "mocha";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { encodeAbiParameters, encodeFunctionData, keccak256, parseEventLogs, toBytes, type Hex } from "viem";
+import { SERVICE_MANAGER_DEFAULTS } from "../../deploy/parameters.js";
 import { G1_GENERATOR } from "../../protocol/bls/index.js";
 import {
   OPERATOR_STAKES, STAKE, USD, ZERO_HASH, assignmentsHash, buildSubmission, deploySystem, orders, providerOffer, registerOperator, resultMessage, sortedKeys,
@@ -502,13 +503,16 @@ describe("ServiceManager", () => {
   });
 
   describe("given the owner's parameters", () => {
-    it("→ it should expose documented defaults and set each with an event", async () => {
+    it("→ it should expose the defaults deploy/parameters.ts documents and set each with an event", async () => {
       const s = await networkHelpers.loadFixture(fixture);
-      expect(await s.serviceManager.read.batchTiming()).to.deep.equal({ batchInterval: 10, seedTimeout: 5, batchTimeout: 40 });
-      expect(await s.serviceManager.read.quorumThresholdBps()).to.equal(6_667);
+      const d = SERVICE_MANAGER_DEFAULTS;
+      expect(await s.serviceManager.read.batchTiming()).to.deep.equal(d.batchTiming);
+      expect(await s.serviceManager.read.quorumThresholdBps()).to.equal(d.quorumThresholdBps);
       const w = await s.serviceManager.read.matchingWeights();
+      expect({ ...w }).to.deep.equal(d.matchingWeights);
       expect(Object.values(w).reduce((a, b) => a + b, 0)).to.equal(10_000);
-      expect(await s.serviceManager.read.slashFractions()).to.deep.equal([5_000, 1_000, 5_000]);
+      const f = d.slashFractions;
+      expect(await s.serviceManager.read.slashFractions()).to.deep.equal([f.equivocationSlashBps, f.equivocationBountyBps, f.invalidResultSlashBps]);
       await viem.assertions.emitWithArgs(s.serviceManager.write.setQuorumThresholdBps([7_500]), s.serviceManager, "QuorumThresholdSet", [7_500]);
       await viem.assertions.emitWithArgs(s.serviceManager.write.setBatchTiming([{ batchInterval: 3, seedTimeout: 2, batchTimeout: 9 }]), s.serviceManager, "BatchTimingSet", [3, 2, 9]);
       await viem.assertions.emit(s.serviceManager.write.setMatchingWeights([{ ...w, region: w.region + 100, price: w.price - 100 }]), s.serviceManager, "MatchingWeightsSet");

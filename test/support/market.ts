@@ -5,6 +5,7 @@
  */
 import type { NetworkConnection } from "hardhat/types/network";
 import type { Address } from "viem";
+import type { OrderParams } from "../../cli/quote.js";
 import { deployMatchnet } from "../../deploy/deployment.js";
 import { zoneId } from "../../protocol/market/catalog.js";
 
@@ -23,20 +24,8 @@ export const H100 = 11; // Ultra
 export const RTX4090 = 5; // Low
 export const L40S = 8; // High
 
-export interface OrderParams {
-  modelId: number;
-  minTier: number;
-  gpuCount: number;
-  regionMask: bigint;
-  preferredZone: number;
-  maxPricePerGpuHour: bigint;
-  durationHours: number;
-  minUptimeBps: number;
-  minReputationBps: number;
-  maxTimesSlashed: number;
-  expiresAt: bigint;
-  paymentToken: Address;
-}
+/** `IMarketplace.OrderParams`: what `createOrder` takes (the order without its id, renter, creation block and status). */
+export type { OrderParams };
 
 export async function deployMarket(connection: NetworkConnection) {
   const { viem } = connection;

@@ -14,6 +14,7 @@
  * - a "sparse" regime in which most orders have no feasible offer at all.
  */
 import { keccak256, toHex, type Address, type Hex } from "viem";
+import { SERVICE_MANAGER_DEFAULTS } from "../../../deploy/parameters.js";
 import { zoneId } from "../../../protocol/market/catalog.js";
 import {
   OrderStatus,
@@ -100,17 +101,8 @@ export const STABLE6: Address = "0x00000000000000000000000000000000000b0006";
 export const STABLE18: Address = "0x00000000000000000000000000000000000b0018";
 export const MULTIZONE_BLOCK = 7_777_777n;
 
-/** The service manager's default weights as deployed (contracts/avs/ServiceManager.sol constructor). */
-export const ONCHAIN_DEFAULT_WEIGHTS: MatchingWeights = {
-  region: 2_000,
-  price: 2_000,
-  uptime: 1_500,
-  reputation: 1_500,
-  availability: 1_000,
-  slashing: 500,
-  stake: 500,
-  random: 1_000,
-};
+/** The service manager's default weights as deployed (contracts/avs/ServiceManager.sol constructor; the deploy tests check the two agree). */
+export const ONCHAIN_DEFAULT_WEIGHTS: MatchingWeights = SERVICE_MANAGER_DEFAULTS.matchingWeights;
 
 /** Uptimes of real providers cluster at round figures; orders ask for exactly these as minimums. */
 const UPTIME_CLUSTER = [9_000, 9_500, 9_900, 9_950, 9_990, 10_000];
