@@ -45,10 +45,14 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     }
 
     IERC20 private immutable _stakeToken;
-    address private _slasher;
-    address private _treasury;
-    uint256 private _minimumStake;
-    uint32 private _exitDelay;
+    /// @inheritdoc IOperatorRegistry
+    address public slasher;
+    /// @inheritdoc IOperatorRegistry
+    address public treasury;
+    /// @inheritdoc IOperatorRegistry
+    uint256 public minimumStake;
+    /// @inheritdoc IOperatorRegistry
+    uint32 public exitDelay;
 
     mapping(bytes32 operatorId => Operator) private _operators;
     mapping(address operator => bytes32) private _operatorIdOf;
@@ -67,7 +71,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     mapping(uint256 index => ApkUpdate) private _apkUpdates;
 
     modifier onlySlasher() {
-        if (msg.sender != _slasher) revert OperatorRegistryNotSlasher(msg.sender);
+        if (msg.sender != slasher) revert OperatorRegistryNotSlasher(msg.sender);
         _;
     }
 
@@ -85,9 +89,9 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     ) Ownable(initialOwner) {
         if (address(stakeToken_) == address(0) || treasury_ == address(0)) revert OperatorRegistryZeroAddress();
         _stakeToken = stakeToken_;
-        _treasury = treasury_;
-        _minimumStake = minimumStake_;
-        _exitDelay = exitDelay_;
+        treasury = treasury_;
+        minimumStake = minimumStake_;
+        exitDelay = exitDelay_;
         emit TreasurySet(treasury_);
         emit MinimumStakeSet(minimumStake_);
         emit ExitDelaySet(exitDelay_);
@@ -118,7 +122,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
             revert OperatorRegistryNegatedKey(operatorId, holder);
         }
         _checkSocket(socket);
-        if (stake == 0 || stake < _minimumStake) revert OperatorRegistryStakeTooLow(stake, _minimumStake);
+        if (stake == 0 || stake < minimumStake) revert OperatorRegistryStakeTooLow(stake, minimumStake);
         if (!BLS.verifyProofOfPossession(g1, g2, popMessageHash(msg.sender), popSignature)) {
             revert OperatorRegistryInvalidProofOfPossession();
         }
@@ -178,7 +182,7 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         } else if (status != OperatorStatus.Jailed) {
             revert OperatorRegistryWrongStatus(operatorId, status);
         }
-        uint32 exitableAt = SafeCast.toUint32(block.number + _exitDelay);
+        uint32 exitableAt = SafeCast.toUint32(block.number + exitDelay);
         op.status = OperatorStatus.Exiting;
         op.exitableAt = exitableAt;
         emit OperatorDeregistered(operatorId, exitableAt);
@@ -242,37 +246,37 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         emit OperatorSlashed(operatorId, bps, slashed, beneficiary, bounty);
 
         if (bounty > 0) _stakeToken.safeTransfer(beneficiary, bounty);
-        if (slashed > bounty) _stakeToken.safeTransfer(_treasury, slashed - bounty);
+        if (slashed > bounty) _stakeToken.safeTransfer(treasury, slashed - bounty);
     }
 
     // ---------------------------------------------------------------- owner
 
     /// @inheritdoc IOperatorRegistry
     function setSlasher(address slasher_) external onlyOwner {
-        if (_slasher != address(0)) revert OperatorRegistrySlasherAlreadySet(_slasher);
+        if (slasher != address(0)) revert OperatorRegistrySlasherAlreadySet(slasher);
         if (slasher_ == address(0)) revert OperatorRegistryZeroAddress();
-        _checkExitDelay(_exitDelay, slasher_);
-        _slasher = slasher_;
+        _checkExitDelay(exitDelay, slasher_);
+        slasher = slasher_;
         emit SlasherSet(slasher_);
     }
 
     /// @inheritdoc IOperatorRegistry
     function setMinimumStake(uint256 minimumStake_) external onlyOwner {
-        _minimumStake = minimumStake_;
+        minimumStake = minimumStake_;
         emit MinimumStakeSet(minimumStake_);
     }
 
     /// @inheritdoc IOperatorRegistry
     function setExitDelay(uint32 exitDelay_) external onlyOwner {
-        if (_slasher != address(0)) _checkExitDelay(exitDelay_, _slasher);
-        _exitDelay = exitDelay_;
+        if (slasher != address(0)) _checkExitDelay(exitDelay_, slasher);
+        exitDelay = exitDelay_;
         emit ExitDelaySet(exitDelay_);
     }
 
     /// @inheritdoc IOperatorRegistry
     function setTreasury(address treasury_) external onlyOwner {
         if (treasury_ == address(0)) revert OperatorRegistryZeroAddress();
-        _treasury = treasury_;
+        treasury = treasury_;
         emit TreasurySet(treasury_);
     }
 
@@ -286,26 +290,6 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     /// @inheritdoc IOperatorRegistry
     function stakeToken() external view returns (address) {
         return address(_stakeToken);
-    }
-
-    /// @inheritdoc IOperatorRegistry
-    function slasher() external view returns (address) {
-        return _slasher;
-    }
-
-    /// @inheritdoc IOperatorRegistry
-    function treasury() external view returns (address) {
-        return _treasury;
-    }
-
-    /// @inheritdoc IOperatorRegistry
-    function minimumStake() external view returns (uint256) {
-        return _minimumStake;
-    }
-
-    /// @inheritdoc IOperatorRegistry
-    function exitDelay() external view returns (uint32) {
-        return _exitDelay;
     }
 
     /// @inheritdoc IOperatorRegistry

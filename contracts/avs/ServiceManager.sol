@@ -107,8 +107,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         _setSlashFractions(equivocationSlashBps, equivocationBountyBps, invalidResultSlashBps);
     }
 
-    /// @notice Sets how many missed duties in a row allow an ejection (2 … 64) and its rate (≤ 10 000 bps per
-    ///         window > 0 blocks). Only the owner.
+    /// @inheritdoc IServiceManager
     function setEjectionParameters(EjectionParameters calldata parameters) external onlyOwner {
         _setEjection(parameters);
     }

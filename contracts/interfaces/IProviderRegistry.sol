@@ -123,13 +123,27 @@ interface IProviderRegistry {
     /// @notice The block at which `completeExit` becomes possible (0 if no exit was requested).
     function exitReadyAt(address provider) external view returns (uint64);
 
+    /// @notice The token providers stake.
     function stakeToken() external view returns (address);
+
+    /// @notice Minimum stake of a new registration (existing providers keep theirs).
     function minProviderStake() external view returns (uint256);
+
+    /// @notice Blocks between `requestExit` and `completeExit`.
     function exitDelay() external view returns (uint64);
+
+    /// @notice The address allowed to slash and record uptime (zero until set).
     function serviceManager() external view returns (address);
+
+    /// @notice The marketplace, which records lease outcomes (zero until set).
     function marketplace() external view returns (address);
+
+    /// @notice The offer book `completeExit` asks whether the provider still has leased GPUs (zero until set).
     function offerBook() external view returns (address);
-    /// @notice Every address that ever registered and has not completed its exit, in registration order.
+
+    /// @notice How many addresses ever registered and have not completed their exit.
     function providerCount() external view returns (uint256);
+
+    /// @notice The provider at `index` of those, in registration order.
     function providerAt(uint256 index) external view returns (address);
 }

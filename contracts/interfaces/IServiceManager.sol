@@ -221,8 +221,14 @@ interface IServiceManager {
     ///         the last `streak` final batches in a row (abandoned batches in between do not break the row; the
     ///         last one is the latest final batch), at most `rateBps` of the stake per `window` blocks. Anyone.
     function ejectInactive(bytes32 operatorId, MissedDuty[] calldata missed) external;
+
+    /// @notice Sets how many missed duties in a row allow an ejection (2 … 64) and its rate (≤ 10 000 bps per
+    ///         window > 0 blocks). Only the owner.
     function setEjectionParameters(EjectionParameters calldata parameters) external;
+
+    /// @notice How many missed duties in a row allow an ejection, and its rate.
     function ejectionParameters() external view returns (EjectionParameters memory);
+
     /// @notice Slashes one signer of a result proven invalid (`ResultProvenInvalid`) by `invalidResultSlashBps`
     ///         and jails it: an operator with stake at R_b whose key is not among `nonSignerPubkeys`, the list the
     ///         accepted submission carried. Within `batchTimeout` blocks of the proof; once per operator and batch.

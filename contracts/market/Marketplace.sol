@@ -78,11 +78,15 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     IGpuCatalog private immutable _catalog;
     IProviderRegistry private immutable _registry;
     IOfferBook private immutable _offerBook;
-    uint64 private immutable _maxOrderLifetime;
-    address private _serviceManager;
+    /// @inheritdoc IMarketplace
+    uint64 public immutable maxOrderLifetime;
+    /// @inheritdoc IMarketplace
+    address public serviceManager;
 
-    uint64 private _orderCount;
-    uint64 private _handoffTimeout = DEFAULT_HANDOFF_TIMEOUT;
+    /// @inheritdoc IMarketplace
+    uint64 public orderCount;
+    /// @inheritdoc IMarketplace
+    uint64 public handoffTimeout = DEFAULT_HANDOFF_TIMEOUT;
     mapping(uint64 orderId => OrderRecord) private _orders;
     mapping(uint64 leaseId => Settlement) private _settlements;
     mapping(address token => bool) private _allowedTokens;
@@ -108,7 +112,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         _catalog = IGpuCatalog(catalog_);
         _registry = IProviderRegistry(registry_);
         _offerBook = IOfferBook(offerBook_);
-        _maxOrderLifetime = maxOrderLifetime_;
+        maxOrderLifetime = maxOrderLifetime_;
     }
 
     // ---------------------------------------------------------------- owner
@@ -130,16 +134,16 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     /// @inheritdoc IMarketplace
     function setHandoffTimeout(uint64 blocks) external onlyOwner {
         if (blocks < MIN_HANDOFF_TIMEOUT || blocks > MAX_HANDOFF_TIMEOUT) revert MarketplaceInvalidHandoffTimeout(blocks);
-        _handoffTimeout = blocks;
+        handoffTimeout = blocks;
         emit HandoffTimeoutSet(blocks);
     }
 
     /// @inheritdoc IMarketplace
     function setServiceManager(address serviceManager_) external onlyOwner {
-        if (serviceManager_ == address(0) || _serviceManager != address(0)) {
+        if (serviceManager_ == address(0) || serviceManager != address(0)) {
             revert MarketplaceServiceManagerAlreadySet();
         }
-        _serviceManager = serviceManager_;
+        serviceManager = serviceManager_;
         emit ServiceManagerSet(serviceManager_);
     }
 
@@ -151,7 +155,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         uint256 escrow = uint256(p.maxPricePerGpuHour) * p.gpuCount * p.durationHours;
         uint256 minimum = _minimumEscrow[p.paymentToken];
         if (escrow < minimum) revert MarketplaceEscrowBelowMinimum(escrow, minimum);
-        orderId = ++_orderCount;
+        orderId = ++orderCount;
         _orders[orderId] = OrderRecord({
             renter: msg.sender,
             modelId: p.modelId,
@@ -207,7 +211,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         external
         returns (bool invalid, uint64 orderId, SkipReason reason)
     {
-        if (msg.sender != _serviceManager) revert MarketplaceNotServiceManager(msg.sender);
+        if (msg.sender != serviceManager) revert MarketplaceNotServiceManager(msg.sender);
         if (referenceBlock >= block.number) revert MarketplaceInvalidReferenceBlock(referenceBlock);
         for (uint256 i = 0; i < assignments.length; ++i) {
             Assignment calldata a = assignments[i];
@@ -366,7 +370,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         if (o.renter != msg.sender) revert MarketplaceNotRenter(leaseId, msg.sender);
         Settlement storage s = _settlements[leaseId];
         if (s.readyAt != 0) revert MarketplaceLeaseAlreadyReady(leaseId);
-        uint64 allowedFrom = uint64(o.leaseStartBlock) + _handoffTimeout + 1;
+        uint64 allowedFrom = uint64(o.leaseStartBlock) + handoffTimeout + 1;
         if (block.number < allowedFrom) revert MarketplaceHandoffNotTimedOut(leaseId, allowedFrom);
         uint64 endsAt = _endsAt(o, s);
         uint64 closedAt = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
@@ -449,7 +453,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IMarketplace
     function closeLeaseForProviderFault(uint64 leaseId) external {
-        if (msg.sender != _serviceManager) revert MarketplaceNotServiceManager(msg.sender);
+        if (msg.sender != serviceManager) revert MarketplaceNotServiceManager(msg.sender);
         OrderRecord storage o = _activeLease(leaseId);
         uint64 endsAt = _endsAt(o, _settlements[leaseId]);
         uint64 closedAt = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
@@ -461,26 +465,31 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IMarketplace
     function withdrawRefund(address token) external nonReentrant {
-        uint256 amount = _refundable[token][msg.sender];
-        if (amount == 0) revert MarketplaceNothingToWithdraw(token, msg.sender);
-        _refundable[token][msg.sender] = 0;
-        MoneyTotals storage m = _totals[token];
+        (uint256 amount, MoneyTotals storage m) = _takeBalance(token, _refundable[token]);
         m.refundable -= amount;
-        m.withdrawn += amount;
         IERC20(token).safeTransfer(msg.sender, amount);
         emit RefundWithdrawn(msg.sender, token, amount);
     }
 
     /// @inheritdoc IMarketplace
     function withdrawEarnings(address token) external nonReentrant {
-        uint256 amount = _earnings[token][msg.sender];
-        if (amount == 0) revert MarketplaceNothingToWithdraw(token, msg.sender);
-        _earnings[token][msg.sender] = 0;
-        MoneyTotals storage m = _totals[token];
+        (uint256 amount, MoneyTotals storage m) = _takeBalance(token, _earnings[token]);
         m.earned -= amount;
-        m.withdrawn += amount;
         IERC20(token).safeTransfer(msg.sender, amount);
         emit EarningsWithdrawn(msg.sender, token, amount);
+    }
+
+    /// Empties the caller's balance of `token` in `balances` (a refund or an earnings ledger) and counts it as
+    /// withdrawn; the caller takes it off its own total and transfers it.
+    function _takeBalance(address token, mapping(address => uint256) storage balances)
+        private
+        returns (uint256 amount, MoneyTotals storage m)
+    {
+        amount = balances[msg.sender];
+        if (amount == 0) revert MarketplaceNothingToWithdraw(token, msg.sender);
+        balances[msg.sender] = 0;
+        m = _totals[token];
+        m.withdrawn += amount;
     }
 
     // ---------------------------------------------------------------- views
@@ -535,14 +544,9 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IMarketplace
-    function orderCount() external view returns (uint64) {
-        return _orderCount;
-    }
-
-    /// @inheritdoc IMarketplace
     function firstOrderCreatedAtOrAfter(uint64 blockNumber) public view returns (uint64) {
         uint64 lo = 1;
-        uint64 hi = _orderCount + 1;
+        uint64 hi = orderCount + 1;
         while (lo < hi) {
             uint64 mid = lo + (hi - lo) / 2;
             if (_orders[mid].createdAt < blockNumber) lo = mid + 1;
@@ -554,14 +558,14 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     /// @inheritdoc IMarketplace
     function openOrdersScanStart() external view returns (uint64) {
         // Open at block B needs B < expiresAt ≤ createdAt + maxOrderLifetime, i.e. createdAt ≥ B − lifetime + 1.
-        if (block.number < _maxOrderLifetime) return 1;
-        return firstOrderCreatedAtOrAfter(uint64(block.number) - _maxOrderLifetime + 1);
+        if (block.number < maxOrderLifetime) return 1;
+        return firstOrderCreatedAtOrAfter(uint64(block.number) - maxOrderLifetime + 1);
     }
 
     /// @inheritdoc IMarketplace
     function openOrders(uint64 fromId, uint64 maxScan) external view returns (Order[] memory orders, uint64 nextId) {
         if (fromId == 0) fromId = 1;
-        uint64 end = _orderCount + 1;
+        uint64 end = orderCount + 1;
         if (fromId > end) fromId = end;
         if (end - fromId > maxScan) end = fromId + maxScan;
         orders = new Order[](end - fromId);
@@ -579,7 +583,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     /// @inheritdoc IMarketplace
     function openOrdersPacked(uint64 fromId, uint64 maxScan) external view returns (bytes memory packed, uint64 nextId) {
         if (fromId == 0) fromId = 1;
-        uint64 end = _orderCount + 1;
+        uint64 end = orderCount + 1;
         if (fromId > end) fromId = end;
         if (end - fromId > maxScan) end = fromId + maxScan;
         packed = new bytes(uint256(end - fromId) * 136);
@@ -638,21 +642,6 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IMarketplace
-    function serviceManager() external view returns (address) {
-        return _serviceManager;
-    }
-
-    /// @inheritdoc IMarketplace
-    function maxOrderLifetime() external view returns (uint64) {
-        return _maxOrderLifetime;
-    }
-
-    /// @inheritdoc IMarketplace
-    function handoffTimeout() external view returns (uint64) {
-        return _handoffTimeout;
-    }
-
-    /// @inheritdoc IMarketplace
     function setAccessKey(bytes calldata accessKey) external {
         uint256 n = accessKey.length;
         if (n != 0 && (n != 33 || (accessKey[0] != 0x02 && accessKey[0] != 0x03))) revert MarketplaceInvalidAccessKey(n);
@@ -682,7 +671,7 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
                 revert MarketplaceInvalidOrder("preferredZone");
             }
         }
-        if (p.expiresAt <= block.number || p.expiresAt - block.number > _maxOrderLifetime) {
+        if (p.expiresAt <= block.number || p.expiresAt - block.number > maxOrderLifetime) {
             revert MarketplaceInvalidOrder("expiresAt");
         }
     }

@@ -40,17 +40,19 @@ contract OfferBook is IOfferBook, Ownable {
 
     IGpuCatalog private immutable _catalog;
     IProviderRegistry private immutable _registry;
-    address private _marketplace;
+    address public marketplace;
 
-    uint64 private _offerCount;
-    uint64 private _versionCount;
+    /// @inheritdoc IOfferBook
+    uint64 public offerCount;
+    /// @inheritdoc IOfferBook
+    uint64 public versionCount;
     mapping(uint64 offerId => OfferRecord) private _offers;
     mapping(uint64 offerId => uint64[]) private _versionIds;
     mapping(uint64 versionId => VersionRecord) private _versions;
     mapping(address provider => uint64[]) private _offerIdsOf;
 
     modifier onlyMarketplace() {
-        if (msg.sender != _marketplace) revert OfferBookNotMarketplace(msg.sender);
+        if (msg.sender != marketplace) revert OfferBookNotMarketplace(msg.sender);
         _;
     }
 
@@ -61,8 +63,8 @@ contract OfferBook is IOfferBook, Ownable {
 
     /// @notice Sets the marketplace, once (the two contracts reference each other). Only the owner.
     function setMarketplace(address marketplace_) external onlyOwner {
-        if (marketplace_ == address(0) || _marketplace != address(0)) revert OfferBookMarketplaceAlreadySet();
-        _marketplace = marketplace_;
+        if (marketplace_ == address(0) || marketplace != address(0)) revert OfferBookMarketplaceAlreadySet();
+        marketplace = marketplace_;
         emit MarketplaceSet(marketplace_);
     }
 
@@ -75,10 +77,10 @@ contract OfferBook is IOfferBook, Ownable {
         if (!_catalog.exists(modelId)) revert OfferBookUnknownModel(modelId);
         if (gpuCount == 0) revert OfferBookZeroGpuCount();
         if (pricePerGpuHour == 0) revert OfferBookZeroPrice();
-        if (!IMarketplace(_marketplace).isPaymentTokenAllowed(paymentToken)) {
+        if (!IMarketplace(marketplace).isPaymentTokenAllowed(paymentToken)) {
             revert OfferBookPaymentTokenNotAllowed(paymentToken);
         }
-        offerId = ++_offerCount;
+        offerId = ++offerCount;
         _offers[offerId] = OfferRecord({
             provider: msg.sender,
             gpusLeased: 0,
@@ -156,7 +158,7 @@ contract OfferBook is IOfferBook, Ownable {
         returns (OfferVersion[] memory versions, uint64 next)
     {
         if (fromOfferId == 0 || maxOffers == 0) revert OfferBookInvalidPage(fromOfferId, maxOffers);
-        uint64 count = _offerCount;
+        uint64 count = offerCount;
         if (fromOfferId > count) return (versions, 0);
         uint64 last = count - fromOfferId < maxOffers ? count : fromOfferId + maxOffers - 1;
         OfferVersion[] memory found = new OfferVersion[](last - fromOfferId + 1);
@@ -177,7 +179,7 @@ contract OfferBook is IOfferBook, Ownable {
         returns (bytes memory packed, uint64 next)
     {
         if (fromOfferId == 0 || maxOffers == 0) revert OfferBookInvalidPage(fromOfferId, maxOffers);
-        uint64 count = _offerCount;
+        uint64 count = offerCount;
         if (fromOfferId > count) return (packed, 0);
         uint64 last = count - fromOfferId < maxOffers ? count : fromOfferId + maxOffers - 1;
         packed = new bytes(uint256(last - fromOfferId + 1) * PACKED_OFFER_BYTES);
@@ -241,20 +243,6 @@ contract OfferBook is IOfferBook, Ownable {
         return false;
     }
 
-    /// @inheritdoc IOfferBook
-    function offerCount() external view returns (uint64) {
-        return _offerCount;
-    }
-
-    /// @inheritdoc IOfferBook
-    function versionCount() external view returns (uint64) {
-        return _versionCount;
-    }
-
-    function marketplace() external view returns (address) {
-        return _marketplace;
-    }
-
     // ---------------------------------------------------------------- internals
 
     /// The version of `offerId` active at `blockNumber`, or an empty one (versionId 0) if none was.
@@ -306,7 +294,7 @@ contract OfferBook is IOfferBook, Ownable {
         private
         returns (uint64 versionId)
     {
-        versionId = ++_versionCount;
+        versionId = ++versionCount;
         _versions[versionId] = VersionRecord({
             pricePerGpuHour: price,
             activeFrom: uint64(block.number),

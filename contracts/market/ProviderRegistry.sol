@@ -38,10 +38,14 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
     }
 
     IERC20 private immutable _stakeToken;
-    uint256 private _minProviderStake;
-    uint64 private _exitDelay;
-    address private _serviceManager;
-    address private _marketplace;
+    /// @inheritdoc IProviderRegistry
+    uint256 public minProviderStake;
+    /// @inheritdoc IProviderRegistry
+    uint64 public exitDelay;
+    /// @inheritdoc IProviderRegistry
+    address public serviceManager;
+    /// @inheritdoc IProviderRegistry
+    address public marketplace;
     IOfferBook private _offerBook;
 
     mapping(address provider => Record) private _records;
@@ -49,7 +53,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
     EnumerableSet.AddressSet private _providers;
 
     modifier onlyServiceManager() {
-        if (msg.sender != _serviceManager) revert ProviderRegistryNotServiceManager(msg.sender);
+        if (msg.sender != serviceManager) revert ProviderRegistryNotServiceManager(msg.sender);
         _;
     }
 
@@ -62,8 +66,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
     {
         if (stakeToken_ == address(0)) revert ProviderRegistryZeroAddress();
         _stakeToken = IERC20(stakeToken_);
-        _minProviderStake = minProviderStake_;
-        _exitDelay = exitDelay_;
+        minProviderStake = minProviderStake_;
+        exitDelay = exitDelay_;
         emit MinProviderStakeSet(minProviderStake_);
         emit ExitDelaySet(exitDelay_);
     }
@@ -72,29 +76,29 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
 
     /// @notice Sets the minimum stake for new registrations (existing providers keep theirs). Only the owner.
     function setMinProviderStake(uint256 minProviderStake_) external onlyOwner {
-        _minProviderStake = minProviderStake_;
+        minProviderStake = minProviderStake_;
         emit MinProviderStakeSet(minProviderStake_);
     }
 
     /// @notice Sets the exit delay in blocks (applies to exits completed from now on). Only the owner.
     function setExitDelay(uint64 exitDelay_) external onlyOwner {
-        _exitDelay = exitDelay_;
+        exitDelay = exitDelay_;
         emit ExitDelaySet(exitDelay_);
     }
 
     /// @notice Sets the service manager, once. Only the owner.
     function setServiceManager(address serviceManager_) external onlyOwner {
         if (serviceManager_ == address(0)) revert ProviderRegistryZeroAddress();
-        if (_serviceManager != address(0)) revert ProviderRegistryAlreadySet();
-        _serviceManager = serviceManager_;
+        if (serviceManager != address(0)) revert ProviderRegistryAlreadySet();
+        serviceManager = serviceManager_;
         emit ServiceManagerSet(serviceManager_);
     }
 
     /// @notice Sets the marketplace and the offer book, once. Only the owner.
     function setMarketplace(address marketplace_, address offerBook_) external onlyOwner {
         if (marketplace_ == address(0) || offerBook_ == address(0)) revert ProviderRegistryZeroAddress();
-        if (_marketplace != address(0)) revert ProviderRegistryAlreadySet();
-        _marketplace = marketplace_;
+        if (marketplace != address(0)) revert ProviderRegistryAlreadySet();
+        marketplace = marketplace_;
         _offerBook = IOfferBook(offerBook_);
         emit MarketplaceSet(marketplace_, offerBook_);
     }
@@ -105,7 +109,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
     function register(uint16 zone, uint256 stake) external nonReentrant {
         if (_records[msg.sender].status != ProviderStatus.None) revert ProviderRegistryAlreadyRegistered(msg.sender);
         if ((zone >> 8) > MAX_REGION || (zone & 0xff) == 0) revert ProviderRegistryInvalidZone(zone);
-        if (stake < _minProviderStake || stake == 0) revert ProviderRegistryStakeBelowMinimum(stake, _minProviderStake);
+        if (stake < minProviderStake || stake == 0) revert ProviderRegistryStakeBelowMinimum(stake, minProviderStake);
         Record storage r = _records[msg.sender];
         // A returning provider keeps its counters: exiting and re-registering must not wash out slashes,
         // failures or a low uptime.
@@ -155,7 +159,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         r.status = ProviderStatus.Exiting;
         r.exitRequestedAt = uint64(block.number);
         r.profileChangedAt = _blockNumber();
-        emit ExitRequested(msg.sender, uint64(block.number) + _exitDelay);
+        emit ExitRequested(msg.sender, uint64(block.number) + exitDelay);
     }
 
     /// @inheritdoc IProviderRegistry
@@ -163,7 +167,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
         Record memory r = _records[msg.sender];
         if (r.status == ProviderStatus.None) revert ProviderRegistryNotRegistered(msg.sender);
         if (r.status != ProviderStatus.Exiting) revert ProviderRegistryWrongStatus(msg.sender, r.status);
-        uint64 readyAt = r.exitRequestedAt + _exitDelay;
+        uint64 readyAt = r.exitRequestedAt + exitDelay;
         if (block.number < readyAt) revert ProviderRegistryExitDelayNotElapsed(readyAt);
         if (address(_offerBook) != address(0) && _offerBook.hasLeasedCapacity(msg.sender)) {
             revert ProviderRegistryActiveLeases(msg.sender);
@@ -183,7 +187,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
 
     /// @inheritdoc IProviderRegistry
     function recordLeaseOutcome(address provider, bool completed) external {
-        if (msg.sender != _marketplace && msg.sender != _serviceManager) {
+        if (msg.sender != marketplace && msg.sender != serviceManager) {
             revert ProviderRegistryNotMarketplace(msg.sender);
         }
         Record storage r = _records[provider];
@@ -273,37 +277,25 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
     function exitReadyAt(address provider) external view returns (uint64) {
         Record storage r = _records[provider];
         if (r.status != ProviderStatus.Exiting) return 0;
-        return r.exitRequestedAt + _exitDelay;
+        return r.exitRequestedAt + exitDelay;
     }
 
+    /// @inheritdoc IProviderRegistry
     function stakeToken() external view returns (address) {
         return address(_stakeToken);
     }
 
-    function minProviderStake() external view returns (uint256) {
-        return _minProviderStake;
-    }
-
-    function exitDelay() external view returns (uint64) {
-        return _exitDelay;
-    }
-
-    function serviceManager() external view returns (address) {
-        return _serviceManager;
-    }
-
-    function marketplace() external view returns (address) {
-        return _marketplace;
-    }
-
+    /// @inheritdoc IProviderRegistry
     function offerBook() external view returns (address) {
         return address(_offerBook);
     }
 
+    /// @inheritdoc IProviderRegistry
     function providerCount() external view returns (uint256) {
         return _providers.length();
     }
 
+    /// @inheritdoc IProviderRegistry
     function providerAt(uint256 index) external view returns (address) {
         return _providers.at(index);
     }
