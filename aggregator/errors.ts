@@ -2,7 +2,7 @@
  * Errors are data (Lodestar style): every verdict and failure of the aggregator carries a code from this enum, so
  * callers, tests and metrics branch and count by code, never by message text.
  */
-import { CodedError } from "../protocol/errors.js";
+import { CodePrefixedError } from "../protocol/errors.js";
 
 export const AggregatorErrorCode = {
   // --- verdicts of addPartial (cheap checks, in the order they run) ---
@@ -49,6 +49,4 @@ export const AggregatorErrorCode = {
 } as const;
 export type AggregatorErrorCode = (typeof AggregatorErrorCode)[keyof typeof AggregatorErrorCode];
 
-export class AggregatorError extends CodedError<AggregatorErrorCode> {
-  static override readonly codeInMessage = true;
-}
+export class AggregatorError extends CodePrefixedError<AggregatorErrorCode> {}

@@ -5,11 +5,11 @@
  *
  * A module states its codes once, as a table `export const XErrorCode = { Name: "VALUE", … } as const` with a doc
  * comment on each code and `export type XErrorCode = (typeof XErrorCode)[keyof typeof XErrorCode]`, and its class as
- * `class XError extends CodedError<XErrorCode> {}`; a class whose messages start with their code ("CODE: message")
- * sets `codeInMessage`. Metadata beyond the code goes in `meta`.
+ * `class XError extends CodedError<XErrorCode> {}`, or `extends CodePrefixedError<XErrorCode>` when its messages
+ * start with their code ("CODE: message"). Metadata beyond the code goes in `meta`.
  */
 export class CodedError<C extends string, M extends object = Record<string, unknown>> extends Error {
-  /** Whether every message of this class starts with its code, so a log line names it without the structured field. */
+  /** Whether every message of this class starts with its code (set by CodePrefixedError). */
   static readonly codeInMessage: boolean = false;
   readonly meta: M;
 
@@ -22,4 +22,9 @@ export class CodedError<C extends string, M extends object = Record<string, unkn
     this.name = new.target.name;
     this.meta = options.meta ?? ({} as M);
   }
+}
+
+/** A CodedError whose message starts with its code ("CODE: message"), so a log line names it without the structured field. */
+export class CodePrefixedError<C extends string, M extends object = Record<string, unknown>> extends CodedError<C, M> {
+  static override readonly codeInMessage: boolean = true;
 }

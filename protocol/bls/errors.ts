@@ -2,7 +2,7 @@
  * Errors are data: every refusal of the BLS layer carries a code from this enum, so callers (gossip validators,
  * the aggregator, tests) branch and count by code, never by message text.
  */
-import { CodedError } from "../errors.js";
+import { CodePrefixedError } from "../errors.js";
 
 export const BlsErrorCode = {
   /** A coordinate is not a canonical field element (>= p): the EVM precompiles would reject it too. */
@@ -24,6 +24,4 @@ export const BlsErrorCode = {
 } as const;
 export type BlsErrorCode = (typeof BlsErrorCode)[keyof typeof BlsErrorCode];
 
-export class BlsError extends CodedError<BlsErrorCode> {
-  static override readonly codeInMessage = true;
-}
+export class BlsError extends CodePrefixedError<BlsErrorCode> {}

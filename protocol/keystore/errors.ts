@@ -1,4 +1,4 @@
-import { CodedError } from "../errors.js";
+import { CodePrefixedError } from "../errors.js";
 
 /** Keystore refusals, each with a code (tests and the CLI branch on it) and a message a user can act on. */
 export const KeystoreErrorCode = {
@@ -23,6 +23,4 @@ export const KeystoreErrorCode = {
 } as const;
 export type KeystoreErrorCode = (typeof KeystoreErrorCode)[keyof typeof KeystoreErrorCode];
 
-export class KeystoreError extends CodedError<KeystoreErrorCode> {
-  static override readonly codeInMessage = true;
-}
+export class KeystoreError extends CodePrefixedError<KeystoreErrorCode> {}

@@ -271,14 +271,17 @@ export async function createKeystore(password: string, opts: KeystoreOptions = {
 /** Imports a raw 32-byte big-endian secret (bytes or hex) into a new keystore. */
 export async function importSecretKey(secret: Uint8Array | string, password: string, opts: KeystoreOptions = {}): Promise<Keystore> {
   const bytes = typeof secret === "string" ? hexBytes(secret, "secret key", 32) : secret;
-  let sk: SecretKey;
+  return encryptSecretKey(secretKeyOf(bytes, "secret"), password, opts);
+}
+
+/** The BN254 secret key in `bytes`; KeystoreError(InvalidSecret) naming `what` when they are not one. */
+function secretKeyOf(bytes: Uint8Array, what: string): SecretKey {
   try {
-    sk = SecretKey.fromBytes(bytes);
+    return SecretKey.fromBytes(bytes);
   } catch (err) {
-    if (err instanceof BlsError) throw new KeystoreError(KeystoreErrorCode.InvalidSecret, "secret is not a BN254 secret key in [1, r-1]", { cause: err });
+    if (err instanceof BlsError) throw new KeystoreError(KeystoreErrorCode.InvalidSecret, `${what} is not a BN254 secret key in [1, r-1]`, { cause: err });
     throw err;
   }
-  return encryptSecretKey(sk, password, opts);
 }
 
 /**
@@ -308,10 +311,7 @@ export async function unlockKeystore(keystore: Keystore | string, password: stri
   const secret = await decryptKeystoreSecret(ks, password);
   let sk: SecretKey;
   try {
-    sk = SecretKey.fromBytes(secret);
-  } catch (err) {
-    if (err instanceof BlsError) throw new KeystoreError(KeystoreErrorCode.InvalidSecret, "decrypted secret is not a BN254 secret key in [1, r-1]", { cause: err });
-    throw err;
+    sk = secretKeyOf(secret, "decrypted secret");
   } finally {
     secret.fill(0);
   }

@@ -1,4 +1,4 @@
-import { CodedError } from "../errors.js";
+import { CodePrefixedError } from "../errors.js";
 
 /** Bad matcher input is reported as data: a code from this enum plus the offending detail. */
 export const MatchingErrorCode = {
@@ -14,8 +14,7 @@ export const MatchingErrorCode = {
 } as const;
 export type MatchingErrorCode = (typeof MatchingErrorCode)[keyof typeof MatchingErrorCode];
 
-export class MatchingInputError extends CodedError<MatchingErrorCode> {
-  static override readonly codeInMessage = true;
+export class MatchingInputError extends CodePrefixedError<MatchingErrorCode> {
   constructor(
     code: MatchingErrorCode,
     readonly detail: string,
