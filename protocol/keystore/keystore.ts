@@ -83,6 +83,14 @@ export function hexBytes(v: unknown, what: string, length?: number): Buffer {
   return b;
 }
 
+/**
+ * Whether a keystore's public field (`pubkey`, `pubkeyG2`: hex, any case, 0x optional) holds exactly the bytes of
+ * `expected` (0x-hex): the field is decoded to bytes once and compared as bytes, never as a re-cased string.
+ */
+export function publicFieldIs(field: string, what: string, expected: `0x${string}`): boolean {
+  return hexBytes(field, what).equals(Buffer.from(expected.slice(2), "hex"));
+}
+
 function checkScryptParams(p: Partial<ScryptParams>): asserts p is ScryptParams {
   const { n, r, p: par, dklen } = p;
   const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
@@ -315,10 +323,10 @@ export async function unlockKeystore(keystore: Keystore | string, password: stri
   } finally {
     secret.fill(0);
   }
-  if (strip0x(encodeG1(sk.publicKeyG1())) !== ks.pubkey.toLowerCase().replace(/^0x/, "")) {
+  if (!publicFieldIs(ks.pubkey, "pubkey", encodeG1(sk.publicKeyG1()))) {
     throw new KeystoreError(KeystoreErrorCode.PubkeyMismatch, "decrypted key does not match the keystore's pubkey (G1)");
   }
-  if (ks.pubkeyG2 !== undefined && strip0x(encodeG2(sk.publicKeyG2())) !== ks.pubkeyG2.toLowerCase().replace(/^0x/, "")) {
+  if (ks.pubkeyG2 !== undefined && !publicFieldIs(ks.pubkeyG2, "pubkeyG2", encodeG2(sk.publicKeyG2()))) {
     throw new KeystoreError(KeystoreErrorCode.PubkeyMismatch, "decrypted key does not match the keystore's pubkeyG2");
   }
   return sk;
