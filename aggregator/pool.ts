@@ -58,7 +58,7 @@ export interface AggregationPoolModules {
 
 export type AddPartialVerdict =
   | { status: "queued" }
-  | { status: "held"; code: AggregatorErrorCode.BatchNotSeen | AggregatorErrorCode.OperatorSetNotLoaded }
+  | { status: "held"; code: typeof AggregatorErrorCode.BatchNotSeen | typeof AggregatorErrorCode.OperatorSetNotLoaded }
   | { status: "ignored"; code: AggregatorErrorCode };
 
 export interface ResultTally {
@@ -334,7 +334,7 @@ export class AggregationPool {
   #hold(
     p: PartialSignature,
     now: bigint,
-    code: AggregatorErrorCode.BatchNotSeen | AggregatorErrorCode.OperatorSetNotLoaded,
+    code: typeof AggregatorErrorCode.BatchNotSeen | typeof AggregatorErrorCode.OperatorSetNotLoaded,
     fromHold: boolean,
   ): AddPartialVerdict | { status: "keep" } {
     if (fromHold) return { status: "keep" };

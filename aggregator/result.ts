@@ -59,5 +59,5 @@ export function candidateDigest(ctx: ResultContext, batch: Pick<BatchRecord, "ba
 
 /** The seed the proof commits to equals the claimed seed (the contract checks the proof's signature itself). */
 export function seedMatchesProof(c: ResultCandidate): boolean {
-  return seedFromSignature(c.seedProof.signature).toLowerCase() === c.seed.toLowerCase();
+  return seedFromSignature(c.seedProof.signature) === c.seed;
 }

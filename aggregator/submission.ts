@@ -62,9 +62,7 @@ export function buildSubmission(ctx: ResultContext, ready: ReadyResult, candidat
   const digest = candidateDigest(ctx, ready.batch, candidate);
   if (digest !== ready.resultHash) {
     throw new AggregatorError(AggregatorErrorCode.NoAssignmentList, "the candidate list does not hash to the signed result", {
-      batch: ready.batch.batch,
-      signed: ready.resultHash,
-      candidate: digest,
+      meta: { batch: ready.batch.batch, signed: ready.resultHash, candidate: digest },
     });
   }
   const signers = [...ready.signers].sort((a, b) => byIdAscending(a.operator, b.operator));
@@ -114,7 +112,7 @@ export interface CheckedSubmission {
  */
 export function checkSubmission(sub: ResultSubmission, set: OperatorSetAtBlock, quorumThresholdBps: number): CheckedSubmission {
   const fail = (code: AggregatorErrorCode, msg: string, meta: Record<string, unknown> = {}, cause?: unknown) =>
-    new AggregatorError(code, msg, { batch: sub.batch, resultHash: sub.resultHash, ...meta }, { cause });
+    new AggregatorError(code, msg, { meta: { batch: sub.batch, resultHash: sub.resultHash, ...meta }, cause });
   const members = set.operators.filter((o) => o.stake > 0n);
   const byId = new Map(members.map((o) => [BigInt(o.operatorId), o]));
 

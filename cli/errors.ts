@@ -8,29 +8,30 @@ import { CodedError } from "../protocol/errors.js";
 import { hintFor } from "./hints.js";
 
 /** Exit codes (docs/cli.md "Exit codes"). Never renumbered. */
-export enum ExitCode {
-  Ok = 0,
+export const ExitCode = {
+  Ok: 0,
   /** A bug: an error the CLI did not expect. */
-  Internal = 1,
+  Internal: 1,
   /** A bad flag, argument or value (the message names it). */
-  Usage = 2,
+  Usage: 2,
   /** The chain or the deployment file: RPC unreachable, wrong chain id, invalid deployment file. */
-  Chain = 3,
+  Chain: 3,
   /** A keystore or its password: missing, wrong, malformed, or a file that would be overwritten. */
-  Keystore = 4,
+  Keystore: 4,
   /** A contract refused the call (custom error decoded) or a transaction reverted. */
-  Reverted = 5,
+  Reverted: 5,
   /** The user declined a confirmation, or one was needed and no terminal could ask (use --yes). */
-  Declined = 6,
+  Declined: 6,
   /** The order, lease, offer, batch or operator asked for does not exist (or is not the account's). */
-  NotFound = 7,
+  NotFound: 7,
   /** `provider detect-gpu`: nvidia-smi is not installed or failed. */
-  NoNvidiaSmi = 8,
+  NoNvidiaSmi: 8,
   /** The account has too little ETH to pay for the transaction's gas. */
-  NoGas = 9,
+  NoGas: 9,
   /** `renter lease access`: the provider has not marked the lease ready yet (try again, or close after the timeout). */
-  NotReady = 10,
-}
+  NotReady: 10,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export type CliErrorCode =
   | "USAGE"

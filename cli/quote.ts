@@ -89,7 +89,7 @@ function runOne(inputs: MatchInputs, order: Order, seed: Hex, zoneOf: Map<string
   const a = result.assignments.find((x) => x.orderId === order.orderId);
   if (a !== undefined) {
     const v = inputs.offers.find((o) => o.versionId === a.offerVersionId)!;
-    return { offer: quoteOffer(v, zoneOf.get(v.provider.toLowerCase()) ?? 0), reason: null };
+    return { offer: quoteOffer(v, zoneOf.get(v.provider) ?? 0), reason: null };
   }
   const u = result.unmatched.find((x) => x.orderId === order.orderId)!;
   return { offer: null, reason: u.reason as number };
@@ -97,7 +97,7 @@ function runOne(inputs: MatchInputs, order: Order, seed: Hex, zoneOf: Map<string
 
 /** The changes that would let `order` accept offer `v` (null: none can, e.g. its provider is not active). */
 function changesFor(order: Order, v: OfferVersion, inputs: MatchInputs, decimals: number): Change[] | null {
-  const p = inputs.providers.find((x) => x.provider.toLowerCase() === v.provider.toLowerCase());
+  const p = inputs.providers.find((x) => x.provider === v.provider);
   if (p === undefined || p.status !== ProviderStatus.Active) return null;
   const free = v.gpuCount - v.gpusLeased;
   if (free < 1) return null;
@@ -127,7 +127,7 @@ function changesFor(order: Order, v: OfferVersion, inputs: MatchInputs, decimals
 
 function applyChanges(order: Order, v: OfferVersion, changes: Change[], inputs: MatchInputs): Order {
   const o = { ...order };
-  const p = inputs.providers.find((x) => x.provider.toLowerCase() === v.provider.toLowerCase())!;
+  const p = inputs.providers.find((x) => x.provider === v.provider)!;
   for (const c of changes) {
     if (c.field === "modelId") o.modelId = v.modelId;
     if (c.field === "minTier") o.minTier = inputs.catalog.find((m) => m.id === v.modelId)!.tier;
@@ -166,7 +166,7 @@ export async function quoteOrder(ctx: Context, params: OrderParams, renter: Addr
   ]);
   const decimals = await client.readContract({ address: params.paymentToken, abi: [{ type: "function", name: "decimals", stateMutability: "view", inputs: [], outputs: [{ type: "uint8" }] }] as const, functionName: "decimals" });
   const order: Order = { ...params, orderId: count + 1n, renter, createdAt: block, status: OrderStatus.Open };
-  const zoneOf = new Map(inputs.providers.map((p) => [p.provider.toLowerCase(), p.zone]));
+  const zoneOf = new Map(inputs.providers.map((p) => [p.provider, p.zone]));
   const first = runOne(inputs, order, seed, zoneOf);
   const escrow = params.maxPricePerGpuHour * BigInt(params.gpuCount) * BigInt(params.durationHours);
   const quote: Quote = {
@@ -182,7 +182,7 @@ export async function quoteOrder(ctx: Context, params: OrderParams, renter: Addr
   // Another model is suggested only if it is of the ordered model's tier or higher (a comparable or better card).
   const orderedTier = order.modelId === 0 ? order.minTier : (inputs.catalog.find((m) => m.id === order.modelId)?.tier ?? 0);
   for (const v of inputs.offers) {
-    if (v.paymentToken.toLowerCase() !== params.paymentToken.toLowerCase()) continue;
+    if (v.paymentToken !== params.paymentToken) continue;
     if (v.activeUntil !== 0n && v.activeUntil <= block) continue;
     const changes = changesFor(order, v, inputs, decimals);
     if (changes === null || changes.length === 0) continue;

@@ -124,7 +124,7 @@ export function buildDeployModule(s: DeployModuleSettings) {
       m.call(marketplace, "setHandoffTimeout", [BigInt(s.handoffTimeout)], { id: "Marketplace_setHandoffTimeout" }),
     );
 
-    if (s.owner.toLowerCase() !== s.deployer.toLowerCase()) {
+    if (s.owner !== s.deployer) {
       // Ignition orders futures by their dependencies only: ownership moves after every call the deployer makes.
       const after = calls;
       const owned = { catalog, registry, offerBook, marketplace, operatorRegistry, serviceManager, ...(faucet ? { paymentToken, stakeToken } : {}) };

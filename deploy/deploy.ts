@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import { bytesToHex, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { KeystoreError, KeystoreErrorCode, parseAccountKeystore } from "../protocol/keystore/index.js";
-import { decryptKeystoreSecret } from "../protocol/keystore/keystore.js";
+import { decryptKeystoreSecret, publicFieldIs } from "../protocol/keystore/keystore.js";
 import { ConfigError } from "../protocol/config/load.js";
 import { promptHidden, readPassword } from "../cli/password.js";
 import { CliError } from "../cli/errors.js";
@@ -38,7 +38,7 @@ async function readAccountKey(file: string, password: string): Promise<Hex> {
   const secret = await decryptKeystoreSecret(ks, password);
   const key = bytesToHex(secret);
   secret.fill(0);
-  if (privateKeyToAccount(key).address.slice(2).toLowerCase() !== ks.pubkey.toLowerCase().replace(/^0x/, "")) {
+  if (!publicFieldIs(ks.pubkey, "pubkey", privateKeyToAccount(key).address)) {
     throw new KeystoreError(KeystoreErrorCode.PubkeyMismatch, "decrypted key does not control the keystore's address");
   }
   return key;

@@ -114,7 +114,7 @@ async function main(): Promise<number> {
   try {
     await devnet.boot();
     // Operator processes serve their node API; the explorer shows each one's health on its operators page.
-    const operatorApis = mode === "processes" ? devnet.operators.map((op) => ({ operator: op.operatorId.toLowerCase(), url: `http://127.0.0.1:${op.apiPort}` })) : [];
+    const operatorApis = mode === "processes" ? devnet.operators.map((op) => ({ operator: op.operatorId, url: `http://127.0.0.1:${op.apiPort}` })) : [];
     const explorerUrl = (await startExplorer({ rpc: devnet.chain.url, deployment: devnet.deploymentFile, db: resolve(devnet.dataDir, "explorer.sqlite"), operatorApis })).url;
     out("\n" + endpointsText(devnet, explorerUrl));
   } catch (err) {

@@ -22,58 +22,62 @@ import { CodedError } from "../protocol/errors.js";
 import type { Hex } from "viem";
 import type { Decision } from "./decisions.js";
 
-export enum BatchPhase {
+export const BatchPhase = {
   /** The close was read; membership in the operator set at R_b is not known yet (or its read failed). */
-  Closed = "closed",
+  Closed: "closed",
   /** The membership read is in flight. */
-  CheckingMembership = "checking_membership",
+  CheckingMembership: "checking_membership",
   /** Not in the operator set at R_b: the batch is followed (seeds, partials, finality) without signing. */
-  Observer = "observer",
+  Observer: "observer",
   /** A member with no verified seed yet: the seed duty and batch sync run with the blocks. */
-  AwaitingSeed = "awaiting_seed",
+  AwaitingSeed: "awaiting_seed",
   /** A member with at least one verified seed and no decide running (a decide is started for each new seed). */
-  SeedKnown = "seed_known",
+  SeedKnown: "seed_known",
   /** Reading the inputs at R_b, matching, signing through slashing protection (or re-serving a stored decision). */
-  Deciding = "deciding",
+  Deciding: "deciding",
   /** The last decide failed on something that may pass later (an RPC read): run again on the next block. */
-  DecideFailed = "decide_failed",
+  DecideFailed: "decide_failed",
   /** Slashing protection refused the signature: the refusal stands; only a new seed starts another decide. */
-  Refused = "refused",
+  Refused: "refused",
   /** The result is signed and gossiped. */
-  Signed = "signed",
+  Signed: "signed",
   /** Finalized on-chain. */
-  Final = "final",
+  Final: "final",
   /** Abandoned on-chain. */
-  Abandoned = "abandoned",
-}
+  Abandoned: "abandoned",
+} as const;
+export type BatchPhase = (typeof BatchPhase)[keyof typeof BatchPhase];
 
-export enum BatchEvent {
-  CheckMembership = "check_membership",
-  MembershipFailed = "membership_failed",
-  MembershipKnown = "membership_known",
-  SeedLearned = "seed_learned",
-  Decide = "decide",
+export const BatchEvent = {
+  CheckMembership: "check_membership",
+  MembershipFailed: "membership_failed",
+  MembershipKnown: "membership_known",
+  SeedLearned: "seed_learned",
+  Decide: "decide",
   /** A decision stored before a restart is re-served without a seed of this run. */
-  Resume = "resume",
-  DecideSucceeded = "decide_succeeded",
-  DecideFailed = "decide_failed",
-  DecideRefused = "decide_refused",
-  Finalized = "finalized",
-  Abandoned = "abandoned",
-}
+  Resume: "resume",
+  DecideSucceeded: "decide_succeeded",
+  DecideFailed: "decide_failed",
+  DecideRefused: "decide_refused",
+  Finalized: "finalized",
+  Abandoned: "abandoned",
+} as const;
+export type BatchEvent = (typeof BatchEvent)[keyof typeof BatchEvent];
 
 /** The node's own seed for a batch, as the seed duty drives it (independent of the batch phase). */
-export enum OwnSeed {
+export const OwnSeed = {
   /** Not this node's turn yet, or never. */
-  None = "none",
+  None: "none",
   /** Signing started (the duty runs at most once per batch, also when it fails). */
-  Started = "started",
-}
+  Started: "started",
+} as const;
+export type OwnSeed = (typeof OwnSeed)[keyof typeof OwnSeed];
 
-export enum BatchPhaseErrorCode {
+export const BatchPhaseErrorCode = {
   /** The event is not allowed in the batch's current phase. */
-  TransitionRefused = "BATCH_PHASE_ERROR_TRANSITION_REFUSED",
-}
+  TransitionRefused: "BATCH_PHASE_ERROR_TRANSITION_REFUSED",
+} as const;
+export type BatchPhaseErrorCode = (typeof BatchPhaseErrorCode)[keyof typeof BatchPhaseErrorCode];
 
 export class BatchPhaseError extends CodedError<BatchPhaseErrorCode> {
   constructor(
@@ -111,7 +115,7 @@ export class BatchState {
   readonly equivocators = new Set<OperatorId>();
   /** Block of the last batch-sync request for this batch (null: none yet). */
   syncedAt: bigint | null = null;
-  ownSeed = OwnSeed.None;
+  ownSeed: OwnSeed = OwnSeed.None;
   decision?: SignedDecision;
   finalized?: BatchFinalizedInfo;
   /** In the operator set at R_b (null until read). */
@@ -152,8 +156,8 @@ export class BatchState {
   }
 
   /** Applies `event`; throws BatchPhaseError when the current phase does not allow it. */
-  apply(event: BatchEvent.MembershipKnown, member: boolean): BatchPhase;
-  apply(event: Exclude<BatchEvent, BatchEvent.MembershipKnown>): BatchPhase;
+  apply(event: typeof BatchEvent.MembershipKnown, member: boolean): BatchPhase;
+  apply(event: Exclude<BatchEvent, typeof BatchEvent.MembershipKnown>): BatchPhase;
   apply(event: BatchEvent, member?: boolean): BatchPhase {
     const to = this.next(event, member ?? false);
     if (to === null) throw new BatchPhaseError(this.batch, this.current, event);

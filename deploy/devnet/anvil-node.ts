@@ -12,9 +12,8 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPublicClient, http } from "viem";
 import type { Supervisor } from "./supervisor.js";
-import type { LocalNode } from "./hardhat-node.js";
+import { waitForLocalNode, type LocalNode } from "./hardhat-node.js";
 
 const require = createRequire(import.meta.url);
 
@@ -58,22 +57,5 @@ export async function startAnvil(supervisor: Supervisor, opts: AnvilOptions): Pr
   // anvil cannot watch its parent: a small Node wrapper does, so a devnet killed outright leaves no chain behind.
   const wrapper = join(dirname(fileURLToPath(import.meta.url)), "run-with-parent.mjs");
   const child = supervisor.spawn({ name: "chain", command: process.execPath, args: [wrapper, anvilBinary(), ...args], logFile: opts.logFile });
-  const url = `http://127.0.0.1:${opts.port}`;
-  const client = createPublicClient({ transport: http(url, { retryCount: 0, timeout: 2_000 }) });
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
-  let exitedEarly: number | string | undefined;
-  void child.exited.then((code) => (exitedEarly = code));
-  for (;;) {
-    if (exitedEarly !== undefined) throw new Error(`devnet: anvil exited (${exitedEarly}) before its RPC answered; see ${opts.logFile}`);
-    try {
-      const chainId = await client.getChainId();
-      return { kind: "anvil", url, chainId, child };
-    } catch {
-      if (Date.now() > deadline) {
-        await supervisor.stop(child);
-        throw new Error(`devnet: anvil did not answer on ${url} in time; see ${opts.logFile}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  return waitForLocalNode(supervisor, child, { kind: "anvil", name: "anvil", port: opts.port, logFile: opts.logFile, readyTimeoutMs: opts.readyTimeoutMs ?? 30_000, pollMs: 100 });
 }

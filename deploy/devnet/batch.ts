@@ -212,7 +212,7 @@ export async function reportBatch(
     txHash: fin.transactionHash,
     blocks: Number(outcome.finalizedAt - closed.closedAt),
     ms: outcome.seenAtMs - closed.closedAtMs,
-    matcherAgrees: expectedHash.toLowerCase() === fin.args.resultHash!.toLowerCase(),
+    matcherAgrees: expectedHash === fin.args.resultHash!,
     expected,
     applied,
     unmatched: result.unmatched.map((u) => ({ orderId: u.orderId, reason: u.reason })),

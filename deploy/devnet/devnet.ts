@@ -30,6 +30,7 @@ import {
   type ProviderSetup,
 } from "./setup.js";
 import { readBatchTiming, type BatchTiming } from "../../protocol/chain/batches.js";
+import { toOperatorId } from "../../protocol/chain/ids.js";
 import { slashingWindow } from "../parameters.js";
 import { closeNextBatch, reportBatch, waitBatchOutcome, type DevnetBatchReport, type BatchClose } from "./batch.js";
 import { signAndSubmitInProcess } from "./in-process.js";
@@ -311,7 +312,8 @@ export class Devnet {
 
   names: Names = (id: Hex | null) => {
     if (id === null) return "—";
-    const op = this.operators.find((o) => o.operatorId.toLowerCase() === id.toLowerCase());
+    const key = toOperatorId(id);
+    const op = this.operators.find((o) => o.operatorId === key);
     return op === undefined ? id.slice(0, 10) : op.name;
   };
 

@@ -39,24 +39,36 @@ export async function startHardhatNode(supervisor: Supervisor, opts: HardhatNode
     cwd: opts.root,
     logFile: opts.logFile,
   });
+  return waitForLocalNode(supervisor, child, { kind: "hardhat", name: "hardhat node", port: opts.port, logFile: opts.logFile, readyTimeoutMs: opts.readyTimeoutMs ?? 120_000, pollMs: 200 });
+}
+
+/**
+ * Polls the started node's JSON-RPC until it answers with its chain id. Throws naming the node and its log file when
+ * the child exits first or `readyTimeoutMs` passes (then the child is stopped, so nothing is left behind).
+ */
+export async function waitForLocalNode(
+  supervisor: Supervisor,
+  child: SupervisedChild,
+  opts: { kind: LocalNode["kind"]; name: string; port: number; logFile: string; readyTimeoutMs: number; pollMs: number },
+): Promise<LocalNode> {
   const url = `http://127.0.0.1:${opts.port}`;
   const client = createPublicClient({ transport: http(url, { retryCount: 0, timeout: 2_000 }) });
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
+  const deadline = Date.now() + opts.readyTimeoutMs;
   let exitedEarly: number | string | undefined;
   void child.exited.then((code) => (exitedEarly = code));
   for (;;) {
     if (exitedEarly !== undefined) {
-      throw new Error(`devnet: hardhat node exited (${exitedEarly}) before its RPC answered; see ${opts.logFile}`);
+      throw new Error(`devnet: ${opts.name} exited (${exitedEarly}) before its RPC answered; see ${opts.logFile}`);
     }
     try {
       const chainId = await client.getChainId();
-      return { kind: "hardhat", url, chainId, child };
+      return { kind: opts.kind, url, chainId, child };
     } catch {
       if (Date.now() > deadline) {
         await supervisor.stop(child);
-        throw new Error(`devnet: hardhat node did not answer on ${url} in time; see ${opts.logFile}`);
+        throw new Error(`devnet: ${opts.name} did not answer on ${url} in time; see ${opts.logFile}`);
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, opts.pollMs));
     }
   }
 }

@@ -12,6 +12,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { parseEther, parseEventLogs, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { SecretKey, operatorId, signProofOfPossession, type G1Point, type G2Point } from "../../protocol/bls/index.js";
+import { toOperatorId, type OperatorId } from "../../protocol/chain/ids.js";
 import { encryptAccountKey, encryptSecretKey, writeAccountKeystoreFile, writeKeystoreFile } from "../../protocol/keystore/index.js";
 import { loadOrCreatePeerKey } from "../../protocol/p2p/peerKey.js";
 import { GPU_CATALOG, REGIONS, zoneId } from "../../protocol/market/catalog.js";
@@ -49,7 +50,7 @@ export interface OperatorSetup {
   configFile: string;
   logFile: string;
   address: Address;
-  operatorId: Hex;
+  operatorId: OperatorId;
   pkG1: G1Point;
   pkG2: G2Point;
   /** Only kept by the in-process signer mode; never written in clear, never logged. */
@@ -113,7 +114,7 @@ export async function createOperatorFiles(base: string, index: number): Promise<
       configFile,
       logFile: join(base, "logs", `${name}.log`),
       address: account.address,
-      operatorId: operatorId(pkG1),
+      operatorId: toOperatorId(operatorId(pkG1)),
       pkG1,
       pkG2: sk.publicKeyG2(),
       sk,

@@ -1,20 +1,13 @@
 import { CodedError } from "../../protocol/errors.js";
 
-export enum SlashingProtectionErrorCode {
+export const SlashingProtectionErrorCode = {
   /** A different message was already recorded for this key and duty: signing it would be equivocation. */
-  DoubleSign = "DoubleSign",
+  DoubleSign: "DoubleSign",
   /** The batch is at or below the low watermark left by pruning: its record is gone, so it is never signed again. */
-  BelowWatermark = "BelowWatermark",
+  BelowWatermark: "BelowWatermark",
   /** An argument is not well formed (operator id or message hash not 32 bytes, batch not a uint64). */
-  InvalidInput = "InvalidInput",
-}
+  InvalidInput: "InvalidInput",
+} as const;
+export type SlashingProtectionErrorCode = (typeof SlashingProtectionErrorCode)[keyof typeof SlashingProtectionErrorCode];
 
-export class SlashingProtectionError extends CodedError<SlashingProtectionErrorCode> {
-  constructor(
-    code: SlashingProtectionErrorCode,
-    message: string,
-    readonly meta: Record<string, unknown> = {},
-  ) {
-    super(code, message);
-  }
-}
+export class SlashingProtectionError extends CodedError<SlashingProtectionErrorCode> {}

@@ -4,6 +4,7 @@
  * order. Value = version (1) ‖ messageHash (32) ‖ hasSignature (1) ‖ signature (64, EVM G1 encoding, zero when
  * absent).
  */
+import { toBytes32, type Bytes32 } from "../../protocol/chain/ids.js";
 import type { Bucket } from "../../protocol/db/buckets.js";
 import type { KvController } from "../../protocol/db/controller.js";
 import { bytesToHex, concatBytes, hexToFixedBytes, readUint64BE, uint64BE } from "../../protocol/db/keys.js";
@@ -17,7 +18,7 @@ export interface SigningKey {
 }
 
 export interface SignedMessageRecord {
-  messageHash: Hex;
+  messageHash: Bytes32;
   signature?: G1Like;
 }
 
@@ -53,7 +54,7 @@ export class SignedMessageRepository extends Repository<SigningKey, SignedMessag
       // Corruption here must stop the node: guessing could mean signing a second message for a batch.
       throw new Error(`slashing-protection record corrupt: ${bytes.length} bytes, version ${bytes[0]}`);
     }
-    const record: SignedMessageRecord = { messageHash: bytesToHex(bytes.subarray(1, 33)) };
+    const record: SignedMessageRecord = { messageHash: toBytes32(bytesToHex(bytes.subarray(1, 33))) };
     if (bytes[33] === 1) record.signature = decodeG1(bytes.subarray(34));
     return record;
   }

@@ -14,7 +14,7 @@
  * signed again (`BelowWatermark`), so a pruned record can never let a second message through.
  */
 import type { Hex } from "viem";
-import { toOperatorId } from "../../protocol/chain/ids.js";
+import { toBytes32, toOperatorId, type Bytes32 } from "../../protocol/chain/ids.js";
 import { Bucket } from "../../protocol/db/buckets.js";
 import type { KvBatchOp, KvController } from "../../protocol/db/controller.js";
 import type { Logger } from "../../protocol/log/logger.js";
@@ -105,7 +105,8 @@ export class SlashingProtection {
    */
   async checkAndInsert(duty: SigningDuty, key: SigningKey, messageHash: Hex): Promise<CheckOutcome> {
     validate(key, messageHash);
-    return this.withLock(duty, key, () => this.checkAndInsertUnlocked(duty, key, messageHash));
+    const hash = toBytes32(messageHash);
+    return this.withLock(duty, key, () => this.checkAndInsertUnlocked(duty, key, hash));
   }
 
   /**
@@ -114,11 +115,12 @@ export class SlashingProtection {
    */
   async sign(duty: SigningDuty, key: SigningKey, messageHash: Hex, signer: Signer): Promise<SignOutcome> {
     validate(key, messageHash);
+    const hash = toBytes32(messageHash);
     return this.withLock(duty, key, async () => {
-      const { record } = await this.checkAndInsertUnlocked(duty, key, messageHash);
+      const { record } = await this.checkAndInsertUnlocked(duty, key, hash);
       if (record.signature) return { signature: record.signature, fresh: false };
-      const signature = await signer(messageHash);
-      await this.repos[duty].put(key, { messageHash, signature });
+      const signature = await signer(hash);
+      await this.repos[duty].put(key, { messageHash: hash, signature });
       return { signature, fresh: true };
     });
   }
@@ -129,7 +131,7 @@ export class SlashingProtection {
     return this.repos[duty].get(key);
   }
 
-  private async checkAndInsertUnlocked(duty: SigningDuty, key: SigningKey, messageHash: Hex): Promise<CheckOutcome> {
+  private async checkAndInsertUnlocked(duty: SigningDuty, key: SigningKey, messageHash: Bytes32): Promise<CheckOutcome> {
     // The record first, then the watermark: a prune that commits between the two reads is seen by the second.
     const existing = await this.repos[duty].get(key);
     const mark = await this.watermarks.get({ duty, operatorId: key.operatorId });
@@ -142,7 +144,7 @@ export class SlashingProtection {
       throw new SlashingProtectionError(
         SlashingProtectionErrorCode.BelowWatermark,
         `refusing to sign ${duty} message ${messageHash} for batch ${key.batch}: at or below the low watermark ${mark} (records pruned)`,
-        { duty, batch: key.batch, operatorId: key.operatorId, watermark: mark, requested: messageHash },
+        { meta: { duty, batch: key.batch, operatorId: key.operatorId, watermark: mark, requested: messageHash } },
       );
     }
     if (existing === undefined) {
@@ -150,7 +152,7 @@ export class SlashingProtection {
       await this.repos[duty].put(key, record);
       return { status: "new", record };
     }
-    if (existing.messageHash.toLowerCase() === messageHash.toLowerCase()) return { status: "same", record: existing };
+    if (existing.messageHash === messageHash) return { status: "same", record: existing };
     this.metrics?.slashingProtectionRefusals.inc({ duty });
     this.logger.error(
       { event: "slashing_protection_double_sign", duty, operatorId: key.operatorId, batch: key.batch, recorded: existing.messageHash, requested: messageHash },
@@ -159,7 +161,7 @@ export class SlashingProtection {
     throw new SlashingProtectionError(
       SlashingProtectionErrorCode.DoubleSign,
       `refusing to sign ${duty} message ${messageHash} for batch ${key.batch}: ${existing.messageHash} was signed`,
-      { duty, batch: key.batch, operatorId: key.operatorId, recorded: existing.messageHash, requested: messageHash },
+      { meta: { duty, batch: key.batch, operatorId: key.operatorId, recorded: existing.messageHash, requested: messageHash } },
     );
   }
 

@@ -31,8 +31,8 @@ export function seedMessageDigest(p: SeedMessageParams): Bytes32 {
 }
 
 /** seed_b = keccak256(abi.encode(sig.X, sig.Y)): a BLS signature by one key is unique, so the leader cannot grind it. */
-export function seedFromSignature(signature: G1Point): Hex {
-  return keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [signature.X, signature.Y]));
+export function seedFromSignature(signature: G1Point): Bytes32 {
+  return toBytes32(keccak256(encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [signature.X, signature.Y])));
 }
 
 export interface ResultMessageParams {

@@ -50,21 +50,20 @@ function checkCoordinate(v: unknown, what: string): bigint {
   return v;
 }
 
-/** Decodes and validates a G1 point from its EVM form; throws BlsError on anything but a finite curve point. */
-export function g1FromEvm(p: G1Point): NobleG1 {
+/**
+ * The coordinates of a G1 point in EVM form, each a canonical field element, (0,0) refused: the checks every
+ * backend runs before its own curve check (noble here, mcl in mclBackend.ts).
+ */
+export function g1Coordinates(p: G1Point): { x: bigint; y: bigint } {
   if (p === null || typeof p !== "object") throw new BlsError(BlsErrorCode.Malformed, "G1 point is not an object");
   const x = checkCoordinate(p.X, "G1.X");
   const y = checkCoordinate(p.Y, "G1.Y");
   if (x === 0n && y === 0n) throw new BlsError(BlsErrorCode.Infinity, "G1 point is (0,0), the point at infinity");
-  if (Fp.sqr(y) !== Fp.add(Fp.mul(Fp.sqr(x), x), B1)) {
-    throw new BlsError(BlsErrorCode.NotOnCurve, "G1 point is not on y² = x³ + 3");
-  }
-  // G1 has cofactor 1: every curve point is in the group.
-  return G1.fromAffine({ x, y });
+  return { x, y };
 }
 
-/** Decodes and validates a G2 point from its EVM form ([im, re]); also checks membership of the order-r subgroup. */
-export function g2FromEvm(p: G2Point): NobleG2 {
+/** The same for a G2 point in EVM form ([im, re] per coordinate). */
+export function g2Coordinates(p: G2Point): { xIm: bigint; xRe: bigint; yIm: bigint; yRe: bigint } {
   if (p === null || typeof p !== "object" || !Array.isArray(p.X) || !Array.isArray(p.Y) || p.X.length !== 2 || p.Y.length !== 2) {
     throw new BlsError(BlsErrorCode.Malformed, "G2 point is not { X: [im, re], Y: [im, re] }");
   }
@@ -75,6 +74,22 @@ export function g2FromEvm(p: G2Point): NobleG2 {
   if (xIm === 0n && xRe === 0n && yIm === 0n && yRe === 0n) {
     throw new BlsError(BlsErrorCode.Infinity, "G2 point is (0,0), the point at infinity");
   }
+  return { xIm, xRe, yIm, yRe };
+}
+
+/** Decodes and validates a G1 point from its EVM form; throws BlsError on anything but a finite curve point. */
+export function g1FromEvm(p: G1Point): NobleG1 {
+  const { x, y } = g1Coordinates(p);
+  if (Fp.sqr(y) !== Fp.add(Fp.mul(Fp.sqr(x), x), B1)) {
+    throw new BlsError(BlsErrorCode.NotOnCurve, "G1 point is not on y² = x³ + 3");
+  }
+  // G1 has cofactor 1: every curve point is in the group.
+  return G1.fromAffine({ x, y });
+}
+
+/** Decodes and validates a G2 point from its EVM form ([im, re]); also checks membership of the order-r subgroup. */
+export function g2FromEvm(p: G2Point): NobleG2 {
+  const { xIm, xRe, yIm, yRe } = g2Coordinates(p);
   const x = Fp2.fromBigTuple([xRe, xIm]);
   const y = Fp2.fromBigTuple([yRe, yIm]);
   if (!Fp2.eql(Fp2.sqr(y), Fp2.add(Fp2.mul(Fp2.sqr(x), x), B2))) {

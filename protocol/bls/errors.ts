@@ -2,29 +2,26 @@
  * Errors are data: every refusal of the BLS layer carries a code from this enum, so callers (gossip validators,
  * the aggregator, tests) branch and count by code, never by message text.
  */
-import { CodedError } from "../errors.js";
+import { CodePrefixedError } from "../errors.js";
 
-export enum BlsErrorCode {
+export const BlsErrorCode = {
   /** A coordinate is not a canonical field element (>= p): the EVM precompiles would reject it too. */
-  CoordinateTooLarge = "CoordinateTooLarge",
+  CoordinateTooLarge: "CoordinateTooLarge",
   /** The point does not satisfy the curve equation. */
-  NotOnCurve = "NotOnCurve",
+  NotOnCurve: "NotOnCurve",
   /** A G2 point on the twist but outside the order-r subgroup (G1 has cofactor 1, so this is G2 only). */
-  NotInSubgroup = "NotInSubgroup",
+  NotInSubgroup: "NotInSubgroup",
   /** (0,0), the only EVM encoding of the point at infinity: never a valid key or signature. */
-  Infinity = "Infinity",
+  Infinity: "Infinity",
   /** A digest that is not exactly 32 bytes of hex. */
-  InvalidDigest = "InvalidDigest",
+  InvalidDigest: "InvalidDigest",
   /** A secret key that is not 32 bytes or not in [1, r-1]. */
-  InvalidSecretKey = "InvalidSecretKey",
+  InvalidSecretKey: "InvalidSecretKey",
   /** Aggregation of nothing. */
-  EmptyAggregate = "EmptyAggregate",
+  EmptyAggregate: "EmptyAggregate",
   /** A malformed value that is none of the above (wrong type, bad hex). */
-  Malformed = "Malformed",
-}
+  Malformed: "Malformed",
+} as const;
+export type BlsErrorCode = (typeof BlsErrorCode)[keyof typeof BlsErrorCode];
 
-export class BlsError extends CodedError<BlsErrorCode> {
-  constructor(code: BlsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, `${code}: ${message}`, options);
-  }
-}
+export class BlsError extends CodePrefixedError<BlsErrorCode> {}

@@ -9,7 +9,7 @@ import mcl from "mcl-wasm";
 import { bn254 } from "@noble/curves/bn254.js";
 import type { PairingBackend } from "./backend.js";
 import { BlsError, BlsErrorCode } from "./errors.js";
-import { FP_MODULUS, G2_GENERATOR, type G1Point, type G2Point, type Hex } from "./encoding.js";
+import { G2_GENERATOR, g1Coordinates, g2Coordinates, type G1Point, type G2Point, type Hex } from "./encoding.js";
 import { hashToG1 } from "./hashToG1.js";
 
 export type MclG1 = InstanceType<typeof mcl.G1>;
@@ -26,12 +26,6 @@ export function initMcl(): Promise<void> {
   return ready;
 }
 
-function inRange(v: unknown, what: string): bigint {
-  if (typeof v !== "bigint") throw new BlsError(BlsErrorCode.Malformed, `${what} is not a bigint`);
-  if (v < 0n || v >= FP_MODULUS) throw new BlsError(BlsErrorCode.CoordinateTooLarge, `${what} is not in [0, p)`);
-  return v;
-}
-
 const { Fp2 } = bn254.fields;
 const B2 = Fp2.div(Fp2.fromBigTuple([3n, 0n]), Fp2.fromBigTuple([9n, 1n]));
 
@@ -42,10 +36,7 @@ function toFr(v: bigint): InstanceType<typeof mcl.Fr> {
 }
 
 function mclG1(p: G1Point): MclG1 {
-  if (p === null || typeof p !== "object") throw new BlsError(BlsErrorCode.Malformed, "G1 point is not an object");
-  const x = inRange(p.X, "G1.X");
-  const y = inRange(p.Y, "G1.Y");
-  if (x === 0n && y === 0n) throw new BlsError(BlsErrorCode.Infinity, "G1 point is (0,0), the point at infinity");
+  const { x, y } = g1Coordinates(p);
   const g = new mcl.G1();
   try {
     // mcl's setStr checks the curve equation; G1 has cofactor 1, so that is all there is to check.
@@ -57,16 +48,7 @@ function mclG1(p: G1Point): MclG1 {
 }
 
 function mclG2(p: G2Point): MclG2 {
-  if (p === null || typeof p !== "object" || !Array.isArray(p.X) || !Array.isArray(p.Y) || p.X.length !== 2 || p.Y.length !== 2) {
-    throw new BlsError(BlsErrorCode.Malformed, "G2 point is not { X: [im, re], Y: [im, re] }");
-  }
-  const xIm = inRange(p.X[0], "G2.X[0]");
-  const xRe = inRange(p.X[1], "G2.X[1]");
-  const yIm = inRange(p.Y[0], "G2.Y[0]");
-  const yRe = inRange(p.Y[1], "G2.Y[1]");
-  if (xIm === 0n && xRe === 0n && yIm === 0n && yRe === 0n) {
-    throw new BlsError(BlsErrorCode.Infinity, "G2 point is (0,0), the point at infinity");
-  }
+  const { xIm, xRe, yIm, yRe } = g2Coordinates(p);
   const g = new mcl.G2();
   try {
     // Real part first in mcl's strings. With mcl's default verifyOrderG2(true), setStr checks the curve equation AND

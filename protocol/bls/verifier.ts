@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import type { PairingBackend } from "./backend.js";
 import { BlsError } from "./errors.js";
 import { parseDigest, type G1Point, type G2Point, type Hex } from "./encoding.js";
+import { toBytes32, type Bytes32 } from "../chain/ids.js";
 import { nobleBackend } from "./nobleBackend.js";
 import { createMclBackend, initMcl, type MclBackendOptions } from "./mclBackend.js";
 
@@ -56,7 +57,8 @@ const HASH_CACHE_SIZE = 1024;
 interface DecodedItem<P1, P2> {
   index: number;
   pk: P2;
-  digest: Hex;
+  /** In its one spelling, so that equal digests share one hash-to-curve and one pairing group. */
+  digest: Bytes32;
   sig: P1;
 }
 
@@ -65,7 +67,7 @@ class Verifier<P1, P2> implements BlsVerifier {
   readonly #b: PairingBackend<P1, P2>;
   readonly #weights: (n: number) => bigint[];
   // Many partials share one digest (every operator signs the same result): hash it onto the curve once.
-  readonly #hashes = new Map<string, P1>();
+  readonly #hashes = new Map<Bytes32, P1>();
 
   constructor(backend: PairingBackend<P1, P2>, weights: (n: number) => bigint[]) {
     this.#b = backend;
@@ -76,7 +78,7 @@ class Verifier<P1, P2> implements BlsVerifier {
   verify(pkG2: G2Point, digest: Hex, sig: G1Point): boolean {
     const d = this.#decode({ pkG2, digest, sig }, 0);
     if (d === undefined) return false;
-    const h = this.#hash(digest);
+    const h = this.#hash(d.digest);
     return this.#b.pairingProductIsOne([
       [d.sig, this.#b.negG2Generator],
       [h, d.pk],
@@ -125,20 +127,19 @@ class Verifier<P1, P2> implements BlsVerifier {
     // The digest is the caller's own value (computed locally), not network input: a malformed one throws.
     parseDigest(item.digest);
     try {
-      return { index, pk: this.#b.decodeG2(item.pkG2), digest: item.digest, sig: this.#b.decodeG1(item.sig) };
+      return { index, pk: this.#b.decodeG2(item.pkG2), digest: toBytes32(item.digest), sig: this.#b.decodeG1(item.sig) };
     } catch (err) {
       if (err instanceof BlsError) return undefined;
       throw err;
     }
   }
 
-  #hash(digest: Hex): P1 {
-    const key = digest.toLowerCase();
-    let h = this.#hashes.get(key);
+  #hash(digest: Bytes32): P1 {
+    let h = this.#hashes.get(digest);
     if (h === undefined) {
       h = this.#b.hashToG1(digest);
       if (this.#hashes.size >= HASH_CACHE_SIZE) this.#hashes.delete(this.#hashes.keys().next().value!);
-      this.#hashes.set(key, h);
+      this.#hashes.set(digest, h);
     }
     return h;
   }
@@ -147,11 +148,10 @@ class Verifier<P1, P2> implements BlsVerifier {
   #check(items: readonly DecodedItem<P1, P2>[]): boolean {
     if (items.length === 0) return true;
     const weights = this.#weights(items.length);
-    const byMessage = new Map<string, { pks: P2[]; ws: bigint[] }>();
+    const byMessage = new Map<Bytes32, { pks: P2[]; ws: bigint[] }>();
     for (let i = 0; i < items.length; i++) {
-      const key = items[i]!.digest.toLowerCase();
-      let g = byMessage.get(key);
-      if (g === undefined) byMessage.set(key, (g = { pks: [], ws: [] }));
+      let g = byMessage.get(items[i]!.digest);
+      if (g === undefined) byMessage.set(items[i]!.digest, (g = { pks: [], ws: [] }));
       g.pks.push(items[i]!.pk);
       g.ws.push(weights[i]!);
     }
@@ -159,7 +159,7 @@ class Verifier<P1, P2> implements BlsVerifier {
       [this.#b.msmG1(items.map((d) => d.sig), weights), this.#b.negG2Generator],
     ];
     for (const [digest, g] of byMessage) {
-      pairs.push([this.#hash(digest as Hex), this.#b.msmG2(g.pks, g.ws)]);
+      pairs.push([this.#hash(digest), this.#b.msmG2(g.pks, g.ws)]);
     }
     return this.#b.pairingProductIsOne(pairs);
   }

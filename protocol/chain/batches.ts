@@ -10,12 +10,13 @@ import type { G1Point } from "../bls/index.js";
 import { serviceManagerAbi } from "./abi.js";
 import { toOperatorId, type OperatorId } from "./ids.js";
 
-export enum BatchStatus {
+export const BatchStatus = {
   /** Closed on-chain, not final: signatures for it are wanted. */
-  Open = "open",
-  Final = "final",
-  Abandoned = "abandoned",
-}
+  Open: "open",
+  Final: "final",
+  Abandoned: "abandoned",
+} as const;
+export type BatchStatus = (typeof BatchStatus)[keyof typeof BatchStatus];
 
 /** The service manager's batch timing parameters, in blocks. */
 export interface BatchTiming {

@@ -1,6 +1,11 @@
 /**
  * Identifiers normalised once, where they enter the process (a contract read, a decoded gossip message, a config
  * file), into branded types: two values of one type are compared with ===, never with toLowerCase() at the use site.
+ *
+ * Addresses have one spelling too: EIP-55 checksummed, viem's `getAddress`. viem decodes every address it reads
+ * from the chain (contract reads, event logs, accounts) into it, and the deployment file (protocol/chain/deployment.ts)
+ * and the deploy parameters (deploy/parameters.ts) turn the addresses a user writes into it, so two addresses from
+ * those sources compare with === as well.
  */
 import type { Hex } from "viem";
 

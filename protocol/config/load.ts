@@ -10,14 +10,15 @@ import type { z } from "zod";
 import { CodedError } from "../errors.js";
 import { FORBIDDEN_SECRET_KEYS, aggregatorConfigSchema, operatorConfigSchema, type AggregatorConfig, type OperatorConfig } from "./schema.js";
 
-export enum ConfigErrorCode {
-  FileUnreadable = "FileUnreadable",
-  UnknownFormat = "UnknownFormat",
-  ParseFailed = "ParseFailed",
-  Invalid = "Invalid",
-  PasswordFileUnreadable = "PasswordFileUnreadable",
-  PasswordEmpty = "PasswordEmpty",
-}
+export const ConfigErrorCode = {
+  FileUnreadable: "FileUnreadable",
+  UnknownFormat: "UnknownFormat",
+  ParseFailed: "ParseFailed",
+  Invalid: "Invalid",
+  PasswordFileUnreadable: "PasswordFileUnreadable",
+  PasswordEmpty: "PasswordEmpty",
+} as const;
+export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode];
 
 export interface ConfigIssue {
   /** Dotted path of the field, e.g. "api.port" or "bootstrap.1"; "" for the file's top level. */

@@ -14,6 +14,7 @@ import {
   decryptKeystoreSecret,
   encryptSecretBytes,
   hexBytes,
+  publicFieldIs,
   toObject,
   type Keystore,
   type KeystoreOptions,
@@ -69,7 +70,7 @@ export async function unlockAccountKeystore(keystore: Keystore | string, passwor
   } finally {
     secret.fill(0);
   }
-  if (account.address.slice(2).toLowerCase() !== ks.pubkey.toLowerCase().replace(/^0x/, "")) {
+  if (!publicFieldIs(ks.pubkey, "pubkey", account.address)) {
     throw new KeystoreError(KeystoreErrorCode.PubkeyMismatch, "decrypted key does not control the keystore's address");
   }
   return account;

@@ -1,29 +1,26 @@
-import { CodedError } from "../errors.js";
+import { CodePrefixedError } from "../errors.js";
 
 /** Keystore refusals, each with a code (tests and the CLI branch on it) and a message a user can act on. */
-export enum KeystoreErrorCode {
+export const KeystoreErrorCode = {
   /** The checksum does not match: wrong password (or a corrupted ciphertext). No key is returned. */
-  WrongPassword = "WrongPassword",
+  WrongPassword: "WrongPassword",
   /** Not JSON, or a required field is missing or of the wrong type. */
-  Malformed = "Malformed",
+  Malformed: "Malformed",
   /** `version` is not 4. */
-  UnsupportedVersion = "UnsupportedVersion",
+  UnsupportedVersion: "UnsupportedVersion",
   /** A kdf, cipher or checksum function this implementation does not know. */
-  UnsupportedFunction = "UnsupportedFunction",
+  UnsupportedFunction: "UnsupportedFunction",
   /** KDF parameters that are invalid or beyond the resource limits (a hostile file must not eat all memory). */
-  InvalidKdfParams = "InvalidKdfParams",
+  InvalidKdfParams: "InvalidKdfParams",
   /** The decrypted secret is not a valid BN254 secret key. */
-  InvalidSecret = "InvalidSecret",
+  InvalidSecret: "InvalidSecret",
   /** The decrypted key does not match the file's `pubkey`/`pubkeyG2`, e.g. a foreign (BLS12-381) keystore. */
-  PubkeyMismatch = "PubkeyMismatch",
+  PubkeyMismatch: "PubkeyMismatch",
   /** A password that is empty after normalization. */
-  EmptyPassword = "EmptyPassword",
+  EmptyPassword: "EmptyPassword",
   /** Refusing to overwrite an existing keystore file. */
-  FileExists = "FileExists",
-}
+  FileExists: "FileExists",
+} as const;
+export type KeystoreErrorCode = (typeof KeystoreErrorCode)[keyof typeof KeystoreErrorCode];
 
-export class KeystoreError extends CodedError<KeystoreErrorCode> {
-  constructor(code: KeystoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, `${code}: ${message}`, options);
-  }
-}
+export class KeystoreError extends CodePrefixedError<KeystoreErrorCode> {}

@@ -83,6 +83,14 @@ export function hexBytes(v: unknown, what: string, length?: number): Buffer {
   return b;
 }
 
+/**
+ * Whether a keystore's public field (`pubkey`, `pubkeyG2`: hex, any case, 0x optional) holds exactly the bytes of
+ * `expected` (0x-hex): the field is decoded to bytes once and compared as bytes, never as a re-cased string.
+ */
+export function publicFieldIs(field: string, what: string, expected: `0x${string}`): boolean {
+  return hexBytes(field, what).equals(Buffer.from(expected.slice(2), "hex"));
+}
+
 function checkScryptParams(p: Partial<ScryptParams>): asserts p is ScryptParams {
   const { n, r, p: par, dklen } = p;
   const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
@@ -271,14 +279,17 @@ export async function createKeystore(password: string, opts: KeystoreOptions = {
 /** Imports a raw 32-byte big-endian secret (bytes or hex) into a new keystore. */
 export async function importSecretKey(secret: Uint8Array | string, password: string, opts: KeystoreOptions = {}): Promise<Keystore> {
   const bytes = typeof secret === "string" ? hexBytes(secret, "secret key", 32) : secret;
-  let sk: SecretKey;
+  return encryptSecretKey(secretKeyOf(bytes, "secret"), password, opts);
+}
+
+/** The BN254 secret key in `bytes`; KeystoreError(InvalidSecret) naming `what` when they are not one. */
+function secretKeyOf(bytes: Uint8Array, what: string): SecretKey {
   try {
-    sk = SecretKey.fromBytes(bytes);
+    return SecretKey.fromBytes(bytes);
   } catch (err) {
-    if (err instanceof BlsError) throw new KeystoreError(KeystoreErrorCode.InvalidSecret, "secret is not a BN254 secret key in [1, r-1]", { cause: err });
+    if (err instanceof BlsError) throw new KeystoreError(KeystoreErrorCode.InvalidSecret, `${what} is not a BN254 secret key in [1, r-1]`, { cause: err });
     throw err;
   }
-  return encryptSecretKey(sk, password, opts);
 }
 
 /**
@@ -308,17 +319,14 @@ export async function unlockKeystore(keystore: Keystore | string, password: stri
   const secret = await decryptKeystoreSecret(ks, password);
   let sk: SecretKey;
   try {
-    sk = SecretKey.fromBytes(secret);
-  } catch (err) {
-    if (err instanceof BlsError) throw new KeystoreError(KeystoreErrorCode.InvalidSecret, "decrypted secret is not a BN254 secret key in [1, r-1]", { cause: err });
-    throw err;
+    sk = secretKeyOf(secret, "decrypted secret");
   } finally {
     secret.fill(0);
   }
-  if (strip0x(encodeG1(sk.publicKeyG1())) !== ks.pubkey.toLowerCase().replace(/^0x/, "")) {
+  if (!publicFieldIs(ks.pubkey, "pubkey", encodeG1(sk.publicKeyG1()))) {
     throw new KeystoreError(KeystoreErrorCode.PubkeyMismatch, "decrypted key does not match the keystore's pubkey (G1)");
   }
-  if (ks.pubkeyG2 !== undefined && strip0x(encodeG2(sk.publicKeyG2())) !== ks.pubkeyG2.toLowerCase().replace(/^0x/, "")) {
+  if (ks.pubkeyG2 !== undefined && !publicFieldIs(ks.pubkeyG2, "pubkeyG2", encodeG2(sk.publicKeyG2()))) {
     throw new KeystoreError(KeystoreErrorCode.PubkeyMismatch, "decrypted key does not match the keystore's pubkeyG2");
   }
   return sk;

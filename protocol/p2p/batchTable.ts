@@ -10,6 +10,7 @@
  */
 import type { Hex } from "viem";
 import { BatchStatus, type BatchRecord, type ClosedBatch } from "../chain/batches.js";
+import { toBytes32, type Bytes32 } from "../chain/ids.js";
 import type { BatchInfo, BatchView } from "./interfaces.js";
 
 export interface BatchTableOpts {
@@ -25,7 +26,7 @@ export interface BatchTableModules {
 }
 
 interface Entry extends BatchRecord {
-  seeds: Hex[];
+  seeds: Bytes32[];
 }
 
 export class BatchTable implements BatchView {
@@ -64,7 +65,8 @@ export class BatchTable implements BatchView {
   /** A seed for `batch` was verified (by the seed validator); partials built with it can now be checked. */
   addVerifiedSeed(batch: bigint, seed: Hex): void {
     const entry = this.entries.get(batch);
-    if (entry && !entry.seeds.some((s) => s.toLowerCase() === seed.toLowerCase())) entry.seeds.push(seed);
+    const key = toBytes32(seed);
+    if (entry && !entry.seeds.includes(key)) entry.seeds.push(key);
   }
 
   markFinal(batch: bigint): void {
@@ -78,7 +80,7 @@ export class BatchTable implements BatchView {
   }
 
   /** Verified seeds of a batch, in the order they were verified. */
-  seeds(batch: bigint): Hex[] {
+  seeds(batch: bigint): Bytes32[] {
     return [...(this.entries.get(batch)?.seeds ?? [])];
   }
 
@@ -97,7 +99,7 @@ export class BatchTable implements BatchView {
       leaderOrder: entry.leaderOrder,
       leadersAllowed: this.leadersAllowed(entry),
       resultMessageHash: (resultHash, seed) =>
-        entry.seeds.some((s) => s.toLowerCase() === seed.toLowerCase())
+        entry.seeds.includes(toBytes32(seed))
           ? this.modules.resultMessageHash(entry.batch, entry.referenceBlock, seed, resultHash)
           : undefined,
     };

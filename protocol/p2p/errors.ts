@@ -8,58 +8,60 @@
  */
 import { CodedError } from "../errors.js";
 
-export enum GossipAction {
-  Ignore = "ignore",
-  Reject = "reject",
-}
+export const GossipAction = {
+  Ignore: "ignore",
+  Reject: "reject",
+} as const;
+export type GossipAction = (typeof GossipAction)[keyof typeof GossipAction];
 
-export enum GossipErrorCode {
+export const GossipErrorCode = {
   /** More bytes than the topic's hard limit. */
-  TooLarge = "TooLarge",
+  TooLarge: "TooLarge",
   /** Wrong length or field values out of range for the topic's encoding. */
-  Malformed = "Malformed",
+  Malformed: "Malformed",
   /** Encoding version byte unknown to this node. */
-  UnknownVersion = "UnknownVersion",
+  UnknownVersion: "UnknownVersion",
   /** A G1 point not on the curve, with a coordinate ≥ p, or at infinity. */
-  InvalidPoint = "InvalidPoint",
+  InvalidPoint: "InvalidPoint",
   /** Assignments not in canonical order (orderId strictly ascending). */
-  NotCanonical = "NotCanonical",
+  NotCanonical: "NotCanonical",
   /** The batch is not known to this node (not closed yet as far as it sees, or pruned). */
-  BatchUnknown = "BatchUnknown",
+  BatchUnknown: "BatchUnknown",
   /** The batch is further ahead than any chain view could be. */
-  FutureBatch = "FutureBatch",
+  FutureBatch: "FutureBatch",
   /** The batch is final or abandoned: signatures for it are of no use any more. */
-  BatchFinal = "BatchFinal",
+  BatchFinal: "BatchFinal",
   /** The same content (or the same sender and batch, beyond the one conflict kept as evidence) was seen. */
-  AlreadySeen = "AlreadySeen",
+  AlreadySeen: "AlreadySeen",
   /** The seed signer is not in the batch's leader fallback order. */
-  NotLeader = "NotLeader",
+  NotLeader: "NotLeader",
   /** The seed signer is in the fallback order, but its turn has not come (seedTimeout not yet passed). */
-  LeaderTurnNotYet = "LeaderTurnNotYet",
+  LeaderTurnNotYet: "LeaderTurnNotYet",
   /** The sender is not a registered operator at the batch's reference block. */
-  UnknownOperator = "UnknownOperator",
+  UnknownOperator: "UnknownOperator",
   /** The seed a partial names is not (yet) verified here, so its signed result message cannot be computed. */
-  SeedUnknown = "SeedUnknown",
+  SeedUnknown: "SeedUnknown",
   /** The BLS signature does not verify. */
-  InvalidSignature = "InvalidSignature",
+  InvalidSignature: "InvalidSignature",
   /** The assignment list does not hash to the result hash it claims. */
-  ResultHashMismatch = "ResultHashMismatch",
+  ResultHashMismatch: "ResultHashMismatch",
   /** The propagating peer is banned (too many rejects): its messages are dropped without any check. */
-  PeerBanned = "PeerBanned",
+  PeerBanned: "PeerBanned",
   /** The propagating peer has more messages waiting for validation than its budget (protocol/p2p/peerGuard.ts). */
-  PeerBusy = "PeerBusy",
+  PeerBusy: "PeerBusy",
   /** The validator itself failed (a bug or a failing dependency): ignored, never blamed on the sender. */
-  ValidatorFailed = "ValidatorFailed",
-}
+  ValidatorFailed: "ValidatorFailed",
+} as const;
+export type GossipErrorCode = (typeof GossipErrorCode)[keyof typeof GossipErrorCode];
 
 export class GossipValidationError extends CodedError<GossipErrorCode> {
   constructor(
     readonly action: GossipAction,
     code: GossipErrorCode,
     message: string = code,
-    readonly meta: Record<string, unknown> = {},
+    meta: Record<string, unknown> = {},
   ) {
-    super(code, message);
+    super(code, message, { meta });
   }
 }
 

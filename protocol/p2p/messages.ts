@@ -14,12 +14,13 @@
  *
  * G1 points use the EVM encoding (x ‖ y), so signatures go on-chain unchanged. Operator ids are the branded,
  * lower-case OperatorId (protocol/chain/ids.ts) in memory and 32 raw bytes on the wire, so a decoded id compares
- * with === against any other OperatorId.
+ * with === against any other OperatorId. Result hashes and seeds leave the decoder in the same one spelling
+ * (toBytes32; a derived seed is a keccak256, lower-case too), so decoded messages compare them with ===.
  */
 import type { Hex } from "viem";
 import { seedFromSignature } from "../avs/messages.js";
 import type { Assignment } from "../market/types.js";
-import { toOperatorId, type OperatorId } from "../chain/ids.js";
+import { toBytes32, toOperatorId, type OperatorId } from "../chain/ids.js";
 import { bytesToHex, concatBytes, hexToFixedBytes, readUint64BE, uint64BE } from "../db/keys.js";
 import { GossipErrorCode, reject } from "./errors.js";
 import { G1_BYTES, PointEncodingError, decodeG1, encodeG1, readUint256, writeUint256, type G1Like } from "./points.js";
@@ -103,7 +104,7 @@ export function decodeSeedMessage(data: Uint8Array): SeedMessage {
 
 export function encodePartialSignatureMessage(m: PartialSignatureMessage): Uint8Array {
   const derived = seedFromSignature({ X: m.seedSignature.X, Y: m.seedSignature.Y });
-  if (derived.toLowerCase() !== m.seed.toLowerCase()) throw new RangeError(`partial of batch ${m.batch}: seed ${m.seed} is not keccak256 of the seed signature (${derived})`);
+  if (derived !== m.seed) throw new RangeError(`partial of batch ${m.batch}: seed ${m.seed} is not keccak256 of the seed signature (${derived})`);
   return concatBytes(
     Uint8Array.of(WIRE_VERSION),
     uint64BE(m.batch),
@@ -120,7 +121,7 @@ export function decodePartialSignatureMessage(data: Uint8Array): PartialSignatur
   const seedSignature = g1At(data, 169);
   return {
     batch: readUint64BE(data, 1),
-    resultHash: bytesToHex(data.subarray(9, 41)),
+    resultHash: toBytes32(bytesToHex(data.subarray(9, 41))),
     operatorId: toOperatorId(bytesToHex(data.subarray(41, 73))),
     signature: g1At(data, 73),
     seedSigner: toOperatorId(bytesToHex(data.subarray(137, 169))),

@@ -135,5 +135,5 @@ async function fromEvidence<PK>(ctx: GossipValidationContext<PK>, message: Parti
 
 /** Same signed message: same result under the same seed (a different seed is a different message). */
 function sameResult(a: SignedResult, b: SignedResult): boolean {
-  return a.resultHash.toLowerCase() === b.resultHash.toLowerCase() && a.seed.toLowerCase() === b.seed.toLowerCase();
+  return a.resultHash === b.resultHash && a.seed === b.seed;
 }

@@ -45,7 +45,7 @@ export async function validateResultListMessage<PK>(ctx: GossipValidationContext
   }
   const { signer: publisher, seedRank, messageHash } = await resolveSignedResult(ctx, batch, message);
 
-  if (assignmentsHash(message.assignments).toLowerCase() !== message.resultHash.toLowerCase()) {
+  if (assignmentsHash(message.assignments) !== message.resultHash) {
     throw reject(GossipErrorCode.ResultHashMismatch, `assignments do not hash to ${message.resultHash}`);
   }
 
@@ -66,8 +66,8 @@ export async function validateResultListMessage<PK>(ctx: GossipValidationContext
 /** The same signed partial: result, seed and signature. */
 function samePartial(a: SignedResult, b: SignedResult): boolean {
   return (
-    a.resultHash.toLowerCase() === b.resultHash.toLowerCase() &&
-    a.seed.toLowerCase() === b.seed.toLowerCase() &&
+    a.resultHash === b.resultHash &&
+    a.seed === b.seed &&
     a.signature.X === b.signature.X &&
     a.signature.Y === b.signature.Y
   );
