@@ -15,7 +15,8 @@
  * earlier orders took the GPUs it needed while one of them could have gone elsewhere (or is worth less), an order
  * that a better offer now has room for, and pairs of orders better off with each other's offers. Phase 3 (docs
  * §7.6, chains.ts) serves what needs several orders to move along a chain, and moves served orders along such
- * chains when that raises the objective.
+ * chains when that raises the objective. Phase 4 (docs §7.7, make-room.ts) serves an open order where several
+ * occupants must leave one offer, each to an offer with room or in place of one more order that moves on.
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
