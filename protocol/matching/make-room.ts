@@ -17,6 +17,12 @@ import { headroomDelta, headroomValue } from "./value.js";
 export const MAKE_ROOM_PASSES = 2;
 /** docs §7.7: an occupant ejects another order only on one of its this many best candidate offers (as CHAIN_ARCS, §7.6). */
 export const MAKE_ROOM_ARCS = 24;
+/**
+ * docs §7.7: an offer is tried only if its cover table, (occupants + 1) × (need + 1) entries, has at most this many
+ * (512 KB): bounds memory and time per offer whatever the batch (an offer of 65 536 free GPUs and as many one-GPU
+ * occupants would otherwise ask for 2^32 entries). Offers of up to 64 GPUs are far below it.
+ */
+export const MAKE_ROOM_DP_CELLS = 65_536;
 
 interface Plan {
   /** Orders moved, in application order, and the pair each goes to (-1: unmatched). */
@@ -304,6 +310,7 @@ function estimate(s: MakeRoom, o: number, e: number): number {
   if (total < need) return 0;
   const k = list.length;
   const w = need + 1;
+  if ((k + 1) * w > MAKE_ROOM_DP_CELLS) return 0;
   if (dpTable.length < (k + 1) * w) dpTable = new Float64Array((k + 1) * w);
   const dp = dpTable;
   dp.fill(Infinity, 0, (k + 1) * w);

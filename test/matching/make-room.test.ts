@@ -1,14 +1,47 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { decide, matchBatch, objectiveOf } from "../../protocol/matching/engine.js";
-import { makeRoomPhase } from "../../protocol/matching/make-room.js";
+import { GPU_CATALOG, zoneId } from "../../protocol/market/catalog.js";
+import { MAKE_ROOM_DP_CELLS, makeRoomPhase } from "../../protocol/matching/make-room.js";
 import { buildCandidates, prepareBatch } from "../../protocol/matching/prepare.js";
 import type { MatchInputs } from "../../protocol/matching/types.js";
 import { beforeMakeRoom } from "../support/matching/before-make-room.js";
-import { generateInstance, seedOf } from "../support/matching/generator.js";
+import { generateInstance, REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
 import { hardRuleViolations } from "../support/matching/hard-rules.js";
-import { makeRoomBatch } from "../support/matching/make-room-batch.js";
+import { MAKE_ROOM_WEIGHTS, makeRoomBatch } from "../support/matching/make-room-batch.js";
+import { offer, order, provider } from "../support/matching/tiny.js";
 import { generateMultizoneMarket, multizoneSeedOf } from "../support/matching/multizone-generator.js";
+
+/**
+ * Offers X and W of n free GPUs each, equally priced, in regions 10 and 13; n one-GPU orders that accept both, all
+ * placed on X by hand; one order of n GPUs that accepts only X. Serving it takes all n occupants off X (each to W),
+ * a cover table of (n + 1)² entries.
+ */
+function fullOffer(n: number): { served: boolean; cells: number } {
+  const px = provider(1, { zone: zoneId(10, 1) });
+  const pw = provider(2, { zone: zoneId(13, 1) });
+  const both = (1n << 10n) | (1n << 13n);
+  const orders = Array.from({ length: n }, (_, i) => order(i + 1, { regionMask: both, maxPricePerGpuHour: 5_000_000n }));
+  orders.push(order(n + 1, { gpuCount: n, regionMask: 1n << 10n, maxPricePerGpuHour: 5_000_000n }));
+  const inputs: MatchInputs = {
+    referenceBlock: REFERENCE_BLOCK,
+    catalog: GPU_CATALOG,
+    providers: [px, pw],
+    offers: [offer(1, px, { gpuCount: n }), offer(2, pw, { gpuCount: n })],
+    orders,
+    weights: MAKE_ROOM_WEIGHTS,
+  };
+  const b = prepareBatch(inputs, seedOf(1));
+  const cand = buildCandidates(b);
+  const x = b.offers.findIndex((v) => v.versionId === 1n);
+  const pair = new Int32Array(b.orders.length).fill(-1);
+  for (let oi = 0; oi < n; oi++) for (let e = cand.start[oi]!; e < cand.start[oi + 1]!; e++) if (cand.offer[e] === x) pair[oi] = e;
+  const taken = new Float64Array(b.offers.length);
+  taken[x] = n;
+  const d = { pair, taken };
+  makeRoomPhase(b, cand, d);
+  return { served: d.pair[n]! >= 0, cells: (n + 1) * (n + 1) };
+}
 
 const served = (inputs: MatchInputs): Array<[bigint, bigint]> => matchBatch(inputs, seedOf(1)).assignments.map((a) => [a.orderId, a.offerVersionId]);
 
@@ -51,6 +84,20 @@ describe("make room by ejection (docs/matching.md §7.7)", function () {
         [3n, 3n],
       ]);
     });
+  });
+
+  describe(`given an order that needs every one of n occupants to leave (cover table (n + 1)², at most MAKE_ROOM_DP_CELLS = ${MAKE_ROOM_DP_CELLS})`, () => {
+    for (const [n, tried] of [
+      [254, true],
+      [255, true],
+      [256, false],
+    ] as const) {
+      it(`n = ${n}, ${(n + 1) * (n + 1)} entries: the offer should ${tried ? "be tried and the order served" : "not be tried: the order stays open"}`, () => {
+        const r = fullOffer(n);
+        expect(r.cells <= MAKE_ROOM_DP_CELLS).to.equal(tried);
+        expect(r.served).to.equal(tried);
+      });
+    }
   });
 
   describe("given random batches of both generators", () => {
