@@ -377,6 +377,9 @@ function tryPlan(s: MakeRoom, o: number, e: number): boolean {
 // Scratch of applyIfBetter: the offers a plan touches and their GPUs in (+) and out (−).
 const touched: number[] = [];
 let netGpus = new Float64Array(0);
+let offerMark = new Int32Array(0);
+let orderMark = new Int32Array(0);
+let markStamp = 0;
 
 /**
  * Applies the plan (each order to its pair, -1 = unmatched) if no order appears twice, every offer it touches stays
@@ -388,13 +391,26 @@ function applyIfBetter(s: MakeRoom, p: Plan): boolean {
   const b = s.b!;
   const { offer, base } = cand;
   const { orderGpus, offerFree } = b;
-  if (netGpus.length < offerFree.length) netGpus = new Float64Array(offerFree.length);
+  if (netGpus.length < offerFree.length) {
+    netGpus = new Float64Array(offerFree.length);
+    offerMark = new Int32Array(offerFree.length);
+  }
+  if (orderMark.length < orderGpus.length) orderMark = new Int32Array(orderGpus.length);
+  // Marks (a stamp per call, never reused): linear in the plan's size, whatever it is.
+  const stamp = ++markStamp;
   const n = p.orders.length;
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (p.orders[i] === p.orders[j]) return false;
+  for (let i = 0; i < n; i++) {
+    const x = p.orders[i]!;
+    if (orderMark[x] === stamp) return false;
+    orderMark[x] = stamp;
+  }
   touched.length = 0;
   let delta = 0;
   const touch = (f: number, gpus: number): void => {
-    if (!touched.includes(f)) touched.push(f);
+    if (offerMark[f] !== stamp) {
+      offerMark[f] = stamp;
+      touched.push(f);
+    }
     netGpus[f]! += gpus;
   };
   for (let i = 0; i < n; i++) {
