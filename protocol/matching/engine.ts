@@ -15,12 +15,14 @@
  * earlier orders took the GPUs it needed while one of them could have gone elsewhere (or is worth less), an order
  * that a better offer now has room for, and pairs of orders better off with each other's offers. Phase 3 (docs
  * §7.6, chains.ts) serves what needs several orders to move along a chain, and moves served orders along such
- * chains when that raises the objective.
+ * chains when that raises the objective. Phase 4 (docs §7.7, make-room.ts) serves an open order where several
+ * occupants must leave one offer, each to an offer with room or in place of one more order that moves on.
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
 import { buildCandidates, grownInt32, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
 import { chainPhase, CHAIN_ROUNDS, reusedChainArcs } from "./chains.js";
+import { makeRoomPhase } from "./make-room.js";
 import { headroomDelta, headroomValue } from "./value.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
 
@@ -794,7 +796,7 @@ export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): F
 /** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */
 const sharedPool = new ScratchPool();
 
-/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, repair, improve, swap, repair, chains, improve, swap, chains. */
+/** Every phase on a prepared batch (docs §7): greedy, prices, priced greedy, repair, improve, swap, repair, chains, improve, swap, chains, make room by ejection. */
 export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}): Decisions {
   const first = greedyPhase(b, cand, options);
   if (options.greedyOnly) return first;
@@ -814,6 +816,8 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   improvePhase(b, cand, d);
   swapPhase(b, cand, d);
   chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
+  // Orders still open that fit only where several occupants leave, one of them in place of a fourth order (§7.7).
+  makeRoomPhase(b, cand, d);
   return d;
 }
 

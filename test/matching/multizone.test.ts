@@ -72,6 +72,17 @@ describe("matcher on the second generator's markets", function () {
     }
   });
 
+  describe("given the benchmark's 5 000 × 5 000 balanced mixed market (125 orders above CANDIDATE_CAP)", () => {
+    it(`the engine should reach ≥ ${MIXED_FLOOR} % of the Lagrangian bound (bench key matcher.quality_mixed_mz_5k_pct)`, () => {
+      const b = prepareBatch(generateMultizoneMarket({ seed: 500, orders: 5_000, offers: 5_000, sizes: "mixed", regime: "balanced" }), multizoneSeedOf(500));
+      const cand = buildCandidates(b);
+      const engine = Number(objectiveOf(b, cand, decide(b, cand).pair));
+      const bound = lagrangeBound(b, buildCandidates(b, new ScratchPool(), Infinity), { target: engine }).value;
+      expect(engine).to.be.at.most(bound);
+      expect((100 * engine) / bound).to.be.at.least(MIXED_FLOOR);
+    });
+  });
+
   describe(`given tier orders with more than CANDIDATE_CAP (${CANDIDATE_CAP}) feasible offers`, () => {
     it("should lose nothing measurable to the cap: the capped engine within 0.01 % of the engine on every pair", () => {
       const b = prepareBatch(generateMultizoneMarket({ seed: 32, orders: 1_200, offers: 1_200, sizes: "unit", regime: "balanced" }), multizoneSeedOf(32));

@@ -14,6 +14,7 @@ import type { MatchInputs } from "../../../protocol/matching/types.js";
 import { generateInstance, seedOf, type InstanceSpec } from "./generator.js";
 import { toJson } from "./json.js";
 import { chainBatch } from "./chain-batch.js";
+import { makeRoomBatch } from "./make-room-batch.js";
 import { generateMultizoneMarket, multizoneSeedOf } from "./multizone-generator.js";
 import { tinyBatch } from "./tiny.js";
 
@@ -56,6 +57,12 @@ export function allVectors(): MatchingVector[] {
     vectorOf("tiny-reasons", "hand-built: two matches and one order left open for each reason code", tinyBatch(), seedOf(1)),
     ...generated.map((g, i) => vectorOf(g.name, g.description, generateInstance(g.spec), seedOf(100 + i))),
     vectorOf("chain-two-moves", "hand-built: an order served only by an augmenting chain (it enters X, order 1 moves X → Y, order 2 moves Y → Z; docs §7.6)", chainBatch(), seedOf(1)),
+    vectorOf(
+      "make-room-ejection",
+      "hand-built: a 4-GPU order served only by make room by ejection (it enters X, order 1 moves X → Y, order 2 moves X → Z, ejecting order 3 to W; docs §7.7)",
+      makeRoomBatch(),
+      seedOf(1),
+    ),
     vectorOf(
       "multizone-unit-scarce",
       "second generator: 90 one-GPU orders, 80 offers, most GPUs leased; multi-zone providers, duplicated offers, 18-decimal prices above 2^36",
