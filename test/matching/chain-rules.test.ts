@@ -225,6 +225,18 @@ function endsOn(c: ChainCase): (number | null)[] {
 }
 
 describe("chain phase tie-breaks on hand-made markets (docs/matching.md §7.6 step 4)", () => {
+  describe("given an order whose 25th-listed candidate is worth less than the 24 listed before it", () => {
+    it("should keep the 24 listed first as its arcs and enter the best of them (smallest versionId)", () => {
+      // 25 one-GPU offers; the order's pairs: versionIds 1–24 at 3.1·10^7, then 25 at 3·10^7.
+      const list: [number, number][] = Array.from({ length: 25 }, (_, i): [number, number] => [i + 1, i < 24 ? 31_000_000 : 30_000_000]);
+      const c = handCase(Array.from({ length: 25 }, () => 1), [1], [list], [null]);
+      expect(endsOn(c)).to.deep.equal([1]);
+      const arcs = engineRun(c).arcs[0]!.map((f) => Number(c.b.offers[f]!.versionId));
+      expect(arcs).to.deep.equal(Array.from({ length: 24 }, (_, i) => i + 1));
+    });
+  });
+
+
   describe("given two occupants of a full offer whose eviction gains the same", () => {
     it("should evict the one of smaller orderId", () => {
       // X (versionId 1) has 2 GPUs, held by orders 1 and 2 (base 3·10^7 each, nowhere else to go); order 3
