@@ -35,8 +35,8 @@ describe("unitOptimum (docs/matching.md §10)", () => {
   describe("given order sizes", () => {
     const batchWith = (gpuCount: number, status: OrderStatus) => {
       const inputs = generateInstance({ seed: 3, orders: 24, offers: 12, sizes: "unit", supply: "balanced" });
-      inputs.orders[0] = { ...inputs.orders[0]!, gpuCount, status };
-      const b = prepareBatch(inputs, seedOf(3));
+      const orders = [{ ...inputs.orders[0]!, gpuCount, status }, ...inputs.orders.slice(1)];
+      const b = prepareBatch({ ...inputs, orders }, seedOf(3));
       return { b, cand: buildCandidates(b, new ScratchPool(), Infinity) };
     };
     it("an open order of 2 GPUs: should refuse the batch, naming the rule", () => {
