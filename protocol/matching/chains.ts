@@ -80,7 +80,8 @@ export function reusedChainArcs(orders: number): ChainArcs {
   return sharedArcs;
 }
 
-function loadOrderArcs(cand: Candidates, b: PreparedBatch, arcs: ChainArcs, y: number): void {
+/** Loads the arcs of order y (its CHAIN_ARCS best pairs by base desc, versionId asc) into `arcs`. */
+export function loadOrderArcs(cand: Candidates, b: PreparedBatch, arcs: ChainArcs, y: number): void {
   const { start, offer, base } = cand;
   const offerRank = b.offerRank;
   const { arcCount, arcPair, arcOffer, arcBase } = arcs;
