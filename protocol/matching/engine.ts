@@ -46,8 +46,8 @@ class PairHeap {
   private freeRows: number[] = [];
   private rows = 0;
 
-  // Row a is served before row b: larger key, then smaller order index, then smaller offer versionId rank
-  // (sentinel = -1, before every pair of its order).
+  // Row a is served before row b: larger key, then smaller order index, then smaller offer versionId rank (a
+  // sentinel carries the rank of the first pair it stands for).
   private before(a: number, b: number): boolean {
     const ka = this.key[a]!;
     const kb = this.key[b]!;
@@ -215,8 +215,10 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     }
     const loaded = Math.min(count, K);
     for (let i = 0; i < loaded; i++) heap.push(topV[i]!, oi, topF[i]!, offerRank[topF[i]!]!, topE[i]!, gn);
-    // Every pair not loaded is worth at most the (K+1)-th value now, and values only fall: a valid bound.
-    if (count > K) heap.push(topV[K]!, oi, -1, -1, -1, gn);
+    // Every pair not loaded comes, by (value desc, versionId asc), at or after the (K+1)-th now, and values only
+    // fall: keyed by that pair's value and rank, the sentinel is a valid bound, and every loaded pair comes before
+    // it (with a rank before every pair, K + 1 equal values would reload the same pairs for ever).
+    if (count > K) heap.push(topV[K]!, oi, -1, offerRank[topF[K]!]!, -1, gn);
   };
 
   for (let oi = 0; oi < m; oi++) if (start[oi + 1]! > start[oi]!) load(oi);
