@@ -19,7 +19,7 @@
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
-import { buildCandidates, grownInt32, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
+import { buildCandidates, grownFloat64, grownInt32, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
 import { CHAIN_ARCS, chainArcs, chainPhase, CHAIN_ROUNDS, loadOrderArcs, reusedChainArcs, type ChainArcs } from "./chains.js";
 import { headroomDelta, headroomValue } from "./value.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
@@ -60,9 +60,7 @@ class PairHeap {
 
   private grow(): void {
     const cap = this.key.length * 2;
-    const k = new Float64Array(cap);
-    k.set(this.key);
-    this.key = k;
+    this.key = grownFloat64(this.key, cap);
     this.ord = grownInt32(this.ord, cap);
     this.off = grownInt32(this.off, cap);
     this.rank = grownInt32(this.rank, cap);
