@@ -518,7 +518,8 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
  */
 export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
   const { start, offer, base } = cand;
-  const { offerFree, orderGpus, offerRank } = b;
+  const { offerFree, offerTotal, orderGpus, offerRank } = b;
+  const wAvail = b.weights.availability;
   const taken = d.taken;
   for (let oi = 0; oi < b.orders.length; oi++) {
     const e1 = d.pair[oi]!;
@@ -530,8 +531,15 @@ export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): 
     let bestE = -1;
     for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
       const f = offer[e]!;
-      if (f === f1 || offerFree[f]! - taken[f]! < g) continue;
-      const gain = leave + g * base[e]! + headroomValue(b, f, taken[f]!, g);
+      const t = taken[f]!;
+      const room = offerFree[f]! - t;
+      if (f === f1 || room < g) continue;
+      // g·a(t) bounds the headroom of g GPUs (as in greedyPhase): a pair that cannot reach `best` (or, with none
+      // yet, a gain) needs no floor sums.
+      const fixed = leave + g * base[e]!;
+      const unit = wAvail * Math.floor((room * HEADROOM_BPS) / offerTotal[f]!);
+      if (fixed + g * unit < best || (bestE < 0 && fixed + g * unit <= 0)) continue;
+      const gain = fixed + (g === 1 ? unit : headroomValue(b, f, t, g));
       if (gain > best || (gain === best && bestE >= 0 && offerRank[f]! < offerRank[offer[bestE]!]!)) {
         best = gain;
         bestE = e;
