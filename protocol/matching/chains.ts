@@ -15,7 +15,7 @@
  * of 0.1–0.6 s each in the first 10 000² match, measured with --trace-opt/--trace-deopt, while the round ran
  * unoptimised). The search's arrays are reused by the next batch of the same size or smaller.
  */
-import { grownInt32, type Candidates, type PreparedBatch } from "./prepare.js";
+import { grownFloat64, grownInt32, type Candidates, type PreparedBatch } from "./prepare.js";
 import { headroomDelta } from "./value.js";
 
 /** docs §7.6: at most this many offers on one chain (so up to CHAIN_DEPTH − 1 orders move for the first one). */
@@ -80,7 +80,8 @@ export function reusedChainArcs(orders: number): ChainArcs {
   return sharedArcs;
 }
 
-function loadOrderArcs(cand: Candidates, b: PreparedBatch, arcs: ChainArcs, y: number): void {
+/** Loads the arcs of order y (its CHAIN_ARCS best pairs by base desc, versionId asc) into `arcs`. */
+export function loadOrderArcs(cand: Candidates, b: PreparedBatch, arcs: ChainArcs, y: number): void {
   const { start, offer, base } = cand;
   const offerRank = b.offerRank;
   const { arcCount, arcPair, arcOffer, arcBase } = arcs;
@@ -257,9 +258,7 @@ function addTerminal(s: ChainSearch, gain: number, layer: number, f: number, dro
 
 function growTerminals(s: ChainSearch): void {
   const size = 2 * s.tGain.length;
-  const gain = new Float64Array(size);
-  gain.set(s.tGain);
-  s.tGain = gain;
+  s.tGain = grownFloat64(s.tGain, size);
   s.tLayer = grownInt32(s.tLayer, size);
   s.tOffer = grownInt32(s.tOffer, size);
   s.tDrop = grownInt32(s.tDrop, size);

@@ -20,8 +20,8 @@
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
-import { buildCandidates, grownInt32, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
-import { chainPhase, CHAIN_ROUNDS, reusedChainArcs } from "./chains.js";
+import { buildCandidates, grownFloat64, grownInt32, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
+import { CHAIN_ARCS, chainArcs, chainPhase, CHAIN_ROUNDS, loadOrderArcs, reusedChainArcs, type ChainArcs } from "./chains.js";
 import { makeRoomPhase } from "./make-room.js";
 import { headroomDelta, headroomValue } from "./value.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult, type Unmatched } from "./types.js";
@@ -48,8 +48,8 @@ class PairHeap {
   private freeRows: number[] = [];
   private rows = 0;
 
-  // Row a is served before row b: larger key, then smaller order index, then smaller offer versionId rank
-  // (sentinel = -1, before every pair of its order).
+  // Row a is served before row b: larger key, then smaller order index, then smaller offer versionId rank (a
+  // sentinel carries the rank of the first pair it stands for).
   private before(a: number, b: number): boolean {
     const ka = this.key[a]!;
     const kb = this.key[b]!;
@@ -62,9 +62,7 @@ class PairHeap {
 
   private grow(): void {
     const cap = this.key.length * 2;
-    const k = new Float64Array(cap);
-    k.set(this.key);
-    this.key = k;
+    this.key = grownFloat64(this.key, cap);
     this.ord = grownInt32(this.ord, cap);
     this.off = grownInt32(this.off, cap);
     this.rank = grownInt32(this.rank, cap);
@@ -141,6 +139,9 @@ class PairHeap {
   }
 }
 
+/** BPS as a module constant, read in greedyPhase's hot loop. */
+const HEADROOM_BPS = BPS;
+
 /** The heap of greedyPhase, kept per process: it grows to the largest batch seen and is reused (greedyPhase is synchronous). */
 const sharedHeap = new PairHeap();
 
@@ -184,9 +185,13 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
       const t = taken[f]!;
       const room = offerFree[f]! - t;
       if (room < g) continue;
-      // headroomValue, inlined for one GPU (the common case in this hot loop).
-      const head = g === 1 ? wAvail * Math.floor((room * BPS) / offerTotal[f]!) : headroomValue(b, f, t, g);
-      const v = g * base[e]! + head - (penalty ? g * penalty[f]! : 0);
+      // The headroom of the next GPU, a(t) (docs §5.5): for one GPU the whole headroom term (headroomValue,
+      // inlined), for g GPUs an upper bound of it (a(k) falls with k), so that a pair which cannot enter the K + 1
+      // best is passed over without its floor sums.
+      const unit = wAvail * Math.floor((room * HEADROOM_BPS) / offerTotal[f]!);
+      const fixed = g * base[e]! - (penalty ? g * penalty[f]! : 0);
+      if (count > K && fixed + g * unit < topV[K]!) continue;
+      const v = fixed + (g === 1 ? unit : headroomValue(b, f, t, g));
       // Keep the K + 1 best by (value desc, versionId asc), insertion-sorted.
       const rk = offerRank[f]!;
       let i: number;
@@ -210,8 +215,10 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     }
     const loaded = Math.min(count, K);
     for (let i = 0; i < loaded; i++) heap.push(topV[i]!, oi, topF[i]!, offerRank[topF[i]!]!, topE[i]!, gn);
-    // Every pair not loaded is worth at most the (K+1)-th value now, and values only fall: a valid bound.
-    if (count > K) heap.push(topV[K]!, oi, -1, -1, -1, gn);
+    // Every pair not loaded comes, by (value desc, versionId asc), at or after the (K+1)-th now, and values only
+    // fall: keyed by that pair's value and rank, the sentinel is a valid bound, and every loaded pair comes before
+    // it (with a rank before every pair, K + 1 equal values would reload the same pairs for ever).
+    if (count > K) heap.push(topV[K]!, oi, -1, offerRank[topF[K]!]!, -1, gn);
   };
 
   for (let oi = 0; oi < m; oi++) if (start[oi + 1]! > start[oi]!) load(oi);
@@ -241,9 +248,21 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   return { pair: pairOf, taken };
 }
 
-/** Index of the pair (order oi, offer f) in the candidate lists, -1 if it is not there. */
+/**
+ * Index of the pair (order oi, offer f) in the candidate lists, -1 if it is not there: a binary search, as an
+ * order's list is by offer index ascending (buildCandidates).
+ */
 function pairIndex(cand: Candidates, oi: number, f: number): number {
-  for (let e = cand.start[oi]!, end = cand.start[oi + 1]!; e < end; e++) if (cand.offer[e] === f) return e;
+  const offer = cand.offer;
+  let lo = cand.start[oi]!;
+  let hi = cand.start[oi + 1]!;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const g = offer[mid]!;
+    if (g === f) return mid;
+    if (g < f) lo = mid + 1;
+    else hi = mid;
+  }
   return -1;
 }
 
@@ -501,7 +520,8 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
  */
 export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
   const { start, offer, base } = cand;
-  const { offerFree, orderGpus, offerRank } = b;
+  const { offerFree, offerTotal, orderGpus, offerRank } = b;
+  const wAvail = b.weights.availability;
   const taken = d.taken;
   for (let oi = 0; oi < b.orders.length; oi++) {
     const e1 = d.pair[oi]!;
@@ -513,8 +533,15 @@ export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): 
     let bestE = -1;
     for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
       const f = offer[e]!;
-      if (f === f1 || offerFree[f]! - taken[f]! < g) continue;
-      const gain = leave + g * base[e]! + headroomValue(b, f, taken[f]!, g);
+      const t = taken[f]!;
+      const room = offerFree[f]! - t;
+      if (f === f1 || room < g) continue;
+      // g·a(t) bounds the headroom of g GPUs (as in greedyPhase): a pair that cannot reach `best` (or, with none
+      // yet, a gain) needs no floor sums.
+      const fixed = leave + g * base[e]!;
+      const unit = wAvail * Math.floor((room * HEADROOM_BPS) / offerTotal[f]!);
+      if (fixed + g * unit < best || (bestE < 0 && fixed + g * unit <= 0)) continue;
+      const gain = fixed + (g === 1 ? unit : headroomValue(b, f, t, g));
       if (gain > best || (gain === best && bestE >= 0 && offerRank[f]! < offerRank[offer[bestE]!]!)) {
         best = gain;
         bestE = e;
@@ -544,18 +571,25 @@ function replaceOccupant(list: Int32Array, lo: number, hi: number, out: number, 
 let swapOccStart = new Int32Array(0);
 let swapOccList = new Int32Array(0);
 
-/** docs §7.5: how many better offers each matched order tries in the swap pass. */
+/** docs §7.5: how many better offers each matched order tries in the swap pass (read off its CHAIN_ARCS arcs). */
 export const SWAP_TRIES = 8;
+if (CHAIN_ARCS < SWAP_TRIES) throw new Error("swapPhase reads its SWAP_TRIES offers off the CHAIN_ARCS arcs");
 
 /**
  * docs §7.5 (swap): one pass over the matched orders (orderId ascending). Order o1 on offer f1 tries its (up to 8)
  * candidate offers with a higher base than f1's, best first (base desc, then versionId); on each such offer f2 it
  * looks at the occupants of the same size (orderId ascending) for which f1 is a candidate, and swaps with the first
  * whose swap raises the objective (equal sizes: no offer's taken count, hence no headroom, changes).
+ *
+ * Those offers are read off the order's chain arcs (chains.ts: its CHAIN_ARCS ≥ SWAP_TRIES best pairs by the same
+ * key), not found by a walk over its whole candidate list: the pairs with a base above f1's are a prefix of that
+ * order, so their first SWAP_TRIES are the arcs' first ones with a base above f1's. `arcs` may be shared with the
+ * chain phase of the same candidate lists (decide does), which then finds them loaded.
  */
-export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
-  const { start, offer, base } = cand;
-  const { orderGpus, offerRank, offerFree } = b;
+export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions, arcs: ChainArcs = chainArcs(b.orders.length)): void {
+  const { offer, base } = cand;
+  const { orderGpus, offerFree } = b;
+  const { arcLoaded, arcPair, arcOffer, arcBase, arcCount } = arcs;
   const taken = d.taken;
   const m = b.orders.length;
   const pairOf = d.pair;
@@ -573,37 +607,19 @@ export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions): voi
     const fill = occStart.slice(0, n);
     for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occList[fill[offer[pairOf[oi]!]!]!++] = oi;
   }
-  const topE = new Int32Array(SWAP_TRIES);
   for (let o1 = 0; o1 < m; o1++) {
     const e1 = pairOf[o1]!;
     if (e1 < 0) continue;
     const f1 = offer[e1]!;
     const g = orderGpus[o1]!;
     const b1 = base[e1]!;
-    // The best SWAP_TRIES pairs with a higher base, by (base desc, versionId asc), insertion-sorted.
-    let count = 0;
-    for (let e = start[o1]!, end = start[o1 + 1]!; e < end; e++) {
-      const v = base[e]!;
-      if (v <= b1) continue;
-      const rk = offerRank[offer[e]!]!;
-      let i: number;
-      if (count < SWAP_TRIES) i = count++;
-      else {
-        const last = topE[SWAP_TRIES - 1]!;
-        if (v < base[last]! || (v === base[last]! && rk > offerRank[offer[last]!]!)) continue;
-        i = SWAP_TRIES - 1;
-      }
-      while (i > 0) {
-        const p = topE[i - 1]!;
-        if (base[p]! > v || (base[p]! === v && offerRank[offer[p]!]! < rk)) break;
-        topE[i] = p;
-        i--;
-      }
-      topE[i] = e;
-    }
-    search: for (let i = 0; i < count; i++) {
-      const e2 = topE[i]!;
-      const f2 = offer[e2]!;
+    // The best SWAP_TRIES pairs with a higher base, by (base desc, versionId asc): a prefix of the arcs.
+    if (arcLoaded[o1] !== 1) loadOrderArcs(cand, b, arcs, o1);
+    const first = o1 * CHAIN_ARCS;
+    const last = first + Math.min(arcCount[o1]!, SWAP_TRIES);
+    search: for (let j = first; j < last && arcBase[j]! > b1; j++) {
+      const e2 = arcPair[j]!;
+      const f2 = arcOffer[j]!;
       for (let k = occStart[f2]!, kEnd = occStart[f2 + 1]!; k < kEnd; k++) {
         const o2 = occList[k]!;
         const g2 = orderGpus[o2]!;
@@ -804,17 +820,18 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   // The priced pass wins unless it is worse: the later phases only ever raise the objective, so the matcher is
   // never below plain greedy.
   const d = objectiveOf(b, cand, priced.pair) >= objectiveOf(b, cand, first.pair) ? priced : first;
+  // The orders' best pairs by base (chains.ts), found once and shared by the swap passes and the chain phases.
+  const arcs = reusedChainArcs(b.orders.length);
   repairPhase(b, cand, d);
   improvePhase(b, cand, d);
-  swapPhase(b, cand, d);
+  swapPhase(b, cand, d, arcs);
   // Moves out of offers may have made room for orders still open.
   repairPhase(b, cand, d);
   // Orders that only a chain of moves can serve, and served orders that only such a chain can improve; then one
   // more improve and swap pass, whose moves may open new chains.
-  const arcs = reusedChainArcs(b.orders.length);
   chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
   improvePhase(b, cand, d);
-  swapPhase(b, cand, d);
+  swapPhase(b, cand, d, arcs);
   chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
   // Orders still open that fit only where several occupants leave, one of them in place of a fourth order (§7.7).
   makeRoomPhase(b, cand, d);

@@ -443,6 +443,13 @@ export function grownInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer>
   return b;
 }
 
+/** grownInt32 for a Float64Array (the growable buffers' values above 2^31). */
+export function grownFloat64(a: Float64Array, size: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(size);
+  b.set(a);
+  return b;
+}
+
 export class ScratchPool {
   private readonly arrays = new Map<string, Int32Array>();
   int32(name: string, size: number): Int32Array {

@@ -1,12 +1,13 @@
 import { expect } from "chai";
 import { encodeAbiParameters } from "viem";
+import { GPU_CATALOG } from "../../protocol/market/catalog.js";
 import { ASSIGNMENTS_ABI } from "../../protocol/market/types.js";
 import { assignmentsHash, encodeAssignments } from "../../protocol/matching/encode.js";
 import { decide, greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, repairPhase, swapPhase } from "../../protocol/matching/engine.js";
 import { MatchingErrorCode, MatchingInputError } from "../../protocol/matching/errors.js";
 import { buildCandidates, CANDIDATE_CAP, isCandidate, pairBase, prepareBatch, ScratchPool } from "../../protocol/matching/prepare.js";
 import { UnmatchedReason, type MatchInputs } from "../../protocol/matching/types.js";
-import { generateInstance, seedOf, type Supply } from "../support/matching/generator.js";
+import { DEFAULT_WEIGHTS, generateInstance, REFERENCE_BLOCK, seedOf, type Supply } from "../support/matching/generator.js";
 import { hardRuleViolations } from "../support/matching/hard-rules.js";
 import { offer, order, provider, tinyBatch } from "../support/matching/tiny.js";
 
@@ -95,6 +96,19 @@ describe("matcher engine (docs/matching.md)", () => {
         const runs = [1, 4, 64].map((load) => Array.from(greedyPhase(b, cand, { load }).pair));
         expect(runs[1]).to.deep.equal(runs[0]);
         expect(runs[2]).to.deep.equal(runs[0]);
+      }
+    });
+    it("given more equally valued pairs than it loads (identical offers, no random term): should serve the orders by versionId, not reload for ever", () => {
+      const p = provider(1);
+      const offers = [1, 2, 3, 4, 5, 6].map((v) => offer(v, p));
+      const weights = { ...DEFAULT_WEIGHTS, region: DEFAULT_WEIGHTS.region + DEFAULT_WEIGHTS.random, random: 0 };
+      const inputs: MatchInputs = { referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers: [p], offers, orders: [order(1), order(2)], weights };
+      for (const load of [1, 4, 5]) {
+        const r = matchBatch(inputs, seedOf(1), { load, greedyOnly: true });
+        expect(r.assignments.map((a) => [a.orderId, a.offerVersionId]), `load ${load}`).to.deep.equal([
+          [1n, 1n],
+          [2n, 2n],
+        ]);
       }
     });
     it("should equal a plain global greedy that scores every pair each step", () => {

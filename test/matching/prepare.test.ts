@@ -53,6 +53,23 @@ describe("batch preparation (docs/matching.md §2–§4)", () => {
     }
   });
 
+  describe("given a 400 × 400 generated market, lists whole and cut by a cap of 8", () => {
+    it("should list each order's pairs by offer index strictly ascending (pair look-ups search a list by halves)", () => {
+      const b = prepareBatch(generateInstance({ seed: 16, orders: 400, offers: 400, sizes: "mixed", supply: "balanced", wideTokenPct: 10 }), seedOf(5));
+      const all = buildCandidates(b, new ScratchPool(), Infinity);
+      const capped = buildCandidates(b, new ScratchPool(), 8);
+      let cut = 0;
+      for (let oi = 0; oi < b.orders.length; oi++) {
+        for (const cand of [all, capped]) {
+          const list = Array.from(cand.offer.subarray(cand.start[oi]!, cand.start[oi + 1]!));
+          expect(list, `order ${oi}`).to.deep.equal([...new Set(list)].sort((x, y) => x - y));
+        }
+        if (all.start[oi + 1]! - all.start[oi]! > 8) cut++;
+      }
+      expect(cut).to.be.greaterThan(10);
+    });
+  });
+
   describe("given a catch-all order and offers of several models, regions and equal prices, with the catalog reversed", () => {
     it("should list its pairs by model, region, price, then versionId, ascending", () => {
       const models = [1, 5, 11];
