@@ -12,6 +12,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError, ConfigErrorCode, parseConfig } from "../protocol/config/load.js";
 import { MATCHNET_DEFAULTS } from "./MatchnetModule.js";
+import { SERVICE_MANAGER_DEFAULTS } from "./service-manager-defaults.js";
 
 const BPS = 10_000;
 const UINT16 = 2 ** 16 - 1;
@@ -59,15 +60,7 @@ const uint16 = z.number({ error: "must be an integer" }).int({ error: "must be a
 const bps = uint16.max(BPS, { error: `must be ≤ ${BPS} (basis points)` });
 const blocks32 = z.number({ error: "must be a whole number of blocks" }).int({ error: "must be a whole number of blocks" }).min(1, { error: "must be ≥ 1" }).max(UINT32, { error: `must be ≤ ${UINT32}` });
 
-/** Contract defaults (ServiceManager constructor, docs/contracts.md). */
-export const SERVICE_MANAGER_DEFAULTS = {
-  batchTiming: { batchInterval: 10, seedTimeout: 5, batchTimeout: 40 },
-  quorumThresholdBps: 6_667,
-  matchingWeights: { region: 2_000, price: 2_000, uptime: 1_500, reputation: 1_500, availability: 1_000, slashing: 500, stake: 500, random: 1_000 },
-  slashFractions: { equivocationSlashBps: 5_000, equivocationBountyBps: 1_000, invalidResultSlashBps: 5_000 },
-  ejection: { streak: 5, rateBps: 3_333, window: 100 },
-  handoffTimeout: 20,
-} as const;
+export { SERVICE_MANAGER_DEFAULTS };
 
 export const deployParametersSchema = z
   .strictObject({

@@ -14,7 +14,7 @@
  * - a "sparse" regime in which most orders have no feasible offer at all.
  */
 import { keccak256, toHex, type Address, type Hex } from "viem";
-import { SERVICE_MANAGER_DEFAULTS } from "../../../deploy/parameters.js";
+import { SERVICE_MANAGER_DEFAULTS } from "../../../deploy/service-manager-defaults.js";
 import { zoneId } from "../../../protocol/market/catalog.js";
 import {
   OrderStatus,
