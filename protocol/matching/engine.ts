@@ -834,7 +834,7 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   swapPhase(b, cand, d, arcs);
   chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
   // Orders still open that fit only where several occupants leave, one of them in place of a fourth order (§7.7).
-  makeRoomPhase(b, cand, d);
+  makeRoomPhase(b, cand, d, arcs);
   return d;
 }
 

@@ -10,13 +10,12 @@
  * tie-break (the first found in the iteration order the docs name wins among equals).
  */
 import { BPS } from "../market/types.js";
+import { CHAIN_ARCS, chainArcs, loadOrderArcs, reusedChainArcs, type ChainArcs } from "./chains.js";
 import type { Candidates, PreparedBatch } from "./prepare.js";
 import { headroomDelta, headroomValue } from "./value.js";
 
 /** docs §7.7: at most this many passes over the open orders (a pass that applies nothing ends the phase). */
 export const MAKE_ROOM_PASSES = 2;
-/** docs §7.7: an occupant ejects another order only on one of its this many best candidate offers (as CHAIN_ARCS, §7.6). */
-export const MAKE_ROOM_ARCS = 24;
 /**
  * docs §7.7: an offer is tried only if its cover table, (occupants + 1) × (need + 1) entries, has at most this many
  * (512 KB): bounds memory and time per offer whatever the batch (an offer of 65 536 free GPUs and as many one-GPU
@@ -46,16 +45,12 @@ class MakeRoom {
   occ: number[][] = [];
   /** Bumped by every applied plan (and every call): the memos below are valid while their version equals it. */
   version = 0;
-  /** The version at the start of this call: arcs loaded at or after it belong to this batch. */
-  callVersion = 0;
   roomVersion = NO_INT32;
   roomPair = NO_INT32;
   roomValue = NO_FLOAT64;
   exitVersion = NO_INT32;
-  /** Per order its MAKE_ROOM_ARCS best pairs (loadArcs), loaded when arcVersion ≥ callVersion. */
-  arcVersion = NO_INT32;
-  arcCount = NO_INT32;
-  arcPair = NO_INT32;
+  /** Per order its best pairs (loadArcs): the engine's chain arcs, shared with the chain and swap passes. */
+  arcs: ChainArcs = chainArcs(0);
   /** Exit of an occupant: its value after leaving (0 if unmatched), the pair it goes to, the order it ejects (or -1) and that one's pair. */
   exitValue = NO_FLOAT64;
   exitPair = NO_INT32;
@@ -65,7 +60,8 @@ class MakeRoom {
   bestPair = -1;
   bestValue = 0;
 
-  begin(b: PreparedBatch, cand: Candidates, d: { pair: Int32Array; taken: Float64Array }): void {
+  begin(b: PreparedBatch, cand: Candidates, d: { pair: Int32Array; taken: Float64Array }, arcs: ChainArcs): void {
+    this.arcs = arcs;
     this.b = b;
     this.cand = cand;
     this.pair = d.pair;
@@ -77,9 +73,6 @@ class MakeRoom {
       this.roomPair = new Int32Array(2 * m);
       this.roomValue = new Float64Array(2 * m);
       this.exitVersion = new Int32Array(m);
-      this.arcVersion = new Int32Array(m);
-      this.arcCount = new Int32Array(m);
-      this.arcPair = new Int32Array(m * MAKE_ROOM_ARCS);
       this.exitValue = new Float64Array(m);
       this.exitPair = new Int32Array(m);
       this.exitEject = new Int32Array(m);
@@ -88,7 +81,6 @@ class MakeRoom {
       this.version = 0;
     }
     this.version++;
-    this.callVersion = this.version;
     for (let f = this.occ.length; f < n; f++) this.occ.push([]);
     for (let f = 0; f < n; f++) this.occ[f]!.length = 0;
     for (let oi = 0; oi < m; oi++) if (d.pair[oi]! >= 0) this.occ[cand.offer[d.pair[oi]!]!]!.push(oi);
@@ -151,35 +143,9 @@ class MakeRoom {
     this.bestValue = this.bestPair >= 0 ? this.roomValue[i]! : 0;
   }
 
-  /** The MAKE_ROOM_ARCS best candidate pairs of order y by (base desc, versionId asc), in that order; found once. */
+  /** Order y's best pairs by (base desc, versionId asc): its chain arcs (chains.ts), loaded once per batch. */
   loadArcs(y: number): void {
-    if (this.arcVersion[y]! >= this.callVersion) return;
-    this.arcVersion[y] = this.version;
-    const { start, offer, base } = this.cand;
-    const rank = this.b!.offerRank;
-    const K = MAKE_ROOM_ARCS;
-    const first = y * K;
-    const arcs = this.arcPair;
-    let count = 0;
-    for (let e = start[y]!, end = start[y + 1]!; e < end; e++) {
-      const v = base[e]!;
-      const rk = rank[offer[e]!]!;
-      let i: number;
-      if (count < K) i = count++;
-      else {
-        const last = arcs[first + K - 1]!;
-        if (v < base[last]! || (v === base[last]! && rk > rank[offer[last]!]!)) continue;
-        i = K - 1;
-      }
-      while (i > 0) {
-        const p = arcs[first + i - 1]!;
-        if (base[p]! > v || (base[p]! === v && rank[offer[p]!]! < rk)) break;
-        arcs[first + i] = p;
-        i--;
-      }
-      arcs[first + i] = e;
-    }
-    this.arcCount[y] = count;
+    if (this.arcs.arcLoaded[y] !== 1) loadOrderArcs(this.cand, this.b!, this.arcs, y);
   }
 
   /**
@@ -202,8 +168,8 @@ class MakeRoom {
     let eject = -1;
     let ejectPair = -1;
     this.loadArcs(y);
-    for (let j = y * MAKE_ROOM_ARCS, jEnd = j + this.arcCount[y]!; j < jEnd; j++) {
-      const e = this.arcPair[j]!;
+    for (let j = y * CHAIN_ARCS, jEnd = j + this.arcs.arcCount[y]!; j < jEnd; j++) {
+      const e = this.arcs.arcPair[j]!;
       const f2 = offer[e]!;
       const T2 = taken[f2]!;
       const room2 = b.offerFree[f2]! - T2;
@@ -230,11 +196,12 @@ class MakeRoom {
 }
 
 /**
- * docs §7.7: make room by ejection, on `d` in place. Returns the number of plans applied.
+ * docs §7.7: make room by ejection, on `d` in place. Returns the number of plans applied. `arcs`: the batch's chain
+ * arcs (decide shares those of the chain and swap passes; without them they are loaded afresh).
  */
-export function makeRoomPhase(b: PreparedBatch, cand: Candidates, d: { pair: Int32Array; taken: Float64Array }): number {
+export function makeRoomPhase(b: PreparedBatch, cand: Candidates, d: { pair: Int32Array; taken: Float64Array }, arcs: ChainArcs = reusedChainArcs(b.orders.length)): number {
   const s = shared;
-  s.begin(b, cand, d);
+  s.begin(b, cand, d, arcs);
   try {
     return passes(s);
   } finally {
@@ -262,8 +229,8 @@ function passes(s: MakeRoom): number {
       estimates.length = 0;
       positions.length = 0;
       s.loadArcs(o);
-      for (let j = o * MAKE_ROOM_ARCS, jEnd = j + s.arcCount[o]!; j < jEnd; j++) {
-        const e = s.arcPair[j]!;
+      for (let j = o * CHAIN_ARCS, jEnd = j + s.arcs.arcCount[o]!; j < jEnd; j++) {
+        const e = s.arcs.arcPair[j]!;
         const est = estimate(s, o, e);
         if (est > 0) {
           estimates.push(est);
