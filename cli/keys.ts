@@ -107,6 +107,23 @@ async function writeKey(type: KeyType, file: string, ks: Keystore): Promise<void
   }
 }
 
+/**
+ * Encrypts with `seal` (a KeystoreError becomes the CLI error `code`: a weak password on create, a bad key on import),
+ * writes the key file and reports it as `verb`.
+ */
+async function sealAndWrite(ctx: Context, type: KeyType, to: { name: string; file: string }, verb: "created" | "imported", code: "PASSWORD" | "KEYSTORE", seal: () => Promise<Keystore>): Promise<void> {
+  let ks: Keystore;
+  try {
+    ks = await seal();
+  } catch (err) {
+    if (err instanceof KeystoreError) throw new CliError(code, err.message, { cause: err });
+    throw err;
+  }
+  await writeKey(type, to.file, ks);
+  const info = describeKeystore(to.name, to.file, JSON.stringify(ks));
+  ctx.result(info, [`${verb} ${describeLine(info)}`]);
+}
+
 async function target(ctx: Context, opts: Record<string, unknown>): Promise<{ name: string; file: string }> {
   if (typeof opts.out === "string") {
     const file = ctx.path(opts.out);
@@ -139,16 +156,9 @@ export function addKeysCommands(program: Command, io: CliIo): void {
       const { name, file } = await target(ctx, opts);
       const password = await readPassword(ctx.io, { file: ctx.opts.passwordFile, what: `password for the new ${type} key`, confirm: true });
       const scrypt = { n, r: DEFAULT_SCRYPT.r, p: DEFAULT_SCRYPT.p };
-      let ks: Keystore;
-      try {
-        ks = type === "account" ? (await createAccountKeystore(password, { scrypt })).keystore : (await createKeystore(password, { scrypt })).keystore;
-      } catch (err) {
-        if (err instanceof KeystoreError) throw new CliError("PASSWORD", err.message, { cause: err });
-        throw err;
-      }
-      await writeKey(type, file, ks);
-      const info = describeKeystore(name, file, JSON.stringify(ks));
-      ctx.result(info, [`created ${describeLine(info)}`]);
+      await sealAndWrite(ctx, type, { name, file }, "created", "PASSWORD", async () =>
+        type === "account" ? (await createAccountKeystore(password, { scrypt })).keystore : (await createKeystore(password, { scrypt })).keystore,
+      );
     },
   );
 
@@ -184,16 +194,9 @@ export function addKeysCommands(program: Command, io: CliIo): void {
       const { name, file } = await target(ctx, opts);
       const password = await readPassword(ctx.io, { file: ctx.opts.passwordFile, what: `password for the imported ${type} key`, confirm: true });
       const scrypt = { n, r: DEFAULT_SCRYPT.r, p: DEFAULT_SCRYPT.p };
-      let ks: Keystore;
-      try {
-        ks = type === "account" ? await encryptAccountKey(hex, password, { scrypt }) : await importSecretKey(hex, password, { scrypt });
-      } catch (err) {
-        if (err instanceof KeystoreError) throw new CliError("KEYSTORE", err.message, { cause: err });
-        throw err;
-      }
-      await writeKey(type, file, ks);
-      const info = describeKeystore(name, file, JSON.stringify(ks));
-      ctx.result(info, [`imported ${describeLine(info)}`]);
+      await sealAndWrite(ctx, type, { name, file }, "imported", "KEYSTORE", () =>
+        type === "account" ? encryptAccountKey(hex, password, { scrypt }) : importSecretKey(hex, password, { scrypt }),
+      );
     },
   );
 
