@@ -60,6 +60,11 @@ async function agentFixture(opts: { confirmations?: number } = {}) {
     await f.agent.stop();
     await dir.remove();
   };
+  /**
+   * The head, asked directly: viem's getBlockNumber shares a request still in flight on the same client (the agent's
+   * receipt waits poll it in the background), whose answer may predate blocks the test has just mined.
+   */
+  const blockNumber = async () => BigInt(await m.publicClient.request({ method: "eth_blockNumber" }));
   /** Mines `blocks` blocks one at a time, ticking the agent after each. */
   const mineTicking = async (blocks: number) => {
     const test = await m.viem.getTestClient();
@@ -68,7 +73,7 @@ async function agentFixture(opts: { confirmations?: number } = {}) {
       await f.agent.tick();
     }
   };
-  return Object.assign(f, { lease, until, restart, cleanup, startAgent, mineTicking });
+  return Object.assign(f, { lease, until, restart, cleanup, startAgent, mineTicking, blockNumber });
 }
 
 describe("provider agent on a real chain (agent/agent.ts)", function () {
@@ -141,7 +146,7 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
         const start = (await f.lease(a)).startBlock;
         // Block by block (a multi-block mine keeps no state for the blocks inside it), ticking at each depth below N.
         for (let depth = 0; depth < N; depth++) {
-          expect(await f.m.publicClient.getBlockNumber()).to.equal(start + BigInt(depth));
+          expect(await f.blockNumber()).to.equal(start + BigInt(depth));
           await f.agent.tick();
           await new Promise((r) => setTimeout(r, 200));
           expect(f.agent.leases().find((l) => l.leaseId === String(a)), `record at depth ${depth}`).to.equal(undefined);
@@ -149,7 +154,7 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
           expect(await readyLogs(f), `LeaseReady at depth ${depth}`).to.have.length(0);
           await test.mine({ blocks: 1 });
         }
-        expect(await f.m.publicClient.getBlockNumber()).to.equal(start + BigInt(N));
+        expect(await f.blockNumber()).to.equal(start + BigInt(N));
         await f.agent.tick();
         expect(f.workloads.isRunning(a), "workload at depth N").to.equal(true);
         await f.until(async () => f.agent.leases().some((l) => l.leaseId === String(a) && l.phase === "ready"));
@@ -173,7 +178,7 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
         const start = (await f.lease(a)).startBlock;
         await test.mine({ blocks: 1 });
         await f.agent.tick();
-        expect(await f.m.publicClient.getBlockNumber()).to.equal(start + BigInt(N - 1));
+        expect(await f.blockNumber()).to.equal(start + BigInt(N - 1));
         expect(f.agent.leases().find((l) => l.leaseId === String(a))).to.equal(undefined);
         // Stopped and started again at depth N−1: the new agent does not act on it either.
         await f.restart();

@@ -144,9 +144,11 @@ describe("operator node: late double signatures end to end (real nodes, libp2p, 
       await startWitness(sys);
       const onChain = await sys.s.serviceManager.read.getBatch([sys.batch]);
       deadline = BigInt(onChain.closedAt) + (await sys.s.serviceManager.read.slashingWindow());
-      const head = await sys.s.publicClient.getBlockNumber();
-      await connection.networkHelpers.mine(deadline - head);
-      expect(await sys.s.publicClient.getBlockNumber()).to.equal(deadline);
+      // eth_blockNumber asked directly: viem's getBlockNumber shares a request still in flight on the same client
+      // (the receipt wait's block polling), whose answer may predate the blocks mined here.
+      const blockNumber = async () => BigInt(await sys!.s.publicClient.request({ method: "eth_blockNumber" }));
+      await connection.networkHelpers.mine(deadline - (await blockNumber()));
+      expect(await blockNumber()).to.equal(deadline);
       await waitFor(() => sys!.nodes[0]!.node.status().headBlock === deadline.toString(), "node 0 following the chain to the window's last block", 30_000);
     });
     after(async () => sys?.stop());

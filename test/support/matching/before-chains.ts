@@ -16,13 +16,12 @@ export function beforeChains(b: PreparedBatch, cand: Candidates): Decisions {
 }
 
 /**
- * Runs every phase before the chains, then the chain phase, and checks what the chain phase must keep: the
- * objective never falls, and each offer's `taken` equals the GPUs its pairs use, within its free capacity.
+ * Runs `phase` on `d` and checks what every phase after greedy must keep: the objective never falls, and each
+ * offer's `taken` equals the GPUs its pairs use, within its free capacity.
  */
-export function expectChainPhaseSound(b: PreparedBatch, cand: Candidates): void {
-  const d = beforeChains(b, cand);
+export function expectPhaseSound(b: PreparedBatch, cand: Candidates, d: Decisions, phase: (d: Decisions) => unknown): void {
   const before = objectiveOf(b, cand, d.pair);
-  chainPhase(b, cand, d);
+  phase(d);
   expect(objectiveOf(b, cand, d.pair) >= before).to.equal(true);
   const used = new Float64Array(b.offers.length);
   for (let oi = 0; oi < b.orders.length; oi++) if (d.pair[oi]! >= 0) used[cand.offer[d.pair[oi]!]!]! += b.orderGpus[oi]!;
@@ -30,4 +29,9 @@ export function expectChainPhaseSound(b: PreparedBatch, cand: Candidates): void 
     expect(used[f]).to.equal(d.taken[f]);
     expect(used[f]).to.be.at.most(b.offerFree[f]!);
   }
+}
+
+/** Runs every phase before the chains, then the chain phase, under expectPhaseSound. */
+export function expectChainPhaseSound(b: PreparedBatch, cand: Candidates): void {
+  expectPhaseSound(b, cand, beforeChains(b, cand), (d) => chainPhase(b, cand, d));
 }
