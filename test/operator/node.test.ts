@@ -71,14 +71,21 @@ async function startFourNodes(): Promise<FourNodes> {
       for (const slot of [...slots, ...(sys.followerSlot ? [sys.followerSlot] : [])]) await slot.remove();
     },
   };
-  for (const op of s.ops) {
-    const slot = await makeSlot(op.sk);
-    slots.push(slot);
-    // The socket peers find each other by: registered on-chain, no bootstrap list needed.
-    await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + op.index]!.account });
+  // A node that fails to start (a port taken meanwhile) leaves no data dir or peer key behind: the caller gets no
+  // object to stop, so what was made is removed here.
+  try {
+    for (const op of s.ops) {
+      const slot = await makeSlot(op.sk);
+      slots.push(slot);
+      // The socket peers find each other by: registered on-chain, no bootstrap list needed.
+      await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + op.index]!.account });
+    }
+    // Node 0 holds an Ethereum account, so it can send equivocation proofs.
+    for (let i = 0; i < slots.length; i++) nodes.push(await startNode(s, slots[i]!, i === 0 ? { wallet: s.wallets[2]!, api: true } : {}));
+  } catch (err) {
+    await sys.stop();
+    throw err;
   }
-  // Node 0 holds an Ethereum account, so it can send equivocation proofs.
-  for (let i = 0; i < slots.length; i++) nodes.push(await startNode(s, slots[i]!, i === 0 ? { wallet: s.wallets[2]!, api: true } : {}));
   return sys;
 }
 
