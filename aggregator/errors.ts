@@ -2,7 +2,7 @@
  * Errors are data (Lodestar style): every verdict and failure of the aggregator carries a code from this enum, so
  * callers, tests and metrics branch and count by code, never by message text.
  */
-import { CodePrefixedError } from "../protocol/errors.js";
+import { CodePrefixedError, type CodeOf } from "../protocol/errors.js";
 
 export const AggregatorErrorCode = {
   // --- verdicts of addPartial (cheap checks, in the order they run) ---
@@ -47,6 +47,6 @@ export const AggregatorErrorCode = {
   /** The submitter failed for a reason other than a lost race; retried on a later block. */
   SubmitFailed: "AGGREGATOR_SUBMIT_FAILED",
 } as const;
-export type AggregatorErrorCode = (typeof AggregatorErrorCode)[keyof typeof AggregatorErrorCode];
+export type AggregatorErrorCode = CodeOf<typeof AggregatorErrorCode>;
 
 export class AggregatorError extends CodePrefixedError<AggregatorErrorCode> {}

@@ -4,7 +4,7 @@
  * `error.code`; never on message text.
  */
 import { BaseError, ContractFunctionRevertedError } from "viem";
-import { CodedError } from "../protocol/errors.js";
+import { CodedError, type CodeOf } from "../protocol/errors.js";
 import { hintFor } from "./hints.js";
 
 /** Exit codes (docs/cli.md "Exit codes"). Never renumbered. */
@@ -31,7 +31,7 @@ export const ExitCode = {
   /** `renter lease access`: the provider has not marked the lease ready yet (try again, or close after the timeout). */
   NotReady: 10,
 } as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+export type ExitCode = CodeOf<typeof ExitCode>;
 
 export type CliErrorCode =
   | "USAGE"

@@ -18,7 +18,7 @@ import type { BatchFinalizedInfo } from "../protocol/chain/follower.js";
 import { BatchStatus, type ClosedBatch, type VerifiedSeed } from "../protocol/chain/batches.js";
 import type { OperatorId } from "../protocol/chain/ids.js";
 import type { G1Point } from "../protocol/bls/index.js";
-import { CodedError } from "../protocol/errors.js";
+import { CodedError, type CodeOf } from "../protocol/errors.js";
 import type { Hex } from "viem";
 import type { Decision } from "./decisions.js";
 
@@ -46,7 +46,7 @@ export const BatchPhase = {
   /** Abandoned on-chain. */
   Abandoned: "abandoned",
 } as const;
-export type BatchPhase = (typeof BatchPhase)[keyof typeof BatchPhase];
+export type BatchPhase = CodeOf<typeof BatchPhase>;
 
 export const BatchEvent = {
   CheckMembership: "check_membership",
@@ -62,7 +62,7 @@ export const BatchEvent = {
   Finalized: "finalized",
   Abandoned: "abandoned",
 } as const;
-export type BatchEvent = (typeof BatchEvent)[keyof typeof BatchEvent];
+export type BatchEvent = CodeOf<typeof BatchEvent>;
 
 /** The node's own seed for a batch, as the seed duty drives it (independent of the batch phase). */
 export const OwnSeed = {
@@ -71,13 +71,13 @@ export const OwnSeed = {
   /** Signing started (the duty runs at most once per batch, also when it fails). */
   Started: "started",
 } as const;
-export type OwnSeed = (typeof OwnSeed)[keyof typeof OwnSeed];
+export type OwnSeed = CodeOf<typeof OwnSeed>;
 
 export const BatchPhaseErrorCode = {
   /** The event is not allowed in the batch's current phase. */
   TransitionRefused: "BATCH_PHASE_ERROR_TRANSITION_REFUSED",
 } as const;
-export type BatchPhaseErrorCode = (typeof BatchPhaseErrorCode)[keyof typeof BatchPhaseErrorCode];
+export type BatchPhaseErrorCode = CodeOf<typeof BatchPhaseErrorCode>;
 
 export class BatchPhaseError extends CodedError<BatchPhaseErrorCode> {
   constructor(

@@ -4,10 +4,13 @@
  * traces.
  *
  * A module states its codes once, as a table `export const XErrorCode = { Name: "VALUE", … } as const` with a doc
- * comment on each code and `export type XErrorCode = (typeof XErrorCode)[keyof typeof XErrorCode]`, and its class as
+ * comment on each code and `export type XErrorCode = CodeOf<typeof XErrorCode>`, and its class as
  * `class XError extends CodedError<XErrorCode> {}`, or `extends CodePrefixedError<XErrorCode>` when its messages
  * start with their code ("CODE: message"). Metadata beyond the code goes in `meta`.
  */
+/** The union of a code table's values (`export type X = CodeOf<typeof X>` beside `export const X = {…} as const`). */
+export type CodeOf<T extends Record<string, string | number>> = T[keyof T];
+
 export class CodedError<C extends string, M extends object = Record<string, unknown>> extends Error {
   /** Whether every message of this class starts with its code (set by CodePrefixedError). */
   static readonly codeInMessage: boolean = false;

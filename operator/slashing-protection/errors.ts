@@ -1,4 +1,4 @@
-import { CodedError } from "../../protocol/errors.js";
+import { CodedError, type CodeOf } from "../../protocol/errors.js";
 
 export const SlashingProtectionErrorCode = {
   /** A different message was already recorded for this key and duty: signing it would be equivocation. */
@@ -8,6 +8,6 @@ export const SlashingProtectionErrorCode = {
   /** An argument is not well formed (operator id or message hash not 32 bytes, batch not a uint64). */
   InvalidInput: "InvalidInput",
 } as const;
-export type SlashingProtectionErrorCode = (typeof SlashingProtectionErrorCode)[keyof typeof SlashingProtectionErrorCode];
+export type SlashingProtectionErrorCode = CodeOf<typeof SlashingProtectionErrorCode>;
 
 export class SlashingProtectionError extends CodedError<SlashingProtectionErrorCode> {}

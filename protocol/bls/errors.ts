@@ -2,7 +2,7 @@
  * Errors are data: every refusal of the BLS layer carries a code from this enum, so callers (gossip validators,
  * the aggregator, tests) branch and count by code, never by message text.
  */
-import { CodePrefixedError } from "../errors.js";
+import { CodePrefixedError, type CodeOf } from "../errors.js";
 
 export const BlsErrorCode = {
   /** A coordinate is not a canonical field element (>= p): the EVM precompiles would reject it too. */
@@ -22,6 +22,6 @@ export const BlsErrorCode = {
   /** A malformed value that is none of the above (wrong type, bad hex). */
   Malformed: "Malformed",
 } as const;
-export type BlsErrorCode = (typeof BlsErrorCode)[keyof typeof BlsErrorCode];
+export type BlsErrorCode = CodeOf<typeof BlsErrorCode>;
 
 export class BlsError extends CodePrefixedError<BlsErrorCode> {}

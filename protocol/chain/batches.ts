@@ -4,6 +4,7 @@
  * processes keep these records in protocol/p2p's BatchTable (which gossip validation reads); nothing else re-reads a
  * close.
  */
+import type { CodeOf } from "../errors.js";
 import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
 import { seedMessageDigest } from "../avs/messages.js";
 import type { G1Point } from "../bls/index.js";
@@ -16,7 +17,7 @@ export const BatchStatus = {
   Final: "final",
   Abandoned: "abandoned",
 } as const;
-export type BatchStatus = (typeof BatchStatus)[keyof typeof BatchStatus];
+export type BatchStatus = CodeOf<typeof BatchStatus>;
 
 /** The service manager's batch timing parameters, in blocks. */
 export interface BatchTiming {

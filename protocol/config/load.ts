@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, extname, isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
-import { CodedError } from "../errors.js";
+import { CodedError, type CodeOf } from "../errors.js";
 import { FORBIDDEN_SECRET_KEYS, aggregatorConfigSchema, operatorConfigSchema, type AggregatorConfig, type OperatorConfig } from "./schema.js";
 
 export const ConfigErrorCode = {
@@ -18,7 +18,7 @@ export const ConfigErrorCode = {
   PasswordFileUnreadable: "PasswordFileUnreadable",
   PasswordEmpty: "PasswordEmpty",
 } as const;
-export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode];
+export type ConfigErrorCode = CodeOf<typeof ConfigErrorCode>;
 
 export interface ConfigIssue {
   /** Dotted path of the field, e.g. "api.port" or "bootstrap.1"; "" for the file's top level. */

@@ -1,3 +1,4 @@
+import type { CodeOf } from "../errors.js";
 /**
  * One-byte key prefix per data type. A number, once released, is never reused for another type: an old database
  * would otherwise decode one type's bytes as another's. Retire a bucket by commenting it out, keeping its number.
@@ -20,4 +21,4 @@ export const Bucket = {
   /** Reserved for the test suite's own repositories; never written by the node. */
   TestOnly: 255,
 } as const;
-export type Bucket = (typeof Bucket)[keyof typeof Bucket];
+export type Bucket = CodeOf<typeof Bucket>;

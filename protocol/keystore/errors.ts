@@ -1,4 +1,4 @@
-import { CodePrefixedError } from "../errors.js";
+import { CodePrefixedError, type CodeOf } from "../errors.js";
 
 /** Keystore refusals, each with a code (tests and the CLI branch on it) and a message a user can act on. */
 export const KeystoreErrorCode = {
@@ -21,6 +21,6 @@ export const KeystoreErrorCode = {
   /** Refusing to overwrite an existing keystore file. */
   FileExists: "FileExists",
 } as const;
-export type KeystoreErrorCode = (typeof KeystoreErrorCode)[keyof typeof KeystoreErrorCode];
+export type KeystoreErrorCode = CodeOf<typeof KeystoreErrorCode>;
 
 export class KeystoreError extends CodePrefixedError<KeystoreErrorCode> {}

@@ -1,4 +1,4 @@
-import { CodePrefixedError } from "../errors.js";
+import { CodePrefixedError, type CodeOf } from "../errors.js";
 
 /** Bad matcher input is reported as data: a code from this enum plus the offending detail. */
 export const MatchingErrorCode = {
@@ -12,7 +12,7 @@ export const MatchingErrorCode = {
   UnknownProvider: "UNKNOWN_PROVIDER",
   OutOfRange: "OUT_OF_RANGE",
 } as const;
-export type MatchingErrorCode = (typeof MatchingErrorCode)[keyof typeof MatchingErrorCode];
+export type MatchingErrorCode = CodeOf<typeof MatchingErrorCode>;
 
 export class MatchingInputError extends CodePrefixedError<MatchingErrorCode> {
   constructor(

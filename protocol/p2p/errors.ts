@@ -6,13 +6,13 @@
  * forwarded, sender not penalized. REJECT: the message is invalid whoever sent it — dropped and the propagating
  * peer's score lowered.
  */
-import { CodedError } from "../errors.js";
+import { CodedError, type CodeOf } from "../errors.js";
 
 export const GossipAction = {
   Ignore: "ignore",
   Reject: "reject",
 } as const;
-export type GossipAction = (typeof GossipAction)[keyof typeof GossipAction];
+export type GossipAction = CodeOf<typeof GossipAction>;
 
 export const GossipErrorCode = {
   /** More bytes than the topic's hard limit. */
@@ -52,7 +52,7 @@ export const GossipErrorCode = {
   /** The validator itself failed (a bug or a failing dependency): ignored, never blamed on the sender. */
   ValidatorFailed: "ValidatorFailed",
 } as const;
-export type GossipErrorCode = (typeof GossipErrorCode)[keyof typeof GossipErrorCode];
+export type GossipErrorCode = CodeOf<typeof GossipErrorCode>;
 
 export class GossipValidationError extends CodedError<GossipErrorCode> {
   constructor(
