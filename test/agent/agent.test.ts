@@ -76,13 +76,22 @@ async function agentFixture(opts: { confirmations?: number } = {}) {
   return Object.assign(f, { lease, until, restart, cleanup, startAgent, mineTicking, blockNumber });
 }
 
+/** Runs `body` on a fresh agent fixture and removes the fixture's agent and data dir whatever the outcome. */
+async function withAgent(opts: { confirmations?: number }, body: (f: Awaited<ReturnType<typeof agentFixture>>) => Promise<void>): Promise<void> {
+  const f = await agentFixture(opts);
+  try {
+    await body(f);
+  } finally {
+    await f.cleanup();
+  }
+}
+
 describe("provider agent on a real chain (agent/agent.ts)", function () {
   this.timeout(120_000);
 
   describe("given two leases of the provider started in one block", () => {
     it("→ it should start both workloads and mark both ready, each exactly once", async () => {
-      const f = await agentFixture();
-      try {
+      await withAgent({}, async (f) => {
         const a = await placeOrder(f.m, f.m.renter1, { maxPricePerGpuHour: 3n * USD, gpuCount: 2 });
         const b = await placeOrder(f.m, f.m.renter2, { maxPricePerGpuHour: 3n * USD, gpuCount: 1 });
         await apply(f.m, [
@@ -100,16 +109,13 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
         await f.mineTicking(3);
         const again = await f.m.publicClient.getContractEvents({ address: f.m.marketplace.address, abi: f.m.marketplace.abi, eventName: "LeaseReady", fromBlock: 0n });
         expect(again).to.have.length(2);
-      } finally {
-        await f.cleanup();
-      }
+      });
     });
   });
 
   describe("given a lease handed over in blocks that are then reorged out (evm_revert)", () => {
     it("→ it should stop its workload and drop its record (port, credential hash), and keep serving on the new branch", async () => {
-      const f = await agentFixture();
-      try {
+      await withAgent({}, async (f) => {
         const test = await f.m.viem.getTestClient();
         const a = await placeOrder(f.m, f.m.renter1, { maxPricePerGpuHour: 3n * USD, gpuCount: 2 });
         const snapshot = await test.snapshot();
@@ -127,9 +133,7 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
         await f.until(async () => f.agent.leases().some((l) => l.leaseId === String(a) && l.phase === "ready"));
         expect(f.workloads.isRunning(a)).to.equal(true);
         expect((await f.lease(a)).readyAt > 0n).to.equal(true);
-      } finally {
-        await f.cleanup();
-      }
+      });
     });
   });
 
@@ -138,8 +142,7 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
     const readyLogs = (f: Awaited<ReturnType<typeof agentFixture>>) => f.m.publicClient.getContractEvents({ address: f.m.marketplace.address, abi: f.m.marketplace.abi, eventName: "LeaseReady", fromBlock: 0n });
 
     it("→ it should not act on a lease at depth N−1, and act on it at depth N, once", async () => {
-      const f = await agentFixture({ confirmations: N });
-      try {
+      await withAgent({ confirmations: N }, async (f) => {
         const test = await f.m.viem.getTestClient();
         const a = await placeOrder(f.m, f.m.renter1, { maxPricePerGpuHour: 3n * USD, gpuCount: 2 });
         await apply(f.m, [{ orderId: a, offerVersionId: f.versionId, gpuCount: 2, pricePerGpuHour: 2n * USD }]);
@@ -164,14 +167,11 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
         await f.mineTicking(N + 2);
         expect(await readyLogs(f)).to.have.length(1);
         expect(f.workloads.isRunning(a)).to.equal(true);
-      } finally {
-        await f.cleanup();
-      }
+      });
     });
 
     it("→ a restart while the lease is at depth N−1 should neither lose it nor hand it over twice", async () => {
-      const f = await agentFixture({ confirmations: N });
-      try {
+      await withAgent({ confirmations: N }, async (f) => {
         const test = await f.m.viem.getTestClient();
         const a = await placeOrder(f.m, f.m.renter1, { maxPricePerGpuHour: 3n * USD, gpuCount: 2 });
         await apply(f.m, [{ orderId: a, offerVersionId: f.versionId, gpuCount: 2, pricePerGpuHour: 2n * USD }]);
@@ -194,16 +194,13 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
         expect((await readyLogs(f)).map((l) => l.args.leaseId)).to.deep.equal([a]);
         expect(f.agent.leases().find((l) => l.leaseId === String(a))?.phase).to.equal("ready");
         expect(f.workloads.isRunning(a), "workload started again after the restart").to.equal(true);
-      } finally {
-        await f.cleanup();
-      }
+      });
     });
   });
 
   describe("given confirmations against the marketplace's handoffTimeout", () => {
     it("→ it should start with handoffTimeout − 1 and refuse handoffTimeout (AGENT_CONFIRMATIONS_TOO_DEEP, naming both)", async () => {
-      const f = await agentFixture();
-      try {
+      await withAgent({}, async (f) => {
         const timeout = Number(await f.m.marketplace.read.handoffTimeout());
         await f.agent.stop();
         f.options.confirmations = timeout - 1;
@@ -216,9 +213,7 @@ describe("provider agent on a real chain (agent/agent.ts)", function () {
         );
         expect(err.code).to.equal("AGENT_CONFIRMATIONS_TOO_DEEP");
         expect(err.message).to.equal(`confirmations: ${timeout} blocks, but the marketplace's handoffTimeout is ${timeout} blocks: a lease would be handed over no earlier than its renter may close it for a handoff timeout; use at most ${timeout - 1} (docs/agent.md "Confirmation depth")`);
-      } finally {
-        await f.cleanup();
-      }
+      });
     });
   });
 });
