@@ -145,6 +145,14 @@ const HEADROOM_BPS = BPS;
 /** The heap of greedyPhase, kept per process: it grows to the largest batch seen and is reused (greedyPhase is synchronous). */
 const sharedHeap = new PairHeap();
 
+/**
+ * greedyPhase's per-offer scratch, kept per process like its heap: the GPUs still free in this pass and the
+ * headroom a(t) of the next GPU, w_availability × ⌊room × BPS / C⌋ (docs §5.5). Both change only when the pass takes
+ * GPUs of that offer, so a load reads them instead of dividing once per pair.
+ */
+let greedyRoom = new Float64Array(0);
+let greedyUnit = new Float64Array(0);
+
 export interface MatchOptions {
   /** Pairs loaded per order between reloads (≥ 1). Speed only: every value gives the same result. */
   load?: number;
@@ -176,22 +184,33 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
 
   const wAvail = b.weights.availability;
   const offerTotal = b.offerTotal;
+  const F = b.offers.length;
+  if (greedyRoom.length < F) {
+    greedyRoom = new Float64Array(F);
+    greedyUnit = new Float64Array(F);
+  }
+  const roomOf = greedyRoom;
+  const unitOf = greedyUnit;
+  const setRoom = (f: number, room: number): void => {
+    roomOf[f] = room;
+    // Read only when room ≥ 1, and then C ≥ room.
+    unitOf[f] = room > 0 ? wAvail * Math.floor((room * HEADROOM_BPS) / offerTotal[f]!) : 0;
+  };
+  for (let f = 0; f < F; f++) setRoom(f, offerFree[f]!);
   const load = (oi: number): void => {
     const g = orderGpus[oi]!;
     const gn = ++gen[oi]!;
     let count = 0;
     for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
       const f = offer[e]!;
-      const t = taken[f]!;
-      const room = offerFree[f]! - t;
-      if (room < g) continue;
-      // The headroom of the next GPU, a(t) (docs §5.5): for one GPU the whole headroom term (headroomValue,
-      // inlined), for g GPUs an upper bound of it (a(k) falls with k), so that a pair which cannot enter the K + 1
-      // best is passed over without its floor sums.
-      const unit = wAvail * Math.floor((room * HEADROOM_BPS) / offerTotal[f]!);
+      if (roomOf[f]! < g) continue;
+      // The headroom of the next GPU, a(t) (docs §5.5): for one GPU the whole headroom term (headroomValue), for g
+      // GPUs an upper bound of it (a(k) falls with k), so that a pair which cannot enter the K + 1 best is passed
+      // over without its floor sums.
+      const unit = unitOf[f]!;
       const fixed = g * base[e]! - (penalty ? g * penalty[f]! : 0);
       if (count > K && fixed + g * unit < topV[K]!) continue;
-      const v = fixed + (g === 1 ? unit : headroomValue(b, f, t, g));
+      const v = fixed + (g === 1 ? unit : headroomValue(b, f, taken[f]!, g));
       // Keep the K + 1 best by (value desc, versionId asc), insertion-sorted.
       const rk = offerRank[f]!;
       let i: number;
@@ -244,6 +263,7 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     }
     pairOf[oi] = e;
     taken[f] = t + g;
+    setRoom(f, offerFree[f]! - t - g);
   }
   return { pair: pairOf, taken };
 }
