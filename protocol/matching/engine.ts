@@ -145,14 +145,6 @@ const HEADROOM_BPS = BPS;
 /** The heap of greedyPhase, kept per process: it grows to the largest batch seen and is reused (greedyPhase is synchronous). */
 const sharedHeap = new PairHeap();
 
-/**
- * greedyPhase's per-offer scratch, kept per process like its heap: the GPUs still free in this pass and the
- * headroom a(t) of the next GPU, w_availability × ⌊room × BPS / C⌋ (docs §5.5). Both change only when the pass takes
- * GPUs of that offer, so a load reads them instead of dividing once per pair.
- */
-let greedyRoom = new Float64Array(0);
-let greedyUnit = new Float64Array(0);
-
 export interface MatchOptions {
   /** Pairs loaded per order between reloads (≥ 1). Speed only: every value gives the same result. */
   load?: number;
@@ -167,80 +159,129 @@ export interface Decisions {
   taken: Float64Array;
 }
 
+/**
+ * The state of one greedy pass, in one object per process (greedyPhase is synchronous), so that its hot functions
+ * are plain module functions: compiled once for every pass of the process instead of once per closure. roomOf and
+ * unitOf are the GPUs still free per offer in this pass and the headroom a(t) of its next GPU,
+ * w_availability × ⌊room × BPS / C⌋ (docs §5.5); both change only when the pass takes GPUs of that offer, so a
+ * load reads them instead of dividing once per pair.
+ */
+interface GreedyState {
+  b: PreparedBatch;
+  start: Int32Array;
+  offer: Int32Array;
+  base: Int32Array;
+  penalty: Float64Array | undefined;
+  K: number;
+  gen: Int32Array;
+  taken: Float64Array;
+  roomOf: Float64Array;
+  unitOf: Float64Array;
+  topV: Float64Array;
+  topF: Int32Array;
+  topE: Int32Array;
+}
+
+const greedy: GreedyState = {
+  b: undefined as unknown as PreparedBatch,
+  start: new Int32Array(0),
+  offer: new Int32Array(0),
+  base: new Int32Array(0),
+  penalty: undefined,
+  K: 1,
+  gen: new Int32Array(0),
+  taken: new Float64Array(0),
+  roomOf: new Float64Array(0),
+  unitOf: new Float64Array(0),
+  topV: new Float64Array(0),
+  topF: new Int32Array(0),
+  topE: new Int32Array(0),
+};
+
+function setRoom(s: GreedyState, f: number, room: number): void {
+  s.roomOf[f] = room;
+  // Read only when room ≥ 1, and then C ≥ room.
+  s.unitOf[f] = room > 0 ? s.b.weights.availability * Math.floor((room * HEADROOM_BPS) / s.b.offerTotal[f]!) : 0;
+}
+
+/** Pushes order oi's K best pairs (by value desc, versionId asc) at the current room, and a sentinel for the rest. */
+function loadPairs(s: GreedyState, oi: number): void {
+  const { b, start, offer, base, penalty, K, roomOf, unitOf, topV, topF, topE } = s;
+  const offerRank = b.offerRank;
+  const g = b.orderGpus[oi]!;
+  const gn = ++s.gen[oi]!;
+  let count = 0;
+  for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
+    const f = offer[e]!;
+    if (roomOf[f]! < g) continue;
+    // The headroom of the next GPU, a(t) (docs §5.5): for one GPU the whole headroom term (headroomValue), for g
+    // GPUs an upper bound of it (a(k) falls with k), so that a pair which cannot enter the K + 1 best is passed
+    // over without its floor sums.
+    const unit = unitOf[f]!;
+    const fixed = g * base[e]! - (penalty ? g * penalty[f]! : 0);
+    if (count > K && fixed + g * unit < topV[K]!) continue;
+    const v = fixed + (g === 1 ? unit : headroomValue(b, f, s.taken[f]!, g));
+    // Keep the K + 1 best by (value desc, versionId asc), insertion-sorted.
+    const rk = offerRank[f]!;
+    let i: number;
+    if (count < K + 1) i = count++;
+    else {
+      const lv = topV[K]!;
+      if (v < lv || (v === lv && rk > offerRank[topF[K]!]!)) continue;
+      i = K;
+    }
+    while (i > 0) {
+      const pv = topV[i - 1]!;
+      if (pv > v || (pv === v && offerRank[topF[i - 1]!]! < rk)) break;
+      topV[i] = pv;
+      topF[i] = topF[i - 1]!;
+      topE[i] = topE[i - 1]!;
+      i--;
+    }
+    topV[i] = v;
+    topF[i] = f;
+    topE[i] = e;
+  }
+  const heap = sharedHeap;
+  const loaded = Math.min(count, K);
+  for (let i = 0; i < loaded; i++) heap.push(topV[i]!, oi, topF[i]!, offerRank[topF[i]!]!, topE[i]!, gn);
+  // Every pair not loaded comes, by (value desc, versionId asc), at or after the (K+1)-th now, and values only
+  // fall: keyed by that pair's value and rank, the sentinel is a valid bound, and every loaded pair comes before
+  // it (with a rank before every pair, K + 1 equal values would reload the same pairs for ever).
+  if (count > K) heap.push(topV[K]!, oi, -1, offerRank[topF[K]!]!, -1, gn);
+}
+
 /** docs §7.1 and §7.3: phase 1, global greedy (with offer prices subtracted, when given). */
 export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOptions = {}, penalty?: Float64Array): Decisions {
   const K = Math.max(1, options.load ?? DEFAULT_LOAD);
   const m = b.orders.length;
+  const F = b.offers.length;
   const pairOf = new Int32Array(m).fill(-1);
-  const gen = new Int32Array(m);
-  const taken = new Float64Array(b.offers.length);
+  const s = greedy;
+  s.b = b;
+  s.start = cand.start;
+  s.offer = cand.offer;
+  s.base = cand.base;
+  s.penalty = penalty;
+  s.K = K;
+  s.gen = new Int32Array(m);
+  s.taken = new Float64Array(F);
+  if (s.roomOf.length < F) {
+    s.roomOf = new Float64Array(F);
+    s.unitOf = new Float64Array(F);
+  }
+  if (s.topV.length < K + 1) {
+    s.topV = new Float64Array(K + 1);
+    s.topF = new Int32Array(K + 1);
+    s.topE = new Int32Array(K + 1);
+  }
+  const { start, base } = cand;
+  const { offerFree, orderGpus, offerRank } = b;
+  const { gen, taken } = s;
   const heap = sharedHeap;
   heap.reset();
-  const topV = new Float64Array(K + 1);
-  const topF = new Int32Array(K + 1);
-  const topE = new Int32Array(K + 1);
-  const { start, offer, base } = cand;
-  const { offerFree, orderGpus, offerRank } = b;
-
-  const wAvail = b.weights.availability;
-  const offerTotal = b.offerTotal;
-  const F = b.offers.length;
-  if (greedyRoom.length < F) {
-    greedyRoom = new Float64Array(F);
-    greedyUnit = new Float64Array(F);
-  }
-  const roomOf = greedyRoom;
-  const unitOf = greedyUnit;
-  const setRoom = (f: number, room: number): void => {
-    roomOf[f] = room;
-    // Read only when room ≥ 1, and then C ≥ room.
-    unitOf[f] = room > 0 ? wAvail * Math.floor((room * HEADROOM_BPS) / offerTotal[f]!) : 0;
-  };
-  for (let f = 0; f < F; f++) setRoom(f, offerFree[f]!);
-  const load = (oi: number): void => {
-    const g = orderGpus[oi]!;
-    const gn = ++gen[oi]!;
-    let count = 0;
-    for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
-      const f = offer[e]!;
-      if (roomOf[f]! < g) continue;
-      // The headroom of the next GPU, a(t) (docs §5.5): for one GPU the whole headroom term (headroomValue), for g
-      // GPUs an upper bound of it (a(k) falls with k), so that a pair which cannot enter the K + 1 best is passed
-      // over without its floor sums.
-      const unit = unitOf[f]!;
-      const fixed = g * base[e]! - (penalty ? g * penalty[f]! : 0);
-      if (count > K && fixed + g * unit < topV[K]!) continue;
-      const v = fixed + (g === 1 ? unit : headroomValue(b, f, taken[f]!, g));
-      // Keep the K + 1 best by (value desc, versionId asc), insertion-sorted.
-      const rk = offerRank[f]!;
-      let i: number;
-      if (count < K + 1) i = count++;
-      else {
-        const lv = topV[K]!;
-        if (v < lv || (v === lv && rk > offerRank[topF[K]!]!)) continue;
-        i = K;
-      }
-      while (i > 0) {
-        const pv = topV[i - 1]!;
-        if (pv > v || (pv === v && offerRank[topF[i - 1]!]! < rk)) break;
-        topV[i] = pv;
-        topF[i] = topF[i - 1]!;
-        topE[i] = topE[i - 1]!;
-        i--;
-      }
-      topV[i] = v;
-      topF[i] = f;
-      topE[i] = e;
-    }
-    const loaded = Math.min(count, K);
-    for (let i = 0; i < loaded; i++) heap.push(topV[i]!, oi, topF[i]!, offerRank[topF[i]!]!, topE[i]!, gn);
-    // Every pair not loaded comes, by (value desc, versionId asc), at or after the (K+1)-th now, and values only
-    // fall: keyed by that pair's value and rank, the sentinel is a valid bound, and every loaded pair comes before
-    // it (with a rank before every pair, K + 1 equal values would reload the same pairs for ever).
-    if (count > K) heap.push(topV[K]!, oi, -1, offerRank[topF[K]!]!, -1, gn);
-  };
-
-  for (let oi = 0; oi < m; oi++) if (start[oi + 1]! > start[oi]!) load(oi);
+  for (let f = 0; f < F; f++) setRoom(s, f, offerFree[f]!);
+  for (let oi = 0; oi < m; oi++) if (start[oi + 1]! > start[oi]!) loadPairs(s, oi);
 
   while (heap.size > 0) {
     const r = heap.pop();
@@ -248,7 +289,7 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     if (pairOf[oi] !== -1 || heap.genOf(r) !== gen[oi]) continue;
     const f = heap.offOf(r);
     if (f === -1) {
-      load(oi);
+      loadPairs(s, oi);
       continue;
     }
     const t = taken[f]!;
@@ -263,8 +304,11 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     }
     pairOf[oi] = e;
     taken[f] = t + g;
-    setRoom(f, offerFree[f]! - t - g);
+    setRoom(s, f, offerFree[f]! - t - g);
   }
+  // Nothing of this batch stays reachable from the process-wide state.
+  s.b = undefined as unknown as PreparedBatch;
+  s.penalty = undefined;
   return { pair: pairOf, taken };
 }
 
