@@ -341,47 +341,107 @@ function pairIndex(cand: Candidates, oi: number, f: number): number {
  * leased supply a large order rarely finds one occupant big enough to make way for it.
  */
 export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
-  const { start, offer, base } = cand;
-  const { offerFree, orderGpus } = b;
+  const r = new Repair(b, cand, d);
+  const { start } = cand;
+  const { orderGpus } = b;
   const m = b.orders.length;
   const pairOf = d.pair;
-  const taken = d.taken;
-  // Occupants per offer, kept sorted by (gpuCount asc, order index asc).
-  const occ: number[][] = Array.from({ length: b.offers.length }, () => []);
-  const occCmp = (x: number, y: number): number => orderGpus[x]! - orderGpus[y]! || x - y;
-  for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) occ[offer[pairOf[oi]!]!]!.push(oi);
-  for (const list of occ) if (list.length > 1) list.sort(occCmp);
-  const insertOcc = (f: number, oi: number): void => {
-    const list = occ[f]!;
+  for (let pass = 0; pass < REPAIR_PASSES; pass++) {
+    const queue: number[] = [];
+    for (let oi = 0; oi < m; oi++) if (pairOf[oi] === -1 && start[oi + 1]! > start[oi]!) queue.push(oi);
+    queue.sort((x, y) => orderGpus[y]! - orderGpus[x]! || x - y);
+    const before = r.epoch;
+    for (const oi of queue) r.repairOne(oi);
+    if (r.epoch === before) break;
+  }
+}
+
+/**
+ * The state of one repair phase and its moves, as methods (compiled once per process, not once per call). Occupants
+ * per offer are kept sorted by (gpuCount asc, order index asc).
+ */
+class Repair {
+  readonly start: Int32Array;
+  readonly offer: Int32Array;
+  readonly base: Int32Array;
+  readonly offerFree: Float64Array;
+  readonly orderGpus: Float64Array;
+  readonly pairOf: Int32Array;
+  readonly taken: Float64Array;
+  readonly occ: number[][];
+  /** Bumped by every applied move. */
+  epoch = 0;
+  // Best other offer with room for an occupant, memoised until the next applied move.
+  readonly memoEpoch: Int32Array;
+  readonly memoPair: Int32Array;
+  readonly memoGain: Float64Array;
+  // Offers with room, kept up to date as moves change `taken` (unordered: the search below picks the best by
+  // value then versionId rank, which no visiting order changes). When they are fewer than an occupant's
+  // candidates, the search visits them instead of the occupant's list (same result).
+  readonly rooms: number[] = [];
+  readonly roomAt: Int32Array;
+  // Bumped whenever some offer's taken count changes: a memoised "best other offer" stays exact until then,
+  // because it depends only on the taken counts (a one-for-one swap of equal sizes changes none).
+  roomsVersion = 0;
+  // Scratch for makeRoom: the occupants chosen and where each goes (-1 = left unmatched).
+  readonly pick: number[] = [];
+  readonly pickLoss: number[] = [];
+  readonly pickTo: number[] = [];
+  readonly destF: number[] = [];
+  readonly destAdd: number[] = [];
+
+  constructor(
+    readonly b: PreparedBatch,
+    readonly cand: Candidates,
+    d: Decisions,
+  ) {
+    this.start = cand.start;
+    this.offer = cand.offer;
+    this.base = cand.base;
+    this.offerFree = b.offerFree;
+    this.orderGpus = b.orderGpus;
+    this.pairOf = d.pair;
+    this.taken = d.taken;
+    const m = b.orders.length;
+    const F = b.offers.length;
+    this.occ = Array.from({ length: F }, () => []);
+    for (let oi = 0; oi < m; oi++) if (this.pairOf[oi]! >= 0) this.occ[this.offer[this.pairOf[oi]!]!]!.push(oi);
+    const gpus = this.orderGpus;
+    for (const list of this.occ) if (list.length > 1) list.sort((x, y) => gpus[x]! - gpus[y]! || x - y);
+    this.memoEpoch = new Int32Array(m).fill(-1);
+    this.memoPair = new Int32Array(m);
+    this.memoGain = new Float64Array(m);
+    this.roomAt = new Int32Array(F).fill(-1);
+    for (let f = 0; f < F; f++) this.syncRoom(f);
+  }
+
+  /** Order x before order y among an offer's occupants: gpuCount asc, then order index asc. */
+  private occBefore(x: number, y: number): boolean {
+    const gx = this.orderGpus[x]!;
+    const gy = this.orderGpus[y]!;
+    return gx < gy || (gx === gy && x < y);
+  }
+
+  private insertOcc(f: number, oi: number): void {
+    const list = this.occ[f]!;
     let i = list.length;
     list.push(oi);
-    while (i > 0 && occCmp(list[i - 1]!, oi) > 0) {
+    while (i > 0 && this.occBefore(oi, list[i - 1]!)) {
       list[i] = list[i - 1]!;
       i--;
     }
     list[i] = oi;
-  };
-  const removeOcc = (f: number, oi: number): void => {
-    const list = occ[f]!;
-    list.splice(list.indexOf(oi), 1);
-  };
+  }
 
-  // Best other offer with room for an occupant, memoised until the next applied move.
-  let epoch = 0;
-  const memoEpoch = new Int32Array(m).fill(-1);
-  const memoPair = new Int32Array(m);
-  const memoGain = new Float64Array(m);
-  // Offers with room, kept up to date as moves change `taken` (unordered: the search below picks the best by
-  // value then versionId rank, which no visiting order changes). When they are fewer than an occupant's
-  // candidates, the search visits them instead of the occupant's list (same result).
-  const rooms: number[] = [];
-  const roomAt = new Int32Array(offerFree.length).fill(-1);
-  // Bumped whenever some offer's taken count changes: a memoised "best other offer" stays exact until then,
-  // because it depends only on the taken counts (a one-for-one swap of equal sizes changes none).
-  let roomsVersion = 0;
-  const syncRoom = (f: number): void => {
-    roomsVersion++;
-    const has = offerFree[f]! > taken[f]!;
+  private removeOcc(f: number, oi: number): void {
+    const list = this.occ[f]!;
+    list.splice(list.indexOf(oi), 1);
+  }
+
+  private syncRoom(f: number): void {
+    this.roomsVersion++;
+    const { rooms, roomAt } = this;
+    const has = this.offerFree[f]! > this.taken[f]!;
     if (has && roomAt[f] === -1) {
       roomAt[f] = rooms.length;
       rooms.push(f);
@@ -393,42 +453,50 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
       }
       roomAt[f] = -1;
     }
-  };
-  for (let f = 0; f < offerFree.length; f++) syncRoom(f);
-  const bestElsewhere = (o1: number): void => {
-    const g1 = orderGpus[o1]!;
-    const current = offer[pairOf[o1]!]!;
+  }
+
+  /** Memoises occupant o1's best other offer with room: value desc, then versionId rank asc. */
+  private bestElsewhere(o1: number): void {
+    const { b, cand, start, offer, base, offerFree, taken, rooms } = this;
+    const offerRank = b.offerRank;
+    const g1 = this.orderGpus[o1]!;
+    const current = offer[this.pairOf[o1]!]!;
     let bestE = -1;
     let bestV = -1;
     let bestF = 0;
-    const consider = (e: number, f: number, v: number): void => {
-      if (v > bestV || (v === bestV && b.offerRank[f]! < b.offerRank[bestF]!)) {
-        bestE = e;
-        bestV = v;
-        bestF = f;
-      }
-    };
     if (rooms.length < start[o1 + 1]! - start[o1]!) {
       for (const f of rooms) {
         if (f === current || offerFree[f]! - taken[f]! < g1 || !isCandidate(b, o1, f)) continue;
         // Locate the pair in o1's list (it may have been cut by CANDIDATE_CAP) only for an offer that passes.
         const e = pairIndex(cand, o1, f);
-        if (e >= 0) consider(e, f, g1 * base[e]! + headroomValue(b, f, taken[f]!, g1));
+        if (e < 0) continue;
+        const v = g1 * base[e]! + headroomValue(b, f, taken[f]!, g1);
+        if (v > bestV || (v === bestV && offerRank[f]! < offerRank[bestF]!)) {
+          bestE = e;
+          bestV = v;
+          bestF = f;
+        }
       }
     } else {
       for (let e = start[o1]!, end = start[o1 + 1]!; e < end; e++) {
         const f = offer[e]!;
         const t = taken[f]!;
         if (f === current || offerFree[f]! - t < g1) continue;
-        consider(e, f, g1 * base[e]! + headroomValue(b, f, t, g1));
+        const v = g1 * base[e]! + headroomValue(b, f, t, g1);
+        if (v > bestV || (v === bestV && offerRank[f]! < offerRank[bestF]!)) {
+          bestE = e;
+          bestV = v;
+          bestF = f;
+        }
       }
     }
-    memoEpoch[o1] = roomsVersion;
-    memoPair[o1] = bestE;
-    memoGain[o1] = bestE >= 0 ? bestV : 0;
-  };
+    this.memoEpoch[o1] = this.roomsVersion;
+    this.memoPair[o1] = bestE;
+    this.memoGain[o1] = bestE >= 0 ? bestV : 0;
+  }
 
-  const repairOne = (oi: number): void => {
+  repairOne(oi: number): void {
+    const { b, start, offer, base, offerFree, orderGpus, pairOf, taken, memoEpoch, memoPair, memoGain } = this;
     const g = orderGpus[oi]!;
     for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
       const f1 = offer[e]!;
@@ -438,22 +506,22 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
         // Insert: room appeared through earlier moves.
         pairOf[oi] = e;
         taken[f1] = T1 + g;
-        syncRoom(f1);
-        insertOcc(f1, oi);
-        epoch++;
+        this.syncRoom(f1);
+        this.insertOcc(f1, oi);
+        this.epoch++;
         return;
       }
       const need = g - room;
       const gainIn = g * base[e]!;
       let moved = -1;
       let displaced = -1;
-      for (const o1 of occ[f1]!) {
+      for (const o1 of this.occ[f1]!) {
         const g1 = orderGpus[o1]!;
         if (g1 < need) continue;
         const e1 = pairOf[o1]!;
         const after = T1 - g1 + g;
         const local = gainIn - g1 * base[e1]! + headroomDelta(b, f1, T1, after);
-        if (memoEpoch[o1] !== roomsVersion) bestElsewhere(o1);
+        if (memoEpoch[o1] !== this.roomsVersion) this.bestElsewhere(o1);
         const e2 = memoPair[o1]!;
         if (e2 >= 0 && local + memoGain[o1]! > 0) {
           moved = o1;
@@ -464,55 +532,50 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
       const o1 = moved >= 0 ? moved : displaced;
       if (o1 < 0) continue;
       const g1 = orderGpus[o1]!;
-      removeOcc(f1, o1);
+      this.removeOcc(f1, o1);
       taken[f1] = T1 - g1 + g;
       if (moved >= 0) {
         const e2 = memoPair[o1]!;
         const f2 = offer[e2]!;
         pairOf[o1] = e2;
         taken[f2]! += g1;
-        syncRoom(f2);
-        insertOcc(f2, o1);
+        this.syncRoom(f2);
+        this.insertOcc(f2, o1);
       } else pairOf[o1] = -1;
       pairOf[oi] = e;
-      if (g !== g1) syncRoom(f1);
-      insertOcc(f1, oi);
-      epoch++;
+      if (g !== g1) this.syncRoom(f1);
+      this.insertOcc(f1, oi);
+      this.epoch++;
       return;
     }
     // Make room: no single occupant could, so free an offer of several (docs §7.4).
-    for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) if (makeRoom(oi, e)) return;
-  };
+    for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) if (this.makeRoom(oi, e)) return;
+  }
 
-  // Scratch for makeRoom: the occupants chosen and where each goes (-1 = left unmatched).
-  const pick: number[] = [];
-  const pickLoss: number[] = [];
-  const pickTo: number[] = [];
-  const destF: number[] = [];
-  const destAdd: number[] = [];
   /**
    * Order oi enters offer f1 = offer[e] after moving out occupants of f1, least loss first (loss = its value on f1
    * minus its value on its best other offer with room, or its whole value if it has none; ties gpuCount asc, then
    * order index asc), until the room suffices. An occupant whose best other offer has no room left for it after the
    * occupants moved before it is left unmatched instead. Applied if the objective rises.
    */
-  const makeRoom = (oi: number, e: number): boolean => {
+  private makeRoom(oi: number, e: number): boolean {
+    const { b, offer, base, offerFree, orderGpus, pairOf, taken, memoEpoch, memoPair, memoGain, pick, pickLoss, pickTo, destF, destAdd } = this;
     const g = orderGpus[oi]!;
     const f1 = offer[e]!;
     const T1 = taken[f1]!;
     const need = g - (offerFree[f1]! - T1);
-    const list = occ[f1]!;
+    const list = this.occ[f1]!;
     if (list.length < 2) return false;
     pick.length = 0;
     pickLoss.length = 0;
     for (const o1 of list) {
-      if (memoEpoch[o1] !== roomsVersion) bestElsewhere(o1);
+      if (memoEpoch[o1] !== this.roomsVersion) this.bestElsewhere(o1);
       const here = orderGpus[o1]! * base[pairOf[o1]!]!;
       pick.push(o1);
       pickLoss.push(memoPair[o1]! >= 0 ? here - memoGain[o1]! : here);
     }
     const idx = pick.map((_, i) => i);
-    idx.sort((x, y) => pickLoss[x]! - pickLoss[y]! || occCmp(pick[x]!, pick[y]!));
+    idx.sort((x, y) => pickLoss[x]! - pickLoss[y]! || orderGpus[pick[x]!]! - orderGpus[pick[y]!]! || pick[x]! - pick[y]!);
     let freed = 0;
     let gain = g * base[e]!;
     const chosen: number[] = [];
@@ -550,31 +613,22 @@ export function repairPhase(b: PreparedBatch, cand: Candidates, d: Decisions): v
     if (gain <= 0) return false;
     for (let i = 0; i < chosen.length; i++) {
       const o1 = chosen[i]!;
-      removeOcc(f1, o1);
+      this.removeOcc(f1, o1);
       const to = pickTo[i]!;
       pairOf[o1] = to;
       if (to >= 0) {
         const f2 = offer[to]!;
         taken[f2]! += orderGpus[o1]!;
-        syncRoom(f2);
-        insertOcc(f2, o1);
+        this.syncRoom(f2);
+        this.insertOcc(f2, o1);
       }
     }
     taken[f1] = T1 - freed + g;
     pairOf[oi] = e;
-    syncRoom(f1);
-    insertOcc(f1, oi);
-    epoch++;
+    this.syncRoom(f1);
+    this.insertOcc(f1, oi);
+    this.epoch++;
     return true;
-  };
-
-  for (let pass = 0; pass < REPAIR_PASSES; pass++) {
-    const queue: number[] = [];
-    for (let oi = 0; oi < m; oi++) if (pairOf[oi] === -1 && start[oi + 1]! > start[oi]!) queue.push(oi);
-    queue.sort((x, y) => orderGpus[y]! - orderGpus[x]! || x - y);
-    const before = epoch;
-    for (const oi of queue) repairOne(oi);
-    if (epoch === before) break;
   }
 }
 
