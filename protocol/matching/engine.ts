@@ -45,7 +45,9 @@ class PairHeap {
   private pair = new Int32Array(1024);
   private gen = new Int32Array(1024);
   private heap = new Int32Array(1024); // heap of row ids
-  private freeRows: number[] = [];
+  /** Rows popped and free again: a stack of freeCount row ids. */
+  private freeRows = new Int32Array(1024);
+  private freeCount = 0;
   private rows = 0;
 
   // Row a is served before row b: larger key, then smaller order index, then smaller offer versionId rank (a
@@ -69,11 +71,12 @@ class PairHeap {
     this.pair = grownInt32(this.pair, cap);
     this.gen = grownInt32(this.gen, cap);
     this.heap = grownInt32(this.heap, cap);
+    this.freeRows = grownInt32(this.freeRows, cap);
   }
 
   push(key: number, ord: number, off: number, rank: number, pair: number, gen: number): void {
     let r: number;
-    if (this.freeRows.length > 0) r = this.freeRows.pop()!;
+    if (this.freeCount > 0) r = this.freeRows[--this.freeCount]!;
     else {
       if (this.rows === this.key.length) this.grow();
       r = this.rows++;
@@ -111,7 +114,7 @@ class PairHeap {
       i = c;
     }
     if (n > 0) h[i] = last;
-    this.freeRows.push(top);
+    this.freeRows[this.freeCount++] = top;
     return top;
   }
 
@@ -119,7 +122,7 @@ class PairHeap {
   reset(): void {
     this.size = 0;
     this.rows = 0;
-    this.freeRows.length = 0;
+    this.freeCount = 0;
   }
 
   keyOf(r: number): number {
