@@ -164,7 +164,12 @@ class ChainSearch {
   tClose = new Int32Array(1024);
   /** Carries of 2^52 of the last exact sum (servedBase, applyTerminals), and applyTerminals' rest. */
   carry = 0;
-  appliedRest = 0;
+  /**
+   * Starts as −0, a double: V8 then gives the field its double representation from the start. Starting from the
+   * small integer 0, the first rest above 2^31 changed the object's map and deoptimised every function compiled
+   * against it in the middle of the first batch of a process.
+   */
+  appliedRest = -0;
   // Scratch for re-checking a chain against the current assignment.
   pathOffer = new Int32Array(CHAIN_DEPTH + 1);
   pathOrder = new Int32Array(CHAIN_DEPTH);

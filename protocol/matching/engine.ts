@@ -388,7 +388,8 @@ class Repair {
   roomsVersion = 0;
   // Scratch for makeRoom: the occupants chosen and where each goes (-1 = left unmatched).
   readonly pick: number[] = [];
-  readonly pickLoss: number[] = [];
+  /** Holds doubles from the start (see the constructor), so that a first loss above 2^31 changes no map. */
+  readonly pickLoss: number[] = [0.5];
   readonly pickTo: number[] = [];
   readonly destF: number[] = [];
   readonly destAdd: number[] = [];
@@ -415,6 +416,8 @@ class Repair {
     this.memoPair = new Int32Array(m);
     this.memoGain = new Float64Array(m);
     this.roomAt = new Int32Array(F).fill(-1);
+    // An array that held a double keeps double elements when emptied.
+    this.pickLoss.length = 0;
     for (let f = 0; f < F; f++) this.syncRoom(f);
   }
 
