@@ -210,12 +210,20 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   const modelsFromTier: number[][] = [];
   for (let t = 0; t < 256; t++) modelsFromTier.push(catalogIds.filter((id) => id !== 0 && tierOf.get(id)! >= t));
 
+  // Addresses compare case-insensitively: each spelling is lower-cased once (thousands of offers name the same
+  // few hundred providers and tokens).
+  const lowered = new Map<string, string>();
+  const lower = (address: string): string => {
+    let key = lowered.get(address);
+    if (key === undefined) lowered.set(address, (key = address.toLowerCase()));
+    return key;
+  };
   // Providers, address ascending.
-  const providers = [...inputs.providers].sort((a, b) => cmpStr(a.provider.toLowerCase(), b.provider.toLowerCase()));
+  const providers = [...inputs.providers].sort((a, b) => cmpStr(lower(a.provider), lower(b.provider)));
   const providerIdx = new Map<string, number>();
   providers.forEach((p, i) => {
     validateProvider(p);
-    const key = p.provider.toLowerCase();
+    const key = lower(p.provider);
     if (providerIdx.has(key)) bad(MatchingErrorCode.DuplicateProvider, `provider ${p.provider} appears twice`);
     providerIdx.set(key, i);
   });
@@ -234,6 +242,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   // Offers: all validated, duplicates refused; those active at R_b kept, versionId ascending.
   const allOffers = [...inputs.offers].sort((a, b) => cmpBig(a.versionId, b.versionId));
   const versioned: OfferVersion[] = [];
+  const versionedProvider: number[] = [];
   const activeOfferIds = new Set<bigint>();
   for (let i = 0; i < allOffers.length; i++) {
     const v = allOffers[i]!;
@@ -242,8 +251,10 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     if (!isActiveAt(v, R)) continue;
     if (activeOfferIds.has(v.offerId)) bad(MatchingErrorCode.TwoActiveVersions, `offer ${v.offerId} has two versions active at block ${R}`);
     activeOfferIds.add(v.offerId);
-    if (!providerIdx.has(v.provider.toLowerCase())) bad(MatchingErrorCode.UnknownProvider, `offer version ${v.versionId} names provider ${v.provider}, not in the inputs`);
+    const pi = providerIdx.get(lower(v.provider));
+    if (pi === undefined) bad(MatchingErrorCode.UnknownProvider, `offer version ${v.versionId} names provider ${v.provider}, not in the inputs`);
     versioned.push(v);
+    versionedProvider.push(pi);
   }
 
   // Internal offer order: by (payment token, model, region, price, versionId), so that each book's offers are one
@@ -257,11 +268,11 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   const vRand = new Uint32Array(n0);
   for (let i = 0; i < n0; i++) {
     const v = versioned[i]!;
-    const token = v.paymentToken.toLowerCase();
+    const token = lower(v.paymentToken);
     let t = tokenIdx.get(token);
     if (t === undefined) tokenIdx.set(token, (t = tokenIdx.size));
     vTok[i] = t;
-    vRegion[i] = providers[providerIdx.get(v.provider.toLowerCase())!]!.zone >> 8;
+    vRegion[i] = providers[versionedProvider[i]!]!.zone >> 8;
     vRand[i] = offerRandom.of(v.versionId);
   }
   const perm = Array.from({ length: n0 }, (_, i) => i).sort(
@@ -291,7 +302,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   for (let i = 0; i < n; i++) {
     const vi = perm[i]!;
     const v = offers[i]!;
-    const pi = providerIdx.get(v.provider.toLowerCase())!;
+    const pi = versionedProvider[vi]!;
     const p = providers[pi]!;
     offerRank[i] = vi;
     offerToken[i] = vTok[vi]!;
@@ -350,7 +361,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     orderMaxSlashed[i] = o.maxTimesSlashed;
     orderPrefZone[i] = o.preferredZone;
     orderRand[i] = orderRandom.of(o.orderId);
-    orderToken[i] = tokenIdx.get(o.paymentToken.toLowerCase()) ?? -1;
+    orderToken[i] = tokenIdx.get(lower(o.paymentToken)) ?? -1;
     orderAnyRegion[i] = o.regionMask === 0n ? 1 : 0;
     orderMaskLo[i] = Number(o.regionMask & 0xffffffffn);
     orderMaskHi[i] = Number(o.regionMask >> 32n);
