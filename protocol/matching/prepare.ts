@@ -463,40 +463,50 @@ export function grownFloat64(a: Float64Array, size: number): Float64Array<ArrayB
 
 export class ScratchPool {
   private readonly arrays = new Map<string, Int32Array>();
-  int32(name: string, size: number): Int32Array {
+  /** The array `name` with room for at least `size` entries; its first `keep` entries are kept when it grows. */
+  int32(name: string, size: number, keep = 0): Int32Array {
     let a = this.arrays.get(name);
     if (!a || a.length < size) {
-      a = new Int32Array(Math.ceil(size * 1.25) + 16);
+      const grown = new Int32Array(Math.ceil(size * 1.25) + 16);
+      if (a && keep > 0) grown.set(a.subarray(0, keep));
+      a = grown;
       this.arrays.set(name, a);
     }
     return a;
   }
 }
 
+/**
+ * The candidate arrays' first size, in pairs per order. They grow (keeping what is written) when an order could
+ * write past their end. Not sized for the sum of all allowed books: on a batch with catch-all orders that is about
+ * seven times the pairs kept, and V8 answers a first allocation of that much outside its heap (over 100 MB for
+ * 10 000 × 10 000) with full garbage collections in the middle of the batch.
+ */
+const CANDIDATES_PER_ORDER = 256;
+
 /** `cap`: CANDIDATE_CAP for the matcher; the reference solvers pass Infinity to see every feasible pair. */
 export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new ScratchPool(), cap: number = CANDIDATE_CAP): Candidates {
   const m = b.orders.length;
   const start = new Int32Array(m + 1);
-  // Upper bound of the pair count (every offer of every allowed book), so the hot loop never grows an array;
-  // untouched pages of the allocation cost nothing.
-  let bound = 0;
-  for (let oi = 0; oi < m; oi++) {
-    const tok = b.orderToken[oi]!;
-    if (b.orderState[oi] !== 0 || tok < 0) continue;
-    for (const model of modelsOf(b, b.orders[oi]!)) {
-      const book = b.books.get(tok * 65_536 + model);
-      if (!book) continue;
-      for (let r = 0; r < book.regions.length; r++) if (regionAllowed(b, oi, book.regions[r]!)) bound += book.hi[r]! - book.lo[r]!;
-    }
-  }
-  const offer = pool.int32("candOffer", bound);
-  const base = pool.int32("candBase", bound);
+  let offer = pool.int32("candOffer", CANDIDATES_PER_ORDER * m);
+  let base = pool.int32("candBase", CANDIDATES_PER_ORDER * m);
   let n = 0;
   for (let oi = 0; oi < m; oi++) {
     start[oi] = n;
     const tok = b.orderToken[oi]!;
     if (b.orderState[oi] !== 0 || tok < 0) continue;
     const o = b.orders[oi]!;
+    // What this order can write at most (every offer of its allowed books), so the hot loop never grows an array.
+    let bound = 0;
+    for (const model of modelsOf(b, o)) {
+      const book = b.books.get(tok * 65_536 + model);
+      if (!book) continue;
+      for (let r = 0; r < book.regions.length; r++) if (regionAllowed(b, oi, book.regions[r]!)) bound += book.hi[r]! - book.lo[r]!;
+    }
+    if (n + bound > offer.length) {
+      offer = pool.int32("candOffer", n + bound, n);
+      base = pool.int32("candBase", n + bound, n);
+    }
     const g = b.orderGpus[oi]!;
     const M = b.orderMaxShifted[oi]!;
     const maxPrice = o.maxPricePerGpuHour;
