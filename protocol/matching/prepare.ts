@@ -604,36 +604,26 @@ const hist = new Int32Array(HIST_BUCKETS);
 function keepBest(b: PreparedBatch, offer: Int32Array, base: Int32Array, from: number, to: number, need: number, low: number, high: number): number {
   const rank = b.offerRank;
   // Min-heap (worst selected pair on top) of positions in the band [low, high), `need` of them.
-  const heap = new Int32Array(need);
-  const worse = (x: number, y: number): boolean => base[x]! < base[y]! || (base[x] === base[y] && rank[offer[x]!]! > rank[offer[y]!]!);
-  const siftDown = (i: number): void => {
-    const x = heap[i]!;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= need) break;
-      if (c + 1 < need && worse(heap[c + 1]!, heap[c]!)) c++;
-      if (!worse(heap[c]!, x)) break;
-      heap[i] = heap[c]!;
-      i = c;
-    }
-    heap[i] = x;
-  };
+  if (keepHeap.length < need) keepHeap = new Int32Array(need);
+  const heap = keepHeap;
   let filled = 0;
   let e = from;
   for (; e < to && filled < need; e++) {
     const v = base[e]!;
     if (v >= low && v < high) heap[filled++] = e;
   }
-  for (let i = (need >> 1) - 1; i >= 0; i--) siftDown(i);
+  for (let i = (need >> 1) - 1; i >= 0; i--) siftDown(heap, need, i, offer, base, rank);
   for (; e < to; e++) {
     const v = base[e]!;
     if (v < low || v >= high) continue;
-    if (worse(heap[0]!, e)) {
+    if (worse(heap[0]!, e, offer, base, rank)) {
       heap[0] = e;
-      siftDown(0);
+      siftDown(heap, need, 0, offer, base, rank);
     }
   }
-  const keep = new Uint8Array(to - from);
+  if (keepMark.length < to - from) keepMark = new Uint8Array(to - from);
+  const keep = keepMark;
+  keep.fill(0, 0, to - from);
   for (let i = 0; i < need; i++) keep[heap[i]! - from] = 1;
   let w = from;
   for (let e2 = from; e2 < to; e2++) {
@@ -643,6 +633,28 @@ function keepBest(b: PreparedBatch, offer: Int32Array, base: Int32Array, from: n
     w++;
   }
   return w;
+}
+
+/** keepBest's scratch: its heap and its marks, grown to the largest list seen and reused. */
+let keepHeap = new Int32Array(0);
+let keepMark = new Uint8Array(0);
+
+/** Pair x is worse than pair y: smaller base, or the same base and a larger versionId rank. */
+function worse(x: number, y: number, offer: Int32Array, base: Int32Array, rank: Int32Array): boolean {
+  return base[x]! < base[y]! || (base[x] === base[y] && rank[offer[x]!]! > rank[offer[y]!]!);
+}
+
+function siftDown(heap: Int32Array, size: number, i: number, offer: Int32Array, base: Int32Array, rank: Int32Array): void {
+  const x = heap[i]!;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= size) break;
+    if (c + 1 < size && worse(heap[c + 1]!, heap[c]!, offer, base, rank)) c++;
+    if (!worse(heap[c]!, x, offer, base, rank)) break;
+    heap[i] = heap[c]!;
+    i = c;
+  }
+  heap[i] = x;
 }
 
 /** The hot loop of buildCandidates over one book's offers [lo, hi); a plain function of plain values, for the JIT. */
