@@ -163,11 +163,33 @@ export interface Decisions {
 }
 
 /**
+ * Per offer, the GPUs still free in the running phase and the headroom a(t) of its next GPU,
+ * w_availability × ⌊room × BPS / C⌋ (docs §5.5), for greedy and improve: both change only when the phase moves GPUs
+ * of that offer, so the phase reads them instead of dividing once per pair. Kept per process (the phases are
+ * synchronous and run one at a time).
+ */
+let roomOf = new Float64Array(0);
+let unitOf = new Float64Array(0);
+
+/** Sizes roomOf and unitOf for batch b and fills them from the GPUs `taken` so far. */
+function fillRooms(b: PreparedBatch, taken: Float64Array): void {
+  const F = b.offers.length;
+  if (roomOf.length < F) {
+    roomOf = new Float64Array(F);
+    unitOf = new Float64Array(F);
+  }
+  for (let f = 0; f < F; f++) setRoom(b, f, b.offerFree[f]! - taken[f]!);
+}
+
+function setRoom(b: PreparedBatch, f: number, room: number): void {
+  roomOf[f] = room;
+  // Read only when room ≥ 1, and then C ≥ room.
+  unitOf[f] = room > 0 ? b.weights.availability * Math.floor((room * HEADROOM_BPS) / b.offerTotal[f]!) : 0;
+}
+
+/**
  * The state of one greedy pass, in one object per process (greedyPhase is synchronous), so that its hot functions
- * are plain module functions: compiled once for every pass of the process instead of once per closure. roomOf and
- * unitOf are the GPUs still free per offer in this pass and the headroom a(t) of its next GPU,
- * w_availability × ⌊room × BPS / C⌋ (docs §5.5); both change only when the pass takes GPUs of that offer, so a
- * load reads them instead of dividing once per pair.
+ * are plain module functions: compiled once for every pass of the process instead of once per closure.
  */
 interface GreedyState {
   b: PreparedBatch;
@@ -178,8 +200,6 @@ interface GreedyState {
   K: number;
   gen: Int32Array;
   taken: Float64Array;
-  roomOf: Float64Array;
-  unitOf: Float64Array;
   topV: Float64Array;
   topF: Int32Array;
   topE: Int32Array;
@@ -194,33 +214,27 @@ const greedy: GreedyState = {
   K: 1,
   gen: new Int32Array(0),
   taken: new Float64Array(0),
-  roomOf: new Float64Array(0),
-  unitOf: new Float64Array(0),
   topV: new Float64Array(0),
   topF: new Int32Array(0),
   topE: new Int32Array(0),
 };
 
-function setRoom(s: GreedyState, f: number, room: number): void {
-  s.roomOf[f] = room;
-  // Read only when room ≥ 1, and then C ≥ room.
-  s.unitOf[f] = room > 0 ? s.b.weights.availability * Math.floor((room * HEADROOM_BPS) / s.b.offerTotal[f]!) : 0;
-}
-
 /** Pushes order oi's K best pairs (by value desc, versionId asc) at the current room, and a sentinel for the rest. */
 function loadPairs(s: GreedyState, oi: number): void {
-  const { b, start, offer, base, penalty, K, roomOf, unitOf, topV, topF, topE } = s;
+  const { b, start, offer, base, penalty, K, topV, topF, topE } = s;
+  const room = roomOf;
+  const unitAt = unitOf;
   const offerRank = b.offerRank;
   const g = b.orderGpus[oi]!;
   const gn = ++s.gen[oi]!;
   let count = 0;
   for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
     const f = offer[e]!;
-    if (roomOf[f]! < g) continue;
+    if (room[f]! < g) continue;
     // The headroom of the next GPU, a(t) (docs §5.5): for one GPU the whole headroom term (headroomValue), for g
     // GPUs an upper bound of it (a(k) falls with k), so that a pair which cannot enter the K + 1 best is passed
     // over without its floor sums.
-    const unit = unitOf[f]!;
+    const unit = unitAt[f]!;
     const fixed = g * base[e]! - (penalty ? g * penalty[f]! : 0);
     if (count > K && fixed + g * unit < topV[K]!) continue;
     const v = fixed + (g === 1 ? unit : headroomValue(b, f, s.taken[f]!, g));
@@ -269,10 +283,6 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   s.K = K;
   s.gen = new Int32Array(m);
   s.taken = new Float64Array(F);
-  if (s.roomOf.length < F) {
-    s.roomOf = new Float64Array(F);
-    s.unitOf = new Float64Array(F);
-  }
   if (s.topV.length < K + 1) {
     s.topV = new Float64Array(K + 1);
     s.topF = new Int32Array(K + 1);
@@ -283,7 +293,7 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   const { gen, taken } = s;
   const heap = sharedHeap;
   heap.reset();
-  for (let f = 0; f < F; f++) setRoom(s, f, offerFree[f]!);
+  fillRooms(b, s.taken);
   for (let oi = 0; oi < m; oi++) if (start[oi + 1]! > start[oi]!) loadPairs(s, oi);
 
   while (heap.size > 0) {
@@ -307,7 +317,7 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     }
     pairOf[oi] = e;
     taken[f] = t + g;
-    setRoom(s, f, offerFree[f]! - t - g);
+    setRoom(b, f, offerFree[f]! - t - g);
   }
   // Nothing of this batch stays reachable from the process-wide state.
   s.b = undefined as unknown as PreparedBatch;
@@ -644,9 +654,11 @@ class Repair {
  */
 export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): void {
   const { start, offer, base } = cand;
-  const { offerFree, offerTotal, orderGpus, offerRank } = b;
-  const wAvail = b.weights.availability;
+  const { offerFree, orderGpus, offerRank } = b;
   const taken = d.taken;
+  fillRooms(b, taken);
+  const roomAt = roomOf;
+  const unitAt = unitOf;
   for (let oi = 0; oi < b.orders.length; oi++) {
     const e1 = d.pair[oi]!;
     if (e1 < 0) continue;
@@ -657,23 +669,24 @@ export function improvePhase(b: PreparedBatch, cand: Candidates, d: Decisions): 
     let bestE = -1;
     for (let e = start[oi]!, end = start[oi + 1]!; e < end; e++) {
       const f = offer[e]!;
-      const t = taken[f]!;
-      const room = offerFree[f]! - t;
-      if (f === f1 || room < g) continue;
+      if (f === f1 || roomAt[f]! < g) continue;
       // g·a(t) bounds the headroom of g GPUs (as in greedyPhase): a pair that cannot reach `best` (or, with none
       // yet, a gain) needs no floor sums.
       const fixed = leave + g * base[e]!;
-      const unit = wAvail * Math.floor((room * HEADROOM_BPS) / offerTotal[f]!);
+      const unit = unitAt[f]!;
       if (fixed + g * unit < best || (bestE < 0 && fixed + g * unit <= 0)) continue;
-      const gain = fixed + (g === 1 ? unit : headroomValue(b, f, t, g));
+      const gain = fixed + (g === 1 ? unit : headroomValue(b, f, taken[f]!, g));
       if (gain > best || (gain === best && bestE >= 0 && offerRank[f]! < offerRank[offer[bestE]!]!)) {
         best = gain;
         bestE = e;
       }
     }
     if (bestE < 0) continue;
+    const f2 = offer[bestE]!;
     taken[f1]! -= g;
-    taken[offer[bestE]!]! += g;
+    taken[f2]! += g;
+    setRoom(b, f1, offerFree[f1]! - taken[f1]!);
+    setRoom(b, f2, offerFree[f2]! - taken[f2]!);
     d.pair[oi] = bestE;
   }
 }
