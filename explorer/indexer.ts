@@ -117,9 +117,7 @@ export class Indexer extends EventEmitter<{ indexed: [number]; reorg: [number]; 
 
   /** Follows the chain: syncs, then polls every `pollIntervalMs`. A failing step is logged and retried. */
   async start(): Promise<void> {
-    if (this.loop.running) return;
-    await this.syncToHead();
-    this.loop.start();
+    await this.loop.start({ now: true });
   }
 
   stop(): Promise<void> {

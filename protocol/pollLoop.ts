@@ -32,10 +32,22 @@ export class PollLoop {
     return step;
   }
 
-  /** Repeats the step every `intervalMs` from now on (the first one after one interval); no-op while running. */
-  start(): void {
+  /**
+   * Repeats the step every `intervalMs` from now on; no-op while running. With `now`, the first step runs at once
+   * and the loop repeats only after it succeeded (its error is thrown, the loop left halted) — and not at all when
+   * `halt`/`stop` came while it ran.
+   */
+  async start(opts: { now?: boolean } = {}): Promise<void> {
     if (this.active) return;
     this.active = true;
+    if (opts.now === true) {
+      try {
+        await this.run();
+      } catch (err) {
+        this.halt();
+        throw err;
+      }
+    }
     this.schedule();
   }
 

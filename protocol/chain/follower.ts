@@ -88,7 +88,7 @@ export class ChainFollower {
     }
     this.lastBlock = head;
     await this.call("block", () => this.modules.handlers.block?.(head));
-    this.loop.start();
+    await this.loop.start();
   }
 
   stop(): Promise<void> {

@@ -65,7 +65,7 @@ describe("protocol/pollLoop PollLoop", () => {
     s.failOn.add(1);
     const failures: string[] = [];
     const loop = new PollLoop({ intervalMs: 1, step: s.step, failed: (e) => failures.push((e as Error).message) });
-    loop.start();
+    await loop.start();
     expect(loop.running).to.equal(true);
     await s.release();
     await s.release();
@@ -81,7 +81,7 @@ describe("protocol/pollLoop PollLoop", () => {
     const s = steps();
     s.failOn.add(1);
     const loop: PollLoop = new PollLoop({ intervalMs: 1, step: s.step, failed: () => loop.halt() });
-    loop.start();
+    await loop.start();
     await s.release();
     await new Promise((r) => setTimeout(r, 30));
     expect(s.log).to.deep.equal(["start 1", "end 1"]);
@@ -91,7 +91,7 @@ describe("protocol/pollLoop PollLoop", () => {
   it("given stop while a step is in flight → it should resolve only after that step ended, and start no other", async () => {
     const s = steps();
     const loop = new PollLoop({ intervalMs: 1, step: s.step, failed: () => {} });
-    loop.start();
+    await loop.start();
     await until(() => s.log.includes("start 1"));
     let stopped = false;
     const stopping = loop.stop().then(() => (stopped = true));
@@ -101,5 +101,30 @@ describe("protocol/pollLoop PollLoop", () => {
     await stopping;
     await new Promise((r) => setTimeout(r, 20));
     expect(s.log).to.deep.equal(["start 1", "end 1"]);
+  });
+
+  it("given start now whose first step fails → it should reject with that error and leave the loop halted", async () => {
+    const s = steps();
+    s.failOn.add(1);
+    const loop = new PollLoop({ intervalMs: 1, step: s.step, failed: () => {} });
+    const starting = loop.start({ now: true }).then(() => null, (e: Error) => e.message);
+    await s.release();
+    expect(await starting).to.equal("step 1 failed");
+    expect(loop.running).to.equal(false);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.log).to.deep.equal(["start 1", "end 1"]);
+  });
+
+  it("given stop while start now runs its first step → it should start no other step once that one ended", async () => {
+    const s = steps();
+    const loop = new PollLoop({ intervalMs: 1, step: s.step, failed: () => {} });
+    const starting = loop.start({ now: true });
+    await until(() => s.log.includes("start 1"));
+    const stopping = loop.stop();
+    await s.release();
+    await Promise.all([starting, stopping]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(s.log).to.deep.equal(["start 1", "end 1"]);
+    expect(loop.running).to.equal(false);
   });
 });
