@@ -107,19 +107,52 @@ async function writeKey(type: KeyType, file: string, ks: Keystore): Promise<void
   }
 }
 
+/** What `keys create` and `keys import` both take: the key type, where the file goes, and the scrypt cost. */
+function newKeyOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--type <type>", "account (Ethereum, secp256k1) or bls (operator, BN254)").default("account"))
+    .option("--name <name>", "file name in the keys directory (<name>.json)")
+    .option("--out <file>", "write to this file instead of the keys directory")
+    .option("--dir <dir>", "keys directory (default MATCHNET_KEYS_DIR or ~/.matchnet/keys)")
+    .option("--kdf-n <n>", "scrypt cost n, a power of two (default 262144, EIP-2335's)");
+}
+
+interface NewKey {
+  type: KeyType;
+  scrypt: { n: number; r: number; p: number };
+}
+
+/** Checks the options of `newKeyOptions` before anything is asked or read. */
+function newKey(opts: Record<string, unknown>): NewKey {
+  const type = keyType(opts.type);
+  const n = kdfN(opts.kdfN);
+  if (opts.out === undefined && opts.name === undefined) throw usage("--name: give a key name (or --out <file>)");
+  return { type, scrypt: { n, r: DEFAULT_SCRYPT.r, p: DEFAULT_SCRYPT.p } };
+}
+
 /**
- * Encrypts with `seal` (a KeystoreError becomes the CLI error `code`: a weak password on create, a bad key on import),
- * writes the key file and reports it as `verb`.
+ * Asks for the new password, encrypts with `seal` (a KeystoreError becomes the CLI error `code`: a weak password on
+ * create, a bad key on import), writes the key file and reports it as `verb`.
  */
-async function sealAndWrite(ctx: Context, type: KeyType, to: { name: string; file: string }, verb: "created" | "imported", code: "PASSWORD" | "KEYSTORE", seal: () => Promise<Keystore>): Promise<void> {
+async function sealAndWrite(
+  ctx: Context,
+  opts: Record<string, unknown>,
+  key: NewKey,
+  verb: "created" | "imported",
+  code: "PASSWORD" | "KEYSTORE",
+  seal: (password: string) => Promise<Keystore>,
+): Promise<void> {
+  const to = await target(ctx, opts);
+  const what = verb === "created" ? `password for the new ${key.type} key` : `password for the imported ${key.type} key`;
+  const password = await readPassword(ctx.io, { file: ctx.opts.passwordFile, what, confirm: true });
   let ks: Keystore;
   try {
-    ks = await seal();
+    ks = await seal(password);
   } catch (err) {
     if (err instanceof KeystoreError) throw new CliError(code, err.message, { cause: err });
     throw err;
   }
-  await writeKey(type, to.file, ks);
+  await writeKey(key.type, to.file, ks);
   const info = describeKeystore(to.name, to.file, JSON.stringify(ks));
   ctx.result(info, [`${verb} ${describeLine(info)}`]);
 }
@@ -137,46 +170,24 @@ async function target(ctx: Context, opts: Record<string, unknown>): Promise<{ na
 
 export function addKeysCommands(program: Command, io: CliIo): void {
   const keys = program.command("keys").description("create, import, list and show keystores");
-  const typeOption = () => new Option("--type <type>", "account (Ethereum, secp256k1) or bls (operator, BN254)").default("account");
+
+  action(newKeyOptions(keys.command("create").description("generate a key and write it encrypted")), io, async (ctx, _args, opts) => {
+    const key = newKey(opts);
+    const { scrypt } = key;
+    await sealAndWrite(ctx, opts, key, "created", "PASSWORD", async (password) =>
+      key.type === "account" ? (await createAccountKeystore(password, { scrypt })).keystore : (await createKeystore(password, { scrypt })).keystore,
+    );
+  });
 
   action(
-    keys
-      .command("create")
-      .description("generate a key and write it encrypted")
-      .addOption(typeOption())
-      .option("--name <name>", "file name in the keys directory (<name>.json)")
-      .option("--out <file>", "write to this file instead of the keys directory")
-      .option("--dir <dir>", "keys directory (default MATCHNET_KEYS_DIR or ~/.matchnet/keys)")
-      .option("--kdf-n <n>", "scrypt cost n, a power of two (default 262144, EIP-2335's)"),
+    newKeyOptions(keys.command("import").description("encrypt an existing private key (read from --key-file or a hidden prompt)")).option(
+      "--key-file <file>",
+      "file whose first line is the private key (32 bytes hex)",
+    ),
     io,
     async (ctx, _args, opts) => {
-      const type = keyType(opts.type);
-      const n = kdfN(opts.kdfN);
-      if (opts.out === undefined && opts.name === undefined) throw usage("--name: give a key name (or --out <file>)");
-      const { name, file } = await target(ctx, opts);
-      const password = await readPassword(ctx.io, { file: ctx.opts.passwordFile, what: `password for the new ${type} key`, confirm: true });
-      const scrypt = { n, r: DEFAULT_SCRYPT.r, p: DEFAULT_SCRYPT.p };
-      await sealAndWrite(ctx, type, { name, file }, "created", "PASSWORD", async () =>
-        type === "account" ? (await createAccountKeystore(password, { scrypt })).keystore : (await createKeystore(password, { scrypt })).keystore,
-      );
-    },
-  );
-
-  action(
-    keys
-      .command("import")
-      .description("encrypt an existing private key (read from --key-file or a hidden prompt)")
-      .addOption(typeOption())
-      .option("--name <name>", "file name in the keys directory (<name>.json)")
-      .option("--out <file>", "write to this file instead of the keys directory")
-      .option("--dir <dir>", "keys directory")
-      .option("--key-file <file>", "file whose first line is the private key (32 bytes hex)")
-      .option("--kdf-n <n>", "scrypt cost n, a power of two (default 262144)"),
-    io,
-    async (ctx, _args, opts) => {
-      const type = keyType(opts.type);
-      const n = kdfN(opts.kdfN);
-      if (opts.out === undefined && opts.name === undefined) throw usage("--name: give a key name (or --out <file>)");
+      const key = newKey(opts);
+      const { scrypt } = key;
       let secret: string;
       if (typeof opts.keyFile === "string") {
         try {
@@ -191,11 +202,8 @@ export function addKeysCommands(program: Command, io: CliIo): void {
       }
       if (!/^(0x)?[0-9a-fA-F]{64}$/.test(secret)) throw usage("--key-file: the private key must be 32 bytes of hex");
       const hex = (secret.startsWith("0x") ? secret : `0x${secret}`) as Hex;
-      const { name, file } = await target(ctx, opts);
-      const password = await readPassword(ctx.io, { file: ctx.opts.passwordFile, what: `password for the imported ${type} key`, confirm: true });
-      const scrypt = { n, r: DEFAULT_SCRYPT.r, p: DEFAULT_SCRYPT.p };
-      await sealAndWrite(ctx, type, { name, file }, "imported", "KEYSTORE", () =>
-        type === "account" ? encryptAccountKey(hex, password, { scrypt }) : importSecretKey(hex, password, { scrypt }),
+      await sealAndWrite(ctx, opts, key, "imported", "KEYSTORE", (password) =>
+        key.type === "account" ? encryptAccountKey(hex, password, { scrypt }) : importSecretKey(hex, password, { scrypt }),
       );
     },
   );

@@ -11,6 +11,7 @@
 import { EventEmitter } from "node:events";
 import { decodeEventLog, type Hex, type Log, type PublicClient } from "viem";
 import type { Deployment } from "../protocol/chain/deployment.js";
+import { PollLoop } from "../protocol/pollLoop.js";
 import { followedContracts, type Followed } from "./contracts.js";
 import type { SqlDb } from "./db.js";
 import { HANDLERS, type EventCtx } from "./handlers.js";
@@ -56,9 +57,7 @@ export class Indexer extends EventEmitter<{ indexed: [number]; reorg: [number]; 
   private readonly reorgWindow: number;
   private cursor = -1;
   private cursorHash: Hex | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
-  private step: Promise<void> = Promise.resolve();
+  private readonly loop: PollLoop;
 
   constructor(
     private readonly deployment: Deployment,
@@ -70,6 +69,7 @@ export class Indexer extends EventEmitter<{ indexed: [number]; reorg: [number]; 
     this.contracts = followedContracts(deployment);
     this.rangeBlocks = opts.rangeBlocks ?? 2_000;
     this.reorgWindow = opts.reorgWindow ?? 256;
+    this.loop = new PollLoop({ intervalMs: opts.pollIntervalMs ?? 500, step: () => this.syncOnce(), failed: (err) => this.stepFailed(err) });
   }
 
   private get logger(): IndexerLogger {
@@ -111,42 +111,29 @@ export class Indexer extends EventEmitter<{ indexed: [number]; reorg: [number]; 
 
   /** Indexes up to the current head (several steps); returns the indexed block. */
   async syncToHead(): Promise<number> {
-    const run = this.step.then(() => this.syncOnce());
-    this.step = run.catch(() => {});
-    await run;
+    await this.loop.run();
     return this.cursor;
   }
 
   /** Follows the chain: syncs, then polls every `pollIntervalMs`. A failing step is logged and retried. */
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    await this.syncToHead();
-    this.schedule();
+    await this.loop.start({ now: true });
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    await this.step;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private schedule(): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      this.syncToHead()
-        .catch((err: unknown) => {
-          if (err instanceof ReorgTooDeepError || err instanceof IndexMismatchError) {
-            this.logger.warn({ err: err.message }, "explorer indexer: stopped");
-            this.running = false;
-            this.emit("error", err);
-            return;
-          }
-          this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "explorer indexer: step failed; retrying");
-        })
-        .finally(() => this.schedule());
-    }, this.opts.pollIntervalMs ?? 500);
+  /** A step of the running loop failed: retried on the next poll, unless the index cannot go on (a reorg deeper
+   *  than it keeps, another chain's index). */
+  private stepFailed(err: unknown): void {
+    if (err instanceof ReorgTooDeepError || err instanceof IndexMismatchError) {
+      this.logger.warn({ err: err.message }, "explorer indexer: stopped");
+      this.loop.halt();
+      this.emit("error", err);
+      return;
+    }
+    this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "explorer indexer: step failed; retrying");
   }
 
   private async syncOnce(): Promise<void> {

@@ -19,6 +19,7 @@ import type { KvController } from "../protocol/db/controller.js";
 import type { Logger } from "../protocol/log/logger.js";
 import type { Metrics } from "../protocol/metrics/metrics.js";
 import { startMetricsServer, type MetricsServer } from "../protocol/metrics/server.js";
+import { startedOrStopped } from "../protocol/lifecycle.js";
 import { BatchTable } from "../protocol/p2p/batchTable.js";
 import type { PartialSignatureMessage } from "../protocol/p2p/messages.js";
 import { MatchnetNetwork, defaultNetworkOpts, gossipProfileFor, type NetworkOpts } from "../protocol/p2p/network.js";
@@ -198,14 +199,7 @@ export class OperatorNode {
   static async start(opts: OperatorNodeOpts, modules: OperatorNodeModules): Promise<OperatorNode> {
     const timing = await readBatchTiming(modules.client, opts.addresses.serviceManager);
     const slashingWindow = await modules.client.readContract({ address: opts.addresses.serviceManager, abi: serviceManagerAbi, functionName: "slashingWindow" });
-    const node = new OperatorNode(opts, modules, timing, slashingWindow);
-    try {
-      await node.startParts();
-    } catch (err) {
-      await node.stop();
-      throw err;
-    }
-    return node;
+    return startedOrStopped(new OperatorNode(opts, modules, timing, slashingWindow), (node) => node.startParts());
   }
 
   private async startParts(): Promise<void> {

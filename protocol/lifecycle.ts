@@ -127,3 +127,17 @@ export function stopOnSignals(opts: StopOnSignalsOptions): StopHandle {
     },
   };
 }
+
+/**
+ * Runs `boot` on a thing that can stop; when boot throws, stops the thing (whatever boot started so far) before the
+ * error goes on, so a failed start leaves no port, timer, child or open database behind.
+ */
+export async function startedOrStopped<T extends { stop(): Promise<unknown> }>(thing: T, boot: (thing: T) => Promise<void>): Promise<T> {
+  try {
+    await boot(thing);
+  } catch (err) {
+    await thing.stop();
+    throw err;
+  }
+  return thing;
+}

@@ -31,6 +31,7 @@ import {
 } from "./setup.js";
 import { readBatchTiming, type BatchTiming } from "../../protocol/chain/batches.js";
 import { toOperatorId } from "../../protocol/chain/ids.js";
+import { startedOrStopped } from "../../protocol/lifecycle.js";
 import { slashingWindow } from "../parameters.js";
 import { closeNextBatch, reportBatch, waitBatchOutcome, type DevnetBatchReport, type BatchClose } from "./batch.js";
 import { signAndSubmitInProcess } from "./in-process.js";
@@ -196,14 +197,7 @@ export class Devnet {
   }
 
   static async start(opts: DevnetOptions): Promise<Devnet> {
-    const dn = await Devnet.create(opts);
-    try {
-      await dn.boot();
-    } catch (err) {
-      await dn.stop();
-      throw err;
-    }
-    return dn;
+    return startedOrStopped(await Devnet.create(opts), (dn) => dn.boot());
   }
 
   /** The devnet object before anything runs (so that a Ctrl-C during boot can stop what boot started). */

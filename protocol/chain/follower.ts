@@ -6,6 +6,7 @@
  * chain order; a callback that throws is logged and does not stop the follower.
  */
 import type { Address, Hex, PublicClient } from "viem";
+import { PollLoop } from "../pollLoop.js";
 import { serviceManagerAbi } from "./abi.js";
 
 export interface BatchClosedInfo {
@@ -53,14 +54,14 @@ const BATCH_STATUS_CLOSED = 1;
 
 export class ChainFollower {
   private lastBlock = -1n;
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
-  private tick: Promise<void> = Promise.resolve();
+  private readonly loop: PollLoop;
 
   constructor(
     private readonly opts: ChainFollowerOpts,
     private readonly modules: { client: PublicClient; handlers: FollowerHandlers; logger: FollowerLogger },
-  ) {}
+  ) {
+    this.loop = new PollLoop({ intervalMs: opts.pollIntervalMs, step: () => this.pollOnce(), failed: (err) => this.pollFailed(err) });
+  }
 
   /** The last block whose events were dispatched. */
   get head(): bigint {
@@ -68,7 +69,7 @@ export class ChainFollower {
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
+    if (this.loop.running) return;
     const { client } = this.modules;
     const head = await client.getBlockNumber();
     const count = await client.readContract({ address: this.opts.serviceManager, abi: serviceManagerAbi, functionName: "batchCount", blockNumber: head });
@@ -87,30 +88,20 @@ export class ChainFollower {
     }
     this.lastBlock = head;
     await this.call("block", () => this.modules.handlers.block?.(head));
-    this.running = true;
-    this.schedule();
+    await this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    await this.tick;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  /** Polls once now (also used by tests to drive the follower without waiting for the timer). */
+  /** Polls once now (also used by tests to drive the follower without waiting for the timer); never rejects. */
   poll(): Promise<void> {
-    this.tick = this.tick.then(() => this.pollOnce()).catch((err: unknown) => {
-      this.modules.logger.warn({ err: String(err) }, "chain follower: poll failed; retrying");
-    });
-    return this.tick;
+    return this.loop.run().catch((err: unknown) => this.pollFailed(err));
   }
 
-  private schedule(): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      void this.poll().finally(() => this.schedule());
-    }, this.opts.pollIntervalMs);
+  private pollFailed(err: unknown): void {
+    this.modules.logger.warn({ err: String(err) }, "chain follower: poll failed; retrying");
   }
 
   private async pollOnce(): Promise<void> {
