@@ -88,15 +88,17 @@ export function loadOrderArcs(cand: Candidates, b: PreparedBatch, arcs: ChainArc
   const K = CHAIN_ARCS;
   arcs.arcLoaded[y] = 1;
   let count = 0;
+  // Once K arcs are held: the base of the K-th, below which a pair is passed over without reading its rank.
+  let lastV = 0;
   const first = y * K;
   for (let e = start[y]!, end = start[y + 1]!; e < end; e++) {
     const v = base[e]!;
+    if (count === K && v < lastV) continue;
     const rk = offerRank[offer[e]!]!;
     let i: number;
     if (count < K) i = count++;
     else {
-      const last = arcPair[first + K - 1]!;
-      if (v < base[last]! || (v === base[last]! && rk > offerRank[offer[last]!]!)) continue;
+      if (v === lastV && rk > offerRank[offer[arcPair[first + K - 1]!]!]!) continue;
       i = K - 1;
     }
     while (i > 0) {
@@ -106,6 +108,7 @@ export function loadOrderArcs(cand: Candidates, b: PreparedBatch, arcs: ChainArc
       i--;
     }
     arcPair[first + i] = e;
+    if (count === K) lastV = base[arcPair[first + K - 1]!]!;
   }
   arcCount[y] = count;
   for (let j = first; j < first + count; j++) {
