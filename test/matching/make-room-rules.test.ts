@@ -306,6 +306,55 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     });
   });
 
+  describe("given an ejected order whose best offer with room is excluded and three others have room", () => {
+    // X (1) has 3 free GPUs: order 2 (2 GPUs, 10^7) leaves 1 free; order 3 (3 GPUs, 10^7, X only) is open. Order 2
+    // can only eject order 1 (1 GPU, 2·10^7) from Y (2: 2 free GPUs, 1 taken), entering Y at 5·10^6 per GPU. Order
+    // 1 lists X (1.5·10^7, with room, excluded: order 2 leaves it), Y (its own), A (3) at 10^7, B (4) and C (5) at
+    // 1.2·10^7: its second best offer with room is B (largest, the first listed of B and C). The ejection is worth
+    // 10^7 − 2·10^7 + 1.2·10^7 = 2·10^6 > 0 (through A it would be worth 0, no more than leaving); the plan
+    // 3·10^7 − 2·10^7 + 10^7 − 2·10^7 + 1.2·10^7 = 1.2·10^7 > 0. (Order 1 is order index 0, its X pair the batch's
+    // first pair.)
+    it("should send it to the best of the others (B), not the excluded X, the first found (A) nor the last (C)", () => {
+      const c = handCase(
+        [[3, 0], [2, 0], [1, 0], [1, 0], [1, 0]],
+        [1, 2, 3],
+        [[[1, 15 * M], [2, 20 * M], [3, 10 * M], [4, 12 * M], [5, 12 * M]], [[1, 10 * M], [2, 5 * M]], [[1, 10 * M]]],
+        [2, 1, null],
+      );
+      expect(endsOn(c)).to.deep.equal([4, 2, 1]);
+    });
+  });
+
+  describe("given an occupant whose only offer with room is worth 0 to it", () => {
+    // X (1): order 1 (3·10^7 there, 0 on Y (2), free); order 2 (4·10^7, X only) is open. No headroom term. Its exit
+    // is the move to Y, worth 0, as much as leaving: the move is its exit (docs §7.7: leaving only without one).
+    it("should move it there rather than leave it unmatched", () => {
+      expect(endsOn(handCase([[1, 0], [1, 0]], [1, 1], [[[1, 30 * M], [2, 0]], [[1, 40 * M]]], [1, null]))).to.deep.equal([2, 1]);
+    });
+  });
+
+  describe("given a 2-GPU occupant whose third offer with room is worth the most through its headroom", () => {
+    // Headroom weight 5 000. X (1, 2 free): order 1 (2 GPUs, 3·10^7) on it; order 2 (2 GPUs, 10^8, X only) open.
+    // Order 1's offers with room, in candidate order: P1 (2) and P2 (3), 2 free of 10 GPUs (a = 2 000, 1 000: 1.5·10^7
+    // for two GPUs), at 3·10^7 and 2.9·10^7: V = 7.5·10^7 and 7.3·10^7; P3 (4), 8 free of 8 (a = 10 000, 8 750:
+    // 9.375·10^7), at 2·10^7: V = 1.3375·10^8, the best, though its base alone is the lowest.
+    it("should move it to P3: the headroom of each of its GPUs may reach w·10 000", () => {
+      const c = handCase([[2, 0], [2, 8], [2, 8], [8, 0]], [2, 2], [[[1, 30 * M], [2, 30 * M], [3, 29 * M], [4, 20 * M]], [[1, 100 * M]]], [1, null], 5_000);
+      expect(endsOn(c)).to.deep.equal([4, 1]);
+    });
+  });
+
+  describe("given an order served into room on an offer whose occupant has a larger order index, then a tie there", () => {
+    // Q (1) has 2 free GPUs, 1 held by order 2 (3·10^7; 2·10^7 on R2 = 3, free). Order 1 (open; 3·10^7 on Q,
+    // 2·10^7 on R1 = 2, free) enters Q first (its best estimate; orders of one GPU by orderId); then order 3 (open,
+    // 4·10^7, Q only) needs one of the two to leave: equal losses (10^7), so the first in order index, order 1,
+    // leaves for R1 — the occupants of Q must be listed by order index after order 1 entered behind order 2.
+    it("should make order 1 leave, not order 2", () => {
+      const c = handCase([[2, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [2, 20 * M]], [[1, 30 * M], [3, 20 * M]], [[1, 40 * M]]], [null, 1, null]);
+      expect(endsOn(c)).to.deep.equal([2, 1, 1]);
+    });
+  });
+
   describe("given two one-GPU occupants whose losses are the same, one GPU needed", () => {
     // X (1) has 2 GPUs, held by orders 1 and 2 (3·10^7 each); order 1 may go to Y (2), order 2 to Z (3), each free,
     // at 2·10^7 (order 2: c). Order 3 (4·10^7, X only) is open. Losses 10^7 and 3·10^7 − c.

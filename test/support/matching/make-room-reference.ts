@@ -107,13 +107,13 @@ export function referenceMakeRoom(b: PreparedBatch, cand: Candidates, pair0: Arr
     eject: number;
     ejectPair: number;
   }
-  /** Exit of served order y: the best by value, the first found keeping a tie. */
+  /** Exit of served order y: the best by value of moving (or leaving) and ejecting, the first found keeping a tie. */
   const exitOf = (y: number): Exit => {
     const f = at(y);
     const gy = g[y]!;
-    let best: Exit = { value: 0n, pair: -1, eject: -1, ejectPair: -1 };
+    // Its best offer with room (even at value 0), or unmatched if it has none; an ejection must be worth more.
     const move = bestWithRoom(y, [f]);
-    if (move.pair >= 0 && move.value > best.value) best = { value: move.value, pair: move.pair, eject: -1, ejectPair: -1 };
+    let best: Exit = { value: move.value, pair: move.pair, eject: -1, ejectPair: -1 };
     for (const e of arcs[y]!) {
       const f2 = offerOf(e);
       if (f2 === f || room(f2) >= gy) continue;
