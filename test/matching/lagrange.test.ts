@@ -9,6 +9,7 @@ import { expect } from "chai";
 import { lagrangeBound } from "../../protocol/matching/optimum/lagrange.js";
 import { flowBound } from "../../protocol/matching/optimum/reference.js";
 import { GPU_CATALOG, zoneId } from "../../protocol/market/catalog.js";
+import { OrderStatus } from "../../protocol/market/types.js";
 import { buildCandidates, prepareBatch, ScratchPool, type Candidates, type PreparedBatch } from "../../protocol/matching/prepare.js";
 import { bruteForceOptimum } from "../support/matching/brute-force.js";
 import { DEFAULT_WEIGHTS, REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
@@ -40,6 +41,11 @@ function tiny(i: number): { b: PreparedBatch; all: Candidates } {
     return offer(f + 1, providers[f]!, { gpuCount: gpus, gpusLeased: pick(gpus - 1), pricePerGpuHour: 2_000_000n + BigInt(pick(500)) * 1_000n });
   });
   const orders = Array.from({ length: 3 + (i % 5) }, (_, o) => order(o + 1, { gpuCount: 1 + pick(4), preferredZone: zoneId(pick(3) * 2, 1) }));
+  // Every third batch: the first order cancelled, the last one expired (no candidates, no multiplier).
+  if (i % 3 === 0) {
+    orders[0] = { ...orders[0]!, status: OrderStatus.Cancelled };
+    orders[orders.length - 1] = { ...orders[orders.length - 1]!, expiresAt: REFERENCE_BLOCK };
+  }
   const b = prepareBatch({ referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers, offers, orders, weights: DEFAULT_WEIGHTS }, seedOf(i));
   return { b, all: buildCandidates(b, new ScratchPool(), Infinity) };
 }
