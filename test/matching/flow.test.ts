@@ -147,10 +147,10 @@ function expectCertified(p: FlowProblem, s: FlowSolution, label: string): void {
 }
 
 const FAMILIES: { name: string; cases: number; spec: Spec }[] = [
-  { name: "one unit per order (the assignment problem), three values, flat slots", cases: 40, spec: { orders: 5, offers: 3, maxSupply: 1, maxCapacity: 2, density: 0.6, values: [10, 20, 30], slots: [0] } },
-  { name: "1–3 units per order, falling slot values, values that tie", cases: 40, spec: { orders: 3, offers: 3, maxSupply: 3, maxCapacity: 3, density: 0.7, values: [5, 10, 15], slots: [0, 4, 8] } },
-  { name: "slots worth more than arcs (the headroom decides), dense arcs", cases: 30, spec: { orders: 4, offers: 2, maxSupply: 2, maxCapacity: 4, density: 0.9, values: [1, 2], slots: [3, 9, 27] } },
-  { name: "scarce capacity, many competing orders", cases: 30, spec: { orders: 6, offers: 2, maxSupply: 2, maxCapacity: 2, density: 0.8, values: [7, 11, 13, 17], slots: [0, 1] } },
+  { name: "one unit per order (the assignment problem), three values, flat slots", cases: 24, spec: { orders: 5, offers: 3, maxSupply: 1, maxCapacity: 2, density: 0.6, values: [10, 20, 30], slots: [0] } },
+  { name: "1–3 units per order, falling slot values, values that tie", cases: 24, spec: { orders: 3, offers: 3, maxSupply: 3, maxCapacity: 3, density: 0.7, values: [5, 10, 15], slots: [0, 4, 8] } },
+  { name: "slots worth more than arcs (the headroom decides), dense arcs", cases: 20, spec: { orders: 4, offers: 2, maxSupply: 2, maxCapacity: 4, density: 0.9, values: [1, 2], slots: [3, 9, 27] } },
+  { name: "scarce capacity, many competing orders", cases: 20, spec: { orders: 6, offers: 2, maxSupply: 2, maxCapacity: 2, density: 0.8, values: [7, 11, 13, 17], slots: [0, 1] } },
 ];
 
 describe("reference transportation solver solveFlow (protocol/matching/optimum/flow.ts, docs/matching.md §10)", () => {
