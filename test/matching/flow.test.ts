@@ -169,7 +169,11 @@ describe("reference transportation solver solveFlow (protocol/matching/optimum/f
 
   describe("given 12 problems of 40 orders of 1–4 units and 12 offers of 0–8 units (paths through many orders, larger heaps)", () => {
     it("should return a feasible flow worth its value, certified optimal by its potentials", () => {
-      const spec: Spec = { orders: 40, offers: 12, maxSupply: 4, maxCapacity: 8, density: 0.3, values: [3, 5, 8, 13, 21], slots: [0, 2, 4, 6] };
+      // Values and slots spread over many integers, so that paths rarely tie: a heap that pops a node too early
+      // settles it at a wrong distance, which the certificate then shows.
+      const values = Array.from({ length: 200 }, (_, i) => 1_000 + 7_919 * i);
+      const slots = Array.from({ length: 50 }, (_, i) => 13 * i * i);
+      const spec: Spec = { orders: 40, offers: 12, maxSupply: 4, maxCapacity: 8, density: 0.3, values, slots };
       let matched = 0;
       for (let i = 0; i < 12; i++) {
         const p = problem(9_000 + i, spec);

@@ -306,20 +306,22 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     });
   });
 
-  describe("given an ejected order whose best offer with room is excluded and three others have room", () => {
-    // X (1) has 3 free GPUs: order 2 (2 GPUs, 10^7) leaves 1 free; order 3 (3 GPUs, 10^7, X only) is open. Order 2
-    // can only eject order 1 (1 GPU, 2·10^7) from Y (2: 2 free GPUs, 1 taken), entering Y at 5·10^6 per GPU. Order
-    // 1 lists X (1.5·10^7, with room, excluded: order 2 leaves it), Y (its own), A (3) at 10^7, B (4) and C (5) at
-    // 1.2·10^7: its second best offer with room is B (largest, the first listed of B and C). The ejection is worth
-    // 10^7 − 2·10^7 + 1.2·10^7 = 2·10^6 > 0 (through A it would be worth 0, no more than leaving); the plan
-    // 3·10^7 − 2·10^7 + 10^7 − 2·10^7 + 1.2·10^7 = 1.2·10^7 > 0. (Order 1 is order index 0, its X pair the batch's
-    // first pair.)
-    it("should send it to the best of the others (B), not the excluded X, the first found (A) nor the last (C)", () => {
+  describe("given an ejected order whose best offer with room is excluded and four others have room", () => {
+    // Headroom weight 1 000. X (1) has 3 free GPUs of 3: order 2 (2 GPUs, 10^7) leaves 1 free; order 3 (3 GPUs,
+    // 10^7, X only) is open. Order 2 can only eject order 1 (1 GPU, 2·10^7) from Y (2: 2 GPUs of 2, 1 taken),
+    // entering Y at 5·10^6 per GPU. Order 1 lists X (1.5·10^7; with its headroom a(2) = 3 333: 1.8333·10^7, the best,
+    // but excluded: order 2 leaves X for order 3), Y (its own), then A, B, C, D (3–6), each 1 free GPU of 10 (a(0) =
+    // 1 000: 10^6 of headroom) at 10^7, 1.2·10^7, 1.2·10^7, 1.1·10^7: its second best is B (1.3·10^7; C ties it, found
+    // later; D, found last, is worth less but its bound, 1.1·10^7 + 10^7, does not rule it out). The ejection is worth
+    // 10^7 − 2·10^7 + 5·10^6 (Y's a(1) = 5 000) + 1.3·10^7 = 8·10^6 > 0; the plan 3·10^7 − 2·10^7 + 10^7 − 2·10^7 +
+    // 1.2·10^7 + 3.333·10^6 (X) + 5·10^6 (Y) + 10^6 (B) > 0. (Order 1 is order index 0, its X pair the first pair.)
+    it("should send it to the best of the others (B), not the excluded X, the first found (A), the tie found later (C) nor the last (D)", () => {
       const c = handCase(
-        [[3, 0], [2, 0], [1, 0], [1, 0], [1, 0]],
+        [[3, 0], [2, 0], [1, 9], [1, 9], [1, 9], [1, 9]],
         [1, 2, 3],
-        [[[1, 15 * M], [2, 20 * M], [3, 10 * M], [4, 12 * M], [5, 12 * M]], [[1, 10 * M], [2, 5 * M]], [[1, 10 * M]]],
+        [[[1, 15 * M], [2, 20 * M], [3, 10 * M], [4, 12 * M], [5, 12 * M], [6, 11 * M]], [[1, 10 * M], [2, 5 * M]], [[1, 10 * M]]],
         [2, 1, null],
+        1_000,
       );
       expect(endsOn(c)).to.deep.equal([4, 2, 1]);
     });
