@@ -335,6 +335,18 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     });
   });
 
+  describe("given an ejected order whose only other offer with room is worth 0 to it", () => {
+    // X (1) has 3 free GPUs: order 2 (2 GPUs, 10^7) leaves 1 free; order 3 (3 GPUs, 10^7, X only) is open. Order 2
+    // ejects order 1 (1 GPU, 5·10^6) from Y (2: 2 GPUs, 1 taken), entering at 10^7 per GPU; order 1's offers with
+    // room are X (excluded) and A (3, free) at base 0. No headroom term. The ejection: 2·10^7 − 5·10^6 + 0 > 0; the
+    // plan 3·10^7 − 2·10^7 + 2·10^7 − 5·10^6 = 2.5·10^7 > 0. Order 1 goes to A (docs §7.7: its best offer with room,
+    // whatever its value; unmatched only without one).
+    it("should move it to that offer, not leave it unmatched", () => {
+      const c = handCase([[3, 0], [2, 0], [1, 0]], [1, 2, 3], [[[1, 15 * M], [2, 5 * M], [3, 0]], [[1, 10 * M], [2, 10 * M]], [[1, 10 * M]]], [2, 1, null]);
+      expect(endsOn(c)).to.deep.equal([3, 2, 1]);
+    });
+  });
+
   describe("given a 2-GPU occupant whose third offer with room is worth the most through its headroom", () => {
     // Headroom weight 5 000. X (1, 2 free): order 1 (2 GPUs, 3·10^7) on it; order 2 (2 GPUs, 10^8, X only) open.
     // Order 1's offers with room, in candidate order: P1 (2) and P2 (3), 2 free of 10 GPUs (a = 2 000, 1 000: 1.5·10^7
