@@ -4,7 +4,7 @@ import { ProviderStatus, type GpuModel, type OfferVersion, type Order, type Prov
 import { matchBatch } from "../../protocol/matching/engine.js";
 import { MatchingErrorCode } from "../../protocol/matching/errors.js";
 import { refusal } from "../support/matching/refusal.js";
-import { buildCandidates, isCandidate, pairBase, prepareBatch, regionAllowed, ScratchPool } from "../../protocol/matching/prepare.js";
+import { buildCandidates, grownFloat64, grownInt32, isCandidate, pairBase, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "../../protocol/matching/prepare.js";
 import { UnmatchedReason, type MatchInputs, type Seed } from "../../protocol/matching/types.js";
 import { DEFAULT_WEIGHTS, generateInstance, REFERENCE_BLOCK, seedOf, WIDE } from "../support/matching/generator.js";
 import { offer, order, provider, tinyBatch } from "../support/matching/tiny.js";
@@ -24,6 +24,27 @@ function outcome(inputs: MatchInputs): bigint | UnmatchedReason {
   return r.assignments.find((a) => a.orderId === 1n)?.offerVersionId ?? r.unmatched.find((u) => u.orderId === 1n)!.reason;
 }
 
+/** The candidate index (uncapped) lists exactly the pairs the one-pair filter accepts, each with its one-pair base. */
+function expectIndexIsFilter(b: PreparedBatch, cand: Candidates): { listed: number; refused: number } {
+  let listedPairs = 0;
+  let refused = 0;
+  for (let oi = 0; oi < b.orders.length; oi++) {
+    const listed = new Map<number, number>();
+    for (let e = cand.start[oi]!; e < cand.start[oi + 1]!; e++) listed.set(cand.offer[e]!, cand.base[e]!);
+    expect(listed.size, `order ${oi}: each offer once`).to.equal(cand.start[oi + 1]! - cand.start[oi]!);
+    for (let f = 0; f < b.offers.length; f++) {
+      expect(isCandidate(b, oi, f), `order ${oi} offer ${f}`).to.equal(listed.has(f));
+      if (listed.has(f)) expect(pairBase(b, oi, f)).to.equal(listed.get(f));
+      else refused++;
+    }
+    listedPairs += listed.size;
+  }
+  return { listed: listedPairs, refused };
+}
+
+/** Positions of order oi's pairs in `cand`. */
+const pairsOf = (cand: Candidates, oi: number): number[] => Array.from({ length: cand.start[oi + 1]! - cand.start[oi]! }, (_, i) => cand.start[oi]! + i);
+
 describe("batch preparation (docs/matching.md §2–§4)", () => {
   describe("given generated markets and the hand-built batch, every (order, offer) pair", () => {
     for (const [label, make] of [
@@ -34,23 +55,58 @@ describe("batch preparation (docs/matching.md §2–§4)", () => {
     ] as const) {
       it(`${label}: the candidate index should list exactly the pairs the one-pair filter accepts, with the one-pair score`, () => {
         const b = prepareBatch(make(), seedOf(5));
-        const cand = buildCandidates(b, new ScratchPool(), Infinity);
-        let listedPairs = 0;
-        let refused = 0;
-        for (let oi = 0; oi < b.orders.length; oi++) {
-          const listed = new Map<number, number>();
-          for (let e = cand.start[oi]!; e < cand.start[oi + 1]!; e++) listed.set(cand.offer[e]!, cand.base[e]!);
-          for (let f = 0; f < b.offers.length; f++) {
-            expect(isCandidate(b, oi, f), `order ${oi} offer ${f}`).to.equal(listed.has(f));
-            if (listed.has(f)) expect(pairBase(b, oi, f)).to.equal(listed.get(f));
-            else refused++;
-          }
-          listedPairs += listed.size;
-        }
-        expect(listedPairs).to.be.greaterThan(0);
+        const { listed, refused } = expectIndexIsFilter(b, buildCandidates(b, new ScratchPool(), Infinity));
+        expect(listed).to.be.greaterThan(0);
         expect(refused).to.be.greaterThan(0);
       });
     }
+  });
+
+  describe("given 40 offers in a second payment token and three orders paying in it (120 pairs, the first token has 2)", () => {
+    it("should list every one of them: the arrays are sized by counting the pairs of every token's books", () => {
+      const p = provider(1);
+      const offers = [offer(1, p), ...Array.from({ length: 40 }, (_, i) => offer(i + 2, p, { paymentToken: WIDE, pricePerGpuHour: 10n ** 18n + BigInt(i) }))];
+      const wide = { paymentToken: WIDE, maxPricePerGpuHour: 10n ** 19n };
+      const b = prepareBatch(batch([p], offers, [order(1), order(2, wide), order(3, wide), order(4, wide), order(5)]), seedOf(6));
+      const { listed } = expectIndexIsFilter(b, buildCandidates(b));
+      expect(listed).to.equal(122);
+    });
+  });
+
+  describe("given weights on availability only: every pair's base is 0, the lowest histogram bucket's edge", () => {
+    // 12 H100 offers of one provider each, versionIds in another order than their asks; a catch-all order and an
+    // H100 order accept all of them. Under a cap the lists keep the cap pairs of smallest versionId (bases tie).
+    const AVAILABILITY_ONLY = { region: 0, price: 0, uptime: 0, reputation: 0, availability: 10_000, slashing: 0, stake: 0, random: 0 };
+    const make = (): PreparedBatch => {
+      const providers = Array.from({ length: 12 }, (_, i) => provider(i + 1));
+      const offers = providers.map((p, i) => offer(1 + ((i * 5) % 12), p, { pricePerGpuHour: 2_000_000n + 1_000n * BigInt(i) }));
+      return prepareBatch(batch(providers, offers, [order(1, CATCH_ALL), order(2, { maxPricePerGpuHour: 10n ** 12n })], { weights: AVAILABILITY_ONLY }), seedOf(8));
+    };
+    it("uncapped: should list all 12 pairs of both orders, each with base 0", () => {
+      const b = make();
+      const all = buildCandidates(b, new ScratchPool(), Infinity);
+      expect(expectIndexIsFilter(b, all).listed).to.equal(24);
+      expect([...all.base.subarray(0, 24)].every((v) => v === 0)).to.equal(true);
+    });
+    for (const cap of [3, 5, 6, 7, 8, 11, 12]) {
+      it(`cap ${cap}${cap * 2 < 12 ? " (more than twice the cap: the list is cut while it is built)" : ""}: should keep versionIds 1–${cap} of each order, in listed order`, () => {
+        const b = make();
+        const capped = buildCandidates(b, new ScratchPool(), cap);
+        for (let oi = 0; oi < 2; oi++) {
+          const kept = pairsOf(capped, oi).map((e) => Number(b.offers[capped.offer[e]!]!.versionId));
+          expect([...kept].sort((x, y) => x - y), `order ${oi}`).to.deep.equal(Array.from({ length: cap }, (_, i) => i + 1));
+          expect(pairsOf(capped, oi).map((e) => capped.offer[e]!), `order ${oi}: listed order`).to.deep.equal(pairsOf(capped, oi).map((e) => capped.offer[e]!).sort((x, y) => x - y));
+          expect(pairsOf(capped, oi).every((e) => capped.base[e] === 0)).to.equal(true);
+        }
+      });
+    }
+  });
+
+  describe("given a growable buffer copied into a larger one (grownInt32, grownFloat64)", () => {
+    it("should keep every value, in place, and fill the rest with 0", () => {
+      expect([...grownInt32(Int32Array.from([7, -1, 2 ** 31 - 1]), 5)]).to.deep.equal([7, -1, 2 ** 31 - 1, 0, 0]);
+      expect([...grownFloat64(Float64Array.from([2 ** 40 + 1, -3.5]), 4)]).to.deep.equal([2 ** 40 + 1, -3.5, 0, 0]);
+    });
   });
 
   describe("given a 400 × 400 generated market, lists whole and cut by a cap of 8", () => {
