@@ -7,18 +7,7 @@
  */
 import { expect } from "chai";
 import { solveFlow, type FlowProblem, type FlowSolution } from "../../protocol/matching/optimum/flow.js";
-
-/** A small deterministic PRNG (mulberry32), so that each case is reproducible from its number. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { mulberry32 } from "../support/matching/tie-markets.js";
 
 interface Spec {
   orders: number;
@@ -32,7 +21,7 @@ interface Spec {
 }
 
 function problem(seed: number, spec: Spec): FlowProblem {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = (k: number): number => Math.floor(r() * k);
   const supply = Array.from({ length: spec.orders }, () => pick(spec.maxSupply + 1));
   const capacity = Array.from({ length: spec.offers }, () => pick(spec.maxCapacity + 1));

@@ -15,25 +15,14 @@ import { bruteForceOptimum } from "../support/matching/brute-force.js";
 import { DEFAULT_WEIGHTS, REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
 import { referenceLagrange } from "../support/matching/lagrange-reference.js";
 import { offer, order, provider } from "../support/matching/tiny.js";
-
-/** A small deterministic PRNG (mulberry32), so that each batch is reproducible from its number. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { mulberry32 } from "../support/matching/tie-markets.js";
 
 /**
  * Batch i: 1–3 H100 offers of 2–8 GPUs (some leased) from providers in different zones, at different asks; 3–7
  * orders of 1–4 GPUs that accept every offer. Real pair scores (the default weights, random term included).
  */
 function tiny(i: number): { b: PreparedBatch; all: Candidates } {
-  const r = rng(7_000 + i);
+  const r = mulberry32(7_000 + i);
   const pick = (k: number): number => Math.floor(r() * k);
   const providers = [0, 1, 2].map((j) => provider(j + 1, { zone: zoneId(j * 2, 1) }));
   const offers = Array.from({ length: 1 + (i % 3) }, (_, f) => {

@@ -14,31 +14,11 @@ import { REF_ARCS } from "../support/matching/chain-reference.js";
 import { REF_MAKE_ROOM_DP_CELLS, REF_MAKE_ROOM_PASSES, referenceMakeRoom, type MakeRoomRefResult } from "../support/matching/make-room-reference.js";
 import { REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
 import { offer, order, provider } from "../support/matching/tiny.js";
+import { tieAssignment, tieCandidates, tieMarket, type TieMarketSpec } from "../support/matching/tie-markets.js";
 
-/** A small deterministic PRNG (mulberry32), so that each case is reproducible from its number. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-interface Spec {
-  offers: number;
-  orders: number;
-  /** Largest gpuCount of an order; largest free GPUs of an offer; largest GPUs already leased. */
-  maxG: number;
-  maxFree: number;
-  maxLeased: number;
-  /** Chance that an order may use a given offer (that has enough free GPUs for it), and that it starts served. */
-  density: number;
+interface Spec extends TieMarketSpec {
+  /** Chance that an order starts served. */
   served: number;
-  bases: number[];
-  availability: number;
 }
 
 interface Case {
@@ -53,50 +33,17 @@ interface Case {
  * within capacity that serves orders in a random order (so large orders are often left open on full offers).
  */
 function makeRoomCases(seed: number, spec: Spec, count: number): Case[] {
-  const r = rng(seed);
-  const pick = (k: number): number => Math.floor(r() * k);
-  const p = provider(1);
-  const offers = [];
-  for (let i = 0; i < spec.offers; i++) {
-    const F = 1 + pick(spec.maxFree);
-    const leased = pick(spec.maxLeased + 1);
-    offers.push(offer(i + 1, p, { gpuCount: F + leased, gpusLeased: leased, pricePerGpuHour: 2_000_000n + BigInt(pick(1_000)) * 1_000n }));
-  }
-  const orders = Array.from({ length: spec.orders }, (_, j) => order(j + 1, { gpuCount: 1 + pick(spec.maxG) }));
-  const weights: MatchingWeights = { region: 10_000 - spec.availability, price: 0, uptime: 0, reputation: 0, availability: spec.availability, slashing: 0, stake: 0, random: 0 };
-  const b = prepareBatch({ referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers: [p], offers, orders, weights }, seedOf(seed));
+  const market = tieMarket(seed, spec);
+  const { b, pick } = market;
   const cases: Case[] = [];
   for (let c = 0; c < count; c++) {
-    const start = [0];
-    const candOffer: number[] = [];
-    const candBase: number[] = [];
-    for (let oi = 0; oi < b.orders.length; oi++) {
-      for (let f = 0; f < b.offers.length; f++) {
-        if (b.offerFree[f]! < b.orders[oi]!.gpuCount || r() >= spec.density) continue;
-        candOffer.push(f);
-        candBase.push(spec.bases[pick(spec.bases.length)]!);
-      }
-      start.push(candOffer.length);
-    }
-    const cand: Candidates = { start: Int32Array.from(start), offer: Int32Array.from(candOffer), base: Int32Array.from(candBase) };
-    const pair = new Int32Array(b.orders.length).fill(-1);
-    const taken = new Array<number>(b.offers.length).fill(0);
+    const cand = tieCandidates(market, spec);
     const turn = Array.from({ length: b.orders.length }, (_, oi) => oi);
     for (let i = turn.length - 1; i > 0; i--) {
       const j = pick(i + 1);
       [turn[i], turn[j]] = [turn[j]!, turn[i]!];
     }
-    for (const oi of turn) {
-      if (r() >= spec.served) continue;
-      const g = b.orders[oi]!.gpuCount;
-      const fits: number[] = [];
-      for (let e = start[oi]!; e < start[oi + 1]!; e++) if (b.offerFree[candOffer[e]!]! - taken[candOffer[e]!]! >= g) fits.push(e);
-      if (fits.length === 0) continue;
-      const e = fits[pick(fits.length)]!;
-      pair[oi] = e;
-      taken[candOffer[e]!]! += g;
-    }
-    cases.push({ b, cand, pair });
+    cases.push({ b, cand, pair: tieAssignment(market, cand, turn, (draw) => draw < spec.served) });
   }
   return cases;
 }

@@ -1,0 +1,97 @@
+/**
+ * Small markets full of ties, for the rule-by-rule tests that compare a phase of the engine with its rule written a
+ * second time (chain-rules, make-room-rules): one provider, offers with random free and leased GPUs and prices in a
+ * random order (so the batch's offer index order is not their versionId order), and candidate lists built by hand
+ * whose bases are drawn from a handful of values, so that gains tie inside the search.
+ */
+import type { MatchingWeights } from "../../../protocol/market/types.js";
+import { GPU_CATALOG } from "../../../protocol/market/catalog.js";
+import { prepareBatch, type Candidates, type PreparedBatch } from "../../../protocol/matching/prepare.js";
+import { REFERENCE_BLOCK, seedOf } from "./generator.js";
+import { offer, order, provider } from "./tiny.js";
+
+/** A small deterministic PRNG (mulberry32) on [0, 1), so that each case is reproducible from its number. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+export interface TieMarketSpec {
+  offers: number;
+  orders: number;
+  /** Largest gpuCount of an order; largest free GPUs of an offer; largest GPUs already leased. */
+  maxG: number;
+  maxFree: number;
+  maxLeased: number;
+  /** Chance that an order may use a given offer (that has enough free GPUs for it). */
+  density: number;
+  bases: number[];
+  availability: number;
+}
+
+export interface TieMarket {
+  b: PreparedBatch;
+  /** The market's PRNG, to be drawn on for its cases. */
+  r: () => number;
+  /** A whole number in [0, k). */
+  pick: (k: number) => number;
+}
+
+/** The prepared market of `seed` (region and availability weights only). */
+export function tieMarket(seed: number, spec: TieMarketSpec): TieMarket {
+  const r = mulberry32(seed);
+  const pick = (k: number): number => Math.floor(r() * k);
+  const p = provider(1);
+  const offers = [];
+  for (let i = 0; i < spec.offers; i++) {
+    const F = 1 + pick(spec.maxFree);
+    const leased = pick(spec.maxLeased + 1);
+    offers.push(offer(i + 1, p, { gpuCount: F + leased, gpusLeased: leased, pricePerGpuHour: 2_000_000n + BigInt(pick(1_000)) * 1_000n }));
+  }
+  const orders = Array.from({ length: spec.orders }, (_, j) => order(j + 1, { gpuCount: 1 + pick(spec.maxG) }));
+  const weights: MatchingWeights = { region: 10_000 - spec.availability, price: 0, uptime: 0, reputation: 0, availability: spec.availability, slashing: 0, stake: 0, random: 0 };
+  const b = prepareBatch({ referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers: [p], offers, orders, weights }, seedOf(seed));
+  return { b, r, pick };
+}
+
+/** Candidate lists in offer index order: each offer with room for the order, with chance `density`, at a drawn base. */
+export function tieCandidates({ b, r, pick }: TieMarket, spec: TieMarketSpec): Candidates {
+  const start = [0];
+  const candOffer: number[] = [];
+  const candBase: number[] = [];
+  for (let oi = 0; oi < b.orders.length; oi++) {
+    for (let f = 0; f < b.offers.length; f++) {
+      if (b.offerFree[f]! < b.orders[oi]!.gpuCount || r() >= spec.density) continue;
+      candOffer.push(f);
+      candBase.push(spec.bases[pick(spec.bases.length)]!);
+    }
+    start.push(candOffer.length);
+  }
+  return { start: Int32Array.from(start), offer: Int32Array.from(candOffer), base: Int32Array.from(candBase) };
+}
+
+/**
+ * A starting assignment within capacity: the orders in `turn` order, each (when `serve` says so of a fresh draw) on
+ * a drawn candidate offer that still has room for it.
+ */
+export function tieAssignment({ b, r, pick }: TieMarket, cand: Candidates, turn: readonly number[], serve: (draw: number) => boolean): Int32Array {
+  const pair = new Int32Array(b.orders.length).fill(-1);
+  const taken = new Array<number>(b.offers.length).fill(0);
+  for (const oi of turn) {
+    if (!serve(r())) continue;
+    const g = b.orders[oi]!.gpuCount;
+    const fits: number[] = [];
+    for (let e = cand.start[oi]!; e < cand.start[oi + 1]!; e++) if (b.offerFree[cand.offer[e]!]! - taken[cand.offer[e]!]! >= g) fits.push(e);
+    if (fits.length === 0) continue;
+    const e = fits[pick(fits.length)]!;
+    pair[oi] = e;
+    taken[cand.offer[e]!]! += g;
+  }
+  return pair;
+}
