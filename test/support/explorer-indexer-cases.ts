@@ -383,9 +383,9 @@ describe(`explorer indexer (${engine})`, () => {
     });
   });
 
-  // Hardhat's multi-block `hardhat_mine` serves an empty state at the blocks inside the range (only its first and
-  // last blocks, and the two next to them, have state): an eth_call there finds no contract. A chain read the
-  // indexer makes at such a block fails the step on every retry, and the index stops there.
+  // Hardhat's multi-block `hardhat_mine` serves an empty state at the blocks inside the range (of `mine(10)` after
+  // block b, only b + 1, b + 2, b + 9 and b + 10 have state): an eth_call there finds no contract. A chain read at
+  // such a block would fail the step on every retry and stop the index, so the indexer makes none there.
   describe("given blocks mined many in one call (no state inside the range)", () => {
     const noStateAt = async (client: { getCode(a: { address: `0x${string}`; blockNumber: bigint }): Promise<unknown> }, address: `0x${string}`, block: bigint) =>
       (await client.getCode({ address, blockNumber: block })) === undefined;
