@@ -202,7 +202,11 @@ export class Indexer extends EventEmitter<{ indexed: [number]; reorg: [number]; 
     const decoded = this.decode(logs as Log<bigint, number, false>[]);
     const loader = new Loader(client, this.deployment.contracts);
     for (const d of decoded) HANDLERS[`${d.contract.key}.${d.eventName}`]?.load?.(d.args, loader, d.log.blockNumber, d.log.transactionHash);
-    const loaded = await loader.resolve(BigInt(to));
+    // Orders are read at the newest block with a log, not at `to`: every order of the range exists there, and a
+    // block with a transaction always has state, while `to` may be an empty block the node keeps no state for
+    // (Hardhat, inside a multi-block `hardhat_mine`).
+    const newestLog = decoded.reduce((n, d) => (d.log.blockNumber > n ? d.log.blockNumber : n), BigInt(from));
+    const loaded = await loader.resolve(newestLog);
     const blocks = new Map<number, { hash: Hex; time: number }>([[to, { hash: last.hash, time: Number(last.timestamp) }]]);
     const need = [...new Set(decoded.map((d) => Number(d.log.blockNumber)))].filter((n) => !blocks.has(n));
     for (let i = 0; i < need.length; i += 16) {

@@ -30,12 +30,16 @@ export class Loader implements Needs {
     this.finals.set(batch, { tx, block });
   }
 
-  async resolve(toBlock: bigint): Promise<Loaded> {
+  /**
+   * `readAt` is the block whose state the orders are read from: one where every requested order exists and whose
+   * state the node serves (the indexer gives the newest block of the range that has a log).
+   */
+  async resolve(readAt: bigint): Promise<Loaded> {
     const loaded: Loaded = { orders: new Map(), finalizations: new Map() };
     const ids = [...this.orderIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (let i = 0; i < ids.length; i += ORDER_PAGE) {
       const page = ids.slice(i, i + ORDER_PAGE);
-      const rows = await this.client.readContract({ address: this.addrs.marketplace, abi: marketplaceAbi, functionName: "getOrders", args: [page], blockNumber: toBlock });
+      const rows = await this.client.readContract({ address: this.addrs.marketplace, abi: marketplaceAbi, functionName: "getOrders", args: [page], blockNumber: readAt });
       rows.forEach((o, j) => loaded.orders.set(page[j]!, { ...o }));
     }
     for (const [batch, { tx, block }] of this.finals) loaded.finalizations.set(batch, await this.finalizationOf(batch, tx, block));
@@ -50,7 +54,10 @@ export class Loader implements Needs {
       this.client.getTransaction({ hash: txHash }),
       this.client.getTransactionReceipt({ hash: txHash }),
     ]);
-    const set = await readOperatorSet(this.client, operatorRegistry, BigInt(b.referenceBlock));
+    // Read at the finalization block, not at R_b: the explorer keeps ids and stakes only, which the registry's
+    // checkpoints give from any later block, and the node may no longer serve (or, inside a multi-block
+    // `hardhat_mine`, never served) the state at R_b.
+    const set = await readOperatorSet(this.client, operatorRegistry, BigInt(b.referenceBlock), { readAt: block });
     const leader = await this.client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "leaderOf", args: [batch, 0n], blockNumber: block });
     const nonSignerKeys = tx.to !== null && tx.to !== undefined && isAddressEqual(tx.to, serviceManager) ? decodeNonSigners(tx.input) : null;
     if (nonSignerKeys === null) {

@@ -134,15 +134,22 @@ export interface OperatorSet {
   totalStake: bigint;
 }
 
-/** The registered operator set at the end of `blockNumber`. */
-export async function readOperatorSet(client: PublicClient, registry: Address, blockNumber: bigint): Promise<OperatorSet> {
+/**
+ * The registered operator set at the end of `blockNumber`. `opts.readAt` (default `blockNumber`) is the block whose
+ * state is asked: ids and stakes come from the registry's stake checkpoints, the same from any block at or after
+ * `blockNumber`, while the socket is the one at `readAt`. A reader that needs only ids and stakes can so ask a later
+ * block whose state the node still serves (a pruning node, or Hardhat inside a multi-block `hardhat_mine`).
+ */
+export async function readOperatorSet(client: PublicClient, registry: Address, blockNumber: bigint, opts: { readAt?: bigint } = {}): Promise<OperatorSet> {
   if (blockNumber > 0xffff_ffffn) throw new Error(`block ${blockNumber} does not fit the registry's uint32 block numbers`);
+  const readAt = opts.readAt ?? blockNumber;
+  if (readAt < blockNumber) throw new Error(`operator set at block ${blockNumber} read from the state of block ${readAt}, before it`);
   const rows = await client.readContract({
     address: registry,
     abi: operatorRegistryAbi,
     functionName: "operatorsAt",
     args: [Number(blockNumber)],
-    blockNumber,
+    blockNumber: readAt,
   });
   const operators = rows
     .filter((r) => r.stake > 0n)

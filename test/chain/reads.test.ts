@@ -64,6 +64,21 @@ describe("protocol/chain reads at a reference block", () => {
     expect(later.totalStake).to.equal(1_500n * 10n ** 18n);
   });
 
+  it("given the state of a later block (readAt) → it should read the same ids and stakes at R_b, and refuse a block before R_b naming both", async () => {
+    const client = s.publicClient as PublicClient;
+    const atRb = await readOperatorSet(client, s.operatorRegistry.address, referenceBlock);
+    const head = await client.getBlockNumber();
+    const idsAndStakes = (set: typeof atRb) => set.operators.map((o) => [o.operatorId, o.stake]);
+    for (const readAt of [referenceBlock, referenceBlock + 1n, head]) {
+      const set = await readOperatorSet(client, s.operatorRegistry.address, referenceBlock, { readAt });
+      expect(idsAndStakes(set), `read at ${readAt}`).to.deep.equal(idsAndStakes(atRb));
+      expect(set.totalStake).to.equal(atRb.totalStake);
+      expect(set.referenceBlock).to.equal(referenceBlock);
+    }
+    const err = await readOperatorSet(client, s.operatorRegistry.address, referenceBlock, { readAt: referenceBlock - 1n }).then(() => null, (e: Error) => e);
+    expect(err?.message).to.equal(`operator set at block ${referenceBlock} read from the state of block ${referenceBlock - 1n}, before it`);
+  });
+
   it("given batch 1 → the seed and result digests computed off-chain should equal the service manager's", async () => {
     const b = await s.serviceManager.read.getBatch([1n]);
     const seedDigest = seedMessageDigest({
