@@ -34,7 +34,8 @@ export class RefMarket {
   /** Each order's candidate pairs in candidate order: model asc, region asc, price asc, versionId asc (§4). */
   readonly list: number[][];
   private readonly w: bigint;
-  private readonly prefix: bigint[][];
+  /** Σ_{k<t} a(k) by t, per (F, C): offers alike share one list. */
+  private readonly prefix = new Map<string, bigint[]>();
 
   constructor(
     readonly b: PreparedBatch,
@@ -51,7 +52,6 @@ export class RefMarket {
       return Number(free < 0n ? 0n : free > FREE_CAP ? FREE_CAP : free);
     });
     this.w = BigInt(b.weights.availability);
-    this.prefix = b.offers.map(() => [0n]);
     const zoneOf = new Map(b.providers.map((p) => [p.provider.toLowerCase(), p.zone]));
     const key = (f: number): bigint[] => {
       const v = b.offers[f]!;
@@ -75,8 +75,11 @@ export class RefMarket {
   /** w_availability · Σ_{k<t} a_f(k). */
   headroom(f: number, t: number): bigint {
     if (this.w === 0n) return 0n;
-    const sums = this.prefix[f]!;
-    for (let k = sums.length - 1; k < t; k++) sums.push(sums[k]! + (BigInt(this.F[f]! - k) * BPS) / BigInt(this.C[f]!));
+    const F = this.F[f]!;
+    const C = this.C[f]!;
+    let sums = this.prefix.get(`${F}/${C}`);
+    if (!sums) this.prefix.set(`${F}/${C}`, (sums = [0n]));
+    for (let k = sums.length - 1; k < t; k++) sums.push(sums[k]! + (BigInt(F - k) * BPS) / BigInt(C));
     return this.w * sums[t]!;
   }
   /** The headroom change of offer f when its taken GPUs go from `from` to `to`. */

@@ -1,0 +1,300 @@
+/**
+ * The phases before the chains other than repair, rule by rule: protocol/matching/engine.ts's greedyPhase (docs/
+ * matching.md §7.1, with the prices of §7.2 for §7.3), offerPrices (§7.2), improvePhase and swapPhase (§7.5) and
+ * objectiveOf (§6) against the rules written a second time (test/support/matching/phase-reference.ts) on small
+ * markets whose bases take two to five values, so that values tie; then tie-breaks and thresholds on hand-made
+ * markets, the answer worked out by hand, and the objective's exact sum above 2^53.
+ */
+import { expect } from "chai";
+import { greedyPhase, improvePhase, objectiveOf, offerPrices, SWAP_TRIES, swapPhase } from "../../protocol/matching/engine.js";
+import { GPU_CATALOG } from "../../protocol/market/catalog.js";
+import { prepareBatch, type Candidates } from "../../protocol/matching/prepare.js";
+import { REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
+import { handCase, phaseCases, takenOf, type PhaseCase, type PhaseSpec } from "../support/matching/phase-market.js";
+import { REF_SWAP_TRIES, RefMarket, refGreedy, refImprove, refObjective, refPrices, refSwap } from "../support/matching/phase-reference.js";
+import { offer, order, provider } from "../support/matching/tiny.js";
+
+const FEW_BASES = [20_000_000, 30_000_000, 40_000_000, 50_000_000, 60_000_000];
+
+const FAMILIES: { name: string; markets: number; spec: PhaseSpec }[] = [
+  {
+    name: "one-GPU orders on offers of one or two free GPUs, no headroom term",
+    markets: 5,
+    spec: { offers: 6, orders: 9, maxG: 1, maxFree: 2, maxLeased: 0, density: 0.5, bases: FEW_BASES, availability: 0, open: 0.3 },
+  },
+  {
+    name: "orders of 1–3 GPUs on offers of 1–5 free GPUs, partly leased, headroom weighted 2 000",
+    markets: 6,
+    spec: { offers: 7, orders: 11, maxG: 3, maxFree: 5, maxLeased: 3, density: 0.55, bases: FEW_BASES, availability: 2_000, open: 0.25 },
+  },
+  {
+    name: "orders of 1–4 GPUs, two bases only (ties everywhere), headroom weighted 5 000",
+    markets: 6,
+    spec: { offers: 7, orders: 12, maxG: 4, maxFree: 6, maxLeased: 4, density: 0.6, bases: [30_000_000, 40_000_000], availability: 5_000, open: 0.2 },
+  },
+  {
+    name: "one- and two-GPU orders with many candidates (more than 8 better offers), headroom weighted 1 000",
+    markets: 4,
+    spec: { offers: 16, orders: 14, maxG: 2, maxFree: 3, maxLeased: 1, density: 0.9, bases: [10_000_000, 20_000_000, 30_000_000, 40_000_000], availability: 1_000, open: 0.1 },
+  },
+];
+
+const PER_MARKET = 4;
+
+function copy(c: PhaseCase): { pair: Int32Array; taken: Float64Array } {
+  return { pair: Int32Array.from(c.pair), taken: takenOf(c.b, c.cand, c.pair) };
+}
+
+describe("phases before the chains against the rules of docs/matching.md §6–§7.5 (test/support/matching/phase-reference.ts)", () => {
+  it("given the constants: the reference swap should try as many better offers as SWAP_TRIES", () => {
+    expect(SWAP_TRIES).to.equal(REF_SWAP_TRIES);
+  });
+
+  for (const [k, family] of FAMILIES.entries()) {
+    const cases = (): PhaseCase[] => Array.from({ length: family.markets }, (_, i) => phaseCases(3_000 * (k + 1) + i, family.spec, PER_MARKET)).flat();
+    describe(`given ${family.markets * PER_MARKET} cases on small markets: ${family.name}`, () => {
+      it("greedy (§7.1) should assign the same pairs as the rule, for 1, 2 and 4 pairs loaded per order", () => {
+        for (const [j, c] of cases().entries()) {
+          const want = refGreedy(new RefMarket(c.b, c.cand));
+          for (const load of [1, 2, 4]) {
+            const got = greedyPhase(c.b, c.cand, { load });
+            expect([...got.pair], `case ${j} load ${load}: assignment`).to.deep.equal(want.pair);
+            expect([...got.taken], `case ${j} load ${load}: taken`).to.deep.equal(want.taken);
+          }
+        }
+      });
+      it("the prices of a greedy result (§7.2) and the priced greedy (§7.3) should be the rule's", () => {
+        let priced = 0;
+        for (const [j, c] of cases().entries()) {
+          const M = new RefMarket(c.b, c.cand);
+          for (const start of [refGreedy(M).pair, [...c.pair]]) {
+            const want = refPrices(M, start);
+            const got = offerPrices(c.b, c.cand, { pair: Int32Array.from(start), taken: takenOf(c.b, c.cand, start) });
+            expect([...got].map(BigInt), `case ${j}: prices`).to.deep.equal(want);
+            priced += want.filter((p) => p > 0n).length;
+            const price = want.map(Number);
+            expect([...greedyPhase(c.b, c.cand, { load: 2 }, Float64Array.from(price)).pair], `case ${j}: priced greedy`).to.deep.equal(refGreedy(M, price).pair);
+          }
+        }
+        expect(priced, "offers with a price above 0").to.be.greaterThan(0);
+      });
+      it("improve (§7.5) should make the same moves as the rule from a random assignment", () => {
+        let moves = 0;
+        for (const [j, c] of cases().entries()) {
+          const want = refImprove(new RefMarket(c.b, c.cand), c.pair);
+          const d = copy(c);
+          improvePhase(c.b, c.cand, d);
+          expect([...d.pair], `case ${j}: assignment`).to.deep.equal(want.pair);
+          expect([...d.taken], `case ${j}: taken`).to.deep.equal(want.taken);
+          moves += want.moves;
+        }
+        expect(moves).to.be.greaterThan(0);
+      });
+      it("swap (§7.5) should make the same exchanges as the rule from a random assignment", () => {
+        let swaps = 0;
+        let unequal = 0;
+        for (const [j, c] of cases().entries()) {
+          const want = refSwap(new RefMarket(c.b, c.cand), c.pair);
+          const d = copy(c);
+          swapPhase(c.b, c.cand, d);
+          expect([...d.pair], `case ${j}: assignment`).to.deep.equal(want.pair);
+          expect([...d.taken], `case ${j}: taken`).to.deep.equal(want.taken);
+          swaps += want.swaps;
+          unequal += want.unequal;
+        }
+        expect(swaps, "swaps").to.be.greaterThan(0);
+        if (family.spec.maxG > 1) expect(unequal, "swaps of orders of different sizes").to.be.greaterThan(0);
+      });
+      it("objectiveOf (§6) should equal the exact sum of the rule", () => {
+        for (const [j, c] of cases().entries()) {
+          const M = new RefMarket(c.b, c.cand);
+          expect(objectiveOf(c.b, c.cand, c.pair), `case ${j}`).to.equal(refObjective(M, c.pair));
+        }
+      });
+    });
+  }
+});
+
+/** Where each order ends (versionId or null). */
+type Ends = (number | null)[];
+
+describe("greedy tie-breaks on hand-made markets (docs/matching.md §7.1)", () => {
+  // handCase: offers by free GPUs (versionId = position + 1, cheaper as the versionId grows, so listed in reverse).
+  const greedy = (c: ReturnType<typeof handCase>, load: number): Ends => {
+    const got = greedyPhase(c.b, c.cand, { load }).pair;
+    expect([...got], `load ${load}: the rule`).to.deep.equal(refGreedy(new RefMarket(c.b, c.cand)).pair);
+    return c.versionOf(got);
+  };
+  describe("given two orders worth the same on the only free GPU", () => {
+    const c = (b2: number) => handCase([1], [1, 1], [[[1, 40_000_000]], [[1, b2]]], [null, null]);
+    for (const load of [1, 4]) {
+      it(`load ${load}: should give it to the smaller orderId; to order 2 once it is worth 1 more`, () => {
+        expect(greedy(c(40_000_000), load)).to.deep.equal([1, null]);
+        expect(greedy(c(39_999_999), load)).to.deep.equal([1, null]);
+        expect(greedy(c(40_000_001), load)).to.deep.equal([null, 1]);
+      });
+    }
+  });
+  describe("given one order worth the same on two offers (the one of larger versionId listed first)", () => {
+    const c = (b2: number) => handCase([1, 1], [1], [[[1, 40_000_000], [2, b2]]], [null]);
+    for (const load of [1, 4]) {
+      it(`load ${load}: should take the smaller versionId; the other once it is worth 1 more`, () => {
+        expect(greedy(c(40_000_000), load)).to.deep.equal([1]);
+        expect(greedy(c(39_999_999), load)).to.deep.equal([1]);
+        expect(greedy(c(40_000_001), load)).to.deep.equal([2]);
+      });
+    }
+  });
+  describe("given six orders worth the same on six identical offers, more than the pairs loaded", () => {
+    it("should pair order k with offer k for every load (orderId, then versionId)", () => {
+      const pairs = Array.from({ length: 6 }, (): [number, number][] => [1, 2, 3, 4, 5, 6].map((v): [number, number] => [v, 30_000_000]));
+      const c = handCase([1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1], pairs, [null, null, null, null, null, null]);
+      for (const load of [1, 2, 3, 5, 6]) expect(greedy(c, load), `load ${load}`).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    });
+  });
+  describe("given a pair whose value falls while it waits in the heap (headroom weighted 10 000, no base)", () => {
+    it("should re-rank it and serve the pair of larger value now", () => {
+      // Offer 1: 4 GPUs, offer 2: 2 GPUs (versionIds). Orders 1 and 2 (1 GPU each) on both; with equal bases the
+      // first unit of each offer is worth a(0) = 10 000 (F = C), then offer 1's next 7 500, offer 2's next 5 000.
+      const c = handCase([4, 2], [1, 1, 1], [[[1, 0], [2, 0]], [[1, 0], [2, 0]], [[1, 0], [2, 0]]], [null, null, null], 10_000);
+      expect(greedy(c, 1)).to.deep.equal([1, 2, 1]);
+    });
+  });
+});
+
+describe("offer prices on hand-made markets (docs/matching.md §7.2)", () => {
+  const priced = (c: ReturnType<typeof handCase>, pair: Int32Array): number[] => {
+    const got = [...offerPrices(c.b, c.cand, { pair, taken: takenOf(c.b, c.cand, pair) })];
+    expect(got.map(BigInt), "the rule").to.deep.equal(refPrices(new RefMarket(c.b, c.cand), pair));
+    return got;
+  };
+  it("given a filled offer: its price should be the least loss of its occupants (base − best other base with room)", () => {
+    // Offer 1 (2 GPUs) holds orders 1 (5·10^7; 2·10^7 on offer 2) and 2 (4·10^7; 3·10^7 on offer 3). Offers 2, 3
+    // have room. Losses 3·10^7 and 10^7: price 10^7. Offers 2 and 3 are not filled: 0.
+    const c = handCase([2, 1, 1], [1, 1], [[[1, 50_000_000], [2, 20_000_000]], [[1, 40_000_000], [3, 30_000_000]]], [1, 1]);
+    expect(priced(c, c.pair)[c.at(1)]).to.equal(10_000_000);
+    expect(priced(c, c.pair)[c.at(2)]).to.equal(0);
+  });
+  it("given an occupant whose other offer has no room for it: its alternative should count as 0", () => {
+    // Order 1 (2 GPUs) on offer 1; offer 2 has 1 free GPU only: alt 0, loss 5·10^7.
+    const c = handCase([2, 1], [2], [[[1, 50_000_000], [2, 45_000_000]]], [1]);
+    expect(priced(c, c.pair)[c.at(1)]).to.equal(50_000_000);
+  });
+  it("given an occupant better off elsewhere: the price should be 0, not negative", () => {
+    const c = handCase([1, 1], [1], [[[1, 20_000_000], [2, 30_000_000]]], [1]);
+    expect(priced(c, c.pair)[c.at(1)]).to.equal(0);
+  });
+  it("given an offer one GPU short of full: its price should be 0", () => {
+    const c = handCase([2, 1], [1], [[[1, 50_000_000], [2, 10_000_000]]], [1]);
+    expect(priced(c, c.pair)[c.at(1)]).to.equal(0);
+  });
+});
+
+describe("improve and swap on hand-made markets (docs/matching.md §7.5)", () => {
+  const improved = (c: ReturnType<typeof handCase>): Ends => {
+    const d = { pair: Int32Array.from(c.pair), taken: takenOf(c.b, c.cand, c.pair) };
+    improvePhase(c.b, c.cand, d);
+    expect([...d.pair], "the rule").to.deep.equal(refImprove(new RefMarket(c.b, c.cand), c.pair).pair);
+    return c.versionOf(d.pair);
+  };
+  const swapped = (c: ReturnType<typeof handCase>): Ends => {
+    const d = { pair: Int32Array.from(c.pair), taken: takenOf(c.b, c.cand, c.pair) };
+    swapPhase(c.b, c.cand, d);
+    expect([...d.pair], "the rule").to.deep.equal(refSwap(new RefMarket(c.b, c.cand), c.pair).pair);
+    expect([...d.taken], "taken").to.deep.equal([...takenOf(c.b, c.cand, d.pair)]);
+    return c.versionOf(d.pair);
+  };
+
+  describe("improve: an order on offer 1 whose offers 2 and 3 have room", () => {
+    const c = (b2: number, b3: number) => handCase([1, 1, 1], [1], [[[1, 30_000_000], [2, b2], [3, b3]]], [1]);
+    it("should move to the offer that gains most", () => expect(improved(c(31_000_000, 32_000_000))).to.deep.equal([3]));
+    it("should move to the smaller versionId between equal gains", () => expect(improved(c(32_000_000, 32_000_000))).to.deep.equal([2]));
+    it("should not move for a gain of 0", () => expect(improved(c(30_000_000, 30_000_000))).to.deep.equal([1]));
+    it("should move for a gain of 1", () => expect(improved(c(30_000_000, 30_000_001))).to.deep.equal([3]));
+  });
+  describe("improve with headroom: a 2-GPU order leaving a busy offer for an empty one of the same base", () => {
+    it("should move, as the headroom it frees and takes makes the move gain", () => {
+      // Offer 1: 4 GPUs, 1 leased (C = 5), with order 1 (2 GPUs) and order 2 (1 GPU). Offer 2: 4 free of 4.
+      const c = handCase([4, 4], [2, 1], [[[1, 30_000_000], [2, 30_000_000]], [[1, 30_000_000]]], [1, 1], 5_000, [1, 0]);
+      expect(improved(c)).to.deep.equal([2, 1]);
+    });
+  });
+
+  describe("swap: order 1 on offer 1 (2·10^7) would rather be on offer 2 (3·10^7), held by order 2", () => {
+    // Order 2: b22 on offer 2, 10^7 on offer 1. The exchange gains (3·10^7 − 2·10^7) + (10^7 − b22).
+    const c = (b22: number) => handCase([1, 1], [1, 1], [[[1, 20_000_000], [2, 30_000_000]], [[1, 10_000_000], [2, b22]]], [1, 2]);
+    it("should swap when the exchange gains 1", () => expect(swapped(c(19_999_999))).to.deep.equal([2, 1]));
+    it("should not swap when it gains 0", () => expect(swapped(c(20_000_000))).to.deep.equal([1, 2]));
+    it("should not swap when it loses 1", () => expect(swapped(c(20_000_001))).to.deep.equal([1, 2]));
+  });
+  describe("swap: order 1 on offer 1 (1 GPU) and two occupants of offer 2 (2 GPUs) that would both exchange with it", () => {
+    // Order 1: 10^7 on offer 1, 4·10^7 on offer 2. Orders 2 and 3 on offer 2: 10^7 there, 4·10^7 on offer 1.
+    const pairs = (twoTakesOffer1: boolean): [number, number][][] => [
+      [[1, 10_000_000], [2, 40_000_000]],
+      twoTakesOffer1 ? [[1, 40_000_000], [2, 10_000_000]] : [[2, 10_000_000]],
+      [[1, 40_000_000], [2, 10_000_000]],
+    ];
+    it("should exchange with the smaller orderId (order 2)", () => {
+      expect(swapped(handCase([1, 2], [1, 1, 1], pairs(true), [1, 2, 2]))).to.deep.equal([2, 1, 2]);
+    });
+    it("should exchange with order 3 when offer 1 is not a candidate of order 2", () => {
+      expect(swapped(handCase([1, 2], [1, 1, 1], pairs(false), [1, 2, 2]))).to.deep.equal([2, 2, 1]);
+    });
+  });
+  describe("swap: an order with more better offers than SWAP_TRIES", () => {
+    // Order 1 on offer 1 (base 10^7); offers 2‥11 are better for it (base 2·10^7 each: tried by versionId); each
+    // holds one order (2·10^7 there); only the occupant of offer k has offer 1 as a candidate, at 1.5·10^7: the
+    // exchange gains 10^7 − 5·10^6 > 0, and offer 1 is no better offer for that occupant.
+    const c = (k: number) => {
+      const free = Array.from({ length: 11 }, () => 1);
+      const pairs: [number, number][][] = [[[1, 10_000_000], ...Array.from({ length: 10 }, (_, i): [number, number] => [i + 2, 20_000_000])]];
+      for (let v = 2; v <= 11; v++) pairs.push(v === k ? [[v, 20_000_000], [1, 15_000_000]] : [[v, 20_000_000]]);
+      return handCase(free, Array.from({ length: 11 }, () => 1), pairs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    };
+    it("should reach the 8th better offer (versionId 9)", () => expect(swapped(c(9))[0]).to.equal(9));
+    it("should not reach the 9th (versionId 10)", () => expect(swapped(c(10))[0]).to.equal(1));
+  });
+  describe("swap of orders of different sizes: the offer that receives more GPUs must stay within its free GPUs", () => {
+    // Order 1 (1 GPU) on offer 1 (F free GPUs, also holding order 3 of 1 GPU), order 2 (2 GPUs) on offer 2 (2 free).
+    // After the exchange offer 1 holds 1 + 2 GPUs. Gain 1·(4·10^7 − 10^7) + 2·(3·10^7 − 2·10^7) > 0.
+    const c = (F: number) =>
+      handCase([F, 2], [1, 2, 1], [[[1, 10_000_000], [2, 40_000_000]], [[1, 30_000_000], [2, 20_000_000]], [[1, 10_000_000]]], [1, 2, 1]);
+    it("should not swap when offer 1 has 2 free GPUs (one short)", () => expect(swapped(c(2))).to.deep.equal([1, 2, 1]));
+    it("should swap when offer 1 has exactly 3", () => expect(swapped(c(3))).to.deep.equal([2, 1, 1]));
+    it("should swap when offer 1 has 4", () => expect(swapped(c(4))).to.deep.equal([2, 1, 1]));
+  });
+  describe("swap of orders of different sizes: the other offer's free GPUs", () => {
+    // Order 1 (2 GPUs) on offer 1 (2 free), order 2 (1 GPU) on offer 2 (F free, also holding order 3 of 1 GPU).
+    const c = (F: number) =>
+      handCase([2, F], [2, 1, 1], [[[1, 10_000_000], [2, 40_000_000]], [[1, 30_000_000], [2, 20_000_000]], [[2, 10_000_000]]], [1, 2, 2]);
+    it("should not swap when offer 2 has 2 free GPUs (one short)", () => expect(swapped(c(2))).to.deep.equal([1, 2, 2]));
+    it("should swap when offer 2 has exactly 3", () => expect(swapped(c(3))).to.deep.equal([2, 1, 2]));
+  });
+});
+
+describe("objectiveOf above 2^53 (docs/matching.md §6, §12)", () => {
+  it("should equal the exact bigint sum when the base part and the headroom part each pass 2^53", () => {
+    // 3 000 offers of 65 536 free GPUs, each holding one order of 65 535 GPUs (odd) at an odd base near 10^8: the
+    // base terms sum to ≈ 1.97·10^16 ≈ 2^54.1, the headroom terms (w_availability 9 999, odd) to ≈ 9.8·10^15 ≈ 2^53.1;
+    // a double sum of either would lose its last bits.
+    const n = 3_000;
+    const p = provider(1);
+    const offers = Array.from({ length: n }, (_, i) => offer(i + 1, p, { gpuCount: 65_536, gpusLeased: 0 }));
+    const orders = Array.from({ length: n }, (_, j) => order(j + 1, { gpuCount: 65_535 - 2 * (j % 3) }));
+    const weights = { region: 1, price: 0, uptime: 0, reputation: 0, availability: 9_999, slashing: 0, stake: 0, random: 0 };
+    const b = prepareBatch({ referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers: [p], offers, orders, weights }, seedOf(3));
+    const index = new Map(b.offers.map((v, f) => [Number(v.versionId), f]));
+    const cand: Candidates = {
+      start: Int32Array.from({ length: n + 1 }, (_, i) => i),
+      offer: Int32Array.from({ length: n }, (_, j) => index.get(j + 1)!),
+      base: Int32Array.from({ length: n }, (_, j) => 99_999_999 - 2 * j),
+    };
+    const pair = Int32Array.from({ length: n }, (_, j) => j);
+    const want = refObjective(new RefMarket(b, cand), pair);
+    expect(want > 2n ** 54n).to.equal(true);
+    expect(objectiveOf(b, cand, pair)).to.equal(want);
+    // Half the orders served: a sum between 2^53 and 2^54 whose headroom part alone is below 2^53.
+    const half = Int32Array.from(pair, (e, j) => (j % 2 === 0 ? e : -1));
+    expect(objectiveOf(b, cand, half)).to.equal(refObjective(new RefMarket(b, cand), half));
+  });
+});
