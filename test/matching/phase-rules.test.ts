@@ -6,13 +6,15 @@
  * markets, the answer worked out by hand, and the objective's exact sum above 2^53.
  */
 import { expect } from "chai";
-import { greedyPhase, improvePhase, objectiveOf, offerPrices, SWAP_TRIES, swapPhase } from "../../protocol/matching/engine.js";
-import { GPU_CATALOG } from "../../protocol/market/catalog.js";
+import { greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, SWAP_TRIES, swapPhase } from "../../protocol/matching/engine.js";
+import { GPU_CATALOG, zoneId } from "../../protocol/market/catalog.js";
+import { OrderStatus, ProviderStatus, reputationBps, Tier, type OfferVersion, type Provider } from "../../protocol/market/types.js";
 import { prepareBatch, type Candidates } from "../../protocol/matching/prepare.js";
-import { REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
-import { handCase, phaseCases, takenOf, type PhaseCase, type PhaseSpec } from "../support/matching/phase-market.js";
+import { UnmatchedReason, type MatchInputs } from "../../protocol/matching/types.js";
+import { DEFAULT_WEIGHTS, REFERENCE_BLOCK, seedOf, USDC, WIDE } from "../support/matching/generator.js";
+import { handCase, phaseCases, rng, takenOf, type PhaseCase, type PhaseSpec } from "../support/matching/phase-market.js";
 import { REF_SWAP_TRIES, RefMarket, refGreedy, refImprove, refObjective, refPrices, refSwap } from "../support/matching/phase-reference.js";
-import { offer, order, provider } from "../support/matching/tiny.js";
+import { H100, L40S, offer, order, provider, RTX4090 } from "../support/matching/tiny.js";
 
 const FEW_BASES = [20_000_000, 30_000_000, 40_000_000, 50_000_000, 60_000_000];
 
@@ -296,5 +298,108 @@ describe("objectiveOf above 2^53 (docs/matching.md §6, §12)", () => {
     // Half the orders served: a sum between 2^53 and 2^54 whose headroom part alone is below 2^53.
     const half = Int32Array.from(pair, (e, j) => (j % 2 === 0 ? e : -1));
     expect(objectiveOf(b, cand, half)).to.equal(refObjective(new RefMarket(b, cand), half));
+  });
+});
+
+/**
+ * docs §8 written from the table: the offers active at R_b in the order's payment token and of its model (or, for
+ * model 0, of a catalog model of tier ≥ minTier), then each filter in turn; the reason is the first filter that
+ * leaves none. An order with an offer left after every filter but still open lost it to this batch's takers.
+ */
+function ruleReason(inputs: MatchInputs, oi: number): UnmatchedReason {
+  const R = inputs.referenceBlock;
+  const o = inputs.orders[oi]!;
+  if (o.status !== OrderStatus.Open || o.createdAt > R) return UnmatchedReason.OrderNotOpen;
+  if (o.expiresAt <= R) return UnmatchedReason.OrderExpired;
+  const tier = new Map(inputs.catalog.map((m) => [m.id, m.tier]));
+  const provider = new Map(inputs.providers.map((p) => [p.provider.toLowerCase(), p]));
+  let left = inputs.offers.filter(
+    (v) =>
+      v.activeFrom <= R &&
+      (v.activeUntil === 0n || R < v.activeUntil) &&
+      v.paymentToken.toLowerCase() === o.paymentToken.toLowerCase() &&
+      (o.modelId !== 0 ? v.modelId === o.modelId : (tier.get(v.modelId) ?? -1) >= o.minTier),
+  );
+  const filters: [UnmatchedReason, (v: OfferVersion, p: Provider) => boolean][] = [
+    [UnmatchedReason.NoOfferInRegion, (_, p) => o.regionMask === 0n || (p.zone >> 8 < 64 && ((o.regionMask >> BigInt(p.zone >> 8)) & 1n) === 1n)],
+    [UnmatchedReason.ProviderNotActive, (_, p) => p.status === ProviderStatus.Active],
+    [UnmatchedReason.PriceAboveMax, (v) => v.pricePerGpuHour <= o.maxPricePerGpuHour],
+    [UnmatchedReason.UptimeTooLow, (_, p) => p.uptimeBps >= o.minUptimeBps],
+    [UnmatchedReason.ReputationTooLow, (_, p) => reputationBps(p) >= o.minReputationBps],
+    [UnmatchedReason.TooManySlashes, (_, p) => p.timesSlashed <= o.maxTimesSlashed],
+    [UnmatchedReason.CapacityTooSmall, (v) => Math.min(Math.max(v.gpuCount - v.gpusLeased, 0), 65_536) >= o.gpuCount],
+  ];
+  if (left.length === 0) return UnmatchedReason.NoOfferForModel;
+  for (const [reason, keep] of filters) {
+    left = left.filter((v) => keep(v, provider.get(v.provider.toLowerCase())!));
+    if (left.length === 0) return reason;
+  }
+  return UnmatchedReason.CapacityTaken;
+}
+
+/** A market where orders fall out at every filter, often at the limit itself or one past it. */
+function reasonMarket(seed: number): MatchInputs {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const R = REFERENCE_BLOCK;
+  const providers = Array.from({ length: 6 }, (_, i) =>
+    provider(i + 1, {
+      status: r() < 0.25 ? pick([ProviderStatus.Jailed, ProviderStatus.Maintenance, ProviderStatus.Exiting]) : ProviderStatus.Active,
+      zone: zoneId(pick([0, 2, 4, 64]), 1),
+      uptimeBps: pick([8_999, 9_000, 9_001, 10_000]),
+      leasesCompleted: pick([0, 3, 49, 50]),
+      leasesFailed: pick([0, 1, 2]),
+      timesSlashed: pick([0, 1, 2]),
+    }),
+  );
+  const offers = Array.from({ length: 14 }, (_, i) =>
+    offer(i + 1, pick(providers), {
+      modelId: pick([RTX4090, L40S, H100, 13]),
+      paymentToken: r() < 0.8 ? USDC : WIDE,
+      pricePerGpuHour: pick([1_999_999n, 2_000_000n, 2_000_001n]),
+      gpuCount: 1 + Math.floor(r() * 4),
+      gpusLeased: pick([0, 0, 1, 5]),
+      activeFrom: pick([R - 5n, R, R + 1n]),
+      activeUntil: pick([0n, 0n, R, R + 1n]),
+    }),
+  );
+  const orders = Array.from({ length: 40 }, (_, j) => {
+    const defect = r();
+    return order(j + 1, {
+      modelId: pick([0, RTX4090, L40S, H100, 12]),
+      minTier: pick([Tier.Entry, Tier.Low, Tier.High, Tier.Ultra]),
+      regionMask: pick([0n, 1n, 1n << 2n, 1n << 4n, (1n << 2n) | 1n, 1n << 1n, 1n << 63n]),
+      maxPricePerGpuHour: pick([1_999_999n, 2_000_000n, 2_000_001n]),
+      minUptimeBps: pick([0, 9_000, 9_001]),
+      minReputationBps: pick([0, 9_622, 9_623, 9_808]),
+      maxTimesSlashed: pick([0, 1, 2]),
+      gpuCount: 1 + Math.floor(r() * 4),
+      paymentToken: r() < 0.9 ? USDC : WIDE,
+      status: defect < 0.03 ? OrderStatus.Cancelled : OrderStatus.Open,
+      createdAt: defect > 0.97 ? R + 1n : pick([R - 10n, R]),
+      expiresAt: defect > 0.03 && defect < 0.06 ? R : pick([R + 1n, R + 1_000n]),
+    });
+  });
+  return { referenceBlock: R, catalog: GPU_CATALOG, providers, offers, orders, weights: DEFAULT_WEIGHTS };
+}
+
+describe("reason codes of orders left open (docs/matching.md §8) against the table written a second time", () => {
+  it("given 12 markets with filters at their limits: every open order should carry the rule's reason, and every code appear", () => {
+    const seen = new Set<UnmatchedReason>();
+    for (let seed = 1; seed <= 12; seed++) {
+      const inputs = reasonMarket(seed);
+      const result = matchBatch(inputs, seedOf(seed));
+      const served = new Set(result.assignments.map((a) => a.orderId));
+      const got = new Map(result.unmatched.map((u) => [u.orderId, u.reason]));
+      for (const [oi, o] of inputs.orders.entries()) {
+        if (served.has(o.orderId)) {
+          expect(ruleReason(inputs, oi), `seed ${seed} order ${o.orderId} served`).to.equal(UnmatchedReason.CapacityTaken);
+          continue;
+        }
+        expect(got.get(o.orderId), `seed ${seed} order ${o.orderId}`).to.equal(ruleReason(inputs, oi));
+        seen.add(got.get(o.orderId)!);
+      }
+    }
+    expect([...seen].sort((a, b) => a - b)).to.deep.equal(Object.values(UnmatchedReason).filter((v): v is number => typeof v === "number").sort((a, b) => a - b));
   });
 });
