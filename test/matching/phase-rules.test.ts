@@ -120,6 +120,18 @@ describe("phases before the chains against the rules of docs/matching.md §6–�
 /** Where each order ends (versionId or null). */
 type Ends = (number | null)[];
 
+describe("greedy with more heap rows than the heap first holds (1 024)", () => {
+  it("given 24 orders of 70 candidate pairs each and 64 pairs loaded per order: should assign the same pairs as the rule", () => {
+    // 24 × (64 + 1) = 1 560 rows are pushed before the first pop, so the heap's arrays grow once.
+    const spec: PhaseSpec = { offers: 70, orders: 24, maxG: 2, maxFree: 2, maxLeased: 1, density: 1, bases: FEW_BASES, availability: 1_000, open: 1 };
+    const [c] = phaseCases(4_242, spec, 1);
+    const got = greedyPhase(c!.b, c!.cand, { load: 64 });
+    const want = refGreedy(new RefMarket(c!.b, c!.cand));
+    expect([...got.pair]).to.deep.equal(want.pair);
+    expect([...got.taken]).to.deep.equal(want.taken);
+  });
+});
+
 describe("greedy tie-breaks on hand-made markets (docs/matching.md §7.1)", () => {
   // handCase: offers by free GPUs (versionId = position + 1, cheaper as the versionId grows, so listed in reverse).
   const greedy = (c: ReturnType<typeof handCase>, load: number): Ends => {
