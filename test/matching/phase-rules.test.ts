@@ -6,11 +6,11 @@
  * markets, the answer worked out by hand, and the objective's exact sum above 2^53.
  */
 import { expect } from "chai";
-import { greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, SWAP_TRIES, swapPhase } from "../../protocol/matching/engine.js";
+import { decide, greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, SWAP_TRIES, swapPhase } from "../../protocol/matching/engine.js";
 import { GPU_CATALOG, zoneId } from "../../protocol/market/catalog.js";
-import { OrderStatus, ProviderStatus, reputationBps, Tier, type OfferVersion, type Provider } from "../../protocol/market/types.js";
+import { BPS, OrderStatus, ProviderStatus, reputationBps, Tier, type OfferVersion, type Provider } from "../../protocol/market/types.js";
 import { prepareBatch, type Candidates } from "../../protocol/matching/prepare.js";
-import { UnmatchedReason, type MatchInputs } from "../../protocol/matching/types.js";
+import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult } from "../../protocol/matching/types.js";
 import { DEFAULT_WEIGHTS, REFERENCE_BLOCK, seedOf, USDC, WIDE } from "../support/matching/generator.js";
 import { handCase, phaseCases, rng, takenOf, type PhaseCase, type PhaseSpec } from "../support/matching/phase-market.js";
 import { REF_SWAP_TRIES, RefMarket, refGreedy, refImprove, refObjective, refPrices, refSwap } from "../support/matching/phase-reference.js";
@@ -63,6 +63,7 @@ describe("phases before the chains against the rules of docs/matching.md §6–�
             expect([...got.pair], `case ${j} load ${load}: assignment`).to.deep.equal(want.pair);
             expect([...got.taken], `case ${j} load ${load}: taken`).to.deep.equal(want.taken);
           }
+          expect([...decide(c.b, c.cand, { greedyOnly: true }).pair], `case ${j}: decide, greedy only`).to.deep.equal(want.pair);
         }
       });
       it("the prices of a greedy result (§7.2) and the priced greedy (§7.3) should be the rule's", () => {
@@ -413,5 +414,58 @@ describe("reason codes of orders left open (docs/matching.md §8) against the ta
       }
     }
     expect([...seen].sort((a, b) => a - b)).to.deep.equal(Object.values(UnmatchedReason).filter((v): v is number => typeof v === "number").sort((a, b) => a - b));
+  });
+});
+
+/** docs §9 from the inputs and the assignments alone (totalValue, the objective, is checked against §6 above). */
+function ruleQuality(inputs: MatchInputs, r: MatchResult): Omit<MatchQuality, "totalValue"> {
+  const R = inputs.referenceBlock;
+  const open = inputs.orders.filter((o) => o.status === OrderStatus.Open && o.createdAt <= R && R < o.expiresAt);
+  const byId = new Map(inputs.orders.map((o) => [o.orderId, o]));
+  const offerOf = new Map(inputs.offers.map((v) => [v.versionId, v]));
+  const bps = (num: number, den: number): number => (den === 0 ? BPS : Math.floor((num * BPS) / den));
+  let paid = 0n;
+  let max = 0n;
+  const perProvider = new Map<string, number>();
+  for (const a of r.assignments) {
+    const o = byId.get(a.orderId)!;
+    const v = offerOf.get(a.offerVersionId)!;
+    paid += v.pricePerGpuHour * BigInt(o.gpuCount);
+    max += o.maxPricePerGpuHour * BigInt(o.gpuCount);
+    const p = v.provider.toLowerCase();
+    perProvider.set(p, (perProvider.get(p) ?? 0) + o.gpuCount);
+  }
+  const gpusRequested = open.reduce((s, o) => s + o.gpuCount, 0);
+  const gpusMatched = r.assignments.reduce((s, a) => s + byId.get(a.orderId)!.gpuCount, 0);
+  return {
+    ordersOpen: open.length,
+    ordersMatched: r.assignments.length,
+    fillRateOrdersBps: bps(r.assignments.length, open.length),
+    gpusRequested,
+    gpusMatched,
+    fillRateGpusBps: bps(gpusMatched, gpusRequested),
+    meanPriceVsMaxBps: max === 0n ? BPS : Number((paid * BigInt(BPS)) / max),
+    gpusPerProvider: inputs.providers
+      .map((p) => p.provider)
+      .sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))
+      .filter((p) => perProvider.has(p.toLowerCase()))
+      .map((p) => ({ provider: p, gpus: perProvider.get(p.toLowerCase())!, shareBps: bps(perProvider.get(p.toLowerCase())!, gpusMatched) })),
+  };
+}
+
+describe("market-quality figures (docs/matching.md §9) against the definitions written a second time", () => {
+  it("given the 12 markets of the reason-code test: every figure should be the rule's", () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const inputs = reasonMarket(seed);
+      const { totalValue, ...figures } = matchBatch(inputs, seedOf(seed)).quality;
+      expect(figures, `seed ${seed}`).to.deep.equal(ruleQuality(inputs, matchBatch(inputs, seedOf(seed))));
+      expect(totalValue > 0n).to.equal(figures.ordersMatched > 0);
+    }
+  });
+  it("given a batch with no open order: the fill rates and the mean price should read 10 000, nothing requested or matched", () => {
+    const inputs = reasonMarket(1);
+    const closed = { ...inputs, orders: inputs.orders.map((o) => ({ ...o, status: OrderStatus.Cancelled })) };
+    const q = matchBatch(closed, seedOf(1)).quality;
+    expect([q.ordersOpen, q.gpusRequested, q.gpusMatched, q.fillRateOrdersBps, q.fillRateGpusBps, q.meanPriceVsMaxBps, q.totalValue]).to.deep.equal([0, 0, 0, 10_000, 10_000, 10_000, 0n]);
   });
 });
