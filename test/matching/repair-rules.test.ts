@@ -133,6 +133,26 @@ describe("repair rules on hand-made markets (docs/matching.md §7.4)", () => {
     });
   });
 
+  describe("given two occupants of X that both gain by being displaced, with nowhere else to go", () => {
+    it("should displace the one of fewer GPUs (gpuCount asc), although its orderId is larger", () => {
+      // X (3 GPUs): order 1 (2 GPUs, 10^7 each) and order 2 (1 GPU, 10^7); order 3 (1 GPU) is worth 5·10^7 on X.
+      const c = handCase([3], [2, 1, 1], [[[1, 10_000_000]], [[1, 10_000_000]], [[1, 50_000_000]]], [1, 1, null]);
+      expect(repaired(c)).to.deep.equal([1, null, 1]);
+    });
+    it("should displace the smaller orderId between occupants of the same size", () => {
+      const c = handCase([2], [1, 1, 1], [[[1, 10_000_000]], [[1, 10_000_000]], [[1, 50_000_000]]], [1, 1, null]);
+      expect(repaired(c)).to.deep.equal([null, 1, 1]);
+    });
+  });
+
+  describe("given an occupant whose only other offer with room is worth 0 to it (base 0, no headroom term)", () => {
+    it("should relocate it there (value 0 still counts as a best other offer), not displace it", () => {
+      // X (1 GPU) holds order 1 (3·10^7 on X, 0 on Y); order 2 (4·10^7 on X). Relocating changes +10^7.
+      const c = handCase([1, 1], [1, 1], [[[1, 30_000_000], [2, 0]], [[1, 40_000_000]]], [1, null]);
+      expect(repaired(c)).to.deep.equal([2, 1]);
+    });
+  });
+
   describe("given X (2 GPUs) held by order 1 (displaceable, nowhere to go) and order 2 (can move to Y)", () => {
     it("should relocate order 2 rather than displace order 1, although 1 comes first (relocate before displace)", () => {
       // Order 3 (1 GPU) on X: 6·10^7. Order 1: 2·10^7 on X only. Order 2: 5·10^7 on X, 4·10^7 on Y.
