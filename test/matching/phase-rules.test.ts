@@ -256,6 +256,39 @@ describe("improve and swap on hand-made markets (docs/matching.md §7.5)", () =>
       expect(swapped(handCase([1, 2], [1, 1, 1], pairs(false), [1, 2, 2]))).to.deep.equal([2, 2, 1]);
     });
   });
+  describe("swap: an order served on the first pair of the candidate lists (pair index 0)", () => {
+    it("should take part like any other", () => {
+      // Order 1 sits on offer 2, its first listed pair (offers are listed versionId descending here), at 10^7; it
+      // would rather be on offer 1 (3·10^7), held by order 2, which takes offer 2 in exchange at no loss.
+      const c = handCase([1, 1], [1, 1], [[[2, 10_000_000], [1, 30_000_000]], [[1, 20_000_000], [2, 20_000_000]]], [2, 1]);
+      expect(c.pair[0]).to.equal(0);
+      expect(swapped(c)).to.deep.equal([1, 2]);
+    });
+  });
+  describe("swap: occupants of an offer stay in orderId order after an exchange", () => {
+    // Offers A (versionId 1), F (2, 3 GPUs), S (3). Order 1, 3 and 4 on F, order 2 on A, order 5 on S. Order 2
+    // (10^7 on A, 3·10^7 on F) exchanges with order 4 (2·10^7 on F and on A): F then holds orders 1, 2, 3. Order 5
+    // (10^7 on S, 4·10^7 on F) then exchanges with the first occupant of F, by orderId, that takes S.
+    const c = (takesS: [number, number]) =>
+      handCase(
+        [1, 3, 1],
+        [1, 1, 1, 1, 1],
+        [
+          takesS.includes(1) ? [[2, 20_000_000], [3, 15_000_000]] : [[2, 20_000_000]],
+          takesS.includes(2) ? [[1, 10_000_000], [2, 30_000_000], [3, 25_000_000]] : [[1, 10_000_000], [2, 30_000_000]],
+          takesS.includes(3) ? [[2, 20_000_000], [3, 15_000_000]] : [[2, 20_000_000]],
+          [[2, 20_000_000], [1, 20_000_000]],
+          [[3, 10_000_000], [2, 40_000_000]],
+        ],
+        [2, 1, 2, 2, 3],
+      );
+    it("should exchange order 5 with order 2 (placed between 1 and 3) when orders 2 and 3 take S", () => {
+      expect(swapped(c([2, 3]))).to.deep.equal([2, 3, 2, 1, 2]);
+    });
+    it("should exchange order 5 with order 1 when orders 1 and 2 take S", () => {
+      expect(swapped(c([1, 2]))).to.deep.equal([3, 2, 2, 1, 2]);
+    });
+  });
   describe("swap: an order with more better offers than SWAP_TRIES", () => {
     // Order 1 on offer 1 (base 10^7); offers 2‥11 are better for it (base 2·10^7 each: tried by versionId); each
     // holds one order (2·10^7 there); only the occupant of offer k has offer 1 as a candidate, at 1.5·10^7: the
@@ -289,13 +322,13 @@ describe("improve and swap on hand-made markets (docs/matching.md §7.5)", () =>
 
 describe("objectiveOf above 2^53 (docs/matching.md §6, §12)", () => {
   it("should equal the exact bigint sum when the base part and the headroom part each pass 2^53", () => {
-    // 3 000 offers of 65 536 free GPUs, each holding one order of 65 535 GPUs (odd) at an odd base near 10^8: the
-    // base terms sum to ≈ 1.97·10^16 ≈ 2^54.1, the headroom terms (w_availability 9 999, odd) to ≈ 9.8·10^15 ≈ 2^53.1;
-    // a double sum of either would lose its last bits.
+    // 3 000 offers of 65 536 free GPUs, each holding one order of 65 525–65 529 GPUs (odd) at an odd base near 10^8:
+    // the base terms sum to ≈ 1.97·10^16 ≈ 2^54.1, the headroom terms to ≈ 9.8·10^15 ≈ 2^53.1, each of them odd too
+    // (w_availability 9 999, and Σ_{k<g} a(k) is odd for these g); a double sum of either would lose its last bits.
     const n = 3_000;
     const p = provider(1);
     const offers = Array.from({ length: n }, (_, i) => offer(i + 1, p, { gpuCount: 65_536, gpusLeased: 0 }));
-    const orders = Array.from({ length: n }, (_, j) => order(j + 1, { gpuCount: 65_535 - 2 * (j % 3) }));
+    const orders = Array.from({ length: n }, (_, j) => order(j + 1, { gpuCount: [65_529, 65_527, 65_525][j % 3]! }));
     const weights = { region: 1, price: 0, uptime: 0, reputation: 0, availability: 9_999, slashing: 0, stake: 0, random: 0 };
     const b = prepareBatch({ referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers: [p], offers, orders, weights }, seedOf(3));
     const index = new Map(b.offers.map((v, f) => [Number(v.versionId), f]));

@@ -153,6 +153,16 @@ describe("repair rules on hand-made markets (docs/matching.md §7.4)", () => {
     });
   });
 
+  describe("given an occupant's best other offer taken by an insert earlier in the same pass", () => {
+    it("should no longer relocate it there", () => {
+      // X (versionId 2) holds order 1 (5·10^7 on X, 4·10^7 on Y = versionId 1, which has one free GPU). Order 2
+      // looks at X first (relocating order 1 changes 10^7 − 5·10^7 + 4·10^7 = 0: no), then inserts itself on Y.
+      // Order 3 (3·10^7 on X) then finds Y full: order 1 has nowhere to go and displacing it loses.
+      const c = handCase([1, 1], [1, 1, 1], [[[2, 50_000_000], [1, 40_000_000]], [[2, 10_000_000], [1, 20_000_000]], [[2, 30_000_000]]], [2, null, null]);
+      expect(repaired(c)).to.deep.equal([2, 1, null]);
+    });
+  });
+
   describe("given X (2 GPUs) held by order 1 (displaceable, nowhere to go) and order 2 (can move to Y)", () => {
     it("should relocate order 2 rather than displace order 1, although 1 comes first (relocate before displace)", () => {
       // Order 3 (1 GPU) on X: 6·10^7. Order 1: 2·10^7 on X only. Order 2: 5·10^7 on X, 4·10^7 on Y.
@@ -292,6 +302,17 @@ describe("repair rules on hand-made markets (docs/matching.md §7.4)", () => {
     it("should take order 3 once its loss is 1 below the others'", () => {
       expect(repaired(c(20_000_000, 20_000_000, 19_999_999))).to.deep.equal([2, 1, 4, 1]);
     });
+  });
+
+  describe("make room where both occupants move to the same Y, headroom weighted 1 000", () => {
+    // X (2 GPUs) holds orders 1 and 2 (4·10^7 each, 2·10^7 on Y, which has 2 free GPUs of 2). Order 3 (2 GPUs)
+    // wants X at b3. Change: 2·b3 − 8·10^7 + 4·10^7 + 1 000·(a(0) + a(1)) = 2·b3 − 4·10^7 + 1.5·10^7 (Y's headroom
+    // for its two GPUs together: a(0) = 10 000, a(1) = 5 000; X's count does not change).
+    const c = (b3: number) =>
+      handCase([2, 2], [1, 1, 2], [[[1, 40_000_000], [2, 20_000_000]], [[1, 40_000_000], [2, 20_000_000]], [[1, b3]]], [1, 1, null], 1_000);
+    it("should move both to Y when the change is +2 (b3 = 1.25·10^7 + 1)", () => expect(repaired(c(12_500_001))).to.deep.equal([2, 2, 1]));
+    it("should change nothing when the change is 0 (b3 = 1.25·10^7)", () => expect(repaired(c(12_500_000))).to.deep.equal([1, 1, null]));
+    it("should change nothing when the change is −2", () => expect(repaired(c(12_499_999))).to.deep.equal([1, 1, null]));
   });
 
   describe("make room where two occupants' best other offer is the same Y with room for one", () => {
