@@ -146,10 +146,11 @@ describe("repair rules on hand-made markets (docs/matching.md §7.4)", () => {
   });
 
   describe("given an occupant whose only other offer with room is worth 0 to it (base 0, no headroom term)", () => {
-    it("should relocate it there (value 0 still counts as a best other offer), not displace it", () => {
-      // X (1 GPU) holds order 1 (3·10^7 on X, 0 on Y); order 2 (4·10^7 on X). Relocating changes +10^7.
-      const c = handCase([1, 1], [1, 1], [[[1, 30_000_000], [2, 0]], [[1, 40_000_000]]], [1, null]);
-      expect(repaired(c)).to.deep.equal([2, 1]);
+    it("should relocate it there (value 0 still counts as a best other offer) rather than displace the first occupant", () => {
+      // X (2 GPUs) holds order 1 (10^7, X only) and order 2 (3·10^7 on X, 0 on Y, which is free). Order 3 (4·10^7 on
+      // X): displacing order 1 would gain 3·10^7, but relocating order 2 to Y gains 10^7 and relocations come first.
+      const c = handCase([2, 1], [1, 1, 1], [[[1, 10_000_000]], [[1, 30_000_000], [2, 0]], [[1, 40_000_000]]], [1, 1, null]);
+      expect(repaired(c)).to.deep.equal([1, 2, 1]);
     });
   });
 
