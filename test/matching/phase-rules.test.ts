@@ -6,7 +6,9 @@
  * markets, the answer worked out by hand, and the objective's exact sum above 2^53.
  */
 import { expect } from "chai";
-import { decide, greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, SWAP_TRIES, swapPhase } from "../../protocol/matching/engine.js";
+import { chainArcs, chainPhase, CHAIN_ROUNDS } from "../../protocol/matching/chains.js";
+import { decide, greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, repairPhase, SWAP_TRIES, swapPhase, type Decisions } from "../../protocol/matching/engine.js";
+import { makeRoomPhase } from "../../protocol/matching/make-room.js";
 import { GPU_CATALOG, zoneId } from "../../protocol/market/catalog.js";
 import { BPS, OrderStatus, ProviderStatus, reputationBps, Tier, type OfferVersion, type Provider } from "../../protocol/market/types.js";
 import { prepareBatch, type Candidates } from "../../protocol/matching/prepare.js";
@@ -500,5 +502,36 @@ describe("market-quality figures (docs/matching.md §9) against the definitions 
     const closed = { ...inputs, orders: inputs.orders.map((o) => ({ ...o, status: OrderStatus.Cancelled })) };
     const q = matchBatch(closed, seedOf(1)).quality;
     expect([q.ordersOpen, q.gpusRequested, q.gpusMatched, q.fillRateOrdersBps, q.fillRateGpusBps, q.meanPriceVsMaxBps, q.totalValue]).to.deep.equal([0, 0, 0, 10_000, 10_000, 10_000, 0n]);
+  });
+});
+
+/** The phases after §7.3 in the order docs/matching.md §7.6 lists: 7.4, improve, swap, 7.4, 7.6, improve, swap, 7.6, 7.7. */
+function laterPhases(b: PhaseCase["b"], cand: Candidates, start: Decisions): number[] {
+  const d = { pair: Int32Array.from(start.pair), taken: Float64Array.from(start.taken) };
+  const arcs = chainArcs(b.orders.length);
+  repairPhase(b, cand, d);
+  improvePhase(b, cand, d);
+  swapPhase(b, cand, d, arcs);
+  repairPhase(b, cand, d);
+  chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
+  improvePhase(b, cand, d);
+  swapPhase(b, cand, d, arcs);
+  chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
+  makeRoomPhase(b, cand, d, arcs);
+  return [...d.pair];
+}
+
+describe("plain or priced greedy (docs/matching.md §7.3)", () => {
+  it("given both passes worth the same objective with different assignments: decide should go on from the priced one", () => {
+    // A one-GPU market of the first family above where the two passes tie and the phases after them end apart.
+    const spec: PhaseSpec = { offers: 5, orders: 8, maxG: 1, maxFree: 2, maxLeased: 0, density: 0.5, bases: FEW_BASES, availability: 0, open: 1 };
+    const c = phaseCases(7_003, spec, 3)[0]!;
+    const plain = greedyPhase(c.b, c.cand);
+    const priced = greedyPhase(c.b, c.cand, {}, offerPrices(c.b, c.cand, plain));
+    expect(objectiveOf(c.b, c.cand, priced.pair)).to.equal(objectiveOf(c.b, c.cand, plain.pair));
+    expect([...priced.pair]).to.not.deep.equal([...plain.pair]);
+    const fromPriced = laterPhases(c.b, c.cand, priced);
+    expect(fromPriced).to.not.deep.equal(laterPhases(c.b, c.cand, plain));
+    expect([...decide(c.b, c.cand).pair]).to.deep.equal(fromPriced);
   });
 });
