@@ -1,0 +1,152 @@
+/**
+ * Small markets for the rule-by-rule tests of the phases before the chains (test/matching/repair-rules.test.ts,
+ * test/matching/phase-rules.test.ts): catch-all orders (every model, every region) against offers of three models
+ * in two regions with prices from a short list, so that an order's candidate order (model, region, price,
+ * versionId) differs from the versionId order; candidate lists with bases drawn from a handful of values, so that
+ * values tie; a random starting assignment within capacity.
+ */
+import { GPU_CATALOG, zoneId } from "../../../protocol/market/catalog.js";
+import { Tier, type MatchingWeights } from "../../../protocol/market/types.js";
+import { prepareBatch, type Candidates, type PreparedBatch } from "../../../protocol/matching/prepare.js";
+import type { MatchInputs } from "../../../protocol/matching/types.js";
+import { REFERENCE_BLOCK, seedOf } from "./generator.js";
+import { H100, L40S, offer, order, provider, RTX4090 } from "./tiny.js";
+
+/** A small deterministic PRNG (mulberry32), so that each case is reproducible from its number. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+export interface PhaseSpec {
+  offers: number;
+  orders: number;
+  /** Largest gpuCount of an order; largest free GPUs of an offer; largest GPUs already leased. */
+  maxG: number;
+  maxFree: number;
+  maxLeased: number;
+  /** Chance that an order may use a given offer (that has the GPUs for it). */
+  density: number;
+  bases: number[];
+  availability: number;
+  /** Chance that an order is left out of the starting assignment. */
+  open: number;
+}
+
+export interface PhaseCase {
+  b: PreparedBatch;
+  cand: Candidates;
+  /** A starting assignment within capacity (pair index per order, -1 = none). */
+  pair: Int32Array;
+}
+
+const MODELS = [H100, L40S, RTX4090];
+
+/** `count` cases on one prepared market (preparing is the slow part): candidate lists and a start each. */
+export function phaseCases(seed: number, spec: PhaseSpec, count: number): PhaseCase[] {
+  const r = rng(seed);
+  const pick = (k: number): number => Math.floor(r() * k);
+  const providers = [provider(1, { zone: zoneId(2, 1) }), provider(2, { zone: zoneId(0, 1) })];
+  const offers = [];
+  for (let i = 0; i < spec.offers; i++) {
+    const F = 1 + pick(spec.maxFree);
+    const leased = pick(spec.maxLeased + 1);
+    const p = providers[pick(2)]!;
+    offers.push(offer(i + 1, p, { modelId: MODELS[pick(3)]!, gpuCount: F + leased, gpusLeased: leased, pricePerGpuHour: 2_000_000n + BigInt(pick(4)) * 100_000n }));
+  }
+  const orders = Array.from({ length: spec.orders }, (_, j) =>
+    order(j + 1, { modelId: 0, minTier: Tier.Entry, gpuCount: 1 + pick(spec.maxG), maxPricePerGpuHour: 10_000_000n }),
+  );
+  const weights: MatchingWeights = { region: 10_000 - spec.availability, price: 0, uptime: 0, reputation: 0, availability: spec.availability, slashing: 0, stake: 0, random: 0 };
+  const inputs: MatchInputs = { referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers, offers, orders, weights };
+  const b = prepareBatch(inputs, seedOf(seed));
+  const cases: PhaseCase[] = [];
+  for (let c = 0; c < count; c++) {
+    const start = [0];
+    const candOffer: number[] = [];
+    const candBase: number[] = [];
+    for (let oi = 0; oi < b.orders.length; oi++) {
+      // In offer index order, as buildCandidates lists them (the engine relies on it; the references do not).
+      for (let f = 0; f < b.offers.length; f++) {
+        if (b.offerFree[f]! < b.orders[oi]!.gpuCount || r() >= spec.density) continue;
+        candOffer.push(f);
+        candBase.push(spec.bases[pick(spec.bases.length)]!);
+      }
+      start.push(candOffer.length);
+    }
+    const cand: Candidates = { start: Int32Array.from(start), offer: Int32Array.from(candOffer), base: Int32Array.from(candBase) };
+    cases.push({ b, cand, pair: randomStart(b, cand, r, spec.open) });
+  }
+  return cases;
+}
+
+/** Each order, with chance 1 − open, on one of its pairs that still fits, picked at random. */
+export function randomStart(b: PreparedBatch, cand: Candidates, r: () => number, open: number): Int32Array {
+  const pair = new Int32Array(b.orders.length).fill(-1);
+  const taken = new Array<number>(b.offers.length).fill(0);
+  for (let oi = 0; oi < b.orders.length; oi++) {
+    if (r() < open) continue;
+    const g = b.orders[oi]!.gpuCount;
+    const fits: number[] = [];
+    for (let e = cand.start[oi]!; e < cand.start[oi + 1]!; e++) if (b.offerFree[cand.offer[e]!]! - taken[cand.offer[e]!]! >= g) fits.push(e);
+    if (fits.length === 0) continue;
+    const e = fits[Math.floor(r() * fits.length)]!;
+    pair[oi] = e;
+    taken[cand.offer[e]!]! += g;
+  }
+  return pair;
+}
+
+/** The GPUs each offer gives out under `pair`. */
+export function takenOf(b: PreparedBatch, cand: Candidates, pair: ArrayLike<number>): Float64Array {
+  const taken = new Float64Array(b.offers.length);
+  for (let oi = 0; oi < b.orders.length; oi++) if (pair[oi]! >= 0) taken[cand.offer[pair[oi]!]!]! += b.orders[oi]!.gpuCount;
+  return taken;
+}
+
+/**
+ * A hand-made market: one-provider H100 offers given by their free GPUs (versionId = position + 1, the price
+ * falling with the versionId, so candidate order is versionId descending), orders by their GPU counts (orderId =
+ * position + 1), each order's candidate pairs as [versionId, base], and where each order starts (versionId or null).
+ */
+export function handCase(
+  free: number[],
+  gpus: number[],
+  pairs: [number, number][][],
+  served: (number | null)[],
+  availability = 0,
+  leased: number[] = [],
+): PhaseCase & { at: (versionId: number) => number; versionOf: (pair: ArrayLike<number>) => (number | null)[] } {
+  const p = provider(1);
+  const offers = free.map((F, i) => offer(i + 1, p, { gpuCount: F + (leased[i] ?? 0), gpusLeased: leased[i] ?? 0, pricePerGpuHour: 3_000_000n - BigInt(i) * 1_000n }));
+  const orders = gpus.map((g, j) => order(j + 1, { gpuCount: g }));
+  const weights: MatchingWeights = { region: 10_000 - availability, price: 0, uptime: 0, reputation: 0, availability, slashing: 0, stake: 0, random: 0 };
+  const b = prepareBatch({ referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers: [p], offers, orders, weights }, seedOf(7));
+  const index = new Map(b.offers.map((v, f) => [Number(v.versionId), f]));
+  const at = (versionId: number): number => index.get(versionId)!;
+  const start = [0];
+  const candOffer: number[] = [];
+  const candBase: number[] = [];
+  for (const list of pairs) {
+    // Offer index order (the engine's list order): here versionId descending.
+    for (const [v, base] of [...list].sort((x, y) => at(x[0]) - at(y[0]))) {
+      candOffer.push(at(v));
+      candBase.push(base);
+    }
+    start.push(candOffer.length);
+  }
+  const cand: Candidates = { start: Int32Array.from(start), offer: Int32Array.from(candOffer), base: Int32Array.from(candBase) };
+  const pair = Int32Array.from(served, (v, oi) => {
+    if (v === null) return -1;
+    for (let e = start[oi]!; e < start[oi + 1]!; e++) if (candOffer[e] === at(v)) return e;
+    throw new Error(`order ${oi + 1} has no pair with offer ${v}`);
+  });
+  const versionOf = (pr: ArrayLike<number>): (number | null)[] => Array.from(pr, (e) => (e < 0 ? null : Number(b.offers[candOffer[e]!]!.versionId)));
+  return { b, cand, pair, at, versionOf };
+}
