@@ -715,8 +715,9 @@ if (CHAIN_ARCS < SWAP_TRIES) throw new Error("swapPhase reads its SWAP_TRIES off
 /**
  * docs §7.5 (swap): one pass over the matched orders (orderId ascending). Order o1 on offer f1 tries its (up to 8)
  * candidate offers with a higher base than f1's, best first (base desc, then versionId); on each such offer f2 it
- * looks at the occupants of the same size (orderId ascending) for which f1 is a candidate, and swaps with the first
- * whose swap raises the objective (equal sizes: no offer's taken count, hence no headroom, changes).
+ * looks at its occupants (orderId ascending) for which f1 is a candidate and, if their sizes differ, with which both
+ * offers stay within their free GPUs, and swaps with the first whose swap raises the objective (equal sizes: no
+ * offer's taken count, hence no headroom, changes; other sizes: the headroom of both offers counts too).
  *
  * Those offers are read off the order's chain arcs (chains.ts: its CHAIN_ARCS ≥ SWAP_TRIES best pairs by the same
  * key), not found by a walk over its whole candidate list: the pairs with a base above f1's are a prefix of that
