@@ -7,13 +7,9 @@
  */
 import { expect } from "chai";
 import { CHAIN_ARCS, CHAIN_DEPTH, CHAIN_ROUNDS, CHAIN_STOP_SHIFT, chainArcs, chainPhase } from "../../protocol/matching/chains.js";
-import { prepareBatch, type Candidates, type PreparedBatch } from "../../protocol/matching/prepare.js";
-import type { MatchingWeights } from "../../protocol/market/types.js";
-import { GPU_CATALOG } from "../../protocol/market/catalog.js";
+import type { Candidates, PreparedBatch } from "../../protocol/matching/prepare.js";
 import { REF_ARCS, REF_DEPTH, REF_ROUNDS, REF_STOP_SHIFT, referenceChainPhase, type RefResult } from "../support/matching/chain-reference.js";
-import { REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
-import { offer, order, provider } from "../support/matching/tiny.js";
-import { tieAssignment, tieCandidates, tieMarket, type TieMarketSpec } from "../support/matching/tie-markets.js";
+import { handMarket, tieAssignment, tieCandidates, tieMarket, type TieMarketSpec } from "../support/matching/tie-markets.js";
 
 /** The market of a case set; bases drawn from `bases` (tie-markets.ts). */
 type Spec = TieMarketSpec;
@@ -137,30 +133,7 @@ describe("chain phase against the rule of docs/matching.md §7.6 (test/support/m
  * each order's candidate pairs as [versionId, base].
  */
 function handCase(free: number[], gpus: number[], pairs: [number, number][][], served: (number | null)[], availability = 0): ChainCase & { at: (versionId: number) => number } {
-  const p = provider(1);
-  const offers = free.map((F, i) => offer(i + 1, p, { gpuCount: F, gpusLeased: 0, pricePerGpuHour: 3_000_000n - BigInt(i) * 1_000n }));
-  const orders = gpus.map((g, j) => order(j + 1, { gpuCount: g }));
-  const weights: MatchingWeights = { region: 10_000 - availability, price: 0, uptime: 0, reputation: 0, availability, slashing: 0, stake: 0, random: 0 };
-  const b = prepareBatch({ referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers: [p], offers, orders, weights }, seedOf(7));
-  const index = new Map(b.offers.map((v, f) => [Number(v.versionId), f]));
-  const at = (versionId: number): number => index.get(versionId)!;
-  const start = [0];
-  const candOffer: number[] = [];
-  const candBase: number[] = [];
-  for (const list of pairs) {
-    for (const [v, base] of list) {
-      candOffer.push(at(v));
-      candBase.push(base);
-    }
-    start.push(candOffer.length);
-  }
-  const cand: Candidates = { start: Int32Array.from(start), offer: Int32Array.from(candOffer), base: Int32Array.from(candBase) };
-  const pair = Int32Array.from(served, (v, oi) => {
-    if (v === null) return -1;
-    for (let e = start[oi]!; e < start[oi + 1]!; e++) if (candOffer[e] === at(v)) return e;
-    throw new Error(`order ${oi + 1} has no pair with offer ${v}`);
-  });
-  return { b, cand, pair, rounds: CHAIN_ROUNDS, at };
+  return { ...handMarket(free.map((F) => [F, 0] as const), gpus, pairs, served, availability), rounds: CHAIN_ROUNDS };
 }
 
 /** Where each order ends (versionId, or null if unmatched) after chains.ts, checked against the rule as well. */

@@ -7,14 +7,10 @@
 import { expect } from "chai";
 import { CHAIN_ARCS, chainArcs } from "../../protocol/matching/chains.js";
 import { MAKE_ROOM_DP_CELLS, MAKE_ROOM_PASSES, makeRoomPhase } from "../../protocol/matching/make-room.js";
-import { prepareBatch, type Candidates, type PreparedBatch } from "../../protocol/matching/prepare.js";
-import type { MatchingWeights } from "../../protocol/market/types.js";
-import { GPU_CATALOG } from "../../protocol/market/catalog.js";
+import type { Candidates, PreparedBatch } from "../../protocol/matching/prepare.js";
 import { REF_ARCS } from "../support/matching/chain-reference.js";
 import { REF_MAKE_ROOM_DP_CELLS, REF_MAKE_ROOM_PASSES, referenceMakeRoom, type MakeRoomRefResult } from "../support/matching/make-room-reference.js";
-import { REFERENCE_BLOCK, seedOf } from "../support/matching/generator.js";
-import { offer, order, provider } from "../support/matching/tiny.js";
-import { tieAssignment, tieCandidates, tieMarket, type TieMarketSpec } from "../support/matching/tie-markets.js";
+import { handMarket, tieAssignment, tieCandidates, tieMarket, type TieMarketSpec } from "../support/matching/tie-markets.js";
 
 interface Spec extends TieMarketSpec {
   /** Chance that an order starts served. */
@@ -149,30 +145,7 @@ describe("make room by ejection against the rule of docs/matching.md §7.7 (test
  * or null: open). Weights: availability as given, the rest on region (the bases are given, so only availability counts).
  */
 function handCase(offers: [number, number][], gpus: number[], pairs: [number, number][][], served: (number | null)[], availability = 0): Case {
-  const p = provider(1);
-  const list = offers.map(([F, leased], i) => offer(i + 1, p, { gpuCount: F + leased, gpusLeased: leased, pricePerGpuHour: 3_000_000n - BigInt(i) * 1_000n }));
-  const orders = gpus.map((g, j) => order(j + 1, { gpuCount: g }));
-  const weights: MatchingWeights = { region: 10_000 - availability, price: 0, uptime: 0, reputation: 0, availability, slashing: 0, stake: 0, random: 0 };
-  const b = prepareBatch({ referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers: [p], offers: list, orders, weights }, seedOf(7));
-  const index = new Map(b.offers.map((v, f) => [Number(v.versionId), f]));
-  const at = (versionId: number): number => index.get(versionId)!;
-  const start = [0];
-  const candOffer: number[] = [];
-  const candBase: number[] = [];
-  for (const own of pairs) {
-    for (const [v, base] of own) {
-      candOffer.push(at(v));
-      candBase.push(base);
-    }
-    start.push(candOffer.length);
-  }
-  const cand: Candidates = { start: Int32Array.from(start), offer: Int32Array.from(candOffer), base: Int32Array.from(candBase) };
-  const pair = Int32Array.from(served, (v, oi) => {
-    if (v === null) return -1;
-    for (let e = start[oi]!; e < start[oi + 1]!; e++) if (candOffer[e] === at(v)) return e;
-    throw new Error(`order ${oi + 1} has no pair with offer ${v}`);
-  });
-  return { b, cand, pair };
+  return handMarket(offers, gpus, pairs, served, availability);
 }
 
 /** Where each order ends (versionId, or null if unmatched) after make-room.ts, checked against the rule as well. */

@@ -11,18 +11,10 @@ import { prepareBatch, type Candidates, type PreparedBatch } from "../../../prot
 import type { MatchInputs } from "../../../protocol/matching/types.js";
 import { REFERENCE_BLOCK, seedOf } from "./generator.js";
 import { H100, L40S, offer, order, provider, RTX4090 } from "./tiny.js";
+import { handMarket, mulberry32, type HandMarket } from "./tie-markets.js";
 
-/** A small deterministic PRNG (mulberry32), so that each case is reproducible from its number. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** The PRNG of these markets (tie-markets.ts). */
+export const rng = mulberry32;
 
 export interface PhaseSpec {
   offers: number;
@@ -122,31 +114,6 @@ export function handCase(
   served: (number | null)[],
   availability = 0,
   leased: number[] = [],
-): PhaseCase & { at: (versionId: number) => number; versionOf: (pair: ArrayLike<number>) => (number | null)[] } {
-  const p = provider(1);
-  const offers = free.map((F, i) => offer(i + 1, p, { gpuCount: F + (leased[i] ?? 0), gpusLeased: leased[i] ?? 0, pricePerGpuHour: 3_000_000n - BigInt(i) * 1_000n }));
-  const orders = gpus.map((g, j) => order(j + 1, { gpuCount: g }));
-  const weights: MatchingWeights = { region: 10_000 - availability, price: 0, uptime: 0, reputation: 0, availability, slashing: 0, stake: 0, random: 0 };
-  const b = prepareBatch({ referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers: [p], offers, orders, weights }, seedOf(7));
-  const index = new Map(b.offers.map((v, f) => [Number(v.versionId), f]));
-  const at = (versionId: number): number => index.get(versionId)!;
-  const start = [0];
-  const candOffer: number[] = [];
-  const candBase: number[] = [];
-  for (const list of pairs) {
-    // Offer index order (the engine's list order): here versionId descending.
-    for (const [v, base] of [...list].sort((x, y) => at(x[0]) - at(y[0]))) {
-      candOffer.push(at(v));
-      candBase.push(base);
-    }
-    start.push(candOffer.length);
-  }
-  const cand: Candidates = { start: Int32Array.from(start), offer: Int32Array.from(candOffer), base: Int32Array.from(candBase) };
-  const pair = Int32Array.from(served, (v, oi) => {
-    if (v === null) return -1;
-    for (let e = start[oi]!; e < start[oi + 1]!; e++) if (candOffer[e] === at(v)) return e;
-    throw new Error(`order ${oi + 1} has no pair with offer ${v}`);
-  });
-  const versionOf = (pr: ArrayLike<number>): (number | null)[] => Array.from(pr, (e) => (e < 0 ? null : Number(b.offers[candOffer[e]!]!.versionId)));
-  return { b, cand, pair, at, versionOf };
+): PhaseCase & HandMarket {
+  return handMarket(free.map((F, i) => [F, leased[i] ?? 0] as const), gpus, pairs, served, availability, true);
 }

@@ -95,3 +95,56 @@ export function tieAssignment({ b, r, pick }: TieMarket, cand: Candidates, turn:
   }
   return pair;
 }
+
+export interface HandMarket {
+  b: PreparedBatch;
+  cand: Candidates;
+  /** Where each order starts (pair index, -1 = open). */
+  pair: Int32Array;
+  /** The batch index of the offer with this versionId. */
+  at: (versionId: number) => number;
+  /** Each order's offer as a versionId (null: open) under an assignment. */
+  versionOf: (pair: ArrayLike<number>) => (number | null)[];
+}
+
+/**
+ * A hand-made market: one-provider offers given as [free GPUs, leased GPUs] (versionId = position + 1, the price
+ * falling with the versionId, so the batch lists them in reverse), orders by their GPU counts (orderId = position +
+ * 1), each order's candidate pairs as [versionId, base], and where each order starts (a versionId, or null: open).
+ * Weights: availability as given, the rest on region (the bases are given, so only availability counts). The pairs
+ * are listed as given, or with `inOfferOrder` in the batch's offer order (the engine's own list order).
+ */
+export function handMarket(
+  offers: readonly (readonly [free: number, leased: number])[],
+  gpus: readonly number[],
+  pairs: readonly (readonly [versionId: number, base: number])[][],
+  served: readonly (number | null)[],
+  availability = 0,
+  inOfferOrder = false,
+): HandMarket {
+  const p = provider(1);
+  const list = offers.map(([F, leased], i) => offer(i + 1, p, { gpuCount: F + leased, gpusLeased: leased, pricePerGpuHour: 3_000_000n - BigInt(i) * 1_000n }));
+  const orders = gpus.map((g, j) => order(j + 1, { gpuCount: g }));
+  const weights: MatchingWeights = { region: 10_000 - availability, price: 0, uptime: 0, reputation: 0, availability, slashing: 0, stake: 0, random: 0 };
+  const b = prepareBatch({ referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers: [p], offers: list, orders, weights }, seedOf(7));
+  const index = new Map(b.offers.map((v, f) => [Number(v.versionId), f]));
+  const at = (versionId: number): number => index.get(versionId)!;
+  const start = [0];
+  const candOffer: number[] = [];
+  const candBase: number[] = [];
+  for (const own of pairs) {
+    for (const [v, base] of inOfferOrder ? [...own].sort((x, y) => at(x[0]) - at(y[0])) : own) {
+      candOffer.push(at(v));
+      candBase.push(base);
+    }
+    start.push(candOffer.length);
+  }
+  const cand: Candidates = { start: Int32Array.from(start), offer: Int32Array.from(candOffer), base: Int32Array.from(candBase) };
+  const pair = Int32Array.from(served, (v, oi) => {
+    if (v === null) return -1;
+    for (let e = start[oi]!; e < start[oi + 1]!; e++) if (candOffer[e] === at(v)) return e;
+    throw new Error(`order ${oi + 1} has no pair with offer ${v}`);
+  });
+  const versionOf = (pr: ArrayLike<number>): (number | null)[] => Array.from(pr, (e) => (e < 0 ? null : Number(b.offers[candOffer[e]!]!.versionId)));
+  return { b, cand, pair, at, versionOf };
+}
