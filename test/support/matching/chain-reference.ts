@@ -5,13 +5,12 @@
  * chains.ts with it, assignment for assignment, on hand-made candidate lists full of ties.
  */
 import type { Candidates, PreparedBatch } from "../../../protocol/matching/prepare.js";
+import { referenceBatch } from "./reference-batch.js";
 
 export const REF_DEPTH = 8;
 export const REF_ARCS = 24;
 export const REF_ROUNDS = 6;
 export const REF_STOP_SHIFT = 12n;
-
-const FREE_CAP = 65_536n;
 
 interface Label {
   gain: bigint;
@@ -41,35 +40,7 @@ export interface RefResult {
 }
 
 export function referenceChainPhase(b: PreparedBatch, cand: Candidates, pair0: ArrayLike<number>, rounds: number = REF_ROUNDS): RefResult {
-  const n = b.offers.length;
-  const m = b.orders.length;
-  const g = b.orders.map((o) => o.gpuCount);
-  const orderId = b.orders.map((o) => o.orderId);
-  const versionId = b.offers.map((v) => v.versionId);
-  const C = b.offers.map((v) => BigInt(v.gpuCount));
-  const F = b.offers.map((v) => {
-    const free = BigInt(v.gpuCount) - BigInt(v.gpusLeased);
-    return free < 0n ? 0n : free > FREE_CAP ? FREE_CAP : free;
-  });
-  const wAvail = BigInt(b.weights.availability);
-  const offerOf = (e: number): number => cand.offer[e]!;
-  const baseOf = (e: number): bigint => BigInt(cand.base[e]!);
-
-  /** Headroom of the first t GPUs of offer f: w · Σ_{k<t} a(k), prefix sums kept per offer. */
-  const prefix: bigint[][] = b.offers.map(() => [0n]);
-  const headroom = (f: number, t: number): bigint => {
-    if (wAvail === 0n) return 0n;
-    const sums = prefix[f]!;
-    for (let k = sums.length - 1; k < t; k++) sums.push(sums[k]! + ((F[f]! - BigInt(k)) * 10_000n) / C[f]!);
-    return wAvail * sums[t]!;
-  };
-  const hd = (f: number, from: number, to: number): bigint => headroom(f, to) - headroom(f, from);
-
-  const pair = Array.from(pair0);
-  const taken = new Array<number>(n).fill(0);
-  for (let o = 0; o < m; o++) if (pair[o]! >= 0) taken[offerOf(pair[o]!)]! += g[o]!;
-  const at = (o: number): number => (pair[o]! >= 0 ? offerOf(pair[o]!) : -1);
-  const room = (f: number): number => Number(F[f]!) - taken[f]!;
+  const { n, m, g, orderId, versionId, F, offerOf, baseOf, hd, pair, taken, at, room } = referenceBatch(b, cand, pair0);
 
   // Arcs: an order's CHAIN_ARCS best candidate pairs by (base desc, versionId asc).
   const arcs: number[][] = [];

@@ -6,12 +6,11 @@
  * protocol/matching/make-room.ts with it, plan for plan, on hand-made candidate lists full of ties.
  */
 import type { Candidates, PreparedBatch } from "../../../protocol/matching/prepare.js";
+import { referenceBatch } from "./reference-batch.js";
 import { REF_ARCS } from "./chain-reference.js";
 
 export const REF_MAKE_ROOM_PASSES = 2;
 export const REF_MAKE_ROOM_DP_CELLS = 65_536;
-
-const FREE_CAP = 65_536n;
 
 /** One step of a plan: an order and the pair it goes to (-1: unmatched). */
 export type Step = [order: number, pair: number];
@@ -45,33 +44,7 @@ export interface MakeRoomRefResult {
 
 /** `passes`: the number of passes at most (the rule's 2; a test runs 3 to see that its cases reach the limit). */
 export function referenceMakeRoom(b: PreparedBatch, cand: Candidates, pair0: ArrayLike<number>, passes: number = REF_MAKE_ROOM_PASSES): MakeRoomRefResult {
-  const n = b.offers.length;
-  const m = b.orders.length;
-  const g = b.orders.map((o) => o.gpuCount);
-  const orderId = b.orders.map((o) => o.orderId);
-  const versionId = b.offers.map((v) => v.versionId);
-  const C = b.offers.map((v) => BigInt(v.gpuCount));
-  const F = b.offers.map((v) => {
-    const free = BigInt(v.gpuCount) - BigInt(v.gpusLeased);
-    return free < 0n ? 0n : free > FREE_CAP ? FREE_CAP : free;
-  });
-  const wAvail = BigInt(b.weights.availability);
-  const offerOf = (e: number): number => cand.offer[e]!;
-  const baseOf = (e: number): bigint => BigInt(cand.base[e]!);
-
-  /** Headroom of the first t GPUs of offer f: w · Σ_{k<t} a(k). */
-  const headroom = (f: number, t: number): bigint => {
-    let s = 0n;
-    for (let k = 0n; k < BigInt(t); k++) s += ((F[f]! - k) * 10_000n) / C[f]!;
-    return wAvail * s;
-  };
-  const hd = (f: number, from: number, to: number): bigint => headroom(f, to) - headroom(f, from);
-
-  const pair = Array.from(pair0);
-  const taken = new Array<number>(n).fill(0);
-  for (let o = 0; o < m; o++) if (pair[o]! >= 0) taken[offerOf(pair[o]!)]! += g[o]!;
-  const at = (o: number): number => (pair[o]! >= 0 ? offerOf(pair[o]!) : -1);
-  const room = (f: number): number => Number(F[f]!) - taken[f]!;
+  const { m, g, orderId, versionId, F, offerOf, baseOf, hd, pair, taken, at, room } = referenceBatch(b, cand, pair0);
   const occupants = (f: number): number[] => {
     const list: number[] = [];
     for (let o = 0; o < m; o++) if (at(o) === f) list.push(o); // order index ascending

@@ -11,7 +11,7 @@ import { prepareBatch, type Candidates, type PreparedBatch } from "../../../prot
 import type { MatchInputs } from "../../../protocol/matching/types.js";
 import { REFERENCE_BLOCK, seedOf } from "./generator.js";
 import { H100, L40S, offer, order, provider, RTX4090 } from "./tiny.js";
-import { handMarket, mulberry32, type HandMarket } from "./tie-markets.js";
+import { handMarket, mulberry32, tieCandidates, type HandMarket } from "./tie-markets.js";
 
 /** The PRNG of these markets (tie-markets.ts). */
 export const rng = mulberry32;
@@ -60,19 +60,8 @@ export function phaseCases(seed: number, spec: PhaseSpec, count: number): PhaseC
   const b = prepareBatch(inputs, seedOf(seed));
   const cases: PhaseCase[] = [];
   for (let c = 0; c < count; c++) {
-    const start = [0];
-    const candOffer: number[] = [];
-    const candBase: number[] = [];
-    for (let oi = 0; oi < b.orders.length; oi++) {
-      // In offer index order, as buildCandidates lists them (the engine relies on it; the references do not).
-      for (let f = 0; f < b.offers.length; f++) {
-        if (b.offerFree[f]! < b.orders[oi]!.gpuCount || r() >= spec.density) continue;
-        candOffer.push(f);
-        candBase.push(spec.bases[pick(spec.bases.length)]!);
-      }
-      start.push(candOffer.length);
-    }
-    const cand: Candidates = { start: Int32Array.from(start), offer: Int32Array.from(candOffer), base: Int32Array.from(candBase) };
+    // In offer index order, as buildCandidates lists them (the engine relies on it; the references do not).
+    const cand = tieCandidates({ b, r, pick }, spec);
     cases.push({ b, cand, pair: randomStart(b, cand, r, spec.open) });
   }
   return cases;
