@@ -11,22 +11,13 @@ import { prepareBatch, type Candidates, type PreparedBatch } from "../../../prot
 import type { MatchInputs } from "../../../protocol/matching/types.js";
 import { REFERENCE_BLOCK, seedOf } from "./generator.js";
 import { H100, L40S, offer, order, provider, RTX4090 } from "./tiny.js";
-import { handMarket, mulberry32, tieCandidates, type HandMarket } from "./tie-markets.js";
+import { handMarket, mulberry32, tieCandidates, type HandMarket, type TieMarketSpec } from "./tie-markets.js";
 
 /** The PRNG of these markets (tie-markets.ts). */
 export const rng = mulberry32;
 
-export interface PhaseSpec {
-  offers: number;
-  orders: number;
-  /** Largest gpuCount of an order; largest free GPUs of an offer; largest GPUs already leased. */
-  maxG: number;
-  maxFree: number;
-  maxLeased: number;
-  /** Chance that an order may use a given offer (that has the GPUs for it). */
-  density: number;
-  bases: number[];
-  availability: number;
+/** The market of tie-markets.ts, with catch-all orders on three models in two regions. */
+export interface PhaseSpec extends TieMarketSpec {
   /** Chance that an order is left out of the starting assignment. */
   open: number;
 }
