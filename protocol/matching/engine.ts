@@ -184,7 +184,7 @@ function fillRooms(b: PreparedBatch, taken: Float64Array): void {
 function setRoom(b: PreparedBatch, f: number, room: number): void {
   roomOf[f] = room;
   // Read only when room ≥ 1, and then C ≥ room.
-  unitOf[f] = room > 0 ? b.weights.availability * Math.floor((room * HEADROOM_BPS) / b.offerTotal[f]!) : 0;
+  unitOf[f] = room > 0 ? b.weightAvailability * Math.floor((room * HEADROOM_BPS) / b.offerTotal[f]!) : 0;
 }
 
 /**

@@ -106,7 +106,7 @@ class MakeRoom {
     const { start, offer, base } = cand;
     const g = b.orderGpus[z]!;
     const own = offer[this.pair[z]!]!;
-    const headroomTop = b.weights.availability * BPS;
+    const headroomTop = b.weightAvailability * BPS;
     let e1 = -1;
     let v1 = 0;
     let e2 = -1;

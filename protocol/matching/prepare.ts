@@ -30,54 +30,105 @@ interface ModelBook {
   hi: number[];
 }
 
-export interface PreparedBatch {
-  referenceBlock: bigint;
-  weights: MatchingWeights;
+/**
+ * A batch as prepareBatch builds it. An instance of this class, not an object literal: V8 widens the tracked type of
+ * every field of a literal's shape the second time the literal runs, which discards all code compiled against those
+ * fields (every phase, in the second batch of a process; docs/matching.md §11). A class's shape keeps its types.
+ */
+export class PreparedBatch {
+  declare readonly referenceBlock: bigint;
+  /**
+   * The weights (docs §6) that the phases after prepare read, as numbers: not the caller's weights object, whose
+   * shape may differ from batch to batch (a field that meets a new shape discards the code compiled against it).
+   */
+  declare readonly weightRegion: number;
+  declare readonly weightPrice: number;
+  declare readonly weightRandom: number;
+  declare readonly weightAvailability: number;
   /** All input orders, orderId ascending. */
-  orders: Order[];
+  declare readonly orders: Order[];
   /** 0 when the order is open at R_b, else OrderNotOpen / OrderExpired. */
-  orderState: Uint8Array;
-  orderGpus: Float64Array;
-  orderShift: Int32Array;
-  orderMaxShifted: Float64Array;
-  orderMinUptime: Int32Array;
-  orderMinRep: Int32Array;
-  orderMaxSlashed: Float64Array;
-  orderPrefZone: Int32Array;
-  orderRand: Uint32Array;
+  declare readonly orderState: Uint8Array;
+  declare readonly orderGpus: Float64Array;
+  declare readonly orderShift: Int32Array;
+  declare readonly orderMaxShifted: Float64Array;
+  declare readonly orderMinUptime: Int32Array;
+  declare readonly orderMinRep: Int32Array;
+  declare readonly orderMaxSlashed: Float64Array;
+  declare readonly orderPrefZone: Int32Array;
+  declare readonly orderRand: Uint32Array;
   /** Index of the order's payment token among the offers' tokens, -1 if no eligible offer uses it. */
-  orderToken: Int32Array;
-  orderMaskLo: Uint32Array;
-  orderMaskHi: Uint32Array;
+  declare readonly orderToken: Int32Array;
+  declare readonly orderMaskLo: Uint32Array;
+  declare readonly orderMaskHi: Uint32Array;
   /** regionMask 0: every region, including any outside 0‥63. */
-  orderAnyRegion: Uint8Array;
+  declare readonly orderAnyRegion: Uint8Array;
 
   /**
    * Offer versions active at R_b (at most one per offerId), ordered by (payment token, model, region, price,
    * versionId) so that each book is a contiguous index range; `offerRank` is the position by versionId, used for every tie.
    */
-  offers: OfferVersion[];
-  offerRank: Int32Array;
-  offerToken: Int32Array;
-  offerFree: Float64Array; // F: min(gpuCount − gpusLeased, FREE_GPU_CAP), ≥ 0
-  offerTotal: Float64Array; // C: gpuCount
-  offerZone: Int32Array;
-  offerModel: Int32Array;
-  offerProvider: Int32Array;
-  offerActive: Uint8Array; // provider status Active
-  offerUptime: Int32Array;
-  offerRep: Int32Array;
-  offerSlashed: Float64Array;
+  declare readonly offers: OfferVersion[];
+  declare readonly offerRank: Int32Array;
+  declare readonly offerToken: Int32Array;
+  declare readonly offerFree: Float64Array; // F: min(gpuCount − gpusLeased, FREE_GPU_CAP), ≥ 0
+  declare readonly offerTotal: Float64Array; // C: gpuCount
+  declare readonly offerZone: Int32Array;
+  declare readonly offerModel: Int32Array;
+  declare readonly offerProvider: Int32Array;
+  declare readonly offerActive: Uint8Array; // provider status Active
+  declare readonly offerUptime: Int32Array;
+  declare readonly offerRep: Int32Array;
+  declare readonly offerSlashed: Float64Array;
   /** w_uptime·uptime + w_rep·rep + w_slash·slash + w_stake·stake: the part of a pair's score set by the offer alone. */
-  offerStatic: Float64Array;
-  offerRand: Uint32Array;
+  declare readonly offerStatic: Float64Array;
+  declare readonly offerRand: Uint32Array;
 
-  providers: Provider[]; // address ascending
-  books: Map<number, ModelBook>; // key tokenIndex × 65 536 + modelId
+  declare readonly providers: Provider[]; // address ascending
+  declare readonly books: Map<number, ModelBook>; // key tokenIndex × 65 536 + modelId
   /** Model ids with tier ≥ t, ascending, for t = 0‥255. */
-  modelsFromTier: number[][];
+  declare readonly modelsFromTier: number[][];
   /** Offer prices shifted right by s (docs §5.2), computed on first use per shift. */
-  shiftedPrices(shift: number): Float64Array;
+  declare readonly shiftedPrices: (shift: number) => Float64Array;
+  constructor(f: PreparedBatch) {
+    this.referenceBlock = f.referenceBlock;
+    this.weightRegion = f.weightRegion;
+    this.weightPrice = f.weightPrice;
+    this.weightRandom = f.weightRandom;
+    this.weightAvailability = f.weightAvailability;
+    this.orders = f.orders;
+    this.orderState = f.orderState;
+    this.orderGpus = f.orderGpus;
+    this.orderShift = f.orderShift;
+    this.orderMaxShifted = f.orderMaxShifted;
+    this.orderMinUptime = f.orderMinUptime;
+    this.orderMinRep = f.orderMinRep;
+    this.orderMaxSlashed = f.orderMaxSlashed;
+    this.orderPrefZone = f.orderPrefZone;
+    this.orderRand = f.orderRand;
+    this.orderToken = f.orderToken;
+    this.orderMaskLo = f.orderMaskLo;
+    this.orderMaskHi = f.orderMaskHi;
+    this.orderAnyRegion = f.orderAnyRegion;
+    this.offers = f.offers;
+    this.offerRank = f.offerRank;
+    this.offerToken = f.offerToken;
+    this.offerFree = f.offerFree;
+    this.offerTotal = f.offerTotal;
+    this.offerZone = f.offerZone;
+    this.offerModel = f.offerModel;
+    this.offerProvider = f.offerProvider;
+    this.offerActive = f.offerActive;
+    this.offerUptime = f.offerUptime;
+    this.offerRep = f.offerRep;
+    this.offerSlashed = f.offerSlashed;
+    this.offerStatic = f.offerStatic;
+    this.offerRand = f.offerRand;
+    this.providers = f.providers;
+    this.books = f.books;
+    this.modelsFromTier = f.modelsFromTier;
+    this.shiftedPrices = f.shiftedPrices;
+  }
 }
 
 /**
@@ -379,9 +430,12 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     return arr;
   };
 
-  return {
+  return new PreparedBatch({
     referenceBlock: R,
-    weights,
+    weightRegion: weights.region,
+    weightPrice: weights.price,
+    weightRandom: weights.random,
+    weightAvailability: weights.availability,
     orders,
     orderState,
     orderGpus,
@@ -414,7 +468,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     books,
     modelsFromTier,
     shiftedPrices,
-  };
+  });
 }
 
 /** Model ids an order accepts: its own, or (modelId 0) every catalog model of tier ≥ minTier. */
@@ -678,9 +732,9 @@ function scanBook(
   minBase: number,
 ): number {
   const { offerActive, offerUptime, offerRep, offerSlashed, offerFree, offerZone, offerStatic, offerRand, offers } = b;
-  const wRegion = b.weights.region;
-  const wPrice = b.weights.price;
-  const wRandom = b.weights.random;
+  const wRegion = b.weightRegion;
+  const wPrice = b.weightPrice;
+  const wRandom = b.weightRandom;
   const randomTop = wRandom * SCORE_TOP;
   for (let f = lo; f < hi; f++) {
     if (offerActive[f] === 0) continue;
@@ -722,13 +776,12 @@ export function isCandidate(b: PreparedBatch, oi: number, f: number): boolean {
 
 /** The base score of one pair by the criteria's definitions (docs §5), for checks against buildCandidates. */
 export function pairBase(b: PreparedBatch, oi: number, f: number): number {
-  const w = b.weights;
   const M = b.orderMaxShifted[oi]!;
   const P = b.shiftedPrices(b.orderShift[oi]!)[f]!;
   return (
-    w.region * regionScore(b.orderPrefZone[oi]!, b.offerZone[f]!) +
-    w.price * priceScore(M, P) +
+    b.weightRegion * regionScore(b.orderPrefZone[oi]!, b.offerZone[f]!) +
+    b.weightPrice * priceScore(M, P) +
     b.offerStatic[f]! +
-    w.random * mixRandom(b.orderRand[oi]!, b.offerRand[f]!)
+    b.weightRandom * mixRandom(b.orderRand[oi]!, b.offerRand[f]!)
   );
 }

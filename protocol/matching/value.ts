@@ -6,7 +6,7 @@ import { headroomSum, unitHeadroom } from "./score.js";
 export function headroomValue(b: PreparedBatch, f: number, t: number, g: number): number {
   const F = b.offerFree[f]!;
   const C = b.offerTotal[f]!;
-  return b.weights.availability * (g === 1 ? unitHeadroom(F, C, t) : headroomSum(F, C, t, g));
+  return b.weightAvailability * (g === 1 ? unitHeadroom(F, C, t) : headroomSum(F, C, t, g));
 }
 
 /** Change of the headroom total of offer f when its taken GPUs go from `from` to `to`. */

@@ -130,7 +130,7 @@ describe("matcher engine (docs/matching.md)", () => {
             if (b.offerFree[f]! - taken[f]! < g) continue;
             let head = 0;
             for (let k = taken[f]!; k < taken[f]! + g; k++) head += Math.floor(((b.offerFree[f]! - k) * 10_000) / b.offerTotal[f]!);
-            const v = g * cand.base[e]! + b.weights.availability * head;
+            const v = g * cand.base[e]! + b.weightAvailability * head;
             const better = v > bestV || (v === bestV && (oi < bestO || (oi === bestO && b.offerRank[f]! < b.offerRank[cand.offer[best]!]!)));
             if (better) {
               best = e;

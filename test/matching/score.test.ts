@@ -181,6 +181,6 @@ describe("matching score helpers at their edges (docs/matching.md §5)", () => {
     expect(headroomDelta(b, f, 0, 2)).to.equal(up);
     expect(headroomDelta(b, f, 2, 0)).to.equal(-up);
     expect(headroomDelta(b, f, 1, 1)).to.equal(0);
-    expect(headroomValue(b, f, 1, 1)).to.equal(b.weights.availability * unitHeadroom(b.offerFree[f]!, b.offerTotal[f]!, 1));
+    expect(headroomValue(b, f, 1, 1)).to.equal(b.weightAvailability * unitHeadroom(b.offerFree[f]!, b.offerTotal[f]!, 1));
   });
 });

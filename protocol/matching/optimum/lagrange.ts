@@ -105,7 +105,7 @@ export function lagrangeBound(b: PreparedBatch, cand: Candidates, options: Lagra
   }
 
   const idx = byOffer(b, cand);
-  const w = b.weights.availability;
+  const w = b.weightAvailability;
   // Headroom prefix sums per offer: H_f(t), t = 0‥F_f.
   const hStart = new Int32Array(n + 1);
   for (let f = 0; f < n; f++) hStart[f + 1] = hStart[f]! + b.offerFree[f]! + 1;

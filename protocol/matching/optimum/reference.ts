@@ -13,7 +13,7 @@ export function flowProblemOf(b: PreparedBatch, cand: Candidates): FlowProblem {
   const m = b.orders.length;
   const supply = new Int32Array(m);
   for (let oi = 0; oi < m; oi++) supply[oi] = b.orderState[oi] === 0 ? b.orderGpus[oi]! : 0;
-  const w = b.weights.availability;
+  const w = b.weightAvailability;
   return {
     orders: m,
     offers: b.offers.length,

@@ -10,7 +10,7 @@ export function bruteForceOptimum(b: PreparedBatch): number {
   const cand = buildCandidates(b, new ScratchPool(), Infinity);
   const m = b.orders.length;
   const used = new Array<number>(b.offers.length).fill(0);
-  const w = b.weights.availability;
+  const w = b.weightAvailability;
   const headroomTotal = (f: number, n: number): number => {
     let s = 0;
     for (let k = 0; k < n; k++) s += w * unitHeadroom(b.offerFree[f]!, b.offerTotal[f]!, k);

@@ -36,7 +36,7 @@ export function referenceLagrange(b: PreparedBatch, cand: Candidates, options: {
   const u = Array.from({ length: m }, (_, o) =>
     open(o) ? Math.max(0, Math.round((problem.valueCap + problem.slotCap - (sol.potential[T]! - sol.potential[o]!)) * g(o))) : 0,
   );
-  const w = b.weights.availability;
+  const w = b.weightAvailability;
   /** H_f(t) = w · Σ_{k<t} ⌊(F − k)·10 000 / C⌋. */
   const H = (f: number, t: number): number => {
     let s = 0;

@@ -51,7 +51,7 @@ export class RefMarket {
       const free = BigInt(v.gpuCount) - BigInt(v.gpusLeased);
       return Number(free < 0n ? 0n : free > FREE_CAP ? FREE_CAP : free);
     });
-    this.w = BigInt(b.weights.availability);
+    this.w = BigInt(b.weightAvailability);
     const zoneOf = new Map(b.providers.map((p) => [p.provider.toLowerCase(), p.zone]));
     const key = (f: number): bigint[] => {
       const v = b.offers[f]!;

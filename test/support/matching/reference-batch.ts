@@ -39,7 +39,7 @@ export function referenceBatch(b: PreparedBatch, cand: Candidates, pair0: ArrayL
     const free = BigInt(v.gpuCount) - BigInt(v.gpusLeased);
     return free < 0n ? 0n : free > FREE_CAP ? FREE_CAP : free;
   });
-  const wAvail = BigInt(b.weights.availability);
+  const wAvail = BigInt(b.weightAvailability);
   const offerOf = (e: number): number => cand.offer[e]!;
   const prefix: bigint[][] = b.offers.map(() => [0n]);
   const headroom = (f: number, t: number): bigint => {
