@@ -180,6 +180,11 @@ class ChainSearch {
   /** Net GPUs in (+) and out (−) per offer of the chain being re-checked; all 0 between re-checks. */
   inOut = new Float64Array(0);
 
+  constructor() {
+    // Grown once now: written twice before any code is compiled against them (as PairHeap in engine.ts).
+    growTerminals(this);
+  }
+
   /** Sizes the arrays for a batch of n offers and m orders and resets what a call must start from. */
   begin(b: PreparedBatch, cand: Candidates, d: ChainState, arcs: ChainArcs): void {
     const n = b.offers.length;

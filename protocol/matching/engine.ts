@@ -50,6 +50,13 @@ class PairHeap {
   private freeCount = 0;
   private rows = 0;
 
+  constructor() {
+    // Grown once now, so that each array field is written twice before any code is compiled against it: V8 folds a
+    // field written only once into the compiled code that reads it, and discards that code when the field is
+    // written again (a heap growing in the middle of the first batch did so; docs/matching.md §11).
+    this.grow();
+  }
+
   // Row a is served before row b: larger key, then smaller order index, then smaller offer versionId rank (a
   // sentinel carries the rank of the first pair it stands for).
   private before(a: number, b: number): boolean {
@@ -155,11 +162,17 @@ export interface MatchOptions {
   greedyOnly?: boolean;
 }
 
-/** The matcher's decisions: per order the candidate pair it got (index into Candidates, -1 = none). */
-export interface Decisions {
-  pair: Int32Array;
-  /** GPUs taken per offer in this batch. */
-  taken: Float64Array;
+/**
+ * The matcher's decisions: per order the candidate pair it got (index into Candidates, -1 = none). A class, like
+ * PreparedBatch: an object literal made twice per batch (plain and priced greedy) would discard the code compiled
+ * against its fields the second time (docs/matching.md §11).
+ */
+export class Decisions {
+  constructor(
+    readonly pair: Int32Array,
+    /** GPUs taken per offer in this batch. */
+    readonly taken: Float64Array,
+  ) {}
 }
 
 /**
@@ -322,7 +335,7 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
   // Nothing of this batch stays reachable from the process-wide state.
   s.b = undefined as unknown as PreparedBatch;
   s.penalty = undefined;
-  return { pair: pairOf, taken };
+  return new Decisions(pairOf, taken);
 }
 
 /**

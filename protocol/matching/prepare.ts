@@ -487,13 +487,15 @@ export function regionAllowed(b: PreparedBatch, orderIndex: number, region: numb
  * capacity filter taken against the free GPUs at R_b (the engine re-checks it against what this batch has taken),
  * and each pair's base score (docs §6: the weighted criteria except availability). Compressed rows by order:
  * the pairs of order i are [start[i], start[i+1]), offers listed model by model (ascending), region by region
- * (ascending), then by price ascending, ties versionId ascending.
+ * (ascending), then by price ascending, ties versionId ascending. A class, for the reason PreparedBatch is one.
  */
-export interface Candidates {
-  start: Int32Array;
-  offer: Int32Array;
-  /** ≤ 10 000 × 10 000 < 2^31. */
-  base: Int32Array;
+export class Candidates {
+  constructor(
+    readonly start: Int32Array,
+    readonly offer: Int32Array,
+    /** ≤ 10 000 × 10 000 < 2^31. */
+    readonly base: Int32Array,
+  ) {}
 }
 
 /**
@@ -634,7 +636,7 @@ export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new Scratc
     }
   }
   start[m] = n;
-  return { start, offer: offer.subarray(0, n), base: base.subarray(0, n) };
+  return new Candidates(start, offer.subarray(0, n), base.subarray(0, n));
 }
 
 /**
