@@ -216,7 +216,11 @@ interface GreedyState {
   topV: Float64Array;
   topF: Int32Array;
   topE: Int32Array;
+  /** The pass's decisions so far (per order its pair, -1 = none). */
+  pairOf: Int32Array;
 }
+
+const NO_PAIRS = new Int32Array(0);
 
 const greedy: GreedyState = {
   b: undefined as unknown as PreparedBatch,
@@ -230,6 +234,7 @@ const greedy: GreedyState = {
   topV: new Float64Array(0),
   topF: new Int32Array(0),
   topE: new Int32Array(0),
+  pairOf: NO_PAIRS,
 };
 
 /** Pushes order oi's K best pairs (by value desc, versionId asc) at the current room, and a sentinel for the rest. */
@@ -301,41 +306,50 @@ export function greedyPhase(b: PreparedBatch, cand: Candidates, options: MatchOp
     s.topF = new Int32Array(K + 1);
     s.topE = new Int32Array(K + 1);
   }
-  const { start, base } = cand;
-  const { offerFree, orderGpus, offerRank } = b;
-  const { gen, taken } = s;
+  const start = cand.start;
+  s.pairOf = pairOf;
   const heap = sharedHeap;
   heap.reset();
   fillRooms(b, s.taken);
   for (let oi = 0; oi < m; oi++) if (start[oi + 1]! > start[oi]!) loadPairs(s, oi);
-
-  while (heap.size > 0) {
-    const r = heap.pop();
-    const oi = heap.ordOf(r);
-    if (pairOf[oi] !== -1 || heap.genOf(r) !== gen[oi]) continue;
-    const f = heap.offOf(r);
-    if (f === -1) {
-      loadPairs(s, oi);
-      continue;
-    }
-    const t = taken[f]!;
-    const g = orderGpus[oi]!;
-    if (offerFree[f]! - t < g) continue; // capacity only shrinks: this pair is gone for good
-    const e = heap.pairOf(r);
-    const key = heap.keyOf(r);
-    const v = g * base[e]! + headroomValue(b, f, t, g) - (penalty ? g * penalty[f]! : 0);
-    if (v < key) {
-      heap.push(v, oi, f, offerRank[f]!, e, heap.genOf(r));
-      continue;
-    }
-    pairOf[oi] = e;
-    taken[f] = t + g;
-    setRoom(b, f, offerFree[f]! - t - g);
-  }
+  while (heap.size > 0) greedyStep(s);
   // Nothing of this batch stays reachable from the process-wide state.
   s.b = undefined as unknown as PreparedBatch;
   s.penalty = undefined;
-  return new Decisions(pairOf, taken);
+  s.pairOf = NO_PAIRS;
+  return new Decisions(pairOf, s.taken);
+}
+
+/**
+ * One step of the greedy loop: pops the best row and assigns, re-pushes or reloads. A function of its own, not the
+ * loop's body: called once per row, it is compiled after a few hundred rows, where a loop in the one long call of
+ * greedyPhase waits for an on-stack replacement (docs/matching.md §11).
+ */
+function greedyStep(s: GreedyState): void {
+  const { b, base, penalty, gen, taken, pairOf } = s;
+  const heap = sharedHeap;
+  const r = heap.pop();
+  const oi = heap.ordOf(r);
+  if (pairOf[oi] !== -1 || heap.genOf(r) !== gen[oi]) return;
+  const f = heap.offOf(r);
+  if (f === -1) {
+    loadPairs(s, oi);
+    return;
+  }
+  const t = taken[f]!;
+  const g = b.orderGpus[oi]!;
+  const free = b.offerFree[f]!;
+  if (free - t < g) return; // capacity only shrinks: this pair is gone for good
+  const e = heap.pairOf(r);
+  const key = heap.keyOf(r);
+  const v = g * base[e]! + headroomValue(b, f, t, g) - (penalty ? g * penalty[f]! : 0);
+  if (v < key) {
+    heap.push(v, oi, f, b.offerRank[f]!, e, heap.genOf(r));
+    return;
+  }
+  pairOf[oi] = e;
+  taken[f] = t + g;
+  setRoom(b, f, free - t - g);
 }
 
 /**

@@ -498,11 +498,6 @@ export class Candidates {
   ) {}
 }
 
-/**
- * Reusable memory for candidate lists. Fresh memory costs page faults on first touch (≈ 0.2 s for the 35 MB of a
- * 10 000 × 10 000 batch on the machines measured), so an operator matching batch after batch keeps one pool; the
- * lists returned by buildCandidates then live in it until the next call that uses the same pool.
- */
 /** A copy of `a` in a new array of `size` entries (size ≥ a.length; the rest is 0): how the growable buffers grow. */
 export function grownInt32(a: Int32Array, size: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(size);
@@ -517,6 +512,11 @@ export function grownFloat64(a: Float64Array, size: number): Float64Array<ArrayB
   return b;
 }
 
+/**
+ * Reusable memory for candidate lists. Fresh memory costs page faults on first touch (≈ 0.2 s for the 35 MB of a
+ * 10 000 × 10 000 batch on the machines measured), so an operator matching batch after batch keeps one pool; the
+ * lists returned by buildCandidates then live in it until the next call that uses the same pool.
+ */
 export class ScratchPool {
   private readonly arrays = new Map<string, Int32Array>();
   /** The array `name` with room for at least `size` entries; its first `keep` entries are kept when it grows. */
@@ -544,99 +544,126 @@ const CANDIDATES_PER_ORDER = 256;
 export function buildCandidates(b: PreparedBatch, pool: ScratchPool = new ScratchPool(), cap: number = CANDIDATE_CAP): Candidates {
   const m = b.orders.length;
   const start = new Int32Array(m + 1);
-  let offer = pool.int32("candOffer", CANDIDATES_PER_ORDER * m);
-  let base = pool.int32("candBase", CANDIDATES_PER_ORDER * m);
+  const w = candidateWriter;
+  w.pool = pool;
+  w.offer = pool.int32("candOffer", CANDIDATES_PER_ORDER * m);
+  w.base = pool.int32("candBase", CANDIDATES_PER_ORDER * m);
   let n = 0;
   for (let oi = 0; oi < m; oi++) {
     start[oi] = n;
-    const tok = b.orderToken[oi]!;
-    if (b.orderState[oi] !== 0 || tok < 0) continue;
-    const o = b.orders[oi]!;
-    // What this order can write at most (every offer of its allowed books), so the hot loop never grows an array.
-    let bound = 0;
-    for (const model of modelsOf(b, o)) {
-      const book = b.books.get(tok * 65_536 + model);
-      if (!book) continue;
-      for (let r = 0; r < book.regions.length; r++) if (regionAllowed(b, oi, book.regions[r]!)) bound += book.hi[r]! - book.lo[r]!;
-    }
-    if (n + bound > offer.length) {
-      offer = pool.int32("candOffer", n + bound, n);
-      base = pool.int32("candBase", n + bound, n);
-    }
-    const g = b.orderGpus[oi]!;
-    const M = b.orderMaxShifted[oi]!;
-    const maxPrice = o.maxPricePerGpuHour;
-    const prices = b.shiftedPrices(b.orderShift[oi]!);
-    const minUp = b.orderMinUptime[oi]!;
-    const minRep = b.orderMinRep[oi]!;
-    const maxSl = b.orderMaxSlashed[oi]!;
-    const pref = b.orderPrefZone[oi]!;
-    const prefRegion = pref >> 8;
-    const ro = b.orderRand[oi]!;
-    let minBase = 0;
-    let counting = false;
-    let top = 0; // highest bucket counted
-    for (const model of modelsOf(b, o)) {
-      const book = b.books.get(tok * 65_536 + model);
-      if (!book) continue;
-      for (let r = 0; r < book.regions.length; r++) {
-        const region = book.regions[r]!;
-        if (!regionAllowed(b, oi, region)) continue;
-        // Region score is per zone only inside the preferred region; elsewhere it is constant for the list.
-        const regionConst = pref === 0 ? BPS : region === prefRegion ? -1 : 0;
-        const before = n;
-        n = scanBook(b, book.lo[r]!, book.hi[r]!, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro, minBase);
-        // More pairs than the cap (a catch-all order): count them by base in coarse buckets and skip, from then on,
-        // every pair below the highest bucket edge that at least `cap` pairs reach — those pairs can never be kept.
-        // Speed only: keepBest below then picks from a short list, with the same result as from the full one.
-        if (n - start[oi]! > cap) {
-          if (!counting) {
-            counting = true;
-            hist.fill(0);
-            top = 0;
-            for (let e = start[oi]!; e < before; e++) {
-              const k = base[e]! >>> HIST_SHIFT;
-              hist[k]!++;
-              if (k > top) top = k;
-            }
-          }
-          for (let e = before; e < n; e++) {
+    if (b.orderState[oi] === 0 && b.orderToken[oi]! >= 0) n = orderCandidates(b, w, oi, n, cap);
+  }
+  start[m] = n;
+  const out = new Candidates(start, w.offer.subarray(0, n), w.base.subarray(0, n));
+  // Nothing of this batch stays reachable from the process-wide writer.
+  w.pool = NO_POOL;
+  w.offer = w.base = NO_INT32;
+  return out;
+}
+
+/** Where buildCandidates writes: the pool's arrays, replaced when they grow. One per process (the build is synchronous). */
+class CandidateWriter {
+  pool: ScratchPool = NO_POOL;
+  offer: Int32Array = NO_INT32;
+  base: Int32Array = NO_INT32;
+}
+const NO_INT32 = new Int32Array(0);
+const NO_POOL = new ScratchPool();
+const candidateWriter = new CandidateWriter();
+
+/**
+ * Writes order oi's candidate pairs from position `from` on and returns their end. A function of its own, called
+ * once per order, so that it is compiled after a few hundred orders instead of waiting for an on-stack
+ * replacement of one long loop (docs/matching.md §11).
+ */
+function orderCandidates(b: PreparedBatch, w: CandidateWriter, oi: number, from: number, cap: number): number {
+  let n = from;
+  const tok = b.orderToken[oi]!;
+  const o = b.orders[oi]!;
+  // What this order can write at most (every offer of its allowed books), so the hot loop never grows an array.
+  let bound = 0;
+  for (const model of modelsOf(b, o)) {
+    const book = b.books.get(tok * 65_536 + model);
+    if (!book) continue;
+    for (let r = 0; r < book.regions.length; r++) if (regionAllowed(b, oi, book.regions[r]!)) bound += book.hi[r]! - book.lo[r]!;
+  }
+  if (n + bound > w.offer.length) {
+    w.offer = w.pool.int32("candOffer", n + bound, n);
+    w.base = w.pool.int32("candBase", n + bound, n);
+  }
+  const { offer, base } = w;
+  const g = b.orderGpus[oi]!;
+  const M = b.orderMaxShifted[oi]!;
+  const maxPrice = o.maxPricePerGpuHour;
+  const prices = b.shiftedPrices(b.orderShift[oi]!);
+  const minUp = b.orderMinUptime[oi]!;
+  const minRep = b.orderMinRep[oi]!;
+  const maxSl = b.orderMaxSlashed[oi]!;
+  const pref = b.orderPrefZone[oi]!;
+  const prefRegion = pref >> 8;
+  const ro = b.orderRand[oi]!;
+  let minBase = 0;
+  let counting = false;
+  let top = 0; // highest bucket counted
+  for (const model of modelsOf(b, o)) {
+    const book = b.books.get(tok * 65_536 + model);
+    if (!book) continue;
+    for (let r = 0; r < book.regions.length; r++) {
+      const region = book.regions[r]!;
+      if (!regionAllowed(b, oi, region)) continue;
+      // Region score is per zone only inside the preferred region; elsewhere it is constant for the list.
+      const regionConst = pref === 0 ? BPS : region === prefRegion ? -1 : 0;
+      const before = n;
+      n = scanBook(b, book.lo[r]!, book.hi[r]!, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro, minBase);
+      // More pairs than the cap (a catch-all order): count them by base in coarse buckets and skip, from then on,
+      // every pair below the highest bucket edge that at least `cap` pairs reach — those pairs can never be kept.
+      // Speed only: keepBest below then picks from a short list, with the same result as from the full one.
+      if (n - from > cap) {
+        if (!counting) {
+          counting = true;
+          hist.fill(0);
+          top = 0;
+          for (let e = from; e < before; e++) {
             const k = base[e]! >>> HIST_SHIFT;
             hist[k]!++;
             if (k > top) top = k;
           }
-          let above = 0;
-          let k = top;
-          for (; k > 0; k--) {
-            above += hist[k]!;
-            if (above >= cap) break;
+        }
+        for (let e = before; e < n; e++) {
+          const k = base[e]! >>> HIST_SHIFT;
+          hist[k]!++;
+          if (k > top) top = k;
+        }
+        let above = 0;
+        let k = top;
+        for (; k > 0; k--) {
+          above += hist[k]!;
+          if (above >= cap) break;
+        }
+        minBase = k << HIST_SHIFT;
+        if (n - from > 2 * cap) {
+          // Drop what fell below the floor (stable: the list keeps its order).
+          let kept = from;
+          for (let e = from; e < n; e++) {
+            if (base[e]! < minBase) continue;
+            offer[kept] = offer[e]!;
+            base[kept] = base[e]!;
+            kept++;
           }
-          minBase = k << HIST_SHIFT;
-          if (n - start[oi]! > 2 * cap) {
-            // Drop what fell below the floor (stable: the list keeps its order).
-            let w = start[oi]!;
-            for (let e = start[oi]!; e < n; e++) {
-              if (base[e]! < minBase) continue;
-              offer[w] = offer[e]!;
-              base[w] = base[e]!;
-              w++;
-            }
-            n = w;
-          }
+          n = kept;
         }
       }
     }
-    if (n - start[oi]! > cap) {
-      // The histogram counts every listed pair of bucket ≥ the floor's: those above the floor's bucket (fewer than
-      // `cap`) are all kept, and only the floor's bucket needs a selection.
-      const k = minBase >>> HIST_SHIFT;
-      let above = 0;
-      for (let j = k + 1; j <= top; j++) above += hist[j]!;
-      n = keepBest(b, offer, base, start[oi]!, n, cap - above, minBase, (k + 1) << HIST_SHIFT);
-    }
   }
-  start[m] = n;
-  return new Candidates(start, offer.subarray(0, n), base.subarray(0, n));
+  if (n - from > cap) {
+    // The histogram counts every listed pair of bucket ≥ the floor's: those above the floor's bucket (fewer than
+    // `cap`) are all kept, and only the floor's bucket needs a selection.
+    const k = minBase >>> HIST_SHIFT;
+    let above = 0;
+    for (let j = k + 1; j <= top; j++) above += hist[j]!;
+    n = keepBest(b, offer, base, from, n, cap - above, minBase, (k + 1) << HIST_SHIFT);
+  }
+  return n;
 }
 
 /**
