@@ -28,6 +28,25 @@ interface ModelBook {
   /** Offers of regions[i] are the offer indices [lo[i], hi[i]). */
   lo: number[];
   hi: number[];
+  /**
+   * The same offers by GPU class (FREE_CLASSES): those of regions[i] whose provider is active and that have at
+   * least FREE_CLASSES[c] free GPUs are PreparedBatch.freeClass[c][classLo[c·R + i] .. classHi[c·R + i]), in the
+   * same order (R = regions.length). Filled after the books.
+   */
+  classLo: Int32Array;
+  classHi: Int32Array;
+}
+
+/**
+ * The GPU classes of the candidate scan: an order of g GPUs scans the offers of the largest class ≤ g, a subsequence
+ * of its books' offers in their order (speed only: an offer with fewer free GPUs than g, or of an inactive
+ * provider, is never a candidate; they are a quarter to a third of the offers the scan would visit).
+ */
+const FREE_CLASSES = [1, 2, 4, 8] as const;
+
+/** The class an order of g ≥ 1 GPUs scans. */
+function freeClassOf(g: number): number {
+  return g >= 8 ? 3 : g >= 4 ? 2 : g >= 2 ? 1 : 0;
 }
 
 /**
@@ -86,6 +105,8 @@ export class PreparedBatch {
 
   declare readonly providers: Provider[]; // address ascending
   declare readonly books: Map<number, ModelBook>; // key tokenIndex × 65 536 + modelId
+  /** Per GPU class (FREE_CLASSES), offer indices ascending: see ModelBook.classLo. */
+  declare readonly freeClass: Int32Array[];
   /** Model ids with tier ≥ t, ascending, for t = 0‥255. */
   declare readonly modelsFromTier: number[][];
   /** Offer prices shifted right by s (docs §5.2), computed on first use per shift. */
@@ -126,6 +147,7 @@ export class PreparedBatch {
     this.offerRand = f.offerRand;
     this.providers = f.providers;
     this.books = f.books;
+    this.freeClass = f.freeClass;
     this.modelsFromTier = f.modelsFromTier;
     this.shiftedPrices = f.shiftedPrices;
   }
@@ -370,7 +392,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     offerRand[i] = vRand[vi]!;
     const key = vTok[vi]! * 65_536 + v.modelId;
     let book = books.get(key);
-    if (!book) books.set(key, (book = { regions: [], lo: [], hi: [] }));
+    if (!book) books.set(key, (book = { regions: [], lo: [], hi: [], classLo: NO_INT32, classHi: NO_INT32 }));
     const region = vRegion[vi]!;
     const last = book.regions.length - 1;
     if (last >= 0 && book.regions[last] === region) book.hi[last] = i + 1;
@@ -380,6 +402,8 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
       book.hi.push(i + 1);
     }
   }
+
+  const freeClass = freeClasses(books, offerActive, offerFree, n);
 
   // Orders, orderId ascending.
   const orders = [...inputs.orders].sort((a, b) => cmpBig(a.orderId, b.orderId));
@@ -466,9 +490,33 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     offerRand,
     providers,
     books,
+    freeClass,
     modelsFromTier,
     shiftedPrices,
   });
+}
+
+/** The GPU-class lists of ModelBook.classLo, and each book's ranges in them. */
+function freeClasses(books: Map<number, ModelBook>, offerActive: Uint8Array, offerFree: Float64Array, n: number): Int32Array[] {
+  const lists = FREE_CLASSES.map(() => new Int32Array(n));
+  const fill = [0, 0, 0, 0];
+  // Books in offer index order (their regions are contiguous, ascending ranges), so that each class list stays in
+  // offer index order.
+  const ordered = [...books.values()].sort((x, y) => x.lo[0]! - y.lo[0]!);
+  for (const book of ordered) {
+    const R = book.regions.length;
+    book.classLo = new Int32Array(FREE_CLASSES.length * R);
+    book.classHi = new Int32Array(FREE_CLASSES.length * R);
+    for (let r = 0; r < R; r++) {
+      for (let c = 0; c < FREE_CLASSES.length; c++) book.classLo[c * R + r] = fill[c]!;
+      for (let f = book.lo[r]!; f < book.hi[r]!; f++) {
+        if (offerActive[f] === 0) continue;
+        for (let c = 0; c < FREE_CLASSES.length && offerFree[f]! >= FREE_CLASSES[c]!; c++) lists[c]![fill[c]!++] = f;
+      }
+      for (let c = 0; c < FREE_CLASSES.length; c++) book.classHi[c * R + r] = fill[c]!;
+    }
+  }
+  return lists;
 }
 
 /** Model ids an order accepts: its own, or (modelId 0) every catalog model of tier ≥ minTier. */
@@ -580,12 +628,15 @@ function orderCandidates(b: PreparedBatch, w: CandidateWriter, oi: number, from:
   let n = from;
   const tok = b.orderToken[oi]!;
   const o = b.orders[oi]!;
+  const cls = freeClassOf(b.orderGpus[oi]!);
+  const list = b.freeClass[cls]!;
   // What this order can write at most (every offer of its allowed books), so the hot loop never grows an array.
   let bound = 0;
   for (const model of modelsOf(b, o)) {
     const book = b.books.get(tok * 65_536 + model);
     if (!book) continue;
-    for (let r = 0; r < book.regions.length; r++) if (regionAllowed(b, oi, book.regions[r]!)) bound += book.hi[r]! - book.lo[r]!;
+    const R = book.regions.length;
+    for (let r = 0; r < R; r++) if (regionAllowed(b, oi, book.regions[r]!)) bound += book.classHi[cls * R + r]! - book.classLo[cls * R + r]!;
   }
   if (n + bound > w.offer.length) {
     w.offer = w.pool.int32("candOffer", n + bound, n);
@@ -614,7 +665,8 @@ function orderCandidates(b: PreparedBatch, w: CandidateWriter, oi: number, from:
       // Region score is per zone only inside the preferred region; elsewhere it is constant for the list.
       const regionConst = pref === 0 ? BPS : region === prefRegion ? -1 : 0;
       const before = n;
-      n = scanBook(b, book.lo[r]!, book.hi[r]!, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro, minBase);
+      const at = cls * book.regions.length + r;
+      n = scanBook(b, list, book.classLo[at]!, book.classHi[at]!, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro, minBase);
       // More pairs than the cap (a catch-all order): count them by base in coarse buckets and skip, from then on,
       // every pair below the highest bucket edge that at least `cap` pairs reach — those pairs can never be kept.
       // Speed only: keepBest below then picks from a short list, with the same result as from the full one.
@@ -740,9 +792,13 @@ function siftDown(heap: Int32Array, size: number, i: number, offer: Int32Array, 
   heap[i] = x;
 }
 
-/** The hot loop of buildCandidates over one book's offers [lo, hi); a plain function of plain values, for the JIT. */
+/**
+ * The hot loop of buildCandidates over the offers list[lo, hi) of one book region and GPU class; a plain function of
+ * plain values, for the JIT.
+ */
 function scanBook(
   b: PreparedBatch,
+  list: Int32Array,
   lo: number,
   hi: number,
   outOffer: Int32Array,
@@ -760,13 +816,13 @@ function scanBook(
   ro: number,
   minBase: number,
 ): number {
-  const { offerActive, offerUptime, offerRep, offerSlashed, offerFree, offerZone, offerStatic, offerRand, offers } = b;
+  const { offerUptime, offerRep, offerSlashed, offerFree, offerZone, offerStatic, offerRand, offers } = b;
   const wRegion = b.weightRegion;
   const wPrice = b.weightPrice;
   const wRandom = b.weightRandom;
   const randomTop = wRandom * SCORE_TOP;
-  for (let f = lo; f < hi; f++) {
-    if (offerActive[f] === 0) continue;
+  for (let j = lo; j < hi; j++) {
+    const f = list[j]!;
     const P = prices[f]!;
     // Offers of a region are listed by price: the first above the order's max ends the book's eligible part.
     if (P > M || (P === M && offers[f]!.pricePerGpuHour > maxPrice)) break;
