@@ -873,32 +873,50 @@ export function objectiveOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Arr
   if (objectiveTaken.length < n) objectiveTaken = new Float64Array(n);
   const taken = objectiveTaken;
   taken.fill(0, 0, n);
-  // Exact without a bigint per term: each term is below 2^47 (docs §12), so a rest kept below 2^52 plus one term
-  // stays exact; whole 2^52s are counted apart.
-  let rest = 0;
-  let carry = 0;
+  const sum = objectiveSum;
+  sum.rest = 0;
+  sum.carry = 0;
+  // Each loop is a function of its own: code after a long loop has no type feedback yet when the loop is compiled
+  // on the stack, so compiled code that ran on into it would deoptimise there in every call (docs/matching.md §11).
+  addBases(b, cand, pairOf, taken, sum);
+  addHeadroom(b, taken, sum);
+  return BigInt(sum.carry) * (1n << 52n) + BigInt(sum.rest);
+}
+
+/**
+ * An exact sum without a bigint per term: each term is below 2^47 (docs §12), so a rest kept below 2^52 plus one
+ * term stays exact; whole 2^52s are counted apart.
+ */
+class ExactSum {
+  /** A double from the start (−0), so that no value above 2^31 changes the field's representation. */
+  rest = -0;
+  carry = 0;
+  add(term: number): void {
+    this.rest += term;
+    if (this.rest >= EXACT_LIMIT) {
+      this.rest -= EXACT_LIMIT;
+      this.carry++;
+    }
+  }
+}
+const objectiveSum = new ExactSum();
+
+/** objectiveOf's first part: g·base of every assigned pair, and the GPUs each offer gave out. */
+function addBases(b: PreparedBatch, cand: Candidates, pairOf: Int32Array, taken: Float64Array, sum: ExactSum): void {
   for (let oi = 0; oi < b.orders.length; oi++) {
     const e = pairOf[oi]!;
     if (e < 0) continue;
-    rest += b.orderGpus[oi]! * cand.base[e]!;
-    if (rest >= EXACT_LIMIT) {
-      rest -= EXACT_LIMIT;
-      carry++;
-    }
+    sum.add(b.orderGpus[oi]! * cand.base[e]!);
     taken[cand.offer[e]!]! += b.orderGpus[oi]!;
   }
-  for (let f = 0; f < n; f++) {
-    if (taken[f]! === 0) continue;
-    rest += headroomValue(b, f, 0, taken[f]!);
-    if (rest >= EXACT_LIMIT) {
-      rest -= EXACT_LIMIT;
-      carry++;
-    }
-  }
-  return BigInt(carry) * (1n << 52n) + BigInt(rest);
 }
 
-/** 2^52: see objectiveOf. */
+/** objectiveOf's second part: the headroom of the GPUs each offer gave out. */
+function addHeadroom(b: PreparedBatch, taken: Float64Array, sum: ExactSum): void {
+  for (let f = 0; f < b.offers.length; f++) if (taken[f]! > 0) sum.add(headroomValue(b, f, 0, taken[f]!));
+}
+
+/** 2^52: see ExactSum. */
 const EXACT_LIMIT = 2 ** 52;
 /** Scratch of objectiveOf (taken GPUs per offer), reused: it runs several times per batch. */
 let objectiveTaken = new Float64Array(0);
@@ -955,6 +973,7 @@ export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): F
   const { start, offer, base } = cand;
   const n = b.offers.length;
   const lowest = new Float64Array(n).fill(Infinity);
+  const price = new Float64Array(n);
   for (let oi = 0; oi < b.orders.length; oi++) {
     const e = d.pair[oi]!;
     if (e < 0) continue;
@@ -969,9 +988,13 @@ export function offerPrices(b: PreparedBatch, cand: Candidates, d: Decisions): F
     const loss = base[e]! - alt;
     if (loss < lowest[f]!) lowest[f] = loss;
   }
-  const price = new Float64Array(n);
-  for (let f = 0; f < n; f++) price[f] = lowest[f] === Infinity ? 0 : Math.max(0, lowest[f]!);
+  clampPrices(lowest, price); // a function of its own, for the reason given in objectiveOf
   return price;
+}
+
+/** price[f] = max(0, lowest[f]), or 0 where no occupant set one (Infinity). */
+function clampPrices(lowest: Float64Array, price: Float64Array): void {
+  for (let f = 0; f < price.length; f++) price[f] = lowest[f] === Infinity ? 0 : Math.max(0, lowest[f]!);
 }
 
 /** Memory kept between batches (see ScratchPool); matchBatch is synchronous, so one pool per process is safe. */

@@ -109,9 +109,8 @@ export class PreparedBatch {
   declare readonly freeClass: Int32Array[];
   /** Model ids with tier ≥ t, ascending, for t = 0‥255. */
   declare readonly modelsFromTier: number[][];
-  /** Offer prices shifted right by s (docs §5.2), computed on first use per shift. */
-  declare readonly shiftedPrices: (shift: number) => Float64Array;
-  constructor(f: PreparedBatch) {
+  private readonly shiftCache = new Map<number, Float64Array>();
+  constructor(f: Omit<PreparedBatch, "shiftedPrices">) {
     this.referenceBlock = f.referenceBlock;
     this.weightRegion = f.weightRegion;
     this.weightPrice = f.weightPrice;
@@ -149,7 +148,22 @@ export class PreparedBatch {
     this.books = f.books;
     this.freeClass = f.freeClass;
     this.modelsFromTier = f.modelsFromTier;
-    this.shiftedPrices = f.shiftedPrices;
+  }
+
+  /**
+   * Offer prices shifted right by s (docs §5.2), computed on first use per shift. A method, not a closure made per
+   * batch: compiled code that calls it would meet a new call target in every batch.
+   */
+  shiftedPrices(shift: number): Float64Array {
+    let arr = this.shiftCache.get(shift);
+    if (!arr) {
+      const n = this.offers.length;
+      arr = new Float64Array(n);
+      const s = BigInt(shift);
+      for (let i = 0; i < n; i++) arr[i] = Number(this.offers[i]!.pricePerGpuHour >> s);
+      this.shiftCache.set(shift, arr);
+    }
+    return arr;
   }
 }
 
@@ -186,6 +200,13 @@ function outOfRange(name: string, v: number | bigint, w: Width): never {
 /** The check of one field; the callers below test `fits` first, so that a name is only built for a failure. */
 function checkUint(name: string, v: number | bigint, w: Width): void {
   if (!fits(v, w)) outOfRange(name, v, w);
+}
+
+/** address.toLowerCase(), computed once per spelling in `cache`. */
+function lowerOnce(cache: Map<string, string>, address: string): string {
+  let key = cache.get(address);
+  if (key === undefined) cache.set(address, (key = address.toLowerCase()));
+  return key;
 }
 
 const cmpBig = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -286,17 +307,13 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   // Addresses compare case-insensitively: each spelling is lower-cased once (thousands of offers name the same
   // few hundred providers and tokens).
   const lowered = new Map<string, string>();
-  const lower = (address: string): string => {
-    let key = lowered.get(address);
-    if (key === undefined) lowered.set(address, (key = address.toLowerCase()));
-    return key;
-  };
+  const lower = (address: string): string => lowerOnce(lowered, address);
   // Providers, address ascending.
   const providers = [...inputs.providers].sort((a, b) => cmpStr(lower(a.provider), lower(b.provider)));
   const providerIdx = new Map<string, number>();
   providers.forEach((p, i) => {
     validateProvider(p);
-    const key = lower(p.provider);
+    const key = lowerOnce(lowered, p.provider);
     if (providerIdx.has(key)) bad(MatchingErrorCode.DuplicateProvider, `provider ${p.provider} appears twice`);
     providerIdx.set(key, i);
   });
@@ -324,7 +341,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     if (!isActiveAt(v, R)) continue;
     if (activeOfferIds.has(v.offerId)) bad(MatchingErrorCode.TwoActiveVersions, `offer ${v.offerId} has two versions active at block ${R}`);
     activeOfferIds.add(v.offerId);
-    const pi = providerIdx.get(lower(v.provider));
+    const pi = providerIdx.get(lowerOnce(lowered, v.provider));
     if (pi === undefined) bad(MatchingErrorCode.UnknownProvider, `offer version ${v.versionId} names provider ${v.provider}, not in the inputs`);
     versioned.push(v);
     versionedProvider.push(pi);
@@ -341,7 +358,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   const vRand = new Uint32Array(n0);
   for (let i = 0; i < n0; i++) {
     const v = versioned[i]!;
-    const token = lower(v.paymentToken);
+    const token = lowerOnce(lowered, v.paymentToken);
     let t = tokenIdx.get(token);
     if (t === undefined) tokenIdx.set(token, (t = tokenIdx.size));
     vTok[i] = t;
@@ -356,7 +373,10 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
       cmpBig(versioned[a]!.pricePerGpuHour, versioned[b]!.pricePerGpuHour) ||
       a - b,
   );
-  const offers = perm.map((i) => versioned[i]!);
+  // Built by push, not by `perm.map`: map's result is a holey array from the builtin and a packed one from
+  // optimised code, and code compiled for one kind of array is discarded when the other comes (docs/matching.md §11).
+  const offers: OfferVersion[] = [];
+  for (let i = 0; i < n0; i++) offers.push(versioned[perm[i]!]!);
   const n = n0;
   const offerRank = new Int32Array(n);
   const offerToken = new Int32Array(n);
@@ -436,23 +456,11 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     orderMaxSlashed[i] = o.maxTimesSlashed;
     orderPrefZone[i] = o.preferredZone;
     orderRand[i] = orderRandom.of(o.orderId);
-    orderToken[i] = tokenIdx.get(lower(o.paymentToken)) ?? -1;
+    orderToken[i] = tokenIdx.get(lowerOnce(lowered, o.paymentToken)) ?? -1;
     orderAnyRegion[i] = o.regionMask === 0n ? 1 : 0;
     orderMaskLo[i] = Number(o.regionMask & 0xffffffffn);
     orderMaskHi[i] = Number(o.regionMask >> 32n);
   }
-
-  const shiftCache = new Map<number, Float64Array>();
-  const shiftedPrices = (shift: number): Float64Array => {
-    let arr = shiftCache.get(shift);
-    if (!arr) {
-      arr = new Float64Array(n);
-      const s = BigInt(shift);
-      for (let i = 0; i < n; i++) arr[i] = Number(offers[i]!.pricePerGpuHour >> s);
-      shiftCache.set(shift, arr);
-    }
-    return arr;
-  };
 
   return new PreparedBatch({
     referenceBlock: R,
@@ -492,13 +500,13 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
     books,
     freeClass,
     modelsFromTier,
-    shiftedPrices,
   });
 }
 
 /** The GPU-class lists of ModelBook.classLo, and each book's ranges in them. */
 function freeClasses(books: Map<number, ModelBook>, offerActive: Uint8Array, offerFree: Float64Array, n: number): Int32Array[] {
-  const lists = FREE_CLASSES.map(() => new Int32Array(n));
+  const lists: Int32Array[] = [];
+  for (let c = 0; c < FREE_CLASSES.length; c++) lists.push(new Int32Array(n)); // push: see `offers` in prepareBatch
   const fill = [0, 0, 0, 0];
   // Books in offer index order (their regions are contiguous, ascending ranges), so that each class list stays in
   // offer index order.
