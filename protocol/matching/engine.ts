@@ -423,13 +423,6 @@ class Repair {
   // Bumped whenever some offer's taken count changes: a memoised "best other offer" stays exact until then,
   // because it depends only on the taken counts (a one-for-one swap of equal sizes changes none).
   roomsVersion = 0;
-  // Scratch for makeRoom: the occupants chosen and where each goes (-1 = left unmatched).
-  readonly pick: number[] = [];
-  /** Holds doubles from the start (see the constructor), so that a first loss above 2^31 changes no map. */
-  readonly pickLoss: number[] = [0.5];
-  readonly pickTo: number[] = [];
-  readonly destF: number[] = [];
-  readonly destAdd: number[] = [];
 
   constructor(
     readonly b: PreparedBatch,
@@ -453,8 +446,7 @@ class Repair {
     this.memoPair = new Int32Array(m);
     this.memoGain = new Float64Array(m);
     this.roomAt = new Int32Array(F).fill(-1);
-    // An array that held a double keeps double elements when emptied.
-    this.pickLoss.length = 0;
+    roomScratch.reserve(m);
     for (let f = 0; f < F; f++) this.syncRoom(f);
   }
 
@@ -602,62 +594,61 @@ class Repair {
    * occupants moved before it is left unmatched instead. Applied if the objective rises.
    */
   private makeRoom(oi: number, e: number): boolean {
-    const { b, offer, base, offerFree, orderGpus, pairOf, taken, memoEpoch, memoPair, memoGain, pick, pickLoss, pickTo, destF, destAdd } = this;
+    const { b, offer, base, offerFree, orderGpus, pairOf, taken, memoEpoch, memoPair, memoGain } = this;
     const g = orderGpus[oi]!;
     const f1 = offer[e]!;
     const T1 = taken[f1]!;
     const need = g - (offerFree[f1]! - T1);
     const list = this.occ[f1]!;
     if (list.length < 2) return false;
-    pick.length = 0;
-    pickLoss.length = 0;
-    for (const o1 of list) {
+    const r = roomScratch;
+    const { loss, order, chosenOrder, chosenTo, destF, destAdd } = r;
+    for (let i = 0; i < list.length; i++) {
+      const o1 = list[i]!;
       if (memoEpoch[o1] !== this.roomsVersion) this.bestElsewhere(o1);
       const here = orderGpus[o1]! * base[pairOf[o1]!]!;
-      pick.push(o1);
-      pickLoss.push(memoPair[o1]! >= 0 ? here - memoGain[o1]! : here);
+      loss[i] = memoPair[o1]! >= 0 ? here - memoGain[o1]! : here;
     }
-    const idx = pick.map((_, i) => i);
-    idx.sort((x, y) => pickLoss[x]! - pickLoss[y]! || orderGpus[pick[x]!]! - orderGpus[pick[y]!]! || pick[x]! - pick[y]!);
+    sortOccupants(list, loss, orderGpus, order);
     let freed = 0;
     let gain = g * base[e]!;
-    const chosen: number[] = [];
-    pickTo.length = 0;
-    destF.length = 0;
-    destAdd.length = 0;
-    for (const i of idx) {
+    let chosen = 0;
+    let dests = 0;
+    for (let k = 0; k < list.length; k++) {
       if (freed >= need) break;
-      const o1 = pick[i]!;
+      const o1 = list[order[k]!]!;
       const g1 = orderGpus[o1]!;
       gain -= g1 * base[pairOf[o1]!]!;
       let to = memoPair[o1]!;
       if (to >= 0) {
         const f2 = offer[to]!;
-        let j = destF.indexOf(f2);
-        const already = j >= 0 ? destAdd[j]! : 0;
+        let j = 0;
+        while (j < dests && destF[j] !== f2) j++;
+        const already = j < dests ? destAdd[j]! : 0;
         if (offerFree[f2]! - taken[f2]! - already < g1) to = -1;
         else {
-          if (j < 0) {
-            j = destF.length;
-            destF.push(f2);
-            destAdd.push(0);
+          if (j === dests) {
+            destF[dests] = f2;
+            destAdd[dests] = 0;
+            dests++;
           }
           destAdd[j]! += g1;
           gain += g1 * base[to]!;
         }
       }
-      chosen.push(o1);
-      pickTo.push(to);
+      chosenOrder[chosen] = o1;
+      chosenTo[chosen] = to;
+      chosen++;
       freed += g1;
     }
-    if (freed < need || chosen.length < 2) return false;
+    if (freed < need || chosen < 2) return false;
     gain += headroomDelta(b, f1, T1, T1 - freed + g);
-    for (let j = 0; j < destF.length; j++) gain += headroomDelta(b, destF[j]!, taken[destF[j]!]!, taken[destF[j]!]! + destAdd[j]!);
+    for (let j = 0; j < dests; j++) gain += headroomDelta(b, destF[j]!, taken[destF[j]!]!, taken[destF[j]!]! + destAdd[j]!);
     if (gain <= 0) return false;
-    for (let i = 0; i < chosen.length; i++) {
-      const o1 = chosen[i]!;
+    for (let i = 0; i < chosen; i++) {
+      const o1 = chosenOrder[i]!;
       this.removeOcc(f1, o1);
-      const to = pickTo[i]!;
+      const to = chosenTo[i]!;
       pairOf[o1] = to;
       if (to >= 0) {
         const f2 = offer[to]!;
@@ -673,6 +664,63 @@ class Repair {
     this.epoch++;
     return true;
   }
+}
+
+/**
+ * Scratch of Repair's make room, one per process (repair is synchronous), grown to the largest batch: per occupant
+ * of the offer, its loss and its place in the order taken; the occupants taken and where each goes (−1 = left
+ * unmatched); the receiving offers and the GPUs each gets. Typed arrays with counts kept apart: make room runs for
+ * many pairs of every order still open, and arrays emptied by `length = 0` give back their memory, so each call
+ * allocated anew (a fifth of what the first batch allocated).
+ */
+class RoomScratch {
+  loss = new Float64Array(0);
+  order = new Int32Array(0);
+  chosenOrder = new Int32Array(0);
+  chosenTo = new Int32Array(0);
+  destF = new Int32Array(0);
+  destAdd = new Float64Array(0);
+  constructor() {
+    this.reserve(16); // written twice before any code is compiled against it (as PairHeap)
+  }
+  reserve(m: number): void {
+    if (this.order.length >= m) return;
+    this.loss = new Float64Array(m);
+    this.order = new Int32Array(m);
+    this.chosenOrder = new Int32Array(m);
+    this.chosenTo = new Int32Array(m);
+    this.destF = new Int32Array(m);
+    this.destAdd = new Float64Array(m);
+  }
+}
+const roomScratch = new RoomScratch();
+
+/**
+ * order[0 .. list.length) = the positions of `list` by (loss asc, gpuCount asc, order index asc), a total order;
+ * by insertion (an offer's occupants are few), by the built-in sort above 16.
+ */
+function sortOccupants(list: number[], loss: Float64Array, orderGpus: Float64Array, order: Int32Array): void {
+  const k = list.length;
+  if (k > 16) {
+    const idx = Array.from({ length: k }, (_, i) => i).sort((x, y) => (precedes(x, y, list, loss, orderGpus) ? -1 : precedes(y, x, list, loss, orderGpus) ? 1 : 0));
+    for (let i = 0; i < k; i++) order[i] = idx[i]!;
+    return;
+  }
+  for (let i = 0; i < k; i++) {
+    let j = i;
+    while (j > 0 && precedes(i, order[j - 1]!, list, loss, orderGpus)) {
+      order[j] = order[j - 1]!;
+      j--;
+    }
+    order[j] = i;
+  }
+}
+
+/** Whether occupant position x comes before y in sortOccupants' order. */
+function precedes(x: number, y: number, list: number[], loss: Float64Array, orderGpus: Float64Array): boolean {
+  if (loss[x] !== loss[y]) return loss[x]! < loss[y]!;
+  if (orderGpus[list[x]!] !== orderGpus[list[y]!]) return orderGpus[list[x]!]! < orderGpus[list[y]!]!;
+  return list[x]! < list[y]!;
 }
 
 /**
