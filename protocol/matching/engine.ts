@@ -674,17 +674,18 @@ class Repair {
  * allocated anew (a fifth of what the first batch allocated).
  */
 class RoomScratch {
-  loss = new Float64Array(0);
-  order = new Int32Array(0);
-  chosenOrder = new Int32Array(0);
-  chosenTo = new Int32Array(0);
-  destF = new Int32Array(0);
-  destAdd = new Float64Array(0);
+  // Declared, then set by reserve: each field is written twice before any code is compiled against it (as PairHeap).
+  loss!: Float64Array;
+  order!: Int32Array;
+  chosenOrder!: Int32Array;
+  chosenTo!: Int32Array;
+  destF!: Int32Array;
+  destAdd!: Float64Array;
   constructor() {
-    this.reserve(16); // written twice before any code is compiled against it (as PairHeap)
+    this.reserve(16);
   }
   reserve(m: number): void {
-    if (this.order.length >= m) return;
+    if (this.order !== undefined && this.order.length >= m) return;
     this.loss = new Float64Array(m);
     this.order = new Int32Array(m);
     this.chosenOrder = new Int32Array(m);
