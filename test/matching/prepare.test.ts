@@ -168,6 +168,28 @@ describe("batch preparation (docs/matching.md §2–§4)", () => {
     }
   });
 
+  describe("given orders of 1 to 17 GPUs and offers with 0 to 17 free GPUs, half of them of a jailed provider", () => {
+    // The scan reads the offers of the GPU class of the order (1, 2, 4, 8 free GPUs): each class edge at, one below
+    // and one above, on both sides (the order's GPUs and the offer's free GPUs).
+    it("should list exactly the pairs the one-pair filter accepts: an active provider's offer with at least the order's GPUs free", () => {
+      const active = provider(1);
+      const jailed = provider(2, { status: ProviderStatus.Jailed });
+      const offers: OfferVersion[] = [];
+      for (let free = 0; free <= 17; free++)
+        for (const p of [active, jailed]) offers.push(offer(offers.length + 1, p, { gpuCount: 20, gpusLeased: 20 - free }));
+      const orders = Array.from({ length: 17 }, (_, i) => order(i + 1, { ...CATCH_ALL, gpuCount: i + 1 }));
+      const b = prepareBatch(batch([active, jailed], offers, orders), seedOf(2));
+      const cand = buildCandidates(b, new ScratchPool(), Infinity);
+      const { listed } = expectIndexIsFilter(b, cand);
+      // Order of g GPUs: the active offers with 17, 16, …, g free GPUs.
+      expect(listed).to.equal(Array.from({ length: 17 }, (_, i) => 18 - (i + 1)).reduce((x, y) => x + y, 0));
+      for (let oi = 0; oi < orders.length; oi++) {
+        const frees = pairsOf(cand, oi).map((e) => b.offerFree[cand.offer[e]!]!);
+        expect(Math.min(...frees), `order of ${oi + 1} GPUs`).to.equal(oi + 1);
+      }
+    });
+  });
+
   describe("given a provider's uptime and reputation at, one below and one above an order's minimum, one pair at a time", () => {
     // 8 completed, 0 failed: reputation ⌊(8 + 1)·10 000 / (8 + 0 + 2)⌋ = 9 000 (docs/matching.md §5.4); uptime 9 900.
     for (const [field, value] of [
