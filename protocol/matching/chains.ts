@@ -16,6 +16,7 @@
  * unoptimised). The search's arrays are reused by the next batch of the same size or smaller.
  */
 import { grownFloat64, grownInt32, type Candidates, type PreparedBatch } from "./prepare.js";
+import { ExactSum } from "./exact-sum.js";
 import { headroomDelta } from "./value.js";
 
 /** docs §7.6: at most this many offers on one chain (so up to CHAIN_DEPTH − 1 orders move for the first one). */
@@ -31,8 +32,6 @@ export const CHAIN_STOP_SHIFT = 12n;
  * 2^52: a number sum below it plus one term below 2^47 (§12) stays an exact integer. Exact sums are kept as
  * (carries of 2^52, rest), numbers only, and turned into a bigint once, outside the loops.
  */
-const EXACT_LIMIT = 2 ** 52;
-const EXACT_LIMIT_BIG = 1n << 52n;
 /** docs §7.6: an order already served moves, along a chain, only to one of its this many best candidate offers. */
 export const CHAIN_ARCS = 24;
 
@@ -165,14 +164,9 @@ class ChainSearch {
   tOffer = new Int32Array(1024);
   tDrop = new Int32Array(1024);
   tClose = new Int32Array(1024);
-  /** Carries of 2^52 of the last exact sum (servedBase, applyTerminals), and applyTerminals' rest. */
-  carry = 0;
-  /**
-   * Starts as −0, a double: V8 then gives the field its double representation from the start. Starting from the
-   * small integer 0, the first rest above 2^31 changed the object's map and deoptimised every function compiled
-   * against it in the middle of the first batch of a process.
-   */
-  appliedRest = -0;
+  /** The exact sums of a round: the gains of the chains applied, and Σ g·base over the served orders after it. */
+  readonly appliedGain = new ExactSum();
+  readonly servedSum = new ExactSum();
   // Scratch for re-checking a chain against the current assignment.
   pathOffer = new Int32Array(CHAIN_DEPTH + 1);
   pathOrder = new Int32Array(CHAIN_DEPTH);
@@ -494,26 +488,16 @@ function apply(s: ChainSearch, layer: number, fEnd: number, drop: number, close:
   }
 }
 
-/** Σ gpuCount × base over the served orders, exact: returns the rest below 2^52, the carries in s.carry. */
-function servedBase(s: ChainSearch): number {
+/** Σ gpuCount × base over the served orders, exactly. */
+function servedBase(s: ChainSearch): bigint {
   const { pairOf, m } = s;
   const base = s.cand!.base;
   const orderGpus = s.b!.orderGpus;
-  let rest = 0;
-  let carry = 0;
-  for (let oi = 0; oi < m; oi++) {
-    if (pairOf[oi]! < 0) continue;
-    rest += orderGpus[oi]! * base[pairOf[oi]!]!;
-    if (rest >= EXACT_LIMIT) {
-      rest -= EXACT_LIMIT;
-      carry++;
-    }
-  }
-  s.carry = carry;
-  return rest;
+  const sum = s.servedSum;
+  sum.reset();
+  for (let oi = 0; oi < m; oi++) if (pairOf[oi]! >= 0) sum.add(orderGpus[oi]! * base[pairOf[oi]!]!);
+  return sum.value();
 }
-
-const exact = (carry: number, rest: number): bigint => BigInt(carry) * EXACT_LIMIT_BIG + BigInt(rest);
 
 /** The round's terminals, best first (applyTerminals); the keys are unique, so the order is total. */
 function sortedTerminals(s: ChainSearch): Int32Array {
@@ -527,28 +511,21 @@ function sortedTerminals(s: ChainSearch): Int32Array {
 /**
  * Applies the round's terminals best first — gain desc, then fewer offers, then the end offer's versionId asc,
  * then "room" before an eviction, then the evicted order's orderId asc, then *evict* before *close* — each
- * re-checked against the assignment as it is now. Returns how many applied; their exact gain is
- * (s.carry · 2^52 + s.appliedRest).
+ * re-checked against the assignment as it is now. Returns how many applied; their exact gain is in s.appliedGain.
  */
 function applyTerminals(s: ChainSearch, idx: Int32Array, mark: number): number {
   const { tLayer, tOffer, tDrop, tClose } = s;
+  const gain = s.appliedGain;
+  gain.reset();
   let applied = 0;
-  let rest = 0;
-  let carry = 0;
   for (let j = 0; j < idx.length; j++) {
     const i = idx[j]!;
     const delta = recheck(s, tLayer[i]!, tOffer[i]!, tDrop[i]!, tClose[i]!);
     if (delta <= 0) continue;
     apply(s, tLayer[i]!, tOffer[i]!, tDrop[i]!, tClose[i]!, mark);
     applied++;
-    rest += delta;
-    if (rest >= EXACT_LIMIT) {
-      rest -= EXACT_LIMIT;
-      carry++;
-    }
+    gain.add(delta);
   }
-  s.carry = carry;
-  s.appliedRest = rest;
   return applied;
 }
 
@@ -571,10 +548,8 @@ export function chainPhase(b: PreparedBatch, cand: Candidates, d: ChainState, ro
       const appliedHere = applyTerminals(s, sortedTerminals(s), round + 1);
       applied += appliedHere;
       if (appliedHere === 0) break;
-      const gain = exact(s.carry, s.appliedRest);
-      const servedRest = servedBase(s);
       // A round that gains less than 2^-CHAIN_STOP_SHIFT of Σ g·base over the served orders ends the phase.
-      if (roundGainTooSmall(gain, exact(s.carry, servedRest))) break;
+      if (roundGainTooSmall(s.appliedGain.value(), servedBase(s))) break;
     }
   } finally {
     s.end();

@@ -20,6 +20,7 @@
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
+import { ExactSum } from "./exact-sum.js";
 import { buildCandidates, grownFloat64, grownInt32, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
 import { CHAIN_ARCS, chainArcs, chainPhase, CHAIN_ROUNDS, loadOrderArcs, reusedChainArcs, type ChainArcs } from "./chains.js";
 import { makeRoomPhase } from "./make-room.js";
@@ -923,31 +924,14 @@ export function objectiveOf(b: PreparedBatch, cand: Candidates, pairOf: Int32Arr
   const taken = objectiveTaken;
   taken.fill(0, 0, n);
   const sum = objectiveSum;
-  sum.rest = 0;
-  sum.carry = 0;
+  sum.reset();
   // Each loop is a function of its own: code after a long loop has no type feedback yet when the loop is compiled
   // on the stack, so compiled code that ran on into it would deoptimise there in every call (docs/matching.md §11).
   addBases(b, cand, pairOf, taken, sum);
   addHeadroom(b, taken, sum);
-  return BigInt(sum.carry) * (1n << 52n) + BigInt(sum.rest);
+  return sum.value();
 }
 
-/**
- * An exact sum without a bigint per term: each term is below 2^47 (docs §12), so a rest kept below 2^52 plus one
- * term stays exact; whole 2^52s are counted apart.
- */
-class ExactSum {
-  /** A double from the start (−0), so that no value above 2^31 changes the field's representation. */
-  rest = -0;
-  carry = 0;
-  add(term: number): void {
-    this.rest += term;
-    if (this.rest >= EXACT_LIMIT) {
-      this.rest -= EXACT_LIMIT;
-      this.carry++;
-    }
-  }
-}
 const objectiveSum = new ExactSum();
 
 /** objectiveOf's first part: g·base of every assigned pair, and the GPUs each offer gave out. */
@@ -965,8 +949,6 @@ function addHeadroom(b: PreparedBatch, taken: Float64Array, sum: ExactSum): void
   for (let f = 0; f < b.offers.length; f++) if (taken[f]! > 0) sum.add(headroomValue(b, f, 0, taken[f]!));
 }
 
-/** 2^52: see ExactSum. */
-const EXACT_LIMIT = 2 ** 52;
 /** Scratch of objectiveOf (taken GPUs per offer), reused: it runs several times per batch. */
 let objectiveTaken = new Float64Array(0);
 
