@@ -704,7 +704,8 @@ const roomScratch = new RoomScratch();
 function sortOccupants(list: number[], loss: Float64Array, orderGpus: Float64Array, order: Int32Array): void {
   const k = list.length;
   if (k > 16) {
-    const idx = Array.from({ length: k }, (_, i) => i).sort((x, y) => (precedes(x, y, list, loss, orderGpus) ? -1 : precedes(y, x, list, loss, orderGpus) ? 1 : 0));
+    const cmp = (x: number, y: number): number => (precedes(x, y, list, loss, orderGpus) ? -1 : precedes(y, x, list, loss, orderGpus) ? 1 : 0);
+    const idx = Array.from({ length: k }, (_, i) => i).sort(cmp);
     for (let i = 0; i < k; i++) order[i] = idx[i]!;
     return;
   }

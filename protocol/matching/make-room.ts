@@ -159,7 +159,7 @@ class MakeRoom {
     this.exitVersion[y] = this.version;
     const { cand, taken, occ } = this;
     const b = this.b!;
-    const { start, offer, base } = cand;
+    const { offer, base } = cand;
     const gy = b.orderGpus[y]!;
     const f = offer[this.pair[y]!]!;
     this.bestRoom(y, -1);

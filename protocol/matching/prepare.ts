@@ -11,7 +11,6 @@ import {
   OrderStatus,
   ProviderStatus,
   reputationBps,
-  type GpuModel,
   type MatchingWeights,
   type OfferVersion,
   type Order,
@@ -644,7 +643,9 @@ function orderCandidates(b: PreparedBatch, w: CandidateWriter, oi: number, from:
     const book = b.books.get(tok * 65_536 + model);
     if (!book) continue;
     const R = book.regions.length;
-    for (let r = 0; r < R; r++) if (regionAllowed(b, oi, book.regions[r]!)) bound += book.classHi[cls * R + r]! - book.classLo[cls * R + r]!;
+    for (let r = 0; r < R; r++) {
+      if (regionAllowed(b, oi, book.regions[r]!)) bound += book.classHi[cls * R + r]! - book.classLo[cls * R + r]!;
+    }
   }
   if (n + bound > w.offer.length) {
     w.offer = w.pool.int32("candOffer", n + bound, n);
@@ -674,7 +675,9 @@ function orderCandidates(b: PreparedBatch, w: CandidateWriter, oi: number, from:
       const regionConst = pref === 0 ? BPS : region === prefRegion ? -1 : 0;
       const before = n;
       const at = cls * book.regions.length + r;
-      n = scanBook(b, list, book.classLo[at]!, book.classHi[at]!, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro, minBase);
+      const lo = book.classLo[at]!;
+      const hi = book.classHi[at]!;
+      n = scanBook(b, list, lo, hi, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro, minBase);
       // More pairs than the cap (a catch-all order): count them by base in coarse buckets and skip, from then on,
       // every pair below the highest bucket edge that at least `cap` pairs reach — those pairs can never be kept.
       // Speed only: keepBest below then picks from a short list, with the same result as from the full one.
