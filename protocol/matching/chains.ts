@@ -16,6 +16,7 @@
  * unoptimised). The search's arrays are reused by the next batch of the same size or smaller.
  */
 import { grownFloat64, grownInt32, type Candidates, type PreparedBatch } from "./prepare.js";
+import type { Decisions } from "./decisions.js";
 import { ExactSum } from "./exact-sum.js";
 import { headroomDelta } from "./value.js";
 
@@ -28,17 +29,8 @@ export const CHAIN_ROUNDS = 6;
  * over the served orders ends the phase.
  */
 export const CHAIN_STOP_SHIFT = 12n;
-/**
- * 2^52: a number sum below it plus one term below 2^47 (§12) stays an exact integer. Exact sums are kept as
- * (carries of 2^52, rest), numbers only, and turned into a bigint once, outside the loops.
- */
 /** docs §7.6: an order already served moves, along a chain, only to one of its this many best candidate offers. */
 export const CHAIN_ARCS = 24;
-
-export interface ChainState {
-  pair: Int32Array;
-  taken: Float64Array;
-}
 
 /**
  * docs §7.6, the stop rule: whether a round whose applied chains gained `gain` (exact, summed as integers) ends the
@@ -180,7 +172,7 @@ class ChainSearch {
   }
 
   /** Sizes the arrays for a batch of n offers and m orders and resets what a call must start from. */
-  begin(b: PreparedBatch, cand: Candidates, d: ChainState, arcs: ChainArcs): void {
+  begin(b: PreparedBatch, cand: Candidates, d: Decisions, arcs: ChainArcs): void {
     const n = b.offers.length;
     const m = b.orders.length;
     this.b = b;
@@ -530,7 +522,7 @@ function applyTerminals(s: ChainSearch, idx: Int32Array, mark: number): number {
 }
 
 /** Runs the augmenting-chain rounds on `d` in place; returns the number of chains applied. */
-export function chainPhase(b: PreparedBatch, cand: Candidates, d: ChainState, rounds: number = CHAIN_ROUNDS, arcs: ChainArcs = chainArcs(b.orders.length)): number {
+export function chainPhase(b: PreparedBatch, cand: Candidates, d: Decisions, rounds: number = CHAIN_ROUNDS, arcs: ChainArcs = chainArcs(b.orders.length)): number {
   const s = search;
   s.begin(b, cand, d, arcs);
   const n = s.n;

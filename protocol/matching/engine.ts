@@ -20,6 +20,7 @@
  */
 import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
+import { Decisions } from "./decisions.js";
 import { ExactSum } from "./exact-sum.js";
 import { buildCandidates, grownFloat64, grownInt32, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
 import { CHAIN_ARCS, chainArcs, chainPhase, CHAIN_ROUNDS, loadOrderArcs, reusedChainArcs, type ChainArcs } from "./chains.js";
@@ -33,6 +34,7 @@ export const REPAIR_PASSES = 4;
 /** Pairs loaded per order between reloads; affects speed only, never the result. */
 export const DEFAULT_LOAD = 4;
 
+export { Decisions } from "./decisions.js";
 export { headroomValue } from "./value.js";
 
 
@@ -161,19 +163,6 @@ export interface MatchOptions {
   load?: number;
   /** Stop after the first greedy pass (docs §7.1); for tests and measurements of it alone. */
   greedyOnly?: boolean;
-}
-
-/**
- * The matcher's decisions: per order the candidate pair it got (index into Candidates, -1 = none). A class, like
- * PreparedBatch: an object literal made twice per batch (plain and priced greedy) would discard the code compiled
- * against its fields the second time (docs/matching.md §11).
- */
-export class Decisions {
-  constructor(
-    readonly pair: Int32Array,
-    /** GPUs taken per offer in this batch. */
-    readonly taken: Float64Array,
-  ) {}
 }
 
 /**
@@ -602,8 +591,7 @@ class Repair {
     const need = g - (offerFree[f1]! - T1);
     const list = this.occ[f1]!;
     if (list.length < 2) return false;
-    const r = roomScratch;
-    const { loss, order, chosenOrder, chosenTo, destF, destAdd } = r;
+    const { loss, order, chosenOrder, chosenTo, destF, destAdd } = roomScratch;
     for (let i = 0; i < list.length; i++) {
       const o1 = list[i]!;
       if (memoEpoch[o1] !== this.roomsVersion) this.bestElsewhere(o1);

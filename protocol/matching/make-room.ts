@@ -11,6 +11,7 @@
  */
 import { BPS } from "../market/types.js";
 import { CHAIN_ARCS, chainArcs, loadOrderArcs, reusedChainArcs, type ChainArcs } from "./chains.js";
+import type { Decisions } from "./decisions.js";
 import type { Candidates, PreparedBatch } from "./prepare.js";
 import { headroomDelta, headroomValue } from "./value.js";
 
@@ -60,7 +61,7 @@ class MakeRoom {
   bestPair = -1;
   bestValue = 0;
 
-  begin(b: PreparedBatch, cand: Candidates, d: { pair: Int32Array; taken: Float64Array }, arcs: ChainArcs): void {
+  begin(b: PreparedBatch, cand: Candidates, d: Decisions, arcs: ChainArcs): void {
     this.arcs = arcs;
     this.b = b;
     this.cand = cand;
@@ -199,7 +200,7 @@ class MakeRoom {
  * docs §7.7: make room by ejection, on `d` in place. Returns the number of plans applied. `arcs`: the batch's chain
  * arcs (decide shares those of the chain and swap passes; without them they are loaded afresh).
  */
-export function makeRoomPhase(b: PreparedBatch, cand: Candidates, d: { pair: Int32Array; taken: Float64Array }, arcs: ChainArcs = reusedChainArcs(b.orders.length)): number {
+export function makeRoomPhase(b: PreparedBatch, cand: Candidates, d: Decisions, arcs: ChainArcs = reusedChainArcs(b.orders.length)): number {
   const s = shared;
   s.begin(b, cand, d, arcs);
   try {

@@ -306,9 +306,8 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   // Addresses compare case-insensitively: each spelling is lower-cased once (thousands of offers name the same
   // few hundred providers and tokens).
   const lowered = new Map<string, string>();
-  const lower = (address: string): string => lowerOnce(lowered, address);
   // Providers, address ascending.
-  const providers = [...inputs.providers].sort((a, b) => cmpStr(lower(a.provider), lower(b.provider)));
+  const providers = [...inputs.providers].sort((a, b) => cmpStr(lowerOnce(lowered, a.provider), lowerOnce(lowered, b.provider)));
   const providerIdx = new Map<string, number>();
   providers.forEach((p, i) => {
     validateProvider(p);
@@ -507,10 +506,9 @@ function freeClasses(books: Map<number, ModelBook>, offerActive: Uint8Array, off
   const lists: Int32Array[] = [];
   for (let c = 0; c < FREE_CLASSES.length; c++) lists.push(new Int32Array(n)); // push: see `offers` in prepareBatch
   const fill = [0, 0, 0, 0];
-  // Books in offer index order (their regions are contiguous, ascending ranges), so that each class list stays in
-  // offer index order.
-  const ordered = [...books.values()].sort((x, y) => x.lo[0]! - y.lo[0]!);
-  for (const book of ordered) {
+  // Books in the Map's order, which is offer index order (each book was added at its first offer, and a book's
+  // offers are one contiguous range), so that each class list stays in offer index order.
+  for (const book of books.values()) {
     const R = book.regions.length;
     book.classLo = new Int32Array(FREE_CLASSES.length * R);
     book.classHi = new Int32Array(FREE_CLASSES.length * R);
@@ -588,8 +586,8 @@ export class ScratchPool {
 }
 
 /**
- * The candidate arrays' first size, in pairs per order. They grow (keeping what is written) when an order could
- * write past their end. Not sized for the sum of all allowed books: on a batch with catch-all orders that is about
+ * The candidate arrays' first size, in pairs per order. They grow (keeping what is written) before the scan of a
+ * book region could write past their end. Not sized for the sum of all allowed books: on a batch with catch-all orders that is about
  * seven times the pairs kept, and V8 answers a first allocation of that much outside its heap (over 100 MB for
  * 10 000 × 10 000) with full garbage collections in the middle of the batch.
  */
@@ -635,24 +633,9 @@ function orderCandidates(b: PreparedBatch, w: CandidateWriter, oi: number, from:
   let n = from;
   const tok = b.orderToken[oi]!;
   const o = b.orders[oi]!;
-  const cls = freeClassOf(b.orderGpus[oi]!);
-  const list = b.freeClass[cls]!;
-  // What this order can write at most (every offer of its allowed books), so the hot loop never grows an array.
-  let bound = 0;
-  for (const model of modelsOf(b, o)) {
-    const book = b.books.get(tok * 65_536 + model);
-    if (!book) continue;
-    const R = book.regions.length;
-    for (let r = 0; r < R; r++) {
-      if (regionAllowed(b, oi, book.regions[r]!)) bound += book.classHi[cls * R + r]! - book.classLo[cls * R + r]!;
-    }
-  }
-  if (n + bound > w.offer.length) {
-    w.offer = w.pool.int32("candOffer", n + bound, n);
-    w.base = w.pool.int32("candBase", n + bound, n);
-  }
-  const { offer, base } = w;
   const g = b.orderGpus[oi]!;
+  const cls = freeClassOf(g);
+  const list = b.freeClass[cls]!;
   const M = b.orderMaxShifted[oi]!;
   const maxPrice = o.maxPricePerGpuHour;
   const prices = b.shiftedPrices(b.orderShift[oi]!);
@@ -677,6 +660,12 @@ function orderCandidates(b: PreparedBatch, w: CandidateWriter, oi: number, from:
       const at = cls * book.regions.length + r;
       const lo = book.classLo[at]!;
       const hi = book.classHi[at]!;
+      // Room for every offer of the list before the scan, so the hot loop never grows an array.
+      if (n + hi - lo > w.offer.length) {
+        w.offer = w.pool.int32("candOffer", n + hi - lo, n);
+        w.base = w.pool.int32("candBase", n + hi - lo, n);
+      }
+      const { offer, base } = w;
       n = scanBook(b, list, lo, hi, offer, base, n, M, prices, maxPrice, minUp, minRep, maxSl, g, regionConst, pref, ro, minBase);
       // More pairs than the cap (a catch-all order): count them by base in coarse buckets and skip, from then on,
       // every pair below the highest bucket edge that at least `cap` pairs reach — those pairs can never be kept.
@@ -724,7 +713,7 @@ function orderCandidates(b: PreparedBatch, w: CandidateWriter, oi: number, from:
     const k = minBase >>> HIST_SHIFT;
     let above = 0;
     for (let j = k + 1; j <= top; j++) above += hist[j]!;
-    n = keepBest(b, offer, base, from, n, cap - above, minBase, (k + 1) << HIST_SHIFT);
+    n = keepBest(b, w.offer, w.base, from, n, cap - above, minBase, (k + 1) << HIST_SHIFT);
   }
   return n;
 }

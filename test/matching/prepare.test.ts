@@ -63,7 +63,7 @@ describe("batch preparation (docs/matching.md §2–§4)", () => {
   });
 
   describe("given 40 offers in a second payment token and three orders paying in it (120 pairs, the first token has 2)", () => {
-    it("should list every one of them: the arrays are sized by counting the pairs of every token's books", () => {
+    it("should list every one of them: the arrays grow, keeping what is written, before a scan could pass their end", () => {
       const p = provider(1);
       const offers = [offer(1, p), ...Array.from({ length: 40 }, (_, i) => offer(i + 2, p, { paymentToken: WIDE, pricePerGpuHour: 10n ** 18n + BigInt(i) }))];
       const wide = { paymentToken: WIDE, maxPricePerGpuHour: 10n ** 19n };
