@@ -7,17 +7,13 @@
  */
 import { expect } from "chai";
 import { CHAIN_ARCS, CHAIN_DEPTH, CHAIN_ROUNDS, CHAIN_STOP_SHIFT, chainArcs, chainPhase } from "../../protocol/matching/chains.js";
-import type { Candidates, PreparedBatch } from "../../protocol/matching/prepare.js";
 import { REF_ARCS, REF_DEPTH, REF_ROUNDS, REF_STOP_SHIFT, referenceChainPhase, type RefResult } from "../support/matching/chain-reference.js";
-import { handMarket, tieAssignment, tieCandidates, tieMarket, type TieMarketSpec } from "../support/matching/tie-markets.js";
+import { decisionsFrom, FEW_BASES, handMarket, tieAssignment, tieCases, tieMarket, type HandMarket, type TieCase, type TieMarketSpec } from "../support/matching/tie-markets.js";
 
 /** The market of a case set; bases drawn from `bases` (tie-markets.ts). */
 type Spec = TieMarketSpec;
 
-export interface ChainCase {
-  b: PreparedBatch;
-  cand: Candidates;
-  pair: Int32Array;
+export interface ChainCase extends TieCase {
   rounds: number;
 }
 
@@ -30,22 +26,15 @@ function chainCases(seed: number, spec: Spec, count: number): ChainCase[] {
   const market = tieMarket(seed, spec);
   const { b, pick } = market;
   const inOrder = Array.from({ length: b.orders.length }, (_, oi) => oi);
-  const cases: ChainCase[] = [];
-  for (let c = 0; c < count; c++) {
-    const cand = tieCandidates(market, spec);
-    const pair = tieAssignment(market, cand, inOrder, (draw) => draw >= 0.35);
-    cases.push({ b, cand, pair, rounds: 1 + pick(CHAIN_ROUNDS) });
-  }
-  return cases;
+  return tieCases(market, spec, count, (cand) => ({ b, cand, pair: tieAssignment(market, cand, inOrder, (draw) => draw >= 0.35), rounds: 1 + pick(CHAIN_ROUNDS) }));
 }
 
 /** Runs chains.ts on a copy of the case's assignment; returns what it left, how many chains it applied, its arcs. */
 function engineRun(c: ChainCase): { pair: number[]; taken: number[]; applied: number; arcs: (number[] | null)[] } {
-  const pair = Int32Array.from(c.pair);
-  const taken = new Float64Array(c.b.offers.length);
-  for (let oi = 0; oi < pair.length; oi++) if (pair[oi]! >= 0) taken[c.cand.offer[pair[oi]!]!]! += c.b.orders[oi]!.gpuCount;
+  const d = decisionsFrom(c.b, c.cand, c.pair);
+  const { pair, taken } = d;
   const arcs = chainArcs(c.b.orders.length);
-  const applied = chainPhase(c.b, c.cand, { pair, taken }, c.rounds, arcs);
+  const applied = chainPhase(c.b, c.cand, d, c.rounds, arcs);
   const loaded = Array.from({ length: pair.length }, (_, oi) =>
     arcs.arcLoaded[oi] === 1 ? [...arcs.arcOffer.subarray(oi * CHAIN_ARCS, oi * CHAIN_ARCS + arcs.arcCount[oi]!)] : null,
   );
@@ -66,9 +55,6 @@ function expectSameAsRule(c: ChainCase, label: string): RefResult {
 
 /** Cases per prepared market. */
 const PER_MARKET = 5;
-
-/** Bases of 2·10^7 … 6·10^7 in steps of 10^7: five values, so that gains often tie. */
-const FEW_BASES = [20_000_000, 30_000_000, 40_000_000, 50_000_000, 60_000_000];
 
 const FAMILIES: { name: string; cases: number; spec: Spec }[] = [
   {
@@ -132,15 +118,14 @@ describe("chain phase against the rule of docs/matching.md §7.6 (test/support/m
  * with the versionId, so the batch lists them in reverse), orders by their GPU counts (orderId = position + 1), and
  * each order's candidate pairs as [versionId, base].
  */
-function handCase(free: number[], gpus: number[], pairs: [number, number][][], served: (number | null)[], availability = 0): ChainCase & { at: (versionId: number) => number } {
+function handCase(free: number[], gpus: number[], pairs: [number, number][][], served: (number | null)[], availability = 0): ChainCase & HandMarket {
   return { ...handMarket(free.map((F) => [F, 0] as const), gpus, pairs, served, availability), rounds: CHAIN_ROUNDS };
 }
 
 /** Where each order ends (versionId, or null if unmatched) after chains.ts, checked against the rule as well. */
-function endsOn(c: ChainCase): (number | null)[] {
+function endsOn(c: ChainCase & HandMarket): (number | null)[] {
   expectSameAsRule(c, "hand-made");
-  const got = engineRun(c);
-  return got.pair.map((e) => (e < 0 ? null : Number(c.b.offers[c.cand.offer[e]!]!.versionId)));
+  return c.versionOf(engineRun(c).pair);
 }
 
 describe("chain phase tie-breaks on hand-made markets (docs/matching.md §7.6 step 4)", () => {

@@ -10,6 +10,7 @@ import { UnmatchedReason, type MatchInputs } from "../../protocol/matching/types
 import { DEFAULT_WEIGHTS, generateInstance, REFERENCE_BLOCK, seedOf, type Supply } from "../support/matching/generator.js";
 import { hardRuleViolations } from "../support/matching/hard-rules.js";
 import { offer, order, provider, tinyBatch } from "../support/matching/tiny.js";
+import { takenOf } from "../support/matching/tie-markets.js";
 
 function expectInputError(fn: () => unknown, code: MatchingErrorCode): void {
   try {
@@ -160,8 +161,7 @@ describe("matcher engine (docs/matching.md)", () => {
           const now = objectiveOf(b, cand, d.pair);
           expect(now >= last).to.equal(true);
           last = now;
-          const taken = new Float64Array(b.offers.length);
-          for (let oi = 0; oi < b.orders.length; oi++) if (d.pair[oi]! >= 0) taken[cand.offer[d.pair[oi]!]!]! += b.orderGpus[oi]!;
+          const taken = takenOf(b, cand, d.pair);
           expect(Array.from(taken)).to.deep.equal(Array.from(d.taken));
           for (let f = 0; f < b.offers.length; f++) expect(taken[f]).to.be.at.most(b.offerFree[f]!);
         }

@@ -7,21 +7,16 @@
 import { expect } from "chai";
 import { CHAIN_ARCS, chainArcs } from "../../protocol/matching/chains.js";
 import { MAKE_ROOM_DP_CELLS, MAKE_ROOM_PASSES, makeRoomPhase } from "../../protocol/matching/make-room.js";
-import type { Candidates, PreparedBatch } from "../../protocol/matching/prepare.js";
 import { REF_ARCS } from "../support/matching/chain-reference.js";
 import { REF_MAKE_ROOM_DP_CELLS, REF_MAKE_ROOM_PASSES, referenceMakeRoom, type MakeRoomRefResult } from "../support/matching/make-room-reference.js";
-import { handMarket, tieAssignment, tieCandidates, tieMarket, type TieMarketSpec } from "../support/matching/tie-markets.js";
+import { decisionsFrom, FEW_BASES, handMarket, tieAssignment, tieCases, tieMarket, type HandMarket, type TieCase, type TieMarketSpec } from "../support/matching/tie-markets.js";
 
 interface Spec extends TieMarketSpec {
   /** Chance that an order starts served. */
   served: number;
 }
 
-interface Case {
-  b: PreparedBatch;
-  cand: Candidates;
-  pair: Int32Array;
-}
+type Case = TieCase;
 
 /**
  * Cases on one market: offers with prices in a random order (so the batch's offer index order is not their versionId
@@ -31,25 +26,21 @@ interface Case {
 function makeRoomCases(seed: number, spec: Spec, count: number): Case[] {
   const market = tieMarket(seed, spec);
   const { b, pick } = market;
-  const cases: Case[] = [];
-  for (let c = 0; c < count; c++) {
-    const cand = tieCandidates(market, spec);
+  return tieCases(market, spec, count, (cand) => {
     const turn = Array.from({ length: b.orders.length }, (_, oi) => oi);
     for (let i = turn.length - 1; i > 0; i--) {
       const j = pick(i + 1);
       [turn[i], turn[j]] = [turn[j]!, turn[i]!];
     }
-    cases.push({ b, cand, pair: tieAssignment(market, cand, turn, (draw) => draw < spec.served) });
-  }
-  return cases;
+    return { b, cand, pair: tieAssignment(market, cand, turn, (draw) => draw < spec.served) };
+  });
 }
 
 /** Runs make-room.ts on a copy of the case's assignment; returns what it left and how many plans it applied. */
 function engineRun(c: Case): { pair: number[]; taken: number[]; applied: number } {
-  const pair = Int32Array.from(c.pair);
-  const taken = new Float64Array(c.b.offers.length);
-  for (let oi = 0; oi < pair.length; oi++) if (pair[oi]! >= 0) taken[c.cand.offer[pair[oi]!]!]! += c.b.orders[oi]!.gpuCount;
-  const applied = makeRoomPhase(c.b, c.cand, { pair, taken }, chainArcs(c.b.orders.length));
+  const d = decisionsFrom(c.b, c.cand, c.pair);
+  const { pair, taken } = d;
+  const applied = makeRoomPhase(c.b, c.cand, d, chainArcs(c.b.orders.length));
   return { pair: [...pair], taken: [...taken], applied };
 }
 
@@ -64,9 +55,6 @@ function expectSameAsRule(c: Case, label: string): MakeRoomRefResult {
 
 /** Cases per prepared market. */
 const PER_MARKET = 5;
-
-/** Bases of 2·10^7 … 6·10^7 in steps of 10^7: five values, so that values and losses often tie. */
-const FEW_BASES = [20_000_000, 30_000_000, 40_000_000, 50_000_000, 60_000_000];
 
 const FAMILIES: { name: string; cases: number; spec: Spec }[] = [
   {
@@ -138,21 +126,11 @@ describe("make room by ejection against the rule of docs/matching.md §7.7 (test
   });
 });
 
-/**
- * A hand-made market: one-provider offers given as [free GPUs, leased GPUs] (versionId = position + 1, the price
- * falling with the versionId, so the batch lists them in reverse), orders by their GPU counts (orderId = position +
- * 1), each order's candidate pairs as [versionId, base] in candidate order, and where each order starts (a versionId,
- * or null: open). Weights: availability as given, the rest on region (the bases are given, so only availability counts).
- */
-function handCase(offers: [number, number][], gpus: number[], pairs: [number, number][][], served: (number | null)[], availability = 0): Case {
-  return handMarket(offers, gpus, pairs, served, availability);
-}
 
 /** Where each order ends (versionId, or null if unmatched) after make-room.ts, checked against the rule as well. */
-function endsOn(c: Case): (number | null)[] {
+function endsOn(c: HandMarket): (number | null)[] {
   expectSameAsRule(c, "hand-made");
-  const got = engineRun(c);
-  return got.pair.map((e) => (e < 0 ? null : Number(c.b.offers[c.cand.offer[e]!]!.versionId)));
+  return c.versionOf(engineRun(c).pair);
 }
 
 const M = 1_000_000;
@@ -165,7 +143,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // 25·10^6 − 10^7 − b + 2·10^7 = 35·10^6 − b; the exact change 25·10^6 − 30·10^6 − b + 2·10^7 + 1.5·10^7 (both on
     // Y) = 30·10^6 − b. X ends as full as it was (headroom change 0).
     const ends = (b2: number): (number | null)[] =>
-      endsOn(handCase([[2, 0], [2, 0]], [1, 1, 2], [[[1, 30 * M], [2, 10 * M]], [[1, b2], [2, 10 * M]], [[1, 12.5 * M]]], [1, 1, null], 1_000));
+      endsOn(handMarket([[2, 0], [2, 0]], [1, 1, 2], [[[1, 30 * M], [2, 10 * M]], [[1, b2], [2, 10 * M]], [[1, 12.5 * M]]], [1, 1, null], 1_000));
     it("b = 30·10^6 − 1 (exact change +1): should apply it", () => {
       expect(ends(30 * M - 1)).to.deep.equal([2, 2, 1]);
     });
@@ -181,7 +159,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // X (1) has 1 GPU, held by order 1 (3·10^7 there); order 1 may also go to Z (3) or Y (2), listed in that order;
     // order 2 (4·10^7 on X only) is open. No headroom term.
     const ends = (onY: number): (number | null)[] =>
-      endsOn(handCase([[1, 0], [1, 0], [1, 0]], [1, 1], [[[1, 30 * M], [3, 20 * M], [2, onY]], [[1, 40 * M]]], [1, null]));
+      endsOn(handMarket([[1, 0], [1, 0], [1, 0]], [1, 1], [[[1, 30 * M], [3, 20 * M], [2, onY]], [[1, 40 * M]]], [1, null]));
     it("should move it to the one listed first in its candidate order (Z), not the smaller versionId", () => {
       expect(ends(20 * M)).to.deep.equal([3, 1]);
     });
@@ -194,7 +172,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // X (1): order 1 (3·10^7 there); its other offers Y (2, free, 2·10^7) and Z (3, held by order 2: 10^7 there,
     // 10^7 on W (4, free)). Ejecting order 2: b − 10^7 + 10^7 = b. Order 3 (4·10^7 on X only) is open.
     const ends = (onZ: number): (number | null)[] =>
-      endsOn(handCase([[1, 0], [1, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [2, 20 * M], [3, onZ]], [[3, 10 * M], [4, 10 * M]], [[1, 40 * M]]], [1, 3, null]));
+      endsOn(handMarket([[1, 0], [1, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [2, 20 * M], [3, onZ]], [[3, 10 * M], [4, 10 * M]], [[1, 40 * M]]], [1, 3, null]));
     it("b = 2·10^7 (a tie): should keep the move, found first (order 2 stays on Z)", () => {
       expect(ends(20 * M)).to.deep.equal([2, 3, 1]);
     });
@@ -207,7 +185,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // X (1): order 1 (3·10^7); Z (2) has 2 GPUs, held by orders 2 and 3 (10^7 each), each of which may go to its own
     // free offer (W1 = 3, W2 = 4) at 10^7 − the second one at c. Order 1 on Z: 2·10^7. Order 4 (4·10^7, X only) open.
     const ends = (c: number): (number | null)[] =>
-      endsOn(handCase([[1, 0], [2, 0], [1, 0], [1, 0]], [1, 1, 1, 1], [[[1, 30 * M], [2, 20 * M]], [[2, 10 * M], [3, 10 * M]], [[2, 10 * M], [4, c]], [[1, 40 * M]]], [1, 2, 2, null]));
+      endsOn(handMarket([[1, 0], [2, 0], [1, 0], [1, 0]], [1, 1, 1, 1], [[[1, 30 * M], [2, 20 * M]], [[2, 10 * M], [3, 10 * M]], [[2, 10 * M], [4, c]], [[1, 40 * M]]], [1, 2, 2, null]));
     it("should eject the one of smaller order index (order 2)", () => {
       expect(ends(10 * M)).to.deep.equal([2, 3, 2, 1]);
     });
@@ -222,7 +200,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // (1.5·10^7, 1 free), then W (3, free, 10^7). X is excluded (order 1 leaves it for order 3): order 2 goes to W.
     // The plan: 3·10^7 − 6·10^7 + 6·10^7 − 2·10^7 + 10^7 = 2·10^7 > 0 (sent to X instead, X would hold 4 of 3 GPUs).
     it("should send the ejected order to its second best offer with room", () => {
-      expect(endsOn(handCase([[3, 0], [2, 0], [1, 0]], [2, 1, 3], [[[1, 30 * M], [2, 30 * M]], [[2, 20 * M], [1, 15 * M], [3, 10 * M]], [[1, 10 * M]]], [1, 2, null]))).to.deep.equal([2, 3, 1]);
+      expect(endsOn(handMarket([[3, 0], [2, 0], [1, 0]], [2, 1, 3], [[[1, 30 * M], [2, 30 * M]], [[2, 20 * M], [1, 15 * M], [3, 10 * M]], [[1, 10 * M]]], [1, 2, null]))).to.deep.equal([2, 3, 1]);
     });
   });
 
@@ -236,7 +214,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // 10^7 − 2·10^7 + 5·10^6 (Y's a(1) = 5 000) + 1.3·10^7 = 8·10^6 > 0; the plan 3·10^7 − 2·10^7 + 10^7 − 2·10^7 +
     // 1.2·10^7 + 3.333·10^6 (X) + 5·10^6 (Y) + 10^6 (B) > 0. (Order 1 is order index 0, its X pair the first pair.)
     it("should send it to the best of the others (B), not the excluded X, the first found (A), the tie found later (C) nor the last (D)", () => {
-      const c = handCase(
+      const c = handMarket(
         [[3, 0], [2, 0], [1, 9], [1, 9], [1, 9], [1, 9]],
         [1, 2, 3],
         [[[1, 15 * M], [2, 20 * M], [3, 10 * M], [4, 12 * M], [5, 12 * M], [6, 11 * M]], [[1, 10 * M], [2, 5 * M]], [[1, 10 * M]]],
@@ -251,7 +229,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // X (1): order 1 (3·10^7 there, 0 on Y (2), free); order 2 (4·10^7, X only) is open. No headroom term. Its exit
     // is the move to Y, worth 0, as much as leaving: the move is its exit (docs §7.7: leaving only without one).
     it("should move it there rather than leave it unmatched", () => {
-      expect(endsOn(handCase([[1, 0], [1, 0]], [1, 1], [[[1, 30 * M], [2, 0]], [[1, 40 * M]]], [1, null]))).to.deep.equal([2, 1]);
+      expect(endsOn(handMarket([[1, 0], [1, 0]], [1, 1], [[[1, 30 * M], [2, 0]], [[1, 40 * M]]], [1, null]))).to.deep.equal([2, 1]);
     });
   });
 
@@ -262,7 +240,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // plan 3·10^7 − 2·10^7 + 2·10^7 − 5·10^6 = 2.5·10^7 > 0. Order 1 goes to A (docs §7.7: its best offer with room,
     // whatever its value; unmatched only without one).
     it("should move it to that offer, not leave it unmatched", () => {
-      const c = handCase([[3, 0], [2, 0], [1, 0]], [1, 2, 3], [[[1, 15 * M], [2, 5 * M], [3, 0]], [[1, 10 * M], [2, 10 * M]], [[1, 10 * M]]], [2, 1, null]);
+      const c = handMarket([[3, 0], [2, 0], [1, 0]], [1, 2, 3], [[[1, 15 * M], [2, 5 * M], [3, 0]], [[1, 10 * M], [2, 10 * M]], [[1, 10 * M]]], [2, 1, null]);
       expect(endsOn(c)).to.deep.equal([3, 2, 1]);
     });
   });
@@ -273,7 +251,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // for two GPUs), at 3·10^7 and 2.9·10^7: V = 7.5·10^7 and 7.3·10^7; P3 (4), 8 free of 8 (a = 10 000, 8 750:
     // 9.375·10^7), at 2·10^7: V = 1.3375·10^8, the best, though its base alone is the lowest.
     it("should move it to P3: the headroom of each of its GPUs may reach w·10 000", () => {
-      const c = handCase([[2, 0], [2, 8], [2, 8], [8, 0]], [2, 2], [[[1, 30 * M], [2, 30 * M], [3, 29 * M], [4, 20 * M]], [[1, 100 * M]]], [1, null], 5_000);
+      const c = handMarket([[2, 0], [2, 8], [2, 8], [8, 0]], [2, 2], [[[1, 30 * M], [2, 30 * M], [3, 29 * M], [4, 20 * M]], [[1, 100 * M]]], [1, null], 5_000);
       expect(endsOn(c)).to.deep.equal([4, 1]);
     });
   });
@@ -284,7 +262,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // 4·10^7, Q only) needs one of the two to leave: equal losses (10^7), so the first in order index, order 1,
     // leaves for R1 — the occupants of Q must be listed by order index after order 1 entered behind order 2.
     it("should make order 1 leave, not order 2", () => {
-      const c = handCase([[2, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [2, 20 * M]], [[1, 30 * M], [3, 20 * M]], [[1, 40 * M]]], [null, 1, null]);
+      const c = handMarket([[2, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [2, 20 * M]], [[1, 30 * M], [3, 20 * M]], [[1, 40 * M]]], [null, 1, null]);
       expect(endsOn(c)).to.deep.equal([2, 1, 1]);
     });
   });
@@ -293,7 +271,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // X (1) has 2 GPUs, held by orders 1 and 2 (3·10^7 each); order 1 may go to Y (2), order 2 to Z (3), each free,
     // at 2·10^7 (order 2: c). Order 3 (4·10^7, X only) is open. Losses 10^7 and 3·10^7 − c.
     const ends = (c: number): (number | null)[] =>
-      endsOn(handCase([[2, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [2, 20 * M]], [[1, 30 * M], [3, c]], [[1, 40 * M]]], [1, 1, null]));
+      endsOn(handMarket([[2, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [2, 20 * M]], [[1, 30 * M], [3, c]], [[1, 40 * M]]], [1, 1, null]));
     it("should make the first of them (order index) leave: the table keeps an entry unless a strictly smaller loss comes", () => {
       expect(ends(20 * M)).to.deep.equal([2, 1, 1]);
     });
@@ -308,7 +286,7 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // to Z (3), W (4) at 2·10^7. On X each is worth 3·10^7 per GPU: losses 2·(3·10^7 − c), 10^7 and 10^7.
     const ends = (c: number): (number | null)[] =>
       endsOn(
-        handCase([[4, 0], [2, 0], [1, 0], [1, 0]], [2, 1, 1, 2], [[[1, 30 * M], [2, c]], [[1, 30 * M], [3, 20 * M]], [[1, 30 * M], [4, 20 * M]], [[1, 60 * M]]], [1, 1, 1, null]),
+        handMarket([[4, 0], [2, 0], [1, 0], [1, 0]], [2, 1, 1, 2], [[[1, 30 * M], [2, c]], [[1, 30 * M], [3, 20 * M]], [[1, 30 * M], [4, 20 * M]], [[1, 60 * M]]], [1, 1, 1, null]),
       );
     it("should make the 2-GPU occupant leave (first in order index, the later rows only tie its entry)", () => {
       expect(ends(20 * M)).to.deep.equal([2, 1, 1, 1]);
@@ -322,11 +300,11 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // X (1): order 1 (1 GPU, 3·10^7), which may go to Y (2, free) at 2·10^7. Orders 2 and 3 (g GPUs each… see the
     // cases) want X only at 4·10^7 per GPU; X has g free GPUs in total.
     it("of the same size: the smaller orderId should be served (2), the other stays open", () => {
-      expect(endsOn(handCase([[1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [2, 20 * M]], [[1, 40 * M]], [[1, 40 * M]]], [1, null, null]))).to.deep.equal([2, 1, null]);
+      expect(endsOn(handMarket([[1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [2, 20 * M]], [[1, 40 * M]], [[1, 40 * M]]], [1, null, null]))).to.deep.equal([2, 1, null]);
     });
     it("of different sizes: the larger should be served first even with the larger orderId", () => {
       // X has 2 GPUs: order 1 (2 GPUs) on it, may go to Y (2 GPUs free); order 2 (1 GPU) and order 3 (2 GPUs) want X.
-      expect(endsOn(handCase([[2, 0], [2, 0]], [2, 1, 2], [[[1, 30 * M], [2, 20 * M]], [[1, 40 * M]], [[1, 40 * M]]], [1, null, null]))).to.deep.equal([2, null, 1]);
+      expect(endsOn(handMarket([[2, 0], [2, 0]], [2, 1, 2], [[[1, 30 * M], [2, 20 * M]], [[1, 40 * M]], [[1, 40 * M]]], [1, null, null]))).to.deep.equal([2, null, 1]);
     });
   });
 
@@ -335,10 +313,10 @@ describe("make room by ejection on hand-made markets, each rule at its edge (doc
     // 4) at 2·10^7. Order 3 is open and lists X' before X, both at 4·10^7: its arcs put X first (versionId), its
     // candidate order X'.
     it("should try the one first in candidate order (X')", () => {
-      expect(endsOn(handCase([[1, 0], [1, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [3, 20 * M]], [[2, 30 * M], [4, 20 * M]], [[2, 40 * M], [1, 40 * M]]], [1, 2, null]))).to.deep.equal([1, 4, 2]);
+      expect(endsOn(handMarket([[1, 0], [1, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [3, 20 * M]], [[2, 30 * M], [4, 20 * M]], [[2, 40 * M], [1, 40 * M]]], [1, 2, null]))).to.deep.equal([1, 4, 2]);
     });
     it("should take X when it is worth 1 more (one above the tie)", () => {
-      expect(endsOn(handCase([[1, 0], [1, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [3, 20 * M]], [[2, 30 * M], [4, 20 * M]], [[2, 40 * M], [1, 40 * M + 1]]], [1, 2, null]))).to.deep.equal([3, 2, 1]);
+      expect(endsOn(handMarket([[1, 0], [1, 0], [1, 0], [1, 0]], [1, 1, 1], [[[1, 30 * M], [3, 20 * M]], [[2, 30 * M], [4, 20 * M]], [[2, 40 * M], [1, 40 * M + 1]]], [1, 2, null]))).to.deep.equal([3, 2, 1]);
     });
   });
 });

@@ -14,11 +14,10 @@ import { BPS, OrderStatus, ProviderStatus, reputationBps, Tier, type OfferVersio
 import { prepareBatch, type Candidates } from "../../protocol/matching/prepare.js";
 import { UnmatchedReason, type MatchInputs, type MatchQuality, type MatchResult } from "../../protocol/matching/types.js";
 import { DEFAULT_WEIGHTS, REFERENCE_BLOCK, seedOf, USDC, WIDE } from "../support/matching/generator.js";
-import { handCase, phaseCases, rng, takenOf, type PhaseCase, type PhaseSpec } from "../support/matching/phase-market.js";
+import { handCase, phaseCases, rng, type PhaseCase, type PhaseSpec } from "../support/matching/phase-market.js";
+import { decisionsFrom, FEW_BASES, takenOf } from "../support/matching/tie-markets.js";
 import { REF_SWAP_TRIES, RefMarket, refGreedy, refImprove, refObjective, refPrices, refSwap } from "../support/matching/phase-reference.js";
 import { H100, L40S, offer, order, provider, RTX4090 } from "../support/matching/tiny.js";
-
-const FEW_BASES = [20_000_000, 30_000_000, 40_000_000, 50_000_000, 60_000_000];
 
 const FAMILIES: { name: string; markets: number; spec: PhaseSpec }[] = [
   {
@@ -45,8 +44,8 @@ const FAMILIES: { name: string; markets: number; spec: PhaseSpec }[] = [
 
 const PER_MARKET = 4;
 
-function copy(c: PhaseCase): { pair: Int32Array; taken: Float64Array } {
-  return { pair: Int32Array.from(c.pair), taken: takenOf(c.b, c.cand, c.pair) };
+function copy(c: PhaseCase): Decisions {
+  return decisionsFrom(c.b, c.cand, c.pair);
 }
 
 describe("phases before the chains against the rules of docs/matching.md §6–§7.5 (test/support/matching/phase-reference.ts)", () => {
@@ -74,7 +73,7 @@ describe("phases before the chains against the rules of docs/matching.md §6–�
           const M = new RefMarket(c.b, c.cand);
           for (const start of [refGreedy(M).pair, [...c.pair]]) {
             const want = refPrices(M, start);
-            const got = offerPrices(c.b, c.cand, { pair: Int32Array.from(start), taken: takenOf(c.b, c.cand, start) });
+            const got = offerPrices(c.b, c.cand, decisionsFrom(c.b, c.cand, start));
             expect([...got].map(BigInt), `case ${j}: prices`).to.deep.equal(want);
             priced += want.filter((p) => p > 0n).length;
             const price = want.map(Number);
@@ -181,7 +180,7 @@ describe("greedy tie-breaks on hand-made markets (docs/matching.md §7.1)", () =
 
 describe("offer prices on hand-made markets (docs/matching.md §7.2)", () => {
   const priced = (c: ReturnType<typeof handCase>, pair: Int32Array): number[] => {
-    const got = [...offerPrices(c.b, c.cand, { pair, taken: takenOf(c.b, c.cand, pair) })];
+    const got = [...offerPrices(c.b, c.cand, decisionsFrom(c.b, c.cand, pair))];
     expect(got.map(BigInt), "the rule").to.deep.equal(refPrices(new RefMarket(c.b, c.cand), pair));
     return got;
   };
@@ -209,13 +208,13 @@ describe("offer prices on hand-made markets (docs/matching.md §7.2)", () => {
 
 describe("improve and swap on hand-made markets (docs/matching.md §7.5)", () => {
   const improved = (c: ReturnType<typeof handCase>): Ends => {
-    const d = { pair: Int32Array.from(c.pair), taken: takenOf(c.b, c.cand, c.pair) };
+    const d = decisionsFrom(c.b, c.cand, c.pair);
     improvePhase(c.b, c.cand, d);
     expect([...d.pair], "the rule").to.deep.equal(refImprove(new RefMarket(c.b, c.cand), c.pair).pair);
     return c.versionOf(d.pair);
   };
   const swapped = (c: ReturnType<typeof handCase>): Ends => {
-    const d = { pair: Int32Array.from(c.pair), taken: takenOf(c.b, c.cand, c.pair) };
+    const d = decisionsFrom(c.b, c.cand, c.pair);
     swapPhase(c.b, c.cand, d);
     expect([...d.pair], "the rule").to.deep.equal(refSwap(new RefMarket(c.b, c.cand), c.pair).pair);
     expect([...d.taken], "taken").to.deep.equal([...takenOf(c.b, c.cand, d.pair)]);

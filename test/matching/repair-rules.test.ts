@@ -8,11 +8,12 @@ import { expect } from "chai";
 import { REPAIR_PASSES, repairPhase } from "../../protocol/matching/engine.js";
 import { buildCandidates, prepareBatch } from "../../protocol/matching/prepare.js";
 import { generateInstance, seedOf } from "../support/matching/generator.js";
-import { handCase, phaseCases, randomStart, rng, takenOf, type PhaseCase, type PhaseSpec } from "../support/matching/phase-market.js";
+import { handCase, phaseCases, randomStart, rng, type PhaseCase, type PhaseSpec } from "../support/matching/phase-market.js";
+import { decisionsFrom, FEW_BASES } from "../support/matching/tie-markets.js";
 import { REF_REPAIR_PASSES, RefMarket, refRepair, type RepairCounts } from "../support/matching/phase-reference.js";
 
 function engineRepair(c: PhaseCase): { pair: number[]; taken: number[] } {
-  const d = { pair: Int32Array.from(c.pair), taken: takenOf(c.b, c.cand, c.pair) };
+  const d = decisionsFrom(c.b, c.cand, c.pair);
   repairPhase(c.b, c.cand, d);
   return { pair: [...d.pair], taken: [...d.taken] };
 }
@@ -24,8 +25,6 @@ function expectSameAsRule(c: PhaseCase, label: string): RepairCounts {
   expect(got.taken, `${label}: taken`).to.deep.equal(want.taken);
   return want.counts;
 }
-
-const FEW_BASES = [20_000_000, 30_000_000, 40_000_000, 50_000_000, 60_000_000];
 
 const FAMILIES: { name: string; markets: number; perMarket: number; spec: PhaseSpec }[] = [
   {

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { chainPhase } from "../../../protocol/matching/chains.js";
 import { greedyPhase, improvePhase, objectiveOf, offerPrices, repairPhase, swapPhase, type Decisions } from "../../../protocol/matching/engine.js";
 import type { Candidates, PreparedBatch } from "../../../protocol/matching/prepare.js";
+import { takenOf } from "./tie-markets.js";
 
 /** Every phase before the chains (docs/matching.md §7.1–§7.5), as decide runs them. */
 export function beforeChains(b: PreparedBatch, cand: Candidates): Decisions {
@@ -23,8 +24,7 @@ export function expectPhaseSound(b: PreparedBatch, cand: Candidates, d: Decision
   const before = objectiveOf(b, cand, d.pair);
   phase(d);
   expect(objectiveOf(b, cand, d.pair) >= before).to.equal(true);
-  const used = new Float64Array(b.offers.length);
-  for (let oi = 0; oi < b.orders.length; oi++) if (d.pair[oi]! >= 0) used[cand.offer[d.pair[oi]!]!]! += b.orderGpus[oi]!;
+  const used = takenOf(b, cand, d.pair);
   for (let f = 0; f < b.offers.length; f++) {
     expect(used[f]).to.equal(d.taken[f]);
     expect(used[f]).to.be.at.most(b.offerFree[f]!);

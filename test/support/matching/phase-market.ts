@@ -11,7 +11,7 @@ import { prepareBatch, type Candidates, type PreparedBatch } from "../../../prot
 import type { MatchInputs } from "../../../protocol/matching/types.js";
 import { REFERENCE_BLOCK, seedOf } from "./generator.js";
 import { H100, L40S, offer, order, provider, RTX4090 } from "./tiny.js";
-import { handMarket, mulberry32, tieCandidates, type HandMarket, type TieMarketSpec } from "./tie-markets.js";
+import { handMarket, mulberry32, tieCases, type HandMarket, type TieCase, type TieMarketSpec } from "./tie-markets.js";
 
 /** The PRNG of these markets (tie-markets.ts). */
 export const rng = mulberry32;
@@ -22,12 +22,7 @@ export interface PhaseSpec extends TieMarketSpec {
   open: number;
 }
 
-export interface PhaseCase {
-  b: PreparedBatch;
-  cand: Candidates;
-  /** A starting assignment within capacity (pair index per order, -1 = none). */
-  pair: Int32Array;
-}
+export type PhaseCase = TieCase;
 
 const MODELS = [H100, L40S, RTX4090];
 
@@ -49,13 +44,8 @@ export function phaseCases(seed: number, spec: PhaseSpec, count: number): PhaseC
   const weights: MatchingWeights = { region: 10_000 - spec.availability, price: 0, uptime: 0, reputation: 0, availability: spec.availability, slashing: 0, stake: 0, random: 0 };
   const inputs: MatchInputs = { referenceBlock: REFERENCE_BLOCK, catalog: GPU_CATALOG, providers, offers, orders, weights };
   const b = prepareBatch(inputs, seedOf(seed));
-  const cases: PhaseCase[] = [];
-  for (let c = 0; c < count; c++) {
-    // In offer index order, as buildCandidates lists them (the engine relies on it; the references do not).
-    const cand = tieCandidates({ b, r, pick }, spec);
-    cases.push({ b, cand, pair: randomStart(b, cand, r, spec.open) });
-  }
-  return cases;
+  // Candidate lists in offer index order, as buildCandidates lists them (the engine relies on it; the references do not).
+  return tieCases({ b, r, pick }, spec, count, (cand) => ({ b, cand, pair: randomStart(b, cand, r, spec.open) }));
 }
 
 /** Each order, with chance 1 − open, on one of its pairs that still fits, picked at random. */
@@ -73,13 +63,6 @@ export function randomStart(b: PreparedBatch, cand: Candidates, r: () => number,
     taken[cand.offer[e]!]! += g;
   }
   return pair;
-}
-
-/** The GPUs each offer gives out under `pair`. */
-export function takenOf(b: PreparedBatch, cand: Candidates, pair: ArrayLike<number>): Float64Array {
-  const taken = new Float64Array(b.offers.length);
-  for (let oi = 0; oi < b.orders.length; oi++) if (pair[oi]! >= 0) taken[cand.offer[pair[oi]!]!]! += b.orders[oi]!.gpuCount;
-  return taken;
 }
 
 /**

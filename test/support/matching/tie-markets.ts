@@ -6,6 +6,7 @@
  */
 import type { MatchingWeights } from "../../../protocol/market/types.js";
 import { GPU_CATALOG } from "../../../protocol/market/catalog.js";
+import { Decisions } from "../../../protocol/matching/decisions.js";
 import { prepareBatch, type Candidates, type PreparedBatch } from "../../../protocol/matching/prepare.js";
 import { REFERENCE_BLOCK, seedOf } from "./generator.js";
 import { offer, order, provider } from "./tiny.js";
@@ -34,6 +35,9 @@ export interface TieMarketSpec {
   bases: number[];
   availability: number;
 }
+
+/** Bases of 2·10^7 … 6·10^7 in steps of 10^7: five values, so that values, gains and losses often tie. */
+export const FEW_BASES = [20_000_000, 30_000_000, 40_000_000, 50_000_000, 60_000_000];
 
 export interface TieMarket {
   b: PreparedBatch;
@@ -96,11 +100,25 @@ export function tieAssignment({ b, r, pick }: TieMarket, cand: Candidates, turn:
   return pair;
 }
 
-export interface HandMarket {
+/** A case of a rule test: a batch, its candidate lists and a starting assignment. */
+export interface TieCase {
   b: PreparedBatch;
   cand: Candidates;
-  /** Where each order starts (pair index, -1 = open). */
+  /** Where each order starts (pair index per order, -1 = open), within capacity. */
   pair: Int32Array;
+}
+
+/**
+ * `count` cases on one prepared market (preparing is the slow part): for each, candidate lists drawn anew
+ * (tieCandidates) and the case `make` builds on them, drawing on the market's PRNG after the lists.
+ */
+export function tieCases<T>(market: TieMarket, spec: TieMarketSpec, count: number, make: (cand: Candidates) => T): T[] {
+  const cases: T[] = [];
+  for (let c = 0; c < count; c++) cases.push(make(tieCandidates(market, spec)));
+  return cases;
+}
+
+export interface HandMarket extends TieCase {
   /** The batch index of the offer with this versionId. */
   at: (versionId: number) => number;
   /** Each order's offer as a versionId (null: open) under an assignment. */
@@ -147,4 +165,16 @@ export function handMarket(
   });
   const versionOf = (pr: ArrayLike<number>): (number | null)[] => Array.from(pr, (e) => (e < 0 ? null : Number(b.offers[candOffer[e]!]!.versionId)));
   return { b, cand, pair, at, versionOf };
+}
+
+/** The GPUs each offer gives out under `pair`. */
+export function takenOf(b: PreparedBatch, cand: Candidates, pair: ArrayLike<number>): Float64Array {
+  const taken = new Float64Array(b.offers.length);
+  for (let oi = 0; oi < b.orders.length; oi++) if (pair[oi]! >= 0) taken[cand.offer[pair[oi]!]!]! += b.orders[oi]!.gpuCount;
+  return taken;
+}
+
+/** Decisions for a phase to change in place: a copy of `pair` and the GPUs each offer gives out under it. */
+export function decisionsFrom(b: PreparedBatch, cand: Candidates, pair: ArrayLike<number>): Decisions {
+  return new Decisions(Int32Array.from(pair), takenOf(b, cand, pair));
 }
