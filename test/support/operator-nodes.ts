@@ -3,7 +3,6 @@
  * and a fixed 127.0.0.1 port, so that its socket can be registered on-chain before it starts. No side effects at
  * import (mocha loads every file under test/).
  */
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { PrivateKey } from "@libp2p/interface";
 import type { PublicClient, WalletClient } from "viem";
@@ -17,20 +16,14 @@ import { LevelDbController } from "../../protocol/db/controller.js";
 import { silentLogger, type Logger } from "../../protocol/log/logger.js";
 import { createMetrics, type Metrics } from "../../protocol/metrics/metrics.js";
 import { loadOrCreatePeerKey } from "../../protocol/p2p/peerKey.js";
+import { freePorts } from "../../deploy/devnet/ports.js";
 import { OperatorNode } from "../../operator/node.js";
 import type { System } from "./serviceManager.js";
 import { makeTempDir } from "./tempdir.js";
 
-/** A free TCP port on 127.0.0.1 (bound and released; the race with other processes is acceptable in tests). */
+/** A free TCP port on 127.0.0.1 for a node to listen on later (deploy/devnet/ports.ts: below the ephemeral range). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
+  return (await freePorts(1))[0]!;
 }
 
 export function addressesOf(s: System): SystemAddresses {
