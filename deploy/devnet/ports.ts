@@ -9,8 +9,11 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 const handedOut = new Set<number>();
-/** The lowest port handed out: above the well-known and most registered service ports. */
-const LOWEST = 20_000;
+/**
+ * The lowest port handed out: above the provider agents' workload ports (20 000 + 200·i for at most 9 providers,
+ * devnet.ts and agents.ts) and the well-known and most registered service ports.
+ */
+const LOWEST = 22_000;
 /** Where the next search starts; from the process id, so that processes started together search apart. */
 let cursor = -1;
 
