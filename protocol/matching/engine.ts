@@ -1029,7 +1029,12 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   // never below plain greedy.
   const d = objectiveOf(b, cand, priced.pair) >= objectiveOf(b, cand, first.pair) ? priced : first;
   // The orders' best pairs by base (chains.ts), found once and shared by the swap passes and the chain phases.
-  const arcs = reusedChainArcs(b.orders.length);
+  refine(b, cand, d, reusedChainArcs(b.orders.length));
+  return d;
+}
+
+/** The phases after the greedy passes, in the order of docs §7: repair, improve, swap, repair, chains, improve, swap, chains, make room by ejection. Each only ever raises the objective of `d`, which it changes in place. */
+export function refine(b: PreparedBatch, cand: Candidates, d: Decisions, arcs: ChainArcs): void {
   repairPhase(b, cand, d);
   improvePhase(b, cand, d);
   swapPhase(b, cand, d, arcs);
@@ -1043,7 +1048,6 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
   // Orders still open that fit only where several occupants leave, one of them in place of a fourth order (§7.7).
   makeRoomPhase(b, cand, d, arcs);
-  return d;
 }
 
 /**

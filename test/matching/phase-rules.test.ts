@@ -6,9 +6,8 @@
  * markets, the answer worked out by hand, and the objective's exact sum above 2^53.
  */
 import { expect } from "chai";
-import { chainArcs, chainPhase, CHAIN_ROUNDS } from "../../protocol/matching/chains.js";
-import { decide, greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, repairPhase, SWAP_TRIES, swapPhase, type Decisions } from "../../protocol/matching/engine.js";
-import { makeRoomPhase } from "../../protocol/matching/make-room.js";
+import { chainArcs } from "../../protocol/matching/chains.js";
+import { decide, greedyPhase, improvePhase, matchBatch, objectiveOf, offerPrices, refine, SWAP_TRIES, swapPhase, type Decisions } from "../../protocol/matching/engine.js";
 import { GPU_CATALOG, zoneId } from "../../protocol/market/catalog.js";
 import { BPS, OrderStatus, ProviderStatus, reputationBps, Tier, type OfferVersion, type Provider } from "../../protocol/market/types.js";
 import { prepareBatch, type Candidates } from "../../protocol/matching/prepare.js";
@@ -504,19 +503,10 @@ describe("market-quality figures (docs/matching.md §9) against the definitions 
   });
 });
 
-/** The phases after §7.3 in the order docs/matching.md §7.6 lists: 7.4, improve, swap, 7.4, 7.6, improve, swap, 7.6, 7.7. */
+/** The phases after §7.3 (engine's refine) on a copy of `start`. */
 function laterPhases(b: PhaseCase["b"], cand: Candidates, start: Decisions): number[] {
   const d = { pair: Int32Array.from(start.pair), taken: Float64Array.from(start.taken) };
-  const arcs = chainArcs(b.orders.length);
-  repairPhase(b, cand, d);
-  improvePhase(b, cand, d);
-  swapPhase(b, cand, d, arcs);
-  repairPhase(b, cand, d);
-  chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
-  improvePhase(b, cand, d);
-  swapPhase(b, cand, d, arcs);
-  chainPhase(b, cand, d, CHAIN_ROUNDS, arcs);
-  makeRoomPhase(b, cand, d, arcs);
+  refine(b, cand, d, chainArcs(b.orders.length));
   return [...d.pair];
 }
 
