@@ -6,7 +6,7 @@
  * with viem's generic encoder because it runs on every batch and the generic path costs ~0.2 s for 10 000 rows; a
  * test checks the bytes against `encodeAbiParameters` and the contract.
  */
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { keccak256Bytes } from "./keccak.js";
 import { bytesToHex, type Hex } from "viem";
 import type { Assignment } from "../market/types.js";
 import { MatchingErrorCode, MatchingInputError } from "./errors.js";
@@ -93,7 +93,7 @@ export function pageCommitments(assignments: ReadonlyArray<Assignment>): Hex[] {
   let c: Uint8Array = new Uint8Array(WORD);
   const out: Hex[] = [bytesToHex(c)];
   for (let i = pages.length - 1; i >= 0; i--) {
-    c = keccak_256(encodePageBytes(pages[i]!, c));
+    c = keccak256Bytes(encodePageBytes(pages[i]!, c));
     out.push(bytesToHex(c));
   }
   return out.reverse();

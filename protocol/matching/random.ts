@@ -5,7 +5,7 @@
  *   keccak256(abi.encodePacked(bytes32 seed, uint8 tag, uint64 id >> 3)),
  * a word being four bytes big-endian. The pair's term is then `mixRandom(orderValue, offerValue)` (score.ts).
  */
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { keccak256Bytes } from "./keccak.js";
 
 export const RANDOM_TAG_ORDER = 1;
 export const RANDOM_TAG_OFFER = 2;
@@ -26,7 +26,7 @@ export class RandomValues {
     const group = id >> 3n;
     if (group !== this.group) {
       this.view.setBigUint64(33, group, false);
-      this.hash = keccak_256(this.buf);
+      this.hash = keccak256Bytes(this.buf);
       this.group = group;
     }
     const at = Number(id & 7n) * 4;
