@@ -77,10 +77,12 @@ export function submitResultArgs(s: ResultSubmission, hints: SignatureCheckHints
     pageCommitments(s.assignments)[1] ?? ZERO_HASH,
     { X: s.seedProof.signature.X, Y: s.seedProof.signature.Y },
     s.seedProof.signerIndex,
-    s.nonSignerPubkeys.map((k) => ({ X: k.X, Y: k.Y })),
-    { X: [s.apkG2.X[0], s.apkG2.X[1]], Y: [s.apkG2.Y[0], s.apkG2.Y[1]] },
-    { X: s.sigma.X, Y: s.sigma.Y },
-    hints,
+    {
+      nonSignerPubkeys: s.nonSignerPubkeys.map((k) => ({ X: k.X, Y: k.Y })),
+      apkG2: { X: [s.apkG2.X[0], s.apkG2.X[1]], Y: [s.apkG2.Y[0], s.apkG2.Y[1]] },
+      sigma: { X: s.sigma.X, Y: s.sigma.Y },
+      hints,
+    },
   ] as const;
 }
 

@@ -66,10 +66,12 @@ export default async function (): Promise<Record<string, number>> {
     const [signed, total, gas] = await avs.avs.read.measureCheckSignatures([
       msg,
       R,
-      keys,
-      aggregateG2(signers.map((o) => o.pkG2)),
-      aggregateG1(signers.map((o) => o.sk.sign(msg))),
-      await hintsFor(avs, msg, R, keys),
+      {
+        nonSignerPubkeys: keys,
+        apkG2: aggregateG2(signers.map((o) => o.pkG2)),
+        sigma: aggregateG1(signers.map((o) => o.sk.sign(msg))),
+        hints: await hintsFor(avs, msg, R, keys),
+      },
     ]);
     if (total !== 12n * 100n * STAKE_UNIT || signed !== total - BigInt(nonSigners) * 100n * STAKE_UNIT) {
       throw new Error("bench: unexpected signed or total stake");
@@ -82,10 +84,12 @@ export default async function (): Promise<Record<string, number>> {
   const [, , gasWithSeed] = await avs.avs.read.checkSignaturesAndOne([
     msg,
     R,
-    [],
-    aggregateG2(ops.map((o) => o.pkG2)),
-    aggregateG1(ops.map((o) => o.sk.sign(msg))),
-    await hintsFor(avs, msg, R, []),
+    {
+      nonSignerPubkeys: [],
+      apkG2: aggregateG2(ops.map((o) => o.pkG2)),
+      sigma: aggregateG1(ops.map((o) => o.sk.sign(msg))),
+      hints: await hintsFor(avs, msg, R, []),
+    },
     ops[3]!.id,
     seedMsg,
     ops[3]!.sk.sign(seedMsg),

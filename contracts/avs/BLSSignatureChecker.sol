@@ -26,20 +26,17 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
     }
 
     /// @inheritdoc IBLSSignatureChecker
-    function checkSignatures(
-        bytes32 msgHash,
-        uint32 referenceBlock,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        SignatureCheckHints calldata hints
-    ) public view returns (uint256 signedStake, uint256 totalStake) {
+    function checkSignatures(bytes32 msgHash, uint32 referenceBlock, QuorumSignature calldata quorum)
+        public
+        view
+        returns (uint256 signedStake, uint256 totalStake)
+    {
         BN254.G1Point memory left;
         BN254.G1Point memory right;
         (signedStake, totalStake, left, right) =
-            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
+            _quorumPairs(msgHash, referenceBlock, quorum);
         (bool pairingSuccessful, bool callOk) =
-            BN254.safePairing(left, BN254.negGeneratorG2(), right, apkG2, BLS.PAIRING_GAS_CAP);
+            BN254.safePairing(left, BN254.negGeneratorG2(), right, quorum.apkG2, BLS.PAIRING_GAS_CAP);
         if (!callOk) revert BLSSignatureCheckerInvalidPoint();
         if (!pairingSuccessful) revert BLSSignatureCheckerPairingFailed();
     }
@@ -56,16 +53,13 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
     function _checkSignaturesAndOne(
         bytes32 msgHash,
         uint32 referenceBlock,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        SignatureCheckHints calldata hints,
+        QuorumSignature calldata quorum,
         ExtraSignature memory extra
     ) internal view returns (uint256 signedStake, uint256 totalStake, bool pairingOk) {
         BN254.G1Point memory left;
         BN254.G1Point memory right;
         (signedStake, totalStake, left, right) =
-            _quorumPairs(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
+            _quorumPairs(msgHash, referenceBlock, quorum);
         bytes32 extraMsgHash = extra.msgHash;
         BN254.G1Point memory extraSigma = extra.sigma;
         BN254.G2Point memory extraPkG2 = extra.pkG2;
@@ -81,7 +75,7 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         g1[0] = left.plus(extraSigma.scalarMul(delta));
         g2[0] = BN254.negGeneratorG2();
         g1[1] = right;
-        g2[1] = apkG2;
+        g2[1] = quorum.apkG2;
         g1[2] = BN254.hashToG1(extraMsgHash).scalarMul(delta);
         g2[2] = extraPkG2;
         bool callOk;
@@ -101,14 +95,7 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
 
     /// @dev Everything of checkSignatures but the pairing: checks, signers' key by subtraction, stakes, and the G1
     /// halves of the gamma check.
-    function _quorumPairs(
-        bytes32 msgHash,
-        uint32 referenceBlock,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        SignatureCheckHints calldata hints
-    )
+    function _quorumPairs(bytes32 msgHash, uint32 referenceBlock, QuorumSignature calldata quorum)
         internal
         view
         returns (uint256 signedStake, uint256 totalStake, BN254.G1Point memory left, BN254.G1Point memory right)
@@ -118,14 +105,14 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
             revert BLSSignatureCheckerFutureReferenceBlock(referenceBlock, block.number);
         }
         BN254.G1Point memory apk;
-        (signedStake, totalStake, apk) = _signersAt(referenceBlock, nonSignerPubkeys, hints);
+        (signedStake, totalStake, apk) = _signersAt(referenceBlock, quorum.nonSignerPubkeys, quorum.hints);
         (bool witnessOk, BN254.G1Point memory messagePoint) =
-            BN254.hashToG1Witnessed(msgHash, hints.messagePointWitness);
+            BN254.hashToG1Witnessed(msgHash, quorum.hints.messagePointWitness);
         // The witness only saves gas: without a right one (empty, stale, for another message) H(msgHash) is computed,
         // at ≈ 4 600 gas per try-and-increment step, and the check goes on unchanged.
         if (!witnessOk) messagePoint = BN254.hashToG1(msgHash);
         bool inputsOk;
-        (inputsOk, left, right) = BLS.boundPairsAt(msgHash, messagePoint, apk, apkG2, sigma);
+        (inputsOk, left, right) = BLS.boundPairsAt(msgHash, messagePoint, apk, quorum.apkG2, quorum.sigma);
         if (!inputsOk) revert BLSSignatureCheckerInvalidPoint();
     }
 

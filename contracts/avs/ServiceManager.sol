@@ -183,14 +183,11 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         bytes32 rest,
         BN254.G1Point calldata seedSignature,
         uint256 seedSignerIndex,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        SignatureCheckHints calldata hints
+        QuorumSignature calldata quorum
     ) external {
         Batch storage b = _pendingBatch(batch);
         bytes32 commitment = firstPage.length == 0 ? rest : _pageHash(firstPage, rest);
-        _finalize(batch, b, commitment, seedSignature, seedSignerIndex, nonSignerPubkeys, apkG2, sigma, hints);
+        _finalize(batch, b, commitment, seedSignature, seedSignerIndex, quorum);
         if (commitment == 0) {
             b.pagesDoneAt = b.finalizedAt;
             emit BatchPagesApplied(batch, 0);
@@ -429,17 +426,14 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         bytes32 assignmentsHash,
         BN254.G1Point calldata seedSignature,
         uint256 seedSignerIndex,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        SignatureCheckHints calldata hints
+        QuorumSignature calldata quorum
     ) private {
         // A BLS signature by one key on one message is unique, so the leader could only withhold the seed. Written
         // before the checks (a failed check reverts them too) to keep the stack small.
         b.seed = keccak256(abi.encodePacked(seedSignature.X, seedSignature.Y));
         b.resultHash = resultMessageHash(batch, b.seed, assignmentsHash);
         (uint256 signedStake, uint256 totalStake) =
-            _checkBoth(batch, b, seedSignature, seedSignerIndex, nonSignerPubkeys, apkG2, sigma, hints);
+            _checkBoth(batch, b, seedSignature, seedSignerIndex, quorum);
         if (signedStake * BPS < totalStake * _quorumThresholdBps) {
             revert ServiceManagerQuorumNotReached(signedStake, totalStake);
         }
@@ -447,7 +441,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         b.finalizedAt = SafeCast.toUint32(block.number);
         b.assignmentsHash = assignmentsHash;
         b.pendingPages = assignmentsHash;
-        b.nonSignersHash = keccak256(abi.encode(nonSignerPubkeys));
+        b.nonSignersHash = keccak256(abi.encode(quorum.nonSignerPubkeys));
         b.seedSignerIndex = uint8(seedSignerIndex); // < fallbackLength ≤ 32, checked in _checkBoth
         _latestSeed = b.seed;
         _latestSeedBlock = b.referenceBlock;
@@ -463,10 +457,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         Batch storage b,
         BN254.G1Point calldata seedSignature,
         uint256 index,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        SignatureCheckHints calldata hints
+        QuorumSignature calldata quorum
     ) private view returns (uint256 signedStake, uint256 totalStake) {
         uint256 maxIndex = (block.number - b.closedAt) / _timing.seedTimeout;
         if (index > maxIndex) revert ServiceManagerSeedSignerNotYetAllowed(index, maxIndex);
@@ -475,7 +466,7 @@ contract ServiceManager is IServiceManager, EquivocationSlasher, Ownable {
         ExtraSignature memory seed = ExtraSignature(seedMessageHash(batch), seedSignature, pkG2);
         bool ok;
         (signedStake, totalStake, ok) =
-            _checkSignaturesAndOne(b.resultHash, b.referenceBlock, nonSignerPubkeys, apkG2, sigma, hints, seed);
+            _checkSignaturesAndOne(b.resultHash, b.referenceBlock, quorum, seed);
         if (ok) return (signedStake, totalStake);
         if (!_verifyWithKeys(seed.msgHash, seed.sigma, pkG1, pkG2)) revert ServiceManagerInvalidSeed(batch, leader);
         revert BLSSignatureCheckerPairingFailed();

@@ -69,16 +69,13 @@ contract AvsHarness is EquivocationSlasher {
 
     /// @notice `checkSignatures` with the gas it used (external call to the registry included, transaction and
     /// calldata overhead excluded).
-    function measureCheckSignatures(
-        bytes32 msgHash,
-        uint32 referenceBlock,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        SignatureCheckHints calldata hints
-    ) external view returns (uint256 signedStake, uint256 totalStake, uint256 gasUsed) {
+    function measureCheckSignatures(bytes32 msgHash, uint32 referenceBlock, QuorumSignature calldata quorum)
+        external
+        view
+        returns (uint256 signedStake, uint256 totalStake, uint256 gasUsed)
+    {
         uint256 before = gasleft();
-        (signedStake, totalStake) = checkSignatures(msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints);
+        (signedStake, totalStake) = checkSignatures(msgHash, referenceBlock, quorum);
         gasUsed = before - gasleft();
     }
 
@@ -87,37 +84,18 @@ contract AvsHarness is EquivocationSlasher {
     function checkSignaturesAndOne(
         bytes32 msgHash,
         uint32 referenceBlock,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        SignatureCheckHints calldata hints,
+        QuorumSignature calldata quorum,
         bytes32 operatorId,
         bytes32 extraMsgHash,
         BN254.G1Point calldata extraSigma
     ) external view returns (uint256 signedStake, uint256 totalStake, uint256 gasUsed) {
         uint256 before = gasleft();
-        (signedStake, totalStake) = _andOne(
-            msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints, operatorId, extraMsgHash, extraSigma
-        );
-        gasUsed = before - gasleft();
-    }
-
-    function _andOne(
-        bytes32 msgHash,
-        uint32 referenceBlock,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        SignatureCheckHints calldata hints,
-        bytes32 operatorId,
-        bytes32 extraMsgHash,
-        BN254.G1Point calldata extraSigma
-    ) private view returns (uint256 signedStake, uint256 totalStake) {
         bool pairingOk;
         (signedStake, totalStake, pairingOk) = _checkSignaturesAndOne(
-            msgHash, referenceBlock, nonSignerPubkeys, apkG2, sigma, hints, ExtraSignature(extraMsgHash, extraSigma, _pkG2(operatorId))
+            msgHash, referenceBlock, quorum, ExtraSignature(extraMsgHash, extraSigma, _pkG2(operatorId))
         );
         if (!pairingOk) revert BLSSignatureCheckerPairingFailed();
+        gasUsed = before - gasleft();
     }
 
     function _pkG2(bytes32 operatorId) private view returns (BN254.G2Point memory pkG2) {

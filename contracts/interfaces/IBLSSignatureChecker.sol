@@ -42,12 +42,8 @@ interface IBLSSignatureChecker is IBLSSignatureCheckerErrors, IOperatorRegistryE
         uint256[] messagePointWitness;
     }
 
-    /// @notice Checks that `sigma` is the aggregate signature on `msgHash` of every operator in the set at
-    /// `referenceBlock` except the listed non-signers, and returns the stake that signed. Costs the same however
-    /// many changes the registry recorded since `referenceBlock`: the values at R are read at the hinted indexes,
-    /// each checked in constant cost.
-    /// @param msgHash the signed digest (a keccak output)
-    /// @param referenceBlock R, strictly below the current block
+    /// @notice A quorum's signature as `checkSignatures` takes it: who did not sign, the signers' aggregate G2 key,
+    /// the aggregate signature, and where the registry keeps the values at the reference block.
     /// @param nonSignerPubkeys G1 keys of the set members that did not sign, sorted by operator id
     /// (keccak256(X, Y)) strictly ascending
     /// @param apkG2 the signers' aggregate G2 key
@@ -55,18 +51,28 @@ interface IBLSSignatureChecker is IBLSSignatureCheckerErrors, IOperatorRegistryE
     /// @param hints where the apk, the total stake and each non-signer's stake at R are in the registry's
     /// histories (nonSignerStakeIndices in the order of nonSignerPubkeys), and the witness of H(msgHash):
     /// `signatureCheckHints` computes them
+    struct QuorumSignature {
+        BN254.G1Point[] nonSignerPubkeys;
+        BN254.G2Point apkG2;
+        BN254.G1Point sigma;
+        SignatureCheckHints hints;
+    }
+
+    /// @notice Checks that `sigma` is the aggregate signature on `msgHash` of every operator in the set at
+    /// `referenceBlock` except the listed non-signers, and returns the stake that signed. Costs the same however
+    /// many changes the registry recorded since `referenceBlock`: the values at R are read at the hinted indexes,
+    /// each checked in constant cost.
+    /// @param msgHash the signed digest (a keccak output)
+    /// @param referenceBlock R, strictly below the current block
+    /// @param quorum the non-signers, the signers' aggregate G2 key, the aggregate signature and the hints
     /// @return signedStake stake at R of the signers
     /// @return totalStake total stake of the set at R
-    function checkSignatures(
-        bytes32 msgHash,
-        uint32 referenceBlock,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        SignatureCheckHints calldata hints
-    ) external view returns (uint256 signedStake, uint256 totalStake);
+    function checkSignatures(bytes32 msgHash, uint32 referenceBlock, QuorumSignature calldata quorum)
+        external
+        view
+        returns (uint256 signedStake, uint256 totalStake);
 
-    /// @notice The `hints` argument of `checkSignatures` for `msgHash`, `referenceBlock` and these non-signers (same
+    /// @notice The `hints` of `checkSignatures`' quorum signature for `msgHash`, `referenceBlock` and these non-signers (same
     /// order), in one eth_call: what an aggregator fetches before submitting. Stable once R is below the current
     /// block (histories only grow after it).
     function signatureCheckHints(bytes32 msgHash, uint32 referenceBlock, BN254.G1Point[] calldata nonSignerPubkeys)

@@ -195,18 +195,15 @@ interface IServiceManager {
     ///         leader at `seedSignerIndex`, the signers' key by subtraction, stake ≥ threshold, one pairing check on
     ///         the result message, which commits to all pages through
     ///         `assignmentsHash = firstPage.length == 0 ? rest : keccak256(abi.encode(firstPage, rest))`.
-    ///         Final once: a second submission reverts. Anyone. `hints`: see BLSSignatureChecker.checkSignatures
-    ///         (`signatureCheckHints(resultHash, R_b, nonSignerPubkeys)` computes them).
+    ///         Final once: a second submission reverts. Anyone. `quorum`: see BLSSignatureChecker.checkSignatures
+    ///         (`signatureCheckHints(resultHash, R_b, nonSignerPubkeys)` computes its hints).
     function submitResult(
         uint64 batch,
         IMarketplace.Assignment[] calldata firstPage,
         bytes32 rest,
         BN254.G1Point calldata seedSignature,
         uint256 seedSignerIndex,
-        BN254.G1Point[] calldata nonSignerPubkeys,
-        BN254.G2Point calldata apkG2,
-        BN254.G1Point calldata sigma,
-        IBLSSignatureChecker.SignatureCheckHints calldata hints
+        IBLSSignatureChecker.QuorumSignature calldata quorum
     ) external;
 
     /// @notice Applies the next page of a final batch: `keccak256(abi.encode(page, rest))` must equal the pending

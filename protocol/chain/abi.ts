@@ -1596,103 +1596,110 @@ export const serviceManagerAbi = [
       {
         "components": [
           {
-            "internalType": "uint256",
-            "name": "X",
-            "type": "uint256"
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point[]",
+            "name": "nonSignerPubkeys",
+            "type": "tuple[]"
           },
           {
-            "internalType": "uint256",
-            "name": "Y",
-            "type": "uint256"
-          }
-        ],
-        "internalType": "struct BN254.G1Point[]",
-        "name": "nonSignerPubkeys",
-        "type": "tuple[]"
-      },
-      {
-        "components": [
-          {
-            "internalType": "uint256[2]",
-            "name": "X",
-            "type": "uint256[2]"
+            "components": [
+              {
+                "internalType": "uint256[2]",
+                "name": "X",
+                "type": "uint256[2]"
+              },
+              {
+                "internalType": "uint256[2]",
+                "name": "Y",
+                "type": "uint256[2]"
+              }
+            ],
+            "internalType": "struct BN254.G2Point",
+            "name": "apkG2",
+            "type": "tuple"
           },
           {
-            "internalType": "uint256[2]",
-            "name": "Y",
-            "type": "uint256[2]"
-          }
-        ],
-        "internalType": "struct BN254.G2Point",
-        "name": "apkG2",
-        "type": "tuple"
-      },
-      {
-        "components": [
-          {
-            "internalType": "uint256",
-            "name": "X",
-            "type": "uint256"
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point",
+            "name": "sigma",
+            "type": "tuple"
           },
-          {
-            "internalType": "uint256",
-            "name": "Y",
-            "type": "uint256"
-          }
-        ],
-        "internalType": "struct BN254.G1Point",
-        "name": "sigma",
-        "type": "tuple"
-      },
-      {
-        "components": [
           {
             "components": [
               {
                 "components": [
                   {
-                    "internalType": "uint256",
-                    "name": "X",
-                    "type": "uint256"
+                    "components": [
+                      {
+                        "internalType": "uint256",
+                        "name": "X",
+                        "type": "uint256"
+                      },
+                      {
+                        "internalType": "uint256",
+                        "name": "Y",
+                        "type": "uint256"
+                      }
+                    ],
+                    "internalType": "struct BN254.G1Point",
+                    "name": "apk",
+                    "type": "tuple"
                   },
                   {
-                    "internalType": "uint256",
-                    "name": "Y",
-                    "type": "uint256"
+                    "internalType": "uint32",
+                    "name": "apkIndex",
+                    "type": "uint32"
+                  },
+                  {
+                    "internalType": "uint32",
+                    "name": "totalStakeIndex",
+                    "type": "uint32"
+                  },
+                  {
+                    "internalType": "uint32[]",
+                    "name": "nonSignerStakeIndices",
+                    "type": "uint32[]"
                   }
                 ],
-                "internalType": "struct BN254.G1Point",
-                "name": "apk",
+                "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+                "name": "history",
                 "type": "tuple"
               },
               {
-                "internalType": "uint32",
-                "name": "apkIndex",
-                "type": "uint32"
-              },
-              {
-                "internalType": "uint32",
-                "name": "totalStakeIndex",
-                "type": "uint32"
-              },
-              {
-                "internalType": "uint32[]",
-                "name": "nonSignerStakeIndices",
-                "type": "uint32[]"
+                "internalType": "uint256[]",
+                "name": "messagePointWitness",
+                "type": "uint256[]"
               }
             ],
-            "internalType": "struct IOperatorRegistryTypes.HistoryHints",
-            "name": "history",
+            "internalType": "struct IBLSSignatureChecker.SignatureCheckHints",
+            "name": "hints",
             "type": "tuple"
-          },
-          {
-            "internalType": "uint256[]",
-            "name": "messagePointWitness",
-            "type": "uint256[]"
           }
         ],
-        "internalType": "struct IBLSSignatureChecker.SignatureCheckHints",
-        "name": "hints",
+        "internalType": "struct IBLSSignatureChecker.QuorumSignature",
+        "name": "quorum",
         "type": "tuple"
       }
     ],
@@ -2752,103 +2759,110 @@ export const serviceManagerAbi = [
       {
         "components": [
           {
-            "internalType": "uint256",
-            "name": "X",
-            "type": "uint256"
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point[]",
+            "name": "nonSignerPubkeys",
+            "type": "tuple[]"
           },
           {
-            "internalType": "uint256",
-            "name": "Y",
-            "type": "uint256"
-          }
-        ],
-        "internalType": "struct BN254.G1Point[]",
-        "name": "nonSignerPubkeys",
-        "type": "tuple[]"
-      },
-      {
-        "components": [
-          {
-            "internalType": "uint256[2]",
-            "name": "X",
-            "type": "uint256[2]"
+            "components": [
+              {
+                "internalType": "uint256[2]",
+                "name": "X",
+                "type": "uint256[2]"
+              },
+              {
+                "internalType": "uint256[2]",
+                "name": "Y",
+                "type": "uint256[2]"
+              }
+            ],
+            "internalType": "struct BN254.G2Point",
+            "name": "apkG2",
+            "type": "tuple"
           },
           {
-            "internalType": "uint256[2]",
-            "name": "Y",
-            "type": "uint256[2]"
-          }
-        ],
-        "internalType": "struct BN254.G2Point",
-        "name": "apkG2",
-        "type": "tuple"
-      },
-      {
-        "components": [
-          {
-            "internalType": "uint256",
-            "name": "X",
-            "type": "uint256"
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "X",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "Y",
+                "type": "uint256"
+              }
+            ],
+            "internalType": "struct BN254.G1Point",
+            "name": "sigma",
+            "type": "tuple"
           },
-          {
-            "internalType": "uint256",
-            "name": "Y",
-            "type": "uint256"
-          }
-        ],
-        "internalType": "struct BN254.G1Point",
-        "name": "sigma",
-        "type": "tuple"
-      },
-      {
-        "components": [
           {
             "components": [
               {
                 "components": [
                   {
-                    "internalType": "uint256",
-                    "name": "X",
-                    "type": "uint256"
+                    "components": [
+                      {
+                        "internalType": "uint256",
+                        "name": "X",
+                        "type": "uint256"
+                      },
+                      {
+                        "internalType": "uint256",
+                        "name": "Y",
+                        "type": "uint256"
+                      }
+                    ],
+                    "internalType": "struct BN254.G1Point",
+                    "name": "apk",
+                    "type": "tuple"
                   },
                   {
-                    "internalType": "uint256",
-                    "name": "Y",
-                    "type": "uint256"
+                    "internalType": "uint32",
+                    "name": "apkIndex",
+                    "type": "uint32"
+                  },
+                  {
+                    "internalType": "uint32",
+                    "name": "totalStakeIndex",
+                    "type": "uint32"
+                  },
+                  {
+                    "internalType": "uint32[]",
+                    "name": "nonSignerStakeIndices",
+                    "type": "uint32[]"
                   }
                 ],
-                "internalType": "struct BN254.G1Point",
-                "name": "apk",
+                "internalType": "struct IOperatorRegistryTypes.HistoryHints",
+                "name": "history",
                 "type": "tuple"
               },
               {
-                "internalType": "uint32",
-                "name": "apkIndex",
-                "type": "uint32"
-              },
-              {
-                "internalType": "uint32",
-                "name": "totalStakeIndex",
-                "type": "uint32"
-              },
-              {
-                "internalType": "uint32[]",
-                "name": "nonSignerStakeIndices",
-                "type": "uint32[]"
+                "internalType": "uint256[]",
+                "name": "messagePointWitness",
+                "type": "uint256[]"
               }
             ],
-            "internalType": "struct IOperatorRegistryTypes.HistoryHints",
-            "name": "history",
+            "internalType": "struct IBLSSignatureChecker.SignatureCheckHints",
+            "name": "hints",
             "type": "tuple"
-          },
-          {
-            "internalType": "uint256[]",
-            "name": "messagePointWitness",
-            "type": "uint256[]"
           }
         ],
-        "internalType": "struct IBLSSignatureChecker.SignatureCheckHints",
-        "name": "hints",
+        "internalType": "struct IBLSSignatureChecker.QuorumSignature",
+        "name": "quorum",
         "type": "tuple"
       }
     ],

@@ -69,8 +69,8 @@ export function decodeNonSigners(input: Hex): readonly G1Point[] | null {
     return null;
   }
   if (call.functionName !== "submitResult") return null;
-  // submitResult(batch, page0, rest, seedSignature, seedSignerIndex, nonSignerPubkeys, apkG2, sigma, hints)
-  return call.args[5].map((k) => ({ X: k.X, Y: k.Y }));
+  // submitResult(batch, page0, rest, seedSignature, seedSignerIndex, quorum)
+  return call.args[5].nonSignerPubkeys.map((k) => ({ X: k.X, Y: k.Y }));
 }
 
 /** The operator ids of a non-signer list. */

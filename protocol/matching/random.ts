@@ -15,7 +15,7 @@ export class RandomValues {
   private readonly buf = new Uint8Array(41);
   private readonly view = new DataView(this.buf.buffer);
   private group = -1n;
-  private hash = new Uint8Array(32);
+  private hash: Uint8Array = new Uint8Array(32);
 
   constructor(seed: Uint8Array, tag: number) {
     this.buf.set(seed, 0);

@@ -192,7 +192,7 @@ describe("aggregator enforcement duty (aggregator/enforcer.ts, docs/protocol.md 
       await s.serviceManager.write.submitResult(sub.args as never);
       const batch = await s.serviceManager.read.getBatch([1n]);
       const timing = await s.serviceManager.read.batchTiming();
-      return { s, a, b, c, d, nonSigners: sub.args[5], deadline: BigInt(batch.invalidAt + timing.batchTimeout) };
+      return { s, a, b, c, d, nonSigners: sub.args[5].nonSignerPubkeys, deadline: BigInt(batch.invalidAt + timing.batchTimeout) };
     }
 
     it("→ it should slash each signer once (one already slashed by someone else is skipped), never the non-signer, and do nothing on the next block", async () => {

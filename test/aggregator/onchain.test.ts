@@ -57,7 +57,7 @@ describe("aggregator against the real OperatorRegistry and BLSSignatureChecker",
     expect(sub.nonSignerIds).to.deep.equal([ops[1]!.id]);
     const local = checkSubmission(sub, set, 6667);
     const hints = await avs.avs.read.signatureCheckHints([digest, Number(R), sub.nonSignerPubkeys]);
-    const [signedStake, totalStake] = await avs.avs.read.checkSignatures([digest, Number(R), sub.nonSignerPubkeys, sub.apkG2, sub.sigma, hints]);
+    const [signedStake, totalStake] = await avs.avs.read.checkSignatures([digest, Number(R), { nonSignerPubkeys: sub.nonSignerPubkeys, apkG2: sub.apkG2, sigma: sub.sigma, hints }]);
     expect(signedStake).to.equal(local.signedStake);
     expect(totalStake).to.equal(local.totalStake);
     expect(verify(sub.apkG2, digest, sub.sigma)).to.equal(true);

@@ -32,7 +32,7 @@ describe("BLSSignatureChecker", function () {
 
   /** checkSignatures with the hints the contract's own view computes. */
   const checkRaw = async (digest: Hex, at: number, nonSignerKeys: G1Point[], apkG2: G2Point, sigma: G1Point) =>
-    avs.avs.read.checkSignatures([digest, at, nonSignerKeys, apkG2, sigma, await hintsFor(avs, digest, at, nonSignerKeys)]);
+    avs.avs.read.checkSignatures([digest, at, { nonSignerPubkeys: nonSignerKeys, apkG2, sigma, hints: await hintsFor(avs, digest, at, nonSignerKeys) }]);
 
   const check = (signers: TestOperator[], nonSignerKeys: G1Point[], at = R, digest = msg) => {
     const { sigma, apkG2 } = aggregateFor(signers, digest);
@@ -41,7 +41,7 @@ describe("BLSSignatureChecker", function () {
 
   /** _checkSignaturesAndOne with the hints of the quorum's message. */
   const checkAndOne = async (apkG2: G2Point, sigma: G1Point, operatorId: Hex, extraMsg: Hex, extraSigma: G1Point) =>
-    avs.avs.read.checkSignaturesAndOne([msg, R, [], apkG2, sigma, await hintsFor(avs, msg, R, []), operatorId, extraMsg, extraSigma]);
+    avs.avs.read.checkSignaturesAndOne([msg, R, { nonSignerPubkeys: [], apkG2, sigma, hints: await hintsFor(avs, msg, R, []) }, operatorId, extraMsg, extraSigma]);
 
   describe("given 4 operators with keys made in TypeScript", () => {
     it("all four signing → it should return the whole stake as signed", async () => {
@@ -183,7 +183,7 @@ describe("BLSSignatureChecker", function () {
       const hints = await hintsFor(avs, msg, R, [d.pkG1]);
       const wrong = { ...hints, history: { ...hints.history, nonSignerStakeIndices: [hints.history.nonSignerStakeIndices[0]! + 1] } };
       await avs.viem.assertions.revertWithCustomError(
-        avs.avs.read.checkSignatures([msg, R, [d.pkG1], apkG2, sigma, wrong]),
+        avs.avs.read.checkSignatures([msg, R, { nonSignerPubkeys: [d.pkG1], apkG2, sigma, hints: wrong }]),
         avs.avs,
         "OperatorRegistryWrongStakeHint",
       );
@@ -193,21 +193,21 @@ describe("BLSSignatureChecker", function () {
       const { sigma, apkG2 } = aggregateFor(ops.slice(0, 4), msg);
       const hints = await hintsFor(avs, msg, R, []);
       const w = hints.messagePointWitness;
-      const [, , witnessedGas] = await avs.avs.read.measureCheckSignatures([msg, R, [], apkG2, sigma, hints]);
+      const [, , witnessedGas] = await avs.avs.read.measureCheckSignatures([msg, R, { nonSignerPubkeys: [], apkG2, sigma, hints }]);
       const witnesses = [
         [], // none
         [...w.slice(0, -2), FP_MODULUS - w[w.length - 2]!, w[w.length - 1]!], // the other root of x³ + 3
         (await hintsFor(avs, digestOf("another message"), R, [])).messagePointWitness, // another message's
       ];
       for (const messagePointWitness of witnesses) {
-        const [signed, tot, gas] = await avs.avs.read.measureCheckSignatures([msg, R, [], apkG2, sigma, { ...hints, messagePointWitness }]);
+        const [signed, tot, gas] = await avs.avs.read.measureCheckSignatures([msg, R, { nonSignerPubkeys: [], apkG2, sigma, hints: { ...hints, messagePointWitness } }]);
         expect([signed, tot]).to.deep.equal([total, total]);
         expect(gas > witnessedGas + 3_000n, `gas ${gas} without a right witness, ${witnessedGas} with`).to.equal(true);
       }
       // …and a bad signature still fails the same way.
       const other = aggregateFor(ops.slice(0, 4), digestOf("another result"));
       await avs.viem.assertions.revertWithCustomError(
-        avs.avs.read.checkSignatures([msg, R, [], other.apkG2, other.sigma, { ...hints, messagePointWitness: [] }]),
+        avs.avs.read.checkSignatures([msg, R, { nonSignerPubkeys: [], apkG2: other.apkG2, sigma: other.sigma, hints: { ...hints, messagePointWitness: [] } }]),
         avs.avs,
         "BLSSignatureCheckerPairingFailed",
       );

@@ -345,7 +345,7 @@ describe("ServiceManager", () => {
       const sub = await buildSubmission(s, 1n, bad, { signers: [b, c, d] });
       const hash = await submit(s, sub.args);
       const receipt = await s.publicClient.waitForTransactionReceipt({ hash });
-      return { s, a, b, c, d, nonSigners: sub.args[5], receipt };
+      return { s, a, b, c, d, nonSigners: sub.args[5].nonSignerPubkeys, receipt };
     }
 
     it("→ it should prove it invalid at application, and slash each signer once by invalidResultSlashBps and jail it", async () => {

@@ -261,7 +261,7 @@ describe(`explorer indexer (${engine})`, () => {
       const [, b, c] = s.ops;
       const sub = await buildSubmission(s, 1n, rows, { signers: s.ops.slice(1) });
       const proof = await s.publicClient.waitForTransactionReceipt({ hash: await s.serviceManager.write.submitResult(sub.args) });
-      for (const op of [b!, c!]) await s.serviceManager.write.slashInvalidResultSigner([1n, op.id, sub.args[5]]);
+      for (const op of [b!, c!]) await s.serviceManager.write.slashInvalidResultSigner([1n, op.id, sub.args[5].nonSignerPubkeys]);
       const ready = await s.publicClient.waitForTransactionReceipt({ hash: await s.marketplace.write.markLeaseReady([ids[0]!, "0x01"], { account: s.wallets[5]!.account }) });
       await withIndex(async (target) => {
         const { db } = await indexOnce(s.deployment, target);

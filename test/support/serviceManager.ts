@@ -135,8 +135,8 @@ export async function buildSubmission(
     pages,
     commitments,
     args: [
-      batch, [...(pages[0] ?? [])], commitments[1] ?? ZERO_HASH, seedSig, seedIndex, nonSigners, apkG2, sigma,
-      await s.serviceManager.read.signatureCheckHints([msg, b.referenceBlock, nonSigners]),
+      batch, [...(pages[0] ?? [])], commitments[1] ?? ZERO_HASH, seedSig, seedIndex,
+      { nonSignerPubkeys: nonSigners, apkG2, sigma, hints: await s.serviceManager.read.signatureCheckHints([msg, b.referenceBlock, nonSigners]) },
     ] as const,
   };
 }
@@ -165,7 +165,7 @@ export async function batchSignedBy(s: System, signers: readonly Op[], seedIndex
   if (seedIndex > 0n) await s.connection.networkHelpers.mine(Number(seedIndex) * timing.seedTimeout);
   const sub = await buildSubmission(s, batch, [], { signers, seedIndex });
   await s.serviceManager.write.submitResult(sub.args as never);
-  return { batch, seedPosition: 255, nonSignerPubkeys: sub.args[5] };
+  return { batch, seedPosition: 255, nonSignerPubkeys: sub.args[5].nonSignerPubkeys };
 }
 
 export const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;
