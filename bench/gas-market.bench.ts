@@ -27,10 +27,10 @@ import { buildSubmission, deploySystem } from "../test/support/serviceManager.js
 const USD = 1_000_000n;
 const STAKE = 10n ** 18n;
 
-type Market = Awaited<ReturnType<typeof deployMatchnet>>;
+type DeployedMarket = Awaited<ReturnType<typeof deployMatchnet>>;
 
 /** 10 providers with one 100-GPU offer each and 101 orders (renters distinct or 10 repeated); order 101 cancelled. */
-async function populate(connection: NetworkConnection, d: Market, distinctRenters: boolean) {
+async function populate(connection: NetworkConnection, d: DeployedMarket, distinctRenters: boolean) {
   const { viem, networkHelpers } = connection;
   const publicClient = await viem.getPublicClient();
   const actor = async (i: number) => {
@@ -80,7 +80,7 @@ async function populate(connection: NetworkConnection, d: Market, distinctRenter
   return { rows, createOrder: Number(orderGas[1]!), cancelOrder: Number(cancelGas), gasOf, publicClient, renters, providers };
 }
 
-async function assertApplied(d: Market, rows: { orderId: bigint }[]) {
+async function assertApplied(d: DeployedMarket, rows: { orderId: bigint }[]) {
   const applied = (await d.marketplace.read.getOrders([rows.map((r) => r.orderId)])).filter((o) => o.status === 2).length;
   if (applied !== rows.length) throw new Error(`only ${applied} of ${rows.length} assignments applied`);
 }
@@ -98,7 +98,7 @@ async function marketScenario(distinctRenters: boolean) {
 }
 
 /** Lease i + 1 is renter i's (distinct renters) on provider i % 10's offer. */
-async function leaseLifecycle(connection: NetworkConnection, d: Market, p: Awaited<ReturnType<typeof populate>>) {
+async function leaseLifecycle(connection: NetworkConnection, d: DeployedMarket, p: Awaited<ReturnType<typeof populate>>) {
   const provider = (i: number) => ({ account: p.providers[i % 10]!.wallet.account });
   const renter = (i: number) => ({ account: p.renters.get(i)!.wallet.account });
   const sealed = `0x${"a5".repeat(200)}` as const;

@@ -48,7 +48,7 @@ function timeMatch(inputs: MatchInputs, runs: number): { wall: number; cpu: numb
   return { wall: Math.round(median(walls)), cpu: Math.round(median(cpus)) };
 }
 
-type Market = { generator: "first"; supply: Supply } | { generator: "multizone"; regime: MultizoneRegime };
+type MarketSpec = { generator: "first"; supply: Supply } | { generator: "multizone"; regime: MultizoneRegime };
 
 interface Quality {
   pct: number;
@@ -59,7 +59,7 @@ interface Quality {
   refCpuMs: number;
 }
 
-function quality(market: Market, sizes: "unit" | "mixed", n: number): Quality {
+function quality(market: MarketSpec, sizes: "unit" | "mixed", n: number): Quality {
   const inputs =
     market.generator === "first"
       ? generateInstance({ seed: 500, orders: n, offers: n, sizes, supply: market.supply })

@@ -47,7 +47,7 @@ import {
   partialOf,
   sampleAssignments,
   setOf,
-  type TestOperator,
+  type SigningOperator,
 } from "../support/aggregator.js";
 
 const R = 200n;
@@ -94,7 +94,7 @@ describe("aggregator/submission and service", function () {
   let mcl: BlsVerifier;
   let noble: BlsVerifier;
   let g2: G2KeySummer;
-  let sixteen: TestOperator[];
+  let sixteen: SigningOperator[];
 
   before(async () => {
     mcl = await createBlsVerifier("mcl");

@@ -17,13 +17,13 @@ import { FAST_SCRYPT, PASSWORD } from "../support/aggregatorChain.js";
 import { makeTempDir } from "../support/tempdir.js";
 import { LevelDbController } from "../../protocol/db/controller.js";
 
-interface Run {
+interface AggregatorRun {
   code: number | null;
   stdout: string;
   stderr: string;
 }
 
-function runAggregator(args: string[], opts: { untilReady?: (line: Record<string, unknown>) => Promise<void> } = {}): Promise<Run> {
+function runAggregator(args: string[], opts: { untilReady?: (line: Record<string, unknown>) => Promise<void> } = {}): Promise<AggregatorRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "aggregator/main.ts", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -95,17 +95,17 @@ describe("aggregator/main.ts as a child process", function () {
   });
   after(() => dir.remove());
 
-  async function withConfig(name: string, config: Record<string, unknown>): Promise<Run> {
+  async function withConfig(name: string, config: Record<string, unknown>): Promise<AggregatorRun> {
     const file = join(dir.path, name);
     await writeFile(file, JSON.stringify(config));
     return runAggregator(["--config", file]);
   }
 
   // The error cases start together (each child mostly waits on module loading); each `it` checks its own run.
-  const runs = new Map<string, Promise<Run>>();
+  const runs = new Map<string, Promise<AggregatorRun>>();
   const run = (name: string) => runs.get(name)!;
   before(() => {
-    const started: [string, () => Promise<Run>][] = [
+    const started: [string, () => Promise<AggregatorRun>][] = [
       ["noflags", () => runAggregator([])],
       ["bad", () => withConfig("bad.json", { ...base, metrics: { port: 70_000 }, colour: "blue", password: "hunter2" })],
       ["nodeploy", () => withConfig("nodeploy.json", { ...base, deploymentFile: "missing.json" })],

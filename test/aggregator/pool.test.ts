@@ -22,7 +22,7 @@ import {
   partialOf,
   sampleAssignments,
   setOf,
-  type TestOperator,
+  type SigningOperator,
 } from "../support/aggregator.js";
 
 const R = 100n;
@@ -30,9 +30,9 @@ const R = 100n;
 describe("aggregator/pool", function () {
   this.timeout(60_000);
   let mcl: BlsVerifier;
-  let four: TestOperator[];
-  let sixteen: TestOperator[];
-  let outsider: TestOperator;
+  let four: SigningOperator[];
+  let sixteen: SigningOperator[];
+  let outsider: SigningOperator;
 
   before(async () => {
     mcl = await createBlsVerifier("mcl");
@@ -42,7 +42,7 @@ describe("aggregator/pool", function () {
     outsider = makeOperators([10n], 99n)[0]!;
   });
 
-  function setup(ops: TestOperator[], opts: AggregationPoolOpts = {}) {
+  function setup(ops: SigningOperator[], opts: AggregationPoolOpts = {}) {
     const batches = newBatchTable();
     const sets = new TestOperatorSets();
     const logger = new RecordingLogger();

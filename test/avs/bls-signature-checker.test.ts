@@ -11,12 +11,12 @@ import {
   register,
   sortedNonSignerKeys,
   type Avs,
-  type TestOperator,
+  type AvsOperator,
 } from "../support/avs.js";
 
 describe("BLSSignatureChecker", function () {
   let avs: Avs;
-  let ops: TestOperator[];
+  let ops: AvsOperator[];
   let R: number; // reference block: all four operators registered, nothing after
   const stakes = [100n, 200n, 300n, 400n].map((s) => s * STAKE_UNIT);
   const total = 1_000n * STAKE_UNIT;
@@ -34,7 +34,7 @@ describe("BLSSignatureChecker", function () {
   const checkRaw = async (digest: Hex, at: number, nonSignerKeys: G1Point[], apkG2: G2Point, sigma: G1Point) =>
     avs.avs.read.checkSignatures([digest, at, { nonSignerPubkeys: nonSignerKeys, apkG2, sigma, hints: await hintsFor(avs, digest, at, nonSignerKeys) }]);
 
-  const check = (signers: TestOperator[], nonSignerKeys: G1Point[], at = R, digest = msg) => {
+  const check = (signers: AvsOperator[], nonSignerKeys: G1Point[], at = R, digest = msg) => {
     const { sigma, apkG2 } = aggregateFor(signers, digest);
     return checkRaw(digest, at, nonSignerKeys, apkG2, sigma);
   };
@@ -49,26 +49,26 @@ describe("BLSSignatureChecker", function () {
     });
 
     it("one non-signer → it should subtract its key from apk(R) and its stake from the total", async () => {
-      const [a, b, c, d] = ops as [TestOperator, TestOperator, TestOperator, TestOperator];
+      const [a, b, c, d] = ops as [AvsOperator, AvsOperator, AvsOperator, AvsOperator];
       expect(await check([a, b, c], [d.pkG1])).to.deep.equal([total - stakes[3]!, total]);
       expect(await check([b, c, d], [a.pkG1])).to.deep.equal([total - stakes[0]!, total]);
     });
 
     it("two non-signers sorted by operator id → it should accept them", async () => {
-      const [a, b, c, d] = ops as [TestOperator, TestOperator, TestOperator, TestOperator];
+      const [a, b, c, d] = ops as [AvsOperator, AvsOperator, AvsOperator, AvsOperator];
       expect(await check([a, c], sortedNonSignerKeys([b, d]))).to.deep.equal([stakes[0]! + stakes[2]!, total]);
     });
   });
 
   describe("given a malformed non-signer list", () => {
     it("unsorted → it should revert with BLSSignatureCheckerNonSignersNotSorted", async () => {
-      const [a, b, c, d] = ops as [TestOperator, TestOperator, TestOperator, TestOperator];
+      const [a, b, c, d] = ops as [AvsOperator, AvsOperator, AvsOperator, AvsOperator];
       const keys = sortedNonSignerKeys([b, d]).reverse();
       await avs.viem.assertions.revertWithCustomError(check([a, c], keys), avs.avs, "BLSSignatureCheckerNonSignersNotSorted");
     });
 
     it("with a duplicate → it should revert with BLSSignatureCheckerDuplicateNonSigner", async () => {
-      const [a, b, c, d] = ops as [TestOperator, TestOperator, TestOperator, TestOperator];
+      const [a, b, c, d] = ops as [AvsOperator, AvsOperator, AvsOperator, AvsOperator];
       await avs.viem.assertions.revertWithCustomError(
         check([a, b, c], [d.pkG1, d.pkG1]),
         avs.avs,
@@ -178,7 +178,7 @@ describe("BLSSignatureChecker", function () {
 
   describe("given hints", () => {
     it("a stake hint that is not the non-signer's entry at R → it should revert with OperatorRegistryWrongStakeHint", async () => {
-      const [a, b, c, d] = ops as [TestOperator, TestOperator, TestOperator, TestOperator];
+      const [a, b, c, d] = ops as [AvsOperator, AvsOperator, AvsOperator, AvsOperator];
       const { sigma, apkG2 } = aggregateFor([a, b, c], msg);
       const hints = await hintsFor(avs, msg, R, [d.pkG1]);
       const wrong = { ...hints, history: { ...hints.history, nonSignerStakeIndices: [hints.history.nonSignerStakeIndices[0]! + 1] } };
@@ -247,7 +247,7 @@ describe("BLSSignatureChecker", function () {
       await avs.networkHelpers.mine(1);
       expect(await check(ops.slice(0, 4), [])).to.deep.equal([total, total]);
       const now = Number(await avs.publicClient.getBlockNumber()) - 1;
-      const [a, , c, d, e] = ops as TestOperator[];
+      const [a, , c, d, e] = ops as AvsOperator[];
       const signers = [a!, c!, d!, e!];
       const expected = total - stakes[1]! + MIN_STAKE;
       expect(await check(signers, [], now)).to.deep.equal([expected, expected]);

@@ -11,14 +11,14 @@ import {
   makeOperator,
   register,
   type Avs,
-  type TestOperator,
+  type AvsOperator,
   type Wallet,
 } from "../support/avs.js";
 import { RESULT_DOMAIN } from "../../protocol/bls/index.js";
 
 describe("EquivocationSlasher (through the service-manager stand-in)", function () {
   let avs: Avs;
-  let ops: TestOperator[];
+  let ops: AvsOperator[];
   let R: number;
   const stake = 1_000n * STAKE_UNIT;
   const batch = 7n;
@@ -36,7 +36,7 @@ describe("EquivocationSlasher (through the service-manager stand-in)", function 
   });
 
   /** The operator's signed result: sk·H(resultMessageHash(...)), the message built by the contract itself. */
-  async function signed(op: TestOperator, assignmentsHash: Hex, at = R) {
+  async function signed(op: AvsOperator, assignmentsHash: Hex, at = R) {
     const m = await avs.avs.read.resultMessageHash([batch, at, seed, assignmentsHash]);
     return { assignmentsHash, sigma: op.sk.sign(m) };
   }
@@ -57,7 +57,7 @@ describe("EquivocationSlasher (through the service-manager stand-in)", function 
   const bounty = (slashed * EQUIVOCATION_BOUNTY_BPS) / 10_000n;
 
   /** The proof (A, B) against `op` as slashEquivocation takes it, and as the commitment hashes it. */
-  async function proof(op: TestOperator) {
+  async function proof(op: AvsOperator) {
     const a = await signed(op, resultA);
     const b = await signed(op, resultB);
     const mA = await avs.avs.read.resultMessageHash([batch, R, seed, resultA]);
@@ -66,7 +66,7 @@ describe("EquivocationSlasher (through the service-manager stand-in)", function 
   }
 
   /** `reporter` commits to `op`'s proof; returns the commit's block. */
-  async function commit(reporter: Wallet, op: TestOperator, p: Awaited<ReturnType<typeof proof>>) {
+  async function commit(reporter: Wallet, op: AvsOperator, p: Awaited<ReturnType<typeof proof>>) {
     const commitment = await avs.avs.read.equivocationCommitment([
       reporter.account.address,
       op.id,
@@ -191,7 +191,7 @@ describe("EquivocationSlasher (through the service-manager stand-in)", function 
   });
 
   describe("given a bounty withheld by a reveal without commitment", () => {
-    async function slashUncommitted(op: TestOperator) {
+    async function slashUncommitted(op: AvsOperator) {
       const p = await proof(op);
       const hash = await avs.avs.write.slashEquivocation(p.args, { account: avs.wallets[8]!.account });
       const rc = await avs.publicClient.waitForTransactionReceipt({ hash });

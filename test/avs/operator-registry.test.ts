@@ -22,7 +22,7 @@ import {
   popFor,
   register,
   type Avs,
-  type TestOperator,
+  type AvsOperator,
 } from "../support/avs.js";
 
 enum Status {
@@ -35,7 +35,7 @@ enum Status {
 
 describe("OperatorRegistry", function () {
   let avs: Avs;
-  let ops: TestOperator[];
+  let ops: AvsOperator[];
 
   beforeEach(async () => {
     avs = await deployAvs();
@@ -44,7 +44,7 @@ describe("OperatorRegistry", function () {
 
   /** Mints and approves, then returns the promise of the register call (for revert assertions). */
   async function tryRegister(
-    op: TestOperator,
+    op: AvsOperator,
     overrides: { stake?: bigint; pkG1?: G1Point; pkG2?: G2Point; pop?: G1Point; socket?: string } = {},
   ) {
     const stake = overrides.stake ?? MIN_STAKE;

@@ -13,14 +13,14 @@ import { NODE_FLAGS } from "../../deploy/compile-js.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
-interface Run {
+interface ScriptRun {
   code: number;
   stderr: string;
   /** Every node command line run.sh started, arguments one per line, invocations separated by "--- node". */
   invocations: string[][];
 }
 
-async function runScript(dir: string, args: string[]): Promise<Run> {
+async function runScript(dir: string, args: string[]): Promise<ScriptRun> {
   const log = join(dir, "node-invocations.txt");
   await writeFile(log, "");
   const wrapper = join(dir, "node");

@@ -21,7 +21,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 type Launch = "node" | "run.sh" | "npm" | "pty";
 
-interface Run {
+interface DevnetRun {
   /** The process the test signals: the devnet itself, the launcher script's pid, npm, or the pty driver. */
   child: ChildProcess;
   ctrlC?: () => void;
@@ -30,7 +30,7 @@ interface Run {
   port: number;
 }
 
-async function launch(how: Launch, extra: string[] = []): Promise<Run> {
+async function launch(how: Launch, extra: string[] = []): Promise<DevnetRun> {
   const [port] = (await freePorts(1)) as [number];
   // `--no-agents`: these tests count the printed pids (chain, operators, aggregator), which also checks the opt-out.
   const args = ["--operators", "2", "--orders-per-batch", "1", "--port", String(port), "--no-agents", ...extra];
@@ -48,7 +48,7 @@ async function launch(how: Launch, extra: string[] = []): Promise<Run> {
 }
 
 /** Waits until every child is ready and batches run; returns the printed pids and the data dir. */
-async function running(run: Run): Promise<{ pids: number[]; dataDir: string }> {
+async function running(run: DevnetRun): Promise<{ pids: number[]; dataDir: string }> {
   const deadline = Date.now() + 240_000;
   while (!/running ∞ batch\(es\)/.test(run.output())) {
     if (run.child.exitCode !== null) throw new Error(`devnet exited early (${run.child.exitCode}):\n${run.output()}`);
@@ -82,7 +82,7 @@ async function expectPrivate(dataDir: string): Promise<void> {
 }
 
 /** Nothing of the run is left: the printed pids, any process naming the data dir or the port, the port, the data dir. */
-async function expectNothingLeft(run: Run, pids: number[], dataDir: string): Promise<void> {
+async function expectNothingLeft(run: DevnetRun, pids: number[], dataDir: string): Promise<void> {
   await waitGone([...pids, run.child.pid!], 30_000);
   expect(await pidsMentioning(dataDir), "processes naming the data dir").to.deep.equal([]);
   expect(await pidsMentioning(`--port ${run.port}`), "processes naming the chain port").to.deep.equal([]);
@@ -91,13 +91,13 @@ async function expectNothingLeft(run: Run, pids: number[], dataDir: string): Pro
   expect(run.output()).to.contain(`data dir ${dataDir} removed`);
 }
 
-async function exitCode(run: Run, timeoutMs = 60_000): Promise<number | string> {
+async function exitCode(run: DevnetRun, timeoutMs = 60_000): Promise<number | string> {
   return Promise.race([run.exited, new Promise<string>((r) => setTimeout(() => r("timeout"), timeoutMs))]);
 }
 
 describe("devnet CLI: stopping", function () {
   this.timeout(360_000);
-  let run: Run | undefined;
+  let run: DevnetRun | undefined;
   afterEach(async () => {
     if (run && run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGKILL");
     run = undefined;

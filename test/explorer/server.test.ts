@@ -231,8 +231,8 @@ describe("explorer HTTP server", () => {
         ];
         const before = Date.now();
         await withExplorer(s, async (e) => {
-          type Op = { id: string; nodeApi: { url: string; status: string; httpStatus: number | null; reasons: string[]; checkedAt: number | null } | null };
-          const health = async () => new Map(((await getJson(`${e.url}api/operators`)).body as Op[]).map((o) => [o.id, o.nodeApi]));
+          type OperatorHealth = { id: string; nodeApi: { url: string; status: string; httpStatus: number | null; reasons: string[]; checkedAt: number | null } | null };
+          const health = async () => new Map(((await getJson(`${e.url}api/operators`)).body as OperatorHealth[]).map((o) => [o.id, o.nodeApi]));
           await waitFor(async () => {
             const h = await health();
             return h.get(s.ops[0]!.id)?.status === "healthy" && h.get(s.ops[1]!.id)?.status === "healthy" &&

@@ -52,8 +52,8 @@ describe("Marketplace.applyAssignments", () => {
   });
 
   describe("given an assignment that breaks a hard rule", () => {
-    type Case = [keyof typeof SkipReason, (m: Market) => Promise<{ rows: AssignmentRow[]; rb?: bigint; skipped: bigint }>];
-    const cases: Case[] = [
+    type SkipCase = [keyof typeof SkipReason, (m: Market) => Promise<{ rows: AssignmentRow[]; rb?: bigint; skipped: bigint }>];
+    const cases: SkipCase[] = [
       ["UnknownOrder", async (m) => {
         const { versionId } = await providerWithOffer(m, m.provider1);
         return { rows: [row(99n, versionId)], skipped: 99n };

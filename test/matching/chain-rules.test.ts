@@ -11,7 +11,6 @@ import { REF_ARCS, REF_DEPTH, REF_ROUNDS, REF_STOP_SHIFT, referenceChainPhase, t
 import { decisionsFrom, FEW_BASES, handMarket, tieAssignment, tieCases, tieMarket, type HandMarket, type TieCase, type TieMarketSpec } from "../support/matching/tie-markets.js";
 
 /** The market of a case set; bases drawn from `bases` (tie-markets.ts). */
-type Spec = TieMarketSpec;
 
 export interface ChainCase extends TieCase {
   rounds: number;
@@ -22,7 +21,7 @@ export interface ChainCase extends TieCase {
  * versionId order); per case, candidate lists in offer index order with bases drawn from `bases`, and a random
  * starting assignment within capacity. (One prepared market serves several cases: preparing is the slow part.)
  */
-function chainCases(seed: number, spec: Spec, count: number): ChainCase[] {
+function chainCases(seed: number, spec: TieMarketSpec, count: number): ChainCase[] {
   const market = tieMarket(seed, spec);
   const { b, pick } = market;
   const inOrder = Array.from({ length: b.orders.length }, (_, oi) => oi);
@@ -56,7 +55,7 @@ function expectSameAsRule(c: ChainCase, label: string): RefResult {
 /** Cases per prepared market. */
 const PER_MARKET = 5;
 
-const FAMILIES: { name: string; cases: number; spec: Spec }[] = [
+const FAMILIES: { name: string; cases: number; spec: TieMarketSpec }[] = [
   {
     name: "one-GPU orders on offers with one or two free GPUs, no headroom term",
     cases: 30,
@@ -107,7 +106,7 @@ describe("chain phase against the rule of docs/matching.md §7.6 (test/support/m
   describe("given orders with more candidate offers than CHAIN_ARCS, of two bases only", () => {
     it("should keep the same arcs as the rule (base desc, versionId asc), so the same chains", () => {
       // 30 one-GPU offers, orders that accept 20–30 of them: the 24th and 25th best arcs often tie on base.
-      const spec: Spec = { offers: 30, orders: 14, maxG: 1, maxFree: 1, maxLeased: 2, density: 0.85, bases: [30_000_000, 31_000_000], availability: 1_000 };
+      const spec: TieMarketSpec = { offers: 30, orders: 14, maxG: 1, maxFree: 1, maxLeased: 2, density: 0.85, bases: [30_000_000, 31_000_000], availability: 1_000 };
       for (let i = 0; i < 3; i++) for (const [j, c] of chainCases(9_000 + i, spec, PER_MARKET).entries()) expectSameAsRule(c, `market ${i} case ${j}`);
     });
   });

@@ -39,7 +39,7 @@ function tinyMarket(): MatchInputs {
   };
 }
 
-interface Case {
+interface StopCase {
   b: PreparedBatch;
   cand: Candidates;
   d: Decisions;
@@ -48,7 +48,7 @@ interface Case {
 }
 
 /** The batch with Z's base z; A and B open, Z served on W. */
-function stopCase(z: number): Case {
+function stopCase(z: number): StopCase {
   const b = prepareBatch(tinyMarket(), seedOf(1));
   const at = (versionId: bigint): number => b.offers.findIndex((v) => v.versionId === versionId);
   const X = at(1n);

@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { solveFlow, type FlowProblem, type FlowSolution } from "../../protocol/matching/optimum/flow.js";
 import { mulberry32 } from "../support/matching/tie-markets.js";
 
-interface Spec {
+interface FlowSpec {
   orders: number;
   offers: number;
   maxSupply: number;
@@ -20,7 +20,7 @@ interface Spec {
   slots: number[];
 }
 
-function problem(seed: number, spec: Spec): FlowProblem {
+function problem(seed: number, spec: FlowSpec): FlowProblem {
   const r = mulberry32(seed);
   const pick = (k: number): number => Math.floor(r() * k);
   const supply = Array.from({ length: spec.orders }, () => pick(spec.maxSupply + 1));
@@ -135,7 +135,7 @@ function expectCertified(p: FlowProblem, s: FlowSolution, label: string): void {
   }
 }
 
-const FAMILIES: { name: string; cases: number; spec: Spec }[] = [
+const FAMILIES: { name: string; cases: number; spec: FlowSpec }[] = [
   { name: "one unit per order (the assignment problem), three values, flat slots", cases: 24, spec: { orders: 5, offers: 3, maxSupply: 1, maxCapacity: 2, density: 0.6, values: [10, 20, 30], slots: [0] } },
   { name: "1–3 units per order, falling slot values, values that tie", cases: 24, spec: { orders: 3, offers: 3, maxSupply: 3, maxCapacity: 3, density: 0.7, values: [5, 10, 15], slots: [0, 4, 8] } },
   { name: "slots worth more than arcs (the headroom decides), dense arcs", cases: 20, spec: { orders: 4, offers: 2, maxSupply: 2, maxCapacity: 4, density: 0.9, values: [1, 2], slots: [3, 9, 27] } },
@@ -162,7 +162,7 @@ describe("reference transportation solver solveFlow (protocol/matching/optimum/f
       // settles it at a wrong distance, which the certificate then shows.
       const values = Array.from({ length: 200 }, (_, i) => 1_000 + 7_919 * i);
       const slots = Array.from({ length: 50 }, (_, i) => 13 * i * i);
-      const spec: Spec = { orders: 40, offers: 12, maxSupply: 4, maxCapacity: 8, density: 0.3, values, slots };
+      const spec: FlowSpec = { orders: 40, offers: 12, maxSupply: 4, maxCapacity: 8, density: 0.3, values, slots };
       let matched = 0;
       for (let i = 0; i < 12; i++) {
         const p = problem(9_000 + i, spec);

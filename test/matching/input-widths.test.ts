@@ -21,11 +21,11 @@ function inputs(over: { order?: Partial<Order>; offer?: Partial<OfferVersion>; p
   };
 }
 
-type Row = [kind: "order" | "offer" | "provider", field: string, limit: bigint, label: string];
+type WidthRow = [kind: "order" | "offer" | "provider", field: string, limit: bigint, label: string];
 
 // The on-chain width of each input field (docs/matching.md §2): the largest value is accepted, the limit and −1
 // are refused with OutOfRange naming the field, the value and the limit.
-const ROWS: Row[] = [
+const ROWS: WidthRow[] = [
   ["order", "orderId", 1n << 64n, "order.orderId"],
   ["order", "modelId", 1n << 16n, "order 1 modelId"],
   ["order", "minTier", 256n, "order 1 minTier"],

@@ -11,19 +11,18 @@ import { REF_ARCS } from "../support/matching/chain-reference.js";
 import { REF_MAKE_ROOM_DP_CELLS, REF_MAKE_ROOM_PASSES, referenceMakeRoom, type MakeRoomRefResult } from "../support/matching/make-room-reference.js";
 import { decisionsFrom, FEW_BASES, handMarket, tieAssignment, tieCases, tieMarket, type HandMarket, type TieCase, type TieMarketSpec } from "../support/matching/tie-markets.js";
 
-interface Spec extends TieMarketSpec {
+interface MakeRoomSpec extends TieMarketSpec {
   /** Chance that an order starts served. */
   served: number;
 }
 
-type Case = TieCase;
 
 /**
  * Cases on one market: offers with prices in a random order (so the batch's offer index order is not their versionId
  * order); per case, candidate lists in offer index order with bases drawn from `bases`, and a starting assignment
  * within capacity that serves orders in a random order (so large orders are often left open on full offers).
  */
-function makeRoomCases(seed: number, spec: Spec, count: number): Case[] {
+function makeRoomCases(seed: number, spec: MakeRoomSpec, count: number): TieCase[] {
   const market = tieMarket(seed, spec);
   const { b, pick } = market;
   return tieCases(market, spec, count, (cand) => {
@@ -37,14 +36,14 @@ function makeRoomCases(seed: number, spec: Spec, count: number): Case[] {
 }
 
 /** Runs make-room.ts on a copy of the case's assignment; returns what it left and how many plans it applied. */
-function engineRun(c: Case): { pair: number[]; taken: number[]; applied: number } {
+function engineRun(c: TieCase): { pair: number[]; taken: number[]; applied: number } {
   const d = decisionsFrom(c.b, c.cand, c.pair);
   const { pair, taken } = d;
   const applied = makeRoomPhase(c.b, c.cand, d, chainArcs(c.b.orders.length));
   return { pair: [...pair], taken: [...taken], applied };
 }
 
-function expectSameAsRule(c: Case, label: string): MakeRoomRefResult {
+function expectSameAsRule(c: TieCase, label: string): MakeRoomRefResult {
   const want = referenceMakeRoom(c.b, c.cand, c.pair);
   const got = engineRun(c);
   expect(got.pair, `${label}: assignment`).to.deep.equal(want.pair);
@@ -56,7 +55,7 @@ function expectSameAsRule(c: Case, label: string): MakeRoomRefResult {
 /** Cases per prepared market. */
 const PER_MARKET = 5;
 
-const FAMILIES: { name: string; cases: number; spec: Spec }[] = [
+const FAMILIES: { name: string; cases: number; spec: MakeRoomSpec }[] = [
   {
     name: "orders of 1–3 GPUs on offers of 1–4 free GPUs, no headroom term",
     cases: 40,
@@ -118,7 +117,7 @@ describe("make room by ejection against the rule of docs/matching.md §7.7 (test
   describe("given orders with more candidate offers than CHAIN_ARCS, of two bases only", () => {
     it("should make room through the same arcs as the rule (base desc, versionId asc)", () => {
       // 30 offers of 1–3 free GPUs, orders of 1–3 GPUs that accept most of them: the 24th and 25th best arcs tie on base.
-      const spec: Spec = { offers: 30, orders: 40, maxG: 3, maxFree: 3, maxLeased: 2, density: 0.9, served: 0.9, bases: [30_000_000, 31_000_000], availability: 1_000 };
+      const spec: MakeRoomSpec = { offers: 30, orders: 40, maxG: 3, maxFree: 3, maxLeased: 2, density: 0.9, served: 0.9, bases: [30_000_000, 31_000_000], availability: 1_000 };
       let applied = 0;
       for (let i = 0; i < 2; i++) for (const [j, c] of makeRoomCases(9_000 + i, spec, 3).entries()) applied += expectSameAsRule(c, `market ${i} case ${j}`).applied;
       expect(applied).to.be.greaterThan(0);

@@ -18,14 +18,14 @@ const WRONG = "not-the-password-42";
 const FAST = { scrypt: { n: 1024 } };
 const ADDR = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
 
-interface Run {
+interface OperatorRun {
   code: number | null;
   stderr: string;
   stdout: string;
 }
 
 /** Node with tsx as a loader (not the tsx launcher, which forks a second process), as the other child tests do. */
-function runOperator(args: string[], timeoutMs = 30_000): Promise<Run> {
+function runOperator(args: string[], timeoutMs = 30_000): Promise<OperatorRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", join("operator", "main.ts"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -82,10 +82,10 @@ describe("operator/main.ts as a process: start-up errors", function () {
 
   // The children are independent: they run two at a time (more only thrash a 2-core machine) from the start,
   // and each test awaits its own.
-  const runs = new Map<string, Promise<Run>>();
+  const runs = new Map<string, Promise<OperatorRun>>();
   let slots = 2;
   const queue: (() => void)[] = [];
-  const limited = async (start: () => Promise<Run>): Promise<Run> => {
+  const limited = async (start: () => Promise<OperatorRun>): Promise<OperatorRun> => {
     if (slots === 0) await new Promise<void>((r) => queue.push(r));
     else slots--;
     try {
@@ -96,11 +96,11 @@ describe("operator/main.ts as a process: start-up errors", function () {
       else slots++;
     }
   };
-  const started = (name: string, start: () => Promise<Run>) => {
+  const started = (name: string, start: () => Promise<OperatorRun>) => {
     if (!runs.has(name)) runs.set(name, limited(start));
     return runs.get(name)!;
   };
-  const cases: Record<string, () => Promise<Run>> = {
+  const cases: Record<string, () => Promise<OperatorRun>> = {
     noConfig: () => runOperator([]),
     unknownFlag: () => runOperator(["--config", "x.yaml", "--frobnicate"]),
     missingFile: () => runOperator(["--config", join(dir.path, "absent.yaml")]),
@@ -119,7 +119,7 @@ describe("operator/main.ts as a process: start-up errors", function () {
   const run = (name: keyof typeof cases) => started(name, cases[name]!);
 
   /** Writes the base config with `patch` applied (undefined deletes a field) and runs the operator on it. */
-  async function runWith(name: string, patch: Record<string, unknown>): Promise<Run> {
+  async function runWith(name: string, patch: Record<string, unknown>): Promise<OperatorRun> {
     const config: Record<string, unknown> = { ...base };
     for (const [k, v] of Object.entries(patch)) {
       if (v === undefined) delete config[k];

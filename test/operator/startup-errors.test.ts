@@ -21,14 +21,14 @@ const connection = await network.create();
 const PASSWORD = "startup-errors-password";
 const FAST = { scrypt: { n: 1024 } };
 
-interface Run {
+interface StartupRun {
   code: number | null;
   stdout: string;
   stderr: string;
   ms: number;
 }
 
-function run(kind: "operator" | "aggregator", config: string, timeoutMs = 60_000): Promise<Run> {
+function run(kind: "operator" | "aggregator", config: string, timeoutMs = 60_000): Promise<StartupRun> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", join(kind, "main.ts"), "--config", config], { stdio: ["ignore", "pipe", "pipe"] });

@@ -17,13 +17,13 @@ import { candidateDigest, type ResultCandidate, type ResultContext } from "../..
 
 export const CTX: ResultContext = { chainId: 31337n, serviceManager: "0x5fbdb2315678afecb367f032d93f642f64180aa3" };
 
-export interface TestOperator {
+export interface SigningOperator {
   sk: SecretKey;
   info: OperatorAtBlock;
 }
 
 /** n operators with deterministic keys (distinct per `salt`) and the given stakes, sorted by operator id. */
-export function makeOperators(stakes: readonly bigint[], salt = 1n): TestOperator[] {
+export function makeOperators(stakes: readonly bigint[], salt = 1n): SigningOperator[] {
   const ops = stakes.map((stake, i) => {
     const sk = SecretKey.fromBytes(toBytes(salt * 1_000_003n + BigInt(i) * 7919n + 17n, { size: 32 }));
     const pkG1 = sk.publicKeyG1();
@@ -32,7 +32,7 @@ export function makeOperators(stakes: readonly bigint[], salt = 1n): TestOperato
   return ops.sort((a, b) => (BigInt(a.info.operatorId) < BigInt(b.info.operatorId) ? -1 : 1));
 }
 
-export function setOf(referenceBlock: bigint, ops: readonly TestOperator[], apkG1?: G1Point): OperatorSetAtBlock {
+export function setOf(referenceBlock: bigint, ops: readonly SigningOperator[], apkG1?: G1Point): OperatorSetAtBlock {
   const operators = ops.map((o) => o.info).sort((a, b) => (BigInt(a.operatorId) < BigInt(b.operatorId) ? -1 : 1));
   const totalStake = operators.reduce((s, o) => s + o.stake, 0n);
   return apkG1 === undefined ? { referenceBlock, operators, totalStake } : { referenceBlock, operators, totalStake, apkG1 };
@@ -133,6 +133,6 @@ export function digestFor(batch: Pick<BatchRecord, "batch" | "referenceBlock">, 
   return candidateDigest(CTX, batch, c);
 }
 
-export function partialOf(op: TestOperator, batch: bigint, digest: Hex): PartialSignature {
+export function partialOf(op: SigningOperator, batch: bigint, digest: Hex): PartialSignature {
   return { batch, resultHash: digest, operatorId: op.info.operatorId, signature: op.sk.sign(digest) };
 }

@@ -49,7 +49,7 @@ export async function deployAvs(opts: { historyHarness?: boolean } = {}) {
 export type Avs = Awaited<ReturnType<typeof deployAvs>>;
 export type Wallet = Avs["wallets"][number];
 
-export interface TestOperator {
+export interface AvsOperator {
   wallet: Wallet;
   address: Hex;
   sk: SecretKey;
@@ -65,7 +65,7 @@ export function operatorScalar(i: number): bigint {
 }
 
 /** Operator i: wallet 2+i (0 is the owner, 1 the treasury) and a deterministic key (`scalar` overrides it). */
-export function makeOperator(avs: Avs, i: number, scalar = operatorScalar(i)): TestOperator {
+export function makeOperator(avs: Avs, i: number, scalar = operatorScalar(i)): AvsOperator {
   const wallet = avs.wallets[2 + i];
   if (!wallet) throw new Error(`no wallet for operator ${i}`);
   const sk = skFromScalar(scalar);
@@ -85,7 +85,7 @@ export function popFor(avs: Avs, sk: SecretKey, operator: Hex): G1Point {
 }
 
 /** Mints `stake`, approves the registry and registers; returns the mined block number. */
-export async function register(avs: Avs, op: TestOperator, stake = MIN_STAKE): Promise<bigint> {
+export async function register(avs: Avs, op: AvsOperator, stake = MIN_STAKE): Promise<bigint> {
   const account = op.wallet.account;
   await avs.token.write.mint([op.address, stake]);
   await avs.token.write.approve([avs.registry.address, stake], { account });
@@ -97,7 +97,7 @@ export async function register(avs: Avs, op: TestOperator, stake = MIN_STAKE): P
 }
 
 /** What an aggregator submits for `signers` signing `digest`: aggregate signature and aggregate G2 key. */
-export function aggregateFor(signers: readonly TestOperator[], digest: Hex): { sigma: G1Point; apkG2: G2Point } {
+export function aggregateFor(signers: readonly AvsOperator[], digest: Hex): { sigma: G1Point; apkG2: G2Point } {
   return {
     sigma: aggregateG1(signers.map((s) => s.sk.sign(digest))),
     apkG2: aggregateG2(signers.map((s) => s.pkG2)),
@@ -110,6 +110,6 @@ export async function hintsFor(avs: Avs, digest: Hex, referenceBlock: number | b
 }
 
 /** Non-signer G1 keys sorted by operator id ascending, as checkSignatures requires. */
-export function sortedNonSignerKeys(nonSigners: readonly TestOperator[]): G1Point[] {
+export function sortedNonSignerKeys(nonSigners: readonly AvsOperator[]): G1Point[] {
   return [...nonSigners].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1)).map((o) => o.pkG1);
 }

@@ -8,6 +8,7 @@ import type { Address } from "viem";
 import type { OrderParams } from "../../cli/quote.js";
 import { deployMatchnet } from "../../deploy/deployment.js";
 import { zoneId } from "../../protocol/market/catalog.js";
+import type { Wallet } from "./avs.js";
 
 export const USD = 1_000_000n; // 6 decimals
 export const STAKE = 10n ** 18n;
@@ -61,7 +62,8 @@ export async function deployMarket(connection: NetworkConnection) {
 }
 
 export type Market = Awaited<ReturnType<typeof deployMarket>>;
-export type Wallet = Market["owner"];
+/** The same wallet type as the AVS fixtures' (one hardhat-viem wallet client). */
+export type { Wallet };
 
 /** Market contracts bound to one wallet. */
 export async function as(m: Market, wallet: Wallet) {

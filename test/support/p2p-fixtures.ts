@@ -18,7 +18,7 @@ export const TEST_SEED_TIMEOUT = 5n;
 
 export type PK = G2Point;
 
-export interface TestOperator {
+export interface GossipOperator {
   id: OperatorId;
   sk: SecretKey;
   pk: G2Point;
@@ -26,7 +26,7 @@ export interface TestOperator {
 }
 
 /** Operator `index` (1–255): the same key every run, so failures reproduce. */
-export function testOperator(index: number, stake = 100n): TestOperator {
+export function testOperator(index: number, stake = 100n): GossipOperator {
   const sk = SecretKey.fromBytes(Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? index : 0x23)));
   return { id: toOperatorId(operatorId(sk.publicKeyG1())), sk, pk: sk.publicKeyG2(), stake };
 }
@@ -40,7 +40,7 @@ export async function testVerifier(): Promise<BlsVerifier> {
 export class TestOperatorSet implements OperatorSetView<G2Point> {
   /** Each operator registered from a block on. */
   private readonly registered = new Map<string, { from: bigint; op: RegisteredOperator<G2Point> }>();
-  add(op: TestOperator, fromBlock = 0n): void {
+  add(op: GossipOperator, fromBlock = 0n): void {
     this.registered.set(op.id, { from: fromBlock, op: { pkG2: op.pk, stake: op.stake } });
   }
   private readonly failing = new Set<string>();
@@ -113,7 +113,7 @@ export interface TestSeedProof {
 
 const proofs = new Map<string, TestSeedProof>();
 /** `leader`'s seed proof for `batch` (signed with `signWith`, by default the leader's key); signed once per test run. */
-export function testSeedProof(leader: TestOperator, batch: bigint, signWith = leader.sk): TestSeedProof {
+export function testSeedProof(leader: GossipOperator, batch: bigint, signWith = leader.sk): TestSeedProof {
   const key = `${leader.id}:${batch}:${signWith.publicKeyG1().X}`;
   let proof = proofs.get(key);
   if (proof === undefined) {
@@ -124,6 +124,6 @@ export function testSeedProof(leader: TestOperator, batch: bigint, signWith = le
 }
 
 /** A partial of `op` on `resultHash` under the seed `proof` carries (signed with `signWith`, by default op's key). */
-export function testPartial(op: TestOperator, batch: bigint, resultHash: Hex, proof: TestSeedProof, signWith = op.sk): PartialSignatureMessage {
+export function testPartial(op: GossipOperator, batch: bigint, resultHash: Hex, proof: TestSeedProof, signWith = op.sk): PartialSignatureMessage {
   return { batch, resultHash, operatorId: op.id, signature: signWith.sign(testResultDigest(batch, resultHash, proof.seed)), ...proof };
 }

@@ -6,7 +6,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 
-interface Provider {
+interface Upstream {
   request(args: { method: string; params?: unknown[] }): Promise<unknown>;
 }
 
@@ -16,7 +16,7 @@ interface RpcRequest {
   params?: unknown[];
 }
 
-export async function startRpcProxy(provider: Provider): Promise<{ url: string; close(): Promise<void> }> {
+export async function startRpcProxy(provider: Upstream): Promise<{ url: string; close(): Promise<void> }> {
   const answer = async (req: RpcRequest) => {
     try {
       const result = await provider.request({ method: req.method, params: req.params ?? [] });
