@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import type { Hex } from "viem";
 import { OPERATOR_STAKES, batchSignedBy, buildSubmission, deploySystem, type Missed, type Op } from "../support/serviceManager.js";
+import { decodeNonSigners } from "../../protocol/chain/submissions.js";
 
 const connection = await network.create();
 const { networkHelpers, viem } = connection;
@@ -110,9 +111,7 @@ describe("ServiceManager.ejectInactive (docs/protocol.md §5)", () => {
       for (const batch of [count - 1n, count]) {
         const fin = (await s.serviceManager.getEvents.BatchFinalized({ batch }, { fromBlock: 0n }))[0]!;
         const tx = await s.publicClient.getTransaction({ hash: fin.transactionHash });
-        const { decodeFunctionData } = await import("viem");
-        const call = decodeFunctionData({ abi: s.serviceManager.abi, data: tx.input });
-        out.push({ batch, seedPosition: NOT_SEED, nonSignerPubkeys: (call.args as unknown as unknown[])[5] as Missed["nonSignerPubkeys"] });
+        out.push({ batch, seedPosition: NOT_SEED, nonSignerPubkeys: decodeNonSigners(tx.input)! });
       }
       return out;
     };

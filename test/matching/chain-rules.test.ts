@@ -10,8 +10,6 @@ import { CHAIN_ARCS, CHAIN_DEPTH, CHAIN_ROUNDS, CHAIN_STOP_SHIFT, chainArcs, cha
 import { REF_ARCS, REF_DEPTH, REF_ROUNDS, REF_STOP_SHIFT, referenceChainPhase, type RefResult } from "../support/matching/chain-reference.js";
 import { decisionsFrom, FEW_BASES, handMarket, tieAssignment, tieCases, tieMarket, type HandMarket, type TieCase, type TieMarketSpec } from "../support/matching/tie-markets.js";
 
-/** The market of a case set; bases drawn from `bases` (tie-markets.ts). */
-
 export interface ChainCase extends TieCase {
   rounds: number;
 }

@@ -16,7 +16,6 @@ interface MakeRoomSpec extends TieMarketSpec {
   served: number;
 }
 
-
 /**
  * Cases on one market: offers with prices in a random order (so the batch's offer index order is not their versionId
  * order); per case, candidate lists in offer index order with bases drawn from `bases`, and a starting assignment
