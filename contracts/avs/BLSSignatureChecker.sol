@@ -64,11 +64,9 @@ abstract contract BLSSignatureChecker is IBLSSignatureChecker {
         BN254.G1Point memory extraSigma = extra.sigma;
         BN254.G2Point memory extraPkG2 = extra.pkG2;
         if (!extraSigma.isOnCurve() || !BN254.isOnCurve(extraPkG2)) revert BLSSignatureCheckerInvalidPoint();
-        uint256 delta = uint256(
-            keccak256(
-                abi.encodePacked(left.X, left.Y, right.X, right.Y, extraMsgHash, extraSigma.X, extraSigma.Y, extraPkG2.X, extraPkG2.Y)
-            )
-        ) % BN254.FR_MODULUS;
+        uint256 delta = BN254.scalarOf(
+            abi.encodePacked(left.X, left.Y, right.X, right.Y, extraMsgHash, extraSigma.X, extraSigma.Y, extraPkG2.X, extraPkG2.Y)
+        );
 
         BN254.G1Point[] memory g1 = new BN254.G1Point[](3);
         BN254.G2Point[] memory g2 = new BN254.G2Point[](3);

@@ -35,13 +35,9 @@ library BLS {
         BN254.G2Point memory apkG2,
         BN254.G1Point memory sigma
     ) internal pure returns (uint256) {
-        return uint256(
-            keccak256(
-                abi.encodePacked(
-                    msgHash, apkG1.X, apkG1.Y, apkG2.X[0], apkG2.X[1], apkG2.Y[0], apkG2.Y[1], sigma.X, sigma.Y
-                )
-            )
-        ) % BN254.FR_MODULUS;
+        return BN254.scalarOf(
+            abi.encodePacked(msgHash, apkG1.X, apkG1.Y, apkG2.X[0], apkG2.X[1], apkG2.Y[0], apkG2.Y[1], sigma.X, sigma.Y)
+        );
     }
 
     /// @notice The randomized ("gamma") check of EigenLayer's BLSSignatureChecker: one 2-pair multi-pairing proves
@@ -104,22 +100,11 @@ library BLS {
         BN254.G1Point memory messagePoint,
         BN254.G1Point memory sigma
     ) internal pure returns (uint256) {
-        return uint256(
-            keccak256(
-                abi.encodePacked(
-                    sigma.X,
-                    sigma.Y,
-                    pkG1.X,
-                    pkG1.Y,
-                    pkG2.X[0],
-                    pkG2.X[1],
-                    pkG2.Y[0],
-                    pkG2.Y[1],
-                    messagePoint.X,
-                    messagePoint.Y
-                )
+        return BN254.scalarOf(
+            abi.encodePacked(
+                sigma.X, sigma.Y, pkG1.X, pkG1.Y, pkG2.X[0], pkG2.X[1], pkG2.Y[0], pkG2.Y[1], messagePoint.X, messagePoint.Y
             )
-        ) % BN254.FR_MODULUS;
+        );
     }
 
     /// @notice Registration check, identical to the TypeScript `verifyProofOfPossession`: `sigma` signs `msgHash`

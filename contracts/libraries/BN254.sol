@@ -19,6 +19,12 @@ library BN254 {
     uint256 internal constant FR_MODULUS =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
+    /// @notice keccak256(packed) mod r: a scalar bound to every byte of `packed` (the challenges γ and δ of the
+    /// pairing checks, docs/contracts-avs.md).
+    function scalarOf(bytes memory packed) internal pure returns (uint256) {
+        return uint256(keccak256(packed)) % FR_MODULUS;
+    }
+
     /// @dev (p + 1) / 4: since p ≡ 3 (mod 4), beta^((p+1)/4) is a square root of beta whenever one exists.
     uint256 private constant SQRT_EXPONENT = 0x0c19139cb84c680a6e14116da060561765e05aa45a1c72a34f082305b61f3f52;
 
