@@ -1033,7 +1033,10 @@ export function decide(b: PreparedBatch, cand: Candidates, options: MatchOptions
   return d;
 }
 
-/** The phases after the greedy passes, in the order of docs §7: repair, improve, swap, repair, chains, improve, swap, chains, make room by ejection. Each only ever raises the objective of `d`, which it changes in place. */
+/**
+ * The phases after the greedy passes, in the order of docs §7: repair, improve, swap, repair, chains, improve, swap,
+ * chains, make room by ejection. Each only ever raises the objective of `d`, which it changes in place.
+ */
 export function refine(b: PreparedBatch, cand: Candidates, d: Decisions, arcs: ChainArcs): void {
   repairPhase(b, cand, d);
   improvePhase(b, cand, d);
