@@ -326,7 +326,7 @@ function expandLayer(s: ChainSearch, layer: number): void {
   const arcs = s.arcs!;
   const base = cand.base;
   const { arcLoaded, arcCount, arcPair, arcOffer, arcBase } = arcs;
-  const { n, taken, lGain, lOrder, lPrev, onPath, occStart, occList, occValue, offerOfRank } = s;
+  const { n, taken, lGain, lOrder, lPrev, onPath, occStart, occList, occValue, offerOfRank, best } = s;
   const { offerFree, orderGpus } = b;
   const D = CHAIN_DEPTH;
   const K = CHAIN_ARCS;
@@ -362,13 +362,16 @@ function expandLayer(s: ChainSearch, layer: number): void {
       if (arcLoaded[y] !== 1) loadOrderArcs(cand, b, arcs, y);
       for (let j = y * K, jEnd = j + arcCount[y]!; j < jEnd; j++) {
         const f2 = arcOffer[j]!;
-        if (onPath[f2] === stamp) {
+        if (f2 === origin) {
           // Back into the offer the source left: the chain closes into a cycle if y fits there.
-          if (f2 === origin) closeInto(s, layer, f, y, arcPair[j]!, local, base);
+          closeInto(s, layer, f, y, arcPair[j]!, local, base);
           continue;
         }
+        // The label must beat the best gain into f2 so far (≥ 0), as relax checks; tested first, as it turns away
+        // most arcs, before whether f2 is on the chain already (then y cannot go there).
         const next = local + gy * arcBase[j]!;
-        if (next > 0) relax(s, layer + 1, f2, next, y, arcPair[j]!, f);
+        if (next <= best[f2]! || onPath[f2] === stamp) continue;
+        relax(s, layer + 1, f2, next, y, arcPair[j]!, f);
       }
     }
   }
