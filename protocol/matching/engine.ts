@@ -22,7 +22,7 @@ import type { Hex } from "viem";
 import { BPS, type Assignment } from "../market/types.js";
 import { Decisions } from "./decisions.js";
 import { ExactSum } from "./exact-sum.js";
-import { buildCandidates, grownFloat64, grownInt32, isCandidate, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
+import { buildCandidates, grownFloat64, grownInt32, modelsOf, prepareBatch, regionAllowed, ScratchPool, type Candidates, type PreparedBatch } from "./prepare.js";
 import { CHAIN_ARCS, chainArcs, chainPhase, CHAIN_ROUNDS, loadOrderArcs, reusedChainArcs, type ChainArcs } from "./chains.js";
 import { makeRoomPhase } from "./make-room.js";
 import { headroomDelta, headroomValue } from "./value.js";
@@ -491,8 +491,8 @@ class Repair {
     let bestF = 0;
     if (rooms.length < start[o1 + 1]! - start[o1]!) {
       for (const f of rooms) {
-        if (f === current || offerFree[f]! - taken[f]! < g1 || !isCandidate(b, o1, f)) continue;
-        // Locate the pair in o1's list (it may have been cut by CANDIDATE_CAP) only for an offer that passes.
+        if (f === current || offerFree[f]! - taken[f]! < g1) continue;
+        // The pair must be in o1's list (a pair that passes every filter may still have been cut by CANDIDATE_CAP).
         const e = pairIndex(cand, o1, f);
         if (e < 0) continue;
         const v = g1 * base[e]! + headroomValue(b, f, taken[f]!, g1);
@@ -829,8 +829,7 @@ export function swapPhase(b: PreparedBatch, cand: Candidates, d: Decisions, arcs
         const g2 = orderGpus[o2]!;
         // Sizes may differ if both offers keep within their free GPUs after the exchange.
         if (g2 !== g && (taken[f1]! - g + g2 > offerFree[f1]! || taken[f2]! - g2 + g > offerFree[f2]!)) continue;
-        // The one-pair filter first (cheap); then the pair must be in o2's list (CANDIDATE_CAP may have cut it).
-        if (!isCandidate(b, o2, f1)) continue;
+        // The pair must be in o2's list (a pair that passes every filter may still have been cut by CANDIDATE_CAP).
         const e3 = pairIndex(cand, o2, f1);
         if (e3 < 0) continue;
         let gain = g * (base[e2]! - b1) + g2 * (base[e3]! - base[pairOf[o2]!]!);

@@ -845,8 +845,9 @@ function scanBook(
 const SCORE_TOP = BPS;
 
 /**
- * Whether (order oi, offer f) is a candidate pair (the filters of scanBook, applied to one pair); used where
- * looking up a few offers is cheaper than walking an order's candidate list.
+ * Whether (order oi, offer f) passes the filters of scanBook, applied to one pair: the definition the tests check
+ * the candidate index against (with pairBase). The phases look a pair up in the candidate lists instead (pairIndex
+ * in engine.ts), which also tells whether CANDIDATE_CAP cut it.
  */
 export function isCandidate(b: PreparedBatch, oi: number, f: number): boolean {
   if (b.orderState[oi] !== 0 || b.offerActive[f] === 0 || b.offerToken[f] !== b.orderToken[oi]) return false;
