@@ -138,6 +138,8 @@ class ChainSearch {
   /** Offers labelled per layer, as versionId ranks (sorted before the layer is expanded). */
   activeRank = new Int32Array(0);
   activeCount = new Int32Array(CHAIN_DEPTH);
+  /** Per rank, 1 while a layer's ranks are being put in order (sortedRanks); 0 otherwise. */
+  rankMark = new Uint8Array(0);
   offerOfRank = new Int32Array(0);
   /** Best gain with which any chain so far entered each offer; a later label must beat it strictly. */
   best = new Float64Array(0);
@@ -194,6 +196,7 @@ class ChainSearch {
       this.lPair = new Int32Array(CHAIN_DEPTH * n);
       this.lPrev = new Int32Array(CHAIN_DEPTH * n);
       this.activeRank = new Int32Array(CHAIN_DEPTH * n);
+      this.rankMark = new Uint8Array(n);
       this.offerOfRank = new Int32Array(n);
       this.best = new Float64Array(n);
       this.onPath = new Int32Array(n);
@@ -330,7 +333,7 @@ function expandLayer(s: ChainSearch, layer: number): void {
   const { offerFree, orderGpus } = b;
   const D = CHAIN_DEPTH;
   const K = CHAIN_ARCS;
-  const ranks = s.activeRank.subarray(layer * n, layer * n + s.activeCount[layer]!).sort();
+  const ranks = sortedRanks(s, layer);
   for (let r = 0; r < ranks.length; r++) {
     const f = offerOfRank[ranks[r]!]!;
     const k = layer * n + f;
@@ -375,6 +378,28 @@ function expandLayer(s: ChainSearch, layer: number): void {
       }
     }
   }
+}
+
+/**
+ * The ranks of a layer's labels, ascending (each offer has at most one label per layer, so they are distinct).
+ * A layer that holds more than 1/16 of the offers is put in order by one pass over a mark per rank, cheaper than a
+ * sort at that size; a smaller one is sorted.
+ */
+function sortedRanks(s: ChainSearch, layer: number): Int32Array {
+  const n = s.n;
+  const count = s.activeCount[layer]!;
+  const ranks = s.activeRank.subarray(layer * n, layer * n + count);
+  if (count * 16 < n) return ranks.sort();
+  const mark = s.rankMark;
+  for (let i = 0; i < count; i++) mark[ranks[i]!] = 1;
+  let w = 0;
+  for (let r = 0; r < n; r++) {
+    if (mark[r] === 1) {
+      mark[r] = 0;
+      ranks[w++] = r;
+    }
+  }
+  return ranks;
 }
 
 /** The *close* terminal of the label (layer, f) whose occupant y moves by pair e into the source's own offer. */
