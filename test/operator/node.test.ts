@@ -338,7 +338,24 @@ describe("operator node: four nodes on an in-process chain", function () {
       }
       await connection.networkHelpers.mine(1);
       await waitFor(() => nodes.every((n) => n.node.batchReport(batch)?.member === true), "every node's membership read");
-      await waitFor(() => nodes.every((n) => n.node.decision(batch) !== undefined), "every node's decision, node 3's after its retry", 20_000);
+      // The chain goes on as a live one would, up to 3 more blocks (below the fallback leader's turn at seedTimeout,
+      // 5): node 3's first batch sync round may come back without the seed, and its next round is due two blocks
+      // later (operator/duties/batchSync.ts); a chain that stopped here would stop that retry too.
+      let mined = 0;
+      const chain = setInterval(() => {
+        if (mined < 3 && nodes[3]!.node.decision(batch) === undefined) {
+          mined++;
+          void connection.networkHelpers.mine(1);
+        }
+      }, 1_000);
+      try {
+        await waitFor(() => nodes.every((n) => n.node.decision(batch) !== undefined), "every node's decision, node 3's after its retry", 20_000);
+      } catch (err) {
+        const node3 = lines.objects().filter((l) => typeof l.event === "string" && /^batch_|^seed_|^result_/.test(l.event));
+        throw new Error(`${(err as Error).message}; ${mined} more block(s) mined; node 3 logged:\n${node3.map((l) => JSON.stringify(l)).join("\n")}`);
+      } finally {
+        clearInterval(chain);
+      }
       expect(new Set(nodes.map((n) => n.node.decision(batch)!.messageHash)).size).to.equal(1);
     });
   });
