@@ -189,6 +189,7 @@ class ChainSearch {
       this.occValue = new Float64Array(m);
     }
     if (this.best.length < n) {
+      this.rankMark = new Uint8Array(n);
       this.occStart = new Int32Array(n + 1);
       this.occFill = new Int32Array(n);
       this.lGain = new Float64Array(CHAIN_DEPTH * n);
@@ -196,7 +197,6 @@ class ChainSearch {
       this.lPair = new Int32Array(CHAIN_DEPTH * n);
       this.lPrev = new Int32Array(CHAIN_DEPTH * n);
       this.activeRank = new Int32Array(CHAIN_DEPTH * n);
-      this.rankMark = new Uint8Array(n);
       this.offerOfRank = new Int32Array(n);
       this.best = new Float64Array(n);
       this.onPath = new Int32Array(n);
