@@ -77,13 +77,18 @@ export function submitResultArgs(s: ResultSubmission, hints: SignatureCheckHints
     pageCommitments(s.assignments)[1] ?? ZERO_HASH,
     { X: s.seedProof.signature.X, Y: s.seedProof.signature.Y },
     s.seedProof.signerIndex,
-    {
-      nonSignerPubkeys: s.nonSignerPubkeys.map((k) => ({ X: k.X, Y: k.Y })),
-      apkG2: { X: [s.apkG2.X[0], s.apkG2.X[1]], Y: [s.apkG2.Y[0], s.apkG2.Y[1]] },
-      sigma: { X: s.sigma.X, Y: s.sigma.Y },
-      hints,
-    },
+    quorumSignatureOf(s, hints),
   ] as const;
+}
+
+/** The submission's quorum signature as checkSignatures and submitResult take it (IBLSSignatureChecker.QuorumSignature). */
+export function quorumSignatureOf(s: ResultSubmission, hints: SignatureCheckHints) {
+  return {
+    nonSignerPubkeys: s.nonSignerPubkeys.map((k) => ({ X: k.X, Y: k.Y })),
+    apkG2: { X: [s.apkG2.X[0], s.apkG2.X[1]] as const, Y: [s.apkG2.Y[0], s.apkG2.Y[1]] as const },
+    sigma: { X: s.sigma.X, Y: s.sigma.Y },
+    hints,
+  };
 }
 
 const ZERO_HASH: Hex = `0x${"0".repeat(64)}`;

@@ -8,6 +8,7 @@ import { createBlsVerifier, verify, type Hex } from "../../protocol/bls/index.js
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { assignmentsHash } from "../../protocol/matching/encode.js";
 import { AggregationPool, buildSubmission, checkSubmission, createG2KeySummer } from "../../aggregator/index.js";
+import { quorumSignatureOf } from "../../aggregator/chainSubmitter.js";
 import type { OperatorSetAtBlock } from "../../protocol/chain/operatorSets.js";
 import { toOperatorId } from "../../protocol/chain/ids.js";
 import { deployAvs, makeOperator, register, MIN_STAKE } from "../support/avs.js";
@@ -57,7 +58,7 @@ describe("aggregator against the real OperatorRegistry and BLSSignatureChecker",
     expect(sub.nonSignerIds).to.deep.equal([ops[1]!.id]);
     const local = checkSubmission(sub, set, 6667);
     const hints = await avs.avs.read.signatureCheckHints([digest, Number(R), sub.nonSignerPubkeys]);
-    const [signedStake, totalStake] = await avs.avs.read.checkSignatures([digest, Number(R), { nonSignerPubkeys: sub.nonSignerPubkeys, apkG2: sub.apkG2, sigma: sub.sigma, hints }]);
+    const [signedStake, totalStake] = await avs.avs.read.checkSignatures([digest, Number(R), quorumSignatureOf(sub, hints)]);
     expect(signedStake).to.equal(local.signedStake);
     expect(totalStake).to.equal(local.totalStake);
     expect(verify(sub.apkG2, digest, sub.sigma)).to.equal(true);

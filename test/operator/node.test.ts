@@ -10,10 +10,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { createPublicClient, custom, keccak256, toHex, type Hex, type PublicClient } from "viem";
+import { createPublicClient, custom, keccak256, toHex, type PublicClient } from "viem";
 import { resultMessageDigest } from "../../protocol/avs/messages.js";
 import { SecretKey } from "../../protocol/bls/index.js";
-import { readOperatorSet } from "../../protocol/chain/reads.js";
 import { SlashingProtectionError, SlashingProtectionErrorCode } from "../../operator/slashing-protection/errors.js";
 import { createLogger } from "../../protocol/log/logger.js";
 import { deploySystem, orders, providerOffer, type System } from "../support/serviceManager.js";
@@ -209,7 +208,7 @@ describe("operator node: four nodes on an in-process chain", function () {
   });
 
   describe("given a batch every node signed and a witness node gossiping", () => {
-    const ctx = fourNodesWithDecidedBatch(async (sys, batch) => {
+    const ctx = fourNodesWithDecidedBatch(async (sys) => {
       await startFollower(sys, sys.slots[0]!.socket);
       await waitFor(() => sys.follower!.node.peerCount() >= 1, "the witness connected");
     });
