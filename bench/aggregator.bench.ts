@@ -10,16 +10,7 @@ import { aggregateG1, createBlsVerifier, mclG1ToEvm, verify, type Hex } from "..
 import { createMclBackend } from "../protocol/bls/mclBackend.js";
 import { AggregationPool, buildSubmission, checkSubmission, createG2KeySummer } from "../aggregator/index.js";
 import {
-  CTX,
-  RecordingLogger,
-  newBatchTable,
-  closeBatch,
-  TestOperatorSets,
-  digestFor,
-  makeCandidate,
-  makeOperators,
-  sampleAssignments,
-  setOf,
+  CTX, RecordingLogger, newBatchTable, closeBatch, TestOperatorSets, digestFor, makeCandidate, makeOperators, sampleAssignments, setOf,
 } from "../test/support/aggregator.js";
 import type { PartialSignature } from "../aggregator/types.js";
 

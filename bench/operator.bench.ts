@@ -8,8 +8,8 @@
 import { readFile } from "node:fs/promises";
 import { network } from "hardhat";
 import { deploySystem, orders, providerOffer } from "../test/support/serviceManager.js";
-import { freePort, makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../test/support/operator-nodes.js";
-import { prepareOperator, spawnOperator } from "../test/support/operator-process.js";
+import { startNode, waitFor, type RunningNode } from "../test/support/operator-nodes.js";
+import { prepareOperatorAmongPeers, spawnOperator } from "../test/support/operator-process.js";
 import { startRpcProxy } from "../test/support/rpc-proxy.js";
 
 const BATCHES = 5;
@@ -25,16 +25,8 @@ export default async function (): Promise<Record<string, number>> {
   await providerOffer(s, 0, 400);
   await providerOffer(s, 1, 400);
   const proxy = await startRpcProxy(connection.provider);
-  const slots: NodeSlot[] = [];
   const nodes: RunningNode[] = [];
-  const port = await freePort();
-  const setup = await prepareOperator(port);
-  await s.operatorRegistry.write.updateSocket([setup.socket], { account: s.wallets[10]!.account });
-  for (const o of s.ops.slice(1)) {
-    const slot = await makeSlot(o.sk);
-    slots.push(slot);
-    await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + o.index]!.account });
-  }
+  const { port, setup, slots } = await prepareOperatorAmongPeers(s);
   const t0 = Date.now();
   const op = await spawnOperator(setup, { sk: s.ops[0]!.sk, deployment: s.deployment, rpcUrl: proxy.url, port });
   try {

@@ -5,18 +5,19 @@
  * on-chain type is wider than 32 bits); nothing here is ever a float.
  */
 import type { Address } from "viem";
+import { CloseReason, LeaseStatus, OrderStatus, ProviderStatus, Tier } from "../chain/abi.js";
+
+/**
+ * The contracts' enums, with the values they store and emit, generated from the contracts into abi.ts (their
+ * meanings are documented where they are declared: `IGpuCatalog.Tier` — bands of the list price in whole US
+ * dollars, docs/protocol.md §2 —, `IProviderRegistry.ProviderStatus`, and `IMarketplace`'s `OrderStatus`,
+ * `LeaseStatus`, `CloseReason` (docs/contracts.md, "Leases") and `SkipReason` (why `applyAssignments` skipped an
+ * assignment, in check order)).
+ */
+export { Tier, ProviderStatus, OrderStatus, LeaseStatus, CloseReason, SkipReason } from "../chain/abi.js";
 
 /** Basis points: 10 000 = 100 %. */
 export const BPS = 10_000;
-
-/** GPU tier, derived from the list price in whole US dollars (docs/protocol.md §2). */
-export enum Tier {
-  Entry = 0, // list price < $1 000
-  Low = 1, // $1 000 ≤ price < $2 000
-  Medium = 2, // $2 000 ≤ price < $5 000
-  High = 3, // $5 000 ≤ price < $15 000
-  Ultra = 4, // $15 000 ≤ price
-}
 
 export function tierOfListPrice(listPriceUsd: number): Tier {
   if (listPriceUsd < 1_000) return Tier.Entry;
@@ -41,14 +42,6 @@ export interface GpuModel {
  * as a 64-bit mask.
  */
 export const regionOfZone = (zone: number): number => zone >> 8;
-
-export enum ProviderStatus {
-  None = 0,
-  Active = 1,
-  Maintenance = 2,
-  Jailed = 3,
-  Exiting = 4,
-}
 
 /** `ProviderRegistry.Provider` on-chain, as read at `R_b`. */
 export interface Provider {
@@ -87,14 +80,6 @@ export interface OfferVersion {
   paymentToken: Address;
   activeFrom: bigint; // uint64 block number
   activeUntil: bigint; // uint64 block number, 0 = open-ended
-}
-
-export enum OrderStatus {
-  None = 0,
-  Open = 1,
-  Matched = 2,
-  Cancelled = 3,
-  Expired = 4,
 }
 
 /** `IMarketplace.Order` on-chain (contract Marketplace); immutable after creation except for its status. */
@@ -179,45 +164,3 @@ export interface Lease {
   readyAt: bigint; // uint64 block number of the provider's markLeaseReady, 0 = not yet
 }
 
-/**
- * Why `Marketplace.applyAssignments` skipped an assignment (`AssignmentSkipped` event), in check order (the last two
- * come right after InsufficientCapacity: what the provider offers now, after R_b).
- */
-export enum SkipReason {
-  UnknownOrder = 0,
-  OrderNotOpen = 1,
-  OrderCreatedAfterReference = 2,
-  OrderExpired = 3,
-  GpuCountMismatch = 4,
-  PriceAboveMax = 5,
-  UnknownOfferVersion = 6,
-  OfferVersionNotActive = 7,
-  PriceMismatch = 8,
-  PaymentTokenMismatch = 9,
-  ModelMismatch = 10,
-  TierTooLow = 11,
-  InsufficientCapacity = 12,
-  ProviderNotActive = 13,
-  RegionNotAllowed = 14,
-  UptimeTooLow = 15,
-  ReputationTooLow = 16,
-  TooManySlashes = 17,
-  OfferWithdrawn = 18,
-  OfferCapacityReduced = 19,
-}
-
-export enum LeaseStatus {
-  None = 0,
-  Active = 1,
-  Closed = 2,
-}
-
-/** Why a lease closed (`IMarketplace.CloseReason`; docs/contracts.md, "Leases"). */
-export enum CloseReason {
-  None = 0,
-  Completed = 1, // ran to its paid end after the provider marked it ready
-  RenterClosed = 2, // closeLease: the unused part refunded
-  ProviderClosed = 3, // closeLeaseByProvider: the unused part refunded, a failure for the provider
-  ProviderFault = 4, // closeLeaseForProviderFault: the unused part refunded, a failure for the provider
-  HandoffTimeout = 5, // never marked ready: everything refunded, a failure for the provider
-}

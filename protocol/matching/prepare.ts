@@ -228,48 +228,43 @@ export function seedBytes(seed: Hex): Uint8Array {
   return hexToBytes(seed);
 }
 
+/** Field → integer width, as the contracts declare each field the matcher reads (types.ts gives them beside each). */
+type Widths<T> = readonly (readonly [keyof T & string, Width])[];
+
+const ORDER_WIDTHS: Widths<Order> = [
+  ["modelId", UINT16], ["minTier", UINT8], ["gpuCount", UINT32], ["regionMask", UINT64], ["preferredZone", UINT16],
+  ["maxPricePerGpuHour", UINT128], ["durationHours", UINT32], ["minUptimeBps", UINT16], ["minReputationBps", UINT16],
+  ["maxTimesSlashed", UINT32], ["expiresAt", UINT64], ["createdAt", UINT64],
+];
+const OFFER_WIDTHS: Widths<OfferVersion> = [
+  ["offerId", UINT64], ["modelId", UINT16], ["gpuCount", UINT32], ["gpusLeased", UINT32], ["pricePerGpuHour", UINT128],
+  ["activeFrom", UINT64], ["activeUntil", UINT64],
+];
+const PROVIDER_WIDTHS: Widths<Provider> = [
+  ["stake", UINT256], ["status", UINT8], ["zone", UINT16], ["uptimeBps", UPTIME], ["leasesCompleted", UINT32],
+  ["leasesFailed", UINT32], ["timesSlashed", UINT32],
+];
+
+/** Each field of `row` in its width; a failure names the row (`what` and its id) and the field. */
+function checkWidths<T>(row: T, widths: Widths<T>, what: string, id: bigint | string): void {
+  for (const [field, w] of widths) {
+    const v = row[field] as number | bigint;
+    if (!fits(v, w)) outOfRange(`${what} ${id} ${field}`, v, w);
+  }
+}
+
 function validateOrder(o: Order): void {
   checkUint("order.orderId", o.orderId, UINT64);
   if (o.orderId === 0n) bad(MatchingErrorCode.OutOfRange, "order.orderId = 0");
-  const id = o.orderId;
-  if (!fits(o.modelId, UINT16)) outOfRange(`order ${id} modelId`, o.modelId, UINT16);
-  if (!fits(o.minTier, UINT8)) outOfRange(`order ${id} minTier`, o.minTier, UINT8);
-  if (!fits(o.gpuCount, UINT32)) outOfRange(`order ${id} gpuCount`, o.gpuCount, UINT32);
-  if (o.gpuCount === 0) bad(MatchingErrorCode.OutOfRange, `order ${id} gpuCount = 0`);
-  if (!fits(o.regionMask, UINT64)) outOfRange(`order ${id} regionMask`, o.regionMask, UINT64);
-  if (!fits(o.preferredZone, UINT16)) outOfRange(`order ${id} preferredZone`, o.preferredZone, UINT16);
-  if (!fits(o.maxPricePerGpuHour, UINT128)) outOfRange(`order ${id} maxPricePerGpuHour`, o.maxPricePerGpuHour, UINT128);
-  if (!fits(o.durationHours, UINT32)) outOfRange(`order ${id} durationHours`, o.durationHours, UINT32);
-  if (!fits(o.minUptimeBps, UINT16)) outOfRange(`order ${id} minUptimeBps`, o.minUptimeBps, UINT16);
-  if (!fits(o.minReputationBps, UINT16)) outOfRange(`order ${id} minReputationBps`, o.minReputationBps, UINT16);
-  if (!fits(o.maxTimesSlashed, UINT32)) outOfRange(`order ${id} maxTimesSlashed`, o.maxTimesSlashed, UINT32);
-  if (!fits(o.expiresAt, UINT64)) outOfRange(`order ${id} expiresAt`, o.expiresAt, UINT64);
-  if (!fits(o.createdAt, UINT64)) outOfRange(`order ${id} createdAt`, o.createdAt, UINT64);
+  checkWidths(o, ORDER_WIDTHS, "order", o.orderId);
+  if (o.gpuCount === 0) bad(MatchingErrorCode.OutOfRange, `order ${o.orderId} gpuCount = 0`);
 }
 
 function validateOffer(v: OfferVersion): void {
   checkUint("offer.versionId", v.versionId, UINT64);
   if (v.versionId === 0n) bad(MatchingErrorCode.OutOfRange, "offer.versionId = 0");
-  const id = v.versionId;
-  if (!fits(v.offerId, UINT64)) outOfRange(`offer ${id} offerId`, v.offerId, UINT64);
-  if (!fits(v.modelId, UINT16)) outOfRange(`offer ${id} modelId`, v.modelId, UINT16);
-  if (v.modelId === 0) bad(MatchingErrorCode.OutOfRange, `offer ${id} modelId = 0`);
-  if (!fits(v.gpuCount, UINT32)) outOfRange(`offer ${id} gpuCount`, v.gpuCount, UINT32);
-  if (!fits(v.gpusLeased, UINT32)) outOfRange(`offer ${id} gpusLeased`, v.gpusLeased, UINT32);
-  if (!fits(v.pricePerGpuHour, UINT128)) outOfRange(`offer ${id} pricePerGpuHour`, v.pricePerGpuHour, UINT128);
-  if (!fits(v.activeFrom, UINT64)) outOfRange(`offer ${id} activeFrom`, v.activeFrom, UINT64);
-  if (!fits(v.activeUntil, UINT64)) outOfRange(`offer ${id} activeUntil`, v.activeUntil, UINT64);
-}
-
-function validateProvider(p: Provider): void {
-  const id = p.provider;
-  if (!fits(p.stake, UINT256)) outOfRange(`provider ${id} stake`, p.stake, UINT256);
-  if (!fits(p.status, UINT8)) outOfRange(`provider ${id} status`, p.status, UINT8);
-  if (!fits(p.zone, UINT16)) outOfRange(`provider ${id} zone`, p.zone, UINT16);
-  if (!fits(p.uptimeBps, UPTIME)) outOfRange(`provider ${id} uptimeBps`, p.uptimeBps, UPTIME);
-  if (!fits(p.leasesCompleted, UINT32)) outOfRange(`provider ${id} leasesCompleted`, p.leasesCompleted, UINT32);
-  if (!fits(p.leasesFailed, UINT32)) outOfRange(`provider ${id} leasesFailed`, p.leasesFailed, UINT32);
-  if (!fits(p.timesSlashed, UINT32)) outOfRange(`provider ${id} timesSlashed`, p.timesSlashed, UINT32);
+  checkWidths(v, OFFER_WIDTHS, "offer", v.versionId);
+  if (v.modelId === 0) bad(MatchingErrorCode.OutOfRange, `offer ${v.versionId} modelId = 0`);
 }
 
 /** docs §2: an offer version takes part iff it is active at R_b. */
@@ -310,7 +305,7 @@ export function prepareBatch(inputs: MatchInputs, seed: Hex): PreparedBatch {
   const providers = [...inputs.providers].sort((a, b) => cmpStr(lowerOnce(lowered, a.provider), lowerOnce(lowered, b.provider)));
   const providerIdx = new Map<string, number>();
   providers.forEach((p, i) => {
-    validateProvider(p);
+    checkWidths(p, PROVIDER_WIDTHS, "provider", p.provider);
     const key = lowerOnce(lowered, p.provider);
     if (providerIdx.has(key)) bad(MatchingErrorCode.DuplicateProvider, `provider ${p.provider} appears twice`);
     providerIdx.set(key, i);

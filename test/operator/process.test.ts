@@ -7,8 +7,8 @@ import { readFile } from "node:fs/promises";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { deploySystem, orders, providerOffer, type System } from "../support/serviceManager.js";
-import { freePort, makeSlot, startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
-import { prepareOperator, spawnOperator, type OperatorProcess } from "../support/operator-process.js";
+import { startNode, waitFor, type NodeSlot, type RunningNode } from "../support/operator-nodes.js";
+import { prepareOperatorAmongPeers, spawnOperator, type OperatorProcess } from "../support/operator-process.js";
 import { startRpcProxy } from "../support/rpc-proxy.js";
 
 const connection = await network.create();
@@ -18,7 +18,7 @@ describe("operator/main.ts as a process on a live chain", function () {
   let s: System;
   let proxy: Awaited<ReturnType<typeof startRpcProxy>>;
   let op: OperatorProcess | undefined;
-  const slots: NodeSlot[] = [];
+  let slots: NodeSlot[] = [];
   const nodes: RunningNode[] = [];
 
   before(async () => {
@@ -37,14 +37,9 @@ describe("operator/main.ts as a process on a live chain", function () {
   });
 
   it("given a valid config → it should log ready, sign the batch with its peers, answer its API and exit 0 on SIGTERM", async () => {
-    const port = await freePort();
-    const setup = await prepareOperator(port);
-    await s.operatorRegistry.write.updateSocket([setup.socket], { account: s.wallets[10]!.account });
-    for (const o of s.ops.slice(1)) {
-      const slot = await makeSlot(o.sk);
-      slots.push(slot);
-      await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + o.index]!.account });
-    }
+    const prepared = await prepareOperatorAmongPeers(s);
+    const { port, setup } = prepared;
+    slots = prepared.slots;
     op = await spawnOperator(setup, { sk: s.ops[0]!.sk, deployment: s.deployment, rpcUrl: proxy.url, port });
     const ready = await op.waitForLine((l) => l.event === "ready", 60_000);
     expect(ready.operatorId).to.equal(s.ops[0]!.id.toLowerCase());

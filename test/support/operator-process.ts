@@ -13,6 +13,8 @@ import type { SecretKey } from "../../protocol/bls/index.js";
 import { encryptSecretKey, writeKeystoreFile } from "../../protocol/keystore/index.js";
 import { writeDeployment, type Deployment } from "../../protocol/chain/deployment.js";
 import { loadOrCreatePeerKey } from "../../protocol/p2p/peerKey.js";
+import { freePort, makeSlot, type NodeSlot } from "./operator-nodes.js";
+import type { System } from "./serviceManager.js";
 import { makeTempDir } from "./tempdir.js";
 
 export interface OperatorProcess {
@@ -41,6 +43,23 @@ export async function prepareOperator(port: number): Promise<OperatorProcessSetu
   const tmp = await makeTempDir("opproc");
   const { privateKey } = await loadOrCreatePeerKey(join(tmp.path, "data", "peer-key"));
   return { dir: tmp.path, socket: `/ip4/127.0.0.1/tcp/${port}/p2p/${privateKey.publicKey.toString()}`, remove: tmp.remove };
+}
+
+/**
+ * The files of a process for operator 0 of `s` and node slots for operators 1‥n (for in-process nodes), every
+ * socket registered on-chain so that they find each other. The caller removes the setup and the slots.
+ */
+export async function prepareOperatorAmongPeers(s: System): Promise<{ port: number; setup: OperatorProcessSetup; slots: NodeSlot[] }> {
+  const port = await freePort();
+  const setup = await prepareOperator(port);
+  await s.operatorRegistry.write.updateSocket([setup.socket], { account: s.wallets[10]!.account });
+  const slots: NodeSlot[] = [];
+  for (const o of s.ops.slice(1)) {
+    const slot = await makeSlot(o.sk);
+    slots.push(slot);
+    await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + o.index]!.account });
+  }
+  return { port, setup, slots };
 }
 
 export async function spawnOperator(
