@@ -135,7 +135,7 @@ describe("BN254/BLS Solidity library against the TypeScript BLS library", functi
       const apkG1 = aggregateG1(keys.map((k) => k.publicKeyG1()));
       const apkG2 = aggregateG2(keys.map((k) => k.publicKeyG2()));
       expect(await harness.read.gamma([d, apkG1, apkG2, sigma])).to.equal(checkerGamma(d, apkG1, apkG2, sigma));
-      expect(await harness.read.verifyBound([d, apkG1, apkG2, sigma])).to.deep.equal([true, true]);
+      expect((await harness.read.verifyBound([d, apkG1, apkG2, sigma])).slice(0, 2)).to.deep.equal([true, true]);
       expect(await harness.read.verify([apkG2, d, sigma])).to.equal(true);
       expect(verify(apkG2, d, sigma)).to.equal(true);
     });
@@ -175,7 +175,7 @@ describe("BN254/BLS Solidity library against the TypeScript BLS library", functi
       for (const [name, pk, s] of cases) {
         expect(verify(pk, d, s), name).to.equal(false);
         expect(await harness.read.verify([pk, d, s]), name).to.equal(false);
-        expect(await harness.read.verifyBound([d, sk.publicKeyG1(), pk, s]), name).to.deep.equal([false, false]);
+        expect((await harness.read.verifyBound([d, sk.publicKeyG1(), pk, s])).slice(0, 2), name).to.deep.equal([false, false]);
       }
       expect(await harness.read.isOnCurveG2([wrongSubgroupG2()])).to.equal(true);
       const [ok, callOk] = await harness.read.safePairing([sig, G2_GENERATOR, G1_GENERATOR, wrongSubgroupG2(), 120_000n]);
@@ -192,8 +192,8 @@ describe("BN254/BLS Solidity library against the TypeScript BLS library", functi
       expect(verify(INFINITY_G2, d, INFINITY_G1)).to.equal(false);
       expect(await harness.read.verify([INFINITY_G2, d, INFINITY_G1])).to.equal(false);
       expect(await harness.read.verify([sk.publicKeyG2(), d, INFINITY_G1])).to.equal(false);
-      expect(await harness.read.verifyBound([d, INFINITY_G1, INFINITY_G2, INFINITY_G1])).to.deep.equal([false, false]);
-      expect(await harness.read.verifyBound([d, sk.publicKeyG1(), sk.publicKeyG2(), INFINITY_G1])).to.deep.equal([
+      expect((await harness.read.verifyBound([d, INFINITY_G1, INFINITY_G2, INFINITY_G1])).slice(0, 2)).to.deep.equal([false, false]);
+      expect((await harness.read.verifyBound([d, sk.publicKeyG1(), sk.publicKeyG2(), INFINITY_G1])).slice(0, 2)).to.deep.equal([
         false,
         false,
       ]);

@@ -65,7 +65,7 @@ describe("test/vectors/bls.json checked on-chain (BN254/BLS Solidity libraries)"
         );
         expect(await ctx.harness.read.verify([g2FromJson(key.pkG2), s.digest, g1FromJson(s.signature)]), label).to.equal(true);
         expect(
-          await ctx.harness.read.verifyBound([s.digest, g1FromJson(key.pkG1), g2FromJson(key.pkG2), g1FromJson(s.signature)]),
+          (await ctx.harness.read.verifyBound([s.digest, g1FromJson(key.pkG1), g2FromJson(key.pkG2), g1FromJson(s.signature)])).slice(0, 2),
           label,
         ).to.deep.equal([true, true]);
       }
@@ -81,7 +81,7 @@ describe("test/vectors/bls.json checked on-chain (BN254/BLS Solidity libraries)"
         expect(apk).to.deep.equal(g1FromJson(a.apkG1));
         const [apkG2, sig] = [g2FromJson(a.apkG2), g1FromJson(a.signature)];
         expect(await ctx.harness.read.verify([apkG2, a.digest, sig])).to.equal(true);
-        expect(await ctx.harness.read.verifyBound([a.digest, apk, apkG2, sig])).to.deep.equal([true, true]);
+        expect((await ctx.harness.read.verifyBound([a.digest, apk, apkG2, sig])).slice(0, 2)).to.deep.equal([true, true]);
       }
     });
   });

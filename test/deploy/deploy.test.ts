@@ -14,6 +14,7 @@ import { operatorRegistryAbi, serviceManagerAbi, marketplaceAbi, providerRegistr
 import { readDeployment } from "../../protocol/chain/deployment.js";
 import { encryptAccountKey, encryptSecretKey, writeAccountKeystoreFile, writeKeystoreFile } from "../../protocol/keystore/index.js";
 import { SecretKey } from "../../protocol/bls/index.js";
+import { SERVICE_MANAGER_DEFAULTS } from "../../deploy/service-manager-defaults.js";
 import { Supervisor } from "../../deploy/devnet/supervisor.js";
 import { startHardhatNode, type LocalNode } from "../../deploy/devnet/hardhat-node.js";
 import { startAnvil } from "../../deploy/devnet/anvil-node.js";
@@ -92,7 +93,8 @@ function customParameters(owner: Address, treasury: Address, tokens: "faucet" | 
     operatorExitDelay: 1_000,
     batchTiming: { batchInterval: 5, seedTimeout: 6, batchTimeout: 60 },
     quorumThresholdBps: 7_500,
-    matchingWeights: { region: 1_000, price: 3_000, uptime: 1_500, reputation: 1_500, availability: 1_000, slashing: 500, stake: 500, random: 1_000 },
+    // Weights still summing to 10 000: 1 000 moved from region to price.
+    matchingWeights: { ...SERVICE_MANAGER_DEFAULTS.matchingWeights, region: 1_000, price: 3_000 },
     slashFractions: { equivocationSlashBps: 4_000, equivocationBountyBps: 500, invalidResultSlashBps: 3_000 },
     ejection: { streak: 7, rateBps: 2_000, window: 50 },
     handoffTimeout: 30,

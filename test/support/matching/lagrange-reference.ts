@@ -103,13 +103,10 @@ export function referenceLagrange(b: PreparedBatch, cand: Candidates, options: {
     for (let o = 0; o < m; o++) if (open(o)) u[o] = Math.max(0, Math.round(u[o]! - step * s[o]!));
     last = L();
     done++;
-    if (last < best) {
-      best = last;
-      since = 0;
-    } else if (++since >= 10) {
-      theta /= 2;
-      since = 0;
-    }
+    // The step halves after 10 evaluations in a row that did not beat the best.
+    since = last < best ? 0 : since + 1;
+    best = Math.min(best, last);
+    if (since === 10) [theta, since] = [theta / 2, 0];
   }
   return { value: Math.min(best, sol.value), flow: sol.value, start, iterations: done };
 }
