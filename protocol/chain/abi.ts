@@ -9924,21 +9924,3 @@ export const stakeTokenAbi = [
     "type": "function"
   }
 ] as const;
-
-/** `IGpuCatalog.Tier`: the value is the one the contract stores and emits. */
-export enum Tier { Entry = 0, Low = 1, Medium = 2, High = 3, Ultra = 4 }
-
-/** `IProviderRegistry.ProviderStatus`: the value is the one the contract stores and emits. */
-export enum ProviderStatus { None = 0, Active = 1, Maintenance = 2, Jailed = 3, Exiting = 4 }
-
-/** `IMarketplace.OrderStatus`: the value is the one the contract stores and emits. */
-export enum OrderStatus { None = 0, Open = 1, Matched = 2, Cancelled = 3, Expired = 4 }
-
-/** `IMarketplace.LeaseStatus`: the value is the one the contract stores and emits. */
-export enum LeaseStatus { None = 0, Active = 1, Closed = 2 }
-
-/** `IMarketplace.CloseReason`: the value is the one the contract stores and emits. */
-export enum CloseReason { None = 0, Completed = 1, RenterClosed = 2, ProviderClosed = 3, ProviderFault = 4, HandoffTimeout = 5 }
-
-/** `IMarketplace.SkipReason`: the value is the one the contract stores and emits. */
-export enum SkipReason { UnknownOrder = 0, OrderNotOpen = 1, OrderCreatedAfterReference = 2, OrderExpired = 3, GpuCountMismatch = 4, PriceAboveMax = 5, UnknownOfferVersion = 6, OfferVersionNotActive = 7, PriceMismatch = 8, PaymentTokenMismatch = 9, ModelMismatch = 10, TierTooLow = 11, InsufficientCapacity = 12, ProviderNotActive = 13, RegionNotAllowed = 14, UptimeTooLow = 15, ReputationTooLow = 16, TooManySlashes = 17, OfferWithdrawn = 18, OfferCapacityReduced = 19 }

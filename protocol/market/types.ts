@@ -5,16 +5,16 @@
  * on-chain type is wider than 32 bits); nothing here is ever a float.
  */
 import type { Address } from "viem";
-import { CloseReason, LeaseStatus, OrderStatus, ProviderStatus, Tier } from "../chain/abi.js";
+import { CloseReason, LeaseStatus, OrderStatus, ProviderStatus, Tier } from "../chain/enums.js";
 
 /**
- * The contracts' enums, with the values they store and emit, generated from the contracts into abi.ts (their
- * meanings are documented where they are declared: `IGpuCatalog.Tier` — bands of the list price in whole US
- * dollars, docs/protocol.md §2 —, `IProviderRegistry.ProviderStatus`, and `IMarketplace`'s `OrderStatus`,
- * `LeaseStatus`, `CloseReason` (docs/contracts.md, "Leases") and `SkipReason` (why `applyAssignments` skipped an
- * assignment, in check order)).
+ * The contracts' enums, with the values they store and emit, generated from the contracts into
+ * protocol/chain/enums.ts. Their meanings are documented where they are declared: `IGpuCatalog.Tier` (bands of the
+ * list price in whole US dollars, docs/protocol.md §2), `IProviderRegistry.ProviderStatus`, and `IMarketplace`'s
+ * `OrderStatus`, `LeaseStatus`, `CloseReason` (docs/contracts.md, "Leases") and `SkipReason` (why
+ * `applyAssignments` skipped an assignment, in check order).
  */
-export { Tier, ProviderStatus, OrderStatus, LeaseStatus, CloseReason, SkipReason } from "../chain/abi.js";
+export { Tier, ProviderStatus, OrderStatus, LeaseStatus, CloseReason, SkipReason } from "../chain/enums.js";
 
 /** Basis points: 10 000 = 100 %. */
 export const BPS = 10_000;
