@@ -7,6 +7,7 @@ import type { MatchnetCommand as Command } from "./command.js";
 import { parseEventLogs, type Hex } from "viem";
 import { marketplaceAbi, serviceManagerAbi } from "../protocol/chain/abi.js";
 import { resultReceipts } from "../protocol/chain/batches.js";
+import { OnChainBatchStatus } from "../protocol/chain/enums.js";
 import { readMatchInputs, readOperatorSet } from "../protocol/chain/reads.js";
 import { toOperatorId } from "../protocol/chain/ids.js";
 import { nonSignerIds, readFinalizedSubmission, readResultSigners, type FinalizedSubmission } from "../protocol/chain/submissions.js";
@@ -15,13 +16,11 @@ import { assignmentsHash, matchBatch } from "../protocol/matching/index.js";
 import { SkipReason } from "../protocol/market/types.js";
 import { decimalsOf } from "./chain.js";
 import { CliError } from "./errors.js";
-import { amount, parseId, parseInteger, table } from "./format.js";
+import { amount, enumName, parseId, parseInteger, table } from "./format.js";
 import type { CliIo } from "./io.js";
 import { action } from "./command.js";
 import type { Context } from "./context.js";
 import { REASON_TEXT, reasonName } from "./quote.js";
-
-export const BATCH_STATUS = ["none", "closed", "final", "abandoned"] as const;
 
 async function batchHeader(ctx: Context, batch: bigint) {
   const { serviceManager } = await ctx.serviceManager();
@@ -55,14 +54,14 @@ export async function showBatch(ctx: Context, batch: bigint): Promise<BatchShow>
   const rb = BigInt(b.referenceBlock);
   const [inputs, set] = await Promise.all([readMatchInputs(client, addrs, rb), readOperatorSet(client, addrs.operatorRegistry, rb)]);
   const show: BatchShow = {
-    batch, status: BATCH_STATUS[b.status] ?? String(b.status), referenceBlock: b.referenceBlock, closedAt: b.closedAt,
-    finalizedAt: b.status === 2 ? b.finalizedAt : null, seed: null, tx: null, gasUsed: null,
+    batch, status: enumName(OnChainBatchStatus, b.status), referenceBlock: b.referenceBlock, closedAt: b.closedAt,
+    finalizedAt: b.status === OnChainBatchStatus.Final ? b.finalizedAt : null, seed: null, tx: null, gasUsed: null,
     operators: set.operators.map((o) => ({ operatorId: o.operatorId, stake: o.stake, signed: null })), signedStakeBps: null,
     applied: [], skipped: [], open: [], matcherAgrees: null,
   };
-  if (b.status !== 2) {
-    const why = b.status === 3 ? "batch abandoned (no quorum result in time): the order joins the next batch" : "batch not final yet";
-    show.open = inputs.orders.map((o) => ({ orderId: o.orderId, reason: b.status === 3 ? "BatchAbandoned" : "BatchPending", code: null, text: why }));
+  if (b.status !== OnChainBatchStatus.Final) {
+    const why = b.status === OnChainBatchStatus.Abandoned ? "batch abandoned (no quorum result in time): the order joins the next batch" : "batch not final yet";
+    show.open = inputs.orders.map((o) => ({ orderId: o.orderId, reason: b.status === OnChainBatchStatus.Abandoned ? "BatchAbandoned" : "BatchPending", code: null, text: why }));
     return show;
   }
   const fin = await finalizedSubmission(ctx, batch);
@@ -171,11 +170,11 @@ export function addBatchCommands(program: Command, io: CliIo): void {
       const h = await client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [b] });
       // Applied assignments, counted from the PageApplied events of the batch's pages.
       let assignments: bigint | null = null;
-      if (h.status === 2) {
+      if (h.status === OnChainBatchStatus.Final) {
         const pages = await client.getContractEvents({ address: serviceManager, abi: serviceManagerAbi, eventName: "PageApplied", args: { batch: b }, fromBlock: BigInt(h.finalizedAt) });
         assignments = pages.reduce((sum, l) => sum + (l.args.assignments ?? 0n), 0n);
       }
-      rows.push({ batch: b, status: BATCH_STATUS[h.status] ?? String(h.status), referenceBlock: h.referenceBlock, closedAt: h.closedAt, finalizedAt: h.status === 2 ? h.finalizedAt : null, assignments });
+      rows.push({ batch: b, status: enumName(OnChainBatchStatus, h.status), referenceBlock: h.referenceBlock, closedAt: h.closedAt, finalizedAt: h.status === OnChainBatchStatus.Final ? h.finalizedAt : null, assignments });
     }
     ctx.result(
       { batchCount: count, batches: rows },

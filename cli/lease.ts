@@ -5,13 +5,12 @@ import { marketplaceAbi } from "../protocol/chain/abi.js";
 import { CloseReason, LeaseStatus, OrderStatus } from "../protocol/market/types.js";
 import { decimalsOf, ensureAllowance } from "./chain.js";
 import { CliError, fromChainError, revertOf } from "./errors.js";
-import { amount, parseId, parseInteger, table } from "./format.js";
+import { amount, enumName, parseId, parseInteger, table } from "./format.js";
 import type { CliIo } from "./io.js";
 import { action } from "./command.js";
 import type { Context } from "./context.js";
 import { renterOrders } from "./renter.js";
 
-export const LEASE_STATUS = ["none", "active", "closed"] as const;
 const MAX_UINT32 = 2 ** 32 - 1;
 /** What each close reason means for the renter (CloseReason in protocol/market/types.ts). */
 export const CLOSE_REASON: Record<number, { name: string; text: string }> = {
@@ -91,10 +90,10 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
     const ready = (l: LeaseOnChain) => readinessOf(l, timeout, block.number);
     const readyCell = (l: LeaseOnChain) => (l.readyAt !== 0n ? "yes" : l.status !== LeaseStatus.Active ? "never" : ready(l).timedOut ? "timed out" : `by ${ready(l).deadline}`);
     ctx.result(
-      { renter: me, leases: rows.map((l) => ({ ...l, statusName: LEASE_STATUS[l.status], closeReasonName: CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason), readiness: ready(l) })) },
+      { renter: me, leases: rows.map((l) => ({ ...l, statusName: enumName(LeaseStatus, l.status), closeReasonName: CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason), readiness: ready(l) })) },
       rows.length === 0 ? `no leases for ${me}` : table(
         ["lease", "status", "ready", "offer", "provider", "GPUs", "price/GPU-h", "ends", "reason"],
-        rows.map((l) => [String(l.leaseId), LEASE_STATUS[l.status] ?? String(l.status), readyCell(l), String(l.offerId), l.provider, String(l.gpuCount), amount(l.pricePerGpuHour, dec), l.status === LeaseStatus.Active ? `in ${hoursLeft(l, block.timestamp).toFixed(1)} h` : new Date(Number(l.closedAt) * 1000).toISOString(), l.status === LeaseStatus.Active ? "-" : (CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason))]),
+        rows.map((l) => [String(l.leaseId), enumName(LeaseStatus, l.status), readyCell(l), String(l.offerId), l.provider, String(l.gpuCount), amount(l.pricePerGpuHour, dec), l.status === LeaseStatus.Active ? `in ${hoursLeft(l, block.timestamp).toFixed(1)} h` : new Date(Number(l.closedAt) * 1000).toISOString(), l.status === LeaseStatus.Active ? "-" : (CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason))]),
       ),
     );
   });
@@ -109,7 +108,7 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
     const total = l.pricePerGpuHour * BigInt(l.gpuCount) * ((l.endsAt - l.startedAt) / 3600n);
     const reason = CLOSE_REASON[l.closeReason] ?? { name: String(l.closeReason), text: "" };
     const lines = [
-      `lease     ${l.leaseId} (${LEASE_STATUS[l.status]})`,
+      `lease     ${l.leaseId} (${enumName(LeaseStatus, l.status)})`,
       `offer     ${l.offerId} version ${l.offerVersionId} of ${l.provider}`,
       `GPUs      ${l.gpuCount} at ${amount(l.pricePerGpuHour, dec)}/GPU-hour (total ${amount(total, dec)})`,
       `started   ${new Date(Number(l.startedAt) * 1000).toISOString()} (block ${l.startBlock})`,
@@ -118,7 +117,7 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
       `paid out  ${amount(l.paidOut, dec)} settled to the provider, ${amount(unsettled, dec)} accrued since`,
     ];
     if (l.status === LeaseStatus.Closed) lines.push(`closed    ${new Date(Number(l.closedAt) * 1000).toISOString()}: ${reason.name} — ${reason.text}`);
-    ctx.result({ ...l, statusName: LEASE_STATUS[l.status], closeReasonName: reason.name, closeReasonText: reason.text, readiness, unsettledEarnings: unsettled, totalCost: total }, lines);
+    ctx.result({ ...l, statusName: enumName(LeaseStatus, l.status), closeReasonName: reason.name, closeReasonText: reason.text, readiness, unsettledEarnings: unsettled, totalCost: total }, lines);
   });
 
   action(

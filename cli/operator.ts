@@ -7,16 +7,15 @@ import { readFile } from "node:fs/promises";
 import type { MatchnetCommand as Command } from "./command.js";
 import { zeroHash } from "viem";
 import { operatorRegistryAbi, stakeTokenAbi } from "../protocol/chain/abi.js";
+import { OperatorStatus } from "../protocol/chain/enums.js";
 import { operatorId, signProofOfPossession } from "../protocol/bls/index.js";
 import { KeystoreError, unlockKeystore } from "../protocol/keystore/index.js";
 import { decimalsOf, ensureAllowance } from "./chain.js";
 import { CliError, usage } from "./errors.js";
-import { amount, parseAmount } from "./format.js";
+import { amount, enumName, parseAmount } from "./format.js";
 import type { CliIo } from "./io.js";
 import { readPassword } from "./password.js";
 import { action } from "./command.js";
-
-export const OPERATOR_STATUS = ["none", "active", "jailed", "exiting", "withdrawn"] as const;
 
 export function addOperatorCommands(program: Command, io: CliIo): void {
   const operator = program.command("operator").description("AVS operators: registration and status");
@@ -78,8 +77,8 @@ export function addOperatorCommands(program: Command, io: CliIo): void {
       client.getBlockNumber(),
     ]);
     const dec = await decimalsOf(ctx, c.stakeToken);
-    const status = OPERATOR_STATUS[o.status] ?? String(o.status);
-    const shareBps = total === 0n || o.status !== 1 ? 0 : Number((o.stake * 10_000n) / total);
+    const status = enumName(OperatorStatus, o.status);
+    const shareBps = total === 0n || o.status !== OperatorStatus.Active ? 0 : Number((o.stake * 10_000n) / total);
     const lines = [
       `operator    ${id}`,
       `account     ${o.operator}`,
@@ -88,7 +87,7 @@ export function addOperatorCommands(program: Command, io: CliIo): void {
       `socket      ${o.socket}`,
       `slashed     ${o.timesSlashed}×`,
     ];
-    if (o.status === 3) lines.push(`exit        stake withdrawable from block ${o.exitableAt} (now ${head})`);
+    if (o.status === OperatorStatus.Exiting) lines.push(`exit        stake withdrawable from block ${o.exitableAt} (now ${head})`);
     ctx.result({ operatorId: id, operator: o.operator, status, registeredAt: o.registeredAt, exitableAt: o.exitableAt, stake: o.stake, stakeShareBps: shareBps, socket: o.socket, timesSlashed: o.timesSlashed, headBlock: head }, lines);
   });
 

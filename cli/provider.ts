@@ -8,12 +8,10 @@ import { GPU_CATALOG } from "../protocol/market/catalog.js";
 import { ProviderStatus, reputationBps, type GpuModel } from "../protocol/market/types.js";
 import { catalogModels, decimalsOf, ensureAllowance } from "./chain.js";
 import { CliError, usage } from "./errors.js";
-import { amount, parseAmount, parseZone, percent, table, zoneName } from "./format.js";
+import { amount, enumName, parseAmount, parseZone, percent, table, zoneName } from "./format.js";
 import { matchModel, parseNvidiaSmi, runNvidiaSmi, type DetectedCard } from "./gpu.js";
 import type { CliIo } from "./io.js";
 import { action } from "./command.js";
-
-export const PROVIDER_STATUS = ["none", "active", "maintenance", "jailed", "exiting"] as const;
 
 export function addProviderCommands(program: Command, io: CliIo): void {
   const provider = program.command("provider").description("GPU providers: stake, status, offers, earnings");
@@ -52,7 +50,7 @@ export function addProviderCommands(program: Command, io: CliIo): void {
       client.readContract({ address: c.offerBook, abi: offerBookAbi, functionName: "hasLeasedCapacity", args: [address] }),
     ]);
     const [sdec, pdec] = await Promise.all([decimalsOf(ctx, c.stakeToken), decimalsOf(ctx, c.paymentToken)]);
-    const status = PROVIDER_STATUS[p.status] ?? `status-${p.status}`;
+    const status = enumName(ProviderStatus, p.status, `status-${p.status}`);
     const rep = reputationBps(p);
     const data = {
       provider: address, status, stake: p.stake, minProviderStake: min, zone: p.zone, zoneName: p.status === ProviderStatus.None && p.zone === 0 ? null : zoneName(p.zone),

@@ -9,13 +9,12 @@ import { marketplaceAbi } from "../protocol/chain/abi.js";
 import { OrderStatus } from "../protocol/market/types.js";
 import { catalogModels, decimalsOf, ensureAllowance, findModel } from "./chain.js";
 import { usage } from "./errors.js";
-import { amount, parseAmount, parseId, parseInteger, parsePercentBps, parseRegions, parseTier, parseZone, percent, regionsOfMask, table, tierName, zoneName } from "./format.js";
+import { amount, enumName, parseAmount, parseId, parseInteger, parsePercentBps, parseRegions, parseTier, parseZone, percent, regionsOfMask, table, tierName, zoneName } from "./format.js";
 import type { CliIo } from "./io.js";
 import { action } from "./command.js";
 import type { Context } from "./context.js";
 import { quoteOrder, quoteText, type OrderParams } from "./quote.js";
 
-export const ORDER_STATUS = ["none", "open", "matched", "cancelled", "expired"] as const;
 const MAX_UINT32 = 2 ** 32 - 1;
 /** Default lifetime of an order in blocks (≈ 1 h at 12 s; 5 min on the 1 s devnet). */
 export const DEFAULT_EXPIRES_IN = 300;
@@ -126,7 +125,7 @@ export function addRenterCommands(program: Command, io: CliIo): void {
     const open = (o: (typeof orders)[number]) => o.status === OrderStatus.Open && head < o.expiresAt;
     if (opts.open === true) orders = orders.filter(open);
     const dec = await decimalsOf(ctx, c.paymentToken);
-    const status = (o: (typeof orders)[number]) => (o.status === OrderStatus.Open && !open(o) ? "expired" : (ORDER_STATUS[o.status] ?? String(o.status)));
+    const status = (o: (typeof orders)[number]) => (o.status === OrderStatus.Open && !open(o) ? "expired" : enumName(OrderStatus, o.status));
     ctx.result(
       { renter: me, orders: orders.map((o) => ({ ...o, statusName: status(o) })) },
       orders.length === 0 ? `no orders for ${me}` : table(

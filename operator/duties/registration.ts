@@ -5,6 +5,7 @@
  */
 import type { WalletClient } from "viem";
 import { operatorRegistryAbi } from "../../protocol/chain/abi.js";
+import { OperatorStatus } from "../../protocol/chain/enums.js";
 import type { DutyContext } from "./context.js";
 import { toOperatorId } from "../../protocol/chain/ids.js";
 
@@ -15,9 +16,6 @@ export interface RegistrationView {
   status: number;
   otherOperators: number;
 }
-
-/** Status 1 = Active (IOperatorRegistry.OperatorStatus); a jailed or exiting operator is not asked to sign. */
-const STATUS_ACTIVE = 1;
 
 export class Registration {
   private view: RegistrationView = { registered: false, stake: 0n, status: 0, otherOperators: 0 };
@@ -38,7 +36,8 @@ export class Registration {
       status = op.status;
     }
     const count = await client.readContract({ address: reg, abi: operatorRegistryAbi, functionName: "operatorCount" });
-    const registered = stake > 0n && status === STATUS_ACTIVE;
+    // A jailed or exiting operator is not asked to sign.
+    const registered = stake > 0n && status === OperatorStatus.Active;
     this.view = { registered, stake, status, otherOperators: Math.max(0, Number(count) - (registered ? 1 : 0)) };
     this.ctx.metrics.registeredStakes.set({ quorum_number: "0", quorum_name: "stake" }, tokens(stake));
   }

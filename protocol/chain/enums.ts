@@ -17,3 +17,9 @@ export enum CloseReason { None = 0, Completed = 1, RenterClosed = 2, ProviderClo
 
 /** `IMarketplace.SkipReason`: the value is the one the contract stores and emits. */
 export enum SkipReason { UnknownOrder = 0, OrderNotOpen = 1, OrderCreatedAfterReference = 2, OrderExpired = 3, GpuCountMismatch = 4, PriceAboveMax = 5, UnknownOfferVersion = 6, OfferVersionNotActive = 7, PriceMismatch = 8, PaymentTokenMismatch = 9, ModelMismatch = 10, TierTooLow = 11, InsufficientCapacity = 12, ProviderNotActive = 13, RegionNotAllowed = 14, UptimeTooLow = 15, ReputationTooLow = 16, TooManySlashes = 17, OfferWithdrawn = 18, OfferCapacityReduced = 19 }
+
+/** `IOperatorRegistryTypes.OperatorStatus`: the value is the one the contract stores and emits. */
+export enum OperatorStatus { None = 0, Active = 1, Jailed = 2, Exiting = 3, Withdrawn = 4 }
+
+/** `IServiceManager.BatchStatus`: the value is the one the contract stores and emits. */
+export enum OnChainBatchStatus { None = 0, Closed = 1, Final = 2, Abandoned = 3 }

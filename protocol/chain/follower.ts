@@ -8,6 +8,7 @@
 import type { Address, Hex, PublicClient } from "viem";
 import { PollLoop } from "../pollLoop.js";
 import { serviceManagerAbi } from "./abi.js";
+import { OnChainBatchStatus } from "./enums.js";
 
 export interface BatchClosedInfo {
   batch: bigint;
@@ -50,8 +51,6 @@ export interface ChainFollowerOpts {
   startupLookback?: number;
 }
 
-const BATCH_STATUS_CLOSED = 1;
-
 export class ChainFollower {
   private lastBlock = -1n;
   private readonly loop: PollLoop;
@@ -76,7 +75,7 @@ export class ChainFollower {
     const lookback = BigInt(this.opts.startupLookback ?? 4);
     for (let b = count > lookback ? count - lookback + 1n : 1n; b <= count; b++) {
       const batch = await client.readContract({ address: this.opts.serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [b], blockNumber: head });
-      if (batch.status !== BATCH_STATUS_CLOSED) continue;
+      if (batch.status !== OnChainBatchStatus.Closed) continue;
       await this.call("batchClosed", () =>
         this.modules.handlers.batchClosed?.({
           batch: b,

@@ -7,11 +7,9 @@
 import { decodeFunctionData, isAddressEqual, type Address, type Hex, type PublicClient } from "viem";
 import { operatorId as operatorIdOf, type G1Point } from "../bls/index.js";
 import { operatorRegistryAbi, serviceManagerAbi } from "./abi.js";
+import { OnChainBatchStatus, OperatorStatus } from "./enums.js";
 import { toOperatorId, type OperatorId } from "./ids.js";
 import { readOperatorSet } from "./reads.js";
-
-/** IServiceManager.BatchStatus.Final, as a `getBatch` read returns it. */
-export const BATCH_FINAL = 2;
 
 /** `seedPosition` of a missed duty that is a missing signature rather than a missed seed turn (IServiceManager.MissedDuty). */
 export const NOT_A_SEED_TURN = 255;
@@ -39,7 +37,7 @@ export interface FinalizedSubmission {
 /** The submission that finalized `batch`, read in the block it was final in; null when the batch is not final. */
 export async function readFinalizedSubmission(client: PublicClient, serviceManager: Address, batch: bigint): Promise<FinalizedSubmission | null> {
   const b = await client.readContract({ address: serviceManager, abi: serviceManagerAbi, functionName: "getBatch", args: [batch] });
-  if (b.status !== BATCH_FINAL) return null;
+  if (b.status !== OnChainBatchStatus.Final) return null;
   const finalizedAt = BigInt(b.finalizedAt);
   const logs = await client.getContractEvents({ address: serviceManager, abi: serviceManagerAbi, eventName: "BatchFinalized", args: { batch }, fromBlock: finalizedAt, toBlock: finalizedAt });
   const log = logs[0];
@@ -175,7 +173,7 @@ export class EjectionProofs {
       }
       if (missed.length !== row.length) continue;
       const op = await client.readContract({ address: addrs.operatorRegistry, abi: operatorRegistryAbi, functionName: "getOperator", args: [id] });
-      if (op.status === OPERATOR_ACTIVE) out.push({ operatorId: id, missed });
+      if (op.status === OperatorStatus.Active) out.push({ operatorId: id, missed });
     }
     return out;
   }
@@ -209,5 +207,3 @@ export class EjectionProofs {
   }
 }
 
-/** IOperatorRegistry.OperatorStatus.Active. */
-const OPERATOR_ACTIVE = 1;

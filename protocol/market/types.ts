@@ -12,7 +12,8 @@ import { CloseReason, LeaseStatus, OrderStatus, ProviderStatus, Tier } from "../
  * protocol/chain/enums.ts. Their meanings are documented where they are declared: `IGpuCatalog.Tier` (bands of the
  * list price in whole US dollars, docs/protocol.md §2), `IProviderRegistry.ProviderStatus`, and `IMarketplace`'s
  * `OrderStatus`, `LeaseStatus`, `CloseReason` (docs/contracts.md, "Leases") and `SkipReason` (why
- * `applyAssignments` skipped an assignment, in check order).
+ * `applyAssignments` skipped an assignment, in check order but for the last two, which come right after
+ * `InsufficientCapacity`: what the provider offers now, after R_b).
  */
 export { Tier, ProviderStatus, OrderStatus, LeaseStatus, CloseReason, SkipReason } from "../chain/enums.js";
 

@@ -228,28 +228,34 @@ export function seedBytes(seed: Hex): Uint8Array {
   return hexToBytes(seed);
 }
 
-/** Field → integer width, as the contracts declare each field the matcher reads (types.ts gives them beside each). */
-type Widths<T> = readonly (readonly [keyof T & string, Width])[];
+/** The fields of T that hold integers. */
+type IntegerField<T> = { [K in keyof T]: T[K] extends number | bigint ? K : never }[keyof T] & string;
+/**
+ * Field → integer width, as the contracts declare each field the matcher reads (types.ts gives them beside each),
+ * and "nonzero" where 0 is refused too.
+ */
+type Widths<T> = readonly (readonly [IntegerField<T>, Width, "nonzero"?])[];
 
 const ORDER_WIDTHS: Widths<Order> = [
-  ["modelId", UINT16], ["minTier", UINT8], ["gpuCount", UINT32], ["regionMask", UINT64], ["preferredZone", UINT16],
-  ["maxPricePerGpuHour", UINT128], ["durationHours", UINT32], ["minUptimeBps", UINT16], ["minReputationBps", UINT16],
-  ["maxTimesSlashed", UINT32], ["expiresAt", UINT64], ["createdAt", UINT64],
+  ["modelId", UINT16], ["minTier", UINT8], ["gpuCount", UINT32, "nonzero"], ["regionMask", UINT64],
+  ["preferredZone", UINT16], ["maxPricePerGpuHour", UINT128], ["durationHours", UINT32], ["minUptimeBps", UINT16],
+  ["minReputationBps", UINT16], ["maxTimesSlashed", UINT32], ["expiresAt", UINT64], ["createdAt", UINT64],
 ];
 const OFFER_WIDTHS: Widths<OfferVersion> = [
-  ["offerId", UINT64], ["modelId", UINT16], ["gpuCount", UINT32], ["gpusLeased", UINT32], ["pricePerGpuHour", UINT128],
-  ["activeFrom", UINT64], ["activeUntil", UINT64],
+  ["offerId", UINT64], ["modelId", UINT16, "nonzero"], ["gpuCount", UINT32], ["gpusLeased", UINT32],
+  ["pricePerGpuHour", UINT128], ["activeFrom", UINT64], ["activeUntil", UINT64],
 ];
 const PROVIDER_WIDTHS: Widths<Provider> = [
   ["stake", UINT256], ["status", UINT8], ["zone", UINT16], ["uptimeBps", UPTIME], ["leasesCompleted", UINT32],
   ["leasesFailed", UINT32], ["timesSlashed", UINT32],
 ];
 
-/** Each field of `row` in its width; a failure names the row (`what` and its id) and the field. */
+/** Each field of `row` in its width, in the table's order; a failure names the row (`what` and its id) and the field. */
 function checkWidths<T>(row: T, widths: Widths<T>, what: string, id: bigint | string): void {
-  for (const [field, w] of widths) {
+  for (const [field, w, nonzero] of widths) {
     const v = row[field] as number | bigint;
     if (!fits(v, w)) outOfRange(`${what} ${id} ${field}`, v, w);
+    if (nonzero !== undefined && (v === 0 || v === 0n)) bad(MatchingErrorCode.OutOfRange, `${what} ${id} ${field} = 0`);
   }
 }
 
@@ -257,14 +263,12 @@ function validateOrder(o: Order): void {
   checkUint("order.orderId", o.orderId, UINT64);
   if (o.orderId === 0n) bad(MatchingErrorCode.OutOfRange, "order.orderId = 0");
   checkWidths(o, ORDER_WIDTHS, "order", o.orderId);
-  if (o.gpuCount === 0) bad(MatchingErrorCode.OutOfRange, `order ${o.orderId} gpuCount = 0`);
 }
 
 function validateOffer(v: OfferVersion): void {
   checkUint("offer.versionId", v.versionId, UINT64);
   if (v.versionId === 0n) bad(MatchingErrorCode.OutOfRange, "offer.versionId = 0");
   checkWidths(v, OFFER_WIDTHS, "offer", v.versionId);
-  if (v.modelId === 0) bad(MatchingErrorCode.OutOfRange, `offer ${v.versionId} modelId = 0`);
 }
 
 /** docs §2: an offer version takes part iff it is active at R_b. */

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { GPU_CATALOG } from "../../protocol/market/catalog.js";
-import type { OfferVersion, Order, Provider } from "../../protocol/market/types.js";
+import type { OfferVersion, Order, Provider, Tier } from "../../protocol/market/types.js";
 import { MatchingErrorCode } from "../../protocol/matching/errors.js";
 import { refusal } from "../support/matching/refusal.js";
 import { prepareBatch } from "../../protocol/matching/prepare.js";
@@ -98,6 +98,20 @@ describe("matcher input widths (docs/matching.md §2)", () => {
         expect(err.detail).to.equal(detail);
       }
       expect(() => prepareBatch(inputs({ order: { orderId: 1n, gpuCount: 1 }, offer: { versionId: 1n } }), seedOf(1))).not.to.throw();
+    });
+  });
+
+  describe("given a row with two faults", () => {
+    it("should name the first field in the contracts' order: a zero checked where its field is, before the fields after it", () => {
+      // gpuCount comes before regionMask in IMarketplace.Order, modelId before gpuCount in IOfferBook.OfferVersion.
+      for (const [over, detail] of [
+        [{ order: { gpuCount: 0, regionMask: 1n << 64n } }, "order 1 gpuCount = 0"],
+        [{ order: { minTier: 256 as Tier, gpuCount: 0 } }, "order 1 minTier = 256 is not an integer in [0, 256)"],
+        [{ offer: { modelId: 0, gpuCount: 2 ** 32 } }, "offer 1 modelId = 0"],
+        [{ offer: { offerId: 1n << 64n, modelId: 0 } }, `offer 1 offerId = ${1n << 64n} is not an integer in [0, ${1n << 64n})`],
+      ] as const) {
+        expect(refusal(() => prepareBatch(inputs(over), seedOf(1))).detail).to.equal(detail);
+      }
     });
   });
 

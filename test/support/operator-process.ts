@@ -47,17 +47,25 @@ export async function prepareOperator(port: number): Promise<OperatorProcessSetu
 
 /**
  * The files of a process for operator 0 of `s` and node slots for operators 1‥n (for in-process nodes), every
- * socket registered on-chain so that they find each other. The caller removes the setup and the slots.
+ * socket registered on-chain so that they find each other. The caller removes the setup and the slots (on a failure
+ * here, nothing is left).
  */
 export async function prepareOperatorAmongPeers(s: System): Promise<{ port: number; setup: OperatorProcessSetup; slots: NodeSlot[] }> {
   const port = await freePort();
   const setup = await prepareOperator(port);
-  await s.operatorRegistry.write.updateSocket([setup.socket], { account: s.wallets[10]!.account });
   const slots: NodeSlot[] = [];
-  for (const o of s.ops.slice(1)) {
-    const slot = await makeSlot(o.sk);
-    slots.push(slot);
-    await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + o.index]!.account });
+  try {
+    await s.operatorRegistry.write.updateSocket([setup.socket], { account: s.wallets[10]!.account });
+    for (const o of s.ops.slice(1)) {
+      const slot = await makeSlot(o.sk);
+      slots.push(slot);
+      await s.operatorRegistry.write.updateSocket([slot.socket], { account: s.wallets[10 + o.index]!.account });
+    }
+  } catch (err) {
+    // Nothing left behind: the caller has no handle on a setup it never got.
+    for (const slot of slots) await slot.remove();
+    await setup.remove();
+    throw err;
   }
   return { port, setup, slots };
 }
