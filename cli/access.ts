@@ -21,12 +21,11 @@ import { action } from "./command.js";
 import { marketplaceAbi } from "../protocol/chain/abi.js";
 import { HandoffError, decodeAccess, open } from "../protocol/handoff/ecies.js";
 import { KeystoreError, decryptKeystoreSecret, parseAccountKeystore } from "../protocol/keystore/index.js";
-import { LeaseStatus } from "../protocol/market/types.js";
+import { CloseReason, LeaseStatus } from "../protocol/market/types.js";
 import { CliError, fromChainError, revertOf } from "./errors.js";
-import { parseId } from "./format.js";
+import { enumName, parseId } from "./format.js";
 import type { CliIo } from "./io.js";
 import type { Context } from "./context.js";
-import { CLOSE_REASON } from "./lease.js";
 import { readPassword } from "./password.js";
 
 /** The secret key in an account keystore file, decrypted (password from --password-file, MATCHNET_PASSWORD or a prompt). */
@@ -91,7 +90,7 @@ export function addLeaseAccessCommand(lease: Command, io: CliIo): void {
       throw new CliError("KEYSTORE", `lease ${leaseId} is not yours: its renter is ${getAddress(l.renter)}, the account is ${getAddress(me)}`, { hint: "Its access is sealed to the renter's key; pass that renter's keystore with --account." });
     }
     if (l.status === LeaseStatus.Closed) {
-      const reason = CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason);
+      const reason = enumName(CloseReason, l.closeReason);
       throw new CliError("NOT_FOUND", `lease ${leaseId} is closed (${reason}): there is nothing to access`);
     }
     if (l.readyAt === 0n) {

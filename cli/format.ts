@@ -97,13 +97,7 @@ export function regionsOfMask(mask: bigint): string[] {
   return out;
 }
 
-/**
- * The lower-case name of an on-chain enum's value (protocol/chain/enums.ts: `OperatorStatus` 3 → "exiting"), or
- * `fallback` for a value the enum does not have (a newer contract's).
- */
-export function enumName(e: { readonly [value: number]: string }, value: number, fallback = String(value)): string {
-  return e[value]?.toLowerCase() ?? fallback;
-}
+export { enumName } from "../protocol/chain/enumNames.js";
 
 export const TIER_NAMES = ["entry", "low", "medium", "high", "ultra"] as const;
 export const tierName = (t: number): string => TIER_NAMES[t] ?? `tier-${t}`;

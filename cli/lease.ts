@@ -13,13 +13,14 @@ import { renterOrders } from "./renter.js";
 
 const MAX_UINT32 = 2 ** 32 - 1;
 /** What each close reason means for the renter (CloseReason in protocol/market/types.ts). */
-export const CLOSE_REASON: Record<number, { name: string; text: string }> = {
-  [CloseReason.None]: { name: "none", text: "" },
-  [CloseReason.Completed]: { name: "completed", text: "ran to its paid end" },
-  [CloseReason.RenterClosed]: { name: "closed-by-renter", text: "closed by the renter; the unused time was refunded" },
-  [CloseReason.ProviderClosed]: { name: "closed-by-provider", text: "the provider ended it early; the unused time was refunded" },
-  [CloseReason.ProviderFault]: { name: "provider-fault", text: "closed for a provider fault; the unused time was refunded" },
-  [CloseReason.HandoffTimeout]: { name: "handoff-timeout", text: "the provider never handed it over; everything paid for it was refunded" },
+/** What each close reason meant for the renter, in one sentence (`lease show`). */
+const CLOSE_REASON_TEXT: Record<number, string> = {
+  [CloseReason.None]: "",
+  [CloseReason.Completed]: "ran to its paid end",
+  [CloseReason.RenterClosed]: "closed by the renter; the unused time was refunded",
+  [CloseReason.ProviderClosed]: "the provider ended it early; the unused time was refunded",
+  [CloseReason.ProviderFault]: "closed for a provider fault; the unused time was refunded",
+  [CloseReason.HandoffTimeout]: "the provider never handed it over; everything paid for it was refunded",
 };
 
 async function readLease(ctx: Context, leaseId: bigint) {
@@ -90,10 +91,10 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
     const ready = (l: LeaseOnChain) => readinessOf(l, timeout, block.number);
     const readyCell = (l: LeaseOnChain) => (l.readyAt !== 0n ? "yes" : l.status !== LeaseStatus.Active ? "never" : ready(l).timedOut ? "timed out" : `by ${ready(l).deadline}`);
     ctx.result(
-      { renter: me, leases: rows.map((l) => ({ ...l, statusName: enumName(LeaseStatus, l.status), closeReasonName: CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason), readiness: ready(l) })) },
+      { renter: me, leases: rows.map((l) => ({ ...l, statusName: enumName(LeaseStatus, l.status), closeReasonName: enumName(CloseReason, l.closeReason), readiness: ready(l) })) },
       rows.length === 0 ? `no leases for ${me}` : table(
         ["lease", "status", "ready", "offer", "provider", "GPUs", "price/GPU-h", "ends", "reason"],
-        rows.map((l) => [String(l.leaseId), enumName(LeaseStatus, l.status), readyCell(l), String(l.offerId), l.provider, String(l.gpuCount), amount(l.pricePerGpuHour, dec), l.status === LeaseStatus.Active ? `in ${hoursLeft(l, block.timestamp).toFixed(1)} h` : new Date(Number(l.closedAt) * 1000).toISOString(), l.status === LeaseStatus.Active ? "-" : (CLOSE_REASON[l.closeReason]?.name ?? String(l.closeReason))]),
+        rows.map((l) => [String(l.leaseId), enumName(LeaseStatus, l.status), readyCell(l), String(l.offerId), l.provider, String(l.gpuCount), amount(l.pricePerGpuHour, dec), l.status === LeaseStatus.Active ? `in ${hoursLeft(l, block.timestamp).toFixed(1)} h` : new Date(Number(l.closedAt) * 1000).toISOString(), l.status === LeaseStatus.Active ? "-" : enumName(CloseReason, l.closeReason)]),
       ),
     );
   });
@@ -106,7 +107,7 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
     const block = await (await ctx.client()).getBlock();
     const readiness = readinessOf(l, await handoffTimeout(ctx), block.number);
     const total = l.pricePerGpuHour * BigInt(l.gpuCount) * ((l.endsAt - l.startedAt) / 3600n);
-    const reason = CLOSE_REASON[l.closeReason] ?? { name: String(l.closeReason), text: "" };
+    const reason = { name: enumName(CloseReason, l.closeReason), text: CLOSE_REASON_TEXT[l.closeReason] ?? "" };
     const lines = [
       `lease     ${l.leaseId} (${enumName(LeaseStatus, l.status)})`,
       `offer     ${l.offerId} version ${l.offerVersionId} of ${l.provider}`,
@@ -155,7 +156,7 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
     const [ev] = parseEventLogs({ abi: marketplaceAbi, eventName: "LeaseClosed", logs: r.logs });
     const dec = await decimalsOf(ctx, c.paymentToken);
     const refund = ev?.args.refund ?? 0n;
-    const reason = CLOSE_REASON[timeout ? CloseReason.HandoffTimeout : CloseReason.RenterClosed]!.name;
+    const reason = enumName(CloseReason, timeout ? CloseReason.HandoffTimeout : CloseReason.RenterClosed);
     const text = timeout
       ? `closed lease ${leaseId} for a handoff timeout: the provider never handed it over by block ${readiness.deadline}; everything paid for it, ${amount(refund, dec)}, is refundable and the provider is charged a failure`
       : `closed lease ${leaseId}; ${amount(refund, dec)} refundable${readiness.ready ? "" : " (not handed over yet: the provider earned nothing)"}`;

@@ -6,7 +6,7 @@
 import { REGIONS } from "../protocol/market/catalog.js";
 import { reputationBps } from "../protocol/market/types.js";
 import type { SqlDb } from "./db.js";
-import { SKIP_REASONS } from "./handlers.js";
+import { skipReasonName } from "./handlers.js";
 import type { NodeHealth } from "./operatorHealth.js";
 import type { Row } from "./store.js";
 
@@ -184,9 +184,9 @@ export class ExplorerApi {
     );
     return {
       ...b,
-      invalidReason: b.invalid_reason === null || b.invalid_reason === undefined ? null : (SKIP_REASONS[b.invalid_reason as number] ?? `reason ${b.invalid_reason}`),
+      invalidReason: b.invalid_reason === null || b.invalid_reason === undefined ? null : skipReasonName(b.invalid_reason as number),
       appliedAssignments: assignments.map((a) => ({ ...a, tier: a.tier === null ? null : TIER_NAMES[a.tier as number] })),
-      skippedAssignments: skipped.map((s) => ({ order_id: s.order_id, reason: SKIP_REASONS[s.reason as number] ?? `reason ${s.reason}` })),
+      skippedAssignments: skipped.map((s) => ({ order_id: s.order_id, reason: skipReasonName(s.reason as number) })),
       operators,
       nonSigners: operators.filter((o) => o.signed === 0).map((o) => o.operator_id),
       // The deterministic matcher's re-run at R_b; null without an explainer or before the batch is final.
@@ -212,7 +212,7 @@ export class ExplorerApi {
       lease: lease === null ? null : { ...lease, fullCost: paid, tier: lease.tier === null ? null : TIER_NAMES[lease.tier as number] },
       skips: (await this.db.all<Row>("SELECT batch, reason FROM skipped WHERE order_id = ? ORDER BY block", [id])).map((s) => ({
         batch: s.batch,
-        reason: SKIP_REASONS[s.reason as number] ?? `reason ${s.reason}`,
+        reason: skipReasonName(s.reason as number),
       })),
       history: history.map((h) => ({ ...h, args: JSON.parse(h.args as string) as unknown })),
     };

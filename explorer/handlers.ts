@@ -4,6 +4,7 @@
  * read from the chain (`load`): the indexer fetches all of a block range's needs at once, before the range's
  * single transaction, so that handlers only write.
  */
+import { enumName } from "../protocol/chain/enumNames.js";
 import { CloseReason, SkipReason } from "../protocol/market/types.js";
 import type { Address, Hex } from "viem";
 import type { SqlValue } from "./db.js";
@@ -68,19 +69,8 @@ const num = (v: unknown): number => Number(v as bigint | number);
 const addr = (v: unknown): string => (v as Address).toLowerCase();
 const add = (a: SqlValue | undefined, b: bigint): string => (BigInt((a as string | null) ?? "0") + b).toString();
 
-export const CLOSE_REASONS: Record<number, string> = {
-  [CloseReason.None]: "none",
-  [CloseReason.Completed]: "completed",
-  [CloseReason.RenterClosed]: "renter-closed",
-  [CloseReason.ProviderClosed]: "provider-closed",
-  [CloseReason.ProviderFault]: "provider-fault",
-  [CloseReason.HandoffTimeout]: "handoff-timeout",
-};
-
-/** SkipReason names as the contract declares them (index = the enum value). */
-export const SKIP_REASONS: readonly string[] = Object.keys(SkipReason)
-  .filter((k) => Number.isNaN(Number(k)))
-  .sort((a, b) => (SkipReason as unknown as Record<string, number>)[a]! - (SkipReason as unknown as Record<string, number>)[b]!);
+/** A SkipReason's name as the contract declares it (`PriceAboveMax`). */
+export const skipReasonName = (value: number): string => SkipReason[value] ?? `reason ${value}`;
 
 type Money = "deposited" | "escrowed" | "earned" | "refundable" | "withdrawn";
 
@@ -316,7 +306,7 @@ export const HANDLERS: Partial<Record<`${ContractKey}.${string}`, EventHandler>>
       const l = await leaseRow(w, big(a.leaseId));
       const refund = big(a.refund);
       await w.update("leases", [l.id!], {
-        status: "closed", close_reason: CLOSE_REASONS[num(a.reason)] ?? `reason-${num(a.reason)}`, closed_block: block,
+        status: "closed", close_reason: enumName(CloseReason, num(a.reason), `reason-${num(a.reason)}`), closed_block: block,
         closed_at: num(a.closedAt), refund_at_close: refund.toString(),
       });
       const offer = (await w.get<Row>("offers", [l.offer_id!]))!;

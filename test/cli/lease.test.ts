@@ -103,7 +103,7 @@ describe("matchnet CLI: renter lease show, list, extend and close against the re
       await markReady(id);
       const r = await w.cli([...renter.args, "--json", "renter", "lease", "close", id]);
       expect(r.code, r.err).to.equal(0);
-      expect(r.json()).to.include({ reason: "closed-by-renter", call: "closeLease" });
+      expect(r.json()).to.include({ reason: "renter-closed", call: "closeLease" });
       const refund = BigInt(r.json().refund); // the excess 3, plus most of the 12
       expect(refund > 3n * USD && refund < 15n * USD, String(refund)).to.equal(true);
       const again = await w.cli([...renter.args, "renter", "lease", "close", id]);

@@ -189,9 +189,9 @@ describe("matchnet CLI: renter quote, orders, leases, refunds and batches agains
       const refundBefore = BigInt((await w.cli([...renter.args, "--json", "renter", "refunds"])).json().refundable);
       const close = await w.cli([...renter.args, "--json", "renter", "lease", "close", orderId]);
       expect(close.code, close.out).to.equal(0);
-      expect(close.json().reason).to.equal("closed-by-renter");
+      expect(close.json().reason).to.equal("renter-closed");
       const after = (await w.cli([...renter.args, "--json", "renter", "lease", "show", orderId])).json();
-      expect(after).to.include({ statusName: "closed", closeReasonName: "closed-by-renter" });
+      expect(after).to.include({ statusName: "closed", closeReasonName: "renter-closed" });
       const closeAgain = await w.cli([...renter.args, "renter", "lease", "close", orderId]);
       expect(closeAgain.code).to.equal(ExitCode.Reverted);
       expect(closeAgain.err).to.contain("MarketplaceLeaseNotActive");

@@ -8,7 +8,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { createPublicClient, custom, type PublicClient } from "viem";
 import type { SqlDb } from "../../explorer/db.js";
 import { Indexer } from "../../explorer/indexer.js";
-import { SKIP_REASONS } from "../../explorer/handlers.js";
+import { skipReasonName } from "../../explorer/handlers.js";
 import { SCHEMA_VERSION, SchemaVersionError } from "../../explorer/schema.js";
 import {
   as, deployMarket, EXIT_DELAY, H100, MIN_STAKE, placeOrder, providerWithOffer, SkipReason, USD, Zones, type Market,
@@ -159,7 +159,7 @@ describe(`explorer indexer (${engine})`, () => {
 
           const skips = await db.all<{ batch: number; order_id: number; reason: number }>("SELECT batch, order_id, reason FROM skipped");
           expect(skips).to.deep.equal([{ batch: 7, order_id: Number(skipped), reason: SkipReason.PriceAboveMax }]);
-          expect(SKIP_REASONS[SkipReason.PriceAboveMax]).to.equal("PriceAboveMax");
+          expect(skipReasonName(SkipReason.PriceAboveMax)).to.equal("PriceAboveMax");
 
           const offers = await db.all<{ id: number; version_id: number; gpu_count: number; gpus_leased: number; withdrawn_block: number | null }>("SELECT * FROM offers ORDER BY id");
           expect(offers.find((o) => o.id === Number(offerId))).to.include({ version_id: Number(v2), gpu_count: 16, gpus_leased: 0 });

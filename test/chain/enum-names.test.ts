@@ -1,0 +1,25 @@
+import { expect } from "chai";
+import { enumName } from "../../protocol/chain/enumNames.js";
+import { CloseReason, OnChainBatchStatus, OperatorStatus, SkipReason, Tier } from "../../protocol/chain/enums.js";
+
+describe("protocol/chain/enumNames.ts", () => {
+  it("given one-word members → it should give them in lower case, the first and the last value included", () => {
+    expect(enumName(OperatorStatus, OperatorStatus.None)).to.equal("none");
+    expect(enumName(OperatorStatus, OperatorStatus.Exiting)).to.equal("exiting");
+    expect(enumName(OperatorStatus, OperatorStatus.Withdrawn)).to.equal("withdrawn");
+    expect(enumName(OnChainBatchStatus, OnChainBatchStatus.Abandoned)).to.equal("abandoned");
+    expect(enumName(Tier, Tier.Ultra)).to.equal("ultra");
+  });
+
+  it("given members of several words → it should join them with a hyphen, as the CLI prints and the explorer stores them", () => {
+    expect(enumName(CloseReason, CloseReason.RenterClosed)).to.equal("renter-closed");
+    expect(enumName(CloseReason, CloseReason.HandoffTimeout)).to.equal("handoff-timeout");
+    expect(enumName(SkipReason, SkipReason.OrderCreatedAfterReference)).to.equal("order-created-after-reference");
+  });
+
+  it("given a value one past the enum's last, or −1 → it should give the fallback (the number unless one is passed)", () => {
+    expect(enumName(OperatorStatus, OperatorStatus.Withdrawn + 1)).to.equal(String(OperatorStatus.Withdrawn + 1));
+    expect(enumName(CloseReason, CloseReason.HandoffTimeout + 1, "reason-6")).to.equal("reason-6");
+    expect(enumName(Tier, -1)).to.equal("-1");
+  });
+});
