@@ -1,8 +1,11 @@
 /** Value formatting shared by the commands: token amounts, regions and zones, JSON with bigints as strings. */
 import { formatUnits, parseUnits } from "viem";
 import { REGIONS } from "../protocol/market/catalog.js";
+import { enumName } from "../protocol/chain/enumNames.js";
 import { Tier } from "../protocol/market/types.js";
 import { usage } from "./errors.js";
+
+export { enumName };
 
 /** JSON with bigints as decimal strings (exact; JSON numbers are doubles). */
 export function toJson(value: unknown): string {
@@ -97,15 +100,16 @@ export function regionsOfMask(mask: bigint): string[] {
   return out;
 }
 
-export { enumName } from "../protocol/chain/enumNames.js";
 
-export const TIER_NAMES = ["entry", "low", "medium", "high", "ultra"] as const;
-export const tierName = (t: number): string => TIER_NAMES[t] ?? `tier-${t}`;
+/** Every tier, by value (`Tier` on-chain: a numeric enum's values are its number-valued entries). */
+const TIERS: readonly Tier[] = Object.values(Tier).filter((v): v is Tier => typeof v === "number");
+export const tierName = (t: number): string => enumName(Tier, t, `tier-${t}`);
 
 export function parseTier(text: string, flag: string): Tier {
-  const i = TIER_NAMES.indexOf(text.trim().toLowerCase() as (typeof TIER_NAMES)[number]);
-  if (i < 0) throw usage(`${flag}: "${text}" is not a tier (${TIER_NAMES.join(", ")})`);
-  return i as Tier;
+  const name = text.trim().toLowerCase();
+  const tier = TIERS.find((t) => tierName(t) === name);
+  if (tier === undefined) throw usage(`${flag}: "${text}" is not a tier (${TIERS.map(tierName).join(", ")})`);
+  return tier;
 }
 
 /** Left-aligned columns for text tables. */

@@ -4,13 +4,14 @@
  * page formats them with the token's decimals (`status.tokenDecimals`).
  */
 import { REGIONS } from "../protocol/market/catalog.js";
-import { reputationBps } from "../protocol/market/types.js";
+import { Tier, reputationBps } from "../protocol/market/types.js";
 import type { SqlDb } from "./db.js";
 import { skipReasonName } from "./handlers.js";
 import type { NodeHealth } from "./operatorHealth.js";
 import type { Row } from "./store.js";
 
-export const TIER_NAMES = ["Entry", "Low", "Medium", "High", "Ultra"] as const;
+/** The tiers' names by value, as the contract declares them (`Tier`: a numeric enum's names are its string-valued entries). */
+const TIER_NAMES: readonly string[] = Object.values(Tier).filter((v): v is string => typeof v === "string");
 
 /** Why each order open at a batch's R_b was left unmatched (explorer/explain.ts); null when not available. */
 export interface OpenOrderExplainer {
