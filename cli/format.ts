@@ -100,7 +100,6 @@ export function regionsOfMask(mask: bigint): string[] {
   return out;
 }
 
-
 /** Every tier, by value (`Tier` on-chain: a numeric enum's values are its number-valued entries). */
 const TIERS: readonly Tier[] = Object.values(Tier).filter((v): v is Tier => typeof v === "number");
 export const tierName = (t: number): string => enumName(Tier, t, `tier-${t}`);

@@ -12,8 +12,7 @@ import type { Context } from "./context.js";
 import { renterOrders } from "./renter.js";
 
 const MAX_UINT32 = 2 ** 32 - 1;
-/** What each close reason means for the renter (CloseReason in protocol/market/types.ts). */
-/** What each close reason meant for the renter, in one sentence (`lease show`). */
+/** What each close reason (CloseReason in protocol/market/types.ts) meant for the renter, in one sentence (`lease show`). */
 const CLOSE_REASON_TEXT: Record<number, string> = {
   [CloseReason.None]: "",
   [CloseReason.Completed]: "ran to its paid end",
