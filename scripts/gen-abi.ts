@@ -51,10 +51,10 @@ interface EnumArtifact {
 }
 
 /**
- * The members of `contractName.enumName` in the syntax tree of the build that made the artifact (its
- * `buildInfoId`: build-info files of older builds are never read). `builds` caches the parsed build-info files.
+ * The members of `enumName` in the artifact's contract, from the syntax tree of the build that made the artifact
+ * (its `buildInfoId`: build-info files of older builds are never read). `builds` caches the parsed build-info files.
  */
-async function enumMembers(root: string, artifactPath: string, enumName: string, builds: Map<string, Promise<AstNode[]>>): Promise<string[]> {
+async function enumMembers(root: string, artifactPath: string, enumName: string, builds: Map<string, Promise<AstNode[]>>): Promise<{ contract: string; members: string[] }> {
   const artifact = JSON.parse(await readFile(join(root, "artifacts", "contracts", artifactPath), "utf8")) as EnumArtifact;
   const key = `${artifact.buildInfoId}|${artifact.inputSourceName}`;
   if (!builds.has(key)) {
@@ -66,7 +66,7 @@ async function enumMembers(root: string, artifactPath: string, enumName: string,
   const contract = (await builds.get(key)!).find((n) => n.nodeType === "ContractDefinition" && n.name === artifact.contractName);
   const found = contract?.nodes?.find((n) => n.nodeType === "EnumDefinition" && n.name === enumName);
   if (found?.members === undefined) throw new Error(`enum ${artifact.contractName}.${enumName} not found in build ${artifact.buildInfoId}`);
-  return found.members.map((m) => m.name);
+  return { contract: artifact.contractName, members: found.members.map((m) => m.name) };
 }
 
 export async function renderAbiModule(root: string): Promise<string> {
@@ -92,9 +92,9 @@ export async function renderEnumModule(root: string): Promise<string> {
   ];
   const builds = new Map<string, Promise<AstNode[]>>();
   for (const [tsName, { artifact, name }] of Object.entries(ENUM_SOURCES)) {
-    const members = (await enumMembers(root, artifact, name, builds)).map((m, i) => `${m} = ${i}`);
-    parts.push(`/** \`${artifact.split("/").at(-1)!.replace(".json", "")}.${name}\`: the value is the one the contract stores and emits. */`);
-    parts.push(`export enum ${tsName} { ${members.join(", ")} }`, "");
+    const { contract, members } = await enumMembers(root, artifact, name, builds);
+    parts.push(`/** \`${contract}.${name}\`: the value is the one the contract stores and emits. */`);
+    parts.push(`export enum ${tsName} { ${members.map((m, i) => `${m} = ${i}`).join(", ")} }`, "");
   }
   return parts.join("\n");
 }

@@ -18,7 +18,7 @@ export interface RegistrationView {
 }
 
 export class Registration {
-  private view: RegistrationView = { registered: false, stake: 0n, status: 0, otherOperators: 0 };
+  private view: RegistrationView = { registered: false, stake: 0n, status: OperatorStatus.None, otherOperators: 0 };
 
   constructor(private readonly ctx: DutyContext) {}
 
@@ -30,7 +30,7 @@ export class Registration {
     const { client, addresses, operatorId } = this.ctx;
     const reg = addresses.operatorRegistry;
     const stake = await client.readContract({ address: reg, abi: operatorRegistryAbi, functionName: "currentStake", args: [operatorId] });
-    let status = 0;
+    let status: number = OperatorStatus.None;
     if (stake > 0n) {
       const op = await client.readContract({ address: reg, abi: operatorRegistryAbi, functionName: "getOperator", args: [operatorId] });
       status = op.status;

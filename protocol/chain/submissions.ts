@@ -206,4 +206,3 @@ export class EjectionProofs {
     return duties;
   }
 }
-
