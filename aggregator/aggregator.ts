@@ -37,7 +37,7 @@ export interface AggregatorModules extends AggregationPoolModules {
   g2: G2KeySummer;
 }
 
-export type AddListVerdict = { status: "stored" } | { status: "ignored"; code: AggregatorErrorCode };
+export type AddListVerdict = { status: "stored" } | { status: "ignored"; code: AggregatorError["code"] };
 
 export type BatchOutcome =
   | { kind: "submitted"; submission: ResultSubmission; outcome: Extract<SubmitOutcome, { kind: "submitted" }> }

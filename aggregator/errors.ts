@@ -47,6 +47,6 @@ export const AggregatorErrorCode = {
   /** The submitter failed for a reason other than a lost race; retried on a later block. */
   SubmitFailed: "AGGREGATOR_SUBMIT_FAILED",
 } as const;
-export type AggregatorErrorCode = CodeOf<typeof AggregatorErrorCode>;
 
-export class AggregatorError extends CodePrefixedError<AggregatorErrorCode> {}
+/** Its `code` is one of AggregatorErrorCode's values. */
+export class AggregatorError extends CodePrefixedError<CodeOf<typeof AggregatorErrorCode>> {}

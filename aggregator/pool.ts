@@ -16,7 +16,7 @@ import { BatchStatus, type BatchRecord } from "../protocol/chain/batches.js";
 import type { OperatorAtBlock, OperatorSetAtBlock, OperatorSets } from "../protocol/chain/operatorSets.js";
 import { toBytes32, toOperatorId, type Bytes32, type OperatorId } from "../protocol/chain/ids.js";
 import type { BatchTable } from "../protocol/p2p/batchTable.js";
-import { AggregatorErrorCode } from "./errors.js";
+import { AggregatorErrorCode, type AggregatorError } from "./errors.js";
 import type { AggregatorLogger, AggregatorMetrics, PartialSignature } from "./types.js";
 
 /** docs/protocol.md §8: the on-chain default of quorumThresholdBps. */
@@ -59,7 +59,7 @@ export interface AggregationPoolModules {
 export type AddPartialVerdict =
   | { status: "queued" }
   | { status: "held"; code: typeof AggregatorErrorCode.BatchNotSeen | typeof AggregatorErrorCode.OperatorSetNotLoaded }
-  | { status: "ignored"; code: AggregatorErrorCode };
+  | { status: "ignored"; code: AggregatorError["code"] };
 
 export interface ResultTally {
   resultHash: Bytes32;

@@ -111,7 +111,7 @@ export interface CheckedSubmission {
  * the subtracted apkG1 hold the same secret. Throws AggregatorError on any failure.
  */
 export function checkSubmission(sub: ResultSubmission, set: OperatorSetAtBlock, quorumThresholdBps: number): CheckedSubmission {
-  const fail = (code: AggregatorErrorCode, msg: string, meta: Record<string, unknown> = {}, cause?: unknown) =>
+  const fail = (code: AggregatorError["code"], msg: string, meta: Record<string, unknown> = {}, cause?: unknown) =>
     new AggregatorError(code, msg, { meta: { batch: sub.batch, resultHash: sub.resultHash, ...meta }, cause });
   const members = set.operators.filter((o) => o.stake > 0n);
   const byId = new Map(members.map((o) => [BigInt(o.operatorId), o]));

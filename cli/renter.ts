@@ -6,6 +6,7 @@ import { isAddressEqual, parseEventLogs, zeroAddress, type Address } from "viem"
 import type { MatchnetCommand as Command } from "./command.js";
 import { Option } from "commander";
 import { marketplaceAbi } from "../protocol/chain/abi.js";
+import { readOrders } from "../protocol/chain/reads.js";
 import { OrderStatus } from "../protocol/market/types.js";
 import { catalogModels, decimalsOf, ensureAllowance, findModel } from "./chain.js";
 import { usage } from "./errors.js";
@@ -81,7 +82,7 @@ export async function renterOrders(ctx: Context, renter: Address) {
   const logs = await client.getContractEvents({ address: c.marketplace, abi: marketplaceAbi, eventName: "OrderCreated", args: { renter }, fromBlock: BigInt(d.deployBlock), toBlock: "latest" });
   const ids = logs.map((l) => l.args.orderId!);
   if (ids.length === 0) return [];
-  return client.readContract({ address: c.marketplace, abi: marketplaceAbi, functionName: "getOrders", args: [ids] });
+  return readOrders(client, c.marketplace, ids);
 }
 
 export function addRenterCommands(program: Command, io: CliIo): void {

@@ -5,7 +5,7 @@
  */
 import { isAddressEqual, type Address, type Hex, type PublicClient } from "viem";
 import { marketplaceAbi, serviceManagerAbi } from "../protocol/chain/abi.js";
-import { readOperatorSet } from "../protocol/chain/reads.js";
+import { readOperatorSet, readOrders } from "../protocol/chain/reads.js";
 import { toOperatorId } from "../protocol/chain/ids.js";
 import { decodeNonSigners, nonSignerIds } from "../protocol/chain/submissions.js";
 import type { Loaded, LoadedFinalization, Needs } from "./handlers.js";
@@ -39,8 +39,8 @@ export class Loader implements Needs {
     const ids = [...this.orderIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     for (let i = 0; i < ids.length; i += ORDER_PAGE) {
       const page = ids.slice(i, i + ORDER_PAGE);
-      const rows = await this.client.readContract({ address: this.addrs.marketplace, abi: marketplaceAbi, functionName: "getOrders", args: [page], blockNumber: readAt });
-      rows.forEach((o, j) => loaded.orders.set(page[j]!, { ...o }));
+      const rows = await readOrders(this.client, this.addrs.marketplace, page, readAt);
+      rows.forEach((o, j) => loaded.orders.set(page[j]!, o));
     }
     for (const [batch, { tx, block }] of this.finals) loaded.finalizations.set(batch, await this.finalizationOf(batch, tx, block));
     return loaded;

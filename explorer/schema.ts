@@ -113,15 +113,17 @@ export const TABLES = {
   },
   operators: {
     columns: {
-      id: "text", address: "text", stake: "text", socket: "text", status: "text", registered_block: "int",
-      exitable_at: "int", times_slashed: "int", slashed: "text", ejected_batch: "int",
+      id: "text", address: "text", socket: "text", status: "text",
+      stake: "text", times_slashed: "int", slashed: "text",
+      registered_block: "int", exitable_at: "int", ejected_batch: "int",
     },
     pk: ["id"],
   },
   slashes: {
     columns: {
-      block: "int", log_index: "int", kind: "text", subject: "text", amount: "text", bps: "int",
-      beneficiary: "text", bounty: "text", duty_key: "text", tx: "text",
+      block: "int", log_index: "int", tx: "text",
+      kind: "text", subject: "text", duty_key: "text",
+      amount: "text", bps: "int", beneficiary: "text", bounty: "text",
     },
     pk: ["block", "log_index"],
     log: true,

@@ -22,6 +22,11 @@ import { CodedError, type CodeOf } from "../protocol/errors.js";
 import type { Hex } from "viem";
 import type { Decision } from "./decisions.js";
 
+/** A batch's phase, the events that move it, and the node's own seed for it: the unions of the tables below. */
+export type BatchPhase = CodeOf<typeof BatchPhase>;
+export type BatchEvent = CodeOf<typeof BatchEvent>;
+export type OwnSeed = CodeOf<typeof OwnSeed>;
+
 export const BatchPhase = {
   /** The close was read; membership in the operator set at R_b is not known yet (or its read failed). */
   Closed: "closed",
@@ -46,7 +51,6 @@ export const BatchPhase = {
   /** Abandoned on-chain. */
   Abandoned: "abandoned",
 } as const;
-export type BatchPhase = CodeOf<typeof BatchPhase>;
 
 export const BatchEvent = {
   CheckMembership: "check_membership",
@@ -62,24 +66,13 @@ export const BatchEvent = {
   Finalized: "finalized",
   Abandoned: "abandoned",
 } as const;
-export type BatchEvent = CodeOf<typeof BatchEvent>;
-
-/** The node's own seed for a batch, as the seed duty drives it (independent of the batch phase). */
-export const OwnSeed = {
-  /** Not this node's turn yet, or never. */
-  None: "none",
-  /** Signing started (the duty runs at most once per batch, also when it fails). */
-  Started: "started",
-} as const;
-export type OwnSeed = CodeOf<typeof OwnSeed>;
 
 export const BatchPhaseErrorCode = {
   /** The event is not allowed in the batch's current phase. */
   TransitionRefused: "BATCH_PHASE_ERROR_TRANSITION_REFUSED",
 } as const;
-export type BatchPhaseErrorCode = CodeOf<typeof BatchPhaseErrorCode>;
 
-export class BatchPhaseError extends CodedError<BatchPhaseErrorCode> {
+export class BatchPhaseError extends CodedError<CodeOf<typeof BatchPhaseErrorCode>> {
   constructor(
     readonly batch: bigint,
     readonly phase: BatchPhase,
@@ -105,6 +98,14 @@ export interface SignedDecision extends Decision {
   /** False when the signature came from the store (a re-gossip after a restart). */
   fresh: boolean;
 }
+
+/** The node's own seed for a batch, as the seed duty drives it (independent of the batch phase). */
+export const OwnSeed = {
+  /** Not this node's turn yet, or never. */
+  None: "none",
+  /** Signing started (the duty runs at most once per batch, also when it fails). */
+  Started: "started",
+} as const;
 
 export class BatchState {
   private current: BatchPhase = BatchPhase.Closed;

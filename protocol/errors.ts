@@ -4,9 +4,10 @@
  * traces.
  *
  * A module states its codes once, as a table `export const XErrorCode = { Name: "VALUE", … } as const` with a doc
- * comment on each code and `export type XErrorCode = CodeOf<typeof XErrorCode>`, and its class as
- * `class XError extends CodedError<XErrorCode> {}`, or `extends CodePrefixedError<XErrorCode>` when its messages
- * start with their code ("CODE: message"). Metadata beyond the code goes in `meta`.
+ * comment on each code, and its class as `class XError extends CodedError<CodeOf<typeof XErrorCode>> {}`, or
+ * `extends CodePrefixedError<…>` when its messages start with their code ("CODE: message"); the union of its codes
+ * is then `XError["code"]`. A module that passes codes around on their own (gossip validation, the matcher) also
+ * names the union: `export type XErrorCode = CodeOf<typeof XErrorCode>`. Metadata beyond the code goes in `meta`.
  */
 /** The union of a code table's values (`export type X = CodeOf<typeof X>` beside `export const X = {…} as const`). */
 export type CodeOf<T extends Record<string, string | number>> = T[keyof T];

@@ -23,14 +23,6 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     using BlockHistory for BlockHistory.History;
     using BN254 for BN254.G1Point;
 
-    /// @notice Domain tag of proofs of possession: keccak256("matchnet/pop/v1"), as protocol/bls POP_DOMAIN.
-    bytes32 public constant POP_DOMAIN = keccak256("matchnet/pop/v1");
-
-    uint256 private constant BPS = 10_000;
-    /// @dev Long enough for any multiaddr with a peer id (a /dns/…/tcp/…/p2p/… address is under 150 bytes); bounded
-    /// because every operator reads every socket.
-    uint256 private constant MAX_SOCKET_BYTES = 256;
-
     /// @dev One change of the aggregate key: the apk from the end of `fromBlock` on, until the end of the block
     /// before `nextFromBlock` (0 while it is the newest). Same hint rule as BlockHistory. `apkHash` (the first 24
     /// bytes of keccak256(X, Y)) shares the first slot with the blocks, so a signature check that is given the apk
@@ -43,6 +35,14 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         uint256 X;
         uint256 Y;
     }
+
+    uint256 private constant BPS = 10_000;
+    /// @dev Long enough for any multiaddr with a peer id (a /dns/…/tcp/…/p2p/… address is under 150 bytes); bounded
+    /// because every operator reads every socket.
+    uint256 private constant MAX_SOCKET_BYTES = 256;
+
+    /// @notice Domain tag of proofs of possession: keccak256("matchnet/pop/v1"), as protocol/bls POP_DOMAIN.
+    bytes32 public constant POP_DOMAIN = keccak256("matchnet/pop/v1");
 
     IERC20 private immutable _stakeToken;
     /// @inheritdoc IOperatorRegistry
@@ -261,12 +261,6 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IOperatorRegistry
-    function setMinimumStake(uint256 minimumStake_) external onlyOwner {
-        minimumStake = minimumStake_;
-        emit MinimumStakeSet(minimumStake_);
-    }
-
-    /// @inheritdoc IOperatorRegistry
     function setExitDelay(uint32 exitDelay_) external onlyOwner {
         if (slasher != address(0)) _checkExitDelay(exitDelay_, slasher);
         exitDelay = exitDelay_;
@@ -278,6 +272,12 @@ contract OperatorRegistry is IOperatorRegistry, Ownable, ReentrancyGuard {
         if (treasury_ == address(0)) revert OperatorRegistryZeroAddress();
         treasury = treasury_;
         emit TreasurySet(treasury_);
+    }
+
+    /// @inheritdoc IOperatorRegistry
+    function setMinimumStake(uint256 minimumStake_) external onlyOwner {
+        minimumStake = minimumStake_;
+        emit MinimumStakeSet(minimumStake_);
     }
 
     // ---------------------------------------------------------------- views

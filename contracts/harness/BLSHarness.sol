@@ -83,15 +83,6 @@ contract BLSHarness {
         gasUsed = before - gasleft();
     }
 
-    function popGamma(
-        BN254.G1Point memory pkG1,
-        BN254.G2Point memory pkG2,
-        BN254.G1Point memory messagePoint,
-        BN254.G1Point memory sigma
-    ) external pure returns (uint256) {
-        return BLS.popGamma(pkG1, pkG2, messagePoint, sigma);
-    }
-
     function verifyProofOfPossession(
         BN254.G1Point memory pkG1,
         BN254.G2Point memory pkG2,
@@ -99,6 +90,15 @@ contract BLSHarness {
         BN254.G1Point memory sigma
     ) external view returns (bool) {
         return BLS.verifyProofOfPossession(pkG1, pkG2, msgHash, sigma);
+    }
+
+    function popGamma(
+        BN254.G1Point memory pkG1,
+        BN254.G2Point memory pkG2,
+        BN254.G1Point memory messagePoint,
+        BN254.G1Point memory sigma
+    ) external pure returns (uint256) {
+        return BLS.popGamma(pkG1, pkG2, messagePoint, sigma);
     }
 
     /// @notice `hashToG1` with the gas it used, to see the cost of each try-and-increment step.

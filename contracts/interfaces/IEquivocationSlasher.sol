@@ -68,8 +68,7 @@ interface IEquivocationSlasher {
         address reporter,
         bytes32 operatorId,
         bytes32 dutyKey,
-        SignedMessage calldata a,
-        SignedMessage calldata b
+        SignedMessage calldata a, SignedMessage calldata b
     ) external pure returns (bytes32);
 
     /// @notice The block a commitment was made in (0 when never).

@@ -60,27 +60,7 @@ interface IMarketplace {
         OfferCapacityReduced
     }
 
-    /// @notice An order (`Order` in types.ts); immutable after creation except `status`.
-    struct Order {
-        uint64 orderId;
-        address renter;
-        uint16 modelId;
-        IGpuCatalog.Tier minTier;
-        uint32 gpuCount;
-        uint64 regionMask;
-        uint16 preferredZone;
-        uint128 maxPricePerGpuHour;
-        uint32 durationHours;
-        uint16 minUptimeBps;
-        uint16 minReputationBps;
-        uint32 maxTimesSlashed;
-        uint64 expiresAt;
-        address paymentToken;
-        uint64 createdAt;
-        OrderStatus status;
-    }
-
-    /// @notice What a renter passes to `createOrder` (an `Order` without id, renter, createdAt and status).
+    /// @notice What a renter passes to `createOrder`: what it wants, where, at which price and for how long.
     struct OrderParams {
         uint16 modelId;
         IGpuCatalog.Tier minTier;
@@ -94,6 +74,16 @@ interface IMarketplace {
         uint32 maxTimesSlashed;
         uint64 expiresAt;
         address paymentToken;
+    }
+
+    /// @notice An order: its parameters, who placed it, when, and its status (`Order` in types.ts has the same
+    ///         fields, `params` spread). Immutable after creation except `status`.
+    struct Order {
+        uint64 orderId;
+        address renter;
+        uint64 createdAt;
+        OrderStatus status;
+        OrderParams params;
     }
 
     /// @notice One matcher output row (`Assignment` in types.ts).
@@ -157,12 +147,12 @@ interface IMarketplace {
     error MarketplaceInvalidReferenceBlock(uint64 referenceBlock);
     /// @notice Thrown when the lease does not exist.
     error MarketplaceUnknownLease(uint64 leaseId);
-    /// @notice Thrown when the lease is not active.
-    error MarketplaceLeaseNotActive(uint64 leaseId);
     /// @notice Thrown when `completeLease` is called before the lease's end.
     error MarketplaceLeaseNotEnded(uint64 leaseId, uint64 endsAt);
     /// @notice Thrown when `closeLease` is called at or after the lease's end (complete it instead).
     error MarketplaceLeaseAlreadyEnded(uint64 leaseId, uint64 endsAt);
+    /// @notice Thrown when the lease is not active.
+    error MarketplaceLeaseNotActive(uint64 leaseId);
     /// @notice Thrown when a withdrawal finds a zero balance.
     error MarketplaceNothingToWithdraw(address token, address account);
     /// @notice Thrown when a constructor address is zero.

@@ -30,17 +30,23 @@ interface IOfferBook {
         uint16 modelId;
         IGpuCatalog.Tier tier;
         uint32 gpuCount;
+        /// GPUs the offer has now: its current version's count, 0 once withdrawn.
+        uint32 offerGpuCount;
         uint32 gpusLeased;
         uint128 pricePerGpuHour;
         address paymentToken;
         uint64 activeFrom;
         uint64 activeUntil;
-        /// GPUs the offer has now: its current version's count, 0 once withdrawn.
-        uint32 offerGpuCount;
     }
 
     /// @notice Thrown when the caller is not a provider in status Active or Maintenance.
     error OfferBookNotActiveProvider(address caller);
+    /// @notice Thrown when the caller is not the offer's provider.
+    error OfferBookNotOfferProvider(uint64 offerId, address caller);
+    /// @notice Thrown when a capacity hook is called by someone other than the marketplace.
+    error OfferBookNotMarketplace(address caller);
+    /// @notice Thrown when the marketplace address is zero or set a second time.
+    error OfferBookMarketplaceAlreadySet();
     /// @notice Thrown when the model is not in the catalog.
     error OfferBookUnknownModel(uint16 modelId);
     /// @notice Thrown when the GPU count is zero.
@@ -53,20 +59,14 @@ interface IOfferBook {
     error OfferBookUnknownOffer(uint64 offerId);
     /// @notice Thrown when the version does not exist.
     error OfferBookUnknownVersion(uint64 versionId);
-    /// @notice Thrown when the caller is not the offer's provider.
-    error OfferBookNotOfferProvider(uint64 offerId, address caller);
-    /// @notice Thrown when the offer was withdrawn.
-    error OfferBookOfferWithdrawn(uint64 offerId);
-    /// @notice Thrown when an update lowers the GPU count below the GPUs currently leased.
-    error OfferBookCapacityBelowLeased(uint32 gpuCount, uint32 gpusLeased);
-    /// @notice Thrown when a capacity hook is called by someone other than the marketplace.
-    error OfferBookNotMarketplace(address caller);
-    /// @notice Thrown when releasing more GPUs than are leased, or leasing beyond the offer's count.
-    error OfferBookCapacityOutOfRange(uint64 offerId);
-    /// @notice Thrown when the marketplace address is zero or set a second time.
-    error OfferBookMarketplaceAlreadySet();
     /// @notice Thrown by `versionsAt` for a page starting at offer 0 or asking for 0 offers.
     error OfferBookInvalidPage(uint64 fromOfferId, uint64 maxOffers);
+    /// @notice Thrown when the offer was withdrawn.
+    error OfferBookOfferWithdrawn(uint64 offerId);
+    /// @notice Thrown when releasing more GPUs than are leased, or leasing beyond the offer's count.
+    error OfferBookCapacityOutOfRange(uint64 offerId);
+    /// @notice Thrown when an update lowers the GPU count below the GPUs currently leased.
+    error OfferBookCapacityBelowLeased(uint32 gpuCount, uint32 gpusLeased);
 
     event OfferCreated(uint64 indexed offerId, address indexed provider, uint16 modelId, address paymentToken);
     event OfferVersionActivated(

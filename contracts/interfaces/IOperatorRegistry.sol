@@ -171,9 +171,7 @@ interface IOperatorRegistry is IOperatorRegistryTypes, IOperatorRegistryErrors, 
     /// @return operatorId keccak256(abi.encodePacked(pkG1.X, pkG1.Y))
     function register(
         uint256 stake,
-        BN254.G1Point calldata pkG1,
-        BN254.G2Point calldata pkG2,
-        BN254.G1Point calldata popSignature,
+        BN254.G1Point calldata pkG1, BN254.G2Point calldata pkG2, BN254.G1Point calldata popSignature,
         string calldata socket
     ) external returns (bytes32 operatorId);
 
@@ -205,34 +203,34 @@ interface IOperatorRegistry is IOperatorRegistryTypes, IOperatorRegistryErrors, 
     /// ISlashingWindow and the exit delay must be at least its `slashingWindow()`.
     function setSlasher(address slasher) external;
 
-    /// @notice Sets the minimum stake of new registrations. Owner only.
-    function setMinimumStake(uint256 minimumStake) external;
+    /// @notice The address allowed to jail and slash (zero until set).
+    function slasher() external view returns (address);
 
     /// @notice Sets the exit delay (in blocks) for later deregistrations. Owner only. Once a slasher is set, at
     /// least its `slashingWindow()` (OperatorRegistryExitDelayBelowSlashingWindow otherwise).
     function setExitDelay(uint32 exitDelay) external;
 
+    /// @notice Blocks between deregistration and withdrawal.
+    function exitDelay() external view returns (uint32);
+
     /// @notice Sets the address that receives slashed stake (minus bounties). Owner only.
     function setTreasury(address treasury) external;
-
-    /// @notice The digest an operator's proof of possession signs: keccak256(abi.encode(POP_DOMAIN, chainid, this
-    /// registry, operator)) with POP_DOMAIN = keccak256("matchnet/pop/v1").
-    function popMessageHash(address operator) external view returns (bytes32);
-
-    /// @notice The stake token.
-    function stakeToken() external view returns (address);
-
-    /// @notice The address allowed to jail and slash (zero until set).
-    function slasher() external view returns (address);
 
     /// @notice The address that receives slashed stake.
     function treasury() external view returns (address);
 
+    /// @notice Sets the minimum stake of new registrations. Owner only.
+    function setMinimumStake(uint256 minimumStake) external;
+
     /// @notice Minimum stake of a new registration.
     function minimumStake() external view returns (uint256);
 
-    /// @notice Blocks between deregistration and withdrawal.
-    function exitDelay() external view returns (uint32);
+    /// @notice The stake token.
+    function stakeToken() external view returns (address);
+
+    /// @notice The digest an operator's proof of possession signs: keccak256(abi.encode(POP_DOMAIN, chainid, this
+    /// registry, operator)) with POP_DOMAIN = keccak256("matchnet/pop/v1").
+    function popMessageHash(address operator) external view returns (bytes32);
 
     /// @notice The operator id of an address (zero when never registered).
     function operatorIdOf(address operator) external view returns (bytes32);

@@ -198,11 +198,8 @@ interface IServiceManager {
     ///         Final once: a second submission reverts. Anyone. `quorum`: see BLSSignatureChecker.checkSignatures
     ///         (`signatureCheckHints(resultHash, R_b, nonSignerPubkeys)` computes its hints).
     function submitResult(
-        uint64 batch,
-        IMarketplace.Assignment[] calldata firstPage,
-        bytes32 rest,
-        BN254.G1Point calldata seedSignature,
-        uint256 seedSignerIndex,
+        uint64 batch, IMarketplace.Assignment[] calldata firstPage, bytes32 rest,
+        BN254.G1Point calldata seedSignature, uint256 seedSignerIndex,
         IBLSSignatureChecker.QuorumSignature calldata quorum
     ) external;
 

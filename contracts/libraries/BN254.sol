@@ -9,6 +9,17 @@ pragma solidity ^0.8.28;
 /// reject it on their own: callers that take keys or signatures from outside check `isInfinity` themselves, because
 /// a key and a signature both at infinity satisfy every pairing equation.
 library BN254 {
+    struct G1Point {
+        uint256 X;
+        uint256 Y;
+    }
+
+    /// @dev X = [x.im, x.re], Y = [y.im, y.re] (precompile order).
+    struct G2Point {
+        uint256[2] X;
+        uint256[2] Y;
+    }
+
     /// @notice Thrown when a call to one of the curve precompiles fails (invalid point or out of gas).
     error BN254PrecompileFailed(uint256 precompile);
 
@@ -25,42 +36,25 @@ library BN254 {
         return uint256(keccak256(packed)) % FR_MODULUS;
     }
 
-    /// @dev (p + 1) / 4: since p ≡ 3 (mod 4), beta^((p+1)/4) is a square root of beta whenever one exists.
-    uint256 private constant SQRT_EXPONENT = 0x0c19139cb84c680a6e14116da060561765e05aa45a1c72a34f082305b61f3f52;
-
-    /// @dev Coefficient of the twist E'(Fp2): y² = x³ + 3/(9+u).
-    uint256 private constant TWIST_B_RE = 19485874751759354771024239261021720505790618469301721065564631296452457478373;
-    uint256 private constant TWIST_B_IM = 266929791119991161246907387137283842545076965332900288569378510910307636690;
+    /// @notice The generator (1, 2) of G1.
+    function generatorG1() internal pure returns (G1Point memory) {
+        return G1Point(1, 2);
+    }
 
     /// @dev Generator of G2, imaginary parts first.
     uint256 private constant G2_X_IM = 11559732032986387107991004021392285783925812861821192530917403151452391805634;
     uint256 private constant G2_X_RE = 10857046999023057135944570762232829481370756359578518086990519993285655852781;
     uint256 private constant G2_Y_IM = 4082367875863433681332203403145435568316851327593401208105741076214120093531;
     uint256 private constant G2_Y_RE = 8495653923123431417604973247489272438418190587263600148770280649306958101930;
-    /// @dev −G2 has the same X and Y negated in Fp2, precomputed so that pairing checks need no negation at run time.
-    uint256 private constant NEG_G2_Y_IM = 17805874995975841540914202342111839520379459829704422454583296818431106115052;
-    uint256 private constant NEG_G2_Y_RE = 13392588948715843804641432497768002650278120570034223513918757245338268106653;
-
-    struct G1Point {
-        uint256 X;
-        uint256 Y;
-    }
-
-    /// @dev X = [x.im, x.re], Y = [y.im, y.re] (precompile order).
-    struct G2Point {
-        uint256[2] X;
-        uint256[2] Y;
-    }
-
-    /// @notice The generator (1, 2) of G1.
-    function generatorG1() internal pure returns (G1Point memory) {
-        return G1Point(1, 2);
-    }
 
     /// @notice The generator of G2 used by Ethereum (EIP-197).
     function generatorG2() internal pure returns (G2Point memory) {
         return G2Point([G2_X_IM, G2_X_RE], [G2_Y_IM, G2_Y_RE]);
     }
+
+    /// @dev −G2 has the same X and Y negated in Fp2, precomputed so that pairing checks need no negation at run time.
+    uint256 private constant NEG_G2_Y_IM = 17805874995975841540914202342111839520379459829704422454583296818431106115052;
+    uint256 private constant NEG_G2_Y_RE = 13392588948715843804641432497768002650278120570034223513918757245338268106653;
 
     /// @notice The negation of the G2 generator.
     function negGeneratorG2() internal pure returns (G2Point memory) {
@@ -86,6 +80,10 @@ library BN254 {
         uint256 rhs = addmod(mulmod(mulmod(p.X, p.X, FP_MODULUS), p.X, FP_MODULUS), 3, FP_MODULUS);
         return lhs == rhs;
     }
+
+    /// @dev Coefficient of the twist E'(Fp2): y² = x³ + 3/(9+u).
+    uint256 private constant TWIST_B_RE = 19485874751759354771024239261021720505790618469301721065564631296452457478373;
+    uint256 private constant TWIST_B_IM = 266929791119991161246907387137283842545076965332900288569378510910307636690;
 
     /// @notice True when p lies on the twist curve y² = x³ + 3/(9+u) over Fp2 with reduced coordinates (infinity
     /// excluded). This does NOT prove membership of the order-r subgroup: the pairing precompile checks that and
@@ -271,6 +269,9 @@ library BN254 {
         uint256 y = _sqrtCandidate(beta);
         return mulmod(y, y, FP_MODULUS) == beta;
     }
+
+    /// @dev (p + 1) / 4: since p ≡ 3 (mod 4), beta^((p+1)/4) is a square root of beta whenever one exists.
+    uint256 private constant SQRT_EXPONENT = 0x0c19139cb84c680a6e14116da060561765e05aa45a1c72a34f082305b61f3f52;
 
     /// @dev beta^((p+1)/4) mod p through the modexp precompile 0x05.
     function _sqrtCandidate(uint256 beta) private view returns (uint256 result) {

@@ -533,17 +533,6 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     }
 
     /// @inheritdoc IMarketplace
-    function unsettledEarnings(uint64 leaseId) external view returns (uint256) {
-        OrderRecord storage o = _leaseOrder(leaseId);
-        Settlement storage s = _settlements[leaseId];
-        if (o.leaseStatus != LeaseStatus.Active || s.readyAt == 0) return 0;
-        IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(o.leaseVersionId);
-        uint64 endsAt = _endsAt(o, s);
-        uint64 until = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
-        return _accrued(o, t.pricePerGpuHour, until) - s.paidOut;
-    }
-
-    /// @inheritdoc IMarketplace
     function firstOrderCreatedAtOrAfter(uint64 blockNumber) public view returns (uint64) {
         uint64 lo = 1;
         uint64 hi = orderCount + 1;
@@ -622,6 +611,17 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
     /// @inheritdoc IMarketplace
     function earningsOf(address token, address provider) external view returns (uint256) {
         return _earnings[token][provider];
+    }
+
+    /// @inheritdoc IMarketplace
+    function unsettledEarnings(uint64 leaseId) external view returns (uint256) {
+        OrderRecord storage o = _leaseOrder(leaseId);
+        Settlement storage s = _settlements[leaseId];
+        if (o.leaseStatus != LeaseStatus.Active || s.readyAt == 0) return 0;
+        IOfferBook.LeaseTerms memory t = _offerBook.leaseTerms(o.leaseVersionId);
+        uint64 endsAt = _endsAt(o, s);
+        uint64 until = block.timestamp < endsAt ? uint64(block.timestamp) : endsAt;
+        return _accrued(o, t.pricePerGpuHour, until) - s.paidOut;
     }
 
     /// @inheritdoc IMarketplace
@@ -769,20 +769,22 @@ contract Marketplace is IMarketplace, Ownable, ReentrancyGuard {
         return Order({
             orderId: orderId,
             renter: o.renter,
-            modelId: o.modelId,
-            minTier: o.minTier,
-            gpuCount: o.gpuCount,
-            regionMask: o.regionMask,
-            preferredZone: o.preferredZone,
-            maxPricePerGpuHour: o.maxPricePerGpuHour,
-            durationHours: o.durationHours,
-            minUptimeBps: o.minUptimeBps,
-            minReputationBps: o.minReputationBps,
-            maxTimesSlashed: o.maxTimesSlashed,
-            expiresAt: o.expiresAt,
-            paymentToken: o.paymentToken,
             createdAt: o.createdAt,
-            status: o.status
+            status: o.status,
+            params: OrderParams({
+                modelId: o.modelId,
+                minTier: o.minTier,
+                gpuCount: o.gpuCount,
+                regionMask: o.regionMask,
+                preferredZone: o.preferredZone,
+                maxPricePerGpuHour: o.maxPricePerGpuHour,
+                durationHours: o.durationHours,
+                minUptimeBps: o.minUptimeBps,
+                minReputationBps: o.minReputationBps,
+                maxTimesSlashed: o.maxTimesSlashed,
+                expiresAt: o.expiresAt,
+                paymentToken: o.paymentToken
+            })
         });
     }
 }

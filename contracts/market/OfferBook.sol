@@ -216,31 +216,31 @@ contract OfferBook is IOfferBook, Ownable {
     }
 
     /// @inheritdoc IOfferBook
-    function leaseTerms(uint64 versionId) external view returns (LeaseTerms memory t) {
-        VersionRecord storage v = _versions[versionId];
-        uint64 offerId = v.offerId;
-        if (offerId == 0) return t;
-        OfferRecord storage o = _offers[offerId];
-        t.offerId = offerId;
-        t.provider = o.provider;
-        t.modelId = o.modelId;
-        t.tier = o.tier;
-        t.gpusLeased = o.gpusLeased;
-        t.gpuCount = v.gpuCount;
-        t.pricePerGpuHour = v.pricePerGpuHour;
-        t.paymentToken = v.paymentToken;
-        t.activeFrom = v.activeFrom;
-        t.activeUntil = v.activeUntil;
-        t.offerGpuCount = o.gpuCapacity;
-    }
-
-    /// @inheritdoc IOfferBook
     function hasLeasedCapacity(address provider) external view returns (bool) {
         uint64[] storage ids = _offerIdsOf[provider];
         for (uint256 i = 0; i < ids.length; i++) {
             if (_offers[ids[i]].gpusLeased != 0) return true;
         }
         return false;
+    }
+
+    /// @inheritdoc IOfferBook
+    function leaseTerms(uint64 versionId) external view returns (LeaseTerms memory t) {
+        VersionRecord storage v = _versions[versionId];
+        uint64 offerId = v.offerId;
+        if (offerId == 0) return t;
+        OfferRecord storage o = _offers[offerId];
+        t.provider = o.provider;
+        t.modelId = o.modelId;
+        t.tier = o.tier;
+        t.gpusLeased = o.gpusLeased;
+        t.gpuCount = v.gpuCount;
+        t.offerGpuCount = o.gpuCapacity;
+        t.pricePerGpuHour = v.pricePerGpuHour;
+        t.paymentToken = v.paymentToken;
+        t.activeFrom = v.activeFrom;
+        t.activeUntil = v.activeUntil;
+        t.offerId = offerId;
     }
 
     // ---------------------------------------------------------------- internals

@@ -26,13 +26,14 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
     /// Everything matching reads fits in one slot, so the marketplace's per-assignment check costs one cold read.
     struct Record {
         ProviderStatus status;
+        /// Ever registered: after an exit the status is None again but the counters stay (see `register`).
+        bool known;
         uint16 zone;
         uint16 uptimeBps;
         uint32 leasesCompleted;
         uint32 leasesFailed;
         uint32 timesSlashed;
         uint64 exitRequestedAt;
-        bool known;
         /// Block of the last change to what `matchingProfile` returns (same slot: no extra write).
         uint32 profileChangedAt;
     }
@@ -49,8 +50,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable, ReentrancyGuard {
     IOfferBook private _offerBook;
 
     mapping(address provider => Record) private _records;
-    mapping(address provider => uint256) private _stakes;
     EnumerableSet.AddressSet private _providers;
+    mapping(address provider => uint256) private _stakes;
 
     modifier onlyServiceManager() {
         if (msg.sender != serviceManager) revert ProviderRegistryNotServiceManager(msg.sender);

@@ -11,7 +11,7 @@ import {IGpuCatalog} from "../interfaces/IGpuCatalog.sol";
 import {IMarketplace} from "../interfaces/IMarketplace.sol";
 import {IOfferBook} from "../interfaces/IOfferBook.sol";
 
-/// The few Foundry cheat codes used here (forge-std does not work with Hardhat 3; see TOOLCHAIN.md).
+/// The few Foundry cheat codes used here (forge-std is not a dependency: it is not on npm).
 interface Vm {
     function warp(uint256 timestamp) external;
     function roll(uint256 blockNumber) external;
@@ -115,7 +115,7 @@ contract MarketHandler {
         uint64 id = _pickOrder(seed);
         if (id == 0) return;
         IMarketplace.Order memory o = market.getOrder(id);
-        if (o.status != IMarketplace.OrderStatus.Open || block.number < o.expiresAt) return;
+        if (o.status != IMarketplace.OrderStatus.Open || block.number < o.params.expiresAt) return;
         try market.expireOrder(id) {} catch { _fail("expireOrder"); }
         actions++;
     }
@@ -134,7 +134,7 @@ contract MarketHandler {
             uint64 orderId = (s >> 200) % 4 == 0 ? uint64(1 + s % (n + 1)) : uint64(n - (s % (n < 4 ? n : 4)));
             uint64 versionId = versionIds[(s >> 64) % versionIds.length];
             IOfferBook.OfferVersion memory v = offers.getVersion(versionId);
-            uint32 count = orderId <= n ? market.getOrder(orderId).gpuCount : 1;
+            uint32 count = orderId <= n ? market.getOrder(orderId).params.gpuCount : 1;
             bool wellFormed = (s >> 128) % 5 != 0;
             a[i] = IMarketplace.Assignment({
                 orderId: orderId,
@@ -373,12 +373,12 @@ contract MarketInvariantTest {
         for (uint64 id = 1; id <= n; id++) {
             IMarketplace.Order memory o = market.getOrder(id);
             if (o.status == IMarketplace.OrderStatus.Open) {
-                escrowed += uint256(o.maxPricePerGpuHour) * o.gpuCount * o.durationHours;
+                escrowed += uint256(o.params.maxPricePerGpuHour) * o.params.gpuCount * o.params.durationHours;
             } else if (o.status == IMarketplace.OrderStatus.Matched) {
                 IMarketplace.Lease memory l = market.getLease(id);
                 if (l.status == IMarketplace.LeaseStatus.Active) {
                     uint256 leaseHours = (l.endsAt - l.startedAt) / 3600; // the order's hours + extensions
-                    require(leaseHours >= o.durationHours, "lease hours");
+                    require(leaseHours >= o.params.durationHours, "lease hours");
                     escrowed += uint256(l.pricePerGpuHour) * l.gpuCount * leaseHours - l.paidOut;
                     escrowed += market.excessEscrowOf(id);
                 }

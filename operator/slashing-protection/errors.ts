@@ -8,6 +8,6 @@ export const SlashingProtectionErrorCode = {
   /** An argument is not well formed (operator id or message hash not 32 bytes, batch not a uint64). */
   InvalidInput: "InvalidInput",
 } as const;
-export type SlashingProtectionErrorCode = CodeOf<typeof SlashingProtectionErrorCode>;
 
-export class SlashingProtectionError extends CodedError<SlashingProtectionErrorCode> {}
+/** Its `code` is one of SlashingProtectionErrorCode's values. */
+export class SlashingProtectionError extends CodedError<CodeOf<typeof SlashingProtectionErrorCode>> {}

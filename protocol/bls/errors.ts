@@ -22,6 +22,6 @@ export const BlsErrorCode = {
   /** A malformed value that is none of the above (wrong type, bad hex). */
   Malformed: "Malformed",
 } as const;
-export type BlsErrorCode = CodeOf<typeof BlsErrorCode>;
 
-export class BlsError extends CodePrefixedError<BlsErrorCode> {}
+/** Its `code` is one of BlsErrorCode's values. */
+export class BlsError extends CodePrefixedError<CodeOf<typeof BlsErrorCode>> {}

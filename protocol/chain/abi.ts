@@ -5900,66 +5900,6 @@ export const marketplaceAbi = [
             "type": "address"
           },
           {
-            "internalType": "uint16",
-            "name": "modelId",
-            "type": "uint16"
-          },
-          {
-            "internalType": "enum IGpuCatalog.Tier",
-            "name": "minTier",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint32",
-            "name": "gpuCount",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "regionMask",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint16",
-            "name": "preferredZone",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint128",
-            "name": "maxPricePerGpuHour",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint32",
-            "name": "durationHours",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint16",
-            "name": "minUptimeBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint16",
-            "name": "minReputationBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint32",
-            "name": "maxTimesSlashed",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "expiresAt",
-            "type": "uint64"
-          },
-          {
-            "internalType": "address",
-            "name": "paymentToken",
-            "type": "address"
-          },
-          {
             "internalType": "uint64",
             "name": "createdAt",
             "type": "uint64"
@@ -5968,6 +5908,73 @@ export const marketplaceAbi = [
             "internalType": "enum IMarketplace.OrderStatus",
             "name": "status",
             "type": "uint8"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint16",
+                "name": "modelId",
+                "type": "uint16"
+              },
+              {
+                "internalType": "enum IGpuCatalog.Tier",
+                "name": "minTier",
+                "type": "uint8"
+              },
+              {
+                "internalType": "uint32",
+                "name": "gpuCount",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "regionMask",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint16",
+                "name": "preferredZone",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint128",
+                "name": "maxPricePerGpuHour",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint32",
+                "name": "durationHours",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint16",
+                "name": "minUptimeBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "minReputationBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxTimesSlashed",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "expiresAt",
+                "type": "uint64"
+              },
+              {
+                "internalType": "address",
+                "name": "paymentToken",
+                "type": "address"
+              }
+            ],
+            "internalType": "struct IMarketplace.OrderParams",
+            "name": "params",
+            "type": "tuple"
           }
         ],
         "internalType": "struct IMarketplace.Order",
@@ -6001,66 +6008,6 @@ export const marketplaceAbi = [
             "type": "address"
           },
           {
-            "internalType": "uint16",
-            "name": "modelId",
-            "type": "uint16"
-          },
-          {
-            "internalType": "enum IGpuCatalog.Tier",
-            "name": "minTier",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint32",
-            "name": "gpuCount",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "regionMask",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint16",
-            "name": "preferredZone",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint128",
-            "name": "maxPricePerGpuHour",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint32",
-            "name": "durationHours",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint16",
-            "name": "minUptimeBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint16",
-            "name": "minReputationBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint32",
-            "name": "maxTimesSlashed",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "expiresAt",
-            "type": "uint64"
-          },
-          {
-            "internalType": "address",
-            "name": "paymentToken",
-            "type": "address"
-          },
-          {
             "internalType": "uint64",
             "name": "createdAt",
             "type": "uint64"
@@ -6069,6 +6016,73 @@ export const marketplaceAbi = [
             "internalType": "enum IMarketplace.OrderStatus",
             "name": "status",
             "type": "uint8"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint16",
+                "name": "modelId",
+                "type": "uint16"
+              },
+              {
+                "internalType": "enum IGpuCatalog.Tier",
+                "name": "minTier",
+                "type": "uint8"
+              },
+              {
+                "internalType": "uint32",
+                "name": "gpuCount",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "regionMask",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint16",
+                "name": "preferredZone",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint128",
+                "name": "maxPricePerGpuHour",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint32",
+                "name": "durationHours",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint16",
+                "name": "minUptimeBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "minReputationBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxTimesSlashed",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "expiresAt",
+                "type": "uint64"
+              },
+              {
+                "internalType": "address",
+                "name": "paymentToken",
+                "type": "address"
+              }
+            ],
+            "internalType": "struct IMarketplace.OrderParams",
+            "name": "params",
+            "type": "tuple"
           }
         ],
         "internalType": "struct IMarketplace.Order[]",
@@ -6235,66 +6249,6 @@ export const marketplaceAbi = [
             "type": "address"
           },
           {
-            "internalType": "uint16",
-            "name": "modelId",
-            "type": "uint16"
-          },
-          {
-            "internalType": "enum IGpuCatalog.Tier",
-            "name": "minTier",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint32",
-            "name": "gpuCount",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "regionMask",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint16",
-            "name": "preferredZone",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint128",
-            "name": "maxPricePerGpuHour",
-            "type": "uint128"
-          },
-          {
-            "internalType": "uint32",
-            "name": "durationHours",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint16",
-            "name": "minUptimeBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint16",
-            "name": "minReputationBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint32",
-            "name": "maxTimesSlashed",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "expiresAt",
-            "type": "uint64"
-          },
-          {
-            "internalType": "address",
-            "name": "paymentToken",
-            "type": "address"
-          },
-          {
             "internalType": "uint64",
             "name": "createdAt",
             "type": "uint64"
@@ -6303,6 +6257,73 @@ export const marketplaceAbi = [
             "internalType": "enum IMarketplace.OrderStatus",
             "name": "status",
             "type": "uint8"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint16",
+                "name": "modelId",
+                "type": "uint16"
+              },
+              {
+                "internalType": "enum IGpuCatalog.Tier",
+                "name": "minTier",
+                "type": "uint8"
+              },
+              {
+                "internalType": "uint32",
+                "name": "gpuCount",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "regionMask",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint16",
+                "name": "preferredZone",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint128",
+                "name": "maxPricePerGpuHour",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint32",
+                "name": "durationHours",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint16",
+                "name": "minUptimeBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint16",
+                "name": "minReputationBps",
+                "type": "uint16"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxTimesSlashed",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint64",
+                "name": "expiresAt",
+                "type": "uint64"
+              },
+              {
+                "internalType": "address",
+                "name": "paymentToken",
+                "type": "address"
+              }
+            ],
+            "internalType": "struct IMarketplace.OrderParams",
+            "name": "params",
+            "type": "tuple"
           }
         ],
         "internalType": "struct IMarketplace.Order[]",
@@ -7144,6 +7165,11 @@ export const offerBookAbi = [
           },
           {
             "internalType": "uint32",
+            "name": "offerGpuCount",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
             "name": "gpusLeased",
             "type": "uint32"
           },
@@ -7166,11 +7192,6 @@ export const offerBookAbi = [
             "internalType": "uint64",
             "name": "activeUntil",
             "type": "uint64"
-          },
-          {
-            "internalType": "uint32",
-            "name": "offerGpuCount",
-            "type": "uint32"
           }
         ],
         "internalType": "struct IOfferBook.LeaseTerms",

@@ -69,6 +69,23 @@ export async function readOpenOrders(client: PublicClient, marketplace: Address,
   return pages.flat();
 }
 
+/** An order as `getOrder`/`getOrders` return it: what the renter passed to `createOrder` nested under `params`. */
+export type ChainOrder = Pick<Order, "orderId" | "renter" | "createdAt"> & {
+  status: number;
+  params: Omit<Order, "orderId" | "renter" | "createdAt" | "status" | "minTier"> & { minTier: number };
+};
+
+/** The flat `Order` of types.ts from the contract's view of it. */
+export function orderFromChain(o: ChainOrder): Order {
+  return { orderId: o.orderId, renter: o.renter, ...o.params, createdAt: o.createdAt, status: o.status };
+}
+
+/** Orders by id (each must exist), in the order asked, read with one `getOrders` call at `blockNumber` (default: latest). */
+export async function readOrders(client: PublicClient, marketplace: Address, ids: readonly bigint[], blockNumber?: bigint): Promise<Order[]> {
+  const rows = await client.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "getOrders", args: [ids], blockNumber });
+  return rows.map(orderFromChain);
+}
+
 /**
  * For every offer, the version active at `blockNumber` (offers with none are left out), ascending by offer id: pages
  * of `activeOffersPacked`, all requested at once (offer ids are 1‥offerCount).

@@ -21,6 +21,6 @@ export const KeystoreErrorCode = {
   /** Refusing to overwrite an existing keystore file. */
   FileExists: "FileExists",
 } as const;
-export type KeystoreErrorCode = CodeOf<typeof KeystoreErrorCode>;
 
-export class KeystoreError extends CodePrefixedError<KeystoreErrorCode> {}
+/** Its `code` is one of KeystoreErrorCode's values. */
+export class KeystoreError extends CodePrefixedError<CodeOf<typeof KeystoreErrorCode>> {}

@@ -83,7 +83,10 @@ export interface OfferVersion {
   activeUntil: bigint; // uint64 block number, 0 = open-ended
 }
 
-/** `IMarketplace.Order` on-chain (contract Marketplace); immutable after creation except for its status. */
+/**
+ * An order (contract Marketplace); immutable after creation except for its status. `IMarketplace.Order` nests the
+ * fields from `modelId` to `paymentToken` (the renter's `OrderParams`) under `params`; `orderFromChain` flattens it.
+ */
 export interface Order {
   orderId: bigint; // uint64, ≥ 1
   renter: Address;

@@ -8,11 +8,13 @@
  */
 import { CodedError, type CodeOf } from "../errors.js";
 
+export type GossipAction = CodeOf<typeof GossipAction>;
+export type GossipErrorCode = CodeOf<typeof GossipErrorCode>;
+
 export const GossipAction = {
   Ignore: "ignore",
   Reject: "reject",
 } as const;
-export type GossipAction = CodeOf<typeof GossipAction>;
 
 export const GossipErrorCode = {
   /** More bytes than the topic's hard limit. */
@@ -52,7 +54,6 @@ export const GossipErrorCode = {
   /** The validator itself failed (a bug or a failing dependency): ignored, never blamed on the sender. */
   ValidatorFailed: "ValidatorFailed",
 } as const;
-export type GossipErrorCode = CodeOf<typeof GossipErrorCode>;
 
 export class GossipValidationError extends CodedError<GossipErrorCode> {
   constructor(

@@ -28,7 +28,7 @@ import {
 } from "../../protocol/bls/index.js";
 import { skFromScalar, digestOf, modPow, offCurveG2, wrongSubgroupG2 } from "../support/bls.js";
 
-function codeOf(fn: () => unknown): BlsErrorCode | undefined {
+function codeOf(fn: () => unknown): BlsError["code"] | undefined {
   try {
     fn();
   } catch (err) {

@@ -24,7 +24,7 @@ import { nobleBackend } from "../../protocol/bls/nobleBackend.js";
 import { createMclBackend } from "../../protocol/bls/mclBackend.js";
 import { digestOf, offCurveG2, skFromScalar, wrongSubgroupG2 } from "../support/bls.js";
 
-function codeOf(fn: () => unknown): BlsErrorCode | "ok" {
+function codeOf(fn: () => unknown): BlsError["code"] | "ok" {
   try {
     fn();
     return "ok";

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import type { PublicClient } from "viem";
 import { decodePackedOffers, decodePackedOrders } from "../../protocol/chain/packed.js";
-import { readActiveOfferVersions, readOpenOrders } from "../../protocol/chain/reads.js";
+import { orderFromChain, readActiveOfferVersions, readOpenOrders } from "../../protocol/chain/reads.js";
 import type { OfferVersion, Order } from "../../protocol/market/types.js";
 import { H100, L40S, RTX4090, USD, Zones, apply, as, blockNumber, deployMarket, placeOrder, type AssignmentRow, type Market } from "../support/market.js";
 
@@ -68,7 +68,7 @@ async function generatedMarket(m: Market, seed: number): Promise<bigint[]> {
   blocks.push(await blockNumber(m));
   // Leases: two orders matched (gpusLeased moves on their offers), one cancelled, one withdrawn offer.
   const fits = async (orderId: bigint) => {
-    const o = await m.marketplace.read.getOrder([orderId]);
+    const o = orderFromChain(await m.marketplace.read.getOrder([orderId]));
     for (const f of offers) {
       const v = await m.offerBook.read.versionAt([f.offerId, await blockNumber(m)]);
       if (v.versionId !== 0n && (o.modelId === 0 || v.modelId === o.modelId) && v.pricePerGpuHour <= o.maxPricePerGpuHour && v.gpuCount - v.gpusLeased >= o.gpuCount) return { orderId, offerVersionId: v.versionId, gpuCount: o.gpuCount, pricePerGpuHour: v.pricePerGpuHour };
@@ -78,7 +78,7 @@ async function generatedMarket(m: Market, seed: number): Promise<bigint[]> {
   const rows: AssignmentRow[] = [];
   for (const id of orderIds.slice(0, 4)) {
     if (rows.length === 2) break;
-    if ((await m.marketplace.read.getOrder([id])).expiresAt <= (await blockNumber(m)) + 1n) continue;
+    if ((await m.marketplace.read.getOrder([id])).params.expiresAt <= (await blockNumber(m)) + 1n) continue;
     const row = await fits(id);
     if (row !== null) rows.push(row);
   }
@@ -127,7 +127,7 @@ async function ordersBy(m: Market, page: bigint, at: bigint, packed: boolean): P
       from = next;
     } else {
       const [orders, next] = await m.marketplace.read.openOrders([from, page], { blockNumber: at });
-      out.push(...orders.map((o) => ({ ...o })));
+      out.push(...orders.map(orderFromChain));
       from = next;
     }
   }

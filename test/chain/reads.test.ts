@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { PublicClient } from "viem";
-import { readMatchInputs, readOperatorSet, type SystemAddresses } from "../../protocol/chain/reads.js";
+import { orderFromChain, readMatchInputs, readOperatorSet, type SystemAddresses } from "../../protocol/chain/reads.js";
 import { resultMessageDigest, seedMessageDigest } from "../../protocol/avs/messages.js";
 import { GPU_CATALOG } from "../../protocol/market/catalog.js";
 import { deploySystem, orders, providerOffer, registerOperator, type System } from "../support/serviceManager.js";
@@ -40,7 +40,7 @@ describe("protocol/chain reads at a reference block", () => {
     const inputs = await readMatchInputs(s.publicClient as PublicClient, addressesOf(s), referenceBlock);
     expect(inputs.referenceBlock).to.equal(referenceBlock);
     expect(inputs.orders.map((o) => o.orderId)).to.deep.equal(openIds);
-    for (const o of inputs.orders) expect(o).to.deep.equal({ ...(await s.marketplace.read.getOrder([o.orderId])) });
+    for (const o of inputs.orders) expect(o).to.deep.equal(orderFromChain(await s.marketplace.read.getOrder([o.orderId])));
     expect(inputs.offers).to.have.length(1);
     expect(inputs.offers[0]!.versionId).to.equal(1n);
     expect(inputs.offers[0]!.gpuCount).to.equal(400);

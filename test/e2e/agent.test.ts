@@ -184,11 +184,11 @@ describe("e2e: provider agents hand leases over to their renters", function () {
       const timeout = await client().readContract({ address: dn.addrs.marketplace, abi: marketplaceAbi, functionName: "handoffTimeout" });
       await dn.waitForBlock(l.startBlock + timeout + 1n, 600_000);
       const order = await client().readContract({ address: dn.addrs.marketplace, abi: marketplaceAbi, functionName: "getOrder", args: [id] });
-      const escrow = order.maxPricePerGpuHour * BigInt(order.gpuCount) * BigInt(order.durationHours);
-      const before = await client().readContract({ address: dn.addrs.marketplace, abi: marketplaceAbi, functionName: "refundableOf", args: [order.paymentToken, l.renter] });
+      const escrow = order.params.maxPricePerGpuHour * BigInt(order.params.gpuCount) * BigInt(order.params.durationHours);
+      const before = await client().readContract({ address: dn.addrs.marketplace, abi: marketplaceAbi, functionName: "refundableOf", args: [order.params.paymentToken, l.renter] });
       const hash = await dn.chain.wallet(l.renter).writeContract({ account: l.renter, chain: dn.chain.chain, address: dn.addrs.marketplace, abi: marketplaceAbi, functionName: "closeLeaseForHandoffTimeout", args: [id] });
       expect((await client().waitForTransactionReceipt({ hash })).status).to.equal("success");
-      const after = await client().readContract({ address: dn.addrs.marketplace, abi: marketplaceAbi, functionName: "refundableOf", args: [order.paymentToken, l.renter] });
+      const after = await client().readContract({ address: dn.addrs.marketplace, abi: marketplaceAbi, functionName: "refundableOf", args: [order.params.paymentToken, l.renter] });
       expect(after - before, "refund = the whole escrow").to.equal(escrow);
       expect((await getLease(id)).status).to.equal(LEASE_CLOSED);
       // Restarted agents see the lease closed and start nothing for it.

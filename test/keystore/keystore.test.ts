@@ -21,7 +21,7 @@ import {
 // Small scrypt cost so the suite stays fast; the default (n = 2^18) is exercised by the EIP-2335 vector below.
 const FAST = { scrypt: { n: 1024, r: 8, p: 1 } };
 
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<KeystoreErrorCode | "ok"> {
+async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<KeystoreError["code"] | "ok"> {
   try {
     await (typeof p === "function" ? p() : p);
     return "ok";
@@ -168,7 +168,7 @@ describe("keystore (EIP-2335 layout, BN254 keys)", function () {
     before(async () => {
       base = (await createKeystore("pw", FAST)).keystore;
     });
-    const cases: [string, (k: any) => unknown, KeystoreErrorCode][] = [
+    const cases: [string, (k: any) => unknown, KeystoreError["code"]][] = [
       ["version 3", (k) => ({ ...k, version: 3 }), KeystoreErrorCode.UnsupportedVersion],
       ["version as a string", (k) => ({ ...k, version: "4" }), KeystoreErrorCode.UnsupportedVersion],
       ["no crypto section", (k) => ({ ...k, crypto: undefined }), KeystoreErrorCode.Malformed],

@@ -204,7 +204,7 @@ describe("Marketplace.applyAssignments", () => {
         const m = await networkHelpers.loadFixture(fixture);
         const { versionId } = await providerWithOffer(m, m.provider1);
         const id = await placeOrder(m, m.renter1, { expiresAt: (await blockNumber(m)) + 5n });
-        const expiresAt = (await m.marketplace.read.getOrder([id])).expiresAt;
+        const expiresAt = (await m.marketplace.read.getOrder([id])).params.expiresAt;
         await networkHelpers.mine(Number(expiresAt - (await blockNumber(m))) + 2);
         expect(await simulate(m, [row(id, versionId)], expiresAt - offset)).to.deep.equal(
           fault ? [true, id, SkipReason.OrderExpired] : [false, 0n, 0]);

@@ -23,7 +23,7 @@ describe("Marketplace orders", () => {
         [1n, getAddress(m.renter1.account.address), getAddress(m.paymentToken.address), escrow]);
       expect(await m.paymentToken.read.balanceOf([m.renter1.account.address])).to.equal(before - escrow);
       const order = await m.marketplace.read.getOrder([1n]);
-      expect(order).to.deep.equal({ orderId: 1n, renter: getAddress(m.renter1.account.address), ...params, createdAt: await blockNumber(m), status: OrderStatus.Open });
+      expect(order).to.deep.equal({ orderId: 1n, renter: getAddress(m.renter1.account.address), createdAt: await blockNumber(m), status: OrderStatus.Open, params });
       const t = await m.marketplace.read.moneyTotals([m.paymentToken.address]);
       expect(t).to.deep.equal({ deposited: escrow, escrowed: escrow, earned: 0n, refundable: 0n, withdrawn: 0n });
     });
@@ -61,7 +61,7 @@ describe("Marketplace orders", () => {
       const c = await as(m, m.renter1);
       const params = await defaultOrder(m, { modelId: 0, minTier: 4, expiresAt: (await blockNumber(m)) + 1n + MAX_ORDER_LIFETIME });
       await c.marketplace.write.createOrder([params]);
-      expect((await m.marketplace.read.getOrder([1n])).minTier).to.equal(4);
+      expect((await m.marketplace.read.getOrder([1n])).params.minTier).to.equal(4);
     });
   });
 
@@ -163,7 +163,7 @@ describe("Marketplace orders", () => {
       expect(await m.marketplace.read.openOrdersScanStart()).to.equal(2n);
       const [orders] = await m.marketplace.read.openOrders([2n, 10n]);
       expect(orders.map((o) => o.orderId)).to.deep.equal([2n]);
-      expect((await m.marketplace.read.getOrders([[1n, 2n]])).map((o) => o.modelId)).to.deep.equal([H100, H100]);
+      expect((await m.marketplace.read.getOrders([[1n, 2n]])).map((o) => o.params.modelId)).to.deep.equal([H100, H100]);
     });
   });
 });

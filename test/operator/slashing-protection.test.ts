@@ -20,7 +20,7 @@ const OP_B: Hex = `0x${"22".repeat(32)}`;
 const HASH_1: Hex = `0x${"01".repeat(32)}`;
 const HASH_2: Hex = `0x${"02".repeat(32)}`;
 
-async function expectCode(p: Promise<unknown>, code: SlashingProtectionErrorCode): Promise<SlashingProtectionError> {
+async function expectCode(p: Promise<unknown>, code: SlashingProtectionError["code"]): Promise<SlashingProtectionError> {
   try {
     await p;
   } catch (err) {

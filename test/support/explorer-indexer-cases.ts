@@ -138,8 +138,8 @@ describe(`explorer indexer (${engine})`, () => {
           ]);
           for (const o of orderRows) {
             const chain = await m.marketplace.read.getOrder([BigInt(o.id)]);
-            expect(BigInt(o.max_price)).to.equal(chain.maxPricePerGpuHour);
-            expect(o.model_id).to.equal(chain.modelId);
+            expect(BigInt(o.max_price)).to.equal(chain.params.maxPricePerGpuHour);
+            expect(o.model_id).to.equal(chain.params.modelId);
           }
 
           const leases = await db.all<Record<string, string | number | null>>("SELECT * FROM leases ORDER BY id");
