@@ -20,7 +20,7 @@ import { amount, enumName, parseId, parseInteger, table } from "./format.js";
 import type { CliIo } from "./io.js";
 import { action } from "./command.js";
 import type { Context } from "./context.js";
-import { REASON_TEXT, reasonName } from "./quote.js";
+import { reasonName, reasonText } from "./quote.js";
 
 async function batchHeader(ctx: Context, batch: bigint) {
   const { serviceManager } = await ctx.serviceManager();
@@ -93,7 +93,7 @@ export async function showBatch(ctx: Context, batch: bigint): Promise<BatchShow>
       continue;
     }
     const r = unmatched.get(o.orderId);
-    if (r !== undefined) show.open.push({ orderId: o.orderId, reason: reasonName(r), code: r, text: REASON_TEXT[r] ?? "" });
+    if (r !== undefined) show.open.push({ orderId: o.orderId, reason: reasonName(r), code: r, text: reasonText(r) });
   }
   return show;
 }

@@ -6,6 +6,7 @@ import { CloseReason, LeaseStatus, OrderStatus } from "../protocol/market/types.
 import { decimalsOf, ensureAllowance } from "./chain.js";
 import { CliError, fromChainError, revertOf } from "./errors.js";
 import { amount, enumName, parseId, parseInteger, table } from "./format.js";
+import { memberEntry } from "../protocol/chain/enumNames.js";
 import type { CliIo } from "./io.js";
 import { action } from "./command.js";
 import type { Context } from "./context.js";
@@ -13,13 +14,13 @@ import { renterOrders } from "./renter.js";
 
 const MAX_UINT32 = 2 ** 32 - 1;
 /** What each close reason (CloseReason in protocol/market/types.ts) meant for the renter, in one sentence (`lease show`). */
-const CLOSE_REASON_TEXT: Record<number, string> = {
-  [CloseReason.None]: "",
-  [CloseReason.Completed]: "ran to its paid end",
-  [CloseReason.RenterClosed]: "closed by the renter; the unused time was refunded",
-  [CloseReason.ProviderClosed]: "the provider ended it early; the unused time was refunded",
-  [CloseReason.ProviderFault]: "closed for a provider fault; the unused time was refunded",
-  [CloseReason.HandoffTimeout]: "the provider never handed it over; everything paid for it was refunded",
+const CLOSE_REASON_TEXT: Record<keyof typeof CloseReason, string> = {
+  None: "",
+  Completed: "ran to its paid end",
+  RenterClosed: "closed by the renter; the unused time was refunded",
+  ProviderClosed: "the provider ended it early; the unused time was refunded",
+  ProviderFault: "closed for a provider fault; the unused time was refunded",
+  HandoffTimeout: "the provider never handed it over; everything paid for it was refunded",
 };
 
 async function readLease(ctx: Context, leaseId: bigint) {
@@ -106,7 +107,7 @@ export function addLeaseCommands(renter: Command, io: CliIo): void {
     const block = await (await ctx.client()).getBlock();
     const readiness = readinessOf(l, await handoffTimeout(ctx), block.number);
     const total = l.pricePerGpuHour * BigInt(l.gpuCount) * ((l.endsAt - l.startedAt) / 3600n);
-    const reason = { name: enumName(CloseReason, l.closeReason), text: CLOSE_REASON_TEXT[l.closeReason] ?? "" };
+    const reason = { name: enumName(CloseReason, l.closeReason), text: memberEntry(CloseReason, CLOSE_REASON_TEXT, l.closeReason, "") };
     const lines = [
       `lease     ${l.leaseId} (${enumName(LeaseStatus, l.status)})`,
       `offer     ${l.offerId} version ${l.offerVersionId} of ${l.provider}`,

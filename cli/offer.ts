@@ -48,9 +48,8 @@ export async function offersOf(ctx: Context, provider: Address): Promise<OfferRo
   return rows;
 }
 
-export function addOfferCommands(provider: Command, io: CliIo): void {
-  const offer = provider.command("offer").description("the provider's GPU offers");
-
+/** The subcommands of `provider offer` (the group itself is made by cli/program.ts). */
+export function addOfferCommands(offer: Command, io: CliIo): void {
   action(
     offer.command("create").description("offer GPUs of one catalog model at a price per GPU-hour")
       .requiredOptionX("--model <id|name>", "catalog model (id or name)")
@@ -71,7 +70,8 @@ export function addOfferCommands(provider: Command, io: CliIo): void {
   );
 
   action(
-    offer.command("update").description("change an offer's GPU count and/or price (a new version from this block)").argument("<offerId>")
+    offer.command("update").description("change an offer's GPU count and/or price (a new version from this block)")
+      .argument("<offerId>")
       .option("--gpus <n>", "GPUs offered (default: unchanged)")
       .option("--price <amount>", "ask per GPU-hour (default: unchanged)"),
     io,

@@ -30,14 +30,15 @@ export function buildProgram(io: CliIo): MatchnetCommand {
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {} });
+  const sub = (parent: Command, name: string) => parent.commands.find((c) => c.name() === name) as MatchnetCommand;
   addKeysCommands(program, io);
   addCatalogCommands(program, io);
   addProviderCommands(program, io);
-  addOfferCommands(program.commands.find((c) => c.name() === "provider") as MatchnetCommand, io);
+  addOfferCommands(sub(program, "provider").command("offer").description("the provider's GPU offers"), io);
   addRenterCommands(program, io);
-  addLeaseCommands(program.commands.find((c) => c.name() === "renter") as MatchnetCommand, io);
-  addLeaseAccessCommand((program.commands.find((c) => c.name() === "renter") as MatchnetCommand).commands.find((c) => c.name() === "lease") as MatchnetCommand, io);
-  addAccessKeyCommands(program.commands.find((c) => c.name() === "renter") as MatchnetCommand, io);
+  addLeaseCommands(sub(program, "renter"), io);
+  addLeaseAccessCommand(sub(sub(program, "renter"), "lease"), io);
+  addAccessKeyCommands(sub(program, "renter"), io);
   addOperatorCommands(program, io);
   addBatchCommands(program, io);
   addFaucetCommands(program, io);

@@ -20,25 +20,28 @@ import { systemAddresses } from "../protocol/chain/deployment.js";
 import { matchBatch, UnmatchedReason, type MatchInputs } from "../protocol/matching/index.js";
 import { OrderStatus, ProviderStatus, reputationBps, type Order, type OfferVersion } from "../protocol/market/types.js";
 import type { Context } from "./context.js";
+import { memberEntry } from "../protocol/chain/enumNames.js";
 import { amount, percent, regionName, regionsOfMask, tierName, zoneName } from "./format.js";
 
 export type OrderParams = Omit<Order, "orderId" | "renter" | "createdAt" | "status">;
 
-export const REASON_TEXT: Record<number, string> = {
-  [UnmatchedReason.OrderNotOpen]: "the order is not open (or was created after the batch's reference block)",
-  [UnmatchedReason.OrderExpired]: "the order expired",
-  [UnmatchedReason.NoOfferForModel]: "no active offer of that model (or tier) in the order's payment token",
-  [UnmatchedReason.NoOfferInRegion]: "offers of that model exist, none in the allowed regions",
-  [UnmatchedReason.ProviderNotActive]: "every remaining offer's provider is in maintenance, jailed or exiting",
-  [UnmatchedReason.PriceAboveMax]: "every remaining offer asks more than the max price",
-  [UnmatchedReason.UptimeTooLow]: "every remaining provider's uptime is below the minimum",
-  [UnmatchedReason.ReputationTooLow]: "every remaining provider's reputation is below the minimum",
-  [UnmatchedReason.TooManySlashes]: "every remaining provider was slashed more often than allowed",
-  [UnmatchedReason.CapacityTooSmall]: "no remaining offer has that many free GPUs",
-  [UnmatchedReason.CapacityTaken]: "offers fitted, but orders ahead of it in the batch took their GPUs",
+const REASON_TEXT: Record<keyof typeof UnmatchedReason, string> = {
+  OrderNotOpen: "the order is not open (or was created after the batch's reference block)",
+  OrderExpired: "the order expired",
+  NoOfferForModel: "no active offer of that model (or tier) in the order's payment token",
+  NoOfferInRegion: "offers of that model exist, none in the allowed regions",
+  ProviderNotActive: "every remaining offer's provider is in maintenance, jailed or exiting",
+  PriceAboveMax: "every remaining offer asks more than the max price",
+  UptimeTooLow: "every remaining provider's uptime is below the minimum",
+  ReputationTooLow: "every remaining provider's reputation is below the minimum",
+  TooManySlashes: "every remaining provider was slashed more often than allowed",
+  CapacityTooSmall: "no remaining offer has that many free GPUs",
+  CapacityTaken: "offers fitted, but orders ahead of it in the batch took their GPUs",
 };
 
 export const reasonName = (r: number): string => UnmatchedReason[r] ?? `Reason${r}`;
+/** Why an order was not matched, in one sentence ("" for a code this version does not know). */
+export const reasonText = (r: number): string => memberEntry(UnmatchedReason, REASON_TEXT, r, "");
 
 export interface Change {
   field: "modelId" | "minTier" | "regionMask" | "maxPricePerGpuHour" | "minUptimeBps" | "minReputationBps" | "maxTimesSlashed" | "gpuCount";
@@ -171,7 +174,7 @@ export async function quoteOrder(ctx: Context, params: OrderParams, renter: Addr
   const escrow = params.maxPricePerGpuHour * BigInt(params.gpuCount) * BigInt(params.durationHours);
   const quote: Quote = {
     block, seed, orderId: order.orderId, wouldMatch: first.offer !== null, offer: first.offer,
-    reason: first.reason === null ? null : { code: first.reason, name: reasonName(first.reason), text: REASON_TEXT[first.reason] ?? "" },
+    reason: first.reason === null ? null : { code: first.reason, name: reasonName(first.reason), text: reasonText(first.reason) },
     escrow,
     refundAtMatch: first.offer === null ? null : (params.maxPricePerGpuHour - first.offer.pricePerGpuHour) * BigInt(params.gpuCount) * BigInt(params.durationHours),
     suggestions: [], offersConsidered: inputs.offers.length, ordersOpen: inputs.orders.length,

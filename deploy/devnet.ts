@@ -11,7 +11,7 @@ import { Devnet, type DevnetMode } from "./devnet/devnet.js";
 import { formatBatch, summaryTable } from "./devnet/view.js";
 import { startExplorer } from "../explorer/server.js";
 import { signalExitCode, stopOnSignals } from "../protocol/lifecycle.js";
-import { REASON_TEXT } from "../cli/quote.js";
+import { reasonText } from "../cli/quote.js";
 import { marketLifeOf, runLivingBatch } from "./devnet/living.js";
 import { formatMarketLine } from "./devnet/market-life.js";
 import { endpointsText } from "./devnet/endpoints.js";
@@ -135,7 +135,7 @@ async function main(): Promise<number> {
       if (life === null) text = formatBatch(await devnet.runBatch(o.ordersPerBatch!), devnet.names);
       else {
         const { report, step, figures } = await runLivingBatch(devnet, life);
-        text = formatBatch(report, devnet.names) + "\n" + formatMarketLine(figures, step, (r) => REASON_TEXT[r] ?? "");
+        text = formatBatch(report, devnet.names) + "\n" + formatMarketLine(figures, step, reasonText);
       }
     } catch (err) {
       if (stopping()) return new Promise<number>(() => {});

@@ -7,3 +7,12 @@ export function enumName(e: { readonly [value: number]: string }, value: number,
   const name = e[value];
   return name === undefined ? fallback : name.replace(/(?<=[a-z0-9])(?=[A-Z])/g, "-").toLowerCase();
 }
+
+/**
+ * The entry of `table` for `value`: `table` has one entry per member of `e`, keyed by member name (so a member
+ * added to the enum without its entry fails to compile), and a value `e` does not have gives `fallback`.
+ */
+export function memberEntry<E extends { readonly [value: number]: string }, V>(e: E, table: Readonly<Record<Exclude<keyof E, number>, V>>, value: number, fallback: NoInfer<V>): V {
+  const name = e[value] as Exclude<keyof E, number> | undefined;
+  return name === undefined ? fallback : table[name];
+}

@@ -125,39 +125,39 @@ class ChainSearch {
   m = 0;
   /** Occupants per offer, order index ascending (rebuilt each round): those of f are occList[occStart[f] .. occStart[f+1]). */
   occStart = new Int32Array(1);
-  occList = new Int32Array(0);
-  occFill = new Int32Array(0);
+  occList: Int32Array = NO_INT32;
+  occFill: Int32Array = NO_INT32;
   /** g·base of each listed occupant on its offer. */
-  occValue = new Float64Array(0);
+  occValue: Float64Array = NO_FLOAT64;
   // Labels per (layer, offer): the best partial chain found whose last order is about to enter the offer. lPrev
   // is the offer that order leaves (the label one layer up), or for layer 0 the source's own offer (-1: none).
-  lGain = new Float64Array(0);
-  lOrder = new Int32Array(0);
-  lPair = new Int32Array(0);
-  lPrev = new Int32Array(0);
+  lGain: Float64Array = NO_FLOAT64;
+  lOrder: Int32Array = NO_INT32;
+  lPair: Int32Array = NO_INT32;
+  lPrev: Int32Array = NO_INT32;
   /** Offers labelled per layer, as versionId ranks (sorted before the layer is expanded). */
-  activeRank = new Int32Array(0);
+  activeRank: Int32Array = NO_INT32;
   activeCount = new Int32Array(CHAIN_DEPTH);
   /** Per rank, 1 while a layer's ranks are being put in order (sortedRanks); 0 otherwise. */
   rankMark = new Uint8Array(0);
-  offerOfRank = new Int32Array(0);
+  offerOfRank: Int32Array = NO_INT32;
   /** Best gain with which any chain so far entered each offer; a later label must beat it strictly. */
-  best = new Float64Array(0);
+  best: Float64Array = NO_FLOAT64;
   /** Offers on the current label's chain (stamp = label id), so that chains stay simple. */
-  onPath = new Int32Array(0);
+  onPath: Int32Array = NO_INT32;
   stamp = 0;
   /** Offers whose occupants changed: the round after which they last did, plus one. */
-  changed = new Int32Array(0);
+  changed: Int32Array = NO_INT32;
   // Chains that end (tCount of them): where the last order finds room (tDrop = -1), or where it evicts tDrop, left
   // unmatched; for an eviction, tClose is the pair by which the evicted order closes the chain into the source's
   // own offer, or -1. Typed arrays, grown by doubling: gains above 2^30 would turn a plain array of small integers
   // into one of doubles, a map change that deoptimised the code reading it.
-  tCount = 0;
   tGain = new Float64Array(1024);
   tLayer = new Int32Array(1024);
   tOffer = new Int32Array(1024);
   tDrop = new Int32Array(1024);
   tClose = new Int32Array(1024);
+  tCount = 0;
   /** The exact sums of a round: the gains of the chains applied, and Σ g·base over the served orders after it. */
   readonly appliedGain = new ExactSum();
   readonly servedSum = new ExactSum();
@@ -166,7 +166,7 @@ class ChainSearch {
   pathOrder = new Int32Array(CHAIN_DEPTH);
   pathPair = new Int32Array(CHAIN_DEPTH);
   /** Net GPUs in (+) and out (−) per offer of the chain being re-checked; all 0 between re-checks. */
-  inOut = new Float64Array(0);
+  inOut: Float64Array = NO_FLOAT64;
 
   constructor() {
     // Grown once now: written twice before any code is compiled against them (as PairHeap in engine.ts).

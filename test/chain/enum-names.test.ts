@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { enumName } from "../../protocol/chain/enumNames.js";
+import { enumName, memberEntry } from "../../protocol/chain/enumNames.js";
 import { CloseReason, OnChainBatchStatus, OperatorStatus, SkipReason, Tier } from "../../protocol/chain/enums.js";
 
 describe("protocol/chain/enumNames.ts", () => {
@@ -21,5 +21,16 @@ describe("protocol/chain/enumNames.ts", () => {
     expect(enumName(OperatorStatus, OperatorStatus.Withdrawn + 1)).to.equal(String(OperatorStatus.Withdrawn + 1));
     expect(enumName(CloseReason, CloseReason.HandoffTimeout + 1, "reason-6")).to.equal("reason-6");
     expect(enumName(Tier, -1)).to.equal("-1");
+  });
+
+  it("given a table by member name → memberEntry should give the entry of the first and the last value, and the fallback one past the last and at −1", () => {
+    const table: Record<keyof typeof CloseReason, string> = {
+      None: "n", Completed: "c", RenterClosed: "r", ProviderClosed: "p", ProviderFault: "f", HandoffTimeout: "h",
+    };
+    expect(memberEntry(CloseReason, table, CloseReason.None, "?")).to.equal("n");
+    expect(memberEntry(CloseReason, table, CloseReason.RenterClosed, "?")).to.equal("r");
+    expect(memberEntry(CloseReason, table, CloseReason.HandoffTimeout, "?")).to.equal("h");
+    expect(memberEntry(CloseReason, table, CloseReason.HandoffTimeout + 1, "?")).to.equal("?");
+    expect(memberEntry(CloseReason, table, -1, "?")).to.equal("?");
   });
 });
