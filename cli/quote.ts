@@ -18,12 +18,10 @@ import { serviceManagerAbi, marketplaceAbi } from "../protocol/chain/abi.js";
 import { readMatchInputs } from "../protocol/chain/reads.js";
 import { systemAddresses } from "../protocol/chain/deployment.js";
 import { matchBatch, UnmatchedReason, type MatchInputs } from "../protocol/matching/index.js";
-import { OrderStatus, ProviderStatus, reputationBps, type Order, type OfferVersion } from "../protocol/market/types.js";
+import { OrderStatus, ProviderStatus, reputationBps, type Order, type OfferVersion, type OrderParams } from "../protocol/market/types.js";
 import type { Context } from "./context.js";
 import { memberEntry } from "../protocol/chain/enumNames.js";
 import { amount, percent, regionName, regionsOfMask, tierName, zoneName } from "./format.js";
-
-export type OrderParams = Omit<Order, "orderId" | "renter" | "createdAt" | "status">;
 
 const REASON_TEXT: Record<keyof typeof UnmatchedReason, string> = {
   OrderNotOpen: "the order is not open (or was created after the batch's reference block)",

@@ -14,7 +14,8 @@ import { amount, enumName, parseAmount, parseId, parseInteger, parsePercentBps, 
 import type { CliIo } from "./io.js";
 import { action } from "./command.js";
 import type { Context } from "./context.js";
-import { quoteOrder, quoteText, type OrderParams } from "./quote.js";
+import { quoteOrder, quoteText } from "./quote.js";
+import type { OrderParams } from "../protocol/market/types.js";
 
 const MAX_UINT32 = 2 ** 32 - 1;
 /** Default lifetime of an order in blocks (≈ 1 h at 12 s; 5 min on the 1 s devnet). */

@@ -4,7 +4,7 @@
  * contract views (never an event replay), so a restarted node is ready after a handful of calls.
  */
 import type { Address, Hex, PublicClient } from "viem";
-import type { GpuModel, MatchingWeights, OfferVersion, Order, Provider } from "../market/types.js";
+import type { GpuModel, MatchingWeights, OfferVersion, Order, OrderParams, Provider } from "../market/types.js";
 import type { MatchInputs } from "../matching/index.js";
 import type { G1Point, G2Point } from "../bls/index.js";
 import {
@@ -70,10 +70,7 @@ export async function readOpenOrders(client: PublicClient, marketplace: Address,
 }
 
 /** An order as `getOrder`/`getOrders` return it: what the renter passed to `createOrder` nested under `params`. */
-export type ChainOrder = Pick<Order, "orderId" | "renter" | "createdAt"> & {
-  status: number;
-  params: Omit<Order, "orderId" | "renter" | "createdAt" | "status" | "minTier"> & { minTier: number };
-};
+export type ChainOrder = Pick<Order, "orderId" | "renter" | "createdAt" | "status"> & { params: OrderParams };
 
 /** The flat `Order` of types.ts from the contract's view of it. */
 export function orderFromChain(o: ChainOrder): Order {

@@ -106,6 +106,9 @@ export interface Order {
   status: OrderStatus;
 }
 
+/** What a renter passes to `createOrder` (`IMarketplace.OrderParams`): an order without its id, renter, creation block and status. */
+export type OrderParams = Omit<Order, "orderId" | "renter" | "createdAt" | "status">;
+
 /** Protocol matching weights in basis points; they sum to 10 000 (`ServiceManager.MatchingWeights`). */
 export interface MatchingWeights {
   region: number;

@@ -5,7 +5,7 @@
  */
 import type { NetworkConnection } from "hardhat/types/network";
 import type { Address } from "viem";
-import type { OrderParams } from "../../cli/quote.js";
+import type { OrderParams } from "../../protocol/market/types.js";
 import { deployMatchnet } from "../../deploy/deployment.js";
 import { zoneId } from "../../protocol/market/catalog.js";
 import type { Wallet } from "./avs.js";
@@ -25,7 +25,6 @@ export const H100 = 11; // Ultra
 export const RTX4090 = 5; // Low
 export const L40S = 8; // High
 
-/** `IMarketplace.OrderParams`: what `createOrder` takes (the order without its id, renter, creation block and status). */
 export type { OrderParams };
 
 export async function deployMarket(connection: NetworkConnection) {
