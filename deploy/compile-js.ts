@@ -8,8 +8,9 @@
  * makes the source newer), so it is never stale and a warm start costs a few stat calls.
  *
  * The tree mirrors the repository (`.cache/js/operator/main.js` imports `../protocol/...` as the sources do);
- * packages resolve from the repository's node_modules, which is an ancestor directory. A copy of package.json at
- * the root of the tree keeps `"type": "module"` and lets `operator/main` read its version as it does from source.
+ * packages resolve from the repository's node_modules, which is an ancestor directory. JSON data the sources import
+ * (the GPU catalog) is copied beside them. A copy of package.json at the root of the tree keeps `"type": "module"`
+ * and lets `operator/main` read its version as it does from source.
  */
 import { copyFile, mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
@@ -21,20 +22,29 @@ const SOURCE_DIRS = ["protocol", "operator", "aggregator", "agent"];
 
 export interface CompiledTree {
   outDir: string;
-  /** Sources in the tree, and how many of them were transpiled now (the others were up to date). */
+  /** Sources in the tree (TypeScript and JSON), and how many of them were transpiled or copied now (the others were up to date). */
   files: number;
   compiled: number;
 }
 
 /** `onProgress(done, total)` is called every 50 transpiled files (a cold transpile of the tree takes tens of seconds). */
 export async function compileJs(root: string, outDir = join(root, ".cache", "js"), onProgress?: (done: number, total: number) => void): Promise<CompiledTree> {
-  const sources = (await Promise.all(SOURCE_DIRS.map((d) => tsFiles(join(root, d))))).flat().sort();
+  const sources = (await Promise.all(SOURCE_DIRS.map((d) => sourceFiles(join(root, d))))).flat().sort();
   let compiled = 0;
   let tsc: typeof ts | undefined;
   for (const file of sources) {
     const target = join(outDir, relative(root, file)).replace(/\.ts$/, ".js");
     const built = await stat(target).catch(() => null);
     if (built !== null && built.mtimeMs >= (await stat(file)).mtimeMs) continue;
+    await mkdir(dirname(target), { recursive: true });
+    // Written aside and renamed: a process starting meanwhile (another devnet, a test) never loads half a file.
+    const temp = `${target}.${process.pid}.tmp`;
+    if (file.endsWith(".json")) {
+      await copyFile(file, temp);
+      await rename(temp, target);
+      compiled++;
+      continue;
+    }
     // The compiler is a large module: loaded only when something is out of date.
     tsc ??= (await import("typescript")).default;
     const text = await readFile(file, "utf8");
@@ -52,9 +62,6 @@ export async function compileJs(root: string, outDir = join(root, ".cache", "js"
     if (errors.length > 0) {
       throw new Error(`${relative(root, file)}: ${tsc.flattenDiagnosticMessageText(errors[0]!.messageText, "\n")}`);
     }
-    await mkdir(dirname(target), { recursive: true });
-    // Written aside and renamed: a process starting meanwhile (another devnet, a test) never loads half a file.
-    const temp = `${target}.${process.pid}.tmp`;
     await writeFile(temp, out.outputText);
     await rename(temp, target);
     compiled++;
@@ -87,12 +94,13 @@ export function compiledEntry(tree: CompiledTree, kind: "operator" | "aggregator
   return join(tree.outDir, kind, "main.js");
 }
 
-async function tsFiles(dir: string): Promise<string[]> {
+/** The TypeScript modules (declaration files left out) and JSON data files below `dir`. */
+async function sourceFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await tsFiles(path)));
-    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) out.push(path);
+    if (entry.isDirectory()) out.push(...(await sourceFiles(path)));
+    else if ((entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts")) || entry.name.endsWith(".json")) out.push(path);
   }
   return out;
 }

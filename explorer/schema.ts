@@ -19,8 +19,9 @@ export type Dialect = "sqlite" | "postgres";
 /**
  * The layout of the tables below, recorded in `meta.schema_version` when an index is created and checked each time
  * one is opened (explorer/db.ts): an index of another version is refused rather than read with the wrong columns.
- * Raise it with any change of a table, a column or its meaning. An index written before the version was recorded
- * (no `schema_version` row) has version 1.
+ * Raise it with any change of a table, a column or its meaning (not with a new order of a table's columns: rows are
+ * written and read by column name). An index written before the version was recorded (no `schema_version` row) has
+ * version 1.
  */
 export const SCHEMA_VERSION = 2;
 

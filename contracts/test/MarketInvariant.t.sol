@@ -11,7 +11,7 @@ import {IGpuCatalog} from "../interfaces/IGpuCatalog.sol";
 import {IMarketplace} from "../interfaces/IMarketplace.sol";
 import {IOfferBook} from "../interfaces/IOfferBook.sol";
 
-/// The few Foundry cheat codes used here (forge-std is not a dependency: it is not on npm).
+/// The few Foundry cheat codes used here (forge-std is not a dependency: it has no maintained npm release).
 interface Vm {
     function warp(uint256 timestamp) external;
     function roll(uint256 blockNumber) external;

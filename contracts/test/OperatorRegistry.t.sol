@@ -6,7 +6,7 @@ import {OperatorRegistry} from "../avs/OperatorRegistry.sol";
 import {IOperatorRegistryTypes} from "../interfaces/IOperatorRegistry.sol";
 import {TestToken} from "../harness/TestToken.sol";
 
-/// @dev The few cheat codes used, at the standard cheat-code address (forge-std is not a dependency: it is not on npm).
+/// @dev The few cheat codes used, at the standard cheat-code address (forge-std is not a dependency: it has no maintained npm release).
 interface Vm {
     function roll(uint256 newHeight) external;
 }

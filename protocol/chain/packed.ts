@@ -66,7 +66,7 @@ export function decodePackedOffers(packed: Hex): OfferVersion[] {
   });
 }
 
-/** Decodes `openOrdersPacked`'s bytes into the orders `openOrders` returns for the same page. */
+/** Decodes `openOrdersPacked`'s bytes into the orders `openOrders` returns for the same page, as `orderFromChain` flattens them. */
 export function decodePackedOrders(packed: Hex): Order[] {
   const addrs = new Addresses();
   return entries(packed, PACKED_ORDER_BYTES, "openOrdersPacked").map((e) => {

@@ -10,7 +10,8 @@
  * `matchnet_http_refusals_total` by reason.
  */
 import { createServer, type Server } from "node:http";
-import { Counter, type Registry } from "prom-client";
+import type { Counter, Registry } from "prom-client";
+import { metricsOn } from "./define.js";
 import type { Logger } from "../log/logger.js";
 import { listen, type ListeningServer } from "../http.js";
 
@@ -48,12 +49,7 @@ const REFUSALS = "matchnet_http_refusals_total";
 function refusalCounter(register: Registry): Counter<"server" | "reason"> {
   const existing = register.getSingleMetric(REFUSALS);
   if (existing) return existing as Counter<"server" | "reason">;
-  return new Counter({
-    name: REFUSALS,
-    help: "HTTP requests or sockets refused by a node's server, by server and reason (per_socket_limit, connections, timeout, bad_request)",
-    labelNames: ["server", "reason"] as const,
-    registers: [register],
-  });
+  return metricsOn(register).counter(REFUSALS, "HTTP requests or sockets refused by a node's server, by server and reason (per_socket_limit, connections, timeout, bad_request)", ["server", "reason"]);
 }
 
 /** Shares one collection among concurrent callers and reuses its text for `cacheMs`. */
