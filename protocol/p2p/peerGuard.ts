@@ -1,9 +1,9 @@
 /**
  * What one peer, one identity or one IP address may make a node do (docs/operator.md, "Hostile peers").
  *
- * gossipsub's score reacts only after validation, and validates every message of an RPC at once: a fresh identity
- * used to get dozens of messages (BLS pairings included) checked before its score graylisted it, nothing ever
- * disconnected it, and a new identity cost one handshake. The guard bounds each step:
+ * gossipsub's score reacts only after validation, and validates every message of an RPC at once: on its own it lets a
+ * fresh identity get dozens of messages (BLS pairings included) checked before its score graylists it, never
+ * disconnects it, and a new identity costs one handshake. The guard bounds each step:
  *
  * - **validation budget**: at most `maxValidationsPerPeer` of one peer's messages are validated at once; the rest
  *   wait their turn (an honest burst is delayed, never dropped) up to `maxQueuedPerPeer`, beyond which they are
