@@ -1,7 +1,7 @@
 /** Value formatting shared by the commands: token amounts, regions and zones, JSON with bigints as strings. */
 import { formatUnits, parseUnits } from "viem";
 import { REGIONS } from "../protocol/market/catalog.js";
-import { enumName } from "../protocol/chain/enumNames.js";
+import { enumName, enumValues } from "../protocol/chain/enumNames.js";
 import { Tier } from "../protocol/market/types.js";
 import { usage } from "./errors.js";
 
@@ -100,8 +100,7 @@ export function regionsOfMask(mask: bigint): string[] {
   return out;
 }
 
-/** Every tier, by value (`Tier` on-chain: a numeric enum's values are its number-valued entries). */
-const TIERS: readonly Tier[] = Object.values(Tier).filter((v): v is Tier => typeof v === "number");
+const TIERS: readonly Tier[] = enumValues(Tier);
 export const tierName = (t: number): string => enumName(Tier, t, `tier-${t}`);
 
 export function parseTier(text: string, flag: string): Tier {

@@ -27,7 +27,7 @@ export interface CompiledTree {
   compiled: number;
 }
 
-/** `onProgress(done, total)` is called every 50 transpiled files (a cold transpile of the tree takes tens of seconds). */
+/** `onProgress(done, total)` is called every 50 files transpiled or copied (a cold transpile of the tree takes tens of seconds). */
 export async function compileJs(root: string, outDir = join(root, ".cache", "js"), onProgress?: (done: number, total: number) => void): Promise<CompiledTree> {
   const sources = (await Promise.all(SOURCE_DIRS.map((d) => sourceFiles(join(root, d))))).flat().sort();
   let compiled = 0;
@@ -36,33 +36,13 @@ export async function compileJs(root: string, outDir = join(root, ".cache", "js"
     const target = join(outDir, relative(root, file)).replace(/\.ts$/, ".js");
     const built = await stat(target).catch(() => null);
     if (built !== null && built.mtimeMs >= (await stat(file)).mtimeMs) continue;
+    const text = await readFile(file, "utf8");
+    // JSON data is copied as it is; a module is transpiled (the compiler, a large module, loaded only when needed).
+    const output = file.endsWith(".json") ? text : transpile(root, file, text, (tsc ??= (await import("typescript")).default));
     await mkdir(dirname(target), { recursive: true });
     // Written aside and renamed: a process starting meanwhile (another devnet, a test) never loads half a file.
     const temp = `${target}.${process.pid}.tmp`;
-    if (file.endsWith(".json")) {
-      await copyFile(file, temp);
-      await rename(temp, target);
-      compiled++;
-      continue;
-    }
-    // The compiler is a large module: loaded only when something is out of date.
-    tsc ??= (await import("typescript")).default;
-    const text = await readFile(file, "utf8");
-    const out = tsc.transpileModule(text, {
-      fileName: file,
-      compilerOptions: {
-        target: tsc.ScriptTarget.ES2023,
-        module: tsc.ModuleKind.ESNext,
-        sourceMap: false,
-        esModuleInterop: true,
-      },
-      reportDiagnostics: true,
-    });
-    const errors = (out.diagnostics ?? []).filter((d) => d.category === tsc!.DiagnosticCategory.Error);
-    if (errors.length > 0) {
-      throw new Error(`${relative(root, file)}: ${tsc.flattenDiagnosticMessageText(errors[0]!.messageText, "\n")}`);
-    }
-    await writeFile(temp, out.outputText);
+    await writeFile(temp, output);
     await rename(temp, target);
     compiled++;
     if (compiled % 50 === 0) onProgress?.(compiled, sources.length);
@@ -71,6 +51,25 @@ export async function compileJs(root: string, outDir = join(root, ".cache", "js"
   await copyFile(join(root, "package.json"), pkgTemp);
   await rename(pkgTemp, join(outDir, "package.json"));
   return { outDir, files: sources.length, compiled };
+}
+
+/** `text` as JavaScript (syntax only, no type check); a syntax error names the file. */
+function transpile(root: string, file: string, text: string, tsc: typeof ts): string {
+  const out = tsc.transpileModule(text, {
+    fileName: file,
+    compilerOptions: {
+      target: tsc.ScriptTarget.ES2023,
+      module: tsc.ModuleKind.ESNext,
+      sourceMap: false,
+      esModuleInterop: true,
+    },
+    reportDiagnostics: true,
+  });
+  const errors = (out.diagnostics ?? []).filter((d) => d.category === tsc.DiagnosticCategory.Error);
+  if (errors.length > 0) {
+    throw new Error(`${relative(root, file)}: ${tsc.flattenDiagnosticMessageText(errors[0]!.messageText, "\n")}`);
+  }
+  return out.outputText;
 }
 
 /**

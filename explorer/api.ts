@@ -5,13 +5,14 @@
  */
 import { REGIONS } from "../protocol/market/catalog.js";
 import { Tier, reputationBps } from "../protocol/market/types.js";
+import { enumValues } from "../protocol/chain/enumNames.js";
 import type { SqlDb } from "./db.js";
 import { skipReasonName } from "./handlers.js";
 import type { NodeHealth } from "./operatorHealth.js";
 import type { Row } from "./store.js";
 
-/** The tiers' names by value, as the contract declares them (`Tier`: a numeric enum's names are its string-valued entries). */
-const TIER_NAMES: readonly string[] = Object.values(Tier).filter((v): v is string => typeof v === "string");
+/** The tiers' names by value, as the contract declares them (`High`). */
+const TIER_NAMES: readonly string[] = enumValues(Tier).map((t) => Tier[t]);
 
 /** Why each order open at a batch's R_b was left unmatched (explorer/explain.ts); null when not available. */
 export interface OpenOrderExplainer {

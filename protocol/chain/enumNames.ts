@@ -16,3 +16,10 @@ export function memberEntry<E extends { readonly [value: number]: string }, V>(e
   const name = e[value] as Exclude<keyof E, number> | undefined;
   return name === undefined ? fallback : table[name];
 }
+
+/** The values of a numeric enum (its number-valued entries; the others are the reverse mapping), ascending. */
+export function enumValues<E extends Record<string, string | number>>(e: E): Array<Extract<E[keyof E], number>> {
+  return Object.values(e)
+    .filter((v): v is Extract<E[keyof E], number> => typeof v === "number")
+    .sort((a, b) => a - b);
+}

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { enumName, memberEntry } from "../../protocol/chain/enumNames.js";
+import { enumName, enumValues, memberEntry } from "../../protocol/chain/enumNames.js";
 import { CloseReason, OnChainBatchStatus, OperatorStatus, SkipReason, Tier } from "../../protocol/chain/enums.js";
 
 describe("protocol/chain/enumNames.ts", () => {
@@ -32,5 +32,12 @@ describe("protocol/chain/enumNames.ts", () => {
     expect(memberEntry(CloseReason, table, CloseReason.HandoffTimeout, "?")).to.equal("h");
     expect(memberEntry(CloseReason, table, CloseReason.HandoffTimeout + 1, "?")).to.equal("?");
     expect(memberEntry(CloseReason, table, -1, "?")).to.equal("?");
+  });
+
+  it("given a numeric enum → enumValues should give its values ascending, from the first to the last, without the reverse mapping's names", () => {
+    expect(enumValues(Tier)).to.deep.equal([Tier.Entry, Tier.Low, Tier.Medium, Tier.High, Tier.Ultra]);
+    expect(enumValues(CloseReason)[0]).to.equal(CloseReason.None);
+    expect(enumValues(CloseReason).at(-1)).to.equal(CloseReason.HandoffTimeout);
+    expect(enumValues(CloseReason)).to.have.length(CloseReason.HandoffTimeout + 1);
   });
 });
